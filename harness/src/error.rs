@@ -1,0 +1,77 @@
+//! The harness's one error type: every failure says what failed, where, and what to do.
+
+use std::time::Duration;
+
+pub use tickflow_pipeline::aws::AwsError;
+
+/// Everything that can go wrong while driving, observing or judging the pipeline.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No Docker-compatible engine answered.
+    #[error(
+        "no container engine reachable ({reason}). Start Docker or Podman and set DOCKER_HOST \
+         to its socket, or set AWS_ENDPOINT_URL to an existing LocalStack"
+    )]
+    Engine {
+        /// The engine client's own error.
+        reason: String,
+    },
+    /// The LocalStack image is neither present locally nor pullable.
+    #[error(
+        "LocalStack image `{image}` is not available ({reason}). Pull it with `docker pull {image}`, \
+         choose another with TICKFLOW_LOCALSTACK_IMAGE=name:tag, or set AWS_ENDPOINT_URL to an \
+         existing LocalStack"
+    )]
+    ImageUnavailable {
+        /// The image as `name:tag`.
+        image: String,
+        /// What the engine said.
+        reason: String,
+    },
+    /// The container started but LocalStack did not become ready.
+    #[error(
+        "LocalStack `{image}` did not become ready within {timeout:?}: {reason}\n\
+         last container log lines:\n{last_logs}"
+    )]
+    NotReady {
+        /// The image as `name:tag`.
+        image: String,
+        /// The readiness deadline (TICKFLOW_STARTUP_TIMEOUT_SECS).
+        timeout: Duration,
+        /// What was still missing.
+        reason: String,
+        /// The tail of the container's output.
+        last_logs: String,
+    },
+    /// Any other container-engine failure.
+    #[error("container engine: {0}")]
+    Container(String),
+    /// An endpoint that does not answer like LocalStack.
+    #[error(
+        "endpoint {endpoint} is unreachable: {reason}. Check AWS_ENDPOINT_URL, or unset it to let \
+         tickflow start LocalStack itself"
+    )]
+    Unreachable {
+        /// The endpoint URL.
+        endpoint: String,
+        /// The connection or protocol error.
+        reason: String,
+    },
+    /// An AWS API call failed.
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    /// A pipeline stage failed.
+    #[error(transparent)]
+    Pipeline(#[from] tickflow_pipeline::Error),
+    /// A wait gave up.
+    #[error("timed out after {after:?} waiting for {what}")]
+    Timeout {
+        /// What was awaited.
+        what: String,
+        /// How long.
+        after: Duration,
+    },
+}
+
+/// Shorthand for the harness's results.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

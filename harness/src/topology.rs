@@ -1,0 +1,395 @@
+//! The pipeline's AWS resources as a value: provisioned idempotently, torn down completely.
+//!
+//! Every name carries the run id, so runs and tests share one LocalStack without seeing each
+//! other's resources.
+
+use std::time::Duration;
+
+use aws_sdk_kinesis::types::StreamStatus;
+use aws_sdk_sqs::types::QueueAttributeName;
+use serde::Serialize;
+use tickflow_pipeline::aws::{AwsError, Clients};
+use tickflow_pipeline::resources::{Resources, Topics};
+
+use crate::error::{Error, Result};
+
+/// Default shard count (as in the seeds).
+pub const DEFAULT_SHARDS: i32 = 2;
+/// Default receives before a message moves to the DLQ.
+pub const DEFAULT_MAX_RECEIVE_COUNT: u32 = 3;
+/// Default SQS visibility timeout in seconds.
+pub const DEFAULT_VISIBILITY_TIMEOUT_SECS: u32 = 30;
+
+/// What to provision for one run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Topology {
+    /// Unique per run; part of every resource name.
+    pub run_id: String,
+    /// Kinesis shard count.
+    pub shards: i32,
+    /// Redrive policy: receives before a message is dead-lettered.
+    pub max_receive_count: u32,
+    /// Main queue visibility timeout.
+    pub visibility_timeout_secs: u32,
+}
+
+/// SQS queues subscribed to each SNS topic, so that deliveries can be counted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Subscriptions {
+    /// Receives the new-data topic.
+    pub new_data: String,
+    /// Receives the price-alert topic.
+    pub price_alert: String,
+    /// Receives the run-status topic.
+    pub run_status: String,
+}
+
+/// A provisioned topology: the pipeline's resources plus the harness's observation queues.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Provisioned {
+    /// What the pipeline is wired to.
+    pub resources: Resources,
+    /// Where SNS deliveries land.
+    pub subscriptions: Subscriptions,
+}
+
+impl Topology {
+    /// A topology with a fresh run id and default settings.
+    pub fn new() -> Self {
+        Self::with_run_id(new_run_id())
+    }
+
+    /// A topology with the given run id and default settings.
+    pub fn with_run_id(run_id: impl Into<String>) -> Self {
+        Self {
+            run_id: run_id.into(),
+            shards: DEFAULT_SHARDS,
+            max_receive_count: DEFAULT_MAX_RECEIVE_COUNT,
+            visibility_timeout_secs: DEFAULT_VISIBILITY_TIMEOUT_SECS,
+        }
+    }
+
+    /// The name of a resource of this run: `tickflow-<run>-<what>` (valid for every service).
+    pub fn name(&self, what: &str) -> String {
+        format!("tickflow-{}-{what}", self.run_id)
+    }
+
+    /// Creates every resource, or finds it already there; waits until the stream is ACTIVE.
+    ///
+    /// # Errors
+    /// The first AWS call that fails, naming service and operation.
+    pub async fn provision(&self, clients: &Clients) -> Result<Provisioned> {
+        let stream = self.name("events");
+        ensure_stream(clients, &stream, self.shards).await?;
+
+        let dlq_url = ensure_queue(clients, &self.name("dlq"), vec![]).await?;
+        let dlq_arn = queue_arn(clients, &dlq_url).await?;
+        let redrive = serde_json::json!({
+            "deadLetterTargetArn": dlq_arn,
+            "maxReceiveCount": self.max_receive_count.to_string(),
+        });
+        let queue_url = ensure_queue(
+            clients,
+            &self.name("queue"),
+            vec![
+                (QueueAttributeName::RedrivePolicy, redrive.to_string()),
+                (
+                    QueueAttributeName::VisibilityTimeout,
+                    self.visibility_timeout_secs.to_string(),
+                ),
+            ],
+        )
+        .await?;
+
+        let bucket = self.name("lake");
+        ensure_bucket(clients, &bucket).await?;
+
+        let mut topic_arns = Vec::new();
+        let mut sub_urls = Vec::new();
+        for kind in ["new-data", "price-alert", "run-status"] {
+            let topic = ensure_topic(clients, &self.name(kind)).await?;
+            let sub_url = ensure_queue(clients, &self.name(&format!("sub-{kind}")), vec![]).await?;
+            subscribe_queue(clients, &topic, &sub_url).await?;
+            topic_arns.push(topic);
+            sub_urls.push(sub_url);
+        }
+        let [new_data, price_alert, run_status] = <[String; 3]>::try_from(topic_arns)
+            .expect("three topics were created");
+        let [sub_new, sub_alert, sub_status] =
+            <[String; 3]>::try_from(sub_urls).expect("three subscription queues were created");
+
+        wait_stream_active(clients, &stream).await?;
+        Ok(Provisioned {
+            resources: Resources {
+                stream,
+                queue_url,
+                dlq_url,
+                bucket,
+                topics: Topics {
+                    new_data,
+                    price_alert,
+                    run_status,
+                },
+            },
+            subscriptions: Subscriptions {
+                new_data: sub_new,
+                price_alert: sub_alert,
+                run_status: sub_status,
+            },
+        })
+    }
+
+    /// Deletes everything [`provision`](Self::provision) made (the bucket with its objects).
+    /// Resources already gone are fine.
+    ///
+    /// # Errors
+    /// The first deletion that fails for another reason.
+    pub async fn teardown(&self, clients: &Clients, provisioned: &Provisioned) -> Result<()> {
+        let r = &provisioned.resources;
+        match clients
+            .kinesis
+            .delete_stream()
+            .stream_name(&r.stream)
+            .enforce_consumer_deletion(true)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => {}
+            Err(e) => return Err(AwsError::of("kinesis", "DeleteStream")(e).into()),
+        }
+        let s = &provisioned.subscriptions;
+        for url in [&r.queue_url, &r.dlq_url, &s.new_data, &s.price_alert, &s.run_status] {
+            match clients.sqs.delete_queue().queue_url(url).send().await {
+                Ok(_) => {}
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_queue_does_not_exist()) => {}
+                Err(e) => return Err(AwsError::of("sqs", "DeleteQueue")(e).into()),
+            }
+        }
+        for topic in [&r.topics.new_data, &r.topics.price_alert, &r.topics.run_status] {
+            clients
+                .sns
+                .delete_topic()
+                .topic_arn(topic)
+                .send()
+                .await
+                .map_err(AwsError::of("sns", "DeleteTopic"))?;
+        }
+        empty_and_delete_bucket(clients, &r.bucket).await
+    }
+}
+
+impl Default for Topology {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A short unique run id: lowercase, so it is valid in bucket names.
+pub fn new_run_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..12].to_string()
+}
+
+async fn ensure_stream(clients: &Clients, name: &str, shards: i32) -> Result<()> {
+    match clients
+        .kinesis
+        .create_stream()
+        .stream_name(name)
+        .shard_count(shards)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => Ok(()),
+        Err(e) => Err(AwsError::of("kinesis", "CreateStream")(e).into()),
+    }
+}
+
+async fn wait_stream_active(clients: &Clients, name: &str) -> Result<()> {
+    let limit = Duration::from_secs(60);
+    let wait = async {
+        loop {
+            let summary = clients
+                .kinesis
+                .describe_stream_summary()
+                .stream_name(name)
+                .send()
+                .await
+                .map_err(AwsError::of("kinesis", "DescribeStreamSummary"))?;
+            if summary
+                .stream_description_summary()
+                .is_some_and(|d| d.stream_status() == &StreamStatus::Active)
+            {
+                return Ok::<_, Error>(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    tokio::time::timeout(limit, wait)
+        .await
+        .map_err(|_| Error::Timeout {
+            what: format!("Kinesis stream {name} to become ACTIVE"),
+            after: limit,
+        })?
+}
+
+async fn ensure_queue(
+    clients: &Clients,
+    name: &str,
+    attributes: Vec<(QueueAttributeName, String)>,
+) -> Result<String> {
+    let mut request = clients.sqs.create_queue().queue_name(name);
+    for (key, value) in attributes.clone() {
+        request = request.attributes(key, value);
+    }
+    match request.send().await {
+        Ok(out) => Ok(out.queue_url.unwrap_or_default()),
+        // An existing queue with other attributes: look it up and bring the attributes in line.
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_queue_name_exists()) => {
+            let url = clients
+                .sqs
+                .get_queue_url()
+                .queue_name(name)
+                .send()
+                .await
+                .map_err(AwsError::of("sqs", "GetQueueUrl"))?
+                .queue_url
+                .unwrap_or_default();
+            let mut set = clients.sqs.set_queue_attributes().queue_url(&url);
+            for (key, value) in attributes {
+                set = set.attributes(key, value);
+            }
+            set.send()
+                .await
+                .map_err(AwsError::of("sqs", "SetQueueAttributes"))?;
+            Ok(url)
+        }
+        Err(e) => Err(AwsError::of("sqs", "CreateQueue")(e).into()),
+    }
+}
+
+/// The ARN of a queue (never parsed from the URL, whose host is LocalStack's internal name).
+pub async fn queue_arn(clients: &Clients, url: &str) -> Result<String> {
+    let out = clients
+        .sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(AwsError::of("sqs", "GetQueueAttributes"))?;
+    Ok(out
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn))
+        .cloned()
+        .unwrap_or_default())
+}
+
+async fn ensure_bucket(clients: &Clients, bucket: &str) -> Result<()> {
+    match clients.s3.create_bucket().bucket(bucket).send().await {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error().is_some_and(|s| {
+                s.is_bucket_already_owned_by_you() || s.is_bucket_already_exists()
+            }) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(AwsError::of("s3", "CreateBucket")(e).into()),
+    }
+}
+
+async fn ensure_topic(clients: &Clients, name: &str) -> Result<String> {
+    let out = clients
+        .sns
+        .create_topic()
+        .name(name)
+        .send()
+        .await
+        .map_err(AwsError::of("sns", "CreateTopic"))?;
+    Ok(out.topic_arn.unwrap_or_default())
+}
+
+/// Subscribes a queue to a topic, with the queue policy real SQS needs to accept SNS messages.
+async fn subscribe_queue(clients: &Clients, topic_arn: &str, queue_url: &str) -> Result<()> {
+    let arn = queue_arn(clients, queue_url).await?;
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "sns.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": arn,
+            "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}}
+        }]
+    });
+    clients
+        .sqs
+        .set_queue_attributes()
+        .queue_url(queue_url)
+        .attributes(QueueAttributeName::Policy, policy.to_string())
+        .send()
+        .await
+        .map_err(AwsError::of("sqs", "SetQueueAttributes"))?;
+    clients
+        .sns
+        .subscribe()
+        .topic_arn(topic_arn)
+        .protocol("sqs")
+        .endpoint(arn)
+        .send()
+        .await
+        .map_err(AwsError::of("sns", "Subscribe"))?;
+    Ok(())
+}
+
+async fn empty_and_delete_bucket(clients: &Clients, bucket: &str) -> Result<()> {
+    let mut token = None;
+    loop {
+        let page = match clients
+            .s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .set_continuation_token(token)
+            .send()
+            .await
+        {
+            Ok(page) => page,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_bucket()) => return Ok(()),
+            Err(e) => return Err(AwsError::of("s3", "ListObjectsV2")(e).into()),
+        };
+        let ids: Vec<_> = page
+            .contents()
+            .iter()
+            .filter_map(|o| o.key())
+            .filter_map(|k| aws_sdk_s3::types::ObjectIdentifier::builder().key(k).build().ok())
+            .collect();
+        if !ids.is_empty() {
+            let delete = aws_sdk_s3::types::Delete::builder()
+                .set_objects(Some(ids))
+                .quiet(true)
+                .build()
+                .map_err(|e| AwsError::of("s3", "DeleteObjects")(e))?;
+            clients
+                .s3
+                .delete_objects()
+                .bucket(bucket)
+                .delete(delete)
+                .send()
+                .await
+                .map_err(AwsError::of("s3", "DeleteObjects"))?;
+        }
+        token = page.next_continuation_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    clients
+        .s3
+        .delete_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(AwsError::of("s3", "DeleteBucket"))?;
+    Ok(())
+}

@@ -1,0 +1,59 @@
+//! The AWS SDK clients every stage uses, built once from one `SdkConfig`, and the error that says
+//! which service call failed.
+
+use aws_sdk_s3::error::DisplayErrorContext;
+
+/// One client per service the pipeline talks to. Cheap to clone (each is an `Arc` inside).
+#[derive(Debug, Clone)]
+pub struct Clients {
+    /// Market data enters here.
+    pub kinesis: aws_sdk_kinesis::Client,
+    /// The bridge feeds the processor through SQS.
+    pub sqs: aws_sdk_sqs::Client,
+    /// The data lake.
+    pub s3: aws_sdk_s3::Client,
+    /// Notifications: new data, price alerts, run status.
+    pub sns: aws_sdk_sns::Client,
+}
+
+impl Clients {
+    /// Builds the clients from a shared configuration. S3 uses path-style addressing, which
+    /// LocalStack and any custom endpoint need (virtual-host style would put the bucket in DNS).
+    pub fn new(config: &aws_config::SdkConfig) -> Self {
+        let s3_config = aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(true)
+            .build();
+        Self {
+            kinesis: aws_sdk_kinesis::Client::new(config),
+            sqs: aws_sdk_sqs::Client::new(config),
+            s3: aws_sdk_s3::Client::from_conf(s3_config),
+            sns: aws_sdk_sns::Client::new(config),
+        }
+    }
+}
+
+/// A failed AWS call: which service, which operation and the SDK's full error chain.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{service} {operation} failed: {message}")]
+pub struct AwsError {
+    /// `kinesis`, `sqs`, `s3` or `sns`.
+    pub service: &'static str,
+    /// The API operation, e.g. `PutRecords`.
+    pub operation: &'static str,
+    /// The SDK error with its sources (the bare SDK `Display` says only "service error").
+    pub message: String,
+}
+
+impl AwsError {
+    /// Wraps an SDK error; use as `.map_err(AwsError::of("sqs", "SendMessageBatch"))`.
+    pub fn of<E: std::error::Error>(
+        service: &'static str,
+        operation: &'static str,
+    ) -> impl FnOnce(E) -> AwsError {
+        move |e| AwsError {
+            service,
+            operation,
+            message: DisplayErrorContext(&e).to_string(),
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! The AWS resources a pipeline run is wired to: what the harness provisions and the stages use.
+
+use serde::Serialize;
+
+/// Names, URLs and ARNs of one run's resources.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Resources {
+    /// Kinesis stream the producer writes and the bridge reads.
+    pub stream: String,
+    /// Main SQS queue between the bridge and the processor.
+    pub queue_url: String,
+    /// Dead-letter queue that the main queue's redrive policy feeds.
+    pub dlq_url: String,
+    /// S3 bucket of the data lake.
+    pub bucket: String,
+    /// SNS topic ARNs.
+    pub topics: Topics,
+}
+
+/// The three SNS topics of the pipeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Topics {
+    /// One notification per object written to the lake.
+    pub new_data: String,
+    /// Price-move alerts.
+    pub price_alert: String,
+    /// One `<run>_Pipeline_Success|Failure` message per run.
+    pub run_status: String,
+}
