@@ -1,0 +1,28 @@
+//! What every end-to-end test needs: the shared LocalStack and clients for it.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tickflow_harness::aws::{self, Target};
+use tickflow_harness::localstack::shared::{shared, SharedLocalStack};
+use tickflow_pipeline::aws::Clients;
+
+/// The test binary's LocalStack; panics with the start-up error, which says how to provide one.
+pub fn localstack() -> &'static SharedLocalStack {
+    match shared() {
+        Ok(ls) => ls,
+        Err(e) => panic!("end-to-end tests need LocalStack: {e}"),
+    }
+}
+
+/// SDK clients for the shared LocalStack, bound to the calling test's runtime.
+pub async fn clients() -> Clients {
+    aws::clients(&Target::Endpoint(localstack().endpoint.clone())).await
+}
+
+/// Every wait in a test is bounded.
+pub async fn within<T>(limit: Duration, what: &str, work: impl Future<Output = T>) -> T {
+    tokio::time::timeout(limit, work)
+        .await
+        .unwrap_or_else(|_| panic!("timed out after {limit:?}: {what}"))
+}
