@@ -7,7 +7,9 @@
 #![deny(missing_docs)]
 
 pub mod aws;
+pub mod event;
 pub mod error;
 pub mod resources;
+pub mod source;
 
 pub use error::{Error, Result};

@@ -1,0 +1,305 @@
+//! Market events as they travel through the pipeline: the three kinds, their JSON form, the
+//! schema checks the processor applies and the enrichment it adds.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// One market-data event. Serialised as flat JSON with `event_name` as the tag, as in the babbel
+/// seed: `{"event_name":"stock_price:quote","event_uuid":"...","created_at":1795442400123,...}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event_name")]
+pub enum MarketEvent {
+    /// A currency pair's quote.
+    #[serde(rename = "forex:rate")]
+    Forex(ForexRate),
+    /// A stock's last price and top of book.
+    #[serde(rename = "stock_price:quote")]
+    StockPrice(StockPrice),
+    /// A news item about a listed company.
+    #[serde(rename = "stock_news:headline")]
+    StockNews(StockNews),
+}
+
+/// A currency pair's quote (24/5 market).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForexRate {
+    /// Unique id of the event.
+    pub event_uuid: Uuid,
+    /// Event time, milliseconds since the Unix epoch (UTC).
+    pub created_at: i64,
+    /// The pair, e.g. `EUR/USD`.
+    pub pair: String,
+    /// Best bid.
+    pub bid: f64,
+    /// Best ask; always above the bid.
+    pub ask: f64,
+    /// (bid + ask) / 2.
+    pub mid: f64,
+}
+
+/// A stock's last trade price with bid/ask and volume (inside trading sessions only).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StockPrice {
+    /// Unique id of the event.
+    pub event_uuid: Uuid,
+    /// Event time, milliseconds since the Unix epoch (UTC).
+    pub created_at: i64,
+    /// Ticker, e.g. `AAPL`.
+    pub symbol: String,
+    /// Last trade price.
+    pub price: f64,
+    /// Best bid.
+    pub bid: f64,
+    /// Best ask; always above the bid.
+    pub ask: f64,
+    /// Shares traded in this tick.
+    pub volume: u64,
+}
+
+/// A news item, with a sentiment that the symbol's following moves correlate with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StockNews {
+    /// Unique id of the event.
+    pub event_uuid: Uuid,
+    /// Event time, milliseconds since the Unix epoch (UTC).
+    pub created_at: i64,
+    /// The company's ticker.
+    pub symbol: String,
+    /// One-line headline.
+    pub headline: String,
+    /// A few sentences of body text.
+    pub body: String,
+    /// -1 (very negative) to 1 (very positive).
+    pub sentiment: f64,
+}
+
+/// The three event kinds, as partition values and in scenario mixes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// [`ForexRate`].
+    Forex,
+    /// [`StockPrice`].
+    StockPrice,
+    /// [`StockNews`].
+    StockNews,
+}
+
+impl EventKind {
+    /// Every kind, in a fixed order.
+    pub const ALL: [EventKind; 3] = [EventKind::Forex, EventKind::StockPrice, EventKind::StockNews];
+
+    /// The `event_type` partition value: `forex`, `stock_price`, `stock_news`.
+    pub fn event_type(self) -> &'static str {
+        match self {
+            EventKind::Forex => "forex",
+            EventKind::StockPrice => "stock_price",
+            EventKind::StockNews => "stock_news",
+        }
+    }
+}
+
+impl MarketEvent {
+    /// The event's id.
+    pub fn id(&self) -> Uuid {
+        match self {
+            MarketEvent::Forex(e) => e.event_uuid,
+            MarketEvent::StockPrice(e) => e.event_uuid,
+            MarketEvent::StockNews(e) => e.event_uuid,
+        }
+    }
+
+    /// Event time in milliseconds since the epoch.
+    pub fn created_at(&self) -> i64 {
+        match self {
+            MarketEvent::Forex(e) => e.created_at,
+            MarketEvent::StockPrice(e) => e.created_at,
+            MarketEvent::StockNews(e) => e.created_at,
+        }
+    }
+
+    /// The event's kind.
+    pub fn kind(&self) -> EventKind {
+        match self {
+            MarketEvent::Forex(_) => EventKind::Forex,
+            MarketEvent::StockPrice(_) => EventKind::StockPrice,
+            MarketEvent::StockNews(_) => EventKind::StockNews,
+        }
+    }
+
+    /// `event_name` as written on the wire: `<event_type>:<event_subtype>`.
+    pub fn event_name(&self) -> &'static str {
+        match self {
+            MarketEvent::Forex(_) => "forex:rate",
+            MarketEvent::StockPrice(_) => "stock_price:quote",
+            MarketEvent::StockNews(_) => "stock_news:headline",
+        }
+    }
+
+    /// The instrument: currency pair or ticker. Also the Kinesis partition key.
+    pub fn instrument(&self) -> &str {
+        match self {
+            MarketEvent::Forex(e) => &e.pair,
+            MarketEvent::StockPrice(e) => &e.symbol,
+            MarketEvent::StockNews(e) => &e.symbol,
+        }
+    }
+
+    /// Serialises to one line of JSON (no trailing newline).
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("market events always serialise")
+    }
+
+    /// Checks what the JSON schema cannot: finite positive prices, bid below ask, a non-empty
+    /// instrument without control characters, sentiment within [-1, 1].
+    ///
+    /// # Errors
+    /// The first rule broken, as a reason fit for the quarantine.
+    pub fn validate(&self) -> Result<(), String> {
+        let instrument = self.instrument();
+        if instrument.is_empty() || instrument.len() > 32 {
+            return Err(format!("instrument must be 1 to 32 characters, got {instrument:?}"));
+        }
+        if instrument.chars().any(char::is_control) {
+            return Err(format!("instrument {instrument:?} contains control characters"));
+        }
+        if self.created_at() <= 0 {
+            return Err(format!("created_at must be positive, got {}", self.created_at()));
+        }
+        let quote = |bid: f64, ask: f64| -> Result<(), String> {
+            if !(bid.is_finite() && ask.is_finite() && bid > 0.0 && ask > 0.0) {
+                return Err(format!("bid and ask must be finite and positive, got {bid} / {ask}"));
+            }
+            if bid >= ask {
+                return Err(format!("bid {bid} must be below ask {ask}"));
+            }
+            Ok(())
+        };
+        match self {
+            MarketEvent::Forex(e) => {
+                quote(e.bid, e.ask)?;
+                if !(e.mid > e.bid && e.mid < e.ask) {
+                    return Err(format!("mid {} must lie between bid and ask", e.mid));
+                }
+            }
+            MarketEvent::StockPrice(e) => {
+                quote(e.bid, e.ask)?;
+                if !(e.price.is_finite() && e.price > 0.0) {
+                    return Err(format!("price must be finite and positive, got {}", e.price));
+                }
+            }
+            MarketEvent::StockNews(e) => {
+                if !(-1.0..=1.0).contains(&e.sentiment) {
+                    return Err(format!("sentiment must be within [-1, 1], got {}", e.sentiment));
+                }
+                if e.headline.trim().is_empty() {
+                    return Err("headline is empty".to_string());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Parses and validates one raw record.
+///
+/// # Errors
+/// Why the record belongs in the quarantine: not UTF-8, not JSON, not one of the event kinds, a
+/// missing or unknown field, or a broken rule of [`MarketEvent::validate`].
+pub fn parse_record(raw: &[u8]) -> Result<MarketEvent, String> {
+    let event: MarketEvent =
+        serde_json::from_slice(raw).map_err(|e| format!("schema: {e}"))?;
+    event.validate()?;
+    Ok(event)
+}
+
+/// Adds what the processor enriches every event with (babbel seed): `created_datetime` (ISO 8601
+/// of `created_at`), `event_type` and `event_subtype` (the two halves of `event_name`), and
+/// `processed_at`. Returns one JSON line without the newline.
+pub fn enrich(event: &MarketEvent, processed_at: DateTime<Utc>) -> Vec<u8> {
+    let mut value = serde_json::to_value(event).expect("market events always serialise");
+    let (event_type, event_subtype) = event
+        .event_name()
+        .split_once(':')
+        .expect("event names are type:subtype");
+    if let Some(map) = value.as_object_mut() {
+        map.insert("created_datetime".into(), iso8601(event.created_at()).into());
+        map.insert("event_type".into(), event_type.into());
+        map.insert("event_subtype".into(), event_subtype.into());
+        map.insert(
+            "processed_at".into(),
+            processed_at.to_rfc3339_opts(SecondsFormat::Millis, true).into(),
+        );
+    }
+    serde_json::to_vec(&value).expect("JSON values always serialise")
+}
+
+/// ISO 8601 UTC with milliseconds for an epoch-milliseconds timestamp.
+pub fn iso8601(epoch_ms: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(epoch_ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stock() -> MarketEvent {
+        MarketEvent::StockPrice(StockPrice {
+            event_uuid: Uuid::nil(),
+            created_at: 1_795_442_400_000,
+            symbol: "AAPL".into(),
+            price: 190.0,
+            bid: 189.99,
+            ask: 190.01,
+            volume: 100,
+        })
+    }
+
+    #[test]
+    fn json_carries_the_event_name_tag_and_round_trips() {
+        let json = String::from_utf8(stock().to_json()).unwrap();
+        assert!(json.starts_with(r#"{"event_name":"stock_price:quote","event_uuid":"#), "{json}");
+        assert_eq!(parse_record(json.as_bytes()).unwrap(), stock());
+    }
+
+    #[test]
+    fn enrichment_adds_type_subtype_and_iso_time() {
+        let row: serde_json::Value =
+            serde_json::from_slice(&enrich(&stock(), DateTime::UNIX_EPOCH)).unwrap();
+        assert_eq!(row["event_type"], "stock_price");
+        assert_eq!(row["event_subtype"], "quote");
+        assert_eq!(row["created_datetime"], "2026-11-23T14:00:00.000Z");
+        assert_eq!(row["processed_at"], "1970-01-01T00:00:00.000Z");
+        assert_eq!(row["symbol"], "AAPL");
+    }
+
+    #[test]
+    fn malformed_records_say_why() {
+        let cases: [(&[u8], &str); 5] = [
+            (b"not json", "schema"),
+            (br#"{"event_name":"crypto:tick"}"#, "schema"),
+            (
+                br#"{"event_name":"stock_price:quote","event_uuid":"00000000-0000-0000-0000-000000000000","created_at":1,"symbol":"A","price":1.0,"bid":2.0,"ask":1.0,"volume":1}"#,
+                "below ask",
+            ),
+            (
+                br#"{"event_name":"forex:rate","event_uuid":"00000000-0000-0000-0000-000000000000","created_at":1,"pair":"EUR/USD","bid":1.0,"ask":1.1,"mid":1.05,"extra":1}"#,
+                "unknown field",
+            ),
+            (
+                br#"{"event_name":"stock_news:headline","event_uuid":"00000000-0000-0000-0000-000000000000","created_at":1,"symbol":"A","headline":"h","body":"b","sentiment":3.0}"#,
+                "sentiment",
+            ),
+        ];
+        for (raw, reason) in cases {
+            let err = parse_record(raw).unwrap_err();
+            assert!(err.contains(reason), "{}: {err}", String::from_utf8_lossy(raw));
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! The deterministic, streaming event generator.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use uuid::Uuid;
+
+use super::config::{ForcedJump, GeneratorConfig};
+use super::price::{round, PricePath};
+use super::{news, session};
+use crate::event::{EventKind, ForexRate, MarketEvent, StockNews, StockPrice};
+
+/// Yields `config.events` market events, one at a time: nothing is held but the instruments'
+/// state, so a million events cost no more memory than ten.
+///
+/// A market clock advances by exponential gaps (at least 1 ms) from `start_ms`; each event picks
+/// its kind by the mix and an instrument of that kind; stock events wait for the next trading
+/// session, forex events for the forex market to open.
+pub struct Generator {
+    config: GeneratorConfig,
+    rng: ChaCha8Rng,
+    produced: u64,
+    clock_ms: i64,
+    stocks: Vec<PricePath>,
+    pairs: Vec<PricePath>,
+    /// Forced jumps sorted by position, consumed from the front.
+    forced: std::vec::IntoIter<ForcedJump>,
+    next_forced: Option<ForcedJump>,
+}
+
+impl Generator {
+    /// A generator for `config`; call [`GeneratorConfig::check`] first for readable errors.
+    pub fn new(config: GeneratorConfig) -> Self {
+        let mut forced = config.forced_jumps.clone();
+        forced.sort_by_key(|j| j.at_event);
+        let mut forced = forced.into_iter();
+        let next_forced = forced.next();
+        Self {
+            rng: ChaCha8Rng::seed_from_u64(config.seed),
+            produced: 0,
+            clock_ms: config.start_ms,
+            stocks: config.stocks.iter().map(PricePath::new).collect(),
+            pairs: config.pairs.iter().map(PricePath::new).collect(),
+            forced,
+            next_forced,
+            config,
+        }
+    }
+
+    /// How many events are left.
+    pub fn remaining(&self) -> u64 {
+        self.config.events - self.produced
+    }
+
+    fn apply_forced_jumps(&mut self) {
+        while let Some(jump) = self.next_forced.take_if(|j| j.at_event <= self.produced) {
+            let path = self
+                .config
+                .stocks
+                .iter()
+                .position(|s| s.name == jump.instrument)
+                .map(|i| &mut self.stocks[i])
+                .or_else(|| {
+                    let i = self.config.pairs.iter().position(|s| s.name == jump.instrument)?;
+                    Some(&mut self.pairs[i])
+                });
+            if let Some(path) = path {
+                path.jump(jump.pct);
+            }
+            self.next_forced = self.forced.next();
+        }
+    }
+
+    fn pick_kind(&mut self) -> EventKind {
+        let u: f64 = self.rng.random();
+        let mix = self.config.mix;
+        if u < mix.forex {
+            EventKind::Forex
+        } else if u < mix.forex + mix.stock_price {
+            EventKind::StockPrice
+        } else {
+            EventKind::StockNews
+        }
+    }
+
+    fn next_id(&mut self) -> Uuid {
+        uuid::Builder::from_random_bytes(self.rng.random()).into_uuid()
+    }
+
+    fn forex(&mut self) -> MarketEvent {
+        self.clock_ms = session::next_forex_time(self.clock_ms);
+        let i = self.rng.random_range(0..self.pairs.len());
+        let event_uuid = self.next_id();
+        let path = &mut self.pairs[i];
+        path.step(self.clock_ms, &self.config.jumps, &mut self.rng);
+        let name = &self.config.pairs[i].name;
+        let decimals = if name.contains("JPY") { 3 } else { 5 };
+        let (bid, ask) = path.quote(decimals);
+        MarketEvent::Forex(ForexRate {
+            event_uuid,
+            created_at: self.clock_ms,
+            pair: name.clone(),
+            bid,
+            ask,
+            mid: round((bid + ask) / 2.0, decimals + 1),
+        })
+    }
+
+    fn stock_price(&mut self) -> MarketEvent {
+        self.clock_ms = session::next_stock_time(self.clock_ms, self.config.session_utc_minutes);
+        let i = self.rng.random_range(0..self.stocks.len());
+        let event_uuid = self.next_id();
+        let path = &mut self.stocks[i];
+        path.step(self.clock_ms, &self.config.jumps, &mut self.rng);
+        let (bid, ask) = path.quote(2);
+        let volume = self.rng.random_range(1..=50u64) * 100;
+        MarketEvent::StockPrice(StockPrice {
+            event_uuid,
+            created_at: self.clock_ms,
+            symbol: self.config.stocks[i].name.clone(),
+            price: round(path.mid, 2).clamp(bid, ask),
+            bid,
+            ask,
+            volume,
+        })
+    }
+
+    fn stock_news(&mut self) -> MarketEvent {
+        self.clock_ms = session::next_stock_time(self.clock_ms, self.config.session_utc_minutes);
+        let i = self.rng.random_range(0..self.stocks.len());
+        let event_uuid = self.next_id();
+        let symbol = self.config.stocks[i].name.clone();
+        let item = news::draw(&symbol, &mut self.rng);
+        self.stocks[i].nudge(item.sentiment * self.config.news_impact_pct / 100.0);
+        MarketEvent::StockNews(StockNews {
+            event_uuid,
+            created_at: self.clock_ms,
+            symbol,
+            headline: item.headline,
+            body: item.body,
+            sentiment: item.sentiment,
+        })
+    }
+}
+
+impl Iterator for Generator {
+    type Item = MarketEvent;
+
+    fn next(&mut self) -> Option<MarketEvent> {
+        if self.produced >= self.config.events {
+            return None;
+        }
+        self.apply_forced_jumps();
+        let event = match self.pick_kind() {
+            EventKind::Forex => self.forex(),
+            EventKind::StockPrice => self.stock_price(),
+            EventKind::StockNews => self.stock_news(),
+        };
+        let u: f64 = self.rng.random();
+        let gap = -self.config.mean_gap_ms * (1.0 - u).ln();
+        self.clock_ms += (gap.round() as i64).max(1);
+        self.produced += 1;
+        Some(event)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = usize::try_from(self.remaining()).unwrap_or(usize::MAX);
+        (left, Some(left))
+    }
+}

@@ -1,0 +1,11 @@
+//! The market-data source: forex rates, stock quotes and stock news, generated deterministically
+//! from a seed and streamed one event at a time.
+
+pub mod config;
+mod generator;
+mod news;
+mod price;
+pub mod session;
+
+pub use config::{ForcedJump, GeneratorConfig, InstrumentSpec, JumpModel, Mix};
+pub use generator::Generator;
