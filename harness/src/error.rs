@@ -63,6 +63,14 @@ pub enum Error {
     /// A pipeline stage failed.
     #[error(transparent)]
     Pipeline(#[from] tickflow_pipeline::Error),
+    /// A stage's task ended abnormally (a panic or cancellation).
+    #[error("{stage}: {reason}")]
+    Stage {
+        /// Which stage.
+        stage: String,
+        /// What happened.
+        reason: String,
+    },
     /// A wait gave up.
     #[error("timed out after {after:?} waiting for {what}")]
     Timeout {

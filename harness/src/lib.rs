@@ -6,13 +6,22 @@
 //! - [`aws`]: the one place where endpoint, region and credentials are decided.
 //! - [`topology`]: the run's AWS resources, provisioned idempotently and torn down.
 //! - [`doctor`]: one round trip through each service.
+//! - [`settings`], [`faults`]: how a run configures the pipeline and what it injects.
+//! - [`run`]: one run from provisioning to teardown.
+//! - [`observe`], [`reconcile`], [`report`]: what landed, whether it adds up, how to say so.
 //! - [`error`]: the harness's error type.
 #![deny(missing_docs)]
 
 pub mod aws;
 pub mod doctor;
 pub mod error;
+pub mod faults;
 pub mod localstack;
+pub mod observe;
+pub mod reconcile;
+pub mod report;
+pub mod run;
+pub mod settings;
 pub mod topology;
 
 pub use error::{Error, Result};

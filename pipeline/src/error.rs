@@ -5,6 +5,9 @@ pub use crate::aws::AwsError;
 /// What can stop a pipeline stage.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// A stage failed for a reason other than one AWS call.
+    #[error("{0}")]
+    Stage(String),
     /// An AWS call failed after its retries.
     #[error(transparent)]
     Aws(#[from] AwsError),

@@ -1,15 +1,35 @@
 //! tickflow's system under test: the finance streaming pipeline.
 //!
+//! Data flows market data -> [`producer`] -> Kinesis -> [`bridge`] -> SQS -> [`processor`] ->
+//! [`lake`] (S3) -> [`notify`] (SNS). Every stage is a tokio task that the harness starts, feeds,
+//! drains and stops through [`control`].
+//!
 //! # Layout
-//! - [`aws`]: the SDK clients every stage shares.
-//! - [`resources`]: the AWS resources a run is wired to.
-//! - [`error`]: the pipeline's error type.
+//! - [`source`]: deterministic market data (forex, stock quotes, news) from a seed.
+//! - [`event`]: the event model, its validation and enrichment.
+//! - [`kpl`]: the KPL aggregated-record format (many events per Kinesis record).
+//! - [`producer`]: aggregation and `PutRecords` with partial-failure retries.
+//! - [`bridge`]: Kinesis -> SQS, de-aggregation, packing, checkpoints.
+//! - [`envelope`]: the SQS body that carries many records.
+//! - [`processor`]: Lambda-like event source mapping and the enriching handler.
+//! - [`lake`]: partitions, the buffered S3 writer, the Athena DDL.
+//! - [`notify`]: SNS notifications and the price-move watch.
+//! - [`control`], [`retry`], [`aws`], [`resources`], [`error`]: what the stages share.
 #![deny(missing_docs)]
 
 pub mod aws;
-pub mod event;
+pub mod bridge;
+pub mod control;
+pub mod envelope;
 pub mod error;
+pub mod event;
+pub mod kpl;
+pub mod lake;
+pub mod notify;
+pub mod processor;
+pub mod producer;
 pub mod resources;
+pub mod retry;
 pub mod source;
 
 pub use error::{Error, Result};

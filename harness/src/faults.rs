@@ -1,0 +1,175 @@
+//! Fault injection on the way into the pipeline: malformed records, producer duplicates and
+//! poison records, chosen deterministically from the run's seed.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use tickflow_pipeline::event::MarketEvent;
+use tickflow_pipeline::processor::HandlerFaults;
+
+/// Which faults to inject, as shares of the generated events.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FaultSettings {
+    /// Share of events sent malformed (still carrying their id): they must be quarantined.
+    pub malformed_ratio: f64,
+    /// Share of events the producer sends twice: the lake must still hold each once.
+    pub duplicate_ratio: f64,
+    /// Share of the events not sent malformed that the handler always fails on: their
+    /// messages must end in the DLQ.
+    pub poison_ratio: f64,
+    /// Share of SQS messages that fail on first delivery only: they must succeed on redelivery.
+    pub transient_ratio: f64,
+}
+
+impl FaultSettings {
+    /// The handler's side of these faults for a run seeded with `seed`.
+    pub fn handler_faults(&self, seed: u64) -> HandlerFaults {
+        HandlerFaults {
+            poison_ratio: self.poison_ratio,
+            transient_ratio: self.transient_ratio,
+            seed,
+        }
+    }
+
+    /// Problems with the ratios (each must lie in [0, 1]).
+    pub fn check(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        for (name, value) in [
+            ("malformed_ratio", self.malformed_ratio),
+            ("duplicate_ratio", self.duplicate_ratio),
+            ("poison_ratio", self.poison_ratio),
+            ("transient_ratio", self.transient_ratio),
+        ] {
+            if !(0.0..=1.0).contains(&value) {
+                problems.push(format!("faults.{name} must be within [0, 1], got {value}"));
+            }
+        }
+        problems
+    }
+}
+
+/// What happened to one event on its way in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fate {
+    /// Sent as generated: expected in the lake.
+    Clean,
+    /// Sent malformed: expected in the quarantine.
+    Malformed,
+    /// Sent intact but poison to the handler: expected in the DLQ.
+    Poison,
+}
+
+/// Applies [`FaultSettings`] to a stream of events.
+#[derive(Debug)]
+pub struct Injector {
+    settings: FaultSettings,
+    handler: HandlerFaults,
+    rng: ChaCha8Rng,
+}
+
+impl Injector {
+    /// An injector whose choices follow `seed`.
+    pub fn new(settings: FaultSettings, seed: u64) -> Self {
+        Self {
+            settings,
+            handler: settings.handler_faults(seed),
+            rng: ChaCha8Rng::seed_from_u64(seed ^ 0x7f4a_7c15_9e37_79b9),
+        }
+    }
+
+    /// The records to send for `event` (one, or two for a duplicate) and its fate.
+    pub fn apply(&mut self, event: &MarketEvent) -> (Fate, Vec<Vec<u8>>) {
+        let u: f64 = self.rng.random();
+        let (fate, record) = if u < self.settings.malformed_ratio {
+            let variant = self.rng.random_range(0..MALFORMATIONS);
+            (Fate::Malformed, malform(event, variant))
+        } else if self.handler.is_poison(&event.id()) {
+            (Fate::Poison, event.to_json())
+        } else {
+            (Fate::Clean, event.to_json())
+        };
+        let duplicate = self.rng.random::<f64>() < self.settings.duplicate_ratio;
+        let records = if duplicate { vec![record.clone(), record] } else { vec![record] };
+        (fate, records)
+    }
+}
+
+const MALFORMATIONS: u32 = 5;
+
+/// A malformed version of `event` that still names its `event_uuid`, so the quarantine can be
+/// reconciled against what was sent.
+fn malform(event: &MarketEvent, variant: u32) -> Vec<u8> {
+    let mut value = serde_json::to_value(event).expect("events serialise");
+    let map = value.as_object_mut().expect("events are objects");
+    match variant {
+        0 => {
+            map.remove("created_at");
+        }
+        1 => {
+            map.insert("unexpected_field".into(), true.into());
+        }
+        2 => {
+            map.insert("event_name".into(), "crypto:tick".into());
+        }
+        3 => {
+            // bid above ask (news has no quote: give it an out-of-range sentiment instead)
+            if let (Some(bid), Some(ask)) = (map.get("bid").cloned(), map.get("ask").cloned()) {
+                map.insert("bid".into(), ask);
+                map.insert("ask".into(), bid);
+            } else {
+                map.insert("sentiment".into(), 7.5.into());
+            }
+        }
+        _ => {
+            let name = if map.contains_key("pair") { "pair" } else { "symbol" };
+            map.insert(name.into(), 42.into());
+        }
+    }
+    serde_json::to_vec(&value).expect("JSON values serialise")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tickflow_pipeline::event::parse_record;
+    use tickflow_pipeline::source::{Generator, GeneratorConfig};
+
+    #[test]
+    fn every_malformation_is_rejected_and_keeps_the_id() {
+        for event in Generator::new(GeneratorConfig { events: 300, ..Default::default() }) {
+            for variant in 0..MALFORMATIONS {
+                let raw = malform(&event, variant);
+                assert!(parse_record(&raw).is_err(), "variant {variant} passed: {}", String::from_utf8_lossy(&raw));
+                let value: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+                assert_eq!(value["event_uuid"], event.id().to_string());
+            }
+        }
+    }
+
+    #[test]
+    fn ratios_are_honoured_and_deterministic() {
+        let settings = FaultSettings {
+            malformed_ratio: 0.1,
+            duplicate_ratio: 0.05,
+            poison_ratio: 0.02,
+            transient_ratio: 0.0,
+        };
+        let run = || {
+            let mut injector = Injector::new(settings, 9);
+            let mut counts = [0usize; 4];
+            for event in Generator::new(GeneratorConfig { events: 20_000, ..Default::default() }) {
+                let (fate, records) = injector.apply(&event);
+                counts[fate as usize] += 1;
+                counts[3] += records.len() - 1;
+            }
+            counts
+        };
+        let counts = run();
+        assert_eq!(counts, run(), "same seed, same faults");
+        let share = |n: usize| n as f64 / 20_000.0;
+        assert!((share(counts[1]) - 0.1).abs() < 0.01, "{counts:?}");
+        assert!((share(counts[2]) - 0.02 * 0.9).abs() < 0.005, "{counts:?}");
+        assert!((share(counts[3]) - 0.05).abs() < 0.01, "{counts:?}");
+    }
+}

@@ -1,0 +1,284 @@
+//! Observing the pipeline from outside, through the same AWS APIs anyone would use: what is in
+//! the lake, in the queues, and what SNS delivered.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use aws_sdk_sqs::types::QueueAttributeName;
+use serde::Serialize;
+use tickflow_pipeline::aws::{AwsError, Clients};
+use tickflow_pipeline::envelope;
+use tickflow_pipeline::lake::{partition, WRITTEN_AT_META};
+use tokio::task::JoinSet;
+use uuid::Uuid;
+
+use crate::error::Result;
+use crate::reconcile::Found;
+
+/// One partition of the lake.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PartitionSummary {
+    /// Objects in it.
+    pub objects: u64,
+    /// Rows in them.
+    pub events: u64,
+}
+
+/// What the lake holds.
+#[derive(Debug, Default)]
+pub struct LakeContents {
+    /// Partition (e.g. `event_type=forex/dt=2026-11-23/hour=14`) -> objects and rows.
+    pub partitions: BTreeMap<String, PartitionSummary>,
+    /// Event id -> rows, over the data partitions.
+    pub ids: HashMap<Uuid, u32>,
+    /// Quarantine rows and the ids they name.
+    pub quarantine_rows: u64,
+    /// Ids named by quarantine rows.
+    pub quarantined_ids: Vec<Uuid>,
+    /// Quarantine reasons (the text before the first `:` detail) -> rows.
+    pub quarantine_reasons: BTreeMap<String, u64>,
+    /// (event id, written-at epoch ms) for every data row, for latency.
+    pub written_at: Vec<(Uuid, i64)>,
+    /// Data rows missing a required field (`event_uuid`, `event_type`, `created_datetime`).
+    pub rows_missing_fields: u64,
+}
+
+/// Reads every object of `bucket`.
+///
+/// # Errors
+/// A failing S3 call.
+pub async fn read_lake(clients: &Clients, bucket: &str) -> Result<LakeContents> {
+    let mut keys = Vec::new();
+    let mut token = None;
+    loop {
+        let page = clients
+            .s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .set_continuation_token(token)
+            .send()
+            .await
+            .map_err(AwsError::of("s3", "ListObjectsV2"))?;
+        keys.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_string)));
+        token = page.next_continuation_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    let mut contents = LakeContents::default();
+    let mut reads = JoinSet::new();
+    let mut pending = keys.into_iter();
+    loop {
+        while reads.len() < 8 {
+            let Some(key) = pending.next() else { break };
+            let (clients, bucket) = (clients.clone(), bucket.to_string());
+            reads.spawn(async move { get_object(&clients, &bucket, key).await });
+        }
+        let Some(done) = reads.join_next().await else { break };
+        let (key, written_at, body) =
+            done.map_err(|e| crate::Error::Stage {
+                stage: "lake reader".into(),
+                reason: e.to_string(),
+            })??;
+        absorb(&mut contents, &key, written_at, &body);
+    }
+    Ok(contents)
+}
+
+async fn get_object(clients: &Clients, bucket: &str, key: String) -> Result<(String, i64, Vec<u8>)> {
+    let out = clients
+        .s3
+        .get_object()
+        .bucket(bucket)
+        .key(&key)
+        .send()
+        .await
+        .map_err(AwsError::of("s3", "GetObject"))?;
+    let written_at = out
+        .metadata()
+        .and_then(|m| m.get(WRITTEN_AT_META))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let body = out
+        .body
+        .collect()
+        .await
+        .map_err(|e| AwsError {
+            service: "s3",
+            operation: "GetObject",
+            message: e.to_string(),
+        })?
+        .into_bytes()
+        .to_vec();
+    Ok((key, written_at, body))
+}
+
+fn absorb(contents: &mut LakeContents, key: &str, written_at: i64, body: &[u8]) {
+    let partition = partition::partition_of(key).to_string();
+    let quarantine = key.starts_with(partition::QUARANTINE);
+    let summary = contents.partitions.entry(partition).or_default();
+    summary.objects += 1;
+    for line in body.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        summary.events += 1;
+        let row: serde_json::Value = serde_json::from_slice(line).unwrap_or_default();
+        let id = row
+            .get("event_uuid")
+            .and_then(|v| v.as_str())
+            .and_then(|s| s.parse::<Uuid>().ok());
+        if quarantine {
+            contents.quarantine_rows += 1;
+            contents.quarantined_ids.extend(id);
+            let reason = row.get("reason").and_then(|r| r.as_str()).unwrap_or("(none)");
+            let head = reason.split(':').next().unwrap_or(reason).to_string();
+            *contents.quarantine_reasons.entry(head).or_default() += 1;
+            continue;
+        }
+        if ["event_type", "created_datetime", "event_subtype"].iter().any(|f| row.get(f).is_none()) {
+            contents.rows_missing_fields += 1;
+        }
+        match id {
+            Some(id) => {
+                *contents.ids.entry(id).or_default() += 1;
+                contents.written_at.push((id, written_at));
+            }
+            None => contents.rows_missing_fields += 1,
+        }
+    }
+}
+
+/// Visible and in-flight messages of a queue.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct QueueDepth {
+    /// `ApproximateNumberOfMessages`.
+    pub visible: u64,
+    /// `ApproximateNumberOfMessagesNotVisible`.
+    pub in_flight: u64,
+}
+
+/// The depth of `queue_url`.
+///
+/// # Errors
+/// A failing SQS call.
+pub async fn queue_depth(clients: &Clients, queue_url: &str) -> Result<QueueDepth> {
+    let out = clients
+        .sqs
+        .get_queue_attributes()
+        .queue_url(queue_url)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .map_err(AwsError::of("sqs", "GetQueueAttributes"))?;
+    let attrs = out.attributes().cloned().unwrap_or_default();
+    let get = |name| attrs.get(&name).and_then(|v| v.parse().ok()).unwrap_or(0);
+    Ok(QueueDepth {
+        visible: get(QueueAttributeName::ApproximateNumberOfMessages),
+        in_flight: get(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
+    })
+}
+
+/// Receives every message of `queue_url`. With `consume` they are deleted (SNS delivery
+/// queues); without, they are only hidden for a while, so the queue's depth still shows them
+/// afterwards (the DLQ).
+///
+/// # Errors
+/// A failing SQS call.
+pub async fn receive_all(clients: &Clients, queue_url: &str, consume: bool) -> Result<Vec<String>> {
+    let mut bodies = Vec::new();
+    let mut empty_polls = 0;
+    while empty_polls < 2 {
+        let out = clients
+            .sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(if empty_polls == 0 { 0 } else { 1 })
+            .visibility_timeout(if consume { 30 } else { 2 })
+            .send()
+            .await
+            .map_err(AwsError::of("sqs", "ReceiveMessage"))?;
+        let messages = out.messages.unwrap_or_default();
+        if messages.is_empty() {
+            empty_polls += 1;
+            continue;
+        }
+        empty_polls = 0;
+        for m in &messages {
+            bodies.push(m.body().unwrap_or_default().to_string());
+        }
+        if consume {
+            for chunk in messages.chunks(10) {
+                let entries: Vec<_> = chunk
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, m)| {
+                        aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+                            .id(i.to_string())
+                            .receipt_handle(m.receipt_handle().unwrap_or_default())
+                            .build()
+                            .ok()
+                    })
+                    .collect();
+                clients
+                    .sqs
+                    .delete_message_batch()
+                    .queue_url(queue_url)
+                    .set_entries(Some(entries))
+                    .send()
+                    .await
+                    .map_err(AwsError::of("sqs", "DeleteMessageBatch"))?;
+            }
+        }
+    }
+    Ok(bodies)
+}
+
+/// Counts the records (and the event ids among them) in dead-lettered message bodies.
+pub fn dead_letters(bodies: &[String], found: &mut Found) {
+    for body in bodies {
+        let records = envelope::decode(body).unwrap_or_else(|_| vec![body.as_bytes().to_vec()]);
+        for record in records {
+            found.dead_lettered_records += 1;
+            let id = serde_json::from_slice::<serde_json::Value>(&record)
+                .ok()
+                .and_then(|v| v.get("event_uuid").and_then(|u| u.as_str()).and_then(|s| s.parse().ok()));
+            if let Some(id) = id {
+                *found.dead_lettered.entry(id).or_default() += 1;
+            }
+        }
+    }
+}
+
+/// An SNS delivery as it arrives on a subscribed queue (the SNS JSON envelope).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Delivery {
+    /// The `Subject`.
+    pub subject: String,
+    /// The `Message`.
+    pub message: String,
+}
+
+/// Parses SNS envelopes; a body that is not one keeps its text as the message.
+pub fn deliveries(bodies: &[String]) -> Vec<Delivery> {
+    bodies
+        .iter()
+        .map(|b| {
+            let v: serde_json::Value = serde_json::from_str(b).unwrap_or_default();
+            Delivery {
+                subject: v["Subject"].as_str().unwrap_or_default().to_string(),
+                message: v["Message"].as_str().map_or_else(|| b.clone(), str::to_string),
+            }
+        })
+        .collect()
+}
+
+/// Waits until `queue_url` holds at least `count` visible messages, or `limit` passes.
+pub async fn wait_for_messages(clients: &Clients, queue_url: &str, count: u64, limit: Duration) {
+    let deadline = tokio::time::Instant::now() + limit;
+    while tokio::time::Instant::now() < deadline {
+        match queue_depth(clients, queue_url).await {
+            Ok(depth) if depth.visible >= count => return,
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}

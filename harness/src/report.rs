@@ -1,0 +1,277 @@
+//! What a run reports: the reconciliation, the lake's layout, queue depths, SNS deliveries,
+//! latency and per-stage figures, for people (text) and scripts (the summary line, JSON).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::Serialize;
+use tickflow_pipeline::bridge::BridgeStats;
+use tickflow_pipeline::lake::LakeStats;
+use tickflow_pipeline::processor::esm::EsmStats;
+use tickflow_pipeline::processor::handler::HandlerStats;
+use tickflow_pipeline::producer::ProducerStats;
+
+use crate::observe::{PartitionSummary, QueueDepth};
+use crate::reconcile::Reconciliation;
+
+/// The outcome of one run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    /// The run's name.
+    pub name: String,
+    /// Unique id in every resource name.
+    pub run_id: String,
+    /// Whether the run's invariants held.
+    pub passed: bool,
+    /// Events accounted for.
+    pub reconciliation: Reconciliation,
+    /// Events sent malformed (expected in the quarantine).
+    pub expected_quarantine: u64,
+    /// Events that were poison to the handler (expected in the DLQ).
+    pub expected_poison: u64,
+    /// Extra copies the producer sent.
+    pub duplicates_sent: u64,
+    /// Partition -> objects and rows (the quarantine included).
+    pub partitions: BTreeMap<String, PartitionSummary>,
+    /// Quarantine reason -> rows.
+    pub quarantine_reasons: BTreeMap<String, u64>,
+    /// Lake rows without a required field.
+    pub rows_missing_fields: u64,
+    /// Main queue after the drain.
+    pub main_queue: QueueDepth,
+    /// Dead-letter queue after the drain.
+    pub dlq: QueueDepth,
+    /// Messages in the DLQ.
+    pub dlq_messages: u64,
+    /// SNS deliveries counted on the subscribed queues.
+    pub sns: SnsCounts,
+    /// Handed to the producer -> written to S3, milliseconds.
+    pub latency_ms: Latency,
+    /// When each stage finished draining, seconds from the start.
+    pub times: StageTimes,
+    /// Per-stage counters.
+    pub stats: StageStats,
+    /// Wall time of the whole run.
+    pub elapsed_secs: f64,
+}
+
+/// SNS deliveries by topic.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SnsCounts {
+    /// New-data notifications (one per object).
+    pub new_data: u64,
+    /// Price-move alerts.
+    pub price_alert: u64,
+    /// Run-status messages.
+    pub run_status: u64,
+    /// Their subjects.
+    pub run_status_subjects: Vec<String>,
+    /// The symbol of each alert.
+    pub alert_symbols: Vec<String>,
+}
+
+/// Latency percentiles, milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Latency {
+    /// Samples.
+    pub count: u64,
+    /// Median.
+    pub p50: u64,
+    /// 90th percentile.
+    pub p90: u64,
+    /// 99th percentile.
+    pub p99: u64,
+    /// Maximum.
+    pub max: u64,
+}
+
+impl Latency {
+    /// Percentiles of `samples` (nearest rank).
+    pub fn of(mut samples: Vec<u64>) -> Self {
+        if samples.is_empty() {
+            return Self::default();
+        }
+        samples.sort_unstable();
+        let rank = |p: f64| samples[((p * samples.len() as f64).ceil() as usize).clamp(1, samples.len()) - 1];
+        Self {
+            count: samples.len() as u64,
+            p50: rank(0.50),
+            p90: rank(0.90),
+            p99: rank(0.99),
+            max: *samples.last().expect("not empty"),
+        }
+    }
+}
+
+/// Seconds from the run's start at which each stage had drained.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct StageTimes {
+    /// Producer done: every event in Kinesis.
+    pub produced_secs: f64,
+    /// Bridge done: every event in SQS.
+    pub bridged_secs: f64,
+    /// Processor and lake done: every event in S3, the quarantine or the DLQ.
+    pub processed_secs: f64,
+    /// Including observation, reconciliation and notification.
+    pub total_secs: f64,
+}
+
+/// Counters of every stage.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct StageStats {
+    /// Kinesis records put (aggregates count once).
+    pub kinesis_records: u64,
+    /// `PutRecords` calls.
+    pub put_records_calls: u64,
+    /// Producer retries (entries), throttled ones included.
+    pub producer_retries: u64,
+    /// Throttled entries.
+    pub throttles: u64,
+    /// SQS messages the bridge sent.
+    pub sqs_messages: u64,
+    /// Bridge API calls.
+    pub bridge_calls: u64,
+    /// Handler invocations.
+    pub invocations: u64,
+    /// Messages received by the processor (redeliveries included).
+    pub received: u64,
+    /// Messages the processor left for redelivery.
+    pub redelivered: u64,
+    /// Events skipped as already written.
+    pub duplicates_skipped: u64,
+    /// Objects the lake writer wrote.
+    pub objects: u64,
+    /// Bytes the lake writer wrote.
+    pub lake_bytes: u64,
+}
+
+impl StageStats {
+    /// Reads the stages' live counters.
+    pub fn collect(
+        producer: &ProducerStats,
+        bridge: &BridgeStats,
+        esm: &EsmStats,
+        handler: &HandlerStats,
+        lake: &LakeStats,
+    ) -> Self {
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        Self {
+            kinesis_records: get(&producer.kinesis_records),
+            put_records_calls: get(&producer.calls),
+            producer_retries: get(&producer.retries),
+            throttles: get(&producer.throttles),
+            sqs_messages: get(&bridge.messages),
+            bridge_calls: get(&bridge.calls),
+            invocations: get(&esm.invocations),
+            received: get(&esm.received),
+            redelivered: get(&esm.failed),
+            duplicates_skipped: get(&handler.duplicates),
+            objects: get(&lake.objects),
+            lake_bytes: get(&lake.bytes),
+        }
+    }
+}
+
+impl RunReport {
+    /// `PASS <name> events=... found=... missing=... duplicated=... quarantined=...
+    /// dead_lettered=... elapsed=...s`: the line scripts read.
+    pub fn summary_line(&self) -> String {
+        let r = &self.reconciliation;
+        format!(
+            "{} {} events={} found={} missing={} duplicated={} quarantined={} dead_lettered={} elapsed={:.1}s",
+            if self.passed { "PASS" } else { "FAIL" },
+            self.name,
+            r.events,
+            r.found,
+            r.missing,
+            r.duplicated,
+            r.quarantined,
+            r.dead_lettered,
+            self.elapsed_secs
+        )
+    }
+
+    /// Events per second from start to every event landed.
+    pub fn events_per_sec(&self) -> f64 {
+        self.reconciliation.events as f64 / self.times.processed_secs.max(1e-9)
+    }
+
+    /// A human-readable report (without the summary line).
+    pub fn render_text(&self) -> String {
+        let mut out = String::new();
+        let r = &self.reconciliation;
+        let _ = writeln!(out, "run {} ({})", self.name, self.run_id);
+        let _ = writeln!(out, "\nreconciliation");
+        for (label, value) in [
+            ("events", r.events),
+            ("found in lake", r.found),
+            ("missing", r.missing),
+            ("duplicated", r.duplicated),
+            ("quarantined", r.quarantined),
+            ("dead-lettered", r.dead_lettered),
+            ("misplaced", r.misplaced),
+        ] {
+            let _ = writeln!(out, "  {label:<16} {value:>10}");
+        }
+        if self.expected_quarantine + self.expected_poison + self.duplicates_sent > 0 {
+            let _ = writeln!(
+                out,
+                "  injected: {} malformed, {} poison, {} duplicate copies",
+                self.expected_quarantine, self.expected_poison, self.duplicates_sent
+            );
+        }
+        let _ = writeln!(out, "\npartitions");
+        for (partition, p) in &self.partitions {
+            let _ = writeln!(out, "  {partition:<52} {:>4} objects {:>9} events", p.objects, p.events);
+        }
+        for (reason, n) in &self.quarantine_reasons {
+            let _ = writeln!(out, "  quarantine reason {reason:<34} {n:>9} rows");
+        }
+        let _ = writeln!(out, "\nqueues after drain");
+        let _ = writeln!(out, "  main   visible {:>6}  in flight {:>6}", self.main_queue.visible, self.main_queue.in_flight);
+        let _ = writeln!(out, "  dlq    messages {:>5}", self.dlq_messages);
+        let _ = writeln!(out, "\nSNS deliveries");
+        let _ = writeln!(out, "  new data     {:>6}", self.sns.new_data);
+        let _ = writeln!(out, "  price alerts {:>6}  {}", self.sns.price_alert, self.sns.alert_symbols.join(" "));
+        let _ = writeln!(out, "  run status   {:>6}  {}", self.sns.run_status, self.sns.run_status_subjects.join(" "));
+        let l = &self.latency_ms;
+        let _ = writeln!(out, "\nlatency, handed to producer -> in S3 (ms)");
+        let _ = writeln!(out, "  p50 {}  p90 {}  p99 {}  max {}", l.p50, l.p90, l.p99, l.max);
+        let t = &self.times;
+        let s = &self.stats;
+        let _ = writeln!(out, "\nstages (seconds from start when drained)");
+        let _ = writeln!(
+            out,
+            "  producer {:>6.2}s  {} Kinesis records in {} PutRecords calls ({} retries, {} throttled)",
+            t.produced_secs, s.kinesis_records, s.put_records_calls, s.producer_retries, s.throttles
+        );
+        let _ = writeln!(out, "  bridge   {:>6.2}s  {} SQS messages, {} calls", t.bridged_secs, s.sqs_messages, s.bridge_calls);
+        let _ = writeln!(
+            out,
+            "  process  {:>6.2}s  {} invocations, {} received, {} redelivered, {} duplicates skipped, {} objects ({:.1} MiB)",
+            t.processed_secs,
+            s.invocations,
+            s.received,
+            s.redelivered,
+            s.duplicates_skipped,
+            s.objects,
+            s.lake_bytes as f64 / 1_048_576.0
+        );
+        let _ = writeln!(out, "  throughput {:.0} events/s end to end", self.events_per_sec());
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_use_nearest_rank() {
+        let l = Latency::of((1..=100).collect());
+        assert_eq!((l.p50, l.p90, l.p99, l.max, l.count), (50, 90, 99, 100, 100));
+        assert_eq!(Latency::of(vec![]), Latency::default());
+        assert_eq!(Latency::of(vec![7]).p99, 7);
+    }
+}

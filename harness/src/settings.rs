@@ -1,0 +1,124 @@
+//! The pipeline's tunables for one run, with the defaults in one place.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tickflow_pipeline::lake::LakeConfig;
+use tickflow_pipeline::notify::WatchConfig;
+use tickflow_pipeline::processor::EsmConfig;
+use tickflow_pipeline::producer::ProducerConfig;
+
+/// How the pipeline under test is configured for a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineSettings {
+    /// Kinesis shard count.
+    pub shards: i32,
+    /// Aggregate many events per Kinesis record (KPL format); `false` puts one each.
+    pub aggregate: bool,
+    /// Most SQS messages per handler invocation.
+    pub batch_size: usize,
+    /// Maximum batching window, milliseconds.
+    pub batching_window_ms: u64,
+    /// Main queue visibility timeout, seconds (also how long a failed message waits).
+    pub visibility_timeout_secs: u32,
+    /// Receives before a message moves to the DLQ.
+    pub max_receive_count: u32,
+    /// Lake buffer flush size, bytes.
+    pub flush_bytes: usize,
+    /// Lake buffer flush age, milliseconds.
+    pub flush_age_ms: u64,
+    /// Price alert threshold, percent.
+    pub alert_threshold_pct: f64,
+    /// Price alert window, seconds of market time.
+    pub alert_window_secs: u64,
+    /// Concurrent processor invocations.
+    pub concurrency: usize,
+}
+
+impl Default for PipelineSettings {
+    fn default() -> Self {
+        Self {
+            shards: 2,
+            aggregate: true,
+            batch_size: 10,
+            batching_window_ms: 0,
+            visibility_timeout_secs: 30,
+            max_receive_count: 3,
+            flush_bytes: 5 * 1024 * 1024,
+            flush_age_ms: 1_000,
+            alert_threshold_pct: 2.0,
+            alert_window_secs: 60,
+            concurrency: 4,
+        }
+    }
+}
+
+impl PipelineSettings {
+    /// Problems with the values, one line each.
+    pub fn check(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut positive = |name: &str, ok: bool| {
+            if !ok {
+                problems.push(format!("pipeline.{name} must be positive"));
+            }
+        };
+        positive("shards", self.shards > 0);
+        positive("batch_size", self.batch_size > 0);
+        positive("max_receive_count", self.max_receive_count > 0);
+        positive("flush_bytes", self.flush_bytes > 0);
+        positive("concurrency", self.concurrency > 0);
+        positive("alert_window_secs", self.alert_window_secs > 0);
+        positive("alert_threshold_pct", self.alert_threshold_pct > 0.0);
+        if self.visibility_timeout_secs > 43_200 {
+            problems.push("pipeline.visibility_timeout_secs must be at most 43200 (12 h)".into());
+        }
+        if Duration::from_millis(self.flush_age_ms + self.batching_window_ms)
+            >= Duration::from_secs(u64::from(self.visibility_timeout_secs))
+        {
+            problems.push(format!(
+                "pipeline.visibility_timeout_secs ({}) must exceed flush_age_ms + batching_window_ms ({} ms): \
+                 messages would reappear while their events wait in the lake buffer",
+                self.visibility_timeout_secs,
+                self.flush_age_ms + self.batching_window_ms
+            ));
+        }
+        problems
+    }
+
+    /// The producer's configuration.
+    pub fn producer(&self) -> ProducerConfig {
+        ProducerConfig {
+            aggregate: self.aggregate,
+            ..ProducerConfig::default()
+        }
+    }
+
+    /// The event source mapping's configuration.
+    pub fn esm(&self) -> EsmConfig {
+        EsmConfig {
+            batch_size: self.batch_size,
+            batching_window: Duration::from_millis(self.batching_window_ms),
+            concurrency: self.concurrency,
+            ..EsmConfig::default()
+        }
+    }
+
+    /// The lake writer's configuration.
+    pub fn lake(&self) -> LakeConfig {
+        LakeConfig {
+            flush_bytes: self.flush_bytes,
+            flush_age: Duration::from_millis(self.flush_age_ms),
+            ..LakeConfig::default()
+        }
+    }
+
+    /// The price watch's configuration.
+    pub fn watch(&self) -> WatchConfig {
+        WatchConfig {
+            window_ms: self.alert_window_secs as i64 * 1_000,
+            threshold_pct: self.alert_threshold_pct,
+            ..WatchConfig::default()
+        }
+    }
+}

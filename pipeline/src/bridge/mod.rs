@@ -1,0 +1,330 @@
+//! Kinesis -> SQS bridge: reads every shard, de-aggregates, packs events into SQS messages and
+//! checkpoints per shard once a Kinesis batch is safely in SQS.
+
+mod checkpoint;
+pub mod pack;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_kinesis::types::ShardIteratorType;
+use aws_sdk_sqs::types::{QueueAttributeName, SendMessageBatchRequestEntry};
+use tokio::task::JoinSet;
+
+pub use checkpoint::Checkpoints;
+
+use crate::aws::{AwsError, Clients};
+use crate::control::{Control, Phase};
+use crate::error::{Error, Result};
+use crate::retry::Backoff;
+use crate::{envelope, kpl};
+
+/// Bridge settings.
+#[derive(Debug, Clone)]
+pub struct BridgeConfig {
+    /// Pause after an empty `GetRecords` before asking again.
+    pub poll_interval: Duration,
+    /// `GetRecords` limit (Kinesis allows up to 10,000).
+    pub get_records_limit: i32,
+    /// Largest SQS message; `None` reads the queue's `MaximumMessageSize`.
+    pub max_message_bytes: Option<usize>,
+    /// `SendMessageBatch` calls in flight per shard.
+    pub send_concurrency: usize,
+    /// Retry policy.
+    pub backoff: Backoff,
+}
+
+impl Default for BridgeConfig {
+    fn default() -> Self {
+        Self {
+            poll_interval: Duration::from_millis(100),
+            get_records_limit: 10_000,
+            max_message_bytes: None,
+            send_concurrency: 4,
+            backoff: Backoff::default(),
+        }
+    }
+}
+
+/// Live counters.
+#[derive(Debug, Default)]
+pub struct BridgeStats {
+    /// Kinesis records read.
+    pub kinesis_records: AtomicU64,
+    /// User records (events) after de-aggregation, sent to SQS.
+    pub user_records: AtomicU64,
+    /// SQS messages sent.
+    pub messages: AtomicU64,
+    /// `GetRecords` and `SendMessageBatch` calls.
+    pub calls: AtomicU64,
+    /// Entries retried.
+    pub retries: AtomicU64,
+    /// Latest `MillisBehindLatest` seen on any shard.
+    pub millis_behind: AtomicU64,
+}
+
+/// The bridge stage.
+pub struct Bridge {
+    clients: Clients,
+    stream: String,
+    queue_url: String,
+    config: BridgeConfig,
+    checkpoints: Checkpoints,
+    stats: Arc<BridgeStats>,
+}
+
+impl Bridge {
+    /// A bridge from `stream` to `queue_url` resuming from `checkpoints`.
+    pub fn new(
+        clients: Clients,
+        stream: impl Into<String>,
+        queue_url: impl Into<String>,
+        config: BridgeConfig,
+        checkpoints: Checkpoints,
+    ) -> Self {
+        Self {
+            clients,
+            stream: stream.into(),
+            queue_url: queue_url.into(),
+            config,
+            checkpoints,
+            stats: Arc::default(),
+        }
+    }
+
+    /// Live counters.
+    pub fn stats(&self) -> Arc<BridgeStats> {
+        self.stats.clone()
+    }
+
+    /// Reads every shard until [`Phase::Drain`] finds them all caught up, or [`Phase::Stop`].
+    ///
+    /// # Errors
+    /// An AWS call that still fails after retries.
+    pub async fn run(self, control: Control) -> Result<()> {
+        let max_message = match self.config.max_message_bytes {
+            Some(max) => max,
+            None => self.queue_max_message_size().await?,
+        };
+        let shards = self.shard_ids().await?;
+        let shared = Arc::new(self);
+        let mut readers = JoinSet::new();
+        for shard in shards {
+            let (bridge, control) = (shared.clone(), control.clone());
+            readers.spawn(async move { bridge.read_shard(shard, max_message, control).await });
+        }
+        while let Some(done) = readers.join_next().await {
+            done.map_err(|e| Error::Stage(format!("bridge shard task: {e}")))??;
+        }
+        Ok(())
+    }
+
+    async fn read_shard(&self, shard: String, max_message: usize, mut control: Control) -> Result<()> {
+        let mut iterator = self.iterator(&shard).await?;
+        loop {
+            if control.phase() == Phase::Stop {
+                return Ok(());
+            }
+            self.stats.calls.fetch_add(1, Ordering::Relaxed);
+            let out = match self
+                .clients
+                .kinesis
+                .get_records()
+                .shard_iterator(&iterator)
+                .limit(self.config.get_records_limit)
+                .send()
+                .await
+            {
+                Ok(out) => out,
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_expired_iterator_exception()) => {
+                    iterator = self.iterator(&shard).await?;
+                    continue;
+                }
+                Err(e)
+                    if e.as_service_error().is_some_and(|s| {
+                        s.is_provisioned_throughput_exceeded_exception()
+                            || s.is_kms_throttling_exception()
+                    }) =>
+                {
+                    self.config.backoff.wait(1).await;
+                    continue;
+                }
+                Err(e) => return Err(AwsError::of("kinesis", "GetRecords")(e).into()),
+            };
+            let behind = out.millis_behind_latest().unwrap_or(0).max(0) as u64;
+            self.stats.millis_behind.store(behind, Ordering::Relaxed);
+            let records = out.records();
+            if let Some(last) = records.last() {
+                let mut elements = Vec::new();
+                for record in records {
+                    for user in kpl::deaggregate(record.partition_key().unwrap_or_default(), record.data().as_ref()) {
+                        elements.push(envelope::encode_record(&user.data));
+                    }
+                }
+                self.stats.kinesis_records.fetch_add(records.len() as u64, Ordering::Relaxed);
+                let events = elements.len() as u64;
+                self.send_all(pack::messages(elements, max_message), max_message).await?;
+                self.stats.user_records.fetch_add(events, Ordering::Relaxed);
+                self.checkpoints.set(&shard, last.sequence_number());
+            }
+            let Some(next) = out.next_shard_iterator() else {
+                return Ok(()); // the shard is closed and read to its end
+            };
+            iterator = next.to_string();
+            if records.is_empty() {
+                if control.phase() == Phase::Drain && behind == 0 {
+                    return Ok(());
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(self.config.poll_interval) => {}
+                    _ = control.reached(Phase::Drain) => {}
+                }
+            }
+        }
+    }
+
+    /// Sends bodies in batches, several at once, each retried until every entry is accepted.
+    async fn send_all(&self, bodies: Vec<String>, max_batch: usize) -> Result<()> {
+        let mut calls = JoinSet::new();
+        for batch in pack::batches(bodies, max_batch) {
+            if calls.len() >= self.config.send_concurrency.max(1) {
+                if let Some(done) = calls.join_next().await {
+                    done.map_err(|e| Error::Stage(format!("bridge send task: {e}")))??;
+                }
+            }
+            let (clients, queue, stats, backoff) = (
+                self.clients.clone(),
+                self.queue_url.clone(),
+                self.stats.clone(),
+                self.config.backoff,
+            );
+            calls.spawn(async move { send_batch(&clients, &queue, batch, backoff, &stats).await });
+        }
+        while let Some(done) = calls.join_next().await {
+            done.map_err(|e| Error::Stage(format!("bridge send task: {e}")))??;
+        }
+        Ok(())
+    }
+
+    async fn iterator(&self, shard: &str) -> Result<String> {
+        let request = self
+            .clients
+            .kinesis
+            .get_shard_iterator()
+            .stream_name(&self.stream)
+            .shard_id(shard);
+        let request = match self.checkpoints.get(shard) {
+            Some(sequence) => request
+                .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
+                .starting_sequence_number(sequence),
+            None => request.shard_iterator_type(ShardIteratorType::TrimHorizon),
+        };
+        let out = request
+            .send()
+            .await
+            .map_err(AwsError::of("kinesis", "GetShardIterator"))?;
+        out.shard_iterator
+            .ok_or_else(|| Error::Stage(format!("bridge: no iterator for shard {shard}")))
+    }
+
+    async fn shard_ids(&self) -> Result<Vec<String>> {
+        let mut ids = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let request = self.clients.kinesis.list_shards();
+            let request = match &token {
+                Some(t) => request.next_token(t),
+                None => request.stream_name(&self.stream),
+            };
+            let out = request.send().await.map_err(AwsError::of("kinesis", "ListShards"))?;
+            ids.extend(out.shards().iter().map(|s| s.shard_id().to_string()));
+            token = out.next_token().map(str::to_string);
+            if token.is_none() {
+                return Ok(ids);
+            }
+        }
+    }
+
+    async fn queue_max_message_size(&self) -> Result<usize> {
+        let out = self
+            .clients
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&self.queue_url)
+            .attribute_names(QueueAttributeName::MaximumMessageSize)
+            .send()
+            .await
+            .map_err(AwsError::of("sqs", "GetQueueAttributes"))?;
+        Ok(out
+            .attributes()
+            .and_then(|a| a.get(&QueueAttributeName::MaximumMessageSize))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(256 * 1024))
+    }
+}
+
+/// One `SendMessageBatch`, retrying the entries that failed for retryable reasons.
+async fn send_batch(
+    clients: &Clients,
+    queue: &str,
+    bodies: Vec<String>,
+    backoff: Backoff,
+    stats: &BridgeStats,
+) -> Result<()> {
+    let mut pending: Vec<(String, String)> =
+        bodies.into_iter().enumerate().map(|(i, b)| (i.to_string(), b)).collect();
+    let mut attempt = 0;
+    while !pending.is_empty() {
+        attempt += 1;
+        let entries: Vec<_> = pending
+            .iter()
+            .map(|(id, body)| {
+                SendMessageBatchRequestEntry::builder()
+                    .id(id)
+                    .message_body(body)
+                    .build()
+                    .expect("id and body are set")
+            })
+            .collect();
+        stats.calls.fetch_add(1, Ordering::Relaxed);
+        let out = match clients
+            .sqs
+            .send_message_batch()
+            .queue_url(queue)
+            .set_entries(Some(entries))
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) if attempt < backoff.max_attempts => {
+                tracing::debug!(attempt, error = %AwsError::of("sqs", "SendMessageBatch")(e), "retrying");
+                stats.retries.fetch_add(pending.len() as u64, Ordering::Relaxed);
+                backoff.wait(attempt).await;
+                continue;
+            }
+            Err(e) => return Err(AwsError::of("sqs", "SendMessageBatch")(e).into()),
+        };
+        stats.messages.fetch_add(out.successful().len() as u64, Ordering::Relaxed);
+        if let Some(fatal) = out.failed().iter().find(|f| f.sender_fault()) {
+            return Err(Error::Stage(format!(
+                "bridge: SQS rejected a message ({}: {})",
+                fatal.code(),
+                fatal.message().unwrap_or_default()
+            )));
+        }
+        let failed: std::collections::HashSet<&str> = out.failed().iter().map(|f| f.id()).collect();
+        pending.retain(|(id, _)| failed.contains(id.as_str()));
+        if !pending.is_empty() {
+            if attempt >= backoff.max_attempts {
+                return Err(Error::Stage(format!(
+                    "bridge: {} SQS messages still failing after {attempt} attempts",
+                    pending.len()
+                )));
+            }
+            stats.retries.fetch_add(pending.len() as u64, Ordering::Relaxed);
+            backoff.wait(attempt).await;
+        }
+    }
+    Ok(())
+}

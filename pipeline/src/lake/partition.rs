@@ -1,0 +1,105 @@
+//! Hive-style partition prefixes and object keys, with every partition value sanitised so that
+//! nothing in the data can escape its prefix.
+
+use chrono::{DateTime, Utc};
+use md5::{Digest, Md5};
+
+/// Prefix of quarantined records.
+pub const QUARANTINE: &str = "quarantine";
+/// Hive's name for an empty partition value.
+const EMPTY_VALUE: &str = "__HIVE_DEFAULT_PARTITION__";
+
+/// Makes `value` safe as one path segment: every byte outside `[A-Za-z0-9_-]` becomes `%XX`
+/// (as Hive escapes partition values), so `/`, `..`, control characters and `%` itself cannot
+/// change the key's structure, and distinct values stay distinct.
+pub fn sanitize(value: &str) -> String {
+    if value.is_empty() {
+        return EMPTY_VALUE.to_string();
+    }
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-' {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// `event_type=<type>/dt=<YYYY-MM-DD>/hour=<HH>/` for an event of `event_type` at `epoch_ms`.
+pub fn data_prefix(event_type: &str, epoch_ms: i64) -> String {
+    let t = DateTime::<Utc>::from_timestamp_millis(epoch_ms).unwrap_or_default();
+    format!(
+        "event_type={}/dt={}/hour={}/",
+        sanitize(event_type),
+        sanitize(&t.format("%Y-%m-%d").to_string()),
+        sanitize(&t.format("%H").to_string()),
+    )
+}
+
+/// `quarantine/dt=<YYYY-MM-DD>/hour=<HH>/` by processing time (a bad record's own time is
+/// not to be trusted).
+pub fn quarantine_prefix(now: DateTime<Utc>) -> String {
+    format!("{QUARANTINE}/dt={}/hour={}/", now.format("%Y-%m-%d"), now.format("%H"))
+}
+
+/// `<prefix>part-<digest>.jsonl`, where the digest covers what identifies the rows (their
+/// event ids): the same batch always gets the same key, so rewriting it is idempotent, and
+/// different batches get different keys.
+pub fn object_key(prefix: &str, content_id: &[u8]) -> String {
+    let digest = Md5::digest(content_id);
+    let hex: String = digest.iter().take(10).map(|b| format!("{b:02x}")).collect();
+    format!("{prefix}part-{hex}.jsonl")
+}
+
+/// The partition part of a key: everything before the file name.
+pub fn partition_of(key: &str) -> &str {
+    key.rsplit_once('/').map_or("", |(p, _)| p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn layout_is_hive_style() {
+        // 2026-11-23 14:30 UTC
+        assert_eq!(
+            data_prefix("stock_price", 1_795_444_200_000),
+            "event_type=stock_price/dt=2026-11-23/hour=14/"
+        );
+        let key = object_key("event_type=forex/dt=2026-11-23/hour=14/", b"ids");
+        assert!(key.starts_with("event_type=forex/dt=2026-11-23/hour=14/part-"));
+        assert!(key.ends_with(".jsonl"));
+        assert_eq!(partition_of(&key), "event_type=forex/dt=2026-11-23/hour=14");
+    }
+
+    #[test]
+    fn hostile_values_stay_in_their_segment() {
+        assert_eq!(sanitize("../x"), "%2E%2E%2Fx");
+        assert_eq!(sanitize("a/b"), "a%2Fb");
+        assert_eq!(sanitize("\n"), "%0A");
+        assert_eq!(sanitize(""), EMPTY_VALUE);
+    }
+
+    proptest! {
+        #[test]
+        fn sanitised_values_are_single_safe_segments(value in any::<String>()) {
+            let s = sanitize(&value);
+            prop_assert!(!s.is_empty());
+            prop_assert!(!s.contains('/') && s != "." && s != "..");
+            prop_assert!(s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-%".contains(&b)));
+            let prefix = data_prefix(&value, 0);
+            prop_assert_eq!(prefix.matches('/').count(), 3);
+            prop_assert!(prefix.starts_with("event_type="));
+        }
+
+        #[test]
+        fn sanitising_is_injective(a in any::<String>(), b in any::<String>()) {
+            prop_assume!(a != b && !a.is_empty() && !b.is_empty());
+            prop_assert_ne!(sanitize(&a), sanitize(&b));
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! The lake writer: buffers rows per partition the way Firehose does (flush on size or age),
+//! writes each buffer as one object, and tells every appender when its rows are durable.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use md5::{Digest, Md5};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::{JoinHandle, JoinSet};
+use tokio::time::Instant;
+
+use super::partition;
+use crate::aws::{AwsError, Clients};
+use crate::error::{Error, Result};
+use crate::notify::{Notifier, ObjectWritten};
+use crate::retry::Backoff;
+
+/// S3 metadata key holding when an object was written (epoch ms), for end-to-end latency.
+pub const WRITTEN_AT_META: &str = "tickflow-written-at";
+
+/// Lake settings.
+#[derive(Debug, Clone)]
+pub struct LakeConfig {
+    /// Flush a partition's buffer at this size (Firehose's buffering hint), default 5 MiB.
+    pub flush_bytes: usize,
+    /// ...or when its oldest row is this old.
+    pub flush_age: Duration,
+    /// `PutObject` calls in flight.
+    pub upload_concurrency: usize,
+    /// Retry policy for uploads.
+    pub backoff: Backoff,
+}
+
+impl Default for LakeConfig {
+    fn default() -> Self {
+        Self {
+            flush_bytes: 5 * 1024 * 1024,
+            flush_age: Duration::from_secs(1),
+            upload_concurrency: 4,
+            backoff: Backoff::default(),
+        }
+    }
+}
+
+/// Rows for one partition.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Rows {
+    /// The partition prefix (see [`partition::data_prefix`]).
+    pub prefix: String,
+    /// JSON lines, each ending in `\n`.
+    pub lines: Vec<u8>,
+    /// What identifies the rows (their event ids, or raw bytes for quarantine rows); the
+    /// object key is derived from it.
+    pub identity: Vec<u8>,
+    /// Number of rows.
+    pub count: usize,
+}
+
+/// Live counters.
+#[derive(Debug, Default)]
+pub struct LakeStats {
+    /// Objects written.
+    pub objects: AtomicU64,
+    /// Rows written (data and quarantine).
+    pub rows: AtomicU64,
+    /// Of those, quarantined.
+    pub quarantined: AtomicU64,
+    /// Bytes written.
+    pub bytes: AtomicU64,
+    /// `PutObject` calls, retries included.
+    pub calls: AtomicU64,
+    /// Uploads retried.
+    pub retries: AtomicU64,
+}
+
+type Ack = oneshot::Sender<std::result::Result<(), String>>;
+
+struct Append {
+    rows: Rows,
+    ack: Ack,
+}
+
+/// A handle to the lake writer; cloned into every processor. The writer flushes everything and
+/// ends when the last handle is dropped.
+#[derive(Debug, Clone)]
+pub struct Lake {
+    tx: mpsc::Sender<Append>,
+    stats: Arc<LakeStats>,
+}
+
+impl Lake {
+    /// Starts the writer task for `bucket`. New objects are announced through `notifier`.
+    pub fn spawn(
+        clients: Clients,
+        bucket: String,
+        config: LakeConfig,
+        notifier: Option<Notifier>,
+    ) -> (Lake, JoinHandle<Result<()>>) {
+        let (tx, rx) = mpsc::channel(1024);
+        let stats = Arc::new(LakeStats::default());
+        let writer = Writer {
+            clients,
+            bucket,
+            config,
+            notifier,
+            stats: stats.clone(),
+            buffers: HashMap::new(),
+            uploads: JoinSet::new(),
+        };
+        (Lake { tx, stats }, tokio::spawn(writer.run(rx)))
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> Arc<LakeStats> {
+        self.stats.clone()
+    }
+
+    /// Appends rows (several partitions at once) and waits until all of them are in S3.
+    ///
+    /// # Errors
+    /// When an upload failed after retries or the writer is gone; the caller must not
+    /// acknowledge the source messages then.
+    pub async fn append(&self, batches: Vec<Rows>) -> std::result::Result<(), String> {
+        let mut waits = Vec::with_capacity(batches.len());
+        for rows in batches.into_iter().filter(|r| r.count > 0) {
+            let (ack, wait) = oneshot::channel();
+            self.tx
+                .send(Append { rows, ack })
+                .await
+                .map_err(|_| "the lake writer has stopped".to_string())?;
+            waits.push(wait);
+        }
+        for wait in waits {
+            wait.await
+                .map_err(|_| "the lake writer stopped before the rows were written".to_string())??;
+        }
+        Ok(())
+    }
+}
+
+struct Buffer {
+    lines: Vec<u8>,
+    identity: Md5,
+    count: usize,
+    opened: Instant,
+    acks: Vec<Ack>,
+}
+
+struct Writer {
+    clients: Clients,
+    bucket: String,
+    config: LakeConfig,
+    notifier: Option<Notifier>,
+    stats: Arc<LakeStats>,
+    buffers: HashMap<String, Buffer>,
+    uploads: JoinSet<()>,
+}
+
+impl Writer {
+    async fn run(mut self, mut rx: mpsc::Receiver<Append>) -> Result<()> {
+        let tick = (self.config.flush_age / 4).max(Duration::from_millis(20));
+        let mut ticker = tokio::time::interval(tick);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                append = rx.recv() => match append {
+                    Some(Append { rows, ack }) => {
+                        let prefix = rows.prefix.clone();
+                        let buffer = self.buffers.entry(prefix.clone()).or_insert_with(|| Buffer {
+                            lines: Vec::new(),
+                            identity: Md5::new(),
+                            count: 0,
+                            opened: Instant::now(),
+                            acks: Vec::new(),
+                        });
+                        buffer.lines.extend_from_slice(&rows.lines);
+                        buffer.identity.update(&rows.identity);
+                        buffer.count += rows.count;
+                        buffer.acks.push(ack);
+                        if buffer.lines.len() >= self.config.flush_bytes {
+                            self.flush(&prefix).await;
+                        }
+                    }
+                    None => break,
+                },
+                _ = ticker.tick() => {
+                    let due: Vec<String> = self
+                        .buffers
+                        .iter()
+                        .filter(|(_, b)| b.opened.elapsed() >= self.config.flush_age)
+                        .map(|(p, _)| p.clone())
+                        .collect();
+                    for prefix in due {
+                        self.flush(&prefix).await;
+                    }
+                }
+            }
+        }
+        let prefixes: Vec<String> = self.buffers.keys().cloned().collect();
+        for prefix in prefixes {
+            self.flush(&prefix).await;
+        }
+        while self.uploads.join_next().await.is_some() {}
+        Ok(())
+    }
+
+    /// Starts the upload of one partition's buffer, waiting for a free slot first.
+    async fn flush(&mut self, prefix: &str) {
+        let Some(buffer) = self.buffers.remove(prefix) else {
+            return;
+        };
+        while self.uploads.len() >= self.config.upload_concurrency.max(1) {
+            self.uploads.join_next().await;
+        }
+        let key = partition::object_key(prefix, &buffer.identity.finalize());
+        let upload = Upload {
+            clients: self.clients.clone(),
+            bucket: self.bucket.clone(),
+            key,
+            body: buffer.lines,
+            count: buffer.count,
+            backoff: self.config.backoff,
+            stats: self.stats.clone(),
+            notifier: self.notifier.clone(),
+        };
+        let acks = buffer.acks;
+        self.uploads.spawn(async move {
+            let result = upload.run().await.map_err(|e| e.to_string());
+            for ack in acks {
+                let _ = ack.send(result.clone());
+            }
+        });
+    }
+}
+
+struct Upload {
+    clients: Clients,
+    bucket: String,
+    key: String,
+    body: Vec<u8>,
+    count: usize,
+    backoff: Backoff,
+    stats: Arc<LakeStats>,
+    notifier: Option<Notifier>,
+}
+
+impl Upload {
+    async fn run(self) -> Result<()> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.stats.calls.fetch_add(1, Ordering::Relaxed);
+            let written_at = chrono::Utc::now().timestamp_millis().to_string();
+            let result = self
+                .clients
+                .s3
+                .put_object()
+                .bucket(&self.bucket)
+                .key(&self.key)
+                .content_type("application/x-ndjson")
+                .metadata(WRITTEN_AT_META, written_at)
+                .metadata("tickflow-events", self.count.to_string())
+                .body(self.body.clone().into())
+                .send()
+                .await;
+            match result {
+                Ok(_) => break,
+                Err(e) if attempt < self.backoff.max_attempts => {
+                    tracing::debug!(attempt, key = %self.key, error = %AwsError::of("s3", "PutObject")(e), "retrying");
+                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    self.backoff.wait(attempt).await;
+                }
+                Err(e) => return Err(Error::Aws(AwsError::of("s3", "PutObject")(e))),
+            }
+        }
+        self.stats.objects.fetch_add(1, Ordering::Relaxed);
+        self.stats.rows.fetch_add(self.count as u64, Ordering::Relaxed);
+        self.stats.bytes.fetch_add(self.body.len() as u64, Ordering::Relaxed);
+        if self.key.starts_with(partition::QUARANTINE) {
+            self.stats.quarantined.fetch_add(self.count as u64, Ordering::Relaxed);
+        }
+        if let Some(notifier) = &self.notifier {
+            notifier
+                .new_data(&ObjectWritten {
+                    bucket: self.bucket.clone(),
+                    key: self.key.clone(),
+                    partition: partition::partition_of(&self.key).to_string(),
+                    event_count: self.count,
+                })
+                .await;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,152 @@
+//! SNS notifications: new data in the lake, price-move alerts, and each run's outcome.
+
+pub mod price_watch;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::aws::{AwsError, Clients};
+use crate::resources::Topics;
+use crate::retry::Backoff;
+pub use price_watch::{Alert, PriceWatch, WatchConfig};
+
+/// An object written to the lake (the finance-reporting seed's notification).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ObjectWritten {
+    /// Bucket of the lake.
+    pub bucket: String,
+    /// Object key.
+    pub key: String,
+    /// The key's partition, e.g. `event_type=forex/dt=2026-11-23/hour=14`.
+    pub partition: String,
+    /// Rows in the object.
+    pub event_count: usize,
+}
+
+/// Notifications published, by kind.
+#[derive(Debug, Default)]
+pub struct NotifyStats {
+    /// New-data notifications.
+    pub new_data: AtomicU64,
+    /// Price alerts.
+    pub price_alerts: AtomicU64,
+    /// Run-status messages.
+    pub run_status: AtomicU64,
+    /// Publishes that failed after retries (logged; data is never held back for them).
+    pub errors: AtomicU64,
+}
+
+/// Publishes the pipeline's notifications. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Notifier {
+    clients: Clients,
+    topics: Topics,
+    stats: Arc<NotifyStats>,
+    backoff: Backoff,
+}
+
+impl Notifier {
+    /// A notifier for `topics`.
+    pub fn new(clients: Clients, topics: Topics) -> Self {
+        Self {
+            clients,
+            topics,
+            stats: Arc::default(),
+            backoff: Backoff {
+                max_attempts: 5,
+                ..Backoff::default()
+            },
+        }
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> Arc<NotifyStats> {
+        self.stats.clone()
+    }
+
+    /// Announces an object in the lake.
+    pub async fn new_data(&self, object: &ObjectWritten) {
+        let message = serde_json::to_string(object).expect("serialisable");
+        if self.publish(&self.topics.new_data, "tickflow_New_Data", message).await.is_ok() {
+            self.stats.new_data.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Announces a price move.
+    pub async fn price_alert(&self, alert: &Alert) {
+        let message = serde_json::to_string(alert).expect("serialisable");
+        if self.publish(&self.topics.price_alert, "tickflow_Price_Alert", message).await.is_ok() {
+            self.stats.price_alerts.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Announces a run's outcome with Subject `<run>_Pipeline_Success` or
+    /// `<run>_Pipeline_Failure` (the batch seed).
+    ///
+    /// # Errors
+    /// When SNS does not take it after retries.
+    pub async fn run_status(
+        &self,
+        run: &str,
+        success: bool,
+        summary: &impl Serialize,
+    ) -> Result<(), AwsError> {
+        let subject = run_status_subject(run, success);
+        let message = serde_json::to_string(summary).expect("serialisable");
+        self.publish(&self.topics.run_status, &subject, message).await?;
+        self.stats.run_status.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    async fn publish(&self, topic: &str, subject: &str, message: String) -> Result<(), AwsError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self
+                .clients
+                .sns
+                .publish()
+                .topic_arn(topic)
+                .subject(subject)
+                .message(&message)
+                .send()
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(e) if attempt < self.backoff.max_attempts => {
+                    tracing::debug!(attempt, error = %AwsError::of("sns", "Publish")(e), "retrying");
+                    self.backoff.wait(attempt).await;
+                }
+                Err(e) => {
+                    let error = AwsError::of("sns", "Publish")(e);
+                    tracing::warn!(%error, subject, "notification not published");
+                    self.stats.errors.fetch_add(1, Ordering::Relaxed);
+                    return Err(error);
+                }
+            }
+        }
+    }
+}
+
+/// `<run>_Pipeline_Success|Failure`, with the run name reduced to what SNS subjects allow
+/// (printable ASCII, under 100 characters).
+pub fn run_status_subject(run: &str, success: bool) -> String {
+    let outcome = if success { "Success" } else { "Failure" };
+    let clean: String = run
+        .chars()
+        .map(|c| if c.is_ascii_graphic() { c } else { '_' })
+        .take(70)
+        .collect();
+    format!("{clean}_Pipeline_{outcome}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn subjects_follow_the_batch_seed() {
+        assert_eq!(super::run_status_subject("smoke", true), "smoke_Pipeline_Success");
+        assert_eq!(super::run_status_subject("a b\n", false), "a_b__Pipeline_Failure");
+    }
+}

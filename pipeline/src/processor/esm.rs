@@ -1,0 +1,288 @@
+//! An SQS event source mapping with Lambda's semantics: long polling, batch size, maximum
+//! batching window, visibility timeout, concurrency, partial batch failures, and deletion only
+//! of the messages the handler did not fail.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_sqs::types::{
+    DeleteMessageBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName,
+};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use super::response::{failed_ids, BatchResponse};
+use crate::aws::{AwsError, Clients};
+use crate::control::{Control, Phase};
+use crate::error::{Error, Result};
+
+/// Event source mapping settings (names as in Lambda's `CreateEventSourceMapping`).
+#[derive(Debug, Clone)]
+pub struct EsmConfig {
+    /// Most messages per handler invocation (Lambda allows up to 10,000 with a window).
+    pub batch_size: usize,
+    /// How long to keep gathering messages for a batch (`MaximumBatchingWindowInSeconds`).
+    pub batching_window: Duration,
+    /// Visibility timeout for received messages; `None` keeps the queue's.
+    pub visibility_timeout_secs: Option<i32>,
+    /// Concurrent pollers, each invoking the handler (Lambda's maximum concurrency).
+    pub concurrency: usize,
+    /// Long-poll wait of each `ReceiveMessage` (at most 20 s).
+    pub wait_time_secs: i32,
+}
+
+impl Default for EsmConfig {
+    fn default() -> Self {
+        Self {
+            batch_size: 10,
+            batching_window: Duration::ZERO,
+            visibility_timeout_secs: None,
+            concurrency: 2,
+            wait_time_secs: 2,
+        }
+    }
+}
+
+/// A received message as the handler sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqsMessage {
+    /// SQS message id (what a partial batch response names).
+    pub message_id: String,
+    /// For deletion.
+    pub receipt_handle: String,
+    /// The body.
+    pub body: String,
+    /// `ApproximateReceiveCount`: 1 on first delivery.
+    pub receive_count: u32,
+}
+
+/// Error a handler invocation returns; it fails the whole batch.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct HandlerError(pub String);
+
+/// A Lambda-like function invoked with batches of messages.
+pub trait Handler: Send + Sync + 'static {
+    /// Processes a batch; returns the messages to leave for redelivery.
+    fn handle<'a>(
+        &'a self,
+        batch: &'a [SqsMessage],
+    ) -> impl Future<Output = std::result::Result<BatchResponse, HandlerError>> + Send + 'a;
+}
+
+/// Live counters.
+#[derive(Debug, Default)]
+pub struct EsmStats {
+    /// Handler invocations.
+    pub invocations: AtomicU64,
+    /// Messages received (redeliveries included).
+    pub received: AtomicU64,
+    /// Messages deleted after success.
+    pub deleted: AtomicU64,
+    /// Messages left for redelivery.
+    pub failed: AtomicU64,
+    /// Invocations that returned an error.
+    pub handler_errors: AtomicU64,
+    /// `ReceiveMessage`, `DeleteMessageBatch` and `GetQueueAttributes` calls.
+    pub calls: AtomicU64,
+}
+
+/// The event source mapping: pollers that feed `handler`.
+pub struct EventSourceMapping<H> {
+    clients: Clients,
+    queue_url: String,
+    config: EsmConfig,
+    handler: Arc<H>,
+    stats: Arc<EsmStats>,
+}
+
+impl<H: Handler> EventSourceMapping<H> {
+    /// A mapping from `queue_url` to `handler`.
+    pub fn new(clients: Clients, queue_url: impl Into<String>, config: EsmConfig, handler: Arc<H>) -> Self {
+        Self {
+            clients,
+            queue_url: queue_url.into(),
+            config,
+            handler,
+            stats: Arc::default(),
+        }
+    }
+
+    /// Live counters.
+    pub fn stats(&self) -> Arc<EsmStats> {
+        self.stats.clone()
+    }
+
+    /// Polls until [`Phase::Drain`] finds the queue empty (nothing visible, nothing in flight),
+    /// or [`Phase::Stop`].
+    ///
+    /// # Errors
+    /// An AWS call that fails (SQS itself unreachable).
+    pub async fn run(self, mut control: Control) -> Result<()> {
+        let (empty_tx, empty_rx) = watch::channel(false);
+        let shared = Arc::new(self);
+        let mut pollers = JoinSet::new();
+        for _ in 0..shared.config.concurrency.max(1) {
+            let (esm, control, empty) = (shared.clone(), control.clone(), empty_rx.clone());
+            pollers.spawn(async move { esm.poll(control, empty).await });
+        }
+        let monitor = async {
+            control.reached(Phase::Drain).await;
+            let mut empty_checks = 0;
+            while control.phase() == Phase::Drain {
+                if shared.queue_is_empty().await? {
+                    empty_checks += 1;
+                    if empty_checks >= 2 {
+                        let _ = empty_tx.send(true);
+                        break;
+                    }
+                } else {
+                    empty_checks = 0;
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Ok::<_, Error>(())
+        };
+        let joined = async {
+            while let Some(done) = pollers.join_next().await {
+                done.map_err(|e| Error::Stage(format!("poller task: {e}")))??;
+            }
+            Ok::<_, Error>(())
+        };
+        let (monitored, joined) = tokio::join!(monitor, joined);
+        monitored.and(joined)
+    }
+
+    async fn poll(&self, mut control: Control, mut empty: watch::Receiver<bool>) -> Result<()> {
+        loop {
+            if control.phase() == Phase::Stop || *empty.borrow() {
+                return Ok(());
+            }
+            let batch = tokio::select! {
+                batch = self.gather() => batch?,
+                _ = control.reached(Phase::Stop) => return Ok(()),
+                _ = empty.wait_for(|e| *e) => return Ok(()),
+            };
+            if batch.is_empty() {
+                continue;
+            }
+            self.stats.invocations.fetch_add(1, Ordering::Relaxed);
+            self.stats.received.fetch_add(batch.len() as u64, Ordering::Relaxed);
+            let outcome = self.handler.handle(&batch).await;
+            if let Err(e) = &outcome {
+                self.stats.handler_errors.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(error = %e, messages = batch.len(), "handler failed the whole batch");
+            }
+            let ids: Vec<&str> = batch.iter().map(|m| m.message_id.as_str()).collect();
+            let failed = failed_ids(&ids, &outcome);
+            self.stats.failed.fetch_add(failed.len() as u64, Ordering::Relaxed);
+            let done: Vec<&SqsMessage> =
+                batch.iter().filter(|m| !failed.contains(&m.message_id)).collect();
+            self.delete(&done).await?;
+        }
+    }
+
+    /// Receives up to `batch_size` messages: one long poll, then more short polls while the
+    /// batching window is open.
+    async fn gather(&self) -> Result<Vec<SqsMessage>> {
+        let mut batch = self.receive(self.config.wait_time_secs, self.config.batch_size).await?;
+        if batch.is_empty() || self.config.batching_window.is_zero() {
+            return Ok(batch);
+        }
+        let deadline = tokio::time::Instant::now() + self.config.batching_window;
+        while batch.len() < self.config.batch_size && tokio::time::Instant::now() < deadline {
+            let more = self.receive(0, self.config.batch_size - batch.len()).await?;
+            if more.is_empty() {
+                tokio::time::sleep(Duration::from_millis(50).min(self.config.batching_window)).await;
+            }
+            batch.extend(more);
+        }
+        Ok(batch)
+    }
+
+    async fn receive(&self, wait_secs: i32, want: usize) -> Result<Vec<SqsMessage>> {
+        self.stats.calls.fetch_add(1, Ordering::Relaxed);
+        let out = self
+            .clients
+            .sqs
+            .receive_message()
+            .queue_url(&self.queue_url)
+            .max_number_of_messages(want.clamp(1, 10) as i32)
+            .wait_time_seconds(wait_secs.clamp(0, 20))
+            .set_visibility_timeout(self.config.visibility_timeout_secs)
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .send()
+            .await
+            .map_err(AwsError::of("sqs", "ReceiveMessage"))?;
+        Ok(out
+            .messages
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| SqsMessage {
+                receive_count: m
+                    .attributes()
+                    .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(1),
+                message_id: m.message_id.unwrap_or_default(),
+                receipt_handle: m.receipt_handle.unwrap_or_default(),
+                body: m.body.unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    async fn delete(&self, messages: &[&SqsMessage]) -> Result<()> {
+        for chunk in messages.chunks(10) {
+            let entries: Vec<_> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, m)| {
+                    DeleteMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(&m.receipt_handle)
+                        .build()
+                        .expect("id and receipt handle are set")
+                })
+                .collect();
+            self.stats.calls.fetch_add(1, Ordering::Relaxed);
+            let out = self
+                .clients
+                .sqs
+                .delete_message_batch()
+                .queue_url(&self.queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(AwsError::of("sqs", "DeleteMessageBatch"))?;
+            self.stats.deleted.fetch_add(out.successful().len() as u64, Ordering::Relaxed);
+            for failure in out.failed() {
+                // The message comes back after its visibility timeout; the lake write is
+                // idempotent and the handler dedupes, so this costs time, not correctness.
+                tracing::warn!(code = failure.code(), "DeleteMessageBatch entry failed");
+            }
+        }
+        Ok(())
+    }
+
+    async fn queue_is_empty(&self) -> Result<bool> {
+        self.stats.calls.fetch_add(1, Ordering::Relaxed);
+        let out = self
+            .clients
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&self.queue_url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+            .send()
+            .await
+            .map_err(AwsError::of("sqs", "GetQueueAttributes"))?;
+        let attrs = out.attributes().cloned().unwrap_or_default();
+        let count = |name: QueueAttributeName| attrs.get(&name).map(String::as_str) == Some("0");
+        Ok(count(QueueAttributeName::ApproximateNumberOfMessages)
+            && count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            && attrs.values().all(|v| v == "0"))
+    }
+}

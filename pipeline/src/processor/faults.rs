@@ -1,0 +1,90 @@
+//! Failures the harness asks the handler to have, so that redelivery and dead-lettering are
+//! exercised for real.
+//!
+//! Both choices are pure functions of a seed and an id, so the harness knows in advance which
+//! events are poison without sharing any state with the handler.
+
+use md5::{Digest, Md5};
+use uuid::Uuid;
+
+use super::esm::SqsMessage;
+
+/// Which messages the handler fails.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct HandlerFaults {
+    /// Share of events the handler always fails on (a bug it has): their messages end in the
+    /// DLQ after `maxReceiveCount` receives.
+    pub poison_ratio: f64,
+    /// Share of messages that fail on their first receive only (they succeed on redelivery).
+    pub transient_ratio: f64,
+    /// Seeds both choices.
+    pub seed: u64,
+}
+
+/// Why the handler failed a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// The message carries a poison event.
+    Poison,
+    /// A transient failure on first delivery.
+    Transient,
+}
+
+impl HandlerFaults {
+    /// Whether the handler chokes on event `id`.
+    pub fn is_poison(&self, id: &Uuid) -> bool {
+        self.poison_ratio > 0.0 && draw(self.seed, id.as_bytes()) < self.poison_ratio
+    }
+
+    /// Whether (and why) the handler fails `message`, which carries `events`.
+    pub fn failure(&self, message: &SqsMessage, events: &[Uuid]) -> Option<Failure> {
+        if events.iter().any(|id| self.is_poison(id)) {
+            return Some(Failure::Poison);
+        }
+        let transient = self.transient_ratio > 0.0
+            && message.receive_count <= 1
+            && draw(self.seed ^ 0x5bd1_e995, message.message_id.as_bytes()) < self.transient_ratio;
+        transient.then_some(Failure::Transient)
+    }
+}
+
+/// A uniform number in [0, 1) from a seed and some bytes.
+fn draw(seed: u64, bytes: &[u8]) -> f64 {
+    let mut hasher = Md5::new();
+    hasher.update(seed.to_le_bytes());
+    hasher.update(bytes);
+    let digest = hasher.finalize();
+    (u64::from_le_bytes(digest[..8].try_into().expect("8 bytes")) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(id: &str, receive_count: u32) -> SqsMessage {
+        SqsMessage {
+            message_id: id.into(),
+            receipt_handle: String::new(),
+            body: String::new(),
+            receive_count,
+        }
+    }
+
+    #[test]
+    fn poison_share_is_close_to_the_ratio_and_stable() {
+        let faults = HandlerFaults { poison_ratio: 0.1, transient_ratio: 0.0, seed: 4 };
+        let poisoned = (0..10_000u128).filter(|i| faults.is_poison(&Uuid::from_u128(*i))).count();
+        assert!((800..1_200).contains(&poisoned), "{poisoned}");
+        let again = (0..10_000u128).filter(|i| faults.is_poison(&Uuid::from_u128(*i))).count();
+        assert_eq!(poisoned, again);
+    }
+
+    #[test]
+    fn transient_failures_happen_on_first_delivery_only() {
+        let faults = HandlerFaults { poison_ratio: 0.0, transient_ratio: 1.0, seed: 1 };
+        assert_eq!(faults.failure(&message("m", 1), &[]), Some(Failure::Transient));
+        assert_eq!(faults.failure(&message("m", 2), &[]), None);
+        let none = HandlerFaults::default();
+        assert_eq!(none.failure(&message("m", 1), &[Uuid::nil()]), None);
+    }
+}

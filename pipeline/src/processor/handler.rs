@@ -1,0 +1,186 @@
+//! The processor's handler: validates, de-duplicates and enriches events, writes them to the
+//! lake (bad records to the quarantine, with the reason), and watches prices.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use base64::Engine as _;
+use chrono::Utc;
+use uuid::Uuid;
+
+use super::esm::{Handler, HandlerError, SqsMessage};
+use super::faults::{Failure, HandlerFaults};
+use super::response::BatchResponse;
+use crate::event::{enrich, parse_record, MarketEvent};
+use crate::lake::{partition, Lake, Rows};
+use crate::notify::{Alert, Notifier, PriceWatch, WatchConfig};
+use crate::envelope;
+
+/// Live counters.
+#[derive(Debug, Default)]
+pub struct HandlerStats {
+    /// Events written to the lake.
+    pub events: AtomicU64,
+    /// Events skipped because their id was already written (producer duplicates, redelivery).
+    pub duplicates: AtomicU64,
+    /// Records quarantined.
+    pub quarantined: AtomicU64,
+    /// Messages failed because they carry a poison event.
+    pub poison_failures: AtomicU64,
+    /// Messages failed transiently.
+    pub transient_failures: AtomicU64,
+}
+
+/// The enriching handler.
+pub struct EnrichHandler {
+    lake: Lake,
+    notifier: Option<Notifier>,
+    faults: HandlerFaults,
+    watch: Mutex<PriceWatch>,
+    /// Ids of events accepted into the lake: makes producer duplicates and redeliveries
+    /// harmless. Held in memory for a run (a production deployment keeps it in a table).
+    seen: Mutex<HashSet<Uuid>>,
+    stats: Arc<HandlerStats>,
+}
+
+impl EnrichHandler {
+    /// A handler writing to `lake`, announcing alerts through `notifier`.
+    pub fn new(lake: Lake, notifier: Option<Notifier>, watch: WatchConfig, faults: HandlerFaults) -> Self {
+        Self {
+            lake,
+            notifier,
+            faults,
+            watch: Mutex::new(PriceWatch::new(watch)),
+            seen: Mutex::new(HashSet::new()),
+            stats: Arc::default(),
+        }
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> Arc<HandlerStats> {
+        self.stats.clone()
+    }
+
+    /// Closes every price window (the run has drained) and publishes the remaining alerts.
+    pub async fn finish(&self) -> Vec<Alert> {
+        let alerts = lock(&self.watch).finish();
+        self.publish(&alerts).await;
+        alerts
+    }
+
+    async fn publish(&self, alerts: &[Alert]) {
+        if let Some(notifier) = &self.notifier {
+            for alert in alerts {
+                notifier.price_alert(alert).await;
+            }
+        }
+    }
+
+    fn quarantine(rows: &mut Rows, raw: &[u8], reason: &str, message_id: &str) {
+        let event_uuid = serde_json::from_slice::<serde_json::Value>(raw)
+            .ok()
+            .and_then(|v| v.get("event_uuid").and_then(|u| u.as_str()).map(str::to_string));
+        let raw_text = match std::str::from_utf8(raw) {
+            Ok(text) => serde_json::Value::String(text.to_string()),
+            Err(_) => serde_json::json!({ "b64": base64::engine::general_purpose::STANDARD.encode(raw) }),
+        };
+        let row = serde_json::json!({
+            "reason": reason,
+            "event_uuid": event_uuid,
+            "message_id": message_id,
+            "raw": raw_text,
+        });
+        rows.lines.extend_from_slice(row.to_string().as_bytes());
+        rows.lines.push(b'\n');
+        rows.identity.extend_from_slice(raw);
+        rows.identity.extend_from_slice(message_id.as_bytes());
+        rows.count += 1;
+    }
+}
+
+impl Handler for EnrichHandler {
+    async fn handle(&self, batch: &[SqsMessage]) -> Result<BatchResponse, HandlerError> {
+        let now = Utc::now();
+        let mut failures = Vec::new();
+        let mut data: BTreeMap<String, Rows> = BTreeMap::new();
+        let mut quarantine = Rows {
+            prefix: partition::quarantine_prefix(now),
+            ..Rows::default()
+        };
+        let mut accepted: Vec<Uuid> = Vec::new();
+        let mut prices: Vec<(String, i64, f64, f64)> = Vec::new();
+
+        for message in batch {
+            let records = match envelope::decode(&message.body) {
+                Ok(records) => records,
+                Err(reason) => {
+                    Self::quarantine(&mut quarantine, message.body.as_bytes(), &reason, &message.message_id);
+                    continue;
+                }
+            };
+            let parsed: Vec<(Vec<u8>, Result<MarketEvent, String>)> =
+                records.into_iter().map(|raw| { let e = parse_record(&raw); (raw, e) }).collect();
+            let ids: Vec<Uuid> = parsed.iter().filter_map(|(_, e)| e.as_ref().ok().map(MarketEvent::id)).collect();
+            // Decide before writing anything, so a failed message leaves no trace to duplicate.
+            if let Some(failure) = self.faults.failure(message, &ids) {
+                let counter = match failure {
+                    Failure::Poison => &self.stats.poison_failures,
+                    Failure::Transient => &self.stats.transient_failures,
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+                failures.push(message.message_id.clone());
+                continue;
+            }
+            let mut seen = lock(&self.seen);
+            for (raw, event) in parsed {
+                match event {
+                    Err(reason) => Self::quarantine(&mut quarantine, &raw, &reason, &message.message_id),
+                    Ok(event) => {
+                        if !seen.insert(event.id()) {
+                            self.stats.duplicates.fetch_add(1, Ordering::Relaxed);
+                            continue;
+                        }
+                        accepted.push(event.id());
+                        let prefix = partition::data_prefix(event.kind().event_type(), event.created_at());
+                        let rows = data.entry(prefix.clone()).or_insert_with(|| Rows { prefix, ..Rows::default() });
+                        rows.lines.extend_from_slice(&enrich(&event, now));
+                        rows.lines.push(b'\n');
+                        rows.identity.extend_from_slice(event.id().as_bytes());
+                        rows.count += 1;
+                        match &event {
+                            MarketEvent::StockPrice(e) => prices.push((e.symbol.clone(), e.created_at, e.price, e.volume as f64)),
+                            MarketEvent::Forex(e) => prices.push((e.pair.clone(), e.created_at, e.mid, 1.0)),
+                            MarketEvent::StockNews(_) => {}
+                        }
+                    }
+                }
+            }
+        }
+
+        let quarantined = quarantine.count as u64;
+        let mut all: Vec<Rows> = data.into_values().collect();
+        all.push(quarantine);
+        if let Err(e) = self.lake.append(all).await {
+            // Not durable: forget the ids so that the redelivered messages are written.
+            let mut seen = lock(&self.seen);
+            for id in &accepted {
+                seen.remove(id);
+            }
+            return Err(HandlerError(format!("lake write failed: {e}")));
+        }
+        self.stats.events.fetch_add(accepted.len() as u64, Ordering::Relaxed);
+        self.stats.quarantined.fetch_add(quarantined, Ordering::Relaxed);
+
+        let alerts: Vec<Alert> = {
+            let mut watch = lock(&self.watch);
+            prices.iter().flat_map(|(s, t, p, w)| watch.observe(s, *t, *p, *w)).collect()
+        };
+        self.publish(&alerts).await;
+        Ok(BatchResponse::failing(failures))
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

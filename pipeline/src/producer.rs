@@ -1,0 +1,364 @@
+//! Producer -> Kinesis: aggregates user records per shard (KPL format), batches them into
+//! `PutRecords` calls of at most 500 records and 5 MiB, and retries only the entries that failed.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_kinesis::primitives::Blob;
+use aws_sdk_kinesis::types::PutRecordsRequestEntry;
+use md5::{Digest, Md5};
+use tokio::sync::{mpsc, Semaphore};
+use tokio::task::JoinSet;
+
+use crate::aws::{AwsError, Clients};
+use crate::error::{Error, Result};
+use crate::kpl::{Aggregator, MAX_KINESIS_RECORD, MAX_PARTITION_KEY};
+use crate::retry::Backoff;
+
+/// Most records in one `PutRecords` call.
+pub const MAX_BATCH_RECORDS: usize = 500;
+/// Most bytes (data and keys) in one `PutRecords` call.
+pub const MAX_BATCH_BYTES: usize = 5 * 1024 * 1024;
+
+/// A record for Kinesis: the producer's input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// The instrument, so that one instrument's events stay ordered on one shard.
+    pub partition_key: String,
+    /// The serialised event (or whatever a fault put there).
+    pub data: Vec<u8>,
+}
+
+/// Producer settings.
+#[derive(Debug, Clone)]
+pub struct ProducerConfig {
+    /// Aggregate many events into one Kinesis record (KPL format); off puts one record each.
+    pub aggregate: bool,
+    /// Largest aggregated record, magic and digest included.
+    pub max_aggregate_bytes: usize,
+    /// Longest a record waits in a partial aggregate or batch before it is sent.
+    pub linger: Duration,
+    /// `PutRecords` calls in flight at once.
+    pub concurrency: usize,
+    /// Retry policy for failed entries and throttling.
+    pub backoff: Backoff,
+}
+
+impl Default for ProducerConfig {
+    fn default() -> Self {
+        Self {
+            aggregate: true,
+            max_aggregate_bytes: MAX_KINESIS_RECORD - MAX_PARTITION_KEY,
+            linger: Duration::from_millis(100),
+            concurrency: 4,
+            backoff: Backoff::default(),
+        }
+    }
+}
+
+/// What the producer did, for reports; shared so progress can be read while it runs.
+#[derive(Debug, Default)]
+pub struct ProducerStats {
+    /// User records (events) accepted by Kinesis.
+    pub user_records: AtomicU64,
+    /// Kinesis records accepted (aggregates count once).
+    pub kinesis_records: AtomicU64,
+    /// Bytes of record data accepted.
+    pub bytes: AtomicU64,
+    /// `PutRecords` calls made.
+    pub calls: AtomicU64,
+    /// Entries or calls retried.
+    pub retries: AtomicU64,
+    /// Of those, throttled ones (`ProvisionedThroughputExceededException`).
+    pub throttles: AtomicU64,
+}
+
+/// One entry of a pending batch, with how many user records it carries.
+struct Entry {
+    partition_key: String,
+    data: Vec<u8>,
+    user_records: u64,
+}
+
+/// An open shard's hash-key range, for routing partition keys the way Kinesis does.
+#[derive(Debug, Clone, Copy)]
+struct ShardRange {
+    start: u128,
+    end: u128,
+}
+
+/// The producer stage.
+pub struct Producer {
+    clients: Clients,
+    stream: String,
+    config: ProducerConfig,
+    stats: Arc<ProducerStats>,
+}
+
+impl Producer {
+    /// A producer for `stream`.
+    pub fn new(clients: Clients, stream: impl Into<String>, config: ProducerConfig) -> Self {
+        Self {
+            clients,
+            stream: stream.into(),
+            config,
+            stats: Arc::default(),
+        }
+    }
+
+    /// Live counters.
+    pub fn stats(&self) -> Arc<ProducerStats> {
+        self.stats.clone()
+    }
+
+    /// Sends everything that arrives on `input` until it closes, then flushes and returns.
+    ///
+    /// # Errors
+    /// An AWS call that still fails after the retry budget; nothing is dropped silently.
+    pub async fn run(self, mut input: mpsc::Receiver<Outgoing>) -> Result<()> {
+        let shards = self.shard_ranges().await?;
+        let mut aggregators: Vec<Aggregator> = shards
+            .iter()
+            .map(|_| Aggregator::new(self.config.max_aggregate_bytes))
+            .collect();
+        let mut batch: Vec<Entry> = Vec::new();
+        let mut batch_bytes = 0usize;
+        let permits = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
+        let mut calls: JoinSet<Result<()>> = JoinSet::new();
+        let mut deadline = tokio::time::Instant::now() + self.config.linger;
+
+        loop {
+            let next = tokio::select! {
+                item = input.recv() => item.map(Some),
+                _ = tokio::time::sleep_until(deadline) => Some(None),
+            };
+            let mut ready = Vec::new();
+            let closing = next.is_none();
+            let linger_due = matches!(next, Some(None));
+            match next {
+                Some(Some(record)) => {
+                    if self.config.aggregate {
+                        let shard = route(&shards, &record.partition_key);
+                        if let Err(data) = aggregators[shard].try_add(&record.partition_key, record.data) {
+                            ready.extend(aggregators[shard].finish().map(aggregated_entry));
+                            let _ = aggregators[shard].try_add(&record.partition_key, data);
+                        }
+                    } else {
+                        ready.push(Entry {
+                            partition_key: record.partition_key,
+                            data: record.data,
+                            user_records: 1,
+                        });
+                    }
+                }
+                Some(None) => {
+                    // Linger expired: send partial aggregates so a slow stream still flows.
+                    ready.extend(aggregators.iter_mut().filter_map(Aggregator::finish).map(aggregated_entry));
+                    deadline = tokio::time::Instant::now() + self.config.linger;
+                }
+                None => {
+                    ready.extend(aggregators.iter_mut().filter_map(Aggregator::finish).map(aggregated_entry));
+                }
+            }
+            for entry in ready {
+                let size = entry.data.len() + entry.partition_key.len();
+                if batch.len() == MAX_BATCH_RECORDS || batch_bytes + size > MAX_BATCH_BYTES {
+                    self.send(std::mem::take(&mut batch), &permits, &mut calls).await?;
+                    batch_bytes = 0;
+                }
+                batch_bytes += size;
+                batch.push(entry);
+            }
+            if (closing || linger_due) && !batch.is_empty() {
+                self.send(std::mem::take(&mut batch), &permits, &mut calls).await?;
+                batch_bytes = 0;
+            }
+            while let Some(done) = calls.try_join_next() {
+                done.map_err(|e| Error::Stage(format!("producer task: {e}")))??;
+            }
+            if closing {
+                break;
+            }
+        }
+        while let Some(done) = calls.join_next().await {
+            done.map_err(|e| Error::Stage(format!("producer task: {e}")))??;
+        }
+        Ok(())
+    }
+
+    /// Starts one `PutRecords` call (waiting for a free slot first).
+    async fn send(
+        &self,
+        batch: Vec<Entry>,
+        permits: &Arc<Semaphore>,
+        calls: &mut JoinSet<Result<()>>,
+    ) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let permit = permits.clone().acquire_owned().await.expect("semaphore is never closed");
+        let (clients, stream, stats) = (self.clients.clone(), self.stream.clone(), self.stats.clone());
+        let backoff = self.config.backoff;
+        calls.spawn(async move {
+            let result = put_with_retries(&clients, &stream, batch, backoff, &stats).await;
+            drop(permit);
+            result
+        });
+        Ok(())
+    }
+
+    /// The open shards' hash-key ranges, in order.
+    async fn shard_ranges(&self) -> Result<Vec<ShardRange>> {
+        let mut ranges = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut request = self.clients.kinesis.list_shards();
+            request = match &token {
+                Some(t) => request.next_token(t),
+                None => request.stream_name(&self.stream),
+            };
+            let out = request.send().await.map_err(AwsError::of("kinesis", "ListShards"))?;
+            for shard in out.shards() {
+                let open = shard
+                    .sequence_number_range()
+                    .is_none_or(|r| r.ending_sequence_number().is_none());
+                let range = shard.hash_key_range();
+                if let (true, Some(range)) = (open, range) {
+                    ranges.push(ShardRange {
+                        start: range.starting_hash_key().parse().unwrap_or(0),
+                        end: range.ending_hash_key().parse().unwrap_or(u128::MAX),
+                    });
+                }
+            }
+            token = out.next_token().map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+        ranges.sort_by_key(|r| r.start);
+        if ranges.is_empty() {
+            ranges.push(ShardRange { start: 0, end: u128::MAX });
+        }
+        Ok(ranges)
+    }
+}
+
+fn aggregated_entry(a: crate::kpl::Aggregated) -> Entry {
+    Entry {
+        partition_key: a.partition_key,
+        data: a.data,
+        user_records: a.count as u64,
+    }
+}
+
+/// The shard Kinesis will put `partition_key` on: MD5 of the key as a 128-bit number, looked up
+/// in the shards' hash-key ranges.
+fn route(shards: &[ShardRange], partition_key: &str) -> usize {
+    let hash = u128::from_be_bytes(Md5::digest(partition_key.as_bytes()).into());
+    shards
+        .iter()
+        .position(|s| s.start <= hash && hash <= s.end)
+        .unwrap_or(0)
+}
+
+/// Puts a batch, retrying failed entries (and whole-call throttling) with backoff.
+async fn put_with_retries(
+    clients: &Clients,
+    stream: &str,
+    mut batch: Vec<Entry>,
+    backoff: Backoff,
+    stats: &ProducerStats,
+) -> Result<()> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let entries: Vec<_> = batch
+            .iter()
+            .map(|e| {
+                PutRecordsRequestEntry::builder()
+                    .partition_key(&e.partition_key)
+                    .data(Blob::new(e.data.clone()))
+                    .build()
+                    .expect("partition key and data are set")
+            })
+            .collect();
+        stats.calls.fetch_add(1, Ordering::Relaxed);
+        let response = clients
+            .kinesis
+            .put_records()
+            .stream_name(stream)
+            .set_records(Some(entries))
+            .send()
+            .await;
+        let out = match response {
+            Ok(out) => out,
+            Err(e) => {
+                let throttled = e
+                    .as_service_error()
+                    .is_some_and(|s| s.is_provisioned_throughput_exceeded_exception());
+                if attempt >= backoff.max_attempts {
+                    return Err(AwsError::of("kinesis", "PutRecords")(e).into());
+                }
+                stats.retries.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                if throttled {
+                    stats.throttles.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                }
+                tracing::debug!(attempt, throttled, "PutRecords failed as a whole; retrying");
+                backoff.wait(attempt).await;
+                continue;
+            }
+        };
+        let mut failed = Vec::new();
+        for (entry, result) in batch.into_iter().zip(out.records()) {
+            match result.error_code() {
+                None => {
+                    stats.user_records.fetch_add(entry.user_records, Ordering::Relaxed);
+                    stats.kinesis_records.fetch_add(1, Ordering::Relaxed);
+                    stats.bytes.fetch_add(entry.data.len() as u64, Ordering::Relaxed);
+                }
+                Some(code) => {
+                    if code == "ProvisionedThroughputExceededException" {
+                        stats.throttles.fetch_add(1, Ordering::Relaxed);
+                    }
+                    failed.push(entry);
+                }
+            }
+        }
+        if failed.is_empty() {
+            return Ok(());
+        }
+        if attempt >= backoff.max_attempts {
+            return Err(Error::Stage(format!(
+                "producer: {} records still failing after {attempt} PutRecords attempts",
+                failed.len()
+            )));
+        }
+        stats.retries.fetch_add(failed.len() as u64, Ordering::Relaxed);
+        backoff.wait(attempt).await;
+        batch = failed;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routing_follows_kinesis_hash_ranges() {
+        let half = u128::MAX / 2;
+        let shards = [
+            ShardRange { start: 0, end: half },
+            ShardRange { start: half + 1, end: u128::MAX },
+        ];
+        // MD5("AAPL") starts with 0x7f..., MD5("MSFT") with 0xf5...: known digests.
+        let hash = |k: &str| u128::from_be_bytes(Md5::digest(k.as_bytes()).into());
+        for key in ["AAPL", "MSFT", "EUR/USD", "GBP/USD", "NVDA"] {
+            let expected = usize::from(hash(key) > half);
+            assert_eq!(route(&shards, key), expected, "{key}");
+        }
+        let used: std::collections::HashSet<_> =
+            (0..64).map(|i| route(&shards, &format!("key-{i}"))).collect();
+        assert_eq!(used.len(), 2, "64 keys should reach both shards");
+    }
+}
