@@ -55,7 +55,9 @@ struct RunArgs {
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Doctor => with_localstack(doctor_command).await,
-        Command::Run(args) => with_localstack(|target, header| run_command(args, target, header)).await,
+        Command::Run(args) => {
+            with_localstack(|target, header| run_command(args, target, header)).await
+        }
     }
 }
 
@@ -120,14 +122,24 @@ async fn run_command(args: RunArgs, target: Target, header: String) -> anyhow::R
         .into_iter()
         .chain(config.pipeline.check())
         .collect();
-    anyhow::ensure!(problems.is_empty(), "invalid run settings:\n  {}", problems.join("\n  "));
+    anyhow::ensure!(
+        problems.is_empty(),
+        "invalid run settings:\n  {}",
+        problems.join("\n  ")
+    );
     let clients = aws::clients(&target).await;
-    let report = pipeline_run::run(&clients, &config).await.context("running the pipeline")?;
+    let report = pipeline_run::run(&clients, &config)
+        .await
+        .context("running the pipeline")?;
     print!("{}", report.render_text());
     if let Some(path) = &args.json {
         std::fs::write(path, serde_json::to_vec_pretty(&report)?)
             .with_context(|| format!("writing {}", path.display()))?;
     }
     println!("{}", report.summary_line());
-    Ok(if report.passed { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if report.passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

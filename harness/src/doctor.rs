@@ -48,22 +48,53 @@ pub async fn check_all(clients: &Clients, topology: &Topology) -> Vec<Check> {
         kinesis_round_trip(clients, &p, shards as usize),
     )
     .await;
-    timed(&mut checks, "sqs", "send/receive/delete".into(), sqs_round_trip(clients, &p)).await;
-    timed(&mut checks, "s3", "put/get/list".into(), s3_round_trip(clients, &p)).await;
-    timed(&mut checks, "sns", "publish -> subscribed queue".into(), sns_round_trip(clients, &p))
-        .await;
-    timed(&mut checks, "topology", "teardown".into(), topology.teardown(clients, &p)).await;
+    timed(
+        &mut checks,
+        "sqs",
+        "send/receive/delete".into(),
+        sqs_round_trip(clients, &p),
+    )
+    .await;
+    timed(
+        &mut checks,
+        "s3",
+        "put/get/list".into(),
+        s3_round_trip(clients, &p),
+    )
+    .await;
+    timed(
+        &mut checks,
+        "sns",
+        "publish -> subscribed queue".into(),
+        sns_round_trip(clients, &p),
+    )
+    .await;
+    timed(
+        &mut checks,
+        "topology",
+        "teardown".into(),
+        topology.teardown(clients, &p),
+    )
+    .await;
     checks
 }
 
 /// Renders the checks as an aligned table.
 pub fn render_table(checks: &[Check]) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{:<9} {:<44} {:<6} {:>9}", "SERVICE", "CHECK", "RESULT", "LATENCY");
+    let _ = writeln!(
+        out,
+        "{:<9} {:<44} {:<6} {:>9}",
+        "SERVICE", "CHECK", "RESULT", "LATENCY"
+    );
     for c in checks {
         let result = if c.result.is_ok() { "OK" } else { "FAIL" };
         let ms = format!("{:.1} ms", c.latency.as_secs_f64() * 1e3);
-        let _ = writeln!(out, "{:<9} {:<44} {:<6} {:>9}", c.service, c.check, result, ms);
+        let _ = writeln!(
+            out,
+            "{:<9} {:<44} {:<6} {:>9}",
+            c.service, c.check, result, ms
+        );
         if let Err(e) = &c.result {
             let _ = writeln!(out, "          -> {e}");
         }
@@ -119,7 +150,9 @@ async fn kinesis_round_trip(clients: &Clients, p: &Provisioned, shards: usize) -
     }
     let mut per_shard: BTreeMap<String, usize> = BTreeMap::new();
     for r in put.records() {
-        *per_shard.entry(r.shard_id().unwrap_or_default().to_string()).or_default() += 1;
+        *per_shard
+            .entry(r.shard_id().unwrap_or_default().to_string())
+            .or_default() += 1;
     }
     if per_shard.len() < shards {
         return Err(doctor_error(
@@ -173,7 +206,11 @@ async fn sqs_round_trip(clients: &Clients, p: &Provisioned) -> Result<()> {
         .map_err(AwsError::of("sqs", "SendMessage"))?;
     let message = receive_one(clients, queue).await?;
     if message.body() != Some(body.as_str()) {
-        return Err(doctor_error("sqs", "ReceiveMessage", "received another body than sent"));
+        return Err(doctor_error(
+            "sqs",
+            "ReceiveMessage",
+            "received another body than sent",
+        ));
     }
     clients
         .sqs
@@ -213,7 +250,11 @@ async fn s3_round_trip(clients: &Clients, p: &Provisioned) -> Result<()> {
         .map_err(|e| doctor_error("s3", "GetObject", &e.to_string()))?
         .into_bytes();
     if got.as_ref() != body.as_bytes() {
-        return Err(doctor_error("s3", "GetObject", "read back other bytes than written"));
+        return Err(doctor_error(
+            "s3",
+            "GetObject",
+            "read back other bytes than written",
+        ));
     }
     let listed = clients
         .s3
@@ -224,7 +265,11 @@ async fn s3_round_trip(clients: &Clients, p: &Provisioned) -> Result<()> {
         .await
         .map_err(AwsError::of("s3", "ListObjectsV2"))?;
     if !listed.contents().iter().any(|o| o.key() == Some(key)) {
-        return Err(doctor_error("s3", "ListObjectsV2", "the object written is not listed"));
+        return Err(doctor_error(
+            "s3",
+            "ListObjectsV2",
+            "the object written is not listed",
+        ));
     }
     Ok(())
 }
@@ -244,7 +289,11 @@ async fn sns_round_trip(clients: &Clients, p: &Provisioned) -> Result<()> {
     let envelope: serde_json::Value =
         serde_json::from_str(delivered.body().unwrap_or_default()).unwrap_or_default();
     if envelope["Message"].as_str() != Some(body.as_str()) {
-        return Err(doctor_error("sns", "Publish", "the subscribed queue got another message"));
+        return Err(doctor_error(
+            "sns",
+            "Publish",
+            "the subscribed queue got another message",
+        ));
     }
     Ok(())
 }
@@ -265,7 +314,11 @@ async fn receive_one(clients: &Clients, queue: &str) -> Result<aws_sdk_sqs::type
             return Ok(m);
         }
     }
-    Err(doctor_error("sqs", "ReceiveMessage", "no message within 10 s"))
+    Err(doctor_error(
+        "sqs",
+        "ReceiveMessage",
+        "no message within 10 s",
+    ))
 }
 
 fn doctor_error(service: &'static str, operation: &'static str, message: &str) -> crate::Error {

@@ -90,7 +90,11 @@ impl Injector {
             (Fate::Clean, event.to_json())
         };
         let duplicate = self.rng.random::<f64>() < self.settings.duplicate_ratio;
-        let records = if duplicate { vec![record.clone(), record] } else { vec![record] };
+        let records = if duplicate {
+            vec![record.clone(), record]
+        } else {
+            vec![record]
+        };
         (fate, records)
     }
 }
@@ -122,7 +126,11 @@ fn malform(event: &MarketEvent, variant: u32) -> Vec<u8> {
             }
         }
         _ => {
-            let name = if map.contains_key("pair") { "pair" } else { "symbol" };
+            let name = if map.contains_key("pair") {
+                "pair"
+            } else {
+                "symbol"
+            };
             map.insert(name.into(), 42.into());
         }
     }
@@ -137,10 +145,17 @@ mod tests {
 
     #[test]
     fn every_malformation_is_rejected_and_keeps_the_id() {
-        for event in Generator::new(GeneratorConfig { events: 300, ..Default::default() }) {
+        for event in Generator::new(GeneratorConfig {
+            events: 300,
+            ..Default::default()
+        }) {
             for variant in 0..MALFORMATIONS {
                 let raw = malform(&event, variant);
-                assert!(parse_record(&raw).is_err(), "variant {variant} passed: {}", String::from_utf8_lossy(&raw));
+                assert!(
+                    parse_record(&raw).is_err(),
+                    "variant {variant} passed: {}",
+                    String::from_utf8_lossy(&raw)
+                );
                 let value: serde_json::Value = serde_json::from_slice(&raw).unwrap();
                 assert_eq!(value["event_uuid"], event.id().to_string());
             }
@@ -158,7 +173,10 @@ mod tests {
         let run = || {
             let mut injector = Injector::new(settings, 9);
             let mut counts = [0usize; 4];
-            for event in Generator::new(GeneratorConfig { events: 20_000, ..Default::default() }) {
+            for event in Generator::new(GeneratorConfig {
+                events: 20_000,
+                ..Default::default()
+            }) {
                 let (fate, records) = injector.apply(&event);
                 counts[fate as usize] += 1;
                 counts[3] += records.len() - 1;

@@ -59,7 +59,11 @@ pub async fn read_lake(clients: &Clients, bucket: &str) -> Result<LakeContents> 
             .send()
             .await
             .map_err(AwsError::of("s3", "ListObjectsV2"))?;
-        keys.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_string)));
+        keys.extend(
+            page.contents()
+                .iter()
+                .filter_map(|o| o.key().map(str::to_string)),
+        );
         token = page.next_continuation_token().map(str::to_string);
         if token.is_none() {
             break;
@@ -74,18 +78,23 @@ pub async fn read_lake(clients: &Clients, bucket: &str) -> Result<LakeContents> 
             let (clients, bucket) = (clients.clone(), bucket.to_string());
             reads.spawn(async move { get_object(&clients, &bucket, key).await });
         }
-        let Some(done) = reads.join_next().await else { break };
-        let (key, written_at, body) =
-            done.map_err(|e| crate::Error::Stage {
-                stage: "lake reader".into(),
-                reason: e.to_string(),
-            })??;
+        let Some(done) = reads.join_next().await else {
+            break;
+        };
+        let (key, written_at, body) = done.map_err(|e| crate::Error::Stage {
+            stage: "lake reader".into(),
+            reason: e.to_string(),
+        })??;
         absorb(&mut contents, &key, written_at, &body);
     }
     Ok(contents)
 }
 
-async fn get_object(clients: &Clients, bucket: &str, key: String) -> Result<(String, i64, Vec<u8>)> {
+async fn get_object(
+    clients: &Clients,
+    bucket: &str,
+    key: String,
+) -> Result<(String, i64, Vec<u8>)> {
     let out = clients
         .s3
         .get_object()
@@ -128,12 +137,18 @@ fn absorb(contents: &mut LakeContents, key: &str, written_at: i64, body: &[u8]) 
         if quarantine {
             contents.quarantine_rows += 1;
             contents.quarantined_ids.extend(id);
-            let reason = row.get("reason").and_then(|r| r.as_str()).unwrap_or("(none)");
+            let reason = row
+                .get("reason")
+                .and_then(|r| r.as_str())
+                .unwrap_or("(none)");
             let head = reason.split(':').next().unwrap_or(reason).to_string();
             *contents.quarantine_reasons.entry(head).or_default() += 1;
             continue;
         }
-        if ["event_type", "created_datetime", "event_subtype"].iter().any(|f| row.get(f).is_none()) {
+        if ["event_type", "created_datetime", "event_subtype"]
+            .iter()
+            .any(|f| row.get(f).is_none())
+        {
             contents.rows_missing_fields += 1;
         }
         match id {
@@ -241,7 +256,11 @@ pub fn dead_letters(bodies: &[String], found: &mut Found) {
             found.dead_lettered_records += 1;
             let id = serde_json::from_slice::<serde_json::Value>(&record)
                 .ok()
-                .and_then(|v| v.get("event_uuid").and_then(|u| u.as_str()).and_then(|s| s.parse().ok()));
+                .and_then(|v| {
+                    v.get("event_uuid")
+                        .and_then(|u| u.as_str())
+                        .and_then(|s| s.parse().ok())
+                });
             if let Some(id) = id {
                 *found.dead_lettered.entry(id).or_default() += 1;
             }
@@ -266,7 +285,9 @@ pub fn deliveries(bodies: &[String]) -> Vec<Delivery> {
             let v: serde_json::Value = serde_json::from_str(b).unwrap_or_default();
             Delivery {
                 subject: v["Subject"].as_str().unwrap_or_default().to_string(),
-                message: v["Message"].as_str().map_or_else(|| b.clone(), str::to_string),
+                message: v["Message"]
+                    .as_str()
+                    .map_or_else(|| b.clone(), str::to_string),
             }
         })
         .collect()

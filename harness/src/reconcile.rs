@@ -77,7 +77,9 @@ pub struct Found {
     pub dead_lettered_records: u64,
 }
 
-/// The reconciliation's verdict.
+/// The reconciliation's verdict. Every event sent counts once, in the first place it is found:
+/// the lake, then the quarantine, then the DLQ; so `found + quarantined + dead_lettered +
+/// missing = events`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Reconciliation {
     /// Events sent.
@@ -88,12 +90,13 @@ pub struct Reconciliation {
     pub missing: u64,
     /// Extra lake rows of events already in the lake.
     pub duplicated: u64,
-    /// Quarantine rows.
+    /// Sent events in the quarantine (and not in the lake).
     pub quarantined: u64,
-    /// Records in dead-lettered messages.
+    /// Sent events only in dead-lettered messages. A DLQ takes whole messages, so clean or
+    /// malformed neighbours of a poison event are dead-lettered with it.
     pub dead_lettered: u64,
-    /// Events found somewhere other than their fate says (a clean event quarantined, a
-    /// malformed one in the lake, ...), or lake rows of events never sent.
+    /// Events found somewhere their fate rules out (a clean event quarantined, a malformed or
+    /// poison one in the lake), or lake rows of events never sent.
     pub misplaced: u64,
 }
 
@@ -102,8 +105,6 @@ impl Reconciliation {
     pub fn of(ledger: &Ledger, found: &Found) -> Self {
         let mut r = Reconciliation {
             events: ledger.len() as u64,
-            quarantined: found.quarantine_rows,
-            dead_lettered: found.dead_lettered_records,
             ..Default::default()
         };
         for (id, (fate, _)) in &ledger.entries {
@@ -113,20 +114,24 @@ impl Reconciliation {
             if in_lake > 0 {
                 r.found += 1;
                 r.duplicated += u64::from(in_lake - 1);
-            }
-            if in_lake == 0 && !in_quarantine && !in_dlq {
+            } else if in_quarantine {
+                r.quarantined += 1;
+            } else if in_dlq {
+                r.dead_lettered += 1;
+            } else {
                 r.missing += 1;
             }
-            let expected_place = match fate {
-                Fate::Clean => in_lake > 0 || in_dlq, // innocent neighbours of poison share its fate
-                Fate::Malformed => in_quarantine && in_lake == 0,
-                Fate::Poison => in_dlq && in_lake == 0,
+            let misplaced = match fate {
+                Fate::Clean => in_quarantine,
+                Fate::Malformed | Fate::Poison => in_lake > 0,
             };
-            if !expected_place && (in_lake > 0 || in_quarantine || in_dlq) {
-                r.misplaced += 1;
-            }
+            r.misplaced += u64::from(misplaced);
         }
-        r.misplaced += found.lake.keys().filter(|id| !ledger.entries.contains_key(id)).count() as u64;
+        r.misplaced += found
+            .lake
+            .keys()
+            .filter(|id| !ledger.entries.contains_key(id))
+            .count() as u64;
         r
     }
 
@@ -148,9 +153,16 @@ mod tests {
     fn counts_found_missing_duplicated_and_misplaced() {
         let mut ledger = Ledger::new();
         let id = ids(6);
-        for (i, fate) in [Fate::Clean, Fate::Clean, Fate::Clean, Fate::Malformed, Fate::Poison, Fate::Clean]
-            .into_iter()
-            .enumerate()
+        for (i, fate) in [
+            Fate::Clean,
+            Fate::Clean,
+            Fate::Clean,
+            Fate::Malformed,
+            Fate::Poison,
+            Fate::Clean,
+        ]
+        .into_iter()
+        .enumerate()
         {
             ledger.record(id[i], fate);
         }
@@ -160,9 +172,10 @@ mod tests {
         found.quarantined_ids.insert(id[3]);
         found.quarantine_rows = 1;
         found.dead_lettered.insert(id[4], 1);
-        found.dead_lettered_records = 1;
+        found.dead_lettered.insert(id[0], 1); // also in the lake: counts as found
+        found.dead_lettered_records = 2;
         found.quarantined_ids.insert(id[5]); // a clean event quarantined
-        // id[2] is nowhere
+                                             // id[2] is nowhere
         let r = Reconciliation::of(&ledger, &found);
         assert_eq!(
             r,
@@ -171,12 +184,16 @@ mod tests {
                 found: 2,
                 missing: 1,
                 duplicated: 2,
-                quarantined: 1,
+                quarantined: 2,
                 dead_lettered: 1,
                 misplaced: 1,
             }
         );
         assert!(!r.holds());
+        assert_eq!(
+            r.found + r.quarantined + r.dead_lettered + r.missing,
+            r.events
+        );
     }
 
     #[test]

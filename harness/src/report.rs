@@ -34,8 +34,12 @@ pub struct RunReport {
     pub duplicates_sent: u64,
     /// Partition -> objects and rows (the quarantine included).
     pub partitions: BTreeMap<String, PartitionSummary>,
-    /// Quarantine reason -> rows.
+    /// Quarantine reason (`schema` or `rule`) -> rows.
     pub quarantine_reasons: BTreeMap<String, u64>,
+    /// Rows in the quarantine (a malformed record sent twice is quarantined twice).
+    pub quarantine_rows: u64,
+    /// Records in dead-lettered messages.
+    pub dead_lettered_records: u64,
     /// Lake rows without a required field.
     pub rows_missing_fields: u64,
     /// Main queue after the drain.
@@ -93,7 +97,9 @@ impl Latency {
             return Self::default();
         }
         samples.sort_unstable();
-        let rank = |p: f64| samples[((p * samples.len() as f64).ceil() as usize).clamp(1, samples.len()) - 1];
+        let rank = |p: f64| {
+            samples[((p * samples.len() as f64).ceil() as usize).clamp(1, samples.len()) - 1]
+        };
         Self {
             count: samples.len() as u64,
             p50: rank(0.50),
@@ -223,21 +229,43 @@ impl RunReport {
         }
         let _ = writeln!(out, "\npartitions");
         for (partition, p) in &self.partitions {
-            let _ = writeln!(out, "  {partition:<52} {:>4} objects {:>9} events", p.objects, p.events);
+            let _ = writeln!(
+                out,
+                "  {partition:<52} {:>4} objects {:>9} events",
+                p.objects, p.events
+            );
         }
         for (reason, n) in &self.quarantine_reasons {
             let _ = writeln!(out, "  quarantine reason {reason:<34} {n:>9} rows");
         }
         let _ = writeln!(out, "\nqueues after drain");
-        let _ = writeln!(out, "  main   visible {:>6}  in flight {:>6}", self.main_queue.visible, self.main_queue.in_flight);
+        let _ = writeln!(
+            out,
+            "  main   visible {:>6}  in flight {:>6}",
+            self.main_queue.visible, self.main_queue.in_flight
+        );
         let _ = writeln!(out, "  dlq    messages {:>5}", self.dlq_messages);
         let _ = writeln!(out, "\nSNS deliveries");
         let _ = writeln!(out, "  new data     {:>6}", self.sns.new_data);
-        let _ = writeln!(out, "  price alerts {:>6}  {}", self.sns.price_alert, self.sns.alert_symbols.join(" "));
-        let _ = writeln!(out, "  run status   {:>6}  {}", self.sns.run_status, self.sns.run_status_subjects.join(" "));
+        let _ = writeln!(
+            out,
+            "  price alerts {:>6}  {}",
+            self.sns.price_alert,
+            self.sns.alert_symbols.join(" ")
+        );
+        let _ = writeln!(
+            out,
+            "  run status   {:>6}  {}",
+            self.sns.run_status,
+            self.sns.run_status_subjects.join(" ")
+        );
         let l = &self.latency_ms;
         let _ = writeln!(out, "\nlatency, handed to producer -> in S3 (ms)");
-        let _ = writeln!(out, "  p50 {}  p90 {}  p99 {}  max {}", l.p50, l.p90, l.p99, l.max);
+        let _ = writeln!(
+            out,
+            "  p50 {}  p90 {}  p99 {}  max {}",
+            l.p50, l.p90, l.p99, l.max
+        );
         let t = &self.times;
         let s = &self.stats;
         let _ = writeln!(out, "\nstages (seconds from start when drained)");
@@ -246,7 +274,11 @@ impl RunReport {
             "  producer {:>6.2}s  {} Kinesis records in {} PutRecords calls ({} retries, {} throttled)",
             t.produced_secs, s.kinesis_records, s.put_records_calls, s.producer_retries, s.throttles
         );
-        let _ = writeln!(out, "  bridge   {:>6.2}s  {} SQS messages, {} calls", t.bridged_secs, s.sqs_messages, s.bridge_calls);
+        let _ = writeln!(
+            out,
+            "  bridge   {:>6.2}s  {} SQS messages, {} calls",
+            t.bridged_secs, s.sqs_messages, s.bridge_calls
+        );
         let _ = writeln!(
             out,
             "  process  {:>6.2}s  {} invocations, {} received, {} redelivered, {} duplicates skipped, {} objects ({:.1} MiB)",
@@ -258,7 +290,11 @@ impl RunReport {
             s.objects,
             s.lake_bytes as f64 / 1_048_576.0
         );
-        let _ = writeln!(out, "  throughput {:.0} events/s end to end", self.events_per_sec());
+        let _ = writeln!(
+            out,
+            "  throughput {:.0} events/s end to end",
+            self.events_per_sec()
+        );
         out
     }
 }
@@ -270,7 +306,10 @@ mod tests {
     #[test]
     fn percentiles_use_nearest_rank() {
         let l = Latency::of((1..=100).collect());
-        assert_eq!((l.p50, l.p90, l.p99, l.max, l.count), (50, 90, 99, 100, 100));
+        assert_eq!(
+            (l.p50, l.p90, l.p99, l.max, l.count),
+            (50, 90, 99, 100, 100)
+        );
         assert_eq!(Latency::of(vec![]), Latency::default());
         assert_eq!(Latency::of(vec![7]).p99, 7);
     }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use tickflow_pipeline::aws::Clients;
-use tickflow_pipeline::bridge::{Bridge, BridgeConfig, Checkpoints};
+use tickflow_pipeline::bridge::{Bridge, Checkpoints};
 use tickflow_pipeline::control::{self, Controller, Phase};
 use tickflow_pipeline::event::MarketEvent;
 use tickflow_pipeline::lake::Lake;
@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::error::{Error, Result};
-use crate::faults::{FaultSettings, Fate, Injector};
+use crate::faults::{Fate, FaultSettings, Injector};
 use crate::observe;
 use crate::reconcile::{Found, Ledger, Reconciliation};
 use crate::report::{Latency, RunReport, SnsCounts, StageTimes};
@@ -109,7 +109,12 @@ async fn drive(
     let res = &provisioned.resources;
     let settings = &config.pipeline;
     let notifier = Notifier::new(clients.clone(), res.topics.clone());
-    let (lake, lake_task) = Lake::spawn(clients.clone(), res.bucket.clone(), settings.lake(), Some(notifier.clone()));
+    let (lake, lake_task) = Lake::spawn(
+        clients.clone(),
+        res.bucket.clone(),
+        settings.lake(),
+        Some(notifier.clone()),
+    );
     let lake_stats = lake.stats();
     let handler = Arc::new(EnrichHandler::new(
         lake,
@@ -120,12 +125,23 @@ async fn drive(
     let handler_stats = handler.stats();
 
     let (esm_ctl, esm_control) = control::channel();
-    let esm = EventSourceMapping::new(clients.clone(), &res.queue_url, settings.esm(), handler.clone());
+    let esm = EventSourceMapping::new(
+        clients.clone(),
+        &res.queue_url,
+        settings.esm(),
+        handler.clone(),
+    );
     let esm_stats = esm.stats();
     let esm_task = tokio::spawn(esm.run(esm_control));
 
     let (bridge_ctl, bridge_control) = control::channel();
-    let bridge = Bridge::new(clients.clone(), &res.stream, &res.queue_url, BridgeConfig::default(), Checkpoints::default());
+    let bridge = Bridge::new(
+        clients.clone(),
+        &res.stream,
+        &res.queue_url,
+        settings.bridge(),
+        Checkpoints::default(),
+    );
     let bridge_stats = bridge.stats();
     let bridge_task = tokio::spawn(bridge.run(bridge_control));
 
@@ -142,7 +158,9 @@ async fn drive(
     let mut injector = Injector::new(config.faults, config.generator.seed);
     let feed_started = Instant::now();
     let mut duplicates_sent = 0u64;
-    for (i, event) in tickflow_pipeline::source::Generator::new(config.generator.clone()).enumerate() {
+    for (i, event) in
+        tickflow_pipeline::source::Generator::new(config.generator.clone()).enumerate()
+    {
         if let Some(rate) = config.rate.filter(|r| *r > 0.0) {
             let due = Duration::from_secs_f64(i as f64 / rate);
             if let Some(wait) = due.checked_sub(feed_started.elapsed()) {
@@ -215,7 +233,8 @@ async fn drive(
     observe::wait_for_messages(clients, &subs.new_data, objects, settle).await;
     observe::wait_for_messages(clients, &subs.run_status, 1, settle).await;
     let new_data = observe::receive_all(clients, &subs.new_data, true).await?;
-    let alerts = observe::deliveries(&observe::receive_all(clients, &subs.price_alert, true).await?);
+    let alerts =
+        observe::deliveries(&observe::receive_all(clients, &subs.price_alert, true).await?);
     let status = observe::deliveries(&observe::receive_all(clients, &subs.run_status, true).await?);
 
     Ok(RunReport {
@@ -228,6 +247,8 @@ async fn drive(
         duplicates_sent,
         partitions: contents.partitions,
         quarantine_reasons: contents.quarantine_reasons,
+        quarantine_rows: contents.quarantine_rows,
+        dead_lettered_records: found.dead_lettered_records,
         rows_missing_fields: contents.rows_missing_fields,
         main_queue,
         dlq: dlq_depth,
@@ -237,7 +258,10 @@ async fn drive(
             price_alert: alerts.len() as u64,
             run_status: status.len() as u64,
             run_status_subjects: status.into_iter().map(|d| d.subject).collect(),
-            alert_symbols: alerts.into_iter().map(|d| alert_symbol(&d.message)).collect(),
+            alert_symbols: alerts
+                .into_iter()
+                .map(|d| alert_symbol(&d.message))
+                .collect(),
         },
         latency_ms: latency,
         times: StageTimes {

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use tickflow_pipeline::bridge::BridgeConfig;
 use tickflow_pipeline::lake::LakeConfig;
 use tickflow_pipeline::notify::WatchConfig;
 use tickflow_pipeline::processor::EsmConfig;
@@ -16,6 +17,8 @@ pub struct PipelineSettings {
     pub shards: i32,
     /// Aggregate many events per Kinesis record (KPL format); `false` puts one each.
     pub aggregate: bool,
+    /// Largest SQS message the bridge packs, bytes; `None` uses the queue's maximum.
+    pub sqs_message_bytes: Option<usize>,
     /// Most SQS messages per handler invocation.
     pub batch_size: usize,
     /// Maximum batching window, milliseconds.
@@ -41,6 +44,7 @@ impl Default for PipelineSettings {
         Self {
             shards: 2,
             aggregate: true,
+            sqs_message_bytes: None,
             batch_size: 10,
             batching_window_ms: 0,
             visibility_timeout_secs: 30,
@@ -70,6 +74,9 @@ impl PipelineSettings {
         positive("concurrency", self.concurrency > 0);
         positive("alert_window_secs", self.alert_window_secs > 0);
         positive("alert_threshold_pct", self.alert_threshold_pct > 0.0);
+        if self.sqs_message_bytes.is_some_and(|b| b < 1_024) {
+            problems.push("pipeline.sqs_message_bytes must be at least 1024".into());
+        }
         if self.visibility_timeout_secs > 43_200 {
             problems.push("pipeline.visibility_timeout_secs must be at most 43200 (12 h)".into());
         }
@@ -91,6 +98,14 @@ impl PipelineSettings {
         ProducerConfig {
             aggregate: self.aggregate,
             ..ProducerConfig::default()
+        }
+    }
+
+    /// The bridge's configuration.
+    pub fn bridge(&self) -> BridgeConfig {
+        BridgeConfig {
+            max_message_bytes: self.sqs_message_bytes,
+            ..BridgeConfig::default()
         }
     }
 

@@ -113,8 +113,8 @@ impl Topology {
             topic_arns.push(topic);
             sub_urls.push(sub_url);
         }
-        let [new_data, price_alert, run_status] = <[String; 3]>::try_from(topic_arns)
-            .expect("three topics were created");
+        let [new_data, price_alert, run_status] =
+            <[String; 3]>::try_from(topic_arns).expect("three topics were created");
         let [sub_new, sub_alert, sub_status] =
             <[String; 3]>::try_from(sub_urls).expect("three subscription queues were created");
 
@@ -155,18 +155,32 @@ impl Topology {
             .await
         {
             Ok(_) => {}
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => {}
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) => {}
             Err(e) => return Err(AwsError::of("kinesis", "DeleteStream")(e).into()),
         }
         let s = &provisioned.subscriptions;
-        for url in [&r.queue_url, &r.dlq_url, &s.new_data, &s.price_alert, &s.run_status] {
+        for url in [
+            &r.queue_url,
+            &r.dlq_url,
+            &s.new_data,
+            &s.price_alert,
+            &s.run_status,
+        ] {
             match clients.sqs.delete_queue().queue_url(url).send().await {
                 Ok(_) => {}
-                Err(e) if e.as_service_error().is_some_and(|s| s.is_queue_does_not_exist()) => {}
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_queue_does_not_exist()) => {}
                 Err(e) => return Err(AwsError::of("sqs", "DeleteQueue")(e).into()),
             }
         }
-        for topic in [&r.topics.new_data, &r.topics.price_alert, &r.topics.run_status] {
+        for topic in [
+            &r.topics.new_data,
+            &r.topics.price_alert,
+            &r.topics.run_status,
+        ] {
             clients
                 .sns
                 .delete_topic()
@@ -200,7 +214,12 @@ async fn ensure_stream(clients: &Clients, name: &str, shards: i32) -> Result<()>
         .await
     {
         Ok(_) => Ok(()),
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_in_use_exception()) =>
+        {
+            Ok(())
+        }
         Err(e) => Err(AwsError::of("kinesis", "CreateStream")(e).into()),
     }
 }
@@ -245,7 +264,10 @@ async fn ensure_queue(
     match request.send().await {
         Ok(out) => Ok(out.queue_url.unwrap_or_default()),
         // An existing queue with other attributes: look it up and bring the attributes in line.
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_queue_name_exists()) => {
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_queue_name_exists()) =>
+        {
             let url = clients
                 .sqs
                 .get_queue_url()
@@ -362,7 +384,12 @@ async fn empty_and_delete_bucket(clients: &Clients, bucket: &str) -> Result<()> 
             .contents()
             .iter()
             .filter_map(|o| o.key())
-            .filter_map(|k| aws_sdk_s3::types::ObjectIdentifier::builder().key(k).build().ok())
+            .filter_map(|k| {
+                aws_sdk_s3::types::ObjectIdentifier::builder()
+                    .key(k)
+                    .build()
+                    .ok()
+            })
             .collect();
         if !ids.is_empty() {
             let delete = aws_sdk_s3::types::Delete::builder()

@@ -91,7 +91,11 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [EventKind; 3] = [EventKind::Forex, EventKind::StockPrice, EventKind::StockNews];
+    pub const ALL: [EventKind; 3] = [
+        EventKind::Forex,
+        EventKind::StockPrice,
+        EventKind::StockNews,
+    ];
 
     /// The `event_type` partition value: `forex`, `stock_price`, `stock_news`.
     pub fn event_type(self) -> &'static str {
@@ -162,17 +166,26 @@ impl MarketEvent {
     pub fn validate(&self) -> Result<(), String> {
         let instrument = self.instrument();
         if instrument.is_empty() || instrument.len() > 32 {
-            return Err(format!("instrument must be 1 to 32 characters, got {instrument:?}"));
+            return Err(format!(
+                "instrument must be 1 to 32 characters, got {instrument:?}"
+            ));
         }
         if instrument.chars().any(char::is_control) {
-            return Err(format!("instrument {instrument:?} contains control characters"));
+            return Err(format!(
+                "instrument {instrument:?} contains control characters"
+            ));
         }
         if self.created_at() <= 0 {
-            return Err(format!("created_at must be positive, got {}", self.created_at()));
+            return Err(format!(
+                "created_at must be positive, got {}",
+                self.created_at()
+            ));
         }
         let quote = |bid: f64, ask: f64| -> Result<(), String> {
             if !(bid.is_finite() && ask.is_finite() && bid > 0.0 && ask > 0.0) {
-                return Err(format!("bid and ask must be finite and positive, got {bid} / {ask}"));
+                return Err(format!(
+                    "bid and ask must be finite and positive, got {bid} / {ask}"
+                ));
             }
             if bid >= ask {
                 return Err(format!("bid {bid} must be below ask {ask}"));
@@ -189,12 +202,18 @@ impl MarketEvent {
             MarketEvent::StockPrice(e) => {
                 quote(e.bid, e.ask)?;
                 if !(e.price.is_finite() && e.price > 0.0) {
-                    return Err(format!("price must be finite and positive, got {}", e.price));
+                    return Err(format!(
+                        "price must be finite and positive, got {}",
+                        e.price
+                    ));
                 }
             }
             MarketEvent::StockNews(e) => {
                 if !(-1.0..=1.0).contains(&e.sentiment) {
-                    return Err(format!("sentiment must be within [-1, 1], got {}", e.sentiment));
+                    return Err(format!(
+                        "sentiment must be within [-1, 1], got {}",
+                        e.sentiment
+                    ));
                 }
                 if e.headline.trim().is_empty() {
                     return Err("headline is empty".to_string());
@@ -208,12 +227,12 @@ impl MarketEvent {
 /// Parses and validates one raw record.
 ///
 /// # Errors
-/// Why the record belongs in the quarantine: not UTF-8, not JSON, not one of the event kinds, a
-/// missing or unknown field, or a broken rule of [`MarketEvent::validate`].
+/// Why the record belongs in the quarantine: `schema: ...` (not UTF-8, not JSON, not one of the
+/// event kinds, a missing, unknown or mistyped field) or `rule: ...` (a broken rule of
+/// [`MarketEvent::validate`]).
 pub fn parse_record(raw: &[u8]) -> Result<MarketEvent, String> {
-    let event: MarketEvent =
-        serde_json::from_slice(raw).map_err(|e| format!("schema: {e}"))?;
-    event.validate()?;
+    let event: MarketEvent = serde_json::from_slice(raw).map_err(|e| format!("schema: {e}"))?;
+    event.validate().map_err(|e| format!("rule: {e}"))?;
     Ok(event)
 }
 
@@ -227,12 +246,17 @@ pub fn enrich(event: &MarketEvent, processed_at: DateTime<Utc>) -> Vec<u8> {
         .split_once(':')
         .expect("event names are type:subtype");
     if let Some(map) = value.as_object_mut() {
-        map.insert("created_datetime".into(), iso8601(event.created_at()).into());
+        map.insert(
+            "created_datetime".into(),
+            iso8601(event.created_at()).into(),
+        );
         map.insert("event_type".into(), event_type.into());
         map.insert("event_subtype".into(), event_subtype.into());
         map.insert(
             "processed_at".into(),
-            processed_at.to_rfc3339_opts(SecondsFormat::Millis, true).into(),
+            processed_at
+                .to_rfc3339_opts(SecondsFormat::Millis, true)
+                .into(),
         );
     }
     serde_json::to_vec(&value).expect("JSON values always serialise")
@@ -264,7 +288,10 @@ mod tests {
     #[test]
     fn json_carries_the_event_name_tag_and_round_trips() {
         let json = String::from_utf8(stock().to_json()).unwrap();
-        assert!(json.starts_with(r#"{"event_name":"stock_price:quote","event_uuid":"#), "{json}");
+        assert!(
+            json.starts_with(r#"{"event_name":"stock_price:quote","event_uuid":"#),
+            "{json}"
+        );
         assert_eq!(parse_record(json.as_bytes()).unwrap(), stock());
     }
 
@@ -299,7 +326,11 @@ mod tests {
         ];
         for (raw, reason) in cases {
             let err = parse_record(raw).unwrap_err();
-            assert!(err.contains(reason), "{}: {err}", String::from_utf8_lossy(raw));
+            assert!(
+                err.contains(reason),
+                "{}: {err}",
+                String::from_utf8_lossy(raw)
+            );
         }
     }
 }

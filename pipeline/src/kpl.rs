@@ -120,7 +120,11 @@ impl Aggregator {
     /// The record, unchanged, when it does not fit.
     pub fn try_add(&mut self, partition_key: &str, data: Vec<u8>) -> Result<(), Vec<u8>> {
         let new_key = !self.key_index.contains_key(partition_key);
-        let key_bytes = if new_key { field_len(partition_key.len()) } else { 0 };
+        let key_bytes = if new_key {
+            field_len(partition_key.len())
+        } else {
+            0
+        };
         let index = self
             .key_index
             .get(partition_key)
@@ -133,7 +137,9 @@ impl Aggregator {
         }
         if new_key {
             self.key_index.insert(partition_key.to_string(), index);
-            self.message.partition_key_table.push(partition_key.to_string());
+            self.message
+                .partition_key_table
+                .push(partition_key.to_string());
         }
         self.message.records.push(proto::Record {
             partition_key_index: index,
@@ -211,7 +217,7 @@ pub fn deaggregate(partition_key: &str, data: &[u8]) -> Vec<UserRecord> {
 }
 
 fn varint_len(value: u64) -> usize {
-    ((64 - (value | 1).leading_zeros() as usize) + 6) / 7
+    (64 - (value | 1).leading_zeros() as usize).div_ceil(7)
 }
 
 /// Size of a length-delimited field with a one-byte tag.
@@ -225,7 +231,9 @@ mod tests {
     use base64::Engine as _;
 
     fn b64(text: &str) -> Vec<u8> {
-        base64::engine::general_purpose::STANDARD.decode(text).unwrap()
+        base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .unwrap()
     }
 
     // Published vectors from KPL de-aggregation libraries' test suites.
@@ -245,14 +253,29 @@ mod tests {
     #[test]
     fn decodes_published_vectors() {
         let records = deaggregate("outer", &b64(NODE_VECTOR));
-        let data: Vec<_> = records.iter().map(|r| String::from_utf8_lossy(&r.data)).collect();
-        assert_eq!(data, ["012345678901234567_A", "012345678901234567_B", "012345678901234567_C"]);
+        let data: Vec<_> = records
+            .iter()
+            .map(|r| String::from_utf8_lossy(&r.data))
+            .collect();
+        assert_eq!(
+            data,
+            [
+                "012345678901234567_A",
+                "012345678901234567_B",
+                "012345678901234567_C"
+            ]
+        );
         assert!(records.iter().all(|r| r.partition_key == "p1"));
 
         let records = deaggregate("outer", &b64(PYTHON_VECTOR));
         let pairs: Vec<_> = records
             .iter()
-            .map(|r| (r.partition_key.as_str(), String::from_utf8_lossy(&r.data).into_owned()))
+            .map(|r| {
+                (
+                    r.partition_key.as_str(),
+                    String::from_utf8_lossy(&r.data).into_owned(),
+                )
+            })
             .collect();
         assert_eq!(
             pairs,

@@ -140,7 +140,9 @@ impl Producer {
                 Some(Some(record)) => {
                     if self.config.aggregate {
                         let shard = route(&shards, &record.partition_key);
-                        if let Err(data) = aggregators[shard].try_add(&record.partition_key, record.data) {
+                        if let Err(data) =
+                            aggregators[shard].try_add(&record.partition_key, record.data)
+                        {
                             ready.extend(aggregators[shard].finish().map(aggregated_entry));
                             let _ = aggregators[shard].try_add(&record.partition_key, data);
                         }
@@ -154,24 +156,36 @@ impl Producer {
                 }
                 Some(None) => {
                     // Linger expired: send partial aggregates so a slow stream still flows.
-                    ready.extend(aggregators.iter_mut().filter_map(Aggregator::finish).map(aggregated_entry));
+                    ready.extend(
+                        aggregators
+                            .iter_mut()
+                            .filter_map(Aggregator::finish)
+                            .map(aggregated_entry),
+                    );
                     deadline = tokio::time::Instant::now() + self.config.linger;
                 }
                 None => {
-                    ready.extend(aggregators.iter_mut().filter_map(Aggregator::finish).map(aggregated_entry));
+                    ready.extend(
+                        aggregators
+                            .iter_mut()
+                            .filter_map(Aggregator::finish)
+                            .map(aggregated_entry),
+                    );
                 }
             }
             for entry in ready {
                 let size = entry.data.len() + entry.partition_key.len();
                 if batch.len() == MAX_BATCH_RECORDS || batch_bytes + size > MAX_BATCH_BYTES {
-                    self.send(std::mem::take(&mut batch), &permits, &mut calls).await?;
+                    self.send(std::mem::take(&mut batch), &permits, &mut calls)
+                        .await?;
                     batch_bytes = 0;
                 }
                 batch_bytes += size;
                 batch.push(entry);
             }
             if (closing || linger_due) && !batch.is_empty() {
-                self.send(std::mem::take(&mut batch), &permits, &mut calls).await?;
+                self.send(std::mem::take(&mut batch), &permits, &mut calls)
+                    .await?;
                 batch_bytes = 0;
             }
             while let Some(done) = calls.try_join_next() {
@@ -197,8 +211,16 @@ impl Producer {
         if batch.is_empty() {
             return Ok(());
         }
-        let permit = permits.clone().acquire_owned().await.expect("semaphore is never closed");
-        let (clients, stream, stats) = (self.clients.clone(), self.stream.clone(), self.stats.clone());
+        let permit = permits
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("semaphore is never closed");
+        let (clients, stream, stats) = (
+            self.clients.clone(),
+            self.stream.clone(),
+            self.stats.clone(),
+        );
         let backoff = self.config.backoff;
         calls.spawn(async move {
             let result = put_with_retries(&clients, &stream, batch, backoff, &stats).await;
@@ -218,7 +240,10 @@ impl Producer {
                 Some(t) => request.next_token(t),
                 None => request.stream_name(&self.stream),
             };
-            let out = request.send().await.map_err(AwsError::of("kinesis", "ListShards"))?;
+            let out = request
+                .send()
+                .await
+                .map_err(AwsError::of("kinesis", "ListShards"))?;
             for shard in out.shards() {
                 let open = shard
                     .sequence_number_range()
@@ -238,7 +263,10 @@ impl Producer {
         }
         ranges.sort_by_key(|r| r.start);
         if ranges.is_empty() {
-            ranges.push(ShardRange { start: 0, end: u128::MAX });
+            ranges.push(ShardRange {
+                start: 0,
+                end: u128::MAX,
+            });
         }
         Ok(ranges)
     }
@@ -300,9 +328,13 @@ async fn put_with_retries(
                 if attempt >= backoff.max_attempts {
                     return Err(AwsError::of("kinesis", "PutRecords")(e).into());
                 }
-                stats.retries.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                stats
+                    .retries
+                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
                 if throttled {
-                    stats.throttles.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                    stats
+                        .throttles
+                        .fetch_add(batch.len() as u64, Ordering::Relaxed);
                 }
                 tracing::debug!(attempt, throttled, "PutRecords failed as a whole; retrying");
                 backoff.wait(attempt).await;
@@ -313,9 +345,13 @@ async fn put_with_retries(
         for (entry, result) in batch.into_iter().zip(out.records()) {
             match result.error_code() {
                 None => {
-                    stats.user_records.fetch_add(entry.user_records, Ordering::Relaxed);
+                    stats
+                        .user_records
+                        .fetch_add(entry.user_records, Ordering::Relaxed);
                     stats.kinesis_records.fetch_add(1, Ordering::Relaxed);
-                    stats.bytes.fetch_add(entry.data.len() as u64, Ordering::Relaxed);
+                    stats
+                        .bytes
+                        .fetch_add(entry.data.len() as u64, Ordering::Relaxed);
                 }
                 Some(code) => {
                     if code == "ProvisionedThroughputExceededException" {
@@ -334,7 +370,9 @@ async fn put_with_retries(
                 failed.len()
             )));
         }
-        stats.retries.fetch_add(failed.len() as u64, Ordering::Relaxed);
+        stats
+            .retries
+            .fetch_add(failed.len() as u64, Ordering::Relaxed);
         backoff.wait(attempt).await;
         batch = failed;
     }
@@ -348,8 +386,14 @@ mod tests {
     fn routing_follows_kinesis_hash_ranges() {
         let half = u128::MAX / 2;
         let shards = [
-            ShardRange { start: 0, end: half },
-            ShardRange { start: half + 1, end: u128::MAX },
+            ShardRange {
+                start: 0,
+                end: half,
+            },
+            ShardRange {
+                start: half + 1,
+                end: u128::MAX,
+            },
         ];
         // MD5("AAPL") starts with 0x7f..., MD5("MSFT") with 0xf5...: known digests.
         let hash = |k: &str| u128::from_be_bytes(Md5::digest(k.as_bytes()).into());
@@ -357,8 +401,9 @@ mod tests {
             let expected = usize::from(hash(key) > half);
             assert_eq!(route(&shards, key), expected, "{key}");
         }
-        let used: std::collections::HashSet<_> =
-            (0..64).map(|i| route(&shards, &format!("key-{i}"))).collect();
+        let used: std::collections::HashSet<_> = (0..64)
+            .map(|i| route(&shards, &format!("key-{i}")))
+            .collect();
         assert_eq!(used.len(), 2, "64 keys should reach both shards");
     }
 }

@@ -29,7 +29,9 @@ impl Backoff {
     /// The delay before retry number `attempt` (1-based): doubling, capped, with "full jitter"
     /// between half and all of it so that retrying stages do not move in lockstep.
     pub fn delay(&self, attempt: u32) -> Duration {
-        let exp = self.initial.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+        let exp = self
+            .initial
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
         let capped = exp.min(self.max);
         let jitter = rand::rng().random_range(0.5..=1.0);
         capped.mul_f64(jitter)
@@ -52,9 +54,20 @@ mod tests {
             max: Duration::from_secs(1),
             max_attempts: 5,
         };
-        for (attempt, full) in [(1, 100), (2, 200), (3, 400), (4, 800), (5, 1000), (30, 1000)] {
+        for (attempt, full) in [
+            (1, 100),
+            (2, 200),
+            (3, 400),
+            (4, 800),
+            (5, 1000),
+            (30, 1000),
+        ] {
             let d = b.delay(attempt).as_millis() as u64;
-            assert!(d >= full / 2 && d <= full, "attempt {attempt}: {d} ms not in [{}, {full}]", full / 2);
+            assert!(
+                d >= full / 2 && d <= full,
+                "attempt {attempt}: {d} ms not in [{}, {full}]",
+                full / 2
+            );
         }
     }
 }

@@ -91,10 +91,18 @@ fn generates_exactly_the_requested_count_with_unique_ids() {
 #[test]
 fn a_forced_jump_moves_the_next_quote_by_about_that_much() {
     let mut cfg = config(3, 2_000, 1_795_444_200_000, 1.0, 10.0);
-    cfg.mix = Mix { forex: 0.0, stock_price: 1.0, stock_news: 0.0 };
+    cfg.mix = Mix {
+        forex: 0.0,
+        stock_price: 1.0,
+        stock_news: 0.0,
+    };
     cfg.stocks.truncate(1); // only AAPL, so every event is an AAPL quote
     cfg.jumps.rate_per_day = 0.0;
-    cfg.forced_jumps = vec![ForcedJump { at_event: 1_000, instrument: "AAPL".into(), pct: 10.0 }];
+    cfg.forced_jumps = vec![ForcedJump {
+        at_event: 1_000,
+        instrument: "AAPL".into(),
+        pct: 10.0,
+    }];
     let prices: Vec<f64> = Generator::new(cfg)
         .map(|e| match e {
             MarketEvent::StockPrice(p) => p.price,
@@ -102,7 +110,10 @@ fn a_forced_jump_moves_the_next_quote_by_about_that_much() {
         })
         .collect();
     let change = prices[1_000] / prices[999] - 1.0;
-    assert!((0.09..0.11).contains(&change), "change at the jump: {change}");
+    assert!(
+        (0.09..0.11).contains(&change),
+        "change at the jump: {change}"
+    );
     let before = prices[998] / prices[997] - 1.0;
     assert!(before.abs() < 0.01, "an ordinary tick moved {before}");
 }

@@ -14,9 +14,16 @@ const LIMIT: Duration = Duration::from_secs(120);
 async fn provisioning_twice_is_idempotent_and_teardown_removes_everything() {
     let clients = clients().await;
     let topology = Topology::new();
-    let first = within(LIMIT, "provision", topology.provision(&clients)).await.unwrap();
-    let second = within(LIMIT, "provision again", topology.provision(&clients)).await.unwrap();
-    assert_eq!(first, second, "a second provision must find the same resources");
+    let first = within(LIMIT, "provision", topology.provision(&clients))
+        .await
+        .unwrap();
+    let second = within(LIMIT, "provision again", topology.provision(&clients))
+        .await
+        .unwrap();
+    assert_eq!(
+        first, second,
+        "a second provision must find the same resources"
+    );
 
     let r = &first.resources;
     clients
@@ -28,32 +35,83 @@ async fn provisioning_twice_is_idempotent_and_teardown_removes_everything() {
         .send()
         .await
         .unwrap();
-    within(LIMIT, "teardown", topology.teardown(&clients, &first)).await.unwrap();
+    within(LIMIT, "teardown", topology.teardown(&clients, &first))
+        .await
+        .unwrap();
 
-    let stream = clients.kinesis.describe_stream_summary().stream_name(&r.stream).send().await;
+    let stream = clients
+        .kinesis
+        .describe_stream_summary()
+        .stream_name(&r.stream)
+        .send()
+        .await;
     assert!(stream.is_err(), "stream {} still exists", r.stream);
-    for name in ["queue", "dlq", "sub-new-data", "sub-price-alert", "sub-run-status"] {
-        let queue = clients.sqs.get_queue_url().queue_name(topology.name(name)).send().await;
+    for name in [
+        "queue",
+        "dlq",
+        "sub-new-data",
+        "sub-price-alert",
+        "sub-run-status",
+    ] {
+        let queue = clients
+            .sqs
+            .get_queue_url()
+            .queue_name(topology.name(name))
+            .send()
+            .await;
         assert!(queue.is_err(), "queue {name} still exists");
     }
-    assert!(clients.s3.head_bucket().bucket(&r.bucket).send().await.is_err());
+    assert!(clients
+        .s3
+        .head_bucket()
+        .bucket(&r.bucket)
+        .send()
+        .await
+        .is_err());
     let topics = clients.sns.list_topics().send().await.unwrap();
-    let arns: Vec<_> = topics.topics().iter().filter_map(|t| t.topic_arn()).collect();
-    for topic in [&r.topics.new_data, &r.topics.price_alert, &r.topics.run_status] {
-        assert!(!arns.contains(&topic.as_str()), "topic {topic} still exists");
+    let arns: Vec<_> = topics
+        .topics()
+        .iter()
+        .filter_map(|t| t.topic_arn())
+        .collect();
+    for topic in [
+        &r.topics.new_data,
+        &r.topics.price_alert,
+        &r.topics.run_status,
+    ] {
+        assert!(
+            !arns.contains(&topic.as_str()),
+            "topic {topic} still exists"
+        );
     }
     // Tearing down what is gone is fine.
-    within(LIMIT, "teardown again", topology.teardown(&clients, &first)).await.unwrap();
+    within(LIMIT, "teardown again", topology.teardown(&clients, &first))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
 async fn doctor_round_trips_every_service() {
     let clients = clients().await;
-    let checks = within(LIMIT, "doctor", doctor::check_all(&clients, &Topology::new())).await;
+    let checks = within(
+        LIMIT,
+        "doctor",
+        doctor::check_all(&clients, &Topology::new()),
+    )
+    .await;
     let services: Vec<_> = checks.iter().map(|c| c.service).collect();
-    assert_eq!(services, ["topology", "kinesis", "sqs", "s3", "sns", "topology"]);
+    assert_eq!(
+        services,
+        ["topology", "kinesis", "sqs", "s3", "sns", "topology"]
+    );
     for check in &checks {
-        assert!(check.result.is_ok(), "{} {}: {:?}", check.service, check.check, check.result);
+        assert!(
+            check.result.is_ok(),
+            "{} {}: {:?}",
+            check.service,
+            check.check,
+            check.result
+        );
     }
     assert!(doctor::render_table(&checks).contains("kinesis   put/get across 2 shards"));
 }
@@ -62,8 +120,12 @@ async fn doctor_round_trips_every_service() {
 async fn two_topologies_side_by_side_do_not_interfere() {
     let clients = clients().await;
     let (a, b) = (Topology::new(), Topology::new());
-    let pa = within(LIMIT, "provision a", a.provision(&clients)).await.unwrap();
-    let pb = within(LIMIT, "provision b", b.provision(&clients)).await.unwrap();
+    let pa = within(LIMIT, "provision a", a.provision(&clients))
+        .await
+        .unwrap();
+    let pb = within(LIMIT, "provision b", b.provision(&clients))
+        .await
+        .unwrap();
     assert_ne!(pa.resources.queue_url, pb.resources.queue_url);
 
     clients
@@ -93,7 +155,13 @@ async fn two_topologies_side_by_side_do_not_interfere() {
         .await
         .unwrap();
     assert!(in_b.messages().is_empty(), "b's queue received a's message");
-    let listed_b = clients.s3.list_objects_v2().bucket(&pb.resources.bucket).send().await.unwrap();
+    let listed_b = clients
+        .s3
+        .list_objects_v2()
+        .bucket(&pb.resources.bucket)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(listed_b.key_count(), Some(0), "b's bucket holds a's object");
     let in_a = clients
         .sqs
@@ -105,8 +173,12 @@ async fn two_topologies_side_by_side_do_not_interfere() {
         .unwrap();
     assert_eq!(in_a.messages().len(), 1);
 
-    within(LIMIT, "teardown a", a.teardown(&clients, &pa)).await.unwrap();
-    within(LIMIT, "teardown b", b.teardown(&clients, &pb)).await.unwrap();
+    within(LIMIT, "teardown a", a.teardown(&clients, &pa))
+        .await
+        .unwrap();
+    within(LIMIT, "teardown b", b.teardown(&clients, &pb))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

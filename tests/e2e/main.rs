@@ -4,4 +4,5 @@
 //! test provisions its own topology under a unique run id, so tests run in parallel.
 
 mod foundation;
+mod pipeline;
 mod support;

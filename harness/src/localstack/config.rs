@@ -65,12 +65,14 @@ impl LocalStackConfig {
     /// process environment. Unparsable numbers fall back to the defaults.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
         let non_empty = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
-        let mut config = Self::default();
-        config.endpoint = non_empty(ENV_ENDPOINT).map(|e| e.trim().trim_end_matches('/').to_string());
+        let mut config = Self {
+            endpoint: non_empty(ENV_ENDPOINT).map(|e| e.trim().trim_end_matches('/').to_string()),
+            auth_token: non_empty(ENV_AUTH_TOKEN),
+            ..Self::default()
+        };
         if let Some(image) = non_empty(ENV_IMAGE) {
             (config.image_name, config.image_tag) = split_image(image.trim());
         }
-        config.auth_token = non_empty(ENV_AUTH_TOKEN);
         if let Some(ms) = non_empty(ENV_KINESIS_LATENCY).and_then(|v| v.trim().parse().ok()) {
             config.kinesis_latency_ms = ms;
         }
@@ -105,8 +107,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn config_from(pairs: &[(&str, &str)]) -> LocalStackConfig {
-        let env: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let env: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         LocalStackConfig::from_lookup(|k| env.get(k).cloned())
     }
 
@@ -143,7 +147,10 @@ mod tests {
     fn registry_port_is_not_a_tag() {
         assert_eq!(
             split_image("localhost:5000/localstack/localstack"),
-            ("localhost:5000/localstack/localstack".into(), "latest".into())
+            (
+                "localhost:5000/localstack/localstack".into(),
+                "latest".into()
+            )
         );
         assert_eq!(
             split_image("localhost:5000/ls:4.14.0"),

@@ -67,10 +67,7 @@ pub async fn start(config: &LocalStackConfig) -> Result<StartedContainer> {
         request = request.with_env_var("LOCALSTACK_AUTH_TOKEN", token.clone());
     }
 
-    let container = request
-        .start()
-        .await
-        .map_err(|e| start_error(config, e))?;
+    let container = request.start().await.map_err(|e| start_error(config, e))?;
     match wait_ready(config, &container).await {
         Ok((endpoint, health)) => Ok(StartedContainer {
             container,
@@ -149,7 +146,10 @@ async fn log_tail(container: &ContainerAsync<GenericImage>) -> String {
     if tail.is_empty() {
         "  (no output)".to_string()
     } else {
-        tail.iter().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
+        tail.iter()
+            .map(|l| format!("  {l}"))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 }
 

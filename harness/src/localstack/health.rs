@@ -97,7 +97,12 @@ mod tests {
         let raw = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{\"services\": {\"s3\": \"running\", \"sqs\": \"available\", \"sns\": \"error\"}, \"edition\": \"community\", \"version\": \"4.14.0\"}";
         let health = parse_response(raw).unwrap();
         assert_eq!(health.version.as_deref(), Some("4.14.0"));
-        let wanted = vec!["s3".to_string(), "sqs".into(), "sns".into(), "kinesis".into()];
+        let wanted = vec![
+            "s3".to_string(),
+            "sqs".into(),
+            "sns".into(),
+            "kinesis".into(),
+        ];
         assert_eq!(health.not_ready(&wanted), ["sns", "kinesis"]);
     }
 

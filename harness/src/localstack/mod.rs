@@ -50,7 +50,9 @@ impl LocalStack {
     pub async fn start(config: &LocalStackConfig) -> Result<Self> {
         if let Some(endpoint) = &config.endpoint {
             let version = if endpoint.starts_with("http://") {
-                health::fetch(endpoint, Duration::from_secs(5)).await?.version
+                health::fetch(endpoint, Duration::from_secs(5))
+                    .await?
+                    .version
             } else {
                 None // https endpoints (a proxy, real AWS-compatible services): no health API
             };

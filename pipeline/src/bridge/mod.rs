@@ -120,7 +120,12 @@ impl Bridge {
         Ok(())
     }
 
-    async fn read_shard(&self, shard: String, max_message: usize, mut control: Control) -> Result<()> {
+    async fn read_shard(
+        &self,
+        shard: String,
+        max_message: usize,
+        mut control: Control,
+    ) -> Result<()> {
         let mut iterator = self.iterator(&shard).await?;
         loop {
             if control.phase() == Phase::Stop {
@@ -137,7 +142,10 @@ impl Bridge {
                 .await
             {
                 Ok(out) => out,
-                Err(e) if e.as_service_error().is_some_and(|s| s.is_expired_iterator_exception()) => {
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_expired_iterator_exception()) =>
+                {
                     iterator = self.iterator(&shard).await?;
                     continue;
                 }
@@ -158,13 +166,19 @@ impl Bridge {
             if let Some(last) = records.last() {
                 let mut elements = Vec::new();
                 for record in records {
-                    for user in kpl::deaggregate(record.partition_key().unwrap_or_default(), record.data().as_ref()) {
+                    for user in kpl::deaggregate(
+                        record.partition_key().unwrap_or_default(),
+                        record.data().as_ref(),
+                    ) {
                         elements.push(envelope::encode_record(&user.data));
                     }
                 }
-                self.stats.kinesis_records.fetch_add(records.len() as u64, Ordering::Relaxed);
+                self.stats
+                    .kinesis_records
+                    .fetch_add(records.len() as u64, Ordering::Relaxed);
                 let events = elements.len() as u64;
-                self.send_all(pack::messages(elements, max_message), max_message).await?;
+                self.send_all(pack::messages(elements, max_message), max_message)
+                    .await?;
                 self.stats.user_records.fetch_add(events, Ordering::Relaxed);
                 self.checkpoints.set(&shard, last.sequence_number());
             }
@@ -237,7 +251,10 @@ impl Bridge {
                 Some(t) => request.next_token(t),
                 None => request.stream_name(&self.stream),
             };
-            let out = request.send().await.map_err(AwsError::of("kinesis", "ListShards"))?;
+            let out = request
+                .send()
+                .await
+                .map_err(AwsError::of("kinesis", "ListShards"))?;
             ids.extend(out.shards().iter().map(|s| s.shard_id().to_string()));
             token = out.next_token().map(str::to_string);
             if token.is_none() {
@@ -272,8 +289,11 @@ async fn send_batch(
     backoff: Backoff,
     stats: &BridgeStats,
 ) -> Result<()> {
-    let mut pending: Vec<(String, String)> =
-        bodies.into_iter().enumerate().map(|(i, b)| (i.to_string(), b)).collect();
+    let mut pending: Vec<(String, String)> = bodies
+        .into_iter()
+        .enumerate()
+        .map(|(i, b)| (i.to_string(), b))
+        .collect();
     let mut attempt = 0;
     while !pending.is_empty() {
         attempt += 1;
@@ -299,13 +319,17 @@ async fn send_batch(
             Ok(out) => out,
             Err(e) if attempt < backoff.max_attempts => {
                 tracing::debug!(attempt, error = %AwsError::of("sqs", "SendMessageBatch")(e), "retrying");
-                stats.retries.fetch_add(pending.len() as u64, Ordering::Relaxed);
+                stats
+                    .retries
+                    .fetch_add(pending.len() as u64, Ordering::Relaxed);
                 backoff.wait(attempt).await;
                 continue;
             }
             Err(e) => return Err(AwsError::of("sqs", "SendMessageBatch")(e).into()),
         };
-        stats.messages.fetch_add(out.successful().len() as u64, Ordering::Relaxed);
+        stats
+            .messages
+            .fetch_add(out.successful().len() as u64, Ordering::Relaxed);
         if let Some(fatal) = out.failed().iter().find(|f| f.sender_fault()) {
             return Err(Error::Stage(format!(
                 "bridge: SQS rejected a message ({}: {})",
@@ -322,7 +346,9 @@ async fn send_batch(
                     pending.len()
                 )));
             }
-            stats.retries.fetch_add(pending.len() as u64, Ordering::Relaxed);
+            stats
+                .retries
+                .fetch_add(pending.len() as u64, Ordering::Relaxed);
             backoff.wait(attempt).await;
         }
     }

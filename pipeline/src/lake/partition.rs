@@ -41,7 +41,11 @@ pub fn data_prefix(event_type: &str, epoch_ms: i64) -> String {
 /// `quarantine/dt=<YYYY-MM-DD>/hour=<HH>/` by processing time (a bad record's own time is
 /// not to be trusted).
 pub fn quarantine_prefix(now: DateTime<Utc>) -> String {
-    format!("{QUARANTINE}/dt={}/hour={}/", now.format("%Y-%m-%d"), now.format("%H"))
+    format!(
+        "{QUARANTINE}/dt={}/hour={}/",
+        now.format("%Y-%m-%d"),
+        now.format("%H")
+    )
 }
 
 /// `<prefix>part-<digest>.jsonl`, where the digest covers what identifies the rows (their

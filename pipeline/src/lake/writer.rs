@@ -133,8 +133,9 @@ impl Lake {
             waits.push(wait);
         }
         for wait in waits {
-            wait.await
-                .map_err(|_| "the lake writer stopped before the rows were written".to_string())??;
+            wait.await.map_err(|_| {
+                "the lake writer stopped before the rows were written".to_string()
+            })??;
         }
         Ok(())
     }
@@ -276,10 +277,16 @@ impl Upload {
             }
         }
         self.stats.objects.fetch_add(1, Ordering::Relaxed);
-        self.stats.rows.fetch_add(self.count as u64, Ordering::Relaxed);
-        self.stats.bytes.fetch_add(self.body.len() as u64, Ordering::Relaxed);
+        self.stats
+            .rows
+            .fetch_add(self.count as u64, Ordering::Relaxed);
+        self.stats
+            .bytes
+            .fetch_add(self.body.len() as u64, Ordering::Relaxed);
         if self.key.starts_with(partition::QUARANTINE) {
-            self.stats.quarantined.fetch_add(self.count as u64, Ordering::Relaxed);
+            self.stats
+                .quarantined
+                .fetch_add(self.count as u64, Ordering::Relaxed);
         }
         if let Some(notifier) = &self.notifier {
             notifier

@@ -69,7 +69,11 @@ impl Notifier {
     /// Announces an object in the lake.
     pub async fn new_data(&self, object: &ObjectWritten) {
         let message = serde_json::to_string(object).expect("serialisable");
-        if self.publish(&self.topics.new_data, "tickflow_New_Data", message).await.is_ok() {
+        if self
+            .publish(&self.topics.new_data, "tickflow_New_Data", message)
+            .await
+            .is_ok()
+        {
             self.stats.new_data.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -77,7 +81,11 @@ impl Notifier {
     /// Announces a price move.
     pub async fn price_alert(&self, alert: &Alert) {
         let message = serde_json::to_string(alert).expect("serialisable");
-        if self.publish(&self.topics.price_alert, "tickflow_Price_Alert", message).await.is_ok() {
+        if self
+            .publish(&self.topics.price_alert, "tickflow_Price_Alert", message)
+            .await
+            .is_ok()
+        {
             self.stats.price_alerts.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -95,7 +103,8 @@ impl Notifier {
     ) -> Result<(), AwsError> {
         let subject = run_status_subject(run, success);
         let message = serde_json::to_string(summary).expect("serialisable");
-        self.publish(&self.topics.run_status, &subject, message).await?;
+        self.publish(&self.topics.run_status, &subject, message)
+            .await?;
         self.stats.run_status.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
@@ -146,7 +155,13 @@ pub fn run_status_subject(run: &str, success: bool) -> String {
 mod tests {
     #[test]
     fn subjects_follow_the_batch_seed() {
-        assert_eq!(super::run_status_subject("smoke", true), "smoke_Pipeline_Success");
-        assert_eq!(super::run_status_subject("a b\n", false), "a_b__Pipeline_Failure");
+        assert_eq!(
+            super::run_status_subject("smoke", true),
+            "smoke_Pipeline_Success"
+        );
+        assert_eq!(
+            super::run_status_subject("a b\n", false),
+            "a_b__Pipeline_Failure"
+        );
     }
 }

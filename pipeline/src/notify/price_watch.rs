@@ -110,7 +110,12 @@ impl PriceWatch {
 }
 
 /// Closes windows starting at or before `horizon` (all when `None`), oldest first.
-fn close_until(symbol: &str, state: &mut Symbol, threshold: f64, horizon: Option<i64>) -> Vec<Alert> {
+fn close_until(
+    symbol: &str,
+    state: &mut Symbol,
+    threshold: f64,
+    horizon: Option<i64>,
+) -> Vec<Alert> {
     let mut alerts = Vec::new();
     while let Some((&start, &(pw, w))) = state.open.first_key_value() {
         if horizon.is_some_and(|h| start > h) {
@@ -154,7 +159,13 @@ mod tests {
     fn a_jump_between_windows_alerts_once_and_small_moves_do_not() {
         let mut w = watch();
         let mut alerts = Vec::new();
-        for (t, p) in [(0, 100.0), (500, 101.0), (1_200, 103.0), (2_100, 110.0), (3_500, 111.0)] {
+        for (t, p) in [
+            (0, 100.0),
+            (500, 101.0),
+            (1_200, 103.0),
+            (2_100, 110.0),
+            (3_500, 111.0),
+        ] {
             alerts.extend(w.observe("AAPL", t, p, 1.0));
         }
         alerts.extend(w.finish());
@@ -167,10 +178,20 @@ mod tests {
     fn the_average_is_volume_weighted_and_order_does_not_matter() {
         let obs = [(0, 100.0, 1.0), (100, 200.0, 3.0), (1_500, 100.0, 1.0)];
         let mut forward = watch();
-        let mut a: Vec<_> = obs.iter().flat_map(|&(t, p, v)| forward.observe("X", t, p, v)).collect();
+        let mut a: Vec<_> = obs
+            .iter()
+            .flat_map(|&(t, p, v)| forward.observe("X", t, p, v))
+            .collect();
         a.extend(forward.finish());
-        let mut backward = PriceWatch::new(WatchConfig { lateness_ms: 10_000, ..forward.config });
-        let mut b: Vec<_> = obs.iter().rev().flat_map(|&(t, p, v)| backward.observe("X", t, p, v)).collect();
+        let mut backward = PriceWatch::new(WatchConfig {
+            lateness_ms: 10_000,
+            ..forward.config
+        });
+        let mut b: Vec<_> = obs
+            .iter()
+            .rev()
+            .flat_map(|&(t, p, v)| backward.observe("X", t, p, v))
+            .collect();
         b.extend(backward.finish());
         assert_eq!(a, b);
         assert_eq!(a[0].previous_vwap, 175.0);

@@ -100,7 +100,12 @@ pub struct EventSourceMapping<H> {
 
 impl<H: Handler> EventSourceMapping<H> {
     /// A mapping from `queue_url` to `handler`.
-    pub fn new(clients: Clients, queue_url: impl Into<String>, config: EsmConfig, handler: Arc<H>) -> Self {
+    pub fn new(
+        clients: Clients,
+        queue_url: impl Into<String>,
+        config: EsmConfig,
+        handler: Arc<H>,
+    ) -> Self {
         Self {
             clients,
             queue_url: queue_url.into(),
@@ -169,7 +174,9 @@ impl<H: Handler> EventSourceMapping<H> {
                 continue;
             }
             self.stats.invocations.fetch_add(1, Ordering::Relaxed);
-            self.stats.received.fetch_add(batch.len() as u64, Ordering::Relaxed);
+            self.stats
+                .received
+                .fetch_add(batch.len() as u64, Ordering::Relaxed);
             let outcome = self.handler.handle(&batch).await;
             if let Err(e) = &outcome {
                 self.stats.handler_errors.fetch_add(1, Ordering::Relaxed);
@@ -177,9 +184,13 @@ impl<H: Handler> EventSourceMapping<H> {
             }
             let ids: Vec<&str> = batch.iter().map(|m| m.message_id.as_str()).collect();
             let failed = failed_ids(&ids, &outcome);
-            self.stats.failed.fetch_add(failed.len() as u64, Ordering::Relaxed);
-            let done: Vec<&SqsMessage> =
-                batch.iter().filter(|m| !failed.contains(&m.message_id)).collect();
+            self.stats
+                .failed
+                .fetch_add(failed.len() as u64, Ordering::Relaxed);
+            let done: Vec<&SqsMessage> = batch
+                .iter()
+                .filter(|m| !failed.contains(&m.message_id))
+                .collect();
             self.delete(&done).await?;
         }
     }
@@ -187,15 +198,20 @@ impl<H: Handler> EventSourceMapping<H> {
     /// Receives up to `batch_size` messages: one long poll, then more short polls while the
     /// batching window is open.
     async fn gather(&self) -> Result<Vec<SqsMessage>> {
-        let mut batch = self.receive(self.config.wait_time_secs, self.config.batch_size).await?;
+        let mut batch = self
+            .receive(self.config.wait_time_secs, self.config.batch_size)
+            .await?;
         if batch.is_empty() || self.config.batching_window.is_zero() {
             return Ok(batch);
         }
         let deadline = tokio::time::Instant::now() + self.config.batching_window;
         while batch.len() < self.config.batch_size && tokio::time::Instant::now() < deadline {
-            let more = self.receive(0, self.config.batch_size - batch.len()).await?;
+            let more = self
+                .receive(0, self.config.batch_size - batch.len())
+                .await?;
             if more.is_empty() {
-                tokio::time::sleep(Duration::from_millis(50).min(self.config.batching_window)).await;
+                tokio::time::sleep(Duration::from_millis(50).min(self.config.batching_window))
+                    .await;
             }
             batch.extend(more);
         }
@@ -256,7 +272,9 @@ impl<H: Handler> EventSourceMapping<H> {
                 .send()
                 .await
                 .map_err(AwsError::of("sqs", "DeleteMessageBatch"))?;
-            self.stats.deleted.fetch_add(out.successful().len() as u64, Ordering::Relaxed);
+            self.stats
+                .deleted
+                .fetch_add(out.successful().len() as u64, Ordering::Relaxed);
             for failure in out.failed() {
                 // The message comes back after its visibility timeout; the lake write is
                 // idempotent and the handler dedupes, so this costs time, not correctness.

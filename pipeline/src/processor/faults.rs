@@ -54,7 +54,8 @@ fn draw(seed: u64, bytes: &[u8]) -> f64 {
     hasher.update(seed.to_le_bytes());
     hasher.update(bytes);
     let digest = hasher.finalize();
-    (u64::from_le_bytes(digest[..8].try_into().expect("8 bytes")) >> 11) as f64 / (1u64 << 53) as f64
+    (u64::from_le_bytes(digest[..8].try_into().expect("8 bytes")) >> 11) as f64
+        / (1u64 << 53) as f64
 }
 
 #[cfg(test)]
@@ -72,17 +73,32 @@ mod tests {
 
     #[test]
     fn poison_share_is_close_to_the_ratio_and_stable() {
-        let faults = HandlerFaults { poison_ratio: 0.1, transient_ratio: 0.0, seed: 4 };
-        let poisoned = (0..10_000u128).filter(|i| faults.is_poison(&Uuid::from_u128(*i))).count();
+        let faults = HandlerFaults {
+            poison_ratio: 0.1,
+            transient_ratio: 0.0,
+            seed: 4,
+        };
+        let poisoned = (0..10_000u128)
+            .filter(|i| faults.is_poison(&Uuid::from_u128(*i)))
+            .count();
         assert!((800..1_200).contains(&poisoned), "{poisoned}");
-        let again = (0..10_000u128).filter(|i| faults.is_poison(&Uuid::from_u128(*i))).count();
+        let again = (0..10_000u128)
+            .filter(|i| faults.is_poison(&Uuid::from_u128(*i)))
+            .count();
         assert_eq!(poisoned, again);
     }
 
     #[test]
     fn transient_failures_happen_on_first_delivery_only() {
-        let faults = HandlerFaults { poison_ratio: 0.0, transient_ratio: 1.0, seed: 1 };
-        assert_eq!(faults.failure(&message("m", 1), &[]), Some(Failure::Transient));
+        let faults = HandlerFaults {
+            poison_ratio: 0.0,
+            transient_ratio: 1.0,
+            seed: 1,
+        };
+        assert_eq!(
+            faults.failure(&message("m", 1), &[]),
+            Some(Failure::Transient)
+        );
         assert_eq!(faults.failure(&message("m", 2), &[]), None);
         let none = HandlerFaults::default();
         assert_eq!(none.failure(&message("m", 1), &[Uuid::nil()]), None);

@@ -12,10 +12,10 @@ use uuid::Uuid;
 use super::esm::{Handler, HandlerError, SqsMessage};
 use super::faults::{Failure, HandlerFaults};
 use super::response::BatchResponse;
+use crate::envelope;
 use crate::event::{enrich, parse_record, MarketEvent};
 use crate::lake::{partition, Lake, Rows};
 use crate::notify::{Alert, Notifier, PriceWatch, WatchConfig};
-use crate::envelope;
 
 /// Live counters.
 #[derive(Debug, Default)]
@@ -46,7 +46,12 @@ pub struct EnrichHandler {
 
 impl EnrichHandler {
     /// A handler writing to `lake`, announcing alerts through `notifier`.
-    pub fn new(lake: Lake, notifier: Option<Notifier>, watch: WatchConfig, faults: HandlerFaults) -> Self {
+    pub fn new(
+        lake: Lake,
+        notifier: Option<Notifier>,
+        watch: WatchConfig,
+        faults: HandlerFaults,
+    ) -> Self {
         Self {
             lake,
             notifier,
@@ -80,10 +85,16 @@ impl EnrichHandler {
     fn quarantine(rows: &mut Rows, raw: &[u8], reason: &str, message_id: &str) {
         let event_uuid = serde_json::from_slice::<serde_json::Value>(raw)
             .ok()
-            .and_then(|v| v.get("event_uuid").and_then(|u| u.as_str()).map(str::to_string));
+            .and_then(|v| {
+                v.get("event_uuid")
+                    .and_then(|u| u.as_str())
+                    .map(str::to_string)
+            });
         let raw_text = match std::str::from_utf8(raw) {
             Ok(text) => serde_json::Value::String(text.to_string()),
-            Err(_) => serde_json::json!({ "b64": base64::engine::general_purpose::STANDARD.encode(raw) }),
+            Err(_) => {
+                serde_json::json!({ "b64": base64::engine::general_purpose::STANDARD.encode(raw) })
+            }
         };
         let row = serde_json::json!({
             "reason": reason,
@@ -115,13 +126,26 @@ impl Handler for EnrichHandler {
             let records = match envelope::decode(&message.body) {
                 Ok(records) => records,
                 Err(reason) => {
-                    Self::quarantine(&mut quarantine, message.body.as_bytes(), &reason, &message.message_id);
+                    Self::quarantine(
+                        &mut quarantine,
+                        message.body.as_bytes(),
+                        &reason,
+                        &message.message_id,
+                    );
                     continue;
                 }
             };
-            let parsed: Vec<(Vec<u8>, Result<MarketEvent, String>)> =
-                records.into_iter().map(|raw| { let e = parse_record(&raw); (raw, e) }).collect();
-            let ids: Vec<Uuid> = parsed.iter().filter_map(|(_, e)| e.as_ref().ok().map(MarketEvent::id)).collect();
+            let parsed: Vec<(Vec<u8>, Result<MarketEvent, String>)> = records
+                .into_iter()
+                .map(|raw| {
+                    let e = parse_record(&raw);
+                    (raw, e)
+                })
+                .collect();
+            let ids: Vec<Uuid> = parsed
+                .iter()
+                .filter_map(|(_, e)| e.as_ref().ok().map(MarketEvent::id))
+                .collect();
             // Decide before writing anything, so a failed message leaves no trace to duplicate.
             if let Some(failure) = self.faults.failure(message, &ids) {
                 let counter = match failure {
@@ -135,22 +159,35 @@ impl Handler for EnrichHandler {
             let mut seen = lock(&self.seen);
             for (raw, event) in parsed {
                 match event {
-                    Err(reason) => Self::quarantine(&mut quarantine, &raw, &reason, &message.message_id),
+                    Err(reason) => {
+                        Self::quarantine(&mut quarantine, &raw, &reason, &message.message_id)
+                    }
                     Ok(event) => {
                         if !seen.insert(event.id()) {
                             self.stats.duplicates.fetch_add(1, Ordering::Relaxed);
                             continue;
                         }
                         accepted.push(event.id());
-                        let prefix = partition::data_prefix(event.kind().event_type(), event.created_at());
-                        let rows = data.entry(prefix.clone()).or_insert_with(|| Rows { prefix, ..Rows::default() });
+                        let prefix =
+                            partition::data_prefix(event.kind().event_type(), event.created_at());
+                        let rows = data.entry(prefix.clone()).or_insert_with(|| Rows {
+                            prefix,
+                            ..Rows::default()
+                        });
                         rows.lines.extend_from_slice(&enrich(&event, now));
                         rows.lines.push(b'\n');
                         rows.identity.extend_from_slice(event.id().as_bytes());
                         rows.count += 1;
                         match &event {
-                            MarketEvent::StockPrice(e) => prices.push((e.symbol.clone(), e.created_at, e.price, e.volume as f64)),
-                            MarketEvent::Forex(e) => prices.push((e.pair.clone(), e.created_at, e.mid, 1.0)),
+                            MarketEvent::StockPrice(e) => prices.push((
+                                e.symbol.clone(),
+                                e.created_at,
+                                e.price,
+                                e.volume as f64,
+                            )),
+                            MarketEvent::Forex(e) => {
+                                prices.push((e.pair.clone(), e.created_at, e.mid, 1.0))
+                            }
                             MarketEvent::StockNews(_) => {}
                         }
                     }
@@ -169,12 +206,19 @@ impl Handler for EnrichHandler {
             }
             return Err(HandlerError(format!("lake write failed: {e}")));
         }
-        self.stats.events.fetch_add(accepted.len() as u64, Ordering::Relaxed);
-        self.stats.quarantined.fetch_add(quarantined, Ordering::Relaxed);
+        self.stats
+            .events
+            .fetch_add(accepted.len() as u64, Ordering::Relaxed);
+        self.stats
+            .quarantined
+            .fetch_add(quarantined, Ordering::Relaxed);
 
         let alerts: Vec<Alert> = {
             let mut watch = lock(&self.watch);
-            prices.iter().flat_map(|(s, t, p, w)| watch.observe(s, *t, *p, *w)).collect()
+            prices
+                .iter()
+                .flat_map(|(s, t, p, w)| watch.observe(s, *t, *p, *w))
+                .collect()
         };
         self.publish(&alerts).await;
         Ok(BatchResponse::failing(failures))
@@ -182,5 +226,7 @@ impl Handler for EnrichHandler {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

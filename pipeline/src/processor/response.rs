@@ -36,10 +36,7 @@ impl BatchResponse {
 /// The messages to leave for redelivery, as AWS documents it: a handler error fails the whole
 /// batch; so does a malformed response (an empty identifier, or one that names no message of
 /// the batch); otherwise exactly the listed messages fail.
-pub fn failed_ids<E>(
-    batch_ids: &[&str],
-    outcome: &Result<BatchResponse, E>,
-) -> HashSet<String> {
+pub fn failed_ids<E>(batch_ids: &[&str], outcome: &Result<BatchResponse, E>) -> HashSet<String> {
     let all = || batch_ids.iter().map(|s| s.to_string()).collect();
     let Ok(response) = outcome else {
         return all();
@@ -65,7 +62,10 @@ mod tests {
     #[test]
     fn only_listed_messages_fail() {
         let response: Result<_, ()> = Ok(BatchResponse::failing(["m2".to_string()]));
-        assert_eq!(failed_ids(&BATCH, &response), HashSet::from(["m2".to_string()]));
+        assert_eq!(
+            failed_ids(&BATCH, &response),
+            HashSet::from(["m2".to_string()])
+        );
         let none: Result<_, ()> = Ok(BatchResponse::default());
         assert!(failed_ids(&BATCH, &none).is_empty());
     }

@@ -175,7 +175,9 @@ impl GeneratorConfig {
         let mut problems = Vec::new();
         let shares = [self.mix.forex, self.mix.stock_price, self.mix.stock_news];
         if shares.iter().any(|s| !(0.0..=1.0).contains(s)) {
-            problems.push(format!("mix: every share must be within [0, 1], got {shares:?}"));
+            problems.push(format!(
+                "mix: every share must be within [0, 1], got {shares:?}"
+            ));
         }
         let sum: f64 = shares.iter().sum();
         if (sum - 1.0).abs() > 1e-6 {
@@ -188,11 +190,17 @@ impl GeneratorConfig {
             problems.push("stocks: the mix has stock events but no stocks".into());
         }
         if !(self.mean_gap_ms.is_finite() && self.mean_gap_ms > 0.0) {
-            problems.push(format!("mean_gap_ms must be positive, got {}", self.mean_gap_ms));
+            problems.push(format!(
+                "mean_gap_ms must be positive, got {}",
+                self.mean_gap_ms
+            ));
         }
         for spec in self.stocks.iter().chain(&self.pairs) {
             if !(spec.price.is_finite() && spec.price > 0.0) {
-                problems.push(format!("{}: price must be positive, got {}", spec.name, spec.price));
+                problems.push(format!(
+                    "{}: price must be positive, got {}",
+                    spec.name, spec.price
+                ));
             }
             if !(spec.volatility.is_finite() && spec.volatility >= 0.0) {
                 problems.push(format!("{}: volatility must be >= 0", spec.name));
@@ -202,16 +210,29 @@ impl GeneratorConfig {
             }
         }
         for jump in &self.forced_jumps {
-            if !self.stocks.iter().chain(&self.pairs).any(|s| s.name == jump.instrument) {
-                problems.push(format!("forced_jumps: unknown instrument {:?}", jump.instrument));
+            if !self
+                .stocks
+                .iter()
+                .chain(&self.pairs)
+                .any(|s| s.name == jump.instrument)
+            {
+                problems.push(format!(
+                    "forced_jumps: unknown instrument {:?}",
+                    jump.instrument
+                ));
             }
             if jump.pct <= -100.0 {
-                problems.push(format!("forced_jumps: {}% would make prices <= 0", jump.pct));
+                problems.push(format!(
+                    "forced_jumps: {}% would make prices <= 0",
+                    jump.pct
+                ));
             }
         }
         let (open, close) = self.session_utc_minutes;
         if open >= close || close > 24 * 60 {
-            problems.push(format!("session_utc_minutes: need open < close <= 1440, got {open}..{close}"));
+            problems.push(format!(
+                "session_utc_minutes: need open < close <= 1440, got {open}..{close}"
+            ));
         }
         if problems.is_empty() {
             Ok(())

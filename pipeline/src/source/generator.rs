@@ -60,7 +60,11 @@ impl Generator {
                 .position(|s| s.name == jump.instrument)
                 .map(|i| &mut self.stocks[i])
                 .or_else(|| {
-                    let i = self.config.pairs.iter().position(|s| s.name == jump.instrument)?;
+                    let i = self
+                        .config
+                        .pairs
+                        .iter()
+                        .position(|s| s.name == jump.instrument)?;
                     Some(&mut self.pairs[i])
                 });
             if let Some(path) = path {

@@ -73,7 +73,11 @@ impl PricePath {
         let bid = ((self.mid * (1.0 - self.half_spread)) * scale).floor() / scale;
         let bid = bid.max(tick);
         let ask = ((self.mid * (1.0 + self.half_spread)) * scale).ceil() / scale;
-        let ask = if ask > bid { ask } else { ((bid + tick) * scale).round() / scale };
+        let ask = if ask > bid {
+            ask
+        } else {
+            ((bid + tick) * scale).round() / scale
+        };
         (bid, ask)
     }
 }

@@ -66,15 +66,24 @@ mod tests {
         let in_session = MONDAY + 900 * MINUTE_MS;
         assert_eq!(next_stock_time(in_session, SESSION), in_session);
         let after_close = MONDAY + 21 * 60 * MINUTE_MS;
-        assert_eq!(next_stock_time(after_close, SESSION), MONDAY + DAY_MS + 870 * MINUTE_MS);
+        assert_eq!(
+            next_stock_time(after_close, SESSION),
+            MONDAY + DAY_MS + 870 * MINUTE_MS
+        );
     }
 
     #[test]
     fn weekends_move_to_monday() {
         let friday_close = MONDAY + 4 * DAY_MS + 21 * 60 * MINUTE_MS;
-        assert_eq!(next_stock_time(friday_close, SESSION), MONDAY + 7 * DAY_MS + 870 * MINUTE_MS);
+        assert_eq!(
+            next_stock_time(friday_close, SESSION),
+            MONDAY + 7 * DAY_MS + 870 * MINUTE_MS
+        );
         let saturday = MONDAY + 5 * DAY_MS + 12 * 60 * MINUTE_MS;
-        assert_eq!(next_forex_time(saturday), MONDAY + 6 * DAY_MS + 22 * 60 * MINUTE_MS);
+        assert_eq!(
+            next_forex_time(saturday),
+            MONDAY + 6 * DAY_MS + 22 * 60 * MINUTE_MS
+        );
         assert_eq!(next_forex_time(MONDAY), MONDAY);
     }
 }

@@ -1,0 +1,239 @@
+//! The whole pipeline against LocalStack: reconciliation, layout, notifications, faults, and a
+//! bridge restart.
+
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use tickflow_harness::faults::FaultSettings;
+use tickflow_harness::observe;
+use tickflow_harness::run::{run, RunConfig};
+use tickflow_harness::topology::Topology;
+use tickflow_pipeline::bridge::{Bridge, BridgeConfig, Checkpoints};
+use tickflow_pipeline::control::{self, Phase};
+use tickflow_pipeline::envelope;
+use tickflow_pipeline::producer::{Outgoing, Producer, ProducerConfig};
+use tickflow_pipeline::source::{Generator, GeneratorConfig};
+
+use crate::support::{clients, within};
+
+const LIMIT: Duration = Duration::from_secs(300);
+
+#[tokio::test]
+async fn ten_thousand_events_land_once_each_in_hive_partitions_with_notifications() {
+    let clients = clients().await;
+    let report = within(
+        LIMIT,
+        "10k run",
+        run(&clients, &RunConfig::new("e2e-smoke", 10_000, 7)),
+    )
+    .await
+    .unwrap();
+    let r = &report.reconciliation;
+    assert!(report.passed, "{}", report.render_text());
+    assert_eq!(
+        (r.events, r.found, r.missing, r.duplicated),
+        (10_000, 10_000, 0, 0)
+    );
+    assert_eq!((r.quarantined, r.dead_lettered, r.misplaced), (0, 0, 0));
+
+    // Seed 7 starts at the 14:30 UTC open on 2026-11-23 and spans about 100 s of market time.
+    let expected: HashSet<String> = ["forex", "stock_price", "stock_news"]
+        .iter()
+        .map(|t| format!("event_type={t}/dt=2026-11-23/hour=14"))
+        .collect();
+    let partitions: HashSet<String> = report.partitions.keys().cloned().collect();
+    assert_eq!(partitions, expected);
+    assert_eq!(
+        report.partitions.values().map(|p| p.events).sum::<u64>(),
+        10_000
+    );
+    assert_eq!(report.rows_missing_fields, 0);
+
+    let objects: u64 = report.partitions.values().map(|p| p.objects).sum();
+    assert_eq!(
+        report.sns.new_data, objects,
+        "one new-data notification per object"
+    );
+    assert_eq!(
+        report.sns.run_status_subjects,
+        ["e2e-smoke_Pipeline_Success"]
+    );
+    assert_eq!(
+        report.sns.price_alert as usize,
+        report.sns.alert_symbols.len()
+    );
+    assert_eq!(
+        (report.main_queue.visible, report.main_queue.in_flight),
+        (0, 0)
+    );
+    assert_eq!(report.dlq_messages, 0);
+    assert!(
+        report.stats.kinesis_records < 100,
+        "events must be aggregated: {:?}",
+        report.stats
+    );
+    assert!(report.latency_ms.count == 10_000 && report.latency_ms.p50 > 0);
+    assert!(report.summary_line().starts_with(
+        "PASS e2e-smoke events=10000 found=10000 missing=0 duplicated=0 quarantined=0 dead_lettered=0 elapsed="
+    ));
+}
+
+#[tokio::test]
+async fn faults_are_quarantined_dead_lettered_deduplicated_and_redelivered() {
+    let clients = clients().await;
+    let mut config = RunConfig::new("e2e-faults", 3_000, 11);
+    config.faults = FaultSettings {
+        malformed_ratio: 0.05,
+        duplicate_ratio: 0.05,
+        poison_ratio: 0.002,
+        transient_ratio: 0.2,
+    };
+    config.pipeline.sqs_message_bytes = Some(16 * 1024);
+    config.pipeline.visibility_timeout_secs = 2;
+    config.pipeline.max_receive_count = 2;
+    config.pipeline.flush_age_ms = 300;
+    let report = within(LIMIT, "fault run", run(&clients, &config))
+        .await
+        .unwrap();
+    let r = &report.reconciliation;
+    assert!(report.passed, "{}", report.render_text());
+    assert_eq!(
+        (r.missing, r.duplicated, r.misplaced),
+        (0, 0, 0),
+        "{}",
+        report.render_text()
+    );
+    assert!(
+        report.expected_quarantine > 100
+            && report.expected_poison > 0
+            && report.duplicates_sent > 100
+    );
+    assert_eq!(
+        r.found + r.quarantined + r.dead_lettered,
+        r.events,
+        "each event in exactly one place"
+    );
+    // Malformed records are quarantined, except those riding in a poisoned message.
+    assert!(r.quarantined <= report.expected_quarantine);
+    assert!(r.quarantined + r.dead_lettered >= report.expected_quarantine);
+    assert!(report.quarantine_rows >= r.quarantined);
+    let reasons: Vec<&String> = report.quarantine_reasons.keys().collect();
+    assert_eq!(
+        reasons,
+        ["rule", "schema"],
+        "{:?}",
+        report.quarantine_reasons
+    );
+    assert!(r.dead_lettered >= report.expected_poison);
+    assert!(
+        report.dlq_messages > 0 && report.dlq.visible + report.dlq.in_flight == report.dlq_messages
+    );
+    assert!(
+        report.stats.redelivered > 0,
+        "transient failures must be redelivered"
+    );
+    assert!(report.stats.duplicates_skipped > 0);
+    assert_eq!(
+        (report.main_queue.visible, report.main_queue.in_flight),
+        (0, 0)
+    );
+}
+
+#[tokio::test]
+async fn one_record_per_event_without_aggregation_also_reconciles() {
+    let clients = clients().await;
+    let mut config = RunConfig::new("e2e-raw", 600, 3);
+    config.pipeline.aggregate = false;
+    let report = within(LIMIT, "raw run", run(&clients, &config))
+        .await
+        .unwrap();
+    assert!(report.passed, "{}", report.render_text());
+    assert_eq!(report.stats.kinesis_records, 600);
+    assert_eq!(report.reconciliation.found, 600);
+}
+
+#[tokio::test]
+async fn a_restarted_bridge_resumes_from_its_checkpoints() {
+    let clients = clients().await;
+    let topology = Topology::new();
+    let p = within(LIMIT, "provision", topology.provision(&clients))
+        .await
+        .unwrap();
+    let res = &p.resources;
+    let events: Vec<_> = Generator::new(GeneratorConfig {
+        events: 3_000,
+        seed: 5,
+        ..Default::default()
+    })
+    .collect();
+
+    let produce = |batch: &[tickflow_pipeline::event::MarketEvent]| {
+        let producer = Producer::new(clients.clone(), &res.stream, ProducerConfig::default());
+        let (tx, rx) = tokio::sync::mpsc::channel(batch.len());
+        for e in batch {
+            tx.try_send(Outgoing {
+                partition_key: e.instrument().to_string(),
+                data: e.to_json(),
+            })
+            .unwrap();
+        }
+        drop(tx);
+        producer.run(rx)
+    };
+    let bridge_once = |checkpoints: Checkpoints| {
+        let bridge = Bridge::new(
+            clients.clone(),
+            &res.stream,
+            &res.queue_url,
+            BridgeConfig::default(),
+            checkpoints,
+        );
+        let stats = bridge.stats();
+        let (ctl, control) = control::channel();
+        ctl.set(Phase::Drain);
+        (stats, async move { bridge.run(control).await })
+    };
+
+    let checkpoints = Checkpoints::default();
+    within(LIMIT, "produce first part", produce(&events[..2_000]))
+        .await
+        .unwrap();
+    let (first, running) = bridge_once(checkpoints.clone());
+    within(LIMIT, "first bridge", running).await.unwrap();
+    assert_eq!(first.user_records.load(Ordering::Relaxed), 2_000);
+    assert_eq!(checkpoints.snapshot().len(), 2, "one checkpoint per shard");
+
+    within(LIMIT, "produce the rest", produce(&events[2_000..]))
+        .await
+        .unwrap();
+    let (second, running) = bridge_once(checkpoints.clone());
+    within(LIMIT, "restarted bridge", running).await.unwrap();
+    assert_eq!(
+        second.user_records.load(Ordering::Relaxed),
+        1_000,
+        "resumes after the checkpoint"
+    );
+
+    let bodies = within(
+        LIMIT,
+        "read queue",
+        observe::receive_all(&clients, &res.queue_url, true),
+    )
+    .await
+    .unwrap();
+    let mut ids = HashSet::new();
+    for body in &bodies {
+        for record in envelope::decode(body).unwrap() {
+            let value: serde_json::Value = serde_json::from_slice(&record).unwrap();
+            assert!(
+                ids.insert(value["event_uuid"].as_str().unwrap().to_string()),
+                "sent twice"
+            );
+        }
+    }
+    assert_eq!(ids.len(), 3_000);
+    within(LIMIT, "teardown", topology.teardown(&clients, &p))
+        .await
+        .unwrap();
+}
