@@ -10,6 +10,19 @@
 //! - [`run`]: one run from provisioning to teardown.
 //! - [`observe`], [`reconcile`], [`report`]: what landed, whether it adds up, how to say so.
 //! - [`error`]: the harness's error type.
+//!
+//! # Example
+//! Which LocalStack a run uses is decided by the environment, with the last free release pinned:
+//! ```
+//! use tickflow_harness::localstack::LocalStackConfig;
+//!
+//! let config = LocalStackConfig::from_lookup(|_| None);
+//! assert_eq!(config.image(), "localstack/localstack:4.14.0");
+//! assert_eq!(config.kinesis_latency_ms, 0);
+//!
+//! let reuse = LocalStackConfig::from_lookup(|k| (k == "AWS_ENDPOINT_URL").then(|| "http://localhost:4566".into()));
+//! assert_eq!(reuse.endpoint.as_deref(), Some("http://localhost:4566"));
+//! ```
 #![deny(missing_docs)]
 
 pub mod aws;

@@ -15,6 +15,26 @@
 //! - [`lake`]: partitions, the buffered S3 writer, the Athena DDL.
 //! - [`notify`]: SNS notifications and the price-move watch.
 //! - [`control`], [`retry`], [`aws`], [`resources`], [`error`]: what the stages share.
+//!
+//! # Example
+//! The generator is deterministic, and many events travel in one KPL aggregated record:
+//! ```
+//! use tickflow_pipeline::kpl::{deaggregate, Aggregator, MAX_KINESIS_RECORD};
+//! use tickflow_pipeline::source::{Generator, GeneratorConfig};
+//!
+//! let config = GeneratorConfig { events: 100, seed: 42, ..GeneratorConfig::default() };
+//! let events: Vec<_> = Generator::new(config.clone()).collect();
+//! assert_eq!(events, Generator::new(config).collect::<Vec<_>>());
+//!
+//! let mut aggregator = Aggregator::new(MAX_KINESIS_RECORD);
+//! for event in &events {
+//!     aggregator.try_add(event.instrument(), event.to_json()).unwrap();
+//! }
+//! let record = aggregator.finish().unwrap();
+//! let back = deaggregate(&record.partition_key, &record.data);
+//! assert_eq!(back.len(), 100);
+//! assert_eq!(back[0].data, events[0].to_json());
+//! ```
 #![deny(missing_docs)]
 
 pub mod aws;
