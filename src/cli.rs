@@ -1,13 +1,17 @@
 //! Subcommands and what each one calls.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use tickflow_harness::aws::{self, Target};
 use tickflow_harness::localstack::{LocalStack, LocalStackConfig, Origin};
-use tickflow_harness::run::{self as pipeline_run, RunConfig};
+use tickflow_harness::replay::{self, Pace, ReplaySpec};
+use tickflow_harness::run::{self as pipeline_run, RunConfig, Source};
+use tickflow_harness::scenario::{self, outcome, Outcome, Scenario};
 use tickflow_harness::{doctor, topology::Topology};
+use tickflow_pipeline::source::{Generator, GeneratorConfig};
 
 /// tickflow: run an AWS streaming pipeline (Kinesis -> SQS -> S3 -> SNS) on LocalStack.
 #[derive(Debug, Parser)]
@@ -21,13 +25,34 @@ pub struct Cli {
 enum Command {
     /// Reach or start LocalStack and prove each service works with one round trip.
     Doctor,
-    /// Run the pipeline end to end on generated market data and reconcile what landed.
+    /// Run scenario files, or (without files) one run set by flags, and reconcile what landed.
     Run(RunArgs),
+    /// Check scenario files without running them.
+    Validate {
+        /// Scenario files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Write the events a scenario would generate as JSONL, for replay.
+    Record {
+        /// Scenario file.
+        file: PathBuf,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Push a recorded JSONL or a CSV data set through the pipeline.
+    Replay(ReplayArgs),
 }
 
 /// Flags of `tickflow run`.
 #[derive(Debug, clap::Args)]
 struct RunArgs {
+    /// Scenario files; without any, the flags below describe the run.
+    files: Vec<PathBuf>,
+    /// Directory for report.json, report.md and junit.xml (scenario runs).
+    #[arg(long, default_value = "reports")]
+    report_dir: PathBuf,
     /// Events to generate.
     #[arg(long, default_value_t = 10_000)]
     events: u64,
@@ -46,17 +71,67 @@ struct RunArgs {
     /// Keep the run's AWS resources for inspection.
     #[arg(long)]
     keep: bool,
-    /// Write the full report as JSON to this file.
+    /// Write the full report of a flag run as JSON to this file.
     #[arg(long)]
-    json: Option<std::path::PathBuf>,
+    json: Option<PathBuf>,
+}
+
+/// Flags of `tickflow replay`.
+#[derive(Debug, clap::Args)]
+struct ReplayArgs {
+    /// JSONL (from `tickflow record`) or CSV file.
+    path: PathBuf,
+    /// `full`, `original`, or a factor of the original pace (`10` = ten times faster).
+    #[arg(long, default_value = "full")]
+    speed: String,
+    /// Symbol for a stock CSV without a `symbol` column.
+    #[arg(long)]
+    symbol: Option<String>,
+    /// Name of the run.
+    #[arg(long, default_value = "replay")]
+    name: String,
 }
 
 /// Runs the parsed command and returns the process exit code.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Doctor => with_localstack(doctor_command).await,
+        Command::Validate { files } => Ok(validate_command(&files)),
+        Command::Record { file, out } => record_command(&file, &out),
+        Command::Run(args) if !args.files.is_empty() => {
+            let scenarios = load_all(&args.files)?;
+            with_localstack(|target, header| {
+                scenarios_command(scenarios, args.report_dir, target, header)
+            })
+            .await
+        }
         Command::Run(args) => {
-            with_localstack(|target, header| run_command(args, target, header)).await
+            let config = flag_run_config(&args)?;
+            with_localstack(|target, header| single_run(config, args.json, target, header)).await
+        }
+        Command::Replay(args) => {
+            let pace = match args.speed.as_str() {
+                "full" => Pace::Full,
+                "original" => Pace::Scaled(1.0),
+                factor => Pace::Scaled(
+                    factor
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|f| f.is_finite() && *f > 0.0)
+                        .with_context(|| {
+                            format!(
+                                "--speed takes full, original or a positive factor, got {factor:?}"
+                            )
+                        })?,
+                ),
+            };
+            let mut config = RunConfig::new(&args.name, 1, 7);
+            config.source = Source::Replay(ReplaySpec {
+                path: args.path,
+                pace,
+                symbol: args.symbol,
+            });
+            with_localstack(|target, header| single_run(config, None, target, header)).await
         }
     }
 }
@@ -108,14 +183,67 @@ async fn doctor_command(target: Target, header: String) -> anyhow::Result<ExitCo
     }
 }
 
-async fn run_command(args: RunArgs, target: Target, header: String) -> anyhow::Result<ExitCode> {
-    eprintln!("{header}");
+/// Loads every file, or fails listing every error of every file.
+fn load_all(files: &[PathBuf]) -> anyhow::Result<Vec<Scenario>> {
+    let mut scenarios = Vec::new();
+    let mut errors = Vec::new();
+    for file in files {
+        match scenario::load(file) {
+            Ok(s) => scenarios.push(s),
+            Err(e) => errors.extend(e.into_iter().map(|e| e.to_string())),
+        }
+    }
+    anyhow::ensure!(
+        errors.is_empty(),
+        "invalid scenario files:\n  {}",
+        errors.join("\n  ")
+    );
+    Ok(scenarios)
+}
+
+fn validate_command(files: &[PathBuf]) -> ExitCode {
+    let mut ok = true;
+    for file in files {
+        match scenario::load(file) {
+            Ok(s) => println!("ok    {} ({})", file.display(), s.name()),
+            Err(errors) => {
+                ok = false;
+                for e in errors {
+                    println!("error {e}");
+                }
+            }
+        }
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn record_command(file: &Path, out: &Path) -> anyhow::Result<ExitCode> {
+    let scenario = load_all(&[file.to_path_buf()])?.remove(0);
+    let config = scenario::generator_config(&scenario.file).map_err(anyhow::Error::msg)?;
+    let n = replay::record(Generator::new(config), out)?;
+    println!(
+        "recorded {n} events of {} to {}",
+        scenario.name(),
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn flag_run_config(args: &RunArgs) -> anyhow::Result<RunConfig> {
+    let generator = GeneratorConfig {
+        events: args.events,
+        seed: args.seed,
+        ..GeneratorConfig::default()
+    };
     let mut config = RunConfig::new(&args.name, args.events, args.seed);
     config.pipeline.shards = args.shards;
     config.pipeline.aggregate = !args.no_aggregate;
     config.keep_resources = args.keep;
-    let problems: Vec<String> = config
-        .generator
+    let problems: Vec<String> = generator
         .check()
         .err()
         .unwrap_or_default()
@@ -127,17 +255,63 @@ async fn run_command(args: RunArgs, target: Target, header: String) -> anyhow::R
         "invalid run settings:\n  {}",
         problems.join("\n  ")
     );
+    Ok(config)
+}
+
+async fn single_run(
+    config: RunConfig,
+    json: Option<PathBuf>,
+    target: Target,
+    header: String,
+) -> anyhow::Result<ExitCode> {
+    eprintln!("{header}");
     let clients = aws::clients(&target).await;
     let report = pipeline_run::run(&clients, &config)
         .await
         .context("running the pipeline")?;
     print!("{}", report.render_text());
-    if let Some(path) = &args.json {
+    if let Some(path) = &json {
         std::fs::write(path, serde_json::to_vec_pretty(&report)?)
             .with_context(|| format!("writing {}", path.display()))?;
     }
     println!("{}", report.summary_line());
     Ok(if report.passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+async fn scenarios_command(
+    scenarios: Vec<Scenario>,
+    report_dir: PathBuf,
+    target: Target,
+    header: String,
+) -> anyhow::Result<ExitCode> {
+    eprintln!("{header}");
+    let clients = aws::clients(&target).await;
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    for s in &scenarios {
+        eprintln!("running {} ({})", s.name(), s.path.display());
+        let o = scenario::execute(s, &clients).await;
+        if let Some(report) = &o.report {
+            print!("{}", report.render_text());
+        }
+        for f in &o.failures {
+            println!("  FAILED {f}");
+        }
+        if let Some(e) = &o.error {
+            println!("  ERROR {e}");
+        }
+        outcomes.push(o);
+    }
+    outcome::write_reports(&report_dir, &outcomes)?;
+    println!("\n{}", outcome::summary_table(&outcomes));
+    println!("reports: {}", report_dir.display());
+    for o in &outcomes {
+        println!("{}", o.summary_line());
+    }
+    Ok(if outcomes.iter().all(Outcome::passed) {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

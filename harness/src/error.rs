@@ -71,6 +71,9 @@ pub enum Error {
         /// What happened.
         reason: String,
     },
+    /// An input file (replay data, a report directory) could not be used.
+    #[error("{0}")]
+    Input(String),
     /// A wait gave up.
     #[error("timed out after {after:?} waiting for {what}")]
     Timeout {

@@ -7,7 +7,9 @@
 //! - [`topology`]: the run's AWS resources, provisioned idempotently and torn down.
 //! - [`doctor`]: one round trip through each service.
 //! - [`settings`], [`faults`]: how a run configures the pipeline and what it injects.
-//! - [`run`]: one run from provisioning to teardown.
+//! - [`run`]: one run from provisioning to teardown; [`replay`]: recorded or CSV data as input.
+//! - [`scenario`]: declarative scenario files: parsing, validation, outcomes, reports;
+//!   [`assert`]: judging a run against a scenario's expectations.
 //! - [`observe`], [`reconcile`], [`report`]: what landed, whether it adds up, how to say so.
 //! - [`error`]: the harness's error type.
 //!
@@ -25,6 +27,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod assert;
 pub mod aws;
 pub mod doctor;
 pub mod error;
@@ -32,8 +35,10 @@ pub mod faults;
 pub mod localstack;
 pub mod observe;
 pub mod reconcile;
+pub mod replay;
 pub mod report;
 pub mod run;
+pub mod scenario;
 pub mod settings;
 pub mod topology;
 

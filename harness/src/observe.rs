@@ -1,7 +1,7 @@
 //! Observing the pipeline from outside, through the same AWS APIs anyone would use: what is in
 //! the lake, in the queues, and what SNS delivered.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
@@ -22,6 +22,10 @@ pub struct PartitionSummary {
     pub objects: u64,
     /// Rows in them.
     pub events: u64,
+    /// Fields present in every row.
+    pub common_fields: BTreeSet<String>,
+    /// Rows whose event id an earlier row already had.
+    pub duplicate_rows: u64,
 }
 
 /// What the lake holds.
@@ -128,8 +132,18 @@ fn absorb(contents: &mut LakeContents, key: &str, written_at: i64, body: &[u8]) 
     let summary = contents.partitions.entry(partition).or_default();
     summary.objects += 1;
     for line in body.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-        summary.events += 1;
         let row: serde_json::Value = serde_json::from_slice(line).unwrap_or_default();
+        let fields = row.as_object();
+        if summary.events == 0 {
+            summary.common_fields = fields
+                .map(|f| f.keys().cloned().collect())
+                .unwrap_or_default();
+        } else {
+            summary
+                .common_fields
+                .retain(|k| fields.is_some_and(|f| f.contains_key(k)));
+        }
+        summary.events += 1;
         let id = row
             .get("event_uuid")
             .and_then(|v| v.as_str())
@@ -153,7 +167,11 @@ fn absorb(contents: &mut LakeContents, key: &str, written_at: i64, body: &[u8]) 
         }
         match id {
             Some(id) => {
-                *contents.ids.entry(id).or_default() += 1;
+                let seen = contents.ids.entry(id).or_default();
+                *seen += 1;
+                if *seen > 1 {
+                    summary.duplicate_rows += 1;
+                }
                 contents.written_at.push((id, written_at));
             }
             None => contents.rows_missing_fields += 1,

@@ -32,6 +32,8 @@ pub struct RunReport {
     pub expected_poison: u64,
     /// Extra copies the producer sent.
     pub duplicates_sent: u64,
+    /// Replayed records that were not valid events (expected in the quarantine, without id).
+    pub unparsed_records: u64,
     /// Partition -> objects and rows (the quarantine included).
     pub partitions: BTreeMap<String, PartitionSummary>,
     /// Quarantine reason (`schema` or `rule`) -> rows.
@@ -225,6 +227,13 @@ impl RunReport {
                 out,
                 "  injected: {} malformed, {} poison, {} duplicate copies",
                 self.expected_quarantine, self.expected_poison, self.duplicates_sent
+            );
+        }
+        if self.unparsed_records > 0 {
+            let _ = writeln!(
+                out,
+                "  replayed records that are not events: {}",
+                self.unparsed_records
             );
         }
         let _ = writeln!(out, "\npartitions");

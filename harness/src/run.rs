@@ -13,7 +13,7 @@ use tickflow_pipeline::lake::Lake;
 use tickflow_pipeline::notify::Notifier;
 use tickflow_pipeline::processor::{EnrichHandler, EventSourceMapping};
 use tickflow_pipeline::producer::{Outgoing, Producer};
-use tickflow_pipeline::source::GeneratorConfig;
+use tickflow_pipeline::source::{Generator, GeneratorConfig};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -21,17 +21,29 @@ use crate::error::{Error, Result};
 use crate::faults::{Fate, FaultSettings, Injector};
 use crate::observe;
 use crate::reconcile::{Found, Ledger, Reconciliation};
+use crate::replay::{self, Item, Pace, ReplaySpec};
 use crate::report::{Latency, RunReport, SnsCounts, StageTimes};
 use crate::settings::PipelineSettings;
 use crate::topology::{new_run_id, Provisioned, Topology};
+
+/// Where a run's events come from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Source {
+    /// The deterministic generator.
+    Generate(GeneratorConfig),
+    /// A recorded or CSV data set.
+    Replay(ReplaySpec),
+}
 
 /// Everything a run needs to know.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunConfig {
     /// Name in reports and in the run-status subject (`<name>_Pipeline_Success`).
     pub name: String,
-    /// The events to generate.
-    pub generator: GeneratorConfig,
+    /// The events to feed.
+    pub source: Source,
+    /// Seeds fault injection.
+    pub seed: u64,
     /// Events per second to feed at; `None` feeds as fast as the pipeline takes them.
     pub rate: Option<f64>,
     /// The pipeline's tunables.
@@ -49,11 +61,12 @@ impl RunConfig {
     pub fn new(name: impl Into<String>, events: u64, seed: u64) -> Self {
         Self {
             name: name.into(),
-            generator: GeneratorConfig {
+            source: Source::Generate(GeneratorConfig {
                 events,
                 seed,
                 ..GeneratorConfig::default()
-            },
+            }),
+            seed,
             rate: None,
             pipeline: PipelineSettings::default(),
             faults: FaultSettings::default(),
@@ -120,7 +133,7 @@ async fn drive(
         lake,
         Some(notifier.clone()),
         settings.watch(),
-        config.faults.handler_faults(config.generator.seed),
+        config.faults.handler_faults(config.seed),
     ));
     let handler_stats = handler.stats();
 
@@ -154,29 +167,55 @@ async fn drive(
     };
 
     // Feed.
+    let (items, pace): (Box<dyn Iterator<Item = Item> + Send>, Pace) = match &config.source {
+        Source::Generate(g) => (
+            Box::new(Generator::new(g.clone()).map(Item::Event)),
+            Pace::Full,
+        ),
+        Source::Replay(spec) => (replay::open(spec)?, spec.pace),
+    };
     let mut ledger = Ledger::new();
-    let mut injector = Injector::new(config.faults, config.generator.seed);
+    let mut injector = Injector::new(config.faults, config.seed);
     let feed_started = Instant::now();
-    let mut duplicates_sent = 0u64;
-    for (i, event) in
-        tickflow_pipeline::source::Generator::new(config.generator.clone()).enumerate()
-    {
-        if let Some(rate) = config.rate.filter(|r| *r > 0.0) {
-            let due = Duration::from_secs_f64(i as f64 / rate);
-            if let Some(wait) = due.checked_sub(feed_started.elapsed()) {
-                tokio::time::sleep(wait).await;
-            }
+    let mut first_time = None;
+    let (mut duplicates_sent, mut unparsed_records) = (0u64, 0u64);
+    'feed: for (i, item) in items.enumerate() {
+        let mut due = config
+            .rate
+            .filter(|r| *r > 0.0)
+            .map(|rate| Duration::from_secs_f64(i as f64 / rate));
+        if let (Pace::Scaled(factor), Some(t)) = (pace, replay::item_time(&item)) {
+            let first = *first_time.get_or_insert(t);
+            let paced = Duration::from_secs_f64((t - first).max(0) as f64 / 1_000.0 / factor);
+            due = Some(due.map_or(paced, |d| d.max(paced)));
         }
-        let (fate, records) = injector.apply(&event);
-        ledger.record(event.id(), fate);
-        duplicates_sent += records.len() as u64 - 1;
+        if let Some(wait) = due.and_then(|d| d.checked_sub(feed_started.elapsed())) {
+            tokio::time::sleep(wait).await;
+        }
+        let (key, records) = match item {
+            Item::Event(event) => {
+                let (fate, records) = injector.apply(&event);
+                ledger.record(event.id(), fate);
+                duplicates_sent += records.len() as u64 - 1;
+                (partition_key(&event), records)
+            }
+            Item::Raw {
+                partition_key,
+                data,
+                origin,
+            } => {
+                tracing::debug!(%origin, "replaying a record that is not a valid event");
+                unparsed_records += 1;
+                (partition_key, vec![data])
+            }
+        };
         for data in records {
             let outgoing = Outgoing {
-                partition_key: partition_key(&event),
+                partition_key: key.clone(),
                 data,
             };
             if tx.send(outgoing).await.is_err() {
-                break; // the producer ended early: its error is reported below
+                break 'feed; // the producer ended early: its error is reported below
             }
         }
     }
@@ -245,6 +284,7 @@ async fn drive(
         expected_quarantine: ledger.count(Fate::Malformed) as u64,
         expected_poison: ledger.count(Fate::Poison) as u64,
         duplicates_sent,
+        unparsed_records,
         partitions: contents.partitions,
         quarantine_reasons: contents.quarantine_reasons,
         quarantine_rows: contents.quarantine_rows,

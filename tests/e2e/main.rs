@@ -5,4 +5,5 @@
 
 mod foundation;
 mod pipeline;
+mod scenarios;
 mod support;

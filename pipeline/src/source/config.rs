@@ -173,6 +173,9 @@ impl GeneratorConfig {
     /// Every problem found, one line each, naming the setting.
     pub fn check(&self) -> Result<(), Vec<String>> {
         let mut problems = Vec::new();
+        if self.events == 0 {
+            problems.push("events must be at least 1".into());
+        }
         let shares = [self.mix.forex, self.mix.stock_price, self.mix.stock_news];
         if shares.iter().any(|s| !(0.0..=1.0).contains(s)) {
             problems.push(format!(

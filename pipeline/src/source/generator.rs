@@ -13,8 +13,9 @@ use crate::event::{EventKind, ForexRate, MarketEvent, StockNews, StockPrice};
 /// state, so a million events cost no more memory than ten.
 ///
 /// A market clock advances by exponential gaps (at least 1 ms) from `start_ms`; each event picks
-/// its kind by the mix and an instrument of that kind; stock events wait for the next trading
-/// session, forex events for the forex market to open.
+/// its kind by the mix and an instrument of that kind. Outside the stock session a stock draw
+/// becomes a forex event (forex trades 24/5); with no pairs, or while forex is closed too, the
+/// clock jumps to the next open.
 pub struct Generator {
     config: GeneratorConfig,
     rng: ChaCha8Rng,
@@ -154,7 +155,17 @@ impl Iterator for Generator {
             return None;
         }
         self.apply_forced_jumps();
-        let event = match self.pick_kind() {
+        let mut kind = self.pick_kind();
+        // Stocks do not trade outside their session, forex does: off-session stock draws become
+        // forex events, so the market clock only jumps when nothing is open.
+        let session = self.config.session_utc_minutes;
+        if kind != EventKind::Forex
+            && !self.pairs.is_empty()
+            && !session::in_stock_session(self.clock_ms, session)
+        {
+            kind = EventKind::Forex;
+        }
+        let event = match kind {
             EventKind::Forex => self.forex(),
             EventKind::StockPrice => self.stock_price(),
             EventKind::StockNews => self.stock_news(),

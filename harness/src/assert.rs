@@ -1,0 +1,194 @@
+//! Judging a run against a scenario's `[expect]`: every assertion that fails says what was
+//! expected and what was found.
+
+use globset::{Glob, GlobMatcher};
+use serde::Serialize;
+
+use crate::report::RunReport;
+use crate::scenario::file::{Count, Expect, NewData, PartitionExpect};
+
+/// One failed assertion.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Failure {
+    /// What was checked, e.g. `partitions[event_type=forex/**].events`.
+    pub check: String,
+    /// What the scenario expects.
+    pub expected: String,
+    /// What the run produced.
+    pub actual: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: expected {}, got {}",
+            self.check, self.expected, self.actual
+        )
+    }
+}
+
+/// Every assertion of `expect` that `report` breaks.
+pub fn evaluate(expect: &Expect, report: &RunReport) -> Vec<Failure> {
+    let mut judge = Judge::default();
+    let r = &report.reconciliation;
+    judge.count("found", &expect.found, r.found);
+    judge.count("quarantined", &expect.quarantined, r.quarantined);
+    judge.count("dead_lettered", &expect.dead_lettered, r.dead_lettered);
+    let q = &expect.queues;
+    judge.count(
+        "queues.main_visible",
+        &q.main_visible,
+        report.main_queue.visible,
+    );
+    judge.count(
+        "queues.main_in_flight",
+        &q.main_in_flight,
+        report.main_queue.in_flight,
+    );
+    judge.count("queues.dlq", &q.dlq, report.dlq_messages);
+    let sns = &expect.sns;
+    judge.count("sns.price_alert", &sns.price_alert, report.sns.price_alert);
+    judge.count("sns.run_status", &sns.run_status, report.sns.run_status);
+    let objects: u64 = report.partitions.values().map(|p| p.objects).sum();
+    let new_data = match sns.new_data {
+        Some(NewData::PerObject(_)) => Some(Count::Exact(objects)),
+        Some(NewData::Count(c)) => Some(c),
+        None => None,
+    };
+    judge.count("sns.new_data", &new_data, report.sns.new_data);
+    for p in &expect.partitions {
+        partition(&mut judge, p, report);
+    }
+    if let Some(alerts) = &sns.alert_symbols {
+        let mut want = alerts.clone();
+        let mut got = report.sns.alert_symbols.clone();
+        want.sort();
+        got.sort();
+        if want != got {
+            judge.fail("sns.alert_symbols", format!("{want:?}"), format!("{got:?}"));
+        }
+    }
+    if let Some(pattern) = &sns.run_status_subject {
+        let subjects = &report.sns.run_status_subjects;
+        let all_match = matcher(pattern).is_some_and(|m| subjects.iter().all(|s| m.is_match(s)));
+        if subjects.is_empty() || !all_match {
+            judge.fail(
+                "sns.run_status_subject",
+                format!("subjects matching `{pattern}`"),
+                format!("{subjects:?}"),
+            );
+        }
+    }
+    for (check, limit, actual) in [
+        (
+            "latency.p50_ms",
+            expect.latency.p50_ms,
+            report.latency_ms.p50,
+        ),
+        (
+            "latency.p99_ms",
+            expect.latency.p99_ms,
+            report.latency_ms.p99,
+        ),
+    ] {
+        if let Some(limit) = limit.filter(|l| actual > *l) {
+            judge.fail(check, format!("<= {limit} ms"), format!("{actual} ms"));
+        }
+    }
+    if expect.reconciliation {
+        for (check, actual) in [
+            ("reconciliation.missing", r.missing),
+            ("reconciliation.duplicated", r.duplicated),
+        ] {
+            if actual != 0 {
+                judge.fail(check, "0".into(), actual.to_string());
+            }
+        }
+    }
+    judge.failures
+}
+
+/// The assertions of one `[[expect.partitions]]` entry.
+fn partition(judge: &mut Judge, p: &PartitionExpect, report: &RunReport) {
+    let Some(matcher) = matcher(&p.glob) else {
+        return;
+    };
+    let matching: Vec<_> = report
+        .partitions
+        .iter()
+        .filter(|(k, _)| matcher.is_match(k))
+        .collect();
+    let label = format!("partitions[{}]", p.glob);
+    judge.count(
+        &format!("{label}.objects"),
+        &p.objects,
+        matching.iter().map(|(_, s)| s.objects).sum(),
+    );
+    judge.count(
+        &format!("{label}.events"),
+        &p.events,
+        matching.iter().map(|(_, s)| s.events).sum(),
+    );
+    if matching.is_empty() && p.objects.is_none() && p.events.is_none() {
+        judge.fail(
+            &label,
+            "at least one matching partition".into(),
+            "none".into(),
+        );
+    }
+    for field in &p.required_fields {
+        let lacking: Vec<&str> = matching
+            .iter()
+            .filter(|(_, s)| !s.common_fields.contains(field))
+            .map(|(k, _)| k.as_str())
+            .collect();
+        if !lacking.is_empty() {
+            judge.fail(
+                &format!("{label}.required_fields"),
+                format!("`{field}` in every row"),
+                format!("rows without it in {}", lacking.join(", ")),
+            );
+        }
+    }
+    let duplicates: u64 = matching.iter().map(|(_, s)| s.duplicate_rows).sum();
+    if p.unique_ids && duplicates > 0 {
+        judge.fail(
+            &format!("{label}.unique_ids"),
+            "no event id twice".into(),
+            format!("{duplicates} duplicate rows"),
+        );
+    }
+}
+
+/// Collects failures.
+#[derive(Default)]
+struct Judge {
+    failures: Vec<Failure>,
+}
+
+impl Judge {
+    fn fail(&mut self, check: &str, expected: String, actual: String) {
+        self.failures.push(Failure {
+            check: check.to_string(),
+            expected,
+            actual,
+        });
+    }
+
+    fn count(&mut self, check: &str, expected: &Option<Count>, actual: u64) {
+        if let Some(c) = expected.filter(|c| !c.admits(actual)) {
+            self.fail(check, c.to_string(), actual.to_string());
+        }
+    }
+}
+
+/// A glob where `*` stays within one path segment and `**` crosses them.
+fn matcher(pattern: &str) -> Option<GlobMatcher> {
+    globset::GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .build()
+        .or_else(|_| Glob::new(pattern))
+        .ok()
+        .map(|g| g.compile_matcher())
+}

@@ -1,0 +1,292 @@
+//! The scenario file format: what a `scenarios/*.toml` may say. Every key is documented in
+//! `scenarios/README.md`; unknown keys and wrong types are errors with a position.
+
+use serde::Deserialize;
+use tickflow_pipeline::source::{ForcedJump, InstrumentSpec, JumpModel, Mix};
+
+use crate::faults::FaultSettings;
+use crate::settings::PipelineSettings;
+
+/// A whole scenario file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// Name, description, seed.
+    pub scenario: Meta,
+    /// What to generate (ignored when `replay` is given, except `rate`).
+    #[serde(default)]
+    pub generate: Generate,
+    /// Replay a recorded or CSV data set instead of generating.
+    pub replay: Option<Replay>,
+    /// The pipeline's tunables.
+    #[serde(default)]
+    pub pipeline: PipelineSettings,
+    /// Faults to inject.
+    #[serde(default)]
+    pub faults: FaultSettings,
+    /// What must hold afterwards.
+    #[serde(default)]
+    pub expect: Expect,
+}
+
+/// `[scenario]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Meta {
+    /// Name in reports, test names and the run-status subject.
+    pub name: String,
+    /// One or two sentences on what the scenario shows.
+    #[serde(default)]
+    pub description: String,
+    /// Seeds the generator and the fault injection.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Too slow for the default `cargo test` (run with `cargo test -- --ignored`).
+    #[serde(default)]
+    pub heavy: bool,
+}
+
+/// `[generate]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Generate {
+    /// How many events (1 or more).
+    pub events: Option<u64>,
+    /// Share of each event kind; sums to 1.
+    pub mix: Option<Mix>,
+    /// Stocks and their price models (default: AAPL, MSFT, AMZN, NVDA, JPM).
+    pub stocks: Option<Vec<InstrumentSpec>>,
+    /// Currency pairs (default: EUR/USD, GBP/USD, USD/JPY, AUD/USD).
+    pub pairs: Option<Vec<InstrumentSpec>>,
+    /// Market time of the first event, RFC 3339 (default `2026-11-23T14:30:00Z`).
+    pub start: Option<String>,
+    /// Mean market time between events, milliseconds (default 10).
+    pub mean_gap_ms: Option<f64>,
+    /// Events per second fed into the pipeline; absent or 0 for as fast as it takes them.
+    pub rate: Option<f64>,
+    /// Random jumps.
+    pub jumps: Option<JumpModel>,
+    /// Jumps at fixed positions, to make price alerts predictable.
+    #[serde(default)]
+    pub forced_jumps: Vec<ForcedJump>,
+    /// Percent move per unit of news sentiment (default 1).
+    pub news_impact_pct: Option<f64>,
+}
+
+/// `[replay]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Replay {
+    /// A JSONL file of events (from `tickflow record`) or a CSV file, relative to the scenario.
+    pub source: String,
+    /// `"full"` (as fast as possible), `"original"` (the data's own pace) or a number: the
+    /// data's pace times that factor (`10` plays ten times faster).
+    #[serde(default)]
+    pub speed: Speed,
+    /// Symbol for a stock CSV without a `symbol` column.
+    pub symbol: Option<String>,
+}
+
+/// `[expect]`: assertions on what the run left behind.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// Missing = 0 and duplicated = 0 (on by default).
+    #[serde(default = "yes")]
+    pub reconciliation: bool,
+    /// Sent events found in the lake.
+    pub found: Option<Count>,
+    /// Sent events in the quarantine.
+    pub quarantined: Option<Count>,
+    /// Sent events only in the DLQ.
+    pub dead_lettered: Option<Count>,
+    /// Per partition glob.
+    #[serde(default)]
+    pub partitions: Vec<PartitionExpect>,
+    /// Queue depths after the drain.
+    #[serde(default)]
+    pub queues: QueueExpect,
+    /// SNS deliveries.
+    #[serde(default)]
+    pub sns: SnsExpect,
+    /// End-to-end latency bounds.
+    #[serde(default)]
+    pub latency: LatencyExpect,
+}
+
+impl Default for Expect {
+    fn default() -> Self {
+        Self {
+            reconciliation: true,
+            found: None,
+            quarantined: None,
+            dead_lettered: None,
+            partitions: Vec::new(),
+            queues: QueueExpect::default(),
+            sns: SnsExpect::default(),
+            latency: LatencyExpect::default(),
+        }
+    }
+}
+
+/// `[[expect.partitions]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartitionExpect {
+    /// Glob over partition paths, e.g. `event_type=forex/**` (`*` stays within a segment).
+    pub glob: String,
+    /// Objects in the matching partitions together.
+    pub objects: Option<Count>,
+    /// Rows in them together.
+    pub events: Option<Count>,
+    /// Fields every row must have.
+    #[serde(default)]
+    pub required_fields: Vec<String>,
+    /// No event id twice (on by default).
+    #[serde(default = "yes")]
+    pub unique_ids: bool,
+}
+
+/// `[expect.queues]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueExpect {
+    /// Visible messages left on the main queue.
+    pub main_visible: Option<Count>,
+    /// In-flight messages left on the main queue.
+    pub main_in_flight: Option<Count>,
+    /// Messages in the dead-letter queue.
+    pub dlq: Option<Count>,
+}
+
+/// `[expect.sns]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnsExpect {
+    /// New-data notifications: a count, or `"objects"` for exactly one per object written.
+    pub new_data: Option<NewData>,
+    /// Price alerts.
+    pub price_alert: Option<Count>,
+    /// Symbols of the price alerts, in any order.
+    pub alert_symbols: Option<Vec<String>>,
+    /// Run-status messages.
+    pub run_status: Option<Count>,
+    /// Glob every run-status subject must match, e.g. `*_Pipeline_Success`.
+    pub run_status_subject: Option<String>,
+}
+
+/// `[expect.latency]`: upper bounds, milliseconds (handed to the producer -> in S3).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatencyExpect {
+    /// Median at most.
+    pub p50_ms: Option<u64>,
+    /// 99th percentile at most.
+    pub p99_ms: Option<u64>,
+}
+
+/// How fast a replay plays.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum Speed {
+    /// `"full"` or `"original"`.
+    Named(SpeedName),
+    /// The data's own pace times this factor.
+    Factor(f64),
+    /// As fast as the pipeline takes it.
+    #[default]
+    #[serde(skip)]
+    Full,
+}
+
+/// The named speeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SpeedName {
+    /// As fast as the pipeline takes it.
+    Full,
+    /// At the pace of the data's timestamps.
+    Original,
+}
+
+/// Expected new-data notifications.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum NewData {
+    /// `"objects"`: one per object written.
+    PerObject(PerObject),
+    /// A count.
+    Count(Count),
+}
+
+/// The word `objects`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PerObject {
+    /// One notification per object.
+    Objects,
+}
+
+/// An exact count (`5`) or a range (`{ min = 1, max = 9 }`, either bound optional).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum Count {
+    /// Exactly this many.
+    Exact(u64),
+    /// Within the bounds (inclusive).
+    Range(Bounds),
+}
+
+/// Inclusive bounds of a [`Count`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bounds {
+    /// Lower bound.
+    pub min: Option<u64>,
+    /// Upper bound.
+    pub max: Option<u64>,
+}
+
+impl Count {
+    /// Whether `value` satisfies the count.
+    pub fn admits(&self, value: u64) -> bool {
+        match *self {
+            Count::Exact(n) => value == n,
+            Count::Range(Bounds { min, max }) => {
+                min.is_none_or(|m| value >= m) && max.is_none_or(|m| value <= m)
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Count {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Count::Exact(n) => write!(f, "{n}"),
+            Count::Range(Bounds {
+                min: Some(a),
+                max: Some(b),
+            }) => write!(f, "{a}..={b}"),
+            Count::Range(Bounds {
+                min: Some(a),
+                max: None,
+            }) => write!(f, ">= {a}"),
+            Count::Range(Bounds {
+                min: None,
+                max: Some(b),
+            }) => write!(f, "<= {b}"),
+            Count::Range(Bounds {
+                min: None,
+                max: None,
+            }) => write!(f, "any"),
+        }
+    }
+}
+
+const fn default_seed() -> u64 {
+    7
+}
+
+const fn yes() -> bool {
+    true
+}

@@ -1,0 +1,313 @@
+//! Reading and validating scenario files: syntax, unknown keys, wrong types and semantic
+//! checks, each reported as `file:line:column: key: message`.
+
+use std::path::{Path, PathBuf};
+
+use globset::Glob;
+
+use super::file::ScenarioFile;
+use super::locate::{key_span, line_col};
+
+/// A problem in a scenario file, with its place.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}:{column}: {key}: {message}")]
+pub struct ScenarioError {
+    /// The file, as given.
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// The key concerned, dotted (`generate.mix`), or `(file)` for the file as a whole.
+    pub key: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// A parsed, validated scenario.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// Its content.
+    pub file: ScenarioFile,
+}
+
+/// Reads and validates a scenario file.
+///
+/// # Errors
+/// Every problem found (all semantic ones at once; a syntax or type error stops at the first).
+pub fn load(path: &Path) -> Result<Scenario, Vec<ScenarioError>> {
+    let name = path.display().to_string();
+    let source = std::fs::read_to_string(path).map_err(|e| {
+        vec![ScenarioError {
+            file: name.clone(),
+            line: 1,
+            column: 1,
+            key: "(file)".into(),
+            message: format!("cannot read: {e}"),
+        }]
+    })?;
+    parse(&name, &source).map(|file| Scenario {
+        path: path.to_path_buf(),
+        file,
+    })
+}
+
+/// Parses and validates scenario text; `name` labels the errors.
+///
+/// # Errors
+/// As [`load`].
+pub fn parse(name: &str, source: &str) -> Result<ScenarioFile, Vec<ScenarioError>> {
+    let file: ScenarioFile = toml::from_str(source).map_err(|e| {
+        let offset = e.span().map_or(0, |s| s.start);
+        let (line, column) = line_col(source, offset);
+        vec![ScenarioError {
+            file: name.to_string(),
+            line,
+            column,
+            key: key_at(source, offset, e.message()),
+            message: e.message().trim().to_string(),
+        }]
+    })?;
+    let problems = check(&file);
+    if problems.is_empty() {
+        return Ok(file);
+    }
+    Err(problems
+        .into_iter()
+        .map(|(path, message)| {
+            let parts: Vec<&str> = path.split('.').collect();
+            let offset = key_span(source, &parts).map_or(0, |s| s.start);
+            let (line, column) = line_col(source, offset);
+            ScenarioError {
+                file: name.to_string(),
+                line,
+                column,
+                key: path,
+                message,
+            }
+        })
+        .collect())
+}
+
+/// Semantic checks: (dotted key path, message).
+fn check(file: &ScenarioFile) -> Vec<(String, String)> {
+    let mut problems = Vec::new();
+    let name = &file.scenario.name;
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        problems.push((
+            "scenario.name".into(),
+            format!("must be non-empty ASCII letters, digits, `-` or `_`, got {name:?}"),
+        ));
+    }
+    let g = &file.generate;
+    if file.replay.is_none() && g.events.unwrap_or(0) == 0 {
+        problems.push((
+            "generate.events".into(),
+            "must be at least 1 (or give [replay])".into(),
+        ));
+    }
+    if let Some(mix) = &g.mix {
+        let shares = [mix.forex, mix.stock_price, mix.stock_news];
+        if shares.iter().any(|s| !(0.0..=1.0).contains(s)) {
+            problems.push((
+                "generate.mix".into(),
+                format!("every share must be within [0, 1], got {shares:?}"),
+            ));
+        }
+        let sum: f64 = shares.iter().sum();
+        if (sum - 1.0).abs() > 1e-6 {
+            problems.push((
+                "generate.mix".into(),
+                format!("shares must sum to 1, got {sum}"),
+            ));
+        }
+    }
+    if let Some(start) = &g.start {
+        if chrono::DateTime::parse_from_rfc3339(start).is_err() {
+            problems.push((
+                "generate.start".into(),
+                format!("not an RFC 3339 time: {start:?}"),
+            ));
+        }
+    }
+    if g.rate.is_some_and(|r| !(r.is_finite() && r >= 0.0)) {
+        problems.push((
+            "generate.rate".into(),
+            "must be 0 (unlimited) or a positive number of events/s".into(),
+        ));
+    }
+    if g.mean_gap_ms.is_some_and(|m| !(m.is_finite() && m > 0.0)) {
+        problems.push(("generate.mean_gap_ms".into(), "must be positive".into()));
+    }
+    if file.replay.is_none() {
+        if let Ok(config) = super::generator_config(file) {
+            for problem in config.check().err().unwrap_or_default() {
+                if ["mix", "mean_gap_ms", "events"]
+                    .iter()
+                    .any(|k| problem.starts_with(k))
+                {
+                    continue; // reported above, with a better position
+                }
+                let key = problem.split(':').next().unwrap_or("generate").trim();
+                let key = if key.starts_with("forced_jumps")
+                    || key.starts_with("pairs")
+                    || key.starts_with("stocks")
+                {
+                    format!("generate.{}", key.split_whitespace().next().unwrap_or(key))
+                } else {
+                    "generate".to_string()
+                };
+                problems.push((key, problem));
+            }
+        }
+    }
+    if let Some(replay) = &file.replay {
+        if let super::file::Speed::Factor(f) = replay.speed {
+            if !(f.is_finite() && f > 0.0) {
+                problems.push((
+                    "replay.speed".into(),
+                    format!("a factor must be positive, got {f}"),
+                ));
+            }
+        }
+    }
+    for problem in file.pipeline.check() {
+        let key = problem
+            .split_whitespace()
+            .next()
+            .unwrap_or("pipeline")
+            .trim_end_matches(':')
+            .to_string();
+        problems.push((key, problem));
+    }
+    for problem in file.faults.check() {
+        let key = problem
+            .split_whitespace()
+            .next()
+            .unwrap_or("faults")
+            .trim_end_matches(':')
+            .to_string();
+        problems.push((key, problem));
+    }
+    for (i, p) in file.expect.partitions.iter().enumerate() {
+        if let Err(e) = Glob::new(&p.glob) {
+            problems.push((
+                format!("expect.partitions.{i}.glob"),
+                format!("not a glob: {e}"),
+            ));
+        }
+    }
+    if let Some(subject) = &file.expect.sns.run_status_subject {
+        if let Err(e) = Glob::new(subject) {
+            problems.push((
+                "expect.sns.run_status_subject".into(),
+                format!("not a glob: {e}"),
+            ));
+        }
+    }
+    problems
+}
+
+/// The key an error at `offset` concerns: named in the message (unknown fields), else the
+/// key on that line, else the nearest table header above.
+fn key_at(source: &str, offset: usize, message: &str) -> String {
+    if let Some(rest) = message.split("unknown field `").nth(1) {
+        if let Some(field) = rest.split('`').next() {
+            return field.to_string();
+        }
+    }
+    let before = &source[..offset.min(source.len())];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line = source[line_start..].lines().next().unwrap_or_default();
+    if let Some((key, _)) = line.split_once('=') {
+        return key.trim().to_string();
+    }
+    before
+        .lines()
+        .rev()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix('[')
+                .map(|h| h.trim_matches(|c| c == '[' || c == ']').to_string())
+        })
+        .unwrap_or_else(|| "(file)".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[scenario]
+name = "ok"
+
+[generate]
+events = 100
+"#;
+
+    fn errors(text: &str) -> Vec<String> {
+        parse("s.toml", text)
+            .err()
+            .unwrap_or_default()
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn a_minimal_file_parses_with_defaults() {
+        let file = parse("s.toml", GOOD).unwrap();
+        assert_eq!(file.generate.events, Some(100));
+        assert!(file.expect.reconciliation);
+        assert_eq!(file.pipeline.shards, 2);
+    }
+
+    #[test]
+    fn unknown_keys_name_file_line_column_and_key() {
+        let e = errors("[scenario]\nname = \"x\"\n\n[generate]\nevents = 5\nevnets = 6\n");
+        assert_eq!(e.len(), 1);
+        assert!(
+            e[0].starts_with("s.toml:6:1: evnets: unknown field `evnets`"),
+            "{}",
+            e[0]
+        );
+    }
+
+    #[test]
+    fn wrong_types_point_at_the_value() {
+        let e = errors("[scenario]\nname = \"x\"\n[generate]\nevents = \"many\"\n");
+        assert!(
+            e[0].starts_with("s.toml:4:10: events: invalid type: string"),
+            "{}",
+            e[0]
+        );
+    }
+
+    #[test]
+    fn syntax_errors_have_a_position() {
+        let e = errors("[scenario\nname = 1\n");
+        assert!(e[0].starts_with("s.toml:1:"), "{}", e[0]);
+    }
+
+    #[test]
+    fn semantic_errors_point_at_their_key() {
+        let text = "[scenario]\nname = \"x\"\n\n[generate]\nevents = 0\nmix = { forex = 0.5, stock_price = 0.2, stock_news = 0.2 }\n\n[faults]\nmalformed_ratio = 1.5\n\n[[expect.partitions]]\nglob = \"a/[\"\n";
+        let e = errors(text);
+        let expected = [
+            "s.toml:5:1: generate.events: must be at least 1",
+            "s.toml:6:1: generate.mix: shares must sum to 1",
+            "s.toml:9:1: faults.malformed_ratio: faults.malformed_ratio must be within [0, 1]",
+            "s.toml:12:1: expect.partitions.0.glob: not a glob",
+        ];
+        assert_eq!(e.len(), expected.len(), "{e:#?}");
+        for (got, want) in e.iter().zip(expected) {
+            assert!(got.starts_with(want), "{got}\n  should start with\n{want}");
+        }
+    }
+}

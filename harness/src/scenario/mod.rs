@@ -1,0 +1,121 @@
+//! Declarative scenarios: `scenarios/*.toml` files that say what to generate (or replay), which
+//! faults to inject and what must hold afterwards.
+
+pub mod file;
+mod load;
+mod locate;
+pub mod outcome;
+
+use std::time::Duration;
+
+use tickflow_pipeline::source::GeneratorConfig;
+
+pub use load::{load, parse, Scenario, ScenarioError};
+pub use outcome::Outcome;
+
+use crate::replay::{Pace, ReplaySpec};
+use crate::run::{RunConfig, Source};
+use file::{ScenarioFile, Speed, SpeedName};
+
+/// The generator settings a scenario file describes (defaults for what it leaves out).
+///
+/// # Errors
+/// A `start` that is not RFC 3339.
+pub fn generator_config(file: &ScenarioFile) -> Result<GeneratorConfig, String> {
+    let g = &file.generate;
+    let defaults = GeneratorConfig::default();
+    let start_ms = match &g.start {
+        Some(start) => chrono::DateTime::parse_from_rfc3339(start)
+            .map_err(|e| format!("generate.start: {e}"))?
+            .timestamp_millis(),
+        None => defaults.start_ms,
+    };
+    Ok(GeneratorConfig {
+        seed: file.scenario.seed,
+        events: g.events.unwrap_or(defaults.events),
+        start_ms,
+        mean_gap_ms: g.mean_gap_ms.unwrap_or(defaults.mean_gap_ms),
+        mix: g.mix.unwrap_or(defaults.mix),
+        stocks: g.stocks.clone().unwrap_or(defaults.stocks),
+        pairs: g.pairs.clone().unwrap_or(defaults.pairs),
+        jumps: g.jumps.unwrap_or(defaults.jumps),
+        forced_jumps: g.forced_jumps.clone(),
+        news_impact_pct: g.news_impact_pct.unwrap_or(defaults.news_impact_pct),
+        session_utc_minutes: defaults.session_utc_minutes,
+    })
+}
+
+impl Scenario {
+    /// The scenario's name.
+    pub fn name(&self) -> &str {
+        &self.file.scenario.name
+    }
+
+    /// Whether the default `cargo test` skips it.
+    pub fn heavy(&self) -> bool {
+        self.file.scenario.heavy
+    }
+
+    /// The run this scenario asks for. A replay source is resolved relative to the file.
+    ///
+    /// # Errors
+    /// Settings that [`load`] would already have rejected.
+    pub fn run_config(&self) -> Result<RunConfig, String> {
+        let file = &self.file;
+        let source = match &file.replay {
+            None => Source::Generate(generator_config(file)?),
+            Some(replay) => {
+                let base = self
+                    .path
+                    .parent()
+                    .unwrap_or_else(|| std::path::Path::new("."));
+                Source::Replay(ReplaySpec {
+                    path: base.join(&replay.source),
+                    pace: match replay.speed {
+                        Speed::Full | Speed::Named(SpeedName::Full) => Pace::Full,
+                        Speed::Named(SpeedName::Original) => Pace::Scaled(1.0),
+                        Speed::Factor(f) => Pace::Scaled(f),
+                    },
+                    symbol: replay.symbol.clone(),
+                })
+            }
+        };
+        Ok(RunConfig {
+            name: file.scenario.name.clone(),
+            source,
+            seed: file.scenario.seed,
+            rate: file.generate.rate.filter(|r| *r > 0.0),
+            pipeline: file.pipeline.clone(),
+            faults: file.faults,
+            keep_resources: false,
+            drain_timeout: Duration::from_secs(600),
+        })
+    }
+}
+
+/// Runs a scenario against `clients`' endpoint and judges the result. A run that fails to
+/// complete is a failed outcome (with the error), not a panic.
+pub async fn execute(scenario: &Scenario, clients: &tickflow_pipeline::aws::Clients) -> Outcome {
+    let mut outcome = Outcome {
+        name: scenario.name().to_string(),
+        file: scenario.path.display().to_string(),
+        report: None,
+        error: None,
+        failures: Vec::new(),
+    };
+    let config = match scenario.run_config() {
+        Ok(config) => config,
+        Err(e) => {
+            outcome.error = Some(e);
+            return outcome;
+        }
+    };
+    match crate::run::run(clients, &config).await {
+        Ok(report) => {
+            outcome.failures = crate::assert::evaluate(&scenario.file.expect, &report);
+            outcome.report = Some(report);
+        }
+        Err(e) => outcome.error = Some(e.to_string()),
+    }
+    outcome
+}
