@@ -10,7 +10,7 @@ use tickflow_harness::localstack::{LocalStack, LocalStackConfig, Origin};
 use tickflow_harness::replay::{self, Pace, ReplaySpec};
 use tickflow_harness::run::{self as pipeline_run, RunConfig, Source};
 use tickflow_harness::scenario::{self, outcome, Outcome, Scenario};
-use tickflow_harness::{doctor, topology::Topology};
+use tickflow_harness::{ceiling, doctor, topology::Topology};
 use tickflow_pipeline::source::{Generator, GeneratorConfig};
 
 /// tickflow: run an AWS streaming pipeline (Kinesis -> SQS -> S3 -> SNS) on LocalStack.
@@ -43,6 +43,13 @@ enum Command {
     },
     /// Push a recorded JSONL or a CSV data set through the pipeline.
     Replay(ReplayArgs),
+    /// Measure LocalStack's raw capacity with tight loops of PutRecords, SendMessageBatch and
+    /// PutObject: the ceiling the pipeline is compared with.
+    Ceiling {
+        /// Seconds per loop.
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+    },
 }
 
 /// Flags of `tickflow run`.
@@ -98,6 +105,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Doctor => with_localstack(doctor_command).await,
         Command::Validate { files } => Ok(validate_command(&files)),
         Command::Record { file, out } => record_command(&file, &out),
+        Command::Ceiling { seconds } => {
+            with_localstack(|target, header| async move {
+                println!("{header}");
+                let clients = aws::clients(&target).await;
+                let measured =
+                    ceiling::measure(&clients, std::time::Duration::from_secs(seconds)).await?;
+                print!("{}", ceiling::render(&measured));
+                Ok(ExitCode::SUCCESS)
+            })
+            .await
+        }
         Command::Run(args) if !args.files.is_empty() => {
             let scenarios = load_all(&args.files)?;
             with_localstack(|target, header| {

@@ -5,9 +5,9 @@
 //!   per test binary, sweep stale containers.
 //! - [`aws`]: the one place where endpoint, region and credentials are decided.
 //! - [`topology`]: the run's AWS resources, provisioned idempotently and torn down.
-//! - [`doctor`]: one round trip through each service.
+//! - [`doctor`]: one round trip through each service; [`ceiling`]: LocalStack's raw capacity.
 //! - [`settings`], [`faults`]: how a run configures the pipeline and what it injects.
-//! - [`run`]: one run from provisioning to teardown; [`replay`]: recorded or CSV data as input.
+//! - [`run`]: one run from provisioning to teardown, with [`progress`] while it runs; [`replay`]: recorded or CSV data as input.
 //! - [`scenario`]: declarative scenario files: parsing, validation, outcomes, reports;
 //!   [`assert`]: judging a run against a scenario's expectations.
 //! - [`observe`], [`reconcile`], [`report`]: what landed, whether it adds up, how to say so.
@@ -29,11 +29,13 @@
 
 pub mod assert;
 pub mod aws;
+pub mod ceiling;
 pub mod doctor;
 pub mod error;
 pub mod faults;
 pub mod localstack;
 pub mod observe;
+pub mod progress;
 pub mod reconcile;
 pub mod replay;
 pub mod report;

@@ -165,6 +165,15 @@ async fn drive(
     let stages = Stages {
         controllers: vec![bridge_ctl, esm_ctl],
     };
+    let progress = tokio::spawn(crate::progress::report(
+        crate::progress::Counters {
+            produced: producer_stats.clone(),
+            bridged: bridge_stats.clone(),
+            processed: handler_stats.clone(),
+            lake: lake_stats.clone(),
+        },
+        started,
+    ));
 
     // Feed.
     let (items, pace): (Box<dyn Iterator<Item = Item> + Send>, Pace) = match &config.source {
@@ -232,6 +241,7 @@ async fn drive(
     drop(handler);
     join("lake writer", lake_task, limit).await?;
     let processed = started.elapsed();
+    progress.abort();
     drop(stages);
 
     // Observe and judge.

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tickflow_pipeline::bridge::BridgeConfig;
+use tickflow_pipeline::compress::Compression;
 use tickflow_pipeline::lake::LakeConfig;
 use tickflow_pipeline::notify::WatchConfig;
 use tickflow_pipeline::processor::EsmConfig;
@@ -17,6 +18,8 @@ pub struct PipelineSettings {
     pub shards: i32,
     /// Aggregate many events per Kinesis record (KPL format); `false` puts one each.
     pub aggregate: bool,
+    /// `none` or `zstd`: compress each Kinesis record (LocalStack's Kinesis is bound by bytes).
+    pub compression: Compression,
     /// Largest SQS message the bridge packs, bytes; `None` uses the queue's maximum.
     pub sqs_message_bytes: Option<usize>,
     /// Most SQS messages per handler invocation.
@@ -44,6 +47,7 @@ impl Default for PipelineSettings {
         Self {
             shards: 2,
             aggregate: true,
+            compression: Compression::None,
             sqs_message_bytes: None,
             batch_size: 10,
             batching_window_ms: 0,
@@ -97,6 +101,7 @@ impl PipelineSettings {
     pub fn producer(&self) -> ProducerConfig {
         ProducerConfig {
             aggregate: self.aggregate,
+            compression: self.compression,
             ..ProducerConfig::default()
         }
     }

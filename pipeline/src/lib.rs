@@ -7,7 +7,8 @@
 //! # Layout
 //! - [`source`]: deterministic market data (forex, stock quotes, news) from a seed.
 //! - [`event`]: the event model, its validation and enrichment.
-//! - [`kpl`]: the KPL aggregated-record format (many events per Kinesis record).
+//! - [`kpl`]: the KPL aggregated-record format (many events per Kinesis record);
+//!   [`compress`]: optional zstd compression of whole records.
 //! - [`producer`]: aggregation and `PutRecords` with partial-failure retries.
 //! - [`bridge`]: Kinesis -> SQS, de-aggregation, packing, checkpoints.
 //! - [`envelope`]: the SQS body that carries many records.
@@ -39,6 +40,7 @@
 
 pub mod aws;
 pub mod bridge;
+pub mod compress;
 pub mod control;
 pub mod envelope;
 pub mod error;

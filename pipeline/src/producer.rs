@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::aws::{AwsError, Clients};
+use crate::compress::Compression;
 use crate::error::{Error, Result};
 use crate::kpl::{Aggregator, MAX_KINESIS_RECORD, MAX_PARTITION_KEY};
 use crate::retry::Backoff;
@@ -41,6 +42,8 @@ pub struct ProducerConfig {
     pub linger: Duration,
     /// `PutRecords` calls in flight at once.
     pub concurrency: usize,
+    /// Compress each Kinesis record (see [`crate::compress`]).
+    pub compression: Compression,
     /// Retry policy for failed entries and throttling.
     pub backoff: Backoff,
 }
@@ -52,6 +55,7 @@ impl Default for ProducerConfig {
             max_aggregate_bytes: MAX_KINESIS_RECORD - MAX_PARTITION_KEY,
             linger: Duration::from_millis(100),
             concurrency: 4,
+            compression: Compression::None,
             backoff: Backoff::default(),
         }
     }
@@ -173,7 +177,8 @@ impl Producer {
                     );
                 }
             }
-            for entry in ready {
+            for mut entry in ready {
+                entry.data = self.config.compression.apply(entry.data);
                 let size = entry.data.len() + entry.partition_key.len();
                 if batch.len() == MAX_BATCH_RECORDS || batch_bytes + size > MAX_BATCH_BYTES {
                     self.send(std::mem::take(&mut batch), &permits, &mut calls)

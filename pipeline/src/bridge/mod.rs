@@ -18,7 +18,7 @@ use crate::aws::{AwsError, Clients};
 use crate::control::{Control, Phase};
 use crate::error::{Error, Result};
 use crate::retry::Backoff;
-use crate::{envelope, kpl};
+use crate::{compress, envelope, kpl};
 
 /// Bridge settings.
 #[derive(Debug, Clone)]
@@ -166,10 +166,9 @@ impl Bridge {
             if let Some(last) = records.last() {
                 let mut elements = Vec::new();
                 for record in records {
-                    for user in kpl::deaggregate(
-                        record.partition_key().unwrap_or_default(),
-                        record.data().as_ref(),
-                    ) {
+                    let data = compress::expand(record.data().as_ref());
+                    for user in kpl::deaggregate(record.partition_key().unwrap_or_default(), &data)
+                    {
                         elements.push(envelope::encode_record(&user.data));
                     }
                 }

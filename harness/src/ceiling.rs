@@ -1,0 +1,211 @@
+//! LocalStack's own ceiling on this machine: tight loops of `PutRecords`, `SendMessageBatch`
+//! and `PutObject` from the same SDK the pipeline uses, to compare the pipeline against.
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use aws_sdk_kinesis::primitives::Blob;
+use aws_sdk_kinesis::types::PutRecordsRequestEntry;
+use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+use serde::Serialize;
+use tickflow_pipeline::aws::{AwsError, Clients};
+
+use crate::error::Result;
+use crate::topology::{Provisioned, Topology};
+
+/// One measured loop.
+#[derive(Debug, Clone, Serialize)]
+pub struct Measurement {
+    /// What was called, e.g. `kinesis PutRecords 500 x 200 B`.
+    pub operation: String,
+    /// Calls made.
+    pub calls: u64,
+    /// Items (records, messages, objects) accepted.
+    pub items: u64,
+    /// Payload bytes accepted.
+    pub bytes: u64,
+    /// Wall time.
+    pub seconds: f64,
+}
+
+impl Measurement {
+    /// Items per second.
+    pub fn items_per_sec(&self) -> f64 {
+        self.items as f64 / self.seconds.max(1e-9)
+    }
+
+    /// Mean milliseconds per call.
+    pub fn ms_per_call(&self) -> f64 {
+        self.seconds * 1e3 / self.calls.max(1) as f64
+    }
+}
+
+/// Runs each loop for about `budget`, against a throwaway topology.
+///
+/// # Errors
+/// A failing AWS call.
+pub async fn measure(clients: &Clients, budget: Duration) -> Result<Vec<Measurement>> {
+    let topology = Topology::new();
+    let p = topology.provision(clients).await?;
+    let result = measure_all(clients, &p, budget).await;
+    topology.teardown(clients, &p).await?;
+    result
+}
+
+async fn measure_all(
+    clients: &Clients,
+    p: &Provisioned,
+    budget: Duration,
+) -> Result<Vec<Measurement>> {
+    let mut out = Vec::new();
+    for (records, size) in [
+        (500, 200),
+        (100, 10 * 1024),
+        (10, 100 * 1024),
+        (4, 1000 * 1024),
+    ] {
+        out.push(kinesis(clients, &p.resources.stream, records, size, budget).await?);
+    }
+    for size in [200, 25 * 1024] {
+        out.push(sqs(clients, &p.resources.queue_url, size, budget).await?);
+    }
+    out.push(s3(clients, &p.resources.bucket, 1024 * 1024, budget).await?);
+    Ok(out)
+}
+
+async fn kinesis(
+    clients: &Clients,
+    stream: &str,
+    records: usize,
+    size: usize,
+    budget: Duration,
+) -> Result<Measurement> {
+    let entries: Vec<_> = (0..records)
+        .map(|i| {
+            PutRecordsRequestEntry::builder()
+                .partition_key(format!("k{i}"))
+                .data(Blob::new(vec![b'x'; size]))
+                .build()
+                .expect("key and data are set")
+        })
+        .collect();
+    let mut m = Measurement {
+        operation: format!("kinesis PutRecords {records} x {}", human(size)),
+        calls: 0,
+        items: 0,
+        bytes: 0,
+        seconds: 0.0,
+    };
+    let started = Instant::now();
+    while started.elapsed() < budget {
+        let out = clients
+            .kinesis
+            .put_records()
+            .stream_name(stream)
+            .set_records(Some(entries.clone()))
+            .send()
+            .await
+            .map_err(AwsError::of("kinesis", "PutRecords"))?;
+        let ok = (records as i32 - out.failed_record_count().unwrap_or(0)) as u64;
+        m.calls += 1;
+        m.items += ok;
+        m.bytes += ok * size as u64;
+    }
+    m.seconds = started.elapsed().as_secs_f64();
+    Ok(m)
+}
+
+async fn sqs(clients: &Clients, queue: &str, size: usize, budget: Duration) -> Result<Measurement> {
+    let body = "x".repeat(size);
+    let entries: Vec<_> = (0..10)
+        .map(|i| {
+            SendMessageBatchRequestEntry::builder()
+                .id(i.to_string())
+                .message_body(&body)
+                .build()
+                .expect("id and body are set")
+        })
+        .collect();
+    let mut m = Measurement {
+        operation: format!("sqs SendMessageBatch 10 x {}", human(size)),
+        calls: 0,
+        items: 0,
+        bytes: 0,
+        seconds: 0.0,
+    };
+    let started = Instant::now();
+    while started.elapsed() < budget {
+        let out = clients
+            .sqs
+            .send_message_batch()
+            .queue_url(queue)
+            .set_entries(Some(entries.clone()))
+            .send()
+            .await
+            .map_err(AwsError::of("sqs", "SendMessageBatch"))?;
+        m.calls += 1;
+        m.items += out.successful().len() as u64;
+        m.bytes += (out.successful().len() * size) as u64;
+    }
+    m.seconds = started.elapsed().as_secs_f64();
+    let _ = clients.sqs.purge_queue().queue_url(queue).send().await;
+    Ok(m)
+}
+
+async fn s3(clients: &Clients, bucket: &str, size: usize, budget: Duration) -> Result<Measurement> {
+    let body = vec![b'x'; size];
+    let mut m = Measurement {
+        operation: format!("s3 PutObject {}", human(size)),
+        calls: 0,
+        items: 0,
+        bytes: 0,
+        seconds: 0.0,
+    };
+    let started = Instant::now();
+    while started.elapsed() < budget {
+        clients
+            .s3
+            .put_object()
+            .bucket(bucket)
+            .key(format!("ceiling/{}", m.calls))
+            .body(body.clone().into())
+            .send()
+            .await
+            .map_err(AwsError::of("s3", "PutObject"))?;
+        m.calls += 1;
+        m.items += 1;
+        m.bytes += size as u64;
+    }
+    m.seconds = started.elapsed().as_secs_f64();
+    Ok(m)
+}
+
+/// The measurements as a table.
+pub fn render(measurements: &[Measurement]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<40} {:>7} {:>10} {:>10} {:>9}",
+        "OPERATION", "CALLS", "ITEMS/S", "MB/S", "MS/CALL"
+    );
+    for m in measurements {
+        let _ = writeln!(
+            out,
+            "{:<40} {:>7} {:>10.0} {:>10.2} {:>9.1}",
+            m.operation,
+            m.calls,
+            m.items_per_sec(),
+            m.bytes as f64 / 1e6 / m.seconds.max(1e-9),
+            m.ms_per_call()
+        );
+    }
+    out
+}
+
+fn human(bytes: usize) -> String {
+    if bytes >= 1024 {
+        format!("{} KiB", bytes / 1024)
+    } else {
+        format!("{bytes} B")
+    }
+}
