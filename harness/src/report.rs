@@ -130,6 +130,8 @@ pub struct StageTimes {
 pub struct StageStats {
     /// Kinesis records put (aggregates count once).
     pub kinesis_records: u64,
+    /// Bytes of Kinesis record data accepted (after compression).
+    pub kinesis_bytes: u64,
     /// `PutRecords` calls.
     pub put_records_calls: u64,
     /// Producer retries (entries), throttled ones included.
@@ -166,6 +168,7 @@ impl StageStats {
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
         Self {
             kinesis_records: get(&producer.kinesis_records),
+            kinesis_bytes: get(&producer.bytes),
             put_records_calls: get(&producer.calls),
             producer_retries: get(&producer.retries),
             throttles: get(&producer.throttles),
@@ -256,11 +259,19 @@ impl RunReport {
         let _ = writeln!(out, "  dlq    messages {:>5}", self.dlq_messages);
         let _ = writeln!(out, "\nSNS deliveries");
         let _ = writeln!(out, "  new data     {:>6}", self.sns.new_data);
+        let mut per_symbol: BTreeMap<&str, usize> = BTreeMap::new();
+        for symbol in &self.sns.alert_symbols {
+            *per_symbol.entry(symbol.as_str()).or_default() += 1;
+        }
+        let alerts: Vec<String> = per_symbol
+            .iter()
+            .map(|(s, n)| format!("{s} x{n}"))
+            .collect();
         let _ = writeln!(
             out,
             "  price alerts {:>6}  {}",
             self.sns.price_alert,
-            self.sns.alert_symbols.join(" ")
+            alerts.join(", ")
         );
         let _ = writeln!(
             out,
@@ -280,8 +291,13 @@ impl RunReport {
         let _ = writeln!(out, "\nstages (seconds from start when drained)");
         let _ = writeln!(
             out,
-            "  producer {:>6.2}s  {} Kinesis records in {} PutRecords calls ({} retries, {} throttled)",
-            t.produced_secs, s.kinesis_records, s.put_records_calls, s.producer_retries, s.throttles
+            "  producer {:>6.2}s  {} Kinesis records ({:.1} MiB) in {} PutRecords calls ({} retries, {} throttled)",
+            t.produced_secs,
+            s.kinesis_records,
+            s.kinesis_bytes as f64 / 1_048_576.0,
+            s.put_records_calls,
+            s.producer_retries,
+            s.throttles
         );
         let _ = writeln!(
             out,

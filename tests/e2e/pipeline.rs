@@ -154,6 +154,31 @@ async fn one_record_per_event_without_aggregation_also_reconciles() {
 }
 
 #[tokio::test]
+async fn zstd_compressed_records_reconcile_and_shrink_what_kinesis_carries() {
+    let clients = clients().await;
+    let mut plain = RunConfig::new("e2e-plain", 4_000, 9);
+    plain.pipeline.shards = 1;
+    let mut packed = plain.clone();
+    packed.name = "e2e-zstd".into();
+    packed.pipeline.compression = tickflow_pipeline::compress::Compression::Zstd;
+    let (a, b) = tokio::join!(run(&clients, &plain), run(&clients, &packed));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert!(
+        a.passed && b.passed,
+        "{}\n{}",
+        a.render_text(),
+        b.render_text()
+    );
+    assert_eq!(b.reconciliation.found, 4_000);
+    assert!(
+        b.stats.kinesis_bytes * 3 < a.stats.kinesis_bytes,
+        "zstd should carry well under a third of the bytes: {} vs {}",
+        b.stats.kinesis_bytes,
+        a.stats.kinesis_bytes
+    );
+}
+
+#[tokio::test]
 async fn a_restarted_bridge_resumes_from_its_checkpoints() {
     let clients = clients().await;
     let topology = Topology::new();
