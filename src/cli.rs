@@ -43,6 +43,9 @@ enum Command {
     },
     /// Push a recorded JSONL or a CSV data set through the pipeline.
     Replay(ReplayArgs),
+    /// Start LocalStack with tickflow's settings, print `AWS_ENDPOINT_URL=...`, and keep it
+    /// until Ctrl-C: one LocalStack for several commands or other tools.
+    Localstack,
     /// Measure LocalStack's raw capacity with tight loops of PutRecords, SendMessageBatch and
     /// PutObject: the ceiling the pipeline is compared with.
     Ceiling {
@@ -105,6 +108,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Doctor => with_localstack(doctor_command).await,
         Command::Validate { files } => Ok(validate_command(&files)),
         Command::Record { file, out } => record_command(&file, &out),
+        Command::Localstack => {
+            with_localstack(|target, header| async move {
+                eprintln!("{header}; Ctrl-C removes it");
+                if let Target::Endpoint(endpoint) = target {
+                    println!("AWS_ENDPOINT_URL={endpoint}");
+                }
+                use std::io::Write as _;
+                std::io::stdout().flush()?;
+                std::future::pending::<()>().await;
+                Ok(ExitCode::SUCCESS)
+            })
+            .await
+        }
         Command::Ceiling { seconds } => {
             with_localstack(|target, header| async move {
                 println!("{header}");
