@@ -15,10 +15,38 @@ fn generator(c: &mut Criterion) {
     group.throughput(Throughput::Elements(EVENTS));
     group.sample_size(10);
     group.bench_function("generate", |b| {
-        b.iter(|| Generator::new(config.clone()).map(|e| e.created_at()).sum::<i64>())
+        b.iter(|| {
+            Generator::new(config.clone())
+                .map(|e| e.created_at())
+                .sum::<i64>()
+        })
     });
     group.bench_function("generate+serialise", |b| {
-        b.iter(|| Generator::new(config.clone()).map(|e| e.to_json().len()).sum::<usize>())
+        b.iter(|| {
+            let mut buf = Vec::with_capacity(512);
+            Generator::new(config.clone())
+                .map(|e| {
+                    buf.clear();
+                    e.write_json(&mut buf);
+                    buf.len()
+                })
+                .sum::<usize>()
+        })
+    });
+    let no_news = GeneratorConfig {
+        mix: tickflow_pipeline::source::Mix {
+            forex: 0.5,
+            stock_price: 0.5,
+            stock_news: 0.0,
+        },
+        ..config.clone()
+    };
+    group.bench_function("generate, no news", |b| {
+        b.iter(|| {
+            Generator::new(no_news.clone())
+                .map(|e| e.created_at())
+                .sum::<i64>()
+        })
     });
     group.finish();
 }

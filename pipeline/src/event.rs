@@ -155,7 +155,47 @@ impl MarketEvent {
 
     /// Serialises to one line of JSON (no trailing newline).
     pub fn to_json(&self) -> Vec<u8> {
-        serde_json::to_vec(self).expect("market events always serialise")
+        let mut out = Vec::with_capacity(256);
+        self.write_json(&mut out);
+        out
+    }
+
+    /// Appends the event's JSON to `out`: byte for byte what serde_json writes for it, without
+    /// serde's machinery or an allocation per event (the generator's hot path).
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        let mut w = JsonWriter { out, first: true };
+        w.out.push(b'{');
+        w.str_field("event_name", self.event_name());
+        match self {
+            MarketEvent::Forex(e) => {
+                w.uuid_field(&e.event_uuid);
+                w.int_field("created_at", e.created_at);
+                w.str_field("pair", &e.pair);
+                w.float_field("bid", e.bid);
+                w.float_field("ask", e.ask);
+                w.float_field("mid", e.mid);
+            }
+            MarketEvent::StockPrice(e) => {
+                w.uuid_field(&e.event_uuid);
+                w.int_field("created_at", e.created_at);
+                w.str_field("symbol", &e.symbol);
+                w.float_field("price", e.price);
+                w.float_field("bid", e.bid);
+                w.float_field("ask", e.ask);
+                w.key("volume");
+                w.out
+                    .extend_from_slice(itoa::Buffer::new().format(e.volume).as_bytes());
+            }
+            MarketEvent::StockNews(e) => {
+                w.uuid_field(&e.event_uuid);
+                w.int_field("created_at", e.created_at);
+                w.str_field("symbol", &e.symbol);
+                w.str_field("headline", &e.headline);
+                w.str_field("body", &e.body);
+                w.float_field("sentiment", e.sentiment);
+            }
+        }
+        w.out.push(b'}');
     }
 
     /// Checks what the JSON schema cannot: finite positive prices, bid below ask, a non-empty
@@ -222,6 +262,86 @@ impl MarketEvent {
         }
         Ok(())
     }
+}
+
+/// Writes JSON object fields exactly as serde_json does (its float formatter is `zmij`).
+struct JsonWriter<'a> {
+    out: &'a mut Vec<u8>,
+    first: bool,
+}
+
+impl JsonWriter<'_> {
+    fn key(&mut self, key: &str) {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.push(b'"');
+        self.out.extend_from_slice(key.as_bytes());
+        self.out.extend_from_slice(b"\":");
+    }
+
+    fn str_field(&mut self, key: &str, value: &str) {
+        self.key(key);
+        write_json_string(self.out, value);
+    }
+
+    fn uuid_field(&mut self, id: &Uuid) {
+        self.key("event_uuid");
+        self.out.push(b'"');
+        let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        self.out
+            .extend_from_slice(id.hyphenated().encode_lower(&mut buf).as_bytes());
+        self.out.push(b'"');
+    }
+
+    fn int_field(&mut self, key: &str, value: i64) {
+        self.key(key);
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+    }
+
+    fn float_field(&mut self, key: &str, value: f64) {
+        self.key(key);
+        if value.is_finite() {
+            self.out
+                .extend_from_slice(zmij::Buffer::new().format_finite(value).as_bytes());
+        } else {
+            self.out.extend_from_slice(b"null"); // as serde_json does for NaN and infinities
+        }
+    }
+}
+
+/// A JSON string literal with serde_json's escaping.
+fn write_json_string(out: &mut Vec<u8>, value: &str) {
+    out.push(b'"');
+    let bytes = value.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0x00..=0x1f => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        if escape.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[(b >> 4) as usize]);
+            out.push(HEX[(b & 0xf) as usize]);
+        } else {
+            out.extend_from_slice(escape);
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
 }
 
 /// Parses and validates one raw record.

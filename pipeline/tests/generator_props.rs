@@ -80,6 +80,87 @@ proptest! {
     }
 }
 
+fn any_event() -> impl Strategy<Value = MarketEvent> {
+    use tickflow_pipeline::event::{ForexRate, StockNews, StockPrice};
+    let id = any::<u128>().prop_map(uuid::Uuid::from_u128);
+    let num = prop_oneof![
+        any::<f64>(),
+        -1e6f64..1e6,
+        Just(0.1),
+        Just(1e21),
+        Just(-0.0)
+    ];
+    prop_oneof![
+        (
+            id.clone(),
+            any::<i64>(),
+            any::<String>(),
+            num.clone(),
+            num.clone(),
+            num.clone()
+        )
+            .prop_map(|(event_uuid, created_at, pair, bid, ask, mid)| {
+                MarketEvent::Forex(ForexRate {
+                    event_uuid,
+                    created_at,
+                    pair,
+                    bid,
+                    ask,
+                    mid,
+                })
+            }),
+        (
+            id.clone(),
+            any::<i64>(),
+            any::<String>(),
+            num.clone(),
+            num.clone(),
+            any::<u64>()
+        )
+            .prop_map(|(event_uuid, created_at, symbol, price, bid, volume)| {
+                MarketEvent::StockPrice(StockPrice {
+                    event_uuid,
+                    created_at,
+                    symbol,
+                    price,
+                    bid,
+                    ask: bid,
+                    volume,
+                })
+            }),
+        (
+            id,
+            any::<i64>(),
+            any::<String>(),
+            any::<String>(),
+            ".*",
+            num
+        )
+            .prop_map(
+                |(event_uuid, created_at, symbol, headline, body, sentiment)| {
+                    MarketEvent::StockNews(StockNews {
+                        event_uuid,
+                        created_at,
+                        symbol,
+                        headline,
+                        body,
+                        sentiment,
+                    })
+                }
+            ),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn the_fast_json_writer_matches_serde_json_byte_for_byte(event in any_event()) {
+        prop_assert_eq!(
+            String::from_utf8(event.to_json()).unwrap(),
+            serde_json::to_string(&event).unwrap()
+        );
+    }
+}
+
 #[test]
 fn generates_exactly_the_requested_count_with_unique_ids() {
     let events: Vec<_> = Generator::new(config(1, 5_000, 1_795_444_200_000, 0.5, 10.0)).collect();

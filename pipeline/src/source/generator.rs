@@ -26,6 +26,8 @@ pub struct Generator {
     /// Forced jumps sorted by position, consumed from the front.
     forced: std::vec::IntoIter<ForcedJump>,
     next_forced: Option<ForcedJump>,
+    /// News texts, drawn once from a generator of their own (seeded from `seed`).
+    news: news::TextPool,
 }
 
 impl Generator {
@@ -35,7 +37,9 @@ impl Generator {
         forced.sort_by_key(|j| j.at_event);
         let mut forced = forced.into_iter();
         let next_forced = forced.next();
+        let mut text_rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x6e65_7773);
         Self {
+            news: news::TextPool::draw(&mut text_rng),
             rng: ChaCha8Rng::seed_from_u64(config.seed),
             produced: 0,
             clock_ms: config.start_ms,
@@ -134,7 +138,7 @@ impl Generator {
         let i = self.rng.random_range(0..self.stocks.len());
         let event_uuid = self.next_id();
         let symbol = self.config.stocks[i].name.clone();
-        let item = news::draw(&symbol, &mut self.rng);
+        let item = news::draw(&symbol, &self.news, &mut self.rng);
         self.stocks[i].nudge(item.sentiment * self.config.news_impact_pct / 100.0);
         MarketEvent::StockNews(StockNews {
             event_uuid,
