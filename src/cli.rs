@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use tickflow_harness::aws::{self, Target};
+use tickflow_harness::load::{LoadPlan, Ramp, Step};
 use tickflow_harness::localstack::{LocalStack, LocalStackConfig, Origin};
 use tickflow_harness::replay::{self, Pace, ReplaySpec};
 use tickflow_harness::run::{self as pipeline_run, RunConfig, Source};
@@ -17,8 +18,22 @@ use tickflow_pipeline::source::{Generator, GeneratorConfig};
 #[derive(Debug, Parser)]
 #[command(version, about)]
 pub struct Cli {
+    /// Where the pipeline runs: `localstack` (started, or `AWS_ENDPOINT_URL`) or `aws` (real AWS
+    /// through the standard credential chain and region; resources are namespaced by run id and
+    /// torn down).
+    #[arg(long, global = true, value_enum, default_value_t = TargetKind::Localstack)]
+    target: TargetKind,
     #[command(subcommand)]
     command: Command,
+}
+
+/// The `--target` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum TargetKind {
+    /// LocalStack, started by tickflow or given by `AWS_ENDPOINT_URL`.
+    Localstack,
+    /// Real AWS.
+    Aws,
 }
 
 #[derive(Debug, Subcommand)]
@@ -43,6 +58,8 @@ enum Command {
     },
     /// Push a recorded JSONL or a CSV data set through the pipeline.
     Replay(ReplayArgs),
+    /// A load run: open-model arrivals (constant, ramp or steps) for a duration or a count.
+    Load(LoadArgs),
     /// Start LocalStack with tickflow's settings, print `AWS_ENDPOINT_URL=...`, and keep it
     /// until Ctrl-C: one LocalStack for several commands or other tools.
     Localstack,
@@ -86,6 +103,35 @@ struct RunArgs {
     json: Option<PathBuf>,
 }
 
+/// Flags of `tickflow load`.
+#[derive(Debug, clap::Args)]
+struct LoadArgs {
+    /// A scenario to load-test (its `[load]` section, overridden by the flags below); without
+    /// one, a generated mix with the `load-1m` pipeline settings.
+    file: Option<PathBuf>,
+    /// Constant rate, events/s.
+    #[arg(long, conflicts_with_all = ["ramp", "steps"])]
+    rate: Option<f64>,
+    /// Ramp, `FROM:TO:SECS` (events/s, events/s, seconds).
+    #[arg(long, conflicts_with = "steps")]
+    ramp: Option<String>,
+    /// Steps, `RATE:SECS,RATE:SECS,...`.
+    #[arg(long)]
+    steps: Option<String>,
+    /// Stop feeding after this many seconds.
+    #[arg(long)]
+    duration: Option<f64>,
+    /// Most events to generate (without a scenario).
+    #[arg(long, default_value_t = 1_000_000)]
+    events: u64,
+    /// Seed (without a scenario).
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Write the full report as JSON to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
 /// Flags of `tickflow replay`.
 #[derive(Debug, clap::Args)]
 struct ReplayArgs {
@@ -104,12 +150,18 @@ struct ReplayArgs {
 
 /// Runs the parsed command and returns the process exit code.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let target = cli.target;
     match cli.command {
-        Command::Doctor => with_localstack(doctor_command).await,
+        Command::Doctor => with_target(target, doctor_command).await,
         Command::Validate { files } => Ok(validate_command(&files)),
         Command::Record { file, out } => record_command(&file, &out),
+        Command::Localstack if target == TargetKind::Aws => {
+            anyhow::bail!(
+                "`tickflow localstack` starts LocalStack; it has no meaning with --target aws"
+            )
+        }
         Command::Localstack => {
-            with_localstack(|target, header| async move {
+            with_target(target, |target, header| async move {
                 eprintln!("{header}; Ctrl-C removes it");
                 if let Target::Endpoint(endpoint) = target {
                     println!("AWS_ENDPOINT_URL={endpoint}");
@@ -122,7 +174,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .await
         }
         Command::Ceiling { seconds } => {
-            with_localstack(|target, header| async move {
+            with_target(target, |target, header| async move {
                 println!("{header}");
                 let clients = aws::clients(&target).await;
                 let measured =
@@ -134,14 +186,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Run(args) if !args.files.is_empty() => {
             let scenarios = load_all(&args.files)?;
-            with_localstack(|target, header| {
+            with_target(target, |target, header| {
                 scenarios_command(scenarios, args.report_dir, target, header)
             })
             .await
         }
         Command::Run(args) => {
             let config = flag_run_config(&args)?;
-            with_localstack(|target, header| single_run(config, args.json, target, header)).await
+            with_target(target, |target, header| {
+                single_run(config, args.json, target, header)
+            })
+            .await
+        }
+        Command::Load(args) => {
+            let (config, expect) = load_config(&args)?;
+            with_target(target, |t, h| load_run(config, expect, args.json, t, h)).await
         }
         Command::Replay(args) => {
             let pace = match args.speed.as_str() {
@@ -165,17 +224,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 pace,
                 symbol: args.symbol,
             });
-            with_localstack(|target, header| single_run(config, None, target, header)).await
+            with_target(target, |target, header| {
+                single_run(config, None, target, header)
+            })
+            .await
         }
     }
 }
 
-/// Starts (or reaches) LocalStack, runs `job`, and removes what was started, also on Ctrl-C.
-async fn with_localstack<F, Fut>(job: F) -> anyhow::Result<ExitCode>
+/// Runs `job` against real AWS, or against LocalStack (started and removed around it, also on
+/// Ctrl-C). `job` gets where to send requests and a line describing it.
+async fn with_target<F, Fut>(target: TargetKind, job: F) -> anyhow::Result<ExitCode>
 where
     F: FnOnce(Target, String) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<ExitCode>>,
 {
+    if target == TargetKind::Aws {
+        let header =
+            "real AWS (standard credential chain and region, no endpoint override)".to_string();
+        return tokio::select! {
+            outcome = job(Target::Aws, header) => outcome,
+            _ = tokio::signal::ctrl_c() => Ok(ExitCode::from(130)),
+        };
+    }
     let config = LocalStackConfig::from_env();
     let localstack = LocalStack::start(&config)
         .await
@@ -346,6 +417,121 @@ async fn scenarios_command(
         println!("{}", o.summary_line());
     }
     Ok(if outcomes.iter().all(Outcome::passed) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// The run a `tickflow load` asks for, and the scenario's expectations when it names one.
+fn load_config(args: &LoadArgs) -> anyhow::Result<(RunConfig, Option<scenario::file::Expect>)> {
+    let (mut config, expect) = match &args.file {
+        Some(file) => {
+            let s = load_all(std::slice::from_ref(file))?.remove(0);
+            (
+                s.run_config().map_err(anyhow::Error::msg)?,
+                Some(s.file.expect),
+            )
+        }
+        None => {
+            let mut config = RunConfig::new("load", args.events, args.seed);
+            config.pipeline.shards = 4;
+            config.pipeline.compression = tickflow_pipeline::compress::Compression::Zstd;
+            (config, None)
+        }
+    };
+    let number = |text: &str, what: &str| -> anyhow::Result<f64> {
+        text.trim()
+            .parse::<f64>()
+            .with_context(|| format!("{what}: not a number: {text:?}"))
+    };
+    if let Some(rate) = args.rate {
+        config.load = LoadPlan {
+            rate: Some(rate),
+            ..LoadPlan::default()
+        };
+    }
+    if let Some(ramp) = &args.ramp {
+        let parts: Vec<&str> = ramp.split(':').collect();
+        anyhow::ensure!(parts.len() == 3, "--ramp takes FROM:TO:SECS, got {ramp:?}");
+        config.load = LoadPlan {
+            ramp: Some(Ramp {
+                from: number(parts[0], "--ramp")?,
+                to: number(parts[1], "--ramp")?,
+                over_secs: number(parts[2], "--ramp")?,
+            }),
+            ..LoadPlan::default()
+        };
+    }
+    if let Some(steps) = &args.steps {
+        let parsed = steps
+            .split(',')
+            .map(|step| {
+                let (rate, secs) = step
+                    .split_once(':')
+                    .with_context(|| format!("--steps takes RATE:SECS,..., got {step:?}"))?;
+                Ok(Step {
+                    rate: number(rate, "--steps")?,
+                    secs: number(secs, "--steps")?,
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        config.load = LoadPlan {
+            steps: Some(parsed),
+            ..LoadPlan::default()
+        };
+    }
+    if args.duration.is_some() {
+        config.load.duration_secs = args.duration;
+    }
+    let problems: Vec<String> = config
+        .load
+        .check()
+        .into_iter()
+        .map(|(k, m)| format!("{k}: {m}"))
+        .collect();
+    anyhow::ensure!(
+        problems.is_empty(),
+        "invalid load settings:\n  {}",
+        problems.join("\n  ")
+    );
+    Ok((config, expect))
+}
+
+async fn load_run(
+    config: RunConfig,
+    expect: Option<scenario::file::Expect>,
+    json: Option<PathBuf>,
+    target: Target,
+    header: String,
+) -> anyhow::Result<ExitCode> {
+    eprintln!("{header}");
+    let clients = aws::clients(&target).await;
+    let report = pipeline_run::run(&clients, &config)
+        .await
+        .context("running the load")?;
+    print!("{}", report.render_text());
+    if let Some(path) = &json {
+        std::fs::write(path, serde_json::to_vec_pretty(&report)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    let failures = expect
+        .map(|e| tickflow_harness::assert::evaluate(&e, &report))
+        .unwrap_or_default();
+    for f in &failures {
+        println!("  FAILED {f}");
+    }
+    let passed = report.passed && failures.is_empty();
+    let line = report.summary_line();
+    println!(
+        "{}",
+        if passed {
+            line
+        } else {
+            line.replacen("PASS", "FAIL", 1)
+        }
+    );
+    Ok(if passed {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

@@ -6,7 +6,8 @@
 //! - [`aws`]: the one place where endpoint, region and credentials are decided.
 //! - [`topology`]: the run's AWS resources, provisioned idempotently and torn down.
 //! - [`doctor`]: one round trip through each service; [`ceiling`]: LocalStack's raw capacity.
-//! - [`settings`], [`faults`]: how a run configures the pipeline and what it injects.
+//! - [`settings`], [`faults`], [`load`]: how a run configures the pipeline, what it injects and
+//!   at which arrival rates it feeds it.
 //! - [`run`]: one run from provisioning to teardown, with [`progress`] while it runs; [`replay`]: recorded or CSV data as input.
 //! - [`scenario`]: declarative scenario files: parsing, validation, outcomes, reports;
 //!   [`assert`]: judging a run against a scenario's expectations.
@@ -33,6 +34,7 @@ pub mod ceiling;
 pub mod doctor;
 pub mod error;
 pub mod faults;
+pub mod load;
 pub mod localstack;
 pub mod observe;
 pub mod progress;

@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 
 use crate::error::{Error, Result};
 use crate::faults::{Fate, FaultSettings, Injector};
+use crate::load::LoadPlan;
 use crate::observe;
 use crate::reconcile::{Found, Ledger, Reconciliation};
 use crate::replay::{self, Item, Pace, ReplaySpec};
@@ -44,8 +45,8 @@ pub struct RunConfig {
     pub source: Source,
     /// Seeds fault injection.
     pub seed: u64,
-    /// Events per second to feed at; `None` feeds as fast as the pipeline takes them.
-    pub rate: Option<f64>,
+    /// Arrival schedule; the default feeds as fast as the pipeline takes events.
+    pub load: LoadPlan,
     /// The pipeline's tunables.
     pub pipeline: PipelineSettings,
     /// Faults to inject.
@@ -67,7 +68,7 @@ impl RunConfig {
                 ..GeneratorConfig::default()
             }),
             seed,
-            rate: None,
+            load: LoadPlan::default(),
             pipeline: PipelineSettings::default(),
             faults: FaultSettings::default(),
             keep_resources: false,
@@ -189,10 +190,10 @@ async fn drive(
     let mut first_time = None;
     let (mut duplicates_sent, mut unparsed_records) = (0u64, 0u64);
     'feed: for (i, item) in items.enumerate() {
-        let mut due = config
-            .rate
-            .filter(|r| *r > 0.0)
-            .map(|rate| Duration::from_secs_f64(i as f64 / rate));
+        if config.load.over(feed_started.elapsed()) {
+            break;
+        }
+        let mut due = config.load.due(i as u64);
         if let (Pace::Scaled(factor), Some(t)) = (pace, replay::item_time(&item)) {
             let first = *first_time.get_or_insert(t);
             let paced = Duration::from_secs_f64((t - first).max(0) as f64 / 1_000.0 / factor);
@@ -328,6 +329,7 @@ async fn drive(
             &lake_stats,
         ),
         elapsed_secs: elapsed.as_secs_f64(),
+        resources: crate::report::ResourceUse::now(),
     })
 }
 

@@ -24,6 +24,8 @@ pub struct ScenarioFile {
     /// Faults to inject.
     #[serde(default)]
     pub faults: FaultSettings,
+    /// Open-model arrival rates (overrides `[generate].rate`).
+    pub load: Option<crate::load::LoadPlan>,
     /// What must hold afterwards.
     #[serde(default)]
     pub expect: Expect,

@@ -177,6 +177,9 @@ fn check(file: &ScenarioFile) -> Vec<(String, String)> {
             }
         }
     }
+    if let Some(load) = &file.load {
+        problems.extend(load.check());
+    }
     for problem in file.pipeline.check() {
         let key = problem
             .split_whitespace()

@@ -84,7 +84,10 @@ impl Scenario {
             name: file.scenario.name.clone(),
             source,
             seed: file.scenario.seed,
-            rate: file.generate.rate.filter(|r| *r > 0.0),
+            load: file.load.clone().unwrap_or(crate::load::LoadPlan {
+                rate: file.generate.rate.filter(|r| *r > 0.0),
+                ..crate::load::LoadPlan::default()
+            }),
             pipeline: file.pipeline.clone(),
             faults: file.faults,
             keep_resources: false,
