@@ -9,6 +9,7 @@ use tickflow_harness::aws::{self, Target};
 use tickflow_harness::load::{LoadPlan, Ramp, Step};
 use tickflow_harness::localstack::{LocalStack, LocalStackConfig, Origin};
 use tickflow_harness::replay::{self, Pace, ReplaySpec};
+use tickflow_harness::report::{html, RunReport};
 use tickflow_harness::run::{self as pipeline_run, RunConfig, Source};
 use tickflow_harness::scenario::{self, outcome, Outcome, Scenario};
 use tickflow_harness::{ceiling, doctor, topology::Topology};
@@ -101,6 +102,9 @@ struct RunArgs {
     /// Write the full report of a flag run as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Write a self-contained HTML report of a flag run to this file.
+    #[arg(long)]
+    html: Option<PathBuf>,
 }
 
 /// Flags of `tickflow load`.
@@ -130,6 +134,9 @@ struct LoadArgs {
     /// Write the full report as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Write a self-contained HTML report with throughput and latency plots to this file.
+    #[arg(long)]
+    html: Option<PathBuf>,
 }
 
 /// Flags of `tickflow replay`.
@@ -194,13 +201,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => {
             let config = flag_run_config(&args)?;
             with_target(target, |target, header| {
-                single_run(config, args.json, target, header)
+                single_run(
+                    config,
+                    Outputs {
+                        json: args.json,
+                        html: args.html,
+                    },
+                    target,
+                    header,
+                )
             })
             .await
         }
         Command::Load(args) => {
             let (config, expect) = load_config(&args)?;
-            with_target(target, |t, h| load_run(config, expect, args.json, t, h)).await
+            let outputs = Outputs {
+                json: args.json,
+                html: args.html,
+            };
+            with_target(target, |t, h| load_run(config, expect, outputs, t, h)).await
         }
         Command::Replay(args) => {
             let pace = match args.speed.as_str() {
@@ -225,7 +244,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 symbol: args.symbol,
             });
             with_target(target, |target, header| {
-                single_run(config, None, target, header)
+                single_run(
+                    config,
+                    Outputs {
+                        json: None,
+                        html: None,
+                    },
+                    target,
+                    header,
+                )
             })
             .await
         }
@@ -365,7 +392,7 @@ fn flag_run_config(args: &RunArgs) -> anyhow::Result<RunConfig> {
 
 async fn single_run(
     config: RunConfig,
-    json: Option<PathBuf>,
+    outputs: Outputs,
     target: Target,
     header: String,
 ) -> anyhow::Result<ExitCode> {
@@ -375,10 +402,7 @@ async fn single_run(
         .await
         .context("running the pipeline")?;
     print!("{}", report.render_text());
-    if let Some(path) = &json {
-        std::fs::write(path, serde_json::to_vec_pretty(&report)?)
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
+    outputs.write(&report)?;
     println!("{}", report.summary_line());
     Ok(if report.passed {
         ExitCode::SUCCESS
@@ -498,10 +522,30 @@ fn load_config(args: &LoadArgs) -> anyhow::Result<(RunConfig, Option<scenario::f
     Ok((config, expect))
 }
 
+/// Where a single run's report files go.
+struct Outputs {
+    json: Option<PathBuf>,
+    html: Option<PathBuf>,
+}
+
+impl Outputs {
+    fn write(&self, report: &RunReport) -> anyhow::Result<()> {
+        if let Some(path) = &self.json {
+            std::fs::write(path, serde_json::to_vec_pretty(report)?)
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        if let Some(path) = &self.html {
+            let page = html::page(&format!("tickflow {}", report.name), &[report]);
+            std::fs::write(path, page).with_context(|| format!("writing {}", path.display()))?;
+        }
+        Ok(())
+    }
+}
+
 async fn load_run(
     config: RunConfig,
     expect: Option<scenario::file::Expect>,
-    json: Option<PathBuf>,
+    outputs: Outputs,
     target: Target,
     header: String,
 ) -> anyhow::Result<ExitCode> {
@@ -511,10 +555,7 @@ async fn load_run(
         .await
         .context("running the load")?;
     print!("{}", report.render_text());
-    if let Some(path) = &json {
-        std::fs::write(path, serde_json::to_vec_pretty(&report)?)
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
+    outputs.write(&report)?;
     let failures = expect
         .map(|e| tickflow_harness::assert::evaluate(&e, &report))
         .unwrap_or_default();

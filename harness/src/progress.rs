@@ -2,7 +2,9 @@
 //! once a second (`TICKFLOW_LOG=info` shows it).
 
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
 use std::time::{Duration, Instant};
 
 use tickflow_pipeline::bridge::BridgeStats;
@@ -22,8 +24,22 @@ pub struct Counters {
     pub lake: Arc<LakeStats>,
 }
 
-/// Logs progress every second until aborted.
-pub async fn report(counters: Counters, started: Instant) {
+/// Cumulative events through each stage at one moment of a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Sample {
+    /// Milliseconds since the run started.
+    pub at_ms: u64,
+    /// Events accepted by Kinesis so far.
+    pub kinesis: u64,
+    /// Events sent to SQS so far.
+    pub sqs: u64,
+    /// Events written to S3 so far.
+    pub s3: u64,
+}
+
+/// Samples every second (into `samples`, for the report's throughput plot) and logs them,
+/// until aborted.
+pub async fn report(counters: Counters, started: Instant, samples: Arc<Mutex<Vec<Sample>>>) {
     let mut last = (0, 0, 0);
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     ticker.tick().await;
@@ -47,5 +63,15 @@ pub async fn report(counters: Counters, started: Instant) {
             "progress"
         );
         last = now;
+        let sample = Sample {
+            at_ms: started.elapsed().as_millis() as u64,
+            kinesis: now.0,
+            sqs: now.1,
+            s3: now.2,
+        };
+        samples
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(sample);
     }
 }

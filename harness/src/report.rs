@@ -1,6 +1,8 @@
 //! What a run reports: the reconciliation, the lake's layout, queue depths, SNS deliveries,
 //! latency and per-stage figures, for people (text) and scripts (the summary line, JSON).
 
+pub mod html;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -54,6 +56,10 @@ pub struct RunReport {
     pub sns: SnsCounts,
     /// Handed to the producer -> written to S3, milliseconds.
     pub latency_ms: Latency,
+    /// The same latencies in power-of-two buckets, for the distribution plot.
+    pub latency_histogram: Vec<Bucket>,
+    /// Cumulative events per stage, sampled every second, for the throughput plot.
+    pub timeline: Vec<crate::progress::Sample>,
     /// When each stage finished draining, seconds from the start.
     pub times: StageTimes,
     /// Per-stage counters.
@@ -149,6 +155,33 @@ impl Latency {
             max: *samples.last().expect("not empty"),
         }
     }
+}
+
+/// A latency bucket: how many samples were at most `le_ms` (and above the previous bucket).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Bucket {
+    /// Upper bound, milliseconds (a power of two).
+    pub le_ms: u64,
+    /// Samples in the bucket.
+    pub count: u64,
+}
+
+/// Power-of-two buckets from 1 ms up to the largest sample.
+pub fn histogram(samples: &[u64]) -> Vec<Bucket> {
+    let Some(&max) = samples.iter().max() else {
+        return Vec::new();
+    };
+    let top = max.max(1).next_power_of_two();
+    let mut buckets: Vec<Bucket> = std::iter::successors(Some(1u64), |b| (*b < top).then(|| b * 2))
+        .map(|le_ms| Bucket { le_ms, count: 0 })
+        .collect();
+    let last = buckets.len() - 1;
+    for &s in samples {
+        // Bucket k holds (2^(k-1), 2^k]; 0 and 1 ms go to the first.
+        let index = (64 - s.max(1).saturating_sub(1).leading_zeros()) as usize;
+        buckets[index.min(last)].count += 1;
+    }
+    buckets
 }
 
 /// Seconds from the run's start at which each stage had drained.
@@ -372,6 +405,19 @@ impl RunReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn histogram_buckets_are_powers_of_two_and_count_every_sample() {
+        let samples = [0, 1, 2, 3, 4, 5, 1000, 1024, 1025];
+        let h = histogram(&samples);
+        assert_eq!(h.first().map(|b| b.le_ms), Some(1));
+        assert_eq!(h.last().map(|b| b.le_ms), Some(2048));
+        assert_eq!(h.iter().map(|b| b.count).sum::<u64>(), samples.len() as u64);
+        let count = |le| h.iter().find(|b| b.le_ms == le).map_or(0, |b| b.count);
+        assert_eq!((count(1), count(2), count(4), count(8)), (2, 1, 2, 1));
+        assert_eq!((count(1024), count(2048)), (2, 1));
+        assert!(histogram(&[]).is_empty());
+    }
 
     #[test]
     fn percentiles_use_nearest_rank() {

@@ -166,6 +166,7 @@ async fn drive(
     let stages = Stages {
         controllers: vec![bridge_ctl, esm_ctl],
     };
+    let samples = Arc::new(std::sync::Mutex::new(Vec::new()));
     let progress = tokio::spawn(crate::progress::report(
         crate::progress::Counters {
             produced: producer_stats.clone(),
@@ -174,6 +175,7 @@ async fn drive(
             lake: lake_stats.clone(),
         },
         started,
+        samples.clone(),
     ));
 
     // Feed.
@@ -243,6 +245,23 @@ async fn drive(
     join("lake writer", lake_task, limit).await?;
     let processed = started.elapsed();
     progress.abort();
+    let mut timeline = std::mem::take(
+        &mut *samples
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
+    timeline.push(crate::progress::Sample {
+        at_ms: processed.as_millis() as u64,
+        kinesis: producer_stats
+            .user_records
+            .load(std::sync::atomic::Ordering::Relaxed),
+        sqs: bridge_stats
+            .user_records
+            .load(std::sync::atomic::Ordering::Relaxed),
+        s3: handler_stats
+            .events
+            .load(std::sync::atomic::Ordering::Relaxed),
+    });
     drop(stages);
 
     // Observe and judge.
@@ -258,13 +277,13 @@ async fn drive(
     let reconciliation = Reconciliation::of(&ledger, &found);
     let main_queue = observe::queue_depth(clients, &res.queue_url).await?;
     let dlq_depth = observe::queue_depth(clients, &res.dlq_url).await?;
-    let latency = Latency::of(
-        contents
-            .written_at
-            .iter()
-            .filter_map(|(id, at)| ledger.sent_at_ms(id).map(|sent| (at - sent).max(0) as u64))
-            .collect(),
-    );
+    let latencies: Vec<u64> = contents
+        .written_at
+        .iter()
+        .filter_map(|(id, at)| ledger.sent_at_ms(id).map(|sent| (at - sent).max(0) as u64))
+        .collect();
+    let latency_histogram = crate::report::histogram(&latencies);
+    let latency = Latency::of(latencies);
 
     let passed = reconciliation.holds();
     let elapsed = started.elapsed();
@@ -315,6 +334,8 @@ async fn drive(
                 .collect(),
         },
         latency_ms: latency,
+        latency_histogram,
+        timeline,
         times: StageTimes {
             produced_secs: produced.as_secs_f64(),
             bridged_secs: bridged.as_secs_f64(),

@@ -49,7 +49,8 @@ impl Outcome {
     }
 }
 
-/// Writes `report.json`, `report.md` and `junit.xml` into `dir` (created if needed).
+/// Writes `report.json`, `report.md`, `report.html` and `junit.xml` into `dir` (created if
+/// needed).
 ///
 /// # Errors
 /// The directory or a file cannot be written.
@@ -60,6 +61,9 @@ pub fn write_reports(dir: &Path, outcomes: &[Outcome]) -> Result<()> {
     std::fs::write(dir.join("report.json"), json).map_err(io)?;
     std::fs::write(dir.join("report.md"), markdown(outcomes)).map_err(io)?;
     std::fs::write(dir.join("junit.xml"), junit(outcomes)).map_err(io)?;
+    let reports: Vec<&RunReport> = outcomes.iter().filter_map(|o| o.report.as_ref()).collect();
+    let html = crate::report::html::page("tickflow scenario report", &reports);
+    std::fs::write(dir.join("report.html"), html).map_err(io)?;
     Ok(())
 }
 
