@@ -201,8 +201,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => {
             let config = flag_run_config(&args)?;
             with_target(target, |target, header| {
-                single_run(
+                run_once(
                     config,
+                    None,
                     Outputs {
                         json: args.json,
                         html: args.html,
@@ -219,7 +220,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 json: args.json,
                 html: args.html,
             };
-            with_target(target, |t, h| load_run(config, expect, outputs, t, h)).await
+            with_target(target, |t, h| run_once(config, expect, outputs, t, h)).await
         }
         Command::Replay(args) => {
             let pace = match args.speed.as_str() {
@@ -244,8 +245,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 symbol: args.symbol,
             });
             with_target(target, |target, header| {
-                single_run(
+                run_once(
                     config,
+                    None,
                     Outputs {
                         json: None,
                         html: None,
@@ -390,27 +392,6 @@ fn flag_run_config(args: &RunArgs) -> anyhow::Result<RunConfig> {
     Ok(config)
 }
 
-async fn single_run(
-    config: RunConfig,
-    outputs: Outputs,
-    target: Target,
-    header: String,
-) -> anyhow::Result<ExitCode> {
-    eprintln!("{header}");
-    let clients = aws::clients(&target).await;
-    let report = pipeline_run::run(&clients, &config)
-        .await
-        .context("running the pipeline")?;
-    print!("{}", report.render_text());
-    outputs.write(&report)?;
-    println!("{}", report.summary_line());
-    Ok(if report.passed {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
-}
-
 async fn scenarios_command(
     scenarios: Vec<Scenario>,
     report_dir: PathBuf,
@@ -542,7 +523,8 @@ impl Outputs {
     }
 }
 
-async fn load_run(
+/// One run (flags, replay or load), judged by `expect` when a scenario gave one.
+async fn run_once(
     config: RunConfig,
     expect: Option<scenario::file::Expect>,
     outputs: Outputs,
@@ -553,7 +535,7 @@ async fn load_run(
     let clients = aws::clients(&target).await;
     let report = pipeline_run::run(&clients, &config)
         .await
-        .context("running the load")?;
+        .context("running the pipeline")?;
     print!("{}", report.render_text());
     outputs.write(&report)?;
     let failures = expect

@@ -89,15 +89,8 @@ async fn kinesis(
                 .expect("key and data are set")
         })
         .collect();
-    let mut m = Measurement {
-        operation: format!("kinesis PutRecords {records} x {}", human(size)),
-        calls: 0,
-        items: 0,
-        bytes: 0,
-        seconds: 0.0,
-    };
-    let started = Instant::now();
-    while started.elapsed() < budget {
+    let operation = format!("kinesis PutRecords {records} x {}", human(size));
+    timed_loop(operation, budget, || async {
         let out = clients
             .kinesis
             .put_records()
@@ -107,12 +100,9 @@ async fn kinesis(
             .await
             .map_err(AwsError::of("kinesis", "PutRecords"))?;
         let ok = (records as i32 - out.failed_record_count().unwrap_or(0)) as u64;
-        m.calls += 1;
-        m.items += ok;
-        m.bytes += ok * size as u64;
-    }
-    m.seconds = started.elapsed().as_secs_f64();
-    Ok(m)
+        Ok((ok, ok * size as u64))
+    })
+    .await
 }
 
 async fn sqs(clients: &Clients, queue: &str, size: usize, budget: Duration) -> Result<Measurement> {
@@ -126,15 +116,8 @@ async fn sqs(clients: &Clients, queue: &str, size: usize, budget: Duration) -> R
                 .expect("id and body are set")
         })
         .collect();
-    let mut m = Measurement {
-        operation: format!("sqs SendMessageBatch 10 x {}", human(size)),
-        calls: 0,
-        items: 0,
-        bytes: 0,
-        seconds: 0.0,
-    };
-    let started = Instant::now();
-    while started.elapsed() < budget {
+    let operation = format!("sqs SendMessageBatch 10 x {}", human(size));
+    let measured = timed_loop(operation, budget, || async {
         let out = clients
             .sqs
             .send_message_batch()
@@ -143,19 +126,41 @@ async fn sqs(clients: &Clients, queue: &str, size: usize, budget: Duration) -> R
             .send()
             .await
             .map_err(AwsError::of("sqs", "SendMessageBatch"))?;
-        m.calls += 1;
-        m.items += out.successful().len() as u64;
-        m.bytes += (out.successful().len() * size) as u64;
-    }
-    m.seconds = started.elapsed().as_secs_f64();
+        let ok = out.successful().len() as u64;
+        Ok((ok, ok * size as u64))
+    })
+    .await;
     let _ = clients.sqs.purge_queue().queue_url(queue).send().await;
-    Ok(m)
+    measured
 }
 
 async fn s3(clients: &Clients, bucket: &str, size: usize, budget: Duration) -> Result<Measurement> {
     let body = vec![b'x'; size];
+    let key = std::sync::atomic::AtomicU64::new(0);
+    timed_loop(format!("s3 PutObject {}", human(size)), budget, || async {
+        let n = key.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        clients
+            .s3
+            .put_object()
+            .bucket(bucket)
+            .key(format!("ceiling/{n}"))
+            .body(body.clone().into())
+            .send()
+            .await
+            .map_err(AwsError::of("s3", "PutObject"))?;
+        Ok((1, size as u64))
+    })
+    .await
+}
+
+/// Calls `call` back to back for `budget`; each call reports the items and bytes it moved.
+async fn timed_loop<F, Fut>(operation: String, budget: Duration, mut call: F) -> Result<Measurement>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(u64, u64)>>,
+{
     let mut m = Measurement {
-        operation: format!("s3 PutObject {}", human(size)),
+        operation,
         calls: 0,
         items: 0,
         bytes: 0,
@@ -163,18 +168,10 @@ async fn s3(clients: &Clients, bucket: &str, size: usize, budget: Duration) -> R
     };
     let started = Instant::now();
     while started.elapsed() < budget {
-        clients
-            .s3
-            .put_object()
-            .bucket(bucket)
-            .key(format!("ceiling/{}", m.calls))
-            .body(body.clone().into())
-            .send()
-            .await
-            .map_err(AwsError::of("s3", "PutObject"))?;
+        let (items, bytes) = call().await?;
         m.calls += 1;
-        m.items += 1;
-        m.bytes += size as u64;
+        m.items += items;
+        m.bytes += bytes;
     }
     m.seconds = started.elapsed().as_secs_f64();
     Ok(m)
