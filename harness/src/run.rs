@@ -176,6 +176,10 @@ async fn drive(
         },
         started,
         samples.clone(),
+        match &config.source {
+            Source::Generate(g) if config.load.duration_secs.is_none() => Some(g.events),
+            _ => None,
+        },
     ));
 
     // Feed.
