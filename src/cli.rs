@@ -118,10 +118,10 @@ struct LoadArgs {
     rate: Option<f64>,
     /// Ramp, `FROM:TO:SECS` (events/s, events/s, seconds).
     #[arg(long, conflicts_with = "steps")]
-    ramp: Option<String>,
+    ramp: Option<Ramp>,
     /// Steps, `RATE:SECS,RATE:SECS,...`.
-    #[arg(long)]
-    steps: Option<String>,
+    #[arg(long, value_delimiter = ',')]
+    steps: Vec<Step>,
     /// Stop feeding after this many seconds.
     #[arg(long)]
     duration: Option<f64>,
@@ -445,46 +445,18 @@ fn load_config(args: &LoadArgs) -> anyhow::Result<(RunConfig, Option<scenario::f
             (config, None)
         }
     };
-    let number = |text: &str, what: &str| -> anyhow::Result<f64> {
-        text.trim()
-            .parse::<f64>()
-            .with_context(|| format!("{what}: not a number: {text:?}"))
+    let profile = if args.rate.is_some() || args.ramp.is_some() || !args.steps.is_empty() {
+        Some(LoadPlan {
+            rate: args.rate,
+            ramp: args.ramp,
+            steps: (!args.steps.is_empty()).then(|| args.steps.clone()),
+            duration_secs: None,
+        })
+    } else {
+        None
     };
-    if let Some(rate) = args.rate {
-        config.load = LoadPlan {
-            rate: Some(rate),
-            ..LoadPlan::default()
-        };
-    }
-    if let Some(ramp) = &args.ramp {
-        let parts: Vec<&str> = ramp.split(':').collect();
-        anyhow::ensure!(parts.len() == 3, "--ramp takes FROM:TO:SECS, got {ramp:?}");
-        config.load = LoadPlan {
-            ramp: Some(Ramp {
-                from: number(parts[0], "--ramp")?,
-                to: number(parts[1], "--ramp")?,
-                over_secs: number(parts[2], "--ramp")?,
-            }),
-            ..LoadPlan::default()
-        };
-    }
-    if let Some(steps) = &args.steps {
-        let parsed = steps
-            .split(',')
-            .map(|step| {
-                let (rate, secs) = step
-                    .split_once(':')
-                    .with_context(|| format!("--steps takes RATE:SECS,..., got {step:?}"))?;
-                Ok(Step {
-                    rate: number(rate, "--steps")?,
-                    secs: number(secs, "--steps")?,
-                })
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        config.load = LoadPlan {
-            steps: Some(parsed),
-            ..LoadPlan::default()
-        };
+    if let Some(profile) = profile {
+        config.load = profile;
     }
     if args.duration.is_some() {
         config.load.duration_secs = args.duration;

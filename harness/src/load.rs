@@ -43,6 +43,51 @@ pub struct Step {
     pub secs: f64,
 }
 
+impl std::str::FromStr for Ramp {
+    type Err = String;
+
+    /// `FROM:TO:SECS`, as `tickflow load --ramp` takes it.
+    fn from_str(text: &str) -> Result<Self, String> {
+        let numbers =
+            numbers(text, 3).map_err(|e| format!("a ramp is FROM:TO:SECS ({e}), got {text:?}"))?;
+        Ok(Ramp {
+            from: numbers[0],
+            to: numbers[1],
+            over_secs: numbers[2],
+        })
+    }
+}
+
+impl std::str::FromStr for Step {
+    type Err = String;
+
+    /// `RATE:SECS`, as each step of `tickflow load --steps` is written.
+    fn from_str(text: &str) -> Result<Self, String> {
+        let numbers =
+            numbers(text, 2).map_err(|e| format!("a step is RATE:SECS ({e}), got {text:?}"))?;
+        Ok(Step {
+            rate: numbers[0],
+            secs: numbers[1],
+        })
+    }
+}
+
+/// Exactly `count` numbers separated by `:`.
+fn numbers(text: &str, count: usize) -> Result<Vec<f64>, String> {
+    let parts: Vec<&str> = text.split(':').collect();
+    if parts.len() != count {
+        return Err(format!("{count} numbers"));
+    }
+    parts
+        .iter()
+        .map(|p| {
+            p.trim()
+                .parse::<f64>()
+                .map_err(|_| format!("{:?} is not a number", p.trim()))
+        })
+        .collect()
+}
+
 impl LoadPlan {
     /// Problems, one line each, naming the key.
     pub fn check(&self) -> Vec<(String, String)> {
@@ -241,6 +286,29 @@ mod tests {
                 last = t;
             }
         }
+    }
+
+    #[test]
+    fn ramps_and_steps_parse_from_flags() {
+        assert_eq!(
+            "200:1000:2".parse::<Ramp>(),
+            Ok(Ramp {
+                from: 200.0,
+                to: 1000.0,
+                over_secs: 2.0
+            })
+        );
+        assert_eq!(
+            " 5 : 1.5".parse::<Step>(),
+            Ok(Step {
+                rate: 5.0,
+                secs: 1.5
+            })
+        );
+        let bad = "1:2".parse::<Ramp>().unwrap_err();
+        assert!(bad.contains("FROM:TO:SECS (3 numbers)"), "{bad}");
+        let bad = "x:2".parse::<Step>().unwrap_err();
+        assert!(bad.contains("\"x\" is not a number"), "{bad}");
     }
 
     #[test]

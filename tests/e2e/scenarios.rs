@@ -82,22 +82,15 @@ fn validate_names_file_line_column_and_key() {
 fn target_aws_uses_the_standard_chain_without_an_endpoint_override() {
     // The real-AWS code path (standard credential chain, region and endpoint resolution) is
     // pointed at LocalStack only through the SDK's own environment variables.
-    let endpoint = &crate::support::localstack().endpoint;
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tickflow"))
-        .args(["--target", "aws", "doctor"])
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env_remove("AWS_PROFILE")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let (ok, stdout) = tickflow_against_localstack(
+        &["--target", "aws", "doctor"],
+        &[
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_REGION", "us-east-1"),
+        ],
     );
+    assert!(ok, "{stdout}");
     assert!(
         stdout.starts_with("real AWS (standard credential chain"),
         "{stdout}"
@@ -107,18 +100,9 @@ fn target_aws_uses_the_standard_chain_without_an_endpoint_override() {
 
 #[test]
 fn a_load_run_follows_its_ramp_and_stops_at_its_duration() {
-    let endpoint = &crate::support::localstack().endpoint;
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tickflow"))
-        .args(["load", "--ramp", "200:1000:2", "--duration", "3"])
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (ok, stdout) =
+        tickflow_against_localstack(&["load", "--ramp", "200:1000:2", "--duration", "3"], &[]);
+    assert!(ok, "{stdout}");
     // The ramp's area (1,200 events in 2 s) plus 1 s at 1,000/s: about 2,200 events.
     let last = stdout.lines().last().unwrap_or_default();
     let events: u64 = last
@@ -129,4 +113,21 @@ fn a_load_run_follows_its_ramp_and_stops_at_its_duration() {
     assert!((2_000..=2_250).contains(&events), "{last}");
     assert!(last.starts_with("PASS load "), "{last}");
     assert!(stdout.contains("peak RSS"), "{stdout}");
+}
+
+/// Runs the `tickflow` binary against the shared LocalStack (given by `AWS_ENDPOINT_URL`, as a
+/// user would); returns whether it succeeded and its stdout (with stderr appended on failure).
+fn tickflow_against_localstack(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tickflow"))
+        .args(args)
+        .env("AWS_ENDPOINT_URL", &crate::support::localstack().endpoint)
+        .env_remove("AWS_PROFILE")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() {
+        text.push_str(&String::from_utf8_lossy(&out.stderr));
+    }
+    (out.status.success(), text)
 }
