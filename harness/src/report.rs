@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 use tickflow_pipeline::bridge::BridgeStats;
+use tickflow_pipeline::calls::CallCounts;
 use tickflow_pipeline::lake::LakeStats;
 use tickflow_pipeline::processor::esm::EsmStats;
 use tickflow_pipeline::processor::handler::HandlerStats;
@@ -68,6 +69,32 @@ pub struct RunReport {
     pub elapsed_secs: f64,
     /// The harness process's CPU time and peak memory (the whole process, LocalStack excluded).
     pub resources: ResourceUse,
+    /// Attempts per AWS service during the run (provisioning and observation included,
+    /// teardown not), with errors and throttles.
+    pub aws_calls: BTreeMap<String, CallCounts>,
+}
+
+/// The calls made between two snapshots of [`tickflow_pipeline::calls::CallStats`].
+pub fn calls_since(
+    before: &[(&'static str, CallCounts)],
+    after: &[(&'static str, CallCounts)],
+) -> BTreeMap<String, CallCounts> {
+    after
+        .iter()
+        .map(|(service, a)| {
+            let b = before
+                .iter()
+                .find(|(s, _)| s == service)
+                .map(|(_, c)| *c)
+                .unwrap_or_default();
+            let delta = CallCounts {
+                calls: a.calls - b.calls,
+                errors: a.errors - b.errors,
+                throttles: a.throttles - b.throttles,
+            };
+            (service.to_string(), delta)
+        })
+        .collect()
 }
 
 /// CPU time and peak resident memory of this process.
@@ -398,6 +425,17 @@ impl RunReport {
             "  harness  CPU {:.1}s user + {:.1}s system, peak RSS {:.0} MiB",
             r.cpu_user_secs, r.cpu_system_secs, r.peak_rss_mib
         );
+        let calls: Vec<String> = self
+            .aws_calls
+            .iter()
+            .map(|(s, c)| {
+                format!(
+                    "{s} {} ({} errors, {} throttled)",
+                    c.calls, c.errors, c.throttles
+                )
+            })
+            .collect();
+        let _ = writeln!(out, "  AWS calls  {}", calls.join(", "));
         out
     }
 }

@@ -1,6 +1,7 @@
 //! One pipeline run, start to finish: provision, start every stage, feed the generated (and
 //! fault-injected) events, drain stage by stage, observe, reconcile, announce, tear down.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -84,6 +85,7 @@ impl RunConfig {
 /// reconciliation fails is not an error: the report says so.
 pub async fn run(clients: &Clients, config: &RunConfig) -> Result<RunReport> {
     let started = Instant::now();
+    let calls_before = clients.calls.snapshot();
     let topology = Topology {
         shards: config.pipeline.shards,
         max_receive_count: config.pipeline.max_receive_count,
@@ -91,7 +93,12 @@ pub async fn run(clients: &Clients, config: &RunConfig) -> Result<RunReport> {
         ..Topology::with_run_id(new_run_id())
     };
     let provisioned = topology.provision(clients).await?;
-    let outcome = drive(clients, config, &topology, &provisioned, started).await;
+    let outcome = drive(clients, config, &topology, &provisioned, started)
+        .await
+        .map(|mut report| {
+            report.aws_calls = crate::report::calls_since(&calls_before, &clients.calls.snapshot());
+            report
+        });
     if config.keep_resources {
         tracing::info!(run = %topology.run_id, "keeping the run's resources");
     } else if let Err(e) = topology.teardown(clients, &provisioned).await {
@@ -355,6 +362,7 @@ async fn drive(
         ),
         elapsed_secs: elapsed.as_secs_f64(),
         resources: crate::report::ResourceUse::now(),
+        aws_calls: BTreeMap::new(),
     })
 }
 

@@ -1,7 +1,11 @@
 //! The AWS SDK clients every stage uses, built once from one `SdkConfig`, and the error that says
 //! which service call failed.
 
+use std::sync::Arc;
+
 use aws_sdk_s3::error::DisplayErrorContext;
+
+use crate::calls::{CallCounter, CallStats};
 
 /// One client per service the pipeline talks to. Cheap to clone (each is an `Arc` inside).
 #[derive(Debug, Clone)]
@@ -14,20 +18,35 @@ pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     /// Notifications: new data, price alerts, run status.
     pub sns: aws_sdk_sns::Client,
+    /// Attempts per service, counted by an interceptor on each client.
+    pub calls: Arc<CallStats>,
 }
 
 impl Clients {
     /// Builds the clients from a shared configuration. S3 uses path-style addressing, which
     /// LocalStack and any custom endpoint need (virtual-host style would put the bucket in DNS).
     pub fn new(config: &aws_config::SdkConfig) -> Self {
-        let s3_config = aws_sdk_s3::config::Builder::from(config)
+        let calls = Arc::new(CallStats::default());
+        let counter = |service| CallCounter::new(service, calls.clone());
+        let kinesis = aws_sdk_kinesis::config::Builder::from(config)
+            .interceptor(counter("kinesis"))
+            .build();
+        let sqs = aws_sdk_sqs::config::Builder::from(config)
+            .interceptor(counter("sqs"))
+            .build();
+        let s3 = aws_sdk_s3::config::Builder::from(config)
             .force_path_style(true)
+            .interceptor(counter("s3"))
+            .build();
+        let sns = aws_sdk_sns::config::Builder::from(config)
+            .interceptor(counter("sns"))
             .build();
         Self {
-            kinesis: aws_sdk_kinesis::Client::new(config),
-            sqs: aws_sdk_sqs::Client::new(config),
-            s3: aws_sdk_s3::Client::from_conf(s3_config),
-            sns: aws_sdk_sns::Client::new(config),
+            kinesis: aws_sdk_kinesis::Client::from_conf(kinesis),
+            sqs: aws_sdk_sqs::Client::from_conf(sqs),
+            s3: aws_sdk_s3::Client::from_conf(s3),
+            sns: aws_sdk_sns::Client::from_conf(sns),
+            calls,
         }
     }
 }

@@ -15,7 +15,8 @@
 //! - [`processor`]: Lambda-like event source mapping and the enriching handler.
 //! - [`lake`]: partitions, the buffered S3 writer, the Athena DDL.
 //! - [`notify`]: SNS notifications and the price-move watch.
-//! - [`control`], [`retry`], [`aws`], [`resources`], [`error`]: what the stages share.
+//! - [`control`], [`retry`], [`aws`], [`calls`], [`resources`], [`error`]: what the stages
+//!   share.
 //!
 //! # Example
 //! The generator is deterministic, and many events travel in one KPL aggregated record:
@@ -40,6 +41,7 @@
 
 pub mod aws;
 pub mod bridge;
+pub mod calls;
 pub mod compress;
 pub mod control;
 pub mod envelope;

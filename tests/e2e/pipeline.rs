@@ -74,6 +74,12 @@ async fn ten_thousand_events_land_once_each_in_hive_partitions_with_notification
         report.stats
     );
     assert!(report.latency_ms.count == 10_000 && report.latency_ms.p50 > 0);
+    let services: Vec<&str> = report.aws_calls.keys().map(String::as_str).collect();
+    assert_eq!(services, ["kinesis", "s3", "sns", "sqs"]);
+    for (service, calls) in &report.aws_calls {
+        assert!(calls.calls > 0 && calls.errors == 0, "{service}: {calls:?}");
+    }
+    assert!(report.aws_calls["kinesis"].calls >= report.stats.put_records_calls);
     assert!(report.summary_line().starts_with(
         "PASS e2e-smoke events=10000 found=10000 missing=0 duplicated=0 quarantined=0 dead_lettered=0 elapsed="
     ));

@@ -51,7 +51,15 @@ fn section(html: &mut String, r: &RunReport) {
         c.events, c.found, c.missing, c.duplicated, c.quarantined, c.dead_lettered, r.events_per_sec(), l.p50, l.p90, l.p99, l.max,
         res.cpu_user_secs + res.cpu_system_secs, res.peak_rss_mib
     );
-    html.push_str("<h3>Throughput per stage (events/s)</h3>\n");
+    html.push_str("<h3>AWS calls</h3>\n<table><tr><th>service</th><th>calls</th><th>errors</th><th>throttled</th></tr>\n");
+    for (service, calls) in &r.aws_calls {
+        let _ = writeln!(
+            html,
+            "<tr><td>{service}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            calls.calls, calls.errors, calls.throttles
+        );
+    }
+    html.push_str("</table>\n<h3>Throughput per stage (events/s)</h3>\n");
     html.push_str(&throughput_svg(&r.timeline));
     html.push_str("<h3>Latency, handed to the producer to durably in S3</h3>\n");
     html.push_str(&latency_svg(&r.latency_histogram));
