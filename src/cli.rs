@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use tickflow_harness::aws::{self, Target};
 use tickflow_harness::load::{LoadPlan, Ramp, Step};
 use tickflow_harness::localstack::{LocalStack, LocalStackConfig, Origin};
+use tickflow_harness::produce::{self, Partition};
 use tickflow_harness::replay::{self, Pace, ReplaySpec};
 use tickflow_harness::report::{html, RunReport};
 use tickflow_harness::run::{self as pipeline_run, RunConfig, Source};
@@ -61,6 +62,22 @@ enum Command {
     Replay(ReplayArgs),
     /// A load run: open-model arrivals (constant, ramp or steps) for a duration or a count.
     Load(LoadArgs),
+    /// Send one load generator's share (`--partition i/n`) of a scenario's events into an
+    /// existing stream (a `--keep` run, or a pipeline on AWS): several machines split one
+    /// scenario deterministically.
+    Produce {
+        /// Scenario whose events (and faults and pipeline settings) to produce.
+        file: PathBuf,
+        /// The Kinesis stream to put into.
+        #[arg(long)]
+        stream: String,
+        /// This generator's share, `i/n`.
+        #[arg(long, default_value = "0/1")]
+        partition: Partition,
+        /// Events/s for this generator (default: the scenario's `[load]`, else full speed).
+        #[arg(long)]
+        rate: Option<f64>,
+    },
     /// Start LocalStack with tickflow's settings, print `AWS_ENDPOINT_URL=...`, and keep it
     /// until Ctrl-C: one LocalStack for several commands or other tools.
     Localstack,
@@ -211,6 +228,41 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     target,
                     header,
                 )
+            })
+            .await
+        }
+        Command::Produce {
+            file,
+            stream,
+            partition,
+            rate,
+        } => {
+            let s = load_all(&[file])?.remove(0);
+            let generator = scenario::generator_config(&s.file).map_err(anyhow::Error::msg)?;
+            let mut load = s.run_config().map_err(anyhow::Error::msg)?.load;
+            if rate.is_some() {
+                load = LoadPlan {
+                    rate,
+                    ..LoadPlan::default()
+                };
+            }
+            with_target(target, |target, header| async move {
+                eprintln!("{header}");
+                let clients = aws::clients(&target).await;
+                let producer = s.file.pipeline.producer();
+                let sent = produce::produce(&clients, &stream, generator, s.file.faults, &load, producer, partition)
+                    .await
+                    .context("producing")?;
+                println!(
+                    "produced partition {}/{}: {} events in {} Kinesis records, {:.1}s ({:.0} events/s) into {stream}",
+                    partition.index,
+                    partition.count,
+                    sent.events,
+                    sent.kinesis_records,
+                    sent.seconds,
+                    sent.events as f64 / sent.seconds
+                );
+                Ok(ExitCode::SUCCESS)
             })
             .await
         }

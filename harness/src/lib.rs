@@ -8,6 +8,7 @@
 //! - [`doctor`]: one round trip through each service; [`ceiling`]: LocalStack's raw capacity.
 //! - [`settings`], [`faults`], [`load`]: how a run configures the pipeline, what it injects and
 //!   at which arrival rates it feeds it.
+//! - [`produce`]: one load generator's share of a scenario (`--partition i/n`), producing only.
 //! - [`run`]: one run from provisioning to teardown, with [`progress`] while it runs; [`replay`]: recorded or CSV data as input.
 //! - [`scenario`]: declarative scenario files: parsing, validation, outcomes, reports;
 //!   [`assert`]: judging a run against a scenario's expectations.
@@ -37,6 +38,7 @@ pub mod faults;
 pub mod load;
 pub mod localstack;
 pub mod observe;
+pub mod produce;
 pub mod progress;
 pub mod reconcile;
 pub mod replay;

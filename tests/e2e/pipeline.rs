@@ -185,6 +185,77 @@ async fn zstd_compressed_records_reconcile_and_shrink_what_kinesis_carries() {
 }
 
 #[tokio::test]
+async fn partitioned_generators_together_produce_each_event_once() {
+    let clients = clients().await;
+    let topology = Topology::new();
+    let p = within(LIMIT, "provision", topology.provision(&clients))
+        .await
+        .unwrap();
+    let generator = GeneratorConfig {
+        events: 1_500,
+        seed: 31,
+        ..Default::default()
+    };
+    let load = tickflow_harness::load::LoadPlan::default();
+    let mut sent = 0;
+    for index in 0..3 {
+        let partition = tickflow_harness::produce::Partition { index, count: 3 };
+        let produced = tickflow_harness::produce::produce(
+            &clients,
+            &p.resources.stream,
+            generator.clone(),
+            FaultSettings::default(),
+            &load,
+            ProducerConfig::default(),
+            partition,
+        );
+        sent += within(LIMIT, "produce a partition", produced)
+            .await
+            .unwrap()
+            .events;
+    }
+    assert_eq!(sent, 1_500);
+
+    let bridge = Bridge::new(
+        clients.clone(),
+        &p.resources.stream,
+        &p.resources.queue_url,
+        BridgeConfig::default(),
+        Checkpoints::default(),
+    );
+    let (ctl, control) = control::channel();
+    ctl.set(Phase::Drain);
+    within(LIMIT, "bridge", bridge.run(control)).await.unwrap();
+    let bodies = within(
+        LIMIT,
+        "read queue",
+        observe::receive_all(&clients, &p.resources.queue_url, true),
+    )
+    .await
+    .unwrap();
+    let mut got = Vec::new();
+    for body in &bodies {
+        for record in envelope::decode(body).unwrap() {
+            got.push(
+                tickflow_pipeline::event::parse_record(&record)
+                    .unwrap()
+                    .id(),
+            );
+        }
+    }
+    got.sort();
+    let mut expected: Vec<_> = Generator::new(generator).map(|e| e.id()).collect();
+    expected.sort();
+    assert_eq!(
+        got, expected,
+        "the partitions must cover the scenario exactly once"
+    );
+    within(LIMIT, "teardown", topology.teardown(&clients, &p))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
 async fn a_restarted_bridge_resumes_from_its_checkpoints() {
     let clients = clients().await;
     let topology = Topology::new();
