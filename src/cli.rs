@@ -63,7 +63,7 @@ enum Command {
     /// A load run: open-model arrivals (constant, ramp or steps) for a duration or a count.
     Load(LoadArgs),
     /// Send one load generator's share (`--partition i/n`) of a scenario's events into an
-    /// existing stream (a `--keep` run, or a pipeline on AWS): several machines split one
+    /// existing stream (such as a deployed pipeline's on AWS): several machines split one
     /// scenario deterministically.
     Produce {
         /// Scenario whose events (and faults and pipeline settings) to produce.

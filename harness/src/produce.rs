@@ -1,7 +1,7 @@
 //! Producing only: one load generator's share of a scenario's events, sent into an existing
 //! stream. Several generators on several machines, each with its own `--partition i/n`, cover
-//! the event space exactly once between them, deterministically; the consuming pipeline (a
-//! `--keep` run, or one deployed on AWS) reconciles against the regenerated whole.
+//! the event space exactly once between them, deterministically. The consumer is a pipeline
+//! deployed on AWS; the regenerated scenario is what it should reconcile against.
 
 use std::str::FromStr;
 use std::time::{Duration, Instant};
