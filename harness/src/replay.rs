@@ -213,7 +213,7 @@ fn stock_bar(
     let event = MarketEvent::StockPrice(StockPrice {
         event_uuid: uuid::Builder::from_md5_bytes(hasher.finalize().into()).into_uuid(),
         created_at,
-        symbol: symbol.to_string(),
+        symbol: symbol.into(),
         price: close,
         bid,
         ask: (ask * 100.0).round() / 100.0,
@@ -291,7 +291,7 @@ mod tests {
             panic!("{:?}", first[0])
         };
         assert_eq!(
-            (q.symbol.as_str(), q.price, q.volume),
+            (&*q.symbol, q.price, q.volume),
             ("AAPL", 185.64, 82_488_700)
         );
         assert!(q.bid < q.ask && q.bid <= q.price && q.price <= q.ask);
@@ -304,7 +304,7 @@ mod tests {
     fn event_record_csvs_and_unknown_layouts() {
         let csv = "event_name,event_uuid,created_at,pair,bid,ask,mid\nforex:rate,6f1c1c1e-1111-4a4a-8b8b-000000000001,1795444200000,EUR/USD,1.08,1.0802,1.0801\n";
         let got = items(temp("fx.csv", csv), None);
-        assert!(matches!(&got[0], Item::Event(MarketEvent::Forex(f)) if f.pair == "EUR/USD"));
+        assert!(matches!(&got[0], Item::Event(MarketEvent::Forex(f)) if &*f.pair == "EUR/USD"));
         let spec = ReplaySpec {
             path: temp("x.csv", "a,b\n1,2\n"),
             pace: Pace::Full,

@@ -1,11 +1,14 @@
 //! Market events as they travel through the pipeline: the three kinds, their JSON form, the
 //! schema checks the processor applies and the enrichment it adds.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// One market-data event. Serialised as flat JSON with `event_name` as the tag, as in the babbel
+/// One market-data event (instrument names are shared `Arc<str>`: the generator hands out the
+/// same few names millions of times). Serialised as flat JSON with `event_name` as the tag, as in the babbel
 /// seed: `{"event_name":"stock_price:quote","event_uuid":"...","created_at":1795442400123,...}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event_name")]
@@ -30,7 +33,7 @@ pub struct ForexRate {
     /// Event time, milliseconds since the Unix epoch (UTC).
     pub created_at: i64,
     /// The pair, e.g. `EUR/USD`.
-    pub pair: String,
+    pub pair: Arc<str>,
     /// Best bid.
     pub bid: f64,
     /// Best ask; always above the bid.
@@ -48,7 +51,7 @@ pub struct StockPrice {
     /// Event time, milliseconds since the Unix epoch (UTC).
     pub created_at: i64,
     /// Ticker, e.g. `AAPL`.
-    pub symbol: String,
+    pub symbol: Arc<str>,
     /// Last trade price.
     pub price: f64,
     /// Best bid.
@@ -68,7 +71,7 @@ pub struct StockNews {
     /// Event time, milliseconds since the Unix epoch (UTC).
     pub created_at: i64,
     /// The company's ticker.
-    pub symbol: String,
+    pub symbol: Arc<str>,
     /// One-line headline.
     pub headline: String,
     /// A few sentences of body text.

@@ -103,7 +103,7 @@ fn any_event() -> impl Strategy<Value = MarketEvent> {
                 MarketEvent::Forex(ForexRate {
                     event_uuid,
                     created_at,
-                    pair,
+                    pair: pair.into(),
                     bid,
                     ask,
                     mid,
@@ -121,7 +121,7 @@ fn any_event() -> impl Strategy<Value = MarketEvent> {
                 MarketEvent::StockPrice(StockPrice {
                     event_uuid,
                     created_at,
-                    symbol,
+                    symbol: symbol.into(),
                     price,
                     bid,
                     ask: bid,
@@ -141,7 +141,7 @@ fn any_event() -> impl Strategy<Value = MarketEvent> {
                     MarketEvent::StockNews(StockNews {
                         event_uuid,
                         created_at,
-                        symbol,
+                        symbol: symbol.into(),
                         headline,
                         body,
                         sentiment,

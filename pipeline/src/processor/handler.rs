@@ -120,7 +120,7 @@ impl Handler for EnrichHandler {
             ..Rows::default()
         };
         let mut accepted: Vec<Uuid> = Vec::new();
-        let mut prices: Vec<(String, i64, f64, f64)> = Vec::new();
+        let mut prices: Vec<(Arc<str>, i64, f64, f64)> = Vec::new();
 
         for message in batch {
             let records = match envelope::decode(&message.body) {

@@ -1,5 +1,7 @@
 //! The deterministic, streaming event generator.
 
+use std::sync::Arc;
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use uuid::Uuid;
@@ -28,6 +30,9 @@ pub struct Generator {
     next_forced: Option<ForcedJump>,
     /// News texts, drawn once from a generator of their own (seeded from `seed`).
     news: news::TextPool,
+    /// Instrument names, shared by every event that names them.
+    stock_names: Vec<Arc<str>>,
+    pair_names: Vec<Arc<str>>,
 }
 
 impl Generator {
@@ -40,6 +45,16 @@ impl Generator {
         let mut text_rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x6e65_7773);
         Self {
             news: news::TextPool::draw(&mut text_rng),
+            stock_names: config
+                .stocks
+                .iter()
+                .map(|s| Arc::from(s.name.as_str()))
+                .collect(),
+            pair_names: config
+                .pairs
+                .iter()
+                .map(|s| Arc::from(s.name.as_str()))
+                .collect(),
             rng: ChaCha8Rng::seed_from_u64(config.seed),
             produced: 0,
             clock_ms: config.start_ms,
@@ -101,7 +116,7 @@ impl Generator {
         let event_uuid = self.next_id();
         let path = &mut self.pairs[i];
         path.step(self.clock_ms, &self.config.jumps, &mut self.rng);
-        let name = &self.config.pairs[i].name;
+        let name = &self.pair_names[i];
         let decimals = if name.contains("JPY") { 3 } else { 5 };
         let (bid, ask) = path.quote(decimals);
         MarketEvent::Forex(ForexRate {
@@ -125,7 +140,7 @@ impl Generator {
         MarketEvent::StockPrice(StockPrice {
             event_uuid,
             created_at: self.clock_ms,
-            symbol: self.config.stocks[i].name.clone(),
+            symbol: self.stock_names[i].clone(),
             price: round(path.mid, 2).clamp(bid, ask),
             bid,
             ask,
@@ -137,7 +152,7 @@ impl Generator {
         self.clock_ms = session::next_stock_time(self.clock_ms, self.config.session_utc_minutes);
         let i = self.rng.random_range(0..self.stocks.len());
         let event_uuid = self.next_id();
-        let symbol = self.config.stocks[i].name.clone();
+        let symbol = self.stock_names[i].clone();
         let item = news::draw(&symbol, &self.news, &mut self.rng);
         self.stocks[i].nudge(item.sentiment * self.config.news_impact_pct / 100.0);
         MarketEvent::StockNews(StockNews {
