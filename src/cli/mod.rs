@@ -1,20 +1,31 @@
-//! Subcommands and what each one calls.
+//! The command line: subcommands, their flags, and what each one calls.
+//!
+//! # Layout
+//! - this file: the clap definitions and the dispatch;
+//! - [`target`]: real AWS, or a LocalStack started around the command;
+//! - [`commands`]: doctor, validate, record;
+//! - [`runs`]: flag, scenario, load and replay runs, and their report files.
 
-use std::path::{Path, PathBuf};
+mod commands;
+mod runs;
+mod target;
+
+use commands::{doctor_command, load_all, record_command, validate_command};
+use runs::{flag_run_config, load_config, run_once, scenarios_command, Outputs};
+use target::with_target;
+
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use tickflow_harness::aws::{self, Target};
+use tickflow_harness::ceiling;
 use tickflow_harness::load::{LoadPlan, Ramp, Step};
-use tickflow_harness::localstack::{LocalStack, LocalStackConfig, Origin};
 use tickflow_harness::produce::{self, Partition};
-use tickflow_harness::replay::{self, Pace, ReplaySpec};
-use tickflow_harness::report::{html, RunReport};
-use tickflow_harness::run::{self as pipeline_run, RunConfig, Source};
-use tickflow_harness::scenario::{self, outcome, Outcome, Scenario};
-use tickflow_harness::{ceiling, doctor, topology::Topology};
-use tickflow_pipeline::source::{Generator, GeneratorConfig};
+use tickflow_harness::replay::{Pace, ReplaySpec};
+use tickflow_harness::run::{RunConfig, Source};
+use tickflow_harness::scenario;
 
 /// tickflow: run an AWS streaming pipeline (Kinesis -> SQS -> S3 -> SNS) on LocalStack.
 #[derive(Debug, Parser)]
@@ -311,276 +322,4 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .await
         }
     }
-}
-
-/// Runs `job` against real AWS, or against LocalStack (started and removed around it, also on
-/// Ctrl-C). `job` gets where to send requests and a line describing it.
-async fn with_target<F, Fut>(target: TargetKind, job: F) -> anyhow::Result<ExitCode>
-where
-    F: FnOnce(Target, String) -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<ExitCode>>,
-{
-    if target == TargetKind::Aws {
-        let header =
-            "real AWS (standard credential chain and region, no endpoint override)".to_string();
-        return tokio::select! {
-            outcome = job(Target::Aws, header) => outcome,
-            _ = tokio::signal::ctrl_c() => Ok(ExitCode::from(130)),
-        };
-    }
-    let config = LocalStackConfig::from_env();
-    let localstack = LocalStack::start(&config)
-        .await
-        .context("reaching LocalStack")?;
-    let origin = match localstack.origin() {
-        Origin::Started { image, startup, .. } => {
-            format!("started {image} in {:.1}s", startup.as_secs_f64())
-        }
-        Origin::External => format!("using AWS_ENDPOINT_URL={}", localstack.endpoint()),
-    };
-    let header = format!(
-        "LocalStack {} at {} ({origin})",
-        localstack.version().unwrap_or("(version unknown)"),
-        localstack.endpoint(),
-    );
-    let target = Target::Endpoint(localstack.endpoint().to_string());
-    let outcome = tokio::select! {
-        outcome = job(target, header) => outcome,
-        _ = tokio::signal::ctrl_c() => Ok(ExitCode::from(130)),
-    };
-    localstack.shutdown().await.context("removing LocalStack")?;
-    outcome
-}
-
-async fn doctor_command(target: Target, header: String) -> anyhow::Result<ExitCode> {
-    println!("{header}");
-    let clients = aws::clients(&target).await;
-    let checks = doctor::check_all(&clients, &Topology::new()).await;
-    print!("{}", doctor::render_table(&checks));
-    let failed: Vec<_> = checks.iter().filter(|c| c.result.is_err()).collect();
-    if failed.is_empty() {
-        println!("all {} checks passed", checks.len());
-        Ok(ExitCode::SUCCESS)
-    } else {
-        for c in &failed {
-            eprintln!("{} failed: {}", c.service, c.check);
-        }
-        Ok(ExitCode::FAILURE)
-    }
-}
-
-/// Loads every file, or fails listing every error of every file.
-fn load_all(files: &[PathBuf]) -> anyhow::Result<Vec<Scenario>> {
-    let mut scenarios = Vec::new();
-    let mut errors = Vec::new();
-    for file in files {
-        match scenario::load(file) {
-            Ok(s) => scenarios.push(s),
-            Err(e) => errors.extend(e.into_iter().map(|e| e.to_string())),
-        }
-    }
-    anyhow::ensure!(
-        errors.is_empty(),
-        "invalid scenario files:\n  {}",
-        errors.join("\n  ")
-    );
-    Ok(scenarios)
-}
-
-fn validate_command(files: &[PathBuf]) -> ExitCode {
-    let mut ok = true;
-    for file in files {
-        match scenario::load(file) {
-            Ok(s) => println!("ok    {} ({})", file.display(), s.name()),
-            Err(errors) => {
-                ok = false;
-                for e in errors {
-                    println!("error {e}");
-                }
-            }
-        }
-    }
-    if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
-}
-
-fn record_command(file: &Path, out: &Path) -> anyhow::Result<ExitCode> {
-    let scenario = load_all(&[file.to_path_buf()])?.remove(0);
-    let config = scenario::generator_config(&scenario.file).map_err(anyhow::Error::msg)?;
-    let n = replay::record(Generator::new(config), out)?;
-    println!(
-        "recorded {n} events of {} to {}",
-        scenario.name(),
-        out.display()
-    );
-    Ok(ExitCode::SUCCESS)
-}
-
-fn flag_run_config(args: &RunArgs) -> anyhow::Result<RunConfig> {
-    let generator = GeneratorConfig {
-        events: args.events,
-        seed: args.seed,
-        ..GeneratorConfig::default()
-    };
-    let mut config = RunConfig::new(&args.name, args.events, args.seed);
-    config.pipeline.shards = args.shards;
-    config.pipeline.aggregate = !args.no_aggregate;
-    config.keep_resources = args.keep;
-    let problems: Vec<String> = generator
-        .check()
-        .err()
-        .unwrap_or_default()
-        .into_iter()
-        .chain(config.pipeline.check())
-        .collect();
-    anyhow::ensure!(
-        problems.is_empty(),
-        "invalid run settings:\n  {}",
-        problems.join("\n  ")
-    );
-    Ok(config)
-}
-
-async fn scenarios_command(
-    scenarios: Vec<Scenario>,
-    report_dir: PathBuf,
-    target: Target,
-    header: String,
-) -> anyhow::Result<ExitCode> {
-    eprintln!("{header}");
-    let clients = aws::clients(&target).await;
-    let mut outcomes: Vec<Outcome> = Vec::new();
-    for s in &scenarios {
-        eprintln!("running {} ({})", s.name(), s.path.display());
-        let o = scenario::execute(s, &clients).await;
-        if let Some(report) = &o.report {
-            print!("{}", report.render_text());
-        }
-        for f in &o.failures {
-            println!("  FAILED {f}");
-        }
-        if let Some(e) = &o.error {
-            println!("  ERROR {e}");
-        }
-        outcomes.push(o);
-    }
-    outcome::write_reports(&report_dir, &outcomes)?;
-    println!("\n{}", outcome::summary_table(&outcomes));
-    println!("reports: {}", report_dir.display());
-    for o in &outcomes {
-        println!("{}", o.summary_line());
-    }
-    Ok(if outcomes.iter().all(Outcome::passed) {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
-}
-
-/// The run a `tickflow load` asks for, and the scenario's expectations when it names one.
-fn load_config(args: &LoadArgs) -> anyhow::Result<(RunConfig, Option<scenario::file::Expect>)> {
-    let (mut config, expect) = match &args.file {
-        Some(file) => {
-            let s = load_all(std::slice::from_ref(file))?.remove(0);
-            (
-                s.run_config().map_err(anyhow::Error::msg)?,
-                Some(s.file.expect),
-            )
-        }
-        None => {
-            let mut config = RunConfig::new("load", args.events, args.seed);
-            config.pipeline.shards = 4;
-            config.pipeline.compression = tickflow_pipeline::compress::Compression::Zstd;
-            (config, None)
-        }
-    };
-    let profile = if args.rate.is_some() || args.ramp.is_some() || !args.steps.is_empty() {
-        Some(LoadPlan {
-            rate: args.rate,
-            ramp: args.ramp,
-            steps: (!args.steps.is_empty()).then(|| args.steps.clone()),
-            duration_secs: None,
-        })
-    } else {
-        None
-    };
-    if let Some(profile) = profile {
-        config.load = profile;
-    }
-    if args.duration.is_some() {
-        config.load.duration_secs = args.duration;
-    }
-    let problems: Vec<String> = config
-        .load
-        .check()
-        .into_iter()
-        .map(|(k, m)| format!("{k}: {m}"))
-        .collect();
-    anyhow::ensure!(
-        problems.is_empty(),
-        "invalid load settings:\n  {}",
-        problems.join("\n  ")
-    );
-    Ok((config, expect))
-}
-
-/// Where a single run's report files go.
-struct Outputs {
-    json: Option<PathBuf>,
-    html: Option<PathBuf>,
-}
-
-impl Outputs {
-    fn write(&self, report: &RunReport) -> anyhow::Result<()> {
-        if let Some(path) = &self.json {
-            std::fs::write(path, serde_json::to_vec_pretty(report)?)
-                .with_context(|| format!("writing {}", path.display()))?;
-        }
-        if let Some(path) = &self.html {
-            let page = html::page(&format!("tickflow {}", report.name), &[report]);
-            std::fs::write(path, page).with_context(|| format!("writing {}", path.display()))?;
-        }
-        Ok(())
-    }
-}
-
-/// One run (flags, replay or load), judged by `expect` when a scenario gave one.
-async fn run_once(
-    config: RunConfig,
-    expect: Option<scenario::file::Expect>,
-    outputs: Outputs,
-    target: Target,
-    header: String,
-) -> anyhow::Result<ExitCode> {
-    eprintln!("{header}");
-    let clients = aws::clients(&target).await;
-    let report = pipeline_run::run(&clients, &config)
-        .await
-        .context("running the pipeline")?;
-    print!("{}", report.render_text());
-    outputs.write(&report)?;
-    let failures = expect
-        .map(|e| tickflow_harness::assert::evaluate(&e, &report))
-        .unwrap_or_default();
-    for f in &failures {
-        println!("  FAILED {f}");
-    }
-    let passed = report.passed && failures.is_empty();
-    let line = report.summary_line();
-    println!(
-        "{}",
-        if passed {
-            line
-        } else {
-            line.replacen("PASS", "FAIL", 1)
-        }
-    );
-    Ok(if passed {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
 }

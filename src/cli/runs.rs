@@ -1,0 +1,183 @@
+//! The commands that run the pipeline: flag runs, scenario runs, load runs, replays.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use tickflow_harness::aws::{self, Target};
+use tickflow_harness::load::LoadPlan;
+use tickflow_harness::report::{html, RunReport};
+use tickflow_harness::run::{self as pipeline_run, RunConfig};
+use tickflow_harness::scenario::{self, outcome, Outcome, Scenario};
+use tickflow_pipeline::source::GeneratorConfig;
+
+use super::commands::load_all;
+use super::{LoadArgs, RunArgs};
+
+pub(super) fn flag_run_config(args: &RunArgs) -> anyhow::Result<RunConfig> {
+    let generator = GeneratorConfig {
+        events: args.events,
+        seed: args.seed,
+        ..GeneratorConfig::default()
+    };
+    let mut config = RunConfig::new(&args.name, args.events, args.seed);
+    config.pipeline.shards = args.shards;
+    config.pipeline.aggregate = !args.no_aggregate;
+    config.keep_resources = args.keep;
+    let problems: Vec<String> = generator
+        .check()
+        .err()
+        .unwrap_or_default()
+        .into_iter()
+        .chain(config.pipeline.check())
+        .collect();
+    anyhow::ensure!(
+        problems.is_empty(),
+        "invalid run settings:\n  {}",
+        problems.join("\n  ")
+    );
+    Ok(config)
+}
+
+pub(super) async fn scenarios_command(
+    scenarios: Vec<Scenario>,
+    report_dir: PathBuf,
+    target: Target,
+    header: String,
+) -> anyhow::Result<ExitCode> {
+    eprintln!("{header}");
+    let clients = aws::clients(&target).await;
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    for s in &scenarios {
+        eprintln!("running {} ({})", s.name(), s.path.display());
+        let o = scenario::execute(s, &clients).await;
+        if let Some(report) = &o.report {
+            print!("{}", report.render_text());
+        }
+        for f in &o.failures {
+            println!("  FAILED {f}");
+        }
+        if let Some(e) = &o.error {
+            println!("  ERROR {e}");
+        }
+        outcomes.push(o);
+    }
+    outcome::write_reports(&report_dir, &outcomes)?;
+    println!("\n{}", outcome::summary_table(&outcomes));
+    println!("reports: {}", report_dir.display());
+    for o in &outcomes {
+        println!("{}", o.summary_line());
+    }
+    Ok(if outcomes.iter().all(Outcome::passed) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// The run a `tickflow load` asks for, and the scenario's expectations when it names one.
+pub(super) fn load_config(
+    args: &LoadArgs,
+) -> anyhow::Result<(RunConfig, Option<scenario::file::Expect>)> {
+    let (mut config, expect) = match &args.file {
+        Some(file) => {
+            let s = load_all(std::slice::from_ref(file))?.remove(0);
+            (
+                s.run_config().map_err(anyhow::Error::msg)?,
+                Some(s.file.expect),
+            )
+        }
+        None => {
+            let mut config = RunConfig::new("load", args.events, args.seed);
+            config.pipeline.shards = 4;
+            config.pipeline.compression = tickflow_pipeline::compress::Compression::Zstd;
+            (config, None)
+        }
+    };
+    let profile = if args.rate.is_some() || args.ramp.is_some() || !args.steps.is_empty() {
+        Some(LoadPlan {
+            rate: args.rate,
+            ramp: args.ramp,
+            steps: (!args.steps.is_empty()).then(|| args.steps.clone()),
+            duration_secs: None,
+        })
+    } else {
+        None
+    };
+    if let Some(profile) = profile {
+        config.load = profile;
+    }
+    if args.duration.is_some() {
+        config.load.duration_secs = args.duration;
+    }
+    let problems: Vec<String> = config
+        .load
+        .check()
+        .into_iter()
+        .map(|(k, m)| format!("{k}: {m}"))
+        .collect();
+    anyhow::ensure!(
+        problems.is_empty(),
+        "invalid load settings:\n  {}",
+        problems.join("\n  ")
+    );
+    Ok((config, expect))
+}
+
+/// Where a single run's report files go.
+pub(super) struct Outputs {
+    pub(super) json: Option<PathBuf>,
+    pub(super) html: Option<PathBuf>,
+}
+
+impl Outputs {
+    fn write(&self, report: &RunReport) -> anyhow::Result<()> {
+        if let Some(path) = &self.json {
+            std::fs::write(path, serde_json::to_vec_pretty(report)?)
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        if let Some(path) = &self.html {
+            let page = html::page(&format!("tickflow {}", report.name), &[report]);
+            std::fs::write(path, page).with_context(|| format!("writing {}", path.display()))?;
+        }
+        Ok(())
+    }
+}
+
+/// One run (flags, replay or load), judged by `expect` when a scenario gave one.
+pub(super) async fn run_once(
+    config: RunConfig,
+    expect: Option<scenario::file::Expect>,
+    outputs: Outputs,
+    target: Target,
+    header: String,
+) -> anyhow::Result<ExitCode> {
+    eprintln!("{header}");
+    let clients = aws::clients(&target).await;
+    let report = pipeline_run::run(&clients, &config)
+        .await
+        .context("running the pipeline")?;
+    print!("{}", report.render_text());
+    outputs.write(&report)?;
+    let failures = expect
+        .map(|e| tickflow_harness::assert::evaluate(&e, &report))
+        .unwrap_or_default();
+    for f in &failures {
+        println!("  FAILED {f}");
+    }
+    let passed = report.passed && failures.is_empty();
+    let line = report.summary_line();
+    println!(
+        "{}",
+        if passed {
+            line
+        } else {
+            line.replacen("PASS", "FAIL", 1)
+        }
+    );
+    Ok(if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
