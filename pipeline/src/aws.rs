@@ -51,6 +51,37 @@ impl Clients {
     }
 }
 
+impl Clients {
+    /// Every shard of `stream` (all `ListShards` pages), for the producer's routing and the
+    /// bridge's readers.
+    ///
+    /// # Errors
+    /// The `ListShards` call failing, e.g. for a stream that does not exist.
+    pub async fn shards(
+        &self,
+        stream: &str,
+    ) -> Result<Vec<aws_sdk_kinesis::types::Shard>, AwsError> {
+        let mut shards = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let request = self.kinesis.list_shards();
+            let request = match &token {
+                Some(t) => request.next_token(t),
+                None => request.stream_name(stream),
+            };
+            let out = request
+                .send()
+                .await
+                .map_err(AwsError::of("kinesis", "ListShards"))?;
+            token = out.next_token().map(str::to_string);
+            shards.extend(out.shards.unwrap_or_default());
+            if token.is_none() {
+                return Ok(shards);
+            }
+        }
+    }
+}
+
 /// A failed AWS call: which service, which operation and the SDK's full error chain.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{service} {operation} failed: {message}")]

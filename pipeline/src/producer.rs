@@ -238,32 +238,15 @@ impl Producer {
     /// The open shards' hash-key ranges, in order.
     async fn shard_ranges(&self) -> Result<Vec<ShardRange>> {
         let mut ranges = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let mut request = self.clients.kinesis.list_shards();
-            request = match &token {
-                Some(t) => request.next_token(t),
-                None => request.stream_name(&self.stream),
-            };
-            let out = request
-                .send()
-                .await
-                .map_err(AwsError::of("kinesis", "ListShards"))?;
-            for shard in out.shards() {
-                let open = shard
-                    .sequence_number_range()
-                    .is_none_or(|r| r.ending_sequence_number().is_none());
-                let range = shard.hash_key_range();
-                if let (true, Some(range)) = (open, range) {
-                    ranges.push(ShardRange {
-                        start: range.starting_hash_key().parse().unwrap_or(0),
-                        end: range.ending_hash_key().parse().unwrap_or(u128::MAX),
-                    });
-                }
-            }
-            token = out.next_token().map(str::to_string);
-            if token.is_none() {
-                break;
+        for shard in self.clients.shards(&self.stream).await? {
+            let open = shard
+                .sequence_number_range()
+                .is_none_or(|r| r.ending_sequence_number().is_none());
+            if let (true, Some(range)) = (open, shard.hash_key_range()) {
+                ranges.push(ShardRange {
+                    start: range.starting_hash_key().parse().unwrap_or(0),
+                    end: range.ending_hash_key().parse().unwrap_or(u128::MAX),
+                });
             }
         }
         ranges.sort_by_key(|r| r.start);

@@ -107,7 +107,10 @@ impl Bridge {
             Some(max) => max,
             None => self.queue_max_message_size().await?,
         };
-        let shards = self.shard_ids().await?;
+        let shards: Vec<String> = (self.clients.shards(&self.stream).await?)
+            .iter()
+            .map(|s| s.shard_id().to_string())
+            .collect();
         let shared = Arc::new(self);
         let mut readers = JoinSet::new();
         for shard in shards {
@@ -239,27 +242,6 @@ impl Bridge {
             .map_err(AwsError::of("kinesis", "GetShardIterator"))?;
         out.shard_iterator
             .ok_or_else(|| Error::Stage(format!("bridge: no iterator for shard {shard}")))
-    }
-
-    async fn shard_ids(&self) -> Result<Vec<String>> {
-        let mut ids = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let request = self.clients.kinesis.list_shards();
-            let request = match &token {
-                Some(t) => request.next_token(t),
-                None => request.stream_name(&self.stream),
-            };
-            let out = request
-                .send()
-                .await
-                .map_err(AwsError::of("kinesis", "ListShards"))?;
-            ids.extend(out.shards().iter().map(|s| s.shard_id().to_string()));
-            token = out.next_token().map(str::to_string);
-            if token.is_none() {
-                return Ok(ids);
-            }
-        }
     }
 
     async fn queue_max_message_size(&self) -> Result<usize> {
