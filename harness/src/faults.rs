@@ -32,8 +32,9 @@ impl FaultSettings {
         }
     }
 
-    /// Problems with the ratios (each must lie in [0, 1]).
-    pub fn check(&self) -> Vec<String> {
+    /// Problems with the ratios (each must lie in [0, 1]), as (key, message), the key dotted
+    /// from the file's top (`faults.poison_ratio`).
+    pub fn check(&self) -> Vec<(String, String)> {
         let mut problems = Vec::new();
         for (name, value) in [
             ("malformed_ratio", self.malformed_ratio),
@@ -42,7 +43,11 @@ impl FaultSettings {
             ("transient_ratio", self.transient_ratio),
         ] {
             if !(0.0..=1.0).contains(&value) {
-                problems.push(format!("faults.{name} must be within [0, 1], got {value}"));
+                let key = format!("faults.{name}");
+                problems.push((
+                    key.clone(),
+                    format!("{key} must be within [0, 1], got {value}"),
+                ));
             }
         }
         problems

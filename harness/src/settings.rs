@@ -63,12 +63,14 @@ impl Default for PipelineSettings {
 }
 
 impl PipelineSettings {
-    /// Problems with the values, one line each.
-    pub fn check(&self) -> Vec<String> {
+    /// Problems with the values, as (key, message), the key dotted from the file's top
+    /// (`pipeline.shards`).
+    pub fn check(&self) -> Vec<(String, String)> {
         let mut problems = Vec::new();
         let mut positive = |name: &str, ok: bool| {
             if !ok {
-                problems.push(format!("pipeline.{name} must be positive"));
+                let key = format!("pipeline.{name}");
+                problems.push((key.clone(), format!("{key} must be positive")));
             }
         };
         positive("shards", self.shards > 0);
@@ -79,20 +81,26 @@ impl PipelineSettings {
         positive("alert_window_secs", self.alert_window_secs > 0);
         positive("alert_threshold_pct", self.alert_threshold_pct > 0.0);
         if self.sqs_message_bytes.is_some_and(|b| b < 1_024) {
-            problems.push("pipeline.sqs_message_bytes must be at least 1024".into());
+            problems.push((
+                "pipeline.sqs_message_bytes".into(),
+                "pipeline.sqs_message_bytes must be at least 1024".into(),
+            ));
         }
         if self.visibility_timeout_secs > 43_200 {
-            problems.push("pipeline.visibility_timeout_secs must be at most 43200 (12 h)".into());
+            problems.push((
+                "pipeline.visibility_timeout_secs".into(),
+                "pipeline.visibility_timeout_secs must be at most 43200 (12 h)".into(),
+            ));
         }
         if Duration::from_millis(self.flush_age_ms + self.batching_window_ms)
             >= Duration::from_secs(u64::from(self.visibility_timeout_secs))
         {
-            problems.push(format!(
+            problems.push(("pipeline.visibility_timeout_secs".into(), format!(
                 "pipeline.visibility_timeout_secs ({}) must exceed flush_age_ms + batching_window_ms ({} ms): \
                  messages would reappear while their events wait in the lake buffer",
                 self.visibility_timeout_secs,
                 self.flush_age_ms + self.batching_window_ms
-            ));
+            )));
         }
         problems
     }

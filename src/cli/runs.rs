@@ -29,7 +29,14 @@ pub(super) fn flag_run_config(args: &RunArgs) -> anyhow::Result<RunConfig> {
         .err()
         .unwrap_or_default()
         .into_iter()
-        .chain(config.pipeline.check())
+        .map(|(_, message)| message)
+        .chain(
+            config
+                .pipeline
+                .check()
+                .into_iter()
+                .map(|(_, message)| message),
+        )
         .collect();
     anyhow::ensure!(
         problems.is_empty(),

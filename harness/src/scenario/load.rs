@@ -147,23 +147,11 @@ fn check(file: &ScenarioFile) -> Vec<(String, String)> {
     }
     if file.replay.is_none() {
         if let Ok(config) = super::generator_config(file) {
-            for problem in config.check().err().unwrap_or_default() {
-                if ["mix", "mean_gap_ms", "events"]
-                    .iter()
-                    .any(|k| problem.starts_with(k))
-                {
-                    continue; // reported above, with a better position
+            for (key, problem) in config.check().err().unwrap_or_default() {
+                if matches!(key, "mix" | "mean_gap_ms" | "events") {
+                    continue; // reported above, worded for the scenario file
                 }
-                let key = problem.split(':').next().unwrap_or("generate").trim();
-                let key = if key.starts_with("forced_jumps")
-                    || key.starts_with("pairs")
-                    || key.starts_with("stocks")
-                {
-                    format!("generate.{}", key.split_whitespace().next().unwrap_or(key))
-                } else {
-                    "generate".to_string()
-                };
-                problems.push((key, problem));
+                problems.push((format!("generate.{key}"), problem));
             }
         }
     }
@@ -180,24 +168,8 @@ fn check(file: &ScenarioFile) -> Vec<(String, String)> {
     if let Some(load) = &file.load {
         problems.extend(load.check());
     }
-    for problem in file.pipeline.check() {
-        let key = problem
-            .split_whitespace()
-            .next()
-            .unwrap_or("pipeline")
-            .trim_end_matches(':')
-            .to_string();
-        problems.push((key, problem));
-    }
-    for problem in file.faults.check() {
-        let key = problem
-            .split_whitespace()
-            .next()
-            .unwrap_or("faults")
-            .trim_end_matches(':')
-            .to_string();
-        problems.push((key, problem));
-    }
+    problems.extend(file.pipeline.check());
+    problems.extend(file.faults.check());
     for (i, p) in file.expect.partitions.iter().enumerate() {
         if let Err(e) = Glob::new(&p.glob) {
             problems.push((
@@ -296,6 +268,16 @@ events = 100
     fn syntax_errors_have_a_position() {
         let e = errors("[scenario\nname = 1\n");
         assert!(e[0].starts_with("s.toml:1:"), "{}", e[0]);
+    }
+
+    #[test]
+    fn instrument_problems_point_at_their_list() {
+        let text = "[scenario]\nname = \"x\"\n\n[generate]\nevents = 5\nstocks = [{ name = \"AAPL\", price = -1.0 }]\n";
+        let e = errors(text);
+        assert_eq!(
+            e,
+            ["s.toml:6:1: generate.stocks: AAPL: price must be positive, got -1"]
+        );
     }
 
     #[test]

@@ -170,46 +170,55 @@ impl GeneratorConfig {
     /// instruments, prices and model parameters are in range, forced jumps name instruments.
     ///
     /// # Errors
-    /// Every problem found, one line each, naming the setting.
-    pub fn check(&self) -> Result<(), Vec<String>> {
-        let mut problems = Vec::new();
+    /// Every problem found, as (setting, message).
+    pub fn check(&self) -> Result<(), Vec<(&'static str, String)>> {
+        let mut problems: Vec<(&'static str, String)> = Vec::new();
         if self.events == 0 {
-            problems.push("events must be at least 1".into());
+            problems.push(("events", "events must be at least 1".into()));
         }
         let shares = [self.mix.forex, self.mix.stock_price, self.mix.stock_news];
         if shares.iter().any(|s| !(0.0..=1.0).contains(s)) {
-            problems.push(format!(
-                "mix: every share must be within [0, 1], got {shares:?}"
+            problems.push((
+                "mix",
+                format!("mix: every share must be within [0, 1], got {shares:?}"),
             ));
         }
         let sum: f64 = shares.iter().sum();
         if (sum - 1.0).abs() > 1e-6 {
-            problems.push(format!("mix: shares must sum to 1, got {sum}"));
+            problems.push(("mix", format!("mix: shares must sum to 1, got {sum}")));
         }
         if self.mix.forex > 0.0 && self.pairs.is_empty() {
-            problems.push("pairs: the mix has forex events but no currency pairs".into());
-        }
-        if (self.mix.stock_price > 0.0 || self.mix.stock_news > 0.0) && self.stocks.is_empty() {
-            problems.push("stocks: the mix has stock events but no stocks".into());
-        }
-        if !(self.mean_gap_ms.is_finite() && self.mean_gap_ms > 0.0) {
-            problems.push(format!(
-                "mean_gap_ms must be positive, got {}",
-                self.mean_gap_ms
+            problems.push((
+                "pairs",
+                "pairs: the mix has forex events but no currency pairs".into(),
             ));
         }
-        for spec in self.stocks.iter().chain(&self.pairs) {
-            if !(spec.price.is_finite() && spec.price > 0.0) {
-                problems.push(format!(
-                    "{}: price must be positive, got {}",
-                    spec.name, spec.price
-                ));
-            }
-            if !(spec.volatility.is_finite() && spec.volatility >= 0.0) {
-                problems.push(format!("{}: volatility must be >= 0", spec.name));
-            }
-            if !(spec.spread_bps.is_finite() && spec.spread_bps > 0.0) {
-                problems.push(format!("{}: spread_bps must be positive", spec.name));
+        if (self.mix.stock_price > 0.0 || self.mix.stock_news > 0.0) && self.stocks.is_empty() {
+            problems.push((
+                "stocks",
+                "stocks: the mix has stock events but no stocks".into(),
+            ));
+        }
+        if !(self.mean_gap_ms.is_finite() && self.mean_gap_ms > 0.0) {
+            problems.push((
+                "mean_gap_ms",
+                format!("mean_gap_ms must be positive, got {}", self.mean_gap_ms),
+            ));
+        }
+        for (key, specs) in [("stocks", &self.stocks), ("pairs", &self.pairs)] {
+            for spec in specs {
+                if !(spec.price.is_finite() && spec.price > 0.0) {
+                    problems.push((
+                        key,
+                        format!("{}: price must be positive, got {}", spec.name, spec.price),
+                    ));
+                }
+                if !(spec.volatility.is_finite() && spec.volatility >= 0.0) {
+                    problems.push((key, format!("{}: volatility must be >= 0", spec.name)));
+                }
+                if !(spec.spread_bps.is_finite() && spec.spread_bps > 0.0) {
+                    problems.push((key, format!("{}: spread_bps must be positive", spec.name)));
+                }
             }
         }
         for jump in &self.forced_jumps {
@@ -219,22 +228,23 @@ impl GeneratorConfig {
                 .chain(&self.pairs)
                 .any(|s| s.name == jump.instrument)
             {
-                problems.push(format!(
-                    "forced_jumps: unknown instrument {:?}",
-                    jump.instrument
+                problems.push((
+                    "forced_jumps",
+                    format!("forced_jumps: unknown instrument {:?}", jump.instrument),
                 ));
             }
             if jump.pct <= -100.0 {
-                problems.push(format!(
-                    "forced_jumps: {}% would make prices <= 0",
-                    jump.pct
+                problems.push((
+                    "forced_jumps",
+                    format!("forced_jumps: {}% would make prices <= 0", jump.pct),
                 ));
             }
         }
         let (open, close) = self.session_utc_minutes;
         if open >= close || close > 24 * 60 {
-            problems.push(format!(
-                "session_utc_minutes: need open < close <= 1440, got {open}..{close}"
+            problems.push((
+                "session_utc_minutes",
+                format!("session_utc_minutes: need open < close <= 1440, got {open}..{close}"),
             ));
         }
         if problems.is_empty() {
