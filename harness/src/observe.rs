@@ -1,7 +1,7 @@
 //! Observing the pipeline from outside, through the same AWS APIs anyone would use: what is in
 //! the lake, in the queues, and what SNS delivered.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
@@ -38,7 +38,7 @@ pub struct LakeContents {
     /// Quarantine rows and the ids they name.
     pub quarantine_rows: u64,
     /// Ids named by quarantine rows.
-    pub quarantined_ids: Vec<Uuid>,
+    pub quarantined_ids: HashSet<Uuid>,
     /// Quarantine reasons (the text before the first `:` detail) -> rows.
     pub quarantine_reasons: BTreeMap<String, u64>,
     /// (event id, written-at epoch ms) for every data row, for latency.

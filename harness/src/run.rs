@@ -276,11 +276,11 @@ async fn drive(
     drop(stages);
 
     // Observe and judge.
-    let contents = observe::read_lake(clients, &res.bucket).await?;
+    let mut contents = observe::read_lake(clients, &res.bucket).await?;
     let dlq_bodies = observe::receive_all(clients, &res.dlq_url, false).await?;
     let mut found = Found {
-        lake: contents.ids.clone(),
-        quarantined_ids: contents.quarantined_ids.iter().copied().collect(),
+        lake: std::mem::take(&mut contents.ids),
+        quarantined_ids: std::mem::take(&mut contents.quarantined_ids),
         quarantine_rows: contents.quarantine_rows,
         ..Found::default()
     };
