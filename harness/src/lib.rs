@@ -35,6 +35,7 @@ pub mod ceiling;
 pub mod doctor;
 pub mod error;
 pub mod faults;
+pub mod latency;
 pub mod load;
 pub mod localstack;
 pub mod observe;

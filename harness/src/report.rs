@@ -15,6 +15,7 @@ use tickflow_pipeline::processor::esm::EsmStats;
 use tickflow_pipeline::processor::handler::HandlerStats;
 use tickflow_pipeline::producer::ProducerStats;
 
+use crate::latency::{Bucket, Latency};
 use crate::observe::{PartitionSummary, QueueDepth};
 use crate::reconcile::Reconciliation;
 
@@ -147,68 +148,6 @@ pub struct SnsCounts {
     pub run_status_subjects: Vec<String>,
     /// The symbol of each alert.
     pub alert_symbols: Vec<String>,
-}
-
-/// Latency percentiles, milliseconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Latency {
-    /// Samples.
-    pub count: u64,
-    /// Median.
-    pub p50: u64,
-    /// 90th percentile.
-    pub p90: u64,
-    /// 99th percentile.
-    pub p99: u64,
-    /// Maximum.
-    pub max: u64,
-}
-
-impl Latency {
-    /// Percentiles of `samples` (nearest rank).
-    pub fn of(mut samples: Vec<u64>) -> Self {
-        if samples.is_empty() {
-            return Self::default();
-        }
-        samples.sort_unstable();
-        let rank = |p: f64| {
-            samples[((p * samples.len() as f64).ceil() as usize).clamp(1, samples.len()) - 1]
-        };
-        Self {
-            count: samples.len() as u64,
-            p50: rank(0.50),
-            p90: rank(0.90),
-            p99: rank(0.99),
-            max: *samples.last().expect("not empty"),
-        }
-    }
-}
-
-/// A latency bucket: how many samples were at most `le_ms` (and above the previous bucket).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Bucket {
-    /// Upper bound, milliseconds (a power of two).
-    pub le_ms: u64,
-    /// Samples in the bucket.
-    pub count: u64,
-}
-
-/// Power-of-two buckets from 1 ms up to the largest sample.
-pub fn histogram(samples: &[u64]) -> Vec<Bucket> {
-    let Some(&max) = samples.iter().max() else {
-        return Vec::new();
-    };
-    let top = max.max(1).next_power_of_two();
-    let mut buckets: Vec<Bucket> = std::iter::successors(Some(1u64), |b| (*b < top).then(|| b * 2))
-        .map(|le_ms| Bucket { le_ms, count: 0 })
-        .collect();
-    let last = buckets.len() - 1;
-    for &s in samples {
-        // Bucket k holds (2^(k-1), 2^k]; 0 and 1 ms go to the first.
-        let index = (64 - s.max(1).saturating_sub(1).leading_zeros()) as usize;
-        buckets[index.min(last)].count += 1;
-    }
-    buckets
 }
 
 /// Seconds from the run's start at which each stage had drained.
@@ -437,34 +376,5 @@ impl RunReport {
             .collect();
         let _ = writeln!(out, "  AWS calls  {}", calls.join(", "));
         out
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn histogram_buckets_are_powers_of_two_and_count_every_sample() {
-        let samples = [0, 1, 2, 3, 4, 5, 1000, 1024, 1025];
-        let h = histogram(&samples);
-        assert_eq!(h.first().map(|b| b.le_ms), Some(1));
-        assert_eq!(h.last().map(|b| b.le_ms), Some(2048));
-        assert_eq!(h.iter().map(|b| b.count).sum::<u64>(), samples.len() as u64);
-        let count = |le| h.iter().find(|b| b.le_ms == le).map_or(0, |b| b.count);
-        assert_eq!((count(1), count(2), count(4), count(8)), (2, 1, 2, 1));
-        assert_eq!((count(1024), count(2048)), (2, 1));
-        assert!(histogram(&[]).is_empty());
-    }
-
-    #[test]
-    fn percentiles_use_nearest_rank() {
-        let l = Latency::of((1..=100).collect());
-        assert_eq!(
-            (l.p50, l.p90, l.p99, l.max, l.count),
-            (50, 90, 99, 100, 100)
-        );
-        assert_eq!(Latency::of(vec![]), Latency::default());
-        assert_eq!(Latency::of(vec![7]).p99, 7);
     }
 }

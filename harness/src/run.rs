@@ -20,11 +20,12 @@ use tokio::task::JoinHandle;
 
 use crate::error::{Error, Result};
 use crate::faults::{Fate, FaultSettings, Injector};
+use crate::latency::LatencyHistogram;
 use crate::load::LoadPlan;
 use crate::observe;
 use crate::reconcile::{Found, Ledger, Reconciliation};
 use crate::replay::{self, Item, Pace, ReplaySpec};
-use crate::report::{Latency, RunReport, SnsCounts, StageTimes};
+use crate::report::{RunReport, SnsCounts, StageTimes};
 use crate::settings::PipelineSettings;
 use crate::topology::{new_run_id, Provisioned, Topology};
 
@@ -288,13 +289,13 @@ async fn drive(
     let reconciliation = Reconciliation::of(&ledger, &found);
     let main_queue = observe::queue_depth(clients, &res.queue_url).await?;
     let dlq_depth = observe::queue_depth(clients, &res.dlq_url).await?;
-    let latencies: Vec<u64> = contents
+    let latencies: LatencyHistogram = contents
         .written_at
         .iter()
         .filter_map(|(id, at)| ledger.sent_at_ms(id).map(|sent| (at - sent).max(0) as u64))
         .collect();
-    let latency_histogram = crate::report::histogram(&latencies);
-    let latency = Latency::of(latencies);
+    let latency_histogram = latencies.buckets();
+    let latency = latencies.summary();
 
     let passed = reconciliation.holds();
     let elapsed = started.elapsed();

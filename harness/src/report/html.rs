@@ -3,7 +3,8 @@
 
 use std::fmt::Write as _;
 
-use super::{Bucket, RunReport};
+use super::RunReport;
+use crate::latency::Bucket;
 use crate::progress::Sample;
 
 const WIDTH: f64 = 720.0;
