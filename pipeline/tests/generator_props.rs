@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use proptest::prelude::*;
 use tickflow_pipeline::event::{parse_record, MarketEvent};
 use tickflow_pipeline::source::session::in_stock_session;
-use tickflow_pipeline::source::{ForcedJump, Generator, GeneratorConfig, Mix};
+use tickflow_pipeline::source::{event_id, ForcedJump, Generator, GeneratorConfig, Mix};
 
 fn config(seed: u64, events: u64, start_ms: i64, stock_share: f64, gap: f64) -> GeneratorConfig {
     let news = (1.0 - stock_share) / 4.0;
@@ -159,6 +159,32 @@ proptest! {
             serde_json::to_string(&event).unwrap()
         );
     }
+}
+
+proptest! {
+    #[test]
+    fn event_ids_are_uuid_v8_and_tell_positions_apart(
+        tag in any::<[u8; 8]>(),
+        a in 0u64..1 << 62,
+        b in 0u64..1 << 62,
+    ) {
+        let (ida, idb) = (event_id(tag, a), event_id(tag, b));
+        prop_assert_eq!(ida.get_version_num(), 8);
+        prop_assert_eq!(ida.get_variant(), uuid::Variant::RFC4122);
+        prop_assert_eq!(ida == idb, a == b);
+        prop_assert_eq!(ida.as_u128() < idb.as_u128(), a < b);
+    }
+}
+
+#[test]
+fn different_seeds_draw_different_id_spaces() {
+    let first = |seed| {
+        Generator::new(config(seed, 1, 1_795_444_200_000, 0.5, 10.0))
+            .next()
+            .map(|e| e.id())
+    };
+    assert_ne!(first(1), first(2));
+    assert_eq!(first(1), first(1));
 }
 
 #[test]

@@ -33,6 +33,18 @@ pub struct Generator {
     /// Instrument names, shared by every event that names them.
     stock_names: Vec<Arc<str>>,
     pair_names: Vec<Arc<str>>,
+    /// The first half of every event id, drawn from `seed`.
+    id_tag: [u8; 8],
+}
+
+/// The id of the event at `position` of a scenario whose ids start with `tag`: the tag, then
+/// the position big-endian, with UUIDv8's version and variant bits set (they take 4 bits of the
+/// tag and the position's top 2 bits, so positions are unique below 2^62).
+pub fn event_id(tag: [u8; 8], position: u64) -> Uuid {
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&tag);
+    bytes[8..].copy_from_slice(&position.to_be_bytes());
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
 }
 
 impl Generator {
@@ -43,7 +55,9 @@ impl Generator {
         let mut forced = forced.into_iter();
         let next_forced = forced.next();
         let mut text_rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x6e65_7773);
+        let id_tag = ChaCha8Rng::seed_from_u64(config.seed ^ 0x6964_7321).random();
         Self {
+            id_tag,
             news: news::TextPool::draw(&mut text_rng),
             stock_names: config
                 .stocks
@@ -106,8 +120,12 @@ impl Generator {
         }
     }
 
-    fn next_id(&mut self) -> Uuid {
-        uuid::Builder::from_random_bytes(self.rng.random()).into_uuid()
+    /// The id of the event at the current position: a UUIDv8 of the scenario's id tag and the
+    /// position, so ids are unique across `--partition`ed generators by construction and sort
+    /// by position, as Snowflake-style ids do. Random v4 ids would be 16 incompressible bytes per
+    /// event: two thirds of the compressed bytes Kinesis carries in the 1M-event run.
+    fn next_id(&self) -> Uuid {
+        event_id(self.id_tag, self.produced)
     }
 
     fn forex(&mut self) -> MarketEvent {

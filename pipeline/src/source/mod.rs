@@ -8,4 +8,4 @@ mod price;
 pub mod session;
 
 pub use config::{ForcedJump, GeneratorConfig, InstrumentSpec, JumpModel, Mix};
-pub use generator::Generator;
+pub use generator::{event_id, Generator};
