@@ -118,6 +118,7 @@ impl PipelineSettings {
     pub fn bridge(&self) -> BridgeConfig {
         BridgeConfig {
             max_message_bytes: self.sqs_message_bytes,
+            compression: self.compression,
             ..BridgeConfig::default()
         }
     }

@@ -15,10 +15,11 @@ use tokio::task::JoinSet;
 pub use checkpoint::Checkpoints;
 
 use crate::aws::{AwsError, Clients};
+use crate::compress::{self, Compression};
 use crate::control::{Control, Phase};
 use crate::error::{Error, Result};
 use crate::retry::Backoff;
-use crate::{compress, envelope, kpl};
+use crate::{envelope, kpl};
 
 /// Bridge settings.
 #[derive(Debug, Clone)]
@@ -33,6 +34,8 @@ pub struct BridgeConfig {
     pub send_concurrency: usize,
     /// Retry policy.
     pub backoff: Backoff,
+    /// Compress message bodies (see [`envelope::seal`]); set with the producer's.
+    pub compression: Compression,
 }
 
 impl Default for BridgeConfig {
@@ -43,6 +46,7 @@ impl Default for BridgeConfig {
             max_message_bytes: None,
             send_concurrency: 4,
             backoff: Backoff::default(),
+            compression: Compression::None,
         }
     }
 }
@@ -179,8 +183,11 @@ impl Bridge {
                     .kinesis_records
                     .fetch_add(records.len() as u64, Ordering::Relaxed);
                 let events = elements.len() as u64;
-                self.send_all(pack::messages(elements, max_message), max_message)
-                    .await?;
+                let bodies = pack::messages(elements, max_message)
+                    .into_iter()
+                    .map(|body| envelope::seal(body, self.config.compression))
+                    .collect();
+                self.send_all(bodies, max_message).await?;
                 self.stats.user_records.fetch_add(events, Ordering::Relaxed);
                 self.checkpoints.set(&shard, last.sequence_number());
             }
