@@ -18,7 +18,8 @@ pub struct PipelineSettings {
     pub shards: i32,
     /// Aggregate many events per Kinesis record (KPL format); `false` puts one each.
     pub aggregate: bool,
-    /// `none` or `zstd`: compress each Kinesis record (LocalStack's Kinesis is bound by bytes).
+    /// `none` or `zstd`: compress Kinesis records, SQS bodies and lake objects (LocalStack's
+    /// Kinesis is bound by bytes).
     pub compression: Compression,
     /// Largest SQS message the bridge packs, bytes; `None` uses the queue's maximum.
     pub sqs_message_bytes: Option<usize>,
@@ -138,6 +139,7 @@ impl PipelineSettings {
         LakeConfig {
             flush_bytes: self.flush_bytes,
             flush_age: Duration::from_millis(self.flush_age_ms),
+            compression: self.compression,
             ..LakeConfig::default()
         }
     }

@@ -8,7 +8,7 @@
 //! - [`source`]: deterministic market data (forex, stock quotes, news) from a seed.
 //! - [`event`]: the event model, its validation and enrichment.
 //! - [`kpl`]: the KPL aggregated-record format (many events per Kinesis record);
-//!   [`compress`]: optional zstd compression of whole records.
+//!   [`compress`]: optional zstd compression of records, SQS bodies and lake objects.
 //! - [`producer`]: aggregation and `PutRecords` with partial-failure retries.
 //! - [`bridge`]: Kinesis -> SQS, de-aggregation, packing, checkpoints.
 //! - [`envelope`]: the SQS body that carries many records.

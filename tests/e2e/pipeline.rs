@@ -166,7 +166,7 @@ async fn one_record_per_event_without_aggregation_also_reconciles() {
 }
 
 #[tokio::test]
-async fn zstd_compressed_records_reconcile_and_shrink_what_kinesis_carries() {
+async fn zstd_compressed_records_bodies_and_objects_reconcile_and_shrink() {
     let clients = clients().await;
     let mut plain = RunConfig::new("e2e-plain", 4_000, 9);
     plain.pipeline.shards = 1;
@@ -187,6 +187,12 @@ async fn zstd_compressed_records_reconcile_and_shrink_what_kinesis_carries() {
         "zstd should carry well under a third of the bytes: {} vs {}",
         b.stats.kinesis_bytes,
         a.stats.kinesis_bytes
+    );
+    assert!(
+        b.stats.lake_bytes * 3 < a.stats.lake_bytes,
+        "zstd lake objects should be well under a third of the bytes: {} vs {}",
+        b.stats.lake_bytes,
+        a.stats.lake_bytes
     );
 }
 

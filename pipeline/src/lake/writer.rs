@@ -13,6 +13,7 @@ use tokio::time::Instant;
 
 use super::partition;
 use crate::aws::{AwsError, Clients};
+use crate::compress::Compression;
 use crate::error::{Error, Result};
 use crate::notify::{Notifier, ObjectWritten};
 use crate::retry::Backoff;
@@ -31,6 +32,8 @@ pub struct LakeConfig {
     pub upload_concurrency: usize,
     /// Retry policy for uploads.
     pub backoff: Backoff,
+    /// Compress objects (`part-….jsonl.zst`), as Firehose's S3 compression option does.
+    pub compression: Compression,
 }
 
 impl Default for LakeConfig {
@@ -40,6 +43,7 @@ impl Default for LakeConfig {
             flush_age: Duration::from_secs(1),
             upload_concurrency: 4,
             backoff: Backoff::default(),
+            compression: Compression::None,
         }
     }
 }
@@ -216,11 +220,13 @@ impl Writer {
             self.uploads.join_next().await;
         }
         let key = partition::object_key(prefix, &buffer.identity.finalize());
+        let compression = self.config.compression;
         let upload = Upload {
             clients: self.clients.clone(),
             bucket: self.bucket.clone(),
             key,
             body: buffer.lines,
+            compression,
             count: buffer.count,
             backoff: self.config.backoff,
             stats: self.stats.clone(),
@@ -241,6 +247,7 @@ struct Upload {
     bucket: String,
     key: String,
     body: Vec<u8>,
+    compression: Compression,
     count: usize,
     backoff: Backoff,
     stats: Arc<LakeStats>,
@@ -248,7 +255,11 @@ struct Upload {
 }
 
 impl Upload {
-    async fn run(self) -> Result<()> {
+    async fn run(mut self) -> Result<()> {
+        let body = std::mem::take(&mut self.body);
+        (self.key, self.body) = self
+            .compression
+            .seal_object(std::mem::take(&mut self.key), body);
         let mut attempt = 0;
         loop {
             attempt += 1;
