@@ -7,8 +7,8 @@ use std::time::Duration;
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde::Serialize;
 use tickflow_pipeline::aws::{AwsError, Clients};
-use tickflow_pipeline::envelope;
 use tickflow_pipeline::lake::{partition, WRITTEN_AT_META};
+use tickflow_pipeline::{compress, envelope};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
@@ -80,18 +80,66 @@ pub async fn read_lake(clients: &Clients, bucket: &str) -> Result<LakeContents> 
         while reads.len() < 8 {
             let Some(key) = pending.next() else { break };
             let (clients, bucket) = (clients.clone(), bucket.to_string());
-            reads.spawn(async move { get_object(&clients, &bucket, key).await });
+            reads.spawn(async move {
+                let (key, written_at, body) = get_object(&clients, &bucket, key).await?;
+                // Parsing a million rows is the reader's main cost: one object per blocking
+                // thread, merged below.
+                tokio::task::spawn_blocking(move || {
+                    let mut object = LakeContents::default();
+                    absorb(&mut object, &key, written_at, &body);
+                    object
+                })
+                .await
+                .map_err(|e| crate::Error::Stage {
+                    stage: "lake reader".into(),
+                    reason: e.to_string(),
+                })
+            });
         }
         let Some(done) = reads.join_next().await else {
             break;
         };
-        let (key, written_at, body) = done.map_err(|e| crate::Error::Stage {
+        let object = done.map_err(|e| crate::Error::Stage {
             stage: "lake reader".into(),
             reason: e.to_string(),
         })??;
-        absorb(&mut contents, &key, written_at, &body);
+        contents.merge(object);
     }
     Ok(contents)
+}
+
+impl LakeContents {
+    /// Adds one object's read: counts add up, common fields intersect, and each id already
+    /// seen here is one more duplicate row in that object's partition (repeats inside the
+    /// object were counted when it was read).
+    fn merge(&mut self, object: LakeContents) {
+        debug_assert!(object.partitions.len() <= 1, "one object, one partition");
+        let mut repeats = 0;
+        for (id, rows) in object.ids {
+            let seen = self.ids.entry(id).or_default();
+            repeats += u64::from(*seen > 0);
+            *seen += rows;
+        }
+        for (name, theirs) in object.partitions {
+            let ours = self.partitions.entry(name).or_default();
+            if ours.events == 0 {
+                ours.common_fields = theirs.common_fields;
+            } else if theirs.events > 0 {
+                ours.common_fields
+                    .retain(|f| theirs.common_fields.contains(f));
+            }
+            ours.objects += theirs.objects;
+            ours.events += theirs.events;
+            ours.duplicate_rows += theirs.duplicate_rows + repeats;
+        }
+        self.quarantine_rows += object.quarantine_rows;
+        self.quarantined_ids.extend(object.quarantined_ids);
+        for (reason, rows) in object.quarantine_reasons {
+            *self.quarantine_reasons.entry(reason).or_default() += rows;
+        }
+        self.written_at.extend(object.written_at);
+        self.rows_missing_fields += object.rows_missing_fields;
+    }
 }
 
 async fn get_object(
@@ -123,6 +171,10 @@ async fn get_object(
         })?
         .into_bytes()
         .to_vec();
+    let body = compress::expand_object(&key, body).map_err(|e| crate::Error::Stage {
+        stage: "lake reader".into(),
+        reason: format!("s3://{bucket}/{key} does not decompress: {e}"),
+    })?;
     Ok((key, written_at, body))
 }
 
@@ -319,5 +371,57 @@ pub async fn wait_for_messages(clients: &Clients, queue_url: &str, count: u64, l
             Ok(depth) if depth.visible >= count => return,
             _ => tokio::time::sleep(Duration::from_millis(100)).await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: u128, extra: &str) -> String {
+        format!(
+            r#"{{"event_uuid":"{}","event_type":"forex","event_subtype":"rate","created_datetime":"x"{extra}}}"#,
+            Uuid::from_u128(id)
+        )
+    }
+
+    fn read(key: &str, rows: &[String]) -> LakeContents {
+        let mut object = LakeContents::default();
+        absorb(&mut object, key, 7, rows.join("\n").as_bytes());
+        object
+    }
+
+    #[test]
+    fn merged_reads_equal_one_serial_read() {
+        let a = (
+            "event_type=forex/dt=2026-11-23/hour=14/part-a.jsonl",
+            vec![row(1, r#","x":1"#), row(2, ""), row(2, "")],
+        );
+        let b = (
+            "event_type=forex/dt=2026-11-23/hour=14/part-b.jsonl",
+            vec![row(2, r#","x":1"#), row(3, r#","x":1"#)],
+        );
+        let c = (
+            "event_type=forex/dt=2026-11-23/hour=15/part-c.jsonl",
+            vec![row(1, ""), row(4, "")],
+        );
+        let mut serial = LakeContents::default();
+        let mut merged = LakeContents::default();
+        for (key, rows) in [&a, &b, &c] {
+            absorb(&mut serial, key, 7, rows.join("\n").as_bytes());
+            merged.merge(read(key, rows));
+        }
+        assert_eq!(merged.partitions, serial.partitions);
+        assert_eq!(merged.ids, serial.ids);
+        assert_eq!(merged.written_at.len(), 7);
+        let p14 = &merged.partitions["event_type=forex/dt=2026-11-23/hour=14"];
+        // 2 appears three times in hour 14; 1 repeats in hour 15.
+        assert_eq!((p14.objects, p14.events, p14.duplicate_rows), (2, 5, 2));
+        assert_eq!(
+            merged.partitions["event_type=forex/dt=2026-11-23/hour=15"].duplicate_rows,
+            1
+        );
+        assert!(!p14.common_fields.contains("x"));
+        assert!(p14.common_fields.contains("event_uuid"));
     }
 }
