@@ -277,8 +277,17 @@ async fn drive(
     drop(stages);
 
     // Observe and judge.
-    let mut contents = observe::read_lake(clients, &res.bucket).await?;
-    let dlq_bodies = observe::receive_all(clients, &res.dlq_url, false).await?;
+    let reading = Instant::now();
+    // The DLQ read ends with a 1 s long poll on an empty queue: do it while the lake is read.
+    let (mut contents, dlq_bodies) = tokio::try_join!(
+        observe::read_lake(clients, &res.bucket),
+        observe::receive_all(clients, &res.dlq_url, false)
+    )?;
+    tracing::info!(
+        rows = contents.written_at.len(),
+        secs = reading.elapsed().as_secs_f64(),
+        "read the lake and the DLQ back"
+    );
     let mut found = Found {
         lake: std::mem::take(&mut contents.ids),
         quarantined_ids: std::mem::take(&mut contents.quarantined_ids),
@@ -287,6 +296,10 @@ async fn drive(
     };
     observe::dead_letters(&dlq_bodies, &mut found);
     let reconciliation = Reconciliation::of(&ledger, &found);
+    tracing::info!(
+        secs = reading.elapsed().as_secs_f64(),
+        "lake read and reconciled"
+    );
     let main_queue = observe::queue_depth(clients, &res.queue_url).await?;
     let dlq_depth = observe::queue_depth(clients, &res.dlq_url).await?;
     let latencies: LatencyHistogram = contents
