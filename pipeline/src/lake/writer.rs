@@ -220,13 +220,12 @@ impl Writer {
             self.uploads.join_next().await;
         }
         let key = partition::object_key(prefix, &buffer.identity.finalize());
-        let compression = self.config.compression;
         let upload = Upload {
             clients: self.clients.clone(),
             bucket: self.bucket.clone(),
             key,
             body: buffer.lines,
-            compression,
+            compression: self.config.compression,
             count: buffer.count,
             backoff: self.config.backoff,
             stats: self.stats.clone(),
@@ -256,10 +255,7 @@ struct Upload {
 
 impl Upload {
     async fn run(mut self) -> Result<()> {
-        let body = std::mem::take(&mut self.body);
-        (self.key, self.body) = self
-            .compression
-            .seal_object(std::mem::take(&mut self.key), body);
+        self.compression.seal_object(&mut self.key, &mut self.body);
         let mut attempt = 0;
         loop {
             attempt += 1;
