@@ -43,11 +43,14 @@ pub enum Compression {
 }
 
 impl Compression {
-    /// A Kinesis record as put: compressed (at [`RECORD_LEVEL`]) when configured.
-    pub fn apply(self, data: Vec<u8>) -> Vec<u8> {
+    /// A Kinesis record's compressed form (at [`RECORD_LEVEL`]), when compression is on and
+    /// that is shorter; `None` means the record goes as it is.
+    pub fn compress_record(self, data: &[u8]) -> Option<Vec<u8>> {
         match self {
-            Compression::None => data,
-            Compression::Zstd => zstd::bulk::compress(&data, RECORD_LEVEL).unwrap_or(data),
+            Compression::None => None,
+            Compression::Zstd => zstd::bulk::compress(data, RECORD_LEVEL)
+                .ok()
+                .filter(|frame| frame.len() < data.len()),
         }
     }
 
@@ -108,13 +111,35 @@ mod tests {
 
     proptest! {
         #[test]
-        fn compressed_records_expand_to_the_original(data in prop::collection::vec(any::<u8>(), 0..4096)) {
-            let packed = Compression::Zstd.apply(data.clone());
-            prop_assert!(packed.starts_with(&ZSTD_MAGIC));
-            let expanded = expand(&packed);
-            prop_assert_eq!(expanded.as_ref(), data.as_slice());
-            prop_assert_eq!(Compression::None.apply(data.clone()), data);
+        fn compressed_records_are_shorter_and_expand_to_the_original(
+            data in prop::collection::vec(any::<u8>(), 0..4096),
+            repeat in 1usize..64,
+        ) {
+            let data = data.repeat(repeat);
+            if let Some(packed) = Compression::Zstd.compress_record(&data) {
+                prop_assert!(packed.starts_with(&ZSTD_MAGIC));
+                prop_assert!(packed.len() < data.len());
+                let expanded = expand(&packed);
+                prop_assert_eq!(expanded.as_ref(), data.as_slice());
+            }
+            prop_assert_eq!(Compression::None.compress_record(&data), None);
         }
+    }
+
+    #[test]
+    fn repetitive_records_compress_and_random_ones_stay_as_they_are() {
+        let events = b"{\"event_name\":\"forex:rate\",\"bid\":1.07997}\n".repeat(500);
+        assert!(Compression::Zstd.compress_record(&events).is_some());
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let noise: Vec<u8> = (0..4096)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect();
+        assert_eq!(Compression::Zstd.compress_record(&noise), None);
     }
 
     #[test]

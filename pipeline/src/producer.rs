@@ -17,6 +17,9 @@ use crate::error::{Error, Result};
 use crate::kpl::{Aggregator, MAX_KINESIS_RECORD, MAX_PARTITION_KEY};
 use crate::retry::Backoff;
 
+/// Largest aggregate when records are compressed: zstd does about 14x on 400 KB of events
+/// and 17x on 4 MB, and an aggregate that still compresses past the record limit is split.
+pub const MAX_COMPRESSED_AGGREGATE: usize = 4 * 1024 * 1024;
 /// Most records in one `PutRecords` call.
 pub const MAX_BATCH_RECORDS: usize = 500;
 /// Most bytes (data and keys) in one `PutRecords` call.
@@ -177,8 +180,10 @@ impl Producer {
                     );
                 }
             }
-            for mut entry in ready {
-                entry.data = self.config.compression.apply(entry.data);
+            for entry in ready
+                .into_iter()
+                .flat_map(|e| seal(self.config.compression, e))
+            {
                 let size = entry.data.len() + entry.partition_key.len();
                 if batch.len() == MAX_BATCH_RECORDS || batch_bytes + size > MAX_BATCH_BYTES {
                     self.send(std::mem::take(&mut batch), &permits, &mut calls)
@@ -258,6 +263,44 @@ impl Producer {
         }
         Ok(ranges)
     }
+}
+
+/// The entries to put for `entry`: compressed when that is on and shorter. An aggregate too
+/// large for one Kinesis record even so (aggregates may be larger when compression is on, see
+/// [`MAX_COMPRESSED_AGGREGATE`]) is split into aggregates that fit uncompressed, each sealed
+/// the same way. A single record too large stays whole, for Kinesis to reject loudly.
+fn seal(compression: Compression, entry: Entry) -> Vec<Entry> {
+    let limit = MAX_KINESIS_RECORD - entry.partition_key.len();
+    match compression.compress_record(&entry.data) {
+        Some(frame) if frame.len() <= limit => {
+            return vec![Entry {
+                data: frame,
+                ..entry
+            }]
+        }
+        None if entry.data.len() <= limit => return vec![entry],
+        _ if entry.user_records <= 1 => return vec![entry],
+        _ => {}
+    }
+    let mut aggregator = Aggregator::new(MAX_KINESIS_RECORD - MAX_PARTITION_KEY);
+    let mut pieces = Vec::new();
+    for user in crate::kpl::deaggregate(&entry.partition_key, &entry.data) {
+        if let Err(data) = aggregator.try_add(&user.partition_key, user.data) {
+            pieces.extend(aggregator.finish());
+            let _ = aggregator.try_add(&user.partition_key, data);
+        }
+    }
+    pieces.extend(aggregator.finish());
+    pieces
+        .into_iter()
+        .map(|piece| {
+            let mut entry = aggregated_entry(piece);
+            if let Some(frame) = compression.compress_record(&entry.data) {
+                entry.data = frame;
+            }
+            entry
+        })
+        .collect()
 }
 
 fn aggregated_entry(a: crate::kpl::Aggregated) -> Entry {
@@ -393,5 +436,77 @@ mod tests {
             .map(|i| route(&shards, &format!("key-{i}")))
             .collect();
         assert_eq!(used.len(), 2, "64 keys should reach both shards");
+    }
+
+    /// 60 records of 60 KB: noise (incompressible) or repeated text.
+    fn big_aggregate(noisy: bool) -> (Entry, Vec<Vec<u8>>) {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let records: Vec<Vec<u8>> = (0..60)
+            .map(|i| {
+                (0..60_000)
+                    .map(|j| {
+                        if noisy {
+                            state ^= state << 13;
+                            state ^= state >> 7;
+                            state ^= state << 17;
+                            state as u8
+                        } else {
+                            let text = b"{\"symbol\":\"AAPL\",\"price\":190.0}";
+                            text[(i + j) % text.len()]
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut aggregator = Aggregator::new(MAX_COMPRESSED_AGGREGATE);
+        for r in &records {
+            aggregator
+                .try_add("AAPL", r.clone())
+                .expect("fits in 4 MiB");
+        }
+        (
+            aggregated_entry(aggregator.finish().expect("not empty")),
+            records,
+        )
+    }
+
+    fn unsealed(entries: &[Entry]) -> Vec<Vec<u8>> {
+        entries
+            .iter()
+            .flat_map(|e| {
+                let data = crate::compress::expand(&e.data);
+                crate::kpl::deaggregate(&e.partition_key, &data)
+            })
+            .map(|u| u.data)
+            .collect()
+    }
+
+    #[test]
+    fn a_large_aggregate_that_does_not_compress_is_split_to_fit() {
+        let (entry, records) = big_aggregate(true);
+        assert!(entry.data.len() > MAX_KINESIS_RECORD);
+        let sealed = seal(Compression::Zstd, entry);
+        assert!(sealed.len() >= 4, "{} pieces", sealed.len());
+        for e in &sealed {
+            assert!(e.data.len() + e.partition_key.len() <= MAX_KINESIS_RECORD);
+        }
+        assert_eq!(sealed.iter().map(|e| e.user_records).sum::<u64>(), 60);
+        assert_eq!(unsealed(&sealed), records);
+    }
+
+    #[test]
+    fn a_large_aggregate_that_compresses_stays_one_record() {
+        let (entry, records) = big_aggregate(false);
+        let sealed = seal(Compression::Zstd, entry);
+        assert_eq!(sealed.len(), 1);
+        assert!(sealed[0].data.starts_with(&crate::compress::ZSTD_MAGIC));
+        assert_eq!(unsealed(&sealed), records);
+        let (entry, _) = big_aggregate(false);
+        let (key, data) = (entry.partition_key.clone(), entry.data.clone());
+        let plain = seal(Compression::None, entry);
+        assert!(plain.len() > 1, "uncompressed, 3.6 MB must be split");
+        assert!(plain.iter().all(|e| e.partition_key == key));
+        assert!(plain.iter().all(|e| e.data.len() <= MAX_KINESIS_RECORD));
+        assert!(data.len() > MAX_KINESIS_RECORD);
     }
 }
