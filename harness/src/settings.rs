@@ -8,7 +8,7 @@ use tickflow_pipeline::compress::Compression;
 use tickflow_pipeline::lake::LakeConfig;
 use tickflow_pipeline::notify::WatchConfig;
 use tickflow_pipeline::processor::EsmConfig;
-use tickflow_pipeline::producer::ProducerConfig;
+use tickflow_pipeline::producer::{ProducerConfig, MAX_COMPRESSED_AGGREGATE};
 
 /// How the pipeline under test is configured for a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -18,6 +18,9 @@ pub struct PipelineSettings {
     pub shards: i32,
     /// Aggregate many events per Kinesis record (KPL format); `false` puts one each.
     pub aggregate: bool,
+    /// Longest an event waits in a partial aggregate before it is put, milliseconds (KPL's
+    /// `RecordMaxBufferedTime`).
+    pub linger_ms: u64,
     /// `none` or `zstd`: compress Kinesis records, SQS bodies and lake objects (LocalStack's
     /// Kinesis is bound by bytes).
     pub compression: Compression,
@@ -48,6 +51,7 @@ impl Default for PipelineSettings {
         Self {
             shards: 2,
             aggregate: true,
+            linger_ms: 100,
             compression: Compression::None,
             sqs_message_bytes: None,
             batch_size: 10,
@@ -75,6 +79,7 @@ impl PipelineSettings {
             }
         };
         positive("shards", self.shards > 0);
+        positive("linger_ms", self.linger_ms > 0);
         positive("batch_size", self.batch_size > 0);
         positive("max_receive_count", self.max_receive_count > 0);
         positive("flush_bytes", self.flush_bytes > 0);
@@ -108,10 +113,17 @@ impl PipelineSettings {
 
     /// The producer's configuration.
     pub fn producer(&self) -> ProducerConfig {
+        let defaults = ProducerConfig::default();
         ProducerConfig {
             aggregate: self.aggregate,
+            // Larger aggregates compress better; the producer splits any that do not fit.
+            max_aggregate_bytes: match self.compression {
+                Compression::None => defaults.max_aggregate_bytes,
+                Compression::Zstd => MAX_COMPRESSED_AGGREGATE,
+            },
+            linger: Duration::from_millis(self.linger_ms),
             compression: self.compression,
-            ..ProducerConfig::default()
+            ..defaults
         }
     }
 
