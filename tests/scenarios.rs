@@ -108,8 +108,15 @@ fn deterministic_view(outcome: &Outcome) -> serde_json::Value {
             )
         })
         .collect();
-    let mut alerts = r.sns.alert_symbols.clone();
-    alerts.sort();
+    // Alerts are independent of processing order only when no price came after its window
+    // closed; otherwise they differ from run to run, and the snapshot says so instead.
+    let alerts = if r.stats.late_prices == 0 {
+        let mut alerts = r.sns.alert_symbols.clone();
+        alerts.sort();
+        serde_json::json!(alerts)
+    } else {
+        serde_json::json!("depend on processing order: prices arrived after their window closed")
+    };
     serde_json::json!({
         "scenario": outcome.name,
         "events": c.events,

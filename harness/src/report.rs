@@ -192,6 +192,9 @@ pub struct StageStats {
     pub objects: u64,
     /// Bytes the lake writer wrote.
     pub lake_bytes: u64,
+    /// Prices that reached the price watch after their window closed (see
+    /// [`HandlerStats::late_prices`]).
+    pub late_prices: u64,
 }
 
 impl StageStats {
@@ -218,6 +221,7 @@ impl StageStats {
             duplicates_skipped: get(&handler.duplicates),
             objects: get(&lake.objects),
             lake_bytes: get(&lake.bytes),
+            late_prices: get(&handler.late_prices),
         }
     }
 }
@@ -311,6 +315,13 @@ impl RunReport {
             self.sns.price_alert,
             alerts.join(", ")
         );
+        if self.stats.late_prices > 0 {
+            let _ = writeln!(
+                out,
+                "               {} prices arrived after their window closed and were left out",
+                self.stats.late_prices
+            );
+        }
         let _ = writeln!(
             out,
             "  run status   {:>6}  {}",

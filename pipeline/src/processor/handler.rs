@@ -30,6 +30,9 @@ pub struct HandlerStats {
     pub poison_failures: AtomicU64,
     /// Messages failed transiently.
     pub transient_failures: AtomicU64,
+    /// Prices the watch ignored because their window had closed (known once the run drains):
+    /// alerts are exact, and independent of processing order, only when this is 0.
+    pub late_prices: AtomicU64,
 }
 
 /// The enriching handler.
@@ -69,7 +72,11 @@ impl EnrichHandler {
 
     /// Closes every price window (the run has drained) and publishes the remaining alerts.
     pub async fn finish(&self) -> Vec<Alert> {
-        let alerts = lock(&self.watch).finish();
+        let (alerts, late) = {
+            let mut watch = lock(&self.watch);
+            (watch.finish(), watch.late())
+        };
+        self.stats.late_prices.store(late, Ordering::Relaxed);
         self.publish(&alerts).await;
         alerts
     }
