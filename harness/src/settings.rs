@@ -68,6 +68,19 @@ impl Default for PipelineSettings {
 }
 
 impl PipelineSettings {
+    /// The settings for throughput: what `tickflow load` uses without a scenario, and what
+    /// `scenarios/load-1m.toml` spells out. Four shards, compression end to end, aggregates
+    /// filled for 250 ms, lake buffers flushed after 250 ms.
+    pub fn throughput() -> Self {
+        Self {
+            shards: 4,
+            compression: Compression::Zstd,
+            linger_ms: 250,
+            flush_age_ms: 250,
+            ..Self::default()
+        }
+    }
+
     /// Problems with the values, as (key, message), the key dotted from the file's top
     /// (`pipeline.shards`).
     pub fn check(&self) -> Vec<(String, String)> {
@@ -163,5 +176,22 @@ impl PipelineSettings {
             threshold_pct: self.alert_threshold_pct,
             ..WatchConfig::default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn load_1m_spells_out_the_throughput_settings() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/load-1m.toml");
+        let file: toml::Table = std::fs::read_to_string(path)
+            .expect("scenarios/load-1m.toml")
+            .parse()
+            .expect("valid TOML");
+        let pipeline: PipelineSettings = file["pipeline"].clone().try_into().expect("settings");
+        assert_eq!(pipeline, PipelineSettings::throughput());
+        assert!(PipelineSettings::throughput().check().is_empty());
     }
 }

@@ -96,8 +96,7 @@ pub(super) fn load_config(
         }
         None => {
             let mut config = RunConfig::new("load", args.events, args.seed);
-            config.pipeline.shards = 4;
-            config.pipeline.compression = tickflow_pipeline::compress::Compression::Zstd;
+            config.pipeline = tickflow_harness::settings::PipelineSettings::throughput();
             (config, None)
         }
     };
