@@ -52,27 +52,11 @@ pub struct LakeContents {
 /// # Errors
 /// A failing S3 call.
 pub async fn read_lake(clients: &Clients, bucket: &str) -> Result<LakeContents> {
-    let mut keys = Vec::new();
-    let mut token = None;
-    loop {
-        let page = clients
-            .s3
-            .list_objects_v2()
-            .bucket(bucket)
-            .set_continuation_token(token)
-            .send()
-            .await
-            .map_err(AwsError::of("s3", "ListObjectsV2"))?;
-        keys.extend(
-            page.contents()
-                .iter()
-                .filter_map(|o| o.key().map(str::to_string)),
-        );
-        token = page.next_continuation_token().map(str::to_string);
-        if token.is_none() {
-            break;
-        }
-    }
+    let keys = clients.object_keys(bucket).await?.ok_or_else(|| AwsError {
+        service: "s3",
+        operation: "ListObjectsV2",
+        message: format!("bucket {bucket} does not exist"),
+    })?;
     let mut contents = LakeContents::default();
     let mut reads = JoinSet::new();
     let mut pending = keys.into_iter();
@@ -245,16 +229,15 @@ pub struct QueueDepth {
 /// # Errors
 /// A failing SQS call.
 pub async fn queue_depth(clients: &Clients, queue_url: &str) -> Result<QueueDepth> {
-    let out = clients
-        .sqs
-        .get_queue_attributes()
-        .queue_url(queue_url)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-        .send()
-        .await
-        .map_err(AwsError::of("sqs", "GetQueueAttributes"))?;
-    let attrs = out.attributes().cloned().unwrap_or_default();
+    let attrs = clients
+        .queue_attributes(
+            queue_url,
+            &[
+                QueueAttributeName::ApproximateNumberOfMessages,
+                QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+            ],
+        )
+        .await?;
     let get = |name| attrs.get(&name).and_then(|v| v.parse().ok()).unwrap_or(0);
     Ok(QueueDepth {
         visible: get(QueueAttributeName::ApproximateNumberOfMessages),

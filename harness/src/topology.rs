@@ -292,18 +292,11 @@ async fn ensure_queue(
 
 /// The ARN of a queue (never parsed from the URL, whose host is LocalStack's internal name).
 pub async fn queue_arn(clients: &Clients, url: &str) -> Result<String> {
-    let out = clients
-        .sqs
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .map_err(AwsError::of("sqs", "GetQueueAttributes"))?;
-    Ok(out
-        .attributes()
-        .and_then(|a| a.get(&QueueAttributeName::QueueArn))
-        .cloned()
+    let mut attrs = clients
+        .queue_attributes(url, &[QueueAttributeName::QueueArn])
+        .await?;
+    Ok(attrs
+        .remove(&QueueAttributeName::QueueArn)
         .unwrap_or_default())
 }
 
@@ -366,24 +359,13 @@ async fn subscribe_queue(clients: &Clients, topic_arn: &str, queue_url: &str) ->
 }
 
 async fn empty_and_delete_bucket(clients: &Clients, bucket: &str) -> Result<()> {
-    let mut token = None;
-    loop {
-        let page = match clients
-            .s3
-            .list_objects_v2()
-            .bucket(bucket)
-            .set_continuation_token(token)
-            .send()
-            .await
-        {
-            Ok(page) => page,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_bucket()) => return Ok(()),
-            Err(e) => return Err(AwsError::of("s3", "ListObjectsV2")(e).into()),
-        };
-        let ids: Vec<_> = page
-            .contents()
+    let Some(keys) = clients.object_keys(bucket).await? else {
+        return Ok(()); // already gone
+    };
+    // DeleteObjects takes at most 1,000 keys, a ListObjectsV2 page's worth.
+    for chunk in keys.chunks(1_000) {
+        let ids: Vec<_> = chunk
             .iter()
-            .filter_map(|o| o.key())
             .filter_map(|k| {
                 aws_sdk_s3::types::ObjectIdentifier::builder()
                     .key(k)
@@ -391,25 +373,19 @@ async fn empty_and_delete_bucket(clients: &Clients, bucket: &str) -> Result<()> 
                     .ok()
             })
             .collect();
-        if !ids.is_empty() {
-            let delete = aws_sdk_s3::types::Delete::builder()
-                .set_objects(Some(ids))
-                .quiet(true)
-                .build()
-                .map_err(|e| AwsError::of("s3", "DeleteObjects")(e))?;
-            clients
-                .s3
-                .delete_objects()
-                .bucket(bucket)
-                .delete(delete)
-                .send()
-                .await
-                .map_err(AwsError::of("s3", "DeleteObjects"))?;
-        }
-        token = page.next_continuation_token().map(str::to_string);
-        if token.is_none() {
-            break;
-        }
+        let delete = aws_sdk_s3::types::Delete::builder()
+            .set_objects(Some(ids))
+            .quiet(true)
+            .build()
+            .map_err(|e| AwsError::of("s3", "DeleteObjects")(e))?;
+        clients
+            .s3
+            .delete_objects()
+            .bucket(bucket)
+            .delete(delete)
+            .send()
+            .await
+            .map_err(AwsError::of("s3", "DeleteObjects"))?;
     }
     clients
         .s3

@@ -1,9 +1,11 @@
 //! The AWS SDK clients every stage uses, built once from one `SdkConfig`, and the error that says
 //! which service call failed.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_sdk_s3::error::DisplayErrorContext;
+use aws_sdk_sqs::types::QueueAttributeName;
 
 use crate::calls::{CallCounter, CallStats};
 
@@ -77,6 +79,62 @@ impl Clients {
             shards.extend(out.shards.unwrap_or_default());
             if token.is_none() {
                 return Ok(shards);
+            }
+        }
+    }
+
+    /// The `names` attributes of the queue at `url` (absent ones are missing from the map), for
+    /// the bridge's message size, the topology's queue ARNs and every depth check.
+    ///
+    /// # Errors
+    /// The `GetQueueAttributes` call failing.
+    pub async fn queue_attributes(
+        &self,
+        url: &str,
+        names: &[QueueAttributeName],
+    ) -> Result<HashMap<QueueAttributeName, String>, AwsError> {
+        let out = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(url)
+            .set_attribute_names(Some(names.to_vec()))
+            .send()
+            .await
+            .map_err(AwsError::of("sqs", "GetQueueAttributes"))?;
+        Ok(out.attributes.unwrap_or_default())
+    }
+
+    /// Every object key in `bucket` (all `ListObjectsV2` pages); `None` when the bucket does not
+    /// exist (teardown finds nothing to do then, a reader reports it).
+    ///
+    /// # Errors
+    /// The `ListObjectsV2` call failing otherwise.
+    pub async fn object_keys(&self, bucket: &str) -> Result<Option<Vec<String>>, AwsError> {
+        let mut keys = Vec::new();
+        let mut token = None;
+        loop {
+            let page = match self
+                .s3
+                .list_objects_v2()
+                .bucket(bucket)
+                .set_continuation_token(token)
+                .send()
+                .await
+            {
+                Ok(page) => page,
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_bucket()) => {
+                    return Ok(None)
+                }
+                Err(e) => return Err(AwsError::of("s3", "ListObjectsV2")(e)),
+            };
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_string)),
+            );
+            token = page.next_continuation_token().map(str::to_string);
+            if token.is_none() {
+                return Ok(Some(keys));
             }
         }
     }

@@ -252,18 +252,12 @@ impl Bridge {
     }
 
     async fn queue_max_message_size(&self) -> Result<usize> {
-        let out = self
+        let attrs = self
             .clients
-            .sqs
-            .get_queue_attributes()
-            .queue_url(&self.queue_url)
-            .attribute_names(QueueAttributeName::MaximumMessageSize)
-            .send()
-            .await
-            .map_err(AwsError::of("sqs", "GetQueueAttributes"))?;
-        Ok(out
-            .attributes()
-            .and_then(|a| a.get(&QueueAttributeName::MaximumMessageSize))
+            .queue_attributes(&self.queue_url, &[QueueAttributeName::MaximumMessageSize])
+            .await?;
+        Ok(attrs
+            .get(&QueueAttributeName::MaximumMessageSize)
             .and_then(|v| v.parse().ok())
             .unwrap_or(256 * 1024))
     }

@@ -286,18 +286,17 @@ impl<H: Handler> EventSourceMapping<H> {
 
     async fn queue_is_empty(&self) -> Result<bool> {
         self.stats.calls.fetch_add(1, Ordering::Relaxed);
-        let out = self
+        let attrs = self
             .clients
-            .sqs
-            .get_queue_attributes()
-            .queue_url(&self.queue_url)
-            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
-            .send()
-            .await
-            .map_err(AwsError::of("sqs", "GetQueueAttributes"))?;
-        let attrs = out.attributes().cloned().unwrap_or_default();
+            .queue_attributes(
+                &self.queue_url,
+                &[
+                    QueueAttributeName::ApproximateNumberOfMessages,
+                    QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+                    QueueAttributeName::ApproximateNumberOfMessagesDelayed,
+                ],
+            )
+            .await?;
         let count = |name: QueueAttributeName| attrs.get(&name).map(String::as_str) == Some("0");
         Ok(count(QueueAttributeName::ApproximateNumberOfMessages)
             && count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
