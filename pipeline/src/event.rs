@@ -169,18 +169,16 @@ impl MarketEvent {
         let mut w = JsonWriter { out, first: true };
         w.out.push(b'{');
         w.str_field("event_name", self.event_name());
+        w.uuid_field(&self.id());
+        w.int_field("created_at", self.created_at());
         match self {
             MarketEvent::Forex(e) => {
-                w.uuid_field(&e.event_uuid);
-                w.int_field("created_at", e.created_at);
                 w.str_field("pair", &e.pair);
                 w.float_field("bid", e.bid);
                 w.float_field("ask", e.ask);
                 w.float_field("mid", e.mid);
             }
             MarketEvent::StockPrice(e) => {
-                w.uuid_field(&e.event_uuid);
-                w.int_field("created_at", e.created_at);
                 w.str_field("symbol", &e.symbol);
                 w.float_field("price", e.price);
                 w.float_field("bid", e.bid);
@@ -190,8 +188,6 @@ impl MarketEvent {
                     .extend_from_slice(itoa::Buffer::new().format(e.volume).as_bytes());
             }
             MarketEvent::StockNews(e) => {
-                w.uuid_field(&e.event_uuid);
-                w.int_field("created_at", e.created_at);
                 w.str_field("symbol", &e.symbol);
                 w.str_field("headline", &e.headline);
                 w.str_field("body", &e.body);
