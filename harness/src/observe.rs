@@ -74,22 +74,24 @@ pub async fn read_lake(clients: &Clients, bucket: &str) -> Result<LakeContents> 
                     object
                 })
                 .await
-                .map_err(|e| crate::Error::Stage {
-                    stage: "lake reader".into(),
-                    reason: e.to_string(),
-                })
+                .map_err(reader_error)
             });
         }
         let Some(done) = reads.join_next().await else {
             break;
         };
-        let object = done.map_err(|e| crate::Error::Stage {
-            stage: "lake reader".into(),
-            reason: e.to_string(),
-        })??;
+        let object = done.map_err(reader_error)??;
         contents.merge(object);
     }
     Ok(contents)
+}
+
+/// A failure of the lake reader itself (a task, or an object that does not decompress).
+fn reader_error(reason: impl std::fmt::Display) -> crate::Error {
+    crate::Error::Stage {
+        stage: "lake reader".into(),
+        reason: reason.to_string(),
+    }
 }
 
 impl LakeContents {
@@ -155,10 +157,8 @@ async fn get_object(
         })?
         .into_bytes()
         .to_vec();
-    let body = compress::expand_object(&key, body).map_err(|e| crate::Error::Stage {
-        stage: "lake reader".into(),
-        reason: format!("s3://{bucket}/{key} does not decompress: {e}"),
-    })?;
+    let body = compress::expand_object(&key, body)
+        .map_err(|e| reader_error(format!("s3://{bucket}/{key} does not decompress: {e}")))?;
     Ok((key, written_at, body))
 }
 
