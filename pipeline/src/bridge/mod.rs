@@ -134,6 +134,8 @@ impl Bridge {
         mut control: Control,
     ) -> Result<()> {
         let mut iterator = self.iterator(&shard).await?;
+        // Whether the shard has looked drained through a fresh iterator since the last records.
+        let mut drained_from_checkpoint = false;
         loop {
             if control.phase() == Phase::Stop {
                 return Ok(());
@@ -190,6 +192,7 @@ impl Bridge {
                 self.send_all(bodies, max_message).await?;
                 self.stats.user_records.fetch_add(events, Ordering::Relaxed);
                 self.checkpoints.set(&shard, last.sequence_number());
+                drained_from_checkpoint = false;
             }
             let Some(next) = out.next_shard_iterator() else {
                 return Ok(()); // the shard is closed and read to its end
@@ -197,7 +200,15 @@ impl Bridge {
             iterator = next.to_string();
             if records.is_empty() {
                 if control.phase() == Phase::Drain && behind == 0 {
-                    return Ok(());
+                    if drained_from_checkpoint {
+                        return Ok(());
+                    }
+                    // LocalStack's kinesis-mock sometimes hands out a next iterator that skips
+                    // records put while the shard looked empty (etspaceman/kinesis-mock#1186,
+                    // #1187): before calling the shard drained, look again from the checkpoint.
+                    iterator = self.iterator(&shard).await?;
+                    drained_from_checkpoint = true;
+                    continue;
                 }
                 tokio::select! {
                     _ = tokio::time::sleep(self.config.poll_interval) => {}
