@@ -1,5 +1,6 @@
-//! Judging a run against a scenario's `[expect]`: every assertion that fails says what was
-//! expected and what was found.
+//! Judging a run against a scenario's `[expect]`, on top of the invariants every run must meet
+//! ([`crate::judge::invariants`]): every assertion that fails says what was expected and what
+//! was found.
 
 use globset::{Glob, GlobMatcher};
 use serde::Serialize;
@@ -7,15 +8,30 @@ use serde::Serialize;
 use crate::report::RunReport;
 use crate::scenario::file::{Count, Expect, NewData, PartitionExpect};
 
-/// One failed assertion.
+/// One failed check: an invariant of every run, or an assertion of a scenario.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Failure {
     /// What was checked, e.g. `partitions[event_type=forex/**].events`.
     pub check: String,
-    /// What the scenario expects.
+    /// What the scenario (or the invariant) expects.
     pub expected: String,
     /// What the run produced.
     pub actual: String,
+    /// Where, for a few of the offending records (`s3://bucket/key:line: ...`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub examples: Vec<String>,
+}
+
+impl Failure {
+    /// A failure without examples.
+    pub fn new(check: &str, expected: impl Into<String>, actual: impl Into<String>) -> Self {
+        Self {
+            check: check.to_string(),
+            expected: expected.into(),
+            actual: actual.into(),
+            examples: Vec::new(),
+        }
+    }
 }
 
 impl std::fmt::Display for Failure {
@@ -24,7 +40,11 @@ impl std::fmt::Display for Failure {
             f,
             "{}: expected {}, got {}",
             self.check, self.expected, self.actual
-        )
+        )?;
+        for example in &self.examples {
+            write!(f, "\n      {example}")?;
+        }
+        Ok(())
     }
 }
 
@@ -46,7 +66,7 @@ pub fn evaluate(expect: &Expect, report: &RunReport) -> Vec<Failure> {
         &q.main_in_flight,
         report.main_queue.in_flight,
     );
-    judge.count("queues.dlq", &q.dlq, report.dlq_messages);
+    judge.count("queues.dlq", &q.dlq, report.dlq.total());
     let sns = &expect.sns;
     judge.count("sns.price_alert", &sns.price_alert, report.sns.price_alert);
     judge.count("sns.run_status", &sns.run_status, report.sns.run_status);
@@ -80,6 +100,17 @@ pub fn evaluate(expect: &Expect, report: &RunReport) -> Vec<Failure> {
             );
         }
     }
+    let bounded = expect.latency.p50_ms.is_some() || expect.latency.p99_ms.is_some();
+    if bounded && report.latency_unknown > 0 {
+        judge.fail(
+            "latency",
+            "a write time for every row".into(),
+            format!(
+                "{} rows in objects without tickflow's write-time metadata",
+                report.latency_unknown
+            ),
+        );
+    }
     for (check, limit, actual) in [
         (
             "latency.p50_ms",
@@ -94,16 +125,6 @@ pub fn evaluate(expect: &Expect, report: &RunReport) -> Vec<Failure> {
     ] {
         if let Some(limit) = limit.filter(|l| actual > *l) {
             judge.fail(check, format!("<= {limit} ms"), format!("{actual} ms"));
-        }
-    }
-    if expect.reconciliation {
-        for (check, actual) in [
-            ("reconciliation.missing", r.missing),
-            ("reconciliation.duplicated", r.duplicated),
-        ] {
-            if actual != 0 {
-                judge.fail(check, "0".into(), actual.to_string());
-            }
         }
     }
     judge.failures
@@ -169,11 +190,7 @@ struct Judge {
 
 impl Judge {
     fn fail(&mut self, check: &str, expected: String, actual: String) {
-        self.failures.push(Failure {
-            check: check.to_string(),
-            expected,
-            actual,
-        });
+        self.failures.push(Failure::new(check, expected, actual));
     }
 
     fn count(&mut self, check: &str, expected: &Option<Count>, actual: u64) {

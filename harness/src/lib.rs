@@ -9,10 +9,16 @@
 //! - [`settings`], [`faults`], [`load`]: how a run configures the pipeline, what it injects and
 //!   at which arrival rates it feeds it.
 //! - [`produce`]: one load generator's share of a scenario (`--partition i/n`), producing only.
-//! - [`run`]: one run from provisioning to teardown, with [`progress`] while it runs; [`replay`]: recorded or CSV data as input.
+//! - [`run`]: one run from provisioning to teardown: wiring and draining the stages
+//!   (`run/stages.rs`), feeding them (`run/feed.rs`), with [`progress`] while it runs;
+//!   [`replay`]: recorded or CSV data as input.
+//! - Judging, in three steps: [`observe`] reads back what landed (lake, quarantine, queues,
+//!   notifications) without changing it; [`reconcile`] compares it with the ledger of what was
+//!   sent; [`judge`] puts them together into the verdict every run gets (also on a finished
+//!   run's resources, again).
 //! - [`scenario`]: declarative scenario files: parsing, validation, outcomes, reports;
-//!   [`assert`]: judging a run against a scenario's expectations.
-//! - [`observe`], [`reconcile`], [`report`]: what landed, whether it adds up, how to say so.
+//!   [`assert`]: a scenario's own expectations, on top of the verdict.
+//! - [`report`]: how to say it, for people and scripts.
 //! - [`error`]: the harness's error type.
 //!
 //! # Example
@@ -35,6 +41,7 @@ pub mod ceiling;
 pub mod doctor;
 pub mod error;
 pub mod faults;
+pub mod judge;
 pub mod latency;
 pub mod load;
 pub mod localstack;

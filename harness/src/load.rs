@@ -6,6 +6,13 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+/// Slowest rate a load may ask for, events/s (one event every 1,000 s).
+pub const MIN_RATE: f64 = 1e-3;
+/// Fastest rate, events/s.
+pub const MAX_RATE: f64 = 1e9;
+/// Longest duration of a load, a ramp or a step, seconds (about 115 days).
+pub const MAX_SECS: f64 = 1e7;
+
 /// A scenario's `[load]` section, or `tickflow load` flags: at most one of `rate`, `ramp` and
 /// `steps` (none feeds at full speed), and optionally a duration.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -103,35 +110,41 @@ impl LoadPlan {
                 "give at most one of rate, ramp and steps".into(),
             ));
         }
-        let positive = |v: f64| v.is_finite() && v > 0.0;
+        let positive = |v: f64| (MIN_RATE..=MAX_RATE).contains(&v);
+        let span = |v: f64| v > 0.0 && v <= MAX_SECS;
         if self.rate.is_some_and(|r| !positive(r)) {
             problems.push((
                 "load.rate".into(),
-                "must be a positive number of events/s".into(),
+                format!("must be within [{MIN_RATE}, {MAX_RATE}] events/s"),
             ));
         }
         if let Some(r) = self.ramp {
-            if !(r.from.is_finite() && r.from >= 0.0 && positive(r.to) && positive(r.over_secs)) {
+            if !((0.0..=MAX_RATE).contains(&r.from) && positive(r.to) && span(r.over_secs)) {
                 problems.push((
                     "load.ramp".into(),
-                    "needs from >= 0, to > 0 and over_secs > 0".into(),
+                    format!(
+                        "needs from within [0, {MAX_RATE}], to within [{MIN_RATE}, {MAX_RATE}] \
+                         and over_secs within (0, {MAX_SECS}]"
+                    ),
                 ));
             }
         }
         if let Some(steps) = &self.steps {
-            if steps.is_empty()
-                || steps
-                    .iter()
-                    .any(|s| !(positive(s.rate) && positive(s.secs)))
-            {
+            if steps.is_empty() || steps.iter().any(|s| !(positive(s.rate) && span(s.secs))) {
                 problems.push((
                     "load.steps".into(),
-                    "needs at least one step, each with rate > 0 and secs > 0".into(),
+                    format!(
+                        "needs at least one step, each with rate within [{MIN_RATE}, {MAX_RATE}] \
+                         and secs within (0, {MAX_SECS}]"
+                    ),
                 ));
             }
         }
-        if self.duration_secs.is_some_and(|d| !positive(d)) {
-            problems.push(("load.duration_secs".into(), "must be positive".into()));
+        if self.duration_secs.is_some_and(|d| !span(d)) {
+            problems.push((
+                "load.duration_secs".into(),
+                format!("must be within (0, {MAX_SECS}]"),
+            ));
         }
         problems
     }
@@ -148,7 +161,7 @@ impl LoadPlan {
         } else {
             return None;
         };
-        Some(Duration::from_secs_f64(secs.max(0.0)))
+        Some(Duration::try_from_secs_f64(secs.max(0.0)).unwrap_or(Duration::MAX))
     }
 
     /// Whether feeding should stop at `elapsed`.

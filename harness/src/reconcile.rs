@@ -1,20 +1,60 @@
-//! Reconciliation: every event sent, accounted for in the lake, the quarantine or the DLQ.
+//! Reconciliation: every record sent, accounted for where its fate says it must be, unchanged,
+//! and nothing else.
+//!
+//! The [`Ledger`] keeps, per event sent, its fate, how many copies went out, when it was due and
+//! a 64-bit digest of the exact bytes sent (not the event: a million entries stay small). Records
+//! without an event id (replayed rows that are not events) are kept by the digest of their
+//! bytes. [`Found`] is what the read-back saw; [`Reconciliation::of`] compares the two.
 
-use std::collections::{HashMap, HashSet};
-use std::time::Instant;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::faults::Fate;
 
-/// What was sent: each event's fate and when it was handed to the producer.
+/// The digest the judge compares contents by: a 64-bit hash of the bytes (SipHash with fixed
+/// keys, stable within a process, which is where ledgers and read-backs meet).
+pub fn digest(bytes: &[u8]) -> u64 {
+    let mut hasher = std::hash::DefaultHasher::new();
+    bytes.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// One event sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sent {
+    /// Where it must end.
+    pub fate: Fate,
+    /// Copies the producer sent (a duplicate fault sends two).
+    pub copies: u16,
+    /// When it was due, milliseconds after the ledger started (an open-model load stamps the
+    /// scheduled time, so a backed-up pipeline cannot hide its own latency).
+    pub due_ms: u32,
+    /// [`digest`] of the record sent.
+    pub digest: u64,
+}
+
+/// A record sent without an event id (a replayed row that is not an event): expected in the
+/// quarantine, found there by its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawSent {
+    /// Copies sent.
+    pub copies: u32,
+    /// Where the first copy came from, `file:line`.
+    pub origin: String,
+}
+
+/// What was sent.
 #[derive(Debug)]
 pub struct Ledger {
     started: Instant,
     /// Wall clock (epoch ms) at `started`, to compare with S3 write times.
     started_epoch_ms: i64,
-    entries: HashMap<Uuid, (Fate, u32)>,
+    events: HashMap<Uuid, Sent>,
+    raw: HashMap<u64, RawSent>,
 }
 
 impl Ledger {
@@ -23,36 +63,73 @@ impl Ledger {
         Self {
             started: Instant::now(),
             started_epoch_ms: chrono::Utc::now().timestamp_millis(),
-            entries: HashMap::new(),
+            events: HashMap::new(),
+            raw: HashMap::new(),
         }
     }
 
-    /// Records an event handed to the producer now.
-    pub fn record(&mut self, id: Uuid, fate: Fate) {
-        let offset = self.started.elapsed().as_millis().min(u128::from(u32::MAX)) as u32;
-        self.entries.insert(id, (fate, offset));
+    /// Time since the ledger started.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
     }
 
-    /// Events recorded.
+    /// Records `copies` copies of the event `id`, sent as `record` with `fate`, due `due` after
+    /// the ledger started. The same id recorded again adds copies (a replay source may hold an
+    /// event twice; the pipeline must still keep one).
+    pub fn record(&mut self, id: Uuid, fate: Fate, record: &[u8], copies: u16, due: Duration) {
+        let due_ms = due.as_millis().min(u128::from(u32::MAX)) as u32;
+        self.events
+            .entry(id)
+            .and_modify(|s| s.copies = s.copies.saturating_add(copies))
+            .or_insert(Sent {
+                fate,
+                copies,
+                due_ms,
+                digest: digest(record),
+            });
+    }
+
+    /// Records a record that is not an event, read from `origin`.
+    pub fn record_raw(&mut self, record: &[u8], origin: &str) {
+        self.raw
+            .entry(digest(record))
+            .and_modify(|r| r.copies += 1)
+            .or_insert_with(|| RawSent {
+                copies: 1,
+                origin: origin.to_string(),
+            });
+    }
+
+    /// Events recorded (distinct ids).
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.events.len()
+    }
+
+    /// Records without an id (distinct contents).
+    pub fn raw_len(&self) -> usize {
+        self.raw.len()
     }
 
     /// Whether nothing was recorded.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.events.is_empty() && self.raw.is_empty()
     }
 
     /// How many events had `fate`.
     pub fn count(&self, fate: Fate) -> usize {
-        self.entries.values().filter(|(f, _)| *f == fate).count()
+        self.events.values().filter(|s| s.fate == fate).count()
     }
 
-    /// Wall-clock time (epoch ms) at which `id` was handed to the producer.
-    pub fn sent_at_ms(&self, id: &Uuid) -> Option<i64> {
-        self.entries
+    /// What was recorded for `id`.
+    pub fn get(&self, id: &Uuid) -> Option<&Sent> {
+        self.events.get(id)
+    }
+
+    /// Wall-clock time (epoch ms) at which `id` was due.
+    pub fn due_at_ms(&self, id: &Uuid) -> Option<i64> {
+        self.events
             .get(id)
-            .map(|(_, offset)| self.started_epoch_ms + i64::from(*offset))
+            .map(|s| self.started_epoch_ms + i64::from(s.due_ms))
     }
 }
 
@@ -62,82 +139,409 @@ impl Default for Ledger {
     }
 }
 
-/// Where events were found after the run.
-#[derive(Debug, Default)]
-pub struct Found {
-    /// Event id -> rows in the lake's data partitions.
-    pub lake: HashMap<Uuid, u32>,
-    /// Ids named by quarantine rows.
-    pub quarantined_ids: HashSet<Uuid>,
-    /// Quarantine rows (with or without an id).
-    pub quarantine_rows: u64,
-    /// Event id -> copies in dead-lettered messages.
-    pub dead_lettered: HashMap<Uuid, u32>,
-    /// Records in dead-lettered messages (with or without an id).
-    pub dead_lettered_records: u64,
+/// Where a row was read: an index into [`Found::objects`] and a 1-based line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Place {
+    /// Index of the object.
+    pub object: u32,
+    /// Line in it.
+    pub line: u32,
 }
 
-/// The reconciliation's verdict. Every event sent counts once, in the first place it is found:
+/// An event id's rows in the lake's data partitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sighting {
+    /// Rows carrying the id.
+    pub rows: u32,
+    /// [`digest`] of the first row's event in its sent form; `None` when that row is not an
+    /// event once its enrichment is taken off.
+    pub digest: Option<u64>,
+    /// Where the first row is.
+    pub first: Place,
+}
+
+/// One quarantine row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuarantineRow {
+    /// The event id the row names, if any.
+    pub id: Option<Uuid>,
+    /// [`digest`] of the raw record it holds.
+    pub digest: u64,
+    /// Where it is.
+    pub place: Place,
+}
+
+/// One dead-lettered message and its records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    /// SQS message id.
+    pub message_id: String,
+    /// Each record's event id (if it has one) and [`digest`].
+    pub records: Vec<(Option<Uuid>, u64)>,
+}
+
+/// A row-level problem the reader found on its own (without the ledger).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowProblem {
+    /// A row in a partition other than the one its own kind and `created_at` give.
+    Misplaced,
+    /// A row whose enrichment does not match its event.
+    Altered,
+    /// A row that is not JSON, or names no event id.
+    Unreadable,
+}
+
+/// Where records were found after the run.
+#[derive(Debug, Default)]
+pub struct Found {
+    /// `s3://bucket/key` of every object read, indexed by [`Place::object`].
+    pub objects: Vec<String>,
+    /// Event id -> its rows in the lake's data partitions.
+    pub lake: HashMap<Uuid, Sighting>,
+    /// Quarantine rows.
+    pub quarantine: Vec<QuarantineRow>,
+    /// Dead-lettered messages.
+    pub dead_letters: Vec<DeadLetter>,
+    /// Problems of single rows: (what, count, up to [`EXAMPLES`] descriptions).
+    pub row_problems: Vec<(RowProblem, u64, Vec<String>)>,
+}
+
+/// Descriptions kept per kind of problem.
+pub const EXAMPLES: usize = 5;
+
+impl Found {
+    /// `s3://bucket/key:line` of a place.
+    pub fn at(&self, place: Place) -> String {
+        let object = self
+            .objects
+            .get(place.object as usize)
+            .map_or("?", String::as_str);
+        format!("{object}:{}", place.line)
+    }
+
+    /// Counts a row problem, keeping the first few descriptions.
+    pub fn row_problem(&mut self, kind: RowProblem, description: impl FnOnce() -> String) {
+        let entry = match self.row_problems.iter_mut().find(|(k, ..)| *k == kind) {
+            Some(entry) => entry,
+            None => {
+                self.row_problems.push((kind, 0, Vec::new()));
+                self.row_problems.last_mut().expect("just pushed")
+            }
+        };
+        entry.1 += 1;
+        if entry.2.len() < EXAMPLES {
+            entry.2.push(description());
+        }
+    }
+}
+
+/// The reconciliation's verdict. Every record sent counts once, in the first place it is found:
 /// the lake, then the quarantine, then the DLQ; so `found + quarantined + dead_lettered +
-/// missing = events`.
+/// missing = events`. The other counts are problems: any of them above 0 fails the run.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Reconciliation {
-    /// Events sent.
+    /// Records sent: events (distinct ids) and replayed rows that are not events.
     pub events: u64,
     /// Sent events found in the lake.
     pub found: u64,
-    /// Sent events found nowhere (lake, quarantine, DLQ).
+    /// Sent records found nowhere (lake, quarantine, DLQ).
     pub missing: u64,
-    /// Extra lake rows of events already in the lake.
+    /// Extra lake rows of events already in the lake, and quarantine rows beyond the copies
+    /// sent.
     pub duplicated: u64,
-    /// Sent events in the quarantine (and not in the lake).
+    /// Sent records in the quarantine (and not in the lake).
     pub quarantined: u64,
-    /// Sent events only in dead-lettered messages. A DLQ takes whole messages, so clean or
-    /// malformed neighbours of a poison event are dead-lettered with it.
+    /// Sent records only in dead-lettered messages.
     pub dead_lettered: u64,
-    /// Events found somewhere their fate rules out (a clean event quarantined, a malformed or
-    /// poison one in the lake), or lake rows of events never sent.
+    /// Records found somewhere their fate rules out (a clean event quarantined, or
+    /// dead-lettered without a poison event in its message; a malformed or poison event in the
+    /// lake; a poison event quarantined), and rows in a partition other than their own.
     pub misplaced: u64,
+    /// Rows whose content differs from what was sent, or whose enrichment is wrong for their
+    /// event.
+    pub altered: u64,
+    /// Rows and records of events never sent, and rows that name no event.
+    pub unknown: u64,
+    /// What is wrong and where, a few examples of each problem.
+    pub examples: Vec<String>,
 }
 
 impl Reconciliation {
     /// Compares the ledger with what was found.
     pub fn of(ledger: &Ledger, found: &Found) -> Self {
-        let mut r = Reconciliation {
-            events: ledger.len() as u64,
-            ..Default::default()
+        let mut judge = Tally {
+            r: Reconciliation {
+                events: (ledger.events.len() + ledger.raw.len()) as u64,
+                ..Default::default()
+            },
+            shown: HashMap::new(),
         };
-        for (id, (fate, _)) in &ledger.entries {
-            let in_lake = found.lake.get(id).copied().unwrap_or(0);
-            let in_quarantine = found.quarantined_ids.contains(id);
-            let in_dlq = found.dead_lettered.contains_key(id);
-            if in_lake > 0 {
-                r.found += 1;
-                r.duplicated += u64::from(in_lake - 1);
-            } else if in_quarantine {
-                r.quarantined += 1;
-            } else if in_dlq {
-                r.dead_lettered += 1;
-            } else {
-                r.missing += 1;
-            }
-            let misplaced = match fate {
-                Fate::Clean => in_quarantine,
-                Fate::Malformed | Fate::Poison => in_lake > 0,
-            };
-            r.misplaced += u64::from(misplaced);
+        let quarantine = quarantine_by_id(found);
+        let dead = DeadLetters::of(ledger, found, &mut judge);
+        for (id, sent) in &ledger.events {
+            judge.event(
+                id,
+                sent,
+                found.lake.get(id),
+                quarantine.get(id),
+                &dead,
+                found,
+            );
         }
-        r.misplaced += found
-            .lake
-            .keys()
-            .filter(|id| !ledger.entries.contains_key(id))
-            .count() as u64;
-        r
+        judge.raw_records(ledger, found, &dead);
+        for (id, sighting) in &found.lake {
+            if !ledger.events.contains_key(id) {
+                judge.r.unknown += u64::from(sighting.rows);
+                judge.example("unknown", || {
+                    format!("{}: event {id} was never sent", found.at(sighting.first))
+                });
+            }
+        }
+        for row in &found.quarantine {
+            let known = row.id.is_some_and(|id| ledger.events.contains_key(&id))
+                || ledger.raw.contains_key(&row.digest);
+            if !known {
+                judge.r.unknown += 1;
+                judge.example("unknown", || {
+                    format!(
+                        "{}: a quarantined record that was never sent",
+                        found.at(row.place)
+                    )
+                });
+            }
+        }
+        for (kind, count, examples) in &found.row_problems {
+            let (field, name) = match kind {
+                RowProblem::Misplaced => (&mut judge.r.misplaced, "misplaced"),
+                RowProblem::Altered => (&mut judge.r.altered, "altered"),
+                RowProblem::Unreadable => (&mut judge.r.unknown, "unknown"),
+            };
+            *field += count;
+            for e in examples {
+                judge.example(name, || e.clone());
+            }
+        }
+        judge.r
     }
 
-    /// The invariant of every run: nothing missing, nothing duplicated.
+    /// The invariant of every run: every record sent is where its fate says, once, unchanged,
+    /// and nothing else is there.
     pub fn holds(&self) -> bool {
-        self.missing == 0 && self.duplicated == 0
+        self.problems().iter().all(|(_, n)| *n == 0)
+    }
+
+    /// The problem counts by name, in the order the summary line prints them.
+    pub fn problems(&self) -> [(&'static str, u64); 5] {
+        [
+            ("missing", self.missing),
+            ("duplicated", self.duplicated),
+            ("misplaced", self.misplaced),
+            ("altered", self.altered),
+            ("unknown", self.unknown),
+        ]
+    }
+}
+
+/// Quarantine rows per event id: (rows, digest of the first, its place).
+fn quarantine_by_id(found: &Found) -> HashMap<Uuid, (u32, u64, Place)> {
+    let mut by_id: HashMap<Uuid, (u32, u64, Place)> = HashMap::new();
+    for row in &found.quarantine {
+        if let Some(id) = row.id {
+            by_id
+                .entry(id)
+                .and_modify(|e| e.0 += 1)
+                .or_insert((1, row.digest, row.place));
+        }
+    }
+    by_id
+}
+
+/// Dead-lettered records by id and by digest, each marked excused when its message also
+/// carries a poison event (a DLQ takes whole messages, so a poison event's neighbours go with
+/// it).
+struct DeadLetters {
+    by_id: HashMap<Uuid, bool>,
+    by_digest: HashMap<u64, bool>,
+}
+
+impl DeadLetters {
+    fn of(ledger: &Ledger, found: &Found, judge: &mut Tally) -> Self {
+        let mut dead = DeadLetters {
+            by_id: HashMap::new(),
+            by_digest: HashMap::new(),
+        };
+        for message in &found.dead_letters {
+            let poisoned = message.records.iter().any(|(id, _)| {
+                id.and_then(|id| ledger.events.get(&id))
+                    .is_some_and(|s| s.fate == Fate::Poison)
+            });
+            for (i, (id, digest)) in message.records.iter().enumerate() {
+                match id.filter(|id| ledger.events.contains_key(id)) {
+                    Some(id) => {
+                        *dead.by_id.entry(id).or_default() |= poisoned;
+                    }
+                    None if ledger.raw.contains_key(digest) => {
+                        *dead.by_digest.entry(*digest).or_default() |= poisoned;
+                    }
+                    None => {
+                        judge.r.unknown += 1;
+                        judge.example("unknown", || {
+                            format!(
+                                "DLQ message {} record {}: never sent",
+                                message.message_id,
+                                i + 1
+                            )
+                        });
+                    }
+                }
+            }
+        }
+        dead
+    }
+}
+
+/// Counts and examples while reconciling.
+struct Tally {
+    r: Reconciliation,
+    shown: HashMap<&'static str, usize>,
+}
+
+impl Tally {
+    fn example(&mut self, problem: &'static str, text: impl FnOnce() -> String) {
+        let shown = self.shown.entry(problem).or_default();
+        if *shown < EXAMPLES {
+            *shown += 1;
+            self.r.examples.push(format!("{problem}: {}", text()));
+        }
+    }
+
+    fn event(
+        &mut self,
+        id: &Uuid,
+        sent: &Sent,
+        lake: Option<&Sighting>,
+        quarantine: Option<&(u32, u64, Place)>,
+        dead: &DeadLetters,
+        found: &Found,
+    ) {
+        let dlq = dead.by_id.get(id).copied();
+        let fate = fate_name(sent.fate);
+        if lake.is_some() {
+            self.r.found += 1;
+        } else if quarantine.is_some() {
+            self.r.quarantined += 1;
+        } else if dlq.is_some() {
+            self.r.dead_lettered += 1;
+        } else {
+            self.r.missing += 1;
+            self.example("missing", || {
+                format!("event {id} ({fate}) is in neither the lake, the quarantine nor the DLQ")
+            });
+        }
+        if let Some(l) = lake.filter(|l| l.rows > 1) {
+            self.r.duplicated += u64::from(l.rows - 1);
+            self.example("duplicated", || {
+                format!(
+                    "event {id} has {} rows in the lake, the first at {}",
+                    l.rows,
+                    found.at(l.first)
+                )
+            });
+        }
+        if let Some(&(rows, _, place)) = quarantine.filter(|q| q.0 > u32::from(sent.copies)) {
+            self.r.duplicated += u64::from(rows - u32::from(sent.copies));
+            self.example("duplicated", || {
+                format!(
+                    "event {id} has {rows} quarantine rows for {} copies sent, the first at {}",
+                    sent.copies,
+                    found.at(place)
+                )
+            });
+        }
+        let unexcused_dlq = dlq == Some(false);
+        let misplaced = match sent.fate {
+            Fate::Clean => quarantine
+                .map(|q| found.at(q.2))
+                .or_else(|| (lake.is_none() && unexcused_dlq).then(|| "the DLQ".to_string())),
+            Fate::Malformed => lake
+                .map(|l| found.at(l.first))
+                .or_else(|| (quarantine.is_none() && unexcused_dlq).then(|| "the DLQ".to_string())),
+            Fate::Poison => lake
+                .map(|l| found.at(l.first))
+                .or_else(|| quarantine.map(|q| found.at(q.2))),
+        };
+        if let Some(place) = misplaced {
+            self.r.misplaced += 1;
+            let belongs = match sent.fate {
+                Fate::Clean => "the lake",
+                Fate::Malformed => "the quarantine",
+                Fate::Poison => "the DLQ",
+            };
+            self.example("misplaced", || {
+                format!("event {id} ({fate}) belongs in {belongs}, found at {place}")
+            });
+        }
+        let altered = match sent.fate {
+            Fate::Clean | Fate::Poison => lake
+                .filter(|l| l.digest != Some(sent.digest))
+                .map(|l| l.first),
+            Fate::Malformed => quarantine.filter(|q| q.1 != sent.digest).map(|q| q.2),
+        };
+        if let Some(place) = altered {
+            self.r.altered += 1;
+            self.example("altered", || {
+                format!(
+                    "{}: event {id} differs from the record sent",
+                    found.at(place)
+                )
+            });
+        }
+    }
+
+    fn raw_records(&mut self, ledger: &Ledger, found: &Found, dead: &DeadLetters) {
+        let mut quarantined: HashMap<u64, u32> = HashMap::new();
+        for row in &found.quarantine {
+            *quarantined.entry(row.digest).or_default() += 1;
+        }
+        for (digest, sent) in &ledger.raw {
+            let rows = quarantined.get(digest).copied().unwrap_or(0);
+            if rows > 0 {
+                self.r.quarantined += 1;
+                if rows > sent.copies {
+                    self.r.duplicated += u64::from(rows - sent.copies);
+                    self.example("duplicated", || {
+                        format!(
+                            "{} is quarantined {rows} times, sent {}",
+                            sent.origin, sent.copies
+                        )
+                    });
+                }
+            } else if let Some(excused) = dead.by_digest.get(digest) {
+                self.r.dead_lettered += 1;
+                if !excused {
+                    self.r.misplaced += 1;
+                    self.example("misplaced", || {
+                        format!(
+                            "{} belongs in the quarantine, found in the DLQ",
+                            sent.origin
+                        )
+                    });
+                }
+            } else {
+                self.r.missing += 1;
+                self.example("missing", || {
+                    format!("{} (not an event) is not in the quarantine", sent.origin)
+                });
+            }
+        }
+    }
+}
+
+fn fate_name(fate: Fate) -> &'static str {
+    match fate {
+        Fate::Clean => "clean",
+        Fate::Malformed => "malformed",
+        Fate::Poison => "poison",
     }
 }
 
@@ -145,66 +549,245 @@ impl Reconciliation {
 mod tests {
     use super::*;
 
-    fn ids(n: u128) -> Vec<Uuid> {
-        (1..=n).map(Uuid::from_u128).collect()
+    const NOW: Duration = Duration::ZERO;
+
+    fn id(n: u128) -> Uuid {
+        Uuid::from_u128(n)
     }
 
-    #[test]
-    fn counts_found_missing_duplicated_and_misplaced() {
+    fn record(n: u128) -> Vec<u8> {
+        format!("record {n}").into_bytes()
+    }
+
+    /// A ledger of `fates` (ids 1..) and what a perfect pipeline leaves behind for it.
+    fn perfect(fates: &[Fate]) -> (Ledger, Found) {
         let mut ledger = Ledger::new();
-        let id = ids(6);
-        for (i, fate) in [
-            Fate::Clean,
-            Fate::Clean,
-            Fate::Clean,
-            Fate::Malformed,
-            Fate::Poison,
-            Fate::Clean,
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            ledger.record(id[i], fate);
-        }
-        let mut found = Found::default();
-        found.lake.insert(id[0], 1);
-        found.lake.insert(id[1], 3); // two extra copies
-        found.quarantined_ids.insert(id[3]);
-        found.quarantine_rows = 1;
-        found.dead_lettered.insert(id[4], 1);
-        found.dead_lettered.insert(id[0], 1); // also in the lake: counts as found
-        found.dead_lettered_records = 2;
-        found.quarantined_ids.insert(id[5]); // a clean event quarantined
-                                             // id[2] is nowhere
-        let r = Reconciliation::of(&ledger, &found);
-        assert_eq!(
-            r,
-            Reconciliation {
-                events: 6,
-                found: 2,
-                missing: 1,
-                duplicated: 2,
-                quarantined: 2,
-                dead_lettered: 1,
-                misplaced: 1,
+        let mut found = Found {
+            objects: vec!["s3://lake/a".into()],
+            ..Found::default()
+        };
+        for (i, fate) in fates.iter().enumerate() {
+            let n = i as u128 + 1;
+            ledger.record(id(n), *fate, &record(n), 1, NOW);
+            let place = Place {
+                object: 0,
+                line: n as u32,
+            };
+            match fate {
+                Fate::Clean => {
+                    found.lake.insert(
+                        id(n),
+                        Sighting {
+                            rows: 1,
+                            digest: Some(digest(&record(n))),
+                            first: place,
+                        },
+                    );
+                }
+                Fate::Malformed => found.quarantine.push(QuarantineRow {
+                    id: Some(id(n)),
+                    digest: digest(&record(n)),
+                    place,
+                }),
+                Fate::Poison => found.dead_letters.push(DeadLetter {
+                    message_id: format!("m{n}"),
+                    records: vec![(Some(id(n)), digest(&record(n)))],
+                }),
             }
-        );
-        assert!(!r.holds());
+        }
+        (ledger, found)
+    }
+
+    const FATES: [Fate; 5] = [
+        Fate::Clean,
+        Fate::Clean,
+        Fate::Malformed,
+        Fate::Poison,
+        Fate::Clean,
+    ];
+
+    fn check(found: &Found, ledger: &Ledger) -> Reconciliation {
+        let r = Reconciliation::of(ledger, found);
         assert_eq!(
             r.found + r.quarantined + r.dead_lettered + r.missing,
-            r.events
+            r.events,
+            "each record counts once: {r:?}"
+        );
+        r
+    }
+
+    #[test]
+    fn a_perfect_run_holds() {
+        let (ledger, found) = perfect(&FATES);
+        let r = check(&found, &ledger);
+        assert!(r.holds(), "{r:?}");
+        assert_eq!(
+            (r.events, r.found, r.quarantined, r.dead_lettered),
+            (5, 3, 1, 1)
+        );
+        assert!(r.examples.is_empty());
+    }
+
+    #[test]
+    fn a_lost_event_is_missing() {
+        let (ledger, mut found) = perfect(&FATES);
+        found.lake.remove(&id(2));
+        let r = check(&found, &ledger);
+        assert_eq!(r.missing, 1);
+        assert!(!r.holds());
+        assert!(r.examples[0].starts_with(&format!("missing: event {} (clean)", id(2))));
+    }
+
+    #[test]
+    fn extra_rows_are_duplicates_in_the_lake_and_the_quarantine() {
+        let (ledger, mut found) = perfect(&FATES);
+        found.lake.get_mut(&id(1)).unwrap().rows = 3;
+        let again = found.quarantine[0].clone();
+        found.quarantine.push(again);
+        let r = check(&found, &ledger);
+        assert_eq!(r.duplicated, 3, "{r:?}");
+        // Two copies sent: two quarantine rows are right.
+        let mut ledger = Ledger::new();
+        ledger.record(id(3), Fate::Malformed, &record(3), 2, NOW);
+        let only_q = Found {
+            quarantine: found.quarantine.clone(),
+            ..Found::default()
+        };
+        assert!(check(&only_q, &ledger).holds());
+    }
+
+    #[test]
+    fn each_fate_has_its_place() {
+        // A clean event quarantined.
+        let (ledger, mut found) = perfect(&FATES);
+        found.quarantine.push(QuarantineRow {
+            id: Some(id(1)),
+            digest: 0,
+            place: Place::default(),
+        });
+        assert_eq!(check(&found, &ledger).misplaced, 1);
+        // A malformed event in the lake.
+        let (ledger, mut found) = perfect(&FATES);
+        found.quarantine.clear();
+        found.lake.insert(
+            id(3),
+            Sighting {
+                rows: 1,
+                digest: Some(digest(&record(3))),
+                first: Place::default(),
+            },
+        );
+        assert_eq!(check(&found, &ledger).misplaced, 1);
+        // A poison event in the lake instead of the DLQ.
+        let (ledger, mut found) = perfect(&FATES);
+        found.dead_letters.clear();
+        found.lake.insert(
+            id(4),
+            Sighting {
+                rows: 1,
+                digest: Some(digest(&record(4))),
+                first: Place::default(),
+            },
+        );
+        let r = check(&found, &ledger);
+        assert_eq!((r.misplaced, r.missing), (1, 0), "{r:?}");
+    }
+
+    #[test]
+    fn clean_events_may_share_a_poisoned_message_but_not_an_innocent_one() {
+        let (ledger, mut found) = perfect(&FATES);
+        found.lake.remove(&id(5));
+        found.dead_letters[0]
+            .records
+            .push((Some(id(5)), digest(&record(5))));
+        let r = check(&found, &ledger);
+        assert!(r.holds(), "a poison event's neighbour: {r:?}");
+        assert_eq!(r.dead_lettered, 2);
+
+        let (ledger, mut found) = perfect(&FATES);
+        found.lake.remove(&id(5));
+        found.dead_letters.push(DeadLetter {
+            message_id: "innocent".into(),
+            records: vec![(Some(id(5)), digest(&record(5)))],
+        });
+        let r = check(&found, &ledger);
+        assert_eq!(r.misplaced, 1, "dead-lettered without poison: {r:?}");
+        assert!(
+            r.examples[0].contains("belongs in the lake, found at the DLQ"),
+            "{r:?}"
         );
     }
 
     #[test]
-    fn a_clean_run_holds() {
+    fn altered_content_is_caught_in_the_lake_and_the_quarantine() {
+        let (ledger, mut found) = perfect(&FATES);
+        found.lake.get_mut(&id(2)).unwrap().digest = Some(digest(b"something else"));
+        found.quarantine[0].digest = digest(b"other bytes");
+        let r = check(&found, &ledger);
+        assert_eq!(r.altered, 2, "{r:?}");
+        let (ledger, mut found) = perfect(&FATES);
+        found.lake.get_mut(&id(1)).unwrap().digest = None;
+        assert_eq!(check(&found, &ledger).altered, 1);
+    }
+
+    #[test]
+    fn records_never_sent_are_unknown() {
+        let (ledger, mut found) = perfect(&FATES);
+        found.lake.insert(
+            id(99),
+            Sighting {
+                rows: 2,
+                digest: None,
+                first: Place::default(),
+            },
+        );
+        found.quarantine.push(QuarantineRow {
+            id: None,
+            digest: 7,
+            place: Place::default(),
+        });
+        found.dead_letters[0].records.push((Some(id(98)), 1));
+        let r = check(&found, &ledger);
+        assert_eq!(r.unknown, 4, "{r:?}");
+        assert!(!r.holds());
+    }
+
+    #[test]
+    fn rows_without_ids_are_reconciled_by_their_bytes() {
         let mut ledger = Ledger::new();
+        ledger.record_raw(b"not,an,event", "f.csv:4");
+        ledger.record_raw(b"also bad", "f.csv:5");
         let mut found = Found::default();
-        for id in ids(100) {
-            ledger.record(id, Fate::Clean);
-            found.lake.insert(id, 1);
-        }
-        let r = Reconciliation::of(&ledger, &found);
-        assert!(r.holds() && r.found == 100 && r.misplaced == 0, "{r:?}");
+        found.quarantine.push(QuarantineRow {
+            id: None,
+            digest: digest(b"not,an,event"),
+            place: Place::default(),
+        });
+        let r = check(&found, &ledger);
+        assert_eq!((r.events, r.quarantined, r.missing), (2, 1, 1));
+        assert_eq!(
+            r.examples,
+            ["missing: f.csv:5 (not an event) is not in the quarantine"]
+        );
+    }
+
+    #[test]
+    fn row_problems_count_towards_the_verdict() {
+        let (ledger, mut found) = perfect(&FATES);
+        found.row_problem(RowProblem::Misplaced, || "row x belongs in y".into());
+        found.row_problem(RowProblem::Altered, || "row x: created_datetime".into());
+        found.row_problem(RowProblem::Unreadable, || "row x: not JSON".into());
+        let r = check(&found, &ledger);
+        assert_eq!((r.misplaced, r.altered, r.unknown), (1, 1, 1));
+        assert_eq!(r.examples.len(), 3);
+    }
+
+    #[test]
+    fn duplicate_ids_in_a_source_add_copies() {
+        let mut ledger = Ledger::new();
+        ledger.record(id(1), Fate::Clean, b"x", 1, NOW);
+        ledger.record(id(1), Fate::Clean, b"x", 1, Duration::from_secs(1));
+        assert_eq!(ledger.len(), 1);
+        assert_eq!(ledger.get(&id(1)).unwrap().copies, 2);
     }
 }

@@ -2,8 +2,12 @@
 //! writes), a stock CSV with `date, open, high, low, close, volume` columns (the batch seed's
 //! layout), or a CSV of event records with an `event_name` column.
 //!
-//! A line that does not make a valid event is sent as it is and ends in the quarantine with
-//! the reason: a replay loses nothing, and never stops on one bad row.
+//! The format is decided by content, not by the file's name (a Kaggle `aapl.us.txt` is a CSV);
+//! stock-bar headers of tickflow, Kaggle (`...,OpenInt`) and Yahoo (`...,Adj Close,...`) are
+//! recognised. A row that does not make a valid event is sent as it is, entered in the ledger
+//! by its bytes, and must end in the quarantine with the reason: a replay loses nothing, and
+//! never stops on one bad row. A source that is not a readable file, or holds no event at all,
+//! is an error before anything is sent.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -41,6 +45,27 @@ pub enum Pace {
     Scaled(f64),
 }
 
+/// The slowest and fastest replay factors: a thousand times slower than the data's own pace, a
+/// billion times faster (beyond, waits overflow or round to nothing).
+pub const FACTORS: (f64, f64) = (1e-3, 1e9);
+
+impl Pace {
+    /// The data's pace times `factor`.
+    ///
+    /// # Errors
+    /// A factor outside [`FACTORS`] (or not a number).
+    pub fn scaled(factor: f64) -> std::result::Result<Self, String> {
+        if (FACTORS.0..=FACTORS.1).contains(&factor) {
+            Ok(Pace::Scaled(factor))
+        } else {
+            Err(format!(
+                "a speed factor must be within [{}, {}], got {factor}",
+                FACTORS.0, FACTORS.1
+            ))
+        }
+    }
+}
+
 /// A replay source.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReplaySpec {
@@ -48,82 +73,223 @@ pub struct ReplaySpec {
     pub path: PathBuf,
     /// Pace.
     pub pace: Pace,
-    /// Symbol for stock CSVs without a `symbol` column (default: the file name, upper-cased).
+    /// Symbol for stock CSVs without a `symbol` column (default: the file name up to its first
+    /// `.`, upper-cased: `aapl.us.txt` is `AAPL`).
     pub symbol: Option<String>,
+    /// The format; `None` decides by content (a line starting with `{` is JSONL, anything else
+    /// a CSV with a header), whatever the file's extension.
+    pub format: Option<Format>,
 }
 
-/// Opens a replay source as a stream of items.
+/// A replay source's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// One JSON event per line.
+    Jsonl,
+    /// A header, then rows: stock bars or event records.
+    Csv,
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+
+    fn from_str(text: &str) -> std::result::Result<Self, String> {
+        match text {
+            "jsonl" => Ok(Format::Jsonl),
+            "csv" => Ok(Format::Csv),
+            other => Err(format!("a format is csv or jsonl, got {other:?}")),
+        }
+    }
+}
+
+/// The items of a replay, read one at a time; an item that cannot be read ends it with an error.
+pub type Items = Box<dyn Iterator<Item = Result<Item>> + Send>;
+
+/// Opens a replay source as a stream of items, after checking that it is a readable file with
+/// at least one event in it.
 ///
 /// # Errors
-/// The file cannot be read, or a CSV has a header that matches no known layout.
-pub fn open(spec: &ReplaySpec) -> Result<Box<dyn Iterator<Item = Item> + Send>> {
-    let path = &spec.path;
-    let io = |e: std::io::Error| Error::Input(format!("{}: {e}", path.display()));
-    let file = File::open(path).map_err(io)?;
-    let name = path.display().to_string();
-    let is_csv = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-    if !is_csv {
-        let lines = BufReader::new(file).lines().enumerate();
-        return Ok(Box::new(lines.filter_map(move |(i, line)| {
-            let line = line.ok()?;
-            if line.trim().is_empty() {
-                return None;
+/// The path is not a readable file, is empty, is a CSV whose header matches no known layout, or
+/// holds no row that is an event.
+pub fn open(spec: &ReplaySpec) -> Result<Items> {
+    let mut scan = items(spec)?;
+    let mut rows = 0u64;
+    loop {
+        match scan.next() {
+            Some(Ok(Item::Event(_))) => break,
+            Some(Ok(Item::Raw { .. })) => rows += 1,
+            Some(Err(e)) => return Err(e),
+            None => {
+                return Err(Error::Input(format!(
+                "{}: no row is an event ({rows} rows, none of them an event{}): nothing to replay",
+                spec.path.display(),
+                layout_hint(spec)
+            )))
             }
-            Some(classify(line.into_bytes(), format!("{name}:{}", i + 1)))
-        })));
+        }
     }
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(file);
+    items(spec)
+}
+
+fn layout_hint(spec: &ReplaySpec) -> &'static str {
+    match spec.format {
+        Some(Format::Jsonl) => "; --format jsonl was given",
+        _ => "",
+    }
+}
+
+/// The items of a source, without the check that one is an event.
+fn items(spec: &ReplaySpec) -> Result<Items> {
+    let path = &spec.path;
+    let name = path.display().to_string();
+    let io = |e: std::io::Error| Error::Input(format!("{name}: {e}"));
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if meta.is_dir() {
+        return Err(Error::Input(format!(
+            "{name} is a directory: replay takes one JSONL or CSV file"
+        )));
+    }
+    if !meta.is_file() {
+        return Err(Error::Input(format!("{name} is not a regular file")));
+    }
+    let mut reader = BufReader::new(File::open(path).map_err(io)?);
+    let format = match spec.format {
+        Some(format) => format,
+        None => sniff(&mut reader)
+            .map_err(io)?
+            .ok_or_else(|| Error::Input(format!("{name} is empty: nothing to replay")))?,
+    };
+    match format {
+        Format::Jsonl => Ok(jsonl(reader, name)),
+        Format::Csv => csv_rows(reader, spec, name),
+    }
+}
+
+/// The format of what `reader` holds, by its first line that is not blank (left unconsumed);
+/// `None` when there is none.
+fn sniff(reader: &mut BufReader<File>) -> std::io::Result<Option<Format>> {
+    loop {
+        let buffer = reader.fill_buf()?;
+        if buffer.is_empty() {
+            return Ok(None);
+        }
+        let text = buffer
+            .strip_prefix(b"\xef\xbb\xbf".as_slice())
+            .unwrap_or(buffer);
+        match text.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'{') => return Ok(Some(Format::Jsonl)),
+            Some(_) => return Ok(Some(Format::Csv)),
+            None => {
+                let n = buffer.len();
+                reader.consume(n); // only blanks so far
+            }
+        }
+    }
+}
+
+/// JSONL lines as items (bytes, so a line that is not UTF-8 is replayed as it is, to be
+/// quarantined).
+fn jsonl(reader: BufReader<File>, name: String) -> Items {
+    let mut failed = false;
+    Box::new(
+        reader
+            .split(b'\n')
+            .enumerate()
+            .map_while(move |(i, line)| {
+                if failed {
+                    return None;
+                }
+                let origin = format!("{name}:{}", i + 1);
+                Some(match line {
+                    Err(e) => {
+                        failed = true;
+                        Some(Err(Error::Input(format!("{origin}: {e}"))))
+                    }
+                    Ok(mut line) => {
+                        if line.last() == Some(&b'\r') {
+                            line.pop();
+                        }
+                        (!line.iter().all(u8::is_ascii_whitespace))
+                            .then(|| Ok(classify(line, origin)))
+                    }
+                })
+            })
+            .flatten(),
+    )
+}
+
+/// CSV rows as items: stock bars or event records, by the header.
+fn csv_rows(reader: BufReader<File>, spec: &ReplaySpec, name: String) -> Result<Items> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
     let header: Vec<String> = reader
-        .headers()
+        .byte_headers()
         .map_err(|e| Error::Input(format!("{name}:1: {e}")))?
         .iter()
-        .map(|h| h.trim().to_ascii_lowercase())
+        .map(|h| {
+            String::from_utf8_lossy(h)
+                .trim()
+                .trim_start_matches('\u{feff}')
+                .to_ascii_lowercase()
+        })
         .collect();
-    let column: HashMap<String, usize> = header
-        .iter()
-        .cloned()
-        .enumerate()
-        .map(|(i, h)| (h, i))
-        .collect();
-    let layout = if column.contains_key("event_name") {
-        Layout::Records
-    } else if ["date", "close", "volume"]
-        .iter()
-        .all(|c| column.contains_key(*c))
-    {
-        Layout::StockBars
-    } else {
-        return Err(Error::Input(format!(
-            "{name}:1: unknown CSV layout {header:?}: expected an `event_name` column (event records) \
-             or `date, open, high, low, close, volume` (stock bars)"
-        )));
-    };
+    let layout = Layout::of(&header).ok_or_else(|| {
+        Error::Input(format!(
+            "{name}:1: unknown CSV layout {header:?}: expected an `event_name` column (event \
+             records) or `date`, `close` and `volume` columns (stock bars: tickflow's, Kaggle's \
+             `Date,Open,High,Low,Close,Volume,OpenInt`, Yahoo's `Date,Open,High,Low,Close,Adj \
+             Close,Volume`)"
+        ))
+    })?;
     let default_symbol = spec.symbol.clone().unwrap_or_else(|| {
-        path.file_stem()
-            .map(|s| s.to_string_lossy().to_ascii_uppercase())
-            .unwrap_or_else(|| "STOCK".into())
+        let file = spec
+            .path
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned());
+        let stem = file
+            .as_deref()
+            .unwrap_or("STOCK")
+            .split('.')
+            .next()
+            .unwrap_or("STOCK");
+        stem.to_ascii_uppercase()
     });
-    let rows = reader.into_records().enumerate();
-    Ok(Box::new(rows.map(move |(i, row)| {
+    let mut failed = false;
+    let rows = reader.into_byte_records().enumerate();
+    Ok(Box::new(rows.map_while(move |(i, row)| {
+        if failed {
+            return None;
+        }
         let origin = format!("{name}:{}", i + 2);
         let row = match row {
             Ok(row) => row,
-            Err(e) => {
-                return Item::Raw {
-                    partition_key: "replay".into(),
-                    data: format!("unreadable CSV row: {e}").into_bytes(),
-                    origin,
-                }
+            Err(e) if e.is_io_error() => {
+                failed = true;
+                return Some(Err(Error::Input(format!("{origin}: {e}"))));
             }
+            Err(e) => {
+                return Some(Ok(Item::Raw {
+                    partition_key: default_symbol.clone(),
+                    data: format!("{origin}: unreadable CSV row: {e}").into_bytes(),
+                    origin,
+                }))
+            }
+        };
+        let texts: Option<Vec<&str>> = row.iter().map(|f| std::str::from_utf8(f).ok()).collect();
+        let Some(texts) = texts else {
+            let raw = row.iter().collect::<Vec<_>>().join(&b","[..]);
+            return Some(Ok(Item::Raw {
+                partition_key: default_symbol.clone(),
+                data: raw,
+                origin,
+            }));
         };
         let fields: HashMap<&str, &str> = header
             .iter()
-            .zip(row.iter())
+            .zip(texts)
             .map(|(h, v)| (h.as_str(), v.trim()))
             .collect();
-        match layout {
+        Some(Ok(match layout {
             Layout::Records => classify(record_json(&fields), origin),
             Layout::StockBars => stock_bar(&fields, &default_symbol, &origin)
                 .map(Item::Event)
@@ -132,7 +298,7 @@ pub fn open(spec: &ReplaySpec) -> Result<Box<dyn Iterator<Item = Item> + Send>> 
                     data: serde_json::to_vec(&fields).unwrap_or_default(),
                     origin,
                 }),
-        }
+        }))
     })))
 }
 
@@ -147,6 +313,19 @@ pub fn item_time(item: &Item) -> Option<i64> {
 enum Layout {
     Records,
     StockBars,
+}
+
+impl Layout {
+    fn of(header: &[String]) -> Option<Self> {
+        let has = |c: &str| header.iter().any(|h| h == c);
+        if has("event_name") {
+            Some(Layout::Records)
+        } else if ["date", "close", "volume"].iter().all(|c| has(c)) {
+            Some(Layout::StockBars)
+        } else {
+            None
+        }
+    }
 }
 
 fn classify(data: Vec<u8>, origin: String) -> Item {
@@ -245,7 +424,7 @@ mod tests {
     use super::*;
     use tickflow_pipeline::source::{Generator, GeneratorConfig};
 
-    fn temp(name: &str, text: &str) -> PathBuf {
+    fn temp(name: &str, text: &[u8]) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("tickflow-replay-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join(name);
@@ -253,13 +432,24 @@ mod tests {
         path
     }
 
-    fn items(path: PathBuf, symbol: Option<&str>) -> Vec<Item> {
-        let spec = ReplaySpec {
+    fn spec(path: PathBuf, symbol: Option<&str>) -> ReplaySpec {
+        ReplaySpec {
             path,
             pace: Pace::Full,
             symbol: symbol.map(str::to_string),
-        };
-        open(&spec).unwrap().collect()
+            format: None,
+        }
+    }
+
+    fn items(path: PathBuf, symbol: Option<&str>) -> Vec<Item> {
+        open(&spec(path, symbol))
+            .unwrap()
+            .collect::<Result<Vec<_>>>()
+            .unwrap()
+    }
+
+    fn error(spec: &ReplaySpec) -> String {
+        open(spec).err().expect("an error").to_string()
     }
 
     #[test]
@@ -269,22 +459,24 @@ mod tests {
             ..Default::default()
         })
         .collect();
-        let path = temp("rec.jsonl", "");
+        let path = temp("rec.jsonl", b"");
         assert_eq!(record(events.clone().into_iter(), &path).unwrap(), 50);
-        let mut text = std::fs::read_to_string(&path).unwrap();
-        text.push_str("{\"not\": \"an event\"}\n");
+        let mut text = std::fs::read(&path).unwrap();
+        text.extend_from_slice(b"{\"not\": \"an event\"}\r\n\n\xff\xfe\n");
         std::fs::write(&path, text).unwrap();
         let got = items(path, None);
-        assert_eq!(got.len(), 51);
+        assert_eq!(got.len(), 52);
         for (item, event) in got.iter().zip(&events) {
             assert_eq!(item, &Item::Event(event.clone()));
         }
-        assert!(matches!(&got[50], Item::Raw { origin, .. } if origin.ends_with("rec.jsonl:51")));
+        assert!(matches!(&got[50], Item::Raw { origin, data, .. }
+            if origin.ends_with("rec.jsonl:51") && data == b"{\"not\": \"an event\"}"));
+        assert!(matches!(&got[51], Item::Raw { data, .. } if data == b"\xff\xfe"));
     }
 
     #[test]
     fn stock_bars_become_quotes_with_stable_ids() {
-        let csv = "Date,Open,High,Low,Close,Volume\n2024-01-02,187.15,188.44,183.89,185.64,82488700\n2024-01-03,184.22,185.88,183.43,184.25,58414500\n2024-01-04,bad,1,1,oops,1\n";
+        let csv = b"Date,Open,High,Low,Close,Volume\n2024-01-02,187.15,188.44,183.89,185.64,82488700\n2024-01-03,184.22,185.88,183.43,184.25,58414500\n2024-01-04,bad,1,1,oops,1\n";
         let first = items(temp("aapl.csv", csv), None);
         assert_eq!(first.len(), 3);
         let Item::Event(MarketEvent::StockPrice(q)) = &first[0] else {
@@ -301,16 +493,55 @@ mod tests {
     }
 
     #[test]
+    fn kaggle_and_yahoo_files_are_csv_whatever_their_name() {
+        let kaggle = b"Date,Open,High,Low,Close,Volume,OpenInt\n2005-02-25,6.4987,6.6009,6.4668,6.5753,55766,0\n2005-02-28,6.6072,6.7669,6.5669,6.6695,83125,0\n";
+        let got = items(temp("aapl.us.txt", kaggle), None);
+        assert_eq!(got.len(), 2);
+        assert!(matches!(&got[0], Item::Event(MarketEvent::StockPrice(q)) if &*q.symbol == "AAPL"));
+        let yahoo = b"Date,Open,High,Low,Close,Adj Close,Volume\n2024-01-02,187.15,188.44,183.89,185.64,184.9,82488700\n";
+        let got = items(temp("MSFT", yahoo), None);
+        assert!(
+            matches!(&got[0], Item::Event(MarketEvent::StockPrice(q)) if &*q.symbol == "MSFT" && q.price == 185.64)
+        );
+    }
+
+    #[test]
     fn event_record_csvs_and_unknown_layouts() {
-        let csv = "event_name,event_uuid,created_at,pair,bid,ask,mid\nforex:rate,6f1c1c1e-1111-4a4a-8b8b-000000000001,1795444200000,EUR/USD,1.08,1.0802,1.0801\n";
+        let csv = b"event_name,event_uuid,created_at,pair,bid,ask,mid\nforex:rate,6f1c1c1e-1111-4a4a-8b8b-000000000001,1795444200000,EUR/USD,1.08,1.0802,1.0801\n";
         let got = items(temp("fx.csv", csv), None);
         assert!(matches!(&got[0], Item::Event(MarketEvent::Forex(f)) if &*f.pair == "EUR/USD"));
-        let spec = ReplaySpec {
-            path: temp("x.csv", "a,b\n1,2\n"),
-            pace: Pace::Full,
-            symbol: None,
-        };
-        let error = open(&spec).err().unwrap().to_string();
-        assert!(error.contains("x.csv:1: unknown CSV layout"), "{error}");
+        let e = error(&spec(temp("x.csv", b"a,b\n1,2\n"), None));
+        assert!(e.contains("x.csv:1: unknown CSV layout"), "{e}");
+    }
+
+    #[test]
+    fn directories_empty_files_and_sources_without_events_are_errors() {
+        let dir = temp("x", b"").parent().unwrap().to_path_buf();
+        assert!(
+            error(&spec(dir, None)).ends_with("is a directory: replay takes one JSONL or CSV file")
+        );
+        assert!(
+            error(&spec(temp("e.txt", b"\n  \n"), None)).ends_with("is empty: nothing to replay")
+        );
+        let missing = error(&spec(PathBuf::from("/no/such/file.csv"), None));
+        assert!(
+            missing.starts_with("/no/such/file.csv: No such file"),
+            "{missing}"
+        );
+        let garbage = "Date,Open,High,Low,Close,Volume,OpenInt\n".to_string()
+            + &"x,y,z,w,v,u,t\n".repeat(501);
+        let e = error(&spec(temp("junk.us.txt", garbage.as_bytes()), None));
+        assert!(
+            e.ends_with("no row is an event (501 rows, none of them an event): nothing to replay"),
+            "{e}"
+        );
+        let mut forced = spec(
+            temp("bars.txt", b"Date,Close,Volume\n2024-01-02,1.5,10\n"),
+            None,
+        );
+        forced.format = Some(Format::Jsonl);
+        assert!(error(&forced).contains("--format jsonl was given"));
+        forced.format = Some(Format::Csv);
+        assert_eq!(open(&forced).unwrap().count(), 1);
     }
 }

@@ -15,9 +15,12 @@ use tickflow_pipeline::processor::esm::EsmStats;
 use tickflow_pipeline::processor::handler::HandlerStats;
 use tickflow_pipeline::producer::ProducerStats;
 
+use crate::assert::Failure;
+use crate::judge::Judgement;
 use crate::latency::{Bucket, Latency};
 use crate::observe::{PartitionSummary, QueueDepth};
 use crate::reconcile::Reconciliation;
+use crate::run::Schedule;
 
 /// The outcome of one run.
 #[derive(Debug, Clone, Serialize)]
@@ -26,9 +29,11 @@ pub struct RunReport {
     pub name: String,
     /// Unique id in every resource name.
     pub run_id: String,
-    /// Whether the run's invariants held.
+    /// Whether the run's invariants held ([`crate::judge::invariants`]).
     pub passed: bool,
-    /// Events accounted for.
+    /// The invariants that did not hold, each with what and where.
+    pub failures: Vec<Failure>,
+    /// Records accounted for.
     pub reconciliation: Reconciliation,
     /// Events sent malformed (expected in the quarantine).
     pub expected_quarantine: u64,
@@ -46,20 +51,23 @@ pub struct RunReport {
     pub quarantine_rows: u64,
     /// Records in dead-lettered messages.
     pub dead_lettered_records: u64,
-    /// Lake rows without a required field.
-    pub rows_missing_fields: u64,
     /// Main queue after the drain.
     pub main_queue: QueueDepth,
     /// Dead-letter queue after the drain.
     pub dlq: QueueDepth,
-    /// Messages in the DLQ.
+    /// Distinct messages read from the DLQ.
     pub dlq_messages: u64,
     /// SNS deliveries counted on the subscribed queues.
     pub sns: SnsCounts,
-    /// Handed to the producer -> written to S3, milliseconds.
+    /// Due (handed to the producer, or scheduled by an open-model load) -> written to S3,
+    /// milliseconds.
     pub latency_ms: Latency,
     /// The same latencies in power-of-two buckets, for the distribution plot.
     pub latency_histogram: Vec<Bucket>,
+    /// Rows whose latency is unknown (objects without tickflow's write-time metadata).
+    pub latency_unknown: u64,
+    /// Target and achieved rates and schedule lag of a paced run.
+    pub schedule: Option<Schedule>,
     /// Cumulative events per stage, sampled every second, for the throughput plot.
     pub timeline: Vec<crate::progress::Sample>,
     /// When each stage finished draining, seconds from the start.
@@ -227,12 +235,44 @@ impl StageStats {
 }
 
 impl RunReport {
+    /// Replaces everything the judge decides and reads back with `judgement`, and the run-status
+    /// subjects with `status`.
+    pub fn set_judgement(&mut self, judgement: Judgement, status: Vec<String>) {
+        let Judgement {
+            passed,
+            failures,
+            reconciliation,
+            partitions,
+            quarantine_reasons,
+            quarantine_rows,
+            dead_lettered_records,
+            main_queue,
+            dlq,
+            dlq_messages,
+            mut sns,
+            latency_ms,
+            latency_histogram,
+            latency_unknown,
+        } = judgement;
+        sns.run_status = status.len() as u64;
+        sns.run_status_subjects = status;
+        (self.passed, self.failures, self.reconciliation) = (passed, failures, reconciliation);
+        (self.partitions, self.quarantine_reasons) = (partitions, quarantine_reasons);
+        (self.quarantine_rows, self.dead_lettered_records) =
+            (quarantine_rows, dead_lettered_records);
+        (self.main_queue, self.dlq, self.dlq_messages, self.sns) =
+            (main_queue, dlq, dlq_messages, sns);
+        (self.latency_ms, self.latency_histogram) = (latency_ms, latency_histogram);
+        self.latency_unknown = latency_unknown;
+    }
+
     /// `PASS <name> events=... found=... missing=... duplicated=... quarantined=...
-    /// dead_lettered=... elapsed=...s`: the line scripts read.
+    /// dead_lettered=... misplaced=... altered=... unknown=... elapsed=...s`: the line scripts
+    /// read.
     pub fn summary_line(&self) -> String {
         let r = &self.reconciliation;
         format!(
-            "{} {} events={} found={} missing={} duplicated={} quarantined={} dead_lettered={} elapsed={:.1}s",
+            "{} {} events={} found={} missing={} duplicated={} quarantined={} dead_lettered={} misplaced={} altered={} unknown={} elapsed={:.1}s",
             if self.passed { "PASS" } else { "FAIL" },
             self.name,
             r.events,
@@ -241,6 +281,9 @@ impl RunReport {
             r.duplicated,
             r.quarantined,
             r.dead_lettered,
+            r.misplaced,
+            r.altered,
+            r.unknown,
             self.elapsed_secs
         )
     }
@@ -264,6 +307,8 @@ impl RunReport {
             ("quarantined", r.quarantined),
             ("dead-lettered", r.dead_lettered),
             ("misplaced", r.misplaced),
+            ("altered", r.altered),
+            ("unknown", r.unknown),
         ] {
             let _ = writeln!(out, "  {label:<16} {value:>10}");
         }
@@ -298,7 +343,12 @@ impl RunReport {
             "  main   visible {:>6}  in flight {:>6}",
             self.main_queue.visible, self.main_queue.in_flight
         );
-        let _ = writeln!(out, "  dlq    messages {:>5}", self.dlq_messages);
+        let _ = writeln!(
+            out,
+            "  dlq    messages {:>5}  ({} read)",
+            self.dlq.total(),
+            self.dlq_messages
+        );
         let _ = writeln!(out, "\nSNS deliveries");
         let _ = writeln!(out, "  new data     {:>6}", self.sns.new_data);
         let mut per_symbol: BTreeMap<&str, usize> = BTreeMap::new();
@@ -329,12 +379,26 @@ impl RunReport {
             self.sns.run_status_subjects.join(" ")
         );
         let l = &self.latency_ms;
-        let _ = writeln!(out, "\nlatency, handed to producer -> in S3 (ms)");
+        let _ = writeln!(out, "\nlatency, due -> in S3 (ms)");
         let _ = writeln!(
             out,
             "  p50 {}  p90 {}  p99 {}  max {}",
             l.p50, l.p90, l.p99, l.max
         );
+        if self.latency_unknown > 0 {
+            let _ = writeln!(
+                out,
+                "  unknown for {} rows (objects without write-time metadata)",
+                self.latency_unknown
+            );
+        }
+        if let Some(s) = &self.schedule {
+            let _ = writeln!(
+                out,
+                "  schedule: target {:.0} events/s, achieved {:.0} events/s, lag p50 {} p99 {} max {} ms",
+                s.target_rate, s.achieved_rate, s.lag_ms.p50, s.lag_ms.p99, s.lag_ms.max
+            );
+        }
         let t = &self.times;
         let s = &self.stats;
         let _ = writeln!(out, "\nstages (seconds from start when drained)");

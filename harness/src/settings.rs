@@ -10,6 +10,9 @@ use tickflow_pipeline::notify::WatchConfig;
 use tickflow_pipeline::processor::EsmConfig;
 use tickflow_pipeline::producer::{ProducerConfig, MAX_COMPRESSED_AGGREGATE};
 
+/// Longest price-alert window, seconds (30 days).
+pub const MAX_ALERT_WINDOW_SECS: u64 = 2_592_000;
+
 /// How the pipeline under test is configured for a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -82,43 +85,86 @@ impl PipelineSettings {
     }
 
     /// Problems with the values, as (key, message), the key dotted from the file's top
-    /// (`pipeline.shards`).
+    /// (`pipeline.shards`). Every bound is one a run can honour: beyond them a value is either
+    /// refused by AWS (shards, message sizes, receive counts) or meaningless for a run (a window
+    /// of centuries).
     pub fn check(&self) -> Vec<(String, String)> {
         let mut problems = Vec::new();
-        let mut positive = |name: &str, ok: bool| {
+        let mut within = |name: &str, ok: bool, range: &str| {
             if !ok {
                 let key = format!("pipeline.{name}");
-                problems.push((key.clone(), format!("{key} must be positive")));
+                problems.push((key.clone(), format!("{key} must be {range}")));
             }
         };
-        positive("shards", self.shards > 0);
-        positive("linger_ms", self.linger_ms > 0);
-        positive("batch_size", self.batch_size > 0);
-        positive("max_receive_count", self.max_receive_count > 0);
-        positive("flush_bytes", self.flush_bytes > 0);
-        positive("concurrency", self.concurrency > 0);
-        positive("alert_window_secs", self.alert_window_secs > 0);
-        positive("alert_threshold_pct", self.alert_threshold_pct > 0.0);
-        if self.sqs_message_bytes.is_some_and(|b| b < 1_024) {
-            problems.push((
-                "pipeline.sqs_message_bytes".into(),
-                "pipeline.sqs_message_bytes must be at least 1024".into(),
-            ));
-        }
-        if self.visibility_timeout_secs > 43_200 {
-            problems.push((
-                "pipeline.visibility_timeout_secs".into(),
-                "pipeline.visibility_timeout_secs must be at most 43200 (12 h)".into(),
-            ));
-        }
-        if Duration::from_millis(self.flush_age_ms + self.batching_window_ms)
+        within(
+            "shards",
+            (1..=1_000).contains(&self.shards),
+            "within [1, 1000]",
+        );
+        within(
+            "linger_ms",
+            (1..=60_000).contains(&self.linger_ms),
+            "within [1, 60000]",
+        );
+        within(
+            "batch_size",
+            (1..=10_000).contains(&self.batch_size),
+            "within [1, 10000] (Lambda's limit for SQS)",
+        );
+        within(
+            "batching_window_ms",
+            self.batching_window_ms <= 300_000,
+            "at most 300000 (Lambda's limit)",
+        );
+        within(
+            "max_receive_count",
+            (1..=1_000).contains(&self.max_receive_count),
+            "within [1, 1000] (SQS's limit)",
+        );
+        within(
+            "flush_bytes",
+            (1..=128 * 1024 * 1024).contains(&self.flush_bytes),
+            "within [1, 134217728] (Firehose's limit)",
+        );
+        within(
+            "flush_age_ms",
+            self.flush_age_ms <= 900_000,
+            "at most 900000 (Firehose's limit)",
+        );
+        within(
+            "concurrency",
+            (1..=1_000).contains(&self.concurrency),
+            "within [1, 1000]",
+        );
+        within(
+            "alert_window_secs",
+            (1..=MAX_ALERT_WINDOW_SECS).contains(&self.alert_window_secs),
+            "within [1, 2592000] (30 days)",
+        );
+        within(
+            "alert_threshold_pct",
+            self.alert_threshold_pct > 0.0 && self.alert_threshold_pct <= 1e6,
+            "positive (at most 1e6)",
+        );
+        within(
+            "sqs_message_bytes",
+            self.sqs_message_bytes
+                .is_none_or(|b| (1_024..=1_048_576).contains(&b)),
+            "within [1024, 1048576] (SQS's limit)",
+        );
+        within(
+            "visibility_timeout_secs",
+            self.visibility_timeout_secs <= 43_200,
+            "at most 43200 (12 h)",
+        );
+        let waits = self.flush_age_ms.saturating_add(self.batching_window_ms);
+        if Duration::from_millis(waits)
             >= Duration::from_secs(u64::from(self.visibility_timeout_secs))
         {
             problems.push(("pipeline.visibility_timeout_secs".into(), format!(
-                "pipeline.visibility_timeout_secs ({}) must exceed flush_age_ms + batching_window_ms ({} ms): \
+                "pipeline.visibility_timeout_secs ({}) must exceed flush_age_ms + batching_window_ms ({waits} ms): \
                  messages would reappear while their events wait in the lake buffer",
                 self.visibility_timeout_secs,
-                self.flush_age_ms + self.batching_window_ms
             )));
         }
         problems
@@ -172,7 +218,7 @@ impl PipelineSettings {
     /// The price watch's configuration.
     pub fn watch(&self) -> WatchConfig {
         WatchConfig {
-            window_ms: self.alert_window_secs as i64 * 1_000,
+            window_ms: (self.alert_window_secs.clamp(1, MAX_ALERT_WINDOW_SECS) * 1_000) as i64,
             threshold_pct: self.alert_threshold_pct,
             ..WatchConfig::default()
         }

@@ -175,9 +175,13 @@ struct ReplayArgs {
     /// `full`, `original`, or a factor of the original pace (`10` = ten times faster).
     #[arg(long, default_value = "full")]
     speed: String,
-    /// Symbol for a stock CSV without a `symbol` column.
+    /// Symbol for a stock CSV without a `symbol` column (default: the file name up to its first
+    /// `.`, upper-cased).
     #[arg(long)]
     symbol: Option<String>,
+    /// `csv` or `jsonl`; by default decided by the content, whatever the extension.
+    #[arg(long)]
+    format: Option<tickflow_harness::replay::Format>,
     /// Name of the run.
     #[arg(long, default_value = "replay")]
     name: String,
@@ -289,23 +293,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let pace = match args.speed.as_str() {
                 "full" => Pace::Full,
                 "original" => Pace::Scaled(1.0),
-                factor => Pace::Scaled(
-                    factor
-                        .parse::<f64>()
-                        .ok()
-                        .filter(|f| f.is_finite() && *f > 0.0)
-                        .with_context(|| {
-                            format!(
-                                "--speed takes full, original or a positive factor, got {factor:?}"
-                            )
-                        })?,
-                ),
+                factor => factor
+                    .parse::<f64>()
+                    .map_err(|_| format!("not a number: {factor:?}"))
+                    .and_then(Pace::scaled)
+                    .map_err(|e| {
+                        anyhow::anyhow!("--speed takes full, original or a factor: {e}")
+                    })?,
             };
             let mut config = RunConfig::new(&args.name, 1, 7);
             config.source = Source::Replay(ReplaySpec {
                 path: args.path,
                 pace,
                 symbol: args.symbol,
+                format: args.format,
             });
             with_target(target, |target, header| {
                 run_once(

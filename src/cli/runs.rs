@@ -165,13 +165,16 @@ pub(super) async fn run_once(
         .context("running the pipeline")?;
     print!("{}", report.render_text());
     outputs.write(&report)?;
-    let failures = expect
-        .map(|e| tickflow_harness::assert::evaluate(&e, &report))
-        .unwrap_or_default();
+    let mut failures = report.failures.clone();
+    failures.extend(
+        expect
+            .map(|e| tickflow_harness::assert::evaluate(&e, &report))
+            .unwrap_or_default(),
+    );
     for f in &failures {
         println!("  FAILED {f}");
     }
-    let passed = report.passed && failures.is_empty();
+    let passed = failures.is_empty();
     let line = report.summary_line();
     println!(
         "{}",

@@ -87,13 +87,16 @@ pub struct Replay {
     pub speed: Speed,
     /// Symbol for a stock CSV without a `symbol` column.
     pub symbol: Option<String>,
+    /// `"csv"` or `"jsonl"`; absent decides by content.
+    pub format: Option<crate::replay::Format>,
 }
 
 /// `[expect]`: assertions on what the run left behind.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
-    /// Missing = 0 and duplicated = 0 (on by default).
+    /// The reconciliation holds (always: `false` is rejected; kept so that files saying
+    /// `true` stay valid).
     #[serde(default = "yes")]
     pub reconciliation: bool,
     /// Sent events found in the lake.
@@ -114,6 +117,39 @@ pub struct Expect {
     /// End-to-end latency bounds.
     #[serde(default)]
     pub latency: LatencyExpect,
+}
+
+impl Expect {
+    /// Every count the section states, with its dotted key.
+    pub fn counts(&self) -> Vec<(String, Count)> {
+        let mut counts: Vec<(String, Option<Count>)> = vec![
+            ("expect.found".into(), self.found),
+            ("expect.quarantined".into(), self.quarantined),
+            ("expect.dead_lettered".into(), self.dead_lettered),
+            (
+                "expect.queues.main_visible".into(),
+                self.queues.main_visible,
+            ),
+            (
+                "expect.queues.main_in_flight".into(),
+                self.queues.main_in_flight,
+            ),
+            ("expect.queues.dlq".into(), self.queues.dlq),
+            ("expect.sns.price_alert".into(), self.sns.price_alert),
+            ("expect.sns.run_status".into(), self.sns.run_status),
+        ];
+        if let Some(NewData::Count(c)) = self.sns.new_data {
+            counts.push(("expect.sns.new_data".into(), Some(c)));
+        }
+        for (i, p) in self.partitions.iter().enumerate() {
+            counts.push((format!("expect.partitions.{i}.objects"), p.objects));
+            counts.push((format!("expect.partitions.{i}.events"), p.events));
+        }
+        counts
+            .into_iter()
+            .filter_map(|(key, count)| Some((key, count?)))
+            .collect()
+    }
 }
 
 impl Default for Expect {
@@ -250,6 +286,24 @@ pub struct Bounds {
 }
 
 impl Count {
+    /// Checks that the count can fail: a range needs a bound, and `min <= max`.
+    ///
+    /// # Errors
+    /// What is wrong with it.
+    pub fn check(&self) -> Result<(), String> {
+        match *self {
+            Count::Range(Bounds {
+                min: None,
+                max: None,
+            }) => Err("a range needs min, max or both (`{}` would accept anything)".into()),
+            Count::Range(Bounds {
+                min: Some(a),
+                max: Some(b),
+            }) if a > b => Err(format!("min ({a}) is above max ({b}): nothing can pass")),
+            _ => Ok(()),
+        }
+    }
+
     /// Whether `value` satisfies the count.
     pub fn admits(&self, value: u64) -> bool {
         match *self {

@@ -157,11 +157,8 @@ fn check(file: &ScenarioFile) -> Vec<(String, String)> {
     }
     if let Some(replay) = &file.replay {
         if let super::file::Speed::Factor(f) = replay.speed {
-            if !(f.is_finite() && f > 0.0) {
-                problems.push((
-                    "replay.speed".into(),
-                    format!("a factor must be positive, got {f}"),
-                ));
+            if let Err(e) = crate::replay::Pace::scaled(f) {
+                problems.push(("replay.speed".into(), e));
             }
         }
     }
@@ -170,6 +167,19 @@ fn check(file: &ScenarioFile) -> Vec<(String, String)> {
     }
     problems.extend(file.pipeline.check());
     problems.extend(file.faults.check());
+    if !file.expect.reconciliation {
+        problems.push((
+            "expect.reconciliation".into(),
+            "cannot be turned off: every run is judged on missing, duplicated, misplaced, \
+             altered and unknown records"
+                .into(),
+        ));
+    }
+    for (key, count) in file.expect.counts() {
+        if let Err(e) = count.check() {
+            problems.push((key, e));
+        }
+    }
     for (i, p) in file.expect.partitions.iter().enumerate() {
         if let Err(e) = Glob::new(&p.glob) {
             problems.push((

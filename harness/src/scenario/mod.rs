@@ -74,9 +74,10 @@ impl Scenario {
                     pace: match replay.speed {
                         Speed::Full | Speed::Named(SpeedName::Full) => Pace::Full,
                         Speed::Named(SpeedName::Original) => Pace::Scaled(1.0),
-                        Speed::Factor(f) => Pace::Scaled(f),
+                        Speed::Factor(f) => Pace::scaled(f)?,
                     },
                     symbol: replay.symbol.clone(),
+                    format: replay.format,
                 })
             }
         };
@@ -115,7 +116,10 @@ pub async fn execute(scenario: &Scenario, clients: &tickflow_pipeline::aws::Clie
     };
     match crate::run::run(clients, &config).await {
         Ok(report) => {
-            outcome.failures = crate::assert::evaluate(&scenario.file.expect, &report);
+            outcome.failures = report.failures.clone();
+            outcome
+                .failures
+                .extend(crate::assert::evaluate(&scenario.file.expect, &report));
             outcome.report = Some(report);
         }
         Err(e) => outcome.error = Some(e.to_string()),

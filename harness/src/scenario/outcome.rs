@@ -217,11 +217,7 @@ mod tests {
             file: "scenarios/smoke.toml".into(),
             report: None,
             error: Some("LocalStack <down> & \"gone\"".into()),
-            failures: vec![Failure {
-                check: "quarantined".into(),
-                expected: "5".into(),
-                actual: "4".into(),
-            }],
+            failures: vec![Failure::new("quarantined", "5", "4")],
         }
     }
 

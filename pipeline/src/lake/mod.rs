@@ -1,7 +1,9 @@
-//! The S3 data lake: Hive-style partitions, a Firehose-like buffered writer, and the Athena DDL.
+//! The S3 data lake: Hive-style partitions, a Firehose-like buffered writer, the Athena DDL,
+//! and rows read back.
 
 pub mod ddl;
 pub mod partition;
+pub mod row;
 mod writer;
 
 pub use writer::{Lake, LakeConfig, LakeStats, Rows, WRITTEN_AT_META};

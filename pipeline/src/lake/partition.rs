@@ -62,6 +62,45 @@ pub fn partition_of(key: &str) -> &str {
     key.rsplit_once('/').map_or("", |(p, _)| p)
 }
 
+/// The values of a data object's key, `event_type=<t>/dt=<d>/hour=<h>/<file>`, as written
+/// (still escaped): what a judge compares with the partition an event belongs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataKey<'a> {
+    /// `event_type` value.
+    pub event_type: &'a str,
+    /// `dt` value.
+    pub dt: &'a str,
+    /// `hour` value.
+    pub hour: &'a str,
+    /// The object's file name.
+    pub file: &'a str,
+}
+
+impl DataKey<'_> {
+    /// The partition prefix these values make, as [`data_prefix`] writes it.
+    pub fn prefix(&self) -> String {
+        format!(
+            "event_type={}/dt={}/hour={}/",
+            self.event_type, self.dt, self.hour
+        )
+    }
+}
+
+/// Parses a data object's key; `None` for any other shape (the quarantine, a stray object, a
+/// key with more or fewer segments, or a segment without its `name=`).
+pub fn parse_data_key(key: &str) -> Option<DataKey<'_>> {
+    let mut parts = key.split('/');
+    let mut value = |name: &str| parts.next()?.strip_prefix(name)?.strip_prefix('=');
+    let (event_type, dt, hour) = (value("event_type")?, value("dt")?, value("hour")?);
+    let file = parts.next().filter(|f| !f.is_empty())?;
+    parts.next().is_none().then_some(DataKey {
+        event_type,
+        dt,
+        hour,
+        file,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,6 +117,21 @@ mod tests {
         assert!(key.starts_with("event_type=forex/dt=2026-11-23/hour=14/part-"));
         assert!(key.ends_with(".jsonl"));
         assert_eq!(partition_of(&key), "event_type=forex/dt=2026-11-23/hour=14");
+        let parsed = parse_data_key(&key).unwrap();
+        assert_eq!(
+            (parsed.event_type, parsed.dt, parsed.hour),
+            ("forex", "2026-11-23", "14")
+        );
+        assert_eq!(parsed.prefix(), "event_type=forex/dt=2026-11-23/hour=14/");
+        for other in [
+            "quarantine/dt=2026-11-23/hour=14/part-1.jsonl",
+            "event_type=forex/dt=2026-11-23/part-1.jsonl",
+            "event_type=forex/dt=2026-11-23/hour=14/",
+            "event_type=forex/dt=2026-11-23/hour=14/x/part-1.jsonl",
+            "event_type=forex/dt=2026-11-23/hours=14/part-1.jsonl",
+        ] {
+            assert_eq!(parse_data_key(other), None, "{other}");
+        }
     }
 
     #[test]
@@ -98,6 +152,16 @@ mod tests {
             let prefix = data_prefix(&value, 0);
             prop_assert_eq!(prefix.matches('/').count(), 3);
             prop_assert!(prefix.starts_with("event_type="));
+        }
+
+        #[test]
+        fn data_keys_round_trip_through_the_parser(
+            event_type in any::<String>(), ms in any::<i64>(), ids in any::<Vec<u8>>(),
+        ) {
+            let key = object_key(&data_prefix(&event_type, ms), &ids);
+            let parsed = parse_data_key(&key).expect("every written key parses");
+            prop_assert_eq!(parsed.prefix(), data_prefix(&event_type, ms));
+            prop_assert_eq!(parsed.event_type, sanitize(&event_type));
         }
 
         #[test]

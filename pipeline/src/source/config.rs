@@ -89,6 +89,13 @@ pub struct ForcedJump {
     pub pct: f64,
 }
 
+/// Most events one generator makes (ids are unique below 2^62; nobody waits for more).
+pub const MAX_EVENTS: u64 = 1_000_000_000_000;
+/// Longest mean gap between events: a day of market time.
+pub const MAX_MEAN_GAP_MS: f64 = 86_400_000.0;
+/// Highest starting price (far beyond any real instrument; keeps quotes finite).
+pub const MAX_PRICE: f64 = 1e9;
+
 const fn default_volatility() -> f64 {
     0.25
 }
@@ -176,6 +183,34 @@ impl GeneratorConfig {
         if self.events == 0 {
             problems.push(("events", "events must be at least 1".into()));
         }
+        if self.events > MAX_EVENTS {
+            problems.push((
+                "events",
+                format!("events must be at most {MAX_EVENTS}, got {}", self.events),
+            ));
+        }
+        if !(0.0..=100.0).contains(&self.news_impact_pct.abs()) {
+            problems.push((
+                "news_impact_pct",
+                format!(
+                    "news_impact_pct must be within [-100, 100], got {}",
+                    self.news_impact_pct
+                ),
+            ));
+        }
+        let j = &self.jumps;
+        if !((0.0..=1e6).contains(&j.rate_per_day)
+            && (0.0..=100.0).contains(&j.std_pct)
+            && (-100.0..=100.0).contains(&j.mean_pct))
+        {
+            problems.push((
+                "jumps",
+                format!(
+                    "jumps: rate_per_day must be within [0, 1e6], std_pct within [0, 100], \
+                     mean_pct within [-100, 100], got {j:?}"
+                ),
+            ));
+        }
         let shares = [self.mix.forex, self.mix.stock_price, self.mix.stock_news];
         if shares.iter().any(|s| !(0.0..=1.0).contains(s)) {
             problems.push((
@@ -199,25 +234,40 @@ impl GeneratorConfig {
                 "stocks: the mix has stock events but no stocks".into(),
             ));
         }
-        if !(self.mean_gap_ms.is_finite() && self.mean_gap_ms > 0.0) {
+        if !(self.mean_gap_ms > 0.0 && self.mean_gap_ms <= MAX_MEAN_GAP_MS) {
             problems.push((
                 "mean_gap_ms",
-                format!("mean_gap_ms must be positive, got {}", self.mean_gap_ms),
+                format!(
+                    "mean_gap_ms must be positive and at most {MAX_MEAN_GAP_MS} (a day), got {}",
+                    self.mean_gap_ms
+                ),
             ));
         }
         for (key, specs) in [("stocks", &self.stocks), ("pairs", &self.pairs)] {
             for spec in specs {
-                if !(spec.price.is_finite() && spec.price > 0.0) {
+                if !(spec.price > 0.0 && spec.price <= MAX_PRICE) {
                     problems.push((
                         key,
                         format!("{}: price must be positive, got {}", spec.name, spec.price),
                     ));
                 }
-                if !(spec.volatility.is_finite() && spec.volatility >= 0.0) {
-                    problems.push((key, format!("{}: volatility must be >= 0", spec.name)));
+                if !(0.0..=10.0).contains(&spec.volatility) {
+                    problems.push((
+                        key,
+                        format!("{}: volatility must be within [0, 10]", spec.name),
+                    ));
                 }
-                if !(spec.spread_bps.is_finite() && spec.spread_bps > 0.0) {
-                    problems.push((key, format!("{}: spread_bps must be positive", spec.name)));
+                if !(spec.spread_bps > 0.0 && spec.spread_bps <= 10_000.0) {
+                    problems.push((
+                        key,
+                        format!("{}: spread_bps must be within (0, 10000]", spec.name),
+                    ));
+                }
+                if !(-10.0..=10.0).contains(&spec.drift) {
+                    problems.push((
+                        key,
+                        format!("{}: drift must be within [-10, 10]", spec.name),
+                    ));
                 }
             }
         }
@@ -233,10 +283,13 @@ impl GeneratorConfig {
                     format!("forced_jumps: unknown instrument {:?}", jump.instrument),
                 ));
             }
-            if jump.pct <= -100.0 {
+            if !(jump.pct > -100.0 && jump.pct <= 1_000.0) {
                 problems.push((
                     "forced_jumps",
-                    format!("forced_jumps: {}% would make prices <= 0", jump.pct),
+                    format!(
+                        "forced_jumps: {}% must be above -100 (prices stay positive) and at most 1000",
+                        jump.pct
+                    ),
                 ));
             }
         }

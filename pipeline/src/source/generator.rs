@@ -108,15 +108,24 @@ impl Generator {
         }
     }
 
+    /// A kind drawn by the mix; never a kind without instruments (a mix that sums to 1 only
+    /// within rounding could otherwise land past its last share).
     fn pick_kind(&mut self) -> EventKind {
         let u: f64 = self.rng.random();
         let mix = self.config.mix;
-        if u < mix.forex {
+        let kind = if u < mix.forex {
             EventKind::Forex
         } else if u < mix.forex + mix.stock_price {
             EventKind::StockPrice
         } else {
             EventKind::StockNews
+        };
+        match kind {
+            EventKind::Forex if self.pairs.is_empty() => EventKind::StockPrice,
+            EventKind::StockPrice | EventKind::StockNews if self.stocks.is_empty() => {
+                EventKind::Forex
+            }
+            kind => kind,
         }
     }
 
@@ -209,7 +218,7 @@ impl Iterator for Generator {
         };
         let u: f64 = self.rng.random();
         let gap = -self.config.mean_gap_ms * (1.0 - u).ln();
-        self.clock_ms += (gap.round() as i64).max(1);
+        self.clock_ms = self.clock_ms.saturating_add((gap.round() as i64).max(1));
         self.produced += 1;
         Some(event)
     }

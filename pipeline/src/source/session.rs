@@ -32,7 +32,7 @@ pub fn next_stock_time(t_ms: i64, (open, close): (u32, u32)) -> i64 {
     while weekday(day) >= 5 {
         day += 1;
     }
-    day * DAY_MS + open_ms
+    day.saturating_mul(DAY_MS).saturating_add(open_ms)
 }
 
 /// Whether `t_ms` lies inside a stock session.
@@ -45,7 +45,11 @@ pub fn in_stock_session(t_ms: i64, session: (u32, u32)) -> bool {
 pub fn next_forex_time(t_ms: i64) -> i64 {
     let (day, into) = split(t_ms);
     let ten_pm = 22 * 60 * MINUTE_MS;
-    let reopen = |days_ahead: i64| (day + days_ahead) * DAY_MS + ten_pm;
+    let reopen = |days_ahead: i64| {
+        (day + days_ahead)
+            .saturating_mul(DAY_MS)
+            .saturating_add(ten_pm)
+    };
     match weekday(day) {
         4 if into >= ten_pm => reopen(2),
         5 => reopen(1),
@@ -107,5 +111,13 @@ mod tests {
             MONDAY + 6 * DAY_MS + 22 * 60 * MINUTE_MS
         );
         assert_eq!(next_forex_time(MONDAY), MONDAY);
+    }
+
+    #[test]
+    fn the_end_of_time_saturates_instead_of_overflowing() {
+        for t in [i64::MAX, i64::MAX - DAY_MS, i64::MAX - 3 * DAY_MS] {
+            assert!(next_stock_time(t, SESSION) >= t.min(i64::MAX - 4 * DAY_MS));
+            assert!(next_forex_time(t) >= t.min(i64::MAX - 4 * DAY_MS));
+        }
     }
 }

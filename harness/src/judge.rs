@@ -1,0 +1,218 @@
+//! The verdict on a run, from its resources and its ledger alone: read the lake, the quarantine,
+//! the queues and the notification queues back (changing nothing), reconcile with what was
+//! sent, and check the invariants every run must meet. Because it needs nothing from the stages,
+//! it judges a finished run again as well (after its resources were tampered with, in the tests
+//! that prove every check can fail).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Serialize;
+use tickflow_pipeline::aws::Clients;
+
+use crate::assert::Failure;
+use crate::error::Result;
+use crate::latency::{Bucket, Latency, LatencyHistogram};
+use crate::observe::{self, LakeContents, PartitionSummary, QueueDepth};
+use crate::reconcile::{Ledger, Reconciliation};
+use crate::report::SnsCounts;
+use crate::topology::{Provisioned, Subscriptions};
+
+/// Longest a queue read may take.
+const READ_LIMIT: Duration = Duration::from_secs(20);
+/// Longest to wait for SNS deliveries to reach their queues.
+const SETTLE: Duration = Duration::from_secs(10);
+
+/// What judging a run found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Judgement {
+    /// Whether every invariant held.
+    pub passed: bool,
+    /// The invariants that did not hold.
+    pub failures: Vec<Failure>,
+    /// Records accounted for.
+    pub reconciliation: Reconciliation,
+    /// Partition -> objects and rows (the quarantine included).
+    pub partitions: BTreeMap<String, PartitionSummary>,
+    /// Quarantine reason (`schema` or `rule`) -> rows.
+    pub quarantine_reasons: BTreeMap<String, u64>,
+    /// Rows in the quarantine (a malformed record sent twice is quarantined twice).
+    pub quarantine_rows: u64,
+    /// Records in dead-lettered messages.
+    pub dead_lettered_records: u64,
+    /// Main queue after the drain.
+    pub main_queue: QueueDepth,
+    /// Dead-letter queue after the drain.
+    pub dlq: QueueDepth,
+    /// Distinct messages read from the DLQ.
+    pub dlq_messages: u64,
+    /// SNS deliveries counted on the subscribed queues.
+    pub sns: SnsCounts,
+    /// Due -> written to S3, milliseconds, over the rows whose object carries tickflow's
+    /// write-time metadata.
+    pub latency_ms: Latency,
+    /// The same latencies in power-of-two buckets, for the distribution plot.
+    pub latency_histogram: Vec<Bucket>,
+    /// Rows whose latency is unknown (their object has no write-time metadata).
+    pub latency_unknown: u64,
+}
+
+/// Judges the run that `ledger` recorded, from what `provisioned` holds now.
+///
+/// # Errors
+/// A failing AWS call, or an object of the lake that does not decompress.
+pub async fn judge(
+    clients: &Clients,
+    ledger: &Ledger,
+    provisioned: &Provisioned,
+) -> Result<Judgement> {
+    let res = &provisioned.resources;
+    let (mut lake, dlq) = tokio::try_join!(
+        observe::read_lake(clients, &res.bucket),
+        observe::peek_all(clients, &res.dlq_url, READ_LIMIT)
+    )?;
+    lake.found.dead_letters = observe::dead_letters(&dlq.messages);
+    let reconciliation = Reconciliation::of(ledger, &lake.found);
+    let (latency, latency_unknown) = latencies(ledger, &lake);
+    let sns = notifications(clients, &provisioned.subscriptions, lake.objects()).await?;
+    let mut judgement = Judgement {
+        passed: false,
+        failures: Vec::new(),
+        quarantine_rows: lake.quarantine_rows(),
+        dead_lettered_records: lake
+            .found
+            .dead_letters
+            .iter()
+            .map(|d| d.records.len() as u64)
+            .sum(),
+        main_queue: observe::queue_depth(clients, &res.queue_url).await?,
+        dlq: dlq.depth,
+        dlq_messages: dlq.messages.len() as u64,
+        sns,
+        latency_ms: latency.summary(),
+        latency_histogram: latency.buckets(),
+        latency_unknown,
+        reconciliation,
+        partitions: std::mem::take(&mut lake.partitions),
+        quarantine_reasons: std::mem::take(&mut lake.quarantine_reasons),
+    };
+    judgement.failures = invariants(&judgement);
+    judgement.passed = judgement.failures.is_empty();
+    Ok(judgement)
+}
+
+/// The checks every run must pass, whatever its scenario says:
+/// - the reconciliation holds (nothing missing, duplicated, misplaced, altered or unknown);
+/// - the main queue is drained;
+/// - every message of the DLQ was read (else its records could not be accounted for);
+/// - one new-data notification per object written.
+pub fn invariants(j: &Judgement) -> Vec<Failure> {
+    let r = &j.reconciliation;
+    let mut failures: Vec<Failure> = r
+        .problems()
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(name, n)| Failure {
+            check: format!("reconciliation.{name}"),
+            expected: "0".into(),
+            actual: n.to_string(),
+            examples: r
+                .examples
+                .iter()
+                .filter_map(|e| e.strip_prefix(name)?.strip_prefix(": "))
+                .map(str::to_string)
+                .collect(),
+        })
+        .collect();
+    if j.main_queue.total() > 0 {
+        failures.push(Failure::new(
+            "queues.main",
+            "drained (0 visible, 0 in flight)",
+            format!(
+                "{} visible, {} in flight",
+                j.main_queue.visible, j.main_queue.in_flight
+            ),
+        ));
+    }
+    if j.dlq_messages < j.dlq.total() {
+        failures.push(Failure::new(
+            "queues.dlq",
+            format!("all {} messages read within {READ_LIMIT:?}", j.dlq.total()),
+            format!("{} read", j.dlq_messages),
+        ));
+    }
+    let objects: u64 = j.partitions.values().map(|p| p.objects).sum();
+    if j.sns.new_data != objects {
+        failures.push(Failure::new(
+            "sns.new_data",
+            format!("{objects} (one per object written)"),
+            j.sns.new_data.to_string(),
+        ));
+    }
+    failures
+}
+
+/// Latency of every sent row whose object says when it was written, and how many rows do not.
+fn latencies(ledger: &Ledger, lake: &LakeContents) -> (LatencyHistogram, u64) {
+    let mut unknown = 0;
+    let histogram = lake
+        .found
+        .lake
+        .iter()
+        .filter_map(|(id, sighting)| {
+            let due = ledger.due_at_ms(id)?;
+            match lake
+                .written_at
+                .get(sighting.first.object as usize)
+                .copied()
+                .flatten()
+            {
+                Some(at) => Some((at - due).max(0) as u64),
+                None => {
+                    unknown += u64::from(sighting.rows);
+                    None
+                }
+            }
+        })
+        .collect();
+    (histogram, unknown)
+}
+
+/// New-data and price-alert deliveries (the run status is announced after the verdict: see
+/// [`run_status`]).
+async fn notifications(clients: &Clients, subs: &Subscriptions, objects: u64) -> Result<SnsCounts> {
+    observe::wait_for_messages(clients, &subs.new_data, objects, SETTLE).await;
+    let new_data = observe::peek_all(clients, &subs.new_data, READ_LIMIT).await?;
+    let alerts = observe::peek_all(clients, &subs.price_alert, READ_LIMIT).await?;
+    let alerts = observe::deliveries(&alerts.bodies());
+    Ok(SnsCounts {
+        new_data: new_data.messages.len() as u64,
+        price_alert: alerts.len() as u64,
+        alert_symbols: alerts.iter().map(|d| alert_symbol(&d.message)).collect(),
+        ..SnsCounts::default()
+    })
+}
+
+/// The run-status deliveries' subjects, waiting up to a few seconds for at least `expected`.
+///
+/// # Errors
+/// A failing SQS call.
+pub async fn run_status(
+    clients: &Clients,
+    subs: &Subscriptions,
+    expected: u64,
+) -> Result<Vec<String>> {
+    observe::wait_for_messages(clients, &subs.run_status, expected, SETTLE).await;
+    let status = observe::peek_all(clients, &subs.run_status, READ_LIMIT).await?;
+    Ok(observe::deliveries(&status.bodies())
+        .into_iter()
+        .map(|d| d.subject)
+        .collect())
+}
+
+fn alert_symbol(message: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(message)
+        .ok()
+        .and_then(|v| v["symbol"].as_str().map(str::to_string))
+        .unwrap_or_default()
+}

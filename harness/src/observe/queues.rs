@@ -1,0 +1,260 @@
+//! Queues seen from outside: depths, every message read within a time bound and left as it was
+//! (so depth and contents agree and a finished run can be judged again), SNS deliveries and
+//! dead-lettered records.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use aws_sdk_sqs::types::{ChangeMessageVisibilityBatchRequestEntry, QueueAttributeName};
+use serde::Serialize;
+use tickflow_pipeline::aws::{AwsError, Clients};
+use tickflow_pipeline::envelope;
+use tokio::time::Instant;
+
+use crate::error::Result;
+use crate::reconcile::{digest, DeadLetter};
+
+/// Visible and in-flight messages of a queue.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct QueueDepth {
+    /// `ApproximateNumberOfMessages`.
+    pub visible: u64,
+    /// `ApproximateNumberOfMessagesNotVisible`.
+    pub in_flight: u64,
+}
+
+impl QueueDepth {
+    /// Every message the queue holds, visible or not.
+    pub fn total(&self) -> u64 {
+        self.visible + self.in_flight
+    }
+}
+
+/// The depth of `queue_url`.
+///
+/// # Errors
+/// A failing SQS call.
+pub async fn queue_depth(clients: &Clients, queue_url: &str) -> Result<QueueDepth> {
+    let attrs = clients
+        .queue_attributes(
+            queue_url,
+            &[
+                QueueAttributeName::ApproximateNumberOfMessages,
+                QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+            ],
+        )
+        .await?;
+    let get = |name| attrs.get(&name).and_then(|v| v.parse().ok()).unwrap_or(0);
+    Ok(QueueDepth {
+        visible: get(QueueAttributeName::ApproximateNumberOfMessages),
+        in_flight: get(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
+    })
+}
+
+/// Every message of a queue, read once each.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Peeked {
+    /// (message id, body), each message once.
+    pub messages: Vec<(String, String)>,
+    /// The queue's depth before reading.
+    pub depth: QueueDepth,
+}
+
+impl Peeked {
+    /// Whether every message the queue held was read.
+    pub fn complete(&self) -> bool {
+        self.messages.len() as u64 >= self.depth.total()
+    }
+
+    /// The bodies.
+    pub fn bodies(&self) -> Vec<String> {
+        self.messages.iter().map(|(_, b)| b.clone()).collect()
+    }
+}
+
+/// Reads every message of `queue_url` and leaves the queue as it was: each message is hidden
+/// for longer than the read may take (so none is read twice; ids are de-duplicated all the
+/// same), then made visible again. Stops once as many distinct messages as the queue held were
+/// read and a poll came back empty, after two empty polls in a row, or at `limit`.
+///
+/// # Errors
+/// A failing SQS call.
+pub async fn peek_all(clients: &Clients, queue_url: &str, limit: Duration) -> Result<Peeked> {
+    let depth = queue_depth(clients, queue_url).await?;
+    let hide = i32::try_from(limit.as_secs() + 30)
+        .unwrap_or(i32::MAX)
+        .min(43_200);
+    let deadline = Instant::now() + limit;
+    let mut seen = HashSet::new();
+    let mut peeked = Peeked {
+        messages: Vec::new(),
+        depth,
+    };
+    let mut receipts = Vec::new();
+    let mut empty_polls = 0;
+    while empty_polls < 2 && Instant::now() < deadline {
+        let wait = if peeked.complete() || empty_polls > 0 {
+            1
+        } else {
+            0
+        };
+        let out = clients
+            .sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(wait)
+            .visibility_timeout(hide)
+            .send()
+            .await
+            .map_err(AwsError::of("sqs", "ReceiveMessage"))?;
+        let messages = out.messages.unwrap_or_default();
+        if messages.is_empty() {
+            if peeked.complete() {
+                break;
+            }
+            empty_polls += 1;
+            continue;
+        }
+        empty_polls = 0;
+        for m in messages {
+            receipts.extend(m.receipt_handle().map(str::to_string));
+            let id = m.message_id().unwrap_or_default().to_string();
+            if seen.insert(id.clone()) {
+                peeked
+                    .messages
+                    .push((id, m.body().unwrap_or_default().to_string()));
+            }
+        }
+    }
+    reveal(clients, queue_url, &receipts).await?;
+    Ok(peeked)
+}
+
+/// Makes received messages visible again at once.
+async fn reveal(clients: &Clients, queue_url: &str, receipts: &[String]) -> Result<()> {
+    for chunk in receipts.chunks(10) {
+        let entries = chunk
+            .iter()
+            .enumerate()
+            .filter_map(|(i, receipt)| {
+                ChangeMessageVisibilityBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .receipt_handle(receipt)
+                    .visibility_timeout(0)
+                    .build()
+                    .ok()
+            })
+            .collect();
+        clients
+            .sqs
+            .change_message_visibility_batch()
+            .queue_url(queue_url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(AwsError::of("sqs", "ChangeMessageVisibilityBatch"))?;
+    }
+    Ok(())
+}
+
+/// The records of dead-lettered messages: each one's event id (if it names one) and digest. A
+/// body that is not an envelope is one record.
+pub fn dead_letters(messages: &[(String, String)]) -> Vec<DeadLetter> {
+    messages
+        .iter()
+        .map(|(message_id, body)| {
+            let records = envelope::decode(body).unwrap_or_else(|_| vec![body.as_bytes().to_vec()]);
+            DeadLetter {
+                message_id: message_id.clone(),
+                records: records
+                    .iter()
+                    .map(|record| (record_id(record), digest(record)))
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+fn record_id(record: &[u8]) -> Option<uuid::Uuid> {
+    serde_json::from_slice::<serde_json::Value>(record)
+        .ok()?
+        .get("event_uuid")?
+        .as_str()?
+        .parse()
+        .ok()
+}
+
+/// An SNS delivery as it arrives on a subscribed queue (the SNS JSON envelope).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Delivery {
+    /// The `Subject`.
+    pub subject: String,
+    /// The `Message`.
+    pub message: String,
+}
+
+/// Parses SNS envelopes; a body that is not one keeps its text as the message.
+pub fn deliveries(bodies: &[String]) -> Vec<Delivery> {
+    bodies
+        .iter()
+        .map(|b| {
+            let v: serde_json::Value = serde_json::from_str(b).unwrap_or_default();
+            Delivery {
+                subject: v["Subject"].as_str().unwrap_or_default().to_string(),
+                message: v["Message"]
+                    .as_str()
+                    .map_or_else(|| b.clone(), str::to_string),
+            }
+        })
+        .collect()
+}
+
+/// Waits until `queue_url` holds at least `count` messages, or `limit` passes.
+pub async fn wait_for_messages(clients: &Clients, queue_url: &str, count: u64, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        match queue_depth(clients, queue_url).await {
+            Ok(depth) if depth.total() >= count => return,
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dead_letters_name_each_record_and_keep_unreadable_bodies_whole() {
+        let id = uuid::Uuid::from_u128(9);
+        let event = format!(r#"{{"event_uuid":"{id}","x":1}}"#);
+        let body = envelope::join(&[
+            envelope::encode_record(event.as_bytes()),
+            envelope::encode_record(b"garbage"),
+        ]);
+        let letters = dead_letters(&[("m1".into(), body), ("m2".into(), "not an envelope".into())]);
+        assert_eq!(
+            letters[0].records,
+            [
+                (Some(id), digest(event.as_bytes())),
+                (None, digest(b"garbage"))
+            ]
+        );
+        assert_eq!(letters[1].records, [(None, digest(b"not an envelope"))]);
+    }
+
+    #[test]
+    fn completeness_compares_distinct_messages_with_the_depth() {
+        let mut p = Peeked {
+            messages: vec![("a".into(), "x".into())],
+            depth: QueueDepth {
+                visible: 1,
+                in_flight: 1,
+            },
+        };
+        assert!(!p.complete());
+        p.messages.push(("b".into(), "y".into()));
+        assert!(p.complete());
+    }
+}

@@ -1,0 +1,152 @@
+//! Feeding a run: each item of the source, with its faults injected, handed to the producer when
+//! it is due, and entered in the ledger with its fate, copies, digest and due time.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use tickflow_pipeline::event::MarketEvent;
+use tickflow_pipeline::producer::Outgoing;
+use tokio::sync::mpsc;
+
+use crate::error::Result;
+use crate::faults::{FaultSettings, Injector};
+use crate::latency::{Latency, LatencyHistogram};
+use crate::load::LoadPlan;
+use crate::reconcile::Ledger;
+use crate::replay::{self, Item, Pace};
+
+/// What the feed did.
+#[derive(Debug)]
+pub(super) struct Fed {
+    /// Every record sent.
+    pub(super) ledger: Ledger,
+    /// Extra copies sent by the duplicate fault.
+    pub(super) duplicates_sent: u64,
+    /// Replayed records that were not events.
+    pub(super) unparsed_records: u64,
+    /// Schedule figures of a paced feed.
+    pub(super) schedule: Option<Schedule>,
+}
+
+/// How a paced feed kept to its schedule: an open model hands events over when they are due
+/// whatever the pipeline does, and latency is measured from the due time, so a backed-up
+/// pipeline shows up as latency instead of hiding as a slower feed (coordinated omission).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Schedule {
+    /// Events per second the schedule asked for, on average.
+    pub target_rate: f64,
+    /// Events per second actually handed to the producer.
+    pub achieved_rate: f64,
+    /// How late events were handed over against their due time, milliseconds.
+    pub lag_ms: Latency,
+}
+
+/// Where a run's items come from, and how fast they are due.
+pub(super) struct Feed<'a> {
+    pub(super) items: replay::Items,
+    pub(super) pace: Pace,
+    pub(super) load: &'a LoadPlan,
+    pub(super) faults: FaultSettings,
+    pub(super) seed: u64,
+}
+
+impl Feed<'_> {
+    /// Hands every item to the producer through `tx`, each when it is due.
+    ///
+    /// # Errors
+    /// An item the source could not read (the run stops: nothing further is sent).
+    pub(super) async fn run(self, tx: mpsc::Sender<Outgoing>) -> Result<Fed> {
+        let mut fed = Fed {
+            ledger: Ledger::new(),
+            duplicates_sent: 0,
+            unparsed_records: 0,
+            schedule: None,
+        };
+        let mut injector = Injector::new(self.faults, self.seed);
+        let mut lag = LatencyHistogram::default();
+        let (mut first_time, mut last_due, mut sent) = (None, Duration::ZERO, 0u64);
+        for (i, item) in self.items.enumerate() {
+            if self.load.over(fed.ledger.elapsed()) {
+                break;
+            }
+            let item = item?;
+            let mut due = self.load.due(i as u64);
+            if let (Pace::Scaled(factor), Some(t)) = (self.pace, replay::item_time(&item)) {
+                let first = *first_time.get_or_insert(t);
+                let paced = Duration::try_from_secs_f64(
+                    t.saturating_sub(first).max(0) as f64 / 1_000.0 / factor,
+                )
+                .unwrap_or(Duration::MAX);
+                due = Some(due.map_or(paced, |d| d.max(paced)));
+            }
+            if let Some(wait) = due.and_then(|d| d.checked_sub(fed.ledger.elapsed())) {
+                tokio::time::sleep(wait).await;
+            }
+            let stamp = due.unwrap_or_else(|| fed.ledger.elapsed());
+            let (key, records) = fed.enter(item, &mut injector, stamp);
+            for data in records {
+                let outgoing = Outgoing {
+                    partition_key: key.clone(),
+                    data,
+                };
+                if tx.send(outgoing).await.is_err() {
+                    return Ok(fed); // the producer ended early: its error is reported by the drain
+                }
+            }
+            if let Some(due) = due {
+                lag.record(fed.ledger.elapsed().saturating_sub(due).as_millis() as u64);
+                last_due = due;
+            }
+            sent += 1;
+        }
+        if sent > 0 && lag.summary().count > 0 {
+            let achieved_rate = sent as f64 / fed.ledger.elapsed().as_secs_f64().max(1e-9);
+            fed.schedule = Some(Schedule {
+                target_rate: if last_due.is_zero() {
+                    achieved_rate // one event: no schedule to speak of
+                } else {
+                    (sent - 1) as f64 / last_due.as_secs_f64()
+                },
+                achieved_rate,
+                lag_ms: lag.summary(),
+            });
+        }
+        Ok(fed)
+    }
+}
+
+impl Fed {
+    /// Enters one item in the ledger; returns its partition key and the records to send.
+    fn enter(
+        &mut self,
+        item: Item,
+        injector: &mut Injector,
+        due: Duration,
+    ) -> (String, Vec<Vec<u8>>) {
+        match item {
+            Item::Event(event) => {
+                let (fate, records) = injector.apply(&event);
+                let copies = records.len() as u16;
+                self.ledger
+                    .record(event.id(), fate, &records[0], copies, due);
+                self.duplicates_sent += u64::from(copies - 1);
+                (partition_key(&event), records)
+            }
+            Item::Raw {
+                partition_key,
+                data,
+                origin,
+            } => {
+                tracing::debug!(%origin, "replaying a record that is not a valid event");
+                self.ledger.record_raw(&data, &origin);
+                self.unparsed_records += 1;
+                (partition_key, vec![data])
+            }
+        }
+    }
+}
+
+/// The Kinesis partition key: the instrument, so that each one stays ordered on one shard.
+fn partition_key(event: &MarketEvent) -> String {
+    event.instrument().to_string()
+}

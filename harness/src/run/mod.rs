@@ -1,0 +1,289 @@
+//! One pipeline run, start to finish, as four steps a reader can find one by one: provision the
+//! resources, start the [`stages`], [`feed`] them, drain them; then the [`crate::judge`] reads
+//! everything back and gives the verdict, the run status is announced, and the resources are torn
+//! down (or kept, to be judged again: [`FinishedRun`]).
+
+mod feed;
+mod stages;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tickflow_pipeline::aws::Clients;
+use tickflow_pipeline::notify::Notifier;
+use tickflow_pipeline::source::{Generator, GeneratorConfig};
+
+pub use feed::Schedule;
+
+use crate::error::Result;
+use crate::faults::{Fate, FaultSettings};
+use crate::judge::{self, Judgement};
+use crate::load::LoadPlan;
+use crate::progress::Sample;
+use crate::reconcile::Ledger;
+use crate::replay::{self, Item, Pace, ReplaySpec};
+use crate::report::{ResourceUse, RunReport};
+use crate::settings::PipelineSettings;
+use crate::topology::{new_run_id, Provisioned, Topology};
+use feed::{Fed, Feed};
+use stages::Stages;
+
+/// Where a run's events come from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Source {
+    /// The deterministic generator.
+    Generate(GeneratorConfig),
+    /// A recorded or CSV data set.
+    Replay(ReplaySpec),
+}
+
+/// Everything a run needs to know.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunConfig {
+    /// Name in reports and in the run-status subject (`<name>_Pipeline_Success`).
+    pub name: String,
+    /// The events to feed.
+    pub source: Source,
+    /// Seeds fault injection.
+    pub seed: u64,
+    /// Arrival schedule; the default feeds as fast as the pipeline takes events.
+    pub load: LoadPlan,
+    /// The pipeline's tunables.
+    pub pipeline: PipelineSettings,
+    /// Faults to inject.
+    pub faults: FaultSettings,
+    /// Keep the run's resources for inspection instead of tearing them down.
+    pub keep_resources: bool,
+    /// Longest any stage may take to drain.
+    pub drain_timeout: Duration,
+}
+
+impl RunConfig {
+    /// A run of `events` events from `seed` with default settings.
+    pub fn new(name: impl Into<String>, events: u64, seed: u64) -> Self {
+        Self {
+            name: name.into(),
+            source: Source::Generate(GeneratorConfig {
+                events,
+                seed,
+                ..GeneratorConfig::default()
+            }),
+            seed,
+            load: LoadPlan::default(),
+            pipeline: PipelineSettings::default(),
+            faults: FaultSettings::default(),
+            keep_resources: false,
+            drain_timeout: Duration::from_secs(600),
+        }
+    }
+}
+
+/// Runs the pipeline once against `clients`' endpoint and reports what happened; tears the
+/// resources down unless `config.keep_resources`.
+///
+/// # Errors
+/// Provisioning or a stage failing, a source that cannot be read, or a stage not draining within
+/// the timeout. A run that breaks an invariant is not an error: the report says FAIL and why.
+pub async fn run(clients: &Clients, config: &RunConfig) -> Result<RunReport> {
+    let finished = run_and_keep(clients, config).await?;
+    let report = finished.report.clone();
+    if config.keep_resources {
+        tracing::info!(run = %report.run_id, "keeping the run's resources");
+    } else {
+        finished.teardown(clients).await;
+    }
+    Ok(report)
+}
+
+/// A finished run whose resources are still there: its report, and what judging it again
+/// needs (the resources and the ledger of what was sent).
+#[derive(Debug)]
+pub struct FinishedRun {
+    /// The report of the run as it finished.
+    pub report: RunReport,
+    topology: Topology,
+    provisioned: Provisioned,
+    ledger: Ledger,
+}
+
+impl FinishedRun {
+    /// The run's resources.
+    pub fn resources(&self) -> &Provisioned {
+        &self.provisioned
+    }
+
+    /// Judges the run again from what its resources hold now: the report as it finished, with
+    /// the verdict and everything read back replaced.
+    ///
+    /// # Errors
+    /// A failing AWS call.
+    pub async fn rejudge(&self, clients: &Clients) -> Result<RunReport> {
+        let judgement = judge::judge(clients, &self.ledger, &self.provisioned).await?;
+        let status = judge::run_status(clients, &self.provisioned.subscriptions, 0).await?;
+        let mut report = self.report.clone();
+        report.set_judgement(judgement, status);
+        Ok(report)
+    }
+
+    /// Deletes the run's resources (a failure is logged: names are unique, so the next run is
+    /// unaffected).
+    pub async fn teardown(self, clients: &Clients) {
+        if let Err(e) = self.topology.teardown(clients, &self.provisioned).await {
+            tracing::warn!(error = %e, "teardown failed; the next run is unaffected (unique names)");
+        }
+    }
+}
+
+/// Runs the pipeline once and keeps its resources, to be judged again or inspected; the caller
+/// tears them down with [`FinishedRun::teardown`]. On an error they are torn down here.
+///
+/// # Errors
+/// As [`run`].
+pub async fn run_and_keep(clients: &Clients, config: &RunConfig) -> Result<FinishedRun> {
+    let started = Instant::now();
+    let calls_before = clients.calls.snapshot();
+    let topology = Topology {
+        shards: config.pipeline.shards,
+        max_receive_count: config.pipeline.max_receive_count,
+        visibility_timeout_secs: config.pipeline.visibility_timeout_secs,
+        ..Topology::with_run_id(new_run_id())
+    };
+    let provisioned = topology.provision(clients).await?;
+    match drive(clients, config, &provisioned, started).await {
+        Ok((fed, mut report)) => {
+            report.run_id = topology.run_id.clone();
+            report.aws_calls = crate::report::calls_since(&calls_before, &clients.calls.snapshot());
+            Ok(FinishedRun {
+                report,
+                topology,
+                provisioned,
+                ledger: fed.ledger,
+            })
+        }
+        Err(e) => {
+            if !config.keep_resources {
+                let _ = topology.teardown(clients, &provisioned).await;
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Starts the stages, feeds and drains them, judges what they left, announces the verdict.
+async fn drive(
+    clients: &Clients,
+    config: &RunConfig,
+    provisioned: &Provisioned,
+    started: Instant,
+) -> Result<(Fed, RunReport)> {
+    let res = &provisioned.resources;
+    let (stages, tx) = Stages::start(clients, res, &config.pipeline, &config.faults, config.seed);
+    let stats = stages.stats.clone();
+    let samples = Arc::new(Mutex::new(Vec::new()));
+    let progress = tokio::spawn(crate::progress::report(
+        stats.counters(),
+        started,
+        samples.clone(),
+        match &config.source {
+            Source::Generate(g) if config.load.duration_secs.is_none() => Some(g.events),
+            _ => None,
+        },
+    ));
+    let _stop_progress = AbortOnDrop(progress);
+    let (items, pace) = items(&config.source)?;
+    let feed = Feed {
+        items,
+        pace,
+        load: &config.load,
+        faults: config.faults,
+        seed: config.seed,
+    };
+    let fed = feed.run(tx).await?;
+    let mut times = stages.drain(started, config.drain_timeout).await?;
+    let mut timeline = std::mem::take(&mut *samples.lock().unwrap_or_else(|e| e.into_inner()));
+    timeline.push(stats.sample((times.processed_secs * 1_000.0) as u64));
+    let figures = stats.collect();
+
+    let reading = Instant::now();
+    let judgement = judge::judge(clients, &fed.ledger, provisioned).await?;
+    tracing::info!(
+        secs = reading.elapsed().as_secs_f64(),
+        "read back and judged"
+    );
+    let summary = serde_json::json!({
+        "run": config.name,
+        "reconciliation": judgement.reconciliation,
+        "elapsed_secs": started.elapsed().as_secs_f64(),
+    });
+    Notifier::new(clients.clone(), res.topics.clone())
+        .run_status(&config.name, judgement.passed, &summary)
+        .await?;
+    let status = judge::run_status(clients, &provisioned.subscriptions, 1).await?;
+    times.total_secs = started.elapsed().as_secs_f64();
+    let report = assemble(config, &fed, judgement, status, timeline, times, figures);
+    Ok((fed, report))
+}
+
+/// Aborts the progress task however the run ends.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The run's items and their pace.
+fn items(source: &Source) -> Result<(replay::Items, Pace)> {
+    Ok(match source {
+        Source::Generate(g) => (
+            Box::new(Generator::new(g.clone()).map(|e| Ok(Item::Event(e)))),
+            Pace::Full,
+        ),
+        Source::Replay(spec) => (replay::open(spec)?, spec.pace),
+    })
+}
+
+/// The report of a run from what the feed, the stages and the judge gave.
+fn assemble(
+    config: &RunConfig,
+    fed: &Fed,
+    judgement: Judgement,
+    status: Vec<String>,
+    timeline: Vec<Sample>,
+    times: crate::report::StageTimes,
+    stats: crate::report::StageStats,
+) -> RunReport {
+    let mut report = RunReport {
+        name: config.name.clone(),
+        run_id: String::new(),
+        passed: false,
+        failures: Vec::new(),
+        reconciliation: Default::default(),
+        expected_quarantine: fed.ledger.count(Fate::Malformed) as u64,
+        expected_poison: fed.ledger.count(Fate::Poison) as u64,
+        duplicates_sent: fed.duplicates_sent,
+        unparsed_records: fed.unparsed_records,
+        partitions: Default::default(),
+        quarantine_reasons: Default::default(),
+        quarantine_rows: 0,
+        dead_lettered_records: 0,
+        main_queue: Default::default(),
+        dlq: Default::default(),
+        dlq_messages: 0,
+        sns: Default::default(),
+        latency_ms: Default::default(),
+        latency_histogram: Vec::new(),
+        latency_unknown: 0,
+        schedule: fed.schedule,
+        timeline,
+        times,
+        stats,
+        elapsed_secs: times.total_secs,
+        resources: ResourceUse::now(),
+        aws_calls: Default::default(),
+    };
+    report.set_judgement(judgement, status);
+    report
+}
