@@ -20,8 +20,8 @@ use crate::topology::{Provisioned, Subscriptions};
 
 /// Longest a queue read may take.
 const READ_LIMIT: Duration = Duration::from_secs(20);
-/// Longest to wait for SNS deliveries to reach their queues.
-const SETTLE: Duration = Duration::from_secs(10);
+/// How long to wait for SNS deliveries still on their way right after a run.
+pub const SETTLE: Duration = Duration::from_secs(10);
 
 /// What judging a run found.
 #[derive(Debug, Clone, Serialize)]
@@ -57,7 +57,9 @@ pub struct Judgement {
     pub latency_unknown: u64,
 }
 
-/// Judges the run that `ledger` recorded, from what `provisioned` holds now.
+/// Judges the run that `ledger` recorded, from what `provisioned` holds now. `settle` is how
+/// long SNS deliveries may still be on their way ([`SETTLE`] right after a run, zero when
+/// judging a run again).
 ///
 /// # Errors
 /// A failing AWS call, or an object of the lake that does not decompress.
@@ -65,16 +67,28 @@ pub async fn judge(
     clients: &Clients,
     ledger: &Ledger,
     provisioned: &Provisioned,
+    settle: Duration,
 ) -> Result<Judgement> {
     let res = &provisioned.resources;
-    let (mut lake, dlq) = tokio::try_join!(
+    let subs = &provisioned.subscriptions;
+    let linger = settle.min(Duration::from_secs(1));
+    let (mut lake, dlq, alerts) = tokio::try_join!(
         observe::read_lake(clients, &res.bucket),
-        observe::peek_all(clients, &res.dlq_url, READ_LIMIT)
+        observe::peek_all(clients, &res.dlq_url, READ_LIMIT, Duration::ZERO),
+        observe::peek_all(clients, &subs.price_alert, READ_LIMIT, linger),
     )?;
     lake.found.dead_letters = observe::dead_letters(&dlq.messages);
     let reconciliation = Reconciliation::of(ledger, &lake.found);
     let (latency, latency_unknown) = latencies(ledger, &lake);
-    let sns = notifications(clients, &provisioned.subscriptions, lake.objects()).await?;
+    observe::wait_for_messages(clients, &subs.new_data, lake.objects(), settle).await;
+    let new_data = observe::peek_all(clients, &subs.new_data, READ_LIMIT, linger).await?;
+    let alerts = observe::deliveries(&alerts.bodies());
+    let sns = SnsCounts {
+        new_data: new_data.messages.len() as u64,
+        price_alert: alerts.len() as u64,
+        alert_symbols: alerts.iter().map(|d| alert_symbol(&d.message)).collect(),
+        ..SnsCounts::default()
+    };
     let mut judgement = Judgement {
         passed: false,
         failures: Vec::new(),
@@ -178,22 +192,7 @@ fn latencies(ledger: &Ledger, lake: &LakeContents) -> (LatencyHistogram, u64) {
     (histogram, unknown)
 }
 
-/// New-data and price-alert deliveries (the run status is announced after the verdict: see
-/// [`run_status`]).
-async fn notifications(clients: &Clients, subs: &Subscriptions, objects: u64) -> Result<SnsCounts> {
-    observe::wait_for_messages(clients, &subs.new_data, objects, SETTLE).await;
-    let new_data = observe::peek_all(clients, &subs.new_data, READ_LIMIT).await?;
-    let alerts = observe::peek_all(clients, &subs.price_alert, READ_LIMIT).await?;
-    let alerts = observe::deliveries(&alerts.bodies());
-    Ok(SnsCounts {
-        new_data: new_data.messages.len() as u64,
-        price_alert: alerts.len() as u64,
-        alert_symbols: alerts.iter().map(|d| alert_symbol(&d.message)).collect(),
-        ..SnsCounts::default()
-    })
-}
-
-/// The run-status deliveries' subjects, waiting up to a few seconds for at least `expected`.
+/// The run-status deliveries' subjects, waiting up to `settle` for at least `expected`.
 ///
 /// # Errors
 /// A failing SQS call.
@@ -201,9 +200,11 @@ pub async fn run_status(
     clients: &Clients,
     subs: &Subscriptions,
     expected: u64,
+    settle: Duration,
 ) -> Result<Vec<String>> {
-    observe::wait_for_messages(clients, &subs.run_status, expected, SETTLE).await;
-    let status = observe::peek_all(clients, &subs.run_status, READ_LIMIT).await?;
+    observe::wait_for_messages(clients, &subs.run_status, expected, settle).await;
+    let linger = settle.min(Duration::from_secs(1));
+    let status = observe::peek_all(clients, &subs.run_status, READ_LIMIT, linger).await?;
     Ok(observe::deliveries(&status.bodies())
         .into_iter()
         .map(|d| d.subject)

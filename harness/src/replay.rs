@@ -59,7 +59,7 @@ impl Pace {
             Ok(Pace::Scaled(factor))
         } else {
             Err(format!(
-                "a speed factor must be within [{}, {}], got {factor}",
+                "a speed factor must be within [{}, {}], got {factor:?}",
                 FACTORS.0, FACTORS.1
             ))
         }
@@ -106,18 +106,27 @@ impl std::str::FromStr for Format {
 /// The items of a replay, read one at a time; an item that cannot be read ends it with an error.
 pub type Items = Box<dyn Iterator<Item = Result<Item>> + Send>;
 
-/// Opens a replay source as a stream of items, after checking that it is a readable file with
-/// at least one event in it.
+/// Opens a replay source as a stream of items, after [`check`]ing it.
+///
+/// # Errors
+/// As [`check`].
+pub fn open(spec: &ReplaySpec) -> Result<Items> {
+    check(spec)?;
+    items(spec)
+}
+
+/// Checks that a replay source is a readable file with at least one event in it (reading up to
+/// its first event).
 ///
 /// # Errors
 /// The path is not a readable file, is empty, is a CSV whose header matches no known layout, or
 /// holds no row that is an event.
-pub fn open(spec: &ReplaySpec) -> Result<Items> {
+pub fn check(spec: &ReplaySpec) -> Result<()> {
     let mut scan = items(spec)?;
     let mut rows = 0u64;
     loop {
         match scan.next() {
-            Some(Ok(Item::Event(_))) => break,
+            Some(Ok(Item::Event(_))) => return Ok(()),
             Some(Ok(Item::Raw { .. })) => rows += 1,
             Some(Err(e)) => return Err(e),
             None => {
@@ -129,7 +138,6 @@ pub fn open(spec: &ReplaySpec) -> Result<Items> {
             }
         }
     }
-    items(spec)
 }
 
 fn layout_hint(spec: &ReplaySpec) -> &'static str {

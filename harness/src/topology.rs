@@ -10,6 +10,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use serde::Serialize;
 use tickflow_pipeline::aws::{AwsError, Clients};
 use tickflow_pipeline::resources::{Resources, Topics};
+use tickflow_pipeline::retry::Backoff;
 
 use crate::error::{Error, Result};
 
@@ -204,23 +205,43 @@ pub fn new_run_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..12].to_string()
 }
 
+/// Creates the stream, or finds it there. LocalStack starts its Kinesis backend (kinesis-mock)
+/// on the first Kinesis call and answers HTTP 500 until it listens; so server errors are retried
+/// with backoff (a retry that finds the stream already created is done).
 async fn ensure_stream(clients: &Clients, name: &str, shards: i32) -> Result<()> {
-    match clients
-        .kinesis
-        .create_stream()
-        .stream_name(name)
-        .shard_count(shards)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_in_use_exception()) =>
+    let backoff = Backoff::default();
+    let mut attempt = 0;
+    loop {
+        let error = match clients
+            .kinesis
+            .create_stream()
+            .stream_name(name)
+            .shard_count(shards)
+            .send()
+            .await
         {
-            Ok(())
+            Ok(_) => return Ok(()),
+            Err(e) => e,
+        };
+        if error
+            .as_service_error()
+            .is_some_and(|s| s.is_resource_in_use_exception())
+        {
+            return Ok(());
         }
-        Err(e) => Err(AwsError::of("kinesis", "CreateStream")(e).into()),
+        let server_error = error
+            .raw_response()
+            .is_some_and(|r| r.status().is_server_error());
+        if !server_error || attempt >= backoff.max_attempts {
+            return Err(AwsError::of("kinesis", "CreateStream")(error).into());
+        }
+        attempt += 1;
+        tracing::warn!(
+            attempt,
+            stream = name,
+            "CreateStream answered a server error; retrying"
+        );
+        backoff.wait(attempt).await;
     }
 }
 

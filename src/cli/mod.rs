@@ -301,13 +301,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         anyhow::anyhow!("--speed takes full, original or a factor: {e}")
                     })?,
             };
-            let mut config = RunConfig::new(&args.name, 1, 7);
-            config.source = Source::Replay(ReplaySpec {
+            let spec = ReplaySpec {
                 path: args.path,
                 pace,
                 symbol: args.symbol,
                 format: args.format,
-            });
+            };
+            // A source that cannot be replayed is an error before any container starts.
+            tickflow_harness::replay::check(&spec)?;
+            let mut config = RunConfig::new(&args.name, 1, 7);
+            config.source = Source::Replay(spec);
             with_target(target, |target, header| {
                 run_once(
                     config,

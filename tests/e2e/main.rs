@@ -4,6 +4,8 @@
 //! test provisions its own topology under a unique run id, so tests run in parallel.
 
 mod foundation;
+mod inputs;
+mod judge;
 mod pipeline;
 mod scenarios;
 mod support;

@@ -251,7 +251,12 @@ async fn partitioned_generators_together_produce_each_event_once() {
     let bodies = within(
         LIMIT,
         "read queue",
-        observe::peek_all(&clients, &p.resources.queue_url, Duration::from_secs(60)),
+        observe::peek_all(
+            &clients,
+            &p.resources.queue_url,
+            Duration::from_secs(60),
+            Duration::ZERO,
+        ),
     )
     .await
     .unwrap()
@@ -343,7 +348,12 @@ async fn a_restarted_bridge_resumes_from_its_checkpoints() {
     let bodies = within(
         LIMIT,
         "read queue",
-        observe::peek_all(&clients, &res.queue_url, Duration::from_secs(60)),
+        observe::peek_all(
+            &clients,
+            &res.queue_url,
+            Duration::from_secs(60),
+            Duration::ZERO,
+        ),
     )
     .await
     .unwrap()

@@ -117,7 +117,7 @@ fn a_load_run_follows_its_ramp_and_stops_at_its_duration() {
 
 /// Runs the `tickflow` binary against the shared LocalStack (given by `AWS_ENDPOINT_URL`, as a
 /// user would); returns whether it succeeded and its stdout (with stderr appended on failure).
-fn tickflow_against_localstack(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
+pub fn tickflow_against_localstack(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_tickflow"))
         .args(args)
         .env("AWS_ENDPOINT_URL", &crate::support::localstack().endpoint)

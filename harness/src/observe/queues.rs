@@ -75,11 +75,18 @@ impl Peeked {
 /// Reads every message of `queue_url` and leaves the queue as it was: each message is hidden
 /// for longer than the read may take (so none is read twice; ids are de-duplicated all the
 /// same), then made visible again. Stops once as many distinct messages as the queue held were
-/// read and a poll came back empty, after two empty polls in a row, or at `limit`.
+/// read and a poll that waited `linger` for latecomers came back empty, after two empty polls
+/// in a row, or at `limit`.
 ///
 /// # Errors
 /// A failing SQS call.
-pub async fn peek_all(clients: &Clients, queue_url: &str, limit: Duration) -> Result<Peeked> {
+pub async fn peek_all(
+    clients: &Clients,
+    queue_url: &str,
+    limit: Duration,
+    linger: Duration,
+) -> Result<Peeked> {
+    let linger = i32::try_from(linger.as_secs().min(20)).unwrap_or(20);
     let depth = queue_depth(clients, queue_url).await?;
     let hide = i32::try_from(limit.as_secs() + 30)
         .unwrap_or(i32::MAX)
@@ -93,10 +100,10 @@ pub async fn peek_all(clients: &Clients, queue_url: &str, limit: Duration) -> Re
     let mut receipts = Vec::new();
     let mut empty_polls = 0;
     while empty_polls < 2 && Instant::now() < deadline {
-        let wait = if peeked.complete() || empty_polls > 0 {
-            1
-        } else {
-            0
+        let wait = match (peeked.complete(), empty_polls) {
+            (true, _) => linger,
+            (false, 0) => 0,
+            (false, _) => 1,
         };
         let out = clients
             .sqs

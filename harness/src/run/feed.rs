@@ -150,3 +150,106 @@ impl Fed {
 fn partition_key(event: &MarketEvent) -> String {
     event.instrument().to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tickflow_pipeline::source::{Generator, GeneratorConfig};
+
+    fn generated(n: u64) -> impl Iterator<Item = MarketEvent> {
+        Generator::new(GeneratorConfig {
+            events: n,
+            ..GeneratorConfig::default()
+        })
+    }
+
+    /// Feeds 300 events at 1,000/s into a consumer that stalls for 300 ms after 100 of them.
+    async fn stalled_feed() -> Fed {
+        let load = LoadPlan {
+            rate: Some(1_000.0),
+            ..LoadPlan::default()
+        };
+        let feed = Feed {
+            items: Box::new(generated(300).map(|e| Ok(Item::Event(e)))),
+            pace: Pace::Full,
+            load: &load,
+            faults: FaultSettings::default(),
+            seed: 1,
+        };
+        let (tx, mut rx) = mpsc::channel(1);
+        let consumer = tokio::spawn(async move {
+            let mut n = 0;
+            while rx.recv().await.is_some() {
+                n += 1;
+                if n == 100 {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                }
+            }
+        });
+        let fed = feed.run(tx).await.unwrap();
+        consumer.await.unwrap();
+        fed
+    }
+
+    #[tokio::test]
+    async fn an_open_model_stamps_due_times_and_shows_a_stall_as_lag() {
+        let fed = stalled_feed().await;
+        for (i, event) in generated(300).enumerate() {
+            let due = fed.ledger.get(&event.id()).unwrap().due_ms;
+            assert!(
+                due.abs_diff(i as u32) <= 1,
+                "event {i} stamped {due} ms, due at {i} ms"
+            );
+        }
+        let s = fed.schedule.unwrap();
+        assert!((s.target_rate - 1_000.0).abs() < 1.0, "{s:?}");
+        assert!(s.lag_ms.max >= 250, "the stall shows as lag: {s:?}");
+        assert!(s.achieved_rate < s.target_rate, "{s:?}");
+    }
+
+    #[tokio::test]
+    async fn replayed_rows_that_are_not_events_are_in_the_ledger() {
+        let items: Vec<Result<Item>> = vec![
+            Ok(Item::Raw {
+                partition_key: "k".into(),
+                data: b"not an event".to_vec(),
+                origin: "f.csv:2".into(),
+            }),
+            Ok(Item::Event(generated(1).next().unwrap())),
+        ];
+        let load = LoadPlan::default();
+        let feed = Feed {
+            items: Box::new(items.into_iter()),
+            pace: Pace::Full,
+            load: &load,
+            faults: FaultSettings::default(),
+            seed: 1,
+        };
+        let (tx, mut rx) = mpsc::channel(8);
+        let fed = feed.run(tx).await.unwrap();
+        assert_eq!((fed.ledger.len(), fed.ledger.raw_len()), (1, 1));
+        assert_eq!(fed.unparsed_records, 1);
+        assert!(fed.schedule.is_none(), "a full-speed feed has no schedule");
+        assert_eq!(rx.recv().await.unwrap().data, b"not an event");
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_item_stops_the_feed_with_its_error() {
+        let items: Vec<Result<Item>> = vec![
+            Ok(Item::Event(generated(1).next().unwrap())),
+            Err(crate::Error::Input("f.jsonl:2: Is a directory".into())),
+            Ok(Item::Event(generated(2).nth(1).unwrap())),
+        ];
+        let load = LoadPlan::default();
+        let feed = Feed {
+            items: Box::new(items.into_iter()),
+            pace: Pace::Full,
+            load: &load,
+            faults: FaultSettings::default(),
+            seed: 1,
+        };
+        let (tx, _rx) = mpsc::channel(8);
+        let e = feed.run(tx).await.unwrap_err();
+        assert_eq!(e.to_string(), "f.jsonl:2: Is a directory");
+    }
+}

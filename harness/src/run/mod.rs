@@ -119,8 +119,12 @@ impl FinishedRun {
     /// # Errors
     /// A failing AWS call.
     pub async fn rejudge(&self, clients: &Clients) -> Result<RunReport> {
-        let judgement = judge::judge(clients, &self.ledger, &self.provisioned).await?;
-        let status = judge::run_status(clients, &self.provisioned.subscriptions, 0).await?;
+        let (ledger, provisioned) = (&self.ledger, &self.provisioned);
+        // Boxed: reading everything back is a large future, too large for a test's stack.
+        let judgement =
+            Box::pin(judge::judge(clients, ledger, provisioned, Duration::ZERO)).await?;
+        let subs = &provisioned.subscriptions;
+        let status = judge::run_status(clients, subs, 0, Duration::ZERO).await?;
         let mut report = self.report.clone();
         report.set_judgement(judgement, status);
         Ok(report)
@@ -206,7 +210,13 @@ async fn drive(
     let figures = stats.collect();
 
     let reading = Instant::now();
-    let judgement = judge::judge(clients, &fed.ledger, provisioned).await?;
+    let judgement = Box::pin(judge::judge(
+        clients,
+        &fed.ledger,
+        provisioned,
+        judge::SETTLE,
+    ))
+    .await?;
     tracing::info!(
         secs = reading.elapsed().as_secs_f64(),
         "read back and judged"
@@ -219,7 +229,7 @@ async fn drive(
     Notifier::new(clients.clone(), res.topics.clone())
         .run_status(&config.name, judgement.passed, &summary)
         .await?;
-    let status = judge::run_status(clients, &provisioned.subscriptions, 1).await?;
+    let status = judge::run_status(clients, &provisioned.subscriptions, 1, judge::SETTLE).await?;
     times.total_secs = started.elapsed().as_secs_f64();
     let report = assemble(config, &fed, judgement, status, timeline, times, figures);
     Ok((fed, report))

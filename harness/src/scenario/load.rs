@@ -142,8 +142,12 @@ fn check(file: &ScenarioFile) -> Vec<(String, String)> {
             "must be 0 (unlimited) or a positive number of events/s".into(),
         ));
     }
-    if g.mean_gap_ms.is_some_and(|m| !(m.is_finite() && m > 0.0)) {
-        problems.push(("generate.mean_gap_ms".into(), "must be positive".into()));
+    let max_gap = tickflow_pipeline::source::MAX_MEAN_GAP_MS;
+    if g.mean_gap_ms.is_some_and(|m| !(m > 0.0 && m <= max_gap)) {
+        problems.push((
+            "generate.mean_gap_ms".into(),
+            format!("must be positive and at most {max_gap} (a day of market time)"),
+        ));
     }
     if file.replay.is_none() {
         if let Ok(config) = super::generator_config(file) {

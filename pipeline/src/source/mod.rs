@@ -7,5 +7,8 @@ mod news;
 mod price;
 pub mod session;
 
-pub use config::{ForcedJump, GeneratorConfig, InstrumentSpec, JumpModel, Mix};
+pub use config::{
+    ForcedJump, GeneratorConfig, InstrumentSpec, JumpModel, Mix, MAX_EVENTS, MAX_MEAN_GAP_MS,
+    MAX_PRICE,
+};
 pub use generator::{event_id, Generator};

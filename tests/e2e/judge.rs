@@ -1,0 +1,626 @@
+//! Every check can fail: a finished run is corrupted on purpose, one way at a time, judged again
+//! from its resources, and must FAIL on exactly the checks that corruption breaks, naming what
+//! and where; then the corruption is undone, and the run PASSes again at the end.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use aws_sdk_s3::primitives::ByteStream;
+use tickflow_harness::assert::{evaluate, Failure};
+use tickflow_harness::faults::FaultSettings;
+use tickflow_harness::report::RunReport;
+use tickflow_harness::run::{run_and_keep, FinishedRun, RunConfig};
+use tickflow_harness::scenario::{self, file::Expect};
+use tickflow_pipeline::aws::Clients;
+use tickflow_pipeline::event::{enrich, MarketEvent};
+use tickflow_pipeline::source::{Generator, GeneratorConfig};
+
+use crate::support::{clients, within};
+
+const LIMIT: Duration = Duration::from_secs(120);
+
+/// A run with every fate (clean, malformed, poison), kept to be tampered with.
+fn config() -> RunConfig {
+    let mut config = RunConfig::new("e2e-judge", 3_000, 23);
+    config.faults = FaultSettings {
+        malformed_ratio: 0.03,
+        poison_ratio: 0.003,
+        ..FaultSettings::default()
+    };
+    config.pipeline.sqs_message_bytes = Some(16 * 1024);
+    config.pipeline.visibility_timeout_secs = 2;
+    config.pipeline.max_receive_count = 2;
+    config.pipeline.flush_age_ms = 300;
+    config.keep_resources = true;
+    config
+}
+
+/// A scenario `[expect]` that states the clean run exactly, in every assertion kind.
+fn exact_expectations(r: &RunReport) -> Expect {
+    let (mut data_objects, mut quarantine_objects) = (0, 0);
+    for (name, p) in &r.partitions {
+        if name.starts_with("quarantine") {
+            quarantine_objects += p.objects;
+        } else {
+            data_objects += p.objects;
+        }
+    }
+    let c = &r.reconciliation;
+    let text = format!(
+        r#"
+[scenario]
+name = "exact"
+[generate]
+events = 1
+[expect]
+found = {found}
+quarantined = {quarantined}
+dead_lettered = {dead}
+[[expect.partitions]]
+glob = "event_type=*/**"
+objects = {data_objects}
+events = {found}
+required_fields = ["event_uuid", "created_datetime", "event_type", "event_subtype", "processed_at"]
+[[expect.partitions]]
+glob = "quarantine/**"
+objects = {quarantine_objects}
+events = {quarantine_rows}
+[expect.queues]
+main_visible = 0
+main_in_flight = 0
+dlq = {dlq}
+[expect.sns]
+new_data = "objects"
+price_alert = {alerts}
+run_status = 1
+run_status_subject = "e2e-judge_Pipeline_Success"
+[expect.latency]
+p99_ms = 600000
+"#,
+        found = c.found,
+        quarantined = c.quarantined,
+        dead = c.dead_lettered,
+        quarantine_rows = r.quarantine_rows,
+        dlq = r.dlq.total(),
+        alerts = r.sns.price_alert,
+    );
+    scenario::parse("exact.toml", &text).unwrap().expect
+}
+
+/// Judges the run again; returns the failures (invariants and assertions) after checking that
+/// exactly `checks` failed.
+async fn judged(
+    run: &FinishedRun,
+    clients: &Clients,
+    expect: &Expect,
+    what: &str,
+    checks: &[&str],
+) -> Vec<Failure> {
+    let report = within(LIMIT, what, run.rejudge(clients)).await.unwrap();
+    let mut failures = report.failures.clone();
+    failures.extend(evaluate(expect, &report));
+    let got: BTreeSet<&str> = failures.iter().map(|f| f.check.as_str()).collect();
+    let want: BTreeSet<&str> = checks.iter().copied().collect();
+    assert_eq!(got, want, "{what}:\n{failures:#?}");
+    assert_eq!(report.passed, report.failures.is_empty(), "{what}");
+    let verdict = if report.passed { "PASS " } else { "FAIL " };
+    assert!(report.summary_line().starts_with(verdict), "{what}");
+    failures
+}
+
+fn failure<'a>(failures: &'a [Failure], check: &str) -> &'a Failure {
+    failures.iter().find(|f| f.check == check).unwrap()
+}
+
+/// An S3 object as it was, to put back.
+struct Saved {
+    body: Vec<u8>,
+    metadata: HashMap<String, String>,
+}
+
+async fn get(clients: &Clients, bucket: &str, key: &str) -> Saved {
+    let out = clients
+        .s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    let metadata = out.metadata().cloned().unwrap_or_default();
+    let body = out.body.collect().await.unwrap().into_bytes().to_vec();
+    Saved { body, metadata }
+}
+
+async fn put(
+    clients: &Clients,
+    bucket: &str,
+    key: &str,
+    body: Vec<u8>,
+    meta: &HashMap<String, String>,
+) {
+    clients
+        .s3
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(ByteStream::from(body))
+        .set_metadata(Some(meta.clone()))
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn delete(clients: &Clients, bucket: &str, key: &str) {
+    clients
+        .s3
+        .delete_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Deletes the messages of `queue` whose body contains `marker`; leaves the others visible.
+async fn remove_messages(clients: &Clients, queue: &str, marker: &str) -> usize {
+    let mut removed = 0;
+    let mut others = Vec::new();
+    for _ in 0..20 {
+        let out = clients
+            .sqs
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .visibility_timeout(30)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        let messages = out.messages.unwrap_or_default();
+        if messages.is_empty() {
+            break;
+        }
+        for m in messages {
+            let receipt = m.receipt_handle().unwrap().to_string();
+            if m.body().unwrap_or_default().contains(marker) {
+                clients
+                    .sqs
+                    .delete_message()
+                    .queue_url(queue)
+                    .receipt_handle(receipt)
+                    .send()
+                    .await
+                    .unwrap();
+                removed += 1;
+            } else {
+                others.push(receipt);
+            }
+        }
+    }
+    for receipt in others {
+        clients
+            .sqs
+            .change_message_visibility()
+            .queue_url(queue)
+            .receipt_handle(receipt)
+            .visibility_timeout(0)
+            .send()
+            .await
+            .unwrap();
+    }
+    removed
+}
+
+/// Rewrites the lines of a JSONL body through `edit` (line index, row).
+fn edit_rows(
+    body: &[u8],
+    mut edit: impl FnMut(usize, &mut serde_json::Map<String, serde_json::Value>),
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (i, line) in body
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .enumerate()
+    {
+        let mut row: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(line).unwrap();
+        edit(i, &mut row);
+        out.extend(serde_json::to_vec(&row).unwrap());
+        out.push(b'\n');
+    }
+    out
+}
+
+#[tokio::test]
+async fn every_corruption_of_a_finished_run_fails_its_checks_and_says_where() {
+    let clients = clients().await;
+    let run = within(LIMIT, "the run", run_and_keep(&clients, &config()))
+        .await
+        .unwrap();
+    let clean = &run.report;
+    assert!(clean.passed, "{}", clean.render_text());
+    let r = &clean.reconciliation;
+    assert!(
+        r.quarantined > 0 && r.dead_lettered > 0,
+        "{}",
+        clean.render_text()
+    );
+    let expect = exact_expectations(clean);
+    assert!(
+        evaluate(&expect, clean).is_empty(),
+        "{:?}",
+        evaluate(&expect, clean)
+    );
+    let res = run.resources().resources.clone();
+    let subs = run.resources().subscriptions.clone();
+    let bucket = res.bucket.as_str();
+    let keys = clients.object_keys(bucket).await.unwrap().unwrap();
+    let data_key = keys
+        .iter()
+        .find(|k| k.starts_with("event_type=stock_price/"))
+        .unwrap()
+        .clone();
+    let quarantine_key = keys
+        .iter()
+        .find(|k| k.starts_with("quarantine/"))
+        .unwrap()
+        .clone();
+    let original = get(&clients, bucket, &data_key).await;
+    let where_ = format!("s3://{bucket}/{data_key}");
+
+    // 1. A lake object deleted: its events are missing.
+    delete(&clients, bucket, &data_key).await;
+    let f = judged(
+        &run,
+        &clients,
+        &expect,
+        "object deleted",
+        &[
+            "reconciliation.missing",
+            "sns.new_data",
+            "found",
+            "partitions[event_type=*/**].objects",
+            "partitions[event_type=*/**].events",
+        ],
+    )
+    .await;
+    assert!(
+        failure(&f, "reconciliation.missing").examples[0]
+            .contains("(clean) is in neither the lake"),
+        "{f:?}"
+    );
+    put(
+        &clients,
+        bucket,
+        &data_key,
+        original.body.clone(),
+        &original.metadata,
+    )
+    .await;
+
+    // 2. An object copied under a second key: every row twice.
+    let copy = data_key.replace("/part-", "/part-copy-");
+    put(
+        &clients,
+        bucket,
+        &copy,
+        original.body.clone(),
+        &original.metadata,
+    )
+    .await;
+    let f = judged(
+        &run,
+        &clients,
+        &expect,
+        "object copied",
+        &[
+            "reconciliation.duplicated",
+            "sns.new_data",
+            "partitions[event_type=*/**].objects",
+            "partitions[event_type=*/**].events",
+            "partitions[event_type=*/**].unique_ids",
+        ],
+    )
+    .await;
+    assert!(
+        failure(&f, "reconciliation.duplicated").examples[0].contains("has 2 rows in the lake"),
+        "{f:?}"
+    );
+    delete(&clients, bucket, &copy).await;
+
+    // 3. An object moved to another partition: its rows are misplaced.
+    let hour = data_key.split('/').nth(2).unwrap().to_string();
+    let moved = data_key.replace(&hour, "hour=03");
+    delete(&clients, bucket, &data_key).await;
+    put(
+        &clients,
+        bucket,
+        &moved,
+        original.body.clone(),
+        &original.metadata,
+    )
+    .await;
+    let f = judged(
+        &run,
+        &clients,
+        &expect,
+        "object moved",
+        &["reconciliation.misplaced"],
+    )
+    .await;
+    let m = &failure(&f, "reconciliation.misplaced").examples[0];
+    assert!(
+        m.starts_with(&format!("s3://{bucket}/{moved}:1: event"))
+            && m.contains("belongs in event_type=stock_price/dt="),
+        "{m}"
+    );
+    delete(&clients, bucket, &moved).await;
+    put(
+        &clients,
+        bucket,
+        &data_key,
+        original.body.clone(),
+        &original.metadata,
+    )
+    .await;
+
+    // 4. One field of one row changed: altered, with the row's place.
+    let tampered = edit_rows(&original.body, |i, row| {
+        if i == 1 {
+            let price = row["price"].as_f64().unwrap();
+            row.insert("price".into(), (price + 0.01).into());
+        }
+    });
+    put(&clients, bucket, &data_key, tampered, &original.metadata).await;
+    let f = judged(
+        &run,
+        &clients,
+        &expect,
+        "price changed",
+        &["reconciliation.altered"],
+    )
+    .await;
+    let a = &failure(&f, "reconciliation.altered").examples[0];
+    assert!(
+        a.starts_with(&format!("{where_}:2: event")) && a.ends_with("differs from the record sent"),
+        "{a}"
+    );
+
+    // 5. Enrichment wrong or missing: altered, and a required field absent.
+    let tampered = edit_rows(&original.body, |i, row| match i {
+        0 => {
+            row.insert("created_datetime".into(), "2001-01-01T00:00:00.000Z".into());
+        }
+        2 => {
+            row.remove("processed_at");
+        }
+        _ => {}
+    });
+    put(&clients, bucket, &data_key, tampered, &original.metadata).await;
+    let f = judged(
+        &run,
+        &clients,
+        &expect,
+        "enrichment changed",
+        &[
+            "reconciliation.altered",
+            "partitions[event_type=*/**].required_fields",
+        ],
+    )
+    .await;
+    let a = &failure(&f, "reconciliation.altered");
+    assert_eq!(a.actual, "2");
+    assert!(
+        a.examples
+            .iter()
+            .any(|e| e.starts_with(&format!("{where_}:1: "))
+                && e.contains("created_datetime is \"2001-01-01T00:00:00.000Z\"")),
+        "{a:?}"
+    );
+    assert!(
+        a.examples
+            .iter()
+            .any(|e| e.starts_with(&format!("{where_}:3: "))
+                && e.ends_with("processed_at is missing")),
+        "{a:?}"
+    );
+
+    // 6. An object without tickflow's write-time metadata: latency is unknown, not 0 ms.
+    put(
+        &clients,
+        bucket,
+        &data_key,
+        original.body.clone(),
+        &HashMap::new(),
+    )
+    .await;
+    let f = judged(&run, &clients, &expect, "metadata dropped", &["latency"]).await;
+    assert!(
+        failure(&f, "latency")
+            .actual
+            .contains("rows in objects without tickflow's write-time metadata"),
+        "{f:?}"
+    );
+    put(
+        &clients,
+        bucket,
+        &data_key,
+        original.body.clone(),
+        &original.metadata,
+    )
+    .await;
+
+    // 7. A clean event put in the quarantine: misplaced.
+    let clean_row: serde_json::Value =
+        serde_json::from_slice(original.body.split(|b| *b == b'\n').next().unwrap()).unwrap();
+    let clean_id = clean_row["event_uuid"].as_str().unwrap().to_string();
+    let quarantine_row = serde_json::json!({"reason": "rule: tampered", "event_uuid": clean_id, "message_id": "x", "raw": "{}"});
+    let planted = quarantine_key.replace("/part-", "/part-planted-");
+    put(
+        &clients,
+        bucket,
+        &planted,
+        format!("{quarantine_row}\n").into_bytes(),
+        &original.metadata,
+    )
+    .await;
+    let f = judged(
+        &run,
+        &clients,
+        &expect,
+        "clean event quarantined",
+        &[
+            "reconciliation.misplaced",
+            "sns.new_data",
+            "partitions[quarantine/**].objects",
+            "partitions[quarantine/**].events",
+        ],
+    )
+    .await;
+    assert!(
+        failure(&f, "reconciliation.misplaced").examples[0].contains(&format!(
+            "event {clean_id} (clean) belongs in the lake, found at s3://{bucket}/{planted}:1"
+        )),
+        "{f:?}"
+    );
+    delete(&clients, bucket, &planted).await;
+
+    // 8. A row of an event never sent: unknown.
+    let stranger: MarketEvent = Generator::new(GeneratorConfig {
+        events: 1,
+        seed: 999,
+        ..Default::default()
+    })
+    .next()
+    .unwrap();
+    let stranger_key = format!(
+        "{}part-stranger.jsonl",
+        tickflow_pipeline::lake::partition::data_prefix(
+            stranger.kind().event_type(),
+            stranger.created_at()
+        )
+    );
+    let mut row = enrich(&stranger, chrono::Utc::now());
+    row.push(b'\n');
+    put(&clients, bucket, &stranger_key, row, &original.metadata).await;
+    let f = judged(
+        &run,
+        &clients,
+        &expect,
+        "stranger row",
+        &[
+            "reconciliation.unknown",
+            "sns.new_data",
+            "partitions[event_type=*/**].objects",
+            "partitions[event_type=*/**].events",
+        ],
+    )
+    .await;
+    assert!(
+        failure(&f, "reconciliation.unknown").examples[0]
+            .contains(&format!("event {} was never sent", stranger.id())),
+        "{f:?}"
+    );
+    delete(&clients, bucket, &stranger_key).await;
+
+    // 9. A message removed from the DLQ: its events are missing.
+    let out = clients
+        .sqs
+        .receive_message()
+        .queue_url(&res.dlq_url)
+        .max_number_of_messages(1)
+        .visibility_timeout(60)
+        .send()
+        .await
+        .unwrap();
+    let message = out.messages.unwrap().remove(0);
+    clients
+        .sqs
+        .delete_message()
+        .queue_url(&res.dlq_url)
+        .receipt_handle(message.receipt_handle().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let f = judged(
+        &run,
+        &clients,
+        &expect,
+        "dead letter removed",
+        &["reconciliation.missing", "dead_lettered", "queues.dlq"],
+    )
+    .await;
+    let records = tickflow_pipeline::envelope::decode(message.body().unwrap()).unwrap();
+    let missing = failure(&f, "reconciliation.missing");
+    assert_eq!(missing.actual, records.len().to_string(), "{f:?}");
+    assert!(missing.examples[0].contains("is in neither the lake, the quarantine nor the DLQ"));
+    clients
+        .sqs
+        .send_message()
+        .queue_url(&res.dlq_url)
+        .message_body(message.body().unwrap())
+        .send()
+        .await
+        .unwrap();
+
+    // 10. A message left on the main queue: not drained.
+    clients
+        .sqs
+        .send_message()
+        .queue_url(&res.queue_url)
+        .message_body("[\"left behind\"]")
+        .send()
+        .await
+        .unwrap();
+    judged(
+        &run,
+        &clients,
+        &expect,
+        "main queue not drained",
+        &["queues.main", "queues.main_visible"],
+    )
+    .await;
+    assert_eq!(
+        remove_messages(&clients, &res.queue_url, "left behind").await,
+        1
+    );
+
+    // 11. One SNS delivery too many, on each topic.
+    for (topic, queue, subject, checks) in [
+        (
+            &res.topics.new_data,
+            &subs.new_data,
+            "new data",
+            &["sns.new_data"][..],
+        ),
+        (
+            &res.topics.price_alert,
+            &subs.price_alert,
+            "alert",
+            &["sns.price_alert"][..],
+        ),
+        (
+            &res.topics.run_status,
+            &subs.run_status,
+            "e2e-judge_Pipeline_Failure",
+            &["sns.run_status", "sns.run_status_subject"][..],
+        ),
+    ] {
+        clients
+            .sns
+            .publish()
+            .topic_arn(topic)
+            .subject(subject)
+            .message("one too many")
+            .send()
+            .await
+            .unwrap();
+        judged(&run, &clients, &expect, subject, checks).await;
+        assert_eq!(remove_messages(&clients, queue, "one too many").await, 1);
+    }
+
+    // Every corruption undone: the same run passes again, judged from scratch.
+    judged(&run, &clients, &expect, "restored", &[]).await;
+    run.teardown(&clients).await;
+}
