@@ -37,6 +37,11 @@ echo; echo "== (b) tickflow: 1M events end to end"
 /usr/bin/time -v "$tickflow" run scenarios/load-1m.toml --report-dir "$out/load-1m" >"$out/load-1m.txt" 2>"$out/load-1m.time" || true
 grep -E '^(PASS|FAIL) ' "$out/load-1m.txt" | tee "$out/load-1m.summary"
 grep -E 'Maximum resident|User time|System time' "$out/load-1m.time" | sed 's/^\s*/  /'
+# A run that failed its verdict measured nothing worth comparing: no ratios from it.
+if ! grep -q '^PASS ' "$out/load-1m.summary"; then
+  echo "the 1M run did not PASS (see $out/load-1m.txt): no ratios" >&2
+  exit 1
+fi
 
 echo; echo "== ratios"
 python3 - "$out" <<'PY'
@@ -48,5 +53,5 @@ single = json.load(open(f"{out}/boto3-single.json"))["projected_secs"]
 batch = json.load(open(f"{out}/boto3-batch.json"))["projected_secs"]
 print(f"tickflow 1M end to end, reconciled:        {tickflow:10.1f} s")
 print(f"boto3 put_records(500), ingest only:       {batch:10.1f} s  -> tickflow {batch / tickflow:8.1f}x faster (target >= 20x)")
-print(f"boto3 put_record per event, ingest only:   {single:10.1f} s  -> tickflow {single / tickflow:8.1f}x faster (target >= 1000x)")
+print(f"boto3 put_record per event, ingest only:   {single:10.1f} s  -> tickflow {single / tickflow:8.1f}x faster")
 PY

@@ -228,3 +228,48 @@ impl Iterator for Generator {
         (left, Some(left))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::Mix;
+
+    #[test]
+    fn a_draw_past_the_shares_never_picks_a_kind_without_instruments() {
+        // Half of the draws land past the forex share; with no stocks they must stay forex
+        // (a mix that sums to 1 within rounding, with no stocks, draws past it rarely).
+        let config = GeneratorConfig {
+            events: 2_000,
+            mix: Mix {
+                forex: 0.5,
+                stock_price: 0.0,
+                stock_news: 0.0,
+            },
+            stocks: Vec::new(),
+            ..GeneratorConfig::default()
+        };
+        assert!(Generator::new(config).all(|e| e.kind() == EventKind::Forex));
+        let config = GeneratorConfig {
+            events: 2_000,
+            mix: Mix {
+                forex: 0.5,
+                stock_price: 0.0,
+                stock_news: 0.0,
+            },
+            pairs: Vec::new(),
+            ..GeneratorConfig::default()
+        };
+        assert!(Generator::new(config).all(|e| e.kind() != EventKind::Forex));
+    }
+
+    #[test]
+    fn the_market_clock_saturates_instead_of_overflowing() {
+        let config = GeneratorConfig {
+            events: 50,
+            start_ms: i64::MAX - 1_000,
+            mean_gap_ms: 1e300,
+            ..GeneratorConfig::default()
+        };
+        assert_eq!(Generator::new(config).count(), 50);
+    }
+}
