@@ -91,9 +91,10 @@ fn deterministic_view(outcome: &Outcome) -> serde_json::Value {
         .report
         .as_ref()
         .expect("a passed outcome has a report");
-    let c = &r.reconciliation;
+    let c = &r.judged.reconciliation;
     let exact = r.expected_poison == 0;
     let partitions: serde_json::Map<String, serde_json::Value> = r
+        .judged
         .partitions
         .iter()
         .filter(|(k, _)| !k.starts_with("quarantine"))
@@ -111,7 +112,7 @@ fn deterministic_view(outcome: &Outcome) -> serde_json::Value {
     // Alerts are independent of processing order only when no price came after its window
     // closed; otherwise they differ from run to run, and the snapshot says so instead.
     let alerts = if r.stats.late_prices == 0 {
-        let mut alerts = r.sns.alert_symbols.clone();
+        let mut alerts = r.judged.sns.alert_symbols.clone();
         alerts.sort();
         serde_json::json!(alerts)
     } else {
@@ -131,9 +132,9 @@ fn deterministic_view(outcome: &Outcome) -> serde_json::Value {
         "misplaced": c.misplaced,
         "found": if exact { c.found.into() } else { serde_json::Value::Null },
         "quarantined": if exact { c.quarantined.into() } else { serde_json::Value::Null },
-        "quarantine_rows": if exact { r.quarantine_rows.into() } else { serde_json::Value::Null },
+        "quarantine_rows": if exact { r.judged.quarantine_rows.into() } else { serde_json::Value::Null },
         "partitions": partitions,
         "price_alerts": alerts,
-        "run_status_subjects": r.sns.run_status_subjects,
+        "run_status_subjects": r.judged.sns.run_status_subjects,
     })
 }

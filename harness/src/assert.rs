@@ -51,7 +51,7 @@ impl std::fmt::Display for Failure {
 /// Every assertion of `expect` that `report` breaks.
 pub fn evaluate(expect: &Expect, report: &RunReport) -> Vec<Failure> {
     let mut judge = Judge::default();
-    let r = &report.reconciliation;
+    let r = &report.judged.reconciliation;
     judge.count("found", &expect.found, r.found);
     judge.count("quarantined", &expect.quarantined, r.quarantined);
     judge.count("dead_lettered", &expect.dead_lettered, r.dead_lettered);
@@ -59,30 +59,38 @@ pub fn evaluate(expect: &Expect, report: &RunReport) -> Vec<Failure> {
     judge.count(
         "queues.main_visible",
         &q.main_visible,
-        report.main_queue.visible,
+        report.judged.main_queue.visible,
     );
     judge.count(
         "queues.main_in_flight",
         &q.main_in_flight,
-        report.main_queue.in_flight,
+        report.judged.main_queue.in_flight,
     );
-    judge.count("queues.dlq", &q.dlq, report.dlq.total());
+    judge.count("queues.dlq", &q.dlq, report.judged.dlq.total());
     let sns = &expect.sns;
-    judge.count("sns.price_alert", &sns.price_alert, report.sns.price_alert);
-    judge.count("sns.run_status", &sns.run_status, report.sns.run_status);
-    let objects: u64 = report.partitions.values().map(|p| p.objects).sum();
+    judge.count(
+        "sns.price_alert",
+        &sns.price_alert,
+        report.judged.sns.price_alert,
+    );
+    judge.count(
+        "sns.run_status",
+        &sns.run_status,
+        report.judged.sns.run_status,
+    );
+    let objects: u64 = report.judged.partitions.values().map(|p| p.objects).sum();
     let new_data = match sns.new_data {
         Some(NewData::PerObject(_)) => Some(Count::Exact(objects)),
         Some(NewData::Count(c)) => Some(c),
         None => None,
     };
-    judge.count("sns.new_data", &new_data, report.sns.new_data);
+    judge.count("sns.new_data", &new_data, report.judged.sns.new_data);
     for p in &expect.partitions {
         partition(&mut judge, p, report);
     }
     if let Some(alerts) = &sns.alert_symbols {
         let mut want = alerts.clone();
-        let mut got = report.sns.alert_symbols.clone();
+        let mut got = report.judged.sns.alert_symbols.clone();
         want.sort();
         got.sort();
         if want != got {
@@ -90,7 +98,7 @@ pub fn evaluate(expect: &Expect, report: &RunReport) -> Vec<Failure> {
         }
     }
     if let Some(pattern) = &sns.run_status_subject {
-        let subjects = &report.sns.run_status_subjects;
+        let subjects = &report.judged.sns.run_status_subjects;
         let all_match = matcher(pattern).is_some_and(|m| subjects.iter().all(|s| m.is_match(s)));
         if subjects.is_empty() || !all_match {
             judge.fail(
@@ -101,13 +109,13 @@ pub fn evaluate(expect: &Expect, report: &RunReport) -> Vec<Failure> {
         }
     }
     let bounded = expect.latency.p50_ms.is_some() || expect.latency.p99_ms.is_some();
-    if bounded && report.latency_unknown > 0 {
+    if bounded && report.judged.latency_unknown > 0 {
         judge.fail(
             "latency",
             "a write time for every row".into(),
             format!(
                 "{} rows in objects without tickflow's write-time metadata",
-                report.latency_unknown
+                report.judged.latency_unknown
             ),
         );
     }
@@ -115,12 +123,12 @@ pub fn evaluate(expect: &Expect, report: &RunReport) -> Vec<Failure> {
         (
             "latency.p50_ms",
             expect.latency.p50_ms,
-            report.latency_ms.p50,
+            report.judged.latency_ms.p50,
         ),
         (
             "latency.p99_ms",
             expect.latency.p99_ms,
-            report.latency_ms.p99,
+            report.judged.latency_ms.p99,
         ),
     ] {
         if let Some(limit) = limit.filter(|l| actual > *l) {
@@ -136,6 +144,7 @@ fn partition(judge: &mut Judge, p: &PartitionExpect, report: &RunReport) {
         return;
     };
     let matching: Vec<_> = report
+        .judged
         .partitions
         .iter()
         .filter(|(k, _)| matcher.is_match(k))

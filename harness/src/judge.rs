@@ -57,6 +57,14 @@ pub struct Judgement {
     pub latency_unknown: u64,
 }
 
+impl Judgement {
+    /// Records the run-status deliveries' subjects (the status is announced after the verdict).
+    pub fn set_run_status(&mut self, subjects: Vec<String>) {
+        self.sns.run_status = subjects.len() as u64;
+        self.sns.run_status_subjects = subjects;
+    }
+}
+
 /// Judges the run that `ledger` recorded, from what `provisioned` holds now. `settle` is how
 /// long SNS deliveries may still be on their way ([`SETTLE`] right after a run, zero when
 /// judging a run again).

@@ -15,11 +15,7 @@ use tickflow_pipeline::processor::esm::EsmStats;
 use tickflow_pipeline::processor::handler::HandlerStats;
 use tickflow_pipeline::producer::ProducerStats;
 
-use crate::assert::Failure;
 use crate::judge::Judgement;
-use crate::latency::{Bucket, Latency};
-use crate::observe::{PartitionSummary, QueueDepth};
-use crate::reconcile::Reconciliation;
 use crate::run::Schedule;
 
 /// The outcome of one run.
@@ -29,12 +25,10 @@ pub struct RunReport {
     pub name: String,
     /// Unique id in every resource name.
     pub run_id: String,
-    /// Whether the run's invariants held ([`crate::judge::invariants`]).
-    pub passed: bool,
-    /// The invariants that did not hold, each with what and where.
-    pub failures: Vec<Failure>,
-    /// Records accounted for.
-    pub reconciliation: Reconciliation,
+    /// The verdict and everything read back to reach it (flattened: the JSON report keeps
+    /// `passed`, `reconciliation`, `partitions`, ... at its top level).
+    #[serde(flatten)]
+    pub judged: Judgement,
     /// Events sent malformed (expected in the quarantine).
     pub expected_quarantine: u64,
     /// Events that were poison to the handler (expected in the DLQ).
@@ -43,29 +37,6 @@ pub struct RunReport {
     pub duplicates_sent: u64,
     /// Replayed records that were not valid events (expected in the quarantine, without id).
     pub unparsed_records: u64,
-    /// Partition -> objects and rows (the quarantine included).
-    pub partitions: BTreeMap<String, PartitionSummary>,
-    /// Quarantine reason (`schema` or `rule`) -> rows.
-    pub quarantine_reasons: BTreeMap<String, u64>,
-    /// Rows in the quarantine (a malformed record sent twice is quarantined twice).
-    pub quarantine_rows: u64,
-    /// Records in dead-lettered messages.
-    pub dead_lettered_records: u64,
-    /// Main queue after the drain.
-    pub main_queue: QueueDepth,
-    /// Dead-letter queue after the drain.
-    pub dlq: QueueDepth,
-    /// Distinct messages read from the DLQ.
-    pub dlq_messages: u64,
-    /// SNS deliveries counted on the subscribed queues.
-    pub sns: SnsCounts,
-    /// Due (handed to the producer, or scheduled by an open-model load) -> written to S3,
-    /// milliseconds.
-    pub latency_ms: Latency,
-    /// The same latencies in power-of-two buckets, for the distribution plot.
-    pub latency_histogram: Vec<Bucket>,
-    /// Rows whose latency is unknown (objects without tickflow's write-time metadata).
-    pub latency_unknown: u64,
     /// Target and achieved rates and schedule lag of a paced run.
     pub schedule: Option<Schedule>,
     /// Cumulative events per stage, sampled every second, for the throughput plot.
@@ -235,45 +206,21 @@ impl StageStats {
 }
 
 impl RunReport {
-    /// Replaces everything the judge decides and reads back with `judgement`, and the run-status
+    /// Replaces the verdict and everything read back with `judgement`, and the run-status
     /// subjects with `status`.
-    pub fn set_judgement(&mut self, judgement: Judgement, status: Vec<String>) {
-        let Judgement {
-            passed,
-            failures,
-            reconciliation,
-            partitions,
-            quarantine_reasons,
-            quarantine_rows,
-            dead_lettered_records,
-            main_queue,
-            dlq,
-            dlq_messages,
-            mut sns,
-            latency_ms,
-            latency_histogram,
-            latency_unknown,
-        } = judgement;
-        sns.run_status = status.len() as u64;
-        sns.run_status_subjects = status;
-        (self.passed, self.failures, self.reconciliation) = (passed, failures, reconciliation);
-        (self.partitions, self.quarantine_reasons) = (partitions, quarantine_reasons);
-        (self.quarantine_rows, self.dead_lettered_records) =
-            (quarantine_rows, dead_lettered_records);
-        (self.main_queue, self.dlq, self.dlq_messages, self.sns) =
-            (main_queue, dlq, dlq_messages, sns);
-        (self.latency_ms, self.latency_histogram) = (latency_ms, latency_histogram);
-        self.latency_unknown = latency_unknown;
+    pub fn set_judgement(&mut self, mut judgement: Judgement, status: Vec<String>) {
+        judgement.set_run_status(status);
+        self.judged = judgement;
     }
 
     /// `PASS <name> events=... found=... missing=... duplicated=... quarantined=...
     /// dead_lettered=... misplaced=... altered=... unknown=... elapsed=...s`: the line scripts
     /// read.
     pub fn summary_line(&self) -> String {
-        let r = &self.reconciliation;
+        let r = &self.judged.reconciliation;
         format!(
             "{} {} events={} found={} missing={} duplicated={} quarantined={} dead_lettered={} misplaced={} altered={} unknown={} elapsed={:.1}s",
-            if self.passed { "PASS" } else { "FAIL" },
+            if self.judged.passed { "PASS" } else { "FAIL" },
             self.name,
             r.events,
             r.found,
@@ -290,13 +237,13 @@ impl RunReport {
 
     /// Events per second from start to every event landed.
     pub fn events_per_sec(&self) -> f64 {
-        self.reconciliation.events as f64 / self.times.processed_secs.max(1e-9)
+        self.judged.reconciliation.events as f64 / self.times.processed_secs.max(1e-9)
     }
 
     /// A human-readable report (without the summary line).
     pub fn render_text(&self) -> String {
         let mut out = String::new();
-        let r = &self.reconciliation;
+        let r = &self.judged.reconciliation;
         let _ = writeln!(out, "run {} ({})", self.name, self.run_id);
         let _ = writeln!(out, "\nreconciliation");
         for (label, value) in [
@@ -327,32 +274,32 @@ impl RunReport {
             );
         }
         let _ = writeln!(out, "\npartitions");
-        for (partition, p) in &self.partitions {
+        for (partition, p) in &self.judged.partitions {
             let _ = writeln!(
                 out,
                 "  {partition:<52} {:>4} objects {:>9} events",
                 p.objects, p.events
             );
         }
-        for (reason, n) in &self.quarantine_reasons {
+        for (reason, n) in &self.judged.quarantine_reasons {
             let _ = writeln!(out, "  quarantine reason {reason:<34} {n:>9} rows");
         }
         let _ = writeln!(out, "\nqueues after drain");
         let _ = writeln!(
             out,
             "  main   visible {:>6}  in flight {:>6}",
-            self.main_queue.visible, self.main_queue.in_flight
+            self.judged.main_queue.visible, self.judged.main_queue.in_flight
         );
         let _ = writeln!(
             out,
             "  dlq    messages {:>5}  ({} read)",
-            self.dlq.total(),
-            self.dlq_messages
+            self.judged.dlq.total(),
+            self.judged.dlq_messages
         );
         let _ = writeln!(out, "\nSNS deliveries");
-        let _ = writeln!(out, "  new data     {:>6}", self.sns.new_data);
+        let _ = writeln!(out, "  new data     {:>6}", self.judged.sns.new_data);
         let mut per_symbol: BTreeMap<&str, usize> = BTreeMap::new();
-        for symbol in &self.sns.alert_symbols {
+        for symbol in &self.judged.sns.alert_symbols {
             *per_symbol.entry(symbol.as_str()).or_default() += 1;
         }
         let alerts: Vec<String> = per_symbol
@@ -362,7 +309,7 @@ impl RunReport {
         let _ = writeln!(
             out,
             "  price alerts {:>6}  {}",
-            self.sns.price_alert,
+            self.judged.sns.price_alert,
             alerts.join(", ")
         );
         if self.stats.late_prices > 0 {
@@ -375,21 +322,21 @@ impl RunReport {
         let _ = writeln!(
             out,
             "  run status   {:>6}  {}",
-            self.sns.run_status,
-            self.sns.run_status_subjects.join(" ")
+            self.judged.sns.run_status,
+            self.judged.sns.run_status_subjects.join(" ")
         );
-        let l = &self.latency_ms;
+        let l = &self.judged.latency_ms;
         let _ = writeln!(out, "\nlatency, due -> in S3 (ms)");
         let _ = writeln!(
             out,
             "  p50 {}  p90 {}  p99 {}  max {}",
             l.p50, l.p90, l.p99, l.max
         );
-        if self.latency_unknown > 0 {
+        if self.judged.latency_unknown > 0 {
             let _ = writeln!(
                 out,
                 "  unknown for {} rows (objects without write-time metadata)",
-                self.latency_unknown
+                self.judged.latency_unknown
             );
         }
         if let Some(s) = &self.schedule {

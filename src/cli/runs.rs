@@ -165,7 +165,7 @@ pub(super) async fn run_once(
         .context("running the pipeline")?;
     print!("{}", report.render_text());
     outputs.write(&report)?;
-    let mut failures = report.failures.clone();
+    let mut failures = report.judged.failures.clone();
     failures.extend(
         expect
             .map(|e| tickflow_harness::assert::evaluate(&e, &report))

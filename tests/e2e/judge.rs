@@ -38,14 +38,14 @@ fn config() -> RunConfig {
 /// A scenario `[expect]` that states the clean run exactly, in every assertion kind.
 fn exact_expectations(r: &RunReport) -> Expect {
     let (mut data_objects, mut quarantine_objects) = (0, 0);
-    for (name, p) in &r.partitions {
+    for (name, p) in &r.judged.partitions {
         if name.starts_with("quarantine") {
             quarantine_objects += p.objects;
         } else {
             data_objects += p.objects;
         }
     }
-    let c = &r.reconciliation;
+    let c = &r.judged.reconciliation;
     let text = format!(
         r#"
 [scenario]
@@ -80,9 +80,9 @@ p99_ms = 600000
         found = c.found,
         quarantined = c.quarantined,
         dead = c.dead_lettered,
-        quarantine_rows = r.quarantine_rows,
-        dlq = r.dlq.total(),
-        alerts = r.sns.price_alert,
+        quarantine_rows = r.judged.quarantine_rows,
+        dlq = r.judged.dlq.total(),
+        alerts = r.judged.sns.price_alert,
     );
     scenario::parse("exact.toml", &text).unwrap().expect
 }
@@ -97,13 +97,21 @@ async fn judged(
     checks: &[&str],
 ) -> Vec<Failure> {
     let report = within(LIMIT, what, run.rejudge(clients)).await.unwrap();
-    let mut failures = report.failures.clone();
+    let mut failures = report.judged.failures.clone();
     failures.extend(evaluate(expect, &report));
     let got: BTreeSet<&str> = failures.iter().map(|f| f.check.as_str()).collect();
     let want: BTreeSet<&str> = checks.iter().copied().collect();
     assert_eq!(got, want, "{what}:\n{failures:#?}");
-    assert_eq!(report.passed, report.failures.is_empty(), "{what}");
-    let verdict = if report.passed { "PASS " } else { "FAIL " };
+    assert_eq!(
+        report.judged.passed,
+        report.judged.failures.is_empty(),
+        "{what}"
+    );
+    let verdict = if report.judged.passed {
+        "PASS "
+    } else {
+        "FAIL "
+    };
     assert!(report.summary_line().starts_with(verdict), "{what}");
     failures
 }
@@ -239,8 +247,8 @@ async fn every_corruption_of_a_finished_run_fails_its_checks_and_says_where() {
         .await
         .unwrap();
     let clean = &run.report;
-    assert!(clean.passed, "{}", clean.render_text());
-    let r = &clean.reconciliation;
+    assert!(clean.judged.passed, "{}", clean.render_text());
+    let r = &clean.judged.reconciliation;
     assert!(
         r.quarantined > 0 && r.dead_lettered > 0,
         "{}",

@@ -29,8 +29,8 @@ async fn ten_thousand_events_land_once_each_in_hive_partitions_with_notification
     )
     .await
     .unwrap();
-    let r = &report.reconciliation;
-    assert!(report.passed, "{}", report.render_text());
+    let r = &report.judged.reconciliation;
+    assert!(report.judged.passed, "{}", report.render_text());
     assert_eq!(
         (r.events, r.found, r.missing, r.duplicated),
         (10_000, 10_000, 0, 0)
@@ -51,39 +51,51 @@ async fn ten_thousand_events_land_once_each_in_hive_partitions_with_notification
         .iter()
         .map(|t| format!("event_type={t}/dt=2026-11-23/hour=14"))
         .collect();
-    let partitions: HashSet<String> = report.partitions.keys().cloned().collect();
+    let partitions: HashSet<String> = report.judged.partitions.keys().cloned().collect();
     assert_eq!(partitions, expected);
     assert_eq!(
-        report.partitions.values().map(|p| p.events).sum::<u64>(),
+        report
+            .judged
+            .partitions
+            .values()
+            .map(|p| p.events)
+            .sum::<u64>(),
         10_000
     );
-    assert_eq!(report.latency_unknown, 0);
-    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    assert_eq!(report.judged.latency_unknown, 0);
+    assert!(
+        report.judged.failures.is_empty(),
+        "{:?}",
+        report.judged.failures
+    );
 
-    let objects: u64 = report.partitions.values().map(|p| p.objects).sum();
+    let objects: u64 = report.judged.partitions.values().map(|p| p.objects).sum();
     assert_eq!(
-        report.sns.new_data, objects,
+        report.judged.sns.new_data, objects,
         "one new-data notification per object"
     );
     assert_eq!(
-        report.sns.run_status_subjects,
+        report.judged.sns.run_status_subjects,
         ["e2e-smoke_Pipeline_Success"]
     );
     assert_eq!(
-        report.sns.price_alert as usize,
-        report.sns.alert_symbols.len()
+        report.judged.sns.price_alert as usize,
+        report.judged.sns.alert_symbols.len()
     );
     assert_eq!(
-        (report.main_queue.visible, report.main_queue.in_flight),
+        (
+            report.judged.main_queue.visible,
+            report.judged.main_queue.in_flight
+        ),
         (0, 0)
     );
-    assert_eq!(report.dlq_messages, 0);
+    assert_eq!(report.judged.dlq_messages, 0);
     assert!(
         report.stats.kinesis_records < 100,
         "events must be aggregated: {:?}",
         report.stats
     );
-    assert!(report.latency_ms.count == 10_000 && report.latency_ms.p50 > 0);
+    assert!(report.judged.latency_ms.count == 10_000 && report.judged.latency_ms.p50 > 0);
     let services: Vec<&str> = report.aws_calls.keys().map(String::as_str).collect();
     assert_eq!(services, ["kinesis", "s3", "sns", "sqs"]);
     // Under parallel tests, LocalStack now and then answers a Kinesis call with HTTP 500 (its
@@ -118,8 +130,8 @@ async fn faults_are_quarantined_dead_lettered_deduplicated_and_redelivered() {
     let report = within(LIMIT, "fault run", run(&clients, &config))
         .await
         .unwrap();
-    let r = &report.reconciliation;
-    assert!(report.passed, "{}", report.render_text());
+    let r = &report.judged.reconciliation;
+    assert!(report.judged.passed, "{}", report.render_text());
     assert_eq!(
         (r.missing, r.duplicated, r.misplaced),
         (0, 0, 0),
@@ -139,17 +151,19 @@ async fn faults_are_quarantined_dead_lettered_deduplicated_and_redelivered() {
     // Malformed records are quarantined, except those riding in a poisoned message.
     assert!(r.quarantined <= report.expected_quarantine);
     assert!(r.quarantined + r.dead_lettered >= report.expected_quarantine);
-    assert!(report.quarantine_rows >= r.quarantined);
-    let reasons: Vec<&String> = report.quarantine_reasons.keys().collect();
+    assert!(report.judged.quarantine_rows >= r.quarantined);
+    let reasons: Vec<&String> = report.judged.quarantine_reasons.keys().collect();
     assert_eq!(
         reasons,
         ["rule", "schema"],
         "{:?}",
-        report.quarantine_reasons
+        report.judged.quarantine_reasons
     );
     assert!(r.dead_lettered >= report.expected_poison);
     assert!(
-        report.dlq_messages > 0 && report.dlq.visible + report.dlq.in_flight == report.dlq_messages
+        report.judged.dlq_messages > 0
+            && report.judged.dlq.visible + report.judged.dlq.in_flight
+                == report.judged.dlq_messages
     );
     assert!(
         report.stats.redelivered > 0,
@@ -157,7 +171,10 @@ async fn faults_are_quarantined_dead_lettered_deduplicated_and_redelivered() {
     );
     assert!(report.stats.duplicates_skipped > 0);
     assert_eq!(
-        (report.main_queue.visible, report.main_queue.in_flight),
+        (
+            report.judged.main_queue.visible,
+            report.judged.main_queue.in_flight
+        ),
         (0, 0)
     );
 }
@@ -170,9 +187,9 @@ async fn one_record_per_event_without_aggregation_also_reconciles() {
     let report = within(LIMIT, "raw run", run(&clients, &config))
         .await
         .unwrap();
-    assert!(report.passed, "{}", report.render_text());
+    assert!(report.judged.passed, "{}", report.render_text());
     assert_eq!(report.stats.kinesis_records, 600);
-    assert_eq!(report.reconciliation.found, 600);
+    assert_eq!(report.judged.reconciliation.found, 600);
 }
 
 #[tokio::test]
@@ -186,12 +203,12 @@ async fn zstd_compressed_records_bodies_and_objects_reconcile_and_shrink() {
     let (a, b) = tokio::join!(run(&clients, &plain), run(&clients, &packed));
     let (a, b) = (a.unwrap(), b.unwrap());
     assert!(
-        a.passed && b.passed,
+        a.judged.passed && b.judged.passed,
         "{}\n{}",
         a.render_text(),
         b.render_text()
     );
-    assert_eq!(b.reconciliation.found, 4_000);
+    assert_eq!(b.judged.reconciliation.found, 4_000);
     assert!(
         b.stats.kinesis_bytes * 3 < a.stats.kinesis_bytes,
         "zstd should carry well under a third of the bytes: {} vs {}",

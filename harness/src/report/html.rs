@@ -31,8 +31,8 @@ pub fn page(title: &str, reports: &[&RunReport]) -> String {
 }
 
 fn section(html: &mut String, r: &RunReport) {
-    let c = &r.reconciliation;
-    let (class, verdict) = if r.passed {
+    let c = &r.judged.reconciliation;
+    let (class, verdict) = if r.judged.passed {
         ("pass", "PASS")
     } else {
         ("fail", "FAIL")
@@ -44,7 +44,7 @@ fn section(html: &mut String, r: &RunReport) {
     );
     let _ = writeln!(html, "<p><code>{}</code></p>", escape(&r.summary_line()));
     html.push_str("<table><tr><th>events</th><th>found</th><th>missing</th><th>duplicated</th><th>quarantined</th><th>dead-lettered</th><th>events/s</th><th>p50 ms</th><th>p90 ms</th><th>p99 ms</th><th>max ms</th><th>CPU s</th><th>peak RSS MiB</th></tr>\n");
-    let l = &r.latency_ms;
+    let l = &r.judged.latency_ms;
     let res = &r.resources;
     let _ = writeln!(
         html,
@@ -63,11 +63,11 @@ fn section(html: &mut String, r: &RunReport) {
     html.push_str("</table>\n<h3>Throughput per stage (events/s)</h3>\n");
     html.push_str(&throughput_svg(&r.timeline));
     html.push_str("<h3>Latency, handed to the producer to durably in S3</h3>\n");
-    html.push_str(&latency_svg(&r.latency_histogram));
+    html.push_str(&latency_svg(&r.judged.latency_histogram));
     html.push_str(
         "<h3>Partitions</h3>\n<table><tr><th>partition</th><th>objects</th><th>events</th></tr>\n",
     );
-    for (partition, p) in &r.partitions {
+    for (partition, p) in &r.judged.partitions {
         let _ = writeln!(
             html,
             "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",

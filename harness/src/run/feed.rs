@@ -163,19 +163,23 @@ mod tests {
         })
     }
 
+    fn feed(items: Vec<Result<Item>>, load: &LoadPlan) -> Feed<'_> {
+        Feed {
+            items: Box::new(items.into_iter()),
+            pace: Pace::Full,
+            load,
+            faults: FaultSettings::default(),
+            seed: 1,
+        }
+    }
+
     /// Feeds 300 events at 1,000/s into a consumer that stalls for 300 ms after 100 of them.
     async fn stalled_feed() -> Fed {
         let load = LoadPlan {
             rate: Some(1_000.0),
             ..LoadPlan::default()
         };
-        let feed = Feed {
-            items: Box::new(generated(300).map(|e| Ok(Item::Event(e)))),
-            pace: Pace::Full,
-            load: &load,
-            faults: FaultSettings::default(),
-            seed: 1,
-        };
+        let items = generated(300).map(|e| Ok(Item::Event(e))).collect();
         let (tx, mut rx) = mpsc::channel(1);
         let consumer = tokio::spawn(async move {
             let mut n = 0;
@@ -186,7 +190,7 @@ mod tests {
                 }
             }
         });
-        let fed = feed.run(tx).await.unwrap();
+        let fed = feed(items, &load).run(tx).await.unwrap();
         consumer.await.unwrap();
         fed
     }
@@ -217,16 +221,8 @@ mod tests {
             }),
             Ok(Item::Event(generated(1).next().unwrap())),
         ];
-        let load = LoadPlan::default();
-        let feed = Feed {
-            items: Box::new(items.into_iter()),
-            pace: Pace::Full,
-            load: &load,
-            faults: FaultSettings::default(),
-            seed: 1,
-        };
         let (tx, mut rx) = mpsc::channel(8);
-        let fed = feed.run(tx).await.unwrap();
+        let fed = feed(items, &LoadPlan::default()).run(tx).await.unwrap();
         assert_eq!((fed.ledger.len(), fed.ledger.raw_len()), (1, 1));
         assert_eq!(fed.unparsed_records, 1);
         assert!(fed.schedule.is_none(), "a full-speed feed has no schedule");
@@ -240,16 +236,8 @@ mod tests {
             Err(crate::Error::Input("f.jsonl:2: Is a directory".into())),
             Ok(Item::Event(generated(2).nth(1).unwrap())),
         ];
-        let load = LoadPlan::default();
-        let feed = Feed {
-            items: Box::new(items.into_iter()),
-            pace: Pace::Full,
-            load: &load,
-            faults: FaultSettings::default(),
-            seed: 1,
-        };
         let (tx, _rx) = mpsc::channel(8);
-        let e = feed.run(tx).await.unwrap_err();
+        let e = feed(items, &LoadPlan::default()).run(tx).await.unwrap_err();
         assert_eq!(e.to_string(), "f.jsonl:2: Is a directory");
     }
 }

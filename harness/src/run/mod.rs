@@ -268,24 +268,11 @@ fn assemble(
     let mut report = RunReport {
         name: config.name.clone(),
         run_id: String::new(),
-        passed: false,
-        failures: Vec::new(),
-        reconciliation: Default::default(),
+        judged: judgement,
         expected_quarantine: fed.ledger.count(Fate::Malformed) as u64,
         expected_poison: fed.ledger.count(Fate::Poison) as u64,
         duplicates_sent: fed.duplicates_sent,
         unparsed_records: fed.unparsed_records,
-        partitions: Default::default(),
-        quarantine_reasons: Default::default(),
-        quarantine_rows: 0,
-        dead_lettered_records: 0,
-        main_queue: Default::default(),
-        dlq: Default::default(),
-        dlq_messages: 0,
-        sns: Default::default(),
-        latency_ms: Default::default(),
-        latency_histogram: Vec::new(),
-        latency_unknown: 0,
         schedule: fed.schedule,
         timeline,
         times,
@@ -294,6 +281,6 @@ fn assemble(
         resources: ResourceUse::now(),
         aws_calls: Default::default(),
     };
-    report.set_judgement(judgement, status);
+    report.judged.set_run_status(status);
     report
 }

@@ -116,7 +116,7 @@ pub async fn execute(scenario: &Scenario, clients: &tickflow_pipeline::aws::Clie
     };
     match crate::run::run(clients, &config).await {
         Ok(report) => {
-            outcome.failures = report.failures.clone();
+            outcome.failures = report.judged.failures.clone();
             outcome
                 .failures
                 .extend(crate::assert::evaluate(&scenario.file.expect, &report));

@@ -77,7 +77,7 @@ pub fn summary_table(outcomes: &[Outcome]) -> String {
     );
     for o in outcomes {
         let (events, missing, dup, elapsed) = o.report.as_ref().map_or((0, 0, 0, 0.0), |r| {
-            let c = &r.reconciliation;
+            let c = &r.judged.reconciliation;
             (c.events, c.missing, c.duplicated, r.elapsed_secs)
         });
         let result = if o.passed() { "PASS" } else { "FAIL" };
@@ -98,7 +98,7 @@ pub fn markdown(outcomes: &[Outcome]) -> String {
         let result = if o.passed() { "PASS" } else { "**FAIL**" };
         match &o.report {
             Some(r) => {
-                let c = &r.reconciliation;
+                let c = &r.judged.reconciliation;
                 let _ = writeln!(
                     md,
                     "| {} | {result} | {} | {} | {} | {} | {} | {} | {} ms | {:.1} s |",
@@ -109,7 +109,7 @@ pub fn markdown(outcomes: &[Outcome]) -> String {
                     c.duplicated,
                     c.quarantined,
                     c.dead_lettered,
-                    r.latency_ms.p99,
+                    r.judged.latency_ms.p99,
                     r.elapsed_secs
                 );
             }
@@ -138,7 +138,7 @@ pub fn markdown(outcomes: &[Outcome]) -> String {
                 "\n## {} partitions\n\n| partition | objects | events |\n|---|---:|---:|",
                 o.name
             );
-            for (partition, p) in &r.partitions {
+            for (partition, p) in &r.judged.partitions {
                 let _ = writeln!(md, "| `{partition}` | {} | {} |", p.objects, p.events);
             }
         }

@@ -227,7 +227,7 @@ pub mod seeds {
             .chain([envelope::encode_record(&[0xff, 0x00, 0x7f])])
             .collect();
         let body = envelope::join(&elements);
-        let sealed = envelope::seal(body.repeat(1).clone(), compress::Compression::Zstd);
+        let sealed = envelope::seal(body.clone(), compress::Compression::Zstd);
         vec![body.into_bytes(), sealed.into_bytes()]
     }
 

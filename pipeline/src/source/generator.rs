@@ -236,30 +236,27 @@ mod tests {
 
     #[test]
     fn a_draw_past_the_shares_never_picks_a_kind_without_instruments() {
-        // Half of the draws land past the forex share; with no stocks they must stay forex
-        // (a mix that sums to 1 within rounding, with no stocks, draws past it rarely).
-        let config = GeneratorConfig {
+        // Half of the draws land past the forex share (a mix that sums to 1 within rounding
+        // does so rarely): with no stocks they stay forex, with no pairs they stay stocks.
+        let half = GeneratorConfig {
             events: 2_000,
             mix: Mix {
                 forex: 0.5,
                 stock_price: 0.0,
                 stock_news: 0.0,
             },
+            ..GeneratorConfig::default()
+        };
+        let no_stocks = GeneratorConfig {
             stocks: Vec::new(),
-            ..GeneratorConfig::default()
+            ..half.clone()
         };
-        assert!(Generator::new(config).all(|e| e.kind() == EventKind::Forex));
-        let config = GeneratorConfig {
-            events: 2_000,
-            mix: Mix {
-                forex: 0.5,
-                stock_price: 0.0,
-                stock_news: 0.0,
-            },
+        assert!(Generator::new(no_stocks).all(|e| e.kind() == EventKind::Forex));
+        let no_pairs = GeneratorConfig {
             pairs: Vec::new(),
-            ..GeneratorConfig::default()
+            ..half
         };
-        assert!(Generator::new(config).all(|e| e.kind() != EventKind::Forex));
+        assert!(Generator::new(no_pairs).all(|e| e.kind() != EventKind::Forex));
     }
 
     #[test]
