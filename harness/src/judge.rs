@@ -81,7 +81,7 @@ pub async fn judge(
     let subs = &provisioned.subscriptions;
     let linger = settle.min(Duration::from_secs(1));
     let (mut lake, dlq, alerts) = tokio::try_join!(
-        observe::read_lake(clients, &res.bucket),
+        observe::read_lake(clients, &res.bucket, ledger.len()),
         observe::peek_all(clients, &res.dlq_url, READ_LIMIT, Duration::ZERO),
         observe::peek_all(clients, &subs.price_alert, READ_LIMIT, linger),
     )?;

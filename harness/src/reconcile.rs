@@ -16,12 +16,16 @@ use uuid::Uuid;
 use crate::faults::Fate;
 
 /// The digest the judge compares contents by: a 64-bit hash of the bytes (SipHash with fixed
-/// keys, stable within a process, which is where ledgers and read-backs meet).
-pub fn digest(bytes: &[u8]) -> u64 {
+/// keys, stable within a process, which is where ledgers and read-backs meet). Never zero, so
+/// that an optional digest costs no more memory than a digest.
+pub fn digest(bytes: &[u8]) -> Digest {
     let mut hasher = std::hash::DefaultHasher::new();
     bytes.hash(&mut hasher);
-    hasher.finish()
+    Digest::new(hasher.finish()).unwrap_or(Digest::MIN)
 }
+
+/// A [`digest`].
+pub type Digest = std::num::NonZeroU64;
 
 /// One event sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +38,7 @@ pub struct Sent {
     /// scheduled time, so a backed-up pipeline cannot hide its own latency).
     pub due_ms: u32,
     /// [`digest`] of the record sent.
-    pub digest: u64,
+    pub digest: Digest,
 }
 
 /// A record sent without an event id (a replayed row that is not an event): expected in the
@@ -54,16 +58,22 @@ pub struct Ledger {
     /// Wall clock (epoch ms) at `started`, to compare with S3 write times.
     started_epoch_ms: i64,
     events: HashMap<Uuid, Sent>,
-    raw: HashMap<u64, RawSent>,
+    raw: HashMap<Digest, RawSent>,
 }
 
 impl Ledger {
     /// An empty ledger starting now.
     pub fn new() -> Self {
+        Self::with_capacity(0)
+    }
+
+    /// An empty ledger starting now, with room for `events` events (growing a million-entry
+    /// table holds the old and the new one at once).
+    pub fn with_capacity(events: usize) -> Self {
         Self {
             started: Instant::now(),
             started_epoch_ms: chrono::Utc::now().timestamp_millis(),
-            events: HashMap::new(),
+            events: HashMap::with_capacity(events),
             raw: HashMap::new(),
         }
     }
@@ -155,7 +165,7 @@ pub struct Sighting {
     pub rows: u32,
     /// [`digest`] of the first row's event in its sent form; `None` when that row is not an
     /// event once its enrichment is taken off.
-    pub digest: Option<u64>,
+    pub digest: Option<Digest>,
     /// Where the first row is.
     pub first: Place,
 }
@@ -166,7 +176,7 @@ pub struct QuarantineRow {
     /// The event id the row names, if any.
     pub id: Option<Uuid>,
     /// [`digest`] of the raw record it holds.
-    pub digest: u64,
+    pub digest: Digest,
     /// Where it is.
     pub place: Place,
 }
@@ -177,7 +187,7 @@ pub struct DeadLetter {
     /// SQS message id.
     pub message_id: String,
     /// Each record's event id (if it has one) and [`digest`].
-    pub records: Vec<(Option<Uuid>, u64)>,
+    pub records: Vec<(Option<Uuid>, Digest)>,
 }
 
 /// A row-level problem the reader found on its own (without the ledger).
@@ -343,8 +353,8 @@ impl Reconciliation {
 }
 
 /// Quarantine rows per event id: (rows, digest of the first, its place).
-fn quarantine_by_id(found: &Found) -> HashMap<Uuid, (u32, u64, Place)> {
-    let mut by_id: HashMap<Uuid, (u32, u64, Place)> = HashMap::new();
+fn quarantine_by_id(found: &Found) -> HashMap<Uuid, (u32, Digest, Place)> {
+    let mut by_id: HashMap<Uuid, (u32, Digest, Place)> = HashMap::new();
     for row in &found.quarantine {
         if let Some(id) = row.id {
             by_id
@@ -361,7 +371,7 @@ fn quarantine_by_id(found: &Found) -> HashMap<Uuid, (u32, u64, Place)> {
 /// it).
 struct DeadLetters {
     by_id: HashMap<Uuid, bool>,
-    by_digest: HashMap<u64, bool>,
+    by_digest: HashMap<Digest, bool>,
 }
 
 impl DeadLetters {
@@ -420,7 +430,7 @@ impl Tally {
         id: &Uuid,
         sent: &Sent,
         lake: Option<&Sighting>,
-        quarantine: Option<&(u32, u64, Place)>,
+        quarantine: Option<&(u32, Digest, Place)>,
         dead: &DeadLetters,
         found: &Found,
     ) {
@@ -499,7 +509,7 @@ impl Tally {
     }
 
     fn raw_records(&mut self, ledger: &Ledger, found: &Found, dead: &DeadLetters) {
-        let mut quarantined: HashMap<u64, u32> = HashMap::new();
+        let mut quarantined: HashMap<Digest, u32> = HashMap::new();
         for row in &found.quarantine {
             *quarantined.entry(row.digest).or_default() += 1;
         }
@@ -662,7 +672,7 @@ mod tests {
         let (ledger, mut found) = perfect(&FATES);
         found.quarantine.push(QuarantineRow {
             id: Some(id(1)),
-            digest: 0,
+            digest: digest(b"anything"),
             place: Place::default(),
         });
         assert_eq!(check(&found, &ledger).misplaced, 1);
@@ -743,10 +753,12 @@ mod tests {
         );
         found.quarantine.push(QuarantineRow {
             id: None,
-            digest: 7,
+            digest: digest(b"never sent"),
             place: Place::default(),
         });
-        found.dead_letters[0].records.push((Some(id(98)), 1));
+        found.dead_letters[0]
+            .records
+            .push((Some(id(98)), digest(b"never sent")));
         let r = check(&found, &ledger);
         assert_eq!(r.unknown, 4, "{r:?}");
         assert!(!r.holds());

@@ -383,9 +383,7 @@ pub fn enrich(event: &MarketEvent, processed_at: DateTime<Utc>) -> Vec<u8> {
 
 /// ISO 8601 UTC with milliseconds for an epoch-milliseconds timestamp.
 pub fn iso8601(epoch_ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(epoch_ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(SecondsFormat::Millis, true)
+    crate::utc::iso8601(epoch_ms)
 }
 
 #[cfg(test)]

@@ -15,8 +15,8 @@
 //! - [`processor`]: Lambda-like event source mapping and the enriching handler.
 //! - [`lake`]: partitions, the buffered S3 writer, the Athena DDL.
 //! - [`notify`]: SNS notifications and the price-move watch.
-//! - [`control`], [`retry`], [`aws`], [`calls`], [`resources`], [`error`]: what the stages
-//!   share.
+//! - [`control`], [`retry`], [`aws`], [`calls`], [`resources`], [`utc`], [`error`]: what the
+//!   stages share.
 //!
 //! # Example
 //! The generator is deterministic, and many events travel in one KPL aggregated record:
@@ -55,5 +55,6 @@ pub mod producer;
 pub mod resources;
 pub mod retry;
 pub mod source;
+pub mod utc;
 
 pub use error::{Error, Result};

@@ -9,13 +9,14 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use tickflow_pipeline::aws::{AwsError, Clients};
 use tickflow_pipeline::compress;
-use tickflow_pipeline::lake::row::parse_row;
+use tickflow_pipeline::event::{EventKind, MarketEvent};
+use tickflow_pipeline::lake::row::{self, LakeRow};
 use tickflow_pipeline::lake::{partition, WRITTEN_AT_META};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use crate::error::Result;
-use crate::reconcile::{digest, Found, Place, QuarantineRow, RowProblem, Sighting};
+use crate::reconcile::{digest, Digest, Found, Place, QuarantineRow, RowProblem, Sighting};
 
 /// Objects read at once.
 const PARALLEL_READS: usize = 8;
@@ -60,17 +61,19 @@ impl LakeContents {
     }
 }
 
-/// Reads every object of `bucket`.
+/// Reads every object of `bucket`; `expected` is how many event ids it should hold (the table
+/// of ids is sized for them up front).
 ///
 /// # Errors
 /// A failing S3 call, or an object that does not decompress.
-pub async fn read_lake(clients: &Clients, bucket: &str) -> Result<LakeContents> {
+pub async fn read_lake(clients: &Clients, bucket: &str, expected: usize) -> Result<LakeContents> {
     let keys = clients.object_keys(bucket).await?.ok_or_else(|| AwsError {
         service: "s3",
         operation: "ListObjectsV2",
         message: format!("bucket {bucket} does not exist"),
     })?;
     let mut contents = LakeContents::default();
+    contents.found.lake.reserve(expected);
     contents.found.objects = keys.iter().map(|k| format!("s3://{bucket}/{k}")).collect();
     contents.written_at = vec![None; keys.len()];
     let mut reads = JoinSet::new();
@@ -154,6 +157,12 @@ struct ObjectRead {
     reasons: BTreeMap<String, u64>,
     /// Row problems found, with their descriptions (`key:line: ...`).
     problems: Vec<(RowProblem, String)>,
+    /// Fields of every row read the fast way (a bitmask over [`row::FIELDS`]), if any was.
+    fast_fields: Option<u32>,
+    /// Fields of every row read the generic way, if any was.
+    slow_fields: Option<BTreeSet<String>>,
+    /// The last partition an event belonged in: (kind, hour since the epoch, prefix).
+    last_prefix: Option<(EventKind, i64, String)>,
 }
 
 impl ObjectRead {
@@ -172,6 +181,9 @@ impl ObjectRead {
             quarantine_rows: Vec::new(),
             reasons: BTreeMap::new(),
             problems: Vec::new(),
+            fast_fields: None,
+            slow_fields: None,
+            last_prefix: None,
         }
     }
 
@@ -184,9 +196,23 @@ impl ObjectRead {
                 object: self.index,
                 line: i as u32 + 1,
             };
-            let row = serde_json::from_slice::<Map<String, Value>>(line);
-            self.fields(row.as_ref().ok());
             self.summary.events += 1;
+            if !self.quarantine {
+                if let Some((row, fields)) = row::read_row(line) {
+                    self.fast_fields = Some(self.fast_fields.unwrap_or(u32::MAX) & fields);
+                    self.data_row(row, place);
+                    continue;
+                }
+            }
+            let row = serde_json::from_slice::<Map<String, Value>>(line);
+            let keys = row
+                .as_ref()
+                .map(|r| r.keys().cloned().collect())
+                .unwrap_or_default();
+            self.slow_fields = Some(match self.slow_fields.take() {
+                None => keys,
+                Some(common) => common.intersection(&keys).cloned().collect(),
+            });
             let Ok(row) = row else {
                 self.problem(RowProblem::Unreadable, place, "not a JSON object".into());
                 continue;
@@ -197,17 +223,21 @@ impl ObjectRead {
                 self.data(row, place);
             }
         }
+        self.summary.common_fields = self.common_fields();
     }
 
-    /// Keeps the fields every row has.
-    fn fields(&mut self, row: Option<&Map<String, Value>>) {
-        let keys = || row.map(|r| r.keys().cloned().collect()).unwrap_or_default();
-        if self.summary.events == 0 {
-            self.summary.common_fields = keys();
-        } else {
-            self.summary
-                .common_fields
-                .retain(|k| row.is_some_and(|r| r.contains_key(k)));
+    /// The fields every row of the object has.
+    fn common_fields(&self) -> BTreeSet<String> {
+        let fast = self.fast_fields.map(|mask| {
+            row::field_names(mask)
+                .map(str::to_string)
+                .collect::<BTreeSet<_>>()
+        });
+        match (fast, &self.slow_fields) {
+            (Some(fast), Some(slow)) => fast.intersection(slow).cloned().collect(),
+            (Some(fast), None) => fast,
+            (None, Some(slow)) => slow.clone(),
+            (None, None) => BTreeSet::new(),
         }
     }
 
@@ -216,29 +246,52 @@ impl ObjectRead {
             .push((kind, format!("{}:{}: {what}", self.key, place.line)));
     }
 
+    /// A data row the fast reader did not take: read generically, to say what is wrong with it.
     fn data(&mut self, row: Map<String, Value>, place: Place) {
         let Some(id) = event_uuid(&row) else {
             self.problem(RowProblem::Unreadable, place, "names no event_uuid".into());
             return;
         };
-        let digest = match parse_row(row) {
-            Ok(row) => {
-                if let Err(e) = row.check_enrichment() {
-                    self.problem(RowProblem::Altered, place, format!("event {id}: {e}"));
-                }
-                let own =
-                    partition::data_prefix(row.event.kind().event_type(), row.event.created_at());
-                if !self.key.starts_with(&own) {
-                    self.problem(
-                        RowProblem::Misplaced,
-                        place,
-                        format!("event {id} belongs in {}", own.trim_end_matches('/')),
-                    );
-                }
-                Some(crate::reconcile::digest(&row.event.to_json()))
+        match row::parse_row(row) {
+            Ok(row) => self.data_row(row, place),
+            // Not an event without its enrichment: altered, if it was sent.
+            Err(_) => self.sight(id, None, place),
+        }
+    }
+
+    /// A data row that is an event: its enrichment and partition checked, its content digested.
+    fn data_row(&mut self, row: LakeRow, place: Place) {
+        let id = row.event.id();
+        if let Err(e) = row.check_enrichment() {
+            self.problem(RowProblem::Altered, place, format!("event {id}: {e}"));
+        }
+        let own = self.own_prefix(&row.event);
+        if !self.key.starts_with(own.as_str()) {
+            let belongs = own.trim_end_matches('/').to_string();
+            self.problem(
+                RowProblem::Misplaced,
+                place,
+                format!("event {id} belongs in {belongs}"),
+            );
+        }
+        self.sight(id, Some(digest(&row.event.to_json())), place);
+    }
+
+    /// The partition prefix `event` belongs in (the last one is kept: rows of an object mostly
+    /// share their hour).
+    fn own_prefix(&mut self, event: &MarketEvent) -> String {
+        let (kind, hour) = (event.kind(), event.created_at().div_euclid(3_600_000));
+        match &self.last_prefix {
+            Some((k, h, prefix)) if *k == kind && *h == hour => prefix.clone(),
+            _ => {
+                let prefix = partition::data_prefix(kind.event_type(), event.created_at());
+                self.last_prefix = Some((kind, hour, prefix.clone()));
+                prefix
             }
-            Err(_) => None, // not an event without its enrichment: altered, if it was sent
-        };
+        }
+    }
+
+    fn sight(&mut self, id: Uuid, digest: Option<Digest>, place: Place) {
         self.ids
             .entry(id)
             .and_modify(|s| s.rows += 1)

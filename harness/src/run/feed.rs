@@ -48,6 +48,8 @@ pub(super) struct Feed<'a> {
     pub(super) load: &'a LoadPlan,
     pub(super) faults: FaultSettings,
     pub(super) seed: u64,
+    /// Events expected, when known: the ledger is sized for them up front.
+    pub(super) expected: usize,
 }
 
 impl Feed<'_> {
@@ -57,7 +59,7 @@ impl Feed<'_> {
     /// An item the source could not read (the run stops: nothing further is sent).
     pub(super) async fn run(self, tx: mpsc::Sender<Outgoing>) -> Result<Fed> {
         let mut fed = Fed {
-            ledger: Ledger::new(),
+            ledger: Ledger::with_capacity(self.expected),
             duplicates_sent: 0,
             unparsed_records: 0,
             schedule: None,
@@ -170,6 +172,7 @@ mod tests {
             load,
             faults: FaultSettings::default(),
             seed: 1,
+            expected: 0,
         }
     }
 

@@ -29,12 +29,12 @@ pub fn sanitize(value: &str) -> String {
 
 /// `event_type=<type>/dt=<YYYY-MM-DD>/hour=<HH>/` for an event of `event_type` at `epoch_ms`.
 pub fn data_prefix(event_type: &str, epoch_ms: i64) -> String {
-    let t = DateTime::<Utc>::from_timestamp_millis(epoch_ms).unwrap_or_default();
+    let (date, hour) = crate::utc::date_and_hour(epoch_ms);
     format!(
         "event_type={}/dt={}/hour={}/",
         sanitize(event_type),
-        sanitize(&t.format("%Y-%m-%d").to_string()),
-        sanitize(&t.format("%H").to_string()),
+        sanitize(&date),
+        sanitize(&hour),
     )
 }
 

@@ -2,10 +2,14 @@
 //! of [`crate::event::enrich`], so that a judge can compare each row with the event that was
 //! sent and check the enrichment against the event itself.
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
 use chrono::DateTime;
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::event::{iso8601, MarketEvent};
+use crate::event::{iso8601, ForexRate, MarketEvent, StockNews, StockPrice};
 
 /// The fields [`crate::event::enrich`] adds to every event.
 pub const ENRICHED_FIELDS: [&str; 4] = [
@@ -37,6 +41,166 @@ pub fn parse_row(mut row: Map<String, Value>) -> Result<LakeRow, String> {
     let event: MarketEvent =
         serde_json::from_value(Value::Object(row)).map_err(|e| format!("schema: {e}"))?;
     Ok(LakeRow { event, enrichment })
+}
+
+/// Every field a data row may carry, in a fixed order: [`read_row`] reports a row's fields as a
+/// bitmask over this list.
+pub const FIELDS: [&str; 17] = [
+    "event_name",
+    "event_uuid",
+    "created_at",
+    "pair",
+    "symbol",
+    "price",
+    "bid",
+    "ask",
+    "mid",
+    "volume",
+    "headline",
+    "body",
+    "sentiment",
+    "created_datetime",
+    "event_type",
+    "event_subtype",
+    "processed_at",
+];
+
+/// The names of the fields in `mask` (a bitmask over [`FIELDS`]).
+pub fn field_names(mask: u32) -> impl Iterator<Item = &'static str> {
+    FIELDS
+        .iter()
+        .enumerate()
+        .filter(move |(i, _)| mask & (1 << i) != 0)
+        .map(|(_, name)| *name)
+}
+
+/// A row as written, every field optional and strings borrowed where they need no unescaping:
+/// one typed pass over the bytes, several times faster than a generic JSON map.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Wire<'a> {
+    #[serde(borrow)]
+    event_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    event_uuid: Option<Cow<'a, str>>,
+    created_at: Option<i64>,
+    #[serde(borrow)]
+    pair: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    symbol: Option<Cow<'a, str>>,
+    price: Option<f64>,
+    bid: Option<f64>,
+    ask: Option<f64>,
+    mid: Option<f64>,
+    volume: Option<u64>,
+    #[serde(borrow)]
+    headline: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    body: Option<Cow<'a, str>>,
+    sentiment: Option<f64>,
+    #[serde(borrow)]
+    created_datetime: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    event_type: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    event_subtype: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    processed_at: Option<Cow<'a, str>>,
+}
+
+impl Wire<'_> {
+    /// Which fields are present, as a bitmask over [`FIELDS`].
+    fn mask(&self) -> u32 {
+        let present = [
+            self.event_name.is_some(),
+            self.event_uuid.is_some(),
+            self.created_at.is_some(),
+            self.pair.is_some(),
+            self.symbol.is_some(),
+            self.price.is_some(),
+            self.bid.is_some(),
+            self.ask.is_some(),
+            self.mid.is_some(),
+            self.volume.is_some(),
+            self.headline.is_some(),
+            self.body.is_some(),
+            self.sentiment.is_some(),
+            self.created_datetime.is_some(),
+            self.event_type.is_some(),
+            self.event_subtype.is_some(),
+            self.processed_at.is_some(),
+        ];
+        present
+            .iter()
+            .enumerate()
+            .fold(0, |mask, (i, p)| mask | (u32::from(*p) << i))
+    }
+}
+
+/// Bits of [`FIELDS`] each kind carries, besides `event_name`, `event_uuid`, `created_at` and the
+/// enrichment.
+const FOREX_FIELDS: u32 = 1 << 3 | 1 << 6 | 1 << 7 | 1 << 8;
+const STOCK_PRICE_FIELDS: u32 = 1 << 4 | 1 << 5 | 1 << 6 | 1 << 7 | 1 << 9;
+const STOCK_NEWS_FIELDS: u32 = 1 << 4 | 1 << 10 | 1 << 11 | 1 << 12;
+const KIND_FIELDS: u32 = FOREX_FIELDS | STOCK_PRICE_FIELDS | STOCK_NEWS_FIELDS;
+
+/// Reads a row the fast way: `Some` with the row and its fields (a bitmask over [`FIELDS`]) when
+/// it is one event kind's fields exactly, plus enrichment; `None` for anything else (unknown or
+/// duplicate fields, a wrong type, a field of another kind, a `null`), which [`parse_row`] on
+/// the generic map then reads and explains. Both give the same [`LakeRow`] where both apply.
+pub fn read_row(line: &[u8]) -> Option<(LakeRow, u32)> {
+    let w: Wire = serde_json::from_slice(line).ok()?;
+    let mask = w.mask();
+    let event_uuid = w.event_uuid.as_deref()?.parse().ok()?;
+    let created_at = w.created_at?;
+    let (own, event) = match w.event_name.as_deref()? {
+        "forex:rate" => (
+            FOREX_FIELDS,
+            MarketEvent::Forex(ForexRate {
+                event_uuid,
+                created_at,
+                pair: Arc::from(w.pair.as_deref()?),
+                bid: w.bid?,
+                ask: w.ask?,
+                mid: w.mid?,
+            }),
+        ),
+        "stock_price:quote" => (
+            STOCK_PRICE_FIELDS,
+            MarketEvent::StockPrice(StockPrice {
+                event_uuid,
+                created_at,
+                symbol: Arc::from(w.symbol.as_deref()?),
+                price: w.price?,
+                bid: w.bid?,
+                ask: w.ask?,
+                volume: w.volume?,
+            }),
+        ),
+        "stock_news:headline" => (
+            STOCK_NEWS_FIELDS,
+            MarketEvent::StockNews(StockNews {
+                event_uuid,
+                created_at,
+                symbol: Arc::from(w.symbol.as_deref()?),
+                headline: w.headline.as_deref()?.to_string(),
+                body: w.body.as_deref()?.to_string(),
+                sentiment: w.sentiment?,
+            }),
+        ),
+        _ => return None,
+    };
+    if mask & KIND_FIELDS & !own != 0 {
+        return None; // a field of another kind: the generic parser says which
+    }
+    let enrichment = [
+        w.created_datetime,
+        w.event_type,
+        w.event_subtype,
+        w.processed_at,
+    ]
+    .map(|f| f.map(Cow::into_owned));
+    Some((LakeRow { event, enrichment }, mask))
 }
 
 impl LakeRow {
@@ -97,6 +261,41 @@ mod tests {
             assert_eq!(row.event.to_json(), event.to_json());
             row.check_enrichment().unwrap();
         }
+    }
+
+    #[test]
+    fn the_fast_reader_agrees_with_the_generic_one_or_steps_aside() {
+        for event in Generator::new(GeneratorConfig {
+            events: 500,
+            ..Default::default()
+        }) {
+            let line = enrich(&event, chrono::Utc::now());
+            let (fast, mask) = read_row(&line).expect("a written row reads the fast way");
+            assert_eq!(fast, parse_row(map(&line)).unwrap());
+            let names: Vec<&str> = field_names(mask).collect();
+            let mut keys: Vec<String> = map(&line).keys().cloned().collect();
+            keys.sort();
+            let mut sorted = names.clone();
+            sorted.sort();
+            assert_eq!(sorted, keys);
+        }
+        let event = Generator::new(GeneratorConfig::default()).next().unwrap();
+        let good = map(&enrich(&event, chrono::Utc::now()));
+        for (field, value) in [
+            ("extra", Value::from(1)),
+            ("symbol", Value::from("AAPL")), // forex with a stock's field
+            ("bid", Value::Null),
+            ("ask", Value::from("1.0")),
+        ] {
+            let mut row = good.clone();
+            row.insert(field.into(), value);
+            let bytes = serde_json::to_vec(&row).unwrap();
+            assert!(read_row(&bytes).is_none(), "{field}");
+            assert!(parse_row(row).is_err(), "{field}");
+        }
+        let mut missing = good;
+        missing.remove("mid");
+        assert!(read_row(&serde_json::to_vec(&missing).unwrap()).is_none());
     }
 
     #[test]
