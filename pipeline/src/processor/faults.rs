@@ -1,8 +1,10 @@
 //! Failures the harness asks the handler to have, so that redelivery and dead-lettering are
 //! exercised for real.
 //!
-//! Both choices are pure functions of a seed and an id, so the harness knows in advance which
-//! events are poison without sharing any state with the handler.
+//! Both choices are pure functions of a seed and what a message carries (never of the id SQS
+//! gives a message, which LocalStack draws at random), so the harness knows in advance which
+//! events are poison without sharing any state with the handler, and the same seed fails the
+//! same messages.
 
 use md5::{Digest, Md5};
 use uuid::Uuid;
@@ -15,7 +17,8 @@ pub struct HandlerFaults {
     /// Share of events the handler always fails on (a bug it has): their messages end in the
     /// DLQ after `maxReceiveCount` receives.
     pub poison_ratio: f64,
-    /// Share of messages that fail on their first receive only (they succeed on redelivery).
+    /// Share of messages that fail on their first receive only (they succeed on redelivery),
+    /// drawn from the smallest event id a message carries (from its body when it carries none).
     pub transient_ratio: f64,
     /// Seeds both choices.
     pub seed: u64,
@@ -41,10 +44,14 @@ impl HandlerFaults {
         if events.iter().any(|id| self.is_poison(id)) {
             return Some(Failure::Poison);
         }
-        let transient = self.transient_ratio > 0.0
-            && message.receive_count <= 1
-            && draw(self.seed ^ 0x5bd1_e995, message.message_id.as_bytes()) < self.transient_ratio;
-        transient.then_some(Failure::Transient)
+        if self.transient_ratio <= 0.0 || message.receive_count > 1 {
+            return None;
+        }
+        let key = match events.iter().min() {
+            Some(id) => draw(self.seed ^ 0x5bd1_e995, id.as_bytes()),
+            None => draw(self.seed ^ 0x5bd1_e995, message.body.as_bytes()),
+        };
+        (key < self.transient_ratio).then_some(Failure::Transient)
     }
 }
 
@@ -102,5 +109,24 @@ mod tests {
         assert_eq!(faults.failure(&message("m", 2), &[]), None);
         let none = HandlerFaults::default();
         assert_eq!(none.failure(&message("m", 1), &[Uuid::nil()]), None);
+    }
+
+    #[test]
+    fn transient_failures_follow_the_events_not_the_message_id() {
+        let faults = HandlerFaults {
+            poison_ratio: 0.0,
+            transient_ratio: 0.3,
+            seed: 8,
+        };
+        let mut failed = 0;
+        for i in 0..2_000u128 {
+            let events = [Uuid::from_u128(3 * i + 2), Uuid::from_u128(3 * i + 1)];
+            let first = faults.failure(&message("random-a", 1), &events);
+            // Another SQS message id, the same events in another order: the same decision.
+            let reversed = [events[1], events[0]];
+            assert_eq!(first, faults.failure(&message("random-b", 1), &reversed));
+            failed += usize::from(first.is_some());
+        }
+        assert!((500..700).contains(&failed), "{failed}");
     }
 }
