@@ -24,7 +24,7 @@ const READ_LIMIT: Duration = Duration::from_secs(20);
 pub const SETTLE: Duration = Duration::from_secs(10);
 
 /// What judging a run found.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Judgement {
     /// Whether every invariant held.
     pub passed: bool,
@@ -138,12 +138,7 @@ pub fn invariants(j: &Judgement) -> Vec<Failure> {
             check: format!("reconciliation.{name}"),
             expected: "0".into(),
             actual: n.to_string(),
-            examples: r
-                .examples
-                .iter()
-                .filter_map(|e| e.strip_prefix(name)?.strip_prefix(": "))
-                .map(str::to_string)
-                .collect(),
+            examples: r.examples.get(name).cloned().unwrap_or_default(),
         })
         .collect();
     if j.main_queue.total() > 0 {
@@ -224,4 +219,52 @@ fn alert_symbol(message: &str) -> String {
         .ok()
         .and_then(|v| v["symbol"].as_str().map(str::to_string))
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_invariant_fails_on_its_own_and_says_what_and_where() {
+        assert!(invariants(&Judgement::default()).is_empty());
+        let mut j = Judgement::default();
+        j.reconciliation.missing = 2;
+        j.reconciliation
+            .examples
+            .insert("missing", vec!["event e (clean) is in neither ...".into()]);
+        j.reconciliation.unknown = 1;
+        j.main_queue.in_flight = 1;
+        j.dlq = QueueDepth {
+            visible: 3,
+            in_flight: 0,
+        };
+        j.dlq_messages = 2;
+        j.partitions.insert(
+            "event_type=forex/dt=2026-11-23/hour=14".into(),
+            PartitionSummary {
+                objects: 2,
+                ..PartitionSummary::default()
+            },
+        );
+        j.sns.new_data = 1;
+        let failures = invariants(&j);
+        let checks: Vec<&str> = failures.iter().map(|f| f.check.as_str()).collect();
+        assert_eq!(
+            checks,
+            [
+                "reconciliation.missing",
+                "reconciliation.unknown",
+                "queues.main",
+                "queues.dlq",
+                "sns.new_data"
+            ]
+        );
+        assert_eq!(
+            failures[0].to_string(),
+            "reconciliation.missing: expected 0, got 2\n      event e (clean) is in neither ..."
+        );
+        assert_eq!(failures[3].actual, "2 read");
+        assert_eq!(failures[4].expected, "2 (one per object written)");
+    }
 }

@@ -6,7 +6,7 @@
 //! without an event id (replayed rows that are not events) are kept by the digest of their
 //! bytes. [`Found`] is what the read-back saw; [`Reconciliation::of`] compares the two.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 use std::time::{Duration, Instant};
 
@@ -272,8 +272,8 @@ pub struct Reconciliation {
     pub altered: u64,
     /// Rows and records of events never sent, and rows that name no event.
     pub unknown: u64,
-    /// What is wrong and where, a few examples of each problem.
-    pub examples: Vec<String>,
+    /// What is wrong and where: a few examples of each problem, by its name (`missing`, ...).
+    pub examples: BTreeMap<&'static str, Vec<String>>,
 }
 
 impl Reconciliation {
@@ -284,19 +284,16 @@ impl Reconciliation {
                 events: (ledger.events.len() + ledger.raw.len()) as u64,
                 ..Default::default()
             },
-            shown: HashMap::new(),
         };
         let quarantine = quarantine_by_id(found);
         let dead = DeadLetters::of(ledger, found, &mut judge);
         for (id, sent) in &ledger.events {
-            judge.event(
-                id,
-                sent,
-                found.lake.get(id),
-                quarantine.get(id),
-                &dead,
-                found,
-            );
+            let seen = Seen {
+                lake: found.lake.get(id),
+                quarantine: quarantine.get(id),
+                dlq: dead.by_id.get(id).copied(),
+            };
+            judge.event(id, sent, &seen, found);
         }
         judge.raw_records(ledger, found, &dead);
         for (id, sighting) in &found.lake {
@@ -352,18 +349,60 @@ impl Reconciliation {
     }
 }
 
-/// Quarantine rows per event id: (rows, digest of the first, its place).
-fn quarantine_by_id(found: &Found) -> HashMap<Uuid, (u32, Digest, Place)> {
-    let mut by_id: HashMap<Uuid, (u32, Digest, Place)> = HashMap::new();
+/// Quarantine rows per event id: how many, and the digest and place of the first.
+fn quarantine_by_id(found: &Found) -> HashMap<Uuid, Sighting> {
+    let mut by_id: HashMap<Uuid, Sighting> = HashMap::new();
     for row in &found.quarantine {
         if let Some(id) = row.id {
             by_id
                 .entry(id)
-                .and_modify(|e| e.0 += 1)
-                .or_insert((1, row.digest, row.place));
+                .and_modify(|s| s.rows += 1)
+                .or_insert(Sighting {
+                    rows: 1,
+                    digest: Some(row.digest),
+                    first: row.place,
+                });
         }
     }
     by_id
+}
+
+/// Where one event was seen: its lake rows, its quarantine rows, and whether it was
+/// dead-lettered (`Some(true)` when a poison event in its message excuses that).
+struct Seen<'a> {
+    lake: Option<&'a Sighting>,
+    quarantine: Option<&'a Sighting>,
+    dlq: Option<bool>,
+}
+
+impl Seen<'_> {
+    /// Where the event is although its fate rules that out: a place, or `None` inside for the
+    /// DLQ. Clean events belong in the lake, malformed ones in the quarantine, poison ones in the
+    /// DLQ; a record dead-lettered without a poison event in its message is misplaced.
+    fn wrong_place(&self, fate: Fate) -> Option<Option<Place>> {
+        let unexcused_dlq = self.dlq == Some(false);
+        let (lake, quarantine) = (self.lake.map(|l| l.first), self.quarantine.map(|q| q.first));
+        match fate {
+            Fate::Clean => quarantine
+                .map(Some)
+                .or_else(|| (lake.is_none() && unexcused_dlq).then_some(None)),
+            Fate::Malformed => lake
+                .map(Some)
+                .or_else(|| (quarantine.is_none() && unexcused_dlq).then_some(None)),
+            Fate::Poison => lake.or(quarantine).map(Some),
+        }
+    }
+
+    /// The place of a row that does not hold what was sent: the lake row of a clean or poison
+    /// event, the quarantine row of a malformed one.
+    fn altered(&self, sent: &Sent) -> Option<Place> {
+        let row = match sent.fate {
+            Fate::Clean | Fate::Poison => self.lake,
+            Fate::Malformed => self.quarantine,
+        };
+        row.filter(|r| r.digest != Some(sent.digest))
+            .map(|r| r.first)
+    }
 }
 
 /// Dead-lettered records by id and by digest, each marked excused when its message also
@@ -413,34 +452,23 @@ impl DeadLetters {
 /// Counts and examples while reconciling.
 struct Tally {
     r: Reconciliation,
-    shown: HashMap<&'static str, usize>,
 }
 
 impl Tally {
     fn example(&mut self, problem: &'static str, text: impl FnOnce() -> String) {
-        let shown = self.shown.entry(problem).or_default();
-        if *shown < EXAMPLES {
-            *shown += 1;
-            self.r.examples.push(format!("{problem}: {}", text()));
+        let examples = self.r.examples.entry(problem).or_default();
+        if examples.len() < EXAMPLES {
+            examples.push(text());
         }
     }
 
-    fn event(
-        &mut self,
-        id: &Uuid,
-        sent: &Sent,
-        lake: Option<&Sighting>,
-        quarantine: Option<&(u32, Digest, Place)>,
-        dead: &DeadLetters,
-        found: &Found,
-    ) {
-        let dlq = dead.by_id.get(id).copied();
+    fn event(&mut self, id: &Uuid, sent: &Sent, seen: &Seen, found: &Found) {
         let fate = fate_name(sent.fate);
-        if lake.is_some() {
+        if seen.lake.is_some() {
             self.r.found += 1;
-        } else if quarantine.is_some() {
+        } else if seen.quarantine.is_some() {
             self.r.quarantined += 1;
-        } else if dlq.is_some() {
+        } else if seen.dlq.is_some() {
             self.r.dead_lettered += 1;
         } else {
             self.r.missing += 1;
@@ -448,7 +476,7 @@ impl Tally {
                 format!("event {id} ({fate}) is in neither the lake, the quarantine nor the DLQ")
             });
         }
-        if let Some(l) = lake.filter(|l| l.rows > 1) {
+        if let Some(l) = seen.lake.filter(|l| l.rows > 1) {
             self.r.duplicated += u64::from(l.rows - 1);
             self.example("duplicated", || {
                 format!(
@@ -458,46 +486,30 @@ impl Tally {
                 )
             });
         }
-        if let Some(&(rows, _, place)) = quarantine.filter(|q| q.0 > u32::from(sent.copies)) {
-            self.r.duplicated += u64::from(rows - u32::from(sent.copies));
+        let copies = u32::from(sent.copies);
+        if let Some(q) = seen.quarantine.filter(|q| q.rows > copies) {
+            self.r.duplicated += u64::from(q.rows - copies);
             self.example("duplicated", || {
                 format!(
-                    "event {id} has {rows} quarantine rows for {} copies sent, the first at {}",
-                    sent.copies,
-                    found.at(place)
+                    "event {id} has {} quarantine rows for {copies} copies sent, the first at {}",
+                    q.rows,
+                    found.at(q.first)
                 )
             });
         }
-        let unexcused_dlq = dlq == Some(false);
-        let misplaced = match sent.fate {
-            Fate::Clean => quarantine
-                .map(|q| found.at(q.2))
-                .or_else(|| (lake.is_none() && unexcused_dlq).then(|| "the DLQ".to_string())),
-            Fate::Malformed => lake
-                .map(|l| found.at(l.first))
-                .or_else(|| (quarantine.is_none() && unexcused_dlq).then(|| "the DLQ".to_string())),
-            Fate::Poison => lake
-                .map(|l| found.at(l.first))
-                .or_else(|| quarantine.map(|q| found.at(q.2))),
-        };
-        if let Some(place) = misplaced {
+        if let Some(place) = seen.wrong_place(sent.fate) {
             self.r.misplaced += 1;
+            let at = place.map_or_else(|| "the DLQ".to_string(), |p| found.at(p));
             let belongs = match sent.fate {
                 Fate::Clean => "the lake",
                 Fate::Malformed => "the quarantine",
                 Fate::Poison => "the DLQ",
             };
             self.example("misplaced", || {
-                format!("event {id} ({fate}) belongs in {belongs}, found at {place}")
+                format!("event {id} ({fate}) belongs in {belongs}, found at {at}")
             });
         }
-        let altered = match sent.fate {
-            Fate::Clean | Fate::Poison => lake
-                .filter(|l| l.digest != Some(sent.digest))
-                .map(|l| l.first),
-            Fate::Malformed => quarantine.filter(|q| q.1 != sent.digest).map(|q| q.2),
-        };
-        if let Some(place) = altered {
+        if let Some(place) = seen.altered(sent) {
             self.r.altered += 1;
             self.example("altered", || {
                 format!(
@@ -645,7 +657,7 @@ mod tests {
         let r = check(&found, &ledger);
         assert_eq!(r.missing, 1);
         assert!(!r.holds());
-        assert!(r.examples[0].starts_with(&format!("missing: event {} (clean)", id(2))));
+        assert!(r.examples["missing"][0].starts_with(&format!("event {} (clean)", id(2))));
     }
 
     #[test]
@@ -723,7 +735,7 @@ mod tests {
         let r = check(&found, &ledger);
         assert_eq!(r.misplaced, 1, "dead-lettered without poison: {r:?}");
         assert!(
-            r.examples[0].contains("belongs in the lake, found at the DLQ"),
+            r.examples["misplaced"][0].contains("belongs in the lake, found at the DLQ"),
             "{r:?}"
         );
     }
@@ -778,8 +790,8 @@ mod tests {
         let r = check(&found, &ledger);
         assert_eq!((r.events, r.quarantined, r.missing), (2, 1, 1));
         assert_eq!(
-            r.examples,
-            ["missing: f.csv:5 (not an event) is not in the quarantine"]
+            r.examples["missing"],
+            ["f.csv:5 (not an event) is not in the quarantine"]
         );
     }
 
