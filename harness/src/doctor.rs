@@ -236,20 +236,8 @@ async fn s3_round_trip(clients: &Clients, p: &Provisioned) -> Result<()> {
         .send()
         .await
         .map_err(AwsError::of("s3", "PutObject"))?;
-    let got = clients
-        .s3
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .map_err(AwsError::of("s3", "GetObject"))?
-        .body
-        .collect()
-        .await
-        .map_err(|e| doctor_error("s3", "GetObject", &e.to_string()))?
-        .into_bytes();
-    if got.as_ref() != body.as_bytes() {
+    let (_, got) = clients.get_object(bucket, key).await?;
+    if got != body.as_bytes() {
         return Err(doctor_error(
             "s3",
             "GetObject",

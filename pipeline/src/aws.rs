@@ -138,6 +138,34 @@ impl Clients {
             }
         }
     }
+
+    /// One object's user metadata and whole body.
+    ///
+    /// # Errors
+    /// The `GetObject` call, or reading its body, failing.
+    pub async fn get_object(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<(HashMap<String, String>, Vec<u8>), AwsError> {
+        let out = self
+            .s3
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(AwsError::of("s3", "GetObject"))?;
+        let metadata = out.metadata().cloned().unwrap_or_default();
+        let body = out
+            .body
+            .collect()
+            .await
+            .map_err(AwsError::of("s3", "GetObject"))?
+            .into_bytes()
+            .to_vec();
+        Ok((metadata, body))
+    }
 }
 
 /// A failed AWS call: which service, which operation and the SDK's full error chain.

@@ -127,16 +127,7 @@ struct Saved {
 }
 
 async fn get(clients: &Clients, bucket: &str, key: &str) -> Saved {
-    let out = clients
-        .s3
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .unwrap();
-    let metadata = out.metadata().cloned().unwrap_or_default();
-    let body = out.body.collect().await.unwrap().into_bytes().to_vec();
+    let (metadata, body) = clients.get_object(bucket, key).await.unwrap();
     Saved { body, metadata }
 }
 

@@ -114,29 +114,8 @@ fn reader_error(reason: impl std::fmt::Display) -> crate::Error {
 }
 
 async fn get_object(clients: &Clients, bucket: &str, key: &str) -> Result<(Option<i64>, Vec<u8>)> {
-    let out = clients
-        .s3
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .map_err(AwsError::of("s3", "GetObject"))?;
-    let written_at = out
-        .metadata()
-        .and_then(|m| m.get(WRITTEN_AT_META))
-        .and_then(|v| v.parse().ok());
-    let body = out
-        .body
-        .collect()
-        .await
-        .map_err(|e| AwsError {
-            service: "s3",
-            operation: "GetObject",
-            message: e.to_string(),
-        })?
-        .into_bytes()
-        .to_vec();
+    let (metadata, body) = clients.get_object(bucket, key).await?;
+    let written_at = metadata.get(WRITTEN_AT_META).and_then(|v| v.parse().ok());
     let body = compress::expand_object(key, body)
         .map_err(|e| reader_error(format!("s3://{bucket}/{key} does not decompress: {e}")))?;
     Ok((written_at, body))
