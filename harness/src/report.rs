@@ -165,6 +165,8 @@ pub struct StageStats {
     pub received: u64,
     /// Messages the processor left for redelivery.
     pub redelivered: u64,
+    /// SQS calls of the processor that failed after the SDK's retries and were retried.
+    pub processor_call_retries: u64,
     /// Events skipped as already written.
     pub duplicates_skipped: u64,
     /// Objects the lake writer wrote.
@@ -197,6 +199,7 @@ impl StageStats {
             invocations: get(&esm.invocations),
             received: get(&esm.received),
             redelivered: get(&esm.failed),
+            processor_call_retries: get(&esm.call_retries),
             duplicates_skipped: get(&handler.duplicates),
             objects: get(&lake.objects),
             lake_bytes: get(&lake.bytes),
@@ -366,11 +369,12 @@ impl RunReport {
         );
         let _ = writeln!(
             out,
-            "  process  {:>6.2}s  {} invocations, {} received, {} redelivered, {} duplicates skipped, {} objects ({:.1} MiB)",
+            "  process  {:>6.2}s  {} invocations, {} received, {} redelivered, {} SQS calls retried, {} duplicates skipped, {} objects ({:.1} MiB)",
             t.processed_secs,
             s.invocations,
             s.received,
             s.redelivered,
+            s.processor_call_retries,
             s.duplicates_skipped,
             s.objects,
             s.lake_bytes as f64 / 1_048_576.0

@@ -17,6 +17,7 @@ use super::response::{failed_ids, BatchResponse};
 use crate::aws::{AwsError, Clients};
 use crate::control::{Control, Phase};
 use crate::error::{Error, Result};
+use crate::retry::Backoff;
 
 /// Event source mapping settings (names as in Lambda's `CreateEventSourceMapping`).
 #[derive(Debug, Clone)]
@@ -31,6 +32,10 @@ pub struct EsmConfig {
     pub concurrency: usize,
     /// Long-poll wait of each `ReceiveMessage` (at most 20 s).
     pub wait_time_secs: i32,
+    /// How a poller retries SQS calls that failed after the SDK's own retries (as Lambda keeps
+    /// polling through SQS errors); after `max_attempts` failures in a row it gives up, and the
+    /// mapping fails with that error at once.
+    pub retry: Backoff,
 }
 
 impl Default for EsmConfig {
@@ -41,6 +46,7 @@ impl Default for EsmConfig {
             visibility_timeout_secs: None,
             concurrency: 2,
             wait_time_secs: 2,
+            retry: Backoff::default(),
         }
     }
 }
@@ -87,6 +93,8 @@ pub struct EsmStats {
     pub handler_errors: AtomicU64,
     /// `ReceiveMessage`, `DeleteMessageBatch` and `GetQueueAttributes` calls.
     pub calls: AtomicU64,
+    /// Of those, calls that failed (after the SDK's retries) and were retried by the poller.
+    pub call_retries: AtomicU64,
 }
 
 /// The event source mapping: pollers that feed `handler`.
@@ -124,7 +132,8 @@ impl<H: Handler> EventSourceMapping<H> {
     /// or [`Phase::Stop`].
     ///
     /// # Errors
-    /// An AWS call that fails (SQS itself unreachable).
+    /// An SQS call that kept failing through [`EsmConfig::retry`] (SQS unreachable), returned as
+    /// soon as the first poller gives up, without waiting for a drain that cannot come.
     pub async fn run(self, mut control: Control) -> Result<()> {
         let (empty_tx, empty_rx) = watch::channel(false);
         let shared = Arc::new(self);
@@ -135,20 +144,21 @@ impl<H: Handler> EventSourceMapping<H> {
         }
         let monitor = async {
             control.reached(Phase::Drain).await;
-            let mut empty_checks = 0;
+            let (mut empty_checks, mut failures) = (0, 0);
             while control.phase() == Phase::Drain {
-                if shared.queue_is_empty().await? {
-                    empty_checks += 1;
-                    if empty_checks >= 2 {
-                        let _ = empty_tx.send(true);
-                        break;
-                    }
-                } else {
-                    empty_checks = 0;
+                match shared.queue_is_empty().await {
+                    Ok(true) => empty_checks += 1,
+                    Ok(false) => empty_checks = 0,
+                    Err(e) => shared.retry_after(e, &mut failures).await?,
+                }
+                if empty_checks >= 2 {
+                    let _ = empty_tx.send(true);
+                    break;
                 }
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
-            Ok::<_, Error>(())
+            // Parked until the pollers end: only an error may finish the mapping early.
+            std::future::pending::<Result<()>>().await
         };
         let joined = async {
             while let Some(done) = pollers.join_next().await {
@@ -156,19 +166,47 @@ impl<H: Handler> EventSourceMapping<H> {
             }
             Ok::<_, Error>(())
         };
-        let (monitored, joined) = tokio::join!(monitor, joined);
-        monitored.and(joined)
+        // The first error (a poller or the monitor giving up) ends the mapping at once; the
+        // remaining pollers are aborted with the JoinSet.
+        tokio::select! {
+            monitored = monitor => monitored,
+            joined = joined => joined,
+        }
+    }
+
+    /// Counts a failed SQS call and waits before the next attempt; the error itself once
+    /// `max_attempts` calls in a row have failed.
+    async fn retry_after(&self, error: Error, failures: &mut u32) -> Result<()> {
+        *failures += 1;
+        if *failures >= self.config.retry.max_attempts {
+            return Err(error);
+        }
+        self.stats.call_retries.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(%error, attempt = *failures, "SQS call failed; the poller retries");
+        self.config.retry.wait(*failures).await;
+        Ok(())
     }
 
     async fn poll(&self, mut control: Control, mut empty: watch::Receiver<bool>) -> Result<()> {
+        let mut failures = 0;
         loop {
             if control.phase() == Phase::Stop || *empty.borrow() {
                 return Ok(());
             }
             let batch = tokio::select! {
-                batch = self.gather() => batch?,
+                batch = self.gather() => batch,
                 _ = control.reached(Phase::Stop) => return Ok(()),
                 _ = empty.wait_for(|e| *e) => return Ok(()),
+            };
+            let batch = match batch {
+                Ok(batch) => {
+                    failures = 0;
+                    batch
+                }
+                Err(e) => {
+                    self.retry_after(e, &mut failures).await?;
+                    continue;
+                }
             };
             if batch.is_empty() {
                 continue;
@@ -191,7 +229,12 @@ impl<H: Handler> EventSourceMapping<H> {
                 .iter()
                 .filter(|m| !failed.contains(&m.message_id))
                 .collect();
-            self.delete(&done).await?;
+            // Undeleted messages come back after their visibility timeout, and the handler
+            // skips what it already wrote: a failed delete costs time, not correctness.
+            match self.delete(&done).await {
+                Ok(()) => failures = 0,
+                Err(e) => self.retry_after(e, &mut failures).await?,
+            }
         }
     }
 
@@ -301,5 +344,64 @@ impl<H: Handler> EventSourceMapping<H> {
         Ok(count(QueueAttributeName::ApproximateNumberOfMessages)
             && count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
             && attrs.values().all(|v| v == "0"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::control;
+
+    struct AcceptAll;
+
+    impl Handler for AcceptAll {
+        async fn handle(
+            &self,
+            _batch: &[SqsMessage],
+        ) -> std::result::Result<BatchResponse, HandlerError> {
+            Ok(BatchResponse::failing(Vec::new()))
+        }
+    }
+
+    /// Clients for an endpoint nobody listens on, without the SDK's own retries.
+    async fn unreachable() -> Clients {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url("http://127.0.0.1:9")
+            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+                "test", "test", None, None, "test",
+            ))
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .load()
+            .await;
+        Clients::new(&config)
+    }
+
+    #[tokio::test]
+    async fn pollers_retry_sqs_errors_then_fail_the_mapping_at_once_with_the_error() {
+        let config = EsmConfig {
+            concurrency: 2,
+            retry: Backoff {
+                initial: Duration::from_millis(1),
+                max: Duration::from_millis(10),
+                max_attempts: 4,
+            },
+            ..EsmConfig::default()
+        };
+        let esm = EventSourceMapping::new(
+            unreachable().await,
+            "http://127.0.0.1:9/000000000000/q",
+            config,
+            Arc::new(AcceptAll),
+        );
+        let stats = esm.stats();
+        // Never drained: before the fix, a dead poller left the mapping waiting for a drain.
+        let (_controller, control) = control::channel();
+        let outcome = tokio::time::timeout(Duration::from_secs(30), esm.run(control))
+            .await
+            .expect("the mapping fails at once instead of waiting for a drain");
+        let error = outcome.unwrap_err().to_string();
+        assert!(error.starts_with("sqs ReceiveMessage failed"), "{error}");
+        assert!(stats.call_retries.load(Ordering::Relaxed) >= 3);
     }
 }
