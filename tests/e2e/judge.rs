@@ -211,6 +211,26 @@ async fn remove_messages(clients: &Clients, queue: &str, marker: &str) -> usize 
     removed
 }
 
+/// Waits (up to 10 s) until `queue` holds a message whose body contains `marker`, and leaves
+/// it there.
+async fn wait_for_delivery(clients: &Clients, queue: &str, marker: &str) {
+    for _ in 0..100 {
+        let peeked = tickflow_harness::observe::peek_all(
+            clients,
+            queue,
+            Duration::from_secs(10),
+            Duration::ZERO,
+        )
+        .await
+        .unwrap();
+        if peeked.bodies().iter().any(|b| b.contains(marker)) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{marker:?} never reached {queue}");
+}
+
 /// Rewrites the lines of a JSONL body through `edit` (line index, row).
 fn edit_rows(
     body: &[u8],
@@ -615,6 +635,8 @@ async fn every_corruption_of_a_finished_run_fails_its_checks_and_says_where() {
             .send()
             .await
             .unwrap();
+        // SNS delivers to the queue on its own time: judge once the extra message is there.
+        wait_for_delivery(&clients, queue, "one too many").await;
         judged(&run, &clients, &expect, subject, checks).await;
         assert_eq!(remove_messages(&clients, queue, "one too many").await, 1);
     }

@@ -9,6 +9,7 @@ use base64::Engine as _;
 use chrono::Utc;
 use uuid::Uuid;
 
+use super::claims::Claims;
 use super::esm::{Handler, HandlerError, SqsMessage};
 use super::faults::{Failure, HandlerFaults};
 use super::response::BatchResponse;
@@ -24,6 +25,9 @@ pub struct HandlerStats {
     pub events: AtomicU64,
     /// Events skipped because their id was already written (producer duplicates, redelivery).
     pub duplicates: AtomicU64,
+    /// Messages left for redelivery because another invocation was still writing some of
+    /// their events.
+    pub busy: AtomicU64,
     /// Records quarantined.
     pub quarantined: AtomicU64,
     /// Messages failed because they carry a poison event.
@@ -41,9 +45,10 @@ pub struct EnrichHandler {
     notifier: Option<Notifier>,
     faults: HandlerFaults,
     watch: Mutex<PriceWatch>,
-    /// Ids of events accepted into the lake: makes producer duplicates and redeliveries
-    /// harmless. Held in memory for a run (a production deployment keeps it in a table).
-    seen: Mutex<HashSet<Uuid>>,
+    /// Ids written and being written: makes producer duplicates and redeliveries harmless,
+    /// and never takes an id for done before its write is durable. Held in memory for a run (a
+    /// production deployment keeps it in a table).
+    claims: Mutex<Claims>,
     stats: Arc<HandlerStats>,
 }
 
@@ -60,7 +65,7 @@ impl EnrichHandler {
             notifier,
             faults,
             watch: Mutex::new(PriceWatch::new(watch)),
-            seen: Mutex::new(HashSet::new()),
+            claims: Mutex::new(Claims::default()),
             stats: Arc::default(),
         }
     }
@@ -126,7 +131,7 @@ impl Handler for EnrichHandler {
             prefix: partition::quarantine_prefix(now),
             ..Rows::default()
         };
-        let mut accepted: Vec<Uuid> = Vec::new();
+        let mut accepted: HashSet<Uuid> = HashSet::new();
         let mut prices: Vec<(Arc<str>, i64, f64, f64)> = Vec::new();
 
         for message in batch {
@@ -163,18 +168,24 @@ impl Handler for EnrichHandler {
                 failures.push(message.message_id.clone());
                 continue;
             }
-            let mut seen = lock(&self.seen);
+            let Ok(takes) = lock(&self.claims).claim(&ids, &mut accepted) else {
+                // Another invocation is still writing some of these events: this message is
+                // done only once that write is durable, so it comes back later.
+                self.stats.busy.fetch_add(1, Ordering::Relaxed);
+                failures.push(message.message_id.clone());
+                continue;
+            };
+            let mut takes = takes.into_iter();
             for (raw, event) in parsed {
                 match event {
                     Err(reason) => {
                         Self::quarantine(&mut quarantine, &raw, &reason, &message.message_id)
                     }
                     Ok(event) => {
-                        if !seen.insert(event.id()) {
+                        if takes.next() != Some(true) {
                             self.stats.duplicates.fetch_add(1, Ordering::Relaxed);
                             continue;
                         }
-                        accepted.push(event.id());
                         let prefix =
                             partition::data_prefix(event.kind().event_type(), event.created_at());
                         let rows = data.entry(prefix.clone()).or_insert_with(|| Rows {
@@ -206,13 +217,11 @@ impl Handler for EnrichHandler {
         let mut all: Vec<Rows> = data.into_values().collect();
         all.push(quarantine);
         if let Err(e) = self.lake.append(all).await {
-            // Not durable: forget the ids so that the redelivered messages are written.
-            let mut seen = lock(&self.seen);
-            for id in &accepted {
-                seen.remove(id);
-            }
+            // Not durable: free the ids so that the redelivered messages write them.
+            lock(&self.claims).release(&accepted);
             return Err(HandlerError(format!("lake write failed: {e}")));
         }
+        lock(&self.claims).confirm(&accepted);
         self.stats
             .events
             .fetch_add(accepted.len() as u64, Ordering::Relaxed);

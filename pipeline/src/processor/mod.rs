@@ -1,6 +1,7 @@
 //! The processor: an SQS event source mapping with Lambda's semantics, and the handler that
 //! validates, enriches and writes events to the lake.
 
+pub mod claims;
 pub mod esm;
 pub mod faults;
 pub mod handler;
