@@ -167,6 +167,8 @@ pub struct StageStats {
     pub redelivered: u64,
     /// SQS calls of the processor that failed after the SDK's retries and were retried.
     pub processor_call_retries: u64,
+    /// `ChangeMessageVisibilityBatch` calls that kept batches invisible while handled.
+    pub visibility_renewals: u64,
     /// Events skipped as already written.
     pub duplicates_skipped: u64,
     /// Objects the lake writer wrote.
@@ -200,6 +202,7 @@ impl StageStats {
             received: get(&esm.received),
             redelivered: get(&esm.failed),
             processor_call_retries: get(&esm.call_retries),
+            visibility_renewals: get(&esm.visibility_renewals),
             duplicates_skipped: get(&handler.duplicates),
             objects: get(&lake.objects),
             lake_bytes: get(&lake.bytes),
@@ -369,11 +372,12 @@ impl RunReport {
         );
         let _ = writeln!(
             out,
-            "  process  {:>6.2}s  {} invocations, {} received, {} redelivered, {} SQS calls retried, {} duplicates skipped, {} objects ({:.1} MiB)",
+            "  process  {:>6.2}s  {} invocations, {} received, {} redelivered, {} visibility renewals, {} SQS calls retried, {} duplicates skipped, {} objects ({:.1} MiB)",
             t.processed_secs,
             s.invocations,
             s.received,
             s.redelivered,
+            s.visibility_renewals,
             s.processor_call_retries,
             s.duplicates_skipped,
             s.objects,

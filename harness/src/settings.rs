@@ -195,12 +195,16 @@ impl PipelineSettings {
         }
     }
 
-    /// The event source mapping's configuration.
+    /// The event source mapping's configuration: batches kept invisible, for the queue's
+    /// visibility timeout at a time, while they are handled.
     pub fn esm(&self) -> EsmConfig {
         EsmConfig {
             batch_size: self.batch_size,
             batching_window: Duration::from_millis(self.batching_window_ms),
             concurrency: self.concurrency,
+            extend_visibility: Some(Duration::from_secs(u64::from(
+                self.visibility_timeout_secs.max(1),
+            ))),
             ..EsmConfig::default()
         }
     }

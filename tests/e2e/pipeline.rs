@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tickflow_harness::faults::FaultSettings;
@@ -12,6 +13,9 @@ use tickflow_harness::topology::Topology;
 use tickflow_pipeline::bridge::{Bridge, BridgeConfig, Checkpoints};
 use tickflow_pipeline::control::{self, Phase};
 use tickflow_pipeline::envelope;
+use tickflow_pipeline::processor::{
+    BatchResponse, EsmConfig, EventSourceMapping, Handler, HandlerError, SqsMessage,
+};
 use tickflow_pipeline::producer::{Outgoing, Producer, ProducerConfig};
 use tickflow_pipeline::source::{Generator, GeneratorConfig};
 
@@ -389,4 +393,76 @@ async fn a_restarted_bridge_resumes_from_its_checkpoints() {
     within(LIMIT, "teardown", topology.teardown(&clients, &p))
         .await
         .unwrap();
+}
+
+/// A handler slower than the queue's visibility timeout, recording each delivery it gets.
+#[derive(Default)]
+struct Slow {
+    deliveries: std::sync::Mutex<Vec<(String, u32)>>,
+}
+
+impl Handler for Slow {
+    async fn handle(&self, batch: &[SqsMessage]) -> Result<BatchResponse, HandlerError> {
+        self.deliveries
+            .lock()
+            .unwrap()
+            .extend(batch.iter().map(|m| (m.body.clone(), m.receive_count)));
+        tokio::time::sleep(Duration::from_millis(2_500)).await;
+        Ok(BatchResponse::failing(Vec::new()))
+    }
+}
+
+/// Sends one message to a fresh queue with a 1 s visibility timeout and lets an event source
+/// mapping with a 2.5 s handler drain it; returns the deliveries the handler saw.
+async fn deliveries_of_a_slow_batch(extend_visibility: Option<Duration>) -> Vec<(String, u32)> {
+    let clients = clients().await;
+    let topology = Topology {
+        visibility_timeout_secs: 1,
+        ..Topology::new()
+    };
+    let p = within(LIMIT, "provision", topology.provision(&clients))
+        .await
+        .unwrap();
+    clients
+        .sqs
+        .send_message()
+        .queue_url(&p.resources.queue_url)
+        .message_body("slow")
+        .send()
+        .await
+        .unwrap();
+    let handler = Arc::new(Slow::default());
+    let config = EsmConfig {
+        concurrency: 2,
+        wait_time_secs: 1,
+        extend_visibility,
+        ..EsmConfig::default()
+    };
+    let esm = EventSourceMapping::new(
+        clients.clone(),
+        &p.resources.queue_url,
+        config,
+        handler.clone(),
+    );
+    let (ctl, control) = control::channel();
+    ctl.set(Phase::Drain);
+    within(LIMIT, "drain", esm.run(control)).await.unwrap();
+    within(LIMIT, "teardown", topology.teardown(&clients, &p))
+        .await
+        .unwrap();
+    let deliveries = handler.deliveries.lock().unwrap().clone();
+    deliveries
+}
+
+#[tokio::test]
+async fn a_batch_handled_longer_than_its_visibility_timeout_is_kept_invisible() {
+    let (kept, left) = tokio::join!(
+        deliveries_of_a_slow_batch(Some(Duration::from_secs(1))),
+        deliveries_of_a_slow_batch(None)
+    );
+    assert_eq!(kept, [("slow".to_string(), 1)], "renewed: delivered once");
+    assert!(
+        left.len() >= 2 && left.iter().any(|(_, count)| *count >= 2),
+        "without renewal the message comes back while it is handled: {left:?}"
+    );
 }

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_sqs::types::{
-    DeleteMessageBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName,
+    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry,
+    MessageSystemAttributeName, QueueAttributeName,
 };
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -32,6 +33,10 @@ pub struct EsmConfig {
     pub concurrency: usize,
     /// Long-poll wait of each `ReceiveMessage` (at most 20 s).
     pub wait_time_secs: i32,
+    /// Keeps a batch's messages invisible for this long while the handler works on them,
+    /// renewed at half of it (`ChangeMessageVisibility`): a slow write cannot let them reappear
+    /// to another poller. `None` leaves them to the queue's visibility timeout.
+    pub extend_visibility: Option<Duration>,
     /// How a poller retries SQS calls that failed after the SDK's own retries (as Lambda keeps
     /// polling through SQS errors); after `max_attempts` failures in a row it gives up, and the
     /// mapping fails with that error at once.
@@ -46,6 +51,7 @@ impl Default for EsmConfig {
             visibility_timeout_secs: None,
             concurrency: 2,
             wait_time_secs: 2,
+            extend_visibility: None,
             retry: Backoff::default(),
         }
     }
@@ -95,6 +101,8 @@ pub struct EsmStats {
     pub calls: AtomicU64,
     /// Of those, calls that failed (after the SDK's retries) and were retried by the poller.
     pub call_retries: AtomicU64,
+    /// `ChangeMessageVisibilityBatch` calls that kept a batch invisible while it was handled.
+    pub visibility_renewals: AtomicU64,
 }
 
 /// The event source mapping: pollers that feed `handler`.
@@ -215,7 +223,13 @@ impl<H: Handler> EventSourceMapping<H> {
             self.stats
                 .received
                 .fetch_add(batch.len() as u64, Ordering::Relaxed);
-            let outcome = self.handler.handle(&batch).await;
+            let outcome = match self.config.extend_visibility {
+                None => self.handler.handle(&batch).await,
+                Some(timeout) => tokio::select! {
+                    outcome = self.handler.handle(&batch) => outcome,
+                    never = self.keep_invisible(&batch, timeout) => match never {},
+                },
+            };
             if let Err(e) = &outcome {
                 self.stats.handler_errors.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(error = %e, messages = batch.len(), "handler failed the whole batch");
@@ -325,6 +339,50 @@ impl<H: Handler> EventSourceMapping<H> {
             }
         }
         Ok(())
+    }
+
+    /// Renews the batch's invisibility every half `timeout`, for as long as it is polled (the
+    /// handler's run). A failed renewal is logged: the message may then come back early, which
+    /// the handler's claims make harmless.
+    async fn keep_invisible(
+        &self,
+        batch: &[SqsMessage],
+        timeout: Duration,
+    ) -> std::convert::Infallible {
+        let secs = i32::try_from(timeout.as_secs().clamp(1, 43_200)).unwrap_or(43_200);
+        loop {
+            tokio::time::sleep(timeout / 2).await;
+            for chunk in batch.chunks(10) {
+                let entries = chunk
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, m)| {
+                        ChangeMessageVisibilityBatchRequestEntry::builder()
+                            .id(i.to_string())
+                            .receipt_handle(&m.receipt_handle)
+                            .visibility_timeout(secs)
+                            .build()
+                            .ok()
+                    })
+                    .collect();
+                self.stats.calls.fetch_add(1, Ordering::Relaxed);
+                self.stats
+                    .visibility_renewals
+                    .fetch_add(1, Ordering::Relaxed);
+                if let Err(e) = self
+                    .clients
+                    .sqs
+                    .change_message_visibility_batch()
+                    .queue_url(&self.queue_url)
+                    .set_entries(Some(entries))
+                    .send()
+                    .await
+                {
+                    let error = AwsError::of("sqs", "ChangeMessageVisibilityBatch")(e);
+                    tracing::warn!(%error, "could not keep a batch invisible");
+                }
+            }
+        }
     }
 
     async fn queue_is_empty(&self) -> Result<bool> {
