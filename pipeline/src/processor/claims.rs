@@ -1,8 +1,9 @@
-//! Which event ids the processor has durably written, and which an invocation is writing right
-//! now. An id counts as done only once its write is durable: a message that carries an id
-//! another invocation is still writing (its visibility ran out while that write waited) is left
-//! for redelivery instead of being deleted as a duplicate, so a write that then fails loses
-//! nothing.
+//! Which records the processor has durably written, and which an invocation is writing right
+//! now, by key (an event's id; for a record bound for the quarantine, a digest of its bytes). A
+//! key counts as done only once its write is durable: a message that carries a key another
+//! invocation is still writing (its visibility ran out while that write waited) is left for
+//! redelivery instead of being deleted as a duplicate, so a write that then fails loses nothing,
+//! and one that succeeds is not repeated.
 
 use std::collections::HashSet;
 

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
 use chrono::Utc;
+use md5::Digest as _;
 use uuid::Uuid;
 
 use super::claims::Claims;
@@ -23,7 +24,8 @@ use crate::notify::{Alert, Notifier, PriceWatch, WatchConfig};
 pub struct HandlerStats {
     /// Events written to the lake.
     pub events: AtomicU64,
-    /// Events skipped because their id was already written (producer duplicates, redelivery).
+    /// Records skipped because they were already written: events by id, records for the
+    /// quarantine by their bytes (producer duplicates, redelivery).
     pub duplicates: AtomicU64,
     /// Messages left for redelivery because another invocation was still writing some of
     /// their events.
@@ -132,6 +134,7 @@ impl Handler for EnrichHandler {
             ..Rows::default()
         };
         let mut accepted: HashSet<Uuid> = HashSet::new();
+        let mut written = 0u64;
         let mut prices: Vec<(Arc<str>, i64, f64, f64)> = Vec::new();
 
         for message in batch {
@@ -168,24 +171,34 @@ impl Handler for EnrichHandler {
                 failures.push(message.message_id.clone());
                 continue;
             }
-            let Ok(takes) = lock(&self.claims).claim(&ids, &mut accepted) else {
-                // Another invocation is still writing some of these events: this message is
+            // Every record is claimed before it is written: an event by its id, a record for
+            // the quarantine by a digest of its bytes, so a redelivered message writes neither
+            // again.
+            let keys: Vec<Uuid> = parsed
+                .iter()
+                .map(|(raw, e)| {
+                    e.as_ref()
+                        .map_or_else(|_| quarantine_key(raw), MarketEvent::id)
+                })
+                .collect();
+            let Ok(takes) = lock(&self.claims).claim(&keys, &mut accepted) else {
+                // Another invocation is still writing some of these records: this message is
                 // done only once that write is durable, so it comes back later.
                 self.stats.busy.fetch_add(1, Ordering::Relaxed);
                 failures.push(message.message_id.clone());
                 continue;
             };
-            let mut takes = takes.into_iter();
-            for (raw, event) in parsed {
+            for ((raw, event), take) in parsed.into_iter().zip(takes) {
+                if !take {
+                    self.stats.duplicates.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
                 match event {
                     Err(reason) => {
                         Self::quarantine(&mut quarantine, &raw, &reason, &message.message_id)
                     }
                     Ok(event) => {
-                        if takes.next() != Some(true) {
-                            self.stats.duplicates.fetch_add(1, Ordering::Relaxed);
-                            continue;
-                        }
+                        written += 1;
                         let prefix =
                             partition::data_prefix(event.kind().event_type(), event.created_at());
                         let rows = data.entry(prefix.clone()).or_insert_with(|| Rows {
@@ -222,9 +235,7 @@ impl Handler for EnrichHandler {
             return Err(HandlerError(format!("lake write failed: {e}")));
         }
         lock(&self.claims).confirm(&accepted);
-        self.stats
-            .events
-            .fetch_add(accepted.len() as u64, Ordering::Relaxed);
+        self.stats.events.fetch_add(written, Ordering::Relaxed);
         self.stats
             .quarantined
             .fetch_add(quarantined, Ordering::Relaxed);
@@ -239,6 +250,12 @@ impl Handler for EnrichHandler {
         self.publish(&alerts).await;
         Ok(BatchResponse::failing(failures))
     }
+}
+
+/// The claim key of a record bound for the quarantine: a UUID of the MD5 of its bytes (a
+/// version 3 UUID, never equal to an event's version 8 id).
+fn quarantine_key(raw: &[u8]) -> Uuid {
+    uuid::Builder::from_md5_bytes(md5::Md5::digest(raw).into()).into_uuid()
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
