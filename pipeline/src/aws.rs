@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_sdk_s3::error::DisplayErrorContext;
-use aws_sdk_sqs::types::QueueAttributeName;
+use aws_sdk_sqs::types::{ChangeMessageVisibilityBatchRequestEntry, QueueAttributeName};
 
 use crate::calls::{CallCounter, CallStats};
 
@@ -137,6 +137,45 @@ impl Clients {
                 return Ok(Some(keys));
             }
         }
+    }
+
+    /// Sets the visibility timeout of received messages, by receipt handle, ten to a
+    /// `ChangeMessageVisibilityBatch` call. Every call is made even when one fails.
+    ///
+    /// # Errors
+    /// The first call that failed.
+    pub async fn set_visibility(
+        &self,
+        queue_url: &str,
+        receipts: &[&str],
+        secs: i32,
+    ) -> Result<(), AwsError> {
+        let mut first_error = None;
+        for chunk in receipts.chunks(10) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .filter_map(|(i, receipt)| {
+                    ChangeMessageVisibilityBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(*receipt)
+                        .visibility_timeout(secs)
+                        .build()
+                        .ok()
+                })
+                .collect();
+            let sent = self
+                .sqs
+                .change_message_visibility_batch()
+                .queue_url(queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await;
+            if let Err(e) = sent {
+                first_error.get_or_insert(AwsError::of("sqs", "ChangeMessageVisibilityBatch")(e));
+            }
+        }
+        first_error.map_or(Ok(()), Err)
     }
 
     /// One object's user metadata and whole body.

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use aws_sdk_sqs::types::{ChangeMessageVisibilityBatchRequestEntry, QueueAttributeName};
+use aws_sdk_sqs::types::QueueAttributeName;
 use serde::Serialize;
 use tickflow_pipeline::aws::{AwsError, Clients};
 use tickflow_pipeline::envelope;
@@ -134,35 +134,10 @@ pub async fn peek_all(
             }
         }
     }
-    reveal(clients, queue_url, &receipts).await?;
+    // Visible again at once: the queue is left as it was found.
+    let receipts: Vec<&str> = receipts.iter().map(String::as_str).collect();
+    clients.set_visibility(queue_url, &receipts, 0).await?;
     Ok(peeked)
-}
-
-/// Makes received messages visible again at once.
-async fn reveal(clients: &Clients, queue_url: &str, receipts: &[String]) -> Result<()> {
-    for chunk in receipts.chunks(10) {
-        let entries = chunk
-            .iter()
-            .enumerate()
-            .filter_map(|(i, receipt)| {
-                ChangeMessageVisibilityBatchRequestEntry::builder()
-                    .id(i.to_string())
-                    .receipt_handle(receipt)
-                    .visibility_timeout(0)
-                    .build()
-                    .ok()
-            })
-            .collect();
-        clients
-            .sqs
-            .change_message_visibility_batch()
-            .queue_url(queue_url)
-            .set_entries(Some(entries))
-            .send()
-            .await
-            .map_err(AwsError::of("sqs", "ChangeMessageVisibilityBatch"))?;
-    }
-    Ok(())
 }
 
 /// The records of dead-lettered messages: each one's event id (if it names one) and digest. A

@@ -8,8 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_sqs::types::{
-    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry,
-    MessageSystemAttributeName, QueueAttributeName,
+    DeleteMessageBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName,
 };
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -350,37 +349,20 @@ impl<H: Handler> EventSourceMapping<H> {
         timeout: Duration,
     ) -> std::convert::Infallible {
         let secs = i32::try_from(timeout.as_secs().clamp(1, 43_200)).unwrap_or(43_200);
+        let receipts: Vec<&str> = batch.iter().map(|m| m.receipt_handle.as_str()).collect();
+        let calls = batch.len().div_ceil(10) as u64;
         loop {
             tokio::time::sleep(timeout / 2).await;
-            for chunk in batch.chunks(10) {
-                let entries = chunk
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, m)| {
-                        ChangeMessageVisibilityBatchRequestEntry::builder()
-                            .id(i.to_string())
-                            .receipt_handle(&m.receipt_handle)
-                            .visibility_timeout(secs)
-                            .build()
-                            .ok()
-                    })
-                    .collect();
-                self.stats.calls.fetch_add(1, Ordering::Relaxed);
-                self.stats
-                    .visibility_renewals
-                    .fetch_add(1, Ordering::Relaxed);
-                if let Err(e) = self
-                    .clients
-                    .sqs
-                    .change_message_visibility_batch()
-                    .queue_url(&self.queue_url)
-                    .set_entries(Some(entries))
-                    .send()
-                    .await
-                {
-                    let error = AwsError::of("sqs", "ChangeMessageVisibilityBatch")(e);
-                    tracing::warn!(%error, "could not keep a batch invisible");
-                }
+            self.stats.calls.fetch_add(calls, Ordering::Relaxed);
+            self.stats
+                .visibility_renewals
+                .fetch_add(calls, Ordering::Relaxed);
+            let renewed = self
+                .clients
+                .set_visibility(&self.queue_url, &receipts, secs)
+                .await;
+            if let Err(error) = renewed {
+                tracing::warn!(%error, "could not keep a batch invisible");
             }
         }
     }
