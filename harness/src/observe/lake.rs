@@ -140,8 +140,27 @@ struct ObjectRead {
     fast_fields: Option<u32>,
     /// Fields of every row read the generic way, if any was.
     slow_fields: Option<BTreeSet<String>>,
-    /// The last partition an event belonged in: (kind, hour since the epoch, prefix).
-    last_prefix: Option<(EventKind, i64, String)>,
+    /// The partition each row's event belongs in.
+    own_partition: OwnPartition,
+}
+
+/// The partition prefix an event belongs in, the last one kept: rows of an object mostly share
+/// their hour, so most rows cost neither formatting nor an allocation.
+#[derive(Debug, Default)]
+struct OwnPartition {
+    /// (kind, hour since the epoch, prefix) of the last event asked about.
+    last: Option<(EventKind, i64, String)>,
+}
+
+impl OwnPartition {
+    fn of(&mut self, event: &MarketEvent) -> &str {
+        let (kind, hour) = (event.kind(), event.created_at().div_euclid(3_600_000));
+        if !matches!(&self.last, Some((k, h, _)) if *k == kind && *h == hour) {
+            let prefix = partition::data_prefix(kind.event_type(), event.created_at());
+            self.last = Some((kind, hour, prefix));
+        }
+        self.last.as_ref().map_or("", |(_, _, prefix)| prefix)
+    }
 }
 
 impl ObjectRead {
@@ -162,7 +181,7 @@ impl ObjectRead {
             problems: Vec::new(),
             fast_fields: None,
             slow_fields: None,
-            last_prefix: None,
+            own_partition: OwnPartition::default(),
         }
     }
 
@@ -244,9 +263,9 @@ impl ObjectRead {
         if let Err(e) = row.check_enrichment() {
             self.problem(RowProblem::Altered, place, format!("event {id}: {e}"));
         }
-        let own = self.own_prefix(&row.event);
-        if !self.key.starts_with(own.as_str()) {
-            let belongs = own.trim_end_matches('/').to_string();
+        let own = self.own_partition.of(&row.event);
+        let elsewhere = (!self.key.starts_with(own)).then(|| own.trim_end_matches('/').to_string());
+        if let Some(belongs) = elsewhere {
             self.problem(
                 RowProblem::Misplaced,
                 place,
@@ -254,20 +273,6 @@ impl ObjectRead {
             );
         }
         self.sight(id, Some(digest(&row.event.to_json())), place);
-    }
-
-    /// The partition prefix `event` belongs in (the last one is kept: rows of an object mostly
-    /// share their hour).
-    fn own_prefix(&mut self, event: &MarketEvent) -> String {
-        let (kind, hour) = (event.kind(), event.created_at().div_euclid(3_600_000));
-        match &self.last_prefix {
-            Some((k, h, prefix)) if *k == kind && *h == hour => prefix.clone(),
-            _ => {
-                let prefix = partition::data_prefix(kind.event_type(), event.created_at());
-                self.last_prefix = Some((kind, hour, prefix.clone()));
-                prefix
-            }
-        }
     }
 
     fn sight(&mut self, id: Uuid, digest: Option<Digest>, place: Place) {
