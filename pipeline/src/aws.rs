@@ -6,8 +6,10 @@ use std::sync::Arc;
 
 use aws_sdk_s3::error::DisplayErrorContext;
 use aws_sdk_sqs::types::{ChangeMessageVisibilityBatchRequestEntry, QueueAttributeName};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 use crate::calls::{CallCounter, CallStats};
+use crate::chaos::{Chaos, FaultInterceptor, FaultyHttpClient, Service};
 
 /// One client per service the pipeline talks to. Cheap to clone (each is an `Arc` inside).
 #[derive(Debug, Clone)]
@@ -22,33 +24,74 @@ pub struct Clients {
     pub sns: aws_sdk_sns::Client,
     /// Attempts per service, counted by an interceptor on each client.
     pub calls: Arc<CallStats>,
+    /// What the clients were built from, to build faulty ones beside them.
+    config: aws_config::SdkConfig,
 }
 
 impl Clients {
     /// Builds the clients from a shared configuration. S3 uses path-style addressing, which
     /// LocalStack and any custom endpoint need (virtual-host style would put the bucket in DNS).
     pub fn new(config: &aws_config::SdkConfig) -> Self {
-        let calls = Arc::new(CallStats::default());
+        Self::build(config, Arc::new(CallStats::default()), None)
+    }
+
+    /// Clients like these whose calls suffer `chaos`'s fault schedule, for the stages of a run
+    /// (the harness keeps the healthy ones to provision and judge). Calls are counted with
+    /// these clients' counters.
+    pub fn with_chaos(&self, chaos: Arc<Chaos>) -> Self {
+        Self::build(&self.config, self.calls.clone(), Some(chaos))
+    }
+
+    fn build(
+        config: &aws_config::SdkConfig,
+        calls: Arc<CallStats>,
+        chaos: Option<Arc<Chaos>>,
+    ) -> Self {
         let counter = |service| CallCounter::new(service, calls.clone());
-        let kinesis = aws_sdk_kinesis::config::Builder::from(config)
-            .interceptor(counter("kinesis"))
-            .build();
-        let sqs = aws_sdk_sqs::config::Builder::from(config)
-            .interceptor(counter("sqs"))
-            .build();
-        let s3 = aws_sdk_s3::config::Builder::from(config)
+        let faults = |service| chaos.clone().map(|c| FaultInterceptor::new(service, c));
+        let http = chaos.is_some().then(|| {
+            // The SDK's own default when the configuration names none (hyper 1, rustls).
+            let inner = config.http_client().unwrap_or_else(|| {
+                aws_smithy_http_client::Builder::new()
+                    .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                        aws_smithy_http_client::tls::rustls_provider::CryptoMode::AwsLc,
+                    ))
+                    .build_https()
+            });
+            SharedHttpClient::new(FaultyHttpClient::new(inner))
+        });
+        let mut kinesis =
+            aws_sdk_kinesis::config::Builder::from(config).interceptor(counter("kinesis"));
+        let mut sqs = aws_sdk_sqs::config::Builder::from(config).interceptor(counter("sqs"));
+        let mut s3 = aws_sdk_s3::config::Builder::from(config)
             .force_path_style(true)
-            .interceptor(counter("s3"))
-            .build();
-        let sns = aws_sdk_sns::config::Builder::from(config)
-            .interceptor(counter("sns"))
-            .build();
+            .interceptor(counter("s3"));
+        let mut sns = aws_sdk_sns::config::Builder::from(config).interceptor(counter("sns"));
+        if let Some(http) = http {
+            kinesis = kinesis.http_client(http.clone());
+            sqs = sqs.http_client(http.clone());
+            s3 = s3.http_client(http.clone());
+            sns = sns.http_client(http);
+        }
+        if let Some(i) = faults(Service::Kinesis) {
+            kinesis = kinesis.interceptor(i);
+        }
+        if let Some(i) = faults(Service::Sqs) {
+            sqs = sqs.interceptor(i);
+        }
+        if let Some(i) = faults(Service::S3) {
+            s3 = s3.interceptor(i);
+        }
+        if let Some(i) = faults(Service::Sns) {
+            sns = sns.interceptor(i);
+        }
         Self {
-            kinesis: aws_sdk_kinesis::Client::from_conf(kinesis),
-            sqs: aws_sdk_sqs::Client::from_conf(sqs),
-            s3: aws_sdk_s3::Client::from_conf(s3),
-            sns: aws_sdk_sns::Client::from_conf(sns),
+            kinesis: aws_sdk_kinesis::Client::from_conf(kinesis.build()),
+            sqs: aws_sdk_sqs::Client::from_conf(sqs.build()),
+            s3: aws_sdk_s3::Client::from_conf(s3.build()),
+            sns: aws_sdk_sns::Client::from_conf(sns.build()),
             calls,
+            config: config.clone(),
         }
     }
 }

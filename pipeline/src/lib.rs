@@ -42,8 +42,10 @@
 pub mod aws;
 pub mod bridge;
 pub mod calls;
+pub mod chaos;
 pub mod compress;
 pub mod control;
+pub mod draw;
 pub mod envelope;
 pub mod error;
 pub mod event;

@@ -6,7 +6,6 @@
 //! events are poison without sharing any state with the handler, and the same seed fails the
 //! same messages.
 
-use md5::{Digest, Md5};
 use uuid::Uuid;
 
 use super::esm::SqsMessage;
@@ -55,14 +54,8 @@ impl HandlerFaults {
     }
 }
 
-/// A uniform number in [0, 1) from a seed and some bytes.
 fn draw(seed: u64, bytes: &[u8]) -> f64 {
-    let mut hasher = Md5::new();
-    hasher.update(seed.to_le_bytes());
-    hasher.update(bytes);
-    let digest = hasher.finalize();
-    (u64::from_le_bytes(digest[..8].try_into().expect("8 bytes")) >> 11) as f64
-        / (1u64 << 53) as f64
+    crate::draw::uniform(seed, &[bytes])
 }
 
 #[cfg(test)]

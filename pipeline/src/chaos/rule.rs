@@ -1,0 +1,391 @@
+//! One line of a fault schedule, as a scenario's `[[faults.schedule]]` declares it: what goes
+//! wrong (the kind), where (a service and operation, or a stage), and when (call indices, a
+//! seeded share of calls, a pass through a crash point, or a moment of the run).
+
+use serde::{Deserialize, Serialize};
+
+/// What goes wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// The service refuses the call as throttled (Kinesis `ProvisionedThroughputExceeded`, SQS
+    /// `RequestThrottled`, S3 `SlowDown` 503, SNS `Throttling`); the request never arrives.
+    Throttle,
+    /// HTTP 500 (`InternalError`); the request never arrives.
+    ServerError,
+    /// No answer: the call times out after `latency_ms`; the request never arrives.
+    Timeout,
+    /// The connection drops after the request arrived: the call took effect, its answer is
+    /// lost, so the caller retries something already done.
+    Reset,
+    /// The call is held `latency_ms` before it is sent.
+    Latency,
+    /// Kinesis `GetRecords` answers `ExpiredIteratorException`.
+    ExpiredIterator,
+    /// A stage dies at its crash point (the processor after its lake write and before the
+    /// delete, the bridge after `SendMessageBatch` and before its checkpoint, the producer
+    /// after `PutRecords` and before it takes the answer) and is restarted from durable state.
+    Crash,
+    /// The LocalStack container is paused `for_secs`, `after_secs` into the run (only a
+    /// container tickflow started).
+    Outage,
+    /// The stream's first open shard is split in two, `after_secs` into the run.
+    SplitShard,
+}
+
+impl FaultKind {
+    /// Whether this kind is decided per AWS call (and so needs a `service`).
+    pub fn is_call_fault(self) -> bool {
+        matches!(
+            self,
+            Self::Throttle
+                | Self::ServerError
+                | Self::Timeout
+                | Self::Reset
+                | Self::Latency
+                | Self::ExpiredIterator
+        )
+    }
+
+    /// The name scenario files use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Throttle => "throttle",
+            Self::ServerError => "server_error",
+            Self::Timeout => "timeout",
+            Self::Reset => "reset",
+            Self::Latency => "latency",
+            Self::ExpiredIterator => "expired_iterator",
+            Self::Crash => "crash",
+            Self::Outage => "outage",
+            Self::SplitShard => "split_shard",
+        }
+    }
+}
+
+/// The AWS services a call fault can target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Service {
+    /// Kinesis Data Streams.
+    Kinesis,
+    /// SQS.
+    Sqs,
+    /// S3.
+    S3,
+    /// SNS.
+    Sns,
+}
+
+impl Service {
+    /// The name scenario files and reports use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Kinesis => "kinesis",
+            Self::Sqs => "sqs",
+            Self::S3 => "s3",
+            Self::Sns => "sns",
+        }
+    }
+}
+
+/// The stages a crash can target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Puts events into Kinesis.
+    Producer,
+    /// Kinesis -> SQS.
+    Bridge,
+    /// SQS -> lake (handler, event source mapping and lake writer: one process).
+    Processor,
+}
+
+impl Stage {
+    /// Every stage, in pipeline order.
+    pub const ALL: [Stage; 3] = [Stage::Producer, Stage::Bridge, Stage::Processor];
+
+    /// The name scenario files and reports use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Producer => "producer",
+            Self::Bridge => "bridge",
+            Self::Processor => "processor",
+        }
+    }
+}
+
+/// Operation names LocalStack and AWS use are CamelCase words, at most this long.
+const MAX_OPERATION: usize = 64;
+/// Longest injected latency or timeout, milliseconds (10 minutes).
+pub const MAX_LATENCY_MS: u64 = 600_000;
+/// Latest moment of an outage or split, and longest outage, seconds (1 hour).
+pub const MAX_MOMENT_SECS: f64 = 3_600.0;
+
+/// One fault rule. Which keys apply depends on `kind`; [`FaultRule::check`] says what is
+/// missing or out of place.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultRule {
+    /// What goes wrong.
+    pub kind: FaultKind,
+    /// Call faults: the service whose calls fail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<Service>,
+    /// Call faults: the API operation (`PutObject`); every operation of the service when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
+    /// Call faults: the calls that fail, by index (1-based, counted per service and operation
+    /// over every attempt, the SDK's retries included).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calls: Vec<u64>,
+    /// Call faults: the share of calls that fail, each decided by the seed, the operation and
+    /// the call's index.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub ratio: f64,
+    /// Call faults: `ratio` applies from this call index on (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_call: Option<u64>,
+    /// Call faults: ...up to this one (default: no end).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_call: Option<u64>,
+    /// Most faults this rule fires (default: no limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+    /// `latency`: the delay; `timeout`: how long the call hangs before it fails (default 0).
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    pub latency_ms: u64,
+    /// `crash`: the stage that dies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<Stage>,
+    /// `crash`: on which passes through the stage's crash point it dies (1-based, counted
+    /// over the run, across restarts).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub at: Vec<u64>,
+    /// `outage`, `split_shard`: seconds into the run (from the start of the feed).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub after_secs: f64,
+    /// `outage`: how long the container stays paused, seconds.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub for_secs: f64,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
+}
+
+fn is_zero_u64(x: &u64) -> bool {
+    *x == 0
+}
+
+impl FaultRule {
+    /// A rule of `kind` with every other key unset.
+    pub fn new(kind: FaultKind) -> Self {
+        Self {
+            kind,
+            service: None,
+            operation: None,
+            calls: Vec::new(),
+            ratio: 0.0,
+            from_call: None,
+            to_call: None,
+            limit: None,
+            latency_ms: 0,
+            stage: None,
+            at: Vec::new(),
+            after_secs: 0.0,
+            for_secs: 0.0,
+        }
+    }
+
+    /// Problems with the rule, as (key, message) with keys relative to the rule.
+    pub fn check(&self) -> Vec<(&'static str, String)> {
+        let mut problems = Vec::new();
+        let kind = self.kind.name();
+        let mut refuse = |key: &'static str, set: bool| {
+            if set {
+                problems.push((key, format!("`{key}` does not apply to kind = \"{kind}\"")));
+            }
+        };
+        let call = self.kind.is_call_fault();
+        refuse("service", !call && self.service.is_some());
+        refuse("operation", !call && self.operation.is_some());
+        refuse("calls", !call && !self.calls.is_empty());
+        refuse("ratio", !call && self.ratio != 0.0);
+        refuse("from_call", !call && self.from_call.is_some());
+        refuse("to_call", !call && self.to_call.is_some());
+        let timed = matches!(self.kind, FaultKind::Latency | FaultKind::Timeout);
+        refuse("latency_ms", !timed && self.latency_ms != 0);
+        let crash = self.kind == FaultKind::Crash;
+        refuse("stage", !crash && self.stage.is_some());
+        refuse("at", !crash && !self.at.is_empty());
+        let moment = matches!(self.kind, FaultKind::Outage | FaultKind::SplitShard);
+        refuse("after_secs", !moment && self.after_secs != 0.0);
+        refuse(
+            "for_secs",
+            self.kind != FaultKind::Outage && self.for_secs != 0.0,
+        );
+        if call {
+            self.check_call(&mut problems);
+        }
+        if crash {
+            if self.stage.is_none() {
+                problems.push((
+                    "stage",
+                    "a crash needs `stage` (producer, bridge or processor)".into(),
+                ));
+            }
+            if self.at.is_empty() || self.at.contains(&0) {
+                problems.push((
+                    "at",
+                    "a crash needs `at`: passes through the crash point, from 1".into(),
+                ));
+            }
+        }
+        if moment && !(0.0..=MAX_MOMENT_SECS).contains(&self.after_secs) {
+            problems.push((
+                "after_secs",
+                format!("after_secs must be within [0, {MAX_MOMENT_SECS}]"),
+            ));
+        }
+        if self.kind == FaultKind::Outage
+            && !(self.for_secs > 0.0 && self.for_secs <= MAX_MOMENT_SECS)
+        {
+            problems.push((
+                "for_secs",
+                format!("an outage needs for_secs within (0, {MAX_MOMENT_SECS}]"),
+            ));
+        }
+        problems
+    }
+
+    fn check_call(&self, problems: &mut Vec<(&'static str, String)>) {
+        if self.service.is_none() {
+            problems.push((
+                "service",
+                "a call fault needs `service` (kinesis, sqs, s3 or sns)".into(),
+            ));
+        }
+        if let Some(op) = &self.operation {
+            if op.is_empty()
+                || op.len() > MAX_OPERATION
+                || !op.chars().all(|c| c.is_ascii_alphanumeric())
+            {
+                problems.push((
+                    "operation",
+                    format!("`{op}` is not an API operation name (like PutObject)"),
+                ));
+            }
+        }
+        if self.kind == FaultKind::ExpiredIterator && self.service != Some(Service::Kinesis) {
+            problems.push((
+                "service",
+                "expired_iterator applies to service = \"kinesis\" only".into(),
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.ratio) {
+            problems.push((
+                "ratio",
+                format!("ratio must be within [0, 1], got {}", self.ratio),
+            ));
+        }
+        if self.calls.is_empty() && self.ratio == 0.0 {
+            problems.push((
+                "calls",
+                "a call fault needs `calls` or a `ratio` above 0: it would never fire".into(),
+            ));
+        }
+        if self.calls.contains(&0) {
+            problems.push(("calls", "call indices start at 1".into()));
+        }
+        if let (Some(from), Some(to)) = (self.from_call, self.to_call) {
+            if from > to {
+                problems.push((
+                    "to_call",
+                    format!("to_call ({to}) is before from_call ({from})"),
+                ));
+            }
+        }
+        if self.limit == Some(0) {
+            problems.push(("limit", "limit = 0 would never fire".into()));
+        }
+        if self.latency_ms > MAX_LATENCY_MS {
+            problems.push((
+                "latency_ms",
+                format!("latency_ms must be at most {MAX_LATENCY_MS}"),
+            ));
+        }
+        if self.kind == FaultKind::Latency && self.latency_ms == 0 {
+            problems.push((
+                "latency_ms",
+                "a latency fault needs latency_ms above 0".into(),
+            ));
+        }
+    }
+
+    /// Whether this call rule covers `operation` of `service`.
+    pub(super) fn targets(&self, service: Service, operation: &str) -> bool {
+        self.service == Some(service) && self.operation.as_deref().is_none_or(|op| op == operation)
+    }
+
+    /// Whether this call rule picks call `index` (before its `limit`): listed, or drawn.
+    pub(super) fn picks(&self, index: u64, draw: impl FnOnce() -> f64) -> bool {
+        if self.calls.contains(&index) {
+            return true;
+        }
+        let within =
+            self.from_call.unwrap_or(1) <= index && index <= self.to_call.unwrap_or(u64::MAX);
+        self.ratio > 0.0 && within && draw() < self.ratio
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_takes_only_its_own_keys() {
+        let mut rule = FaultRule::new(FaultKind::Crash);
+        rule.service = Some(Service::S3);
+        let keys: Vec<_> = rule.check().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["service", "stage", "at"]);
+
+        let mut rule = FaultRule::new(FaultKind::Throttle);
+        rule.service = Some(Service::Sqs);
+        rule.ratio = 0.1;
+        assert!(rule.check().is_empty());
+        rule.for_secs = 3.0;
+        assert_eq!(rule.check()[0].0, "for_secs");
+    }
+
+    #[test]
+    fn a_rule_that_could_never_fire_is_refused() {
+        let mut rule = FaultRule::new(FaultKind::ServerError);
+        rule.service = Some(Service::S3);
+        assert_eq!(rule.check()[0].0, "calls");
+        rule.calls = vec![0];
+        assert_eq!(rule.check()[0].0, "calls");
+        rule.calls = vec![3];
+        rule.limit = Some(0);
+        assert_eq!(rule.check()[0].0, "limit");
+        let mut outage = FaultRule::new(FaultKind::Outage);
+        outage.after_secs = 1.0;
+        assert_eq!(outage.check()[0].0, "for_secs");
+    }
+
+    #[test]
+    fn listed_calls_fire_and_ratios_stay_in_their_window() {
+        let mut rule = FaultRule::new(FaultKind::Timeout);
+        rule.service = Some(Service::Kinesis);
+        rule.calls = vec![2];
+        rule.ratio = 1.0;
+        rule.from_call = Some(5);
+        rule.to_call = Some(6);
+        let picked: Vec<u64> = (1..=8).filter(|&i| rule.picks(i, || 0.5)).collect();
+        assert_eq!(picked, [2, 5, 6]);
+        assert!(rule.targets(Service::Kinesis, "GetRecords"));
+        rule.operation = Some("PutRecords".into());
+        assert!(!rule.targets(Service::Kinesis, "GetRecords"));
+        assert!(!rule.targets(Service::Sqs, "PutRecords"));
+    }
+}
