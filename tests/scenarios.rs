@@ -56,7 +56,7 @@ fn run(scenario: Scenario) -> Result<(), Failed> {
         .map_err(|e| Failed::from(e.to_string()))?;
     let outcome = runtime.block_on(async {
         let clients = aws::clients(&Target::Endpoint(localstack.endpoint.clone())).await;
-        scenario::execute(&scenario, &clients).await
+        scenario::execute(&scenario, &clients, None).await
     });
     if !outcome.passed() {
         let mut message = outcome.summary_line();

@@ -55,6 +55,10 @@ pub fn evaluate(expect: &Expect, report: &RunReport) -> Vec<Failure> {
     judge.count("found", &expect.found, r.found);
     judge.count("quarantined", &expect.quarantined, r.quarantined);
     judge.count("dead_lettered", &expect.dead_lettered, r.dead_lettered);
+    let fired = report.faults_fired.len() as u64;
+    judge.count("faults_fired", &expect.faults_fired, fired);
+    let restarts = report.stats.restarts.bridge + report.stats.restarts.processor;
+    judge.count("restarts", &expect.restarts, restarts);
     let q = &expect.queues;
     judge.count(
         "queues.main_visible",

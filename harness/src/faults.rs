@@ -1,14 +1,20 @@
-//! Fault injection on the way into the pipeline: malformed records, producer duplicates and
-//! poison records, chosen deterministically from the run's seed.
+//! Fault injection: on the way into the pipeline (malformed records, producer duplicates,
+//! poison records), in the handler (transient failures), and in the infrastructure (the
+//! `schedule`: AWS calls, crashes, outages), all chosen deterministically from the run's seed.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use tickflow_pipeline::chaos::FaultRule;
 use tickflow_pipeline::event::MarketEvent;
 use tickflow_pipeline::processor::HandlerFaults;
 
-/// Which faults to inject, as shares of the generated events.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+/// Most rules in a fault schedule.
+pub const MAX_RULES: usize = 1_000;
+
+/// Which faults to inject: shares of the generated events, and a schedule of infrastructure
+/// faults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FaultSettings {
     /// Share of events sent malformed (still carrying their id): they must be quarantined.
@@ -18,8 +24,28 @@ pub struct FaultSettings {
     /// Share of the events not sent malformed that the handler always fails on: their
     /// messages must end in the DLQ.
     pub poison_ratio: f64,
-    /// Share of SQS messages that fail on first delivery only: they must succeed on redelivery.
+    /// Share of SQS messages that fail transiently (drawn from the event ids they carry): they
+    /// must succeed on a later delivery.
     pub transient_ratio: f64,
+    /// How many deliveries a transient failure lasts (default 1). At `max_receive_count` or
+    /// more, its clean events are dead-lettered: a run that must FAIL.
+    pub transient_receives: u32,
+    /// Infrastructure faults (`[[faults.schedule]]`), see [`FaultRule`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub schedule: Vec<FaultRule>,
+}
+
+impl Default for FaultSettings {
+    fn default() -> Self {
+        Self {
+            malformed_ratio: 0.0,
+            duplicate_ratio: 0.0,
+            poison_ratio: 0.0,
+            transient_ratio: 0.0,
+            transient_receives: 1,
+            schedule: Vec::new(),
+        }
+    }
 }
 
 impl FaultSettings {
@@ -28,6 +54,7 @@ impl FaultSettings {
         HandlerFaults {
             poison_ratio: self.poison_ratio,
             transient_ratio: self.transient_ratio,
+            transient_receives: self.transient_receives,
             seed,
         }
     }
@@ -50,6 +77,23 @@ impl FaultSettings {
                 ));
             }
         }
+        if self.transient_receives == 0 {
+            problems.push((
+                "faults.transient_receives".into(),
+                "faults.transient_receives must be at least 1".into(),
+            ));
+        }
+        if self.schedule.len() > MAX_RULES {
+            problems.push((
+                "faults.schedule".into(),
+                format!("at most {MAX_RULES} rules, got {}", self.schedule.len()),
+            ));
+        }
+        for (i, rule) in self.schedule.iter().enumerate() {
+            for (key, message) in rule.check() {
+                problems.push((format!("faults.schedule.{i}.{key}"), message));
+            }
+        }
         problems
     }
 }
@@ -68,16 +112,18 @@ pub enum Fate {
 /// Applies [`FaultSettings`] to a stream of events.
 #[derive(Debug)]
 pub struct Injector {
-    settings: FaultSettings,
+    malformed_ratio: f64,
+    duplicate_ratio: f64,
     handler: HandlerFaults,
     rng: ChaCha8Rng,
 }
 
 impl Injector {
     /// An injector whose choices follow `seed`.
-    pub fn new(settings: FaultSettings, seed: u64) -> Self {
+    pub fn new(settings: &FaultSettings, seed: u64) -> Self {
         Self {
-            settings,
+            malformed_ratio: settings.malformed_ratio,
+            duplicate_ratio: settings.duplicate_ratio,
             handler: settings.handler_faults(seed),
             rng: ChaCha8Rng::seed_from_u64(seed ^ 0x7f4a_7c15_9e37_79b9),
         }
@@ -86,7 +132,7 @@ impl Injector {
     /// The records to send for `event` (one, or two for a duplicate) and its fate.
     pub fn apply(&mut self, event: &MarketEvent) -> (Fate, Vec<Vec<u8>>) {
         let u: f64 = self.rng.random();
-        let (fate, record) = if u < self.settings.malformed_ratio {
+        let (fate, record) = if u < self.malformed_ratio {
             let variant = self.rng.random_range(0..MALFORMATIONS);
             (Fate::Malformed, malform(event, variant))
         } else if self.handler.is_poison(&event.id()) {
@@ -94,7 +140,7 @@ impl Injector {
         } else {
             (Fate::Clean, event.to_json())
         };
-        let duplicate = self.rng.random::<f64>() < self.settings.duplicate_ratio;
+        let duplicate = self.rng.random::<f64>() < self.duplicate_ratio;
         let records = if duplicate {
             vec![record.clone(), record]
         } else {
@@ -173,10 +219,10 @@ mod tests {
             malformed_ratio: 0.1,
             duplicate_ratio: 0.05,
             poison_ratio: 0.02,
-            transient_ratio: 0.0,
+            ..FaultSettings::default()
         };
         let run = || {
-            let mut injector = Injector::new(settings, 9);
+            let mut injector = Injector::new(&settings, 9);
             let mut counts = [0usize; 4];
             for event in Generator::new(GeneratorConfig {
                 events: 20_000,

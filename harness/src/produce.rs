@@ -72,7 +72,7 @@ pub async fn produce(
     clients: &Clients,
     stream: &str,
     generator: GeneratorConfig,
-    faults: FaultSettings,
+    faults: &FaultSettings,
     load: &LoadPlan,
     producer: ProducerConfig,
     partition: Partition,

@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
+use tickflow_pipeline::chaos::Fired;
 use tickflow_pipeline::bridge::BridgeStats;
 use tickflow_pipeline::calls::CallCounts;
 use tickflow_pipeline::lake::LakeStats;
@@ -52,6 +53,8 @@ pub struct RunReport {
     /// Attempts per AWS service during the run (provisioning and observation included,
     /// teardown not), with errors and throttles.
     pub aws_calls: BTreeMap<String, CallCounts>,
+    /// Infrastructure faults that fired, in order: what `--faults-from` replays.
+    pub faults_fired: Vec<Fired>,
 }
 
 /// The calls made between two snapshots of [`tickflow_pipeline::calls::CallStats`].
@@ -178,6 +181,26 @@ pub struct StageStats {
     /// Prices that reached the price watch after their window closed (see
     /// [`HandlerStats::late_prices`]).
     pub late_prices: u64,
+    /// Kinesis calls of the bridge that failed after the SDK's retries and were retried.
+    pub bridge_call_retries: u64,
+    /// Shards the bridge read to their end after a reshard closed them.
+    pub closed_shards: u64,
+    /// Messages the handler left for redelivery because another invocation was still writing
+    /// some of their events.
+    pub busy_messages: u64,
+    /// Lake uploads retried.
+    pub lake_retries: u64,
+    /// Stages started again from durable state after a scheduled crash.
+    pub restarts: RestartCounts,
+}
+
+/// Times each stage was started again after a crash.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RestartCounts {
+    /// Bridge restarts.
+    pub bridge: u64,
+    /// Processor restarts.
+    pub processor: u64,
 }
 
 impl StageStats {
@@ -207,6 +230,11 @@ impl StageStats {
             objects: get(&lake.objects),
             lake_bytes: get(&lake.bytes),
             late_prices: get(&handler.late_prices),
+            bridge_call_retries: get(&bridge.call_retries),
+            closed_shards: get(&bridge.closed_shards),
+            busy_messages: get(&handler.busy),
+            lake_retries: get(&lake.retries),
+            restarts: RestartCounts::default(),
         }
     }
 }
@@ -405,6 +433,37 @@ impl RunReport {
             })
             .collect();
         let _ = writeln!(out, "  AWS calls  {}", calls.join(", "));
+        self.render_faults(&mut out);
         out
+    }
+
+    /// The faults that fired, grouped by kind and target, and the restarts they caused.
+    fn render_faults(&self, out: &mut String) {
+        if self.faults_fired.is_empty() {
+            return;
+        }
+        let mut groups: BTreeMap<String, u64> = BTreeMap::new();
+        for fired in &self.faults_fired {
+            let target = match (&fired.service, &fired.operation, &fired.stage) {
+                (Some(service), Some(op), _) => format!("{} {op}", service.name()),
+                (_, _, Some(stage)) => stage.name().to_string(),
+                _ => "localstack".to_string(),
+            };
+            *groups.entry(format!("{} {target}", fired.kind.name())).or_default() += 1;
+        }
+        let restarts = self.stats.restarts;
+        let _ = writeln!(
+            out,
+            "\nfaults fired {} (restarts: bridge {}, processor {}; bridge Kinesis retries {}, lake upload retries {}, busy messages {})",
+            self.faults_fired.len(),
+            restarts.bridge,
+            restarts.processor,
+            self.stats.bridge_call_retries,
+            self.stats.lake_retries,
+            self.stats.busy_messages,
+        );
+        for (group, count) in groups {
+            let _ = writeln!(out, "  {count:>6}  {group}");
+        }
     }
 }

@@ -47,6 +47,9 @@ pub struct PipelineSettings {
     pub alert_window_secs: u64,
     /// Concurrent processor invocations.
     pub concurrency: usize,
+    /// Keep a batch's messages invisible while the handler works on them (renewed at half the
+    /// visibility timeout); `false` lets them reappear when a slow write outlasts the timeout.
+    pub extend_visibility: bool,
 }
 
 impl Default for PipelineSettings {
@@ -66,6 +69,7 @@ impl Default for PipelineSettings {
             alert_threshold_pct: 2.0,
             alert_window_secs: 60,
             concurrency: 4,
+            extend_visibility: true,
         }
     }
 }
@@ -202,9 +206,9 @@ impl PipelineSettings {
             batch_size: self.batch_size,
             batching_window: Duration::from_millis(self.batching_window_ms),
             concurrency: self.concurrency,
-            extend_visibility: Some(Duration::from_secs(u64::from(
-                self.visibility_timeout_secs.max(1),
-            ))),
+            extend_visibility: self.extend_visibility.then(|| {
+                Duration::from_secs(u64::from(self.visibility_timeout_secs.max(1)))
+            }),
             ..EsmConfig::default()
         }
     }

@@ -104,6 +104,8 @@ impl Topology {
 
         let bucket = self.name("lake");
         ensure_bucket(clients, &bucket).await?;
+        let state_bucket = self.name("state");
+        ensure_bucket(clients, &state_bucket).await?;
 
         let mut topic_arns = Vec::new();
         let mut sub_urls = Vec::new();
@@ -126,6 +128,7 @@ impl Topology {
                 queue_url,
                 dlq_url,
                 bucket,
+                state_bucket,
                 topics: Topics {
                     new_data,
                     price_alert,
@@ -140,7 +143,7 @@ impl Topology {
         })
     }
 
-    /// Deletes everything [`provision`](Self::provision) made (the bucket with its objects).
+    /// Deletes everything [`provision`](Self::provision) made (the buckets with their objects).
     /// Resources already gone are fine.
     ///
     /// # Errors
@@ -190,7 +193,8 @@ impl Topology {
                 .await
                 .map_err(AwsError::of("sns", "DeleteTopic"))?;
         }
-        empty_and_delete_bucket(clients, &r.bucket).await
+        empty_and_delete_bucket(clients, &r.bucket).await?;
+        empty_and_delete_bucket(clients, &r.state_bucket).await
     }
 }
 

@@ -97,7 +97,8 @@ impl Intercept for CallCounter {
                 let body = response.body().bytes().unwrap_or_default();
                 let throttled = status == 429
                     || (status >= 400 && contains(body, b"Throttl"))
-                    || (status >= 400 && contains(body, b"ProvisionedThroughputExceeded"));
+                    || (status >= 400 && contains(body, b"ProvisionedThroughputExceeded"))
+                    || (status == 503 && contains(body, b"SlowDown"));
                 (status >= 400, throttled)
             }
         };

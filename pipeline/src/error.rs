@@ -8,6 +8,10 @@ pub enum Error {
     /// A stage failed for a reason other than one AWS call.
     #[error("{0}")]
     Stage(String),
+    /// The stage died at its crash point, as a fault schedule asked: it is restarted from
+    /// durable state.
+    #[error("the {} crashed (injected by the fault schedule)", .0.name())]
+    Crashed(crate::chaos::Stage),
     /// An AWS call failed after its retries.
     #[error(transparent)]
     Aws(#[from] AwsError),

@@ -114,6 +114,12 @@ impl Producer {
         }
     }
 
+    /// Counts into `stats`.
+    pub fn with_stats(mut self, stats: Arc<ProducerStats>) -> Self {
+        self.stats = stats;
+        self
+    }
+
     /// Live counters.
     pub fn stats(&self) -> Arc<ProducerStats> {
         self.stats.clone()

@@ -13,6 +13,9 @@ pub struct Resources {
     pub dlq_url: String,
     /// S3 bucket of the data lake.
     pub bucket: String,
+    /// S3 bucket of the stages' durable state (the bridge's checkpoints), kept apart from the
+    /// lake so that the lake holds data only.
+    pub state_bucket: String,
     /// SNS topic ARNs.
     pub topics: Topics,
 }

@@ -41,11 +41,63 @@ impl Backoff {
     pub async fn wait(&self, attempt: u32) {
         tokio::time::sleep(self.delay(attempt)).await;
     }
+
+    /// Calls `call` until it succeeds, waiting between attempts; its last error after
+    /// `max_attempts` (what the call is for goes into the log line of each retry).
+    ///
+    /// # Errors
+    /// The error of the last attempt.
+    pub async fn retry<T, E, F, Fut>(&self, what: &str, mut call: F) -> Result<T, E>
+    where
+        E: std::fmt::Display,
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, E>>,
+    {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match call().await {
+                Ok(value) => return Ok(value),
+                Err(e) if attempt < self.max_attempts => {
+                    tracing::warn!(error = %e, attempt, "{what} failed; retrying");
+                    self.wait(attempt).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn retry_gives_up_with_the_last_error_after_max_attempts() {
+        let b = Backoff {
+            initial: Duration::from_millis(1),
+            max: Duration::from_millis(1),
+            max_attempts: 3,
+        };
+        let mut calls = 0;
+        let out: Result<(), String> = b
+            .retry("test", || {
+                calls += 1;
+                let n = calls;
+                async move { Err(format!("failure {n}")) }
+            })
+            .await;
+        assert_eq!(out, Err("failure 3".to_string()));
+        let mut calls = 0;
+        let out: Result<u32, String> = b
+            .retry("test", || {
+                calls += 1;
+                let n = calls;
+                async move { if n < 2 { Err("once".into()) } else { Ok(n) } }
+            })
+            .await;
+        assert_eq!(out, Ok(2));
+    }
 
     #[test]
     fn delays_double_up_to_the_cap() {

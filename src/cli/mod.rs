@@ -265,7 +265,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 eprintln!("{header}");
                 let clients = aws::clients(&target).await;
                 let producer = s.file.pipeline.producer();
-                let sent = produce::produce(&clients, &stream, generator, s.file.faults, &load, producer, partition)
+                let sent = produce::produce(&clients, &stream, generator, &s.file.faults, &load, producer, partition)
                     .await
                     .context("producing")?;
                 println!(

@@ -11,6 +11,7 @@ use tickflow_harness::run::{self as pipeline_run, RunConfig};
 use tickflow_harness::scenario::{self, outcome, Outcome, Scenario};
 use tickflow_pipeline::source::GeneratorConfig;
 
+use super::target::Site;
 use super::commands::load_all;
 use super::{LoadArgs, RunArgs};
 
@@ -50,14 +51,14 @@ pub(super) async fn scenarios_command(
     scenarios: Vec<Scenario>,
     report_dir: PathBuf,
     target: Target,
-    header: String,
+    site: Site,
 ) -> anyhow::Result<ExitCode> {
-    eprintln!("{header}");
+    eprintln!("{site}");
     let clients = aws::clients(&target).await;
     let mut outcomes: Vec<Outcome> = Vec::new();
     for s in &scenarios {
         eprintln!("running {} ({})", s.name(), s.path.display());
-        let o = scenario::execute(s, &clients).await;
+        let o = scenario::execute(s, &clients, site.container.as_deref()).await;
         if let Some(report) = &o.report {
             print!("{}", report.render_text());
         }
@@ -156,10 +157,14 @@ pub(super) async fn run_once(
     expect: Option<scenario::file::Expect>,
     outputs: Outputs,
     target: Target,
-    header: String,
+    site: Site,
 ) -> anyhow::Result<ExitCode> {
-    eprintln!("{header}");
+    eprintln!("{site}");
     let clients = aws::clients(&target).await;
+    let config = RunConfig {
+        container: site.container,
+        ..config
+    };
     let report = pipeline_run::run(&clients, &config)
         .await
         .context("running the pipeline")?;

@@ -4,6 +4,7 @@
 pub mod config;
 mod container;
 pub mod health;
+pub mod outage;
 pub mod shared;
 pub mod sweep;
 

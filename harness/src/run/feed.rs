@@ -46,7 +46,7 @@ pub(super) struct Feed<'a> {
     pub(super) items: replay::Items,
     pub(super) pace: Pace,
     pub(super) load: &'a LoadPlan,
-    pub(super) faults: FaultSettings,
+    pub(super) faults: &'a FaultSettings,
     pub(super) seed: u64,
     /// Events expected, when known: the ledger is sized for them up front.
     pub(super) expected: usize,
@@ -170,7 +170,7 @@ mod tests {
             items: Box::new(items.into_iter()),
             pace: Pace::Full,
             load,
-            faults: FaultSettings::default(),
+            faults: &FaultSettings::default(),
             seed: 1,
             expected: 0,
         }

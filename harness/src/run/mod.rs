@@ -4,6 +4,7 @@
 //! down (or kept, to be judged again: [`FinishedRun`]).
 
 mod feed;
+mod moments;
 mod stages;
 
 use std::sync::{Arc, Mutex};
@@ -11,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use tickflow_pipeline::aws::Clients;
+use tickflow_pipeline::chaos::Chaos;
 use tickflow_pipeline::notify::Notifier;
 use tickflow_pipeline::source::{Generator, GeneratorConfig};
 
@@ -27,6 +29,7 @@ use crate::report::{ResourceUse, RunReport};
 use crate::settings::PipelineSettings;
 use crate::topology::{new_run_id, Provisioned, Topology};
 use feed::{Fed, Feed};
+use moments::Moments;
 use stages::Stages;
 
 /// Most ledger entries reserved up front (a run asked for more still grows past it).
@@ -60,6 +63,10 @@ pub struct RunConfig {
     pub keep_resources: bool,
     /// Longest any stage may take to drain.
     pub drain_timeout: Duration,
+    /// The id of the LocalStack container tickflow started for this run, which an outage
+    /// fault may pause; `None` for an endpoint tickflow does not own.
+    #[serde(skip)]
+    pub container: Option<String>,
 }
 
 impl RunConfig {
@@ -78,6 +85,7 @@ impl RunConfig {
             faults: FaultSettings::default(),
             keep_resources: false,
             drain_timeout: Duration::from_secs(600),
+            container: None,
         }
     }
 }
@@ -185,7 +193,14 @@ async fn drive(
     started: Instant,
 ) -> Result<(Fed, RunReport)> {
     let res = &provisioned.resources;
-    let (stages, tx) = Stages::start(clients, res, &config.pipeline, &config.faults, config.seed);
+    let schedule = &config.faults.schedule;
+    let chaos = (!schedule.is_empty()).then(|| Arc::new(Chaos::new(config.seed, schedule.clone())));
+    let moments = match &chaos {
+        Some(chaos) => Some(Moments::start(chaos, clients, &res.stream, config.container.as_deref())?),
+        None => None,
+    };
+    let handler_faults = config.faults.handler_faults(config.seed);
+    let (stages, tx) = Stages::start(clients, res, &config.pipeline, handler_faults, chaos.clone());
     let stats = stages.stats.clone();
     let samples = Arc::new(Mutex::new(Vec::new()));
     let progress = tokio::spawn(crate::progress::report(
@@ -203,7 +218,7 @@ async fn drive(
         items,
         pace,
         load: &config.load,
-        faults: config.faults,
+        faults: &config.faults,
         seed: config.seed,
         expected: match &config.source {
             Source::Generate(g) => usize::try_from(g.events).unwrap_or(0).min(MAX_PRESIZE),
@@ -212,6 +227,9 @@ async fn drive(
     };
     let fed = feed.run(tx).await?;
     let mut times = stages.drain(started, config.drain_timeout).await?;
+    if let Some(moments) = moments {
+        moments.finish().await?;
+    }
     let mut timeline = std::mem::take(&mut *samples.lock().unwrap_or_else(|e| e.into_inner()));
     timeline.push(stats.sample((times.processed_secs * 1_000.0) as u64));
     let figures = stats.collect();
@@ -239,7 +257,8 @@ async fn drive(
         .await?;
     let status = judge::run_status(clients, &provisioned.subscriptions, 1, judge::SETTLE).await?;
     times.total_secs = started.elapsed().as_secs_f64();
-    let report = assemble(config, &fed, judgement, status, timeline, times, figures);
+    let mut report = assemble(config, &fed, judgement, status, timeline, times, figures);
+    report.faults_fired = chaos.map(|c| c.fired()).unwrap_or_default();
     Ok((fed, report))
 }
 
@@ -299,6 +318,7 @@ fn assemble(
         elapsed_secs: times.total_secs,
         resources: ResourceUse::now(),
         aws_calls: Default::default(),
+        faults_fired: Vec::new(),
     };
     report.judged.set_run_status(status);
     report

@@ -1,40 +1,53 @@
 //! The pipeline's stages for one run: wired to the run's resources, started as tokio tasks,
-//! drained one after the other, and stopped if the run ends early.
+//! restarted from durable state when a fault schedule crashes them, drained one after the
+//! other, and stopped if the run ends early.
 
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tickflow_pipeline::aws::Clients;
 use tickflow_pipeline::bridge::{Bridge, BridgeStats, Checkpoints};
-use tickflow_pipeline::control::{self, Controller, Phase};
+use tickflow_pipeline::chaos::{Chaos, Stage};
+use tickflow_pipeline::control::{self, Control, Controller, Phase};
 use tickflow_pipeline::lake::{Lake, LakeStats};
 use tickflow_pipeline::notify::Notifier;
 use tickflow_pipeline::processor::esm::EsmStats;
 use tickflow_pipeline::processor::handler::HandlerStats;
-use tickflow_pipeline::processor::{EnrichHandler, EventSourceMapping};
+use tickflow_pipeline::processor::{EnrichHandler, EventSourceMapping, HandlerFaults};
 use tickflow_pipeline::producer::{Outgoing, Producer, ProducerStats};
 use tickflow_pipeline::resources::Resources;
+use tickflow_pipeline::retry::Backoff;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::error::{Error, Result};
-use crate::faults::FaultSettings;
-use crate::report::{StageStats, StageTimes};
+use crate::report::{RestartCounts, StageStats, StageTimes};
 use crate::settings::PipelineSettings;
 
 /// Events the feed may queue ahead of the producer.
 const FEED_BUFFER: usize = 8_192;
 
+type StageTask = JoinHandle<tickflow_pipeline::Result<()>>;
+
 /// The running stages.
 pub(super) struct Stages {
-    producer: JoinHandle<tickflow_pipeline::Result<()>>,
-    bridge: JoinHandle<tickflow_pipeline::Result<()>>,
-    esm: JoinHandle<tickflow_pipeline::Result<()>>,
-    lake: JoinHandle<tickflow_pipeline::Result<()>>,
-    handler: Arc<EnrichHandler>,
+    producer: StageTask,
+    bridge: StageTask,
+    processor: StageTask,
     guard: StopOnDrop,
     /// Every stage's live counters.
     pub(super) stats: Stats,
+}
+
+/// Times each stage was started again after a crash.
+#[derive(Debug, Default)]
+pub struct Restarts {
+    /// Bridge restarts.
+    pub bridge: AtomicU64,
+    /// Processor restarts.
+    pub processor: AtomicU64,
 }
 
 /// Every stage's live counters.
@@ -45,9 +58,21 @@ pub(super) struct Stats {
     pub(super) esm: Arc<EsmStats>,
     pub(super) handler: Arc<HandlerStats>,
     pub(super) lake: Arc<LakeStats>,
+    pub(super) restarts: Arc<Restarts>,
 }
 
 impl Stats {
+    fn new() -> Self {
+        Self {
+            producer: Arc::default(),
+            bridge: Arc::default(),
+            esm: Arc::default(),
+            handler: Arc::default(),
+            lake: Arc::default(),
+            restarts: Arc::default(),
+        }
+    }
+
     /// What the progress display reads.
     pub(super) fn counters(&self) -> crate::progress::Counters {
         crate::progress::Counters {
@@ -71,13 +96,18 @@ impl Stats {
 
     /// A snapshot of the counters.
     pub(super) fn collect(&self) -> StageStats {
-        StageStats::collect(
+        let mut stats = StageStats::collect(
             &self.producer,
             &self.bridge,
             &self.esm,
             &self.handler,
             &self.lake,
-        )
+        );
+        stats.restarts = RestartCounts {
+            bridge: self.restarts.bridge.load(Ordering::Relaxed),
+            processor: self.restarts.processor.load(Ordering::Relaxed),
+        };
+        stats
     }
 }
 
@@ -95,65 +125,52 @@ impl Drop for StopOnDrop {
     }
 }
 
+/// What every start of a stage is built from: nothing a crashed instance held in memory.
+#[derive(Clone)]
+struct Wiring {
+    clients: Clients,
+    resources: Resources,
+    settings: PipelineSettings,
+    handler_faults: HandlerFaults,
+    chaos: Option<Arc<Chaos>>,
+    stats: Stats,
+}
+
 impl Stages {
     /// Starts every stage against `res`; returns them and the sender that feeds the producer.
+    /// With a `chaos` schedule, the stages' AWS calls suffer its faults and its crashes restart
+    /// them.
     pub(super) fn start(
         clients: &Clients,
         res: &Resources,
         settings: &PipelineSettings,
-        faults: &FaultSettings,
-        seed: u64,
+        handler_faults: HandlerFaults,
+        chaos: Option<Arc<Chaos>>,
     ) -> (Self, mpsc::Sender<Outgoing>) {
-        let notifier = Notifier::new(clients.clone(), res.topics.clone());
-        let (lake, lake_task) = Lake::spawn(
-            clients.clone(),
-            res.bucket.clone(),
-            settings.lake(),
-            Some(notifier.clone()),
-        );
-        let lake_stats = lake.stats();
-        let handler = Arc::new(EnrichHandler::new(
-            lake,
-            Some(notifier),
-            settings.watch(),
-            faults.handler_faults(seed),
-        ));
-        let (esm_ctl, esm_control) = control::channel();
-        let esm = EventSourceMapping::new(
-            clients.clone(),
-            &res.queue_url,
-            settings.esm(),
-            handler.clone(),
-        );
-        let esm_stats = esm.stats();
-        let esm_task = tokio::spawn(esm.run(esm_control));
-        let (bridge_ctl, bridge_control) = control::channel();
-        let bridge = Bridge::new(
-            clients.clone(),
-            &res.stream,
-            &res.queue_url,
-            settings.bridge(),
-            Checkpoints::default(),
-        );
-        let bridge_stats = bridge.stats();
-        let bridge_task = tokio::spawn(bridge.run(bridge_control));
-        let producer = Producer::new(clients.clone(), &res.stream, settings.producer());
-        let producer_stats = producer.stats();
-        let (tx, rx) = mpsc::channel::<Outgoing>(FEED_BUFFER);
-        let producer_task = tokio::spawn(producer.run(rx));
-        let stages = Stages {
-            stats: Stats {
-                producer: producer_stats,
-                bridge: bridge_stats,
-                esm: esm_stats,
-                handler: handler.stats(),
-                lake: lake_stats,
+        let wiring = Wiring {
+            clients: match &chaos {
+                Some(chaos) => clients.with_chaos(chaos.clone()),
+                None => clients.clone(),
             },
-            producer: producer_task,
-            bridge: bridge_task,
-            esm: esm_task,
-            lake: lake_task,
-            handler,
+            resources: res.clone(),
+            settings: settings.clone(),
+            handler_faults,
+            chaos,
+            stats: Stats::new(),
+        };
+        let (esm_ctl, esm_control) = control::channel();
+        let processor = tokio::spawn(wiring.clone().run_processor(esm_control));
+        let (bridge_ctl, bridge_control) = control::channel();
+        let bridge = tokio::spawn(wiring.clone().run_bridge(bridge_control));
+        let producer = Producer::new(wiring.clients.clone(), &res.stream, settings.producer())
+            .with_stats(wiring.stats.producer.clone());
+        let (tx, rx) = mpsc::channel::<Outgoing>(FEED_BUFFER);
+        let producer = tokio::spawn(producer.run(rx));
+        let stages = Stages {
+            stats: wiring.stats,
+            producer,
+            bridge,
+            processor,
             guard: StopOnDrop {
                 bridge: bridge_ctl,
                 esm: esm_ctl,
@@ -175,10 +192,7 @@ impl Stages {
         join("bridge", self.bridge, limit).await?;
         let bridged = started.elapsed();
         self.guard.esm.set(Phase::Drain);
-        join("processor", self.esm, limit).await?;
-        self.handler.finish().await;
-        drop(self.handler);
-        join("lake writer", self.lake, limit).await?;
+        join("processor", self.processor, limit).await?;
         Ok(StageTimes {
             produced_secs: produced.as_secs_f64(),
             bridged_secs: bridged.as_secs_f64(),
@@ -188,11 +202,112 @@ impl Stages {
     }
 }
 
-async fn join(
-    stage: &str,
-    task: JoinHandle<tickflow_pipeline::Result<()>>,
-    limit: Duration,
-) -> Result<()> {
+impl Wiring {
+    /// The bridge, started again after each crash with fresh memory: it resumes from its
+    /// durable checkpoints in the state bucket.
+    async fn run_bridge(self, control: Control) -> tickflow_pipeline::Result<()> {
+        let restarts = &self.stats.restarts.bridge;
+        supervise(Stage::Bridge, restarts, || {
+            let checkpoints = Checkpoints::in_s3(
+                self.clients.clone(),
+                &self.resources.state_bucket,
+                format!("checkpoints/{}/", self.resources.stream),
+            );
+            let mut bridge = Bridge::new(
+                self.clients.clone(),
+                &self.resources.stream,
+                &self.resources.queue_url,
+                self.settings.bridge(),
+                checkpoints,
+            )
+            .with_stats(self.stats.bridge.clone());
+            if let Some(chaos) = &self.chaos {
+                bridge = bridge.with_chaos(chaos.clone());
+            }
+            bridge.run(control.clone())
+        })
+        .await
+    }
+
+    /// The processor (event source mapping, handler and lake writer: one process), started
+    /// again after each crash with fresh memory: it takes what the lake holds as written.
+    async fn run_processor(self, control: Control) -> tickflow_pipeline::Result<()> {
+        let restarts = &self.stats.restarts.processor;
+        supervise(Stage::Processor, restarts, || self.processor_once(control.clone())).await
+    }
+
+    async fn processor_once(&self, control: Control) -> tickflow_pipeline::Result<()> {
+        let res = &self.resources;
+        let notifier = Notifier::new(self.clients.clone(), res.topics.clone());
+        let (lake, lake_task) = Lake::spawn_counting(
+            self.clients.clone(),
+            res.bucket.clone(),
+            self.settings.lake(),
+            Some(notifier.clone()),
+            self.stats.lake.clone(),
+        );
+        let handler = EnrichHandler::new(
+            lake,
+            Some(notifier),
+            self.settings.watch(),
+            self.handler_faults,
+        )
+        .with_stats(self.stats.handler.clone());
+        let recovered = Backoff::default()
+            .retry("recovering the processor from the lake", || {
+                handler.recover(&self.clients, &res.bucket)
+            })
+            .await
+            .map_err(|e| tickflow_pipeline::Error::Stage(e.to_string()))?;
+        tracing::debug!(recovered, "processor started");
+        let handler = Arc::new(handler);
+        let mut esm = EventSourceMapping::new(
+            self.clients.clone(),
+            &res.queue_url,
+            self.settings.esm(),
+            handler.clone(),
+        )
+        .with_stats(self.stats.esm.clone());
+        if let Some(chaos) = &self.chaos {
+            esm = esm.with_chaos(chaos.clone());
+        }
+        let outcome = esm.run(control).await;
+        if outcome.is_ok() {
+            handler.finish().await;
+        }
+        // The writer ends once its last handle is gone; what was handed to it is written
+        // (after a crash too: see the README on what a crash loses).
+        drop(handler);
+        let written = lake_task
+            .await
+            .map_err(|e| tickflow_pipeline::Error::Stage(format!("lake writer task: {e}")))?;
+        outcome.and(written)
+    }
+}
+
+/// Runs a stage until it ends for any reason but a scheduled crash; after a crash, counts a
+/// restart and starts a new instance.
+async fn supervise<F, Fut>(
+    stage: Stage,
+    restarts: &AtomicU64,
+    mut start: F,
+) -> tickflow_pipeline::Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = tickflow_pipeline::Result<()>>,
+{
+    loop {
+        match start().await {
+            Err(tickflow_pipeline::Error::Crashed(_)) => {
+                restarts.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(stage = stage.name(), "restarting the stage from durable state");
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn join(stage: &str, task: StageTask, limit: Duration) -> Result<()> {
     match tokio::time::timeout(limit, task).await {
         Err(_) => Err(Error::Timeout {
             what: format!("the {stage} to drain"),

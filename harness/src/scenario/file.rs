@@ -117,6 +117,11 @@ pub struct Expect {
     /// End-to-end latency bounds.
     #[serde(default)]
     pub latency: LatencyExpect,
+    /// Infrastructure faults that fired (`[[faults.schedule]]`): a fault scenario says that its
+    /// faults happened, so that it cannot pass without them.
+    pub faults_fired: Option<Count>,
+    /// Stage restarts after scheduled crashes (bridge and processor together).
+    pub restarts: Option<Count>,
 }
 
 impl Expect {
@@ -137,6 +142,8 @@ impl Expect {
             ("expect.queues.dlq".into(), self.queues.dlq),
             ("expect.sns.price_alert".into(), self.sns.price_alert),
             ("expect.sns.run_status".into(), self.sns.run_status),
+            ("expect.faults_fired".into(), self.faults_fired),
+            ("expect.restarts".into(), self.restarts),
         ];
         if let Some(NewData::Count(c)) = self.sns.new_data {
             counts.push(("expect.sns.new_data".into(), Some(c)));
@@ -163,6 +170,8 @@ impl Default for Expect {
             queues: QueueExpect::default(),
             sns: SnsExpect::default(),
             latency: LatencyExpect::default(),
+            faults_fired: None,
+            restarts: None,
         }
     }
 }

@@ -90,16 +90,22 @@ impl Scenario {
                 ..crate::load::LoadPlan::default()
             }),
             pipeline: file.pipeline.clone(),
-            faults: file.faults,
+            faults: file.faults.clone(),
             keep_resources: false,
             drain_timeout: Duration::from_secs(600),
+            container: None,
         })
     }
 }
 
 /// Runs a scenario against `clients`' endpoint and judges the result. A run that fails to
-/// complete is a failed outcome (with the error), not a panic.
-pub async fn execute(scenario: &Scenario, clients: &tickflow_pipeline::aws::Clients) -> Outcome {
+/// complete is a failed outcome (with the error), not a panic. `container` is the id of the
+/// LocalStack container tickflow started (an outage fault pauses it), if it did.
+pub async fn execute(
+    scenario: &Scenario,
+    clients: &tickflow_pipeline::aws::Clients,
+    container: Option<&str>,
+) -> Outcome {
     let mut outcome = Outcome {
         name: scenario.name().to_string(),
         file: scenario.path.display().to_string(),
@@ -108,7 +114,10 @@ pub async fn execute(scenario: &Scenario, clients: &tickflow_pipeline::aws::Clie
         failures: Vec::new(),
     };
     let config = match scenario.run_config() {
-        Ok(config) => config,
+        Ok(config) => RunConfig {
+            container: container.map(str::to_string),
+            ..config
+        },
         Err(e) => {
             outcome.error = Some(e);
             return outcome;

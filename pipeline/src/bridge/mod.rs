@@ -1,9 +1,12 @@
 //! Kinesis -> SQS bridge: reads every shard, de-aggregates, packs events into SQS messages and
-//! checkpoints per shard once a Kinesis batch is safely in SQS.
+//! checkpoints per shard once a Kinesis batch is safely in SQS. Shards created by a split or a
+//! merge are read once their parents are read to their end, so each instrument's events keep
+//! their order across a reshard.
 
 mod checkpoint;
 pub mod pack;
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +18,7 @@ use tokio::task::JoinSet;
 pub use checkpoint::Checkpoints;
 
 use crate::aws::{AwsError, Clients};
+use crate::chaos::{Chaos, Stage};
 use crate::compress::{self, Compression};
 use crate::control::{Control, Phase};
 use crate::error::{Error, Result};
@@ -66,6 +70,20 @@ pub struct BridgeStats {
     pub retries: AtomicU64,
     /// Latest `MillisBehindLatest` seen on any shard.
     pub millis_behind: AtomicU64,
+    /// Kinesis calls that failed after the SDK's retries and were retried by the bridge
+    /// (expired iterators included).
+    pub call_retries: AtomicU64,
+    /// Shards read to their end after a split or merge closed them.
+    pub closed_shards: AtomicU64,
+}
+
+/// How a shard's reader ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    /// Closed by a reshard and read to its end: its children may be read now.
+    Closed,
+    /// Caught up while draining (or stopped).
+    Drained,
 }
 
 /// The bridge stage.
@@ -76,6 +94,7 @@ pub struct Bridge {
     config: BridgeConfig,
     checkpoints: Checkpoints,
     stats: Arc<BridgeStats>,
+    chaos: Option<Arc<Chaos>>,
 }
 
 impl Bridge {
@@ -94,7 +113,21 @@ impl Bridge {
             config,
             checkpoints,
             stats: Arc::default(),
+            chaos: None,
         }
+    }
+
+    /// Counts into `stats` (a restarted bridge keeps counting where the last one stopped).
+    pub fn with_stats(mut self, stats: Arc<BridgeStats>) -> Self {
+        self.stats = stats;
+        self
+    }
+
+    /// Dies at its crash point (after `SendMessageBatch`, before the checkpoint) when `chaos`
+    /// says so.
+    pub fn with_chaos(mut self, chaos: Arc<Chaos>) -> Self {
+        self.chaos = Some(chaos);
+        self
     }
 
     /// Live counters.
@@ -102,43 +135,72 @@ impl Bridge {
         self.stats.clone()
     }
 
-    /// Reads every shard until [`Phase::Drain`] finds them all caught up, or [`Phase::Stop`].
+    /// Reads every shard until [`Phase::Drain`] finds them all caught up, or [`Phase::Stop`];
+    /// a shard's children (after a split or merge) once it is read to its end.
     ///
     /// # Errors
-    /// An AWS call that still fails after retries.
+    /// An AWS call that still fails after retries; [`Error::Crashed`] at a scheduled crash.
     pub async fn run(self, control: Control) -> Result<()> {
         let max_message = match self.config.max_message_bytes {
             Some(max) => max,
             None => self.queue_max_message_size().await?,
         };
-        let shards: Vec<String> = (self.clients.shards(&self.stream).await?)
-            .iter()
-            .map(|s| s.shard_id().to_string())
-            .collect();
+        self.checkpoints.load().await?;
         let shared = Arc::new(self);
+        let (mut started, mut closed) = (HashSet::new(), HashSet::new());
         let mut readers = JoinSet::new();
-        for shard in shards {
-            let (bridge, control) = (shared.clone(), control.clone());
-            readers.spawn(async move { bridge.read_shard(shard, max_message, control).await });
+        loop {
+            let shards = shared.list_shards().await?;
+            let listed: HashSet<&str> = shards.iter().map(|s| s.shard_id()).collect();
+            for shard in &shards {
+                let id = shard.shard_id();
+                let parents_read = [shard.parent_shard_id(), shard.adjacent_parent_shard_id()]
+                    .into_iter()
+                    .flatten()
+                    .all(|p| closed.contains(p) || !listed.contains(p));
+                if parents_read && started.insert(id.to_string()) {
+                    let (bridge, control, id) = (shared.clone(), control.clone(), id.to_string());
+                    readers.spawn(async move {
+                        let ended = bridge.read_shard(&id, max_message, control).await?;
+                        Ok::<_, Error>((id, ended))
+                    });
+                }
+            }
+            match readers.join_next().await {
+                None => return Ok(()),
+                Some(done) => {
+                    let (shard, ended) =
+                        done.map_err(|e| Error::Stage(format!("bridge shard task: {e}")))??;
+                    if ended == Ended::Closed {
+                        shared.stats.closed_shards.fetch_add(1, Ordering::Relaxed);
+                        closed.insert(shard);
+                    }
+                }
+            }
         }
-        while let Some(done) = readers.join_next().await {
-            done.map_err(|e| Error::Stage(format!("bridge shard task: {e}")))??;
-        }
-        Ok(())
+    }
+
+    async fn list_shards(&self) -> Result<Vec<aws_sdk_kinesis::types::Shard>> {
+        Ok(self
+            .config
+            .backoff
+            .retry("ListShards", || self.clients.shards(&self.stream))
+            .await?)
     }
 
     async fn read_shard(
         &self,
-        shard: String,
+        shard: &str,
         max_message: usize,
         mut control: Control,
-    ) -> Result<()> {
-        let mut iterator = self.iterator(&shard).await?;
+    ) -> Result<Ended> {
+        let mut iterator = self.iterator(shard).await?;
+        let mut failures = 0;
         // Whether the shard has looked drained through a fresh iterator since the last records.
         let mut drained_from_checkpoint = false;
         loop {
             if control.phase() == Phase::Stop {
-                return Ok(());
+                return Ok(Ended::Drained);
             }
             self.stats.calls.fetch_add(1, Ordering::Relaxed);
             let out = match self
@@ -150,24 +212,29 @@ impl Bridge {
                 .send()
                 .await
             {
-                Ok(out) => out,
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_expired_iterator_exception()) =>
-                {
-                    iterator = self.iterator(&shard).await?;
+                Ok(out) => {
+                    failures = 0;
+                    out
+                }
+                Err(e) => {
+                    failures += 1;
+                    let expired = e
+                        .as_service_error()
+                        .is_some_and(|s| s.is_expired_iterator_exception());
+                    let error = AwsError::of("kinesis", "GetRecords")(e);
+                    if failures >= self.config.backoff.max_attempts {
+                        return Err(error.into());
+                    }
+                    self.stats.call_retries.fetch_add(1, Ordering::Relaxed);
+                    if expired {
+                        // Ask again from the checkpoint: nothing after it is acknowledged.
+                        iterator = self.iterator(shard).await?;
+                    } else {
+                        tracing::warn!(%error, shard, "GetRecords failed; retrying");
+                        self.config.backoff.wait(failures).await;
+                    }
                     continue;
                 }
-                Err(e)
-                    if e.as_service_error().is_some_and(|s| {
-                        s.is_provisioned_throughput_exceeded_exception()
-                            || s.is_kms_throttling_exception()
-                    }) =>
-                {
-                    self.config.backoff.wait(1).await;
-                    continue;
-                }
-                Err(e) => return Err(AwsError::of("kinesis", "GetRecords")(e).into()),
             };
             let behind = out.millis_behind_latest().unwrap_or(0).max(0) as u64;
             self.stats.millis_behind.store(behind, Ordering::Relaxed);
@@ -191,22 +258,29 @@ impl Bridge {
                     .collect();
                 self.send_all(bodies, max_message).await?;
                 self.stats.user_records.fetch_add(events, Ordering::Relaxed);
-                self.checkpoints.set(&shard, last.sequence_number());
+                if self
+                    .chaos
+                    .as_ref()
+                    .is_some_and(|c| c.crash_point(Stage::Bridge))
+                {
+                    return Err(Error::Crashed(Stage::Bridge));
+                }
+                self.checkpoints.set(shard, last.sequence_number()).await?;
                 drained_from_checkpoint = false;
             }
             let Some(next) = out.next_shard_iterator() else {
-                return Ok(()); // the shard is closed and read to its end
+                return Ok(Ended::Closed); // closed by a reshard and read to its end
             };
             iterator = next.to_string();
             if records.is_empty() {
                 if control.phase() == Phase::Drain && behind == 0 {
                     if drained_from_checkpoint {
-                        return Ok(());
+                        return Ok(Ended::Drained);
                     }
                     // LocalStack's kinesis-mock sometimes hands out a next iterator that skips
                     // records put while the shard looked empty (etspaceman/kinesis-mock#1186,
                     // #1187): before calling the shard drained, look again from the checkpoint.
-                    iterator = self.iterator(&shard).await?;
+                    iterator = self.iterator(shard).await?;
                     drained_from_checkpoint = true;
                     continue;
                 }
@@ -242,22 +316,31 @@ impl Bridge {
     }
 
     async fn iterator(&self, shard: &str) -> Result<String> {
-        let request = self
-            .clients
-            .kinesis
-            .get_shard_iterator()
-            .stream_name(&self.stream)
-            .shard_id(shard);
-        let request = match self.checkpoints.get(shard) {
-            Some(sequence) => request
-                .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
-                .starting_sequence_number(sequence),
-            None => request.shard_iterator_type(ShardIteratorType::TrimHorizon),
-        };
-        let out = request
-            .send()
-            .await
-            .map_err(AwsError::of("kinesis", "GetShardIterator"))?;
+        let after = self.checkpoints.get(shard);
+        let out = self
+            .config
+            .backoff
+            .retry("GetShardIterator", || {
+                let request = self
+                    .clients
+                    .kinesis
+                    .get_shard_iterator()
+                    .stream_name(&self.stream)
+                    .shard_id(shard);
+                let request = match &after {
+                    Some(sequence) => request
+                        .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
+                        .starting_sequence_number(sequence),
+                    None => request.shard_iterator_type(ShardIteratorType::TrimHorizon),
+                };
+                async move {
+                    request
+                        .send()
+                        .await
+                        .map_err(AwsError::of("kinesis", "GetShardIterator"))
+                }
+            })
+            .await?;
         out.shard_iterator
             .ok_or_else(|| Error::Stage(format!("bridge: no iterator for shard {shard}")))
     }

@@ -102,8 +102,19 @@ impl Lake {
         config: LakeConfig,
         notifier: Option<Notifier>,
     ) -> (Lake, JoinHandle<Result<()>>) {
+        Self::spawn_counting(clients, bucket, config, notifier, Arc::default())
+    }
+
+    /// [`Lake::spawn`], counting into `stats` (a restarted processor's writer keeps counting
+    /// where the last one stopped).
+    pub fn spawn_counting(
+        clients: Clients,
+        bucket: String,
+        config: LakeConfig,
+        notifier: Option<Notifier>,
+        stats: Arc<LakeStats>,
+    ) -> (Lake, JoinHandle<Result<()>>) {
         let (tx, rx) = mpsc::channel(1024);
-        let stats = Arc::new(LakeStats::default());
         let writer = Writer {
             clients,
             bucket,

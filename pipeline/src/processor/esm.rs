@@ -15,6 +15,7 @@ use tokio::task::JoinSet;
 
 use super::response::{failed_ids, BatchResponse};
 use crate::aws::{AwsError, Clients};
+use crate::chaos::{Chaos, Stage};
 use crate::control::{Control, Phase};
 use crate::error::{Error, Result};
 use crate::retry::Backoff;
@@ -111,6 +112,7 @@ pub struct EventSourceMapping<H> {
     config: EsmConfig,
     handler: Arc<H>,
     stats: Arc<EsmStats>,
+    chaos: Option<Arc<Chaos>>,
 }
 
 impl<H: Handler> EventSourceMapping<H> {
@@ -127,7 +129,21 @@ impl<H: Handler> EventSourceMapping<H> {
             config,
             handler,
             stats: Arc::default(),
+            chaos: None,
         }
+    }
+
+    /// Counts into `stats` (a restarted mapping keeps counting where the last one stopped).
+    pub fn with_stats(mut self, stats: Arc<EsmStats>) -> Self {
+        self.stats = stats;
+        self
+    }
+
+    /// Dies at its crash point (the handler's writes durable, the batch not yet deleted) when
+    /// `chaos` says so: the whole mapping ends with [`Error::Crashed`] at once.
+    pub fn with_chaos(mut self, chaos: Arc<Chaos>) -> Self {
+        self.chaos = Some(chaos);
+        self
     }
 
     /// Live counters.
@@ -242,6 +258,14 @@ impl<H: Handler> EventSourceMapping<H> {
                 .iter()
                 .filter(|m| !failed.contains(&m.message_id))
                 .collect();
+            if outcome.is_ok()
+                && self
+                    .chaos
+                    .as_ref()
+                    .is_some_and(|c| c.crash_point(Stage::Processor))
+            {
+                return Err(Error::Crashed(Stage::Processor));
+            }
             // Undeleted messages come back after their visibility timeout, and the handler
             // skips what it already wrote: a failed delete costs time, not correctness.
             match self.delete(&done).await {

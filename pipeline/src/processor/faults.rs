@@ -11,16 +11,30 @@ use uuid::Uuid;
 use super::esm::SqsMessage;
 
 /// Which messages the handler fails.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct HandlerFaults {
     /// Share of events the handler always fails on (a bug it has): their messages end in the
     /// DLQ after `maxReceiveCount` receives.
     pub poison_ratio: f64,
-    /// Share of messages that fail on their first receive only (they succeed on redelivery),
-    /// drawn from the smallest event id a message carries (from its body when it carries none).
+    /// Share of messages that fail on their first `transient_receives` receives (they succeed
+    /// on a later one), drawn from the smallest event id a message carries (from its body when
+    /// it carries none).
     pub transient_ratio: f64,
+    /// How many receives a transient failure lasts.
+    pub transient_receives: u32,
     /// Seeds both choices.
     pub seed: u64,
+}
+
+impl Default for HandlerFaults {
+    fn default() -> Self {
+        Self {
+            poison_ratio: 0.0,
+            transient_ratio: 0.0,
+            transient_receives: 1,
+            seed: 0,
+        }
+    }
 }
 
 /// Why the handler failed a message.
@@ -43,7 +57,7 @@ impl HandlerFaults {
         if events.iter().any(|id| self.is_poison(id)) {
             return Some(Failure::Poison);
         }
-        if self.transient_ratio <= 0.0 || message.receive_count > 1 {
+        if self.transient_ratio <= 0.0 || message.receive_count > self.transient_receives {
             return None;
         }
         let key = match events.iter().min() {
@@ -75,8 +89,8 @@ mod tests {
     fn poison_share_is_close_to_the_ratio_and_stable() {
         let faults = HandlerFaults {
             poison_ratio: 0.1,
-            transient_ratio: 0.0,
             seed: 4,
+            ..HandlerFaults::default()
         };
         let poisoned = (0..10_000u128)
             .filter(|i| faults.is_poison(&Uuid::from_u128(*i)))
@@ -94,12 +108,19 @@ mod tests {
             poison_ratio: 0.0,
             transient_ratio: 1.0,
             seed: 1,
+            ..HandlerFaults::default()
         };
         assert_eq!(
             faults.failure(&message("m", 1), &[]),
             Some(Failure::Transient)
         );
         assert_eq!(faults.failure(&message("m", 2), &[]), None);
+        let lasting = HandlerFaults {
+            transient_receives: 3,
+            ..faults
+        };
+        assert!(lasting.failure(&message("m", 3), &[]).is_some());
+        assert_eq!(lasting.failure(&message("m", 4), &[]), None);
         let none = HandlerFaults::default();
         assert_eq!(none.failure(&message("m", 1), &[Uuid::nil()]), None);
     }
@@ -110,6 +131,7 @@ mod tests {
             poison_ratio: 0.0,
             transient_ratio: 0.3,
             seed: 8,
+            ..HandlerFaults::default()
         };
         let mut failed = 0;
         for i in 0..2_000u128 {

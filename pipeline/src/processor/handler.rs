@@ -7,13 +7,14 @@ use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
 use chrono::Utc;
-use md5::Digest as _;
 use uuid::Uuid;
 
 use super::claims::Claims;
+use super::recovery::{self, quarantine_key};
 use super::esm::{Handler, HandlerError, SqsMessage};
 use super::faults::{Failure, HandlerFaults};
 use super::response::BatchResponse;
+use crate::aws::Clients;
 use crate::envelope;
 use crate::event::{enrich, parse_record, MarketEvent};
 use crate::lake::{partition, Lake, Rows};
@@ -72,9 +73,29 @@ impl EnrichHandler {
         }
     }
 
+    /// Counts into `stats` (a restarted handler keeps counting where the last one stopped).
+    pub fn with_stats(mut self, stats: Arc<HandlerStats>) -> Self {
+        self.stats = stats;
+        self
+    }
+
     /// Counters.
     pub fn stats(&self) -> Arc<HandlerStats> {
         self.stats.clone()
+    }
+
+    /// Takes every record the lake in `bucket` already holds as written, before the first
+    /// batch: how a restarted processor knows what its predecessor wrote. Returns their number.
+    ///
+    /// # Errors
+    /// The lake could not be read, or holds a row without its key.
+    pub async fn recover(&self, clients: &Clients, bucket: &str) -> Result<usize, HandlerError> {
+        let keys = recovery::written_keys(clients, bucket)
+            .await
+            .map_err(|e| HandlerError(format!("recovering from the lake: {e}")))?;
+        let count = keys.len();
+        lock(&self.claims).confirm(&keys.into_iter().collect());
+        Ok(count)
     }
 
     /// Closes every price window (the run has drained) and publishes the remaining alerts.
@@ -250,12 +271,6 @@ impl Handler for EnrichHandler {
         self.publish(&alerts).await;
         Ok(BatchResponse::failing(failures))
     }
-}
-
-/// The claim key of a record bound for the quarantine: a UUID of the MD5 of its bytes (a
-/// version 3 UUID, never equal to an event's version 8 id).
-fn quarantine_key(raw: &[u8]) -> Uuid {
-    uuid::Builder::from_md5_bytes(md5::Md5::digest(raw).into()).into_uuid()
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -5,6 +5,7 @@ pub mod claims;
 pub mod esm;
 pub mod faults;
 pub mod handler;
+pub mod recovery;
 pub mod response;
 
 pub use esm::{EsmConfig, EventSourceMapping, Handler, HandlerError, SqsMessage};
