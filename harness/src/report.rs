@@ -8,9 +8,9 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
-use tickflow_pipeline::chaos::Fired;
 use tickflow_pipeline::bridge::BridgeStats;
 use tickflow_pipeline::calls::CallCounts;
+use tickflow_pipeline::chaos::Fired;
 use tickflow_pipeline::lake::LakeStats;
 use tickflow_pipeline::processor::esm::EsmStats;
 use tickflow_pipeline::processor::handler::HandlerStats;
@@ -449,7 +449,9 @@ impl RunReport {
                 (_, _, Some(stage)) => stage.name().to_string(),
                 _ => "localstack".to_string(),
             };
-            *groups.entry(format!("{} {target}", fired.kind.name())).or_default() += 1;
+            *groups
+                .entry(format!("{} {target}", fired.kind.name()))
+                .or_default() += 1;
         }
         let restarts = self.stats.restarts;
         let _ = writeln!(

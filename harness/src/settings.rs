@@ -206,9 +206,9 @@ impl PipelineSettings {
             batch_size: self.batch_size,
             batching_window: Duration::from_millis(self.batching_window_ms),
             concurrency: self.concurrency,
-            extend_visibility: self.extend_visibility.then(|| {
-                Duration::from_secs(u64::from(self.visibility_timeout_secs.max(1)))
-            }),
+            extend_visibility: self
+                .extend_visibility
+                .then(|| Duration::from_secs(u64::from(self.visibility_timeout_secs.max(1)))),
             ..EsmConfig::default()
         }
     }

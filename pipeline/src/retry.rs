@@ -93,7 +93,13 @@ mod tests {
             .retry("test", || {
                 calls += 1;
                 let n = calls;
-                async move { if n < 2 { Err("once".into()) } else { Ok(n) } }
+                async move {
+                    if n < 2 {
+                        Err("once".into())
+                    } else {
+                        Ok(n)
+                    }
+                }
             })
             .await;
         assert_eq!(out, Ok(2));

@@ -9,7 +9,10 @@ use tickflow_harness::scenario::{self, Scenario};
 use tickflow_harness::{doctor, topology::Topology};
 use tickflow_pipeline::source::Generator;
 
-pub(super) async fn doctor_command(target: Target, header: super::target::Site) -> anyhow::Result<ExitCode> {
+pub(super) async fn doctor_command(
+    target: Target,
+    header: super::target::Site,
+) -> anyhow::Result<ExitCode> {
     println!("{header}");
     let clients = aws::clients(&target).await;
     let checks = doctor::check_all(&clients, &Topology::new()).await;

@@ -11,8 +11,8 @@ use tickflow_harness::run::{self as pipeline_run, RunConfig};
 use tickflow_harness::scenario::{self, outcome, Outcome, Scenario};
 use tickflow_pipeline::source::GeneratorConfig;
 
-use super::target::Site;
 use super::commands::load_all;
+use super::target::Site;
 use super::{LoadArgs, RunArgs};
 
 pub(super) fn flag_run_config(args: &RunArgs) -> anyhow::Result<RunConfig> {

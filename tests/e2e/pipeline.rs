@@ -126,6 +126,7 @@ async fn faults_are_quarantined_dead_lettered_deduplicated_and_redelivered() {
         duplicate_ratio: 0.05,
         poison_ratio: 0.002,
         transient_ratio: 0.2,
+        ..FaultSettings::default()
     };
     config.pipeline.sqs_message_bytes = Some(16 * 1024);
     config.pipeline.visibility_timeout_secs = 2;
@@ -241,6 +242,7 @@ async fn partitioned_generators_together_produce_each_event_once() {
         ..Default::default()
     };
     let load = tickflow_harness::load::LoadPlan::default();
+    let no_faults = FaultSettings::default();
     let mut sent = 0;
     for index in 0..3 {
         let partition = tickflow_harness::produce::Partition { index, count: 3 };
@@ -248,7 +250,7 @@ async fn partitioned_generators_together_produce_each_event_once() {
             &clients,
             &p.resources.stream,
             generator.clone(),
-            FaultSettings::default(),
+            &no_faults,
             &load,
             ProducerConfig::default(),
             partition,

@@ -33,13 +33,18 @@ pub async fn pause_for(id: &str, length: Duration) -> Result<()> {
 }
 
 async fn pause_then_resume(id: &str, length: Duration) -> Result<()> {
-    let docker = Docker::connect_with_defaults()
-        .map_err(|e| Error::Engine { reason: e.to_string() })?;
+    let docker = Docker::connect_with_defaults().map_err(|e| Error::Engine {
+        reason: e.to_string(),
+    })?;
     docker
         .pause_container(id)
         .await
         .map_err(|e| Error::Container(format!("pausing {id}: {e}")))?;
-    tracing::info!(container = id, secs = length.as_secs_f64(), "LocalStack paused");
+    tracing::info!(
+        container = id,
+        secs = length.as_secs_f64(),
+        "LocalStack paused"
+    );
     tokio::time::sleep(length).await;
     let mut attempt = 0;
     loop {

@@ -165,12 +165,15 @@ mod tests {
         })
     }
 
+    static NO_FAULTS: std::sync::LazyLock<FaultSettings> =
+        std::sync::LazyLock::new(FaultSettings::default);
+
     fn feed(items: Vec<Result<Item>>, load: &LoadPlan) -> Feed<'_> {
         Feed {
             items: Box::new(items.into_iter()),
             pace: Pace::Full,
             load,
-            faults: &FaultSettings::default(),
+            faults: &NO_FAULTS,
             seed: 1,
             expected: 0,
         }

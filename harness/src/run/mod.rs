@@ -196,11 +196,22 @@ async fn drive(
     let schedule = &config.faults.schedule;
     let chaos = (!schedule.is_empty()).then(|| Arc::new(Chaos::new(config.seed, schedule.clone())));
     let moments = match &chaos {
-        Some(chaos) => Some(Moments::start(chaos, clients, &res.stream, config.container.as_deref())?),
+        Some(chaos) => Some(Moments::start(
+            chaos,
+            clients,
+            &res.stream,
+            config.container.as_deref(),
+        )?),
         None => None,
     };
     let handler_faults = config.faults.handler_faults(config.seed);
-    let (stages, tx) = Stages::start(clients, res, &config.pipeline, handler_faults, chaos.clone());
+    let (stages, tx) = Stages::start(
+        clients,
+        res,
+        &config.pipeline,
+        handler_faults,
+        chaos.clone(),
+    );
     let stats = stages.stats.clone();
     let samples = Arc::new(Mutex::new(Vec::new()));
     let progress = tokio::spawn(crate::progress::report(

@@ -74,7 +74,11 @@ impl Moments {
                             return Ok(());
                         }
                         split_first_open_shard(&clients, &stream).await?;
-                        chaos.record(Fired::moment(FaultKind::SplitShard, chaos.elapsed_ms(), None));
+                        chaos.record(Fired::moment(
+                            FaultKind::SplitShard,
+                            chaos.elapsed_ms(),
+                            None,
+                        ));
                         Ok(())
                     });
                 }
@@ -140,9 +144,9 @@ async fn split_first_open_shard(clients: &Clients, stream: &str) -> Result<()> {
             .send()
             .await
             .map_err(AwsError::of("kinesis", "DescribeStreamSummary"))?;
-        let active = status.stream_description_summary().is_some_and(|d| {
-            d.stream_status() == &aws_sdk_kinesis::types::StreamStatus::Active
-        });
+        let active = status
+            .stream_description_summary()
+            .is_some_and(|d| d.stream_status() == &aws_sdk_kinesis::types::StreamStatus::Active);
         if active {
             return Ok(());
         }

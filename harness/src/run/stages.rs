@@ -233,7 +233,10 @@ impl Wiring {
     /// again after each crash with fresh memory: it takes what the lake holds as written.
     async fn run_processor(self, control: Control) -> tickflow_pipeline::Result<()> {
         let restarts = &self.stats.restarts.processor;
-        supervise(Stage::Processor, restarts, || self.processor_once(control.clone())).await
+        supervise(Stage::Processor, restarts, || {
+            self.processor_once(control.clone())
+        })
+        .await
     }
 
     async fn processor_once(&self, control: Control) -> tickflow_pipeline::Result<()> {
@@ -300,7 +303,10 @@ where
         match start().await {
             Err(tickflow_pipeline::Error::Crashed(_)) => {
                 restarts.fetch_add(1, Ordering::Relaxed);
-                tracing::info!(stage = stage.name(), "restarting the stage from durable state");
+                tracing::info!(
+                    stage = stage.name(),
+                    "restarting the stage from durable state"
+                );
             }
             other => return other,
         }

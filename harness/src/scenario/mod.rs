@@ -56,6 +56,16 @@ impl Scenario {
         self.file.scenario.heavy
     }
 
+    /// Whether it pauses LocalStack (an `outage` fault): it then needs a container of its own,
+    /// started by tickflow, that no other run shares.
+    pub fn pauses_localstack(&self) -> bool {
+        self.file
+            .faults
+            .schedule
+            .iter()
+            .any(|r| r.kind == tickflow_pipeline::chaos::FaultKind::Outage)
+    }
+
     /// The run this scenario asks for. A replay source is resolved relative to the file.
     ///
     /// # Errors

@@ -130,7 +130,11 @@ impl Checkpoints {
 impl Store {
     async fn read_all(&self) -> std::result::Result<BTreeMap<String, Mark>, AwsError> {
         let mut marks = BTreeMap::new();
-        let keys = self.clients.object_keys(&self.bucket).await?.unwrap_or_default();
+        let keys = self
+            .clients
+            .object_keys(&self.bucket)
+            .await?
+            .unwrap_or_default();
         for key in keys.iter().filter(|k| k.starts_with(&self.prefix)) {
             marks.insert(key[self.prefix.len()..].to_string(), self.read(key).await?);
         }

@@ -163,6 +163,7 @@ impl Chaos {
                         &[
                             &(*i as u64).to_le_bytes(),
                             service.name().as_bytes(),
+                            b"/",
                             operation.as_bytes(),
                             &index.to_le_bytes(),
                         ],

@@ -10,9 +10,9 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use super::claims::Claims;
-use super::recovery::{self, quarantine_key};
 use super::esm::{Handler, HandlerError, SqsMessage};
 use super::faults::{Failure, HandlerFaults};
+use super::recovery::{self, quarantine_key};
 use super::response::BatchResponse;
 use crate::aws::Clients;
 use crate::envelope;

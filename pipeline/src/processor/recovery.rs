@@ -35,8 +35,8 @@ pub async fn written_keys(clients: &Clients, bucket: &str) -> Result<Vec<Uuid>, 
             .get_object(bucket, &key)
             .await
             .map_err(|e: AwsError| e.to_string())?;
-        let rows = compress::expand_object(&key, body)
-            .map_err(|e| format!("s3://{bucket}/{key}: {e}"))?;
+        let rows =
+            compress::expand_object(&key, body).map_err(|e| format!("s3://{bucket}/{key}: {e}"))?;
         let quarantine = key.starts_with(partition::QUARANTINE);
         for (n, line) in rows.split(|b| *b == b'\n').enumerate() {
             if line.is_empty() {
@@ -75,7 +75,10 @@ mod tests {
         let data = format!(r#"{{"event_uuid":"{id}","price":1.0}}"#);
         assert_eq!(row_key(data.as_bytes(), false), Some(id));
         let text = r#"{"reason":"r","raw":"not json"}"#;
-        assert_eq!(row_key(text.as_bytes(), true), Some(quarantine_key(b"not json")));
+        assert_eq!(
+            row_key(text.as_bytes(), true),
+            Some(quarantine_key(b"not json"))
+        );
         let b64 = r#"{"reason":"r","raw":{"b64":"/w=="}}"#;
         assert_eq!(row_key(b64.as_bytes(), true), Some(quarantine_key(&[0xff])));
         assert_eq!(row_key(b"{}", false), None);
