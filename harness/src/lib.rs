@@ -41,6 +41,7 @@ pub mod ceiling;
 pub mod doctor;
 pub mod error;
 pub mod faults;
+pub mod fired;
 pub mod judge;
 pub mod latency;
 pub mod load;

@@ -20,12 +20,12 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use tickflow_harness::aws::{self, Target};
-use tickflow_harness::ceiling;
 use tickflow_harness::load::{LoadPlan, Ramp, Step};
 use tickflow_harness::produce::{self, Partition};
 use tickflow_harness::replay::{Pace, ReplaySpec};
 use tickflow_harness::run::{RunConfig, Source};
 use tickflow_harness::scenario;
+use tickflow_harness::{ceiling, fired};
 
 /// tickflow: run an AWS streaming pipeline (Kinesis -> SQS -> S3 -> SNS) on LocalStack.
 #[derive(Debug, Parser)]
@@ -133,6 +133,10 @@ struct RunArgs {
     /// Write a self-contained HTML report of a flag run to this file.
     #[arg(long)]
     html: Option<PathBuf>,
+    /// Replay exactly the infrastructure faults a past run fired (its `--json` report, or a
+    /// scenario `report.json`), instead of the scenario's own schedule.
+    #[arg(long)]
+    faults_from: Option<PathBuf>,
 }
 
 /// Flags of `tickflow load`.
@@ -224,14 +228,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .await
         }
         Command::Run(args) if !args.files.is_empty() => {
-            let scenarios = load_all(&args.files)?;
+            let mut scenarios = load_all(&args.files)?;
+            if let Some(report) = &args.faults_from {
+                for s in &mut scenarios {
+                    s.file.faults.schedule = fired::schedule_from_report(report, Some(s.name()))?;
+                }
+            }
             with_target(target, |target, header| {
                 scenarios_command(scenarios, args.report_dir, target, header)
             })
             .await
         }
         Command::Run(args) => {
-            let config = flag_run_config(&args)?;
+            let mut config = flag_run_config(&args)?;
+            if let Some(report) = &args.faults_from {
+                config.faults.schedule = fired::schedule_from_report(report, None)?;
+            }
             with_target(target, |target, header| {
                 run_once(
                     config,

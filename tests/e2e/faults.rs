@@ -1,0 +1,335 @@
+//! Infrastructure faults against LocalStack: each durable-state claim proved by crashing a stage
+//! and starting a new one in a new task with nothing shared in memory (and shown to fail without
+//! the durable state), and a fired list replayed exactly with `--faults-from`.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tickflow_harness::fired::schedule_from_report;
+use tickflow_harness::run::{run, RunConfig};
+use tickflow_harness::topology::{Provisioned, Topology};
+use tickflow_pipeline::aws::Clients;
+use tickflow_pipeline::bridge::{pack, Bridge, BridgeConfig, Checkpoints};
+use tickflow_pipeline::chaos::{fired_signature, Chaos, FaultKind, FaultRule, Service, Stage};
+use tickflow_pipeline::compress::Compression;
+use tickflow_pipeline::control::{self, Phase};
+use tickflow_pipeline::envelope;
+use tickflow_pipeline::event::MarketEvent;
+use tickflow_pipeline::lake::{Lake, LakeConfig};
+use tickflow_pipeline::notify::WatchConfig;
+use tickflow_pipeline::processor::recovery::written_keys;
+use tickflow_pipeline::processor::{EnrichHandler, EsmConfig, EventSourceMapping, HandlerFaults};
+use tickflow_pipeline::producer::{Outgoing, Producer, ProducerConfig};
+use tickflow_pipeline::source::{Generator, GeneratorConfig};
+
+use crate::support::{clients, within};
+
+const LIMIT: Duration = Duration::from_secs(300);
+
+fn events(n: u64, seed: u64) -> Vec<MarketEvent> {
+    Generator::new(GeneratorConfig {
+        events: n,
+        seed,
+        ..Default::default()
+    })
+    .collect()
+}
+
+fn crash(stage: Stage, at: u64) -> Arc<Chaos> {
+    Arc::new(Chaos::new(
+        0,
+        vec![FaultRule {
+            stage: Some(stage),
+            at: vec![at],
+            ..FaultRule::new(FaultKind::Crash)
+        }],
+    ))
+}
+
+async fn provision(clients: &Clients) -> (Topology, Provisioned) {
+    let topology = Topology {
+        visibility_timeout_secs: 2,
+        ..Topology::new()
+    };
+    let p = within(LIMIT, "provision", topology.provision(clients))
+        .await
+        .unwrap();
+    (topology, p)
+}
+
+/// Events sent to SQS by one bridge over `stream`, draining from its checkpoints.
+async fn bridge_once(
+    clients: &Clients,
+    p: &Provisioned,
+    checkpoints: Checkpoints,
+    chaos: Option<Arc<Chaos>>,
+) -> (u64, tickflow_pipeline::Result<()>) {
+    let res = &p.resources;
+    let config = BridgeConfig {
+        get_records_limit: 200,
+        ..BridgeConfig::default()
+    };
+    let mut bridge = Bridge::new(
+        clients.clone(),
+        &res.stream,
+        &res.queue_url,
+        config,
+        checkpoints,
+    );
+    if let Some(chaos) = chaos {
+        bridge = bridge.with_chaos(chaos);
+    }
+    let stats = bridge.stats();
+    let (ctl, control) = control::channel();
+    ctl.set(Phase::Drain);
+    // A task of its own: whatever the bridge held in memory ends with it.
+    let outcome = within(LIMIT, "bridge", tokio::spawn(bridge.run(control)))
+        .await
+        .unwrap();
+    (stats.user_records.load(Ordering::Relaxed), outcome)
+}
+
+#[tokio::test]
+async fn a_crashed_bridge_resumes_from_its_durable_checkpoints_and_without_them_reads_it_all_again()
+{
+    let clients = clients().await;
+    let (topology, p) = provision(&clients).await;
+    let res = &p.resources;
+    const EVENTS: u64 = 2_000;
+    let producer = Producer::new(
+        clients.clone(),
+        &res.stream,
+        ProducerConfig {
+            aggregate: false, // one Kinesis record per event: batches of 200 events
+            ..ProducerConfig::default()
+        },
+    );
+    let (tx, rx) = tokio::sync::mpsc::channel(EVENTS as usize);
+    for e in events(EVENTS, 3) {
+        tx.try_send(Outgoing {
+            partition_key: e.instrument().to_string(),
+            data: e.to_json(),
+        })
+        .unwrap();
+    }
+    drop(tx);
+    within(LIMIT, "produce", producer.run(rx)).await.unwrap();
+    let durable = || Checkpoints::in_s3(clients.clone(), &res.state_bucket, "checkpoints/");
+
+    let (before, crashed) =
+        bridge_once(&clients, &p, durable(), Some(crash(Stage::Bridge, 3))).await;
+    assert!(
+        matches!(
+            crashed,
+            Err(tickflow_pipeline::Error::Crashed(Stage::Bridge))
+        ),
+        "{crashed:?}"
+    );
+    let (after, outcome) = bridge_once(&clients, &p, durable(), None).await;
+    outcome.unwrap();
+    // The successor sends again only the batch sent but not checkpointed when the first died.
+    let resent = before + after - EVENTS;
+    assert!(
+        after < EVENTS,
+        "resumed from a checkpoint: {after} of {EVENTS}"
+    );
+    assert!(
+        (1..=200).contains(&resent),
+        "only the unacknowledged batch again: {resent}"
+    );
+
+    // Without durable checkpoints a new bridge starts from the oldest record: the claim fails.
+    let (from_scratch, outcome) = bridge_once(&clients, &p, Checkpoints::in_memory(), None).await;
+    outcome.unwrap();
+    assert_eq!(
+        from_scratch, EVENTS,
+        "a bridge without durable state reads everything again"
+    );
+    within(LIMIT, "teardown", topology.teardown(&clients, &p))
+        .await
+        .unwrap();
+}
+
+/// Puts `events` on the run's queue as the bridge would, 20 to a message.
+async fn enqueue(clients: &Clients, queue_url: &str, events: &[MarketEvent]) {
+    let elements: Vec<String> = events
+        .iter()
+        .map(|e| envelope::encode_record(&e.to_json()))
+        .collect();
+    let bodies: Vec<String> = elements
+        .chunks(20)
+        .flat_map(|chunk| pack::messages(chunk.to_vec(), 256 * 1024))
+        .map(|body| envelope::seal(body, Compression::None))
+        .collect();
+    for chunk in bodies.chunks(10) {
+        let entries = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, body)| {
+                aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .message_body(body)
+                    .build()
+                    .unwrap()
+            })
+            .collect();
+        clients
+            .sqs
+            .send_message_batch()
+            .queue_url(queue_url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+/// One processor (handler, event source mapping, lake writer) in a task of its own, draining the
+/// queue in batches of up to `batch_size` messages; `recover` makes it take what the lake holds
+/// as written before its first batch.
+async fn process_once(
+    clients: &Clients,
+    p: &Provisioned,
+    batch_size: usize,
+    chaos: Option<Arc<Chaos>>,
+    recover: bool,
+) -> tickflow_pipeline::Result<()> {
+    let (clients, res) = (clients.clone(), p.resources.clone());
+    let task = tokio::spawn(async move {
+        let lake_config = LakeConfig {
+            flush_age: Duration::from_millis(200),
+            ..LakeConfig::default()
+        };
+        let (lake, writer) = Lake::spawn(clients.clone(), res.bucket.clone(), lake_config, None);
+        let handler =
+            EnrichHandler::new(lake, None, WatchConfig::default(), HandlerFaults::default());
+        if recover {
+            handler.recover(&clients, &res.bucket).await.unwrap();
+        }
+        let handler = Arc::new(handler);
+        let config = EsmConfig {
+            batch_size,
+            concurrency: 1,
+            wait_time_secs: 1,
+            visibility_timeout_secs: Some(2),
+            ..EsmConfig::default()
+        };
+        let mut esm =
+            EventSourceMapping::new(clients.clone(), &res.queue_url, config, handler.clone());
+        if let Some(chaos) = chaos {
+            esm = esm.with_chaos(chaos);
+        }
+        let (ctl, control) = control::channel();
+        ctl.set(Phase::Drain);
+        let outcome = esm.run(control).await;
+        drop(handler);
+        writer.await.unwrap().unwrap();
+        outcome
+    });
+    within(LIMIT, "processor", task).await.unwrap()
+}
+
+/// Rows in the lake and distinct records among them, after a processor crashed between its lake
+/// write and its delete and a successor (recovering from the lake or not) drained the queue.
+async fn lake_after_a_crash(recover: bool) -> (usize, usize) {
+    let clients = clients().await;
+    let (topology, p) = provision(&clients).await;
+    enqueue(&clients, &p.resources.queue_url, &events(600, 4)).await;
+    let crashed = process_once(&clients, &p, 5, Some(crash(Stage::Processor, 2)), false).await;
+    assert!(
+        matches!(
+            crashed,
+            Err(tickflow_pipeline::Error::Crashed(Stage::Processor))
+        ),
+        "{crashed:?}"
+    );
+    // Lake keys are digests of what an object holds: a batch written again exactly as before
+    // would land on the same key. The successor starts once the crashed batch is visible again
+    // and takes larger batches, as a restarted consumer may, so nothing hides a second write.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    process_once(&clients, &p, 10, None, recover).await.unwrap();
+    let keys = written_keys(&clients, &p.resources.bucket).await.unwrap();
+    let distinct: std::collections::HashSet<_> = keys.iter().collect();
+    let counts = (keys.len(), distinct.len());
+    within(LIMIT, "teardown", topology.teardown(&clients, &p))
+        .await
+        .unwrap();
+    counts
+}
+
+#[tokio::test]
+async fn a_crashed_processor_recovers_what_it_wrote_from_the_lake_and_without_it_writes_twice() {
+    let (rows, distinct) = lake_after_a_crash(true).await;
+    assert_eq!((rows, distinct), (600, 600), "each event once");
+    // A successor with nothing but memory writes the crashed batches' events again.
+    let (rows, distinct) = lake_after_a_crash(false).await;
+    assert_eq!(distinct, 600);
+    assert!(
+        rows > 600,
+        "without recovery the lake holds duplicates: {rows} rows"
+    );
+}
+
+#[tokio::test]
+async fn faults_from_a_report_replay_the_fired_list_exactly() {
+    let clients = clients().await;
+    let mut config = RunConfig::new("e2e-faults-from", 2_000, 17);
+    config.pipeline.sqs_message_bytes = Some(16 * 1024);
+    config.pipeline.flush_age_ms = 300;
+    config.pipeline.visibility_timeout_secs = 3;
+    let ratio = |kind, service, operation: &str, ratio, to_call| FaultRule {
+        service: Some(service),
+        operation: Some(operation.to_string()),
+        ratio,
+        to_call: Some(to_call),
+        ..FaultRule::new(kind)
+    };
+    config.faults.schedule = vec![
+        ratio(
+            FaultKind::ExpiredIterator,
+            Service::Kinesis,
+            "GetRecords",
+            0.3,
+            20,
+        ),
+        ratio(
+            FaultKind::Throttle,
+            Service::Sqs,
+            "SendMessageBatch",
+            0.5,
+            4,
+        ),
+        FaultRule {
+            service: Some(Service::S3),
+            operation: Some("PutObject".into()),
+            calls: vec![2, 3],
+            ..FaultRule::new(FaultKind::ServerError)
+        },
+        FaultRule {
+            stage: Some(Stage::Processor),
+            at: vec![2],
+            ..FaultRule::new(FaultKind::Crash)
+        },
+    ];
+    let first = within(LIMIT, "the first run", run(&clients, &config))
+        .await
+        .unwrap();
+    assert!(first.judged.passed, "{}", first.render_text());
+    assert!(first.faults_fired.len() >= 4, "{:?}", first.faults_fired);
+
+    let report =
+        std::env::temp_dir().join(format!("tickflow-faults-from-{}.json", std::process::id()));
+    std::fs::write(&report, serde_json::to_vec(&first).unwrap()).unwrap();
+    config.faults.schedule = schedule_from_report(&report, None).unwrap();
+    let _ = std::fs::remove_file(&report);
+    let replayed = within(LIMIT, "the replay", run(&clients, &config))
+        .await
+        .unwrap();
+    assert!(replayed.judged.passed, "{}", replayed.render_text());
+    assert_eq!(
+        fired_signature(&replayed.faults_fired),
+        fired_signature(&first.faults_fired),
+        "the replay fires exactly the faults the first run fired"
+    );
+}
