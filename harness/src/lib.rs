@@ -55,6 +55,7 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod settings;
+pub mod shrink;
 pub mod topology;
 
 pub use error::{Error, Result};

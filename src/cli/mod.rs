@@ -11,7 +11,7 @@ mod runs;
 mod target;
 
 use commands::{doctor_command, load_all, record_command, validate_command};
-use runs::{flag_run_config, load_config, run_once, scenarios_command, Outputs};
+use runs::{flag_run_config, load_config, run_once, scenarios_command, shrink_command, Outputs};
 use target::with_target;
 
 use std::path::PathBuf;
@@ -25,6 +25,7 @@ use tickflow_harness::produce::{self, Partition};
 use tickflow_harness::replay::{Pace, ReplaySpec};
 use tickflow_harness::run::{RunConfig, Source};
 use tickflow_harness::scenario;
+use tickflow_harness::shrink::ShrinkConfig;
 use tickflow_harness::{ceiling, fired};
 
 /// tickflow: run an AWS streaming pipeline (Kinesis -> SQS -> S3 -> SNS) on LocalStack.
@@ -92,6 +93,24 @@ enum Command {
     /// Start LocalStack with tickflow's settings, print `AWS_ENDPOINT_URL=...`, and keep it
     /// until Ctrl-C: one LocalStack for several commands or other tools.
     Localstack,
+    /// Cut a failing scenario down (events, then faults) to a small one that still fails the
+    /// same way in at least k of n runs, and write it with its fault list pinned.
+    Shrink {
+        /// The failing scenario file.
+        file: PathBuf,
+        /// Runs of each candidate (n).
+        #[arg(long, default_value_t = 3)]
+        runs: u32,
+        /// How many of them must fail for a step to be taken (k).
+        #[arg(long, default_value_t = 2)]
+        min_failures: u32,
+        /// Fewest events to try.
+        #[arg(long, default_value_t = 10)]
+        min_events: u64,
+        /// Where to write the shrunk scenario (default: `<name>-shrunk.toml` here).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Measure LocalStack's raw capacity with tight loops of PutRecords, SendMessageBatch and
     /// PutObject: the ceiling the pipeline is compared with.
     Ceiling {
@@ -255,6 +274,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     target,
                     header,
                 )
+            })
+            .await
+        }
+        Command::Shrink {
+            file,
+            runs,
+            min_failures,
+            min_events,
+            out,
+        } => {
+            let original = load_all(&[file])?.remove(0);
+            let config = ShrinkConfig {
+                runs,
+                min_failures,
+                min_events,
+            };
+            let out =
+                out.unwrap_or_else(|| PathBuf::from(format!("{}-shrunk.toml", original.name())));
+            with_target(target, |target, site| {
+                shrink_command(original, config, out, target, site)
             })
             .await
         }

@@ -9,6 +9,7 @@ use tickflow_harness::load::LoadPlan;
 use tickflow_harness::report::{html, RunReport};
 use tickflow_harness::run::{self as pipeline_run, RunConfig};
 use tickflow_harness::scenario::{self, outcome, Outcome, Scenario};
+use tickflow_harness::shrink::{self, ShrinkConfig};
 use tickflow_pipeline::source::GeneratorConfig;
 
 use super::commands::load_all;
@@ -194,4 +195,36 @@ pub(super) async fn run_once(
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// `tickflow shrink`: shrinks a failing scenario and writes the result to `out`.
+pub(super) async fn shrink_command(
+    original: Scenario,
+    config: ShrinkConfig,
+    out: PathBuf,
+    target: Target,
+    site: Site,
+) -> anyhow::Result<ExitCode> {
+    eprintln!("{site}");
+    let clients = aws::clients(&target).await;
+    let shrunk = shrink::shrink(&original, &clients, site.container.as_deref(), config)
+        .await
+        .context("shrinking")?;
+    for step in &shrunk.steps {
+        println!("  {step}");
+    }
+    let text = shrink::render(&original, &shrunk, config)?;
+    std::fs::write(&out, text).with_context(|| format!("writing {}", out.display()))?;
+    let file = &shrunk.scenario.file;
+    println!(
+        "shrunk {} to {} events and {} fault rules in {} runs: {}",
+        original.name(),
+        file.generate
+            .events
+            .map_or("(replayed)".to_string(), |e| e.to_string()),
+        file.faults.schedule.len(),
+        shrunk.runs,
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }

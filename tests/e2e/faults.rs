@@ -1,6 +1,7 @@
 //! Infrastructure faults against LocalStack: each durable-state claim proved by crashing a stage
 //! and starting a new one in a new task with nothing shared in memory (and shown to fail without
-//! the durable state), and a fired list replayed exactly with `--faults-from`.
+//! the durable state), a fired list replayed exactly with `--faults-from`, and a failing scenario
+//! shrunk.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -8,6 +9,7 @@ use std::time::Duration;
 
 use tickflow_harness::fired::schedule_from_report;
 use tickflow_harness::run::{run, RunConfig};
+use tickflow_harness::shrink::{render, shrink, ShrinkConfig};
 use tickflow_harness::topology::{Provisioned, Topology};
 use tickflow_pipeline::aws::Clients;
 use tickflow_pipeline::bridge::{pack, Bridge, BridgeConfig, Checkpoints};
@@ -331,5 +333,55 @@ async fn faults_from_a_report_replay_the_fired_list_exactly() {
         fired_signature(&replayed.faults_fired),
         fired_signature(&first.faults_fired),
         "the replay fires exactly the faults the first run fired"
+    );
+}
+
+#[tokio::test]
+async fn shrink_cuts_a_failing_scenario_down_to_a_much_smaller_one_that_still_fails() {
+    let clients = clients().await;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/dead-lettered-clean-events.toml");
+    let mut original = tickflow_harness::scenario::load(&path).unwrap();
+    // Smaller than the fixture's 20,000 events, and one cheap fault to drop, to bound the time.
+    original.file.generate.events = Some(2_000);
+    original.file.faults.schedule = vec![FaultRule {
+        service: Some(Service::S3),
+        operation: Some("PutObject".into()),
+        calls: vec![1, 2],
+        ..FaultRule::new(FaultKind::Throttle)
+    }];
+    let config = ShrinkConfig {
+        runs: 1,
+        min_failures: 1,
+        min_events: 100,
+    };
+    let shrunk = within(LIMIT, "shrink", shrink(&original, &clients, None, config))
+        .await
+        .unwrap();
+    let steps = shrunk.steps.join("\n");
+    let events = shrunk.scenario.file.generate.events.unwrap();
+    assert!(
+        events <= 500,
+        "at most a quarter of 2,000 events: {events}\n{steps}"
+    );
+    assert!(
+        shrunk.scenario.file.faults.schedule.is_empty(),
+        "the throttling is not needed for the failure\n{steps}"
+    );
+    assert_eq!(
+        shrunk.scenario.file.faults.transient_ratio, 0.05,
+        "the cause stays"
+    );
+    assert!(
+        shrunk.failing_checks.contains("reconciliation.misplaced"),
+        "{:?}",
+        shrunk.failing_checks
+    );
+    let text = render(&original, &shrunk, config).unwrap();
+    let file = tickflow_harness::scenario::parse("shrunk.toml", &text).unwrap();
+    assert_eq!(
+        file.generate.events,
+        Some(events),
+        "the file says what was found:\n{text}"
     );
 }
