@@ -57,7 +57,8 @@ pub fn evaluate(expect: &Expect, report: &RunReport) -> Vec<Failure> {
     judge.count("dead_lettered", &expect.dead_lettered, r.dead_lettered);
     let fired = report.faults_fired.len() as u64;
     judge.count("faults_fired", &expect.faults_fired, fired);
-    let restarts = report.stats.restarts.bridge + report.stats.restarts.processor;
+    let r = &report.stats.restarts;
+    let restarts = r.producer + r.bridge + r.processor;
     judge.count("restarts", &expect.restarts, restarts);
     let q = &expect.queues;
     judge.count(

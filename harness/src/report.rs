@@ -197,6 +197,8 @@ pub struct StageStats {
 /// Times each stage was started again after a crash.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct RestartCounts {
+    /// Producer restarts.
+    pub producer: u64,
     /// Bridge restarts.
     pub bridge: u64,
     /// Processor restarts.
@@ -456,8 +458,9 @@ impl RunReport {
         let restarts = self.stats.restarts;
         let _ = writeln!(
             out,
-            "\nfaults fired {} (restarts: bridge {}, processor {}; bridge Kinesis retries {}, lake upload retries {}, busy messages {})",
+            "\nfaults fired {} (restarts: producer {}, bridge {}, processor {}; bridge Kinesis retries {}, lake upload retries {}, busy messages {})",
             self.faults_fired.len(),
+            restarts.producer,
             restarts.bridge,
             restarts.processor,
             self.stats.bridge_call_retries,

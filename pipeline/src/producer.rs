@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::aws::{AwsError, Clients};
+use crate::chaos::{Chaos, Stage};
 use crate::compress::Compression;
 use crate::error::{Error, Result};
 use crate::kpl::{Aggregator, MAX_KINESIS_RECORD, MAX_PARTITION_KEY};
@@ -101,6 +102,17 @@ pub struct Producer {
     stream: String,
     config: ProducerConfig,
     stats: Arc<ProducerStats>,
+    checkpoints: Option<Barriers>,
+    chaos: Option<Arc<Chaos>>,
+}
+
+/// Checkpoint barriers: every `every` records the producer sends everything it holds, waits
+/// until Kinesis has taken all of it, and acknowledges those records to its source, which then
+/// need not keep them for a successor.
+#[derive(Debug, Clone)]
+struct Barriers {
+    every: u64,
+    acknowledged: Arc<AtomicU64>,
 }
 
 impl Producer {
@@ -111,7 +123,27 @@ impl Producer {
             stream: stream.into(),
             config,
             stats: Arc::default(),
+            checkpoints: None,
+            chaos: None,
         }
+    }
+
+    /// Every `every` records, flushes and waits until they are all in Kinesis, then adds them
+    /// to `acknowledged` (records this producer took from its input that are durable): what a
+    /// source replays to a successor after a crash is what was never acknowledged.
+    pub fn with_checkpoints(mut self, every: u64, acknowledged: Arc<AtomicU64>) -> Self {
+        self.checkpoints = Some(Barriers {
+            every: every.max(1),
+            acknowledged,
+        });
+        self
+    }
+
+    /// Dies at its crash point (a `PutRecords` call accepted, its answer not yet taken) when
+    /// `chaos` says so.
+    pub fn with_chaos(mut self, chaos: Arc<Chaos>) -> Self {
+        self.chaos = Some(chaos);
+        self
     }
 
     /// Counts into `stats`.
@@ -140,6 +172,7 @@ impl Producer {
         let permits = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
         let mut calls: JoinSet<Result<()>> = JoinSet::new();
         let mut deadline = tokio::time::Instant::now() + self.config.linger;
+        let mut received = 0u64;
 
         loop {
             let next = tokio::select! {
@@ -148,7 +181,14 @@ impl Producer {
             };
             let mut ready = Vec::new();
             let closing = next.is_none();
-            let linger_due = matches!(next, Some(None));
+            let mut linger_due = matches!(next, Some(None));
+            if matches!(next, Some(Some(_))) {
+                received += 1;
+            }
+            let barrier = self
+                .checkpoints
+                .as_ref()
+                .is_some_and(|b| received % b.every == 0 && matches!(next, Some(Some(_))));
             match next {
                 Some(Some(record)) => {
                     if self.config.aggregate {
@@ -165,6 +205,15 @@ impl Producer {
                             data: record.data,
                             user_records: 1,
                         });
+                    }
+                    if barrier {
+                        ready.extend(
+                            aggregators
+                                .iter_mut()
+                                .filter_map(Aggregator::finish)
+                                .map(aggregated_entry),
+                        );
+                        linger_due = true;
                     }
                 }
                 Some(None) => {
@@ -204,12 +253,21 @@ impl Producer {
             while let Some(done) = calls.try_join_next() {
                 done.map_err(|e| Error::Stage(format!("producer task: {e}")))??;
             }
+            if let (true, Some(b)) = (barrier, &self.checkpoints) {
+                while let Some(done) = calls.join_next().await {
+                    done.map_err(|e| Error::Stage(format!("producer task: {e}")))??;
+                }
+                b.acknowledged.store(received, Ordering::Release);
+            }
             if closing {
                 break;
             }
         }
         while let Some(done) = calls.join_next().await {
             done.map_err(|e| Error::Stage(format!("producer task: {e}")))??;
+        }
+        if let Some(b) = &self.checkpoints {
+            b.acknowledged.store(received, Ordering::Release);
         }
         Ok(())
     }
@@ -234,10 +292,13 @@ impl Producer {
             self.stream.clone(),
             self.stats.clone(),
         );
-        let backoff = self.config.backoff;
+        let (backoff, chaos) = (self.config.backoff, self.chaos.clone());
         calls.spawn(async move {
             let result = put_with_retries(&clients, &stream, batch, backoff, &stats).await;
             drop(permit);
+            if result.is_ok() && chaos.is_some_and(|c| c.crash_point(Stage::Producer)) {
+                return Err(Error::Crashed(Stage::Producer));
+            }
             result
         });
         Ok(())

@@ -6,6 +6,7 @@
 mod feed;
 mod moments;
 mod stages;
+mod upstream;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

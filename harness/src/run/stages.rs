@@ -22,6 +22,7 @@ use tickflow_pipeline::retry::Backoff;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::upstream::{self, Upstream};
 use crate::error::{Error, Result};
 use crate::report::{RestartCounts, StageStats, StageTimes};
 use crate::settings::PipelineSettings;
@@ -44,6 +45,8 @@ pub(super) struct Stages {
 /// Times each stage was started again after a crash.
 #[derive(Debug, Default)]
 pub struct Restarts {
+    /// Producer restarts.
+    pub producer: AtomicU64,
     /// Bridge restarts.
     pub bridge: AtomicU64,
     /// Processor restarts.
@@ -104,6 +107,7 @@ impl Stats {
             &self.lake,
         );
         stats.restarts = RestartCounts {
+            producer: self.restarts.producer.load(Ordering::Relaxed),
             bridge: self.restarts.bridge.load(Ordering::Relaxed),
             processor: self.restarts.processor.load(Ordering::Relaxed),
         };
@@ -162,10 +166,13 @@ impl Stages {
         let processor = tokio::spawn(wiring.clone().run_processor(esm_control));
         let (bridge_ctl, bridge_control) = control::channel();
         let bridge = tokio::spawn(wiring.clone().run_bridge(bridge_control));
-        let producer = Producer::new(wiring.clients.clone(), &res.stream, settings.producer())
-            .with_stats(wiring.stats.producer.clone());
         let (tx, rx) = mpsc::channel::<Outgoing>(FEED_BUFFER);
-        let producer = tokio::spawn(producer.run(rx));
+        let producer = match &wiring.chaos {
+            Some(chaos) if chaos.crashes(Stage::Producer) => {
+                tokio::spawn(wiring.clone().run_producer(rx))
+            }
+            _ => tokio::spawn(wiring.producer().run(rx)),
+        };
         let stages = Stages {
             stats: wiring.stats,
             producer,
@@ -203,6 +210,45 @@ impl Stages {
 }
 
 impl Wiring {
+    fn producer(&self) -> Producer {
+        let producer = Producer::new(
+            self.clients.clone(),
+            &self.resources.stream,
+            self.settings.producer(),
+        )
+        .with_stats(self.stats.producer.clone());
+        match &self.chaos {
+            Some(chaos) => producer.with_chaos(chaos.clone()),
+            None => producer,
+        }
+    }
+
+    /// The producer, when the schedule crashes it: fed through an [`Upstream`] that keeps what
+    /// it has not acknowledged at a checkpoint barrier, and started again after each crash with
+    /// fresh memory, from those records.
+    async fn run_producer(self, feed: mpsc::Receiver<Outgoing>) -> tickflow_pipeline::Result<()> {
+        let mut upstream = Upstream::new(feed);
+        loop {
+            let acknowledged = upstream::counter();
+            let producer = self
+                .producer()
+                .with_checkpoints(upstream::BARRIER_EVERY, acknowledged.clone());
+            let (tx, rx) = mpsc::channel::<Outgoing>(FEED_BUFFER);
+            let task = tokio::spawn(producer.run(rx));
+            upstream.hand_over(tx, &acknowledged).await;
+            let ended = task
+                .await
+                .map_err(|e| tickflow_pipeline::Error::Stage(format!("producer task: {e}")))?;
+            match ended {
+                Err(tickflow_pipeline::Error::Crashed(_)) => {
+                    self.stats.restarts.producer.fetch_add(1, Ordering::Relaxed);
+                    tracing::info!("restarting the producer from its upstream's checkpoint");
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// The bridge, started again after each crash with fresh memory: it resumes from its
     /// durable checkpoints in the state bucket.
     async fn run_bridge(self, control: Control) -> tickflow_pipeline::Result<()> {

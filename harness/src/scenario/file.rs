@@ -120,7 +120,7 @@ pub struct Expect {
     /// Infrastructure faults that fired (`[[faults.schedule]]`): a fault scenario says that its
     /// faults happened, so that it cannot pass without them.
     pub faults_fired: Option<Count>,
-    /// Stage restarts after scheduled crashes (bridge and processor together).
+    /// Stage restarts after scheduled crashes (every stage together).
     pub restarts: Option<Count>,
 }
 
