@@ -188,7 +188,7 @@ impl Producer {
             let barrier = self
                 .checkpoints
                 .as_ref()
-                .is_some_and(|b| received % b.every == 0 && matches!(next, Some(Some(_))));
+                .is_some_and(|b| received.is_multiple_of(b.every) && matches!(next, Some(Some(_))));
             match next {
                 Some(Some(record)) => {
                     if self.config.aggregate {
