@@ -206,7 +206,7 @@ async fn drive(
         None => None,
     };
     let handler_faults = config.faults.handler_faults(config.seed);
-    let (stages, tx) = Stages::start(
+    let (mut stages, tx) = Stages::start(
         clients,
         res,
         &config.pipeline,
@@ -237,7 +237,10 @@ async fn drive(
             Source::Replay(_) => 0,
         },
     };
-    let fed = feed.run(tx).await?;
+    let fed = tokio::select! {
+        fed = feed.run(tx) => fed?,
+        failed = stages.failure() => return Err(failed),
+    };
     let mut times = stages.drain(started, config.drain_timeout).await?;
     if let Some(moments) = moments {
         moments.finish().await?;

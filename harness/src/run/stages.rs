@@ -186,26 +186,67 @@ impl Stages {
         (stages, tx)
     }
 
+    /// Resolves with the error of the first stage that ends while the run is still feeding
+    /// (a stage ends early only when it cannot go on): the run stops at once with it, instead
+    /// of waiting for a drain that cannot come.
+    pub(super) async fn failure(&mut self) -> Error {
+        let (stage, ended) = tokio::select! {
+            ended = &mut self.producer => ("producer", ended),
+            ended = &mut self.bridge => ("bridge", ended),
+            ended = &mut self.processor => ("processor", ended),
+        };
+        ended_early(stage, ended)
+    }
+
     /// Drains stage after stage once the feed has ended (its sender dropped): the producer
     /// empties into Kinesis, the bridge reads every shard dry, the processor empties the queue,
-    /// the price watch closes its windows, the lake flushes. Each may take up to `limit`.
+    /// the price watch closes its windows, the lake flushes. Each may take up to `limit`; a later
+    /// stage that ends meanwhile ends the drain with its error.
     ///
     /// # Errors
     /// A stage that failed, or did not drain within `limit`.
-    pub(super) async fn drain(self, started: Instant, limit: Duration) -> Result<StageTimes> {
-        join("producer", self.producer, limit).await?;
+    pub(super) async fn drain(mut self, started: Instant, limit: Duration) -> Result<StageTimes> {
+        tokio::select! {
+            joined = join("producer", &mut self.producer, limit) => joined?,
+            ended = &mut self.bridge => return Err(ended_early("bridge", ended)),
+            ended = &mut self.processor => return Err(ended_early("processor", ended)),
+        }
         let produced = started.elapsed();
         self.guard.bridge.set(Phase::Drain);
-        join("bridge", self.bridge, limit).await?;
+        tokio::select! {
+            joined = join("bridge", &mut self.bridge, limit) => joined?,
+            ended = &mut self.processor => return Err(ended_early("processor", ended)),
+        }
         let bridged = started.elapsed();
         self.guard.esm.set(Phase::Drain);
-        join("processor", self.processor, limit).await?;
+        join("processor", &mut self.processor, limit).await?;
         Ok(StageTimes {
             produced_secs: produced.as_secs_f64(),
             bridged_secs: bridged.as_secs_f64(),
             processed_secs: started.elapsed().as_secs_f64(),
             total_secs: 0.0,
         })
+    }
+}
+
+/// The error of a stage that ended before it was asked to drain.
+fn ended_early(
+    stage: &str,
+    ended: std::result::Result<tickflow_pipeline::Result<()>, tokio::task::JoinError>,
+) -> Error {
+    match ended {
+        Ok(Err(e)) => Error::Stage {
+            stage: stage.to_string(),
+            reason: e.to_string(),
+        },
+        Ok(Ok(())) => Error::Stage {
+            stage: stage.to_string(),
+            reason: "ended before it was asked to drain".into(),
+        },
+        Err(e) => Error::Stage {
+            stage: stage.to_string(),
+            reason: e.to_string(),
+        },
     }
 }
 
@@ -359,7 +400,7 @@ where
     }
 }
 
-async fn join(stage: &str, task: StageTask, limit: Duration) -> Result<()> {
+async fn join(stage: &str, task: &mut StageTask, limit: Duration) -> Result<()> {
     match tokio::time::timeout(limit, task).await {
         Err(_) => Err(Error::Timeout {
             what: format!("the {stage} to drain"),
