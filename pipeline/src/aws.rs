@@ -250,6 +250,24 @@ impl Clients {
     }
 }
 
+#[cfg(test)]
+impl Clients {
+    /// Clients for an endpoint nobody listens on, without the SDK's own retries: every call
+    /// fails at once (or gets only what a fault layer answers).
+    pub(crate) async fn unreachable() -> Self {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url("http://127.0.0.1:9")
+            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+                "test", "test", None, None, "test",
+            ))
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .load()
+            .await;
+        Self::new(&config)
+    }
+}
+
 /// A failed AWS call: which service, which operation and the SDK's full error chain.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{service} {operation} failed: {message}")]

@@ -130,21 +130,6 @@ mod tests {
     use crate::aws::Clients;
     use crate::chaos::FaultRule;
 
-    /// Healthy clients for an endpoint nobody listens on, without the SDK's own retries: any
-    /// answer they get comes from the fault layer.
-    async fn nowhere() -> Clients {
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .endpoint_url("http://127.0.0.1:9")
-            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-                "test", "test", None, None, "test",
-            ))
-            .retry_config(aws_config::retry::RetryConfig::disabled())
-            .load()
-            .await;
-        Clients::new(&config)
-    }
-
     fn always(kind: FaultKind, service: Service) -> FaultRule {
         FaultRule {
             service: Some(service),
@@ -171,7 +156,7 @@ mod tests {
                 .map(|s| always(kind, s))
                 .to_vec();
             let chaos = Arc::new(Chaos::new(1, rules));
-            let clients = nowhere().await.with_chaos(chaos.clone());
+            let clients = Clients::unreachable().await.with_chaos(chaos.clone());
             let kinesis = clients
                 .kinesis
                 .list_shards()
@@ -223,7 +208,7 @@ mod tests {
             1,
             vec![always(FaultKind::ExpiredIterator, Service::Kinesis)],
         ));
-        let clients = nowhere().await.with_chaos(chaos);
+        let clients = Clients::unreachable().await.with_chaos(chaos);
         let error = clients
             .kinesis
             .get_records()
@@ -248,7 +233,7 @@ mod tests {
                 ..always(FaultKind::Timeout, Service::S3)
             }],
         ));
-        let clients = nowhere().await.with_chaos(chaos);
+        let clients = Clients::unreachable().await.with_chaos(chaos);
         let started = std::time::Instant::now();
         let error = clients
             .s3
@@ -264,7 +249,7 @@ mod tests {
             "{error:?}"
         );
         // A healthy call to the same place is refused by the network instead.
-        let healthy = nowhere()
+        let healthy = Clients::unreachable()
             .await
             .s3
             .get_object()

@@ -427,20 +427,6 @@ mod tests {
         }
     }
 
-    /// Clients for an endpoint nobody listens on, without the SDK's own retries.
-    async fn unreachable() -> Clients {
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .endpoint_url("http://127.0.0.1:9")
-            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-                "test", "test", None, None, "test",
-            ))
-            .retry_config(aws_config::retry::RetryConfig::disabled())
-            .load()
-            .await;
-        Clients::new(&config)
-    }
-
     #[tokio::test]
     async fn pollers_retry_sqs_errors_then_fail_the_mapping_at_once_with_the_error() {
         let config = EsmConfig {
@@ -453,7 +439,7 @@ mod tests {
             ..EsmConfig::default()
         };
         let esm = EventSourceMapping::new(
-            unreachable().await,
+            Clients::unreachable().await,
             "http://127.0.0.1:9/000000000000/q",
             config,
             Arc::new(AcceptAll),
