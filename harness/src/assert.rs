@@ -60,6 +60,8 @@ pub fn evaluate(expect: &Expect, report: &RunReport) -> Vec<Failure> {
     let r = &report.stats.restarts;
     let restarts = r.producer + r.bridge + r.processor;
     judge.count("restarts", &expect.restarts, restarts);
+    let redelivered = report.stats.redelivered;
+    judge.count("redelivered", &expect.redelivered, redelivered);
     let q = &expect.queues;
     judge.count(
         "queues.main_visible",

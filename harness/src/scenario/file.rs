@@ -122,6 +122,9 @@ pub struct Expect {
     pub faults_fired: Option<Count>,
     /// Stage restarts after scheduled crashes (every stage together).
     pub restarts: Option<Count>,
+    /// Messages the processor left for redelivery (failed, or carrying records another
+    /// invocation was still writing).
+    pub redelivered: Option<Count>,
 }
 
 impl Expect {
@@ -144,6 +147,7 @@ impl Expect {
             ("expect.sns.run_status".into(), self.sns.run_status),
             ("expect.faults_fired".into(), self.faults_fired),
             ("expect.restarts".into(), self.restarts),
+            ("expect.redelivered".into(), self.redelivered),
         ];
         if let Some(NewData::Count(c)) = self.sns.new_data {
             counts.push(("expect.sns.new_data".into(), Some(c)));
@@ -172,6 +176,7 @@ impl Default for Expect {
             latency: LatencyExpect::default(),
             faults_fired: None,
             restarts: None,
+            redelivered: None,
         }
     }
 }
