@@ -11,6 +11,8 @@ use libtest_mimic::{Arguments, Failed, Trial};
 use tickflow_harness::aws::{self, Target};
 use tickflow_harness::localstack::shared::shared;
 use tickflow_harness::localstack::{LocalStack, LocalStackConfig, Origin};
+use tickflow_harness::postgres;
+use tickflow_harness::scenario::file::Flow;
 use tickflow_harness::scenario::{self, Outcome, Scenario};
 
 fn main() {
@@ -61,9 +63,22 @@ fn run(scenario: Scenario) -> Result<(), Failed> {
     } else {
         let localstack =
             shared().map_err(|e| Failed::from(format!("scenarios need LocalStack: {e}")))?;
+        let postgres = match scenario.file.scenario.flow {
+            Flow::Batch => Some(
+                postgres::shared::shared()
+                    .map_err(|e| Failed::from(format!("batch scenarios need PostgreSQL: {e}")))?
+                    .url
+                    .as_str(),
+            ),
+            Flow::Stream => None,
+        };
         runtime.block_on(async {
             let clients = aws::clients(&Target::Endpoint(localstack.endpoint.clone())).await;
-            scenario::execute(&scenario, &clients, None).await
+            let infra = scenario::Infra {
+                localstack_container: None,
+                postgres,
+            };
+            scenario::execute(&scenario, &clients, infra).await
         })
     };
     if !outcome.passed() {
@@ -102,7 +117,11 @@ async fn on_own_localstack(scenario: &Scenario) -> Result<Outcome, Failed> {
         Origin::External => None,
     };
     let clients = aws::clients(&Target::Endpoint(localstack.endpoint().to_string())).await;
-    let outcome = scenario::execute(scenario, &clients, container.as_deref()).await;
+    let infra = scenario::Infra {
+        localstack_container: container.as_deref(),
+        postgres: None,
+    };
+    let outcome = scenario::execute(scenario, &clients, infra).await;
     localstack
         .shutdown()
         .await
@@ -114,6 +133,21 @@ async fn on_own_localstack(scenario: &Scenario) -> Result<Outcome, Failed> {
 /// or wall-clock quarantine partitions; where poison is injected, which neighbours share a
 /// poisoned message depends on packing, so per-partition counts are left out too.
 fn deterministic_view(outcome: &Outcome) -> serde_json::Value {
+    if let Some(b) = &outcome.batch {
+        return serde_json::json!({
+            "scenario": outcome.name,
+            "flow": "batch",
+            "companies": b.companies,
+            "kept": b.kept,
+            "table_rows": b.table_rows,
+            "output_rows": b.output_rows,
+            "bad_rows": b.bad_rows,
+            "bad_files": b.bad_files,
+            "derived_values_checked": b.samples_checked,
+            "runs_started": b.runs_started,
+            "run_status_subjects": b.status_subjects,
+        });
+    }
     let r = outcome
         .report
         .as_ref()

@@ -6,7 +6,7 @@ use globset::{Glob, GlobMatcher};
 use serde::Serialize;
 
 use crate::report::RunReport;
-use crate::scenario::file::{Count, Expect, NewData, PartitionExpect};
+use crate::scenario::file::{Count, Expect, NewData, PartitionExpect, SnsExpect};
 
 /// One failed check: an invariant of every run, or an assertion of a scenario.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -104,17 +104,7 @@ pub fn evaluate(expect: &Expect, report: &RunReport) -> Vec<Failure> {
             judge.fail("sns.alert_symbols", format!("{want:?}"), format!("{got:?}"));
         }
     }
-    if let Some(pattern) = &sns.run_status_subject {
-        let subjects = &report.judged.sns.run_status_subjects;
-        let all_match = matcher(pattern).is_some_and(|m| subjects.iter().all(|s| m.is_match(s)));
-        if subjects.is_empty() || !all_match {
-            judge.fail(
-                "sns.run_status_subject",
-                format!("subjects matching `{pattern}`"),
-                format!("{subjects:?}"),
-            );
-        }
-    }
+    run_status_subjects(&mut judge, sns, &report.judged.sns.run_status_subjects);
     let bounded = expect.latency.p50_ms.is_some() || expect.latency.p99_ms.is_some();
     if bounded && report.judged.latency_unknown > 0 {
         judge.fail(
@@ -199,6 +189,32 @@ fn partition(judge: &mut Judge, p: &PartitionExpect, report: &RunReport) {
 }
 
 /// Collects failures.
+/// Every assertion of `expect` that a batch run's `report` breaks (the batch flow's own
+/// `[expect.batch]`, and the run-status subject).
+pub fn evaluate_batch(expect: &Expect, report: &crate::batch::BatchReport) -> Vec<Failure> {
+    let mut judge = Judge::default();
+    let b = &expect.batch;
+    judge.count("batch.table_rows", &b.table_rows, report.table_rows);
+    judge.count("batch.bad_rows", &b.bad_rows, report.bad_rows);
+    judge.count("batch.bad_files", &b.bad_files, report.bad_files);
+    run_status_subjects(&mut judge, &expect.sns, &report.status_subjects);
+    judge.failures
+}
+
+/// Every run-status subject matches `sns.run_status_subject`, and there is one.
+fn run_status_subjects(judge: &mut Judge, sns: &SnsExpect, subjects: &[String]) {
+    if let Some(pattern) = &sns.run_status_subject {
+        let all_match = matcher(pattern).is_some_and(|m| subjects.iter().all(|s| m.is_match(s)));
+        if subjects.is_empty() || !all_match {
+            judge.fail(
+                "sns.run_status_subject",
+                format!("subjects matching `{pattern}`"),
+                format!("{subjects:?}"),
+            );
+        }
+    }
+}
+
 #[derive(Default)]
 struct Judge {
     failures: Vec<Failure>,

@@ -16,7 +16,7 @@ use crate::latency::{Bucket, Latency, LatencyHistogram};
 use crate::observe::{self, LakeContents, PartitionSummary, QueueDepth};
 use crate::reconcile::{Ledger, Reconciliation};
 use crate::report::SnsCounts;
-use crate::topology::{Provisioned, Subscriptions};
+use crate::topology::Provisioned;
 
 /// Longest a queue read may take.
 const READ_LIMIT: Duration = Duration::from_secs(20);
@@ -201,13 +201,13 @@ fn latencies(ledger: &Ledger, lake: &LakeContents) -> (LatencyHistogram, u64) {
 /// A failing SQS call.
 pub async fn run_status(
     clients: &Clients,
-    subs: &Subscriptions,
+    queue_url: &str,
     expected: u64,
     settle: Duration,
 ) -> Result<Vec<String>> {
-    observe::wait_for_messages(clients, &subs.run_status, expected, settle).await;
+    observe::wait_for_messages(clients, queue_url, expected, settle).await;
     let linger = settle.min(Duration::from_secs(1));
-    let status = observe::peek_all(clients, &subs.run_status, READ_LIMIT, linger).await?;
+    let status = observe::peek_all(clients, queue_url, READ_LIMIT, linger).await?;
     Ok(observe::deliveries(&status.bodies())
         .into_iter()
         .map(|d| d.subject)

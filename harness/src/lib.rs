@@ -37,6 +37,7 @@
 
 pub mod assert;
 pub mod aws;
+pub mod batch;
 pub mod ceiling;
 pub mod doctor;
 pub mod error;
@@ -47,6 +48,7 @@ pub mod latency;
 pub mod load;
 pub mod localstack;
 pub mod observe;
+pub mod postgres;
 pub mod produce;
 pub mod progress;
 pub mod reconcile;

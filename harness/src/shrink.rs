@@ -96,7 +96,11 @@ pub async fn shrink(
     config: ShrinkConfig,
 ) -> Result<Shrunk> {
     let run = |candidate: Scenario| async move {
-        Verdict::from(&scenario::execute(&candidate, clients, container).await)
+        let infra = scenario::Infra {
+            localstack_container: container,
+            postgres: None,
+        };
+        Verdict::from(&scenario::execute(&candidate, clients, infra).await)
     };
     shrink_with(original, config, run).await
 }

@@ -277,7 +277,7 @@ async fn wait_stream_active(clients: &Clients, name: &str) -> Result<()> {
         })?
 }
 
-async fn ensure_queue(
+pub(crate) async fn ensure_queue(
     clients: &Clients,
     name: &str,
     attributes: Vec<(QueueAttributeName, String)>,
@@ -325,7 +325,7 @@ pub async fn queue_arn(clients: &Clients, url: &str) -> Result<String> {
         .unwrap_or_default())
 }
 
-async fn ensure_bucket(clients: &Clients, bucket: &str) -> Result<()> {
+pub(crate) async fn ensure_bucket(clients: &Clients, bucket: &str) -> Result<()> {
     match clients.s3.create_bucket().bucket(bucket).send().await {
         Ok(_) => Ok(()),
         Err(e)
@@ -339,7 +339,7 @@ async fn ensure_bucket(clients: &Clients, bucket: &str) -> Result<()> {
     }
 }
 
-async fn ensure_topic(clients: &Clients, name: &str) -> Result<String> {
+pub(crate) async fn ensure_topic(clients: &Clients, name: &str) -> Result<String> {
     let out = clients
         .sns
         .create_topic()
@@ -351,7 +351,11 @@ async fn ensure_topic(clients: &Clients, name: &str) -> Result<String> {
 }
 
 /// Subscribes a queue to a topic, with the queue policy real SQS needs to accept SNS messages.
-async fn subscribe_queue(clients: &Clients, topic_arn: &str, queue_url: &str) -> Result<()> {
+pub(crate) async fn subscribe_queue(
+    clients: &Clients,
+    topic_arn: &str,
+    queue_url: &str,
+) -> Result<()> {
     let arn = queue_arn(clients, queue_url).await?;
     let policy = serde_json::json!({
         "Version": "2012-10-17",
@@ -383,7 +387,7 @@ async fn subscribe_queue(clients: &Clients, topic_arn: &str, queue_url: &str) ->
     Ok(())
 }
 
-async fn empty_and_delete_bucket(clients: &Clients, bucket: &str) -> Result<()> {
+pub(crate) async fn empty_and_delete_bucket(clients: &Clients, bucket: &str) -> Result<()> {
     let Some(keys) = clients.object_keys(bucket).await? else {
         return Ok(()); // already gone
     };

@@ -40,6 +40,7 @@
 #![deny(missing_docs)]
 
 pub mod aws;
+pub mod batch;
 pub mod bridge;
 pub mod calls;
 pub mod chaos;

@@ -6,8 +6,10 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use tickflow_harness::aws::{self, Target};
 use tickflow_harness::load::LoadPlan;
+use tickflow_harness::postgres::{Postgres, PostgresConfig};
 use tickflow_harness::report::{html, RunReport};
 use tickflow_harness::run::{self as pipeline_run, RunConfig};
+use tickflow_harness::scenario::file::Flow;
 use tickflow_harness::scenario::{self, outcome, Outcome, Scenario};
 use tickflow_harness::shrink::{self, ShrinkConfig};
 use tickflow_pipeline::source::GeneratorConfig;
@@ -56,10 +58,32 @@ pub(super) async fn scenarios_command(
 ) -> anyhow::Result<ExitCode> {
     eprintln!("{site}");
     let clients = aws::clients(&target).await;
+    let postgres = if scenarios
+        .iter()
+        .any(|s| s.file.scenario.flow == Flow::Batch)
+    {
+        let pg = Postgres::start(&PostgresConfig::from_env())
+            .await
+            .context("reaching PostgreSQL for the batch flow")?;
+        eprintln!(
+            "PostgreSQL at {}",
+            pg.url().split('@').next_back().unwrap_or_default()
+        );
+        Some(pg)
+    } else {
+        None
+    };
+    let infra = scenario::Infra {
+        localstack_container: site.container.as_deref(),
+        postgres: postgres.as_ref().map(Postgres::url),
+    };
     let mut outcomes: Vec<Outcome> = Vec::new();
     for s in &scenarios {
         eprintln!("running {} ({})", s.name(), s.path.display());
-        let o = scenario::execute(s, &clients, site.container.as_deref()).await;
+        let o = scenario::execute(s, &clients, infra).await;
+        if let Some(batch) = &o.batch {
+            print!("{}", batch.render_text());
+        }
         if let Some(report) = &o.report {
             print!("{}", report.render_text());
         }
@@ -70,6 +94,9 @@ pub(super) async fn scenarios_command(
             println!("  ERROR {e}");
         }
         outcomes.push(o);
+    }
+    if let Some(pg) = postgres {
+        pg.shutdown().await.context("removing PostgreSQL")?;
     }
     outcome::write_reports(&report_dir, &outcomes)?;
     println!("\n{}", outcome::summary_table(&outcomes));

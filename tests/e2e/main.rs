@@ -3,6 +3,7 @@
 //! One LocalStack serves this whole test binary (started on first use, removed at exit); every
 //! test provisions its own topology under a unique run id, so tests run in parallel.
 
+mod batch;
 mod faults;
 mod foundation;
 mod inputs;

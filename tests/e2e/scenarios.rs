@@ -33,7 +33,7 @@ required_fields = ["pair", "no_such_field"]
     let outcome = within(
         Duration::from_secs(180),
         "scenario",
-        scenario::execute(&s, &clients, None),
+        scenario::execute(&s, &clients, scenario::Infra::default()),
     )
     .await;
     assert!(!outcome.passed());

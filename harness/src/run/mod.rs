@@ -136,7 +136,7 @@ impl FinishedRun {
         let judgement =
             Box::pin(judge::judge(clients, ledger, provisioned, Duration::ZERO)).await?;
         let subs = &provisioned.subscriptions;
-        let status = judge::run_status(clients, subs, 0, Duration::ZERO).await?;
+        let status = judge::run_status(clients, &subs.run_status, 0, Duration::ZERO).await?;
         let mut report = self.report.clone();
         report.set_judgement(judgement, status);
         Ok(report)
@@ -270,7 +270,13 @@ async fn drive(
     Notifier::new(clients.clone(), res.topics.clone())
         .run_status(&config.name, judgement.passed, &summary)
         .await?;
-    let status = judge::run_status(clients, &provisioned.subscriptions, 1, judge::SETTLE).await?;
+    let status = judge::run_status(
+        clients,
+        &provisioned.subscriptions.run_status,
+        1,
+        judge::SETTLE,
+    )
+    .await?;
     times.total_secs = started.elapsed().as_secs_f64();
     let mut report = assemble(config, &fed, judgement, status, timeline, times, figures);
     report.faults_fired = chaos.map(|c| c.fired()).unwrap_or_default();

@@ -1,7 +1,7 @@
 //! The scenario file format: what a `scenarios/*.toml` may say. Every key is documented in
 //! `scenarios/README.md`; unknown keys and wrong types are errors with a position.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tickflow_pipeline::source::{ForcedJump, InstrumentSpec, JumpModel, Mix};
 
 use crate::faults::FaultSettings;
@@ -26,6 +26,8 @@ pub struct ScenarioFile {
     pub faults: FaultSettings,
     /// Open-model arrival rates (overrides `[generate].rate`).
     pub load: Option<crate::load::LoadPlan>,
+    /// What the batch flow generates (`flow = "batch"` only).
+    pub batch: Option<crate::batch::BatchSettings>,
     /// What must hold afterwards.
     #[serde(default)]
     pub expect: Expect,
@@ -46,6 +48,21 @@ pub struct Meta {
     /// Too slow for the default `cargo test` (run with `cargo test -- --ignored`).
     #[serde(default)]
     pub heavy: bool,
+    /// Which pipeline the scenario runs.
+    #[serde(default)]
+    pub flow: Flow,
+}
+
+/// The pipelines tickflow simulates; each brings its own topology, stages, read-back and
+/// assertions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Flow {
+    /// Market data -> Kinesis -> SQS -> processor -> S3 lake -> SNS.
+    #[default]
+    Stream,
+    /// Company CSV files in S3 -> one PostgreSQL table, triggered by `.SUCCESS`.
+    Batch,
 }
 
 /// `[generate]`.
@@ -125,6 +142,21 @@ pub struct Expect {
     /// Messages the processor left for redelivery (failed, or carrying records another
     /// invocation was still writing).
     pub redelivered: Option<Count>,
+    /// The batch flow's own assertions.
+    #[serde(default)]
+    pub batch: BatchExpect,
+}
+
+/// `[expect.batch]`.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchExpect {
+    /// Rows in the table after the run.
+    pub table_rows: Option<Count>,
+    /// Rows the run reports it could not read.
+    pub bad_rows: Option<Count>,
+    /// Files the run reports it could not read.
+    pub bad_files: Option<Count>,
 }
 
 impl Expect {
@@ -148,6 +180,9 @@ impl Expect {
             ("expect.faults_fired".into(), self.faults_fired),
             ("expect.restarts".into(), self.restarts),
             ("expect.redelivered".into(), self.redelivered),
+            ("expect.batch.table_rows".into(), self.batch.table_rows),
+            ("expect.batch.bad_rows".into(), self.batch.bad_rows),
+            ("expect.batch.bad_files".into(), self.batch.bad_files),
         ];
         if let Some(NewData::Count(c)) = self.sns.new_data {
             counts.push(("expect.sns.new_data".into(), Some(c)));
@@ -177,6 +212,7 @@ impl Default for Expect {
             faults_fired: None,
             restarts: None,
             redelivered: None,
+            batch: BatchExpect::default(),
         }
     }
 }

@@ -106,7 +106,8 @@ fn check(file: &ScenarioFile) -> Vec<(String, String)> {
         ));
     }
     let g = &file.generate;
-    if file.replay.is_none() && g.events.unwrap_or(0) == 0 {
+    let stream = file.scenario.flow == super::file::Flow::Stream;
+    if stream && file.replay.is_none() && g.events.unwrap_or(0) == 0 {
         problems.push((
             "generate.events".into(),
             "must be at least 1 (or give [replay])".into(),
@@ -170,6 +171,15 @@ fn check(file: &ScenarioFile) -> Vec<(String, String)> {
         problems.extend(load.check());
     }
     problems.extend(file.pipeline.check());
+    match (file.scenario.flow, &file.batch) {
+        (super::file::Flow::Batch, Some(batch)) => problems.extend(batch.check()),
+        (super::file::Flow::Batch, None) => {}
+        (super::file::Flow::Stream, Some(_)) => problems.push((
+            "batch".into(),
+            "[batch] describes the batch flow's input: set `flow = \"batch\"` in [scenario]".into(),
+        )),
+        (super::file::Flow::Stream, None) => {}
+    }
     problems.extend(file.faults.check());
     if !file.expect.reconciliation {
         problems.push((

@@ -15,7 +15,7 @@ pub use outcome::Outcome;
 
 use crate::replay::{Pace, ReplaySpec};
 use crate::run::{RunConfig, Source};
-use file::{ScenarioFile, Speed, SpeedName};
+use file::{Flow, ScenarioFile, Speed, SpeedName};
 
 /// The generator settings a scenario file describes (defaults for what it leaves out).
 ///
@@ -108,29 +108,51 @@ impl Scenario {
     }
 }
 
-/// Runs a scenario against `clients`' endpoint and judges the result. A run that fails to
-/// complete is a failed outcome (with the error), not a panic. `container` is the id of the
-/// LocalStack container tickflow started (an outage fault pauses it), if it did.
+/// What a scenario runs on besides the AWS endpoint.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Infra<'a> {
+    /// The id of the LocalStack container tickflow started (an outage fault pauses it).
+    pub localstack_container: Option<&'a str>,
+    /// The PostgreSQL URL the batch flow loads into.
+    pub postgres: Option<&'a str>,
+}
+
+/// Runs a scenario against `clients`' endpoint (and `infra`) and judges the result, dispatching
+/// on its flow. A run that fails to complete is a failed outcome (with the error), not a panic.
 pub async fn execute(
     scenario: &Scenario,
     clients: &tickflow_pipeline::aws::Clients,
-    container: Option<&str>,
+    infra: Infra<'_>,
 ) -> Outcome {
     let mut outcome = Outcome {
         name: scenario.name().to_string(),
         file: scenario.path.display().to_string(),
         report: None,
+        batch: None,
         error: None,
         failures: Vec::new(),
     };
+    match scenario.file.scenario.flow {
+        Flow::Stream => execute_stream(scenario, clients, infra, &mut outcome).await,
+        Flow::Batch => execute_batch(scenario, clients, infra, &mut outcome).await,
+    }
+    outcome
+}
+
+async fn execute_stream(
+    scenario: &Scenario,
+    clients: &tickflow_pipeline::aws::Clients,
+    infra: Infra<'_>,
+    outcome: &mut Outcome,
+) {
     let config = match scenario.run_config() {
         Ok(config) => RunConfig {
-            container: container.map(str::to_string),
+            container: infra.localstack_container.map(str::to_string),
             ..config
         },
         Err(e) => {
             outcome.error = Some(e);
-            return outcome;
+            return;
         }
     };
     match crate::run::run(clients, &config).await {
@@ -143,5 +165,36 @@ pub async fn execute(
         }
         Err(e) => outcome.error = Some(e.to_string()),
     }
-    outcome
+}
+
+async fn execute_batch(
+    scenario: &Scenario,
+    clients: &tickflow_pipeline::aws::Clients,
+    infra: Infra<'_>,
+    outcome: &mut Outcome,
+) {
+    let Some(database) = infra.postgres else {
+        outcome.error = Some(format!(
+            "the batch flow loads into PostgreSQL: let tickflow start `{}` or set {}",
+            crate::postgres::DEFAULT_IMAGE,
+            crate::postgres::ENV_URL
+        ));
+        return;
+    };
+    let config = crate::batch::BatchRunConfig {
+        name: scenario.name().to_string(),
+        seed: scenario.file.scenario.seed,
+        settings: scenario.file.batch.clone().unwrap_or_default(),
+    };
+    match crate::batch::run(clients, database, &config).await {
+        Ok(report) => {
+            outcome.failures = report.failures.clone();
+            outcome.failures.extend(crate::assert::evaluate_batch(
+                &scenario.file.expect,
+                &report,
+            ));
+            outcome.batch = Some(report);
+        }
+        Err(e) => outcome.error = Some(e.to_string()),
+    }
 }

@@ -19,6 +19,9 @@ pub struct Outcome {
     pub file: String,
     /// The run's report; `None` when the run itself failed.
     pub report: Option<RunReport>,
+    /// A batch run's report, for `flow = "batch"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch: Option<crate::batch::BatchReport>,
     /// Why the run failed, when it did.
     pub error: Option<String>,
     /// Assertions that did not hold.
@@ -28,15 +31,21 @@ pub struct Outcome {
 impl Outcome {
     /// Whether the scenario passed: the run completed and every assertion held.
     pub fn passed(&self) -> bool {
-        self.report.is_some() && self.error.is_none() && self.failures.is_empty()
+        (self.report.is_some() || self.batch.is_some())
+            && self.error.is_none()
+            && self.failures.is_empty()
     }
 
     /// The one-line summary scripts read (`PASS|FAIL <name> events=... elapsed=...s`).
     pub fn summary_line(&self) -> String {
         let verdict = if self.passed() { "PASS" } else { "FAIL" };
-        match &self.report {
-            Some(report) => {
-                let line = report.summary_line();
+        let line = match (&self.report, &self.batch) {
+            (Some(report), _) => Some(report.summary_line()),
+            (None, Some(batch)) => Some(batch.summary_line()),
+            (None, None) => None,
+        };
+        match line {
+            Some(line) => {
                 let rest = line.split_once(' ').map_or("", |(_, rest)| rest);
                 format!("{verdict} {rest}")
             }
@@ -76,10 +85,20 @@ pub fn summary_table(outcomes: &[Outcome]) -> String {
         "SCENARIO", "RESULT", "EVENTS", "MISSING", "DUPL", "ELAPSED"
     );
     for o in outcomes {
-        let (events, missing, dup, elapsed) = o.report.as_ref().map_or((0, 0, 0, 0.0), |r| {
-            let c = &r.judged.reconciliation;
-            (c.events, c.missing, c.duplicated, r.elapsed_secs)
-        });
+        let (events, missing, dup, elapsed) = match (&o.report, &o.batch) {
+            (Some(r), _) => {
+                let c = &r.judged.reconciliation;
+                (c.events, c.missing, c.duplicated, r.elapsed_secs)
+            }
+            // A batch run: rows expected, and rows missing from (or extra in) the table.
+            (None, Some(b)) => (
+                b.expected_rows,
+                b.expected_rows.saturating_sub(b.table_rows),
+                b.table_rows.saturating_sub(b.expected_rows),
+                b.elapsed_secs,
+            ),
+            (None, None) => (0, 0, 0, 0.0),
+        };
         let result = if o.passed() { "PASS" } else { "FAIL" };
         let failures = o.failures.len() + usize::from(o.error.is_some());
         let _ = writeln!(
@@ -113,9 +132,19 @@ pub fn markdown(outcomes: &[Outcome]) -> String {
                     r.elapsed_secs
                 );
             }
-            None => {
-                let _ = writeln!(md, "| {} | {result} | | | | | | | | |", o.name);
-            }
+            None => match &o.batch {
+                // A batch run: rows expected and in the table, bad input counted.
+                Some(b) => {
+                    let _ = writeln!(
+                        md,
+                        "| {} (batch) | {result} | {} rows | {} in table | | | {} bad rows | {} bad files | | {:.1} s |",
+                        o.name, b.expected_rows, b.table_rows, b.bad_rows, b.bad_files, b.elapsed_secs
+                    );
+                }
+                None => {
+                    let _ = writeln!(md, "| {} | {result} | | | | | | | | |", o.name);
+                }
+            },
         }
     }
     for o in outcomes.iter().filter(|o| !o.passed()) {
@@ -216,6 +245,7 @@ mod tests {
             name: "smoke".into(),
             file: "scenarios/smoke.toml".into(),
             report: None,
+            batch: None,
             error: Some("LocalStack <down> & \"gone\"".into()),
             failures: vec![Failure::new("quarantined", "5", "4")],
         }

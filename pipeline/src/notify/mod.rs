@@ -61,6 +61,18 @@ impl Notifier {
         }
     }
 
+    /// A notifier that only announces run status (the batch flow has no data or price topics).
+    pub fn run_status_only(clients: Clients, run_status: &str) -> Self {
+        Self::new(
+            clients,
+            Topics {
+                new_data: String::new(),
+                price_alert: String::new(),
+                run_status: run_status.to_string(),
+            },
+        )
+    }
+
     /// Counters.
     pub fn stats(&self) -> Arc<NotifyStats> {
         self.stats.clone()

@@ -1,0 +1,368 @@
+//! The batch flow's input, generated deterministically by seed as the seed's dataset is laid
+//! out: one `Date,Open,High,Low,Close,Adj Close,Volume` file per company (daily bars of geometric
+//! Brownian motion, trading days only), the list of companies to keep, and the bad input a
+//! scenario asks for. Beside the files it keeps what the run must produce (rows per company,
+//! a sample of rows to check the derived columns against), computed here, independently of the
+//! pipeline.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{Datelike, NaiveDate, Weekday};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use tickflow_pipeline::batch::layout;
+
+/// Most companies a run may have.
+pub const MAX_COMPANIES: u32 = 10_000;
+/// Most trading days per company (about 80 years).
+pub const MAX_DAYS: u32 = 20_000;
+
+/// `[batch]`: what to generate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BatchSettings {
+    /// Company files.
+    pub companies: u32,
+    /// Trading days per company (10 years is about 2,520).
+    pub days: u32,
+    /// The first trading day (`YYYY-MM-DD`).
+    pub start: String,
+    /// Companies listed in `top_companies.txt` (default: all).
+    pub kept: Option<u32>,
+    /// Rows made unreadable (a field missing, a date that is not a date, a price that is not a
+    /// number), spread over the kept companies.
+    pub malformed_rows: u32,
+    /// Kept companies whose file is not a CSV at all.
+    pub not_csv_files: u32,
+    /// Kept companies whose file is empty.
+    pub empty_files: u32,
+    /// Leave `top_companies.txt` out: the run must fail and leave the table unchanged.
+    pub missing_company_list: bool,
+}
+
+impl Default for BatchSettings {
+    fn default() -> Self {
+        Self {
+            companies: 50,
+            days: 2_520,
+            start: "2014-01-02".into(),
+            kept: None,
+            malformed_rows: 0,
+            not_csv_files: 0,
+            empty_files: 0,
+            missing_company_list: false,
+        }
+    }
+}
+
+impl BatchSettings {
+    /// Companies listed in `top_companies.txt`.
+    pub fn kept(&self) -> u32 {
+        self.kept.unwrap_or(self.companies)
+    }
+
+    /// Problems, as (dotted key, message).
+    pub fn check(&self) -> Vec<(String, String)> {
+        let mut problems = Vec::new();
+        let mut bad = |key: &str, message: String| problems.push((format!("batch.{key}"), message));
+        if !(1..=MAX_COMPANIES).contains(&self.companies) {
+            bad("companies", format!("must be within [1, {MAX_COMPANIES}]"));
+        }
+        if !(1..=MAX_DAYS).contains(&self.days) {
+            bad("days", format!("must be within [1, {MAX_DAYS}]"));
+        }
+        if NaiveDate::parse_from_str(&self.start, "%Y-%m-%d").is_err() {
+            bad("start", format!("{:?} is not YYYY-MM-DD", self.start));
+        }
+        if self.kept() > self.companies {
+            bad("kept", format!("at most `companies` ({})", self.companies));
+        }
+        if u64::from(self.not_csv_files) + u64::from(self.empty_files) > u64::from(self.kept()) {
+            bad(
+                "not_csv_files",
+                "bad files are kept companies: at most `kept` in all".into(),
+            );
+        }
+        let good = u64::from(
+            self.kept()
+                .saturating_sub(self.not_csv_files + self.empty_files),
+        );
+        if u64::from(self.malformed_rows) > good * u64::from(self.days) / 2 {
+            bad(
+                "malformed_rows",
+                "at most half the rows of the good kept files".into(),
+            );
+        }
+        problems
+    }
+}
+
+/// A row the table must hold, with the values the derived columns must have.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    /// The company.
+    pub company: String,
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// `(close - open) / open * 100`.
+    pub daily_percent_change: f64,
+    /// `close - open`.
+    pub value_change: f64,
+}
+
+/// What the run must produce from the generated input.
+#[derive(Debug, Clone, Default)]
+pub struct Expected {
+    /// Rows per kept, readable company.
+    pub per_company: BTreeMap<String, u64>,
+    /// Rows made unreadable.
+    pub bad_rows: u64,
+    /// Files that cannot be read.
+    pub bad_files: u64,
+    /// Whether the run must fail (no company list).
+    pub failure: bool,
+    /// Rows to check the derived columns of.
+    pub samples: Vec<Sample>,
+}
+
+impl Expected {
+    /// Rows the table must hold.
+    pub fn rows(&self) -> u64 {
+        self.per_company.values().sum()
+    }
+}
+
+/// One object to upload.
+pub struct InputFile {
+    /// Its key in the source bucket.
+    pub key: String,
+    /// Its content.
+    pub body: Vec<u8>,
+}
+
+/// The company names, `CO0001`..., in order.
+pub fn company(i: u32) -> String {
+    format!("CO{:04}", i + 1)
+}
+
+/// Generates the input of `settings` from `seed`: every file (in a deterministic order) and
+/// what the run must produce from them.
+pub fn generate(settings: &BatchSettings, seed: u64) -> (Vec<InputFile>, Expected) {
+    let days = trading_days(settings);
+    let kept = settings.kept();
+    let bad_files = settings.not_csv_files + settings.empty_files;
+    let good = kept - bad_files;
+    let malformed = malformed_rows(settings, good, seed);
+    let mut expected = Expected {
+        bad_rows: malformed.len() as u64,
+        bad_files: u64::from(bad_files),
+        failure: settings.missing_company_list,
+        ..Expected::default()
+    };
+    let mut files = Vec::with_capacity(settings.companies as usize + 1);
+    for i in 0..settings.companies {
+        let name = company(i);
+        let key = layout::stock_key(&name);
+        // Kept companies first: the good ones, then the not-CSV ones, then the empty ones.
+        let body = if i >= good && i < good + settings.not_csv_files {
+            format!("{{\"company\": \"{name}\", \"note\": \"not a CSV file\"}}\n").into_bytes()
+        } else if i >= good + settings.not_csv_files && i < kept {
+            Vec::new()
+        } else {
+            let broken: BTreeSet<u32> = malformed
+                .iter()
+                .filter(|(c, _)| *c == i)
+                .map(|(_, r)| *r)
+                .collect();
+            let body = company_file(
+                &name,
+                &days,
+                seed ^ u64::from(i).wrapping_mul(0x9e37),
+                &broken,
+                (i < good).then_some(&mut expected),
+            );
+            if i < good {
+                expected
+                    .per_company
+                    .insert(name.clone(), days.len() as u64 - broken.len() as u64);
+            }
+            body
+        };
+        files.push(InputFile { key, body });
+    }
+    if !settings.missing_company_list {
+        let list: String = (0..kept).map(|i| format!("{}\n", company(i))).collect();
+        files.push(InputFile {
+            key: layout::COMPANY_LIST.into(),
+            body: list.into_bytes(),
+        });
+    }
+    if expected.failure {
+        expected.per_company.clear();
+        expected.bad_rows = 0;
+        expected.bad_files = 0;
+        expected.samples.clear();
+    }
+    (files, expected)
+}
+
+/// The trading days (Monday to Friday) from `start`.
+fn trading_days(settings: &BatchSettings) -> Vec<String> {
+    let mut day = NaiveDate::parse_from_str(&settings.start, "%Y-%m-%d")
+        .unwrap_or(NaiveDate::from_ymd_opt(2014, 1, 2).expect("a valid date"));
+    let mut days = Vec::with_capacity(settings.days as usize);
+    while days.len() < settings.days as usize {
+        if !matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
+            days.push(day.format("%Y-%m-%d").to_string());
+        }
+        day = day.succ_opt().unwrap_or(day);
+    }
+    days
+}
+
+/// Which (company, row) pairs are made unreadable: distinct, drawn from the good companies.
+fn malformed_rows(settings: &BatchSettings, good: u32, seed: u64) -> BTreeSet<(u32, u32)> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x6d61_6c66);
+    let mut picked = BTreeSet::new();
+    while picked.len() < settings.malformed_rows as usize && good > 0 {
+        picked.insert((
+            rng.random_range(0..good),
+            rng.random_range(0..settings.days),
+        ));
+    }
+    picked
+}
+
+/// One company's file; samples its first readable row and every 500th for `expected`.
+fn company_file(
+    name: &str,
+    days: &[String],
+    seed: u64,
+    broken: &BTreeSet<u32>,
+    mut expected: Option<&mut Expected>,
+) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut close: f64 = rng.random_range(10.0..500.0);
+    let mut out = Vec::with_capacity(days.len() * 56);
+    let _ = writeln!(out, "{}", layout::CSV_HEADER);
+    for (row, date) in days.iter().enumerate() {
+        let gap: f64 = rng.random_range(-0.005..0.005);
+        let open = round4(close * (1.0 + gap));
+        let ret: f64 = rng.random_range(-0.03..0.031);
+        let next = round4(open * (1.0 + ret)).max(0.01);
+        let high = round4(open.max(next) * (1.0 + rng.random_range(0.0..0.01)));
+        let low = round4(open.min(next) * (1.0 - rng.random_range(0.0..0.01))).max(0.0001);
+        let volume: u64 = rng.random_range(100_000..10_000_000);
+        close = next;
+        if broken.contains(&(row as u32)) {
+            let line = match row % 3 {
+                0 => format!("{date},{open:.4},{high:.4},{low:.4},{next:.4},{volume}"),
+                1 => format!(
+                    "{}/{}/{},{open:.4},{high:.4},{low:.4},{next:.4},{:.4},{volume}",
+                    &date[8..],
+                    &date[5..7],
+                    &date[..4],
+                    next * 0.98
+                ),
+                _ => format!(
+                    "{date},{open:.4},{high:.4},{low:.4},n/a,{:.4},{volume}",
+                    next * 0.98
+                ),
+            };
+            let _ = writeln!(out, "{line}");
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "{date},{open:.4},{high:.4},{low:.4},{next:.4},{:.4},{volume}",
+            next * 0.98
+        );
+        if let Some(expected) = expected.as_deref_mut() {
+            if row % 500 == 0 || expected.samples.iter().all(|s| s.company != name) {
+                // From the text written, as the pipeline reads it.
+                let (o, c): (f64, f64) = (
+                    format!("{open:.4}").parse().unwrap_or(open),
+                    format!("{next:.4}").parse().unwrap_or(next),
+                );
+                expected.samples.push(Sample {
+                    company: name.to_string(),
+                    date: date.clone(),
+                    daily_percent_change: (c - o) / o * 100.0,
+                    value_change: c - o,
+                });
+            }
+        }
+    }
+    out
+}
+
+fn round4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tickflow_pipeline::batch::transform::{check_header, parse_row};
+
+    fn settings() -> BatchSettings {
+        BatchSettings {
+            companies: 6,
+            days: 300,
+            kept: Some(5),
+            malformed_rows: 7,
+            not_csv_files: 1,
+            empty_files: 1,
+            ..BatchSettings::default()
+        }
+    }
+
+    #[test]
+    fn the_files_hold_what_expected_says_and_the_same_seed_gives_the_same_files() {
+        let (files, expected) = generate(&settings(), 3);
+        let (again, _) = generate(&settings(), 3);
+        assert!(files
+            .iter()
+            .zip(&again)
+            .all(|(a, b)| a.key == b.key && a.body == b.body));
+        let mut readable = BTreeMap::new();
+        let mut bad_rows = 0;
+        for file in files.iter().filter(|f| f.key.starts_with(layout::STOCKS)) {
+            let text = String::from_utf8(file.body.clone()).unwrap();
+            let mut lines = text.lines();
+            let Some(header) = lines.next() else { continue };
+            if check_header(header).is_err() {
+                continue;
+            }
+            let company = layout::company_of(&file.key).unwrap().to_string();
+            let ok = lines.clone().filter(|l| parse_row(l).is_ok()).count() as u64;
+            bad_rows += lines.filter(|l| parse_row(l).is_err()).count() as u64;
+            readable.insert(company, ok);
+        }
+        // The sixth company is not kept: the expectation leaves it out, its file is readable.
+        readable.remove(&company(5));
+        assert_eq!(readable, expected.per_company);
+        assert_eq!(bad_rows, 7);
+        assert_eq!(expected.bad_files, 2);
+        assert!(expected.samples.len() >= 3);
+        let list = files
+            .iter()
+            .find(|f| f.key == layout::COMPANY_LIST)
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&list.body).lines().count(), 5);
+    }
+
+    #[test]
+    fn impossible_settings_are_refused() {
+        let bad = BatchSettings {
+            kept: Some(9),
+            companies: 3,
+            start: "tomorrow".into(),
+            ..BatchSettings::default()
+        };
+        let keys: Vec<String> = bad.check().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["batch.start", "batch.kept"].map(String::from));
+    }
+}

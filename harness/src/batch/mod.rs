@@ -1,0 +1,178 @@
+//! The batch flow, start to finish: provision, generate and upload the company files, start the
+//! trigger, upload `.SUCCESS`, wait for the run, upload a second `.SUCCESS` the same day (which
+//! must start nothing), then judge the table, the output and log objects and the run status
+//! against what the generator says the run must produce, and tear down.
+
+pub mod generate;
+mod judge;
+pub mod report;
+pub mod topology;
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use tickflow_pipeline::aws::{AwsError, Clients};
+use tickflow_pipeline::batch::{BatchJob, Trigger};
+use tickflow_pipeline::control::{self, Phase};
+use tokio::task::JoinSet;
+
+pub use generate::BatchSettings;
+pub use report::BatchReport;
+
+use crate::error::{Error, Result};
+use generate::InputFile;
+
+/// Uploads in flight.
+const UPLOADS: usize = 16;
+/// Longest a run may take from its trigger.
+const RUN_LIMIT: Duration = Duration::from_secs(600);
+/// How long a second trigger may take to arrive and be turned down.
+const SECOND_TRIGGER_LIMIT: Duration = Duration::from_secs(60);
+
+/// Everything a batch run needs to know.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchRunConfig {
+    /// The pipeline's name (`<name>_Pipeline_Success`).
+    pub name: String,
+    /// Seeds the generator.
+    pub seed: u64,
+    /// What to generate.
+    pub settings: BatchSettings,
+}
+
+/// Runs the batch flow once against `clients` and the database at `database_url`, and judges it.
+///
+/// # Errors
+/// Provisioning, an upload, or the trigger failing, or the run not happening in time. A run that
+/// breaks an invariant is not an error: the report says FAIL and why.
+pub async fn run(
+    clients: &Clients,
+    database_url: &str,
+    config: &BatchRunConfig,
+) -> Result<BatchReport> {
+    let started = Instant::now();
+    let run_id = crate::topology::new_run_id();
+    let res = topology::provision(clients, database_url, &run_id).await?;
+    let outcome = drive(clients, &res, config, started).await;
+    topology::teardown(clients, database_url, &res).await;
+    outcome
+}
+
+async fn drive(
+    clients: &Clients,
+    res: &topology::BatchResources,
+    config: &BatchRunConfig,
+    started: Instant,
+) -> Result<BatchReport> {
+    let (files, expected) = generate::generate(&config.settings, config.seed);
+    let uploading = Instant::now();
+    upload(clients, &res.source_bucket, files).await?;
+    let upload_secs = uploading.elapsed().as_secs_f64();
+
+    let job = BatchJob {
+        clients: clients.clone(),
+        source_bucket: res.source_bucket.clone(),
+        name: config.name.clone(),
+        status_topic: res.status_topic.clone(),
+        database_url: res.database_url.clone(),
+    };
+    let trigger = Trigger::new(clients.clone(), &res.trigger_queue, job);
+    let (stats, summaries) = (trigger.stats(), trigger.summaries());
+    let (ctl, control) = control::channel();
+    let task = tokio::spawn(trigger.run(control));
+    let triggered = Instant::now();
+    put_success(clients, &res.monitored_bucket, "first").await?;
+    wait_for("the batch run", RUN_LIMIT, || {
+        stats.runs.load(Ordering::Relaxed) > 0
+            && !summaries.lock().map(|s| s.is_empty()).unwrap_or(true)
+    })
+    .await?;
+    let run_secs = triggered.elapsed().as_secs_f64();
+    put_success(clients, &res.monitored_bucket, "second").await?;
+    wait_for("the second trigger", SECOND_TRIGGER_LIMIT, || {
+        stats.triggers.load(Ordering::Relaxed) >= 2
+    })
+    .await?;
+    ctl.set(Phase::Drain);
+    tokio::time::timeout(Duration::from_secs(60), task)
+        .await
+        .map_err(|_| Error::Timeout {
+            what: "the trigger to drain".into(),
+            after: Duration::from_secs(60),
+        })?
+        .map_err(|e| Error::Stage {
+            stage: "trigger".into(),
+            reason: e.to_string(),
+        })??;
+
+    let summary = summaries
+        .lock()
+        .map(|s| s.first().cloned())
+        .unwrap_or_default();
+    let mut report = judge::judge(clients, res, &config.name, &expected, summary, &stats).await?;
+    report.name = config.name.clone();
+    report.run_id = res.run_id.clone();
+    report.companies = config.settings.companies;
+    report.kept = config.settings.kept();
+    report.upload_secs = upload_secs;
+    report.run_secs = run_secs;
+    report.elapsed_secs = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// Uploads the generated files, several at once.
+async fn upload(clients: &Clients, bucket: &str, files: Vec<InputFile>) -> Result<()> {
+    let mut puts = JoinSet::new();
+    for file in files {
+        if puts.len() >= UPLOADS {
+            if let Some(done) = puts.join_next().await {
+                done.map_err(|e| Error::Input(format!("upload task: {e}")))??;
+            }
+        }
+        let (clients, bucket) = (clients.clone(), bucket.to_string());
+        puts.spawn(async move {
+            clients
+                .s3
+                .put_object()
+                .bucket(&bucket)
+                .key(&file.key)
+                .body(file.body.into())
+                .send()
+                .await
+                .map_err(AwsError::of("s3", "PutObject"))?;
+            Ok::<_, Error>(())
+        });
+    }
+    while let Some(done) = puts.join_next().await {
+        done.map_err(|e| Error::Input(format!("upload task: {e}")))??;
+    }
+    Ok(())
+}
+
+/// Uploads a `.SUCCESS` object to the monitored bucket.
+async fn put_success(clients: &Clients, bucket: &str, which: &str) -> Result<()> {
+    clients
+        .s3
+        .put_object()
+        .bucket(bucket)
+        .key(format!("batch/{which}.SUCCESS"))
+        .body(Vec::new().into())
+        .send()
+        .await
+        .map_err(AwsError::of("s3", "PutObject"))?;
+    Ok(())
+}
+
+async fn wait_for(what: &str, limit: Duration, done: impl Fn() -> bool) -> Result<()> {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        if Instant::now() >= deadline {
+            return Err(Error::Timeout {
+                what: what.to_string(),
+                after: limit,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}

@@ -1,0 +1,170 @@
+//! The batch flow's resources for one run: the source bucket, the monitored bucket whose
+//! `.SUCCESS` uploads notify the trigger queue (a real S3 notification), the run-status topic
+//! with a subscribed queue, and a database schema of its own (so runs side by side never share
+//! a table).
+
+use aws_sdk_s3::types::{
+    Event, FilterRule, FilterRuleName, NotificationConfiguration, NotificationConfigurationFilter,
+    QueueConfiguration, S3KeyFilter,
+};
+use aws_sdk_sns::error::ProvideErrorMetadata as _;
+use tickflow_pipeline::aws::{AwsError, Clients};
+use tickflow_pipeline::batch::layout;
+
+use crate::error::{Error, Result};
+use crate::topology::{
+    empty_and_delete_bucket, ensure_bucket, ensure_queue, ensure_topic, queue_arn, subscribe_queue,
+};
+
+/// Names, URLs and ARNs of one batch run's resources.
+#[derive(Debug, Clone)]
+pub struct BatchResources {
+    /// Unique id in every name.
+    pub run_id: String,
+    /// `Stocks/`, `CompanyNames/`, `Output/`, `Logs/`.
+    pub source_bucket: String,
+    /// Where `.SUCCESS` is uploaded.
+    pub monitored_bucket: String,
+    /// The queue S3 notifies.
+    pub trigger_queue: String,
+    /// Run-status topic.
+    pub status_topic: String,
+    /// Queue subscribed to it.
+    pub status_queue: String,
+    /// The database schema of the run.
+    pub schema: String,
+    /// The database URL with the schema as its search path.
+    pub database_url: String,
+}
+
+/// Creates every resource of a batch run.
+///
+/// # Errors
+/// An AWS or database call failing.
+pub async fn provision(
+    clients: &Clients,
+    database_url: &str,
+    run_id: &str,
+) -> Result<BatchResources> {
+    let name = |what: &str| format!("tickflow-{run_id}-{what}");
+    let source_bucket = name("source");
+    let monitored_bucket = name("monitored");
+    ensure_bucket(clients, &source_bucket).await?;
+    ensure_bucket(clients, &monitored_bucket).await?;
+    let trigger_queue = ensure_queue(clients, &name("trigger"), vec![]).await?;
+    let arn = queue_arn(clients, &trigger_queue).await?;
+    notify_on_success(clients, &monitored_bucket, &arn).await?;
+    let status_topic = ensure_topic(clients, &name("run-status")).await?;
+    let status_queue = ensure_queue(clients, &name("sub-run-status"), vec![]).await?;
+    subscribe_queue(clients, &status_topic, &status_queue).await?;
+    let schema = format!("tickflow_{}", run_id.replace('-', "_"));
+    let client = crate::postgres::connect(database_url).await?;
+    client
+        .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+        .await
+        .map_err(|e| Error::Input(format!("creating schema {schema}: {e}")))?;
+    Ok(BatchResources {
+        run_id: run_id.to_string(),
+        source_bucket,
+        monitored_bucket,
+        trigger_queue,
+        status_topic,
+        status_queue,
+        database_url: with_search_path(database_url, &schema),
+        schema,
+    })
+}
+
+/// Deletes what [`provision`] made (failures are logged: names are unique).
+pub async fn teardown(clients: &Clients, database_url: &str, res: &BatchResources) {
+    let mut problems = Vec::new();
+    for bucket in [&res.source_bucket, &res.monitored_bucket] {
+        if let Err(e) = empty_and_delete_bucket(clients, bucket).await {
+            problems.push(e.to_string());
+        }
+    }
+    for queue in [&res.trigger_queue, &res.status_queue] {
+        if let Err(e) = clients.sqs.delete_queue().queue_url(queue).send().await {
+            problems.push(AwsError::of("sqs", "DeleteQueue")(e).to_string());
+        }
+    }
+    if let Err(e) = clients
+        .sns
+        .delete_topic()
+        .topic_arn(&res.status_topic)
+        .send()
+        .await
+    {
+        problems.push(format!(
+            "sns DeleteTopic: {}",
+            e.message().unwrap_or_default()
+        ));
+    }
+    match crate::postgres::connect(database_url).await {
+        Ok(client) => {
+            let drop = format!("DROP SCHEMA IF EXISTS {} CASCADE", res.schema);
+            if let Err(e) = client.batch_execute(&drop).await {
+                problems.push(format!("dropping schema {}: {e}", res.schema));
+            }
+        }
+        Err(e) => problems.push(e.to_string()),
+    }
+    for problem in problems {
+        tracing::warn!(%problem, "batch teardown incomplete; the next run is unaffected");
+    }
+}
+
+/// S3 notifies `queue_arn` of every object created in `bucket` whose key ends with `.SUCCESS`.
+async fn notify_on_success(clients: &Clients, bucket: &str, queue_arn: &str) -> Result<()> {
+    let filter = NotificationConfigurationFilter::builder()
+        .key(
+            S3KeyFilter::builder()
+                .filter_rules(
+                    FilterRule::builder()
+                        .name(FilterRuleName::Suffix)
+                        .value(layout::TRIGGER_SUFFIX)
+                        .build(),
+                )
+                .build(),
+        )
+        .build();
+    let queue = QueueConfiguration::builder()
+        .queue_arn(queue_arn)
+        .events(Event::from("s3:ObjectCreated:*"))
+        .filter(filter)
+        .build()
+        .map_err(|e| Error::Input(format!("notification configuration: {e}")))?;
+    clients
+        .s3
+        .put_bucket_notification_configuration()
+        .bucket(bucket)
+        .notification_configuration(
+            NotificationConfiguration::builder()
+                .queue_configurations(queue)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(AwsError::of("s3", "PutBucketNotificationConfiguration"))?;
+    Ok(())
+}
+
+/// `url` with `schema` as the search path of every session.
+fn with_search_path(url: &str, schema: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}options=-c%20search_path%3D{schema}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_schema_rides_in_the_url() {
+        assert_eq!(
+            with_search_path("postgres://u:p@h:1/db", "s"),
+            "postgres://u:p@h:1/db?options=-c%20search_path%3Ds"
+        );
+        assert!(with_search_path("postgres://h/db?sslmode=disable", "s").contains("&options="));
+    }
+}

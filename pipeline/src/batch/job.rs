@@ -1,0 +1,164 @@
+//! One batch run, start to finish: read the company list, extract and transform the kept
+//! companies' files into `Output/historical_stock_data.csv`, load it into PostgreSQL, write the
+//! run's log under `Logs/`, and announce `<Name>_Pipeline_Success` or `_Failure` with the reason.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::extract::{self, Problem};
+use super::layout;
+use super::load::replace_rows;
+use crate::aws::{AwsError, Clients};
+use crate::notify::Notifier;
+
+/// Where a run reads, writes and reports.
+#[derive(Debug, Clone)]
+pub struct BatchJob {
+    /// AWS clients.
+    pub clients: Clients,
+    /// The bucket with `Stocks/`, `CompanyNames/`, `Output/` and `Logs/`.
+    pub source_bucket: String,
+    /// The pipeline's name: `<name>_Pipeline_Success`.
+    pub name: String,
+    /// The SNS topic of run status messages.
+    pub status_topic: String,
+    /// The database, as a `postgres://` URL.
+    pub database_url: String,
+}
+
+/// What a run did, as its log and its status message say.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RunSummary {
+    /// The day the run is for (`YYYY-MM-DD`).
+    pub day: String,
+    /// Whether it loaded the table.
+    pub success: bool,
+    /// Why it failed.
+    pub reason: Option<String>,
+    /// Companies listed in `top_companies.txt`.
+    pub companies: usize,
+    /// Rows written to the output and copied into the table.
+    pub rows_loaded: u64,
+    /// Rows per company.
+    pub per_company: BTreeMap<String, u64>,
+    /// Rows that could not be read.
+    pub bad_rows: u64,
+    /// Files that could not be read.
+    pub bad_files: u64,
+    /// The first problems, with their places.
+    pub problems: Vec<Problem>,
+    /// The output object's key, once written.
+    pub output_key: Option<String>,
+    /// The log object's key.
+    pub log_key: String,
+    /// Seconds spent reading and transforming.
+    pub extract_secs: f64,
+    /// Seconds spent in `COPY`.
+    pub load_secs: f64,
+    /// Seconds for the whole run.
+    pub total_secs: f64,
+}
+
+impl BatchJob {
+    /// Runs once for `day`; always logs and announces the outcome.
+    pub async fn run(&self, day: &str) -> RunSummary {
+        let started = Instant::now();
+        let mut summary = RunSummary {
+            day: day.to_string(),
+            log_key: format!(
+                "{}{day}-{}.json",
+                layout::LOGS,
+                chrono::Utc::now().timestamp_millis()
+            ),
+            ..RunSummary::default()
+        };
+        match self.steps(&mut summary).await {
+            Ok(()) => summary.success = true,
+            Err(reason) => {
+                tracing::warn!(%reason, "batch run failed");
+                summary.reason = Some(reason);
+            }
+        }
+        summary.total_secs = started.elapsed().as_secs_f64();
+        if let Err(e) = self.write_log(&summary).await {
+            tracing::warn!(error = %e, "batch run log not written");
+        }
+        let notifier = Notifier::run_status_only(self.clients.clone(), &self.status_topic);
+        if let Err(e) = notifier
+            .run_status(&self.name, summary.success, &summary)
+            .await
+        {
+            tracing::warn!(error = %e, "batch run status not published");
+        }
+        summary
+    }
+
+    async fn steps(&self, summary: &mut RunSummary) -> Result<(), String> {
+        let bucket = &self.source_bucket;
+        let companies = extract::company_list(&self.clients, bucket).await?;
+        summary.companies = companies.len();
+        if companies.is_empty() {
+            return Err(format!(
+                "s3://{bucket}/{} lists no company",
+                layout::COMPANY_LIST
+            ));
+        }
+        let reading = Instant::now();
+        let extracted = extract::extract(&self.clients, bucket, &companies).await;
+        summary.extract_secs = reading.elapsed().as_secs_f64();
+        summary.per_company = extracted.per_company.clone();
+        summary.bad_rows = extracted.bad_rows;
+        summary.bad_files = extracted.bad_files;
+        summary.problems = extracted.problems.clone();
+        if extracted.rows() == 0 {
+            return Err("no row of the listed companies could be read".into());
+        }
+        self.clients
+            .s3
+            .put_object()
+            .bucket(bucket)
+            .key(layout::OUTPUT)
+            .content_type("text/csv")
+            .body(extracted.output.clone().into())
+            .send()
+            .await
+            .map_err(|e| AwsError::of("s3", "PutObject")(e).to_string())?;
+        summary.output_key = Some(layout::OUTPUT.to_string());
+        let loading = Instant::now();
+        let mut client = connect(&self.database_url).await?;
+        let kept: Vec<String> = extracted.per_company.keys().cloned().collect();
+        summary.rows_loaded = replace_rows(&mut client, &kept, &extracted.output).await?;
+        summary.load_secs = loading.elapsed().as_secs_f64();
+        Ok(())
+    }
+
+    async fn write_log(&self, summary: &RunSummary) -> Result<(), AwsError> {
+        let body = serde_json::to_vec_pretty(summary).expect("summaries serialise");
+        self.clients
+            .s3
+            .put_object()
+            .bucket(&self.source_bucket)
+            .key(&summary.log_key)
+            .content_type("application/json")
+            .body(body.into())
+            .send()
+            .await
+            .map_err(AwsError::of("s3", "PutObject"))?;
+        Ok(())
+    }
+}
+
+/// A database connection, its driver task spawned.
+async fn connect(url: &str) -> Result<tokio_postgres::Client, String> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .map_err(|e| format!("connecting to PostgreSQL: {e}"))?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::warn!(error = %e, "PostgreSQL connection ended");
+        }
+    });
+    Ok(client)
+}

@@ -1,0 +1,19 @@
+//! The batch pipeline of the seed's "Moving Big Data" design: company CSV files in S3 -> one
+//! PostgreSQL table, triggered by a `.SUCCESS` upload, with success or failure notifications.
+//!
+//! - [`trigger`]: the S3 notification that starts a run, at most one a day;
+//! - [`extract`]: the company list and the kept companies' files;
+//! - [`transform`]: rows checked, derived columns added;
+//! - [`load`]: `COPY` into the table, in one transaction;
+//! - [`job`]: one run, with its log and its status notification;
+//! - [`layout`]: where everything lives.
+
+pub mod extract;
+pub mod job;
+pub mod layout;
+pub mod load;
+pub mod transform;
+pub mod trigger;
+
+pub use job::{BatchJob, RunSummary};
+pub use trigger::{Trigger, TriggerStats};

@@ -1,0 +1,243 @@
+//! The batch pipeline's trigger, as the seed's Lambda is triggered: an S3 `ObjectCreated`
+//! notification (filtered on the `.SUCCESS` suffix) on the monitored bucket, delivered through
+//! SQS, starts a run, at most one a day. The day is claimed with a conditional write of a marker
+//! (`Logs/runs/<day>`, `If-None-Match: *`): a second `.SUCCESS` on the same day finds it and
+//! starts nothing, even from another process. S3's `s3:TestEvent` (sent when a notification is
+//! configured) is recognised and skipped.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use serde_json::Value;
+
+use super::job::{BatchJob, RunSummary};
+use super::layout;
+use crate::aws::{AwsError, Clients};
+use crate::control::{Control, Phase};
+use crate::error::Result;
+
+/// What the trigger saw.
+#[derive(Debug, Default)]
+pub struct TriggerStats {
+    /// `.SUCCESS` notifications received.
+    pub triggers: AtomicU64,
+    /// `s3:TestEvent` messages skipped.
+    pub test_events: AtomicU64,
+    /// Runs started.
+    pub runs: AtomicU64,
+    /// Triggers on a day that already had its run.
+    pub same_day: AtomicU64,
+    /// Messages that were not S3 notifications (kept count of, deleted).
+    pub unrecognised: AtomicU64,
+}
+
+/// The trigger: polls its queue and runs the job.
+pub struct Trigger {
+    clients: Clients,
+    queue_url: String,
+    job: BatchJob,
+    stats: Arc<TriggerStats>,
+    summaries: Arc<Mutex<Vec<RunSummary>>>,
+}
+
+/// One thing a notification message says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Notice {
+    /// The set-up test event.
+    Test,
+    /// An object was created: its key and the day of the event.
+    Created { key: String, day: String },
+}
+
+impl Trigger {
+    /// A trigger on `queue_url` running `job`.
+    pub fn new(clients: Clients, queue_url: impl Into<String>, job: BatchJob) -> Self {
+        Self {
+            clients,
+            queue_url: queue_url.into(),
+            job,
+            stats: Arc::default(),
+            summaries: Arc::default(),
+        }
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> Arc<TriggerStats> {
+        self.stats.clone()
+    }
+
+    /// The summaries of the runs started, in order.
+    pub fn summaries(&self) -> Arc<Mutex<Vec<RunSummary>>> {
+        self.summaries.clone()
+    }
+
+    /// Polls until [`Phase::Drain`] finds the queue empty, or [`Phase::Stop`].
+    ///
+    /// # Errors
+    /// An SQS call failing after the SDK's retries.
+    pub async fn run(self, control: Control) -> Result<()> {
+        loop {
+            if control.phase() == Phase::Stop {
+                return Ok(());
+            }
+            let out = self
+                .clients
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .map_err(AwsError::of("sqs", "ReceiveMessage"))?;
+            let messages = out.messages.unwrap_or_default();
+            if messages.is_empty() && control.phase() == Phase::Drain {
+                return Ok(());
+            }
+            for message in messages {
+                self.handle(message.body().unwrap_or_default()).await?;
+                if let Some(receipt) = message.receipt_handle() {
+                    self.clients
+                        .sqs
+                        .delete_message()
+                        .queue_url(&self.queue_url)
+                        .receipt_handle(receipt)
+                        .send()
+                        .await
+                        .map_err(AwsError::of("sqs", "DeleteMessage"))?;
+                }
+            }
+        }
+    }
+
+    async fn handle(&self, body: &str) -> Result<()> {
+        let notices = parse(body);
+        if notices.is_empty() {
+            self.stats.unrecognised.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(body, "not an S3 notification; skipped");
+        }
+        for notice in notices {
+            let (key, day) = match notice {
+                Notice::Test => {
+                    self.stats.test_events.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                Notice::Created { key, day } => (key, day),
+            };
+            if !key.ends_with(layout::TRIGGER_SUFFIX) {
+                continue; // LocalStack filters literally, as AWS does; be strict anyway
+            }
+            self.stats.triggers.fetch_add(1, Ordering::Relaxed);
+            if !self.claim(&day).await? {
+                self.stats.same_day.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(day, key, "a run already started today; trigger ignored");
+                continue;
+            }
+            self.stats.runs.fetch_add(1, Ordering::Relaxed);
+            let summary = self.job.run(&day).await;
+            self.summaries
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(summary);
+        }
+        Ok(())
+    }
+
+    /// Claims `day` for a run: `false` when a run already claimed it.
+    async fn claim(&self, day: &str) -> Result<bool> {
+        let put = self
+            .clients
+            .s3
+            .put_object()
+            .bucket(&self.job.source_bucket)
+            .key(format!("{}{day}", layout::RUN_MARKERS))
+            .if_none_match("*")
+            .body(chrono::Utc::now().to_rfc3339().into_bytes().into())
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(true),
+            Err(e) if e.code() == Some("PreconditionFailed") => Ok(false),
+            Err(e) => Err(AwsError::of("s3", "PutObject")(e).into()),
+        }
+    }
+}
+
+/// The notices in an S3 notification message (nothing for anything else).
+fn parse(body: &str) -> Vec<Notice> {
+    let Ok(value) = serde_json::from_str::<Value>(body) else {
+        return Vec::new();
+    };
+    if value.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
+        return vec![Notice::Test];
+    }
+    let records = value.get("Records").and_then(Value::as_array);
+    records
+        .into_iter()
+        .flatten()
+        .filter(|r| {
+            r.get("eventName")
+                .and_then(Value::as_str)
+                .is_some_and(|n| n.starts_with("ObjectCreated"))
+        })
+        .filter_map(|r| {
+            let key = r.pointer("/s3/object/key")?.as_str()?;
+            let time = r.get("eventTime")?.as_str()?;
+            Some(Notice::Created {
+                key: percent_decode(key),
+                day: time.get(..10)?.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// S3 notifications URL-encode keys (`+` for spaces).
+fn percent_decode(key: &str) -> String {
+    let bytes = key.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => match key
+                .get(i + 1..i + 3)
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+            {
+                Some(b) => {
+                    out.push(b);
+                    i += 2;
+                }
+                None => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notifications_test_events_and_other_messages() {
+        let created = r#"{"Records":[{"eventName":"ObjectCreated:Put","eventTime":"2026-11-30T06:31:00.123Z","s3":{"object":{"key":"runs/2026-11-30%2Fday+1.SUCCESS"}}}]}"#;
+        assert_eq!(
+            parse(created),
+            [Notice::Created {
+                key: "runs/2026-11-30/day 1.SUCCESS".into(),
+                day: "2026-11-30".into()
+            }]
+        );
+        assert_eq!(
+            parse(r#"{"Service":"Amazon S3","Event":"s3:TestEvent"}"#),
+            [Notice::Test]
+        );
+        assert!(parse("not json").is_empty());
+        let removed = r#"{"Records":[{"eventName":"ObjectRemoved:Delete","eventTime":"2026-11-30T00:00:00Z","s3":{"object":{"key":"a.SUCCESS"}}}]}"#;
+        assert!(parse(removed).is_empty());
+        assert_eq!(percent_decode("a%2"), "a%2");
+    }
+}
