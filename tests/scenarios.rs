@@ -77,6 +77,7 @@ fn run(scenario: Scenario) -> Result<(), Failed> {
             let infra = scenario::Infra {
                 localstack_container: None,
                 postgres,
+                postgres_container: None,
             };
             scenario::execute(&scenario, &clients, infra).await
         })
@@ -120,6 +121,7 @@ async fn on_own_localstack(scenario: &Scenario) -> Result<Outcome, Failed> {
     let infra = scenario::Infra {
         localstack_container: container.as_deref(),
         postgres: None,
+        postgres_container: None,
     };
     let outcome = scenario::execute(scenario, &clients, infra).await;
     localstack

@@ -99,6 +99,7 @@ pub async fn shrink(
         let infra = scenario::Infra {
             localstack_container: container,
             postgres: None,
+            postgres_container: None,
         };
         Verdict::from(&scenario::execute(&candidate, clients, infra).await)
     };

@@ -76,6 +76,7 @@ pub(super) async fn scenarios_command(
     let infra = scenario::Infra {
         localstack_container: site.container.as_deref(),
         postgres: postgres.as_ref().map(Postgres::url),
+        postgres_container: postgres.as_ref().and_then(Postgres::container_id),
     };
     let mut outcomes: Vec<Outcome> = Vec::new();
     for s in &scenarios {

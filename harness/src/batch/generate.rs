@@ -146,65 +146,71 @@ pub fn company(i: u32) -> String {
     format!("CO{:04}", i + 1)
 }
 
-/// Generates the input of `settings` from `seed`: every file (in a deterministic order) and
-/// what the run must produce from them.
-pub fn generate(settings: &BatchSettings, seed: u64) -> (Vec<InputFile>, Expected) {
+/// Generates the input of `settings` from `seed`: what the run must produce (its samples
+/// excepted), and the files one at a time (each with the rows to sample from it), in a
+/// deterministic order, so that no run holds its whole input in memory.
+pub fn generate(
+    settings: &BatchSettings,
+    seed: u64,
+) -> (Expected, impl Iterator<Item = (InputFile, Vec<Sample>)>) {
     let days = trading_days(settings);
     let kept = settings.kept();
     let bad_files = settings.not_csv_files + settings.empty_files;
     let good = kept - bad_files;
     let malformed = malformed_rows(settings, good, seed);
     let mut expected = Expected {
-        bad_rows: malformed.len() as u64,
-        bad_files: u64::from(bad_files),
         failure: settings.missing_company_list,
         ..Expected::default()
     };
-    let mut files = Vec::with_capacity(settings.companies as usize + 1);
-    for i in 0..settings.companies {
+    if !expected.failure {
+        expected.bad_rows = malformed.len() as u64;
+        expected.bad_files = u64::from(bad_files);
+        for i in 0..good {
+            let broken = malformed.iter().filter(|(c, _)| *c == i).count() as u64;
+            expected
+                .per_company
+                .insert(company(i), days.len() as u64 - broken);
+        }
+    }
+    let not_csv = settings.not_csv_files;
+    let sample = !expected.failure;
+    let companies = (0..settings.companies).map(move |i| {
         let name = company(i);
         let key = layout::stock_key(&name);
         // Kept companies first: the good ones, then the not-CSV ones, then the empty ones.
-        let body = if i >= good && i < good + settings.not_csv_files {
-            format!("{{\"company\": \"{name}\", \"note\": \"not a CSV file\"}}\n").into_bytes()
-        } else if i >= good + settings.not_csv_files && i < kept {
-            Vec::new()
+        let (body, samples) = if i >= good && i < good + not_csv {
+            let json = format!("{{\"company\": \"{name}\", \"note\": \"not a CSV file\"}}\n");
+            (json.into_bytes(), Vec::new())
+        } else if i >= good + not_csv && i < kept {
+            (Vec::new(), Vec::new())
         } else {
             let broken: BTreeSet<u32> = malformed
                 .iter()
                 .filter(|(c, _)| *c == i)
                 .map(|(_, r)| *r)
                 .collect();
-            let body = company_file(
-                &name,
-                &days,
-                seed ^ u64::from(i).wrapping_mul(0x9e37),
-                &broken,
-                (i < good).then_some(&mut expected),
-            );
-            if i < good {
-                expected
-                    .per_company
-                    .insert(name.clone(), days.len() as u64 - broken.len() as u64);
-            }
-            body
+            let seed = seed ^ u64::from(i).wrapping_mul(0x9e37);
+            let (body, samples) = company_file(&name, &days, seed, &broken);
+            (
+                body,
+                if sample && i < good {
+                    samples
+                } else {
+                    Vec::new()
+                },
+            )
         };
-        files.push(InputFile { key, body });
-    }
-    if !settings.missing_company_list {
-        let list: String = (0..kept).map(|i| format!("{}\n", company(i))).collect();
-        files.push(InputFile {
+        (InputFile { key, body }, samples)
+    });
+    let list = (!settings.missing_company_list).then(|| {
+        let names: String = (0..kept).map(|i| format!("{}\n", company(i))).collect();
+        let file = InputFile {
             key: layout::COMPANY_LIST.into(),
-            body: list.into_bytes(),
-        });
-    }
-    if expected.failure {
-        expected.per_company.clear();
-        expected.bad_rows = 0;
-        expected.bad_files = 0;
-        expected.samples.clear();
-    }
-    (files, expected)
+            body: names.into_bytes(),
+        };
+        (file, Vec::new())
+    });
+    (expected, companies.chain(list))
 }
 
 /// The trading days (Monday to Friday) from `start`.
@@ -234,18 +240,18 @@ fn malformed_rows(settings: &BatchSettings, good: u32, seed: u64) -> BTreeSet<(u
     picked
 }
 
-/// One company's file; samples its first readable row and every 500th for `expected`.
+/// One company's file, and its first readable row and every 500th as samples.
 fn company_file(
     name: &str,
     days: &[String],
     seed: u64,
     broken: &BTreeSet<u32>,
-    mut expected: Option<&mut Expected>,
-) -> Vec<u8> {
+) -> (Vec<u8>, Vec<Sample>) {
     use std::io::Write as _;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut close: f64 = rng.random_range(10.0..500.0);
     let mut out = Vec::with_capacity(days.len() * 56);
+    let mut samples = Vec::new();
     let _ = writeln!(out, "{}", layout::CSV_HEADER);
     for (row, date) in days.iter().enumerate() {
         let gap: f64 = rng.random_range(-0.005..0.005);
@@ -255,47 +261,45 @@ fn company_file(
         let high = round4(open.max(next) * (1.0 + rng.random_range(0.0..0.01)));
         let low = round4(open.min(next) * (1.0 - rng.random_range(0.0..0.01))).max(0.0001);
         let volume: u64 = rng.random_range(100_000..10_000_000);
+        let adj = next * 0.98;
         close = next;
         if broken.contains(&(row as u32)) {
-            let line = match row % 3 {
-                0 => format!("{date},{open:.4},{high:.4},{low:.4},{next:.4},{volume}"),
-                1 => format!(
-                    "{}/{}/{},{open:.4},{high:.4},{low:.4},{next:.4},{:.4},{volume}",
+            let _ = match row % 3 {
+                0 => writeln!(
+                    out,
+                    "{date},{open:.4},{high:.4},{low:.4},{next:.4},{volume}"
+                ),
+                1 => writeln!(
+                    out,
+                    "{}/{}/{},{open:.4},{high:.4},{low:.4},{next:.4},{adj:.4},{volume}",
                     &date[8..],
                     &date[5..7],
-                    &date[..4],
-                    next * 0.98
+                    &date[..4]
                 ),
-                _ => format!(
-                    "{date},{open:.4},{high:.4},{low:.4},n/a,{:.4},{volume}",
-                    next * 0.98
+                _ => writeln!(
+                    out,
+                    "{date},{open:.4},{high:.4},{low:.4},n/a,{adj:.4},{volume}"
                 ),
             };
-            let _ = writeln!(out, "{line}");
             continue;
         }
         let _ = writeln!(
             out,
-            "{date},{open:.4},{high:.4},{low:.4},{next:.4},{:.4},{volume}",
-            next * 0.98
+            "{date},{open:.4},{high:.4},{low:.4},{next:.4},{adj:.4},{volume}"
         );
-        if let Some(expected) = expected.as_deref_mut() {
-            if row % 500 == 0 || expected.samples.iter().all(|s| s.company != name) {
-                // From the text written, as the pipeline reads it.
-                let (o, c): (f64, f64) = (
-                    format!("{open:.4}").parse().unwrap_or(open),
-                    format!("{next:.4}").parse().unwrap_or(next),
-                );
-                expected.samples.push(Sample {
-                    company: name.to_string(),
-                    date: date.clone(),
-                    daily_percent_change: (c - o) / o * 100.0,
-                    value_change: c - o,
-                });
-            }
+        if row % 500 == 0 || samples.is_empty() {
+            // From the text written, as the pipeline reads it.
+            let text = |v: f64| format!("{v:.4}").parse::<f64>().unwrap_or(v);
+            let (o, c) = (text(open), text(next));
+            samples.push(Sample {
+                company: name.to_string(),
+                date: date.clone(),
+                daily_percent_change: (c - o) / o * 100.0,
+                value_change: c - o,
+            });
         }
     }
-    out
+    (out, samples)
 }
 
 fn round4(x: f64) -> f64 {
@@ -321,8 +325,14 @@ mod tests {
 
     #[test]
     fn the_files_hold_what_expected_says_and_the_same_seed_gives_the_same_files() {
-        let (files, expected) = generate(&settings(), 3);
-        let (again, _) = generate(&settings(), 3);
+        let (mut expected, files) = generate(&settings(), 3);
+        let files: Vec<InputFile> = files
+            .map(|(file, samples)| {
+                expected.samples.extend(samples);
+                file
+            })
+            .collect();
+        let again: Vec<InputFile> = generate(&settings(), 3).1.map(|(f, _)| f).collect();
         assert!(files
             .iter()
             .zip(&again)

@@ -20,7 +20,7 @@ pub use generate::BatchSettings;
 pub use report::BatchReport;
 
 use crate::error::{Error, Result};
-use generate::InputFile;
+use generate::{InputFile, Sample};
 
 /// Uploads in flight.
 const UPLOADS: usize = 16;
@@ -38,6 +38,9 @@ pub struct BatchRunConfig {
     pub seed: u64,
     /// What to generate.
     pub settings: BatchSettings,
+    /// The PostgreSQL container to measure a plain `psql` `COPY` of the output in, beside the
+    /// run (the database's own ceiling); none measured without it.
+    pub ceiling_container: Option<String>,
 }
 
 /// Runs the batch flow once against `clients` and the database at `database_url`, and judges it.
@@ -64,9 +67,9 @@ async fn drive(
     config: &BatchRunConfig,
     started: Instant,
 ) -> Result<BatchReport> {
-    let (files, expected) = generate::generate(&config.settings, config.seed);
+    let (mut expected, files) = generate::generate(&config.settings, config.seed);
     let uploading = Instant::now();
-    upload(clients, &res.source_bucket, files).await?;
+    upload(clients, &res.source_bucket, files, &mut expected.samples).await?;
     let upload_secs = uploading.elapsed().as_secs_f64();
 
     let job = BatchJob {
@@ -117,13 +120,34 @@ async fn drive(
     report.upload_secs = upload_secs;
     report.run_secs = run_secs;
     report.elapsed_secs = started.elapsed().as_secs_f64();
+    report.resources = crate::report::ResourceUse::now();
+    if let (Some(container), true) = (&config.ceiling_container, report.passed) {
+        let measured = crate::postgres::ceiling::psql_copy(
+            container,
+            &res.schema,
+            clients,
+            &res.source_bucket,
+            tickflow_pipeline::batch::layout::OUTPUT,
+        )
+        .await;
+        match measured {
+            Ok(ceiling) => report.psql_ceiling = Some(ceiling),
+            Err(e) => tracing::warn!(error = %e, "the psql COPY ceiling was not measured"),
+        }
+    }
     Ok(report)
 }
 
-/// Uploads the generated files, several at once.
-async fn upload(clients: &Clients, bucket: &str, files: Vec<InputFile>) -> Result<()> {
+/// Uploads the generated files as they are made, several at once, keeping their samples.
+async fn upload(
+    clients: &Clients,
+    bucket: &str,
+    files: impl Iterator<Item = (InputFile, Vec<Sample>)>,
+    samples: &mut Vec<Sample>,
+) -> Result<()> {
     let mut puts = JoinSet::new();
-    for file in files {
+    for (file, sampled) in files {
+        samples.extend(sampled);
         if puts.len() >= UPLOADS {
             if let Some(done) = puts.join_next().await {
                 done.map_err(|e| Error::Input(format!("upload task: {e}")))??;

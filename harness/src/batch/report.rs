@@ -57,6 +57,11 @@ pub struct BatchReport {
     pub run_secs: f64,
     /// Seconds for everything.
     pub elapsed_secs: f64,
+    /// The harness process's CPU time and peak memory (the run's stages included).
+    pub resources: crate::report::ResourceUse,
+    /// A plain `psql` `COPY` of the same output, measured after the run (only in a PostgreSQL
+    /// container tickflow started).
+    pub psql_ceiling: Option<crate::postgres::ceiling::Ceiling>,
 }
 
 impl BatchReport {
@@ -101,12 +106,26 @@ impl BatchReport {
         );
         let _ = writeln!(out, "  status     {:?}", self.status_subjects);
         if let Some(run) = &self.run {
-            let rate = run.rows_loaded as f64 / run.load_secs.max(1e-9);
+            let rate = run.rows_loaded as f64 / run.total_secs.max(1e-9);
             let _ = writeln!(
                 out,
-                "  timings    run {:.2}s (extract+transform {:.2}s, load {:.2}s = {:.0} rows/s), trigger to end {:.2}s",
-                run.total_secs, run.extract_secs, run.load_secs, rate, self.run_secs
+                "  timings    run {:.2}s = {:.0} rows/s (reading and transforming {:.2}s, waiting on COPY and the output upload {:.2}s), trigger to end {:.2}s",
+                run.total_secs, rate, run.extract_secs, run.load_secs, self.run_secs
             );
+            let r = &self.resources;
+            let _ = writeln!(
+                out,
+                "  harness    CPU {:.1}s user + {:.1}s system, peak RSS {:.0} MiB",
+                r.cpu_user_secs, r.cpu_system_secs, r.peak_rss_mib
+            );
+            if let Some(c) = &self.psql_ceiling {
+                let run_rate = run.rows_loaded as f64 / run.total_secs.max(1e-9);
+                let _ = writeln!(
+                    out,
+                    "  ceiling    psql COPY of the same {} rows: {:.2}s = {:.0} rows/s; the run (read, transform, COPY) {:.0} rows/s = {:.2}x of it",
+                    c.rows, c.secs, c.rows_per_sec(), run_rate, run_rate / c.rows_per_sec().max(1e-9)
+                );
+            }
             if let Some(reason) = &run.reason {
                 let _ = writeln!(out, "  failure    {reason}");
             }

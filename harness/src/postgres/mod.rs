@@ -2,6 +2,7 @@
 //! (published on 127.0.0.1 only, labelled and removed like LocalStack), or an existing server
 //! given by `TICKFLOW_POSTGRES_URL`.
 
+pub mod ceiling;
 pub mod shared;
 
 use std::collections::HashMap;
@@ -26,9 +27,9 @@ pub const ENV_URL: &str = "TICKFLOW_POSTGRES_URL";
 /// once for the real one).
 const READY: &str = "database system is ready to accept connections";
 const PORT: u16 = 5432;
-const USER: &str = "tickflow";
+pub(crate) const USER: &str = "tickflow";
 const PASSWORD: &str = "tickflow";
-const DATABASE: &str = "tickflow";
+pub(crate) const DATABASE: &str = "tickflow";
 
 /// How to get a PostgreSQL: start one (which image) or use an existing server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,6 +143,11 @@ impl Postgres {
     /// The connection URL.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The container's id, when tickflow started it.
+    pub fn container_id(&self) -> Option<&str> {
+        self.container.as_ref().map(|c| c.id())
     }
 
     /// Removes the container tickflow started (nothing for a given server).

@@ -115,6 +115,9 @@ pub struct Infra<'a> {
     pub localstack_container: Option<&'a str>,
     /// The PostgreSQL URL the batch flow loads into.
     pub postgres: Option<&'a str>,
+    /// The PostgreSQL container tickflow started: the batch flow measures a plain `psql` `COPY`
+    /// in it as the database's ceiling.
+    pub postgres_container: Option<&'a str>,
 }
 
 /// Runs a scenario against `clients`' endpoint (and `infra`) and judges the result, dispatching
@@ -185,6 +188,7 @@ async fn execute_batch(
         name: scenario.name().to_string(),
         seed: scenario.file.scenario.seed,
         settings: scenario.file.batch.clone().unwrap_or_default(),
+        ceiling_container: infra.postgres_container.map(str::to_string),
     };
     match crate::batch::run(clients, database, &config).await {
         Ok(report) => {

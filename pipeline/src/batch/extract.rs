@@ -1,13 +1,18 @@
 //! Reading a run's input from the source bucket: the companies to keep, then each kept
-//! company's file, row by row, into the output CSV. What cannot be read (a row, a file that is
-//! not a company file, an empty file, a missing file) is counted with its place; only a missing
-//! company list stops the run.
+//! company's file (several fetched ahead, handed over in list order), row by row, into output
+//! rows. What cannot be read (a row, a file that is not a company file, an empty file, a missing
+//! file) is counted with its place; only a missing company list stops the run.
 
 use std::collections::BTreeMap;
 
-use super::layout::{self, COLUMNS};
+use futures_util::{Stream, StreamExt};
+
+use super::layout;
 use super::transform::{check_header, parse_row};
-use crate::aws::Clients;
+use crate::aws::{AwsError, Clients};
+
+/// Company files fetched ahead of the one being read.
+const PREFETCH: usize = 8;
 
 /// Most problems kept with their place (all are counted).
 const MAX_EXAMPLES: usize = 50;
@@ -24,8 +29,6 @@ pub struct Problem {
 /// What a run read.
 #[derive(Debug, Default)]
 pub struct Extracted {
-    /// The output CSV: a header of the table's columns, then one line per row kept.
-    pub output: Vec<u8>,
     /// Rows kept, per company.
     pub per_company: BTreeMap<String, u64>,
     /// Rows that could not be read.
@@ -74,32 +77,49 @@ pub async fn company_list(clients: &Clients, bucket: &str) -> Result<Vec<String>
         .collect())
 }
 
-/// Reads every kept company's file into the output rows.
-pub async fn extract(clients: &Clients, bucket: &str, companies: &[String]) -> Extracted {
-    let mut out = Extracted::default();
-    out.output.extend_from_slice(COLUMNS.join(",").as_bytes());
-    out.output.push(b'\n');
-    for company in companies {
-        let key = layout::stock_key(company);
-        let place = format!("s3://{bucket}/{key}");
-        let body = match clients.get_object(bucket, &key).await {
-            Ok((_, body)) => body,
+/// Each of `companies` with its file's content (or why it could not be fetched), in order, with
+/// up to [`PREFETCH`] fetched ahead.
+pub fn files<'a>(
+    clients: &'a Clients,
+    bucket: &'a str,
+    companies: &'a [String],
+) -> impl Stream<Item = (&'a String, Result<Vec<u8>, AwsError>)> + 'a {
+    futures_util::stream::iter(companies)
+        .map(move |company| async move {
+            let fetched = clients
+                .get_object(bucket, &layout::stock_key(company))
+                .await;
+            (company, fetched.map(|(_, body)| body))
+        })
+        .buffered(PREFETCH)
+}
+
+impl Extracted {
+    /// Reads one company's fetched file: its readable rows appended to `rows` as output rows,
+    /// everything else counted with its place.
+    pub fn read(
+        &mut self,
+        bucket: &str,
+        company: &str,
+        fetched: Result<Vec<u8>, AwsError>,
+        rows: &mut Vec<u8>,
+    ) {
+        let place = format!("s3://{bucket}/{}", layout::stock_key(company));
+        match fetched {
+            Ok(body) => read_file(company, &place, &body, self, rows),
             Err(e) => {
-                out.bad_files += 1;
+                self.bad_files += 1;
                 let why = match e.message.contains("NoSuchKey") {
                     true => "there is no such file".to_string(),
                     false => brief(&e.message).to_string(),
                 };
-                out.problem(
+                self.problem(
                     place,
                     format!("listed in {} but {why}", layout::COMPANY_LIST),
                 );
-                continue;
             }
-        };
-        read_file(company, &place, &body, &mut out);
+        }
     }
-    out
 }
 
 /// The first line of an SDK error, at most 200 characters (the rest is the raw response).
@@ -109,8 +129,8 @@ fn brief(message: &str) -> &str {
     &line[..end]
 }
 
-/// One company file into `out`.
-fn read_file(company: &str, place: &str, body: &[u8], out: &mut Extracted) {
+/// One company file: rows into `rows`, counts into `out`.
+fn read_file(company: &str, place: &str, body: &[u8], out: &mut Extracted, rows: &mut Vec<u8>) {
     let Ok(text) = std::str::from_utf8(body) else {
         out.bad_files += 1;
         out.problem(
@@ -137,7 +157,7 @@ fn read_file(company: &str, place: &str, body: &[u8], out: &mut Extracted) {
         }
         match parse_row(line) {
             Ok(bar) => {
-                bar.write_output(company, &mut out.output);
+                bar.write_output(company, rows);
                 kept += 1;
             }
             Err(reason) => {
@@ -156,16 +176,18 @@ mod tests {
     #[test]
     fn bad_rows_and_files_are_counted_with_their_place() {
         let mut out = Extracted::default();
+        let mut rows = Vec::new();
         let good = "Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,10,11,9,10.5,10.4,100\n\
                     2020-01-03,10,x,9,10.5,10.4,100\n2020-01-06,10,11,9,9.5,9.4,200\n";
-        read_file("ACME", "s3://b/Stocks/ACME.csv", good.as_bytes(), &mut out);
-        read_file(
-            "NOPE",
-            "s3://b/Stocks/NOPE.csv",
-            b"{\"json\": true}",
-            &mut out,
-        );
-        read_file("VOID", "s3://b/Stocks/VOID.csv", b"", &mut out);
+        for (company, body) in [
+            ("ACME", good.as_bytes()),
+            ("NOPE", b"{\"json\": true}".as_slice()),
+            ("VOID", b"".as_slice()),
+        ] {
+            let place = format!("s3://b/Stocks/{company}.csv");
+            read_file(company, &place, body, &mut out, &mut rows);
+        }
+        assert_eq!(String::from_utf8(rows).unwrap().lines().count(), 2);
         assert_eq!(out.rows(), 2);
         assert_eq!(out.bad_rows, 1);
         assert_eq!(out.bad_files, 2);

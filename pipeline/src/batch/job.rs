@@ -7,9 +7,13 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::extract::{self, Problem};
-use super::layout;
-use super::load::replace_rows;
+use bytes::Bytes;
+use futures_util::StreamExt;
+
+use super::extract::{self, Extracted, Problem};
+use super::layout::{self, COLUMNS};
+use super::load::Loader;
+use super::output::OutputUpload;
 use crate::aws::{AwsError, Clients};
 use crate::notify::Notifier;
 
@@ -55,7 +59,7 @@ pub struct RunSummary {
     pub log_key: String,
     /// Seconds spent reading and transforming.
     pub extract_secs: f64,
-    /// Seconds spent in `COPY`.
+    /// Seconds spent waiting on `COPY` and the output upload (they run while files are read).
     pub load_secs: f64,
     /// Seconds for the whole run.
     pub total_secs: f64,
@@ -105,9 +109,53 @@ impl BatchJob {
                 layout::COMPANY_LIST
             ));
         }
-        let reading = Instant::now();
-        let extracted = extract::extract(&self.clients, bucket, &companies).await;
-        summary.extract_secs = reading.elapsed().as_secs_f64();
+        let mut client = connect(&self.database_url).await?;
+        let mut loader = Loader::begin(&mut client, &companies).await?;
+        let mut output = OutputUpload::start(&self.clients, bucket, layout::OUTPUT).await?;
+        let streamed = self
+            .stream_rows(&companies, &mut loader, &mut output, summary)
+            .await;
+        if let Err(reason) = streamed {
+            output.abort().await;
+            return Err(reason); // the transaction rolls back when the loader is dropped
+        }
+        output.finish().await?;
+        let committing = Instant::now();
+        summary.rows_loaded = loader.commit().await?;
+        summary.load_secs += committing.elapsed().as_secs_f64();
+        summary.output_key = Some(layout::OUTPUT.to_string());
+        Ok(())
+    }
+
+    /// Reads the companies' files in list order and feeds each one's rows to the table and the
+    /// output object as it goes; fails when no row could be read.
+    async fn stream_rows(
+        &self,
+        companies: &[String],
+        loader: &mut Loader<'_>,
+        output: &mut OutputUpload,
+        summary: &mut RunSummary,
+    ) -> Result<(), String> {
+        let header = format!("{}\n", COLUMNS.join(","));
+        loader.send(Bytes::from(header.clone())).await?;
+        output.write(header.as_bytes()).await?;
+        let mut extracted = Extracted::default();
+        let mut files = std::pin::pin!(extract::files(
+            &self.clients,
+            &self.source_bucket,
+            companies
+        ));
+        let mut reading = Instant::now();
+        while let Some((company, fetched)) = files.next().await {
+            let mut rows = Vec::new();
+            extracted.read(&self.source_bucket, company, fetched, &mut rows);
+            summary.extract_secs += reading.elapsed().as_secs_f64();
+            let loading = Instant::now();
+            output.write(&rows).await?;
+            loader.send(Bytes::from(rows)).await?;
+            summary.load_secs += loading.elapsed().as_secs_f64();
+            reading = Instant::now();
+        }
         summary.per_company = extracted.per_company.clone();
         summary.bad_rows = extracted.bad_rows;
         summary.bad_files = extracted.bad_files;
@@ -115,22 +163,6 @@ impl BatchJob {
         if extracted.rows() == 0 {
             return Err("no row of the listed companies could be read".into());
         }
-        self.clients
-            .s3
-            .put_object()
-            .bucket(bucket)
-            .key(layout::OUTPUT)
-            .content_type("text/csv")
-            .body(extracted.output.clone().into())
-            .send()
-            .await
-            .map_err(|e| AwsError::of("s3", "PutObject")(e).to_string())?;
-        summary.output_key = Some(layout::OUTPUT.to_string());
-        let loading = Instant::now();
-        let mut client = connect(&self.database_url).await?;
-        let kept: Vec<String> = extracted.per_company.keys().cloned().collect();
-        summary.rows_loaded = replace_rows(&mut client, &kept, &extracted.output).await?;
-        summary.load_secs = loading.elapsed().as_secs_f64();
         Ok(())
     }
 

@@ -1,15 +1,77 @@
 //! Loading the output into PostgreSQL the way the database is fastest: `COPY ... FROM STDIN` in
-//! one transaction. The rule for a run that loads again: the table's rows of the companies the
-//! run loads are replaced (deleted, then copied, in the same transaction), so re-running the same
-//! batch does not duplicate rows, and a failed run leaves the table as it was.
+//! one transaction, fed while the files are read. The rule for a run that loads again: the
+//! table's rows of the companies the run lists are replaced (deleted, then copied, in the same
+//! transaction), so re-running the same batch does not duplicate rows, and a failed run leaves
+//! the table as it was (its transaction is never committed).
+
+use std::pin::Pin;
 
 use bytes::Bytes;
 use futures_util::SinkExt;
+use tokio_postgres::{CopyInSink, Transaction};
 
 use super::layout::{self, COLUMNS, TABLE};
 
-/// Bytes per `COPY` chunk.
+/// Bytes per `COPY` chunk in [`replace_rows`].
 const CHUNK: usize = 1 << 20;
+
+/// An open load: a transaction that has deleted the companies' earlier rows and is copying.
+pub struct Loader<'a> {
+    tx: Transaction<'a>,
+    sink: Pin<Box<CopyInSink<Bytes>>>,
+}
+
+fn db(what: &'static str) -> impl Fn(tokio_postgres::Error) -> String {
+    move |e| format!("{what}: {e}")
+}
+
+impl<'a> Loader<'a> {
+    /// Creates the table if needed, begins the transaction, deletes `companies`' rows and starts
+    /// `COPY` (CSV with a header line).
+    ///
+    /// # Errors
+    /// Any database error.
+    pub async fn begin(
+        client: &'a mut tokio_postgres::Client,
+        companies: &[String],
+    ) -> Result<Self, String> {
+        client
+            .batch_execute(&layout::create_table())
+            .await
+            .map_err(db("creating the table"))?;
+        let tx = client.transaction().await.map_err(db("BEGIN"))?;
+        tx.execute(
+            &format!("DELETE FROM {TABLE} WHERE company_name = ANY($1)"),
+            &[&companies],
+        )
+        .await
+        .map_err(db("deleting the companies' earlier rows"))?;
+        let copy = format!(
+            "COPY {TABLE} ({}) FROM STDIN WITH (FORMAT csv, HEADER true)",
+            COLUMNS.join(", ")
+        );
+        let sink = Box::pin(tx.copy_in(&copy).await.map_err(db("COPY"))?);
+        Ok(Self { tx, sink })
+    }
+
+    /// Sends CSV bytes (the header first).
+    ///
+    /// # Errors
+    /// The server refusing the data.
+    pub async fn send(&mut self, bytes: Bytes) -> Result<(), String> {
+        self.sink.send(bytes).await.map_err(db("COPY data"))
+    }
+
+    /// Ends `COPY` and commits; returns the rows copied.
+    ///
+    /// # Errors
+    /// The server refusing the data or the commit (nothing is committed then).
+    pub async fn commit(mut self) -> Result<u64, String> {
+        let rows = self.sink.as_mut().finish().await.map_err(db("COPY"))?;
+        self.tx.commit().await.map_err(db("COMMIT"))?;
+        Ok(rows)
+    }
+}
 
 /// Replaces `companies`' rows of the table with `csv` (a header line, then rows), in one
 /// transaction; returns the rows copied.
@@ -21,32 +83,9 @@ pub async fn replace_rows(
     companies: &[String],
     csv: &[u8],
 ) -> Result<u64, String> {
-    fn db(what: &'static str) -> impl Fn(tokio_postgres::Error) -> String {
-        move |e| format!("{what}: {e}")
-    }
-    client
-        .batch_execute(&layout::create_table())
-        .await
-        .map_err(db("creating the table"))?;
-    let tx = client.transaction().await.map_err(db("BEGIN"))?;
-    tx.execute(
-        &format!("DELETE FROM {TABLE} WHERE company_name = ANY($1)"),
-        &[&companies],
-    )
-    .await
-    .map_err(db("deleting the companies' earlier rows"))?;
-    let copy = format!(
-        "COPY {TABLE} ({}) FROM STDIN WITH (FORMAT csv, HEADER true)",
-        COLUMNS.join(", ")
-    );
-    let sink = tx.copy_in(&copy).await.map_err(db("COPY"))?;
-    futures_util::pin_mut!(sink);
+    let mut loader = Loader::begin(client, companies).await?;
     for chunk in csv.chunks(CHUNK) {
-        sink.send(Bytes::copy_from_slice(chunk))
-            .await
-            .map_err(db("COPY data"))?;
+        loader.send(Bytes::copy_from_slice(chunk)).await?;
     }
-    let rows = sink.finish().await.map_err(db("COPY"))?;
-    tx.commit().await.map_err(db("COMMIT"))?;
-    Ok(rows)
+    loader.commit().await
 }

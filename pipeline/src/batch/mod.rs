@@ -4,7 +4,8 @@
 //! - [`trigger`]: the S3 notification that starts a run, at most one a day;
 //! - [`extract`]: the company list and the kept companies' files;
 //! - [`transform`]: rows checked, derived columns added;
-//! - [`load`]: `COPY` into the table, in one transaction;
+//! - [`load`]: `COPY` into the table, in one transaction, fed as the files are read;
+//! - [`output`]: the output object, uploaded in parts as it is produced;
 //! - [`job`]: one run, with its log and its status notification;
 //! - [`layout`]: where everything lives.
 
@@ -12,6 +13,7 @@ pub mod extract;
 pub mod job;
 pub mod layout;
 pub mod load;
+pub mod output;
 pub mod transform;
 pub mod trigger;
 
