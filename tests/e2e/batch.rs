@@ -1,9 +1,11 @@
-//! The batch flow's load step against a real PostgreSQL: one transaction per run, so a failed
-//! load leaves the table as it was, and loading the same batch again replaces rows instead of
-//! duplicating them.
+//! The batch flow against a real PostgreSQL and LocalStack: one transaction per run, so a failed
+//! load leaves the table as it was and loading the same batch again replaces rows instead of
+//! duplicating them; and every check of the batch verdict fails when a finished run is broken
+//! its way.
 
+use tickflow_harness::batch::{run_and_keep, BatchRunConfig, BatchSettings, FinishedBatch};
 use tickflow_harness::postgres;
-use tickflow_pipeline::batch::layout::{COLUMNS, TABLE};
+use tickflow_pipeline::batch::layout::{self, COLUMNS, TABLE};
 use tickflow_pipeline::batch::load::replace_rows;
 
 fn csv(rows: &[&str]) -> Vec<u8> {
@@ -72,4 +74,182 @@ async fn a_failed_load_leaves_the_table_as_it_was_and_a_second_load_replaces_its
         .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
         .await
         .unwrap();
+}
+
+/// Runs `change` on a kept batch run, judges it again, and returns the checks that failed.
+async fn failing_after<F, Fut>(
+    finished: &FinishedBatch,
+    clients: &tickflow_pipeline::aws::Clients,
+    change: F,
+) -> Vec<String>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    change().await;
+    let report = finished.rejudge(clients).await.unwrap();
+    report.failures.iter().map(|f| f.check.clone()).collect()
+}
+
+#[tokio::test]
+async fn every_corruption_of_a_finished_batch_run_fails_its_check() {
+    let clients = crate::support::clients().await;
+    let url = &postgres::shared::shared().unwrap().url;
+    let config = BatchRunConfig {
+        name: "e2e-batch".into(),
+        seed: 5,
+        settings: BatchSettings {
+            companies: 6,
+            days: 120,
+            kept: Some(5),
+            malformed_rows: 3,
+            empty_files: 1,
+            ..BatchSettings::default()
+        },
+        ceiling_container: None,
+    };
+    let finished = run_and_keep(&clients, url, &config).await.unwrap();
+    assert!(finished.report.passed, "{}", finished.report.render_text());
+    let res = &finished.resources;
+    let db = postgres::connect(&res.database_url).await.unwrap();
+    let bucket = res.source_bucket.clone();
+
+    // A row deleted from the table (the last one: not a sampled one).
+    let checks = failing_after(&finished, &clients, || async {
+        db.batch_execute(&format!(
+            "CREATE TEMP TABLE gone AS SELECT * FROM {TABLE} WHERE ctid = (SELECT max(ctid) FROM {TABLE}); \
+             DELETE FROM {TABLE} WHERE ctid = (SELECT max(ctid) FROM {TABLE})"
+        ))
+        .await
+        .unwrap();
+    })
+    .await;
+    assert_eq!(checks, ["batch.table_rows", "batch.rows_per_company"]);
+    db.batch_execute(&format!("INSERT INTO {TABLE} SELECT * FROM gone"))
+        .await
+        .unwrap();
+
+    // A derived value changed in every row of one company.
+    let checks = failing_after(&finished, &clients, || async {
+        db.batch_execute(&format!(
+            "UPDATE {TABLE} SET value_change = '9' || value_change WHERE company_name = 'CO0001'"
+        ))
+        .await
+        .unwrap();
+    })
+    .await;
+    assert_eq!(checks, ["batch.derived_columns"]);
+    db.batch_execute(&format!(
+        "UPDATE {TABLE} SET value_change = substr(value_change, 2) WHERE company_name = 'CO0001'"
+    ))
+    .await
+    .unwrap();
+
+    // The output object gone.
+    let (_, output) = clients.get_object(&bucket, layout::OUTPUT).await.unwrap();
+    let checks = failing_after(&finished, &clients, || async {
+        clients
+            .s3
+            .delete_object()
+            .bucket(&bucket)
+            .key(layout::OUTPUT)
+            .send()
+            .await
+            .unwrap();
+    })
+    .await;
+    assert_eq!(checks, ["batch.output_rows"]);
+    put(&clients, &bucket, layout::OUTPUT, output).await;
+
+    // The run's log: miscounting the bad input, then copied as if a second run had started,
+    // then gone.
+    let log_key = logs(&clients, &bucket).await.remove(0);
+    let (_, log) = clients.get_object(&bucket, &log_key).await.unwrap();
+    let mut summary: serde_json::Value = serde_json::from_slice(&log).unwrap();
+    summary["bad_rows"] = 2.into();
+    let miscounted = serde_json::to_vec(&summary).unwrap();
+    let checks = failing_after(&finished, &clients, || {
+        put(&clients, &bucket, &log_key, miscounted)
+    })
+    .await;
+    assert_eq!(checks, ["batch.bad_input"]);
+    put(&clients, &bucket, &log_key, log.clone()).await;
+    let copy = format!("{}zz-second-run.json", layout::LOGS);
+    let checks = failing_after(&finished, &clients, || {
+        put(&clients, &bucket, &copy, log.clone())
+    })
+    .await;
+    assert_eq!(checks, ["batch.runs"]);
+    clients
+        .s3
+        .delete_object()
+        .bucket(&bucket)
+        .key(&copy)
+        .send()
+        .await
+        .unwrap();
+    let checks = failing_after(&finished, &clients, || async {
+        clients
+            .s3
+            .delete_object()
+            .bucket(&bucket)
+            .key(&log_key)
+            .send()
+            .await
+            .unwrap();
+    })
+    .await;
+    assert_eq!(checks, ["batch.runs", "batch.log"]);
+    put(&clients, &bucket, &log_key, log).await;
+
+    // Nothing left broken: it passes again. Then one run-status message too many.
+    let again = finished.rejudge(&clients).await.unwrap();
+    assert!(again.passed, "{:?}", again.failures);
+    let checks = failing_after(&finished, &clients, || async {
+        clients
+            .sns
+            .publish()
+            .topic_arn(&res.status_topic)
+            .subject("e2e-batch_Pipeline_Success")
+            .message("{}")
+            .send()
+            .await
+            .unwrap();
+        // SNS delivers to the subscribed queue on its own time: wait until both are there.
+        for _ in 0..100 {
+            let depth = tickflow_harness::observe::queue_depth(&clients, &res.status_queue).await;
+            if depth.is_ok_and(|d| d.total() >= 2) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    assert_eq!(checks, ["batch.run_status"]);
+    finished.teardown(&clients, url).await;
+}
+
+async fn put(clients: &tickflow_pipeline::aws::Clients, bucket: &str, key: &str, body: Vec<u8>) {
+    clients
+        .s3
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(body.into())
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn logs(clients: &tickflow_pipeline::aws::Clients, bucket: &str) -> Vec<String> {
+    let mut keys: Vec<String> = clients
+        .object_keys(bucket)
+        .await
+        .unwrap()
+        .unwrap()
+        .into_iter()
+        .filter(|k| k.starts_with(layout::LOGS) && !k.starts_with(layout::RUN_MARKERS))
+        .collect();
+    keys.sort();
+    keys
 }

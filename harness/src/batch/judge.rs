@@ -1,5 +1,6 @@
-//! The batch flow's verdict, from what the run left (the table, the output and log objects, the
-//! run-status deliveries, the trigger's counters) against what the generator says it must.
+//! The batch flow's verdict, from what the run left (the table, the output object, the run logs
+//! under `Logs/`, the run-status deliveries) and the trigger's count of turned-down triggers,
+//! against what the generator says the run must produce.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
@@ -25,22 +26,23 @@ pub(super) async fn judge(
     res: &BatchResources,
     name: &str,
     expected: &Expected,
-    summary: Option<RunSummary>,
     stats: &TriggerStats,
 ) -> Result<BatchReport> {
     let db = crate::postgres::connect(&res.database_url).await?;
     let table = rows_per_company(&db).await?;
+    let logs = run_logs(clients, &res.source_bucket).await?;
     let mut report = BatchReport {
         expected_rows: expected.rows(),
         table_rows: table.values().sum(),
         expected_bad_rows: expected.bad_rows,
         expected_bad_files: expected.bad_files,
         triggers: stats.triggers.load(Ordering::Relaxed),
-        runs_started: stats.runs.load(Ordering::Relaxed),
+        runs_started: logs.len() as u64,
         same_day_triggers: stats.same_day.load(Ordering::Relaxed),
         test_events: stats.test_events.load(Ordering::Relaxed),
         ..BatchReport::default()
     };
+    let summary = logs.into_iter().next();
     let mut failures = Vec::new();
     if report.runs_started != 1 || report.same_day_triggers < 1 {
         failures.push(Failure::new(
@@ -82,17 +84,16 @@ pub(super) async fn judge(
                 format!("{} bad rows, {} bad files", run.bad_rows, run.bad_files),
             ));
         }
-        if clients
-            .get_object(&res.source_bucket, &run.log_key)
-            .await
-            .is_err()
-        {
-            failures.push(Failure::new(
-                "batch.log",
-                format!("s3://{}/{}", res.source_bucket, run.log_key),
-                "no such object",
-            ));
-        }
+    } else {
+        failures.push(Failure::new(
+            "batch.log",
+            format!(
+                "a run log under s3://{}/{}",
+                res.source_bucket,
+                layout::LOGS
+            ),
+            "none",
+        ));
     }
     if !expected.failure {
         report.output_rows = output_rows(clients, &res.source_bucket).await;
@@ -108,6 +109,29 @@ pub(super) async fn judge(
     report.passed = failures.is_empty();
     report.failures = failures;
     Ok(report)
+}
+
+/// The run logs under `Logs/` (day markers aside), oldest first: one per run started.
+///
+/// # Errors
+/// Listing or reading them failing; a log that is not a run summary.
+async fn run_logs(clients: &Clients, bucket: &str) -> Result<Vec<RunSummary>> {
+    let mut keys: Vec<String> = clients
+        .object_keys(bucket)
+        .await?
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|k| k.starts_with(layout::LOGS) && !k.starts_with(layout::RUN_MARKERS))
+        .collect();
+    keys.sort();
+    let mut logs = Vec::new();
+    for key in keys {
+        let (_, body) = clients.get_object(bucket, &key).await?;
+        let log = serde_json::from_slice(&body)
+            .map_err(|e| Error::Input(format!("s3://{bucket}/{key}: not a run log: {e}")))?;
+        logs.push(log);
+    }
+    Ok(logs)
 }
 
 /// Rows of the table per company (none when the table does not exist).

@@ -11,8 +11,10 @@ pub mod topology;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
 use tickflow_pipeline::aws::{AwsError, Clients};
-use tickflow_pipeline::batch::{BatchJob, Trigger};
+
+use tickflow_pipeline::batch::{BatchJob, Trigger, TriggerStats};
 use tickflow_pipeline::control::{self, Phase};
 use tokio::task::JoinSet;
 
@@ -43,7 +45,8 @@ pub struct BatchRunConfig {
     pub ceiling_container: Option<String>,
 }
 
-/// Runs the batch flow once against `clients` and the database at `database_url`, and judges it.
+/// Runs the batch flow once against `clients` and the database at `database_url`, judges it and
+/// tears it down.
 ///
 /// # Errors
 /// Provisioning, an upload, or the trigger failing, or the run not happening in time. A run that
@@ -53,12 +56,75 @@ pub async fn run(
     database_url: &str,
     config: &BatchRunConfig,
 ) -> Result<BatchReport> {
+    let finished = run_and_keep(clients, database_url, config).await?;
+    let report = finished.report.clone();
+    finished.teardown(clients, database_url).await;
+    Ok(report)
+}
+
+/// A finished batch run whose resources are still there, to be judged again or inspected.
+pub struct FinishedBatch {
+    /// The report of the run as it finished.
+    pub report: BatchReport,
+    /// The run's resources.
+    pub resources: topology::BatchResources,
+    name: String,
+    expected: generate::Expected,
+    stats: Arc<TriggerStats>,
+}
+
+impl FinishedBatch {
+    /// Judges the run again from what its resources hold now.
+    ///
+    /// # Errors
+    /// The database or an AWS call failing while reading back.
+    pub async fn rejudge(&self, clients: &Clients) -> Result<BatchReport> {
+        let judged = judge::judge(
+            clients,
+            &self.resources,
+            &self.name,
+            &self.expected,
+            &self.stats,
+        )
+        .await?;
+        Ok(BatchReport {
+            name: self.report.name.clone(),
+            run_id: self.report.run_id.clone(),
+            ..judged
+        })
+    }
+
+    /// Deletes the run's resources and schema (failures are logged).
+    pub async fn teardown(self, clients: &Clients, database_url: &str) {
+        topology::teardown(clients, database_url, &self.resources).await;
+    }
+}
+
+/// Runs the batch flow once and keeps its resources; on an error they are torn down here.
+///
+/// # Errors
+/// As [`run`].
+pub async fn run_and_keep(
+    clients: &Clients,
+    database_url: &str,
+    config: &BatchRunConfig,
+) -> Result<FinishedBatch> {
     let started = Instant::now();
     let run_id = crate::topology::new_run_id();
     let res = topology::provision(clients, database_url, &run_id).await?;
-    let outcome = drive(clients, &res, config, started).await;
-    topology::teardown(clients, database_url, &res).await;
-    outcome
+    match drive(clients, &res, config, started).await {
+        Ok((report, expected, stats)) => Ok(FinishedBatch {
+            report,
+            resources: res,
+            name: config.name.clone(),
+            expected,
+            stats,
+        }),
+        Err(e) => {
+            topology::teardown(clients, database_url, &res).await;
+            Err(e)
+        }
+    }
 }
 
 async fn drive(
@@ -66,7 +132,7 @@ async fn drive(
     res: &topology::BatchResources,
     config: &BatchRunConfig,
     started: Instant,
-) -> Result<BatchReport> {
+) -> Result<(BatchReport, generate::Expected, Arc<TriggerStats>)> {
     let (mut expected, files) = generate::generate(&config.settings, config.seed);
     let uploading = Instant::now();
     upload(clients, &res.source_bucket, files, &mut expected.samples).await?;
@@ -80,14 +146,13 @@ async fn drive(
         database_url: res.database_url.clone(),
     };
     let trigger = Trigger::new(clients.clone(), &res.trigger_queue, job);
-    let (stats, summaries) = (trigger.stats(), trigger.summaries());
+    let stats = trigger.stats();
     let (ctl, control) = control::channel();
     let task = tokio::spawn(trigger.run(control));
     let triggered = Instant::now();
     put_success(clients, &res.monitored_bucket, "first").await?;
     wait_for("the batch run", RUN_LIMIT, || {
-        stats.runs.load(Ordering::Relaxed) > 0
-            && !summaries.lock().map(|s| s.is_empty()).unwrap_or(true)
+        stats.runs_done.load(Ordering::Relaxed) > 0
     })
     .await?;
     let run_secs = triggered.elapsed().as_secs_f64();
@@ -108,11 +173,7 @@ async fn drive(
             reason: e.to_string(),
         })??;
 
-    let summary = summaries
-        .lock()
-        .map(|s| s.first().cloned())
-        .unwrap_or_default();
-    let mut report = judge::judge(clients, res, &config.name, &expected, summary, &stats).await?;
+    let mut report = judge::judge(clients, res, &config.name, &expected, &stats).await?;
     report.name = config.name.clone();
     report.run_id = res.run_id.clone();
     report.companies = config.settings.companies;
@@ -135,7 +196,7 @@ async fn drive(
             Err(e) => tracing::warn!(error = %e, "the psql COPY ceiling was not measured"),
         }
     }
-    Ok(report)
+    Ok((report, expected, stats))
 }
 
 /// Uploads the generated files as they are made, several at once, keeping their samples.

@@ -18,7 +18,7 @@ const PREFETCH: usize = 8;
 const MAX_EXAMPLES: usize = 50;
 
 /// A row or file that could not be used, and where.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Problem {
     /// `s3://bucket/key:line` (or without `:line` for a whole file).
     pub place: String,

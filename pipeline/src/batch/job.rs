@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -33,7 +33,7 @@ pub struct BatchJob {
 }
 
 /// What a run did, as its log and its status message say.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunSummary {
     /// The day the run is for (`YYYY-MM-DD`).
     pub day: String,

@@ -6,12 +6,12 @@
 //! configured) is recognised and skipped.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use serde_json::Value;
 
-use super::job::{BatchJob, RunSummary};
+use super::job::BatchJob;
 use super::layout;
 use crate::aws::{AwsError, Clients};
 use crate::control::{Control, Phase};
@@ -26,6 +26,8 @@ pub struct TriggerStats {
     pub test_events: AtomicU64,
     /// Runs started.
     pub runs: AtomicU64,
+    /// Runs finished (logged and announced).
+    pub runs_done: AtomicU64,
     /// Triggers on a day that already had its run.
     pub same_day: AtomicU64,
     /// Messages that were not S3 notifications (kept count of, deleted).
@@ -38,7 +40,6 @@ pub struct Trigger {
     queue_url: String,
     job: BatchJob,
     stats: Arc<TriggerStats>,
-    summaries: Arc<Mutex<Vec<RunSummary>>>,
 }
 
 /// One thing a notification message says.
@@ -58,18 +59,12 @@ impl Trigger {
             queue_url: queue_url.into(),
             job,
             stats: Arc::default(),
-            summaries: Arc::default(),
         }
     }
 
     /// Counters.
     pub fn stats(&self) -> Arc<TriggerStats> {
         self.stats.clone()
-    }
-
-    /// The summaries of the runs started, in order.
-    pub fn summaries(&self) -> Arc<Mutex<Vec<RunSummary>>> {
-        self.summaries.clone()
     }
 
     /// Polls until [`Phase::Drain`] finds the queue empty, or [`Phase::Stop`].
@@ -136,10 +131,13 @@ impl Trigger {
             }
             self.stats.runs.fetch_add(1, Ordering::Relaxed);
             let summary = self.job.run(&day).await;
-            self.summaries
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .push(summary);
+            tracing::info!(
+                day,
+                success = summary.success,
+                rows = summary.rows_loaded,
+                "batch run done"
+            );
+            self.stats.runs_done.fetch_add(1, Ordering::Relaxed);
         }
         Ok(())
     }
