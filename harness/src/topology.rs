@@ -277,6 +277,8 @@ async fn wait_stream_active(clients: &Clients, name: &str) -> Result<()> {
         })?
 }
 
+/// Creates queue `name` with `attributes`, or brings an existing one's attributes in line;
+/// returns its URL.
 pub(crate) async fn ensure_queue(
     clients: &Clients,
     name: &str,
@@ -325,6 +327,7 @@ pub async fn queue_arn(clients: &Clients, url: &str) -> Result<String> {
         .unwrap_or_default())
 }
 
+/// Creates `bucket`, or finds it already ours.
 pub(crate) async fn ensure_bucket(clients: &Clients, bucket: &str) -> Result<()> {
     match clients.s3.create_bucket().bucket(bucket).send().await {
         Ok(_) => Ok(()),
@@ -339,6 +342,7 @@ pub(crate) async fn ensure_bucket(clients: &Clients, bucket: &str) -> Result<()>
     }
 }
 
+/// Creates topic `name` (idempotent in SNS); returns its ARN.
 pub(crate) async fn ensure_topic(clients: &Clients, name: &str) -> Result<String> {
     let out = clients
         .sns
@@ -387,6 +391,7 @@ pub(crate) async fn subscribe_queue(
     Ok(())
 }
 
+/// Deletes every object of `bucket`, then the bucket; a bucket already gone is fine.
 pub(crate) async fn empty_and_delete_bucket(clients: &Clients, bucket: &str) -> Result<()> {
     let Some(keys) = clients.object_keys(bucket).await? else {
         return Ok(()); // already gone

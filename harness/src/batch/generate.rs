@@ -78,16 +78,14 @@ impl BatchSettings {
         if self.kept() > self.companies {
             bad("kept", format!("at most `companies` ({})", self.companies));
         }
-        if u64::from(self.not_csv_files) + u64::from(self.empty_files) > u64::from(self.kept()) {
+        let bad_files = u64::from(self.not_csv_files) + u64::from(self.empty_files);
+        if bad_files > u64::from(self.kept()) {
             bad(
                 "not_csv_files",
                 "bad files are kept companies: at most `kept` in all".into(),
             );
         }
-        let good = u64::from(
-            self.kept()
-                .saturating_sub(self.not_csv_files + self.empty_files),
-        );
+        let good = u64::from(self.kept()).saturating_sub(bad_files);
         if u64::from(self.malformed_rows) > good * u64::from(self.days) / 2 {
             bad(
                 "malformed_rows",
@@ -155,7 +153,11 @@ pub fn generate(
 ) -> (Expected, impl Iterator<Item = (InputFile, Vec<Sample>)>) {
     let days = trading_days(settings);
     let kept = settings.kept();
-    let bad_files = settings.not_csv_files + settings.empty_files;
+    // Checked settings keep these within `kept`; saturate anyway.
+    let bad_files = settings
+        .not_csv_files
+        .saturating_add(settings.empty_files)
+        .min(kept);
     let good = kept - bad_files;
     let malformed = malformed_rows(settings, good, seed);
     let mut expected = Expected {
