@@ -95,16 +95,43 @@ fn run(scenario: Scenario) -> Result<(), Failed> {
         }
         return Err(message.into());
     }
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots"));
-    settings.set_prepend_module_to_snapshot(false);
-    settings.bind(|| {
-        insta::assert_json_snapshot!(
-            format!("scenario-{}", outcome.name),
-            deterministic_view(&outcome)
-        )
-    });
-    Ok(())
+    check_snapshot(&outcome.name, &deterministic_view(&outcome))
+}
+
+/// Compares `view` with `tests/snapshots/scenario-<name>.snap` (insta's file format: a header
+/// between `---` lines, then the JSON), as values; `INSTA_UPDATE=always` writes it instead.
+/// (insta's own assertion let a changed snapshot pass under libtest-mimic: this one cannot.)
+fn check_snapshot(name: &str, view: &serde_json::Value) -> Result<(), Failed> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots")
+        .join(format!("scenario-{name}.snap"));
+    let rendered = serde_json::to_string_pretty(view).map_err(|e| Failed::from(e.to_string()))?;
+    let stored: Option<serde_json::Value> = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|text| text.splitn(3, "---\n").nth(2).map(str::to_string))
+        .and_then(|json| serde_json::from_str(&json).ok());
+    if stored.as_ref() == Some(view) {
+        return Ok(());
+    }
+    if std::env::var("INSTA_UPDATE").is_ok_and(|v| v == "always") {
+        let text = format!(
+            "---\nsource: tests/scenarios.rs\nexpression: deterministic_view(&outcome)\n---\n{rendered}\n"
+        );
+        return std::fs::write(&path, text).map_err(|e| Failed::from(e.to_string()));
+    }
+    Err(match stored {
+        Some(stored) => format!(
+            "{} differs from this run (INSTA_UPDATE=always accepts the change):\nstored: {}\nnow:    {}",
+            path.display(),
+            serde_json::to_string(&stored).unwrap_or_default(),
+            serde_json::to_string(view).unwrap_or_default()
+        ),
+        None => format!(
+            "no snapshot at {} (INSTA_UPDATE=always writes it):\n{rendered}",
+            path.display()
+        ),
+    }
+    .into())
 }
 
 /// Runs `scenario` on a LocalStack started for it alone (it pauses the container), then
