@@ -342,8 +342,12 @@ async fn shrink_cuts_a_failing_scenario_down_to_a_much_smaller_one_that_still_fa
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/dead-lettered-clean-events.toml");
     let mut original = tickflow_harness::scenario::load(&path).unwrap();
-    // Smaller than the fixture's 20,000 events, and one cheap fault to drop, to bound the time.
+    // Smaller than the fixture's 20,000 events, and one cheap fault to drop, to bound the time;
+    // transient failures four times as likely, so that 500 events never pass by chance (a
+    // message is dead-lettered when its draw is below the ratio: at 0.05, about one run in six
+    // of 500 events had none).
     original.file.generate.events = Some(2_000);
+    original.file.faults.transient_ratio = 0.2;
     original.file.faults.schedule = vec![FaultRule {
         service: Some(Service::S3),
         operation: Some("PutObject".into()),
@@ -369,7 +373,7 @@ async fn shrink_cuts_a_failing_scenario_down_to_a_much_smaller_one_that_still_fa
         "the throttling is not needed for the failure\n{steps}"
     );
     assert_eq!(
-        shrunk.scenario.file.faults.transient_ratio, 0.05,
+        shrunk.scenario.file.faults.transient_ratio, 0.2,
         "the cause stays"
     );
     assert!(
