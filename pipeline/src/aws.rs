@@ -221,6 +221,25 @@ impl Clients {
         first_error.map_or(Ok(()), Err)
     }
 
+    /// One object's answer with its body still streaming: what readers of large objects (and of
+    /// the ETag) start from.
+    ///
+    /// # Errors
+    /// The `GetObject` call failing.
+    pub async fn open_object(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<aws_sdk_s3::operation::get_object::GetObjectOutput, AwsError> {
+        self.s3
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(AwsError::of("s3", "GetObject"))
+    }
+
     /// One object's user metadata and whole body.
     ///
     /// # Errors
@@ -230,14 +249,7 @@ impl Clients {
         bucket: &str,
         key: &str,
     ) -> Result<(HashMap<String, String>, Vec<u8>), AwsError> {
-        let out = self
-            .s3
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(AwsError::of("s3", "GetObject"))?;
+        let out = self.open_object(bucket, key).await?;
         let metadata = out.metadata().cloned().unwrap_or_default();
         let body = out
             .body

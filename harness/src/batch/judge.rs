@@ -257,14 +257,7 @@ async fn check_samples(
 
 /// Data rows of the output object (0 when it is missing), counted as its body streams in.
 async fn output_rows(clients: &Clients, bucket: &str) -> u64 {
-    let Ok(mut out) = clients
-        .s3
-        .get_object()
-        .bucket(bucket)
-        .key(layout::OUTPUT)
-        .send()
-        .await
-    else {
+    let Ok(mut out) = clients.open_object(bucket, layout::OUTPUT).await else {
         return 0;
     };
     let (mut lines, mut last) = (0u64, b'\n');

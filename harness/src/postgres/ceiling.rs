@@ -75,14 +75,7 @@ pub async fn psql_copy(
         )
         .await
         .map_err(engine)?;
-    let mut object = clients
-        .s3
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .map_err(AwsError::of("s3", "GetObject"))?;
+    let mut object = clients.open_object(bucket, key).await?;
     let started = Instant::now();
     let StartExecResults::Attached {
         mut output,

@@ -54,7 +54,7 @@ pub struct Restarts {
 }
 
 /// Every stage's live counters.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub(super) struct Stats {
     pub(super) producer: Arc<ProducerStats>,
     pub(super) bridge: Arc<BridgeStats>,
@@ -65,17 +65,6 @@ pub(super) struct Stats {
 }
 
 impl Stats {
-    fn new() -> Self {
-        Self {
-            producer: Arc::default(),
-            bridge: Arc::default(),
-            esm: Arc::default(),
-            handler: Arc::default(),
-            lake: Arc::default(),
-            restarts: Arc::default(),
-        }
-    }
-
     /// What the progress display reads.
     pub(super) fn counters(&self) -> crate::progress::Counters {
         crate::progress::Counters {
@@ -160,7 +149,7 @@ impl Stages {
             settings: settings.clone(),
             handler_faults,
             chaos,
-            stats: Stats::new(),
+            stats: Stats::default(),
         };
         let (esm_ctl, esm_control) = control::channel();
         let processor = tokio::spawn(wiring.clone().run_processor(esm_control));

@@ -185,15 +185,7 @@ impl Store {
     }
 
     async fn read(&self, key: &str) -> std::result::Result<Mark, AwsError> {
-        let out = self
-            .clients
-            .s3
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(AwsError::of("s3", "GetObject"))?;
+        let out = self.clients.open_object(&self.bucket, key).await?;
         let etag = out.e_tag().map(str::to_string);
         let body = out
             .body
