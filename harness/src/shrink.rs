@@ -119,6 +119,14 @@ where
     R: FnMut(Scenario) -> Fut,
     Fut: Future<Output = Verdict>,
 {
+    if original.file.scenario.flow != scenario::file::Flow::Stream {
+        return Err(Error::Input(format!(
+            "{}: shrink works on the stream flow's events and faults; a {:?} scenario has \
+             neither (its input is fixed by seed or directory: run it again to reproduce)",
+            original.path.display(),
+            original.file.scenario.flow
+        )));
+    }
     if config.min_failures == 0 || config.min_failures > config.runs {
         return Err(Error::Input(format!(
             "shrink needs 1 <= k <= n, got k = {} and n = {}",
@@ -566,6 +574,27 @@ ratio = 0.5
             }))
             .unwrap_err();
         assert!(error.to_string().contains("1 <= k <= n"), "{error}");
+    }
+
+    #[test]
+    fn a_batch_scenario_is_refused_before_any_run() {
+        let batch = Scenario {
+            path: "b.toml".into(),
+            file: crate::scenario::parse("b.toml", "[scenario]\nname = \"b\"\nflow = \"batch\"\n")
+                .unwrap(),
+        };
+        let runs = std::cell::Cell::new(0);
+        let run = |_s: Scenario| {
+            runs.set(runs.get() + 1);
+            async { Verdict::default() }
+        };
+        let error = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(shrink_with(&batch, ShrinkConfig::default(), run))
+            .unwrap_err();
+        assert!(error.to_string().contains("stream flow"), "{error}");
+        assert_eq!(runs.get(), 0);
     }
 
     #[test]

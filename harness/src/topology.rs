@@ -361,24 +361,7 @@ pub(crate) async fn subscribe_queue(
     queue_url: &str,
 ) -> Result<()> {
     let arn = queue_arn(clients, queue_url).await?;
-    let policy = serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Service": "sns.amazonaws.com"},
-            "Action": "sqs:SendMessage",
-            "Resource": arn,
-            "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}}
-        }]
-    });
-    clients
-        .sqs
-        .set_queue_attributes()
-        .queue_url(queue_url)
-        .attributes(QueueAttributeName::Policy, policy.to_string())
-        .send()
-        .await
-        .map_err(AwsError::of("sqs", "SetQueueAttributes"))?;
+    allow_sends(clients, queue_url, &arn, "sns.amazonaws.com", topic_arn).await?;
     clients
         .sns
         .subscribe()
@@ -428,5 +411,111 @@ pub(crate) async fn empty_and_delete_bucket(clients: &Clients, bucket: &str) -> 
         .send()
         .await
         .map_err(AwsError::of("s3", "DeleteBucket"))?;
+    Ok(())
+}
+
+/// Lets `service` (`sns.amazonaws.com`, `s3.amazonaws.com`) send to the queue on behalf of
+/// `source_arn` only: AWS refuses the deliveries without this policy (LocalStack does not check).
+async fn allow_sends(
+    clients: &Clients,
+    queue_url: &str,
+    queue_arn: &str,
+    service: &str,
+    source_arn: &str,
+) -> Result<()> {
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": service},
+            "Action": "sqs:SendMessage",
+            "Resource": queue_arn,
+            "Condition": {"ArnEquals": {"aws:SourceArn": source_arn}}
+        }]
+    });
+    clients
+        .sqs
+        .set_queue_attributes()
+        .queue_url(queue_url)
+        .attributes(QueueAttributeName::Policy, policy.to_string())
+        .send()
+        .await
+        .map_err(AwsError::of("sqs", "SetQueueAttributes"))?;
+    Ok(())
+}
+
+/// Which created objects an S3 notification delivers: literal key prefix and suffix (all that
+/// S3, and LocalStack, match).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyFilter {
+    /// Keys starting with this.
+    pub prefix: Option<String>,
+    /// Keys ending with this.
+    pub suffix: Option<String>,
+}
+
+/// Makes S3 notify each queue of the objects created in `bucket` that its filter matches (a
+/// real `s3:ObjectCreated:*` notification, one configuration per queue, with the queue policy
+/// AWS needs). This replaces the bucket's notification configuration.
+///
+/// # Errors
+/// An AWS call failing.
+pub(crate) async fn notify_queues(
+    clients: &Clients,
+    bucket: &str,
+    queues: &[(&str, KeyFilter)],
+) -> Result<()> {
+    use aws_sdk_s3::types::{
+        Event, FilterRule, FilterRuleName, NotificationConfiguration,
+        NotificationConfigurationFilter, QueueConfiguration, S3KeyFilter,
+    };
+    let mut configurations = Vec::new();
+    for (url, filter) in queues {
+        let arn = queue_arn(clients, url).await?;
+        allow_sends(
+            clients,
+            url,
+            &arn,
+            "s3.amazonaws.com",
+            &format!("arn:aws:s3:::{bucket}"),
+        )
+        .await?;
+        let rules = [
+            (FilterRuleName::Prefix, &filter.prefix),
+            (FilterRuleName::Suffix, &filter.suffix),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| {
+            let value = value.as_ref()?;
+            Some(FilterRule::builder().name(name).value(value).build())
+        });
+        let mut keys = S3KeyFilter::builder();
+        for rule in rules {
+            keys = keys.filter_rules(rule);
+        }
+        let configuration = QueueConfiguration::builder()
+            .queue_arn(arn)
+            .events(Event::from("s3:ObjectCreated:*"))
+            .filter(
+                NotificationConfigurationFilter::builder()
+                    .key(keys.build())
+                    .build(),
+            )
+            .build()
+            .map_err(|e| Error::Input(format!("notification configuration: {e}")))?;
+        configurations.push(configuration);
+    }
+    clients
+        .s3
+        .put_bucket_notification_configuration()
+        .bucket(bucket)
+        .notification_configuration(
+            NotificationConfiguration::builder()
+                .set_queue_configurations(Some(configurations))
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(AwsError::of("s3", "PutBucketNotificationConfiguration"))?;
     Ok(())
 }

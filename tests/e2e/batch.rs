@@ -3,7 +3,9 @@
 //! duplicating them; and every check of the batch verdict fails when a finished run is broken
 //! its way.
 
-use tickflow_harness::batch::{run_and_keep, BatchRunConfig, BatchSettings, FinishedBatch};
+use tickflow_harness::batch::{
+    run_and_keep, BatchInput, BatchRunConfig, BatchSettings, FinishedBatch,
+};
 use tickflow_harness::postgres;
 use tickflow_pipeline::batch::layout::{self, COLUMNS, TABLE};
 use tickflow_pipeline::batch::load::replace_rows;
@@ -98,14 +100,14 @@ async fn every_corruption_of_a_finished_batch_run_fails_its_check() {
     let config = BatchRunConfig {
         name: "e2e-batch".into(),
         seed: 5,
-        settings: BatchSettings {
+        input: BatchInput::Generate(BatchSettings {
             companies: 6,
             days: 120,
             kept: Some(5),
             malformed_rows: 3,
             empty_files: 1,
             ..BatchSettings::default()
-        },
+        }),
         ceiling_container: None,
     };
     let finished = run_and_keep(&clients, url, &config).await.unwrap();

@@ -112,6 +112,10 @@ pub struct Sample {
 /// What the run must produce from the generated input.
 #[derive(Debug, Clone, Default)]
 pub struct Expected {
+    /// Company files in the input.
+    pub files: u32,
+    /// Companies listed to keep.
+    pub kept: u32,
     /// Rows per kept, readable company.
     pub per_company: BTreeMap<String, u64>,
     /// Rows made unreadable.
@@ -161,6 +165,8 @@ pub fn generate(
     let good = kept - bad_files;
     let malformed = malformed_rows(settings, good, seed);
     let mut expected = Expected {
+        files: settings.companies,
+        kept,
         failure: settings.missing_company_list,
         ..Expected::default()
     };

@@ -3,17 +3,14 @@
 //! with a subscribed queue, and a database schema of its own (so runs side by side never share
 //! a table).
 
-use aws_sdk_s3::types::{
-    Event, FilterRule, FilterRuleName, NotificationConfiguration, NotificationConfigurationFilter,
-    QueueConfiguration, S3KeyFilter,
-};
 use aws_sdk_sns::error::ProvideErrorMetadata as _;
 use tickflow_pipeline::aws::{AwsError, Clients};
 use tickflow_pipeline::batch::layout;
 
 use crate::error::{Error, Result};
 use crate::topology::{
-    empty_and_delete_bucket, ensure_bucket, ensure_queue, ensure_topic, queue_arn, subscribe_queue,
+    empty_and_delete_bucket, ensure_bucket, ensure_queue, ensure_topic, notify_queues,
+    subscribe_queue, KeyFilter,
 };
 
 /// Names, URLs and ARNs of one batch run's resources.
@@ -52,8 +49,11 @@ pub async fn provision(
     ensure_bucket(clients, &source_bucket).await?;
     ensure_bucket(clients, &monitored_bucket).await?;
     let trigger_queue = ensure_queue(clients, &name("trigger"), vec![]).await?;
-    let arn = queue_arn(clients, &trigger_queue).await?;
-    notify_on_success(clients, &monitored_bucket, &arn).await?;
+    let on_success = KeyFilter {
+        suffix: Some(layout::TRIGGER_SUFFIX.into()),
+        ..KeyFilter::default()
+    };
+    notify_queues(clients, &monitored_bucket, &[(&trigger_queue, on_success)]).await?;
     let status_topic = ensure_topic(clients, &name("run-status")).await?;
     let status_queue = ensure_queue(clients, &name("sub-run-status"), vec![]).await?;
     subscribe_queue(clients, &status_topic, &status_queue).await?;
@@ -112,41 +112,6 @@ pub async fn teardown(clients: &Clients, database_url: &str, res: &BatchResource
     for problem in problems {
         tracing::warn!(%problem, "batch teardown incomplete; the next run is unaffected");
     }
-}
-
-/// S3 notifies `queue_arn` of every object created in `bucket` whose key ends with `.SUCCESS`.
-async fn notify_on_success(clients: &Clients, bucket: &str, queue_arn: &str) -> Result<()> {
-    let filter = NotificationConfigurationFilter::builder()
-        .key(
-            S3KeyFilter::builder()
-                .filter_rules(
-                    FilterRule::builder()
-                        .name(FilterRuleName::Suffix)
-                        .value(layout::TRIGGER_SUFFIX)
-                        .build(),
-                )
-                .build(),
-        )
-        .build();
-    let queue = QueueConfiguration::builder()
-        .queue_arn(queue_arn)
-        .events(Event::from("s3:ObjectCreated:*"))
-        .filter(filter)
-        .build()
-        .map_err(|e| Error::Input(format!("notification configuration: {e}")))?;
-    clients
-        .s3
-        .put_bucket_notification_configuration()
-        .bucket(bucket)
-        .notification_configuration(
-            NotificationConfiguration::builder()
-                .queue_configurations(queue)
-                .build(),
-        )
-        .send()
-        .await
-        .map_err(AwsError::of("s3", "PutBucketNotificationConfiguration"))?;
-    Ok(())
 }
 
 /// `url` with `schema` as the search path of every session.

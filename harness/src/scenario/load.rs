@@ -92,6 +92,45 @@ pub fn parse(name: &str, source: &str) -> Result<ScenarioFile, Vec<ScenarioError
 }
 
 /// Semantic checks: (dotted key path, message).
+/// The batch flow's input: `[batch]` to generate, or `[replay]` of a directory, not both; and
+/// neither `[batch]` nor a replay's stream-only keys in a stream scenario.
+fn check_batch(file: &ScenarioFile) -> Vec<(String, String)> {
+    use super::file::{Flow, Speed};
+    let mut problems = Vec::new();
+    match (file.scenario.flow, &file.batch, &file.replay) {
+        (Flow::Batch, Some(_), Some(_)) => problems.push((
+            "replay".into(),
+            "a batch scenario generates its files ([batch]) or replays a directory ([replay]), \
+             not both"
+                .into(),
+        )),
+        (Flow::Batch, Some(batch), None) => problems.extend(batch.check()),
+        (Flow::Batch, None, Some(replay)) => {
+            let stream_only = [
+                ("speed", !matches!(replay.speed, Speed::Full)),
+                ("symbol", replay.symbol.is_some()),
+                ("format", replay.format.is_some()),
+            ];
+            for (key, given) in stream_only {
+                if given {
+                    problems.push((
+                        format!("replay.{key}"),
+                        "a batch replay is a directory of company files: only `source` applies"
+                            .into(),
+                    ));
+                }
+            }
+        }
+        (Flow::Batch, None, None) => {}
+        (Flow::Stream, Some(_), _) => problems.push((
+            "batch".into(),
+            "[batch] describes the batch flow's input: set `flow = \"batch\"` in [scenario]".into(),
+        )),
+        (Flow::Stream, None, _) => {}
+    }
+    problems
+}
+
 fn check(file: &ScenarioFile) -> Vec<(String, String)> {
     let mut problems = Vec::new();
     let name = &file.scenario.name;
@@ -171,15 +210,7 @@ fn check(file: &ScenarioFile) -> Vec<(String, String)> {
         problems.extend(load.check());
     }
     problems.extend(file.pipeline.check());
-    match (file.scenario.flow, &file.batch) {
-        (super::file::Flow::Batch, Some(batch)) => problems.extend(batch.check()),
-        (super::file::Flow::Batch, None) => {}
-        (super::file::Flow::Stream, Some(_)) => problems.push((
-            "batch".into(),
-            "[batch] describes the batch flow's input: set `flow = \"batch\"` in [scenario]".into(),
-        )),
-        (super::file::Flow::Stream, None) => {}
-    }
+    problems.extend(check_batch(file));
     problems.extend(file.faults.check());
     if !file.expect.reconciliation {
         problems.push((
@@ -318,5 +349,23 @@ events = 100
         for (got, want) in e.iter().zip(expected) {
             assert!(got.starts_with(want), "{got}\n  should start with\n{want}");
         }
+    }
+
+    #[test]
+    fn a_batch_replay_takes_a_source_only_and_not_beside_batch() {
+        let head = "[scenario]\nname = \"b\"\nflow = \"batch\"\n";
+        assert!(errors(&format!("{head}[replay]\nsource = \"d\"\n")).is_empty());
+        let both = errors(&format!(
+            "{head}[batch]\ncompanies = 2\n[replay]\nsource = \"d\"\n"
+        ));
+        assert!(
+            both.len() == 1 && both[0].contains("replay: a batch scenario generates"),
+            "{both:?}"
+        );
+        let stream_keys = errors(&format!(
+            "{head}[replay]\nsource = \"d\"\nspeed = 2.0\nsymbol = \"X\"\n"
+        ));
+        assert_eq!(stream_keys.len(), 2, "{stream_keys:?}");
+        assert!(stream_keys[0].contains("replay.speed"), "{stream_keys:?}");
     }
 }

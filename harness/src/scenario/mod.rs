@@ -66,6 +66,23 @@ impl Scenario {
             .any(|r| r.kind == tickflow_pipeline::chaos::FaultKind::Outage)
     }
 
+    /// Where a batch scenario's company files come from: a `[replay]` directory (relative to
+    /// the file), else `[batch]` (or its defaults).
+    pub fn batch_input(&self) -> crate::batch::BatchInput {
+        match &self.file.replay {
+            Some(replay) => crate::batch::BatchInput::Replay(self.relative(&replay.source)),
+            None => crate::batch::BatchInput::Generate(self.file.batch.clone().unwrap_or_default()),
+        }
+    }
+
+    /// `path` relative to the scenario file's directory.
+    fn relative(&self, path: &str) -> std::path::PathBuf {
+        self.path
+            .parent()
+            .unwrap_or_else(|| std::path::Path::new("."))
+            .join(path)
+    }
+
     /// The run this scenario asks for. A replay source is resolved relative to the file.
     ///
     /// # Errors
@@ -74,22 +91,16 @@ impl Scenario {
         let file = &self.file;
         let source = match &file.replay {
             None => Source::Generate(generator_config(file)?),
-            Some(replay) => {
-                let base = self
-                    .path
-                    .parent()
-                    .unwrap_or_else(|| std::path::Path::new("."));
-                Source::Replay(ReplaySpec {
-                    path: base.join(&replay.source),
-                    pace: match replay.speed {
-                        Speed::Full | Speed::Named(SpeedName::Full) => Pace::Full,
-                        Speed::Named(SpeedName::Original) => Pace::Scaled(1.0),
-                        Speed::Factor(f) => Pace::scaled(f)?,
-                    },
-                    symbol: replay.symbol.clone(),
-                    format: replay.format,
-                })
-            }
+            Some(replay) => Source::Replay(ReplaySpec {
+                path: self.relative(&replay.source),
+                pace: match replay.speed {
+                    Speed::Full | Speed::Named(SpeedName::Full) => Pace::Full,
+                    Speed::Named(SpeedName::Original) => Pace::Scaled(1.0),
+                    Speed::Factor(f) => Pace::scaled(f)?,
+                },
+                symbol: replay.symbol.clone(),
+                format: replay.format,
+            }),
         };
         Ok(RunConfig {
             name: file.scenario.name.clone(),
@@ -187,7 +198,7 @@ async fn execute_batch(
     let config = crate::batch::BatchRunConfig {
         name: scenario.name().to_string(),
         seed: scenario.file.scenario.seed,
-        settings: scenario.file.batch.clone().unwrap_or_default(),
+        input: scenario.batch_input(),
         ceiling_container: infra.postgres_container.map(str::to_string),
     };
     match crate::batch::run(clients, database, &config).await {

@@ -116,6 +116,7 @@ impl Bar<'_> {
     }
 }
 
+/// A calendar day written `YYYY-MM-DD` (`2020-02-30` is not one).
 fn is_date(text: &str) -> bool {
     let b = text.as_bytes();
     b.len() == 10
@@ -124,6 +125,7 @@ fn is_date(text: &str) -> bool {
         && b.iter()
             .enumerate()
             .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+        && chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok()
 }
 
 fn truncate(text: &str) -> &str {
@@ -153,6 +155,7 @@ mod tests {
         for (row, why) in [
             ("2020-01-02,100,110,95,105,104.5", "6 fields"),
             ("02/01/2020,100,110,95,105,104.5,1", "not YYYY-MM-DD"),
+            ("2020-02-30,100,110,95,105,104.5,1", "not YYYY-MM-DD"),
             ("2020-01-02,abc,110,95,105,104.5,1", "open \"abc\""),
             ("2020-01-02,0,110,95,105,104.5,1", "open \"0\""),
             ("2020-01-02,100,110,95,NaN,104.5,1", "close \"NaN\""),
