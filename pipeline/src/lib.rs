@@ -15,6 +15,9 @@
 //! - [`processor`]: Lambda-like event source mapping and the enriching handler.
 //! - [`lake`]: partitions, the buffered S3 writer, the Athena DDL.
 //! - [`notify`]: SNS notifications and the price-move watch.
+//! - [`batch`]: the batch pipeline (company CSV files in S3 -> PostgreSQL, triggered by
+//!   `.SUCCESS`); [`price_files`]: the price-file pipeline (one price record per S3 object ->
+//!   ETL to CSV -> analysis -> SNS alert), both started by S3 notifications ([`s3_event`]).
 //! - [`control`], [`retry`], [`aws`], [`calls`], [`resources`], [`utc`], [`error`]: what the
 //!   stages share.
 //!
@@ -53,10 +56,12 @@ pub mod event;
 pub mod kpl;
 pub mod lake;
 pub mod notify;
+pub mod price_files;
 pub mod processor;
 pub mod producer;
 pub mod resources;
 pub mod retry;
+pub mod s3_event;
 pub mod source;
 pub mod utc;
 

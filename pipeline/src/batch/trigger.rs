@@ -9,13 +9,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
-use serde_json::Value;
 
 use super::job::BatchJob;
 use super::layout;
 use crate::aws::{AwsError, Clients};
 use crate::control::{Control, Phase};
 use crate::error::Result;
+use crate::s3_event::{self, Notice};
 
 /// What the trigger saw.
 #[derive(Debug, Default)]
@@ -40,15 +40,6 @@ pub struct Trigger {
     queue_url: String,
     job: BatchJob,
     stats: Arc<TriggerStats>,
-}
-
-/// One thing a notification message says.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Notice {
-    /// The set-up test event.
-    Test,
-    /// An object was created: its key and the day of the event.
-    Created { key: String, day: String },
 }
 
 impl Trigger {
@@ -107,7 +98,7 @@ impl Trigger {
     }
 
     async fn handle(&self, body: &str) -> Result<()> {
-        let notices = parse(body);
+        let notices = s3_event::parse(body);
         if notices.is_empty() {
             self.stats.unrecognised.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(body, "not an S3 notification; skipped");
@@ -118,7 +109,10 @@ impl Trigger {
                     self.stats.test_events.fetch_add(1, Ordering::Relaxed);
                     continue;
                 }
-                Notice::Created { key, day } => (key, day),
+                Notice::Created { key, time } => {
+                    let day = time.get(..10).unwrap_or_default().to_string();
+                    (key, day)
+                }
             };
             if !key.ends_with(layout::TRIGGER_SUFFIX) {
                 continue; // LocalStack filters literally, as AWS does; be strict anyway
@@ -159,83 +153,5 @@ impl Trigger {
             Err(e) if e.code() == Some("PreconditionFailed") => Ok(false),
             Err(e) => Err(AwsError::of("s3", "PutObject")(e).into()),
         }
-    }
-}
-
-/// The notices in an S3 notification message (nothing for anything else).
-fn parse(body: &str) -> Vec<Notice> {
-    let Ok(value) = serde_json::from_str::<Value>(body) else {
-        return Vec::new();
-    };
-    if value.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
-        return vec![Notice::Test];
-    }
-    let records = value.get("Records").and_then(Value::as_array);
-    records
-        .into_iter()
-        .flatten()
-        .filter(|r| {
-            r.get("eventName")
-                .and_then(Value::as_str)
-                .is_some_and(|n| n.starts_with("ObjectCreated"))
-        })
-        .filter_map(|r| {
-            let key = r.pointer("/s3/object/key")?.as_str()?;
-            let time = r.get("eventTime")?.as_str()?;
-            Some(Notice::Created {
-                key: percent_decode(key),
-                day: time.get(..10)?.to_string(),
-            })
-        })
-        .collect()
-}
-
-/// S3 notifications URL-encode keys (`+` for spaces).
-fn percent_decode(key: &str) -> String {
-    let bytes = key.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => match key
-                .get(i + 1..i + 3)
-                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
-            {
-                Some(b) => {
-                    out.push(b);
-                    i += 2;
-                }
-                None => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn notifications_test_events_and_other_messages() {
-        let created = r#"{"Records":[{"eventName":"ObjectCreated:Put","eventTime":"2026-11-30T06:31:00.123Z","s3":{"object":{"key":"runs/2026-11-30%2Fday+1.SUCCESS"}}}]}"#;
-        assert_eq!(
-            parse(created),
-            [Notice::Created {
-                key: "runs/2026-11-30/day 1.SUCCESS".into(),
-                day: "2026-11-30".into()
-            }]
-        );
-        assert_eq!(
-            parse(r#"{"Service":"Amazon S3","Event":"s3:TestEvent"}"#),
-            [Notice::Test]
-        );
-        assert!(parse("not json").is_empty());
-        let removed = r#"{"Records":[{"eventName":"ObjectRemoved:Delete","eventTime":"2026-11-30T00:00:00Z","s3":{"object":{"key":"a.SUCCESS"}}}]}"#;
-        assert!(parse(removed).is_empty());
-        assert_eq!(percent_decode("a%2"), "a%2");
     }
 }

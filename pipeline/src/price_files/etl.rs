@@ -1,0 +1,124 @@
+//! The ETL step (Glue in the seed): for each price file S3 announces under the ingestion prefix,
+//! read it, normalise the record and write it as CSV under the analysis prefix (keyed by asset
+//! and market time, so a redelivered file rewrites the same object), or write the file's place
+//! and reason to the quarantine. A malformed file never stops the flow; an S3 call that fails
+//! leaves the message for redelivery.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::layout;
+use super::record::{self, MalformedKind};
+use super::PriceFileStats;
+use crate::aws::{AwsError, Clients};
+use crate::processor::{BatchResponse, Handler, HandlerError, SqsMessage};
+use crate::s3_event::{self, Notice};
+
+/// What a quarantine object holds.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct Quarantined {
+    /// The price file's key.
+    pub source_key: String,
+    /// What is wrong with it.
+    pub kind: MalformedKind,
+    /// The details.
+    pub reason: String,
+    /// Its size in bytes.
+    pub size: usize,
+}
+
+/// The ETL handler.
+pub struct EtlHandler {
+    clients: Clients,
+    bucket: String,
+    stats: Arc<PriceFileStats>,
+}
+
+impl EtlHandler {
+    /// A handler reading and writing `bucket`, counting into `stats`.
+    pub fn new(clients: Clients, bucket: impl Into<String>, stats: Arc<PriceFileStats>) -> Self {
+        Self {
+            clients,
+            bucket: bucket.into(),
+            stats,
+        }
+    }
+
+    /// Handles one message: every price file it announces.
+    async fn message(&self, message: &SqsMessage) -> Result<(), AwsError> {
+        let notices = s3_event::parse(&message.body);
+        if notices.is_empty() {
+            self.stats.unrecognised.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(body = %message.body, "not an S3 notification; skipped");
+        }
+        for notice in notices {
+            match notice {
+                Notice::Test => {
+                    self.stats.test_events.fetch_add(1, Ordering::Relaxed);
+                }
+                // S3 filters on the prefix; be strict anyway.
+                Notice::Created { key, .. } if key.starts_with(layout::INGESTION) => {
+                    self.transform(&key).await?;
+                }
+                Notice::Created { .. } => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// One price file to its CSV object, or to the quarantine.
+    async fn transform(&self, key: &str) -> Result<(), AwsError> {
+        let body = match self.clients.get_object(&self.bucket, key).await {
+            Ok((_, body)) => body,
+            Err(e) if e.message.contains("NoSuchKey") => {
+                self.stats.vanished.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(key, "announced price file is gone; skipped");
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
+        let (out_key, out, counter) = match record::parse(key, &body) {
+            Ok(record) => (
+                layout::csv_key(&record.asset, record.date),
+                record.to_csv(key).into_bytes(),
+                &self.stats.csv_written,
+            ),
+            Err(malformed) => {
+                let quarantined = Quarantined {
+                    source_key: key.to_string(),
+                    kind: malformed.kind,
+                    reason: malformed.reason,
+                    size: body.len(),
+                };
+                let json = serde_json::to_vec(&quarantined).expect("a quarantine entry serialises");
+                (layout::quarantine_key(key), json, &self.stats.quarantined)
+            }
+        };
+        self.clients
+            .s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&out_key)
+            .body(out.into())
+            .send()
+            .await
+            .map_err(AwsError::of("s3", "PutObject"))?;
+        counter.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+impl Handler for EtlHandler {
+    async fn handle(&self, batch: &[SqsMessage]) -> Result<BatchResponse, HandlerError> {
+        let done =
+            futures_util::future::join_all(batch.iter().map(|message| self.message(message))).await;
+        let failed = batch.iter().zip(done).filter_map(|(message, done)| {
+            let error = done.err()?;
+            tracing::warn!(%error, "price file left for redelivery");
+            Some(message.message_id.clone())
+        });
+        Ok(BatchResponse::failing(failed))
+    }
+}

@@ -1,0 +1,45 @@
+//! The price-file pipeline of the seed: one price record per S3 object (JSON, XML or plain
+//! text) under `crypto/01-data-ingestion/`; an S3 `ObjectCreated` notification on that prefix
+//! starts the ETL step ([`etl`]), which writes the record as CSV under `crypto/02-data-analysis/`
+//! (or the file, with its reason, to `crypto/quarantine/`); a second notification on that
+//! prefix starts the analysis ([`analysis`]), which compares each record's `weightedAverage`
+//! with the previous one in market time and publishes an SNS alert above a threshold. Both steps
+//! are handlers behind the stream processor's SQS event source mapping.
+
+pub mod analysis;
+pub mod etl;
+pub mod layout;
+pub mod record;
+
+use std::sync::atomic::AtomicU64;
+
+pub use analysis::{Alert, AnalysisConfig, AnalysisHandler};
+pub use etl::EtlHandler;
+pub use record::{Malformed, MalformedKind, PriceRecord};
+
+/// What the two steps did, counted live (the harness waits on these and reports them).
+#[derive(Debug, Default)]
+pub struct PriceFileStats {
+    /// `s3:TestEvent` messages skipped.
+    pub test_events: AtomicU64,
+    /// Messages that were not S3 notifications (deleted, counted).
+    pub unrecognised: AtomicU64,
+    /// Price files written as CSV.
+    pub csv_written: AtomicU64,
+    /// Price files quarantined.
+    pub quarantined: AtomicU64,
+    /// Notifications for objects gone by the time they were read.
+    pub vanished: AtomicU64,
+    /// CSV records analysed.
+    pub analysed: AtomicU64,
+    /// Records analysed without a previous one (each asset's first).
+    pub first_records: AtomicU64,
+    /// Times a record was left for redelivery because its predecessor had not arrived.
+    pub held: AtomicU64,
+    /// Records compared with an earlier record than the one an interval before (a gap).
+    pub gaps: AtomicU64,
+    /// Alerts published.
+    pub alerts: AtomicU64,
+    /// Alerts found already published (a redelivered record), not published again.
+    pub alerts_already_sent: AtomicU64,
+}
