@@ -70,7 +70,7 @@ fn run(scenario: Scenario) -> Result<(), Failed> {
                     .url
                     .as_str(),
             ),
-            Flow::Stream => None,
+            Flow::Stream | Flow::PriceFiles => None,
         };
         runtime.block_on(async {
             let clients = aws::clients(&Target::Endpoint(localstack.endpoint.clone())).await;
@@ -175,6 +175,18 @@ fn deterministic_view(outcome: &Outcome) -> serde_json::Value {
             "derived_values_checked": b.samples_checked,
             "runs_started": b.runs_started,
             "run_status_subjects": b.status_subjects,
+        });
+    }
+    if let Some(p) = &outcome.price_files {
+        return serde_json::json!({
+            "scenario": outcome.name,
+            "flow": "price-files",
+            "files": p.files,
+            "csv_objects": p.csv_objects,
+            "quarantined": p.quarantine_kinds,
+            "values_checked": p.values_checked,
+            "alerts": p.alerts,
+            "first_records": p.first_records,
         });
     }
     let r = outcome

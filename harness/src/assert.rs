@@ -201,6 +201,23 @@ pub fn evaluate_batch(expect: &Expect, report: &crate::batch::BatchReport) -> Ve
     judge.failures
 }
 
+/// Every assertion of `expect.price_files` that a price-file run's `report` breaks.
+pub fn evaluate_price_files(
+    expect: &Expect,
+    report: &crate::price_files::PriceFilesReport,
+) -> Vec<Failure> {
+    let mut judge = Judge::default();
+    let p = &expect.price_files;
+    judge.count("price_files.alerts", &p.alerts, report.alerts);
+    judge.count("price_files.csv_rows", &p.csv_rows, report.csv_objects);
+    judge.count(
+        "price_files.quarantined",
+        &p.quarantined,
+        report.quarantined_objects,
+    );
+    judge.failures
+}
+
 /// Every run-status subject matches `sns.run_status_subject`, and there is one.
 fn run_status_subjects(judge: &mut Judge, sns: &SnsExpect, subjects: &[String]) {
     if let Some(pattern) = &sns.run_status_subject {

@@ -18,6 +18,9 @@
 //!   run's resources, again).
 //! - [`scenario`]: declarative scenario files: parsing, validation, outcomes, reports;
 //!   [`assert`]: a scenario's own expectations, on top of the verdict.
+//! - Other flows, each with its own generator, topology, driver and judge: [`batch`] (company
+//!   files -> PostgreSQL, with [`postgres`]) and [`price_files`] (price files -> S3
+//!   notifications -> ETL to CSV -> analysis -> SNS alerts).
 //! - [`report`]: how to say it, for people and scripts.
 //! - [`error`]: the harness's error type.
 //!
@@ -49,6 +52,7 @@ pub mod load;
 pub mod localstack;
 pub mod observe;
 pub mod postgres;
+pub mod price_files;
 pub mod produce;
 pub mod progress;
 pub mod reconcile;

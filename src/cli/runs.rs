@@ -85,6 +85,9 @@ pub(super) async fn scenarios_command(
         if let Some(batch) = &o.batch {
             print!("{}", batch.render_text());
         }
+        if let Some(files) = &o.price_files {
+            print!("{}", files.render_text());
+        }
         if let Some(report) = &o.report {
             print!("{}", report.render_text());
         }

@@ -28,6 +28,8 @@ pub struct ScenarioFile {
     pub load: Option<crate::load::LoadPlan>,
     /// What the batch flow generates (`flow = "batch"` only).
     pub batch: Option<crate::batch::BatchSettings>,
+    /// What the price-file flow generates (`flow = "price-files"` only).
+    pub price_files: Option<crate::price_files::PriceFileSettings>,
     /// What must hold afterwards.
     #[serde(default)]
     pub expect: Expect,
@@ -63,6 +65,8 @@ pub enum Flow {
     Stream,
     /// Company CSV files in S3 -> one PostgreSQL table, triggered by `.SUCCESS`.
     Batch,
+    /// Price files in S3 -> notification -> ETL to CSV -> notification -> analysis -> SNS.
+    PriceFiles,
 }
 
 /// `[generate]`.
@@ -145,6 +149,21 @@ pub struct Expect {
     /// The batch flow's own assertions.
     #[serde(default)]
     pub batch: BatchExpect,
+    /// The price-file flow's own assertions.
+    #[serde(default)]
+    pub price_files: PriceFilesExpect,
+}
+
+/// `[expect.price_files]`.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriceFilesExpect {
+    /// Alerts delivered.
+    pub alerts: Option<Count>,
+    /// CSV objects under the analysis prefix.
+    pub csv_rows: Option<Count>,
+    /// Files in the quarantine.
+    pub quarantined: Option<Count>,
 }
 
 /// `[expect.batch]`.
@@ -183,6 +202,15 @@ impl Expect {
             ("expect.batch.table_rows".into(), self.batch.table_rows),
             ("expect.batch.bad_rows".into(), self.batch.bad_rows),
             ("expect.batch.bad_files".into(), self.batch.bad_files),
+            ("expect.price_files.alerts".into(), self.price_files.alerts),
+            (
+                "expect.price_files.csv_rows".into(),
+                self.price_files.csv_rows,
+            ),
+            (
+                "expect.price_files.quarantined".into(),
+                self.price_files.quarantined,
+            ),
         ];
         if let Some(NewData::Count(c)) = self.sns.new_data {
             counts.push(("expect.sns.new_data".into(), Some(c)));
@@ -213,6 +241,7 @@ impl Default for Expect {
             restarts: None,
             redelivered: None,
             batch: BatchExpect::default(),
+            price_files: PriceFilesExpect::default(),
         }
     }
 }

@@ -122,11 +122,29 @@ fn check_batch(file: &ScenarioFile) -> Vec<(String, String)> {
             }
         }
         (Flow::Batch, None, None) => {}
-        (Flow::Stream, Some(_), _) => problems.push((
+        (Flow::Stream | Flow::PriceFiles, Some(_), _) => problems.push((
             "batch".into(),
             "[batch] describes the batch flow's input: set `flow = \"batch\"` in [scenario]".into(),
         )),
-        (Flow::Stream, None, _) => {}
+        (Flow::Stream | Flow::PriceFiles, None, _) => {}
+    }
+    match (file.scenario.flow, &file.price_files) {
+        (Flow::PriceFiles, Some(settings)) => problems.extend(settings.check()),
+        (Flow::PriceFiles, None) => {}
+        (_, Some(_)) => problems.push((
+            "price_files".into(),
+            "[price_files] describes the price-file flow's input: set `flow = \"price-files\"` \
+             in [scenario]"
+                .into(),
+        )),
+        (_, None) => {}
+    }
+    if file.scenario.flow == Flow::PriceFiles && file.replay.is_some() {
+        problems.push((
+            "replay".into(),
+            "the price-file flow generates its files; [replay] is the stream's and the batch's"
+                .into(),
+        ));
     }
     problems
 }

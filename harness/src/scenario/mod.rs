@@ -143,12 +143,14 @@ pub async fn execute(
         file: scenario.path.display().to_string(),
         report: None,
         batch: None,
+        price_files: None,
         error: None,
         failures: Vec::new(),
     };
     match scenario.file.scenario.flow {
         Flow::Stream => execute_stream(scenario, clients, infra, &mut outcome).await,
         Flow::Batch => execute_batch(scenario, clients, infra, &mut outcome).await,
+        Flow::PriceFiles => execute_price_files(scenario, clients, &mut outcome).await,
     }
     outcome
 }
@@ -209,6 +211,31 @@ async fn execute_batch(
                 &report,
             ));
             outcome.batch = Some(report);
+        }
+        Err(e) => outcome.error = Some(e.to_string()),
+    }
+}
+
+async fn execute_price_files(
+    scenario: &Scenario,
+    clients: &tickflow_pipeline::aws::Clients,
+    outcome: &mut Outcome,
+) {
+    let settings = scenario.file.price_files.clone().unwrap_or_default();
+    let config = crate::price_files::PriceFilesRunConfig {
+        name: scenario.name().to_string(),
+        seed: scenario.file.scenario.seed,
+        measure_ceiling: scenario.file.scenario.heavy,
+        settings,
+    };
+    match crate::price_files::run(clients, &config).await {
+        Ok(report) => {
+            outcome.failures = report.failures.clone();
+            outcome.failures.extend(crate::assert::evaluate_price_files(
+                &scenario.file.expect,
+                &report,
+            ));
+            outcome.price_files = Some(report);
         }
         Err(e) => outcome.error = Some(e.to_string()),
     }

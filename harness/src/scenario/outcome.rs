@@ -22,6 +22,9 @@ pub struct Outcome {
     /// A batch run's report, for `flow = "batch"`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub batch: Option<crate::batch::BatchReport>,
+    /// A price-file run's report, for `flow = "price-files"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price_files: Option<crate::price_files::PriceFilesReport>,
     /// Why the run failed, when it did.
     pub error: Option<String>,
     /// Assertions that did not hold.
@@ -31,7 +34,7 @@ pub struct Outcome {
 impl Outcome {
     /// Whether the scenario passed: the run completed and every assertion held.
     pub fn passed(&self) -> bool {
-        (self.report.is_some() || self.batch.is_some())
+        (self.report.is_some() || self.batch.is_some() || self.price_files.is_some())
             && self.error.is_none()
             && self.failures.is_empty()
     }
@@ -39,10 +42,11 @@ impl Outcome {
     /// The one-line summary scripts read (`PASS|FAIL <name> events=... elapsed=...s`).
     pub fn summary_line(&self) -> String {
         let verdict = if self.passed() { "PASS" } else { "FAIL" };
-        let line = match (&self.report, &self.batch) {
-            (Some(report), _) => Some(report.summary_line()),
-            (None, Some(batch)) => Some(batch.summary_line()),
-            (None, None) => None,
+        let line = match (&self.report, &self.batch, &self.price_files) {
+            (Some(report), _, _) => Some(report.summary_line()),
+            (None, Some(batch), _) => Some(batch.summary_line()),
+            (None, None, Some(files)) => Some(files.summary_line()),
+            (None, None, None) => None,
         };
         match line {
             Some(line) => {
@@ -246,6 +250,7 @@ mod tests {
             file: "scenarios/smoke.toml".into(),
             report: None,
             batch: None,
+            price_files: None,
             error: Some("LocalStack <down> & \"gone\"".into()),
             failures: vec![Failure::new("quarantined", "5", "4")],
         }

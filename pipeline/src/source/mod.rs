@@ -4,7 +4,7 @@
 pub mod config;
 mod generator;
 mod news;
-mod price;
+pub mod price;
 pub mod session;
 
 pub use config::{

@@ -1,0 +1,141 @@
+//! The price-file flow's resources for one run: the bucket, whose `ObjectCreated`
+//! notifications on the ingestion and analysis prefixes go to one queue each (real S3
+//! notifications); a dead-letter queue behind both; and the alert topic with a subscribed queue.
+
+use aws_sdk_sns::error::ProvideErrorMetadata as _;
+use aws_sdk_sqs::types::QueueAttributeName;
+use tickflow_pipeline::aws::{AwsError, Clients};
+use tickflow_pipeline::price_files::layout;
+
+use crate::error::Result;
+use crate::topology::{
+    empty_and_delete_bucket, ensure_bucket, ensure_queue, ensure_topic, notify_queues, queue_arn,
+    subscribe_queue, KeyFilter,
+};
+
+/// Receives after which a message is dead-lettered.
+pub const MAX_RECEIVE_COUNT: u32 = 10;
+/// The ETL queue's visibility timeout: a price file left for redelivery comes back after it.
+const ETL_VISIBILITY_SECS: u32 = 30;
+/// The analysis queue's: how long a record held for its predecessor waits between receives.
+pub const ANALYSIS_VISIBILITY_SECS: u32 = 2;
+
+/// Names, URLs and ARNs of one price-file run's resources.
+#[derive(Debug, Clone)]
+pub struct PriceFileResources {
+    /// Unique id in every name.
+    pub run_id: String,
+    /// The bucket of every prefix.
+    pub bucket: String,
+    /// Notified of price files.
+    pub etl_queue: String,
+    /// Notified of CSV records.
+    pub analysis_queue: String,
+    /// Behind both.
+    pub dlq: String,
+    /// Alerts.
+    pub alert_topic: String,
+    /// Queue subscribed to it.
+    pub alert_queue: String,
+}
+
+impl PriceFileResources {
+    /// The queues that must be empty once the run has drained, by name.
+    pub fn pipeline_queues(&self) -> [(&'static str, &str); 3] {
+        [
+            ("etl", &self.etl_queue),
+            ("analysis", &self.analysis_queue),
+            ("dlq", &self.dlq),
+        ]
+    }
+}
+
+/// Creates every resource of a price-file run.
+///
+/// # Errors
+/// An AWS call failing.
+pub async fn provision(clients: &Clients, run_id: &str) -> Result<PriceFileResources> {
+    let name = |what: &str| format!("tickflow-{run_id}-{what}");
+    let bucket = name("prices");
+    ensure_bucket(clients, &bucket).await?;
+    let dlq = ensure_queue(clients, &name("dlq"), vec![]).await?;
+    let redrive = serde_json::json!({
+        "deadLetterTargetArn": queue_arn(clients, &dlq).await?,
+        "maxReceiveCount": MAX_RECEIVE_COUNT.to_string(),
+    })
+    .to_string();
+    let attributes = |visibility: u32| {
+        vec![
+            (QueueAttributeName::RedrivePolicy, redrive.clone()),
+            (
+                QueueAttributeName::VisibilityTimeout,
+                visibility.to_string(),
+            ),
+        ]
+    };
+    let etl_queue = ensure_queue(clients, &name("etl"), attributes(ETL_VISIBILITY_SECS)).await?;
+    let analysis_queue = ensure_queue(
+        clients,
+        &name("analysis"),
+        attributes(ANALYSIS_VISIBILITY_SECS),
+    )
+    .await?;
+    let prefix = |p: &str| KeyFilter {
+        prefix: Some(p.into()),
+        suffix: None,
+    };
+    notify_queues(
+        clients,
+        &bucket,
+        &[
+            (&etl_queue, prefix(layout::INGESTION)),
+            (&analysis_queue, prefix(layout::ANALYSIS)),
+        ],
+    )
+    .await?;
+    let alert_topic = ensure_topic(clients, &name("price-alert")).await?;
+    let alert_queue = ensure_queue(clients, &name("sub-price-alert"), vec![]).await?;
+    subscribe_queue(clients, &alert_topic, &alert_queue).await?;
+    Ok(PriceFileResources {
+        run_id: run_id.to_string(),
+        bucket,
+        etl_queue,
+        analysis_queue,
+        dlq,
+        alert_topic,
+        alert_queue,
+    })
+}
+
+/// Deletes what [`provision`] made (failures are logged: names are unique).
+pub async fn teardown(clients: &Clients, res: &PriceFileResources) {
+    let mut problems = Vec::new();
+    if let Err(e) = empty_and_delete_bucket(clients, &res.bucket).await {
+        problems.push(e.to_string());
+    }
+    for queue in [
+        &res.etl_queue,
+        &res.analysis_queue,
+        &res.dlq,
+        &res.alert_queue,
+    ] {
+        if let Err(e) = clients.sqs.delete_queue().queue_url(queue).send().await {
+            problems.push(AwsError::of("sqs", "DeleteQueue")(e).to_string());
+        }
+    }
+    if let Err(e) = clients
+        .sns
+        .delete_topic()
+        .topic_arn(&res.alert_topic)
+        .send()
+        .await
+    {
+        problems.push(format!(
+            "sns DeleteTopic: {}",
+            e.message().unwrap_or_default()
+        ));
+    }
+    for problem in problems {
+        tracing::warn!(%problem, "price-file teardown incomplete; the next run is unaffected");
+    }
+}
