@@ -9,5 +9,6 @@ mod foundation;
 mod inputs;
 mod judge;
 mod pipeline;
+mod price_files;
 mod scenarios;
 mod support;

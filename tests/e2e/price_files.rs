@@ -1,0 +1,383 @@
+//! The price-file flow against a real LocalStack: the analysis waits for a record's predecessor
+//! in market time (and compares with the wrong one when it does not wait), and every check of
+//! the price-file verdict fails when a finished run is broken its way.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tickflow_harness::price_files::generate::{FileJump, MalformedCounts};
+use tickflow_harness::price_files::{
+    run_and_keep, topology, FinishedPriceFiles, PriceFileSettings, PriceFilesRunConfig,
+};
+use tickflow_pipeline::aws::Clients;
+use tickflow_pipeline::price_files::{
+    layout, Alert, AnalysisConfig, AnalysisHandler, PriceFileStats, PriceRecord,
+};
+use tickflow_pipeline::processor::{Handler, SqsMessage};
+use tickflow_pipeline::source::InstrumentSpec;
+
+async fn put(clients: &Clients, bucket: &str, key: &str, body: Vec<u8>) {
+    clients
+        .s3
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(body.into())
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn delete(clients: &Clients, bucket: &str, key: &str) {
+    clients
+        .s3
+        .delete_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+}
+
+fn at(minutes: i64) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-23T00:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+        + chrono::Duration::minutes(minutes)
+}
+
+/// Puts the CSV object of `asset`'s record at `minutes` with weighted average `wa`, and returns
+/// the S3 notification message that announces it.
+async fn record(
+    clients: &Clients,
+    bucket: &str,
+    asset: &str,
+    minutes: i64,
+    wa: f64,
+    receive_count: u32,
+) -> SqsMessage {
+    let record = PriceRecord {
+        asset: asset.into(),
+        date: at(minutes),
+        open: wa,
+        high: wa,
+        low: wa,
+        close: wa,
+        volume: 1.0,
+        weighted_average: wa,
+    };
+    let key = layout::csv_key(asset, record.date);
+    put(clients, bucket, &key, record.to_csv("source").into_bytes()).await;
+    notice(&key, receive_count)
+}
+
+fn notice(key: &str, receive_count: u32) -> SqsMessage {
+    SqsMessage {
+        message_id: key.into(),
+        receipt_handle: String::new(),
+        body: serde_json::json!({"Records": [{
+            "eventName": "ObjectCreated:Put",
+            "eventTime": "2026-11-30T00:00:00.000Z",
+            "s3": {"object": {"key": key}}
+        }]})
+        .to_string(),
+        receive_count,
+    }
+}
+
+async fn alert(clients: &Clients, bucket: &str, asset: &str, minutes: i64) -> Option<Alert> {
+    let key = layout::alert_key(asset, at(minutes));
+    let (_, body) = clients.get_object(bucket, &key).await.ok()?;
+    Some(serde_json::from_slice(&body).unwrap())
+}
+
+#[tokio::test]
+async fn the_analysis_waits_for_the_previous_record_in_market_time() {
+    let clients = crate::support::clients().await;
+    let res = topology::provision(&clients, &tickflow_harness::topology::new_run_id())
+        .await
+        .unwrap();
+    let bucket = &res.bucket;
+    let stats = Arc::new(PriceFileStats::default());
+    let analysis = |hold_receives| {
+        AnalysisHandler::new(
+            clients.clone(),
+            bucket,
+            AnalysisConfig {
+                name: "e2e".into(),
+                topic_arn: res.alert_topic.clone(),
+                interval: chrono::Duration::minutes(5),
+                threshold_pct: 3.0,
+                hold_receives,
+            },
+            stats.clone(),
+        )
+    };
+    let handler = analysis(5);
+
+    // ETH at 0 and 10 minutes; the record at 5 minutes arrives last.
+    record(&clients, bucket, "ETH", 0, 100.0, 1).await;
+    let early = record(&clients, bucket, "ETH", 10, 110.0, 1).await;
+    let held = handler.handle(std::slice::from_ref(&early)).await.unwrap();
+    assert_eq!(held.batch_item_failures.len(), 1, "left for redelivery");
+    assert_eq!(stats.held.load(Ordering::Relaxed), 1);
+    assert!(alert(&clients, bucket, "ETH", 10).await.is_none());
+    let late = record(&clients, bucket, "ETH", 5, 104.0, 1).await;
+    assert!(handler
+        .handle(&[late])
+        .await
+        .unwrap()
+        .batch_item_failures
+        .is_empty());
+    let again = SqsMessage {
+        receive_count: 2,
+        ..early
+    };
+    assert!(handler
+        .handle(&[again])
+        .await
+        .unwrap()
+        .batch_item_failures
+        .is_empty());
+    let moved = alert(&clients, bucket, "ETH", 10).await.unwrap();
+    assert_eq!(moved.previous_date, at(5), "compared with 00:05, not 00:00");
+    assert!((moved.change_pct - (110.0 / 104.0 - 1.0) * 100.0).abs() < 1e-9);
+    assert_eq!(
+        alert(&clients, bucket, "ETH", 5)
+            .await
+            .unwrap()
+            .previous_date,
+        at(0)
+    );
+
+    // A record whose predecessor never comes is compared across the gap once it has waited.
+    let gap = record(&clients, bucket, "ETH", 20, 120.0, 5).await;
+    assert!(handler
+        .handle(&[gap])
+        .await
+        .unwrap()
+        .batch_item_failures
+        .is_empty());
+    assert_eq!(stats.gaps.load(Ordering::Relaxed), 1);
+    assert_eq!(
+        alert(&clients, bucket, "ETH", 20)
+            .await
+            .unwrap()
+            .previous_date,
+        at(10)
+    );
+
+    // Redelivered, an alerted record does not alert twice.
+    let twice = notice(&layout::csv_key("ETH", at(20)), 6);
+    handler.handle(&[twice]).await.unwrap();
+    assert_eq!(stats.alerts.load(Ordering::Relaxed), 3);
+    assert_eq!(stats.alerts_already_sent.load(Ordering::Relaxed), 1);
+
+    // Without waiting (hold_receives = 1), the same arrival order compares the wrong records.
+    let impatient = analysis(1);
+    record(&clients, bucket, "BTC", 0, 100.0, 1).await;
+    let early = record(&clients, bucket, "BTC", 10, 110.0, 1).await;
+    impatient.handle(&[early]).await.unwrap();
+    record(&clients, bucket, "BTC", 5, 104.0, 1).await;
+    assert_eq!(
+        alert(&clients, bucket, "BTC", 10)
+            .await
+            .unwrap()
+            .previous_date,
+        at(0),
+        "arrival order, not market order"
+    );
+    topology::teardown(&clients, &res).await;
+}
+
+/// Runs `change` on a kept run, judges it again, and returns the checks that failed.
+async fn failing_after<Fut: std::future::Future<Output = ()>>(
+    finished: &FinishedPriceFiles,
+    clients: &Clients,
+    change: Fut,
+) -> Vec<String> {
+    change.await;
+    let report = finished.rejudge(clients).await.unwrap();
+    report.failures.iter().map(|f| f.check.clone()).collect()
+}
+
+fn asset(name: &str, price: f64) -> InstrumentSpec {
+    InstrumentSpec {
+        name: name.into(),
+        price,
+        drift: 0.0,
+        volatility: 0.5,
+        spread_bps: 0.0,
+    }
+}
+
+#[tokio::test]
+async fn every_corruption_of_a_finished_price_file_run_fails_its_check() {
+    let clients = crate::support::clients().await;
+    let config = PriceFilesRunConfig {
+        name: "e2e-prices".into(),
+        seed: 4,
+        settings: PriceFileSettings {
+            assets: vec![asset("ETH", 3000.0), asset("BTC", 90_000.0)],
+            files: 40,
+            forced_jumps: vec![FileJump {
+                asset: "ETH".into(),
+                at_file: 20,
+                pct: 6.0,
+            }],
+            malformed: MalformedCounts {
+                unparsable: 1,
+                missing_field: 1,
+                unknown_format: 1,
+            },
+            hold_receives: 2,
+            ..PriceFileSettings::default()
+        },
+        measure_ceiling: false,
+    };
+    let finished = run_and_keep(&clients, &config).await.unwrap();
+    assert!(finished.report.passed, "{}", finished.report.render_text());
+    assert_eq!(finished.report.alerts, 1);
+    let res = &finished.resources;
+    let bucket = res.bucket.clone();
+    // The steps are stopped: what the test writes must not be announced to their queues.
+    clients
+        .s3
+        .put_bucket_notification_configuration()
+        .bucket(&bucket)
+        .notification_configuration(aws_sdk_s3::types::NotificationConfiguration::builder().build())
+        .send()
+        .await
+        .unwrap();
+    let keys = clients.object_keys(&bucket).await.unwrap().unwrap();
+    let csv_key = keys
+        .iter()
+        .find(|k| k.starts_with(layout::ANALYSIS))
+        .unwrap()
+        .clone();
+    let quarantine_key = keys
+        .iter()
+        .find(|k| k.starts_with(layout::QUARANTINE))
+        .unwrap()
+        .clone();
+    let (_, csv) = clients.get_object(&bucket, &csv_key).await.unwrap();
+    let (_, quarantined) = clients.get_object(&bucket, &quarantine_key).await.unwrap();
+
+    // A CSV object gone.
+    let checks = failing_after(&finished, &clients, delete(&clients, &bucket, &csv_key)).await;
+    assert_eq!(checks, ["price_files.objects", "price_files.missing"]);
+    put(&clients, &bucket, &csv_key, csv.clone()).await;
+
+    // A value changed (the weighted average's last digit).
+    let text = String::from_utf8(csv.clone()).unwrap();
+    let (record, source) = PriceRecord::from_csv(&text).unwrap();
+    let altered = PriceRecord {
+        weighted_average: record.weighted_average + 0.01,
+        ..record.clone()
+    };
+    let body = altered.to_csv(&source).into_bytes();
+    let checks = failing_after(&finished, &clients, put(&clients, &bucket, &csv_key, body)).await;
+    assert_eq!(checks, ["price_files.values"]);
+    put(&clients, &bucket, &csv_key, csv.clone()).await;
+
+    // The same file written twice (a second CSV object naming it).
+    let copy = layout::csv_key(&record.asset, at(60 * 24 * 365));
+    let checks = failing_after(
+        &finished,
+        &clients,
+        put(&clients, &bucket, &copy, csv.clone()),
+    )
+    .await;
+    assert_eq!(checks, ["price_files.objects", "price_files.twice"]);
+    delete(&clients, &bucket, &copy).await;
+
+    // A quarantined file with another kind, then one naming a file never uploaded.
+    let mut entry: serde_json::Value = serde_json::from_slice(&quarantined).unwrap();
+    let kind = if entry["kind"] == "unknown_format" {
+        "unparsable"
+    } else {
+        "unknown_format"
+    };
+    entry["kind"] = kind.into();
+    let body = serde_json::to_vec(&entry).unwrap();
+    let checks = failing_after(
+        &finished,
+        &clients,
+        put(&clients, &bucket, &quarantine_key, body),
+    )
+    .await;
+    assert_eq!(checks, ["price_files.values"]);
+    put(&clients, &bucket, &quarantine_key, quarantined.clone()).await;
+    entry["source_key"] = "crypto/01-data-ingestion/ETH/never.json".into();
+    let stray = format!("{}ETH/never.json.json", layout::QUARANTINE);
+    let body = serde_json::to_vec(&entry).unwrap();
+    let checks = failing_after(&finished, &clients, put(&clients, &bucket, &stray, body)).await;
+    assert_eq!(checks, ["price_files.objects", "price_files.unknown"]);
+    delete(&clients, &bucket, &stray).await;
+
+    // A message left in the ETL queue.
+    let checks = failing_after(&finished, &clients, async {
+        clients
+            .sqs
+            .send_message()
+            .queue_url(&res.etl_queue)
+            .message_body("left behind")
+            .send()
+            .await
+            .unwrap();
+    })
+    .await;
+    assert_eq!(checks, ["price_files.queues"]);
+    clients
+        .sqs
+        .purge_queue()
+        .queue_url(&res.etl_queue)
+        .send()
+        .await
+        .unwrap();
+
+    // Nothing left broken: it passes again. Then an alert twice, then none at all.
+    let again = finished.rejudge(&clients).await.unwrap();
+    assert!(again.passed, "{:?}", again.failures);
+    let marker = keys.iter().find(|k| k.starts_with(layout::ALERTS)).unwrap();
+    let (_, alert) = clients.get_object(&bucket, marker).await.unwrap();
+    let checks = failing_after(&finished, &clients, async {
+        clients
+            .sns
+            .publish()
+            .topic_arn(&res.alert_topic)
+            .subject("e2e-prices_Price_Alert")
+            .message(String::from_utf8(alert).unwrap())
+            .send()
+            .await
+            .unwrap();
+        crate::support::within(Duration::from_secs(10), "the second alert", async {
+            loop {
+                let depth = tickflow_harness::observe::queue_depth(&clients, &res.alert_queue)
+                    .await
+                    .unwrap();
+                if depth.total() >= 2 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+        .await;
+    })
+    .await;
+    assert_eq!(checks, ["price_files.alerts"]);
+    let checks = failing_after(&finished, &clients, async {
+        clients
+            .sqs
+            .purge_queue()
+            .queue_url(&res.alert_queue)
+            .send()
+            .await
+            .unwrap();
+    })
+    .await;
+    assert_eq!(checks, ["price_files.alerts"]);
+    finished.teardown(&clients).await;
+}
