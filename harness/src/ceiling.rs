@@ -1,5 +1,6 @@
 //! LocalStack's own ceiling on this machine: tight loops of `PutRecords`, `SendMessageBatch`
-//! and `PutObject` from the same SDK the pipeline uses, to compare the pipeline against.
+//! and `PutObject` from the same SDK the pipeline uses, and `PutObject` with its S3
+//! notification received (the price-file flow's unit of work), to compare the pipelines against.
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -12,6 +13,9 @@ use tickflow_pipeline::aws::{AwsError, Clients};
 
 use crate::error::Result;
 use crate::topology::{Provisioned, Topology};
+
+/// A rough rate of PutObject-plus-notification on LocalStack, to size that row to the budget.
+const NOTIFIED_PUTS_PER_SEC: f64 = 200.0;
 
 /// One measured loop.
 #[derive(Debug, Clone, Serialize)]
@@ -70,6 +74,10 @@ async fn measure_all(
         out.push(sqs(clients, &p.resources.queue_url, size, budget).await?);
     }
     out.push(s3(clients, &p.resources.bucket, 1024 * 1024, budget).await?);
+    // What the price-file flow is compared with; counted in objects (each waits for its
+    // notification), about as many as the other loops' budget allows.
+    let objects = (budget.as_secs_f64() * NOTIFIED_PUTS_PER_SEC).clamp(100.0, 10_000.0) as u64;
+    out.push(crate::price_files::ceiling::notified_puts(clients, objects, 16).await?);
     Ok(out)
 }
 

@@ -121,10 +121,10 @@ where
 {
     if original.file.scenario.flow != scenario::file::Flow::Stream {
         return Err(Error::Input(format!(
-            "{}: shrink works on the stream flow's events and faults; a {:?} scenario has \
+            "{}: shrink works on the stream flow's events and faults; a {} scenario has \
              neither (its input is fixed by seed or directory: run it again to reproduce)",
             original.path.display(),
-            original.file.scenario.flow
+            original.file.scenario.flow.name()
         )));
     }
     if config.min_failures == 0 || config.min_failures > config.runs {

@@ -112,7 +112,8 @@ enum Command {
         out: Option<PathBuf>,
     },
     /// Measure LocalStack's raw capacity with tight loops of PutRecords, SendMessageBatch and
-    /// PutObject: the ceiling the pipeline is compared with.
+    /// PutObject, and PutObject with its S3 notification: the ceilings the flows are compared
+    /// with.
     Ceiling {
         /// Seconds per loop.
         #[arg(long, default_value_t = 5)]

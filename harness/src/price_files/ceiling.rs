@@ -118,7 +118,7 @@ async fn measure(
         });
     }
     Ok(Measurement {
-        operation: format!("s3 PutObject {SIZE} B + notification to SQS, {concurrency} at a time"),
+        operation: format!("s3 PutObject {SIZE} B + notification x{concurrency}"),
         calls: objects,
         items: got,
         bytes: got * SIZE as u64,

@@ -69,6 +69,17 @@ pub enum Flow {
     PriceFiles,
 }
 
+impl Flow {
+    /// The name a scenario gives it (`flow = "..."`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Flow::Stream => "stream",
+            Flow::Batch => "batch",
+            Flow::PriceFiles => "price-files",
+        }
+    }
+}
+
 /// `[generate]`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

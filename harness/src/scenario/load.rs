@@ -70,7 +70,10 @@ pub fn parse(name: &str, source: &str) -> Result<ScenarioFile, Vec<ScenarioError
             message: e.message().trim().to_string(),
         }]
     })?;
-    let problems = check(&file);
+    let mut problems = check(&file);
+    if let Ok(table) = source.parse::<toml::Table>() {
+        problems.extend(sections_of_other_flows(file.scenario.flow, &table));
+    }
     if problems.is_empty() {
         return Ok(file);
     }
@@ -89,6 +92,54 @@ pub fn parse(name: &str, source: &str) -> Result<ScenarioFile, Vec<ScenarioError
             }
         })
         .collect())
+}
+
+/// Sections and `[expect]` keys another flow reads: a batch or price-file scenario that gives
+/// them would have them ignored and could pass on what was never checked or injected.
+fn sections_of_other_flows(flow: super::file::Flow, table: &toml::Table) -> Vec<(String, String)> {
+    use super::file::Flow;
+    let (sections, expect_keys): (&[&str], &[&str]) = match flow {
+        Flow::Stream => return Vec::new(),
+        Flow::Batch => (
+            &["generate", "load", "pipeline", "faults", "price_files"],
+            &["reconciliation", "batch", "sns"],
+        ),
+        Flow::PriceFiles => (
+            &["generate", "load", "pipeline", "faults", "batch", "replay"],
+            &["reconciliation", "price_files"],
+        ),
+    };
+    let flow_name = flow.name();
+    let mut problems: Vec<(String, String)> = sections
+        .iter()
+        .filter(|s| table.contains_key(**s))
+        .map(|s| {
+            let message = format!("not read by the {flow_name} flow: it would be ignored");
+            (s.to_string(), message)
+        })
+        .collect();
+    let expect = table.get("expect").and_then(toml::Value::as_table);
+    for key in expect.into_iter().flat_map(|t| t.keys()) {
+        if !expect_keys.contains(&key.as_str()) {
+            let allowed = expect_keys.join(", ");
+            problems.push((
+                format!("expect.{key}"),
+                format!("not checked by the {flow_name} flow (it reads {allowed})"),
+            ));
+        }
+    }
+    if let Some(sns) = expect
+        .and_then(|t| t.get("sns"))
+        .and_then(toml::Value::as_table)
+    {
+        for key in sns.keys().filter(|k| *k != "run_status_subject") {
+            problems.push((
+                format!("expect.sns.{key}"),
+                format!("not checked by the {flow_name} flow (it reads run_status_subject)"),
+            ));
+        }
+    }
+    problems
 }
 
 /// Semantic checks: (dotted key path, message).
@@ -138,13 +189,6 @@ fn check_batch(file: &ScenarioFile) -> Vec<(String, String)> {
                 .into(),
         )),
         (_, None) => {}
-    }
-    if file.scenario.flow == Flow::PriceFiles && file.replay.is_some() {
-        problems.push((
-            "replay".into(),
-            "the price-file flow generates its files; [replay] is the stream's and the batch's"
-                .into(),
-        ));
     }
     problems
 }
@@ -385,5 +429,24 @@ events = 100
         ));
         assert_eq!(stream_keys.len(), 2, "{stream_keys:?}");
         assert!(stream_keys[0].contains("replay.speed"), "{stream_keys:?}");
+    }
+
+    #[test]
+    fn sections_another_flow_reads_are_refused_not_ignored() {
+        let e = errors(
+            "[scenario]\nname = \"p\"\nflow = \"price-files\"\n[faults]\nmalformed_ratio = 0.1\n[expect]\nfound = 3\n",
+        );
+        assert_eq!(e.len(), 2, "{e:#?}");
+        assert!(
+            e[0].contains("faults: not read by the price-files flow"),
+            "{}",
+            e[0]
+        );
+        assert!(e[1].contains("expect.found: not checked"), "{}", e[1]);
+        let batch = errors(
+            "[scenario]\nname = \"b\"\nflow = \"batch\"\n[expect.sns]\nprice_alert = 1\nrun_status_subject = \"x\"\n",
+        );
+        assert_eq!(batch.len(), 1, "{batch:#?}");
+        assert!(batch[0].contains("expect.sns.price_alert"), "{}", batch[0]);
     }
 }
