@@ -189,6 +189,16 @@ fn sqs_envelopes_decode() {
 }
 
 #[test]
+fn price_files_read_or_say_why() {
+    fuzz(Target {
+        name: "price_file",
+        run: targets::price_file,
+        seeds: targets::seeds::price_file(),
+        toml: false,
+    });
+}
+
+#[test]
 fn lake_keys_and_rows_parse() {
     fuzz(Target {
         name: "lake",

@@ -12,6 +12,7 @@ use tickflow_pipeline::event::enrich;
 use tickflow_pipeline::kpl::{self, Aggregator, MAX_KINESIS_RECORD};
 use tickflow_pipeline::lake::{partition, row};
 use tickflow_pipeline::notify::PriceWatch;
+use tickflow_pipeline::price_files::{layout, record, PriceRecord};
 use tickflow_pipeline::source::{Generator, GeneratorConfig};
 use tickflow_pipeline::{compress, envelope};
 
@@ -58,6 +59,16 @@ pub fn scenario(data: &[u8]) -> bool {
     }
     for i in [0, 1, 2, 1_000, u64::MAX / 2, u64::MAX] {
         let _ = config.load.due(i);
+    }
+    if let Some(settings) = &s.file.price_files {
+        let mut settings = settings.clone();
+        settings.files = settings.files.min(20);
+        let files =
+            tickflow_harness::price_files::generate::generate(&settings, s.file.scenario.seed);
+        let _ = tickflow_harness::price_files::generate::expected_alerts(
+            &files,
+            settings.threshold_pct,
+        );
     }
     true
 }
@@ -135,6 +146,36 @@ pub fn envelope(data: &[u8]) -> bool {
     let _ = envelope::decode(&sealed);
     let _ = compress::expand(data);
     plain.is_ok_and(|r| !r.is_empty())
+}
+
+/// Price files: read as each format (and as the content says); a record survives its CSV, and
+/// a file that is not one says which kind and why.
+pub fn price_file(data: &[u8]) -> bool {
+    let mut deep = false;
+    for key in ["f.json", "f.xml", "f.txt", "f"] {
+        match record::parse(key, data) {
+            Ok(r) => {
+                let csv = r.to_csv(key);
+                let (back, source) = PriceRecord::from_csv(&csv)
+                    .unwrap_or_else(|e| panic!("a record's own CSV reads back: {e}\n{csv}"));
+                assert_eq!(source, key);
+                assert_eq!(back.date, r.date, "{csv}");
+                assert_eq!(
+                    back.weighted_average.to_bits(),
+                    r.weighted_average.to_bits(),
+                    "{csv}"
+                );
+                let _ = layout::csv_key(&r.asset, r.date);
+                deep = true;
+            }
+            Err(e) => assert!(!e.reason.is_empty(), "a malformed file says why"),
+        }
+    }
+    let text = String::from_utf8_lossy(data);
+    let _ = PriceRecord::from_csv(&text);
+    let _ = layout::parse_csv_key(&text);
+    let _ = tickflow_pipeline::s3_event::parse(&text);
+    deep
 }
 
 /// Lake keys and rows: the partition parser and the row reader with its enrichment check.
@@ -229,6 +270,24 @@ pub mod seeds {
         let body = envelope::join(&elements);
         let sealed = envelope::seal(body.clone(), compress::Compression::Zstd);
         vec![body.into_bytes(), sealed.into_bytes()]
+    }
+
+    /// Generated price files of every format and kind of malformation.
+    pub fn price_file() -> Vec<Vec<u8>> {
+        use tickflow_harness::price_files::generate::{self, MalformedCounts};
+        let settings = generate::PriceFileSettings {
+            files: 12,
+            malformed: MalformedCounts {
+                unparsable: 2,
+                missing_field: 1,
+                unknown_format: 1,
+            },
+            ..generate::PriceFileSettings::default()
+        };
+        generate::generate(&settings, 3)
+            .into_iter()
+            .map(|f| f.body)
+            .collect()
     }
 
     /// A data key and an enriched row of each kind.

@@ -261,13 +261,17 @@ fn record(fields: &HashMap<String, String>) -> Result<PriceRecord, Malformed> {
     })
 }
 
+/// A market time: RFC 3339 or epoch seconds, in years 1970 to 9999 (what keys and RFC 3339
+/// can write back).
 fn parse_date(text: &str) -> Option<DateTime<Utc>> {
-    if let Ok(seconds) = text.parse::<i64>() {
-        return DateTime::from_timestamp(seconds, 0);
-    }
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
+    use chrono::Datelike as _;
+    let time = match text.parse::<i64>() {
+        Ok(seconds) => DateTime::from_timestamp(seconds, 0),
+        Err(_) => DateTime::parse_from_rfc3339(text)
+            .ok()
+            .map(|t| t.with_timezone(&Utc)),
+    }?;
+    (1970..=9999).contains(&time.year()).then_some(time)
 }
 
 impl PriceRecord {
@@ -383,6 +387,12 @@ mod tests {
             (
                 "a.txt",
                 TEXT.replace("2026-11-23T00:05:00Z", "yesterday"),
+                MalformedKind::InvalidField,
+                "`date`",
+            ),
+            (
+                "a.json",
+                JSON.replace("1795392300", "2048544806409"),
                 MalformedKind::InvalidField,
                 "`date`",
             ),
