@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use tickflow_pipeline::price_files::layout;
 use tickflow_pipeline::price_files::{MalformedKind, PriceRecord};
 use tickflow_pipeline::source::price::{round, PricePath};
-use tickflow_pipeline::source::{InstrumentSpec, JumpModel};
+use tickflow_pipeline::source::{InstrumentSpec, JumpModel, MAX_PRICE};
 
 /// Most files a run may have.
 pub const MAX_FILES: u64 = 1_000_000;
@@ -171,8 +171,11 @@ impl PriceFileSettings {
                     "1 to 16 upper-case letters or digits".into(),
                 );
             }
-            if !(asset.price.is_finite() && asset.price > 0.0) {
-                bad(&format!("assets.{i}.price"), "must be positive".into());
+            if !(asset.price.is_finite() && asset.price > 0.0 && asset.price <= MAX_PRICE) {
+                bad(
+                    &format!("assets.{i}.price"),
+                    format!("must be positive and at most {MAX_PRICE}"),
+                );
             }
             if !(0.0..=5.0).contains(&asset.volatility) || !asset.drift.is_finite() {
                 bad(
@@ -333,7 +336,8 @@ fn bar(
     let (mut volume, mut notional) = (0.0, 0.0);
     for k in 0..SAMPLES {
         path.step(date.timestamp_millis() + k * step, jumps, rng);
-        let price = round(path.mid, 4);
+        // A tick is the least a price can be written as (a long fall would round to zero).
+        let price = round(path.mid, 4).max(1e-4);
         let traded = round(rng.random_range(0.5..20.0), 4);
         if k == 0 {
             open = price;
@@ -352,7 +356,7 @@ fn bar(
         low,
         close,
         volume: round(volume, 4),
-        weighted_average: round(notional / volume, 6),
+        weighted_average: round(notional / volume, 6).max(1e-6),
     }
 }
 
