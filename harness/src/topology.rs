@@ -519,3 +519,30 @@ pub(crate) async fn notify_queues(
         .map_err(AwsError::of("s3", "PutBucketNotificationConfiguration"))?;
     Ok(())
 }
+
+/// Deletes buckets (emptied first), queues and topics, and returns what could not be deleted:
+/// every deletion is tried, whatever failed before.
+pub(crate) async fn delete_all(
+    clients: &Clients,
+    buckets: &[&str],
+    queues: &[&str],
+    topics: &[&str],
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for bucket in buckets {
+        if let Err(e) = empty_and_delete_bucket(clients, bucket).await {
+            problems.push(e.to_string());
+        }
+    }
+    for queue in queues {
+        if let Err(e) = clients.sqs.delete_queue().queue_url(*queue).send().await {
+            problems.push(AwsError::of("sqs", "DeleteQueue")(e).to_string());
+        }
+    }
+    for topic in topics {
+        if let Err(e) = clients.sns.delete_topic().topic_arn(*topic).send().await {
+            problems.push(AwsError::of("sns", "DeleteTopic")(e).to_string());
+        }
+    }
+    problems
+}

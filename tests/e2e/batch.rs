@@ -10,6 +10,8 @@ use tickflow_harness::postgres;
 use tickflow_pipeline::batch::layout::{self, COLUMNS, TABLE};
 use tickflow_pipeline::batch::load::replace_rows;
 
+use crate::support::{delete, put};
+
 fn csv(rows: &[&str]) -> Vec<u8> {
     let mut out = COLUMNS.join(",").into_bytes();
     out.push(b'\n');
@@ -150,14 +152,7 @@ async fn every_corruption_of_a_finished_batch_run_fails_its_check() {
     // The output object gone.
     let (_, output) = clients.get_object(&bucket, layout::OUTPUT).await.unwrap();
     let checks = failing_after(&finished, &clients, || async {
-        clients
-            .s3
-            .delete_object()
-            .bucket(&bucket)
-            .key(layout::OUTPUT)
-            .send()
-            .await
-            .unwrap();
+        delete(&clients, &bucket, layout::OUTPUT).await;
     })
     .await;
     assert_eq!(checks, ["batch.output_rows"]);
@@ -182,23 +177,9 @@ async fn every_corruption_of_a_finished_batch_run_fails_its_check() {
     })
     .await;
     assert_eq!(checks, ["batch.runs"]);
-    clients
-        .s3
-        .delete_object()
-        .bucket(&bucket)
-        .key(&copy)
-        .send()
-        .await
-        .unwrap();
+    delete(&clients, &bucket, &copy).await;
     let checks = failing_after(&finished, &clients, || async {
-        clients
-            .s3
-            .delete_object()
-            .bucket(&bucket)
-            .key(&log_key)
-            .send()
-            .await
-            .unwrap();
+        delete(&clients, &bucket, &log_key).await;
     })
     .await;
     assert_eq!(checks, ["batch.runs", "batch.log"]);
@@ -229,18 +210,6 @@ async fn every_corruption_of_a_finished_batch_run_fails_its_check() {
     .await;
     assert_eq!(checks, ["batch.run_status"]);
     finished.teardown(&clients, url).await;
-}
-
-async fn put(clients: &tickflow_pipeline::aws::Clients, bucket: &str, key: &str, body: Vec<u8>) {
-    clients
-        .s3
-        .put_object()
-        .bucket(bucket)
-        .key(key)
-        .body(body.into())
-        .send()
-        .await
-        .unwrap();
 }
 
 async fn logs(clients: &tickflow_pipeline::aws::Clients, bucket: &str) -> Vec<String> {

@@ -15,7 +15,7 @@ use tickflow_pipeline::aws::Clients;
 use tickflow_pipeline::event::{enrich, MarketEvent};
 use tickflow_pipeline::source::{Generator, GeneratorConfig};
 
-use crate::support::{clients, within};
+use crate::support::{clients, delete, within};
 
 const LIMIT: Duration = Duration::from_secs(120);
 
@@ -145,17 +145,6 @@ async fn put(
         .key(key)
         .body(ByteStream::from(body))
         .set_metadata(Some(meta.clone()))
-        .send()
-        .await
-        .unwrap();
-}
-
-async fn delete(clients: &Clients, bucket: &str, key: &str) {
-    clients
-        .s3
-        .delete_object()
-        .bucket(bucket)
-        .key(key)
         .send()
         .await
         .unwrap();

@@ -18,28 +18,7 @@ use tickflow_pipeline::price_files::{
 use tickflow_pipeline::processor::{Handler, SqsMessage};
 use tickflow_pipeline::source::InstrumentSpec;
 
-async fn put(clients: &Clients, bucket: &str, key: &str, body: Vec<u8>) {
-    clients
-        .s3
-        .put_object()
-        .bucket(bucket)
-        .key(key)
-        .body(body.into())
-        .send()
-        .await
-        .unwrap();
-}
-
-async fn delete(clients: &Clients, bucket: &str, key: &str) {
-    clients
-        .s3
-        .delete_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .unwrap();
-}
+use crate::support::{delete, put};
 
 fn at(minutes: i64) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-23T00:00:00Z")

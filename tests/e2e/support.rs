@@ -26,3 +26,28 @@ pub async fn within<T>(limit: Duration, what: &str, work: impl Future<Output = T
         .await
         .unwrap_or_else(|_| panic!("timed out after {limit:?}: {what}"))
 }
+
+/// Writes `body` at `key` (a test setting up or breaking what a run left).
+pub async fn put(clients: &Clients, bucket: &str, key: &str, body: Vec<u8>) {
+    clients
+        .s3
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(body.into())
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Deletes the object at `key`.
+pub async fn delete(clients: &Clients, bucket: &str, key: &str) {
+    clients
+        .s3
+        .delete_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+}

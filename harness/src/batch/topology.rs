@@ -3,14 +3,13 @@
 //! with a subscribed queue, and a database schema of its own (so runs side by side never share
 //! a table).
 
-use aws_sdk_sns::error::ProvideErrorMetadata as _;
-use tickflow_pipeline::aws::{AwsError, Clients};
+use tickflow_pipeline::aws::Clients;
 use tickflow_pipeline::batch::layout;
 
 use crate::error::{Error, Result};
 use crate::topology::{
-    empty_and_delete_bucket, ensure_bucket, ensure_queue, ensure_topic, notify_queues,
-    subscribe_queue, KeyFilter,
+    delete_all, ensure_bucket, ensure_queue, ensure_topic, notify_queues, subscribe_queue,
+    KeyFilter,
 };
 
 /// Names, URLs and ARNs of one batch run's resources.
@@ -77,29 +76,13 @@ pub async fn provision(
 
 /// Deletes what [`provision`] made (failures are logged: names are unique).
 pub async fn teardown(clients: &Clients, database_url: &str, res: &BatchResources) {
-    let mut problems = Vec::new();
-    for bucket in [&res.source_bucket, &res.monitored_bucket] {
-        if let Err(e) = empty_and_delete_bucket(clients, bucket).await {
-            problems.push(e.to_string());
-        }
-    }
-    for queue in [&res.trigger_queue, &res.status_queue] {
-        if let Err(e) = clients.sqs.delete_queue().queue_url(queue).send().await {
-            problems.push(AwsError::of("sqs", "DeleteQueue")(e).to_string());
-        }
-    }
-    if let Err(e) = clients
-        .sns
-        .delete_topic()
-        .topic_arn(&res.status_topic)
-        .send()
-        .await
-    {
-        problems.push(format!(
-            "sns DeleteTopic: {}",
-            e.message().unwrap_or_default()
-        ));
-    }
+    let mut problems = delete_all(
+        clients,
+        &[&res.source_bucket, &res.monitored_bucket],
+        &[&res.trigger_queue, &res.status_queue],
+        &[&res.status_topic],
+    )
+    .await;
     match crate::postgres::connect(database_url).await {
         Ok(client) => {
             let drop = format!("DROP SCHEMA IF EXISTS {} CASCADE", res.schema);

@@ -2,14 +2,13 @@
 //! notifications on the ingestion and analysis prefixes go to one queue each (real S3
 //! notifications); a dead-letter queue behind both; and the alert topic with a subscribed queue.
 
-use aws_sdk_sns::error::ProvideErrorMetadata as _;
 use aws_sdk_sqs::types::QueueAttributeName;
-use tickflow_pipeline::aws::{AwsError, Clients};
+use tickflow_pipeline::aws::Clients;
 use tickflow_pipeline::price_files::layout;
 
 use crate::error::Result;
 use crate::topology::{
-    empty_and_delete_bucket, ensure_bucket, ensure_queue, ensure_topic, notify_queues, queue_arn,
+    delete_all, ensure_bucket, ensure_queue, ensure_topic, notify_queues, queue_arn,
     subscribe_queue, KeyFilter,
 };
 
@@ -109,32 +108,13 @@ pub async fn provision(clients: &Clients, run_id: &str) -> Result<PriceFileResou
 
 /// Deletes what [`provision`] made (failures are logged: names are unique).
 pub async fn teardown(clients: &Clients, res: &PriceFileResources) {
-    let mut problems = Vec::new();
-    if let Err(e) = empty_and_delete_bucket(clients, &res.bucket).await {
-        problems.push(e.to_string());
-    }
-    for queue in [
-        &res.etl_queue,
+    let queues = [
+        res.etl_queue.as_str(),
         &res.analysis_queue,
         &res.dlq,
         &res.alert_queue,
-    ] {
-        if let Err(e) = clients.sqs.delete_queue().queue_url(queue).send().await {
-            problems.push(AwsError::of("sqs", "DeleteQueue")(e).to_string());
-        }
-    }
-    if let Err(e) = clients
-        .sns
-        .delete_topic()
-        .topic_arn(&res.alert_topic)
-        .send()
-        .await
-    {
-        problems.push(format!(
-            "sns DeleteTopic: {}",
-            e.message().unwrap_or_default()
-        ));
-    }
+    ];
+    let problems = delete_all(clients, &[&res.bucket], &queues, &[&res.alert_topic]).await;
     for problem in problems {
         tracing::warn!(%problem, "price-file teardown incomplete; the next run is unaffected");
     }
