@@ -51,6 +51,7 @@ pub mod latency;
 pub mod load;
 pub mod localstack;
 pub mod observe;
+pub mod owned_thread;
 pub mod postgres;
 pub mod price_files;
 pub mod produce;
