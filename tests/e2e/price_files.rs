@@ -210,6 +210,7 @@ async fn every_corruption_of_a_finished_price_file_run_fails_its_check() {
                 unparsable: 1,
                 missing_field: 1,
                 unknown_format: 1,
+                too_large: 0,
             },
             hold_receives: 2,
             ..PriceFileSettings::default()

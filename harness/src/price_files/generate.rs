@@ -16,7 +16,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use tickflow_pipeline::price_files::layout;
-use tickflow_pipeline::price_files::{MalformedKind, PriceRecord};
+use tickflow_pipeline::price_files::{record, MalformedKind, PriceRecord};
 use tickflow_pipeline::source::price::{round, PricePath};
 use tickflow_pipeline::source::{InstrumentSpec, JumpModel, MAX_PRICE};
 
@@ -129,11 +129,21 @@ pub struct MalformedCounts {
     pub missing_field: u32,
     /// Neither JSON, XML nor text.
     pub unknown_format: u32,
+    /// A valid record padded beyond the largest file the ETL step reads.
+    pub too_large: u32,
 }
 
 impl MalformedCounts {
     fn total(&self) -> u64 {
-        u64::from(self.unparsable) + u64::from(self.missing_field) + u64::from(self.unknown_format)
+        [
+            self.unparsable,
+            self.missing_field,
+            self.unknown_format,
+            self.too_large,
+        ]
+        .iter()
+        .map(|n| u64::from(*n))
+        .sum()
     }
 }
 
@@ -385,6 +395,10 @@ fn malformed_positions(
         .chain(std::iter::repeat_n(
             MalformedKind::UnknownFormat,
             m.unknown_format as usize,
+        ))
+        .chain(std::iter::repeat_n(
+            MalformedKind::TooLarge,
+            m.too_large as usize,
         ));
     let mut picked = BTreeMap::new();
     for kind in kinds {
@@ -436,6 +450,11 @@ fn malformed_file(record: &PriceRecord, kind: MalformedKind, format: &str) -> Pr
                 key(record, format),
                 text.as_bytes()[..text.len() / 2].to_vec(),
             )
+        }
+        MalformedKind::TooLarge => {
+            let mut text = render(record, "txt", None);
+            text.push_str(&format!("# {}\n", "-".repeat(record::MAX_FILE_BYTES)));
+            (key(record, "txt"), text.into_bytes())
         }
         MalformedKind::MissingField | MalformedKind::InvalidField => (
             key(record, format),
@@ -564,6 +583,7 @@ mod tests {
                 unparsable: 3,
                 missing_field: 2,
                 unknown_format: 1,
+                too_large: 1,
             },
             ..PriceFileSettings::default()
         }
@@ -588,7 +608,7 @@ mod tests {
                 (want, got) => panic!("{}: expected {want:?}, read {got:?}", file.key),
             }
         }
-        assert_eq!(kinds.values().sum::<i32>(), 6);
+        assert_eq!(kinds.values().sum::<i32>(), 7);
         let formats: BTreeSet<&str> = files
             .iter()
             .filter_map(|f| f.key.rsplit('.').next())

@@ -281,6 +281,7 @@ pub mod seeds {
                 unparsable: 2,
                 missing_field: 1,
                 unknown_format: 1,
+                too_large: 0,
             },
             ..generate::PriceFileSettings::default()
         };

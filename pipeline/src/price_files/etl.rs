@@ -70,8 +70,8 @@ impl EtlHandler {
 
     /// One price file to its CSV object, or to the quarantine.
     async fn transform(&self, key: &str) -> Result<(), AwsError> {
-        let body = match self.clients.get_object(&self.bucket, key).await {
-            Ok((_, body)) => body,
+        let object = match self.clients.open_object(&self.bucket, key).await {
+            Ok(object) => object,
             Err(e) if e.message.contains("NoSuchKey") => {
                 self.stats.vanished.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(key, "announced price file is gone; skipped");
@@ -79,7 +79,19 @@ impl EtlHandler {
             }
             Err(e) => return Err(e),
         };
-        let (out_key, out, counter) = match record::parse(key, &body) {
+        let size = usize::try_from(object.content_length().unwrap_or(0)).unwrap_or(usize::MAX);
+        let parsed = if size > record::MAX_FILE_BYTES {
+            Err(record::too_large(size)) // never held in memory
+        } else {
+            let body = object
+                .body
+                .collect()
+                .await
+                .map_err(AwsError::of("s3", "GetObject"))?
+                .into_bytes();
+            record::parse(key, &body)
+        };
+        let (out_key, out, counter) = match parsed {
             Ok(record) => (
                 layout::csv_key(&record.asset, record.date),
                 record.to_csv(key).into_bytes(),
@@ -90,7 +102,7 @@ impl EtlHandler {
                     source_key: key.to_string(),
                     kind: malformed.kind,
                     reason: malformed.reason,
-                    size: body.len(),
+                    size,
                 };
                 let json = serde_json::to_vec(&quarantined).expect("a quarantine entry serialises");
                 (layout::quarantine_key(key), json, &self.stats.quarantined)

@@ -71,7 +71,12 @@ pub enum MalformedKind {
     MissingField,
     /// A field with a value a price record cannot have.
     InvalidField,
+    /// Larger than any price record ([`MAX_FILE_BYTES`]): not read at all.
+    TooLarge,
 }
+
+/// The largest price file read (a record is a few hundred bytes).
+pub const MAX_FILE_BYTES: usize = 1 << 20;
 
 /// A file that is not a price record, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -118,6 +123,9 @@ pub fn format_of(key: &str, body: &[u8]) -> Option<Format> {
 /// # Errors
 /// What makes it not a record ([`MalformedKind`]).
 pub fn parse(key: &str, body: &[u8]) -> Result<PriceRecord, Malformed> {
+    if body.len() > MAX_FILE_BYTES {
+        return Err(too_large(body.len()));
+    }
     let format = format_of(key, body).ok_or_else(|| {
         Malformed::new(
             MalformedKind::UnknownFormat,
@@ -132,6 +140,14 @@ pub fn parse(key: &str, body: &[u8]) -> Result<PriceRecord, Malformed> {
         Format::Text => text_fields(text),
     };
     record(&fields)
+}
+
+/// Why a file of `size` bytes is not read.
+pub fn too_large(size: usize) -> Malformed {
+    Malformed::new(
+        MalformedKind::TooLarge,
+        format!("{size} bytes, more than {MAX_FILE_BYTES}"),
+    )
 }
 
 /// The fields of a JSON object, numbers and strings as text.
@@ -408,6 +424,15 @@ mod tests {
             assert_eq!(error.kind, kind, "{key}: {error}");
             assert!(error.reason.contains(why), "{key}: {error}");
         }
+    }
+
+    #[test]
+    fn a_file_larger_than_any_record_is_not_read() {
+        let big = format!("{{\"pad\": \"{}\"}}", "x".repeat(MAX_FILE_BYTES));
+        assert_eq!(
+            parse("a.json", big.as_bytes()).unwrap_err().kind,
+            MalformedKind::TooLarge
+        );
     }
 
     #[test]
