@@ -89,19 +89,21 @@ pub fn summary_table(outcomes: &[Outcome]) -> String {
         "SCENARIO", "RESULT", "EVENTS", "MISSING", "DUPL", "ELAPSED"
     );
     for o in outcomes {
-        let (events, missing, dup, elapsed) = match (&o.report, &o.batch) {
-            (Some(r), _) => {
+        let (events, missing, dup, elapsed) = match (&o.report, &o.batch, &o.price_files) {
+            (Some(r), _, _) => {
                 let c = &r.judged.reconciliation;
                 (c.events, c.missing, c.duplicated, r.elapsed_secs)
             }
             // A batch run: rows expected, and rows missing from (or extra in) the table.
-            (None, Some(b)) => (
+            (None, Some(b), _) => (
                 b.expected_rows,
                 b.expected_rows.saturating_sub(b.table_rows),
                 b.table_rows.saturating_sub(b.expected_rows),
                 b.elapsed_secs,
             ),
-            (None, None) => (0, 0, 0, 0.0),
+            // A price-file run: files uploaded, found nowhere, found twice.
+            (None, None, Some(p)) => (p.files, p.missing, p.twice, p.elapsed_secs),
+            (None, None, None) => (0, 0, 0, 0.0),
         };
         let result = if o.passed() { "PASS" } else { "FAIL" };
         let failures = o.failures.len() + usize::from(o.error.is_some());
@@ -145,9 +147,19 @@ pub fn markdown(outcomes: &[Outcome]) -> String {
                         o.name, b.expected_rows, b.table_rows, b.bad_rows, b.bad_files, b.elapsed_secs
                     );
                 }
-                None => {
-                    let _ = writeln!(md, "| {} | {result} | | | | | | | | |", o.name);
-                }
+                None => match &o.price_files {
+                    // A price-file run: files, found as CSV, missing, twice, quarantined.
+                    Some(p) => {
+                        let _ = writeln!(
+                            md,
+                            "| {} (price files) | {result} | {} files | {} as CSV | {} | {} | {} | | | {:.1} s |",
+                            o.name, p.files, p.found_as_csv, p.missing, p.twice, p.found_quarantined, p.elapsed_secs
+                        );
+                    }
+                    None => {
+                        let _ = writeln!(md, "| {} | {result} | | | | | | | | |", o.name);
+                    }
+                },
             },
         }
     }
