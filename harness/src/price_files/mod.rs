@@ -135,14 +135,54 @@ pub async fn run_and_keep(
 /// The two steps, running.
 struct Steps {
     stats: Arc<PriceFileStats>,
-    etl: (
-        control::Controller,
-        JoinHandle<tickflow_pipeline::Result<()>>,
-    ),
-    analysis: (
-        control::Controller,
-        JoinHandle<tickflow_pipeline::Result<()>>,
-    ),
+    etl: Running,
+    analysis: Running,
+}
+
+/// One step's mapping, running; aborted when dropped (a run that ends early leaves no poller).
+struct Running {
+    name: &'static str,
+    ctl: control::Controller,
+    task: JoinHandle<tickflow_pipeline::Result<()>>,
+}
+
+impl Running {
+    fn spawn<H: Handler>(
+        name: &'static str,
+        clients: &Clients,
+        queue: &str,
+        config: EsmConfig,
+        handler: H,
+    ) -> Self {
+        let (ctl, control) = control::channel();
+        let esm = EventSourceMapping::new(clients.clone(), queue, config, Arc::new(handler));
+        Self {
+            name,
+            ctl,
+            task: tokio::spawn(esm.run(control)),
+        }
+    }
+
+    /// Lets the mapping finish its queue, then joins it: its error if it failed.
+    async fn drain(&mut self) -> Result<()> {
+        self.ctl.set(Phase::Drain);
+        let limit = Duration::from_secs(120);
+        let joined = tokio::time::timeout(limit, &mut self.task)
+            .await
+            .map_err(|_| Error::Timeout {
+                what: format!("the {} step to drain", self.name),
+                after: limit,
+            })?;
+        joined
+            .map_err(|e| stage(self.name, e))?
+            .map_err(|e| stage(self.name, e))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 impl Steps {
@@ -175,8 +215,14 @@ impl Steps {
             ..EsmConfig::default()
         };
         Self {
-            etl: spawn(clients, &res.etl_queue, etl_esm, etl),
-            analysis: spawn(clients, &res.analysis_queue, analysis_esm, analysis),
+            etl: Running::spawn("etl", clients, &res.etl_queue, etl_esm, etl),
+            analysis: Running::spawn(
+                "analysis",
+                clients,
+                &res.analysis_queue,
+                analysis_esm,
+                analysis,
+            ),
             stats,
         }
     }
@@ -190,32 +236,18 @@ impl Steps {
         )
     }
 
-    /// A step that ended before its drain (it failed): its error.
+    /// The name of a step that ended before its drain (it failed; joining it says why).
     fn failure(&self) -> Option<&'static str> {
-        if self.etl.1.is_finished() {
-            Some("etl")
-        } else if self.analysis.1.is_finished() {
-            Some("analysis")
-        } else {
-            None
-        }
+        [&self.etl, &self.analysis]
+            .into_iter()
+            .find(|step| step.task.is_finished())
+            .map(|step| step.name)
     }
 
     /// Drains the ETL step, then the analysis (which the ETL's last CSV objects feed).
-    async fn drain(self) -> Result<()> {
-        for (name, (ctl, task)) in [("etl", self.etl), ("analysis", self.analysis)] {
-            ctl.set(Phase::Drain);
-            let limit = Duration::from_secs(120);
-            tokio::time::timeout(limit, task)
-                .await
-                .map_err(|_| Error::Timeout {
-                    what: format!("the {name} step to drain"),
-                    after: limit,
-                })?
-                .map_err(|e| stage(name, e))?
-                .map_err(|e| stage(name, e))?;
-        }
-        Ok(())
+    async fn drain(mut self) -> Result<()> {
+        self.etl.drain().await?;
+        self.analysis.drain().await
     }
 }
 
@@ -224,20 +256,6 @@ fn stage(name: &str, e: impl std::fmt::Display) -> Error {
         stage: name.into(),
         reason: e.to_string(),
     }
-}
-
-fn spawn<H: Handler>(
-    clients: &Clients,
-    queue: &str,
-    config: EsmConfig,
-    handler: H,
-) -> (
-    control::Controller,
-    JoinHandle<tickflow_pipeline::Result<()>>,
-) {
-    let (ctl, control) = control::channel();
-    let esm = EventSourceMapping::new(clients.clone(), queue, config, Arc::new(handler));
-    (ctl, tokio::spawn(esm.run(control)))
 }
 
 async fn drive(

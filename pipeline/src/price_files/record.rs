@@ -259,8 +259,13 @@ fn record(fields: &HashMap<String, String>) -> Result<PriceRecord, Malformed> {
         return Err(invalid("asset", asset, "1 to 16 letters or digits"));
     }
     let date_text = get("date")?;
-    let date = parse_date(date_text)
-        .ok_or_else(|| invalid("date", date_text, "RFC 3339 or seconds since the epoch"))?;
+    let date = parse_date(date_text).ok_or_else(|| {
+        invalid(
+            "date",
+            date_text,
+            "whole seconds, RFC 3339 or since the epoch, in 1970-9999",
+        )
+    })?;
     let (high, low) = (number("high", true)?, number("low", true)?);
     if high < low {
         return Err(invalid("high", get("high")?, "at least `low`"));
@@ -277,8 +282,8 @@ fn record(fields: &HashMap<String, String>) -> Result<PriceRecord, Malformed> {
     })
 }
 
-/// A market time: RFC 3339 or epoch seconds, in years 1970 to 9999 (what keys and RFC 3339
-/// can write back).
+/// A market time: RFC 3339 or epoch seconds, whole seconds in years 1970 to 9999 (what keys
+/// and the CSV write back; two records a fraction of a second apart would share a key).
 fn parse_date(text: &str) -> Option<DateTime<Utc>> {
     use chrono::Datelike as _;
     let time = match text.parse::<i64>() {
@@ -287,7 +292,7 @@ fn parse_date(text: &str) -> Option<DateTime<Utc>> {
             .ok()
             .map(|t| t.with_timezone(&Utc)),
     }?;
-    (1970..=9999).contains(&time.year()).then_some(time)
+    ((1970..=9999).contains(&time.year()) && time.timestamp_subsec_nanos() == 0).then_some(time)
 }
 
 impl PriceRecord {
@@ -409,6 +414,12 @@ mod tests {
             (
                 "a.json",
                 JSON.replace("1795392300", "2048544806409"),
+                MalformedKind::InvalidField,
+                "`date`",
+            ),
+            (
+                "a.txt",
+                TEXT.replace("00:05:00Z", "00:05:00.4622Z"),
                 MalformedKind::InvalidField,
                 "`date`",
             ),
