@@ -45,6 +45,9 @@ pub struct PipelineSettings {
     pub alert_threshold_pct: f64,
     /// Price alert window, seconds of market time.
     pub alert_window_secs: u64,
+    /// How long, in market time past its end, a window stays open for prices processed out of
+    /// order; a later price is counted late, and alerts then depend on processing order.
+    pub alert_lateness_secs: u64,
     /// Concurrent processor invocations.
     pub concurrency: usize,
     /// Keep a batch's messages invisible while the handler works on them (renewed at half the
@@ -68,6 +71,7 @@ impl Default for PipelineSettings {
             flush_age_ms: 1_000,
             alert_threshold_pct: 2.0,
             alert_window_secs: 60,
+            alert_lateness_secs: 300,
             concurrency: 4,
             extend_visibility: true,
         }
@@ -144,6 +148,11 @@ impl PipelineSettings {
             "alert_window_secs",
             (1..=MAX_ALERT_WINDOW_SECS).contains(&self.alert_window_secs),
             "within [1, 2592000] (30 days)",
+        );
+        within(
+            "alert_lateness_secs",
+            self.alert_lateness_secs <= MAX_ALERT_WINDOW_SECS,
+            "at most 2592000 (30 days)",
         );
         within(
             "alert_threshold_pct",
@@ -228,7 +237,7 @@ impl PipelineSettings {
         WatchConfig {
             window_ms: (self.alert_window_secs.clamp(1, MAX_ALERT_WINDOW_SECS) * 1_000) as i64,
             threshold_pct: self.alert_threshold_pct,
-            ..WatchConfig::default()
+            lateness_ms: (self.alert_lateness_secs.min(MAX_ALERT_WINDOW_SECS) * 1_000) as i64,
         }
     }
 }
@@ -247,5 +256,24 @@ mod tests {
         let pipeline: PipelineSettings = file["pipeline"].clone().try_into().expect("settings");
         assert_eq!(pipeline, PipelineSettings::throughput());
         assert!(PipelineSettings::throughput().check().is_empty());
+    }
+
+    #[test]
+    fn the_lateness_reaches_the_price_watch_and_is_bounded() {
+        let sparse = PipelineSettings {
+            alert_lateness_secs: 86_400,
+            ..PipelineSettings::default()
+        };
+        assert_eq!(sparse.watch().lateness_ms, 86_400_000);
+        assert!(sparse.check().is_empty());
+        let too_long = PipelineSettings {
+            alert_lateness_secs: MAX_ALERT_WINDOW_SECS + 1,
+            ..PipelineSettings::default()
+        };
+        let problems = too_long.check();
+        assert!(
+            problems.iter().any(|(k, _)| k.contains("alert_lateness_secs")),
+            "{problems:?}"
+        );
     }
 }
