@@ -272,7 +272,9 @@ mod tests {
         };
         let problems = too_long.check();
         assert!(
-            problems.iter().any(|(k, _)| k.contains("alert_lateness_secs")),
+            problems
+                .iter()
+                .any(|(k, _)| k.contains("alert_lateness_secs")),
             "{problems:?}"
         );
     }
