@@ -1,7 +1,7 @@
 //! LocalStack's own ceiling for the price-file flow: small objects put into a bucket whose
 //! notifications go to a queue, with the flow's upload concurrency, until every notification
 //! has been received (and deleted). The flow does this twice per file (price file, CSV) plus
-//! reads, so it is compared against this.
+//! reads, so it is compared against this, measured before and after the run.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};

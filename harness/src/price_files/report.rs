@@ -71,8 +71,9 @@ pub struct PriceFilesReport {
     pub elapsed_secs: f64,
     /// The harness process's CPU time and peak memory (the steps included).
     pub resources: crate::report::ResourceUse,
-    /// LocalStack's PutObject-plus-notification ceiling, measured beside the run when asked.
-    pub ceiling: Option<Measurement>,
+    /// LocalStack's PutObject-plus-notification ceiling, measured before and after the run
+    /// when asked.
+    pub ceilings: Vec<Measurement>,
 }
 
 impl PriceFilesReport {
@@ -140,10 +141,10 @@ impl PriceFilesReport {
             "  harness     CPU {:.1}s user + {:.1}s system, peak RSS {:.0} MiB",
             r.cpu_user_secs, r.cpu_system_secs, r.peak_rss_mib
         );
-        if let Some(c) = &self.ceiling {
+        for (when, c) in ["before", "after"].iter().zip(&self.ceilings) {
             let _ = writeln!(
                 out,
-                "  ceiling     {}: {} objects in {:.2}s = {:.0}/s; the pipeline is at {:.2}x of it",
+                "  ceiling     {when} the run, {}: {} objects in {:.2}s = {:.0}/s; the pipeline is at {:.2}x of it",
                 c.operation,
                 c.items,
                 c.seconds,
