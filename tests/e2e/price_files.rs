@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tickflow_harness::price_files::generate::{FileJump, MalformedCounts};
+use tickflow_harness::price_files::settings::{FileJump, MalformedCounts};
 use tickflow_harness::price_files::{
     run_and_keep, topology, FinishedPriceFiles, PriceFileSettings, PriceFilesRunConfig,
 };

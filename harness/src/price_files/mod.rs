@@ -9,6 +9,7 @@ pub mod ceiling;
 pub mod generate;
 mod judge;
 pub mod report;
+pub mod settings;
 pub mod topology;
 
 use std::sync::atomic::Ordering;
@@ -21,8 +22,8 @@ use tickflow_pipeline::price_files::{AnalysisConfig, AnalysisHandler, EtlHandler
 use tickflow_pipeline::processor::{EsmConfig, EventSourceMapping, Handler};
 use tokio::task::JoinHandle;
 
-pub use generate::PriceFileSettings;
 pub use report::PriceFilesReport;
+pub use settings::PriceFileSettings;
 
 use crate::error::{Error, Result};
 use generate::{ExpectedAlert, Outcome, PriceFile};

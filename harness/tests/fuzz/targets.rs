@@ -274,8 +274,9 @@ pub mod seeds {
 
     /// Generated price files of every format and kind of malformation.
     pub fn price_file() -> Vec<Vec<u8>> {
-        use tickflow_harness::price_files::generate::{self, MalformedCounts};
-        let settings = generate::PriceFileSettings {
+        use tickflow_harness::price_files::generate;
+        use tickflow_harness::price_files::settings::{MalformedCounts, PriceFileSettings};
+        let settings = PriceFileSettings {
             files: 12,
             malformed: MalformedCounts {
                 unparsable: 2,
@@ -283,7 +284,7 @@ pub mod seeds {
                 unknown_format: 1,
                 too_large: 0,
             },
-            ..generate::PriceFileSettings::default()
+            ..PriceFileSettings::default()
         };
         generate::generate(&settings, 3)
             .into_iter()
