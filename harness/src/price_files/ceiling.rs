@@ -13,9 +13,7 @@ use tickflow_pipeline::s3_event::{self, Notice};
 
 use crate::ceiling::Measurement;
 use crate::error::{Error, Result};
-use crate::topology::{
-    empty_and_delete_bucket, ensure_bucket, ensure_queue, notify_queues, KeyFilter,
-};
+use crate::topology::{delete_all, ensure_bucket, ensure_queue, notify_queues, KeyFilter};
 
 /// The prefix of the objects put.
 const PREFIX: &str = "ceiling/";
@@ -36,36 +34,41 @@ pub async fn notified_puts(
     objects: u64,
     concurrency: usize,
 ) -> Result<Measurement> {
-    let id = crate::topology::new_run_id();
-    let bucket = format!("tickflow-{id}-ceiling");
-    ensure_bucket(clients, &bucket).await?;
-    let measured = async {
-        let queue = ensure_queue(clients, &format!("tickflow-{id}-ceiling"), vec![]).await?;
-        let result = async {
-            let filter = KeyFilter {
-                prefix: Some(PREFIX.into()),
-                suffix: None,
-            };
-            notify_queues(clients, &bucket, &[(&queue, filter)]).await?;
-            // The set-up test event is not part of the measurement.
-            clients
-                .sqs
-                .purge_queue()
-                .queue_url(&queue)
-                .send()
-                .await
-                .map_err(AwsError::of("sqs", "PurgeQueue"))?;
-            measure(clients, &bucket, &queue, objects, concurrency).await
+    let name = format!("tickflow-{}-ceiling", crate::topology::new_run_id());
+    ensure_bucket(clients, &name).await?;
+    let queue = match ensure_queue(clients, &name, vec![]).await {
+        Ok(queue) => queue,
+        Err(e) => {
+            clean_up(clients, &name, &[]).await;
+            return Err(e);
         }
-        .await;
-        let _ = clients.sqs.delete_queue().queue_url(&queue).send().await;
-        result
+    };
+    let measured = async {
+        let filter = KeyFilter {
+            prefix: Some(PREFIX.into()),
+            suffix: None,
+        };
+        notify_queues(clients, &name, &[(&queue, filter)]).await?;
+        // The set-up test event is not part of the measurement.
+        clients
+            .sqs
+            .purge_queue()
+            .queue_url(&queue)
+            .send()
+            .await
+            .map_err(AwsError::of("sqs", "PurgeQueue"))?;
+        measure(clients, &name, &queue, objects, concurrency).await
     }
     .await;
-    if let Err(e) = empty_and_delete_bucket(clients, &bucket).await {
-        tracing::warn!(error = %e, "ceiling bucket not deleted");
-    }
+    clean_up(clients, &name, &[&queue]).await;
     measured
+}
+
+/// Deletes the throwaway bucket and queues (what is left is logged: names are unique).
+async fn clean_up(clients: &Clients, bucket: &str, queues: &[&str]) {
+    for problem in delete_all(clients, &[bucket], queues, &[]).await {
+        tracing::warn!(%problem, "ceiling resources not deleted");
+    }
 }
 
 async fn measure(
