@@ -20,10 +20,9 @@ use serde::{Deserialize, Serialize};
 
 use super::layout;
 use super::record::PriceRecord;
-use super::PriceFileStats;
+use super::{announced, each_message, PriceFileStats};
 use crate::aws::{AwsError, Clients};
 use crate::processor::{BatchResponse, Handler, HandlerError, SqsMessage};
-use crate::s3_event::{self, Notice};
 
 /// What the analysis needs to know.
 #[derive(Debug, Clone)]
@@ -111,22 +110,10 @@ impl AnalysisHandler {
 
     /// Handles one message; `Ok(false)` leaves it for redelivery.
     async fn message(&self, message: &SqsMessage) -> Result<bool, AwsError> {
-        let notices = s3_event::parse(&message.body);
-        if notices.is_empty() {
-            self.stats.unrecognised.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(body = %message.body, "not an S3 notification; skipped");
-        }
         let mut done = true;
-        for notice in notices {
-            match notice {
-                Notice::Test => {
-                    self.stats.test_events.fetch_add(1, Ordering::Relaxed);
-                }
-                Notice::Created { key, .. } => {
-                    if let Step::Held = self.analyse(&key, message.receive_count).await? {
-                        done = false;
-                    }
-                }
+        for key in announced(&self.stats, message) {
+            if let Step::Held = self.analyse(&key, message.receive_count).await? {
+                done = false;
             }
         }
         Ok(done)
@@ -303,20 +290,7 @@ enum Lookup {
 
 impl Handler for AnalysisHandler {
     async fn handle(&self, batch: &[SqsMessage]) -> Result<BatchResponse, HandlerError> {
-        let done =
-            futures_util::future::join_all(batch.iter().map(|message| self.message(message))).await;
-        let failed = batch
-            .iter()
-            .zip(done)
-            .filter_map(|(message, done)| match done {
-                Ok(true) => None,
-                Ok(false) => Some(message.message_id.clone()),
-                Err(error) => {
-                    tracing::warn!(%error, "CSV record left for redelivery");
-                    Some(message.message_id.clone())
-                }
-            });
-        Ok(BatchResponse::failing(failed))
+        Ok(each_message(batch, "CSV record", |message| self.message(message)).await)
     }
 }
 

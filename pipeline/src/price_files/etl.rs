@@ -11,10 +11,9 @@ use serde::Serialize;
 
 use super::layout;
 use super::record::{self, MalformedKind};
-use super::PriceFileStats;
+use super::{announced, each_message, PriceFileStats};
 use crate::aws::{AwsError, Clients};
 use crate::processor::{BatchResponse, Handler, HandlerError, SqsMessage};
-use crate::s3_event::{self, Notice};
 
 /// What a quarantine object holds.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
@@ -47,25 +46,14 @@ impl EtlHandler {
     }
 
     /// Handles one message: every price file it announces.
-    async fn message(&self, message: &SqsMessage) -> Result<(), AwsError> {
-        let notices = s3_event::parse(&message.body);
-        if notices.is_empty() {
-            self.stats.unrecognised.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(body = %message.body, "not an S3 notification; skipped");
-        }
-        for notice in notices {
-            match notice {
-                Notice::Test => {
-                    self.stats.test_events.fetch_add(1, Ordering::Relaxed);
-                }
-                // S3 filters on the prefix; be strict anyway.
-                Notice::Created { key, .. } if key.starts_with(layout::INGESTION) => {
-                    self.transform(&key).await?;
-                }
-                Notice::Created { .. } => {}
+    async fn message(&self, message: &SqsMessage) -> Result<bool, AwsError> {
+        // S3 filters on the prefix; be strict anyway.
+        for key in announced(&self.stats, message) {
+            if key.starts_with(layout::INGESTION) {
+                self.transform(&key).await?;
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     /// One price file to its CSV object, or to the quarantine.
@@ -124,13 +112,6 @@ impl EtlHandler {
 
 impl Handler for EtlHandler {
     async fn handle(&self, batch: &[SqsMessage]) -> Result<BatchResponse, HandlerError> {
-        let done =
-            futures_util::future::join_all(batch.iter().map(|message| self.message(message))).await;
-        let failed = batch.iter().zip(done).filter_map(|(message, done)| {
-            let error = done.err()?;
-            tracing::warn!(%error, "price file left for redelivery");
-            Some(message.message_id.clone())
-        });
-        Ok(BatchResponse::failing(failed))
+        Ok(each_message(batch, "price file", |message| self.message(message)).await)
     }
 }

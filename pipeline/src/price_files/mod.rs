@@ -11,7 +11,12 @@ pub mod etl;
 pub mod layout;
 pub mod record;
 
-use std::sync::atomic::AtomicU64;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::aws::AwsError;
+use crate::processor::{BatchResponse, SqsMessage};
+use crate::s3_event::{self, Notice};
 
 pub use analysis::{Alert, AnalysisConfig, AnalysisHandler};
 pub use etl::EtlHandler;
@@ -42,4 +47,46 @@ pub struct PriceFileStats {
     pub alerts: AtomicU64,
     /// Alerts found already published (a redelivered record), not published again.
     pub alerts_already_sent: AtomicU64,
+}
+
+/// The keys of the objects one notification message announces, counting the set-up test events
+/// and the messages that are not S3 notifications (both steps read their queue this way).
+fn announced(stats: &PriceFileStats, message: &SqsMessage) -> Vec<String> {
+    let notices = s3_event::parse(&message.body);
+    if notices.is_empty() {
+        stats.unrecognised.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(body = %message.body, "not an S3 notification; skipped");
+    }
+    notices
+        .into_iter()
+        .filter_map(|notice| match notice {
+            Notice::Test => {
+                stats.test_events.fetch_add(1, Ordering::Relaxed);
+                None
+            }
+            Notice::Created { key, .. } => Some(key),
+        })
+        .collect()
+}
+
+/// Runs `step` on every message of a batch at once. The messages it did not finish
+/// (`Ok(false)`) or failed (logged with `what`) are left for redelivery.
+async fn each_message<'a, F, Fut>(batch: &'a [SqsMessage], what: &str, step: F) -> BatchResponse
+where
+    F: Fn(&'a SqsMessage) -> Fut,
+    Fut: Future<Output = Result<bool, AwsError>>,
+{
+    let done = futures_util::future::join_all(batch.iter().map(step)).await;
+    let failed = batch
+        .iter()
+        .zip(done)
+        .filter_map(|(message, done)| match done {
+            Ok(true) => None,
+            Ok(false) => Some(message.message_id.clone()),
+            Err(error) => {
+                tracing::warn!(%error, "{what} left for redelivery");
+                Some(message.message_id.clone())
+            }
+        });
+    BatchResponse::failing(failed)
 }
