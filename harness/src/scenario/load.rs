@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use globset::Glob;
 
-use super::file::ScenarioFile;
+use super::file::{Flow, ScenarioFile};
 use super::locate::{key_span, line_col};
 
 /// A problem in a scenario file, with its place.
@@ -94,30 +94,39 @@ pub fn parse(name: &str, source: &str) -> Result<ScenarioFile, Vec<ScenarioError
         .collect())
 }
 
-/// Sections and `[expect]` keys another flow reads: a batch or price-file scenario that gives
-/// them would have them ignored and could pass on what was never checked or injected.
-fn sections_of_other_flows(flow: super::file::Flow, table: &toml::Table) -> Vec<(String, String)> {
-    use super::file::Flow;
-    let (sections, expect_keys): (&[&str], &[&str]) = match flow {
-        Flow::Stream => return Vec::new(),
-        Flow::Batch => (
-            &["generate", "load", "pipeline", "faults", "price_files"],
-            &["reconciliation", "batch", "sns"],
-        ),
-        Flow::PriceFiles => (
-            &["generate", "load", "pipeline", "faults", "batch", "replay"],
-            &["reconciliation", "price_files"],
-        ),
-    };
+/// The sections only some flows read, and which ones.
+const FLOW_SECTIONS: [(&str, &[Flow]); 7] = [
+    ("generate", &[Flow::Stream]),
+    ("load", &[Flow::Stream]),
+    ("pipeline", &[Flow::Stream]),
+    ("faults", &[Flow::Stream]),
+    ("replay", &[Flow::Stream, Flow::Batch]),
+    ("batch", &[Flow::Batch]),
+    ("price_files", &[Flow::PriceFiles]),
+];
+
+/// Sections and `[expect]` keys another flow reads: a scenario that gives them would have them
+/// ignored and could pass on what was never checked or injected.
+fn sections_of_other_flows(flow: Flow, table: &toml::Table) -> Vec<(String, String)> {
     let flow_name = flow.name();
-    let mut problems: Vec<(String, String)> = sections
+    let mut problems: Vec<(String, String)> = FLOW_SECTIONS
         .iter()
-        .filter(|s| table.contains_key(**s))
-        .map(|s| {
-            let message = format!("not read by the {flow_name} flow: it would be ignored");
-            (s.to_string(), message)
+        .filter(|(section, readers)| table.contains_key(*section) && !readers.contains(&flow))
+        .map(|(section, readers)| {
+            let owner = readers[0].name();
+            let message = format!(
+                "not read by the {flow_name} flow: it would be ignored (the {owner} flow's: \
+                 set `flow = \"{owner}\"` in [scenario] if it is meant)"
+            );
+            (section.to_string(), message)
         })
         .collect();
+    let expect_keys: &[&str] = match flow {
+        // The stream flow reads every other key of `[expect]`.
+        Flow::Stream => return problems,
+        Flow::Batch => &["reconciliation", "batch", "sns"],
+        Flow::PriceFiles => &["reconciliation", "price_files"],
+    };
     let expect = table.get("expect").and_then(toml::Value::as_table);
     for key in expect.into_iter().flat_map(|t| t.keys()) {
         if !expect_keys.contains(&key.as_str()) {
@@ -142,11 +151,11 @@ fn sections_of_other_flows(flow: super::file::Flow, table: &toml::Table) -> Vec<
     problems
 }
 
-/// Semantic checks: (dotted key path, message).
-/// The batch flow's input: `[batch]` to generate, or `[replay]` of a directory, not both; and
-/// neither `[batch]` nor a replay's stream-only keys in a stream scenario.
-fn check_batch(file: &ScenarioFile) -> Vec<(String, String)> {
-    use super::file::{Flow, Speed};
+/// The batch flow's input: `[batch]` to generate, or `[replay]` of a directory, not both, and
+/// no stream-only key in the replay; the price-file flow's settings. (A section of another flow
+/// is [`sections_of_other_flows`]'s.)
+fn check_flow_inputs(file: &ScenarioFile) -> Vec<(String, String)> {
+    use super::file::Speed;
     let mut problems = Vec::new();
     match (file.scenario.flow, &file.batch, &file.replay) {
         (Flow::Batch, Some(_), Some(_)) => problems.push((
@@ -172,27 +181,15 @@ fn check_batch(file: &ScenarioFile) -> Vec<(String, String)> {
                 }
             }
         }
-        (Flow::Batch, None, None) => {}
-        (Flow::Stream | Flow::PriceFiles, Some(_), _) => problems.push((
-            "batch".into(),
-            "[batch] describes the batch flow's input: set `flow = \"batch\"` in [scenario]".into(),
-        )),
-        (Flow::Stream | Flow::PriceFiles, None, _) => {}
+        (Flow::Batch, None, None) | (Flow::Stream | Flow::PriceFiles, _, _) => {}
     }
-    match (file.scenario.flow, &file.price_files) {
-        (Flow::PriceFiles, Some(settings)) => problems.extend(settings.check()),
-        (Flow::PriceFiles, None) => {}
-        (_, Some(_)) => problems.push((
-            "price_files".into(),
-            "[price_files] describes the price-file flow's input: set `flow = \"price-files\"` \
-             in [scenario]"
-                .into(),
-        )),
-        (_, None) => {}
+    if let (Flow::PriceFiles, Some(settings)) = (file.scenario.flow, &file.price_files) {
+        problems.extend(settings.check());
     }
     problems
 }
 
+/// Semantic checks: (dotted key path, message).
 fn check(file: &ScenarioFile) -> Vec<(String, String)> {
     let mut problems = Vec::new();
     let name = &file.scenario.name;
@@ -272,7 +269,7 @@ fn check(file: &ScenarioFile) -> Vec<(String, String)> {
         problems.extend(load.check());
     }
     problems.extend(file.pipeline.check());
-    problems.extend(check_batch(file));
+    problems.extend(check_flow_inputs(file));
     problems.extend(file.faults.check());
     if !file.expect.reconciliation {
         problems.push((
@@ -448,5 +445,21 @@ events = 100
         );
         assert_eq!(batch.len(), 1, "{batch:#?}");
         assert!(batch[0].contains("expect.sns.price_alert"), "{}", batch[0]);
+    }
+
+    #[test]
+    fn another_flows_input_section_is_refused_once_naming_its_flow() {
+        let stream =
+            errors("[scenario]\nname = \"s\"\n[generate]\nevents = 5\n[batch]\ncompanies = 2\n");
+        assert_eq!(stream.len(), 1, "{stream:#?}");
+        assert!(
+            stream[0].contains("batch: not read by the stream flow"),
+            "{}",
+            stream[0]
+        );
+        assert!(stream[0].contains("flow = \"batch\""), "{}", stream[0]);
+        let prices =
+            errors("[scenario]\nname = \"p\"\nflow = \"price-files\"\n[batch]\ncompanies = 2\n");
+        assert_eq!(prices.len(), 1, "{prices:#?}");
     }
 }
