@@ -153,6 +153,18 @@ impl Clients {
     /// # Errors
     /// The `ListObjectsV2` call failing otherwise.
     pub async fn object_keys(&self, bucket: &str) -> Result<Option<Vec<String>>, AwsError> {
+        self.object_keys_under(bucket, "").await
+    }
+
+    /// Every key in `bucket` that starts with `prefix`, as [`Clients::object_keys`].
+    ///
+    /// # Errors
+    /// The `ListObjectsV2` call failing (other than for a missing bucket).
+    pub async fn object_keys_under(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> Result<Option<Vec<String>>, AwsError> {
         let mut keys = Vec::new();
         let mut token = None;
         loop {
@@ -160,6 +172,7 @@ impl Clients {
                 .s3
                 .list_objects_v2()
                 .bucket(bucket)
+                .prefix(prefix)
                 .set_continuation_token(token)
                 .send()
                 .await

@@ -196,29 +196,16 @@ impl AnalysisHandler {
     async fn latest_before(&self, latest: &PriceRecord) -> Result<Lookup, AwsError> {
         let own = layout::csv_key(&latest.asset, latest.date);
         let prefix = format!("{}{}/", layout::ANALYSIS, latest.asset);
-        let mut best: Option<String> = None;
-        let mut token = None;
-        loop {
-            let page = self
-                .clients
-                .s3
-                .list_objects_v2()
-                .bucket(&self.bucket)
-                .prefix(&prefix)
-                .set_continuation_token(token)
-                .send()
-                .await
-                .map_err(AwsError::of("s3", "ListObjectsV2"))?;
-            for key in page.contents().iter().filter_map(|o| o.key()) {
-                if key < own.as_str() && best.as_deref().is_none_or(|b| key > b) {
-                    best = Some(key.to_string());
-                }
-            }
-            token = page.next_continuation_token().map(str::to_string);
-            if token.is_none() {
-                break;
-            }
-        }
+        let keys = self
+            .clients
+            .object_keys_under(&self.bucket, &prefix)
+            .await?
+            .ok_or_else(|| AwsError {
+                service: "s3",
+                operation: "ListObjectsV2",
+                message: format!("NoSuchBucket: {}", self.bucket),
+            })?;
+        let best = keys.into_iter().filter(|k| *k < own).max();
         let Some(key) = best else {
             return Ok(Lookup::First);
         };
