@@ -48,10 +48,42 @@ impl std::fmt::Display for Failure {
     }
 }
 
-/// Every assertion of `expect` that `report` breaks.
+/// Every assertion of `expect` that `report` breaks: [`evaluate_data`] and
+/// [`evaluate_status`] together.
 pub fn evaluate(expect: &Expect, report: &RunReport) -> Vec<Failure> {
+    let mut failures = evaluate_data(expect, report);
+    failures.extend(evaluate_status(expect, report));
+    failures
+}
+
+/// The assertions on the run-status messages (`sns.run_status`, `sns.run_status_subject`):
+/// judged after the status is announced, which the rest of the verdict decides.
+pub fn evaluate_status(expect: &Expect, report: &RunReport) -> Vec<Failure> {
+    let mut judge = Judge::default();
+    let sns = &expect.sns;
+    judge.count(
+        "sns.run_status",
+        &sns.run_status,
+        report.judged.sns.run_status,
+    );
+    run_status_subjects(&mut judge, sns, &report.judged.sns.run_status_subjects);
+    judge.failures
+}
+
+/// Every assertion of `expect` but those on the run status, which is announced from their
+/// verdict.
+pub fn evaluate_data(expect: &Expect, report: &RunReport) -> Vec<Failure> {
     let mut judge = Judge::default();
     let r = &report.judged.reconciliation;
+    match &expect.sent {
+        Some(sent) => judge.count("sent", &Some(*sent), r.events),
+        None if r.events == 0 => judge.fail(
+            "sent",
+            "at least one record (or `sent = 0` in [expect])".into(),
+            "0: a run that sent nothing has nothing to be judged on".into(),
+        ),
+        None => {}
+    }
     judge.count("found", &expect.found, r.found);
     judge.count("quarantined", &expect.quarantined, r.quarantined);
     judge.count("dead_lettered", &expect.dead_lettered, r.dead_lettered);
@@ -80,11 +112,6 @@ pub fn evaluate(expect: &Expect, report: &RunReport) -> Vec<Failure> {
         &sns.price_alert,
         report.judged.sns.price_alert,
     );
-    judge.count(
-        "sns.run_status",
-        &sns.run_status,
-        report.judged.sns.run_status,
-    );
     let objects: u64 = report.judged.partitions.values().map(|p| p.objects).sum();
     let new_data = match sns.new_data {
         Some(NewData::PerObject(_)) => Some(Count::Exact(objects)),
@@ -104,7 +131,6 @@ pub fn evaluate(expect: &Expect, report: &RunReport) -> Vec<Failure> {
             judge.fail("sns.alert_symbols", format!("{want:?}"), format!("{got:?}"));
         }
     }
-    run_status_subjects(&mut judge, sns, &report.judged.sns.run_status_subjects);
     let bounded = expect.latency.p50_ms.is_some() || expect.latency.p99_ms.is_some();
     if bounded && report.judged.latency_unknown > 0 {
         judge.fail(
@@ -157,7 +183,9 @@ fn partition(judge: &mut Judge, p: &PartitionExpect, report: &RunReport) {
         &p.events,
         matching.iter().map(|(_, s)| s.events).sum(),
     );
-    if matching.is_empty() && p.objects.is_none() && p.events.is_none() {
+    // A glob that matches nothing passes any `max`; only an exact 0 says "none expected".
+    let absence_expected = [p.objects, p.events].contains(&Some(Count::Exact(0)));
+    if matching.is_empty() && !absence_expected {
         judge.fail(
             &label,
             "at least one matching partition".into(),

@@ -22,7 +22,25 @@ pub fn schedule_from_report(path: &Path, name: Option<&str>) -> Result<Vec<Fault
     let fired = fired_in(&json, name).map_err(what)?;
     let fired: Vec<Fired> = serde_json::from_value(fired.clone())
         .map_err(|e| what(format!("`faults_fired` is not a list of fired faults: {e}")))?;
-    Ok(rules_from_fired(&fired))
+    let rules = rules_from_fired(&fired);
+    // Replayed rules pass the checks a scenario's do: no negative outage, no latency of
+    // centuries, no crash that could never fire.
+    let settings = crate::faults::FaultSettings {
+        schedule: rules,
+        ..crate::faults::FaultSettings::default()
+    };
+    let problems: Vec<String> = settings
+        .check()
+        .into_iter()
+        .map(|(key, message)| format!("{key}: {message}"))
+        .collect();
+    if !problems.is_empty() {
+        return Err(what(format!(
+            "its fired faults do not make a valid schedule:\n  {}",
+            problems.join("\n  ")
+        )));
+    }
+    Ok(settings.schedule)
 }
 
 /// The `faults_fired` list of a run report, or of one run in a list of scenario outcomes.
@@ -107,6 +125,29 @@ mod tests {
             let file = write(text);
             let error = schedule_from_report(&file.0, name).unwrap_err().to_string();
             assert!(error.contains(reason), "{text}: {error}");
+        }
+        for (fired, key) in [
+            (
+                r#"{"kind":"outage","at_ms":1000,"for_secs":-1}"#,
+                "for_secs",
+            ),
+            (
+                r#"{"kind":"latency","service":"s3","operation":"PutObject","call":1,"latency_ms":18446744073709551615,"at_ms":1}"#,
+                "latency_ms",
+            ),
+            (r#"{"kind":"crash","at_ms":1}"#, "stage"),
+            (
+                r#"{"kind":"crash","stage":"bridge","pass":0,"at_ms":1}"#,
+                "at",
+            ),
+            (r#"{"kind":"throttle","at_ms":1}"#, "service"),
+        ] {
+            let file = write(&format!(r#"{{"faults_fired":[{fired}]}}"#));
+            let error = schedule_from_report(&file.0, None).unwrap_err().to_string();
+            assert!(
+                error.contains("do not make a valid schedule") && error.contains(key),
+                "{fired}: {error}"
+            );
         }
         let missing = schedule_from_report(Path::new("/nonexistent/r.json"), None).unwrap_err();
         assert!(missing.to_string().contains("/nonexistent/r.json"));

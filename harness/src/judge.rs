@@ -4,7 +4,7 @@
 //! it judges a finished run again as well (after its resources were tampered with, in the tests
 //! that prove every check can fail).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -55,6 +55,86 @@ pub struct Judgement {
     pub latency_histogram: Vec<Bucket>,
     /// Rows whose latency is unknown (their object has no write-time metadata).
     pub latency_unknown: u64,
+    /// How the new-data notifications match the lake's objects.
+    pub announced: Announcements,
+}
+
+/// New-data notifications matched with the objects of the lake by key: each object must be
+/// announced exactly once, and nothing else announced (a count would let one object never
+/// announced and another announced twice pass).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Announcements {
+    /// Objects no notification names.
+    pub unannounced: u64,
+    /// Notifications beyond the first for an object.
+    pub repeated: u64,
+    /// Notifications that name no object of the lake (or nothing readable).
+    pub stray: u64,
+    /// A few of each, with the key.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub examples: Vec<String>,
+}
+
+impl Announcements {
+    /// Matches the `messages` of new-data deliveries with `objects` (`s3://bucket/key`).
+    pub fn of(objects: &[String], messages: &[String]) -> Self {
+        let mut announced: HashMap<String, u64> = HashMap::new();
+        let mut a = Announcements::default();
+        let example = |examples: &mut Vec<String>, text: String| {
+            if examples.len() < crate::reconcile::EXAMPLES * 3 {
+                examples.push(text);
+            }
+        };
+        for message in messages {
+            match announced_object(message) {
+                Some(object) => *announced.entry(object).or_default() += 1,
+                None => {
+                    a.stray += 1;
+                    let text: String = message.chars().take(120).collect();
+                    example(
+                        &mut a.examples,
+                        format!("a notification naming no object: {text:?}"),
+                    );
+                }
+            }
+        }
+        for object in objects {
+            match announced.remove(object) {
+                None => {
+                    a.unannounced += 1;
+                    example(&mut a.examples, format!("{object}: never announced"));
+                }
+                Some(n) if n > 1 => {
+                    a.repeated += n - 1;
+                    example(&mut a.examples, format!("{object}: announced {n} times"));
+                }
+                Some(_) => {}
+            }
+        }
+        for (object, n) in announced {
+            a.stray += n;
+            example(
+                &mut a.examples,
+                format!("{object}: announced, but not in the lake"),
+            );
+        }
+        a
+    }
+
+    /// Whether every object was announced once and nothing else.
+    pub fn holds(&self) -> bool {
+        self.unannounced == 0 && self.repeated == 0 && self.stray == 0
+    }
+}
+
+/// `s3://bucket/key` of the object a new-data notification names.
+fn announced_object(message: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(message).ok()?;
+    Some(format!(
+        "s3://{}/{}",
+        v.get("bucket")?.as_str()?,
+        v.get("key")?.as_str()?
+    ))
 }
 
 impl Judgement {
@@ -63,6 +143,25 @@ impl Judgement {
         self.sns.run_status = subjects.len() as u64;
         self.sns.run_status_subjects = subjects;
     }
+
+    /// Adds failed checks (a scenario's assertions, the run status) to the verdict.
+    pub fn add_failures(&mut self, failures: impl IntoIterator<Item = Failure>) {
+        self.failures.extend(failures);
+        self.passed = self.failures.is_empty();
+    }
+}
+
+/// The run status of run `name` was announced once, saying the verdict it was announced from
+/// (`passed`): `<name>_Pipeline_Success` or `_Failure`, and no other subject.
+pub fn run_status_announced(name: &str, passed: bool, subjects: &[String]) -> Option<Failure> {
+    let subject = tickflow_pipeline::notify::run_status_subject(name, passed);
+    (subjects != std::slice::from_ref(&subject)).then(|| {
+        Failure::new(
+            "sns.run_status",
+            format!("one run-status message, {subject:?} (the verdict)"),
+            format!("{subjects:?}"),
+        )
+    })
 }
 
 /// Judges the run that `ledger` recorded, from what `provisioned` holds now. `settle` is how
@@ -80,16 +179,25 @@ pub async fn judge(
     let res = &provisioned.resources;
     let subs = &provisioned.subscriptions;
     let linger = settle.min(Duration::from_secs(1));
+    let alerts = async {
+        observe::settle(clients, &subs.price_alert, 0, settle).await;
+        observe::peek_all(clients, &subs.price_alert, READ_LIMIT, linger).await
+    };
     let (mut lake, dlq, alerts) = tokio::try_join!(
         observe::read_lake(clients, &res.bucket, ledger.len()),
         observe::peek_all(clients, &res.dlq_url, READ_LIMIT, Duration::ZERO),
-        observe::peek_all(clients, &subs.price_alert, READ_LIMIT, linger),
+        alerts,
     )?;
     lake.found.dead_letters = observe::dead_letters(&dlq.messages);
     let reconciliation = Reconciliation::of(ledger, &lake.found);
     let (latency, latency_unknown) = latencies(ledger, &lake);
-    observe::wait_for_messages(clients, &subs.new_data, lake.objects(), settle).await;
+    observe::settle(clients, &subs.new_data, lake.objects(), settle).await;
     let new_data = observe::peek_all(clients, &subs.new_data, READ_LIMIT, linger).await?;
+    let announcements: Vec<String> = observe::deliveries(&new_data.bodies())
+        .into_iter()
+        .map(|d| d.message)
+        .collect();
+    let announced = Announcements::of(&lake.found.objects, &announcements);
     let alerts = observe::deliveries(&alerts.bodies());
     let sns = SnsCounts {
         new_data: new_data.messages.len() as u64,
@@ -114,6 +222,7 @@ pub async fn judge(
         latency_ms: latency.summary(),
         latency_histogram: latency.buckets(),
         latency_unknown,
+        announced,
         reconciliation,
         partitions: std::mem::take(&mut lake.partitions),
         quarantine_reasons: std::mem::take(&mut lake.quarantine_reasons),
@@ -159,12 +268,18 @@ pub fn invariants(j: &Judgement) -> Vec<Failure> {
         ));
     }
     let objects: u64 = j.partitions.values().map(|p| p.objects).sum();
-    if j.sns.new_data != objects {
-        failures.push(Failure::new(
-            "sns.new_data",
-            format!("{objects} (one per object written)"),
-            j.sns.new_data.to_string(),
-        ));
+    let a = &j.announced;
+    if j.sns.new_data != objects || !a.holds() {
+        failures.push(Failure {
+            check: "sns.new_data".into(),
+            expected: format!("each of the {objects} objects announced once, nothing else"),
+            actual: format!(
+                "{} notifications: {} objects never announced, {} announced again, {} naming \
+                 no object of the lake",
+                j.sns.new_data, a.unannounced, a.repeated, a.stray
+            ),
+            examples: a.examples.clone(),
+        });
     }
     failures
 }
@@ -205,7 +320,7 @@ pub async fn run_status(
     expected: u64,
     settle: Duration,
 ) -> Result<Vec<String>> {
-    observe::wait_for_messages(clients, queue_url, expected, settle).await;
+    observe::settle(clients, queue_url, expected, settle).await;
     let linger = settle.min(Duration::from_secs(1));
     let status = observe::peek_all(clients, queue_url, READ_LIMIT, linger).await?;
     Ok(observe::deliveries(&status.bodies())
@@ -248,6 +363,7 @@ mod tests {
             },
         );
         j.sns.new_data = 1;
+        j.announced.unannounced = 1;
         let failures = invariants(&j);
         let checks: Vec<&str> = failures.iter().map(|f| f.check.as_str()).collect();
         assert_eq!(
@@ -265,6 +381,44 @@ mod tests {
             "reconciliation.missing: expected 0, got 2\n      event e (clean) is in neither ..."
         );
         assert_eq!(failures[3].actual, "2 read");
-        assert_eq!(failures[4].expected, "2 (one per object written)");
+        assert_eq!(
+            failures[4].expected,
+            "each of the 2 objects announced once, nothing else"
+        );
+    }
+
+    #[test]
+    fn the_run_status_must_say_the_verdict_once() {
+        let ok = |s: &[&str]| s.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(run_status_announced("r", true, &ok(&["r_Pipeline_Success"])).is_none());
+        assert!(run_status_announced("r", false, &ok(&["r_Pipeline_Failure"])).is_none());
+        for wrong in [
+            ok(&["r_Pipeline_Success"]),
+            ok(&[]),
+            ok(&["r_Pipeline_Failure", "r_Pipeline_Failure"]),
+        ] {
+            let failure = run_status_announced("r", false, &wrong).expect("must fail");
+            assert_eq!(failure.check, "sns.run_status");
+        }
+    }
+
+    #[test]
+    fn announcements_are_matched_by_key_not_counted() {
+        let objects = ["s3://lake/a".to_string(), "s3://lake/b".to_string()];
+        let note = |key: &str| format!(r#"{{"bucket":"lake","key":"{key}","event_count":1}}"#);
+        assert!(Announcements::of(&objects, &[note("a"), note("b")]).holds());
+        // One never announced and another twice: the count matches, the keys do not.
+        let a = Announcements::of(&objects, &[note("a"), note("a")]);
+        assert_eq!((a.unannounced, a.repeated, a.stray), (1, 1, 0), "{a:?}");
+        assert!(a
+            .examples
+            .iter()
+            .any(|e| e == "s3://lake/b: never announced"));
+        // Text that names no object, and an object the lake does not hold.
+        let a = Announcements::of(
+            &objects,
+            &[note("a"), note("b"), "one too many".into(), note("c")],
+        );
+        assert_eq!((a.unannounced, a.repeated, a.stray), (0, 0, 2), "{a:?}");
     }
 }

@@ -6,7 +6,7 @@
 //! without an event id (replayed rows that are not events) are kept by the digest of their
 //! bytes. [`Found`] is what the read-back saw; [`Reconciliation::of`] compares the two.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::time::{Duration, Instant};
 
@@ -256,19 +256,20 @@ pub struct Reconciliation {
     pub found: u64,
     /// Sent records found nowhere (lake, quarantine, DLQ).
     pub missing: u64,
-    /// Extra lake rows of events already in the lake, and quarantine rows beyond the copies
-    /// sent.
+    /// Extra lake rows of events already in the lake, and quarantine rows of a record already
+    /// quarantined (the processor claims a quarantined record by its bytes: once, whatever the
+    /// copies sent).
     pub duplicated: u64,
     /// Sent records in the quarantine (and not in the lake).
     pub quarantined: u64,
     /// Sent records only in dead-lettered messages.
     pub dead_lettered: u64,
-    /// Records found somewhere their fate rules out (a clean event quarantined, or
-    /// dead-lettered without a poison event in its message; a malformed or poison event in the
-    /// lake; a poison event quarantined), and rows in a partition other than their own.
+    /// Records found somewhere their fate rules out (a clean event quarantined; a malformed or
+    /// poison event in the lake; a poison event quarantined), DLQ messages without a poison
+    /// event, and rows in a partition other than their own.
     pub misplaced: u64,
-    /// Rows whose content differs from what was sent, or whose enrichment is wrong for their
-    /// event.
+    /// Rows and dead-lettered records whose content differs from what was sent, or whose
+    /// enrichment is wrong for their event.
     pub altered: u64,
     /// Rows and records of events never sent, and rows that name no event.
     pub unknown: u64,
@@ -285,13 +286,13 @@ impl Reconciliation {
                 ..Default::default()
             },
         };
-        let quarantine = quarantine_by_id(found);
+        let quarantine = quarantine_by_id(ledger, found);
         let dead = DeadLetters::of(ledger, found, &mut judge);
         for (id, sent) in &ledger.events {
             let seen = Seen {
                 lake: found.lake.get(id),
                 quarantine: quarantine.get(id),
-                dlq: dead.by_id.get(id).copied(),
+                dlq: dead.by_id.contains(id),
             };
             judge.event(id, sent, &seen, found);
         }
@@ -349,98 +350,121 @@ impl Reconciliation {
     }
 }
 
-/// Quarantine rows per event id: how many, and the digest and place of the first.
-fn quarantine_by_id(found: &Found) -> HashMap<Uuid, Sighting> {
-    let mut by_id: HashMap<Uuid, Sighting> = HashMap::new();
+/// Quarantine rows per event id: how many, where the first is, and the first whose bytes are
+/// not the record sent (every row is compared, not only the first).
+fn quarantine_by_id(ledger: &Ledger, found: &Found) -> HashMap<Uuid, QuarantineSighting> {
+    let mut by_id: HashMap<Uuid, QuarantineSighting> = HashMap::new();
     for row in &found.quarantine {
-        if let Some(id) = row.id {
-            by_id
-                .entry(id)
-                .and_modify(|s| s.rows += 1)
-                .or_insert(Sighting {
-                    rows: 1,
-                    digest: Some(row.digest),
-                    first: row.place,
-                });
+        let Some(id) = row.id else { continue };
+        let differs = ledger
+            .events
+            .get(&id)
+            .is_some_and(|sent| sent.digest != row.digest);
+        let seen = by_id.entry(id).or_insert(QuarantineSighting {
+            rows: 0,
+            first: row.place,
+            altered: None,
+        });
+        seen.rows += 1;
+        if differs && seen.altered.is_none() {
+            seen.altered = Some(row.place);
         }
     }
     by_id
 }
 
+/// An event id's rows in the quarantine.
+#[derive(Debug, Clone, Copy)]
+struct QuarantineSighting {
+    rows: u32,
+    first: Place,
+    /// The first row that does not hold the record sent.
+    altered: Option<Place>,
+}
+
 /// Where one event was seen: its lake rows, its quarantine rows, and whether it was
-/// dead-lettered (`Some(true)` when a poison event in its message excuses that).
+/// dead-lettered.
 struct Seen<'a> {
     lake: Option<&'a Sighting>,
-    quarantine: Option<&'a Sighting>,
-    dlq: Option<bool>,
+    quarantine: Option<&'a QuarantineSighting>,
+    dlq: bool,
 }
 
 impl Seen<'_> {
-    /// Where the event is although its fate rules that out: a place, or `None` inside for the
-    /// DLQ. Clean events belong in the lake, malformed ones in the quarantine, poison ones in the
-    /// DLQ; a record dead-lettered without a poison event in its message is misplaced.
-    fn wrong_place(&self, fate: Fate) -> Option<Option<Place>> {
-        let unexcused_dlq = self.dlq == Some(false);
+    /// Where the event is although its fate rules that out. Clean events belong in the lake,
+    /// malformed ones in the quarantine, poison ones in the DLQ. (A DLQ message without a
+    /// poison event is misplaced as a whole: [`DeadLetters::of`].)
+    fn wrong_place(&self, fate: Fate) -> Option<Place> {
         let (lake, quarantine) = (self.lake.map(|l| l.first), self.quarantine.map(|q| q.first));
         match fate {
-            Fate::Clean => quarantine
-                .map(Some)
-                .or_else(|| (lake.is_none() && unexcused_dlq).then_some(None)),
-            Fate::Malformed => lake
-                .map(Some)
-                .or_else(|| (quarantine.is_none() && unexcused_dlq).then_some(None)),
-            Fate::Poison => lake.or(quarantine).map(Some),
+            Fate::Clean => quarantine,
+            Fate::Malformed => lake,
+            Fate::Poison => lake.or(quarantine),
         }
     }
 
     /// The place of a row that does not hold what was sent: the lake row of a clean or poison
-    /// event, the quarantine row of a malformed one.
+    /// event, any quarantine row of a malformed one.
     fn altered(&self, sent: &Sent) -> Option<Place> {
-        let row = match sent.fate {
-            Fate::Clean | Fate::Poison => self.lake,
-            Fate::Malformed => self.quarantine,
-        };
-        row.filter(|r| r.digest != Some(sent.digest))
-            .map(|r| r.first)
+        match sent.fate {
+            Fate::Clean | Fate::Poison => self
+                .lake
+                .filter(|r| r.digest != Some(sent.digest))
+                .map(|r| r.first),
+            Fate::Malformed => self.quarantine.and_then(|q| q.altered),
+        }
     }
 }
 
-/// Dead-lettered records by id and by digest, each marked excused when its message also
-/// carries a poison event (a DLQ takes whole messages, so a poison event's neighbours go with
-/// it).
+/// Dead-lettered records: the event ids and the digests of records without one. A DLQ takes
+/// whole messages, so a poison event's neighbours may go with it; a message that carries no
+/// poison event had no reason to be dead-lettered, and is misplaced whatever became of its
+/// records elsewhere. A record whose bytes are not what was sent is altered.
 struct DeadLetters {
-    by_id: HashMap<Uuid, bool>,
-    by_digest: HashMap<Digest, bool>,
+    by_id: HashSet<Uuid>,
+    by_digest: HashSet<Digest>,
 }
 
 impl DeadLetters {
     fn of(ledger: &Ledger, found: &Found, judge: &mut Tally) -> Self {
         let mut dead = DeadLetters {
-            by_id: HashMap::new(),
-            by_digest: HashMap::new(),
+            by_id: HashSet::new(),
+            by_digest: HashSet::new(),
         };
         for message in &found.dead_letters {
             let poisoned = message.records.iter().any(|(id, _)| {
                 id.and_then(|id| ledger.events.get(&id))
                     .is_some_and(|s| s.fate == Fate::Poison)
             });
+            if !poisoned {
+                judge.r.misplaced += 1;
+                judge.example("misplaced", || {
+                    format!(
+                        "DLQ message {} carries no poison event: its {} records belong in the \
+                         lake or the quarantine",
+                        message.message_id,
+                        message.records.len()
+                    )
+                });
+            }
             for (i, (id, digest)) in message.records.iter().enumerate() {
-                match id.filter(|id| ledger.events.contains_key(id)) {
-                    Some(id) => {
-                        *dead.by_id.entry(id).or_default() |= poisoned;
+                let record = || format!("DLQ message {} record {}", message.message_id, i + 1);
+                match id.and_then(|id| Some((id, ledger.events.get(&id)?))) {
+                    Some((id, sent)) => {
+                        dead.by_id.insert(id);
+                        if sent.digest != *digest {
+                            judge.r.altered += 1;
+                            judge.example("altered", || {
+                                format!("{}: event {id} differs from the record sent", record())
+                            });
+                        }
                     }
                     None if ledger.raw.contains_key(digest) => {
-                        *dead.by_digest.entry(*digest).or_default() |= poisoned;
+                        dead.by_digest.insert(*digest);
                     }
                     None => {
                         judge.r.unknown += 1;
-                        judge.example("unknown", || {
-                            format!(
-                                "DLQ message {} record {}: never sent",
-                                message.message_id,
-                                i + 1
-                            )
-                        });
+                        judge.example("unknown", || format!("{}: never sent", record()));
                     }
                 }
             }
@@ -468,7 +492,7 @@ impl Tally {
             self.r.found += 1;
         } else if seen.quarantine.is_some() {
             self.r.quarantined += 1;
-        } else if seen.dlq.is_some() {
+        } else if seen.dlq {
             self.r.dead_lettered += 1;
         } else {
             self.r.missing += 1;
@@ -486,20 +510,21 @@ impl Tally {
                 )
             });
         }
-        let copies = u32::from(sent.copies);
-        if let Some(q) = seen.quarantine.filter(|q| q.rows > copies) {
-            self.r.duplicated += u64::from(q.rows - copies);
+        // The processor claims a quarantined record by its bytes: copies sent are one row.
+        if let Some(q) = seen.quarantine.filter(|q| q.rows > 1) {
+            self.r.duplicated += u64::from(q.rows - 1);
             self.example("duplicated", || {
                 format!(
-                    "event {id} has {} quarantine rows for {copies} copies sent, the first at {}",
+                    "event {id} has {} quarantine rows ({} copies sent), the first at {}",
                     q.rows,
+                    sent.copies,
                     found.at(q.first)
                 )
             });
         }
         if let Some(place) = seen.wrong_place(sent.fate) {
             self.r.misplaced += 1;
-            let at = place.map_or_else(|| "the DLQ".to_string(), |p| found.at(p));
+            let at = found.at(place);
             let belongs = match sent.fate {
                 Fate::Clean => "the lake",
                 Fate::Malformed => "the quarantine",
@@ -529,26 +554,18 @@ impl Tally {
             let rows = quarantined.get(digest).copied().unwrap_or(0);
             if rows > 0 {
                 self.r.quarantined += 1;
-                if rows > sent.copies {
-                    self.r.duplicated += u64::from(rows - sent.copies);
+                // Claimed by its bytes: the same row sent twice is quarantined once.
+                if rows > 1 {
+                    self.r.duplicated += u64::from(rows - 1);
                     self.example("duplicated", || {
                         format!(
-                            "{} is quarantined {rows} times, sent {}",
+                            "{} is quarantined {rows} times (sent {})",
                             sent.origin, sent.copies
                         )
                     });
                 }
-            } else if let Some(excused) = dead.by_digest.get(digest) {
+            } else if dead.by_digest.contains(digest) {
                 self.r.dead_lettered += 1;
-                if !excused {
-                    self.r.misplaced += 1;
-                    self.example("misplaced", || {
-                        format!(
-                            "{} belongs in the quarantine, found in the DLQ",
-                            sent.origin
-                        )
-                    });
-                }
             } else {
                 self.r.missing += 1;
                 self.example("missing", || {
@@ -668,14 +685,6 @@ mod tests {
         found.quarantine.push(again);
         let r = check(&found, &ledger);
         assert_eq!(r.duplicated, 3, "{r:?}");
-        // Two copies sent: two quarantine rows are right.
-        let mut ledger = Ledger::new();
-        ledger.record(id(3), Fate::Malformed, &record(3), 2, NOW);
-        let only_q = Found {
-            quarantine: found.quarantine.clone(),
-            ..Found::default()
-        };
-        assert!(check(&only_q, &ledger).holds());
     }
 
     #[test]
@@ -735,7 +744,68 @@ mod tests {
         let r = check(&found, &ledger);
         assert_eq!(r.misplaced, 1, "dead-lettered without poison: {r:?}");
         assert!(
-            r.examples["misplaced"][0].contains("belongs in the lake, found at the DLQ"),
+            r.examples["misplaced"][0].contains("DLQ message innocent carries no poison event"),
+            "{r:?}"
+        );
+        // Also when its events reached the lake as well: nothing excuses the message.
+        let (ledger, mut found) = perfect(&FATES);
+        found.dead_letters.push(DeadLetter {
+            message_id: "innocent".into(),
+            records: vec![(Some(id(5)), digest(&record(5)))],
+        });
+        let r = check(&found, &ledger);
+        assert_eq!((r.misplaced, r.found), (1, 3), "{r:?}");
+    }
+
+    #[test]
+    fn a_dead_lettered_record_is_compared_byte_for_byte() {
+        let (ledger, mut found) = perfect(&FATES);
+        found.dead_letters[0].records[0].1 = digest(b"not what was sent");
+        let r = check(&found, &ledger);
+        assert_eq!((r.altered, r.dead_lettered), (1, 1), "{r:?}");
+        assert!(
+            r.examples["altered"][0].starts_with("DLQ message m4 record 1"),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn a_malformed_record_is_quarantined_once_with_its_exact_bytes() {
+        // Sent twice, claimed by its bytes: one row, and a second is a duplicate.
+        let mut ledger = Ledger::new();
+        ledger.record(id(3), Fate::Malformed, &record(3), 2, NOW);
+        let row = QuarantineRow {
+            id: Some(id(3)),
+            digest: digest(&record(3)),
+            place: Place::default(),
+        };
+        let once = Found {
+            quarantine: vec![row.clone()],
+            ..Found::default()
+        };
+        assert!(check(&once, &ledger).holds());
+        let twice = Found {
+            quarantine: vec![row.clone(), row.clone()],
+            ..Found::default()
+        };
+        assert_eq!(check(&twice, &ledger).duplicated, 1);
+        // A second row with other bytes is caught although the first is right.
+        let other = QuarantineRow {
+            digest: digest(b"other bytes"),
+            place: Place { object: 0, line: 2 },
+            ..row.clone()
+        };
+        let r = check(
+            &Found {
+                objects: vec!["s3://lake/q".into()],
+                quarantine: vec![row, other],
+                ..Found::default()
+            },
+            &ledger,
+        );
+        assert_eq!((r.altered, r.duplicated), (1, 1), "{r:?}");
+        assert!(
+            r.examples["altered"][0].starts_with("s3://lake/q:2"),
             "{r:?}"
         );
     }

@@ -242,13 +242,6 @@ impl StageStats {
 }
 
 impl RunReport {
-    /// Replaces the verdict and everything read back with `judgement`, and the run-status
-    /// subjects with `status`.
-    pub fn set_judgement(&mut self, mut judgement: Judgement, status: Vec<String>) {
-        judgement.set_run_status(status);
-        self.judged = judgement;
-    }
-
     /// `PASS <name> events=... found=... missing=... duplicated=... quarantined=...
     /// dead_lettered=... misplaced=... altered=... unknown=... elapsed=...s`: the line scripts
     /// read.

@@ -69,6 +69,7 @@ pub(super) fn validate_command(files: &[PathBuf]) -> ExitCode {
 
 pub(super) fn record_command(file: &Path, out: &Path) -> anyhow::Result<ExitCode> {
     let scenario = load_all(&[file.to_path_buf()])?.remove(0);
+    super::runs::stream_only(&scenario, "tickflow record")?;
     let config = scenario::generator_config(&scenario.file).map_err(anyhow::Error::msg)?;
     let n = replay::record(Generator::new(config), out)?;
     println!(

@@ -11,7 +11,9 @@ mod runs;
 mod target;
 
 use commands::{doctor_command, load_all, record_command, validate_command};
-use runs::{flag_run_config, load_config, run_once, scenarios_command, shrink_command, Outputs};
+use runs::{
+    flag_run_config, load_config, run_once, scenarios_command, shrink_command, stream_only, Outputs,
+};
 use target::with_target;
 
 use std::path::PathBuf;
@@ -251,6 +253,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut scenarios = load_all(&args.files)?;
             if let Some(report) = &args.faults_from {
                 for s in &mut scenarios {
+                    stream_only(s, "--faults-from")?;
                     s.file.faults.schedule = fired::schedule_from_report(report, Some(s.name()))?;
                 }
             }
@@ -267,7 +270,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             with_target(target, |target, header| {
                 run_once(
                     config,
-                    None,
                     Outputs {
                         json: args.json,
                         html: args.html,
@@ -305,6 +307,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             rate,
         } => {
             let s = load_all(&[file])?.remove(0);
+            stream_only(&s, "tickflow produce")?;
             let generator = scenario::generator_config(&s.file).map_err(anyhow::Error::msg)?;
             let mut load = s.run_config().map_err(anyhow::Error::msg)?.load;
             if rate.is_some() {
@@ -334,12 +337,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .await
         }
         Command::Load(args) => {
-            let (config, expect) = load_config(&args)?;
+            let config = load_config(&args)?;
             let outputs = Outputs {
                 json: args.json,
                 html: args.html,
             };
-            with_target(target, |t, h| run_once(config, expect, outputs, t, h)).await
+            with_target(target, |t, h| run_once(config, outputs, t, h)).await
         }
         Command::Replay(args) => {
             let pace = match args.speed.as_str() {
@@ -366,7 +369,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             with_target(target, |target, header| {
                 run_once(
                     config,
-                    None,
                     Outputs {
                         json: None,
                         html: None,

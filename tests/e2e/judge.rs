@@ -220,6 +220,64 @@ async fn wait_for_delivery(clients: &Clients, queue: &str, marker: &str) {
     panic!("{marker:?} never reached {queue}");
 }
 
+async fn publish(clients: &Clients, topic: &str, subject: &str, message: &str) {
+    clients
+        .sns
+        .publish()
+        .topic_arn(topic)
+        .subject(subject)
+        .message(message)
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn send(clients: &Clients, queue: &str, body: &str) {
+    clients
+        .sqs
+        .send_message()
+        .queue_url(queue)
+        .message_body(body)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Takes one message off `queue` (deleted) and returns its body.
+async fn take_one(clients: &Clients, queue: &str) -> String {
+    let out = clients
+        .sqs
+        .receive_message()
+        .queue_url(queue)
+        .max_number_of_messages(1)
+        .visibility_timeout(60)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap();
+    let message = out.messages.unwrap().remove(0);
+    clients
+        .sqs
+        .delete_message()
+        .queue_url(queue)
+        .receipt_handle(message.receipt_handle().unwrap())
+        .send()
+        .await
+        .unwrap();
+    message.body().unwrap().to_string()
+}
+
+/// Waits (up to 10 s) until `queue` holds `count` messages.
+async fn wait_for_count(clients: &Clients, queue: &str, count: usize) {
+    tickflow_harness::observe::wait_for_messages(
+        clients,
+        queue,
+        count as u64,
+        Duration::from_secs(10),
+    )
+    .await;
+}
+
 /// Rewrites the lines of a JSONL body through `edit` (line index, row).
 fn edit_rows(
     body: &[u8],
@@ -354,7 +412,8 @@ async fn every_corruption_of_a_finished_run_fails_its_checks_and_says_where() {
         &clients,
         &expect,
         "object moved",
-        &["reconciliation.misplaced"],
+        // Announced under its old key, found under another: matched by key, both are wrong.
+        &["reconciliation.misplaced", "sns.new_data"],
     )
     .await;
     let m = &failure(&f, "reconciliation.misplaced").examples[0];
@@ -533,24 +592,7 @@ async fn every_corruption_of_a_finished_run_fails_its_checks_and_says_where() {
     delete(&clients, bucket, &stranger_key).await;
 
     // 9. A message removed from the DLQ: its events are missing.
-    let out = clients
-        .sqs
-        .receive_message()
-        .queue_url(&res.dlq_url)
-        .max_number_of_messages(1)
-        .visibility_timeout(60)
-        .send()
-        .await
-        .unwrap();
-    let message = out.messages.unwrap().remove(0);
-    clients
-        .sqs
-        .delete_message()
-        .queue_url(&res.dlq_url)
-        .receipt_handle(message.receipt_handle().unwrap())
-        .send()
-        .await
-        .unwrap();
+    let message = take_one(&clients, &res.dlq_url).await;
     let f = judged(
         &run,
         &clients,
@@ -559,18 +601,11 @@ async fn every_corruption_of_a_finished_run_fails_its_checks_and_says_where() {
         &["reconciliation.missing", "dead_lettered", "queues.dlq"],
     )
     .await;
-    let records = tickflow_pipeline::envelope::decode(message.body().unwrap()).unwrap();
+    let records = tickflow_pipeline::envelope::decode(&message).unwrap();
     let missing = failure(&f, "reconciliation.missing");
     assert_eq!(missing.actual, records.len().to_string(), "{f:?}");
     assert!(missing.examples[0].contains("is in neither the lake, the quarantine nor the DLQ"));
-    clients
-        .sqs
-        .send_message()
-        .queue_url(&res.dlq_url)
-        .message_body(message.body().unwrap())
-        .send()
-        .await
-        .unwrap();
+    send(&clients, &res.dlq_url, &message).await;
 
     // 10. A message left on the main queue: not drained.
     clients
@@ -630,7 +665,240 @@ async fn every_corruption_of_a_finished_run_fails_its_checks_and_says_where() {
         assert_eq!(remove_messages(&clients, queue, "one too many").await, 1);
     }
 
+    // 12. One object never announced and another announced twice: the count still matches.
+    let notes =
+        tickflow_harness::observe::peek_all(&clients, &subs.new_data, LIMIT, Duration::ZERO)
+            .await
+            .unwrap();
+    let notes = tickflow_harness::observe::deliveries(&notes.bodies());
+    let (dropped, doubled) = (&notes[0].message, &notes[1].message);
+    let dropped_key: serde_json::Value = serde_json::from_str(dropped).unwrap();
+    let dropped_key = dropped_key["key"].as_str().unwrap().to_string();
+    assert_eq!(
+        remove_messages(&clients, &subs.new_data, &dropped_key).await,
+        1
+    );
+    publish(&clients, &res.topics.new_data, "tickflow_New_Data", doubled).await;
+    wait_for_count(&clients, &subs.new_data, notes.len()).await;
+    let f = judged(
+        &run,
+        &clients,
+        &expect,
+        "announced twice, never",
+        &["sns.new_data"],
+    )
+    .await;
+    let n = failure(&f, "sns.new_data");
+    assert!(
+        n.examples
+            .contains(&format!("s3://{bucket}/{dropped_key}: never announced")),
+        "{n:?}"
+    );
+    assert!(
+        n.actual
+            .contains("1 objects never announced, 1 announced again"),
+        "{n:?}"
+    );
+    let doubled_key: serde_json::Value = serde_json::from_str(doubled).unwrap();
+    let doubled_key = doubled_key["key"].as_str().unwrap().to_string();
+    assert_eq!(
+        remove_messages(&clients, &subs.new_data, &doubled_key).await,
+        2
+    );
+    publish(&clients, &res.topics.new_data, "tickflow_New_Data", doubled).await;
+    publish(&clients, &res.topics.new_data, "tickflow_New_Data", dropped).await;
+    wait_for_count(&clients, &subs.new_data, notes.len()).await;
+
+    // 13. A dead-lettered record changed: compared byte for byte with what was sent.
+    let letter = take_one(&clients, &res.dlq_url).await;
+    let mut records = tickflow_pipeline::envelope::decode(&letter).unwrap();
+    let record = String::from_utf8(records[0].clone()).unwrap();
+    records[0] = record
+        .replacen("\"event_uuid\"", "\"tampered\":1,\"event_uuid\"", 1)
+        .into_bytes();
+    let encoded: Vec<String> = records
+        .iter()
+        .map(|r| tickflow_pipeline::envelope::encode_record(r))
+        .collect();
+    send(
+        &clients,
+        &res.dlq_url,
+        &tickflow_pipeline::envelope::join(&encoded),
+    )
+    .await;
+    let f = judged(
+        &run,
+        &clients,
+        &expect,
+        "dead letter changed",
+        &["reconciliation.altered"],
+    )
+    .await;
+    assert!(
+        failure(&f, "reconciliation.altered").examples[0].contains("differs from the record sent"),
+        "{f:?}"
+    );
+    assert_eq!(
+        remove_messages(&clients, &res.dlq_url, &encoded[0]).await,
+        1
+    );
+    send(&clients, &res.dlq_url, &letter).await;
+
+    // 14. A clean message in the DLQ whose event also reached the lake: nothing excuses it.
+    let sent = Generator::new(GeneratorConfig {
+        events: 3_000,
+        seed: 23,
+        ..Default::default()
+    })
+    .find(|e| e.id().to_string() == clean_id)
+    .unwrap()
+    .to_json();
+    let innocent_record = tickflow_pipeline::envelope::encode_record(&sent);
+    let innocent = tickflow_pipeline::envelope::join(std::slice::from_ref(&innocent_record));
+    send(&clients, &res.dlq_url, &innocent).await;
+    let f = judged(
+        &run,
+        &clients,
+        &expect,
+        "clean message dead-lettered",
+        &["reconciliation.misplaced", "queues.dlq"],
+    )
+    .await;
+    assert!(
+        failure(&f, "reconciliation.misplaced").examples[0].contains("carries no poison event"),
+        "{f:?}"
+    );
+    assert_eq!(
+        remove_messages(&clients, &res.dlq_url, &innocent_record).await,
+        1
+    );
+
+    // 15. A second quarantine row for a malformed record, with other bytes: quarantined once,
+    // every row compared (not only the first).
+    let q = get(&clients, bucket, &quarantine_key).await;
+    let first: serde_json::Value =
+        serde_json::from_slice(q.body.split(|b| *b == b'\n').next().unwrap()).unwrap();
+    let mut second = first.clone();
+    second["raw"] = "tampered".into();
+    let planted = quarantine_key.replace("/part-", "/part-second-");
+    put(
+        &clients,
+        bucket,
+        &planted,
+        format!("{second}\n").into_bytes(),
+        &q.metadata,
+    )
+    .await;
+    let f = judged(
+        &run,
+        &clients,
+        &expect,
+        "quarantined twice, altered",
+        &[
+            "reconciliation.duplicated",
+            "reconciliation.altered",
+            "sns.new_data",
+            "partitions[quarantine/**].objects",
+            "partitions[quarantine/**].events",
+            "partitions[quarantine/**].unique_ids",
+        ],
+    )
+    .await;
+    assert!(
+        failure(&f, "reconciliation.altered").examples[0]
+            .starts_with(&format!("s3://{bucket}/{planted}:1")),
+        "{f:?}"
+    );
+    delete(&clients, bucket, &planted).await;
+
+    // 16. Counts that could not fail before: a partition glob matching nothing, under a max.
+    let nothing = scenario::parse(
+        "nothing.toml",
+        "[scenario]\nname = \"n\"\n[generate]\nevents = 1\n[[expect.partitions]]\nglob = \"event_type=crypto/**\"\nevents = { max = 10 }\n",
+    )
+    .unwrap()
+    .expect;
+    let f = evaluate(&nothing, clean);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].check, "partitions[event_type=crypto/**]");
+
     // Every corruption undone: the same run passes again, judged from scratch.
     judged(&run, &clients, &expect, "restored", &[]).await;
     run.teardown(&clients).await;
+}
+
+#[tokio::test]
+async fn a_run_that_sent_nothing_fails_unless_its_scenario_expects_nothing() {
+    let clients = clients().await;
+    let mut config = RunConfig::new("e2e-sent-nothing", 100, 5);
+    config.load.rate = Some(10.0);
+    config.load.duration_secs = Some(1e-9);
+    let report = within(
+        LIMIT,
+        "empty run",
+        tickflow_harness::run::run(&clients, &config),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        report.judged.reconciliation.events,
+        0,
+        "{}",
+        report.render_text()
+    );
+    let checks: Vec<&str> = report
+        .judged
+        .failures
+        .iter()
+        .map(|f| f.check.as_str())
+        .collect();
+    assert_eq!(checks, ["sent"], "{}", report.render_text());
+    assert!(report.summary_line().starts_with("FAIL "));
+    // Said on purpose, it is what the scenario expects.
+    config.expect = scenario::parse(
+        "nothing.toml",
+        "[scenario]\nname = \"n\"\n[generate]\nevents = 1\n[expect]\nsent = 0\n",
+    )
+    .unwrap()
+    .expect;
+    let report = within(
+        LIMIT,
+        "empty run",
+        tickflow_harness::run::run(&clients, &config),
+    )
+    .await
+    .unwrap();
+    assert!(report.judged.passed, "{}", report.render_text());
+}
+
+#[tokio::test]
+async fn the_run_status_announces_the_whole_verdict_expectations_included() {
+    let clients = clients().await;
+    let mut config = RunConfig::new("e2e-status", 200, 6);
+    config.expect = scenario::parse(
+        "wrong.toml",
+        "[scenario]\nname = \"w\"\n[generate]\nevents = 1\n[expect]\nfound = 199\n",
+    )
+    .unwrap()
+    .expect;
+    let report = within(
+        LIMIT,
+        "the run",
+        tickflow_harness::run::run(&clients, &config),
+    )
+    .await
+    .unwrap();
+    let checks: Vec<&str> = report
+        .judged
+        .failures
+        .iter()
+        .map(|f| f.check.as_str())
+        .collect();
+    assert_eq!(checks, ["found"], "{}", report.render_text());
+    assert_eq!(
+        report.judged.sns.run_status_subjects,
+        ["e2e-status_Pipeline_Failure"],
+        "the invariants held, the expectations did not: the status says Failure"
+    );
+    assert!(report.summary_line().starts_with("FAIL e2e-status "));
 }

@@ -182,6 +182,35 @@ async fn failing_after<Fut: std::future::Future<Output = ()>>(
     report.failures.iter().map(|f| f.check.clone()).collect()
 }
 
+/// Deletes every message of `queue`.
+async fn empty(clients: &Clients, queue: &str) {
+    loop {
+        let out = clients
+            .sqs
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        let messages = out.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return;
+        }
+        for m in messages {
+            clients
+                .sqs
+                .delete_message()
+                .queue_url(queue)
+                .receipt_handle(m.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+}
+
 fn asset(name: &str, price: f64) -> InstrumentSpec {
     InstrumentSpec {
         name: name.into(),
@@ -273,6 +302,18 @@ async fn every_corruption_of_a_finished_price_file_run_fails_its_check() {
     assert_eq!(checks, ["price_files.objects", "price_files.twice"]);
     delete(&clients, &bucket, &copy).await;
 
+    // A CSV object moved to another key (its row unchanged): found once, but not where the
+    // analysis looks for it by asset and market time.
+    let elsewhere = layout::csv_key(&record.asset, at(60 * 24 * 400));
+    let checks = failing_after(&finished, &clients, async {
+        delete(&clients, &bucket, &csv_key).await;
+        put(&clients, &bucket, &elsewhere, csv.clone()).await;
+    })
+    .await;
+    assert_eq!(checks, ["price_files.values"]);
+    delete(&clients, &bucket, &elsewhere).await;
+    put(&clients, &bucket, &csv_key, csv.clone()).await;
+
     // A quarantined file with another kind, then one naming a file never uploaded.
     let mut entry: serde_json::Value = serde_json::from_slice(&quarantined).unwrap();
     let kind = if entry["kind"] == "unknown_format" {
@@ -329,7 +370,7 @@ async fn every_corruption_of_a_finished_price_file_run_fails_its_check() {
             .publish()
             .topic_arn(&res.alert_topic)
             .subject("e2e-prices_Price_Alert")
-            .message(String::from_utf8(alert).unwrap())
+            .message(String::from_utf8(alert.clone()).unwrap())
             .send()
             .await
             .unwrap();
@@ -348,6 +389,29 @@ async fn every_corruption_of_a_finished_price_file_run_fails_its_check() {
     })
     .await;
     assert_eq!(checks, ["price_files.alerts"]);
+    // Removed again; then one too many that arrives while the judge reads, after the expected
+    // one: the alerts settle until nothing new arrives, so it is seen.
+    empty(&clients, &res.alert_queue).await;
+    let publish = |delay: Duration| {
+        let (clients, topic, message) = (clients.clone(), res.alert_topic.clone(), alert.clone());
+        async move {
+            tokio::time::sleep(delay).await;
+            clients
+                .sns
+                .publish()
+                .topic_arn(topic)
+                .subject("e2e-prices_Price_Alert")
+                .message(String::from_utf8(message).unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    publish(Duration::ZERO).await;
+    let late = tokio::spawn(publish(Duration::from_millis(1_500)));
+    let checks = failing_after(&finished, &clients, async {}).await;
+    late.await.unwrap();
+    assert_eq!(checks, ["price_files.alerts"], "a late extra alert is seen");
     let checks = failing_after(&finished, &clients, async {
         clients
             .sqs

@@ -11,6 +11,6 @@ pub mod queues;
 
 pub use lake::{read_lake, LakeContents, PartitionSummary};
 pub use queues::{
-    dead_letters, deliveries, peek_all, queue_depth, wait_for_messages, Delivery, Peeked,
-    QueueDepth,
+    dead_letters, deliveries, peek_all, queue_depth, settle, wait_for_messages, Delivery, Peeked,
+    QueueDepth, QUIET,
 };

@@ -203,6 +203,32 @@ pub async fn wait_for_messages(clients: &Clients, queue_url: &str, count: u64, l
     }
 }
 
+/// How long a subscribed queue's depth must stay the same before its deliveries count as
+/// settled: SNS delivers on its own time, and one delivery too many must be seen even when it
+/// arrives after the expected ones.
+pub const QUIET: Duration = Duration::from_secs(2);
+
+/// Waits until `queue_url` holds at least `count` messages and then gains none for [`QUIET`],
+/// or until `limit` passes (zero when judging a finished run again: nothing is on its way).
+pub async fn settle(clients: &Clients, queue_url: &str, count: u64, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    wait_for_messages(clients, queue_url, count, limit).await;
+    let mut last = None;
+    let mut since = Instant::now();
+    while Instant::now() < deadline {
+        let depth = queue_depth(clients, queue_url)
+            .await
+            .ok()
+            .map(|d| d.total());
+        if depth != last {
+            (last, since) = (depth, Instant::now());
+        } else if since.elapsed() >= QUIET.min(limit) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -228,9 +228,24 @@ fn reconcile(
                 if *got != want {
                     wrong.push(format!("{place}: expected {want:?}, got {got:?}"));
                 }
+                // Placed by asset and market time: the analysis finds a predecessor by key.
+                let home = layout::csv_key(&want.asset, want.date);
+                if place != home {
+                    wrong.push(format!(
+                        "{place}: the record of {} belongs at {home}",
+                        file.key
+                    ));
+                }
             }
             (Outcome::Malformed(kind), _, Some(entry)) => {
                 report.found_quarantined += 1;
+                let home = layout::quarantine_key(&file.key);
+                if place != home {
+                    wrong.push(format!(
+                        "{place}: the quarantine entry of {} belongs at {home}",
+                        file.key
+                    ));
+                }
                 if entry.kind != *kind || entry.reason.is_empty() {
                     wrong.push(format!(
                         "{}: expected quarantined as {kind:?}, got {:?} ({:?})",
@@ -293,7 +308,7 @@ async fn check_alerts(
     failures: &mut Vec<Failure>,
 ) -> Result<u64> {
     let settle = crate::judge::SETTLE;
-    observe::wait_for_messages(clients, &res.alert_queue, expected.len() as u64, settle).await;
+    observe::settle(clients, &res.alert_queue, expected.len() as u64, settle).await;
     let peeked = observe::peek_all(
         clients,
         &res.alert_queue,

@@ -27,6 +27,7 @@ use crate::progress::Sample;
 use crate::reconcile::Ledger;
 use crate::replay::{self, Item, Pace, ReplaySpec};
 use crate::report::{ResourceUse, RunReport};
+use crate::scenario::file::Expect;
 use crate::settings::PipelineSettings;
 use crate::topology::{new_run_id, Provisioned, Topology};
 use feed::{Fed, Feed};
@@ -68,6 +69,10 @@ pub struct RunConfig {
     /// fault may pause; `None` for an endpoint tickflow does not own.
     #[serde(skip)]
     pub container: Option<String>,
+    /// A scenario's assertions, part of the verdict the run status announces (none for a run
+    /// set by flags: the invariants alone).
+    #[serde(skip)]
+    pub expect: Expect,
 }
 
 impl RunConfig {
@@ -87,6 +92,7 @@ impl RunConfig {
             keep_resources: false,
             drain_timeout: Duration::from_secs(600),
             container: None,
+            expect: Expect::default(),
         }
     }
 }
@@ -117,6 +123,9 @@ pub struct FinishedRun {
     topology: Topology,
     provisioned: Provisioned,
     ledger: Ledger,
+    expect: Expect,
+    /// The verdict the run status announced.
+    announced: bool,
 }
 
 impl FinishedRun {
@@ -135,10 +144,12 @@ impl FinishedRun {
         // Boxed: reading everything back is a large future, too large for a test's stack.
         let judgement =
             Box::pin(judge::judge(clients, ledger, provisioned, Duration::ZERO)).await?;
+        let mut report = self.report.clone();
+        report.judged = judgement;
+        verdict_before_status(&mut report, &self.expect);
         let subs = &provisioned.subscriptions;
         let status = judge::run_status(clients, &subs.run_status, 0, Duration::ZERO).await?;
-        let mut report = self.report.clone();
-        report.set_judgement(judgement, status);
+        verdict_after_status(&mut report, &self.expect, self.announced, status);
         Ok(report)
     }
 
@@ -167,7 +178,7 @@ pub async fn run_and_keep(clients: &Clients, config: &RunConfig) -> Result<Finis
     };
     let provisioned = topology.provision(clients).await?;
     match drive(clients, config, &provisioned, started).await {
-        Ok((fed, mut report)) => {
+        Ok((fed, mut report, announced)) => {
             report.run_id = topology.run_id.clone();
             report.aws_calls = crate::report::calls_since(&calls_before, &clients.calls.snapshot());
             Ok(FinishedRun {
@@ -175,6 +186,8 @@ pub async fn run_and_keep(clients: &Clients, config: &RunConfig) -> Result<Finis
                 topology,
                 provisioned,
                 ledger: fed.ledger,
+                expect: config.expect.clone(),
+                announced,
             })
         }
         Err(e) => {
@@ -186,13 +199,14 @@ pub async fn run_and_keep(clients: &Clients, config: &RunConfig) -> Result<Finis
     }
 }
 
-/// Starts the stages, feeds and drains them, judges what they left, announces the verdict.
+/// Starts the stages, feeds and drains them, judges what they left, announces the verdict
+/// (returned with the report: whether the run status said Success).
 async fn drive(
     clients: &Clients,
     config: &RunConfig,
     provisioned: &Provisioned,
     started: Instant,
-) -> Result<(Fed, RunReport)> {
+) -> Result<(Fed, RunReport, bool)> {
     let res = &provisioned.resources;
     let schedule = &config.faults.schedule;
     let chaos = (!schedule.is_empty()).then(|| Arc::new(Chaos::new(config.seed, schedule.clone())));
@@ -241,7 +255,7 @@ async fn drive(
         fed = feed.run(tx) => fed?,
         failed = stages.failure() => return Err(failed),
     };
-    let mut times = stages.drain(started, config.drain_timeout).await?;
+    let times = stages.drain(started, config.drain_timeout).await?;
     if let Some(moments) = moments {
         moments.finish().await?;
     }
@@ -262,13 +276,19 @@ async fn drive(
         secs = reading.elapsed().as_secs_f64(),
         "read back and judged"
     );
+    let mut report = assemble(config, &fed, judgement, timeline, times, figures);
+    report.faults_fired = chaos.map(|c| c.fired()).unwrap_or_default();
+    verdict_before_status(&mut report, &config.expect);
+    let passed = report.judged.passed;
     let summary = serde_json::json!({
         "run": config.name,
-        "reconciliation": judgement.reconciliation,
+        "passed": passed,
+        "failed_checks": report.judged.failures.iter().map(|f| &f.check).collect::<Vec<_>>(),
+        "reconciliation": report.judged.reconciliation,
         "elapsed_secs": started.elapsed().as_secs_f64(),
     });
     Notifier::new(clients.clone(), res.topics.clone())
-        .run_status(&config.name, judgement.passed, &summary)
+        .run_status(&config.name, passed, &summary)
         .await?;
     let status = judge::run_status(
         clients,
@@ -277,10 +297,36 @@ async fn drive(
         judge::SETTLE,
     )
     .await?;
-    times.total_secs = started.elapsed().as_secs_f64();
-    let mut report = assemble(config, &fed, judgement, status, timeline, times, figures);
-    report.faults_fired = chaos.map(|c| c.fired()).unwrap_or_default();
-    Ok((fed, report))
+    verdict_after_status(&mut report, &config.expect, passed, status);
+    report.times.total_secs = started.elapsed().as_secs_f64();
+    report.elapsed_secs = report.times.total_secs;
+    Ok((fed, report, passed))
+}
+
+/// The verdict the run status announces: the invariants (in `report.judged` already) and
+/// every assertion of `expect` but those on the status itself.
+fn verdict_before_status(report: &mut RunReport, expect: &Expect) {
+    let failures = crate::assert::evaluate_data(expect, report);
+    report.judged.add_failures(failures);
+}
+
+/// The rest of the verdict once the run status (`status`, the subjects read back) is known: it
+/// was announced once and says the verdict it was announced from (`announced`), and the
+/// assertions on it hold.
+fn verdict_after_status(
+    report: &mut RunReport,
+    expect: &Expect,
+    announced: bool,
+    status: Vec<String>,
+) {
+    report.judged.set_run_status(status);
+    let mut failures = crate::assert::evaluate_status(expect, report);
+    failures.extend(judge::run_status_announced(
+        &report.name,
+        announced,
+        &report.judged.sns.run_status_subjects,
+    ));
+    report.judged.add_failures(failures);
 }
 
 /// Hands memory the drained stages freed back to the system before the judge allocates its own
@@ -319,12 +365,11 @@ fn assemble(
     config: &RunConfig,
     fed: &Fed,
     judgement: Judgement,
-    status: Vec<String>,
     timeline: Vec<Sample>,
     times: crate::report::StageTimes,
     stats: crate::report::StageStats,
 ) -> RunReport {
-    let mut report = RunReport {
+    RunReport {
         name: config.name.clone(),
         run_id: String::new(),
         judged: judgement,
@@ -340,7 +385,5 @@ fn assemble(
         resources: ResourceUse::now(),
         aws_calls: Default::default(),
         faults_fired: Vec::new(),
-    };
-    report.judged.set_run_status(status);
-    report
+    }
 }

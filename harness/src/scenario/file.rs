@@ -124,13 +124,16 @@ pub struct Replay {
 }
 
 /// `[expect]`: assertions on what the run left behind.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
     /// The reconciliation holds (always: `false` is rejected; kept so that files saying
     /// `true` stay valid).
     #[serde(default = "yes")]
     pub reconciliation: bool,
+    /// Records the run sent (events and replayed rows that are not events). Without it, a run
+    /// must send at least one: a run that sent nothing has nothing to be judged on.
+    pub sent: Option<Count>,
     /// Sent events found in the lake.
     pub found: Option<Count>,
     /// Sent events in the quarantine.
@@ -166,7 +169,7 @@ pub struct Expect {
 }
 
 /// `[expect.price_files]`.
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct PriceFilesExpect {
     /// Alerts delivered.
@@ -178,7 +181,7 @@ pub struct PriceFilesExpect {
 }
 
 /// `[expect.batch]`.
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct BatchExpect {
     /// Rows in the table after the run.
@@ -193,6 +196,7 @@ impl Expect {
     /// Every count the section states, with its dotted key.
     pub fn counts(&self) -> Vec<(String, Count)> {
         let mut counts: Vec<(String, Option<Count>)> = vec![
+            ("expect.sent".into(), self.sent),
             ("expect.found".into(), self.found),
             ("expect.quarantined".into(), self.quarantined),
             ("expect.dead_lettered".into(), self.dead_lettered),
@@ -241,6 +245,7 @@ impl Default for Expect {
     fn default() -> Self {
         Self {
             reconciliation: true,
+            sent: None,
             found: None,
             quarantined: None,
             dead_lettered: None,
@@ -258,7 +263,7 @@ impl Default for Expect {
 }
 
 /// `[[expect.partitions]]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct PartitionExpect {
     /// Glob over partition paths, e.g. `event_type=forex/**` (`*` stays within a segment).
@@ -276,7 +281,7 @@ pub struct PartitionExpect {
 }
 
 /// `[expect.queues]`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct QueueExpect {
     /// Visible messages left on the main queue.
@@ -288,7 +293,7 @@ pub struct QueueExpect {
 }
 
 /// `[expect.sns]`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct SnsExpect {
     /// New-data notifications: a count, or `"objects"` for exactly one per object written.
@@ -304,7 +309,7 @@ pub struct SnsExpect {
 }
 
 /// `[expect.latency]`: upper bounds, milliseconds (handed to the producer -> in S3).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct LatencyExpect {
     /// Median at most.
@@ -390,6 +395,15 @@ impl Count {
                 min: Some(a),
                 max: Some(b),
             }) if a > b => Err(format!("min ({a}) is above max ({b}): nothing can pass")),
+            Count::Range(Bounds { min, max })
+                if min.unwrap_or(0) == 0 && max.is_none_or(|m| m >= MAX_TOML_INTEGER) =>
+            {
+                Err(
+                    "this range admits every count and so can never fail: give a min above 0 \
+                     or a max"
+                        .into(),
+                )
+            }
             _ => Ok(()),
         }
     }
@@ -428,6 +442,9 @@ impl std::fmt::Display for Count {
         }
     }
 }
+
+/// The largest integer a TOML file can hold (TOML integers are signed 64-bit).
+const MAX_TOML_INTEGER: u64 = i64::MAX as u64;
 
 const fn default_seed() -> u64 {
     7

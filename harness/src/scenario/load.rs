@@ -73,6 +73,7 @@ pub fn parse(name: &str, source: &str) -> Result<ScenarioFile, Vec<ScenarioError
     let mut problems = check(&file);
     if let Ok(table) = source.parse::<toml::Table>() {
         problems.extend(sections_of_other_flows(file.scenario.flow, &table));
+        problems.extend(keys_another_section_overrides(&table));
     }
     if problems.is_empty() {
         return Ok(file);
@@ -121,21 +122,14 @@ fn sections_of_other_flows(flow: Flow, table: &toml::Table) -> Vec<(String, Stri
             (section.to_string(), message)
         })
         .collect();
-    let expect_keys: &[&str] = match flow {
-        // The stream flow reads every other key of `[expect]`.
-        Flow::Stream => return problems,
-        Flow::Batch => &["reconciliation", "batch", "sns"],
-        Flow::PriceFiles => &["reconciliation", "price_files"],
-    };
     let expect = table.get("expect").and_then(toml::Value::as_table);
     for key in expect.into_iter().flat_map(|t| t.keys()) {
-        if !expect_keys.contains(&key.as_str()) {
-            let allowed = expect_keys.join(", ");
-            problems.push((
-                format!("expect.{key}"),
-                format!("not checked by the {flow_name} flow (it reads {allowed})"),
-            ));
+        if let Some(message) = expect_key_not_read(flow, key) {
+            problems.push((format!("expect.{key}"), message));
         }
+    }
+    if flow == Flow::Stream {
+        return problems; // the stream flow reads every key of `[expect.sns]`
     }
     if let Some(sns) = expect
         .and_then(|t| t.get("sns"))
@@ -145,6 +139,58 @@ fn sections_of_other_flows(flow: Flow, table: &toml::Table) -> Vec<(String, Stri
             problems.push((
                 format!("expect.sns.{key}"),
                 format!("not checked by the {flow_name} flow (it reads run_status_subject)"),
+            ));
+        }
+    }
+    problems
+}
+
+/// Why `flow` does not read the `[expect]` key `key`, if it does not.
+fn expect_key_not_read(flow: Flow, key: &str) -> Option<String> {
+    let name = flow.name();
+    let (reads, others): (&[&str], &[(&str, Flow)]) = match flow {
+        // The stream flow reads every key but the other flows' own sections.
+        Flow::Stream => (
+            &[],
+            &[("batch", Flow::Batch), ("price_files", Flow::PriceFiles)],
+        ),
+        Flow::Batch => (&["reconciliation", "batch", "sns"], &[]),
+        Flow::PriceFiles => (&["reconciliation", "price_files"], &[]),
+    };
+    if let Some((_, owner)) = others.iter().find(|(k, _)| *k == key) {
+        let owner = owner.name();
+        return Some(format!(
+            "not checked by the {name} flow: it would be ignored (the {owner} flow's: set \
+             `flow = \"{owner}\"` in [scenario] if it is meant)"
+        ));
+    }
+    (!reads.is_empty() && !reads.contains(&key)).then(|| {
+        format!(
+            "not checked by the {name} flow (it reads {})",
+            reads.join(", ")
+        )
+    })
+}
+
+/// `[generate]` keys beside `[replay]` (the replay's events are the file's: only `rate`
+/// applies), and `[generate] rate` beside `[load]` (the load plan sets the rate).
+fn keys_another_section_overrides(table: &toml::Table) -> Vec<(String, String)> {
+    let generate = table.get("generate").and_then(toml::Value::as_table);
+    let keys = generate.into_iter().flat_map(|g| g.keys());
+    let mut problems = Vec::new();
+    for key in keys {
+        if table.contains_key("replay") && key != "rate" {
+            problems.push((
+                format!("generate.{key}"),
+                "not read beside [replay]: the replayed file gives the events (only `rate` \
+                 applies)"
+                    .into(),
+            ));
+        }
+        if table.contains_key("load") && key == "rate" {
+            problems.push((
+                "generate.rate".into(),
+                "not read beside [load]: the load plan sets the arrival rate".into(),
             ));
         }
     }
@@ -445,6 +491,65 @@ events = 100
         );
         assert_eq!(batch.len(), 1, "{batch:#?}");
         assert!(batch[0].contains("expect.sns.price_alert"), "{}", batch[0]);
+    }
+
+    #[test]
+    fn another_flows_expectations_are_refused_in_a_stream_scenario() {
+        for (section, key) in [
+            ("batch", "table_rows = 999"),
+            ("price_files", "alerts = 42"),
+        ] {
+            let e = errors(&format!("{GOOD}[expect.{section}]\n{key}\n"));
+            assert_eq!(e.len(), 1, "{e:#?}");
+            assert!(
+                e[0].starts_with(&format!(
+                    "s.toml:7:9: expect.{section}: not checked by the stream flow"
+                )),
+                "{}",
+                e[0]
+            );
+        }
+    }
+
+    #[test]
+    fn a_count_that_cannot_fail_is_refused() {
+        for count in [
+            "{ min = 0 }",
+            "{ max = 9223372036854775807 }",
+            "{ min = 0, max = 9223372036854775807 }",
+        ] {
+            let e = errors(&format!("{GOOD}[expect]\nfound = {count}\n"));
+            assert_eq!(e.len(), 1, "{count}: {e:#?}");
+            assert!(
+                e[0].contains("expect.found: this range admits every count"),
+                "{}",
+                e[0]
+            );
+        }
+        for count in ["{ min = 1 }", "{ max = 5 }", "0", "{ min = 0, max = 5 }"] {
+            assert!(
+                errors(&format!("{GOOD}[expect]\nfound = {count}\n")).is_empty(),
+                "{count}"
+            );
+        }
+    }
+
+    #[test]
+    fn keys_another_section_overrides_are_refused() {
+        let replay = errors("[scenario]\nname = \"r\"\n[generate]\nevents = 5\nrate = 10.0\n[replay]\nsource = \"f.csv\"\n");
+        assert_eq!(replay.len(), 1, "{replay:#?}");
+        assert!(
+            replay[0].contains("generate.events: not read beside [replay]"),
+            "{}",
+            replay[0]
+        );
+        let load = errors(&format!("{GOOD}rate = 10.0\n[load]\nrate = 20.0\n"));
+        assert_eq!(load.len(), 1, "{load:#?}");
+        assert!(
+            load[0].contains("generate.rate: not read beside [load]"),
+            "{}",
+            load[0]
+        );
     }
 
     #[test]

@@ -115,6 +115,7 @@ impl Scenario {
             keep_resources: false,
             drain_timeout: Duration::from_secs(600),
             container: None,
+            expect: file.expect.clone(),
         })
     }
 }
@@ -173,10 +174,8 @@ async fn execute_stream(
     };
     match crate::run::run(clients, &config).await {
         Ok(report) => {
+            // The verdict includes the scenario's assertions (the run status announced it).
             outcome.failures = report.judged.failures.clone();
-            outcome
-                .failures
-                .extend(crate::assert::evaluate(&scenario.file.expect, &report));
             outcome.report = Some(report);
         }
         Err(e) => outcome.error = Some(e.to_string()),
