@@ -172,7 +172,7 @@ fn deterministic_view(outcome: &Outcome) -> serde_json::Value {
             "output_rows": b.output_rows,
             "bad_rows": b.bad_rows,
             "bad_files": b.bad_files,
-            "derived_values_checked": b.samples_checked,
+            "rows_checked": b.rows_checked,
             "runs_started": b.runs_started,
             "run_status_subjects": b.status_subjects,
         });

@@ -128,34 +128,90 @@ async fn every_corruption_of_a_finished_batch_run_fails_its_check() {
         .unwrap();
     })
     .await;
-    assert_eq!(checks, ["batch.table_rows", "batch.rows_per_company"]);
+    assert_eq!(
+        checks,
+        [
+            "batch.table_rows",
+            "batch.rows_per_company",
+            "batch.table_content"
+        ]
+    );
     db.batch_execute(&format!("INSERT INTO {TABLE} SELECT * FROM gone"))
         .await
         .unwrap();
 
-    // A derived value changed in every row of one company.
-    let checks = failing_after(&finished, &clients, || async {
-        db.batch_execute(&format!(
-            "UPDATE {TABLE} SET value_change = '9' || value_change WHERE company_name = 'CO0001'"
-        ))
+    // Every row and every column is judged, not a sample: each of these changes one or two
+    // rows of a company and keeps the counts; each fails the table's content, and only that.
+    db.batch_execute(&format!("CREATE TEMP TABLE saved AS SELECT * FROM {TABLE}"))
         .await
         .unwrap();
+    let one_row = |company: &str, n: u32| {
+        format!(
+            "ctid = (SELECT ctid FROM {TABLE} WHERE company_name = '{company}' \
+             ORDER BY stock_date OFFSET {n} LIMIT 1)"
+        )
+    };
+    for (what, sql) in [
+        (
+            "a derived value changed in every row of one company",
+            format!(
+                "UPDATE {TABLE} SET value_change = '9' || value_change WHERE company_name = 'CO0001'"
+            ),
+        ),
+        (
+            "high and low swapped in one row",
+            format!(
+                "UPDATE {TABLE} SET high_value = low_value, low_value = high_value WHERE {}",
+                one_row("CO0002", 37)
+            ),
+        ),
+        (
+            "a wrong date on one row",
+            format!(
+                "UPDATE {TABLE} SET stock_date = '1999-01-04' WHERE {}",
+                one_row("CO0003", 61)
+            ),
+        ),
+        (
+            "one row twice and another of the same company gone",
+            format!(
+                "INSERT INTO {TABLE} SELECT * FROM {TABLE} WHERE {}; DELETE FROM {TABLE} WHERE {}",
+                one_row("CO0004", 10),
+                one_row("CO0004", 90)
+            ),
+        ),
+    ] {
+        let checks = failing_after(&finished, &clients, || async {
+            db.batch_execute(&sql).await.unwrap();
+        })
+        .await;
+        assert_eq!(checks, ["batch.table_content"], "{what}");
+        db.batch_execute(&format!("TRUNCATE {TABLE}; INSERT INTO {TABLE} SELECT * FROM saved"))
+            .await
+            .unwrap();
+    }
+
+    // The output object: one value of one row changed, then the object gone.
+    let (_, output) = clients.get_object(&bucket, layout::OUTPUT).await.unwrap();
+    let text = String::from_utf8(output.clone()).unwrap();
+    let line = text.lines().nth(40).unwrap();
+    let fields: Vec<&str> = line.split(',').collect();
+    let changed = line.replacen(
+        &format!(",{},", fields[5]),
+        &format!(",{},", fields[5].parse::<u64>().unwrap() + 1),
+        1,
+    );
+    let tampered = text.replacen(line, &changed, 1).into_bytes();
+    let checks = failing_after(&finished, &clients, || {
+        put(&clients, &bucket, layout::OUTPUT, tampered)
     })
     .await;
-    assert_eq!(checks, ["batch.derived_columns"]);
-    db.batch_execute(&format!(
-        "UPDATE {TABLE} SET value_change = substr(value_change, 2) WHERE company_name = 'CO0001'"
-    ))
-    .await
-    .unwrap();
-
-    // The output object gone.
-    let (_, output) = clients.get_object(&bucket, layout::OUTPUT).await.unwrap();
+    assert_eq!(checks, ["batch.output_content"]);
     let checks = failing_after(&finished, &clients, || async {
         delete(&clients, &bucket, layout::OUTPUT).await;
     })
     .await;
-    assert_eq!(checks, ["batch.output_rows"]);
+    assert_eq!(checks, ["batch.output_rows", "batch.output_content"]);
     put(&clients, &bucket, layout::OUTPUT, output).await;
 
     // The run's log: miscounting the bad input, then copied as if a second run had started,

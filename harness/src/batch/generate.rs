@@ -13,6 +13,8 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use tickflow_pipeline::batch::layout;
 
+use super::content::{row_text, Content, Contents};
+
 /// Most companies a run may have.
 pub const MAX_COMPANIES: u32 = 10_000;
 /// Most trading days per company (about 80 years).
@@ -96,19 +98,6 @@ impl BatchSettings {
     }
 }
 
-/// A row the table must hold, with the values the derived columns must have.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Sample {
-    /// The company.
-    pub company: String,
-    /// `YYYY-MM-DD`.
-    pub date: String,
-    /// `(close - open) / open * 100`.
-    pub daily_percent_change: f64,
-    /// `close - open`.
-    pub value_change: f64,
-}
-
 /// What the run must produce from the generated input.
 #[derive(Debug, Clone, Default)]
 pub struct Expected {
@@ -124,8 +113,9 @@ pub struct Expected {
     pub bad_files: u64,
     /// Whether the run must fail (no company list).
     pub failure: bool,
-    /// Rows to check the derived columns of.
-    pub samples: Vec<Sample>,
+    /// What every kept company's rows must hold, column by column (filled as the files are
+    /// made or read).
+    pub content: Contents,
 }
 
 impl Expected {
@@ -148,13 +138,13 @@ pub fn company(i: u32) -> String {
     format!("CO{:04}", i + 1)
 }
 
-/// Generates the input of `settings` from `seed`: what the run must produce (its samples
-/// excepted), and the files one at a time (each with the rows to sample from it), in a
-/// deterministic order, so that no run holds its whole input in memory.
+/// Generates the input of `settings` from `seed`: what the run must produce (its content
+/// excepted), and the files one at a time (each with what its rows must become in the table),
+/// in a deterministic order, so that no run holds its whole input in memory.
 pub fn generate(
     settings: &BatchSettings,
     seed: u64,
-) -> (Expected, impl Iterator<Item = (InputFile, Vec<Sample>)>) {
+) -> (Expected, impl Iterator<Item = (InputFile, Contents)>) {
     let days = trading_days(settings);
     let kept = settings.kept();
     // Checked settings keep these within `kept`; saturate anyway.
@@ -181,16 +171,17 @@ pub fn generate(
         }
     }
     let not_csv = settings.not_csv_files;
-    let sample = !expected.failure;
+    let loaded = !expected.failure;
     let companies = (0..settings.companies).map(move |i| {
         let name = company(i);
         let key = layout::stock_key(&name);
         // Kept companies first: the good ones, then the not-CSV ones, then the empty ones.
-        let (body, samples) = if i >= good && i < good + not_csv {
+        let mut contents = Contents::new();
+        let body = if i >= good && i < good + not_csv {
             let json = format!("{{\"company\": \"{name}\", \"note\": \"not a CSV file\"}}\n");
-            (json.into_bytes(), Vec::new())
+            json.into_bytes()
         } else if i >= good + not_csv && i < kept {
-            (Vec::new(), Vec::new())
+            Vec::new()
         } else {
             let broken: BTreeSet<u32> = malformed
                 .iter()
@@ -198,17 +189,13 @@ pub fn generate(
                 .map(|(_, r)| *r)
                 .collect();
             let seed = seed ^ u64::from(i).wrapping_mul(0x9e37);
-            let (body, samples) = company_file(&name, &days, seed, &broken);
-            (
-                body,
-                if sample && i < good {
-                    samples
-                } else {
-                    Vec::new()
-                },
-            )
+            let (body, content) = company_file(&name, &days, seed, &broken);
+            if loaded && i < good {
+                contents.insert(name, content);
+            }
+            body
         };
-        (InputFile { key, body }, samples)
+        (InputFile { key, body }, contents)
     });
     let list = (!settings.missing_company_list).then(|| {
         let names: String = (0..kept).map(|i| format!("{}\n", company(i))).collect();
@@ -216,7 +203,7 @@ pub fn generate(
             key: layout::COMPANY_LIST.into(),
             body: names.into_bytes(),
         };
-        (file, Vec::new())
+        (file, Contents::new())
     });
     (expected, companies.chain(list))
 }
@@ -248,18 +235,18 @@ fn malformed_rows(settings: &BatchSettings, good: u32, seed: u64) -> BTreeSet<(u
     picked
 }
 
-/// One company's file, and its first readable row and every 500th as samples.
+/// One company's file, and what its readable rows must become in the table.
 fn company_file(
     name: &str,
     days: &[String],
     seed: u64,
     broken: &BTreeSet<u32>,
-) -> (Vec<u8>, Vec<Sample>) {
+) -> (Vec<u8>, Content) {
     use std::io::Write as _;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut close: f64 = rng.random_range(10.0..500.0);
     let mut out = Vec::with_capacity(days.len() * 56);
-    let mut samples = Vec::new();
+    let mut content = Content::default();
     let _ = writeln!(out, "{}", layout::CSV_HEADER);
     for (row, date) in days.iter().enumerate() {
         let gap: f64 = rng.random_range(-0.005..0.005);
@@ -295,19 +282,20 @@ fn company_file(
             out,
             "{date},{open:.4},{high:.4},{low:.4},{next:.4},{adj:.4},{volume}"
         );
-        if row % 500 == 0 || samples.is_empty() {
-            // From the text written, as the pipeline reads it.
-            let text = |v: f64| format!("{v:.4}").parse::<f64>().unwrap_or(v);
-            let (o, c) = (text(open), text(next));
-            samples.push(Sample {
-                company: name.to_string(),
-                date: date.clone(),
-                daily_percent_change: (c - o) / o * 100.0,
-                value_change: c - o,
-            });
-        }
+        // From the text written, as the pipeline reads it.
+        let prices = [open, high, low, next].map(|v| format!("{v:.4}"));
+        let value = |text: &str| text.parse::<f64>().unwrap_or(f64::NAN);
+        let row = row_text(
+            name,
+            date,
+            [&prices[0], &prices[1], &prices[2], &prices[3]],
+            &volume.to_string(),
+            value(&prices[0]),
+            value(&prices[3]),
+        );
+        content.add(row.as_bytes());
     }
-    (out, samples)
+    (out, content)
 }
 
 fn round4(x: f64) -> f64 {
@@ -335,8 +323,8 @@ mod tests {
     fn the_files_hold_what_expected_says_and_the_same_seed_gives_the_same_files() {
         let (mut expected, files) = generate(&settings(), 3);
         let files: Vec<InputFile> = files
-            .map(|(file, samples)| {
-                expected.samples.extend(samples);
+            .map(|(file, contents)| {
+                super::super::content::merge(&mut expected.content, contents);
                 file
             })
             .collect();
@@ -364,7 +352,24 @@ mod tests {
         assert_eq!(readable, expected.per_company);
         assert_eq!(bad_rows, 7);
         assert_eq!(expected.bad_files, 2);
-        assert!(expected.samples.len() >= 3);
+        // What the table must hold: every readable row of the kept companies, read back as the
+        // pipeline's output would write it.
+        let mut table = super::super::content::LineDigest::default();
+        for file in files.iter().filter(|f| f.key.starts_with(layout::STOCKS)) {
+            let company = layout::company_of(&file.key).unwrap();
+            if !expected.per_company.contains_key(company) {
+                continue;
+            }
+            let mut out = Vec::new();
+            for bar in String::from_utf8_lossy(&file.body)
+                .lines()
+                .filter_map(|l| parse_row(l).ok())
+            {
+                bar.write_output(company, &mut out);
+            }
+            table.feed(&out);
+        }
+        assert_eq!(table.finish(), expected.content);
         let list = files
             .iter()
             .find(|f| f.key == layout::COMPANY_LIST)

@@ -8,6 +8,7 @@ use std::sync::atomic::Ordering;
 use tickflow_pipeline::aws::Clients;
 use tickflow_pipeline::batch::{layout, RunSummary, TriggerStats};
 
+use super::content::{differences, Contents, LineDigest};
 use super::generate::Expected;
 use super::report::BatchReport;
 use super::topology::BatchResources;
@@ -70,7 +71,14 @@ pub(super) async fn judge(
         ));
     }
     check_rows(&table, expected, &mut failures);
-    report.samples_checked = check_samples(&db, expected, &mut failures).await?;
+    let table_content = table_content(&db).await?;
+    report.rows_checked = table_content.values().map(|c| c.rows).sum();
+    check_content(
+        "batch.table_content",
+        expected,
+        &table_content,
+        &mut failures,
+    );
     if let Some(run) = &summary {
         report.bad_rows = run.bad_rows;
         report.bad_files = run.bad_files;
@@ -96,13 +104,28 @@ pub(super) async fn judge(
         ));
     }
     if !expected.failure {
-        report.output_rows = output_rows(clients, &res.source_bucket).await;
+        let output = output_content(clients, &res.source_bucket).await;
+        report.output_rows = output
+            .as_ref()
+            .map_or(0, |o| o.values().map(|c| c.rows).sum());
         if report.output_rows != expected.rows() {
             failures.push(Failure::new(
                 "batch.output_rows",
                 expected.rows().to_string(),
                 report.output_rows.to_string(),
             ));
+        }
+        match output {
+            Ok(output) => check_content("batch.output_content", expected, &output, &mut failures),
+            Err(why) => failures.push(Failure::new(
+                "batch.output_content",
+                format!(
+                    "s3://{}/{} with the table's header",
+                    res.source_bucket,
+                    layout::OUTPUT
+                ),
+                why,
+            )),
         }
     }
     report.run = summary;
@@ -191,82 +214,69 @@ fn check_rows(table: &BTreeMap<String, u64>, expected: &Expected, failures: &mut
     }
 }
 
-/// Checks the derived columns of the sampled rows against values computed from the generated
-/// bars; returns how many were checked.
-async fn check_samples(
-    db: &tokio_postgres::Client,
-    expected: &Expected,
-    failures: &mut Vec<Failure>,
-) -> Result<usize> {
-    if expected.samples.is_empty() {
-        return Ok(0);
+/// Every row of the table, streamed out of the database (`COPY ... TO STDOUT`, the columns in
+/// the output's order) and summed per company; nothing when the table does not exist.
+async fn table_content(db: &tokio_postgres::Client) -> Result<Contents> {
+    use futures_util::StreamExt as _;
+    let query = |e: tokio_postgres::Error| Error::Input(format!("reading the table: {e}"));
+    let exists = db
+        .query_one("SELECT to_regclass($1)::text", &[&layout::TABLE])
+        .await
+        .map_err(query)?
+        .get::<_, Option<String>>(0)
+        .is_some();
+    if !exists {
+        return Ok(Contents::new());
     }
-    // One scan for every sample (the table has no index: it is the seed's table as it is).
     let sql = format!(
-        "SELECT company_name, stock_date, daily_percent_change, value_change FROM {} \
-         WHERE (company_name, stock_date) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
+        "COPY (SELECT {} FROM {}) TO STDOUT WITH (FORMAT csv)",
+        layout::COLUMNS.join(", "),
         layout::TABLE
     );
-    let companies: Vec<&str> = expected
-        .samples
-        .iter()
-        .map(|s| s.company.as_str())
-        .collect();
-    let dates: Vec<&str> = expected.samples.iter().map(|s| s.date.as_str()).collect();
-    let rows = db
-        .query(&sql, &[&companies, &dates])
-        .await
-        .map_err(|e| Error::Input(format!("reading the table: {e}")))?;
-    let mut found: BTreeMap<(String, String), Vec<(f64, f64)>> = BTreeMap::new();
-    for row in &rows {
-        let number = |i: usize| {
-            row.get::<_, Option<String>>(i)
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(f64::NAN)
-        };
-        let key = (
-            row.get::<_, Option<String>>(0).unwrap_or_default(),
-            row.get::<_, Option<String>>(1).unwrap_or_default(),
-        );
-        found.entry(key).or_default().push((number(2), number(3)));
+    let mut rows = std::pin::pin!(db.copy_out(&sql).await.map_err(query)?);
+    let mut reader = LineDigest::default();
+    while let Some(chunk) = rows.next().await {
+        reader.feed(&chunk.map_err(query)?);
     }
-    let close = |a: f64, b: f64| (a - b).abs() <= 1e-6 * b.abs().max(1.0);
-    let mut wrong = Vec::new();
-    for sample in &expected.samples {
-        let key = (sample.company.clone(), sample.date.clone());
-        let got = found.get(&key).map(Vec::as_slice).unwrap_or_default();
-        let ok = matches!(got, [(pct, change)] if close(*pct, sample.daily_percent_change) && close(*change, sample.value_change));
-        if !ok {
-            wrong.push(format!(
-                "{} {}: expected ({:.6}, {:.6}), got {got:?}",
-                sample.company, sample.date, sample.daily_percent_change, sample.value_change
-            ));
-        }
-    }
+    Ok(reader.finish())
+}
+
+/// Compares what `check` found with what every kept company's rows must hold.
+fn check_content(check: &str, expected: &Expected, found: &Contents, failures: &mut Vec<Failure>) {
+    let wrong = differences(&expected.content, found);
     if !wrong.is_empty() {
         let mut failure = Failure::new(
-            "batch.derived_columns",
-            "daily_percent_change and value_change of each sampled row",
-            format!("{} of {} rows differ", wrong.len(), expected.samples.len()),
+            check,
+            "every row of the input, every column, with its derived values",
+            format!("{} companies differ", wrong.len()),
         );
         failure.examples = wrong.into_iter().take(EXAMPLES).collect();
         failures.push(failure);
     }
-    Ok(expected.samples.len())
 }
 
-/// Data rows of the output object (0 when it is missing), counted as its body streams in.
-async fn output_rows(clients: &Clients, bucket: &str) -> u64 {
-    let Ok(mut out) = clients.open_object(bucket, layout::OUTPUT).await else {
-        return 0;
-    };
-    let (mut lines, mut last) = (0u64, b'\n');
-    while let Some(Ok(chunk)) = out.body.next().await {
-        lines += chunk.iter().filter(|b| **b == b'\n').count() as u64;
-        last = chunk.last().copied().unwrap_or(last);
+/// The output object's rows, streamed and summed per company, after its header; why not, when
+/// it is missing or starts with another header.
+async fn output_content(clients: &Clients, bucket: &str) -> std::result::Result<Contents, String> {
+    let mut out = clients
+        .open_object(bucket, layout::OUTPUT)
+        .await
+        .map_err(|e| e.to_string())?;
+    let header = format!("{}\n", layout::COLUMNS.join(","));
+    let mut head = Vec::new();
+    let mut reader = LineDigest::default();
+    while let Some(chunk) = out.body.next().await {
+        let chunk = chunk.map_err(|e| format!("reading the output: {e}"))?;
+        let mut rest = &chunk[..];
+        if head.len() < header.len() {
+            let take = (header.len() - head.len()).min(rest.len());
+            head.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+        }
+        reader.feed(rest);
     }
-    if last != b'\n' {
-        lines += 1; // a last line without its newline
+    if head != header.as_bytes() {
+        return Err(format!("a header of {:?}", String::from_utf8_lossy(&head)));
     }
-    lines.saturating_sub(1) // the header
+    Ok(reader.finish())
 }

@@ -3,6 +3,7 @@
 //! must start nothing), then judge the table, the output and log objects and the run status
 //! against what the generator says the run must produce, and tear down.
 
+pub mod content;
 pub mod generate;
 mod judge;
 pub mod replay;
@@ -23,7 +24,8 @@ pub use generate::BatchSettings;
 pub use report::BatchReport;
 
 use crate::error::{Error, Result};
-use generate::{Expected, InputFile, Sample};
+use content::Contents;
+use generate::{Expected, InputFile};
 use replay::ReplayDir;
 
 /// Uploads in flight.
@@ -57,8 +59,8 @@ pub enum BatchInput {
 }
 
 impl BatchInput {
-    /// What the run must produce, and the objects to upload one at a time (each with the rows
-    /// to sample from it).
+    /// What the run must produce, and the objects to upload one at a time (each with what its
+    /// rows must become in the table, when that is known only as the file is made).
     ///
     /// # Errors
     /// A replay directory the flow cannot take ([`ReplayDir`]).
@@ -71,15 +73,18 @@ impl BatchInput {
             BatchInput::Replay(root) => {
                 let dir = ReplayDir::open(root)?;
                 let expected = dir.expected()?;
-                let files = dir.into_files().map(|file| file.map(|f| (f, Vec::new())));
+                let files = dir
+                    .into_files()
+                    .map(|file| file.map(|f| (f, Contents::new())));
                 Ok((expected, Box::new(files)))
             }
         }
     }
 }
 
-/// One object to upload, with the rows sampled from it (or why it could not be read).
-type Upload = Result<(InputFile, Vec<Sample>)>;
+/// One object to upload, with what its rows must become in the table (or why it could not be
+/// read).
+type Upload = Result<(InputFile, Contents)>;
 
 /// Runs the batch flow once against `clients` and the database at `database_url`, judges it and
 /// tears it down.
@@ -171,7 +176,7 @@ async fn drive(
 ) -> Result<(BatchReport, generate::Expected, Arc<TriggerStats>)> {
     let (mut expected, files) = config.input.open(config.seed)?;
     let uploading = Instant::now();
-    upload(clients, &res.source_bucket, files, &mut expected.samples).await?;
+    upload(clients, &res.source_bucket, files, &mut expected.content).await?;
     let upload_secs = uploading.elapsed().as_secs_f64();
 
     let job = BatchJob {
@@ -235,17 +240,18 @@ async fn drive(
     Ok((report, expected, stats))
 }
 
-/// Uploads the generated files as they are made, several at once, keeping their samples.
+/// Uploads the generated files as they are made, several at once, keeping what their rows
+/// must become.
 async fn upload(
     clients: &Clients,
     bucket: &str,
     files: impl Iterator<Item = Upload>,
-    samples: &mut Vec<Sample>,
+    content: &mut Contents,
 ) -> Result<()> {
     let mut puts = JoinSet::new();
     for upload in files {
-        let (file, sampled) = upload?;
-        samples.extend(sampled);
+        let (file, rows) = upload?;
+        content::merge(content, rows);
         if puts.len() >= UPLOADS {
             if let Some(done) = puts.join_next().await {
                 done.map_err(|e| Error::Input(format!("upload task: {e}")))??;

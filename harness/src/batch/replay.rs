@@ -15,11 +15,10 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use tickflow_pipeline::batch::layout;
 
-use super::generate::{Expected, InputFile, Sample};
+use super::content::{row_text, Content};
+use super::generate::{Expected, InputFile};
 use crate::error::{Error, Result};
 
-/// Every how many good rows of a file one is sampled (its first good row always is).
-const SAMPLE_EVERY: usize = 50;
 /// The table's columns are `VARCHAR(56)`.
 const COLUMN_WIDTH: usize = 56;
 /// Most files a directory may hold (as many as the generator may make).
@@ -138,7 +137,7 @@ impl ReplayDir {
                 Some(file) => {
                     expected.bad_rows += file.bad_rows;
                     expected.per_company.insert(company.clone(), file.good);
-                    expected.samples.extend(file.samples);
+                    expected.content.insert(company.clone(), file.content);
                 }
             }
         }
@@ -196,7 +195,7 @@ fn check_company(company: &str) -> std::result::Result<(), String> {
 struct CompanyFile {
     good: u64,
     bad_rows: u64,
-    samples: Vec<Sample>,
+    content: Content,
 }
 
 /// Reads one company file: `None` when it is not a company file (not UTF-8, empty, another
@@ -219,7 +218,7 @@ fn read_company(
     let mut file = CompanyFile {
         good: 0,
         bad_rows: 0,
-        samples: Vec::new(),
+        content: Content::default(),
     };
     for (i, line) in lines.enumerate() {
         if line.trim().is_empty() {
@@ -235,14 +234,16 @@ fn read_company(
             );
             return Err((i + 2, why));
         }
-        if file.good.is_multiple_of(SAMPLE_EVERY as u64) {
-            file.samples.push(Sample {
-                company: company.to_string(),
-                date: bar.date.to_string(),
-                daily_percent_change: (bar.close - bar.open) / bar.open * 100.0,
-                value_change: bar.close - bar.open,
-            });
-        }
+        let [open, high, low, close, volume] = bar.texts;
+        let row = row_text(
+            company,
+            bar.date,
+            [open, high, low, close],
+            volume,
+            bar.open,
+            bar.close,
+        );
+        file.content.add(row.as_bytes());
         file.good += 1;
     }
     Ok(Some(file))
@@ -332,8 +333,11 @@ mod tests {
         assert_eq!(expected.per_company, BTreeMap::from([("ACME".into(), 2)]));
         assert_eq!((expected.bad_rows, expected.bad_files), (2, 2));
         assert_eq!((expected.files, expected.kept), (3, 3));
-        assert_eq!(expected.samples.len(), 1);
-        assert!((expected.samples[0].daily_percent_change - 5.0).abs() < 1e-12);
+        // The rows as the table holds them: the file's text, then the derived values.
+        let mut table = Content::default();
+        table.add(b"2020-01-02,10,11,9,10.5,100,5.000000,0.500000,ACME");
+        table.add(b"2020-01-06,10,11,9,9.5,200,-5.000000,-0.500000,ACME");
+        assert_eq!(expected.content, BTreeMap::from([("ACME".into(), table)]));
         let keys: Vec<String> = replay
             .clone()
             .into_files()

@@ -37,8 +37,8 @@ pub struct BatchReport {
     pub bad_files: u64,
     /// See `bad_files`.
     pub expected_bad_files: u64,
-    /// Rows whose derived columns were checked.
-    pub samples_checked: usize,
+    /// Rows of the table compared, every column, with what the input says.
+    pub rows_checked: u64,
     /// `.SUCCESS` notifications the trigger received.
     pub triggers: u64,
     /// Runs started.
@@ -91,8 +91,8 @@ impl BatchReport {
         );
         let _ = writeln!(
             out,
-            "  table      {} rows (expected {}), output {} rows, {} derived values checked",
-            self.table_rows, self.expected_rows, self.output_rows, self.samples_checked
+            "  table      {} rows (expected {}), output {} rows; every row and column of both compared with the input",
+            self.table_rows, self.expected_rows, self.output_rows
         );
         let _ = writeln!(
             out,
