@@ -2,6 +2,11 @@
 //! keeping only steps after which the scenario still fails the same way in at least `k` of `n`
 //! runs (a step that fails only sometimes is not taken). The result is a scenario file with the
 //! fault list pinned to what fired, so that it replays.
+//!
+//! Every run is judged on the invariants (reconciliation, queues, notifications, run status)
+//! and on the scenario's latency bounds alone: its other `[expect]` assertions state counts of
+//! the full scenario (`found = 5000`, `faults_fired`, partition sizes), which a smaller one
+//! would fail "the same way" whatever became of the cause.
 
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -140,10 +145,13 @@ where
         steps: Vec::new(),
         failing: BTreeSet::new(),
     };
-    let (fails, verdicts) = runner.trial(original).await;
+    let judged = judged_on_what_scales(original);
+    let (fails, verdicts) = runner.trial(&judged).await;
     let Some(first) = verdicts.into_iter().find(|v| !v.failed.is_empty()) else {
         return Err(Error::Input(format!(
-            "{} passed all {} runs: there is no failure to shrink",
+            "{} passed all {} runs on the invariants and its latency bounds: there is no \
+             failure to shrink (its other [expect] counts are the full scenario's, and no smaller \
+             one could be held to them)",
             original.name(),
             config.runs
         )));
@@ -168,7 +176,7 @@ where
             .collect::<Vec<_>>()
             .join(", ")
     ));
-    let mut best = original.clone();
+    let mut best = judged;
     let fired = first.fired.clone();
     if !fired.is_empty() {
         let pinned = with_schedule(&best, rules_from_fired(&fired));
@@ -335,6 +343,17 @@ where
     }
 }
 
+/// `scenario` with only the assertions a smaller scenario can be held to: the latency bounds
+/// (the invariants every run is judged on need no assertion).
+fn judged_on_what_scales(scenario: &Scenario) -> Scenario {
+    let mut s = scenario.clone();
+    s.file.expect = crate::scenario::file::Expect {
+        latency: scenario.file.expect.latency.clone(),
+        ..crate::scenario::file::Expect::default()
+    };
+    s
+}
+
 fn with_events(scenario: &Scenario, events: u64) -> Scenario {
     let mut s = scenario.clone();
     s.file.generate.events = Some(events);
@@ -420,9 +439,20 @@ pub fn render(original: &Scenario, shrunk: &Shrunk, config: ShrinkConfig) -> Res
     }
     let faults = toml::Value::try_from(&file.faults).map_err(|e| what(e.to_string()))?;
     table.insert("faults".into(), faults);
+    // The original's counts would fail the smaller scenario whatever it does: only what the
+    // shrunk runs were judged on stays.
+    let latency = table.get("expect").and_then(|e| e.get("latency")).cloned();
+    table.remove("expect");
+    if let Some(latency) = latency {
+        let mut expect = toml::Table::new();
+        expect.insert("latency".into(), latency);
+        table.insert("expect".into(), toml::Value::Table(expect));
+    }
     let body = toml::to_string(&table).map_err(|e| what(e.to_string()))?;
     Ok(format!(
-        "# Shrunk by `tickflow shrink` from {}: fails ({}) in at least {} of {} runs.\n# {} runs; steps:\n{}\n{body}",
+        "# Shrunk by `tickflow shrink` from {}: fails ({}) in at least {} of {} runs, judged on the \
+         invariants and the latency bounds ([expect] counts of the original left out).\n# {} runs; \
+         steps:\n{}\n{body}",
         original.path.display(),
         shrunk.failing_checks.iter().cloned().collect::<Vec<_>>().join(", "),
         config.min_failures,
@@ -541,6 +571,57 @@ ratio = 0.5
             .steps
             .iter()
             .any(|s| s.starts_with("events 150: fails 1/2 -> not taken")));
+    }
+
+    #[test]
+    fn stale_counts_of_the_original_do_not_judge_the_candidates() {
+        // The original states its own size; a candidate held to it would fail at every step.
+        let mut original = original();
+        original.file.expect = crate::scenario::parse(
+            "t.toml",
+            &format!("{FILE}\n[expect]\nfound = 4800\nfaults_fired = 8\n[expect.latency]\np99_ms = 9000\n"),
+        )
+        .unwrap()
+        .expect;
+        let calls = std::cell::Cell::new(0);
+        let run = |s: Scenario| {
+            let verdict = synthetic(&calls, &s);
+            assert_eq!(
+                s.file.expect.found, None,
+                "a stale count reached a candidate"
+            );
+            assert_eq!(
+                s.file.expect.faults_fired, None,
+                "a stale count reached a candidate"
+            );
+            assert_eq!(
+                s.file.expect.latency.p99_ms,
+                Some(9000),
+                "latency bounds scale"
+            );
+            async move { verdict }
+        };
+        let config = ShrinkConfig {
+            runs: 2,
+            min_failures: 2,
+            min_events: 10,
+        };
+        let shrunk = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(shrink_with(&original, config, run))
+            .unwrap();
+        assert_eq!(
+            shrunk.scenario.file.generate.events,
+            Some(300),
+            "{:#?}",
+            shrunk.steps
+        );
+        assert_eq!(
+            shrunk.scenario.file.faults.schedule[0].calls,
+            [5],
+            "the cause is kept"
+        );
     }
 
     #[test]
