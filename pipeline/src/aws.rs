@@ -253,6 +253,19 @@ impl Clients {
             .map_err(AwsError::of("s3", "GetObject"))
     }
 
+    /// The ETag of the object at `key`, `None` when there is none: how a writer whose answer
+    /// was lost learns whether its `PutObject` took effect.
+    ///
+    /// # Errors
+    /// The `HeadObject` call failing otherwise.
+    pub async fn object_etag(&self, bucket: &str, key: &str) -> Result<Option<String>, AwsError> {
+        match self.s3.head_object().bucket(bucket).key(key).send().await {
+            Ok(out) => Ok(Some(out.e_tag().unwrap_or_default().to_string())),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
+            Err(e) => Err(AwsError::of("s3", "HeadObject")(e)),
+        }
+    }
+
     /// One object's user metadata and whole body.
     ///
     /// # Errors

@@ -3,6 +3,7 @@
 //! the durable state), a fired list replayed exactly with `--faults-from`, and a failing scenario
 //! shrunk.
 
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -348,6 +349,15 @@ async fn shrink_cuts_a_failing_scenario_down_to_a_much_smaller_one_that_still_fa
     // of 500 events had none).
     original.file.generate.events = Some(2_000);
     original.file.faults.transient_ratio = 0.2;
+    // Counts of the full scenario, as a scenario file states them: a shrinker that held every
+    // candidate to them would see each halving "fail the same way" on the stale count, and end
+    // at a small fault-free scenario that reproduces nothing.
+    original.file.expect = tickflow_harness::scenario::parse(
+        "stale.toml",
+        "[scenario]\nname = \"s\"\n[generate]\nevents = 1\n[expect]\nfound = 2000\nfaults_fired = 2\n",
+    )
+    .unwrap()
+    .expect;
     original.file.faults.schedule = vec![FaultRule {
         service: Some(Service::S3),
         operation: Some("PutObject".into()),
@@ -381,11 +391,137 @@ async fn shrink_cuts_a_failing_scenario_down_to_a_much_smaller_one_that_still_fa
         "{:?}",
         shrunk.failing_checks
     );
+    assert!(
+        !shrunk.failing_checks.contains("found"),
+        "{:?}",
+        shrunk.failing_checks
+    );
     let text = render(&original, &shrunk, config).unwrap();
     let file = tickflow_harness::scenario::parse("shrunk.toml", &text).unwrap();
     assert_eq!(
         file.generate.events,
         Some(events),
         "the file says what was found:\n{text}"
+    );
+    assert_eq!(
+        file.expect.found, None,
+        "no stale count in the file:\n{text}"
+    );
+}
+
+/// One handler invocation over two partitions (forex and stock prices), on a lake whose
+/// uploads run one at a time with two attempts each (the SDK's three retries inside each), and
+/// whose first upload meets `kind` on every attempt; then its message redelivered in a batch
+/// with another one (as SQS recomposes batches, so that a partition rewritten would get another
+/// key): the handler's results, the lake's rows per event, the events and the objects.
+async fn one_upload_fails_every_attempt(
+    kind: FaultKind,
+) -> (
+    Vec<Result<(), String>>,
+    HashMap<uuid::Uuid, u32>,
+    usize,
+    usize,
+) {
+    use tickflow_pipeline::processor::esm::{Handler as _, SqsMessage};
+    let clients = clients().await;
+    let (topology, p) = provision(&clients).await;
+    let res = &p.resources;
+    let batch: Vec<MarketEvent> = events(400, 12)
+        .into_iter()
+        .filter(|e| !matches!(e, MarketEvent::StockNews(_)))
+        .collect();
+    let message = |n: usize, events: &[MarketEvent]| SqsMessage {
+        message_id: format!("m{n}"),
+        receipt_handle: format!("r{n}"),
+        body: envelope::join(
+            &events
+                .iter()
+                .map(|e| envelope::encode_record(&e.to_json()))
+                .collect::<Vec<_>>(),
+        ),
+        receive_count: 1,
+    };
+    let (first, second) = batch.split_at(batch.len() / 2);
+    let (first, second) = (message(1, first), message(2, second));
+    // Every attempt of the first upload: 2 of the writer's, 3 of the SDK's inside each.
+    let chaos = Arc::new(Chaos::new(
+        0,
+        vec![FaultRule {
+            service: Some(Service::S3),
+            operation: Some("PutObject".into()),
+            calls: (1..=6).collect(),
+            ..FaultRule::new(kind)
+        }],
+    ));
+    let lake_config = LakeConfig {
+        upload_concurrency: 1,
+        flush_age: Duration::from_millis(100),
+        backoff: tickflow_pipeline::retry::Backoff {
+            initial: Duration::from_millis(10),
+            max: Duration::from_millis(10),
+            max_attempts: 2,
+        },
+        ..LakeConfig::default()
+    };
+    let (lake, writer) = Lake::spawn(
+        clients.with_chaos(chaos.clone()),
+        res.bucket.clone(),
+        lake_config,
+        None,
+    );
+    let handler = EnrichHandler::new(lake, None, WatchConfig::default(), HandlerFaults::default());
+    let mut results = Vec::new();
+    for messages in [vec![first.clone()], vec![first, second]] {
+        let handled = within(LIMIT, "handle", handler.handle(&messages)).await;
+        results.push(handled.map(|_| ()).map_err(|e| e.to_string()));
+    }
+    drop(handler);
+    within(LIMIT, "lake writer", writer).await.unwrap().unwrap();
+    assert_eq!(chaos.fired().len(), 6, "{:?}", chaos.fired());
+    let lake = tickflow_harness::observe::read_lake(&clients, &res.bucket, batch.len())
+        .await
+        .unwrap();
+    let rows = lake
+        .found
+        .lake
+        .iter()
+        .map(|(id, s)| (*id, s.rows))
+        .collect();
+    let objects = lake.objects() as usize;
+    topology.teardown(&clients, &p).await.unwrap();
+    (results, rows, batch.len(), objects)
+}
+
+#[tokio::test]
+async fn a_partition_whose_upload_fails_is_written_again_alone_and_nothing_twice() {
+    let (results, rows, events, objects) =
+        one_upload_fails_every_attempt(FaultKind::ServerError).await;
+    assert!(
+        results[0].is_err(),
+        "one partition was not written: {results:?}"
+    );
+    assert_eq!(results[1], Ok(()), "the redelivery writes it");
+    assert_eq!(rows.len(), events, "every event in the lake");
+    assert!(
+        rows.values().all(|&n| n == 1),
+        "one row per event: {rows:?}"
+    );
+    // The durable partition once; then the failed one with the second message's rows, and the
+    // second message's rows of the other.
+    assert_eq!(objects, 3, "the durable partition is not written again");
+}
+
+#[tokio::test]
+async fn an_upload_whose_every_answer_is_lost_is_durable_and_not_written_again() {
+    let (results, rows, events, objects) = one_upload_fails_every_attempt(FaultKind::Reset).await;
+    assert_eq!(results, [Ok(()), Ok(())], "the object landed each time");
+    assert_eq!(rows.len(), events, "every event in the lake");
+    assert!(
+        rows.values().all(|&n| n == 1),
+        "one row per event: {rows:?}"
+    );
+    assert_eq!(
+        objects, 4,
+        "two partitions for each message, the first's written once"
     );
 }

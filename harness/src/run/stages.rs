@@ -350,16 +350,27 @@ impl Wiring {
         if let Some(chaos) = &self.chaos {
             esm = esm.with_chaos(chaos.clone());
         }
-        let outcome = esm.run(control).await;
+        let writer_error = |e: tokio::task::JoinError| {
+            tickflow_pipeline::Error::Stage(format!("lake writer task: {e}"))
+        };
+        let mut lake_task = lake_task;
+        let outcome = tokio::select! {
+            outcome = esm.run(control) => outcome,
+            // While the handler holds a handle, the writer ends only when it cannot go on:
+            // the processor ends at once with its error, and the run with it.
+            written = &mut lake_task => {
+                return Err(written.map_err(writer_error)?.err().unwrap_or_else(|| {
+                    tickflow_pipeline::Error::Stage("the lake writer ended early".into())
+                }));
+            }
+        };
         if outcome.is_ok() {
             handler.finish().await;
         }
         // The writer ends once its last handle is gone; what was handed to it is written
         // (after a crash too: see the README on what a crash loses).
         drop(handler);
-        let written = lake_task
-            .await
-            .map_err(|e| tickflow_pipeline::Error::Stage(format!("lake writer task: {e}")))?;
+        let written = lake_task.await.map_err(writer_error)?;
         outcome.and(written)
     }
 }

@@ -123,6 +123,7 @@ impl Lake {
             stats: stats.clone(),
             buffers: HashMap::new(),
             uploads: JoinSet::new(),
+            lost: (0, None),
         };
         (Lake { tx, stats }, tokio::spawn(writer.run(rx)))
     }
@@ -132,29 +133,39 @@ impl Lake {
         self.stats.clone()
     }
 
-    /// Appends rows (several partitions at once) and waits until all of them are in S3.
-    ///
-    /// # Errors
-    /// When an upload failed after retries or the writer is gone; the caller must not
-    /// acknowledge the source messages then.
-    pub async fn append(&self, batches: Vec<Rows>) -> std::result::Result<(), String> {
+    /// Appends rows (several partitions at once) and waits until each batch is in S3 or has
+    /// failed: one result per batch, in order (an empty batch is written at once). A batch
+    /// whose upload failed after retries is not durable, and only its records may be written
+    /// again; the others are (their source messages must not be acknowledged before all are).
+    pub async fn append(&self, batches: Vec<Rows>) -> Vec<std::result::Result<(), String>> {
         let mut waits = Vec::with_capacity(batches.len());
-        for rows in batches.into_iter().filter(|r| r.count > 0) {
+        for rows in batches {
+            if rows.count == 0 {
+                waits.push(None);
+                continue;
+            }
             let (ack, wait) = oneshot::channel();
-            self.tx
-                .send(Append { rows, ack })
-                .await
-                .map_err(|_| "the lake writer has stopped".to_string())?;
-            waits.push(wait);
+            let sent = self.tx.send(Append { rows, ack }).await;
+            waits.push(Some(sent.map(|()| wait)));
         }
+        let mut results = Vec::with_capacity(waits.len());
         for wait in waits {
-            wait.await.map_err(|_| {
-                "the lake writer stopped before the rows were written".to_string()
-            })??;
+            results.push(match wait {
+                None => Ok(()),
+                Some(Err(_)) => Err("the lake writer has stopped".to_string()),
+                Some(Ok(wait)) => wait.await.unwrap_or_else(|_| {
+                    Err("the lake writer stopped before the rows were written".to_string())
+                }),
+            });
         }
-        Ok(())
+        results
     }
 }
+
+/// Uploads in a row that may fail after their retries before the writer gives up and ends
+/// with the last one's error (which fails the processor, and the run, with it): one lost upload
+/// is redelivered and written again; a lake that keeps refusing is not a lake.
+const LOST_UPLOADS_IN_A_ROW: u32 = 3;
 
 struct Buffer {
     lines: Vec<u8>,
@@ -171,7 +182,9 @@ struct Writer {
     notifier: Option<Notifier>,
     stats: Arc<LakeStats>,
     buffers: HashMap<String, Buffer>,
-    uploads: JoinSet<()>,
+    uploads: JoinSet<Result<()>>,
+    /// Uploads lost in a row (failed after their retries), and the last one's error.
+    lost: (u32, Option<Error>),
 }
 
 impl Writer {
@@ -196,7 +209,7 @@ impl Writer {
                         buffer.count += rows.count;
                         buffer.acks.push(ack);
                         if buffer.lines.len() >= self.config.flush_bytes {
-                            self.flush(&prefix).await;
+                            self.flush(&prefix).await?;
                         }
                     }
                     None => break,
@@ -209,26 +222,50 @@ impl Writer {
                         .map(|(p, _)| p.clone())
                         .collect();
                     for prefix in due {
-                        self.flush(&prefix).await;
+                        self.flush(&prefix).await?;
                     }
+                }
+                Some(done) = self.uploads.join_next(), if !self.uploads.is_empty() => {
+                    self.settle(done)?;
                 }
             }
         }
         let prefixes: Vec<String> = self.buffers.keys().cloned().collect();
         for prefix in prefixes {
-            self.flush(&prefix).await;
+            self.flush(&prefix).await?;
         }
-        while self.uploads.join_next().await.is_some() {}
+        while let Some(done) = self.uploads.join_next().await {
+            self.settle(done)?;
+        }
         Ok(())
     }
 
+    /// Counts a finished upload; the writer's error once [`LOST_UPLOADS_IN_A_ROW`] were lost.
+    fn settle(
+        &mut self,
+        done: std::result::Result<Result<()>, tokio::task::JoinError>,
+    ) -> Result<()> {
+        match done.map_err(|e| Error::Stage(format!("lake upload task: {e}")))? {
+            Ok(()) => self.lost = (0, None),
+            Err(e) => self.lost = (self.lost.0 + 1, Some(e)),
+        }
+        match &mut self.lost {
+            (n, last) if *n >= LOST_UPLOADS_IN_A_ROW => Err(last
+                .take()
+                .unwrap_or_else(|| Error::Stage("lake uploads failing".into()))),
+            _ => Ok(()),
+        }
+    }
+
     /// Starts the upload of one partition's buffer, waiting for a free slot first.
-    async fn flush(&mut self, prefix: &str) {
+    async fn flush(&mut self, prefix: &str) -> Result<()> {
         let Some(buffer) = self.buffers.remove(prefix) else {
-            return;
+            return Ok(());
         };
         while self.uploads.len() >= self.config.upload_concurrency.max(1) {
-            self.uploads.join_next().await;
+            if let Some(done) = self.uploads.join_next().await {
+                self.settle(done)?;
+            }
         }
         let key = partition::object_key(prefix, &buffer.identity.finalize());
         let upload = Upload {
@@ -244,11 +281,14 @@ impl Writer {
         };
         let acks = buffer.acks;
         self.uploads.spawn(async move {
-            let result = upload.run().await.map_err(|e| e.to_string());
+            let result = upload.run().await;
+            let said = result.as_ref().map(|_| ()).map_err(ToString::to_string);
             for ack in acks {
-                let _ = ack.send(result.clone());
+                let _ = ack.send(said.clone());
             }
+            result
         });
+        Ok(())
     }
 }
 
@@ -304,7 +344,16 @@ impl Upload {
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
                     self.backoff.wait(attempt).await;
                 }
-                Err(e) => return Err(Error::Aws(AwsError::of("s3", "PutObject")(e))),
+                Err(e) => {
+                    let error = Error::Aws(AwsError::of("s3", "PutObject")(e));
+                    // A call whose answer was lost may have taken effect: then the object is
+                    // durable, and writing its rows again would write them twice.
+                    if !self.landed().await {
+                        return Err(error);
+                    }
+                    tracing::debug!(key = %self.key, "the upload's answer was lost; it landed");
+                    break;
+                }
             }
         }
         self.stats.objects.fetch_add(1, Ordering::Relaxed);
@@ -330,5 +379,71 @@ impl Upload {
                 .await;
         }
         Ok(())
+    }
+
+    /// Whether the object is in S3 with this upload's body (its ETag is the body's MD5, as for
+    /// every single-part `PutObject`); `false` when that cannot be learnt after retries.
+    async fn landed(&self) -> bool {
+        let body_etag = format!("\"{:x}\"", Md5::digest(&self.body));
+        let backoff = Backoff {
+            max_attempts: self.backoff.max_attempts.min(5),
+            ..self.backoff
+        };
+        let etag = backoff
+            .retry("checking whether a lake upload landed", || {
+                self.clients.object_etag(&self.bucket, &self.key)
+            })
+            .await;
+        matches!(etag, Ok(Some(etag)) if etag == body_etag)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(prefix: &str) -> Rows {
+        Rows {
+            prefix: prefix.into(),
+            lines: b"{}\n".to_vec(),
+            identity: prefix.as_bytes().to_vec(),
+            count: 1,
+        }
+    }
+
+    #[tokio::test]
+    async fn each_batch_has_its_result_and_a_lake_that_keeps_refusing_ends_the_writer() {
+        let config = LakeConfig {
+            flush_age: Duration::from_millis(10),
+            backoff: Backoff {
+                initial: Duration::from_millis(1),
+                max: Duration::from_millis(1),
+                max_attempts: 1,
+            },
+            ..LakeConfig::default()
+        };
+        let (lake, task) = Lake::spawn(Clients::unreachable().await, "b".into(), config, None);
+        let empty = Rows {
+            prefix: "p0/".into(),
+            ..Rows::default()
+        };
+        let results = lake.append(vec![empty, rows("p1/")]).await;
+        assert!(
+            results[0].is_ok(),
+            "nothing to write is written: {results:?}"
+        );
+        assert!(
+            results[1].as_ref().is_err_and(|e| e.contains("PutObject")),
+            "{results:?}"
+        );
+        for i in 2..=LOST_UPLOADS_IN_A_ROW {
+            let results = lake.append(vec![rows(&format!("p{i}/"))]).await;
+            assert!(results[0].is_err(), "{results:?}");
+        }
+        // Still held by `lake`, the writer has ended on its own, with the uploads' error.
+        let ended = tokio::time::timeout(Duration::from_secs(5), task).await;
+        let error = ended.expect("the writer ends").unwrap().unwrap_err();
+        assert!(error.to_string().contains("PutObject"), "{error}");
+        drop(lake);
     }
 }

@@ -145,25 +145,46 @@ impl EnrichHandler {
     }
 }
 
+/// A price the watch observes once its event is durable: (instrument, market time, price,
+/// weight).
+type Price = (Arc<str>, i64, f64, f64);
+
+/// What one invocation writes to one partition (or the quarantine): the rows, the keys of the
+/// records they hold (an event's id, a quarantined record's digest) and the prices to watch.
+/// A partition is done or not on its own: if its upload fails, only its keys are freed.
+#[derive(Default)]
+struct Partition {
+    rows: Rows,
+    keys: HashSet<Uuid>,
+    prices: Vec<Price>,
+}
+
+impl Partition {
+    fn new(prefix: String) -> Self {
+        Self {
+            rows: Rows {
+                prefix,
+                ..Rows::default()
+            },
+            ..Self::default()
+        }
+    }
+}
+
 impl Handler for EnrichHandler {
     async fn handle(&self, batch: &[SqsMessage]) -> Result<BatchResponse, HandlerError> {
         let now = Utc::now();
         let mut failures = Vec::new();
-        let mut data: BTreeMap<String, Rows> = BTreeMap::new();
-        let mut quarantine = Rows {
-            prefix: partition::quarantine_prefix(now),
-            ..Rows::default()
-        };
+        let mut data: BTreeMap<String, Partition> = BTreeMap::new();
+        let mut quarantine = Partition::new(partition::quarantine_prefix(now));
         let mut accepted: HashSet<Uuid> = HashSet::new();
-        let mut written = 0u64;
-        let mut prices: Vec<(Arc<str>, i64, f64, f64)> = Vec::new();
 
         for message in batch {
             let records = match envelope::decode(&message.body) {
                 Ok(records) => records,
                 Err(reason) => {
                     Self::quarantine(
-                        &mut quarantine,
+                        &mut quarantine.rows,
                         message.body.as_bytes(),
                         &reason,
                         &message.message_id,
@@ -209,58 +230,72 @@ impl Handler for EnrichHandler {
                 failures.push(message.message_id.clone());
                 continue;
             };
-            for ((raw, event), take) in parsed.into_iter().zip(takes) {
+            for (((raw, event), take), key) in parsed.into_iter().zip(takes).zip(keys) {
                 if !take {
                     self.stats.duplicates.fetch_add(1, Ordering::Relaxed);
                     continue;
                 }
                 match event {
                     Err(reason) => {
-                        Self::quarantine(&mut quarantine, &raw, &reason, &message.message_id)
+                        Self::quarantine(&mut quarantine.rows, &raw, &reason, &message.message_id);
+                        quarantine.keys.insert(key);
                     }
                     Ok(event) => {
-                        written += 1;
                         let prefix =
                             partition::data_prefix(event.kind().event_type(), event.created_at());
-                        let rows = data.entry(prefix.clone()).or_insert_with(|| Rows {
-                            prefix,
-                            ..Rows::default()
-                        });
-                        rows.lines.extend_from_slice(&enrich(&event, now));
-                        rows.lines.push(b'\n');
-                        rows.identity.extend_from_slice(event.id().as_bytes());
-                        rows.count += 1;
-                        match &event {
-                            MarketEvent::StockPrice(e) => prices.push((
-                                e.symbol.clone(),
-                                e.created_at,
-                                e.price,
-                                e.volume as f64,
-                            )),
-                            MarketEvent::Forex(e) => {
-                                prices.push((e.pair.clone(), e.created_at, e.mid, 1.0))
-                            }
-                            MarketEvent::StockNews(_) => {}
-                        }
+                        let part = data
+                            .entry(prefix.clone())
+                            .or_insert_with(|| Partition::new(prefix));
+                        part.rows.lines.extend_from_slice(&enrich(&event, now));
+                        part.rows.lines.push(b'\n');
+                        part.rows.identity.extend_from_slice(event.id().as_bytes());
+                        part.rows.count += 1;
+                        part.keys.insert(key);
+                        part.prices.extend(price_of(&event));
                     }
                 }
             }
         }
+        let mut parts: Vec<Partition> = data.into_values().collect();
+        parts.push(quarantine);
+        self.write(parts).await?;
+        Ok(BatchResponse::failing(failures))
+    }
+}
 
-        let quarantined = quarantine.count as u64;
-        let mut all: Vec<Rows> = data.into_values().collect();
-        all.push(quarantine);
-        if let Err(e) = self.lake.append(all).await {
-            // Not durable: free the ids so that the redelivered messages write them.
-            lock(&self.claims).release(&accepted);
-            return Err(HandlerError(format!("lake write failed: {e}")));
+impl EnrichHandler {
+    /// Writes the partitions, each done or not on its own: a durable one's records are
+    /// confirmed (and its prices watched), a failed one's are freed for the redelivery to write
+    /// them. Any failure fails the invocation, so that every message comes back; what is
+    /// durable is then skipped as a duplicate, never written twice.
+    async fn write(&self, parts: Vec<Partition>) -> Result<(), HandlerError> {
+        let mut rows = Vec::with_capacity(parts.len());
+        let mut rest = Vec::with_capacity(parts.len());
+        for p in parts {
+            let counter = if p.rows.prefix.starts_with(partition::QUARANTINE) {
+                &self.stats.quarantined
+            } else {
+                &self.stats.events
+            };
+            rest.push((p.keys, p.prices, p.rows.count as u64, counter));
+            rows.push(p.rows);
         }
-        lock(&self.claims).confirm(&accepted);
-        self.stats.events.fetch_add(written, Ordering::Relaxed);
-        self.stats
-            .quarantined
-            .fetch_add(quarantined, Ordering::Relaxed);
-
+        let results = self.lake.append(rows).await;
+        let mut failed = None;
+        let mut prices = Vec::new();
+        for ((keys, part_prices, count, counter), result) in rest.into_iter().zip(results) {
+            match result {
+                Ok(()) => {
+                    lock(&self.claims).confirm(&keys);
+                    counter.fetch_add(count, Ordering::Relaxed);
+                    prices.extend(part_prices);
+                }
+                Err(e) => {
+                    lock(&self.claims).release(&keys);
+                    failed.get_or_insert(e);
+                }
+            }
+        }
         let alerts: Vec<Alert> = {
             let mut watch = lock(&self.watch);
             prices
@@ -269,7 +304,21 @@ impl Handler for EnrichHandler {
                 .collect()
         };
         self.publish(&alerts).await;
-        Ok(BatchResponse::failing(failures))
+        match failed {
+            Some(e) => Err(HandlerError(format!("lake write failed: {e}"))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The price an event carries for the watch, if any.
+fn price_of(event: &MarketEvent) -> Option<Price> {
+    match event {
+        MarketEvent::StockPrice(e) => {
+            Some((e.symbol.clone(), e.created_at, e.price, e.volume as f64))
+        }
+        MarketEvent::Forex(e) => Some((e.pair.clone(), e.created_at, e.mid, 1.0)),
+        MarketEvent::StockNews(_) => None,
     }
 }
 
