@@ -7,7 +7,7 @@ mod checkpoint;
 pub mod pack;
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -95,6 +95,8 @@ pub struct Bridge {
     checkpoints: Checkpoints,
     stats: Arc<BridgeStats>,
     chaos: Option<Arc<Chaos>>,
+    /// Set once a shard reader has failed: the others end at their next turn.
+    halting: AtomicBool,
 }
 
 impl Bridge {
@@ -114,6 +116,7 @@ impl Bridge {
             checkpoints,
             stats: Arc::default(),
             chaos: None,
+            halting: AtomicBool::new(false),
         }
     }
 
@@ -166,16 +169,35 @@ impl Bridge {
                     });
                 }
             }
-            match readers.join_next().await {
-                None => return Ok(()),
-                Some(done) => {
-                    let (shard, ended) =
-                        done.map_err(|e| Error::Stage(format!("bridge shard task: {e}")))??;
-                    if ended == Ended::Closed {
-                        shared.stats.closed_shards.fetch_add(1, Ordering::Relaxed);
-                        closed.insert(shard);
-                    }
+            let Some(done) = readers.join_next().await else {
+                return Ok(());
+            };
+            let ended = done
+                .map_err(|e| Error::Stage(format!("bridge shard task: {e}")))
+                .and_then(|ended| ended);
+            match ended {
+                Ok((shard, Ended::Closed)) => {
+                    shared.stats.closed_shards.fetch_add(1, Ordering::Relaxed);
+                    closed.insert(shard);
                 }
+                Ok((_, Ended::Drained)) => {}
+                Err(e) => {
+                    shared.halt(&mut readers).await;
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    /// Stops the other readers once one has failed (or crashed), and waits for them: each ends
+    /// at the top of its loop, its last checkpoint write finished rather than aborted on the
+    /// wire. A write cut off mid-flight could land after a successor loaded its checkpoints,
+    /// and that successor would take its own checkpoint for one moved by another bridge.
+    async fn halt(&self, readers: &mut JoinSet<Result<(String, Ended)>>) {
+        self.halting.store(true, Ordering::Relaxed);
+        while let Some(done) = readers.join_next().await {
+            if let Ok(Err(e)) = done {
+                tracing::debug!(error = %e, "another shard reader ended with an error too");
             }
         }
     }
@@ -199,7 +221,7 @@ impl Bridge {
         // Whether the shard has looked drained through a fresh iterator since the last records.
         let mut drained_from_checkpoint = false;
         loop {
-            if control.phase() == Phase::Stop {
+            if control.phase() == Phase::Stop || self.halting.load(Ordering::Relaxed) {
                 return Ok(Ended::Drained);
             }
             self.stats.calls.fetch_add(1, Ordering::Relaxed);
