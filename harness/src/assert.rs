@@ -137,7 +137,7 @@ pub fn evaluate_data(expect: &Expect, report: &RunReport) -> Vec<Failure> {
             "latency",
             "a write time for every row".into(),
             format!(
-                "{} rows in objects without tickflow's write-time metadata",
+                "{} rows in objects S3 announced no creation of",
                 report.judged.latency_unknown
             ),
         );

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 use tickflow_pipeline::aws::Clients;
+use tickflow_pipeline::notify::outbox;
+use tickflow_pipeline::s3_event::{self, Notice};
 
 use crate::assert::Failure;
 use crate::error::Result;
@@ -48,12 +50,12 @@ pub struct Judgement {
     pub dlq_messages: u64,
     /// SNS deliveries counted on the subscribed queues.
     pub sns: SnsCounts,
-    /// Due -> written to S3, milliseconds, over the rows whose object carries tickflow's
-    /// write-time metadata.
+    /// Due -> created in S3 (the time S3's notification of the object gives), milliseconds,
+    /// over the rows whose object S3 announced.
     pub latency_ms: Latency,
     /// The same latencies in power-of-two buckets, for the distribution plot.
     pub latency_histogram: Vec<Bucket>,
-    /// Rows whose latency is unknown (their object has no write-time metadata).
+    /// Rows whose latency is unknown (S3 announced no creation of their object).
     pub latency_unknown: u64,
     /// How the new-data notifications match the lake's objects.
     pub announced: Announcements,
@@ -76,8 +78,10 @@ pub struct Announcements {
 }
 
 impl Announcements {
-    /// Matches the `messages` of new-data deliveries with `objects` (`s3://bucket/key`).
-    pub fn of(objects: &[String], messages: &[String]) -> Self {
+    /// Matches the `messages` of new-data deliveries (S3 event notifications of `bucket`) with
+    /// `objects` (`s3://bucket/key`). The test event S3 sends when the notification is set up
+    /// names no object and is not counted.
+    pub fn of(bucket: &str, objects: &[String], messages: &[String]) -> Self {
         let mut announced: HashMap<String, u64> = HashMap::new();
         let mut a = Announcements::default();
         let example = |examples: &mut Vec<String>, text: String| {
@@ -86,15 +90,18 @@ impl Announcements {
             }
         };
         for message in messages {
-            match announced_object(message) {
-                Some(object) => *announced.entry(object).or_default() += 1,
-                None => {
-                    a.stray += 1;
-                    let text: String = message.chars().take(120).collect();
-                    example(
-                        &mut a.examples,
-                        format!("a notification naming no object: {text:?}"),
-                    );
+            let notices = s3_event::parse(message);
+            if notices.is_empty() {
+                a.stray += 1;
+                let text: String = message.chars().take(120).collect();
+                example(
+                    &mut a.examples,
+                    format!("a notification naming no object: {text:?}"),
+                );
+            }
+            for notice in notices {
+                if let Notice::Created { key, .. } = notice {
+                    *announced.entry(format!("s3://{bucket}/{key}")).or_default() += 1;
                 }
             }
         }
@@ -127,14 +134,23 @@ impl Announcements {
     }
 }
 
-/// `s3://bucket/key` of the object a new-data notification names.
-fn announced_object(message: &str) -> Option<String> {
-    let v: serde_json::Value = serde_json::from_str(message).ok()?;
-    Some(format!(
-        "s3://{}/{}",
-        v.get("bucket")?.as_str()?,
-        v.get("key")?.as_str()?
-    ))
+/// The symbols of the price alerts S3 announced (an alert object's key names its symbol); a
+/// message that is not an S3 notification counts as an alert of no symbol, the set-up test
+/// event not at all.
+fn alert_symbols(messages: &[String]) -> Vec<String> {
+    let mut symbols = Vec::new();
+    for message in messages {
+        let notices = s3_event::parse(message);
+        if notices.is_empty() {
+            symbols.push(String::new());
+        }
+        for notice in notices {
+            if let Notice::Created { key, .. } = notice {
+                symbols.push(outbox::symbol_of_key(&key).unwrap_or_default().to_string());
+            }
+        }
+    }
+    symbols
 }
 
 impl Judgement {
@@ -190,19 +206,27 @@ pub async fn judge(
     )?;
     lake.found.dead_letters = observe::dead_letters(&dlq.messages);
     let reconciliation = Reconciliation::of(ledger, &lake.found);
-    let (latency, latency_unknown) = latencies(ledger, &lake);
     observe::settle(clients, &subs.new_data, lake.objects(), settle).await;
     let new_data = observe::peek_all(clients, &subs.new_data, READ_LIMIT, linger).await?;
     let announcements: Vec<String> = observe::deliveries(&new_data.bodies())
         .into_iter()
         .map(|d| d.message)
         .collect();
-    let announced = Announcements::of(&lake.found.objects, &announcements);
-    let alerts = observe::deliveries(&alerts.bodies());
+    let announced = Announcements::of(&res.bucket, &lake.found.objects, &announcements);
+    lake.written_at = written_at(&res.bucket, &lake.found.objects, &announcements);
+    let (latency, latency_unknown) = latencies(ledger, &lake);
+    let alerts: Vec<String> = observe::deliveries(&alerts.bodies())
+        .into_iter()
+        .map(|d| d.message)
+        .collect();
+    let alert_symbols = alert_symbols(&alerts);
     let sns = SnsCounts {
-        new_data: new_data.messages.len() as u64,
-        price_alert: alerts.len() as u64,
-        alert_symbols: alerts.iter().map(|d| alert_symbol(&d.message)).collect(),
+        new_data: announcements
+            .iter()
+            .filter(|m| !s3_event::parse(m).contains(&Notice::Test))
+            .count() as u64,
+        price_alert: alert_symbols.len() as u64,
+        alert_symbols,
         ..SnsCounts::default()
     };
     let mut judgement = Judgement {
@@ -284,7 +308,24 @@ pub fn invariants(j: &Judgement) -> Vec<Failure> {
     failures
 }
 
-/// Latency of every sent row whose object says when it was written, and how many rows do not.
+/// When S3 says each object was created (its notification's `eventTime`), by object index:
+/// latency is measured on S3's clock, not on what the pipeline stamps on its own writes.
+fn written_at(bucket: &str, objects: &[String], messages: &[String]) -> Vec<Option<i64>> {
+    let mut created: HashMap<String, i64> = HashMap::new();
+    for notice in messages.iter().flat_map(|m| s3_event::parse(m)) {
+        if let Notice::Created { key, time } = notice {
+            if let Ok(at) = chrono::DateTime::parse_from_rfc3339(&time) {
+                let first = created
+                    .entry(format!("s3://{bucket}/{key}"))
+                    .or_insert(i64::MAX);
+                *first = (*first).min(at.timestamp_millis());
+            }
+        }
+    }
+    objects.iter().map(|o| created.get(o).copied()).collect()
+}
+
+/// Latency of every sent row whose object S3 announced, and how many rows' objects it did not.
 fn latencies(ledger: &Ledger, lake: &LakeContents) -> (LatencyHistogram, u64) {
     let mut unknown = 0;
     let histogram = lake
@@ -327,13 +368,6 @@ pub async fn run_status(
         .into_iter()
         .map(|d| d.subject)
         .collect())
-}
-
-fn alert_symbol(message: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(message)
-        .ok()
-        .and_then(|v| v["symbol"].as_str().map(str::to_string))
-        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -404,21 +438,25 @@ mod tests {
 
     #[test]
     fn announcements_are_matched_by_key_not_counted() {
-        let objects = ["s3://lake/a".to_string(), "s3://lake/b".to_string()];
-        let note = |key: &str| format!(r#"{{"bucket":"lake","key":"{key}","event_count":1}}"#);
-        assert!(Announcements::of(&objects, &[note("a"), note("b")]).holds());
+        let objects = ["s3://lake/a=1".to_string(), "s3://lake/b".to_string()];
+        let note = |key: &str| {
+            format!(
+                r#"{{"Records":[{{"eventName":"ObjectCreated:Put","eventTime":"t","s3":{{"object":{{"key":"{key}"}}}}}}]}}"#
+            )
+        };
+        let test = r#"{"Service":"Amazon S3","Event":"s3:TestEvent"}"#.to_string();
+        let a = Announcements::of("lake", &objects, &[test, note("a%3D1"), note("b")]);
+        assert!(a.holds(), "keys decoded, the test event not counted: {a:?}");
         // One never announced and another twice: the count matches, the keys do not.
-        let a = Announcements::of(&objects, &[note("a"), note("a")]);
+        let a = Announcements::of("lake", &objects, &[note("a%3D1"), note("a%3D1")]);
         assert_eq!((a.unannounced, a.repeated, a.stray), (1, 1, 0), "{a:?}");
         assert!(a
             .examples
             .iter()
             .any(|e| e == "s3://lake/b: never announced"));
         // Text that names no object, and an object the lake does not hold.
-        let a = Announcements::of(
-            &objects,
-            &[note("a"), note("b"), "one too many".into(), note("c")],
-        );
+        let messages = [note("a%3D1"), note("b"), "one too many".into(), note("c")];
+        let a = Announcements::of("lake", &objects, &messages);
         assert_eq!((a.unannounced, a.repeated, a.stray), (0, 0, 2), "{a:?}");
     }
 }

@@ -168,6 +168,8 @@ pub struct Sighting {
     pub digest: Option<Digest>,
     /// Where the first row is.
     pub first: Place,
+    /// The first row's `processed_at` (epoch ms), when it reads as a time.
+    pub processed_ms: Option<i64>,
 }
 
 /// One quarantine row.
@@ -214,6 +216,9 @@ pub struct Found {
     pub dead_letters: Vec<DeadLetter>,
     /// Problems of single rows: (what, count, up to [`EXAMPLES`] descriptions).
     pub row_problems: Vec<(RowProblem, u64, Vec<String>)>,
+    /// When the read-back started (epoch ms): no row can have been processed later. Zero
+    /// leaves that bound out.
+    pub read_at_ms: i64,
 }
 
 /// Descriptions kept per kind of problem.
@@ -294,7 +299,8 @@ impl Reconciliation {
                 quarantine: quarantine.get(id),
                 dlq: dead.by_id.contains(id),
             };
-            judge.event(id, sent, &seen, found);
+            let due_at_ms = ledger.started_epoch_ms + i64::from(sent.due_ms);
+            judge.event(id, sent, due_at_ms, &seen, found);
         }
         judge.raw_records(ledger, found, &dead);
         for (id, sighting) in &found.lake {
@@ -403,6 +409,16 @@ impl Seen<'_> {
         }
     }
 
+    /// The lake row whose `processed_at` lies outside [due, read-back start] (with a second of
+    /// slack below for the clocks' granularity), and that time.
+    fn processed_out_of_time(&self, due_at_ms: i64, read_at_ms: i64) -> Option<(Place, i64)> {
+        const SLACK_MS: i64 = 1_000;
+        let lake = self.lake?;
+        let at = lake.processed_ms?;
+        let late = read_at_ms > 0 && at > read_at_ms;
+        (at < due_at_ms - SLACK_MS || late).then_some((lake.first, at))
+    }
+
     /// The place of a row that does not hold what was sent: the lake row of a clean or poison
     /// event, any quarantine row of a malformed one.
     fn altered(&self, sent: &Sent) -> Option<Place> {
@@ -486,7 +502,7 @@ impl Tally {
         }
     }
 
-    fn event(&mut self, id: &Uuid, sent: &Sent, seen: &Seen, found: &Found) {
+    fn event(&mut self, id: &Uuid, sent: &Sent, due_at_ms: i64, seen: &Seen, found: &Found) {
         let fate = fate_name(sent.fate);
         if seen.lake.is_some() {
             self.r.found += 1;
@@ -540,6 +556,19 @@ impl Tally {
                 format!(
                     "{}: event {id} differs from the record sent",
                     found.at(place)
+                )
+            });
+        }
+        if let Some((place, at)) = seen.processed_out_of_time(due_at_ms, found.read_at_ms) {
+            self.r.altered += 1;
+            self.example("altered", || {
+                format!(
+                    "{}: event {id}: processed_at {} is not between when it was due ({}) and \
+                     when the judge started ({})",
+                    found.at(place),
+                    tickflow_pipeline::utc::iso8601(at),
+                    tickflow_pipeline::utc::iso8601(due_at_ms),
+                    tickflow_pipeline::utc::iso8601(found.read_at_ms)
                 )
             });
         }
@@ -620,6 +649,7 @@ mod tests {
                             rows: 1,
                             digest: Some(digest(&record(n))),
                             first: place,
+                            processed_ms: None,
                         },
                     );
                 }
@@ -706,6 +736,7 @@ mod tests {
                 rows: 1,
                 digest: Some(digest(&record(3))),
                 first: Place::default(),
+                processed_ms: None,
             },
         );
         assert_eq!(check(&found, &ledger).misplaced, 1);
@@ -718,6 +749,7 @@ mod tests {
                 rows: 1,
                 digest: Some(digest(&record(4))),
                 first: Place::default(),
+                processed_ms: None,
             },
         );
         let r = check(&found, &ledger);
@@ -823,6 +855,34 @@ mod tests {
     }
 
     #[test]
+    fn a_processed_at_before_the_event_was_due_or_after_the_judge_began_is_altered() {
+        let (ledger, found) = perfect(&FATES);
+        let due = ledger.due_at_ms(&id(1)).unwrap();
+        for (processed, read_at, altered) in [
+            (due + 5, due + 10, 0),
+            (due - 500, due + 10, 0), // a second of slack below
+            (due - 60_000, due + 10, 1),
+            (due + 20, due + 10, 1),
+            (due + 20, 0, 0), // no read-back time: no upper bound
+        ] {
+            let mut found = Found {
+                objects: found.objects.clone(),
+                lake: found.lake.clone(),
+                quarantine: found.quarantine.clone(),
+                dead_letters: found.dead_letters.clone(),
+                read_at_ms: read_at,
+                ..Found::default()
+            };
+            found.lake.get_mut(&id(1)).unwrap().processed_ms = Some(processed);
+            let r = check(&found, &ledger);
+            assert_eq!(r.altered, altered, "{processed} {read_at}: {r:?}");
+            if altered > 0 {
+                assert!(r.examples["altered"][0].contains("processed_at"), "{r:?}");
+            }
+        }
+    }
+
+    #[test]
     fn records_never_sent_are_unknown() {
         let (ledger, mut found) = perfect(&FATES);
         found.lake.insert(
@@ -831,6 +891,7 @@ mod tests {
                 rows: 2,
                 digest: None,
                 first: Place::default(),
+                processed_ms: None,
             },
         );
         found.quarantine.push(QuarantineRow {

@@ -55,6 +55,10 @@ pub struct RunReport {
     pub aws_calls: BTreeMap<String, CallCounts>,
     /// Infrastructure faults that fired, in order: what `--faults-from` replays.
     pub faults_fired: Vec<Fired>,
+    /// Scheduled outages and splits whose moment had not come when the stages drained (each
+    /// fails the run).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped_moments: Vec<String>,
 }
 
 /// The calls made between two snapshots of [`tickflow_pipeline::calls::CallStats`].

@@ -120,6 +120,14 @@ impl Topology {
             <[String; 3]>::try_from(topic_arns).expect("three topics were created");
         let [sub_new, sub_alert, sub_status] =
             <[String; 3]>::try_from(sub_urls).expect("three subscription queues were created");
+        // New data and alerts are announced by S3, once per object created: every object of
+        // the lake, and the alert objects of the state bucket.
+        notify_topic(clients, &bucket, &new_data, &KeyFilter::default()).await?;
+        let alerts = KeyFilter {
+            prefix: Some(tickflow_pipeline::notify::outbox::ALERTS.into()),
+            suffix: None,
+        };
+        notify_topic(clients, &state_bucket, &price_alert, &alerts).await?;
 
         wait_stream_active(clients, &stream).await?;
         Ok(Provisioned {
@@ -454,6 +462,82 @@ pub struct KeyFilter {
     pub suffix: Option<String>,
 }
 
+impl KeyFilter {
+    /// The filter as S3 takes it.
+    fn rules(&self) -> aws_sdk_s3::types::NotificationConfigurationFilter {
+        use aws_sdk_s3::types::{FilterRule, FilterRuleName, S3KeyFilter};
+        let rules = [
+            (FilterRuleName::Prefix, &self.prefix),
+            (FilterRuleName::Suffix, &self.suffix),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| {
+            let value = value.as_ref()?;
+            Some(FilterRule::builder().name(name).value(value).build())
+        });
+        let mut keys = S3KeyFilter::builder();
+        for rule in rules {
+            keys = keys.filter_rules(rule);
+        }
+        aws_sdk_s3::types::NotificationConfigurationFilter::builder()
+            .key(keys.build())
+            .build()
+    }
+}
+
+/// Makes S3 announce the objects created in `bucket` that `filter` matches on the SNS topic
+/// `topic_arn` (a real `s3:ObjectCreated:*` notification, with the topic policy AWS needs).
+/// This replaces the bucket's notification configuration.
+///
+/// # Errors
+/// An AWS call failing.
+pub(crate) async fn notify_topic(
+    clients: &Clients,
+    bucket: &str,
+    topic_arn: &str,
+    filter: &KeyFilter,
+) -> Result<()> {
+    use aws_sdk_s3::types::{Event, NotificationConfiguration, TopicConfiguration};
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "s3.amazonaws.com"},
+            "Action": "sns:Publish",
+            "Resource": topic_arn,
+            "Condition": {"ArnLike": {"aws:SourceArn": format!("arn:aws:s3:::{bucket}")}}
+        }]
+    });
+    clients
+        .sns
+        .set_topic_attributes()
+        .topic_arn(topic_arn)
+        .attribute_name("Policy")
+        .attribute_value(policy.to_string())
+        .send()
+        .await
+        .map_err(AwsError::of("sns", "SetTopicAttributes"))?;
+    let configuration = TopicConfiguration::builder()
+        .topic_arn(topic_arn)
+        .events(Event::from("s3:ObjectCreated:*"))
+        .filter(filter.rules())
+        .build()
+        .map_err(|e| Error::Input(format!("notification configuration: {e}")))?;
+    clients
+        .s3
+        .put_bucket_notification_configuration()
+        .bucket(bucket)
+        .notification_configuration(
+            NotificationConfiguration::builder()
+                .topic_configurations(configuration)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(AwsError::of("s3", "PutBucketNotificationConfiguration"))?;
+    Ok(())
+}
+
 /// Makes S3 notify each queue of the objects created in `bucket` that its filter matches (a
 /// real `s3:ObjectCreated:*` notification, one configuration per queue, with the queue policy
 /// AWS needs). This replaces the bucket's notification configuration.
@@ -465,10 +549,7 @@ pub(crate) async fn notify_queues(
     bucket: &str,
     queues: &[(&str, KeyFilter)],
 ) -> Result<()> {
-    use aws_sdk_s3::types::{
-        Event, FilterRule, FilterRuleName, NotificationConfiguration,
-        NotificationConfigurationFilter, QueueConfiguration, S3KeyFilter,
-    };
+    use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
     let mut configurations = Vec::new();
     for (url, filter) in queues {
         let arn = queue_arn(clients, url).await?;
@@ -480,27 +561,10 @@ pub(crate) async fn notify_queues(
             &format!("arn:aws:s3:::{bucket}"),
         )
         .await?;
-        let rules = [
-            (FilterRuleName::Prefix, &filter.prefix),
-            (FilterRuleName::Suffix, &filter.suffix),
-        ]
-        .into_iter()
-        .filter_map(|(name, value)| {
-            let value = value.as_ref()?;
-            Some(FilterRule::builder().name(name).value(value).build())
-        });
-        let mut keys = S3KeyFilter::builder();
-        for rule in rules {
-            keys = keys.filter_rules(rule);
-        }
         let configuration = QueueConfiguration::builder()
             .queue_arn(arn)
             .events(Event::from("s3:ObjectCreated:*"))
-            .filter(
-                NotificationConfigurationFilter::builder()
-                    .key(keys.build())
-                    .build(),
-            )
+            .filter(filter.rules())
             .build()
             .map_err(|e| Error::Input(format!("notification configuration: {e}")))?;
         configurations.push(configuration);

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use aws_sdk_s3::error::DisplayErrorContext;
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata as _};
 use aws_sdk_sqs::types::{ChangeMessageVisibilityBatchRequestEntry, QueueAttributeName};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
@@ -251,6 +251,34 @@ impl Clients {
             .send()
             .await
             .map_err(AwsError::of("s3", "GetObject"))
+    }
+
+    /// Creates the object at `key` only if there is none (`If-None-Match: *`): `true` when
+    /// this call created it, `false` when it was there already (a retry after a lost answer, or
+    /// a second writer). What makes markers and notified objects exactly-once.
+    ///
+    /// # Errors
+    /// The `PutObject` call failing otherwise.
+    pub async fn create_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+    ) -> Result<bool, AwsError> {
+        let put = self
+            .s3
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .if_none_match("*")
+            .body(body.into())
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(true),
+            Err(e) if e.code() == Some("PreconditionFailed") => Ok(false),
+            Err(e) => Err(AwsError::of("s3", "PutObject")(e)),
+        }
     }
 
     /// The ETag of the object at `key`, `None` when there is none: how a writer whose answer

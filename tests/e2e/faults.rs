@@ -204,7 +204,7 @@ async fn process_once(
             flush_age: Duration::from_millis(200),
             ..LakeConfig::default()
         };
-        let (lake, writer) = Lake::spawn(clients.clone(), res.bucket.clone(), lake_config, None);
+        let (lake, writer) = Lake::spawn(clients.clone(), res.bucket.clone(), lake_config);
         let handler =
             EnrichHandler::new(lake, None, WatchConfig::default(), HandlerFaults::default());
         if recover {
@@ -467,7 +467,6 @@ async fn one_upload_fails_every_attempt(
         clients.with_chaos(chaos.clone()),
         res.bucket.clone(),
         lake_config,
-        None,
     );
     let handler = EnrichHandler::new(lake, None, WatchConfig::default(), HandlerFaults::default());
     let mut results = Vec::new();
@@ -524,4 +523,50 @@ async fn an_upload_whose_every_answer_is_lost_is_durable_and_not_written_again()
         objects, 4,
         "two partitions for each message, the first's written once"
     );
+}
+
+#[tokio::test]
+async fn a_moment_fault_is_recorded_when_it_starts_and_one_that_never_came_fails_the_run() {
+    let clients = clients().await;
+    let split = |after_secs: f64| FaultRule {
+        after_secs,
+        ..FaultRule::new(FaultKind::SplitShard)
+    };
+    // Paced over about three seconds: the split at 0.5 s happens while events flow.
+    let mut early = tickflow_harness::run::RunConfig::new("e2e-split-early", 1_500, 4);
+    early.load.rate = Some(500.0);
+    early.faults.schedule = vec![split(0.5)];
+    let report = within(
+        LIMIT,
+        "early split",
+        tickflow_harness::run::run(&clients, &early),
+    )
+    .await
+    .unwrap();
+    assert!(report.judged.passed, "{}", report.render_text());
+    let fired = &report.faults_fired;
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    assert!(
+        (500..700).contains(&fired[0].at_ms),
+        "recorded when the split started, not once the stream was active again: {fired:?}"
+    );
+    // Due after the run has drained: it cannot happen, and the run says so.
+    let mut late = tickflow_harness::run::RunConfig::new("e2e-split-late", 300, 4);
+    late.faults.schedule = vec![split(600.0)];
+    let report = within(
+        LIMIT,
+        "late split",
+        tickflow_harness::run::run(&clients, &late),
+    )
+    .await
+    .unwrap();
+    let checks: Vec<&str> = report
+        .judged
+        .failures
+        .iter()
+        .map(|f| f.check.as_str())
+        .collect();
+    assert_eq!(checks, ["faults.moments"], "{}", report.render_text());
+    assert!(report.faults_fired.is_empty());
+    assert!(report.summary_line().starts_with("FAIL "));
 }

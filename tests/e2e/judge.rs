@@ -321,6 +321,15 @@ async fn every_corruption_of_a_finished_run_fails_its_checks_and_says_where() {
     let res = run.resources().resources.clone();
     let subs = run.resources().subscriptions.clone();
     let bucket = res.bucket.as_str();
+    // The run is over: what the test writes into the lake must not be announced by S3.
+    clients
+        .s3
+        .put_bucket_notification_configuration()
+        .bucket(bucket)
+        .notification_configuration(aws_sdk_s3::types::NotificationConfiguration::builder().build())
+        .send()
+        .await
+        .unwrap();
     let keys = clients.object_keys(bucket).await.unwrap().unwrap();
     let data_key = keys
         .iter()
@@ -366,7 +375,9 @@ async fn every_corruption_of_a_finished_run_fails_its_checks_and_says_where() {
     .await;
 
     // 2. An object copied under a second key: every row twice.
-    let copy = data_key.replace("/part-", "/part-copy-");
+    // Named to sort after the original ("z" after every hex digit): the first row of each
+    // event, the one its latency is read from, stays in the announced original.
+    let copy = data_key.replace("/part-", "/part-zz-copy-");
     put(
         &clients,
         bucket,
@@ -412,8 +423,9 @@ async fn every_corruption_of_a_finished_run_fails_its_checks_and_says_where() {
         &clients,
         &expect,
         "object moved",
-        // Announced under its old key, found under another: matched by key, both are wrong.
-        &["reconciliation.misplaced", "sns.new_data"],
+        // Announced under its old key, found under another: matched by key, both are wrong,
+        // and S3 never said when the moved object was created.
+        &["reconciliation.misplaced", "sns.new_data", "latency"],
     )
     .await;
     let m = &failure(&f, "reconciliation.misplaced").examples[0];
@@ -462,6 +474,10 @@ async fn every_corruption_of_a_finished_run_fails_its_checks_and_says_where() {
         2 => {
             row.remove("processed_at");
         }
+        3 => {
+            // A time, but not one between the event's send and the judge's start.
+            row.insert("processed_at".into(), "2001-01-01T00:00:00.000Z".into());
+        }
         _ => {}
     });
     put(&clients, bucket, &data_key, tampered, &original.metadata).await;
@@ -477,7 +493,14 @@ async fn every_corruption_of_a_finished_run_fails_its_checks_and_says_where() {
     )
     .await;
     let a = &failure(&f, "reconciliation.altered");
-    assert_eq!(a.actual, "2");
+    assert_eq!(a.actual, "3");
+    assert!(
+        a.examples
+            .iter()
+            .any(|e| e.starts_with(&format!("{where_}:4: "))
+                && e.contains("processed_at 2001-01-01")),
+        "{a:?}"
+    );
     assert!(
         a.examples
             .iter()
@@ -493,7 +516,41 @@ async fn every_corruption_of_a_finished_run_fails_its_checks_and_says_where() {
         "{a:?}"
     );
 
-    // 6. An object without tickflow's write-time metadata: latency is unknown, not 0 ms.
+    // 6. An object S3 never announced: its latency is unknown, not 0 ms (latency is measured
+    // on S3's clock, from the notification's time: what the pipeline stamps does not count).
+    put(
+        &clients,
+        bucket,
+        &data_key,
+        original.body.clone(),
+        &original.metadata,
+    )
+    .await;
+    let raw_key = data_key.replace('=', "%3D");
+    let peeked =
+        tickflow_harness::observe::peek_all(&clients, &subs.new_data, LIMIT, Duration::ZERO)
+            .await
+            .unwrap();
+    let announcement = tickflow_harness::observe::deliveries(&peeked.bodies())
+        .into_iter()
+        .find(|d| d.message.contains(&raw_key))
+        .unwrap()
+        .message;
+    assert_eq!(remove_messages(&clients, &subs.new_data, &raw_key).await, 1);
+    let f = judged(
+        &run,
+        &clients,
+        &expect,
+        "notification gone",
+        &["latency", "sns.new_data"],
+    )
+    .await;
+    assert!(
+        failure(&f, "latency")
+            .actual
+            .contains("rows in objects S3 announced no creation of"),
+        "{f:?}"
+    );
     put(
         &clients,
         bucket,
@@ -502,13 +559,16 @@ async fn every_corruption_of_a_finished_run_fails_its_checks_and_says_where() {
         &HashMap::new(),
     )
     .await;
-    let f = judged(&run, &clients, &expect, "metadata dropped", &["latency"]).await;
-    assert!(
-        failure(&f, "latency")
-            .actual
-            .contains("rows in objects without tickflow's write-time metadata"),
-        "{f:?}"
-    );
+    publish(
+        &clients,
+        &res.topics.new_data,
+        "Amazon S3 Notification",
+        &announcement,
+    )
+    .await;
+    wait_for_delivery(&clients, &subs.new_data, &raw_key).await;
+    // What the pipeline stamps on its objects is not what latency is measured by.
+    judged(&run, &clients, &expect, "metadata dropped", &[]).await;
     put(
         &clients,
         bucket,
@@ -670,22 +730,46 @@ async fn every_corruption_of_a_finished_run_fails_its_checks_and_says_where() {
         tickflow_harness::observe::peek_all(&clients, &subs.new_data, LIMIT, Duration::ZERO)
             .await
             .unwrap();
-    let notes = tickflow_harness::observe::deliveries(&notes.bodies());
-    let (dropped, doubled) = (&notes[0].message, &notes[1].message);
-    let dropped_key: serde_json::Value = serde_json::from_str(dropped).unwrap();
-    let dropped_key = dropped_key["key"].as_str().unwrap().to_string();
+    // S3's notifications of the lake's objects (the set-up test event aside): each names its
+    // key URL-encoded, as it appears in the queue's bodies.
+    let total = notes.messages.len();
+    let notes: Vec<(String, String, String)> =
+        tickflow_harness::observe::deliveries(&notes.bodies())
+            .into_iter()
+            .filter_map(|d| {
+                let event: serde_json::Value = serde_json::from_str(&d.message).ok()?;
+                let raw = event
+                    .pointer("/Records/0/s3/object/key")?
+                    .as_str()?
+                    .to_string();
+                let key = match tickflow_pipeline::s3_event::parse(&d.message).pop()? {
+                    tickflow_pipeline::s3_event::Notice::Created { key, .. } => key,
+                    tickflow_pipeline::s3_event::Notice::Test => return None,
+                };
+                Some((d.message, raw, key))
+            })
+            .collect();
+    let ((_, dropped_raw, dropped_key), (doubled, doubled_raw, _)) = (&notes[0], &notes[1]);
+    let dropped = notes[0].0.clone();
     assert_eq!(
-        remove_messages(&clients, &subs.new_data, &dropped_key).await,
+        remove_messages(&clients, &subs.new_data, dropped_raw).await,
         1
     );
-    publish(&clients, &res.topics.new_data, "tickflow_New_Data", doubled).await;
-    wait_for_count(&clients, &subs.new_data, notes.len()).await;
+    publish(
+        &clients,
+        &res.topics.new_data,
+        "Amazon S3 Notification",
+        doubled,
+    )
+    .await;
+    wait_for_count(&clients, &subs.new_data, total).await;
     let f = judged(
         &run,
         &clients,
         &expect,
         "announced twice, never",
-        &["sns.new_data"],
+        // The object never announced has no creation time from S3 either.
+        &["sns.new_data", "latency"],
     )
     .await;
     let n = failure(&f, "sns.new_data");
@@ -699,15 +783,25 @@ async fn every_corruption_of_a_finished_run_fails_its_checks_and_says_where() {
             .contains("1 objects never announced, 1 announced again"),
         "{n:?}"
     );
-    let doubled_key: serde_json::Value = serde_json::from_str(doubled).unwrap();
-    let doubled_key = doubled_key["key"].as_str().unwrap().to_string();
     assert_eq!(
-        remove_messages(&clients, &subs.new_data, &doubled_key).await,
+        remove_messages(&clients, &subs.new_data, doubled_raw).await,
         2
     );
-    publish(&clients, &res.topics.new_data, "tickflow_New_Data", doubled).await;
-    publish(&clients, &res.topics.new_data, "tickflow_New_Data", dropped).await;
-    wait_for_count(&clients, &subs.new_data, notes.len()).await;
+    publish(
+        &clients,
+        &res.topics.new_data,
+        "Amazon S3 Notification",
+        doubled,
+    )
+    .await;
+    publish(
+        &clients,
+        &res.topics.new_data,
+        "Amazon S3 Notification",
+        &dropped,
+    )
+    .await;
+    wait_for_count(&clients, &subs.new_data, total).await;
 
     // 13. A dead-lettered record changed: compared byte for byte with what was sent.
     let letter = take_one(&clients, &res.dlq_url).await;

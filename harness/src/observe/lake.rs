@@ -10,8 +10,8 @@ use serde_json::{Map, Value};
 use tickflow_pipeline::aws::{AwsError, Clients};
 use tickflow_pipeline::compress;
 use tickflow_pipeline::event::{EventKind, MarketEvent};
+use tickflow_pipeline::lake::partition;
 use tickflow_pipeline::lake::row::{self, LakeRow};
-use tickflow_pipeline::lake::{partition, WRITTEN_AT_META};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
@@ -41,7 +41,8 @@ pub struct LakeContents {
     pub partitions: BTreeMap<String, PartitionSummary>,
     /// Quarantine reasons (the text before the first `:` detail) -> rows.
     pub quarantine_reasons: BTreeMap<String, u64>,
-    /// Each object's write time (epoch ms, from tickflow's metadata), by object index.
+    /// Each object's write time (epoch ms), by object index: filled by the judge from S3's own
+    /// notification of the object (never from what the pipeline says about itself).
     pub written_at: Vec<Option<i64>>,
     /// Rows, sightings and problems, for the reconciliation.
     pub found: Found,
@@ -73,6 +74,7 @@ pub async fn read_lake(clients: &Clients, bucket: &str, expected: usize) -> Resu
         message: format!("bucket {bucket} does not exist"),
     })?;
     let mut contents = LakeContents::default();
+    contents.found.read_at_ms = chrono::Utc::now().timestamp_millis();
     contents.found.lake.reserve(expected);
     contents.found.objects = keys.iter().map(|k| format!("s3://{bucket}/{k}")).collect();
     contents.written_at = vec![None; keys.len()];
@@ -85,11 +87,11 @@ pub async fn read_lake(clients: &Clients, bucket: &str, expected: usize) -> Resu
             };
             let (clients, bucket) = (clients.clone(), bucket.to_string());
             reads.spawn(async move {
-                let (written_at, body) = get_object(&clients, &bucket, &key).await?;
+                let body = get_object(&clients, &bucket, &key).await?;
                 // Parsing a million rows is the reader's main cost: one object per blocking
                 // thread, merged below.
                 tokio::task::spawn_blocking(move || {
-                    let mut object = ObjectRead::new(index as u32, key, written_at);
+                    let mut object = ObjectRead::new(index as u32, key);
                     object.absorb(&body);
                     object
                 })
@@ -113,12 +115,11 @@ fn reader_error(reason: impl std::fmt::Display) -> crate::Error {
     }
 }
 
-async fn get_object(clients: &Clients, bucket: &str, key: &str) -> Result<(Option<i64>, Vec<u8>)> {
-    let (metadata, body) = clients.get_object(bucket, key).await?;
-    let written_at = metadata.get(WRITTEN_AT_META).and_then(|v| v.parse().ok());
+async fn get_object(clients: &Clients, bucket: &str, key: &str) -> Result<Vec<u8>> {
+    let (_, body) = clients.get_object(bucket, key).await?;
     let body = compress::expand_object(key, body)
         .map_err(|e| reader_error(format!("s3://{bucket}/{key} does not decompress: {e}")))?;
-    Ok((written_at, body))
+    Ok(body)
 }
 
 /// One object's rows, read on their own.
@@ -126,7 +127,6 @@ async fn get_object(clients: &Clients, bucket: &str, key: &str) -> Result<(Optio
 struct ObjectRead {
     index: u32,
     key: String,
-    written_at: Option<i64>,
     partition: String,
     summary: PartitionSummary,
     quarantine: bool,
@@ -164,13 +164,12 @@ impl OwnPartition {
 }
 
 impl ObjectRead {
-    fn new(index: u32, key: String, written_at: Option<i64>) -> Self {
+    fn new(index: u32, key: String) -> Self {
         Self {
             index,
             partition: partition::partition_of(&key).to_string(),
             quarantine: key.starts_with(partition::QUARANTINE),
             key,
-            written_at,
             summary: PartitionSummary {
                 objects: 1,
                 ..PartitionSummary::default()
@@ -253,7 +252,7 @@ impl ObjectRead {
         match row::parse_row(row) {
             Ok(row) => self.data_row(row, place),
             // Not an event without its enrichment: altered, if it was sent.
-            Err(_) => self.sight(id, None, place),
+            Err(_) => self.sight(id, None, place, None),
         }
     }
 
@@ -272,10 +271,14 @@ impl ObjectRead {
                 format!("event {id} belongs in {belongs}"),
             );
         }
-        self.sight(id, Some(digest(&row.event.to_json())), place);
+        let processed = row.enrichment[3]
+            .as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.timestamp_millis());
+        self.sight(id, Some(digest(&row.event.to_json())), place, processed);
     }
 
-    fn sight(&mut self, id: Uuid, digest: Option<Digest>, place: Place) {
+    fn sight(&mut self, id: Uuid, digest: Option<Digest>, place: Place, processed: Option<i64>) {
         self.ids
             .entry(id)
             .and_modify(|s| s.rows += 1)
@@ -283,6 +286,7 @@ impl ObjectRead {
                 rows: 1,
                 digest,
                 first: place,
+                processed_ms: processed,
             });
     }
 
@@ -333,7 +337,8 @@ impl LakeContents {
                     if (theirs.first.object, theirs.first.line)
                         < (ours.first.object, ours.first.line)
                     {
-                        (ours.first, ours.digest) = (theirs.first, theirs.digest);
+                        (ours.first, ours.digest, ours.processed_ms) =
+                            (theirs.first, theirs.digest, theirs.processed_ms);
                     }
                 }
                 None => {
@@ -361,7 +366,6 @@ impl LakeContents {
         for (reason, rows) in object.reasons {
             *self.quarantine_reasons.entry(reason).or_default() += rows;
         }
-        self.written_at[object.index as usize] = object.written_at;
         let bucket = self
             .found
             .objects
@@ -398,7 +402,7 @@ mod tests {
         };
         contents.found.objects = objects.iter().map(|(k, _)| format!("s3://b/{k}")).collect();
         for (i, (key, body)) in objects.iter().enumerate() {
-            let mut object = ObjectRead::new(i as u32, key.to_string(), Some(1));
+            let mut object = ObjectRead::new(i as u32, key.to_string());
             object.absorb(body);
             contents.merge(object);
         }

@@ -256,9 +256,10 @@ async fn drive(
         failed = stages.failure() => return Err(failed),
     };
     let times = stages.drain(started, config.drain_timeout).await?;
-    if let Some(moments) = moments {
-        moments.finish().await?;
-    }
+    let skipped_moments = match moments {
+        Some(moments) => moments.finish().await?,
+        None => Vec::new(),
+    };
     let mut timeline = std::mem::take(&mut *samples.lock().unwrap_or_else(|e| e.into_inner()));
     timeline.push(stats.sample((times.processed_secs * 1_000.0) as u64));
     let figures = stats.collect();
@@ -278,6 +279,7 @@ async fn drive(
     );
     let mut report = assemble(config, &fed, judgement, timeline, times, figures);
     report.faults_fired = chaos.map(|c| c.fired()).unwrap_or_default();
+    report.skipped_moments = skipped_moments;
     verdict_before_status(&mut report, &config.expect);
     let passed = report.judged.passed;
     let summary = serde_json::json!({
@@ -306,7 +308,14 @@ async fn drive(
 /// The verdict the run status announces: the invariants (in `report.judged` already) and
 /// every assertion of `expect` but those on the status itself.
 fn verdict_before_status(report: &mut RunReport, expect: &Expect) {
-    let failures = crate::assert::evaluate_data(expect, report);
+    let mut failures = crate::assert::evaluate_data(expect, report);
+    if !report.skipped_moments.is_empty() {
+        failures.push(crate::assert::Failure::new(
+            "faults.moments",
+            "every scheduled outage and split fired",
+            report.skipped_moments.join("; "),
+        ));
+    }
     report.judged.add_failures(failures);
 }
 
@@ -385,5 +394,6 @@ fn assemble(
         resources: ResourceUse::now(),
         aws_calls: Default::default(),
         faults_fired: Vec::new(),
+        skipped_moments: Vec::new(),
     }
 }

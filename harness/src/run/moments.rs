@@ -1,6 +1,8 @@
 //! Faults that happen at a moment of the run rather than on a call: a LocalStack outage and a
-//! shard split. Each fires `after_secs` into the run, is recorded in the fired list, and is
-//! skipped if the stages drained before its moment came.
+//! shard split. Each fires `after_secs` into the run and is recorded in the fired list at the
+//! moment it starts (so that a replay fires it at the same moment); one whose moment had not
+//! come when the stages drained is reported as skipped, and fails the run: the scenario asked
+//! for it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +16,8 @@ use crate::localstack::outage;
 
 /// The moment faults of a run, running in the background.
 pub(super) struct Moments {
-    tasks: JoinSet<Result<()>>,
+    /// Each moment's task: what it was, if it was skipped.
+    tasks: JoinSet<Result<Option<String>>>,
     drained: tokio::sync::watch::Sender<bool>,
 }
 
@@ -56,7 +59,7 @@ impl Moments {
                     let (id, length) = (id.to_string(), Duration::from_secs_f64(rule.for_secs));
                     tasks.spawn(async move {
                         if !due(at, watch).await {
-                            return Ok(());
+                            return Ok(Some(skipped("outage", at)));
                         }
                         let fired = Fired::moment(
                             FaultKind::Outage,
@@ -64,22 +67,20 @@ impl Moments {
                             Some(length.as_secs_f64()),
                         );
                         chaos.record(fired);
-                        outage::pause_for(&id, length).await
+                        outage::pause_for(&id, length).await.map(|()| None)
                     });
                 }
                 FaultKind::SplitShard => {
                     let (clients, stream) = (clients.clone(), stream.to_string());
                     tasks.spawn(async move {
                         if !due(at, watch).await {
-                            return Ok(());
+                            return Ok(Some(skipped("split_shard", at)));
                         }
+                        // The moment it started, not when the stream is active again.
+                        let started = chaos.elapsed_ms();
                         split_first_open_shard(&clients, &stream).await?;
-                        chaos.record(Fired::moment(
-                            FaultKind::SplitShard,
-                            chaos.elapsed_ms(),
-                            None,
-                        ));
-                        Ok(())
+                        chaos.record(Fired::moment(FaultKind::SplitShard, started, None));
+                        Ok(None)
                     });
                 }
                 _ => {}
@@ -88,25 +89,38 @@ impl Moments {
         Ok(Self { tasks, drained })
     }
 
-    /// Skips the moments not yet due (the stages drained first) and waits for those under way:
-    /// after an outage, the container runs again.
+    /// Skips the moments not yet due (the stages drained first) and waits for those under way
+    /// (after an outage, the container runs again); returns what was skipped.
     ///
     /// # Errors
     /// An outage or split that failed.
-    pub(super) async fn finish(mut self) -> Result<()> {
+    pub(super) async fn finish(mut self) -> Result<Vec<String>> {
         let _ = self.drained.send(true);
-        let mut first_error = None;
+        let (mut first_error, mut skipped) = (None, Vec::new());
         while let Some(done) = self.tasks.join_next().await {
             let outcome = done.map_err(|e| Error::Stage {
                 stage: "fault schedule".into(),
                 reason: e.to_string(),
             });
-            if let Err(e) = outcome.and_then(|r| r) {
-                first_error.get_or_insert(e);
+            match outcome.and_then(|r| r) {
+                Ok(Some(what)) => skipped.push(what),
+                Ok(None) => {}
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
             }
         }
-        first_error.map_or(Ok(()), Err)
+        skipped.sort();
+        first_error.map_or(Ok(skipped), Err)
     }
+}
+
+/// How a moment that never came is reported.
+fn skipped(kind: &str, at: Duration) -> String {
+    format!(
+        "{kind} at {:.1} s: the stages had drained before",
+        at.as_secs_f64()
+    )
 }
 
 /// Splits the first open shard of `stream` at the middle of its hash range, then waits until the

@@ -12,7 +12,7 @@ use tickflow_pipeline::bridge::{Bridge, BridgeStats, Checkpoints};
 use tickflow_pipeline::chaos::{Chaos, Stage};
 use tickflow_pipeline::control::{self, Control, Controller, Phase};
 use tickflow_pipeline::lake::{Lake, LakeStats};
-use tickflow_pipeline::notify::Notifier;
+use tickflow_pipeline::notify::AlertOutbox;
 use tickflow_pipeline::processor::esm::EsmStats;
 use tickflow_pipeline::processor::handler::HandlerStats;
 use tickflow_pipeline::processor::{EnrichHandler, EventSourceMapping, HandlerFaults};
@@ -317,17 +317,16 @@ impl Wiring {
 
     async fn processor_once(&self, control: Control) -> tickflow_pipeline::Result<()> {
         let res = &self.resources;
-        let notifier = Notifier::new(self.clients.clone(), res.topics.clone());
         let (lake, lake_task) = Lake::spawn_counting(
             self.clients.clone(),
             res.bucket.clone(),
             self.settings.lake(),
-            Some(notifier.clone()),
             self.stats.lake.clone(),
         );
+        let alerts = AlertOutbox::new(self.clients.clone(), &res.state_bucket);
         let handler = EnrichHandler::new(
             lake,
-            Some(notifier),
+            Some(alerts),
             self.settings.watch(),
             self.handler_faults,
         )
@@ -364,9 +363,14 @@ impl Wiring {
                 }));
             }
         };
-        if outcome.is_ok() {
-            handler.finish().await;
-        }
+        let outcome = match outcome {
+            Ok(()) => handler
+                .finish()
+                .await
+                .map(drop)
+                .map_err(|e| tickflow_pipeline::Error::Stage(e.to_string())),
+            failed => failed,
+        };
         // The writer ends once its last handle is gone; what was handed to it is written
         // (after a crash too: see the README on what a crash loses).
         drop(handler);

@@ -8,8 +8,6 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use aws_sdk_s3::error::ProvideErrorMetadata;
-
 use super::job::BatchJob;
 use super::layout;
 use crate::aws::{AwsError, Clients};
@@ -138,20 +136,11 @@ impl Trigger {
 
     /// Claims `day` for a run: `false` when a run already claimed it.
     async fn claim(&self, day: &str) -> Result<bool> {
-        let put = self
+        let key = format!("{}{day}", layout::RUN_MARKERS);
+        let stamp = chrono::Utc::now().to_rfc3339().into_bytes();
+        Ok(self
             .clients
-            .s3
-            .put_object()
-            .bucket(&self.job.source_bucket)
-            .key(format!("{}{day}", layout::RUN_MARKERS))
-            .if_none_match("*")
-            .body(chrono::Utc::now().to_rfc3339().into_bytes().into())
-            .send()
-            .await;
-        match put {
-            Ok(_) => Ok(true),
-            Err(e) if e.code() == Some("PreconditionFailed") => Ok(false),
-            Err(e) => Err(AwsError::of("s3", "PutObject")(e).into()),
-        }
+            .create_object(&self.job.source_bucket, &key, stamp)
+            .await?)
     }
 }

@@ -1,11 +1,17 @@
 //! The lake writer: buffers rows per partition the way Firehose does (flush on size or age),
 //! writes each buffer as one object, and tells every appender when its rows are durable.
+//!
+//! Objects are created only if their key is free (`If-None-Match: *`): a key is a digest of
+//! the records an object holds, so an object already there holds them, and a retry after a
+//! lost answer, or the same batch written again, creates nothing new. That is what makes the
+//! bucket's S3 event notifications (the new-data notifications) exactly one per object.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use aws_sdk_s3::error::ProvideErrorMetadata as _;
 use md5::{Digest, Md5};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
@@ -15,7 +21,6 @@ use super::partition;
 use crate::aws::{AwsError, Clients};
 use crate::compress::Compression;
 use crate::error::{Error, Result};
-use crate::notify::{Notifier, ObjectWritten};
 use crate::retry::Backoff;
 
 /// S3 metadata key holding when an object was written (epoch ms), for end-to-end latency.
@@ -95,14 +100,13 @@ pub struct Lake {
 }
 
 impl Lake {
-    /// Starts the writer task for `bucket`. New objects are announced through `notifier`.
+    /// Starts the writer task for `bucket`.
     pub fn spawn(
         clients: Clients,
         bucket: String,
         config: LakeConfig,
-        notifier: Option<Notifier>,
     ) -> (Lake, JoinHandle<Result<()>>) {
-        Self::spawn_counting(clients, bucket, config, notifier, Arc::default())
+        Self::spawn_counting(clients, bucket, config, Arc::default())
     }
 
     /// [`Lake::spawn`], counting into `stats` (a restarted processor's writer keeps counting
@@ -111,7 +115,6 @@ impl Lake {
         clients: Clients,
         bucket: String,
         config: LakeConfig,
-        notifier: Option<Notifier>,
         stats: Arc<LakeStats>,
     ) -> (Lake, JoinHandle<Result<()>>) {
         let (tx, rx) = mpsc::channel(1024);
@@ -119,7 +122,6 @@ impl Lake {
             clients,
             bucket,
             config,
-            notifier,
             stats: stats.clone(),
             buffers: HashMap::new(),
             uploads: JoinSet::new(),
@@ -179,7 +181,6 @@ struct Writer {
     clients: Clients,
     bucket: String,
     config: LakeConfig,
-    notifier: Option<Notifier>,
     stats: Arc<LakeStats>,
     buffers: HashMap<String, Buffer>,
     uploads: JoinSet<Result<()>>,
@@ -277,7 +278,6 @@ impl Writer {
             count: buffer.count,
             backoff: self.config.backoff,
             stats: self.stats.clone(),
-            notifier: self.notifier.clone(),
         };
         let acks = buffer.acks;
         self.uploads.spawn(async move {
@@ -301,7 +301,6 @@ struct Upload {
     count: usize,
     backoff: Backoff,
     stats: Arc<LakeStats>,
-    notifier: Option<Notifier>,
 }
 
 impl Upload {
@@ -334,11 +333,17 @@ impl Upload {
                 .content_type("application/x-ndjson")
                 .metadata(WRITTEN_AT_META, written_at)
                 .metadata("tickflow-events", self.count.to_string())
+                .if_none_match("*")
                 .body(self.body.clone().into())
                 .send()
                 .await;
             match result {
                 Ok(_) => break,
+                // The key is the records' digest: the object there holds these records.
+                Err(e) if e.code() == Some("PreconditionFailed") => {
+                    tracing::debug!(key = %self.key, "already written");
+                    break;
+                }
                 Err(e) if attempt < self.backoff.max_attempts => {
                     tracing::debug!(attempt, key = %self.key, error = %AwsError::of("s3", "PutObject")(e), "retrying");
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
@@ -367,16 +372,6 @@ impl Upload {
             self.stats
                 .quarantined
                 .fetch_add(self.count as u64, Ordering::Relaxed);
-        }
-        if let Some(notifier) = &self.notifier {
-            notifier
-                .new_data(&ObjectWritten {
-                    bucket: self.bucket.clone(),
-                    key: self.key.clone(),
-                    partition: partition::partition_of(&self.key).to_string(),
-                    event_count: self.count,
-                })
-                .await;
         }
         Ok(())
     }
@@ -422,7 +417,7 @@ mod tests {
             },
             ..LakeConfig::default()
         };
-        let (lake, task) = Lake::spawn(Clients::unreachable().await, "b".into(), config, None);
+        let (lake, task) = Lake::spawn(Clients::unreachable().await, "b".into(), config);
         let empty = Rows {
             prefix: "p0/".into(),
             ..Rows::default()

@@ -1,5 +1,9 @@
-//! SNS notifications: new data in the lake, price-move alerts, and each run's outcome.
+//! The pipeline's notifications. New data and price alerts are S3 event notifications of
+//! objects the pipeline creates conditionally (each lake object; each alert's object in the
+//! [`outbox`]), so each is announced exactly once whatever is retried; each run's outcome is
+//! published to SNS ([`Notifier`]).
 
+pub mod outbox;
 pub mod price_watch;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,35 +14,19 @@ use serde::Serialize;
 use crate::aws::{AwsError, Clients};
 use crate::resources::Topics;
 use crate::retry::Backoff;
+pub use outbox::AlertOutbox;
 pub use price_watch::{Alert, PriceWatch, WatchConfig};
 
-/// An object written to the lake (the finance-reporting seed's notification).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ObjectWritten {
-    /// Bucket of the lake.
-    pub bucket: String,
-    /// Object key.
-    pub key: String,
-    /// The key's partition, e.g. `event_type=forex/dt=2026-11-23/hour=14`.
-    pub partition: String,
-    /// Rows in the object.
-    pub event_count: usize,
-}
-
-/// Notifications published, by kind.
+/// Run-status messages published.
 #[derive(Debug, Default)]
 pub struct NotifyStats {
-    /// New-data notifications.
-    pub new_data: AtomicU64,
-    /// Price alerts.
-    pub price_alerts: AtomicU64,
     /// Run-status messages.
     pub run_status: AtomicU64,
-    /// Publishes that failed after retries (logged; data is never held back for them).
+    /// Publishes that failed after retries.
     pub errors: AtomicU64,
 }
 
-/// Publishes the pipeline's notifications. Cheap to clone.
+/// Publishes run-status messages to SNS. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Notifier {
     clients: Clients,
@@ -76,30 +64,6 @@ impl Notifier {
     /// Counters.
     pub fn stats(&self) -> Arc<NotifyStats> {
         self.stats.clone()
-    }
-
-    /// Announces an object in the lake.
-    pub async fn new_data(&self, object: &ObjectWritten) {
-        let message = serde_json::to_string(object).expect("serialisable");
-        if self
-            .publish(&self.topics.new_data, "tickflow_New_Data", message)
-            .await
-            .is_ok()
-        {
-            self.stats.new_data.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    /// Announces a price move.
-    pub async fn price_alert(&self, alert: &Alert) {
-        let message = serde_json::to_string(alert).expect("serialisable");
-        if self
-            .publish(&self.topics.price_alert, "tickflow_Price_Alert", message)
-            .await
-            .is_ok()
-        {
-            self.stats.price_alerts.fetch_add(1, Ordering::Relaxed);
-        }
     }
 
     /// Announces a run's outcome with Subject `<run>_Pipeline_Success` or

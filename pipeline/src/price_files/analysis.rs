@@ -14,7 +14,6 @@ use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
-use aws_sdk_s3::error::ProvideErrorMetadata as _;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -221,23 +220,13 @@ impl AnalysisHandler {
         let json = serde_json::to_string(alert).expect("an alert serialises");
         let claimed = self
             .clients
-            .s3
-            .put_object()
-            .bucket(&self.bucket)
-            .key(&marker)
-            .if_none_match("*")
-            .body(json.clone().into_bytes().into())
-            .send()
-            .await;
-        match claimed {
-            Ok(_) => {}
-            Err(e) if e.code() == Some("PreconditionFailed") => {
-                self.stats
-                    .alerts_already_sent
-                    .fetch_add(1, Ordering::Relaxed);
-                return Ok(());
-            }
-            Err(e) => return Err(AwsError::of("s3", "PutObject")(e)),
+            .create_object(&self.bucket, &marker, json.clone().into_bytes())
+            .await?;
+        if !claimed {
+            self.stats
+                .alerts_already_sent
+                .fetch_add(1, Ordering::Relaxed);
+            return Ok(());
         }
         let published = self
             .clients

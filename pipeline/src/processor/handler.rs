@@ -18,7 +18,7 @@ use crate::aws::Clients;
 use crate::envelope;
 use crate::event::{enrich, parse_record, MarketEvent};
 use crate::lake::{partition, Lake, Rows};
-use crate::notify::{Alert, Notifier, PriceWatch, WatchConfig};
+use crate::notify::{Alert, AlertOutbox, PriceWatch, WatchConfig};
 
 /// Live counters.
 #[derive(Debug, Default)]
@@ -37,6 +37,8 @@ pub struct HandlerStats {
     pub poison_failures: AtomicU64,
     /// Messages failed transiently.
     pub transient_failures: AtomicU64,
+    /// Price alerts written (each announced once by the bucket's notification).
+    pub alerts: AtomicU64,
     /// Prices the watch ignored because their window had closed (known once the run drains):
     /// alerts are exact, and independent of processing order, only when this is 0.
     pub late_prices: AtomicU64,
@@ -45,7 +47,10 @@ pub struct HandlerStats {
 /// The enriching handler.
 pub struct EnrichHandler {
     lake: Lake,
-    notifier: Option<Notifier>,
+    alerts: Option<AlertOutbox>,
+    /// The first alert that could not be written: the run cannot be trusted to have said every
+    /// price move, and [`EnrichHandler::finish`] says so.
+    lost_alert: Mutex<Option<String>>,
     faults: HandlerFaults,
     watch: Mutex<PriceWatch>,
     /// Ids written and being written: makes producer duplicates and redeliveries harmless,
@@ -56,16 +61,17 @@ pub struct EnrichHandler {
 }
 
 impl EnrichHandler {
-    /// A handler writing to `lake`, announcing alerts through `notifier`.
+    /// A handler writing to `lake`, writing alerts to `alerts` (whose bucket announces them).
     pub fn new(
         lake: Lake,
-        notifier: Option<Notifier>,
+        alerts: Option<AlertOutbox>,
         watch: WatchConfig,
         faults: HandlerFaults,
     ) -> Self {
         Self {
             lake,
-            notifier,
+            alerts,
+            lost_alert: Mutex::new(None),
             faults,
             watch: Mutex::new(PriceWatch::new(watch)),
             claims: Mutex::new(Claims::default()),
@@ -98,21 +104,35 @@ impl EnrichHandler {
         Ok(count)
     }
 
-    /// Closes every price window (the run has drained) and publishes the remaining alerts.
-    pub async fn finish(&self) -> Vec<Alert> {
+    /// Closes every price window (the run has drained) and writes the remaining alerts.
+    ///
+    /// # Errors
+    /// An alert of the run could not be written (after retries): the first one's error.
+    pub async fn finish(&self) -> Result<Vec<Alert>, HandlerError> {
         let (alerts, late) = {
             let mut watch = lock(&self.watch);
             (watch.finish(), watch.late())
         };
         self.stats.late_prices.store(late, Ordering::Relaxed);
         self.publish(&alerts).await;
-        alerts
+        match lock(&self.lost_alert).take() {
+            Some(e) => Err(HandlerError(format!("a price alert was not written: {e}"))),
+            None => Ok(alerts),
+        }
     }
 
     async fn publish(&self, alerts: &[Alert]) {
-        if let Some(notifier) = &self.notifier {
-            for alert in alerts {
-                notifier.price_alert(alert).await;
+        let Some(outbox) = &self.alerts else { return };
+        for alert in alerts {
+            match outbox.put(alert).await {
+                Ok(true) => {
+                    self.stats.alerts.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, symbol = %alert.symbol, "price alert not written");
+                    lock(&self.lost_alert).get_or_insert(e.to_string());
+                }
             }
         }
     }
