@@ -76,10 +76,23 @@ impl Topology {
     }
 
     /// Creates every resource, or finds it already there; waits until the stream is ACTIVE.
+    /// When a step fails, what was made is deleted again before the error is returned.
     ///
     /// # Errors
     /// The first AWS call that fails, naming service and operation.
     pub async fn provision(&self, clients: &Clients) -> Result<Provisioned> {
+        match self.provision_all(clients).await {
+            Ok(provisioned) => Ok(provisioned),
+            Err(e) => {
+                if let Err(left) = self.sweep(clients).await {
+                    tracing::warn!(error = %left, "a failed provisioning left resources behind");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn provision_all(&self, clients: &Clients) -> Result<Provisioned> {
         let stream = self.name("events");
         ensure_stream(clients, &stream, self.shards).await?;
 
@@ -151,58 +164,86 @@ impl Topology {
         })
     }
 
-    /// Deletes everything [`provision`](Self::provision) made (the buckets with their objects).
-    /// Resources already gone are fine.
+    /// Deletes everything [`provision`](Self::provision) made (the buckets with their objects),
+    /// every deletion tried whatever the others did. Resources already gone are fine.
     ///
     /// # Errors
-    /// The first deletion that fails for another reason.
+    /// Every deletion that failed for another reason, together.
     pub async fn teardown(&self, clients: &Clients, provisioned: &Provisioned) -> Result<()> {
         let r = &provisioned.resources;
-        match clients
-            .kinesis
-            .delete_stream()
-            .stream_name(&r.stream)
-            .enforce_consumer_deletion(true)
-            .send()
-            .await
-        {
-            Ok(_) => {}
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) => {}
-            Err(e) => return Err(AwsError::of("kinesis", "DeleteStream")(e).into()),
-        }
         let s = &provisioned.subscriptions;
-        for url in [
-            &r.queue_url,
-            &r.dlq_url,
-            &s.new_data,
-            &s.price_alert,
-            &s.run_status,
+        let mut problems: Vec<String> = delete_stream(clients, &r.stream)
+            .await
+            .err()
+            .into_iter()
+            .collect();
+        problems.extend(
+            delete_all(
+                clients,
+                &[&r.bucket, &r.state_bucket],
+                &[
+                    &r.queue_url,
+                    &r.dlq_url,
+                    &s.new_data,
+                    &s.price_alert,
+                    &s.run_status,
+                ],
+                &[
+                    &r.topics.new_data,
+                    &r.topics.price_alert,
+                    &r.topics.run_status,
+                ],
+            )
+            .await,
+        );
+        left_behind(problems)
+    }
+
+    /// Deletes whatever of this run's resources exist, found by name: what a provisioning
+    /// that failed half-way leaves (nothing is left behind to cost money on AWS).
+    async fn sweep(&self, clients: &Clients) -> Result<()> {
+        let mut problems: Vec<String> = delete_stream(clients, &self.name("events"))
+            .await
+            .err()
+            .into_iter()
+            .collect();
+        let mut queues = Vec::new();
+        for kind in [
+            "queue",
+            "dlq",
+            "sub-new-data",
+            "sub-price-alert",
+            "sub-run-status",
         ] {
-            match clients.sqs.delete_queue().queue_url(url).send().await {
-                Ok(_) => {}
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_queue_does_not_exist()) => {}
-                Err(e) => return Err(AwsError::of("sqs", "DeleteQueue")(e).into()),
+            let found = clients
+                .sqs
+                .get_queue_url()
+                .queue_name(self.name(kind))
+                .send()
+                .await;
+            if let Some(url) = found.ok().and_then(|q| q.queue_url) {
+                queues.push(url);
             }
         }
-        for topic in [
-            &r.topics.new_data,
-            &r.topics.price_alert,
-            &r.topics.run_status,
-        ] {
-            clients
-                .sns
-                .delete_topic()
-                .topic_arn(topic)
-                .send()
-                .await
-                .map_err(AwsError::of("sns", "DeleteTopic"))?;
+        let mut topics = Vec::new();
+        let mut pages = clients.sns.list_topics().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(AwsError::of("sns", "ListTopics"))?;
+            let ours =
+                ["new-data", "price-alert", "run-status"].map(|k| format!(":{}", self.name(k)));
+            topics.extend(
+                page.topics()
+                    .iter()
+                    .filter_map(|t| t.topic_arn())
+                    .filter(|arn| ours.iter().any(|o| arn.ends_with(o.as_str())))
+                    .map(str::to_string),
+            );
         }
-        empty_and_delete_bucket(clients, &r.bucket).await?;
-        empty_and_delete_bucket(clients, &r.state_bucket).await
+        let (lake, state) = (self.name("lake"), self.name("state"));
+        let queues: Vec<&str> = queues.iter().map(String::as_str).collect();
+        let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
+        problems.extend(delete_all(clients, &[&lake, &state], &queues, &topics).await);
+        left_behind(problems)
     }
 }
 
@@ -584,6 +625,39 @@ pub(crate) async fn notify_queues(
     Ok(())
 }
 
+/// Deletes a stream; one already gone is fine.
+async fn delete_stream(clients: &Clients, stream: &str) -> std::result::Result<(), String> {
+    match clients
+        .kinesis
+        .delete_stream()
+        .stream_name(stream)
+        .enforce_consumer_deletion(true)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(AwsError::of("kinesis", "DeleteStream")(e).to_string()),
+    }
+}
+
+/// Every deletion that failed, as one error naming each.
+fn left_behind(problems: Vec<String>) -> Result<()> {
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Input(format!(
+        "{} resources could not be deleted: {}",
+        problems.len(),
+        problems.join("; ")
+    )))
+}
+
 /// Deletes buckets (emptied first), queues and topics, and returns what could not be deleted:
 /// every deletion is tried, whatever failed before.
 pub(crate) async fn delete_all(
@@ -599,8 +673,12 @@ pub(crate) async fn delete_all(
         }
     }
     for queue in queues {
-        if let Err(e) = clients.sqs.delete_queue().queue_url(*queue).send().await {
-            problems.push(AwsError::of("sqs", "DeleteQueue")(e).to_string());
+        match clients.sqs.delete_queue().queue_url(*queue).send().await {
+            Ok(_) => {}
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_queue_does_not_exist()) => {}
+            Err(e) => problems.push(AwsError::of("sqs", "DeleteQueue")(e).to_string()),
         }
     }
     for topic in topics {

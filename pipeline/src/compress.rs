@@ -71,12 +71,32 @@ impl Compression {
 /// # Errors
 /// When such an object is not a zstd frame.
 pub fn expand_object(key: &str, body: Vec<u8>) -> std::io::Result<Vec<u8>> {
-    if key.ends_with(OBJECT_SUFFIX) {
-        zstd::stream::decode_all(body.as_slice())
-    } else {
-        Ok(body)
+    use std::io::Read as _;
+    if !key.ends_with(OBJECT_SUFFIX) {
+        return Ok(body);
     }
+    // Bounded: an object that expands without end (a zstd bomb) is an error, not an
+    // allocation the size of what it claims.
+    let limit = MAX_OBJECT_EXPANDED as u64;
+    let mut plain = Vec::new();
+    zstd::stream::read::Decoder::new(body.as_slice())?
+        .take(limit + 1)
+        .read_to_end(&mut plain)?;
+    if plain.len() as u64 > limit {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "expands past {} MiB, more than any lake object holds",
+                limit >> 20
+            ),
+        ));
+    }
+    Ok(plain)
 }
+
+/// Most bytes a lake object may expand to: twice the largest buffer a lake flushes (128 MiB),
+/// as one append may carry a buffer past its flush size.
+pub const MAX_OBJECT_EXPANDED: usize = 256 * 1024 * 1024;
 
 /// The record's payload: decompressed when it is a zstd frame, as it is otherwise (also when
 /// a frame does not decompress: it then travels on as a malformed record, never dropped).
@@ -93,6 +113,20 @@ pub fn expand(data: &[u8]) -> Cow<'_, [u8]> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn an_object_that_expands_past_the_limit_is_an_error() {
+        // A frame of zeros that expands past the limit, a few hundred KiB compressed.
+        let zeros = vec![0u8; MAX_OBJECT_EXPANDED + 1024];
+        let bomb = zstd::bulk::compress(&zeros, 19).unwrap();
+        drop(zeros);
+        assert!(bomb.len() < MAX_OBJECT_EXPANDED / 100);
+        let error = expand_object("p/part-1.jsonl.zst", bomb).unwrap_err();
+        assert!(
+            error.to_string().contains("expands past 256 MiB"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn sealed_objects_gain_the_suffix_and_expand_by_key() {

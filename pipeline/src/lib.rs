@@ -1,7 +1,7 @@
 //! tickflow's system under test: the finance streaming pipeline.
 //!
 //! Data flows market data -> [`producer`] -> Kinesis -> [`bridge`] -> SQS -> [`processor`] ->
-//! [`lake`] (S3) -> [`notify`] (SNS). Every stage is a tokio task that the harness starts, feeds,
+//! [`lake`] (S3, whose event notifications announce new data and alerts on SNS: [`notify`]). Every stage is a tokio task that the harness starts, feeds,
 //! drains and stops through [`control`].
 //!
 //! # Layout
@@ -14,7 +14,7 @@
 //! - [`envelope`]: the SQS body that carries many records.
 //! - [`processor`]: Lambda-like event source mapping and the enriching handler.
 //! - [`lake`]: partitions, the buffered S3 writer, the Athena DDL.
-//! - [`notify`]: SNS notifications and the price-move watch.
+//! - [`notify`]: the price-move watch, the alert outbox S3 announces, the run status on SNS.
 //! - [`batch`]: the batch pipeline (company CSV files in S3 -> PostgreSQL, triggered by
 //!   `.SUCCESS`); [`price_files`]: the price-file pipeline (one price record per S3 object ->
 //!   ETL to CSV -> analysis -> SNS alert), both started by S3 notifications ([`s3_event`]).

@@ -46,13 +46,22 @@ async fn provisioning_twice_is_idempotent_and_teardown_removes_everything() {
         .await
         .unwrap();
 
+    nothing_left(&clients, &topology).await;
+    // Tearing down what is gone is fine.
+    within(LIMIT, "teardown again", topology.teardown(&clients, &first))
+        .await
+        .unwrap();
+}
+
+/// Asserts that no resource named for `topology`'s run exists.
+async fn nothing_left(clients: &tickflow_pipeline::aws::Clients, topology: &Topology) {
     let stream = clients
         .kinesis
         .describe_stream_summary()
-        .stream_name(&r.stream)
+        .stream_name(topology.name("events"))
         .send()
         .await;
-    assert!(stream.is_err(), "stream {} still exists", r.stream);
+    assert!(stream.is_err(), "the stream still exists");
     for name in [
         "queue",
         "dlq",
@@ -68,33 +77,63 @@ async fn provisioning_twice_is_idempotent_and_teardown_removes_everything() {
             .await;
         assert!(queue.is_err(), "queue {name} still exists");
     }
-    assert!(clients
-        .s3
-        .head_bucket()
-        .bucket(&r.bucket)
-        .send()
-        .await
-        .is_err());
+    for bucket in ["lake", "state"] {
+        let head = clients
+            .s3
+            .head_bucket()
+            .bucket(topology.name(bucket))
+            .send()
+            .await;
+        assert!(head.is_err(), "bucket {bucket} still exists");
+    }
     let topics = clients.sns.list_topics().send().await.unwrap();
-    let arns: Vec<_> = topics
+    let ours = format!("tickflow-{}-", topology.run_id);
+    let left: Vec<_> = topics
         .topics()
         .iter()
         .filter_map(|t| t.topic_arn())
+        .filter(|arn| arn.contains(&ours))
         .collect();
-    for topic in [
-        &r.topics.new_data,
-        &r.topics.price_alert,
-        &r.topics.run_status,
-    ] {
-        assert!(
-            !arns.contains(&topic.as_str()),
-            "topic {topic} still exists"
-        );
-    }
-    // Tearing down what is gone is fine.
-    within(LIMIT, "teardown again", topology.teardown(&clients, &first))
+    assert!(left.is_empty(), "topics still exist: {left:?}");
+}
+
+#[tokio::test]
+async fn a_provisioning_that_fails_half_way_leaves_nothing_behind() {
+    let clients = clients().await;
+    // Capitals are fine in stream and queue names, not in a bucket's: the stream and the
+    // queues are made, then the lake bucket is refused.
+    let topology = Topology::with_run_id(format!("X{}", tickflow_harness::topology::new_run_id()));
+    let error = within(LIMIT, "provision", topology.provision(&clients))
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("s3"), "{error}");
+    nothing_left(&clients, &topology).await;
+}
+
+#[tokio::test]
+async fn teardown_goes_on_past_a_deletion_that_fails_and_names_it() {
+    let clients = clients().await;
+    let topology = Topology::new();
+    let mut provisioned = within(LIMIT, "provision", topology.provision(&clients))
         .await
         .unwrap();
+    let real = std::mem::replace(
+        &mut provisioned.resources.topics.new_data,
+        "not-an-arn!".into(),
+    );
+    let error = within(LIMIT, "teardown", topology.teardown(&clients, &provisioned))
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("DeleteTopic"), "{error}");
+    // Everything else went; then the real topic too.
+    clients
+        .sns
+        .delete_topic()
+        .topic_arn(real)
+        .send()
+        .await
+        .unwrap();
+    nothing_left(&clients, &topology).await;
 }
 
 #[tokio::test]

@@ -1,7 +1,9 @@
 //! Kinesis -> SQS bridge: reads every shard, de-aggregates, packs events into SQS messages and
 //! checkpoints per shard once a Kinesis batch is safely in SQS. Shards created by a split or a
-//! merge are read once their parents are read to their end, so each instrument's events keep
-//! their order across a reshard.
+//! merge are read once their parents are read to their end. (That keeps a shard's records
+//! before its children's, not each instrument's order: a KPL aggregate is routed by its first
+//! record's key, and the producer's shard map goes stale at a split. Nothing downstream relies
+//! on per-instrument order: the lake is keyed by event and the price watch by market time.)
 
 mod checkpoint;
 pub mod pack;
