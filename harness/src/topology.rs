@@ -463,6 +463,26 @@ pub(crate) async fn empty_and_delete_bucket(clients: &Clients, bucket: &str) -> 
     Ok(())
 }
 
+/// The resource policy that lets `service` do `action` on `resource` on behalf of `source_arn`
+/// only: what AWS requires before S3 or SNS may deliver to a queue or a topic.
+fn allow_service(
+    service: &str,
+    action: &str,
+    resource: &str,
+    source_arn: &str,
+) -> serde_json::Value {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": service},
+            "Action": action,
+            "Resource": resource,
+            "Condition": {"ArnEquals": {"aws:SourceArn": source_arn}}
+        }]
+    })
+}
+
 /// Lets `service` (`sns.amazonaws.com`, `s3.amazonaws.com`) send to the queue on behalf of
 /// `source_arn` only: AWS refuses the deliveries without this policy (LocalStack does not check).
 async fn allow_sends(
@@ -472,16 +492,7 @@ async fn allow_sends(
     service: &str,
     source_arn: &str,
 ) -> Result<()> {
-    let policy = serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Service": service},
-            "Action": "sqs:SendMessage",
-            "Resource": queue_arn,
-            "Condition": {"ArnEquals": {"aws:SourceArn": source_arn}}
-        }]
-    });
+    let policy = allow_service(service, "sqs:SendMessage", queue_arn, source_arn);
     clients
         .sqs
         .set_queue_attributes()
@@ -539,16 +550,12 @@ pub(crate) async fn notify_topic(
     filter: &KeyFilter,
 ) -> Result<()> {
     use aws_sdk_s3::types::{Event, NotificationConfiguration, TopicConfiguration};
-    let policy = serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Service": "s3.amazonaws.com"},
-            "Action": "sns:Publish",
-            "Resource": topic_arn,
-            "Condition": {"ArnLike": {"aws:SourceArn": format!("arn:aws:s3:::{bucket}")}}
-        }]
-    });
+    let policy = allow_service(
+        "s3.amazonaws.com",
+        "sns:Publish",
+        topic_arn,
+        &format!("arn:aws:s3:::{bucket}"),
+    );
     clients
         .sns
         .set_topic_attributes()

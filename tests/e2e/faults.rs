@@ -536,36 +536,18 @@ async fn a_moment_fault_is_recorded_when_it_starts_and_one_that_never_came_fails
     let mut early = tickflow_harness::run::RunConfig::new("e2e-split-early", 1_500, 4);
     early.load.rate = Some(500.0);
     early.faults.schedule = vec![split(0.5)];
-    let report = within(
-        LIMIT,
-        "early split",
-        tickflow_harness::run::run(&clients, &early),
-    )
-    .await
-    .unwrap();
+    let report = crate::support::run(&clients, &early).await;
     assert!(report.judged.passed, "{}", report.render_text());
     let fired = &report.faults_fired;
     assert_eq!(fired.len(), 1, "{fired:?}");
-    assert!(
-        (500..700).contains(&fired[0].at_ms),
-        "recorded when the split started, not once the stream was active again: {fired:?}"
-    );
+    // Recorded when the split started (not once the stream was active again; LocalStack's
+    // split is quick with KINESIS_LATENCY=0, so the bound leaves room for a loaded machine).
+    assert!((500..2_000).contains(&fired[0].at_ms), "{fired:?}");
     // Due after the run has drained: it cannot happen, and the run says so.
     let mut late = tickflow_harness::run::RunConfig::new("e2e-split-late", 300, 4);
     late.faults.schedule = vec![split(600.0)];
-    let report = within(
-        LIMIT,
-        "late split",
-        tickflow_harness::run::run(&clients, &late),
-    )
-    .await
-    .unwrap();
-    let checks: Vec<&str> = report
-        .judged
-        .failures
-        .iter()
-        .map(|f| f.check.as_str())
-        .collect();
+    let report = crate::support::run(&clients, &late).await;
+    let checks = crate::support::failed_checks(&report);
     assert_eq!(checks, ["faults.moments"], "{}", report.render_text());
     assert!(report.faults_fired.is_empty());
     assert!(report.summary_line().starts_with("FAIL "));

@@ -182,35 +182,6 @@ async fn failing_after<Fut: std::future::Future<Output = ()>>(
     report.failures.iter().map(|f| f.check.clone()).collect()
 }
 
-/// Deletes every message of `queue`.
-async fn empty(clients: &Clients, queue: &str) {
-    loop {
-        let out = clients
-            .sqs
-            .receive_message()
-            .queue_url(queue)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .unwrap();
-        let messages = out.messages.unwrap_or_default();
-        if messages.is_empty() {
-            return;
-        }
-        for m in messages {
-            clients
-                .sqs
-                .delete_message()
-                .queue_url(queue)
-                .receipt_handle(m.receipt_handle().unwrap())
-                .send()
-                .await
-                .unwrap();
-        }
-    }
-}
-
 fn asset(name: &str, price: f64) -> InstrumentSpec {
     InstrumentSpec {
         name: name.into(),
@@ -391,7 +362,7 @@ async fn every_corruption_of_a_finished_price_file_run_fails_its_check() {
     assert_eq!(checks, ["price_files.alerts"]);
     // Removed again; then one too many that arrives while the judge reads, after the expected
     // one: the alerts settle until nothing new arrives, so it is seen.
-    empty(&clients, &res.alert_queue).await;
+    crate::support::empty_queue(&clients, &res.alert_queue).await;
     let publish = |delay: Duration| {
         let (clients, topic, message) = (clients.clone(), res.alert_topic.clone(), alert.clone());
         async move {

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use tickflow_harness::aws::{self, Target};
 use tickflow_harness::localstack::shared::{shared, SharedLocalStack};
+use tickflow_harness::report::RunReport;
 use tickflow_pipeline::aws::Clients;
 
 /// The test binary's LocalStack; panics with the start-up error, which says how to provide one.
@@ -50,4 +51,54 @@ pub async fn delete(clients: &Clients, bucket: &str, key: &str) {
         .send()
         .await
         .unwrap();
+}
+
+/// Runs `config` end to end (within five minutes) and returns its report.
+pub async fn run(clients: &Clients, config: &tickflow_harness::run::RunConfig) -> RunReport {
+    within(
+        Duration::from_secs(300),
+        &config.name,
+        tickflow_harness::run::run(clients, config),
+    )
+    .await
+    .unwrap()
+}
+
+/// The checks a run failed, by name, in the verdict's order.
+pub fn failed_checks(report: &RunReport) -> Vec<&str> {
+    report
+        .judged
+        .failures
+        .iter()
+        .map(|f| f.check.as_str())
+        .collect()
+}
+
+/// Deletes every message of `queue`.
+pub async fn empty_queue(clients: &Clients, queue: &str) {
+    loop {
+        let out = clients
+            .sqs
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        let messages = out.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return;
+        }
+        for m in messages {
+            clients
+                .sqs
+                .delete_message()
+                .queue_url(queue)
+                .receipt_handle(m.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
 }

@@ -157,16 +157,20 @@ async fn run_logs(clients: &Clients, bucket: &str) -> Result<Vec<RunSummary>> {
     Ok(logs)
 }
 
+/// Whether the run's table exists (a failed run may leave none).
+async fn table_exists(db: &tokio_postgres::Client) -> Result<bool> {
+    Ok(db
+        .query_one("SELECT to_regclass($1)::text", &[&layout::TABLE])
+        .await
+        .map_err(|e| Error::Input(format!("reading the table: {e}")))?
+        .get::<_, Option<String>>(0)
+        .is_some())
+}
+
 /// Rows of the table per company (none when the table does not exist).
 async fn rows_per_company(db: &tokio_postgres::Client) -> Result<BTreeMap<String, u64>> {
     let query = |e: tokio_postgres::Error| Error::Input(format!("reading the table: {e}"));
-    let exists = db
-        .query_one("SELECT to_regclass($1)::text", &[&layout::TABLE])
-        .await
-        .map_err(query)?
-        .get::<_, Option<String>>(0)
-        .is_some();
-    if !exists {
+    if !table_exists(db).await? {
         return Ok(BTreeMap::new());
     }
     let sql = format!(
@@ -219,13 +223,7 @@ fn check_rows(table: &BTreeMap<String, u64>, expected: &Expected, failures: &mut
 async fn table_content(db: &tokio_postgres::Client) -> Result<Contents> {
     use futures_util::StreamExt as _;
     let query = |e: tokio_postgres::Error| Error::Input(format!("reading the table: {e}"));
-    let exists = db
-        .query_one("SELECT to_regclass($1)::text", &[&layout::TABLE])
-        .await
-        .map_err(query)?
-        .get::<_, Option<String>>(0)
-        .is_some();
-    if !exists {
+    if !table_exists(db).await? {
         return Ok(Contents::new());
     }
     let sql = format!(
