@@ -168,8 +168,9 @@ pub struct Sighting {
     pub digest: Option<Digest>,
     /// Where the first row is.
     pub first: Place,
-    /// The first row's `processed_at` (epoch ms), when it reads as a time.
-    pub processed_ms: Option<i64>,
+    /// The first row's `processed_at` (epoch ms), when it reads as a time (never 0: the
+    /// niche keeps a sighting at 32 bytes, a million of them in the judge's table).
+    pub processed_ms: Option<std::num::NonZeroI64>,
 }
 
 /// One quarantine row.
@@ -414,7 +415,7 @@ impl Seen<'_> {
     fn processed_out_of_time(&self, due_at_ms: i64, read_at_ms: i64) -> Option<(Place, i64)> {
         const SLACK_MS: i64 = 1_000;
         let lake = self.lake?;
-        let at = lake.processed_ms?;
+        let at = lake.processed_ms?.get();
         let late = read_at_ms > 0 && at > read_at_ms;
         (at < due_at_ms - SLACK_MS || late).then_some((lake.first, at))
     }
@@ -873,13 +874,18 @@ mod tests {
                 read_at_ms: read_at,
                 ..Found::default()
             };
-            found.lake.get_mut(&id(1)).unwrap().processed_ms = Some(processed);
+            found.lake.get_mut(&id(1)).unwrap().processed_ms = std::num::NonZeroI64::new(processed);
             let r = check(&found, &ledger);
             assert_eq!(r.altered, altered, "{processed} {read_at}: {r:?}");
             if altered > 0 {
                 assert!(r.examples["altered"][0].contains("processed_at"), "{r:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_sighting_stays_small_for_a_million_of_them() {
+        assert_eq!(std::mem::size_of::<Sighting>(), 32);
     }
 
     #[test]

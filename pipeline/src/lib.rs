@@ -1,8 +1,9 @@
 //! tickflow's system under test: the finance streaming pipeline.
 //!
 //! Data flows market data -> [`producer`] -> Kinesis -> [`bridge`] -> SQS -> [`processor`] ->
-//! [`lake`] (S3, whose event notifications announce new data and alerts on SNS: [`notify`]). Every stage is a tokio task that the harness starts, feeds,
-//! drains and stops through [`control`].
+//! [`lake`] (S3, whose event notifications announce new data and alerts on SNS: [`notify`]).
+//! Every stage is a tokio task that the harness starts, feeds, drains and stops through
+//! [`control`].
 //!
 //! # Layout
 //! - [`source`]: deterministic market data (forex, stock quotes, news) from a seed.

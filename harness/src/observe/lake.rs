@@ -274,11 +274,17 @@ impl ObjectRead {
         let processed = row.enrichment[3]
             .as_deref()
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.timestamp_millis());
+            .and_then(|t| std::num::NonZeroI64::new(t.timestamp_millis()));
         self.sight(id, Some(digest(&row.event.to_json())), place, processed);
     }
 
-    fn sight(&mut self, id: Uuid, digest: Option<Digest>, place: Place, processed: Option<i64>) {
+    fn sight(
+        &mut self,
+        id: Uuid,
+        digest: Option<Digest>,
+        place: Place,
+        processed: Option<std::num::NonZeroI64>,
+    ) {
         self.ids
             .entry(id)
             .and_modify(|s| s.rows += 1)
