@@ -359,7 +359,10 @@ impl RunReport {
             self.judged.sns.run_status_subjects.join(" ")
         );
         let l = &self.judged.latency_ms;
-        let _ = writeln!(out, "\nlatency, due -> in S3 (ms)");
+        let _ = writeln!(
+            out,
+            "\nlatency, due -> created in S3, by its notification (ms)"
+        );
         let _ = writeln!(
             out,
             "  p50 {}  p90 {}  p99 {}  max {}",

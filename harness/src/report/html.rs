@@ -62,7 +62,7 @@ fn section(html: &mut String, r: &RunReport) {
     }
     html.push_str("</table>\n<h3>Throughput per stage (events/s)</h3>\n");
     html.push_str(&throughput_svg(&r.timeline));
-    html.push_str("<h3>Latency, handed to the producer to durably in S3</h3>\n");
+    html.push_str("<h3>Latency, due to created in S3 (the time of S3's notification)</h3>\n");
     html.push_str(&latency_svg(&r.judged.latency_histogram));
     html.push_str(
         "<h3>Partitions</h3>\n<table><tr><th>partition</th><th>objects</th><th>events</th></tr>\n",
