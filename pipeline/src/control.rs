@@ -47,8 +47,12 @@ impl Controller {
 }
 
 impl Control {
-    /// The current phase.
+    /// The current phase; [`Phase::Stop`] once the controller is gone (nobody is left to say
+    /// drain, so a stage that only polls must not keep running).
     pub fn phase(&self) -> Phase {
+        if self.0.has_changed().is_err() {
+            return Phase::Stop;
+        }
         *self.0.borrow()
     }
 
@@ -56,5 +60,29 @@ impl Control {
     /// [`Phase::Stop`]).
     pub async fn reached(&mut self, phase: Phase) {
         let _ = self.0.wait_for(|p| *p >= phase).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn phases_move_forward_and_a_dropped_controller_means_stop() {
+        let (ctl, mut control) = channel();
+        assert_eq!(control.phase(), Phase::Run);
+        ctl.set(Phase::Drain);
+        ctl.set(Phase::Run); // never backwards
+        assert_eq!(control.phase(), Phase::Drain);
+        let late = ctl.control();
+        assert_eq!(
+            late.phase(),
+            Phase::Drain,
+            "a stage started late sees the phase"
+        );
+        drop(ctl);
+        assert_eq!(control.phase(), Phase::Stop);
+        assert_eq!(late.phase(), Phase::Stop);
+        control.reached(Phase::Stop).await; // resolves at once
     }
 }

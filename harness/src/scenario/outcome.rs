@@ -32,6 +32,16 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// Wall time of the run, whichever flow ran it (0 when it did not complete).
+    pub fn elapsed_secs(&self) -> f64 {
+        match (&self.report, &self.batch, &self.price_files) {
+            (Some(r), _, _) => r.elapsed_secs,
+            (None, Some(b), _) => b.elapsed_secs,
+            (None, None, Some(p)) => p.elapsed_secs,
+            (None, None, None) => 0.0,
+        }
+    }
+
     /// Whether the scenario passed: the run completed and every assertion held.
     pub fn passed(&self) -> bool {
         (self.report.is_some() || self.batch.is_some() || self.price_files.is_some())
@@ -194,11 +204,7 @@ pub fn markdown(outcomes: &[Outcome]) -> String {
 /// The JUnit XML report: one test suite, one test case per scenario.
 pub fn junit(outcomes: &[Outcome]) -> String {
     let failed = outcomes.iter().filter(|o| !o.passed()).count();
-    let total: f64 = outcomes
-        .iter()
-        .filter_map(|o| o.report.as_ref())
-        .map(|r| r.elapsed_secs)
-        .sum();
+    let total: f64 = outcomes.iter().map(Outcome::elapsed_secs).sum();
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         xml,
@@ -211,7 +217,7 @@ pub fn junit(outcomes: &[Outcome]) -> String {
         outcomes.len()
     );
     for o in outcomes {
-        let time = o.report.as_ref().map_or(0.0, |r| r.elapsed_secs);
+        let time = o.elapsed_secs();
         let _ = write!(
             xml,
             "    <testcase classname=\"scenario\" name=\"{}\" file=\"{}\" time=\"{time:.3}\"",
@@ -275,6 +281,42 @@ mod tests {
         assert!(xml.contains("<failure message=\"quarantined: expected 5, got 4\">"));
         assert!(xml.contains("LocalStack &lt;down&gt; &amp; &quot;gone&quot;"));
         assert!(!xml.contains("<down>"));
+    }
+
+    #[test]
+    fn junit_times_are_real_for_every_flow() {
+        let batch = Outcome {
+            name: "b".into(),
+            error: None,
+            failures: Vec::new(),
+            batch: Some(crate::batch::BatchReport {
+                passed: true,
+                elapsed_secs: 12.5,
+                ..Default::default()
+            }),
+            ..failed()
+        };
+        let prices = Outcome {
+            name: "p".into(),
+            error: None,
+            failures: Vec::new(),
+            price_files: Some(crate::price_files::PriceFilesReport {
+                passed: true,
+                elapsed_secs: 30.25,
+                ..Default::default()
+            }),
+            ..failed()
+        };
+        let xml = junit(&[batch, prices]);
+        assert!(
+            xml.contains("name=\"b\" file=\"scenarios/smoke.toml\" time=\"12.500\""),
+            "{xml}"
+        );
+        assert!(xml.contains("time=\"30.250\""), "{xml}");
+        assert!(
+            xml.contains("tests=\"2\" failures=\"0\" time=\"42.750\""),
+            "{xml}"
+        );
     }
 
     #[test]
