@@ -346,7 +346,11 @@ async fn a_restarted_bridge_resumes_from_its_checkpoints() {
         let stats = bridge.stats();
         let (ctl, control) = control::channel();
         ctl.set(Phase::Drain);
-        (stats, async move { bridge.run(control).await })
+        // The controller lives as long as the bridge: a dropped one means stop.
+        (stats, async move {
+            let _ctl = ctl;
+            bridge.run(control).await
+        })
     };
 
     let checkpoints = Checkpoints::default();
