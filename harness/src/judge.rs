@@ -77,11 +77,75 @@ pub struct Announcements {
     pub examples: Vec<String>,
 }
 
+/// What S3's deliveries on a subscribed queue say, each message parsed once: the objects
+/// created (key, `eventTime`), the set-up test events, and the messages that are not S3
+/// notifications at all.
+#[derive(Debug, Default)]
+struct S3Deliveries {
+    created: Vec<(String, String)>,
+    test_events: usize,
+    strays: Vec<String>,
+}
+
+impl S3Deliveries {
+    fn of(messages: &[String]) -> Self {
+        let mut d = S3Deliveries::default();
+        for message in messages {
+            let notices = s3_event::parse(message);
+            if notices.is_empty() {
+                d.strays.push(message.chars().take(120).collect());
+            }
+            for notice in notices {
+                match notice {
+                    Notice::Created { key, time } => d.created.push((key, time)),
+                    Notice::Test => d.test_events += 1,
+                }
+            }
+        }
+        d
+    }
+
+    /// Messages that announce something (the set-up test events aside).
+    fn announcing(&self) -> u64 {
+        (self.created.len() + self.strays.len()) as u64
+    }
+
+    /// When S3 says each of `objects` (`s3://bucket/key`) was created, by index: latency is
+    /// measured on S3's clock, not on what the pipeline stamps on its own writes.
+    fn created_at(&self, bucket: &str, objects: &[String]) -> Vec<Option<i64>> {
+        let mut first: HashMap<String, i64> = HashMap::new();
+        for (key, time) in &self.created {
+            if let Ok(at) = chrono::DateTime::parse_from_rfc3339(time) {
+                let at = at.timestamp_millis();
+                let slot = first.entry(format!("s3://{bucket}/{key}")).or_insert(at);
+                *slot = (*slot).min(at);
+            }
+        }
+        objects.iter().map(|o| first.get(o).copied()).collect()
+    }
+
+    /// The symbols of the price alerts announced (an alert object's key names its symbol); a
+    /// message that is not an S3 notification counts as an alert of no symbol.
+    fn alert_symbols(&self) -> Vec<String> {
+        let symbols = self
+            .created
+            .iter()
+            .map(|(key, _)| outbox::symbol_of_key(key).unwrap_or_default().to_string());
+        symbols
+            .chain(self.strays.iter().map(|_| String::new()))
+            .collect()
+    }
+}
+
 impl Announcements {
     /// Matches the `messages` of new-data deliveries (S3 event notifications of `bucket`) with
     /// `objects` (`s3://bucket/key`). The test event S3 sends when the notification is set up
     /// names no object and is not counted.
     pub fn of(bucket: &str, objects: &[String], messages: &[String]) -> Self {
+        Self::matching(bucket, objects, &S3Deliveries::of(messages))
+    }
+
+    fn matching(bucket: &str, objects: &[String], deliveries: &S3Deliveries) -> Self {
         let mut announced: HashMap<String, u64> = HashMap::new();
         let mut a = Announcements::default();
         let example = |examples: &mut Vec<String>, text: String| {
@@ -89,21 +153,15 @@ impl Announcements {
                 examples.push(text);
             }
         };
-        for message in messages {
-            let notices = s3_event::parse(message);
-            if notices.is_empty() {
-                a.stray += 1;
-                let text: String = message.chars().take(120).collect();
-                example(
-                    &mut a.examples,
-                    format!("a notification naming no object: {text:?}"),
-                );
-            }
-            for notice in notices {
-                if let Notice::Created { key, .. } = notice {
-                    *announced.entry(format!("s3://{bucket}/{key}")).or_default() += 1;
-                }
-            }
+        for text in &deliveries.strays {
+            a.stray += 1;
+            example(
+                &mut a.examples,
+                format!("a notification naming no object: {text:?}"),
+            );
+        }
+        for (key, _) in &deliveries.created {
+            *announced.entry(format!("s3://{bucket}/{key}")).or_default() += 1;
         }
         for object in objects {
             match announced.remove(object) {
@@ -132,25 +190,6 @@ impl Announcements {
     pub fn holds(&self) -> bool {
         self.unannounced == 0 && self.repeated == 0 && self.stray == 0
     }
-}
-
-/// The symbols of the price alerts S3 announced (an alert object's key names its symbol); a
-/// message that is not an S3 notification counts as an alert of no symbol, the set-up test
-/// event not at all.
-fn alert_symbols(messages: &[String]) -> Vec<String> {
-    let mut symbols = Vec::new();
-    for message in messages {
-        let notices = s3_event::parse(message);
-        if notices.is_empty() {
-            symbols.push(String::new());
-        }
-        for notice in notices {
-            if let Notice::Created { key, .. } = notice {
-                symbols.push(outbox::symbol_of_key(&key).unwrap_or_default().to_string());
-            }
-        }
-    }
-    symbols
 }
 
 impl Judgement {
@@ -208,23 +247,13 @@ pub async fn judge(
     let reconciliation = Reconciliation::of(ledger, &lake.found);
     observe::settle(clients, &subs.new_data, lake.objects(), settle).await;
     let new_data = observe::peek_all(clients, &subs.new_data, READ_LIMIT, linger).await?;
-    let announcements: Vec<String> = observe::deliveries(&new_data.bodies())
-        .into_iter()
-        .map(|d| d.message)
-        .collect();
-    let announced = Announcements::of(&res.bucket, &lake.found.objects, &announcements);
-    lake.written_at = written_at(&res.bucket, &lake.found.objects, &announcements);
+    let new_data = S3Deliveries::of(&messages(&new_data));
+    let announced = Announcements::matching(&res.bucket, &lake.found.objects, &new_data);
+    lake.written_at = new_data.created_at(&res.bucket, &lake.found.objects);
     let (latency, latency_unknown) = latencies(ledger, &lake);
-    let alerts: Vec<String> = observe::deliveries(&alerts.bodies())
-        .into_iter()
-        .map(|d| d.message)
-        .collect();
-    let alert_symbols = alert_symbols(&alerts);
+    let alert_symbols = S3Deliveries::of(&messages(&alerts)).alert_symbols();
     let sns = SnsCounts {
-        new_data: announcements
-            .iter()
-            .filter(|m| !s3_event::parse(m).contains(&Notice::Test))
-            .count() as u64,
+        new_data: new_data.announcing(),
         price_alert: alert_symbols.len() as u64,
         alert_symbols,
         ..SnsCounts::default()
@@ -308,21 +337,12 @@ pub fn invariants(j: &Judgement) -> Vec<Failure> {
     failures
 }
 
-/// When S3 says each object was created (its notification's `eventTime`), by object index:
-/// latency is measured on S3's clock, not on what the pipeline stamps on its own writes.
-fn written_at(bucket: &str, objects: &[String], messages: &[String]) -> Vec<Option<i64>> {
-    let mut created: HashMap<String, i64> = HashMap::new();
-    for notice in messages.iter().flat_map(|m| s3_event::parse(m)) {
-        if let Notice::Created { key, time } = notice {
-            if let Ok(at) = chrono::DateTime::parse_from_rfc3339(&time) {
-                let first = created
-                    .entry(format!("s3://{bucket}/{key}"))
-                    .or_insert(i64::MAX);
-                *first = (*first).min(at.timestamp_millis());
-            }
-        }
-    }
-    objects.iter().map(|o| created.get(o).copied()).collect()
+/// The SNS `Message` of each delivery read from a subscribed queue.
+fn messages(peeked: &observe::Peeked) -> Vec<String> {
+    observe::deliveries(&peeked.bodies())
+        .into_iter()
+        .map(|d| d.message)
+        .collect()
 }
 
 /// Latency of every sent row whose object S3 announced, and how many rows' objects it did not.

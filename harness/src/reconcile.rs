@@ -137,9 +137,12 @@ impl Ledger {
 
     /// Wall-clock time (epoch ms) at which `id` was due.
     pub fn due_at_ms(&self, id: &Uuid) -> Option<i64> {
-        self.events
-            .get(id)
-            .map(|s| self.started_epoch_ms + i64::from(s.due_ms))
+        self.events.get(id).map(|s| self.wall_ms(s))
+    }
+
+    /// Wall-clock time (epoch ms) at which `sent` was due.
+    fn wall_ms(&self, sent: &Sent) -> i64 {
+        self.started_epoch_ms + i64::from(sent.due_ms)
     }
 }
 
@@ -300,8 +303,7 @@ impl Reconciliation {
                 quarantine: quarantine.get(id),
                 dlq: dead.by_id.contains(id),
             };
-            let due_at_ms = ledger.started_epoch_ms + i64::from(sent.due_ms);
-            judge.event(id, sent, due_at_ms, &seen, found);
+            judge.event(id, sent, ledger.wall_ms(sent), &seen, found);
         }
         judge.raw_records(ledger, found, &dead);
         for (id, sighting) in &found.lake {

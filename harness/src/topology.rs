@@ -54,6 +54,9 @@ pub struct Provisioned {
     pub subscriptions: Subscriptions,
 }
 
+/// The run's topics, by what they carry; each has a queue subscribed, `sub-<topic>`.
+const TOPICS: [&str; 3] = ["new-data", "price-alert", "run-status"];
+
 impl Topology {
     /// A topology with a fresh run id and default settings.
     pub fn new() -> Self {
@@ -122,7 +125,7 @@ impl Topology {
 
         let mut topic_arns = Vec::new();
         let mut sub_urls = Vec::new();
-        for kind in ["new-data", "price-alert", "run-status"] {
+        for kind in TOPICS {
             let topic = ensure_topic(clients, &self.name(kind)).await?;
             let sub_url = ensure_queue(clients, &self.name(&format!("sub-{kind}")), vec![]).await?;
             subscribe_queue(clients, &topic, &sub_url).await?;
@@ -207,14 +210,12 @@ impl Topology {
             .err()
             .into_iter()
             .collect();
+        let subscriptions = TOPICS.map(|kind| format!("sub-{kind}"));
         let mut queues = Vec::new();
-        for kind in [
-            "queue",
-            "dlq",
-            "sub-new-data",
-            "sub-price-alert",
-            "sub-run-status",
-        ] {
+        for kind in ["queue", "dlq"]
+            .into_iter()
+            .chain(subscriptions.iter().map(String::as_str))
+        {
             let found = clients
                 .sqs
                 .get_queue_url()
@@ -225,12 +226,11 @@ impl Topology {
                 queues.push(url);
             }
         }
+        let ours = TOPICS.map(|kind| format!(":{}", self.name(kind)));
         let mut topics = Vec::new();
         let mut pages = clients.sns.list_topics().into_paginator().send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(AwsError::of("sns", "ListTopics"))?;
-            let ours =
-                ["new-data", "price-alert", "run-status"].map(|k| format!(":{}", self.name(k)));
             topics.extend(
                 page.topics()
                     .iter()

@@ -289,7 +289,7 @@ async fn drive(
         "reconciliation": report.judged.reconciliation,
         "elapsed_secs": started.elapsed().as_secs_f64(),
     });
-    Notifier::new(clients.clone(), res.topics.clone())
+    Notifier::new(clients.clone(), &res.topics.run_status)
         .run_status(&config.name, passed, &summary)
         .await?;
     let status = judge::run_status(

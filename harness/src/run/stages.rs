@@ -317,7 +317,7 @@ impl Wiring {
 
     async fn processor_once(&self, control: Control) -> tickflow_pipeline::Result<()> {
         let res = &self.resources;
-        let (lake, lake_task) = Lake::spawn_counting(
+        let (lake, mut lake_task) = Lake::spawn_counting(
             self.clients.clone(),
             res.bucket.clone(),
             self.settings.lake(),
@@ -352,7 +352,6 @@ impl Wiring {
         let writer_error = |e: tokio::task::JoinError| {
             tickflow_pipeline::Error::Stage(format!("lake writer task: {e}"))
         };
-        let mut lake_task = lake_task;
         let outcome = tokio::select! {
             outcome = esm.run(control) => outcome,
             // While the handler holds a handle, the writer ends only when it cannot go on:

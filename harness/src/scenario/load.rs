@@ -114,11 +114,7 @@ fn sections_of_other_flows(flow: Flow, table: &toml::Table) -> Vec<(String, Stri
         .iter()
         .filter(|(section, readers)| table.contains_key(*section) && !readers.contains(&flow))
         .map(|(section, readers)| {
-            let owner = readers[0].name();
-            let message = format!(
-                "not read by the {flow_name} flow: it would be ignored (the {owner} flow's: \
-                 set `flow = \"{owner}\"` in [scenario] if it is meant)"
-            );
+            let message = another_flows("not read by", flow, readers[0]);
             (section.to_string(), message)
         })
         .collect();
@@ -145,6 +141,16 @@ fn sections_of_other_flows(flow: Flow, table: &toml::Table) -> Vec<(String, Stri
     problems
 }
 
+/// What is said of a key that `owner` reads given to a `flow` scenario: `verb` the flow, and
+/// how to mean it.
+fn another_flows(verb: &str, flow: Flow, owner: Flow) -> String {
+    let (name, owner) = (flow.name(), owner.name());
+    format!(
+        "{verb} the {name} flow: it would be ignored (the {owner} flow's: set \
+         `flow = \"{owner}\"` in [scenario] if it is meant)"
+    )
+}
+
 /// Why `flow` does not read the `[expect]` key `key`, if it does not.
 fn expect_key_not_read(flow: Flow, key: &str) -> Option<String> {
     let name = flow.name();
@@ -158,11 +164,7 @@ fn expect_key_not_read(flow: Flow, key: &str) -> Option<String> {
         Flow::PriceFiles => (&["reconciliation", "price_files"], &[]),
     };
     if let Some((_, owner)) = others.iter().find(|(k, _)| *k == key) {
-        let owner = owner.name();
-        return Some(format!(
-            "not checked by the {name} flow: it would be ignored (the {owner} flow's: set \
-             `flow = \"{owner}\"` in [scenario] if it is meant)"
-        ));
+        return Some(another_flows("not checked by", flow, *owner));
     }
     (!reads.is_empty() && !reads.contains(&key)).then(|| {
         format!(

@@ -89,7 +89,7 @@ impl BatchJob {
         if let Err(e) = self.write_log(&summary).await {
             tracing::warn!(error = %e, "batch run log not written");
         }
-        let notifier = Notifier::run_status_only(self.clients.clone(), &self.status_topic);
+        let notifier = Notifier::new(self.clients.clone(), &self.status_topic);
         if let Err(e) = notifier
             .run_status(&self.name, summary.success, &summary)
             .await

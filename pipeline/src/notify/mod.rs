@@ -12,7 +12,6 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::aws::{AwsError, Clients};
-use crate::resources::Topics;
 use crate::retry::Backoff;
 pub use outbox::AlertOutbox;
 pub use price_watch::{Alert, PriceWatch, WatchConfig};
@@ -30,35 +29,24 @@ pub struct NotifyStats {
 #[derive(Debug, Clone)]
 pub struct Notifier {
     clients: Clients,
-    topics: Topics,
+    /// The run-status topic's ARN.
+    topic: String,
     stats: Arc<NotifyStats>,
     backoff: Backoff,
 }
 
 impl Notifier {
-    /// A notifier for `topics`.
-    pub fn new(clients: Clients, topics: Topics) -> Self {
+    /// A notifier publishing to the run-status topic `topic` (an ARN).
+    pub fn new(clients: Clients, topic: impl Into<String>) -> Self {
         Self {
             clients,
-            topics,
+            topic: topic.into(),
             stats: Arc::default(),
             backoff: Backoff {
                 max_attempts: 5,
                 ..Backoff::default()
             },
         }
-    }
-
-    /// A notifier that only announces run status (the batch flow has no data or price topics).
-    pub fn run_status_only(clients: Clients, run_status: &str) -> Self {
-        Self::new(
-            clients,
-            Topics {
-                new_data: String::new(),
-                price_alert: String::new(),
-                run_status: run_status.to_string(),
-            },
-        )
     }
 
     /// Counters.
@@ -79,13 +67,12 @@ impl Notifier {
     ) -> Result<(), AwsError> {
         let subject = run_status_subject(run, success);
         let message = serde_json::to_string(summary).expect("serialisable");
-        self.publish(&self.topics.run_status, &subject, message)
-            .await?;
+        self.publish(&subject, message).await?;
         self.stats.run_status.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
-    async fn publish(&self, topic: &str, subject: &str, message: String) -> Result<(), AwsError> {
+    async fn publish(&self, subject: &str, message: String) -> Result<(), AwsError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -93,7 +80,7 @@ impl Notifier {
                 .clients
                 .sns
                 .publish()
-                .topic_arn(topic)
+                .topic_arn(&self.topic)
                 .subject(subject)
                 .message(&message)
                 .send()
