@@ -3,46 +3,17 @@
 //! notification received (the price-file flow's unit of work), to compare the pipelines against.
 
 use std::fmt::Write as _;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use aws_sdk_kinesis::primitives::Blob;
-use aws_sdk_kinesis::types::PutRecordsRequestEntry;
-use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
-use serde::Serialize;
-use tickflow_pipeline::aws::{AwsError, Clients};
+use tickflow_pipeline::aws::Clients;
 
 use crate::error::Result;
-use crate::topology::{Provisioned, Topology};
+use crate::flows::stream::topology::{Provisioned, Topology};
+use crate::flows::{price_files, stream};
+use crate::verdict::Measurement;
 
 /// A rough rate of PutObject-plus-notification on LocalStack, to size that row to the budget.
 const NOTIFIED_PUTS_PER_SEC: f64 = 200.0;
-
-/// One measured loop.
-#[derive(Debug, Clone, Serialize)]
-pub struct Measurement {
-    /// What was called, e.g. `kinesis PutRecords 500 x 200 B`.
-    pub operation: String,
-    /// Calls made.
-    pub calls: u64,
-    /// Items (records, messages, objects) accepted.
-    pub items: u64,
-    /// Payload bytes accepted.
-    pub bytes: u64,
-    /// Wall time.
-    pub seconds: f64,
-}
-
-impl Measurement {
-    /// Items per second.
-    pub fn items_per_sec(&self) -> f64 {
-        self.items as f64 / self.seconds.max(1e-9)
-    }
-
-    /// Mean milliseconds per call.
-    pub fn ms_per_call(&self) -> f64 {
-        self.seconds * 1e3 / self.calls.max(1) as f64
-    }
-}
 
 /// Runs each loop for about `budget`, against a throwaway topology.
 ///
@@ -61,128 +32,12 @@ async fn measure_all(
     p: &Provisioned,
     budget: Duration,
 ) -> Result<Vec<Measurement>> {
-    let mut out = Vec::new();
-    for (records, size) in [
-        (500, 200),
-        (100, 10 * 1024),
-        (10, 100 * 1024),
-        (4, 1000 * 1024),
-    ] {
-        out.push(kinesis(clients, &p.resources.stream, records, size, budget).await?);
-    }
-    for size in [200, 25 * 1024] {
-        out.push(sqs(clients, &p.resources.queue_url, size, budget).await?);
-    }
-    out.push(s3(clients, &p.resources.bucket, 1024 * 1024, budget).await?);
+    let mut out = stream::ceiling::measure(clients, p, budget).await?;
     // What the price-file flow is compared with; counted in objects (each waits for its
     // notification), about as many as the other loops' budget allows.
     let objects = (budget.as_secs_f64() * NOTIFIED_PUTS_PER_SEC).clamp(100.0, 10_000.0) as u64;
-    out.push(crate::price_files::ceiling::notified_puts(clients, objects, 16).await?);
+    out.push(price_files::ceiling::notified_puts(clients, objects, 16).await?);
     Ok(out)
-}
-
-async fn kinesis(
-    clients: &Clients,
-    stream: &str,
-    records: usize,
-    size: usize,
-    budget: Duration,
-) -> Result<Measurement> {
-    let entries: Vec<_> = (0..records)
-        .map(|i| {
-            PutRecordsRequestEntry::builder()
-                .partition_key(format!("k{i}"))
-                .data(Blob::new(vec![b'x'; size]))
-                .build()
-                .expect("key and data are set")
-        })
-        .collect();
-    let operation = format!("kinesis PutRecords {records} x {}", human(size));
-    timed_loop(operation, budget, || async {
-        let out = clients
-            .kinesis
-            .put_records()
-            .stream_name(stream)
-            .set_records(Some(entries.clone()))
-            .send()
-            .await
-            .map_err(AwsError::of("kinesis", "PutRecords"))?;
-        let ok = (records as i32 - out.failed_record_count().unwrap_or(0)) as u64;
-        Ok((ok, ok * size as u64))
-    })
-    .await
-}
-
-async fn sqs(clients: &Clients, queue: &str, size: usize, budget: Duration) -> Result<Measurement> {
-    let body = "x".repeat(size);
-    let entries: Vec<_> = (0..10)
-        .map(|i| {
-            SendMessageBatchRequestEntry::builder()
-                .id(i.to_string())
-                .message_body(&body)
-                .build()
-                .expect("id and body are set")
-        })
-        .collect();
-    let operation = format!("sqs SendMessageBatch 10 x {}", human(size));
-    let measured = timed_loop(operation, budget, || async {
-        let out = clients
-            .sqs
-            .send_message_batch()
-            .queue_url(queue)
-            .set_entries(Some(entries.clone()))
-            .send()
-            .await
-            .map_err(AwsError::of("sqs", "SendMessageBatch"))?;
-        let ok = out.successful().len() as u64;
-        Ok((ok, ok * size as u64))
-    })
-    .await;
-    let _ = clients.sqs.purge_queue().queue_url(queue).send().await;
-    measured
-}
-
-async fn s3(clients: &Clients, bucket: &str, size: usize, budget: Duration) -> Result<Measurement> {
-    let body = vec![b'x'; size];
-    let key = std::sync::atomic::AtomicU64::new(0);
-    timed_loop(format!("s3 PutObject {}", human(size)), budget, || async {
-        let n = key.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        clients
-            .s3
-            .put_object()
-            .bucket(bucket)
-            .key(format!("ceiling/{n}"))
-            .body(body.clone().into())
-            .send()
-            .await
-            .map_err(AwsError::of("s3", "PutObject"))?;
-        Ok((1, size as u64))
-    })
-    .await
-}
-
-/// Calls `call` back to back for `budget`; each call reports the items and bytes it moved.
-async fn timed_loop<F, Fut>(operation: String, budget: Duration, mut call: F) -> Result<Measurement>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<(u64, u64)>>,
-{
-    let mut m = Measurement {
-        operation,
-        calls: 0,
-        items: 0,
-        bytes: 0,
-        seconds: 0.0,
-    };
-    let started = Instant::now();
-    while started.elapsed() < budget {
-        let (items, bytes) = call().await?;
-        m.calls += 1;
-        m.items += items;
-        m.bytes += bytes;
-    }
-    m.seconds = started.elapsed().as_secs_f64();
-    Ok(m)
 }
 
 /// The measurements as a table.
@@ -205,12 +60,4 @@ pub fn render(measurements: &[Measurement]) -> String {
         );
     }
     out
-}
-
-fn human(bytes: usize) -> String {
-    if bytes >= 1024 {
-        format!("{} KiB", bytes / 1024)
-    } else {
-        format!("{bytes} B")
-    }
 }

@@ -11,7 +11,7 @@ use aws_sdk_kinesis::types::{PutRecordsRequestEntry, ShardIteratorType};
 use tickflow_pipeline::aws::{AwsError, Clients};
 
 use crate::error::Result;
-use crate::topology::{Provisioned, Topology};
+use crate::flows::stream::topology::{Provisioned, Topology};
 
 /// One check's outcome.
 #[derive(Debug, Clone)]

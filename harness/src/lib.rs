@@ -38,31 +38,20 @@
 //! ```
 #![deny(missing_docs)]
 
-pub mod assert;
 pub mod aws;
-pub mod batch;
 pub mod ceiling;
 pub mod doctor;
 pub mod error;
-pub mod faults;
-pub mod fired;
-pub mod judge;
+pub mod flows;
+pub mod html;
 pub mod latency;
-pub mod load;
 pub mod localstack;
 pub mod observe;
 pub mod owned_thread;
 pub mod postgres;
-pub mod price_files;
-pub mod produce;
-pub mod progress;
-pub mod reconcile;
-pub mod replay;
-pub mod report;
-pub mod run;
 pub mod scenario;
-pub mod settings;
 pub mod shrink;
 pub mod topology;
+pub mod verdict;
 
 pub use error::{Error, Result};

@@ -321,7 +321,7 @@ where
     /// Turns each data fault (malformed, duplicate, poison, transient) off, one at a time, where
     /// the failure does not need it.
     async fn fewer_data_faults(&mut self, mut best: Scenario) -> Scenario {
-        type Knob = fn(&mut crate::faults::FaultSettings) -> &mut f64;
+        type Knob = fn(&mut crate::flows::stream::faults::FaultSettings) -> &mut f64;
         let knobs: [(&str, Knob); 4] = [
             ("malformed_ratio", |f| &mut f.malformed_ratio),
             ("duplicate_ratio", |f| &mut f.duplicate_ratio),

@@ -4,9 +4,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use tickflow_harness::aws::{self, Target};
-use tickflow_harness::replay;
+use tickflow_harness::doctor;
+use tickflow_harness::flows::stream::replay;
+use tickflow_harness::flows::stream::topology::Topology;
 use tickflow_harness::scenario::{self, Scenario};
-use tickflow_harness::{doctor, topology::Topology};
 use tickflow_pipeline::source::Generator;
 
 pub(super) async fn doctor_command(

@@ -22,13 +22,14 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use tickflow_harness::aws::{self, Target};
-use tickflow_harness::load::{LoadPlan, Ramp, Step};
-use tickflow_harness::produce::{self, Partition};
-use tickflow_harness::replay::{Pace, ReplaySpec};
-use tickflow_harness::run::{RunConfig, Source};
+use tickflow_harness::ceiling;
+use tickflow_harness::flows::stream::arrival::{LoadPlan, Ramp, Step};
+use tickflow_harness::flows::stream::driver::{RunConfig, Source};
+use tickflow_harness::flows::stream::fired;
+use tickflow_harness::flows::stream::produce::{self, Partition};
+use tickflow_harness::flows::stream::replay::{Pace, ReplaySpec};
 use tickflow_harness::scenario;
 use tickflow_harness::shrink::ShrinkConfig;
-use tickflow_harness::{ceiling, fired};
 
 /// tickflow: run an AWS streaming pipeline (Kinesis -> SQS -> S3 -> SNS) on LocalStack.
 #[derive(Debug, Parser)]
@@ -207,7 +208,7 @@ struct ReplayArgs {
     symbol: Option<String>,
     /// `csv` or `jsonl`; by default decided by the content, whatever the extension.
     #[arg(long)]
-    format: Option<tickflow_harness::replay::Format>,
+    format: Option<tickflow_harness::flows::stream::replay::Format>,
     /// Name of the run.
     #[arg(long, default_value = "replay")]
     name: String,
@@ -363,7 +364,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 format: args.format,
             };
             // A source that cannot be replayed is an error before any container starts.
-            tickflow_harness::replay::check(&spec)?;
+            tickflow_harness::flows::stream::replay::check(&spec)?;
             let mut config = RunConfig::new(&args.name, 1, 7);
             config.source = Source::Replay(spec);
             with_target(target, |target, header| {

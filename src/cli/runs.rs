@@ -5,10 +5,10 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use tickflow_harness::aws::{self, Target};
-use tickflow_harness::load::LoadPlan;
+use tickflow_harness::flows::stream::arrival::LoadPlan;
+use tickflow_harness::flows::stream::driver::{self as pipeline_run, RunConfig};
+use tickflow_harness::flows::stream::report::{html, RunReport};
 use tickflow_harness::postgres::{Postgres, PostgresConfig};
-use tickflow_harness::report::{html, RunReport};
-use tickflow_harness::run::{self as pipeline_run, RunConfig};
 use tickflow_harness::scenario::file::Flow;
 use tickflow_harness::scenario::{self, outcome, Outcome, Scenario};
 use tickflow_harness::shrink::{self, ShrinkConfig};
@@ -126,7 +126,8 @@ pub(super) fn load_config(args: &LoadArgs) -> anyhow::Result<RunConfig> {
         }
         None => {
             let mut config = RunConfig::new("load", args.events, args.seed);
-            config.pipeline = tickflow_harness::settings::PipelineSettings::throughput();
+            config.pipeline =
+                tickflow_harness::flows::stream::settings::PipelineSettings::throughput();
             config
         }
     };

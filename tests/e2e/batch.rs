@@ -3,7 +3,7 @@
 //! duplicating them; and every check of the batch verdict fails when a finished run is broken
 //! its way.
 
-use tickflow_harness::batch::{
+use tickflow_harness::flows::batch::{
     run_and_keep, BatchInput, BatchRunConfig, BatchSettings, FinishedBatch,
 };
 use tickflow_harness::postgres;

@@ -8,10 +8,10 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tickflow_harness::fired::schedule_from_report;
-use tickflow_harness::run::{run, RunConfig};
+use tickflow_harness::flows::stream::driver::{run, RunConfig};
+use tickflow_harness::flows::stream::fired::schedule_from_report;
+use tickflow_harness::flows::stream::topology::{Provisioned, Topology};
 use tickflow_harness::shrink::{render, shrink, ShrinkConfig};
-use tickflow_harness::topology::{Provisioned, Topology};
 use tickflow_pipeline::aws::Clients;
 use tickflow_pipeline::bridge::{pack, Bridge, BridgeConfig, Checkpoints};
 use tickflow_pipeline::chaos::{fired_signature, Chaos, FaultKind, FaultRule, Service, Stage};
@@ -477,7 +477,7 @@ async fn one_upload_fails_every_attempt(
     drop(handler);
     within(LIMIT, "lake writer", writer).await.unwrap().unwrap();
     assert_eq!(chaos.fired().len(), 6, "{:?}", chaos.fired());
-    let lake = tickflow_harness::observe::read_lake(&clients, &res.bucket, batch.len())
+    let lake = tickflow_harness::flows::stream::lake::read_lake(&clients, &res.bucket, batch.len())
         .await
         .unwrap();
     let rows = lake
@@ -533,7 +533,8 @@ async fn a_moment_fault_is_recorded_when_it_starts_and_one_that_never_came_fails
         ..FaultRule::new(FaultKind::SplitShard)
     };
     // Paced over about three seconds: the split at 0.5 s happens while events flow.
-    let mut early = tickflow_harness::run::RunConfig::new("e2e-split-early", 1_500, 4);
+    let mut early =
+        tickflow_harness::flows::stream::driver::RunConfig::new("e2e-split-early", 1_500, 4);
     early.load.rate = Some(500.0);
     early.faults.schedule = vec![split(0.5)];
     let report = crate::support::run(&clients, &early).await;
@@ -544,7 +545,8 @@ async fn a_moment_fault_is_recorded_when_it_starts_and_one_that_never_came_fails
     // split is quick with KINESIS_LATENCY=0, so the bound leaves room for a loaded machine).
     assert!((500..2_000).contains(&fired[0].at_ms), "{fired:?}");
     // Due after the run has drained: it cannot happen, and the run says so.
-    let mut late = tickflow_harness::run::RunConfig::new("e2e-split-late", 300, 4);
+    let mut late =
+        tickflow_harness::flows::stream::driver::RunConfig::new("e2e-split-late", 300, 4);
     late.faults.schedule = vec![split(600.0)];
     let report = crate::support::run(&clients, &late).await;
     let checks = crate::support::failed_checks(&report);

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
+use tickflow_harness::flows::stream::topology::Topology;
 use tickflow_harness::localstack::{LocalStack, LocalStackConfig};
-use tickflow_harness::topology::Topology;
 use tickflow_harness::{doctor, Error};
 
 use crate::support::{clients, within};

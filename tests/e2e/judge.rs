@@ -6,11 +6,12 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
-use tickflow_harness::assert::{evaluate, Failure};
-use tickflow_harness::faults::FaultSettings;
-use tickflow_harness::report::RunReport;
-use tickflow_harness::run::{run_and_keep, FinishedRun, RunConfig};
+use tickflow_harness::flows::stream::driver::{run_and_keep, FinishedRun, RunConfig};
+use tickflow_harness::flows::stream::faults::FaultSettings;
+use tickflow_harness::flows::stream::report::RunReport;
+use tickflow_harness::scenario::expect::evaluate;
 use tickflow_harness::scenario::{self, file::Expect};
+use tickflow_harness::verdict::Failure;
 use tickflow_pipeline::aws::Clients;
 use tickflow_pipeline::event::{enrich, MarketEvent};
 use tickflow_pipeline::source::{Generator, GeneratorConfig};
@@ -946,12 +947,14 @@ async fn a_run_that_sent_nothing_fails_unless_its_scenario_expects_nothing() {
     assert_eq!(checks, ["sent"], "{}", report.render_text());
     assert!(report.summary_line().starts_with("FAIL "));
     // Said on purpose, it is what the scenario expects.
-    config.expect = scenario::parse(
-        "nothing.toml",
-        "[scenario]\nname = \"n\"\n[generate]\nevents = 1\n[expect]\nsent = 0\n",
-    )
-    .unwrap()
-    .expect;
+    config.expect = std::sync::Arc::new(
+        scenario::parse(
+            "nothing.toml",
+            "[scenario]\nname = \"n\"\n[generate]\nevents = 1\n[expect]\nsent = 0\n",
+        )
+        .unwrap()
+        .expect,
+    );
     let report = run(&clients, &config).await;
     assert!(report.judged.passed, "{}", report.render_text());
 }
@@ -960,12 +963,14 @@ async fn a_run_that_sent_nothing_fails_unless_its_scenario_expects_nothing() {
 async fn the_run_status_announces_the_whole_verdict_expectations_included() {
     let clients = clients().await;
     let mut config = RunConfig::new("e2e-status", 200, 6);
-    config.expect = scenario::parse(
-        "wrong.toml",
-        "[scenario]\nname = \"w\"\n[generate]\nevents = 1\n[expect]\nfound = 199\n",
-    )
-    .unwrap()
-    .expect;
+    config.expect = std::sync::Arc::new(
+        scenario::parse(
+            "wrong.toml",
+            "[scenario]\nname = \"w\"\n[generate]\nevents = 1\n[expect]\nfound = 199\n",
+        )
+        .unwrap()
+        .expect,
+    );
     let report = run(&clients, &config).await;
     let checks = failed_checks(&report);
     assert_eq!(checks, ["found"], "{}", report.render_text());

@@ -6,10 +6,10 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tickflow_harness::faults::FaultSettings;
+use tickflow_harness::flows::stream::driver::{run, RunConfig};
+use tickflow_harness::flows::stream::faults::FaultSettings;
+use tickflow_harness::flows::stream::topology::Topology;
 use tickflow_harness::observe;
-use tickflow_harness::run::{run, RunConfig};
-use tickflow_harness::topology::Topology;
 use tickflow_pipeline::bridge::{Bridge, BridgeConfig, Checkpoints};
 use tickflow_pipeline::control::{self, Phase};
 use tickflow_pipeline::envelope;
@@ -241,12 +241,12 @@ async fn partitioned_generators_together_produce_each_event_once() {
         seed: 31,
         ..Default::default()
     };
-    let load = tickflow_harness::load::LoadPlan::default();
+    let load = tickflow_harness::flows::stream::arrival::LoadPlan::default();
     let no_faults = FaultSettings::default();
     let mut sent = 0;
     for index in 0..3 {
-        let partition = tickflow_harness::produce::Partition { index, count: 3 };
-        let produced = tickflow_harness::produce::produce(
+        let partition = tickflow_harness::flows::stream::produce::Partition { index, count: 3 };
+        let produced = tickflow_harness::flows::stream::produce::produce(
             &clients,
             &p.resources.stream,
             generator.clone(),

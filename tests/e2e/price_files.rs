@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tickflow_harness::price_files::settings::{FileJump, MalformedCounts};
-use tickflow_harness::price_files::{
+use tickflow_harness::flows::price_files::settings::{FileJump, MalformedCounts};
+use tickflow_harness::flows::price_files::{
     run_and_keep, topology, FinishedPriceFiles, PriceFileSettings, PriceFilesRunConfig,
 };
 use tickflow_pipeline::aws::Clients;

@@ -4,8 +4,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use tickflow_harness::aws::{self, Target};
+use tickflow_harness::flows::stream::report::RunReport;
 use tickflow_harness::localstack::shared::{shared, SharedLocalStack};
-use tickflow_harness::report::RunReport;
 use tickflow_pipeline::aws::Clients;
 
 /// The test binary's LocalStack; panics with the start-up error, which says how to provide one.
@@ -54,11 +54,14 @@ pub async fn delete(clients: &Clients, bucket: &str, key: &str) {
 }
 
 /// Runs `config` end to end (within five minutes) and returns its report.
-pub async fn run(clients: &Clients, config: &tickflow_harness::run::RunConfig) -> RunReport {
+pub async fn run(
+    clients: &Clients,
+    config: &tickflow_harness::flows::stream::driver::RunConfig,
+) -> RunReport {
     within(
         Duration::from_secs(300),
         &config.name,
-        tickflow_harness::run::run(clients, config),
+        tickflow_harness::flows::stream::driver::run(clients, config),
     )
     .await
     .unwrap()

@@ -1,16 +1,15 @@
-//! Observing the pipeline from outside, through the same AWS APIs anyone would use, without
-//! changing what is observed (so a finished run can be judged again).
+//! Reading back what a run left, through the same AWS APIs anyone would use, without changing
+//! what is observed (so a finished run can be judged again).
 //!
-//! - [`lake`]: every object of the lake and the quarantine, read in parallel and checked row by
-//!   row (partition, enrichment, content digest);
-//! - [`queues`]: queue depths, every message of a queue read within a time bound and left as
-//!   it was, SNS deliveries and dead-lettered records.
+//! - [`queues`]: queue depths, every message of a queue read within a time bound and left as it
+//!   was, SNS deliveries, waiting for a queue to settle;
+//! - [`status`]: the run-status subjects a run announced, and whether they say its verdict.
 
-pub mod lake;
 pub mod queues;
+pub mod status;
 
-pub use lake::{read_lake, LakeContents, PartitionSummary};
 pub use queues::{
-    dead_letters, deliveries, peek_all, queue_depth, settle, wait_for_messages, Delivery, Peeked,
-    QueueDepth, QUIET,
+    deliveries, peek_all, queue_depth, settle, wait_for_messages, Delivery, Peeked, QueueDepth,
+    QUIET,
 };
+pub use status::{run_status, run_status_announced, SETTLE};

@@ -8,11 +8,9 @@ use std::time::Duration;
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde::Serialize;
 use tickflow_pipeline::aws::{AwsError, Clients};
-use tickflow_pipeline::envelope;
 use tokio::time::Instant;
 
 use crate::error::Result;
-use crate::reconcile::{digest, DeadLetter};
 
 /// Visible and in-flight messages of a queue.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -140,33 +138,6 @@ pub async fn peek_all(
     Ok(peeked)
 }
 
-/// The records of dead-lettered messages: each one's event id (if it names one) and digest. A
-/// body that is not an envelope is one record.
-pub fn dead_letters(messages: &[(String, String)]) -> Vec<DeadLetter> {
-    messages
-        .iter()
-        .map(|(message_id, body)| {
-            let records = envelope::decode(body).unwrap_or_else(|_| vec![body.as_bytes().to_vec()]);
-            DeadLetter {
-                message_id: message_id.clone(),
-                records: records
-                    .iter()
-                    .map(|record| (record_id(record), digest(record)))
-                    .collect(),
-            }
-        })
-        .collect()
-}
-
-fn record_id(record: &[u8]) -> Option<uuid::Uuid> {
-    serde_json::from_slice::<serde_json::Value>(record)
-        .ok()?
-        .get("event_uuid")?
-        .as_str()?
-        .parse()
-        .ok()
-}
-
 /// An SNS delivery as it arrives on a subscribed queue (the SNS JSON envelope).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Delivery {
@@ -232,25 +203,6 @@ pub async fn settle(clients: &Clients, queue_url: &str, count: u64, limit: Durat
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dead_letters_name_each_record_and_keep_unreadable_bodies_whole() {
-        let id = uuid::Uuid::from_u128(9);
-        let event = format!(r#"{{"event_uuid":"{id}","x":1}}"#);
-        let body = envelope::join(&[
-            envelope::encode_record(event.as_bytes()),
-            envelope::encode_record(b"garbage"),
-        ]);
-        let letters = dead_letters(&[("m1".into(), body), ("m2".into(), "not an envelope".into())]);
-        assert_eq!(
-            letters[0].records,
-            [
-                (Some(id), digest(event.as_bytes())),
-                (None, digest(b"garbage"))
-            ]
-        );
-        assert_eq!(letters[1].records, [(None, digest(b"not an envelope"))]);
-    }
 
     #[test]
     fn completeness_compares_distinct_messages_with_the_depth() {

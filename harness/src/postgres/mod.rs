@@ -2,7 +2,6 @@
 //! (published on 127.0.0.1 only, labelled and removed like LocalStack), or an existing server
 //! given by `TICKFLOW_POSTGRES_URL`.
 
-pub mod ceiling;
 pub mod shared;
 
 use std::collections::HashMap;

@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 use tickflow_pipeline::source::{ForcedJump, InstrumentSpec, JumpModel, Mix};
 
-use crate::faults::FaultSettings;
-use crate::settings::PipelineSettings;
+use crate::flows::stream::faults::FaultSettings;
+use crate::flows::stream::settings::PipelineSettings;
 
 /// A whole scenario file.
 #[derive(Debug, Clone, Deserialize)]
@@ -25,11 +25,11 @@ pub struct ScenarioFile {
     #[serde(default)]
     pub faults: FaultSettings,
     /// Open-model arrival rates (overrides `[generate].rate`).
-    pub load: Option<crate::load::LoadPlan>,
+    pub load: Option<crate::flows::stream::arrival::LoadPlan>,
     /// What the batch flow generates (`flow = "batch"` only).
-    pub batch: Option<crate::batch::BatchSettings>,
+    pub batch: Option<crate::flows::batch::BatchSettings>,
     /// What the price-file flow generates (`flow = "price-files"` only).
-    pub price_files: Option<crate::price_files::PriceFileSettings>,
+    pub price_files: Option<crate::flows::price_files::PriceFileSettings>,
     /// What must hold afterwards.
     #[serde(default)]
     pub expect: Expect,
@@ -120,7 +120,7 @@ pub struct Replay {
     /// Symbol for a stock CSV without a `symbol` column.
     pub symbol: Option<String>,
     /// `"csv"` or `"jsonl"`; absent decides by content.
-    pub format: Option<crate::replay::Format>,
+    pub format: Option<crate::flows::stream::replay::Format>,
 }
 
 /// `[expect]`: assertions on what the run left behind.

@@ -1,20 +1,21 @@
 //! Declarative scenarios: `scenarios/*.toml` files that say what to generate (or replay), which
 //! faults to inject and what must hold afterwards.
 
+pub mod expect;
 pub mod file;
-mod load;
 mod locate;
 pub mod outcome;
+mod parse;
 
 use std::time::Duration;
 
 use tickflow_pipeline::source::GeneratorConfig;
 
-pub use load::{load, parse, Scenario, ScenarioError};
 pub use outcome::Outcome;
+pub use parse::{load, parse, Scenario, ScenarioError};
 
-use crate::replay::{Pace, ReplaySpec};
-use crate::run::{RunConfig, Source};
+use crate::flows::stream::driver::{RunConfig, Source};
+use crate::flows::stream::replay::{Pace, ReplaySpec};
 use file::{Flow, ScenarioFile, Speed, SpeedName};
 
 /// The generator settings a scenario file describes (defaults for what it leaves out).
@@ -68,10 +69,12 @@ impl Scenario {
 
     /// Where a batch scenario's company files come from: a `[replay]` directory (relative to
     /// the file), else `[batch]` (or its defaults).
-    pub fn batch_input(&self) -> crate::batch::BatchInput {
+    pub fn batch_input(&self) -> crate::flows::batch::BatchInput {
         match &self.file.replay {
-            Some(replay) => crate::batch::BatchInput::Replay(self.relative(&replay.source)),
-            None => crate::batch::BatchInput::Generate(self.file.batch.clone().unwrap_or_default()),
+            Some(replay) => crate::flows::batch::BatchInput::Replay(self.relative(&replay.source)),
+            None => crate::flows::batch::BatchInput::Generate(
+                self.file.batch.clone().unwrap_or_default(),
+            ),
         }
     }
 
@@ -106,16 +109,19 @@ impl Scenario {
             name: file.scenario.name.clone(),
             source,
             seed: file.scenario.seed,
-            load: file.load.clone().unwrap_or(crate::load::LoadPlan {
-                rate: file.generate.rate.filter(|r| *r > 0.0),
-                ..crate::load::LoadPlan::default()
-            }),
+            load: file
+                .load
+                .clone()
+                .unwrap_or(crate::flows::stream::arrival::LoadPlan {
+                    rate: file.generate.rate.filter(|r| *r > 0.0),
+                    ..crate::flows::stream::arrival::LoadPlan::default()
+                }),
             pipeline: file.pipeline.clone(),
             faults: file.faults.clone(),
             keep_resources: false,
             drain_timeout: Duration::from_secs(600),
             container: None,
-            expect: file.expect.clone(),
+            expect: std::sync::Arc::new(file.expect.clone()),
         })
     }
 }
@@ -172,7 +178,7 @@ async fn execute_stream(
             return;
         }
     };
-    match crate::run::run(clients, &config).await {
+    match crate::flows::stream::driver::run(clients, &config).await {
         Ok(report) => {
             // The verdict includes the scenario's assertions (the run status announced it).
             outcome.failures = report.judged.failures.clone();
@@ -196,19 +202,21 @@ async fn execute_batch(
         ));
         return;
     };
-    let config = crate::batch::BatchRunConfig {
+    let config = crate::flows::batch::BatchRunConfig {
         name: scenario.name().to_string(),
         seed: scenario.file.scenario.seed,
         input: scenario.batch_input(),
         ceiling_container: infra.postgres_container.map(str::to_string),
     };
-    match crate::batch::run(clients, database, &config).await {
+    match crate::flows::batch::run(clients, database, &config).await {
         Ok(report) => {
             outcome.failures = report.failures.clone();
-            outcome.failures.extend(crate::assert::evaluate_batch(
-                &scenario.file.expect,
-                &report,
-            ));
+            outcome
+                .failures
+                .extend(crate::scenario::expect::evaluate_batch(
+                    &scenario.file.expect,
+                    &report,
+                ));
             outcome.batch = Some(report);
         }
         Err(e) => outcome.error = Some(e.to_string()),
@@ -221,19 +229,21 @@ async fn execute_price_files(
     outcome: &mut Outcome,
 ) {
     let settings = scenario.file.price_files.clone().unwrap_or_default();
-    let config = crate::price_files::PriceFilesRunConfig {
+    let config = crate::flows::price_files::PriceFilesRunConfig {
         name: scenario.name().to_string(),
         seed: scenario.file.scenario.seed,
         measure_ceiling: scenario.file.scenario.heavy,
         settings,
     };
-    match crate::price_files::run(clients, &config).await {
+    match crate::flows::price_files::run(clients, &config).await {
         Ok(report) => {
             outcome.failures = report.failures.clone();
-            outcome.failures.extend(crate::assert::evaluate_price_files(
-                &scenario.file.expect,
-                &report,
-            ));
+            outcome
+                .failures
+                .extend(crate::scenario::expect::evaluate_price_files(
+                    &scenario.file.expect,
+                    &report,
+                ));
             outcome.price_files = Some(report);
         }
         Err(e) => outcome.error = Some(e.to_string()),

@@ -6,9 +6,9 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::assert::Failure;
 use crate::error::{Error, Result};
-use crate::report::RunReport;
+use crate::flows::stream::report::RunReport;
+use crate::verdict::Failure;
 
 /// What running one scenario came to.
 #[derive(Debug, Clone, Serialize)]
@@ -21,10 +21,10 @@ pub struct Outcome {
     pub report: Option<RunReport>,
     /// A batch run's report, for `flow = "batch"`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub batch: Option<crate::batch::BatchReport>,
+    pub batch: Option<crate::flows::batch::BatchReport>,
     /// A price-file run's report, for `flow = "price-files"`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub price_files: Option<crate::price_files::PriceFilesReport>,
+    pub price_files: Option<crate::flows::price_files::PriceFilesReport>,
     /// Why the run failed, when it did.
     pub error: Option<String>,
     /// Assertions that did not hold.
@@ -85,7 +85,7 @@ pub fn write_reports(dir: &Path, outcomes: &[Outcome]) -> Result<()> {
     std::fs::write(dir.join("report.md"), markdown(outcomes)).map_err(io)?;
     std::fs::write(dir.join("junit.xml"), junit(outcomes)).map_err(io)?;
     let reports: Vec<&RunReport> = outcomes.iter().filter_map(|o| o.report.as_ref()).collect();
-    let html = crate::report::html::page("tickflow scenario report", &reports);
+    let html = crate::flows::stream::report::html::page("tickflow scenario report", &reports);
     std::fs::write(dir.join("report.html"), html).map_err(io)?;
     Ok(())
 }
@@ -289,7 +289,7 @@ mod tests {
             name: "b".into(),
             error: None,
             failures: Vec::new(),
-            batch: Some(crate::batch::BatchReport {
+            batch: Some(crate::flows::batch::BatchReport {
                 passed: true,
                 elapsed_secs: 12.5,
                 ..Default::default()
@@ -300,7 +300,7 @@ mod tests {
             name: "p".into(),
             error: None,
             failures: Vec::new(),
-            price_files: Some(crate::price_files::PriceFilesReport {
+            price_files: Some(crate::flows::price_files::PriceFilesReport {
                 passed: true,
                 elapsed_secs: 30.25,
                 ..Default::default()

@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
 use md5::{Digest, Md5};
-use tickflow_harness::replay::{self, Format, Item, Pace, ReplaySpec};
+use tickflow_harness::flows::stream::replay::{self, Format, Item, Pace, ReplaySpec};
 use tickflow_harness::scenario::{self, Scenario};
 use tickflow_pipeline::event::enrich;
 use tickflow_pipeline::kpl::{self, Aggregator, MAX_KINESIS_RECORD};
@@ -47,7 +47,7 @@ pub fn scenario(data: &[u8]) -> bool {
         settings.lake(),
     );
     let mut watch = PriceWatch::new(settings.watch());
-    if let tickflow_harness::run::Source::Generate(g) = &config.source {
+    if let tickflow_harness::flows::stream::driver::Source::Generate(g) = &config.source {
         let mut g = g.clone();
         g.events = g.events.min(EVENTS_PER_INPUT);
         for event in Generator::new(g) {
@@ -63,9 +63,11 @@ pub fn scenario(data: &[u8]) -> bool {
     if let Some(settings) = &s.file.price_files {
         let mut settings = settings.clone();
         settings.files = settings.files.min(20);
-        let files =
-            tickflow_harness::price_files::generate::generate(&settings, s.file.scenario.seed);
-        let _ = tickflow_harness::price_files::generate::expected_alerts(
+        let files = tickflow_harness::flows::price_files::generate::generate(
+            &settings,
+            s.file.scenario.seed,
+        );
+        let _ = tickflow_harness::flows::price_files::generate::expected_alerts(
             &files,
             settings.threshold_pct,
         );
@@ -274,8 +276,8 @@ pub mod seeds {
 
     /// Generated price files of every format and kind of malformation.
     pub fn price_file() -> Vec<Vec<u8>> {
-        use tickflow_harness::price_files::generate;
-        use tickflow_harness::price_files::settings::{MalformedCounts, PriceFileSettings};
+        use tickflow_harness::flows::price_files::generate;
+        use tickflow_harness::flows::price_files::settings::{MalformedCounts, PriceFileSettings};
         let settings = PriceFileSettings {
             files: 12,
             malformed: MalformedCounts {

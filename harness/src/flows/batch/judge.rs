@@ -1,0 +1,262 @@
+//! The batch flow's verdict, from what the run left (the table, the output object, the run logs
+//! under `Logs/`, the run-status deliveries) and the trigger's count of turned-down triggers,
+//! against what the generator says the run must produce.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+
+use tickflow_pipeline::aws::Clients;
+use tickflow_pipeline::batch::{layout, RunSummary, TriggerStats};
+
+use super::content::{differences, Contents, LineDigest};
+use super::generate::Expected;
+use super::report::BatchReport;
+use super::topology::BatchResources;
+use crate::error::{Error, Result};
+use crate::verdict::Failure;
+
+/// Examples a failure lists.
+const EXAMPLES: usize = 5;
+
+/// Judges a batch run named `name`.
+///
+/// # Errors
+/// The database or an AWS call failing while reading back.
+pub(super) async fn judge(
+    clients: &Clients,
+    res: &BatchResources,
+    name: &str,
+    expected: &Expected,
+    stats: &TriggerStats,
+) -> Result<BatchReport> {
+    let db = crate::postgres::connect(&res.database_url).await?;
+    // One scan of the table: its rows per company and their content.
+    let table_content = table_content(&db).await?;
+    let table: BTreeMap<String, u64> = table_content
+        .iter()
+        .map(|(company, c)| (company.clone(), c.rows))
+        .collect();
+    let logs = run_logs(clients, &res.source_bucket).await?;
+    let mut report = BatchReport {
+        expected_rows: expected.rows(),
+        table_rows: table.values().sum(),
+        expected_bad_rows: expected.bad_rows,
+        expected_bad_files: expected.bad_files,
+        triggers: stats.triggers.load(Ordering::Relaxed),
+        runs_started: logs.len() as u64,
+        same_day_triggers: stats.same_day.load(Ordering::Relaxed),
+        test_events: stats.test_events.load(Ordering::Relaxed),
+        ..BatchReport::default()
+    };
+    let summary = logs.into_iter().next();
+    let mut failures = Vec::new();
+    if report.runs_started != 1 || report.same_day_triggers < 1 {
+        failures.push(Failure::new(
+            "batch.runs",
+            "one run, the second .SUCCESS of the day turned down",
+            format!(
+                "{} runs, {} turned down",
+                report.runs_started, report.same_day_triggers
+            ),
+        ));
+    }
+    report.status_subjects =
+        crate::observe::run_status(clients, &res.status_queue, 1, crate::observe::SETTLE).await?;
+    let outcome = if expected.failure {
+        "Failure"
+    } else {
+        "Success"
+    };
+    let subject = format!("{name}_Pipeline_{outcome}");
+    if report.status_subjects != [subject.clone()] {
+        failures.push(Failure::new(
+            "batch.run_status",
+            format!("[{subject:?}]"),
+            format!("{:?}", report.status_subjects),
+        ));
+    }
+    check_rows(&table, expected, &mut failures);
+    report.rows_checked = report.table_rows;
+    check_content(
+        "batch.table_content",
+        expected,
+        &table_content,
+        &mut failures,
+    );
+    if let Some(run) = &summary {
+        report.bad_rows = run.bad_rows;
+        report.bad_files = run.bad_files;
+        if (run.bad_rows, run.bad_files) != (expected.bad_rows, expected.bad_files) {
+            failures.push(Failure::new(
+                "batch.bad_input",
+                format!(
+                    "{} bad rows, {} bad files reported",
+                    expected.bad_rows, expected.bad_files
+                ),
+                format!("{} bad rows, {} bad files", run.bad_rows, run.bad_files),
+            ));
+        }
+    } else {
+        failures.push(Failure::new(
+            "batch.log",
+            format!(
+                "a run log under s3://{}/{}",
+                res.source_bucket,
+                layout::LOGS
+            ),
+            "none",
+        ));
+    }
+    if !expected.failure {
+        let output = output_content(clients, &res.source_bucket).await;
+        report.output_rows = output
+            .as_ref()
+            .map_or(0, |o| o.values().map(|c| c.rows).sum());
+        if report.output_rows != expected.rows() {
+            failures.push(Failure::new(
+                "batch.output_rows",
+                expected.rows().to_string(),
+                report.output_rows.to_string(),
+            ));
+        }
+        match output {
+            Ok(output) => check_content("batch.output_content", expected, &output, &mut failures),
+            Err(why) => failures.push(Failure::new(
+                "batch.output_content",
+                format!(
+                    "s3://{}/{} with the table's header",
+                    res.source_bucket,
+                    layout::OUTPUT
+                ),
+                why,
+            )),
+        }
+    }
+    report.run = summary;
+    report.passed = failures.is_empty();
+    report.failures = failures;
+    Ok(report)
+}
+
+/// The run logs under `Logs/` (day markers aside), oldest first: one per run started.
+///
+/// # Errors
+/// Listing or reading them failing; a log that is not a run summary.
+async fn run_logs(clients: &Clients, bucket: &str) -> Result<Vec<RunSummary>> {
+    let mut keys: Vec<String> = clients
+        .object_keys(bucket)
+        .await?
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|k| k.starts_with(layout::LOGS) && !k.starts_with(layout::RUN_MARKERS))
+        .collect();
+    keys.sort();
+    let mut logs = Vec::new();
+    for key in keys {
+        let (_, body) = clients.get_object(bucket, &key).await?;
+        let log = serde_json::from_slice(&body)
+            .map_err(|e| Error::Input(format!("s3://{bucket}/{key}: not a run log: {e}")))?;
+        logs.push(log);
+    }
+    Ok(logs)
+}
+
+fn check_rows(table: &BTreeMap<String, u64>, expected: &Expected, failures: &mut Vec<Failure>) {
+    let total: u64 = table.values().sum();
+    if total != expected.rows() {
+        failures.push(Failure::new(
+            "batch.table_rows",
+            expected.rows().to_string(),
+            total.to_string(),
+        ));
+    }
+    let companies: std::collections::BTreeSet<&String> =
+        table.keys().chain(expected.per_company.keys()).collect();
+    let wrong: Vec<String> = companies
+        .into_iter()
+        .filter_map(|c| {
+            let (want, got) = (
+                expected.per_company.get(c).copied().unwrap_or(0),
+                table.get(c).copied().unwrap_or(0),
+            );
+            (want != got).then(|| format!("{c}: expected {want} rows, got {got}"))
+        })
+        .collect();
+    if !wrong.is_empty() {
+        let mut failure = Failure::new(
+            "batch.rows_per_company",
+            "each company's rows",
+            format!("{} companies differ", wrong.len()),
+        );
+        failure.examples = wrong.into_iter().take(EXAMPLES).collect();
+        failures.push(failure);
+    }
+}
+
+/// Every row of the table, streamed out of the database (`COPY ... TO STDOUT`, the columns in
+/// the output's order) and summed per company (a row without a company under `""`); nothing
+/// when the table does not exist (a failed run may leave none).
+async fn table_content(db: &tokio_postgres::Client) -> Result<Contents> {
+    use futures_util::StreamExt as _;
+    let query = |e: tokio_postgres::Error| Error::Input(format!("reading the table: {e}"));
+    let exists = db
+        .query_one("SELECT to_regclass($1)::text", &[&layout::TABLE])
+        .await
+        .map_err(query)?
+        .get::<_, Option<String>>(0)
+        .is_some();
+    if !exists {
+        return Ok(Contents::new());
+    }
+    let sql = format!(
+        "COPY (SELECT {} FROM {}) TO STDOUT WITH (FORMAT csv)",
+        layout::COLUMNS.join(", "),
+        layout::TABLE
+    );
+    let mut rows = std::pin::pin!(db.copy_out(&sql).await.map_err(query)?);
+    let mut reader = LineDigest::default();
+    while let Some(chunk) = rows.next().await {
+        reader.feed(&chunk.map_err(query)?);
+    }
+    Ok(reader.finish())
+}
+
+/// Compares what `check` found with what every kept company's rows must hold.
+fn check_content(check: &str, expected: &Expected, found: &Contents, failures: &mut Vec<Failure>) {
+    let wrong = differences(&expected.content, found);
+    if !wrong.is_empty() {
+        let mut failure = Failure::new(
+            check,
+            "every row of the input, every column, with its derived values",
+            format!("{} companies differ", wrong.len()),
+        );
+        failure.examples = wrong.into_iter().take(EXAMPLES).collect();
+        failures.push(failure);
+    }
+}
+
+/// The output object's rows, streamed and summed per company, after its header; why not, when
+/// it is missing or starts with another header.
+async fn output_content(clients: &Clients, bucket: &str) -> std::result::Result<Contents, String> {
+    let mut out = clients
+        .open_object(bucket, layout::OUTPUT)
+        .await
+        .map_err(|e| e.to_string())?;
+    let header = format!("{}\n", layout::COLUMNS.join(","));
+    let mut head = Vec::new();
+    let mut reader = LineDigest::default();
+    while let Some(chunk) = out.body.next().await {
+        let chunk = chunk.map_err(|e| format!("reading the output: {e}"))?;
+        let mut rest = &chunk[..];
+        if head.len() < header.len() {
+            let take = (header.len() - head.len()).min(rest.len());
+            head.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+        }
+        reader.feed(rest);
+    }
+    if head != header.as_bytes() {
+        return Err(format!("a header of {:?}", String::from_utf8_lossy(&head)));
+    }
+    Ok(reader.finish())
+}

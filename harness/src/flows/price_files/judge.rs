@@ -1,0 +1,363 @@
+//! The price-file flow's verdict, from what the run left (the bucket's prefixes, the
+//! quarantine, the alerts delivered, the queues) against what the generator says the run must
+//! produce. Every uploaded file must be found exactly once, as CSV with its record's values or
+//! quarantined with its kind; every alert the records call for, and no other, must arrive once.
+//! CSV objects are read with the harness's own reading of the format, not the pipeline's.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use futures_util::{StreamExt, TryStreamExt};
+use tickflow_pipeline::aws::Clients;
+use tickflow_pipeline::price_files::analysis::{alert_subject, Alert};
+use tickflow_pipeline::price_files::etl::Quarantined;
+use tickflow_pipeline::price_files::{layout, PriceRecord};
+
+use super::generate::{ExpectedAlert, Outcome, PriceFile};
+use super::report::PriceFilesReport;
+use super::topology::PriceFileResources;
+use crate::error::{Error, Result};
+use crate::observe;
+use crate::verdict::Failure;
+
+/// Examples a failure lists.
+const EXAMPLES: usize = 5;
+/// Objects read at once.
+const READS: usize = 32;
+
+/// What the run must produce.
+pub struct Expected<'a> {
+    /// Every uploaded file and what it must become.
+    pub files: &'a [PriceFile],
+    /// The alerts.
+    pub alerts: &'a [ExpectedAlert],
+}
+
+/// Judges a price-file run named `name`.
+///
+/// # Errors
+/// An AWS call failing while reading back, or an object that cannot be read.
+pub async fn judge(
+    clients: &Clients,
+    res: &PriceFileResources,
+    name: &str,
+    expected: &Expected<'_>,
+) -> Result<PriceFilesReport> {
+    let keys = clients.object_keys(&res.bucket).await?.unwrap_or_default();
+    let under = |prefix: &str| -> Vec<String> {
+        keys.iter()
+            .filter(|k| k.starts_with(prefix))
+            .cloned()
+            .collect()
+    };
+    let (ingested, csv_keys, quarantine_keys) = (
+        under(layout::INGESTION),
+        under(layout::ANALYSIS),
+        under(layout::QUARANTINE),
+    );
+    let records = expected
+        .files
+        .iter()
+        .filter(|f| matches!(f.outcome, Outcome::Record(_)))
+        .count() as u64;
+    let mut report = PriceFilesReport {
+        files: expected.files.len() as u64,
+        expected_records: records,
+        expected_malformed: expected.files.len() as u64 - records,
+        ingested_objects: ingested.len() as u64,
+        csv_objects: csv_keys.len() as u64,
+        quarantined_objects: quarantine_keys.len() as u64,
+        expected_alerts: expected.alerts.len() as u64,
+        ..PriceFilesReport::default()
+    };
+    let mut failures = Vec::new();
+    let counts = [
+        ("ingested", report.files, report.ingested_objects),
+        ("csv", report.expected_records, report.csv_objects),
+        (
+            "quarantined",
+            report.expected_malformed,
+            report.quarantined_objects,
+        ),
+    ];
+    if counts.iter().any(|(_, want, got)| want != got) {
+        let show = |pick: fn(&(&str, u64, u64)) -> u64| {
+            counts
+                .iter()
+                .map(|c| format!("{} {}", c.0, pick(c)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        failures.push(Failure::new(
+            "price_files.objects",
+            show(|c| c.1),
+            show(|c| c.2),
+        ));
+    }
+    let csv = read_all(clients, &res.bucket, &csv_keys, read_csv).await?;
+    let quarantined = read_all(clients, &res.bucket, &quarantine_keys, read_quarantine).await?;
+    reconcile(
+        expected.files,
+        &csv,
+        &quarantined,
+        &mut report,
+        &mut failures,
+    );
+    report.alerts = check_alerts(clients, res, name, expected.alerts, &mut failures).await?;
+    for (queue, url) in res.pipeline_queues() {
+        let depth = observe::queue_depth(clients, url).await?;
+        if depth.total() > 0 {
+            report.queues.insert(queue.to_string(), depth.total());
+        }
+    }
+    if !report.queues.is_empty() {
+        failures.push(Failure::new(
+            "price_files.queues",
+            "every queue drained",
+            format!("{:?} messages left", report.queues),
+        ));
+    }
+    report.passed = failures.is_empty();
+    report.failures = failures;
+    Ok(report)
+}
+
+/// Reads every object of `keys` with `read`, several at once, keyed by object key.
+async fn read_all<T>(
+    clients: &Clients,
+    bucket: &str,
+    keys: &[String],
+    read: fn(&str, &[u8]) -> std::result::Result<T, String>,
+) -> Result<Vec<(String, T)>> {
+    futures_util::stream::iter(keys)
+        .map(|key| async move {
+            let (_, body) = clients.get_object(bucket, key).await?;
+            let value =
+                read(key, &body).map_err(|e| Error::Input(format!("s3://{bucket}/{key}: {e}")))?;
+            Ok::<_, Error>((key.clone(), value))
+        })
+        .buffer_unordered(READS)
+        .try_collect()
+        .await
+}
+
+/// A CSV object as the harness reads the format: the header, then one row of nine fields
+/// whose last is the source key.
+fn read_csv(_key: &str, body: &[u8]) -> std::result::Result<(PriceRecord, String), String> {
+    let text = std::str::from_utf8(body).map_err(|_| "not UTF-8".to_string())?;
+    let mut lines = text.split('\n');
+    if lines.next() != Some(layout::CSV_HEADER) {
+        return Err("another header".into());
+    }
+    let row = lines.next().unwrap_or_default();
+    if lines.any(|l| !l.is_empty()) {
+        return Err("more than one row".into());
+    }
+    let mut fields = row.splitn(9, ',');
+    let mut next = || fields.next().unwrap_or_default();
+    let asset = next().to_string();
+    let date = DateTime::parse_from_rfc3339(next())
+        .map_err(|e| format!("date: {e}"))?
+        .with_timezone(&Utc);
+    let mut number = || next().parse::<f64>().map_err(|e| format!("a number: {e}"));
+    let record = PriceRecord {
+        asset,
+        date,
+        open: number()?,
+        high: number()?,
+        low: number()?,
+        close: number()?,
+        volume: number()?,
+        weighted_average: number()?,
+    };
+    Ok((record, next().to_string()))
+}
+
+fn read_quarantine(_key: &str, body: &[u8]) -> std::result::Result<Quarantined, String> {
+    serde_json::from_slice(body).map_err(|e| format!("not a quarantine entry: {e}"))
+}
+
+/// Every uploaded file found exactly once, as CSV with its values or quarantined with its kind.
+fn reconcile(
+    files: &[PriceFile],
+    csv: &[(String, (PriceRecord, String))],
+    quarantined: &[(String, Quarantined)],
+    report: &mut PriceFilesReport,
+    failures: &mut Vec<Failure>,
+) {
+    let mut found: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (key, (_, source)) in csv {
+        found.entry(source.as_str()).or_default().push(key.as_str());
+    }
+    for (key, entry) in quarantined {
+        found
+            .entry(entry.source_key.as_str())
+            .or_default()
+            .push(key.as_str());
+        *report
+            .quarantine_kinds
+            .entry(format!("{:?}", entry.kind))
+            .or_default() += 1;
+    }
+    let csv_by_key: HashMap<&str, &PriceRecord> =
+        csv.iter().map(|(k, (r, _))| (k.as_str(), r)).collect();
+    let quarantine_by_key: HashMap<&str, &Quarantined> =
+        quarantined.iter().map(|(k, q)| (k.as_str(), q)).collect();
+    let (mut missing, mut twice, mut wrong) = (Vec::new(), Vec::new(), Vec::new());
+    for file in files {
+        let places = found.remove(file.key.as_str()).unwrap_or_default();
+        let place = match places[..] {
+            [] => {
+                missing.push(format!("{} is in neither CSV nor quarantine", file.key));
+                continue;
+            }
+            [one] => one,
+            _ => {
+                twice.push(format!("{} found at {places:?}", file.key));
+                continue;
+            }
+        };
+        match (
+            &file.outcome,
+            csv_by_key.get(place),
+            quarantine_by_key.get(place),
+        ) {
+            (Outcome::Record(want), Some(got), _) => {
+                report.found_as_csv += 1;
+                report.values_checked += 1;
+                if *got != want {
+                    wrong.push(format!("{place}: expected {want:?}, got {got:?}"));
+                }
+                // Placed by asset and market time: the analysis finds a predecessor by key.
+                let home = layout::csv_key(&want.asset, want.date);
+                if place != home {
+                    wrong.push(format!(
+                        "{place}: the record of {} belongs at {home}",
+                        file.key
+                    ));
+                }
+            }
+            (Outcome::Malformed(kind), _, Some(entry)) => {
+                report.found_quarantined += 1;
+                let home = layout::quarantine_key(&file.key);
+                if place != home {
+                    wrong.push(format!(
+                        "{place}: the quarantine entry of {} belongs at {home}",
+                        file.key
+                    ));
+                }
+                if entry.kind != *kind || entry.reason.is_empty() {
+                    wrong.push(format!(
+                        "{}: expected quarantined as {kind:?}, got {:?} ({:?})",
+                        file.key, entry.kind, entry.reason
+                    ));
+                }
+            }
+            (Outcome::Record(_), None, Some(entry)) => {
+                report.found_quarantined += 1;
+                wrong.push(format!(
+                    "{}: a price record, quarantined: {}",
+                    file.key, entry.reason
+                ));
+            }
+            (Outcome::Malformed(kind), Some(_), _) => {
+                report.found_as_csv += 1;
+                wrong.push(format!(
+                    "{}: {kind:?}, yet written as CSV {place}",
+                    file.key
+                ));
+            }
+            _ => missing.push(format!(
+                "{} points at {place}, which is unreadable",
+                file.key
+            )),
+        }
+    }
+    let unknown: Vec<String> = found
+        .into_iter()
+        .map(|(source, at)| format!("{at:?} name {source:?}, which was never uploaded"))
+        .collect();
+    report.missing = missing.len() as u64;
+    report.twice = twice.len() as u64;
+    report.unknown = unknown.len() as u64;
+    for (check, list, expected) in [
+        (
+            "price_files.missing",
+            missing,
+            "every file as CSV or quarantined",
+        ),
+        ("price_files.twice", twice, "every file once"),
+        ("price_files.unknown", unknown, "only uploaded files"),
+        ("price_files.values", wrong, "each file's record or kind"),
+    ] {
+        if !list.is_empty() {
+            let mut failure = Failure::new(check, expected, format!("{} files differ", list.len()));
+            failure.examples = list.into_iter().take(EXAMPLES).collect();
+            failures.push(failure);
+        }
+    }
+}
+
+/// The alerts delivered against the expected ones: the same (asset, previous, latest) pairs,
+/// each once, with the expected change. Returns how many arrived.
+async fn check_alerts(
+    clients: &Clients,
+    res: &PriceFileResources,
+    name: &str,
+    expected: &[ExpectedAlert],
+    failures: &mut Vec<Failure>,
+) -> Result<u64> {
+    let settle = crate::observe::SETTLE;
+    observe::settle(clients, &res.alert_queue, expected.len() as u64, settle).await;
+    let peeked = observe::peek_all(
+        clients,
+        &res.alert_queue,
+        settle * 2,
+        settle.min(std::time::Duration::from_secs(1)),
+    )
+    .await?;
+    let deliveries = observe::deliveries(&peeked.bodies());
+    let subject = alert_subject(name);
+    type Pair = (String, DateTime<Utc>, DateTime<Utc>);
+    let mut got: BTreeMap<Pair, Vec<f64>> = BTreeMap::new();
+    let mut odd = Vec::new();
+    for delivery in &deliveries {
+        match serde_json::from_str::<Alert>(&delivery.message) {
+            Ok(a) if delivery.subject == subject => got
+                .entry((a.asset, a.previous_date, a.latest_date))
+                .or_default()
+                .push(a.change_pct),
+            _ => odd.push(format!("{:?}: {:?}", delivery.subject, delivery.message)),
+        }
+    }
+    let mut wrong = odd;
+    for want in expected {
+        let pair = (want.asset.clone(), want.previous_date, want.latest_date);
+        match got.remove(&pair).as_deref() {
+            Some([change])
+                if (change - want.change_pct).abs() <= 1e-6 * want.change_pct.abs().max(1.0) => {}
+            Some(changes) => wrong.push(format!(
+                "{pair:?}: expected one alert of {:.4}%, got {changes:?}",
+                want.change_pct
+            )),
+            None => wrong.push(format!(
+                "{pair:?}: expected an alert of {:.4}%, got none",
+                want.change_pct
+            )),
+        }
+    }
+    wrong.extend(
+        got.into_iter()
+            .map(|(pair, changes)| format!("{pair:?}: unexpected alert(s) {changes:?}")),
+    );
+    if !wrong.is_empty() {
+        let mut failure = Failure::new(
+            "price_files.alerts",
+            format!("{} alerts, one per crossing", expected.len()),
+            format!("{} delivered, {} differ", deliveries.len(), wrong.len()),
+        );
+        failure.examples = wrong.into_iter().take(EXAMPLES).collect();
+        failures.push(failure);
+    }
+    Ok(deliveries.len() as u64)
+}

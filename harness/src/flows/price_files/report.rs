@@ -1,0 +1,157 @@
+//! A price-file run's report: the verdict, what each prefix, the quarantine and the alert topic
+//! hold against what the generator says they must, what the steps counted, and the timings
+//! beside LocalStack's own PutObject-plus-notification ceiling.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::verdict::Failure;
+use crate::verdict::Measurement;
+
+/// What a price-file run did and whether it held.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PriceFilesReport {
+    /// The pipeline's name.
+    pub name: String,
+    /// Unique id in every resource name.
+    pub run_id: String,
+    /// The verdict: no failure.
+    pub passed: bool,
+    /// Every check that did not hold.
+    pub failures: Vec<Failure>,
+    /// Assets.
+    pub assets: usize,
+    /// Price files uploaded.
+    pub files: u64,
+    /// Of those, price records (the rest are malformed).
+    pub expected_records: u64,
+    /// Malformed files made.
+    pub expected_malformed: u64,
+    /// Objects under the ingestion prefix.
+    pub ingested_objects: u64,
+    /// CSV objects under the analysis prefix.
+    pub csv_objects: u64,
+    /// Objects in the quarantine.
+    pub quarantined_objects: u64,
+    /// Files found as CSV.
+    pub found_as_csv: u64,
+    /// Files found quarantined.
+    pub found_quarantined: u64,
+    /// Files found nowhere.
+    pub missing: u64,
+    /// Files found more than once (as CSV and quarantined, or twice).
+    pub twice: u64,
+    /// CSV or quarantine objects that name no uploaded file.
+    pub unknown: u64,
+    /// CSV rows whose values were compared with the generated record.
+    pub values_checked: u64,
+    /// Quarantined files by kind, as the quarantine says.
+    pub quarantine_kinds: BTreeMap<String, u64>,
+    /// Alerts the records call for.
+    pub expected_alerts: u64,
+    /// Alerts delivered to the subscribed queue.
+    pub alerts: u64,
+    /// `s3:TestEvent` messages the steps skipped.
+    pub test_events: u64,
+    /// Times a record waited for its predecessor.
+    pub held: u64,
+    /// Records compared across a gap (their predecessor never came).
+    pub gaps: u64,
+    /// Each asset's first record.
+    pub first_records: u64,
+    /// Messages the steps left behind, by queue.
+    pub queues: BTreeMap<String, u64>,
+    /// Seconds to upload every file.
+    pub upload_secs: f64,
+    /// Seconds from the first upload to the last record analysed.
+    pub run_secs: f64,
+    /// Seconds for everything.
+    pub elapsed_secs: f64,
+    /// The harness process's CPU time and peak memory (the steps included).
+    pub resources: crate::verdict::ResourceUse,
+    /// LocalStack's PutObject-plus-notification ceiling, measured before and after the run
+    /// when asked.
+    pub ceilings: Vec<Measurement>,
+}
+
+impl PriceFilesReport {
+    /// Files through the pipeline per second (upload to analysis).
+    pub fn files_per_sec(&self) -> f64 {
+        self.files as f64 / self.run_secs.max(1e-9)
+    }
+
+    /// `PASS <name> files=... csv=... quarantined=... alerts=... elapsed=...s`.
+    pub fn summary_line(&self) -> String {
+        format!(
+            "{} {} files={} csv={} quarantined={} alerts={} elapsed={:.1}s",
+            if self.passed { "PASS" } else { "FAIL" },
+            self.name,
+            self.files,
+            self.csv_objects,
+            self.quarantined_objects,
+            self.alerts,
+            self.elapsed_secs
+        )
+    }
+
+    /// The report as text.
+    pub fn render_text(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "price-file run {} ({})", self.name, self.run_id);
+        let _ = writeln!(
+            out,
+            "  input       {} files of {} asset(s): {} records, {} malformed; upload {:.1}s",
+            self.files,
+            self.assets,
+            self.expected_records,
+            self.expected_malformed,
+            self.upload_secs
+        );
+        let _ = writeln!(
+            out,
+            "  objects     {} ingested, {} CSV, {} quarantined {:?}",
+            self.ingested_objects,
+            self.csv_objects,
+            self.quarantined_objects,
+            self.quarantine_kinds
+        );
+        let _ = writeln!(
+            out,
+            "  files       {} as CSV, {} quarantined, {} missing, {} twice, {} unknown; {} CSV rows compared",
+            self.found_as_csv, self.found_quarantined, self.missing, self.twice, self.unknown, self.values_checked
+        );
+        let _ = writeln!(
+            out,
+            "  analysis    {} alerts (expected {}); {} first records, {} waits for a predecessor, {} gaps; {} test events",
+            self.alerts, self.expected_alerts, self.first_records, self.held, self.gaps, self.test_events
+        );
+        let _ = writeln!(out, "  queues      {:?} left", self.queues);
+        let _ = writeln!(
+            out,
+            "  timings     upload to last analysis {:.2}s = {:.0} files/s; everything {:.1}s",
+            self.run_secs,
+            self.files_per_sec(),
+            self.elapsed_secs
+        );
+        let r = &self.resources;
+        let _ = writeln!(
+            out,
+            "  harness     CPU {:.1}s user + {:.1}s system, peak RSS {:.0} MiB",
+            r.cpu_user_secs, r.cpu_system_secs, r.peak_rss_mib
+        );
+        for (when, c) in ["before", "after"].iter().zip(&self.ceilings) {
+            let _ = writeln!(
+                out,
+                "  ceiling     {when} the run, {}: {} objects in {:.2}s = {:.0}/s; the pipeline is at {:.2}x of it",
+                c.operation,
+                c.items,
+                c.seconds,
+                c.items_per_sec(),
+                self.files_per_sec() / c.items_per_sec().max(1e-9)
+            );
+        }
+        out
+    }
+}

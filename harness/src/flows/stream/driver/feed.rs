@@ -1,0 +1,235 @@
+//! Feeding a run: each item of the source, with its faults injected, handed to the producer when
+//! it is due, and entered in the ledger with its fate, copies, digest and due time.
+
+use std::time::Duration;
+
+use tickflow_pipeline::event::MarketEvent;
+use tickflow_pipeline::producer::Outgoing;
+use tokio::sync::mpsc;
+
+use crate::error::Result;
+use crate::flows::stream::arrival::{LoadPlan, Schedule};
+use crate::flows::stream::faults::{FaultSettings, Injector};
+use crate::flows::stream::reconcile::Ledger;
+use crate::flows::stream::replay::{self, Item, Pace};
+use crate::latency::LatencyHistogram;
+
+/// What the feed did.
+#[derive(Debug)]
+pub(super) struct Fed {
+    /// Every record sent.
+    pub(super) ledger: Ledger,
+    /// Extra copies sent by the duplicate fault.
+    pub(super) duplicates_sent: u64,
+    /// Replayed records that were not events.
+    pub(super) unparsed_records: u64,
+    /// Schedule figures of a paced feed.
+    pub(super) schedule: Option<Schedule>,
+}
+
+/// Where a run's items come from, and how fast they are due.
+pub(super) struct Feed<'a> {
+    pub(super) items: replay::Items,
+    pub(super) pace: Pace,
+    pub(super) load: &'a LoadPlan,
+    pub(super) faults: &'a FaultSettings,
+    pub(super) seed: u64,
+    /// Events expected, when known: the ledger is sized for them up front.
+    pub(super) expected: usize,
+}
+
+impl Feed<'_> {
+    /// Hands every item to the producer through `tx`, each when it is due.
+    ///
+    /// # Errors
+    /// An item the source could not read (the run stops: nothing further is sent).
+    pub(super) async fn run(self, tx: mpsc::Sender<Outgoing>) -> Result<Fed> {
+        let mut fed = Fed {
+            ledger: Ledger::with_capacity(self.expected),
+            duplicates_sent: 0,
+            unparsed_records: 0,
+            schedule: None,
+        };
+        let mut injector = Injector::new(self.faults, self.seed);
+        let mut lag = LatencyHistogram::default();
+        let (mut first_time, mut last_due, mut sent) = (None, Duration::ZERO, 0u64);
+        for (i, item) in self.items.enumerate() {
+            if self.load.over(fed.ledger.elapsed()) {
+                break;
+            }
+            let item = item?;
+            let mut due = self.load.due(i as u64);
+            if let (Pace::Scaled(factor), Some(t)) = (self.pace, replay::item_time(&item)) {
+                let first = *first_time.get_or_insert(t);
+                let paced = Duration::try_from_secs_f64(
+                    t.saturating_sub(first).max(0) as f64 / 1_000.0 / factor,
+                )
+                .unwrap_or(Duration::MAX);
+                due = Some(due.map_or(paced, |d| d.max(paced)));
+            }
+            if let Some(wait) = due.and_then(|d| d.checked_sub(fed.ledger.elapsed())) {
+                tokio::time::sleep(wait).await;
+            }
+            let stamp = due.unwrap_or_else(|| fed.ledger.elapsed());
+            let (key, records) = fed.enter(item, &mut injector, stamp);
+            for data in records {
+                let outgoing = Outgoing {
+                    partition_key: key.clone(),
+                    data,
+                };
+                if tx.send(outgoing).await.is_err() {
+                    return Ok(fed); // the producer ended early: its error is reported by the drain
+                }
+            }
+            if let Some(due) = due {
+                lag.record(fed.ledger.elapsed().saturating_sub(due).as_millis() as u64);
+                last_due = due;
+            }
+            sent += 1;
+        }
+        if sent > 0 && lag.summary().count > 0 {
+            let achieved_rate = sent as f64 / fed.ledger.elapsed().as_secs_f64().max(1e-9);
+            fed.schedule = Some(Schedule {
+                target_rate: if last_due.is_zero() {
+                    achieved_rate // one event: no schedule to speak of
+                } else {
+                    (sent - 1) as f64 / last_due.as_secs_f64()
+                },
+                achieved_rate,
+                lag_ms: lag.summary(),
+            });
+        }
+        Ok(fed)
+    }
+}
+
+impl Fed {
+    /// Enters one item in the ledger; returns its partition key and the records to send.
+    fn enter(
+        &mut self,
+        item: Item,
+        injector: &mut Injector,
+        due: Duration,
+    ) -> (String, Vec<Vec<u8>>) {
+        match item {
+            Item::Event(event) => {
+                let (fate, records) = injector.apply(&event);
+                let copies = records.len() as u16;
+                self.ledger
+                    .record(event.id(), fate, &records[0], copies, due);
+                self.duplicates_sent += u64::from(copies - 1);
+                (partition_key(&event), records)
+            }
+            Item::Raw {
+                partition_key,
+                data,
+                origin,
+            } => {
+                tracing::debug!(%origin, "replaying a record that is not a valid event");
+                self.ledger.record_raw(&data, &origin);
+                self.unparsed_records += 1;
+                (partition_key, vec![data])
+            }
+        }
+    }
+}
+
+/// The Kinesis partition key: the instrument, so that each one stays ordered on one shard.
+fn partition_key(event: &MarketEvent) -> String {
+    event.instrument().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tickflow_pipeline::source::{Generator, GeneratorConfig};
+
+    fn generated(n: u64) -> impl Iterator<Item = MarketEvent> {
+        Generator::new(GeneratorConfig {
+            events: n,
+            ..GeneratorConfig::default()
+        })
+    }
+
+    static NO_FAULTS: std::sync::LazyLock<FaultSettings> =
+        std::sync::LazyLock::new(FaultSettings::default);
+
+    fn feed(items: Vec<Result<Item>>, load: &LoadPlan) -> Feed<'_> {
+        Feed {
+            items: Box::new(items.into_iter()),
+            pace: Pace::Full,
+            load,
+            faults: &NO_FAULTS,
+            seed: 1,
+            expected: 0,
+        }
+    }
+
+    /// Feeds 300 events at 1,000/s into a consumer that stalls for 300 ms after 100 of them.
+    async fn stalled_feed() -> Fed {
+        let load = LoadPlan {
+            rate: Some(1_000.0),
+            ..LoadPlan::default()
+        };
+        let items = generated(300).map(|e| Ok(Item::Event(e))).collect();
+        let (tx, mut rx) = mpsc::channel(1);
+        let consumer = tokio::spawn(async move {
+            let mut n = 0;
+            while rx.recv().await.is_some() {
+                n += 1;
+                if n == 100 {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                }
+            }
+        });
+        let fed = feed(items, &load).run(tx).await.unwrap();
+        consumer.await.unwrap();
+        fed
+    }
+
+    #[tokio::test]
+    async fn an_open_model_stamps_due_times_and_shows_a_stall_as_lag() {
+        let fed = stalled_feed().await;
+        for (i, event) in generated(300).enumerate() {
+            let due = fed.ledger.get(&event.id()).unwrap().due_ms;
+            assert!(
+                due.abs_diff(i as u32) <= 1,
+                "event {i} stamped {due} ms, due at {i} ms"
+            );
+        }
+        let s = fed.schedule.unwrap();
+        assert!((s.target_rate - 1_000.0).abs() < 1.0, "{s:?}");
+        assert!(s.lag_ms.max >= 250, "the stall shows as lag: {s:?}");
+        assert!(s.achieved_rate < s.target_rate, "{s:?}");
+    }
+
+    #[tokio::test]
+    async fn replayed_rows_that_are_not_events_are_in_the_ledger() {
+        let items: Vec<Result<Item>> = vec![
+            Ok(Item::Raw {
+                partition_key: "k".into(),
+                data: b"not an event".to_vec(),
+                origin: "f.csv:2".into(),
+            }),
+            Ok(Item::Event(generated(1).next().unwrap())),
+        ];
+        let (tx, mut rx) = mpsc::channel(8);
+        let fed = feed(items, &LoadPlan::default()).run(tx).await.unwrap();
+        assert_eq!((fed.ledger.len(), fed.ledger.raw_len()), (1, 1));
+        assert_eq!(fed.unparsed_records, 1);
+        assert!(fed.schedule.is_none(), "a full-speed feed has no schedule");
+        assert_eq!(rx.recv().await.unwrap().data, b"not an event");
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_item_stops_the_feed_with_its_error() {
+        let items: Vec<Result<Item>> = vec![
+            Ok(Item::Event(generated(1).next().unwrap())),
+            Err(crate::Error::Input("f.jsonl:2: Is a directory".into())),
+            Ok(Item::Event(generated(2).nth(1).unwrap())),
+        ];
+        let (tx, _rx) = mpsc::channel(8);
+        let e = feed(items, &LoadPlan::default()).run(tx).await.unwrap_err();
+        assert_eq!(e.to_string(), "f.jsonl:2: Is a directory");
+    }
+}

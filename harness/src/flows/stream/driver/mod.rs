@@ -1,0 +1,401 @@
+//! One pipeline run, start to finish, as four steps a reader can find one by one: provision the
+//! resources, start the [`stages`], [`feed`] them, drain them; then the [`crate::flows::stream::judge`] reads
+//! everything back and gives the verdict, the run status is announced, and the resources are torn
+//! down (or kept, to be judged again: [`FinishedRun`]).
+
+mod feed;
+mod moments;
+mod stages;
+mod upstream;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tickflow_pipeline::aws::Clients;
+use tickflow_pipeline::chaos::Chaos;
+use tickflow_pipeline::notify::Notifier;
+use tickflow_pipeline::source::{Generator, GeneratorConfig};
+
+use crate::error::Result;
+use crate::flows::stream::arrival::LoadPlan;
+use crate::flows::stream::expectations::{Expectations, SomethingSent};
+use crate::flows::stream::faults::{Fate, FaultSettings};
+use crate::flows::stream::judge::{self, Judgement};
+use crate::flows::stream::progress::Sample;
+use crate::flows::stream::reconcile::Ledger;
+use crate::flows::stream::replay::{self, Item, Pace, ReplaySpec};
+use crate::flows::stream::report::RunReport;
+use crate::flows::stream::settings::PipelineSettings;
+use crate::flows::stream::topology::{Provisioned, Topology};
+use crate::observe;
+use crate::topology::new_run_id;
+use crate::verdict::ResourceUse;
+use feed::{Fed, Feed};
+use moments::Moments;
+use stages::Stages;
+
+/// Most ledger entries reserved up front (a run asked for more still grows past it).
+const MAX_PRESIZE: usize = 50_000_000;
+
+/// Where a run's events come from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Source {
+    /// The deterministic generator.
+    Generate(GeneratorConfig),
+    /// A recorded or CSV data set.
+    Replay(ReplaySpec),
+}
+
+/// Everything a run needs to know.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunConfig {
+    /// Name in reports and in the run-status subject (`<name>_Pipeline_Success`).
+    pub name: String,
+    /// The events to feed.
+    pub source: Source,
+    /// Seeds fault injection.
+    pub seed: u64,
+    /// Arrival schedule; the default feeds as fast as the pipeline takes events.
+    pub load: LoadPlan,
+    /// The pipeline's tunables.
+    pub pipeline: PipelineSettings,
+    /// Faults to inject.
+    pub faults: FaultSettings,
+    /// Keep the run's resources for inspection instead of tearing them down.
+    pub keep_resources: bool,
+    /// Longest any stage may take to drain.
+    pub drain_timeout: Duration,
+    /// The id of the LocalStack container tickflow started for this run, which an outage
+    /// fault may pause; `None` for an endpoint tickflow does not own.
+    #[serde(skip)]
+    pub container: Option<String>,
+    /// A scenario's assertions, part of the verdict the run status announces ([`SomethingSent`]
+    /// for a run set by flags).
+    #[serde(skip)]
+    pub expect: Arc<dyn Expectations>,
+}
+
+impl RunConfig {
+    /// A run of `events` events from `seed` with default settings.
+    pub fn new(name: impl Into<String>, events: u64, seed: u64) -> Self {
+        Self {
+            name: name.into(),
+            source: Source::Generate(GeneratorConfig {
+                events,
+                seed,
+                ..GeneratorConfig::default()
+            }),
+            seed,
+            load: LoadPlan::default(),
+            pipeline: PipelineSettings::default(),
+            faults: FaultSettings::default(),
+            keep_resources: false,
+            drain_timeout: Duration::from_secs(600),
+            container: None,
+            expect: Arc::new(SomethingSent),
+        }
+    }
+}
+
+/// Runs the pipeline once against `clients`' endpoint and reports what happened; tears the
+/// resources down unless `config.keep_resources`.
+///
+/// # Errors
+/// Provisioning or a stage failing, a source that cannot be read, or a stage not draining within
+/// the timeout. A run that breaks an invariant is not an error: the report says FAIL and why.
+pub async fn run(clients: &Clients, config: &RunConfig) -> Result<RunReport> {
+    let finished = run_and_keep(clients, config).await?;
+    let report = finished.report.clone();
+    if config.keep_resources {
+        tracing::info!(run = %report.run_id, "keeping the run's resources");
+    } else {
+        finished.teardown(clients).await;
+    }
+    Ok(report)
+}
+
+/// A finished run whose resources are still there: its report, and what judging it again
+/// needs (the resources and the ledger of what was sent).
+#[derive(Debug)]
+pub struct FinishedRun {
+    /// The report of the run as it finished.
+    pub report: RunReport,
+    topology: Topology,
+    provisioned: Provisioned,
+    ledger: Ledger,
+    expect: Arc<dyn Expectations>,
+    /// The verdict the run status announced.
+    announced: bool,
+}
+
+impl FinishedRun {
+    /// The run's resources.
+    pub fn resources(&self) -> &Provisioned {
+        &self.provisioned
+    }
+
+    /// Judges the run again from what its resources hold now: the report as it finished, with
+    /// the verdict and everything read back replaced.
+    ///
+    /// # Errors
+    /// A failing AWS call.
+    pub async fn rejudge(&self, clients: &Clients) -> Result<RunReport> {
+        let (ledger, provisioned) = (&self.ledger, &self.provisioned);
+        // Boxed: reading everything back is a large future, too large for a test's stack.
+        let judgement =
+            Box::pin(judge::judge(clients, ledger, provisioned, Duration::ZERO)).await?;
+        let mut report = self.report.clone();
+        report.judged = judgement;
+        verdict_before_status(&mut report, self.expect.as_ref());
+        let subs = &provisioned.subscriptions;
+        let status = observe::run_status(clients, &subs.run_status, 0, Duration::ZERO).await?;
+        verdict_after_status(&mut report, self.expect.as_ref(), self.announced, status);
+        Ok(report)
+    }
+
+    /// Deletes the run's resources (a failure is logged: names are unique, so the next run is
+    /// unaffected).
+    pub async fn teardown(self, clients: &Clients) {
+        if let Err(e) = self.topology.teardown(clients, &self.provisioned).await {
+            tracing::warn!(error = %e, "teardown failed; the next run is unaffected (unique names)");
+        }
+    }
+}
+
+/// Runs the pipeline once and keeps its resources, to be judged again or inspected; the caller
+/// tears them down with [`FinishedRun::teardown`]. On an error they are torn down here.
+///
+/// # Errors
+/// As [`run`].
+pub async fn run_and_keep(clients: &Clients, config: &RunConfig) -> Result<FinishedRun> {
+    let started = Instant::now();
+    let calls_before = clients.calls.snapshot();
+    let topology = Topology {
+        shards: config.pipeline.shards,
+        max_receive_count: config.pipeline.max_receive_count,
+        visibility_timeout_secs: config.pipeline.visibility_timeout_secs,
+        ..Topology::with_run_id(new_run_id())
+    };
+    let provisioned = topology.provision(clients).await?;
+    match drive(clients, config, &provisioned, started).await {
+        Ok((fed, mut report, announced)) => {
+            report.run_id = topology.run_id.clone();
+            report.aws_calls =
+                crate::flows::stream::report::calls_since(&calls_before, &clients.calls.snapshot());
+            Ok(FinishedRun {
+                report,
+                topology,
+                provisioned,
+                ledger: fed.ledger,
+                expect: config.expect.clone(),
+                announced,
+            })
+        }
+        Err(e) => {
+            if !config.keep_resources {
+                let _ = topology.teardown(clients, &provisioned).await;
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Starts the stages, feeds and drains them, judges what they left, announces the verdict
+/// (returned with the report: whether the run status said Success).
+async fn drive(
+    clients: &Clients,
+    config: &RunConfig,
+    provisioned: &Provisioned,
+    started: Instant,
+) -> Result<(Fed, RunReport, bool)> {
+    let res = &provisioned.resources;
+    let schedule = &config.faults.schedule;
+    let chaos = (!schedule.is_empty()).then(|| Arc::new(Chaos::new(config.seed, schedule.clone())));
+    let moments = match &chaos {
+        Some(chaos) => Some(Moments::start(
+            chaos,
+            clients,
+            &res.stream,
+            config.container.as_deref(),
+        )?),
+        None => None,
+    };
+    let handler_faults = config.faults.handler_faults(config.seed);
+    let (mut stages, tx) = Stages::start(
+        clients,
+        res,
+        &config.pipeline,
+        handler_faults,
+        chaos.clone(),
+    );
+    let stats = stages.stats.clone();
+    let samples = Arc::new(Mutex::new(Vec::new()));
+    let progress = tokio::spawn(crate::flows::stream::progress::report(
+        stats.counters(),
+        started,
+        samples.clone(),
+        match &config.source {
+            Source::Generate(g) if config.load.duration_secs.is_none() => Some(g.events),
+            _ => None,
+        },
+    ));
+    let _stop_progress = AbortOnDrop(progress);
+    let (items, pace) = items(&config.source)?;
+    let feed = Feed {
+        items,
+        pace,
+        load: &config.load,
+        faults: &config.faults,
+        seed: config.seed,
+        expected: match &config.source {
+            Source::Generate(g) => usize::try_from(g.events).unwrap_or(0).min(MAX_PRESIZE),
+            Source::Replay(_) => 0,
+        },
+    };
+    let fed = tokio::select! {
+        fed = feed.run(tx) => fed?,
+        failed = stages.failure() => return Err(failed),
+    };
+    let times = stages.drain(started, config.drain_timeout).await?;
+    let skipped_moments = match moments {
+        Some(moments) => moments.finish().await?,
+        None => Vec::new(),
+    };
+    let mut timeline = std::mem::take(&mut *samples.lock().unwrap_or_else(|e| e.into_inner()));
+    timeline.push(stats.sample((times.processed_secs * 1_000.0) as u64));
+    let figures = stats.collect();
+
+    release_freed_memory();
+    let reading = Instant::now();
+    let judgement = Box::pin(judge::judge(
+        clients,
+        &fed.ledger,
+        provisioned,
+        observe::SETTLE,
+    ))
+    .await?;
+    tracing::info!(
+        secs = reading.elapsed().as_secs_f64(),
+        "read back and judged"
+    );
+    let mut report = assemble(config, &fed, judgement, timeline, times, figures);
+    report.faults_fired = chaos.map(|c| c.fired()).unwrap_or_default();
+    report.skipped_moments = skipped_moments;
+    verdict_before_status(&mut report, config.expect.as_ref());
+    let passed = report.judged.passed;
+    let summary = serde_json::json!({
+        "run": config.name,
+        "passed": passed,
+        "failed_checks": report.judged.failures.iter().map(|f| &f.check).collect::<Vec<_>>(),
+        "reconciliation": report.judged.reconciliation,
+        "elapsed_secs": started.elapsed().as_secs_f64(),
+    });
+    Notifier::new(clients.clone(), &res.topics.run_status)
+        .run_status(&config.name, passed, &summary)
+        .await?;
+    let status = observe::run_status(
+        clients,
+        &provisioned.subscriptions.run_status,
+        1,
+        observe::SETTLE,
+    )
+    .await?;
+    verdict_after_status(&mut report, config.expect.as_ref(), passed, status);
+    report.times.total_secs = started.elapsed().as_secs_f64();
+    report.elapsed_secs = report.times.total_secs;
+    Ok((fed, report, passed))
+}
+
+/// The verdict the run status announces: the invariants (in `report.judged` already) and
+/// every assertion of `expect` but those on the status itself.
+fn verdict_before_status(report: &mut RunReport, expect: &dyn Expectations) {
+    let mut failures = expect.before_status(report);
+    if !report.skipped_moments.is_empty() {
+        failures.push(crate::verdict::Failure::new(
+            "faults.moments",
+            "every scheduled outage and split fired",
+            report.skipped_moments.join("; "),
+        ));
+    }
+    report.judged.add_failures(failures);
+}
+
+/// The rest of the verdict once the run status (`status`, the subjects read back) is known: it
+/// was announced once and says the verdict it was announced from (`announced`), and the
+/// assertions on it hold.
+fn verdict_after_status(
+    report: &mut RunReport,
+    expect: &dyn Expectations,
+    announced: bool,
+    status: Vec<String>,
+) {
+    report.judged.set_run_status(status);
+    let mut failures = expect.on_status(report);
+    failures.extend(observe::run_status_announced(
+        &report.name,
+        announced,
+        &report.judged.sns.run_status_subjects,
+    ));
+    report.judged.add_failures(failures);
+}
+
+/// Hands memory the drained stages freed back to the system before the judge allocates its own
+/// (glibc keeps freed memory in its arenas otherwise: at a million events, the stages' buffers
+/// and the judge's tables would add up in the harness's peak RSS).
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free pages of the allocator's arenas to the system.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// Aborts the progress task however the run ends.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The run's items and their pace.
+fn items(source: &Source) -> Result<(replay::Items, Pace)> {
+    Ok(match source {
+        Source::Generate(g) => (
+            Box::new(Generator::new(g.clone()).map(|e| Ok(Item::Event(e)))),
+            Pace::Full,
+        ),
+        Source::Replay(spec) => (replay::open(spec)?, spec.pace),
+    })
+}
+
+/// The report of a run from what the feed, the stages and the judge gave.
+fn assemble(
+    config: &RunConfig,
+    fed: &Fed,
+    judgement: Judgement,
+    timeline: Vec<Sample>,
+    times: crate::flows::stream::report::StageTimes,
+    stats: crate::flows::stream::report::StageStats,
+) -> RunReport {
+    RunReport {
+        name: config.name.clone(),
+        run_id: String::new(),
+        judged: judgement,
+        expected_quarantine: fed.ledger.count(Fate::Malformed) as u64,
+        expected_poison: fed.ledger.count(Fate::Poison) as u64,
+        duplicates_sent: fed.duplicates_sent,
+        unparsed_records: fed.unparsed_records,
+        schedule: fed.schedule,
+        timeline,
+        times,
+        stats,
+        elapsed_secs: times.total_secs,
+        resources: ResourceUse::now(),
+        aws_calls: Default::default(),
+        faults_fired: Vec::new(),
+        skipped_moments: Vec::new(),
+    }
+}

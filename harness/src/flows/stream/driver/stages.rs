@@ -1,0 +1,418 @@
+//! The pipeline's stages for one run: wired to the run's resources, started as tokio tasks,
+//! restarted from durable state when a fault schedule crashes them, drained one after the
+//! other, and stopped if the run ends early.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tickflow_pipeline::aws::Clients;
+use tickflow_pipeline::bridge::{Bridge, BridgeStats, Checkpoints};
+use tickflow_pipeline::chaos::{Chaos, Stage};
+use tickflow_pipeline::control::{self, Control, Controller, Phase};
+use tickflow_pipeline::lake::{Lake, LakeStats};
+use tickflow_pipeline::notify::AlertOutbox;
+use tickflow_pipeline::processor::esm::EsmStats;
+use tickflow_pipeline::processor::handler::HandlerStats;
+use tickflow_pipeline::processor::{EnrichHandler, EventSourceMapping, HandlerFaults};
+use tickflow_pipeline::producer::{Outgoing, Producer, ProducerStats};
+use tickflow_pipeline::resources::Resources;
+use tickflow_pipeline::retry::Backoff;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::upstream::{self, Upstream};
+use crate::error::{Error, Result};
+use crate::flows::stream::report::{RestartCounts, StageStats, StageTimes};
+use crate::flows::stream::settings::PipelineSettings;
+
+/// Events the feed may queue ahead of the producer.
+const FEED_BUFFER: usize = 8_192;
+
+type StageTask = JoinHandle<tickflow_pipeline::Result<()>>;
+
+/// The running stages.
+pub(super) struct Stages {
+    producer: StageTask,
+    bridge: StageTask,
+    processor: StageTask,
+    guard: StopOnDrop,
+    /// Every stage's live counters.
+    pub(super) stats: Stats,
+}
+
+/// Times each stage was started again after a crash.
+#[derive(Debug, Default)]
+pub struct Restarts {
+    /// Producer restarts.
+    pub producer: AtomicU64,
+    /// Bridge restarts.
+    pub bridge: AtomicU64,
+    /// Processor restarts.
+    pub processor: AtomicU64,
+}
+
+/// Every stage's live counters.
+#[derive(Clone, Default)]
+pub(super) struct Stats {
+    pub(super) producer: Arc<ProducerStats>,
+    pub(super) bridge: Arc<BridgeStats>,
+    pub(super) esm: Arc<EsmStats>,
+    pub(super) handler: Arc<HandlerStats>,
+    pub(super) lake: Arc<LakeStats>,
+    pub(super) restarts: Arc<Restarts>,
+}
+
+impl Stats {
+    /// What the progress display reads.
+    pub(super) fn counters(&self) -> crate::flows::stream::progress::Counters {
+        crate::flows::stream::progress::Counters {
+            produced: self.producer.clone(),
+            bridged: self.bridge.clone(),
+            processed: self.handler.clone(),
+            lake: self.lake.clone(),
+        }
+    }
+
+    /// Events through each stage so far, as the throughput plot samples them.
+    pub(super) fn sample(&self, at_ms: u64) -> crate::flows::stream::progress::Sample {
+        use std::sync::atomic::Ordering::Relaxed;
+        crate::flows::stream::progress::Sample {
+            at_ms,
+            kinesis: self.producer.user_records.load(Relaxed),
+            sqs: self.bridge.user_records.load(Relaxed),
+            s3: self.handler.events.load(Relaxed),
+        }
+    }
+
+    /// A snapshot of the counters.
+    pub(super) fn collect(&self) -> StageStats {
+        let mut stats = StageStats::collect(
+            &self.producer,
+            &self.bridge,
+            &self.esm,
+            &self.handler,
+            &self.lake,
+        );
+        stats.restarts = RestartCounts {
+            producer: self.restarts.producer.load(Ordering::Relaxed),
+            bridge: self.restarts.bridge.load(Ordering::Relaxed),
+            processor: self.restarts.processor.load(Ordering::Relaxed),
+        };
+        stats
+    }
+}
+
+/// Stops the bridge and the processor when dropped early (an error, Ctrl-C), so no task
+/// outlives the run.
+struct StopOnDrop {
+    bridge: Controller,
+    esm: Controller,
+}
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.bridge.set(Phase::Stop);
+        self.esm.set(Phase::Stop);
+    }
+}
+
+/// What every start of a stage is built from: nothing a crashed instance held in memory.
+#[derive(Clone)]
+struct Wiring {
+    clients: Clients,
+    resources: Resources,
+    settings: PipelineSettings,
+    handler_faults: HandlerFaults,
+    chaos: Option<Arc<Chaos>>,
+    stats: Stats,
+}
+
+impl Stages {
+    /// Starts every stage against `res`; returns them and the sender that feeds the producer.
+    /// With a `chaos` schedule, the stages' AWS calls suffer its faults and its crashes restart
+    /// them.
+    pub(super) fn start(
+        clients: &Clients,
+        res: &Resources,
+        settings: &PipelineSettings,
+        handler_faults: HandlerFaults,
+        chaos: Option<Arc<Chaos>>,
+    ) -> (Self, mpsc::Sender<Outgoing>) {
+        let wiring = Wiring {
+            clients: match &chaos {
+                Some(chaos) => clients.with_chaos(chaos.clone()),
+                None => clients.clone(),
+            },
+            resources: res.clone(),
+            settings: settings.clone(),
+            handler_faults,
+            chaos,
+            stats: Stats::default(),
+        };
+        let (esm_ctl, esm_control) = control::channel();
+        let processor = tokio::spawn(wiring.clone().run_processor(esm_control));
+        let (bridge_ctl, bridge_control) = control::channel();
+        let bridge = tokio::spawn(wiring.clone().run_bridge(bridge_control));
+        let (tx, rx) = mpsc::channel::<Outgoing>(FEED_BUFFER);
+        let producer = match &wiring.chaos {
+            Some(chaos) if chaos.crashes(Stage::Producer) => {
+                tokio::spawn(wiring.clone().run_producer(rx))
+            }
+            _ => tokio::spawn(wiring.producer().run(rx)),
+        };
+        let stages = Stages {
+            stats: wiring.stats,
+            producer,
+            bridge,
+            processor,
+            guard: StopOnDrop {
+                bridge: bridge_ctl,
+                esm: esm_ctl,
+            },
+        };
+        (stages, tx)
+    }
+
+    /// Resolves with the error of the first stage that ends while the run is still feeding
+    /// (a stage ends early only when it cannot go on): the run stops at once with it, instead
+    /// of waiting for a drain that cannot come.
+    pub(super) async fn failure(&mut self) -> Error {
+        let (stage, ended) = tokio::select! {
+            ended = &mut self.producer => ("producer", ended),
+            ended = &mut self.bridge => ("bridge", ended),
+            ended = &mut self.processor => ("processor", ended),
+        };
+        ended_early(stage, ended)
+    }
+
+    /// Drains stage after stage once the feed has ended (its sender dropped): the producer
+    /// empties into Kinesis, the bridge reads every shard dry, the processor empties the queue,
+    /// the price watch closes its windows, the lake flushes. Each may take up to `limit`; a later
+    /// stage that ends meanwhile ends the drain with its error.
+    ///
+    /// # Errors
+    /// A stage that failed, or did not drain within `limit`.
+    pub(super) async fn drain(mut self, started: Instant, limit: Duration) -> Result<StageTimes> {
+        tokio::select! {
+            joined = join("producer", &mut self.producer, limit) => joined?,
+            ended = &mut self.bridge => return Err(ended_early("bridge", ended)),
+            ended = &mut self.processor => return Err(ended_early("processor", ended)),
+        }
+        let produced = started.elapsed();
+        self.guard.bridge.set(Phase::Drain);
+        tokio::select! {
+            joined = join("bridge", &mut self.bridge, limit) => joined?,
+            ended = &mut self.processor => return Err(ended_early("processor", ended)),
+        }
+        let bridged = started.elapsed();
+        self.guard.esm.set(Phase::Drain);
+        join("processor", &mut self.processor, limit).await?;
+        Ok(StageTimes {
+            produced_secs: produced.as_secs_f64(),
+            bridged_secs: bridged.as_secs_f64(),
+            processed_secs: started.elapsed().as_secs_f64(),
+            total_secs: 0.0,
+        })
+    }
+}
+
+/// The error of a stage that ended before it was asked to drain.
+fn ended_early(
+    stage: &str,
+    ended: std::result::Result<tickflow_pipeline::Result<()>, tokio::task::JoinError>,
+) -> Error {
+    match ended {
+        Ok(Err(e)) => Error::Stage {
+            stage: stage.to_string(),
+            reason: e.to_string(),
+        },
+        Ok(Ok(())) => Error::Stage {
+            stage: stage.to_string(),
+            reason: "ended before it was asked to drain".into(),
+        },
+        Err(e) => Error::Stage {
+            stage: stage.to_string(),
+            reason: e.to_string(),
+        },
+    }
+}
+
+impl Wiring {
+    fn producer(&self) -> Producer {
+        let producer = Producer::new(
+            self.clients.clone(),
+            &self.resources.stream,
+            self.settings.producer(),
+        )
+        .with_stats(self.stats.producer.clone());
+        match &self.chaos {
+            Some(chaos) => producer.with_chaos(chaos.clone()),
+            None => producer,
+        }
+    }
+
+    /// The producer, when the schedule crashes it: fed through an [`Upstream`] that keeps what
+    /// it has not acknowledged at a checkpoint barrier, and started again after each crash with
+    /// fresh memory, from those records.
+    async fn run_producer(self, feed: mpsc::Receiver<Outgoing>) -> tickflow_pipeline::Result<()> {
+        let mut upstream = Upstream::new(feed);
+        loop {
+            let acknowledged = upstream::counter();
+            let producer = self
+                .producer()
+                .with_checkpoints(upstream::BARRIER_EVERY, acknowledged.clone());
+            let (tx, rx) = mpsc::channel::<Outgoing>(FEED_BUFFER);
+            let task = tokio::spawn(producer.run(rx));
+            upstream.hand_over(tx, &acknowledged).await;
+            let ended = task
+                .await
+                .map_err(|e| tickflow_pipeline::Error::Stage(format!("producer task: {e}")))?;
+            match ended {
+                Err(tickflow_pipeline::Error::Crashed(_)) => {
+                    self.stats.restarts.producer.fetch_add(1, Ordering::Relaxed);
+                    tracing::info!("restarting the producer from its upstream's checkpoint");
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// The bridge, started again after each crash with fresh memory: it resumes from its
+    /// durable checkpoints in the state bucket.
+    async fn run_bridge(self, control: Control) -> tickflow_pipeline::Result<()> {
+        let restarts = &self.stats.restarts.bridge;
+        supervise(Stage::Bridge, restarts, || {
+            let checkpoints = Checkpoints::in_s3(
+                self.clients.clone(),
+                &self.resources.state_bucket,
+                format!("checkpoints/{}/", self.resources.stream),
+            );
+            let mut bridge = Bridge::new(
+                self.clients.clone(),
+                &self.resources.stream,
+                &self.resources.queue_url,
+                self.settings.bridge(),
+                checkpoints,
+            )
+            .with_stats(self.stats.bridge.clone());
+            if let Some(chaos) = &self.chaos {
+                bridge = bridge.with_chaos(chaos.clone());
+            }
+            bridge.run(control.clone())
+        })
+        .await
+    }
+
+    /// The processor (event source mapping, handler and lake writer: one process), started
+    /// again after each crash with fresh memory: it takes what the lake holds as written.
+    async fn run_processor(self, control: Control) -> tickflow_pipeline::Result<()> {
+        let restarts = &self.stats.restarts.processor;
+        supervise(Stage::Processor, restarts, || {
+            self.processor_once(control.clone())
+        })
+        .await
+    }
+
+    async fn processor_once(&self, control: Control) -> tickflow_pipeline::Result<()> {
+        let res = &self.resources;
+        let (lake, mut lake_task) = Lake::spawn_counting(
+            self.clients.clone(),
+            res.bucket.clone(),
+            self.settings.lake(),
+            self.stats.lake.clone(),
+        );
+        let alerts = AlertOutbox::new(self.clients.clone(), &res.state_bucket);
+        let handler = EnrichHandler::new(
+            lake,
+            Some(alerts),
+            self.settings.watch(),
+            self.handler_faults,
+        )
+        .with_stats(self.stats.handler.clone());
+        let recovered = Backoff::default()
+            .retry("recovering the processor from the lake", || {
+                handler.recover(&self.clients, &res.bucket)
+            })
+            .await
+            .map_err(|e| tickflow_pipeline::Error::Stage(e.to_string()))?;
+        tracing::debug!(recovered, "processor started");
+        let handler = Arc::new(handler);
+        let mut esm = EventSourceMapping::new(
+            self.clients.clone(),
+            &res.queue_url,
+            self.settings.esm(),
+            handler.clone(),
+        )
+        .with_stats(self.stats.esm.clone());
+        if let Some(chaos) = &self.chaos {
+            esm = esm.with_chaos(chaos.clone());
+        }
+        let writer_error = |e: tokio::task::JoinError| {
+            tickflow_pipeline::Error::Stage(format!("lake writer task: {e}"))
+        };
+        let outcome = tokio::select! {
+            outcome = esm.run(control) => outcome,
+            // While the handler holds a handle, the writer ends only when it cannot go on:
+            // the processor ends at once with its error, and the run with it.
+            written = &mut lake_task => {
+                return Err(written.map_err(writer_error)?.err().unwrap_or_else(|| {
+                    tickflow_pipeline::Error::Stage("the lake writer ended early".into())
+                }));
+            }
+        };
+        let outcome = match outcome {
+            Ok(()) => handler
+                .finish()
+                .await
+                .map(drop)
+                .map_err(|e| tickflow_pipeline::Error::Stage(e.to_string())),
+            failed => failed,
+        };
+        // The writer ends once its last handle is gone; what was handed to it is written
+        // (after a crash too: see the README on what a crash loses).
+        drop(handler);
+        let written = lake_task.await.map_err(writer_error)?;
+        outcome.and(written)
+    }
+}
+
+/// Runs a stage until it ends for any reason but a scheduled crash; after a crash, counts a
+/// restart and starts a new instance.
+async fn supervise<F, Fut>(
+    stage: Stage,
+    restarts: &AtomicU64,
+    mut start: F,
+) -> tickflow_pipeline::Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = tickflow_pipeline::Result<()>>,
+{
+    loop {
+        match start().await {
+            Err(tickflow_pipeline::Error::Crashed(_)) => {
+                restarts.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(
+                    stage = stage.name(),
+                    "restarting the stage from durable state"
+                );
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn join(stage: &str, task: &mut StageTask, limit: Duration) -> Result<()> {
+    match tokio::time::timeout(limit, task).await {
+        Err(_) => Err(Error::Timeout {
+            what: format!("the {stage} to drain"),
+            after: limit,
+        }),
+        Ok(Err(e)) => Err(Error::Stage {
+            stage: stage.to_string(),
+            reason: e.to_string(),
+        }),
+        Ok(Ok(result)) => result.map_err(Error::from),
+    }
+}

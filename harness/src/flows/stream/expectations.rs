@@ -1,0 +1,40 @@
+//! How a run's own expectations join its verdict before the run status is announced, without
+//! the stream flow knowing the scenario format: the scenario layer implements [`Expectations`].
+
+use super::report::RunReport;
+use crate::verdict::Failure;
+
+/// Assertions on a finished run beyond the invariants every run meets.
+pub trait Expectations: std::fmt::Debug + Send + Sync {
+    /// Every assertion `report` breaks but those on the run status (which is announced from
+    /// this verdict).
+    fn before_status(&self, report: &RunReport) -> Vec<Failure>;
+    /// Every assertion on the run status `report` read back.
+    fn on_status(&self, report: &RunReport) -> Vec<Failure>;
+}
+
+/// What a run without a scenario expects: that it sent something (a run of nothing has
+/// nothing to be judged on).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SomethingSent;
+
+impl Expectations for SomethingSent {
+    fn before_status(&self, report: &RunReport) -> Vec<Failure> {
+        nothing_sent(report).into_iter().collect()
+    }
+
+    fn on_status(&self, _: &RunReport) -> Vec<Failure> {
+        Vec::new()
+    }
+}
+
+/// The failure of a run that sent nothing, when it did.
+pub fn nothing_sent(report: &RunReport) -> Option<Failure> {
+    (report.judged.reconciliation.events == 0).then(|| {
+        Failure::new(
+            "sent",
+            "at least one record (or `sent = 0` in [expect])",
+            "0: a run that sent nothing has nothing to be judged on",
+        )
+    })
+}

@@ -1,0 +1,448 @@
+//! The verdict on a run, from its resources and its ledger alone: read the lake, the quarantine,
+//! the queues and the notification queues back (changing nothing), reconcile with what was
+//! sent, and check the invariants every run must meet. Because it needs nothing from the stages,
+//! it judges a finished run again as well (after its resources were tampered with, in the tests
+//! that prove every check can fail).
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use serde::Serialize;
+use tickflow_pipeline::aws::Clients;
+use tickflow_pipeline::notify::outbox;
+use tickflow_pipeline::s3_event::{self, Notice};
+
+use crate::error::Result;
+use crate::flows::stream::lake::{self, LakeContents, PartitionSummary};
+use crate::flows::stream::reconcile::{Ledger, Reconciliation};
+use crate::flows::stream::topology::Provisioned;
+use crate::latency::{Bucket, Latency, LatencyHistogram};
+use crate::observe::{self, QueueDepth};
+use crate::verdict::Failure;
+
+/// Longest a queue read may take.
+const READ_LIMIT: Duration = Duration::from_secs(20);
+
+/// SNS deliveries by topic.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SnsCounts {
+    /// New-data notifications (one per object).
+    pub new_data: u64,
+    /// Price-move alerts.
+    pub price_alert: u64,
+    /// Run-status messages.
+    pub run_status: u64,
+    /// Their subjects.
+    pub run_status_subjects: Vec<String>,
+    /// The symbol of each alert.
+    pub alert_symbols: Vec<String>,
+}
+
+/// What judging a run found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Judgement {
+    /// Whether every invariant held.
+    pub passed: bool,
+    /// The invariants that did not hold.
+    pub failures: Vec<Failure>,
+    /// Records accounted for.
+    pub reconciliation: Reconciliation,
+    /// Partition -> objects and rows (the quarantine included).
+    pub partitions: BTreeMap<String, PartitionSummary>,
+    /// Quarantine reason (`schema` or `rule`) -> rows.
+    pub quarantine_reasons: BTreeMap<String, u64>,
+    /// Rows in the quarantine (a malformed record sent twice is quarantined twice).
+    pub quarantine_rows: u64,
+    /// Records in dead-lettered messages.
+    pub dead_lettered_records: u64,
+    /// Main queue after the drain.
+    pub main_queue: QueueDepth,
+    /// Dead-letter queue after the drain.
+    pub dlq: QueueDepth,
+    /// Distinct messages read from the DLQ.
+    pub dlq_messages: u64,
+    /// SNS deliveries counted on the subscribed queues.
+    pub sns: SnsCounts,
+    /// Due -> created in S3 (the time S3's notification of the object gives), milliseconds,
+    /// over the rows whose object S3 announced.
+    pub latency_ms: Latency,
+    /// The same latencies in power-of-two buckets, for the distribution plot.
+    pub latency_histogram: Vec<Bucket>,
+    /// Rows whose latency is unknown (S3 announced no creation of their object).
+    pub latency_unknown: u64,
+    /// How the new-data notifications match the lake's objects.
+    pub announced: Announcements,
+}
+
+/// New-data notifications matched with the objects of the lake by key: each object must be
+/// announced exactly once, and nothing else announced (a count would let one object never
+/// announced and another announced twice pass).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Announcements {
+    /// Objects no notification names.
+    pub unannounced: u64,
+    /// Notifications beyond the first for an object.
+    pub repeated: u64,
+    /// Notifications that name no object of the lake (or nothing readable).
+    pub stray: u64,
+    /// A few of each, with the key.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub examples: Vec<String>,
+}
+
+/// What S3's deliveries on a subscribed queue say, each message parsed once: the objects
+/// created (key, `eventTime`), the set-up test events, and the messages that are not S3
+/// notifications at all.
+#[derive(Debug, Default)]
+struct S3Deliveries {
+    created: Vec<(String, String)>,
+    test_events: usize,
+    strays: Vec<String>,
+}
+
+impl S3Deliveries {
+    fn of(messages: &[String]) -> Self {
+        let mut d = S3Deliveries::default();
+        for message in messages {
+            let notices = s3_event::parse(message);
+            if notices.is_empty() {
+                d.strays.push(message.chars().take(120).collect());
+            }
+            for notice in notices {
+                match notice {
+                    Notice::Created { key, time } => d.created.push((key, time)),
+                    Notice::Test => d.test_events += 1,
+                }
+            }
+        }
+        d
+    }
+
+    /// Messages that announce something (the set-up test events aside).
+    fn announcing(&self) -> u64 {
+        (self.created.len() + self.strays.len()) as u64
+    }
+
+    /// When S3 says each of `objects` (`s3://bucket/key`) was created, by index: latency is
+    /// measured on S3's clock, not on what the pipeline stamps on its own writes.
+    fn created_at(&self, bucket: &str, objects: &[String]) -> Vec<Option<i64>> {
+        let mut first: HashMap<String, i64> = HashMap::new();
+        for (key, time) in &self.created {
+            if let Ok(at) = chrono::DateTime::parse_from_rfc3339(time) {
+                let at = at.timestamp_millis();
+                let slot = first.entry(format!("s3://{bucket}/{key}")).or_insert(at);
+                *slot = (*slot).min(at);
+            }
+        }
+        objects.iter().map(|o| first.get(o).copied()).collect()
+    }
+
+    /// The symbols of the price alerts announced (an alert object's key names its symbol); a
+    /// message that is not an S3 notification counts as an alert of no symbol.
+    fn alert_symbols(&self) -> Vec<String> {
+        let symbols = self
+            .created
+            .iter()
+            .map(|(key, _)| outbox::symbol_of_key(key).unwrap_or_default().to_string());
+        symbols
+            .chain(self.strays.iter().map(|_| String::new()))
+            .collect()
+    }
+}
+
+impl Announcements {
+    /// Matches the `messages` of new-data deliveries (S3 event notifications of `bucket`) with
+    /// `objects` (`s3://bucket/key`). The test event S3 sends when the notification is set up
+    /// names no object and is not counted.
+    pub fn of(bucket: &str, objects: &[String], messages: &[String]) -> Self {
+        Self::matching(bucket, objects, &S3Deliveries::of(messages))
+    }
+
+    fn matching(bucket: &str, objects: &[String], deliveries: &S3Deliveries) -> Self {
+        let mut announced: HashMap<String, u64> = HashMap::new();
+        let mut a = Announcements::default();
+        let example = |examples: &mut Vec<String>, text: String| {
+            if examples.len() < crate::flows::stream::reconcile::EXAMPLES * 3 {
+                examples.push(text);
+            }
+        };
+        for text in &deliveries.strays {
+            a.stray += 1;
+            example(
+                &mut a.examples,
+                format!("a notification naming no object: {text:?}"),
+            );
+        }
+        for (key, _) in &deliveries.created {
+            *announced.entry(format!("s3://{bucket}/{key}")).or_default() += 1;
+        }
+        for object in objects {
+            match announced.remove(object) {
+                None => {
+                    a.unannounced += 1;
+                    example(&mut a.examples, format!("{object}: never announced"));
+                }
+                Some(n) if n > 1 => {
+                    a.repeated += n - 1;
+                    example(&mut a.examples, format!("{object}: announced {n} times"));
+                }
+                Some(_) => {}
+            }
+        }
+        for (object, n) in announced {
+            a.stray += n;
+            example(
+                &mut a.examples,
+                format!("{object}: announced, but not in the lake"),
+            );
+        }
+        a
+    }
+
+    /// Whether every object was announced once and nothing else.
+    pub fn holds(&self) -> bool {
+        self.unannounced == 0 && self.repeated == 0 && self.stray == 0
+    }
+}
+
+impl Judgement {
+    /// Records the run-status deliveries' subjects (the status is announced after the verdict).
+    pub fn set_run_status(&mut self, subjects: Vec<String>) {
+        self.sns.run_status = subjects.len() as u64;
+        self.sns.run_status_subjects = subjects;
+    }
+
+    /// Adds failed checks (a scenario's assertions, the run status) to the verdict.
+    pub fn add_failures(&mut self, failures: impl IntoIterator<Item = Failure>) {
+        self.failures.extend(failures);
+        self.passed = self.failures.is_empty();
+    }
+}
+
+/// Judges the run that `ledger` recorded, from what `provisioned` holds now. `settle` is how
+/// long SNS deliveries may still be on their way ([`SETTLE`] right after a run, zero when
+/// judging a run again).
+///
+/// # Errors
+/// A failing AWS call, or an object of the lake that does not decompress.
+pub async fn judge(
+    clients: &Clients,
+    ledger: &Ledger,
+    provisioned: &Provisioned,
+    settle: Duration,
+) -> Result<Judgement> {
+    let res = &provisioned.resources;
+    let subs = &provisioned.subscriptions;
+    let linger = settle.min(Duration::from_secs(1));
+    let alerts = async {
+        observe::settle(clients, &subs.price_alert, 0, settle).await;
+        observe::peek_all(clients, &subs.price_alert, READ_LIMIT, linger).await
+    };
+    let (mut lake, dlq, alerts) = tokio::try_join!(
+        lake::read_lake(clients, &res.bucket, ledger.len()),
+        observe::peek_all(clients, &res.dlq_url, READ_LIMIT, Duration::ZERO),
+        alerts,
+    )?;
+    lake.found.dead_letters = crate::flows::stream::reconcile::dead_letters(&dlq.messages);
+    let reconciliation = Reconciliation::of(ledger, &lake.found);
+    observe::settle(clients, &subs.new_data, lake.objects(), settle).await;
+    let new_data = observe::peek_all(clients, &subs.new_data, READ_LIMIT, linger).await?;
+    let new_data = S3Deliveries::of(&messages(&new_data));
+    let announced = Announcements::matching(&res.bucket, &lake.found.objects, &new_data);
+    lake.written_at = new_data.created_at(&res.bucket, &lake.found.objects);
+    let (latency, latency_unknown) = latencies(ledger, &lake);
+    let alert_symbols = S3Deliveries::of(&messages(&alerts)).alert_symbols();
+    let sns = SnsCounts {
+        new_data: new_data.announcing(),
+        price_alert: alert_symbols.len() as u64,
+        alert_symbols,
+        ..SnsCounts::default()
+    };
+    let mut judgement = Judgement {
+        passed: false,
+        failures: Vec::new(),
+        quarantine_rows: lake.quarantine_rows(),
+        dead_lettered_records: lake
+            .found
+            .dead_letters
+            .iter()
+            .map(|d| d.records.len() as u64)
+            .sum(),
+        main_queue: observe::queue_depth(clients, &res.queue_url).await?,
+        dlq: dlq.depth,
+        dlq_messages: dlq.messages.len() as u64,
+        sns,
+        latency_ms: latency.summary(),
+        latency_histogram: latency.buckets(),
+        latency_unknown,
+        announced,
+        reconciliation,
+        partitions: std::mem::take(&mut lake.partitions),
+        quarantine_reasons: std::mem::take(&mut lake.quarantine_reasons),
+    };
+    judgement.failures = invariants(&judgement);
+    judgement.passed = judgement.failures.is_empty();
+    Ok(judgement)
+}
+
+/// The checks every run must pass, whatever its scenario says:
+/// - the reconciliation holds (nothing missing, duplicated, misplaced, altered or unknown);
+/// - the main queue is drained;
+/// - every message of the DLQ was read (else its records could not be accounted for);
+/// - one new-data notification per object written.
+pub fn invariants(j: &Judgement) -> Vec<Failure> {
+    let r = &j.reconciliation;
+    let mut failures: Vec<Failure> = r
+        .problems()
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(name, n)| Failure {
+            check: format!("reconciliation.{name}"),
+            expected: "0".into(),
+            actual: n.to_string(),
+            examples: r.examples.get(name).cloned().unwrap_or_default(),
+        })
+        .collect();
+    if j.main_queue.total() > 0 {
+        failures.push(Failure::new(
+            "queues.main",
+            "drained (0 visible, 0 in flight)",
+            format!(
+                "{} visible, {} in flight",
+                j.main_queue.visible, j.main_queue.in_flight
+            ),
+        ));
+    }
+    if j.dlq_messages < j.dlq.total() {
+        failures.push(Failure::new(
+            "queues.dlq",
+            format!("all {} messages read within {READ_LIMIT:?}", j.dlq.total()),
+            format!("{} read", j.dlq_messages),
+        ));
+    }
+    let objects: u64 = j.partitions.values().map(|p| p.objects).sum();
+    let a = &j.announced;
+    if j.sns.new_data != objects || !a.holds() {
+        failures.push(Failure {
+            check: "sns.new_data".into(),
+            expected: format!("each of the {objects} objects announced once, nothing else"),
+            actual: format!(
+                "{} notifications: {} objects never announced, {} announced again, {} naming \
+                 no object of the lake",
+                j.sns.new_data, a.unannounced, a.repeated, a.stray
+            ),
+            examples: a.examples.clone(),
+        });
+    }
+    failures
+}
+
+/// The SNS `Message` of each delivery read from a subscribed queue.
+fn messages(peeked: &observe::Peeked) -> Vec<String> {
+    observe::deliveries(&peeked.bodies())
+        .into_iter()
+        .map(|d| d.message)
+        .collect()
+}
+
+/// Latency of every sent row whose object S3 announced, and how many rows' objects it did not.
+fn latencies(ledger: &Ledger, lake: &LakeContents) -> (LatencyHistogram, u64) {
+    let mut unknown = 0;
+    let histogram = lake
+        .found
+        .lake
+        .iter()
+        .filter_map(|(id, sighting)| {
+            let due = ledger.due_at_ms(id)?;
+            match lake
+                .written_at
+                .get(sighting.first.object as usize)
+                .copied()
+                .flatten()
+            {
+                Some(at) => Some((at - due).max(0) as u64),
+                None => {
+                    unknown += u64::from(sighting.rows);
+                    None
+                }
+            }
+        })
+        .collect();
+    (histogram, unknown)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_invariant_fails_on_its_own_and_says_what_and_where() {
+        assert!(invariants(&Judgement::default()).is_empty());
+        let mut j = Judgement::default();
+        j.reconciliation.missing = 2;
+        j.reconciliation
+            .examples
+            .insert("missing", vec!["event e (clean) is in neither ...".into()]);
+        j.reconciliation.unknown = 1;
+        j.main_queue.in_flight = 1;
+        j.dlq = QueueDepth {
+            visible: 3,
+            in_flight: 0,
+        };
+        j.dlq_messages = 2;
+        j.partitions.insert(
+            "event_type=forex/dt=2026-11-23/hour=14".into(),
+            PartitionSummary {
+                objects: 2,
+                ..PartitionSummary::default()
+            },
+        );
+        j.sns.new_data = 1;
+        j.announced.unannounced = 1;
+        let failures = invariants(&j);
+        let checks: Vec<&str> = failures.iter().map(|f| f.check.as_str()).collect();
+        assert_eq!(
+            checks,
+            [
+                "reconciliation.missing",
+                "reconciliation.unknown",
+                "queues.main",
+                "queues.dlq",
+                "sns.new_data"
+            ]
+        );
+        assert_eq!(
+            failures[0].to_string(),
+            "reconciliation.missing: expected 0, got 2\n      event e (clean) is in neither ..."
+        );
+        assert_eq!(failures[3].actual, "2 read");
+        assert_eq!(
+            failures[4].expected,
+            "each of the 2 objects announced once, nothing else"
+        );
+    }
+
+    #[test]
+    fn announcements_are_matched_by_key_not_counted() {
+        let objects = ["s3://lake/a=1".to_string(), "s3://lake/b".to_string()];
+        let note = |key: &str| {
+            format!(
+                r#"{{"Records":[{{"eventName":"ObjectCreated:Put","eventTime":"t","s3":{{"object":{{"key":"{key}"}}}}}}]}}"#
+            )
+        };
+        let test = r#"{"Service":"Amazon S3","Event":"s3:TestEvent"}"#.to_string();
+        let a = Announcements::of("lake", &objects, &[test, note("a%3D1"), note("b")]);
+        assert!(a.holds(), "keys decoded, the test event not counted: {a:?}");
+        // One never announced and another twice: the count matches, the keys do not.
+        let a = Announcements::of("lake", &objects, &[note("a%3D1"), note("a%3D1")]);
+        assert_eq!((a.unannounced, a.repeated, a.stray), (1, 1, 0), "{a:?}");
+        assert!(a
+            .examples
+            .iter()
+            .any(|e| e == "s3://lake/b: never announced"));
+        // Text that names no object, and an object the lake does not hold.
+        let messages = [note("a%3D1"), note("b"), "one too many".into(), note("c")];
+        let a = Announcements::of("lake", &objects, &messages);
+        assert_eq!((a.unannounced, a.repeated, a.stray), (0, 0, 2), "{a:?}");
+    }
+}

@@ -1,0 +1,255 @@
+//! Judging a run against a scenario's `[expect]`, on top of the invariants every run must meet
+//! ([`crate::flows::stream::judge::invariants`]): every assertion that fails says what was expected and what
+//! was found.
+
+use crate::flows::stream::expectations::{nothing_sent, Expectations};
+use crate::verdict::Failure;
+use globset::{Glob, GlobMatcher};
+
+use crate::flows::stream::report::RunReport;
+use crate::scenario::file::{Count, Expect, NewData, PartitionExpect, SnsExpect};
+
+/// A scenario's `[expect]` judges the stream run it asked for, before and after the run status.
+impl Expectations for Expect {
+    fn before_status(&self, report: &RunReport) -> Vec<Failure> {
+        evaluate_data(self, report)
+    }
+
+    fn on_status(&self, report: &RunReport) -> Vec<Failure> {
+        evaluate_status(self, report)
+    }
+}
+
+/// Every assertion of `expect` that `report` breaks: [`evaluate_data`] and
+/// [`evaluate_status`] together.
+pub fn evaluate(expect: &Expect, report: &RunReport) -> Vec<Failure> {
+    let mut failures = evaluate_data(expect, report);
+    failures.extend(evaluate_status(expect, report));
+    failures
+}
+
+/// The assertions on the run-status messages (`sns.run_status`, `sns.run_status_subject`):
+/// judged after the status is announced, which the rest of the verdict decides.
+pub fn evaluate_status(expect: &Expect, report: &RunReport) -> Vec<Failure> {
+    let mut judge = Judge::default();
+    let sns = &expect.sns;
+    judge.count(
+        "sns.run_status",
+        &sns.run_status,
+        report.judged.sns.run_status,
+    );
+    run_status_subjects(&mut judge, sns, &report.judged.sns.run_status_subjects);
+    judge.failures
+}
+
+/// Every assertion of `expect` but those on the run status, which is announced from their
+/// verdict.
+pub fn evaluate_data(expect: &Expect, report: &RunReport) -> Vec<Failure> {
+    let mut judge = Judge::default();
+    let r = &report.judged.reconciliation;
+    match &expect.sent {
+        Some(sent) => judge.count("sent", &Some(*sent), r.events),
+        None => judge.failures.extend(nothing_sent(report)),
+    }
+    judge.count("found", &expect.found, r.found);
+    judge.count("quarantined", &expect.quarantined, r.quarantined);
+    judge.count("dead_lettered", &expect.dead_lettered, r.dead_lettered);
+    let fired = report.faults_fired.len() as u64;
+    judge.count("faults_fired", &expect.faults_fired, fired);
+    let r = &report.stats.restarts;
+    let restarts = r.producer + r.bridge + r.processor;
+    judge.count("restarts", &expect.restarts, restarts);
+    let redelivered = report.stats.redelivered;
+    judge.count("redelivered", &expect.redelivered, redelivered);
+    let q = &expect.queues;
+    judge.count(
+        "queues.main_visible",
+        &q.main_visible,
+        report.judged.main_queue.visible,
+    );
+    judge.count(
+        "queues.main_in_flight",
+        &q.main_in_flight,
+        report.judged.main_queue.in_flight,
+    );
+    judge.count("queues.dlq", &q.dlq, report.judged.dlq.total());
+    let sns = &expect.sns;
+    judge.count(
+        "sns.price_alert",
+        &sns.price_alert,
+        report.judged.sns.price_alert,
+    );
+    let objects: u64 = report.judged.partitions.values().map(|p| p.objects).sum();
+    let new_data = match sns.new_data {
+        Some(NewData::PerObject(_)) => Some(Count::Exact(objects)),
+        Some(NewData::Count(c)) => Some(c),
+        None => None,
+    };
+    judge.count("sns.new_data", &new_data, report.judged.sns.new_data);
+    for p in &expect.partitions {
+        partition(&mut judge, p, report);
+    }
+    if let Some(alerts) = &sns.alert_symbols {
+        let mut want = alerts.clone();
+        let mut got = report.judged.sns.alert_symbols.clone();
+        want.sort();
+        got.sort();
+        if want != got {
+            judge.fail("sns.alert_symbols", format!("{want:?}"), format!("{got:?}"));
+        }
+    }
+    let bounded = expect.latency.p50_ms.is_some() || expect.latency.p99_ms.is_some();
+    if bounded && report.judged.latency_unknown > 0 {
+        judge.fail(
+            "latency",
+            "a write time for every row".into(),
+            format!(
+                "{} rows in objects S3 announced no creation of",
+                report.judged.latency_unknown
+            ),
+        );
+    }
+    for (check, limit, actual) in [
+        (
+            "latency.p50_ms",
+            expect.latency.p50_ms,
+            report.judged.latency_ms.p50,
+        ),
+        (
+            "latency.p99_ms",
+            expect.latency.p99_ms,
+            report.judged.latency_ms.p99,
+        ),
+    ] {
+        if let Some(limit) = limit.filter(|l| actual > *l) {
+            judge.fail(check, format!("<= {limit} ms"), format!("{actual} ms"));
+        }
+    }
+    judge.failures
+}
+
+/// The assertions of one `[[expect.partitions]]` entry.
+fn partition(judge: &mut Judge, p: &PartitionExpect, report: &RunReport) {
+    let Some(matcher) = matcher(&p.glob) else {
+        return;
+    };
+    let matching: Vec<_> = report
+        .judged
+        .partitions
+        .iter()
+        .filter(|(k, _)| matcher.is_match(k))
+        .collect();
+    let label = format!("partitions[{}]", p.glob);
+    judge.count(
+        &format!("{label}.objects"),
+        &p.objects,
+        matching.iter().map(|(_, s)| s.objects).sum(),
+    );
+    judge.count(
+        &format!("{label}.events"),
+        &p.events,
+        matching.iter().map(|(_, s)| s.events).sum(),
+    );
+    // A glob that matches nothing passes any `max`; only an exact 0 says "none expected".
+    let absence_expected = [p.objects, p.events].contains(&Some(Count::Exact(0)));
+    if matching.is_empty() && !absence_expected {
+        judge.fail(
+            &label,
+            "at least one matching partition".into(),
+            "none".into(),
+        );
+    }
+    for field in &p.required_fields {
+        let lacking: Vec<&str> = matching
+            .iter()
+            .filter(|(_, s)| !s.common_fields.contains(field))
+            .map(|(k, _)| k.as_str())
+            .collect();
+        if !lacking.is_empty() {
+            judge.fail(
+                &format!("{label}.required_fields"),
+                format!("`{field}` in every row"),
+                format!("rows without it in {}", lacking.join(", ")),
+            );
+        }
+    }
+    let duplicates: u64 = matching.iter().map(|(_, s)| s.duplicate_rows).sum();
+    if p.unique_ids && duplicates > 0 {
+        judge.fail(
+            &format!("{label}.unique_ids"),
+            "no event id twice".into(),
+            format!("{duplicates} duplicate rows"),
+        );
+    }
+}
+
+/// Collects failures.
+/// Every assertion of `expect` that a batch run's `report` breaks (the batch flow's own
+/// `[expect.batch]`, and the run-status subject).
+pub fn evaluate_batch(expect: &Expect, report: &crate::flows::batch::BatchReport) -> Vec<Failure> {
+    let mut judge = Judge::default();
+    let b = &expect.batch;
+    judge.count("batch.table_rows", &b.table_rows, report.table_rows);
+    judge.count("batch.bad_rows", &b.bad_rows, report.bad_rows);
+    judge.count("batch.bad_files", &b.bad_files, report.bad_files);
+    run_status_subjects(&mut judge, &expect.sns, &report.status_subjects);
+    judge.failures
+}
+
+/// Every assertion of `expect.price_files` that a price-file run's `report` breaks.
+pub fn evaluate_price_files(
+    expect: &Expect,
+    report: &crate::flows::price_files::PriceFilesReport,
+) -> Vec<Failure> {
+    let mut judge = Judge::default();
+    let p = &expect.price_files;
+    judge.count("price_files.alerts", &p.alerts, report.alerts);
+    judge.count("price_files.csv_rows", &p.csv_rows, report.csv_objects);
+    judge.count(
+        "price_files.quarantined",
+        &p.quarantined,
+        report.quarantined_objects,
+    );
+    judge.failures
+}
+
+/// Every run-status subject matches `sns.run_status_subject`, and there is one.
+fn run_status_subjects(judge: &mut Judge, sns: &SnsExpect, subjects: &[String]) {
+    if let Some(pattern) = &sns.run_status_subject {
+        let all_match = matcher(pattern).is_some_and(|m| subjects.iter().all(|s| m.is_match(s)));
+        if subjects.is_empty() || !all_match {
+            judge.fail(
+                "sns.run_status_subject",
+                format!("subjects matching `{pattern}`"),
+                format!("{subjects:?}"),
+            );
+        }
+    }
+}
+
+#[derive(Default)]
+struct Judge {
+    failures: Vec<Failure>,
+}
+
+impl Judge {
+    fn fail(&mut self, check: &str, expected: String, actual: String) {
+        self.failures.push(Failure::new(check, expected, actual));
+    }
+
+    fn count(&mut self, check: &str, expected: &Option<Count>, actual: u64) {
+        if let Some(c) = expected.filter(|c| !c.admits(actual)) {
+            self.fail(check, c.to_string(), actual.to_string());
+        }
+    }
+}
+
+/// A glob where `*` stays within one path segment and `**` crosses them.
+fn matcher(pattern: &str) -> Option<GlobMatcher> {
+    globset::GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .build()
+        .or_else(|_| Glob::new(pattern))
+        .ok()
+        .map(|g| g.compile_matcher())
+}

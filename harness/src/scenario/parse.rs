@@ -1,0 +1,572 @@
+//! Reading and validating scenario files: syntax, unknown keys, wrong types and semantic
+//! checks, each reported as `file:line:column: key: message`.
+
+use std::path::{Path, PathBuf};
+
+use globset::Glob;
+
+use super::file::{Flow, ScenarioFile};
+use super::locate::{key_span, line_col};
+
+/// A problem in a scenario file, with its place.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}:{column}: {key}: {message}")]
+pub struct ScenarioError {
+    /// The file, as given.
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// The key concerned, dotted (`generate.mix`), or `(file)` for the file as a whole.
+    pub key: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// A parsed, validated scenario.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// Its content.
+    pub file: ScenarioFile,
+}
+
+/// Reads and validates a scenario file.
+///
+/// # Errors
+/// Every problem found (all semantic ones at once; a syntax or type error stops at the first).
+pub fn load(path: &Path) -> Result<Scenario, Vec<ScenarioError>> {
+    let name = path.display().to_string();
+    let source = std::fs::read_to_string(path).map_err(|e| {
+        vec![ScenarioError {
+            file: name.clone(),
+            line: 1,
+            column: 1,
+            key: "(file)".into(),
+            message: format!("cannot read: {e}"),
+        }]
+    })?;
+    parse(&name, &source).map(|file| Scenario {
+        path: path.to_path_buf(),
+        file,
+    })
+}
+
+/// Parses and validates scenario text; `name` labels the errors.
+///
+/// # Errors
+/// As [`load`].
+pub fn parse(name: &str, source: &str) -> Result<ScenarioFile, Vec<ScenarioError>> {
+    let file: ScenarioFile = toml::from_str(source).map_err(|e| {
+        let offset = e.span().map_or(0, |s| s.start);
+        let (line, column) = line_col(source, offset);
+        vec![ScenarioError {
+            file: name.to_string(),
+            line,
+            column,
+            key: key_at(source, offset, e.message()),
+            message: e.message().trim().to_string(),
+        }]
+    })?;
+    let mut problems = check(&file);
+    if let Ok(table) = source.parse::<toml::Table>() {
+        problems.extend(sections_of_other_flows(file.scenario.flow, &table));
+        problems.extend(keys_another_section_overrides(&table));
+    }
+    if problems.is_empty() {
+        return Ok(file);
+    }
+    Err(problems
+        .into_iter()
+        .map(|(path, message)| {
+            let parts: Vec<&str> = path.split('.').collect();
+            let offset = key_span(source, &parts).map_or(0, |s| s.start);
+            let (line, column) = line_col(source, offset);
+            ScenarioError {
+                file: name.to_string(),
+                line,
+                column,
+                key: path,
+                message,
+            }
+        })
+        .collect())
+}
+
+/// The sections only some flows read, and which ones.
+const FLOW_SECTIONS: [(&str, &[Flow]); 7] = [
+    ("generate", &[Flow::Stream]),
+    ("load", &[Flow::Stream]),
+    ("pipeline", &[Flow::Stream]),
+    ("faults", &[Flow::Stream]),
+    ("replay", &[Flow::Stream, Flow::Batch]),
+    ("batch", &[Flow::Batch]),
+    ("price_files", &[Flow::PriceFiles]),
+];
+
+/// Sections and `[expect]` keys another flow reads: a scenario that gives them would have them
+/// ignored and could pass on what was never checked or injected.
+fn sections_of_other_flows(flow: Flow, table: &toml::Table) -> Vec<(String, String)> {
+    let flow_name = flow.name();
+    let mut problems: Vec<(String, String)> = FLOW_SECTIONS
+        .iter()
+        .filter(|(section, readers)| table.contains_key(*section) && !readers.contains(&flow))
+        .map(|(section, readers)| {
+            let message = another_flows("not read by", flow, readers[0]);
+            (section.to_string(), message)
+        })
+        .collect();
+    let expect = table.get("expect").and_then(toml::Value::as_table);
+    for key in expect.into_iter().flat_map(|t| t.keys()) {
+        if let Some(message) = expect_key_not_read(flow, key) {
+            problems.push((format!("expect.{key}"), message));
+        }
+    }
+    if flow == Flow::Stream {
+        return problems; // the stream flow reads every key of `[expect.sns]`
+    }
+    if let Some(sns) = expect
+        .and_then(|t| t.get("sns"))
+        .and_then(toml::Value::as_table)
+    {
+        for key in sns.keys().filter(|k| *k != "run_status_subject") {
+            problems.push((
+                format!("expect.sns.{key}"),
+                format!("not checked by the {flow_name} flow (it reads run_status_subject)"),
+            ));
+        }
+    }
+    problems
+}
+
+/// What is said of a key that `owner` reads given to a `flow` scenario: `verb` the flow, and
+/// how to mean it.
+fn another_flows(verb: &str, flow: Flow, owner: Flow) -> String {
+    let (name, owner) = (flow.name(), owner.name());
+    format!(
+        "{verb} the {name} flow: it would be ignored (the {owner} flow's: set \
+         `flow = \"{owner}\"` in [scenario] if it is meant)"
+    )
+}
+
+/// Why `flow` does not read the `[expect]` key `key`, if it does not.
+fn expect_key_not_read(flow: Flow, key: &str) -> Option<String> {
+    let name = flow.name();
+    let (reads, others): (&[&str], &[(&str, Flow)]) = match flow {
+        // The stream flow reads every key but the other flows' own sections.
+        Flow::Stream => (
+            &[],
+            &[("batch", Flow::Batch), ("price_files", Flow::PriceFiles)],
+        ),
+        Flow::Batch => (&["reconciliation", "batch", "sns"], &[]),
+        Flow::PriceFiles => (&["reconciliation", "price_files"], &[]),
+    };
+    if let Some((_, owner)) = others.iter().find(|(k, _)| *k == key) {
+        return Some(another_flows("not checked by", flow, *owner));
+    }
+    (!reads.is_empty() && !reads.contains(&key)).then(|| {
+        format!(
+            "not checked by the {name} flow (it reads {})",
+            reads.join(", ")
+        )
+    })
+}
+
+/// `[generate]` keys beside `[replay]` (the replay's events are the file's: only `rate`
+/// applies), and `[generate] rate` beside `[load]` (the load plan sets the rate).
+fn keys_another_section_overrides(table: &toml::Table) -> Vec<(String, String)> {
+    let generate = table.get("generate").and_then(toml::Value::as_table);
+    let keys = generate.into_iter().flat_map(|g| g.keys());
+    let mut problems = Vec::new();
+    for key in keys {
+        if table.contains_key("replay") && key != "rate" {
+            problems.push((
+                format!("generate.{key}"),
+                "not read beside [replay]: the replayed file gives the events (only `rate` \
+                 applies)"
+                    .into(),
+            ));
+        }
+        if table.contains_key("load") && key == "rate" {
+            problems.push((
+                "generate.rate".into(),
+                "not read beside [load]: the load plan sets the arrival rate".into(),
+            ));
+        }
+    }
+    problems
+}
+
+/// The batch flow's input: `[batch]` to generate, or `[replay]` of a directory, not both, and
+/// no stream-only key in the replay; the price-file flow's settings. (A section of another flow
+/// is [`sections_of_other_flows`]'s.)
+fn check_flow_inputs(file: &ScenarioFile) -> Vec<(String, String)> {
+    use super::file::Speed;
+    let mut problems = Vec::new();
+    match (file.scenario.flow, &file.batch, &file.replay) {
+        (Flow::Batch, Some(_), Some(_)) => problems.push((
+            "replay".into(),
+            "a batch scenario generates its files ([batch]) or replays a directory ([replay]), \
+             not both"
+                .into(),
+        )),
+        (Flow::Batch, Some(batch), None) => problems.extend(batch.check()),
+        (Flow::Batch, None, Some(replay)) => {
+            let stream_only = [
+                ("speed", !matches!(replay.speed, Speed::Full)),
+                ("symbol", replay.symbol.is_some()),
+                ("format", replay.format.is_some()),
+            ];
+            for (key, given) in stream_only {
+                if given {
+                    problems.push((
+                        format!("replay.{key}"),
+                        "a batch replay is a directory of company files: only `source` applies"
+                            .into(),
+                    ));
+                }
+            }
+        }
+        (Flow::Batch, None, None) | (Flow::Stream | Flow::PriceFiles, _, _) => {}
+    }
+    if let (Flow::PriceFiles, Some(settings)) = (file.scenario.flow, &file.price_files) {
+        problems.extend(settings.check());
+    }
+    problems
+}
+
+/// Semantic checks: (dotted key path, message).
+fn check(file: &ScenarioFile) -> Vec<(String, String)> {
+    let mut problems = Vec::new();
+    let name = &file.scenario.name;
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        problems.push((
+            "scenario.name".into(),
+            format!("must be non-empty ASCII letters, digits, `-` or `_`, got {name:?}"),
+        ));
+    }
+    let g = &file.generate;
+    let stream = file.scenario.flow == super::file::Flow::Stream;
+    if stream && file.replay.is_none() && g.events.unwrap_or(0) == 0 {
+        problems.push((
+            "generate.events".into(),
+            "must be at least 1 (or give [replay])".into(),
+        ));
+    }
+    if let Some(mix) = &g.mix {
+        let shares = [mix.forex, mix.stock_price, mix.stock_news];
+        if shares.iter().any(|s| !(0.0..=1.0).contains(s)) {
+            problems.push((
+                "generate.mix".into(),
+                format!("every share must be within [0, 1], got {shares:?}"),
+            ));
+        }
+        let sum: f64 = shares.iter().sum();
+        if (sum - 1.0).abs() > 1e-6 {
+            problems.push((
+                "generate.mix".into(),
+                format!("shares must sum to 1, got {sum}"),
+            ));
+        }
+    }
+    if let Some(start) = &g.start {
+        if chrono::DateTime::parse_from_rfc3339(start).is_err() {
+            problems.push((
+                "generate.start".into(),
+                format!("not an RFC 3339 time: {start:?}"),
+            ));
+        }
+    }
+    if g.rate.is_some_and(|r| !(r.is_finite() && r >= 0.0)) {
+        problems.push((
+            "generate.rate".into(),
+            "must be 0 (unlimited) or a positive number of events/s".into(),
+        ));
+    }
+    let max_gap = tickflow_pipeline::source::MAX_MEAN_GAP_MS;
+    if g.mean_gap_ms.is_some_and(|m| !(m > 0.0 && m <= max_gap)) {
+        problems.push((
+            "generate.mean_gap_ms".into(),
+            format!("must be positive and at most {max_gap} (a day of market time)"),
+        ));
+    }
+    if file.replay.is_none() {
+        if let Ok(config) = super::generator_config(file) {
+            for (key, problem) in config.check().err().unwrap_or_default() {
+                if matches!(key, "mix" | "mean_gap_ms" | "events") {
+                    continue; // reported above, worded for the scenario file
+                }
+                problems.push((format!("generate.{key}"), problem));
+            }
+        }
+    }
+    if let Some(replay) = &file.replay {
+        if let super::file::Speed::Factor(f) = replay.speed {
+            if let Err(e) = crate::flows::stream::replay::Pace::scaled(f) {
+                problems.push(("replay.speed".into(), e));
+            }
+        }
+    }
+    if let Some(load) = &file.load {
+        problems.extend(load.check());
+    }
+    problems.extend(file.pipeline.check());
+    problems.extend(check_flow_inputs(file));
+    problems.extend(file.faults.check());
+    if !file.expect.reconciliation {
+        problems.push((
+            "expect.reconciliation".into(),
+            "cannot be turned off: every run is judged on missing, duplicated, misplaced, \
+             altered and unknown records"
+                .into(),
+        ));
+    }
+    for (key, count) in file.expect.counts() {
+        if let Err(e) = count.check() {
+            problems.push((key, e));
+        }
+    }
+    for (i, p) in file.expect.partitions.iter().enumerate() {
+        if let Err(e) = Glob::new(&p.glob) {
+            problems.push((
+                format!("expect.partitions.{i}.glob"),
+                format!("not a glob: {e}"),
+            ));
+        }
+    }
+    if let Some(subject) = &file.expect.sns.run_status_subject {
+        if let Err(e) = Glob::new(subject) {
+            problems.push((
+                "expect.sns.run_status_subject".into(),
+                format!("not a glob: {e}"),
+            ));
+        }
+    }
+    problems
+}
+
+/// The key an error at `offset` concerns: named in the message (unknown fields), else the
+/// key on that line, else the nearest table header above.
+fn key_at(source: &str, offset: usize, message: &str) -> String {
+    if let Some(rest) = message.split("unknown field `").nth(1) {
+        if let Some(field) = rest.split('`').next() {
+            return field.to_string();
+        }
+    }
+    let before = &source[..offset.min(source.len())];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line = source[line_start..].lines().next().unwrap_or_default();
+    if let Some((key, _)) = line.split_once('=') {
+        return key.trim().to_string();
+    }
+    before
+        .lines()
+        .rev()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix('[')
+                .map(|h| h.trim_matches(|c| c == '[' || c == ']').to_string())
+        })
+        .unwrap_or_else(|| "(file)".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[scenario]
+name = "ok"
+
+[generate]
+events = 100
+"#;
+
+    fn errors(text: &str) -> Vec<String> {
+        parse("s.toml", text)
+            .err()
+            .unwrap_or_default()
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn a_minimal_file_parses_with_defaults() {
+        let file = parse("s.toml", GOOD).unwrap();
+        assert_eq!(file.generate.events, Some(100));
+        assert!(file.expect.reconciliation);
+        assert_eq!(file.pipeline.shards, 2);
+    }
+
+    #[test]
+    fn unknown_keys_name_file_line_column_and_key() {
+        let e = errors("[scenario]\nname = \"x\"\n\n[generate]\nevents = 5\nevnets = 6\n");
+        assert_eq!(e.len(), 1);
+        assert!(
+            e[0].starts_with("s.toml:6:1: evnets: unknown field `evnets`"),
+            "{}",
+            e[0]
+        );
+    }
+
+    #[test]
+    fn wrong_types_point_at_the_value() {
+        let e = errors("[scenario]\nname = \"x\"\n[generate]\nevents = \"many\"\n");
+        assert!(
+            e[0].starts_with("s.toml:4:10: events: invalid type: string"),
+            "{}",
+            e[0]
+        );
+    }
+
+    #[test]
+    fn syntax_errors_have_a_position() {
+        let e = errors("[scenario\nname = 1\n");
+        assert!(e[0].starts_with("s.toml:1:"), "{}", e[0]);
+    }
+
+    #[test]
+    fn instrument_problems_point_at_their_list() {
+        let text = "[scenario]\nname = \"x\"\n\n[generate]\nevents = 5\nstocks = [{ name = \"AAPL\", price = -1.0 }]\n";
+        let e = errors(text);
+        assert_eq!(
+            e,
+            ["s.toml:6:1: generate.stocks: AAPL: price must be positive, got -1"]
+        );
+    }
+
+    #[test]
+    fn semantic_errors_point_at_their_key() {
+        let text = "[scenario]\nname = \"x\"\n\n[generate]\nevents = 0\nmix = { forex = 0.5, stock_price = 0.2, stock_news = 0.2 }\n\n[faults]\nmalformed_ratio = 1.5\n\n[[expect.partitions]]\nglob = \"a/[\"\n";
+        let e = errors(text);
+        let expected = [
+            "s.toml:5:1: generate.events: must be at least 1",
+            "s.toml:6:1: generate.mix: shares must sum to 1",
+            "s.toml:9:1: faults.malformed_ratio: faults.malformed_ratio must be within [0, 1]",
+            "s.toml:12:1: expect.partitions.0.glob: not a glob",
+        ];
+        assert_eq!(e.len(), expected.len(), "{e:#?}");
+        for (got, want) in e.iter().zip(expected) {
+            assert!(got.starts_with(want), "{got}\n  should start with\n{want}");
+        }
+    }
+
+    #[test]
+    fn a_batch_replay_takes_a_source_only_and_not_beside_batch() {
+        let head = "[scenario]\nname = \"b\"\nflow = \"batch\"\n";
+        assert!(errors(&format!("{head}[replay]\nsource = \"d\"\n")).is_empty());
+        let both = errors(&format!(
+            "{head}[batch]\ncompanies = 2\n[replay]\nsource = \"d\"\n"
+        ));
+        assert!(
+            both.len() == 1 && both[0].contains("replay: a batch scenario generates"),
+            "{both:?}"
+        );
+        let stream_keys = errors(&format!(
+            "{head}[replay]\nsource = \"d\"\nspeed = 2.0\nsymbol = \"X\"\n"
+        ));
+        assert_eq!(stream_keys.len(), 2, "{stream_keys:?}");
+        assert!(stream_keys[0].contains("replay.speed"), "{stream_keys:?}");
+    }
+
+    #[test]
+    fn sections_another_flow_reads_are_refused_not_ignored() {
+        let e = errors(
+            "[scenario]\nname = \"p\"\nflow = \"price-files\"\n[faults]\nmalformed_ratio = 0.1\n[expect]\nfound = 3\n",
+        );
+        assert_eq!(e.len(), 2, "{e:#?}");
+        assert!(
+            e[0].contains("faults: not read by the price-files flow"),
+            "{}",
+            e[0]
+        );
+        assert!(e[1].contains("expect.found: not checked"), "{}", e[1]);
+        let batch = errors(
+            "[scenario]\nname = \"b\"\nflow = \"batch\"\n[expect.sns]\nprice_alert = 1\nrun_status_subject = \"x\"\n",
+        );
+        assert_eq!(batch.len(), 1, "{batch:#?}");
+        assert!(batch[0].contains("expect.sns.price_alert"), "{}", batch[0]);
+    }
+
+    #[test]
+    fn another_flows_expectations_are_refused_in_a_stream_scenario() {
+        for (section, key) in [
+            ("batch", "table_rows = 999"),
+            ("price_files", "alerts = 42"),
+        ] {
+            let e = errors(&format!("{GOOD}[expect.{section}]\n{key}\n"));
+            assert_eq!(e.len(), 1, "{e:#?}");
+            assert!(
+                e[0].starts_with(&format!(
+                    "s.toml:7:9: expect.{section}: not checked by the stream flow"
+                )),
+                "{}",
+                e[0]
+            );
+        }
+    }
+
+    #[test]
+    fn a_count_that_cannot_fail_is_refused() {
+        for count in [
+            "{ min = 0 }",
+            "{ max = 9223372036854775807 }",
+            "{ min = 0, max = 9223372036854775807 }",
+        ] {
+            let e = errors(&format!("{GOOD}[expect]\nfound = {count}\n"));
+            assert_eq!(e.len(), 1, "{count}: {e:#?}");
+            assert!(
+                e[0].contains("expect.found: this range admits every count"),
+                "{}",
+                e[0]
+            );
+        }
+        for count in ["{ min = 1 }", "{ max = 5 }", "0", "{ min = 0, max = 5 }"] {
+            assert!(
+                errors(&format!("{GOOD}[expect]\nfound = {count}\n")).is_empty(),
+                "{count}"
+            );
+        }
+    }
+
+    #[test]
+    fn keys_another_section_overrides_are_refused() {
+        let replay = errors("[scenario]\nname = \"r\"\n[generate]\nevents = 5\nrate = 10.0\n[replay]\nsource = \"f.csv\"\n");
+        assert_eq!(replay.len(), 1, "{replay:#?}");
+        assert!(
+            replay[0].contains("generate.events: not read beside [replay]"),
+            "{}",
+            replay[0]
+        );
+        let load = errors(&format!("{GOOD}rate = 10.0\n[load]\nrate = 20.0\n"));
+        assert_eq!(load.len(), 1, "{load:#?}");
+        assert!(
+            load[0].contains("generate.rate: not read beside [load]"),
+            "{}",
+            load[0]
+        );
+    }
+
+    #[test]
+    fn another_flows_input_section_is_refused_once_naming_its_flow() {
+        let stream =
+            errors("[scenario]\nname = \"s\"\n[generate]\nevents = 5\n[batch]\ncompanies = 2\n");
+        assert_eq!(stream.len(), 1, "{stream:#?}");
+        assert!(
+            stream[0].contains("batch: not read by the stream flow"),
+            "{}",
+            stream[0]
+        );
+        assert!(stream[0].contains("flow = \"batch\""), "{}", stream[0]);
+        let prices =
+            errors("[scenario]\nname = \"p\"\nflow = \"price-files\"\n[batch]\ncompanies = 2\n");
+        assert_eq!(prices.len(), 1, "{prices:#?}");
+    }
+}

@@ -1,0 +1,15 @@
+//! What every judge and every report says, whatever the flow: the failed checks a verdict is
+//! made of, the [`Report`] each flow's report gives, what a run cost, and the ceilings runs are
+//! compared against.
+
+mod digest;
+mod failure;
+mod measurement;
+mod report;
+mod resources;
+
+pub use digest::{digest, Digest};
+pub use failure::Failure;
+pub use measurement::Measurement;
+pub use report::{verdict, Report, Tally};
+pub use resources::ResourceUse;

@@ -1,0 +1,65 @@
+//! The [`Report`] every flow's report gives, so that the summary line, the tables, Markdown,
+//! JUnit and the HTML page are each written once, for every flow.
+
+use std::fmt::Write as _;
+
+use super::Failure;
+
+/// What every flow's report says, whatever the flow measured.
+pub trait Report {
+    /// The run's name.
+    fn name(&self) -> &str;
+    /// Which flow ran: `stream`, `batch`, `price-files`.
+    fn flow(&self) -> &'static str;
+    /// The verdict: every check held.
+    fn passed(&self) -> bool;
+    /// Every check that did not hold (the scenario's assertions included).
+    fn failures(&self) -> &[Failure];
+    /// Wall time of the whole run.
+    fn elapsed_secs(&self) -> f64;
+    /// The `key=value` fields of the summary line, between the name and the elapsed time.
+    fn summary_fields(&self) -> Vec<(&'static str, u64)>;
+    /// What was sent and what became of it, for the summary table and the Markdown table.
+    fn tally(&self) -> Tally;
+    /// The report for people, as text.
+    fn render_text(&self) -> String;
+    /// The flow's own part of the Markdown report (headings at level 3), after the tables.
+    fn markdown_details(&self) -> String;
+    /// The flow's own section of the HTML page: its tables and plots (headings at level 3),
+    /// self-contained, nothing fetched.
+    fn html_section(&self) -> String;
+
+    /// The one line scripts read: `PASS|FAIL <name> key=value ... elapsed=<s>s`.
+    fn summary_line(&self) -> String {
+        let mut line = format!("{} {}", verdict(self.passed()), self.name());
+        for (key, value) in self.summary_fields() {
+            let _ = write!(line, " {key}={value}");
+        }
+        let _ = write!(line, " elapsed={:.1}s", self.elapsed_secs());
+        line
+    }
+}
+
+/// `PASS` or `FAIL`.
+pub fn verdict(passed: bool) -> &'static str {
+    if passed {
+        "PASS"
+    } else {
+        "FAIL"
+    }
+}
+
+/// What a run was given and what became of it, counted in the flow's own unit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// What is counted: `events`, `rows`, `files`.
+    pub unit: &'static str,
+    /// How many were sent (or generated).
+    pub sent: u64,
+    /// How many arrived where they belong.
+    pub found: u64,
+    /// How many arrived nowhere.
+    pub missing: u64,
+    /// How many arrived more than once (or were never sent).
+    pub extra: u64,
+}
