@@ -12,7 +12,7 @@ use tickflow_harness::aws::{self, Target};
 use tickflow_harness::localstack::shared::shared;
 use tickflow_harness::localstack::{LocalStack, LocalStackConfig, Origin};
 use tickflow_harness::postgres;
-use tickflow_harness::scenario::file::Flow;
+use tickflow_harness::scenario::file::FlowKind;
 use tickflow_harness::scenario::{self, Outcome, Scenario};
 
 fn main() {
@@ -64,13 +64,13 @@ fn run(scenario: Scenario) -> Result<(), Failed> {
         let localstack =
             shared().map_err(|e| Failed::from(format!("scenarios need LocalStack: {e}")))?;
         let postgres = match scenario.file.scenario.flow {
-            Flow::Batch => Some(
+            FlowKind::Batch => Some(
                 postgres::shared::shared()
                     .map_err(|e| Failed::from(format!("batch scenarios need PostgreSQL: {e}")))?
                     .url
                     .as_str(),
             ),
-            Flow::Stream | Flow::PriceFiles => None,
+            FlowKind::Stream | FlowKind::PriceFiles => None,
         };
         runtime.block_on(async {
             let clients = aws::clients(&Target::Endpoint(localstack.endpoint.clone())).await;
@@ -84,13 +84,13 @@ fn run(scenario: Scenario) -> Result<(), Failed> {
     };
     if !outcome.passed() {
         let mut message = outcome.summary_line();
-        for failure in &outcome.failures {
+        for failure in outcome.failures() {
             message.push_str(&format!("\n  {failure}"));
         }
         if let Some(e) = &outcome.error {
             message.push_str(&format!("\n  run error: {e}"));
         }
-        if let Some(report) = &outcome.report {
+        if let Some(report) = outcome.report() {
             message.push_str(&format!("\n\n{}", report.render_text()));
         }
         return Err(message.into());
@@ -162,7 +162,7 @@ async fn on_own_localstack(scenario: &Scenario) -> Result<Outcome, Failed> {
 /// or wall-clock quarantine partitions; where poison is injected, which neighbours share a
 /// poisoned message depends on packing, so per-partition counts are left out too.
 fn deterministic_view(outcome: &Outcome) -> serde_json::Value {
-    if let Some(b) = &outcome.batch {
+    if let Some(b) = outcome.batch() {
         return serde_json::json!({
             "scenario": outcome.name,
             "flow": "batch",
@@ -177,7 +177,7 @@ fn deterministic_view(outcome: &Outcome) -> serde_json::Value {
             "run_status_subjects": b.status_subjects,
         });
     }
-    if let Some(p) = &outcome.price_files {
+    if let Some(p) = outcome.price_files() {
         return serde_json::json!({
             "scenario": outcome.name,
             "flow": "price-files",
@@ -189,10 +189,7 @@ fn deterministic_view(outcome: &Outcome) -> serde_json::Value {
             "first_records": p.first_records,
         });
     }
-    let r = outcome
-        .report
-        .as_ref()
-        .expect("a passed outcome has a report");
+    let r = outcome.stream().expect("a passed outcome has a report");
     let c = &r.judged.reconciliation;
     let exact = r.expected_poison == 0;
     let partitions: serde_json::Map<String, serde_json::Value> = r

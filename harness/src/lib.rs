@@ -49,6 +49,7 @@ pub mod localstack;
 pub mod observe;
 pub mod owned_thread;
 pub mod postgres;
+pub mod report;
 pub mod scenario;
 pub mod shrink;
 pub mod topology;

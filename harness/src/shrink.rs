@@ -30,15 +30,14 @@ pub struct Verdict {
 impl From<&Outcome> for Verdict {
     fn from(outcome: &Outcome) -> Self {
         let mut failed: BTreeSet<String> =
-            outcome.failures.iter().map(|f| f.check.clone()).collect();
+            outcome.failures().iter().map(|f| f.check.clone()).collect();
         if !outcome.passed() && failed.is_empty() {
             failed.insert("run".into());
         }
         Self {
             failed,
             fired: outcome
-                .report
-                .as_ref()
+                .stream()
                 .map(|r| r.faults_fired.clone())
                 .unwrap_or_default(),
         }
@@ -124,7 +123,7 @@ where
     R: FnMut(Scenario) -> Fut,
     Fut: Future<Output = Verdict>,
 {
-    if original.file.scenario.flow != scenario::file::Flow::Stream {
+    if original.file.scenario.flow != scenario::file::FlowKind::Stream {
         return Err(Error::Input(format!(
             "{}: shrink works on the stream flow's events and faults; a {} scenario has \
              neither (its input is fixed by seed or directory: run it again to reproduce)",

@@ -7,11 +7,13 @@ use anyhow::Context as _;
 use tickflow_harness::aws::{self, Target};
 use tickflow_harness::flows::stream::arrival::LoadPlan;
 use tickflow_harness::flows::stream::driver::{self as pipeline_run, RunConfig};
-use tickflow_harness::flows::stream::report::{html, RunReport};
+use tickflow_harness::flows::stream::report::RunReport;
 use tickflow_harness::postgres::{Postgres, PostgresConfig};
-use tickflow_harness::scenario::file::Flow;
-use tickflow_harness::scenario::{self, outcome, Outcome, Scenario};
+use tickflow_harness::report;
+use tickflow_harness::scenario::file::FlowKind;
+use tickflow_harness::scenario::{self, Outcome, Scenario};
 use tickflow_harness::shrink::{self, ShrinkConfig};
+use tickflow_harness::verdict::Report as _;
 use tickflow_pipeline::source::GeneratorConfig;
 
 use super::commands::load_all;
@@ -60,7 +62,7 @@ pub(super) async fn scenarios_command(
     let clients = aws::clients(&target).await;
     let postgres = if scenarios
         .iter()
-        .any(|s| s.file.scenario.flow == Flow::Batch)
+        .any(|s| s.file.scenario.flow == FlowKind::Batch)
     {
         let pg = Postgres::start(&PostgresConfig::from_env())
             .await
@@ -82,16 +84,10 @@ pub(super) async fn scenarios_command(
     for s in &scenarios {
         eprintln!("running {} ({})", s.name(), s.path.display());
         let o = scenario::execute(s, &clients, infra).await;
-        if let Some(batch) = &o.batch {
-            print!("{}", batch.render_text());
-        }
-        if let Some(files) = &o.price_files {
-            print!("{}", files.render_text());
-        }
-        if let Some(report) = &o.report {
+        if let Some(report) = o.report() {
             print!("{}", report.render_text());
         }
-        for f in &o.failures {
+        for f in o.failures() {
             println!("  FAILED {f}");
         }
         if let Some(e) = &o.error {
@@ -102,8 +98,8 @@ pub(super) async fn scenarios_command(
     if let Some(pg) = postgres {
         pg.shutdown().await.context("removing PostgreSQL")?;
     }
-    outcome::write_reports(&report_dir, &outcomes)?;
-    println!("\n{}", outcome::summary_table(&outcomes));
+    report::write_reports(&report_dir, &outcomes)?;
+    println!("\n{}", report::table::summary_table(&outcomes));
     println!("reports: {}", report_dir.display());
     for o in &outcomes {
         println!("{}", o.summary_line());
@@ -166,7 +162,7 @@ pub(super) fn load_config(args: &LoadArgs) -> anyhow::Result<RunConfig> {
 pub(super) fn stream_only(s: &Scenario, command: &str) -> anyhow::Result<()> {
     let flow = s.file.scenario.flow;
     anyhow::ensure!(
-        flow == Flow::Stream,
+        flow == FlowKind::Stream,
         "{}: `{command}` drives the stream flow; this is a {} scenario (run it with `tickflow \
          run {}`)",
         s.path.display(),
@@ -189,7 +185,13 @@ impl Outputs {
                 .with_context(|| format!("writing {}", path.display()))?;
         }
         if let Some(path) = &self.html {
-            let page = html::page(&format!("tickflow {}", report.name), &[report]);
+            let outcome = Outcome {
+                name: report.name.clone(),
+                file: String::new(),
+                report: Some(report.clone().into()),
+                error: None,
+            };
+            let page = report::html::page(&format!("tickflow {}", report.name), &[outcome]);
             std::fs::write(path, page).with_context(|| format!("writing {}", path.display()))?;
         }
         Ok(())

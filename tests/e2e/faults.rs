@@ -12,6 +12,7 @@ use tickflow_harness::flows::stream::driver::{run, RunConfig};
 use tickflow_harness::flows::stream::fired::schedule_from_report;
 use tickflow_harness::flows::stream::topology::{Provisioned, Topology};
 use tickflow_harness::shrink::{render, shrink, ShrinkConfig};
+use tickflow_harness::verdict::Report as _;
 use tickflow_pipeline::aws::Clients;
 use tickflow_pipeline::bridge::{pack, Bridge, BridgeConfig, Checkpoints};
 use tickflow_pipeline::chaos::{fired_signature, Chaos, FaultKind, FaultRule, Service, Stage};

@@ -12,6 +12,7 @@ use tickflow_harness::flows::stream::report::RunReport;
 use tickflow_harness::scenario::expect::evaluate;
 use tickflow_harness::scenario::{self, file::Expect};
 use tickflow_harness::verdict::Failure;
+use tickflow_harness::verdict::Report as _;
 use tickflow_pipeline::aws::Clients;
 use tickflow_pipeline::event::{enrich, MarketEvent};
 use tickflow_pipeline::source::{Generator, GeneratorConfig};

@@ -10,6 +10,7 @@ use tickflow_harness::flows::stream::driver::{run, RunConfig};
 use tickflow_harness::flows::stream::faults::FaultSettings;
 use tickflow_harness::flows::stream::topology::Topology;
 use tickflow_harness::observe;
+use tickflow_harness::verdict::Report as _;
 use tickflow_pipeline::bridge::{Bridge, BridgeConfig, Checkpoints};
 use tickflow_pipeline::control::{self, Phase};
 use tickflow_pipeline::envelope;

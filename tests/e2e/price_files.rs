@@ -11,6 +11,7 @@ use tickflow_harness::flows::price_files::settings::{FileJump, MalformedCounts};
 use tickflow_harness::flows::price_files::{
     run_and_keep, topology, FinishedPriceFiles, PriceFileSettings, PriceFilesRunConfig,
 };
+use tickflow_harness::verdict::Report as _;
 use tickflow_pipeline::aws::Clients;
 use tickflow_pipeline::price_files::{
     layout, Alert, AnalysisConfig, AnalysisHandler, PriceFileStats, PriceRecord,

@@ -37,7 +37,7 @@ required_fields = ["pair", "no_such_field"]
     )
     .await;
     assert!(!outcome.passed());
-    let failures: Vec<String> = outcome.failures.iter().map(ToString::to_string).collect();
+    let failures: Vec<String> = outcome.failures().iter().map(ToString::to_string).collect();
     assert_eq!(failures[0], "found: expected 499, got 500");
     assert!(
         failures[1].starts_with("partitions[event_type=forex/**].required_fields: expected `no_such_field` in every row, got rows without it in event_type=forex/"),

@@ -52,14 +52,14 @@ pub struct Meta {
     pub heavy: bool,
     /// Which pipeline the scenario runs.
     #[serde(default)]
-    pub flow: Flow,
+    pub flow: FlowKind,
 }
 
 /// The pipelines tickflow simulates; each brings its own topology, stages, read-back and
 /// assertions.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Flow {
+pub enum FlowKind {
     /// Market data -> Kinesis -> SQS -> processor -> S3 lake -> SNS.
     #[default]
     Stream,
@@ -69,13 +69,13 @@ pub enum Flow {
     PriceFiles,
 }
 
-impl Flow {
+impl FlowKind {
     /// The name a scenario gives it (`flow = "..."`).
     pub fn name(self) -> &'static str {
         match self {
-            Flow::Stream => "stream",
-            Flow::Batch => "batch",
-            Flow::PriceFiles => "price-files",
+            FlowKind::Stream => "stream",
+            FlowKind::Batch => "batch",
+            FlowKind::PriceFiles => "price-files",
         }
     }
 }

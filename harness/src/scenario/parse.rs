@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use globset::Glob;
 
-use super::file::{Flow, ScenarioFile};
+use super::file::{FlowKind, ScenarioFile};
 use super::locate::{key_span, line_col};
 
 /// A problem in a scenario file, with its place.
@@ -96,19 +96,19 @@ pub fn parse(name: &str, source: &str) -> Result<ScenarioFile, Vec<ScenarioError
 }
 
 /// The sections only some flows read, and which ones.
-const FLOW_SECTIONS: [(&str, &[Flow]); 7] = [
-    ("generate", &[Flow::Stream]),
-    ("load", &[Flow::Stream]),
-    ("pipeline", &[Flow::Stream]),
-    ("faults", &[Flow::Stream]),
-    ("replay", &[Flow::Stream, Flow::Batch]),
-    ("batch", &[Flow::Batch]),
-    ("price_files", &[Flow::PriceFiles]),
+const FLOW_SECTIONS: [(&str, &[FlowKind]); 7] = [
+    ("generate", &[FlowKind::Stream]),
+    ("load", &[FlowKind::Stream]),
+    ("pipeline", &[FlowKind::Stream]),
+    ("faults", &[FlowKind::Stream]),
+    ("replay", &[FlowKind::Stream, FlowKind::Batch]),
+    ("batch", &[FlowKind::Batch]),
+    ("price_files", &[FlowKind::PriceFiles]),
 ];
 
 /// Sections and `[expect]` keys another flow reads: a scenario that gives them would have them
 /// ignored and could pass on what was never checked or injected.
-fn sections_of_other_flows(flow: Flow, table: &toml::Table) -> Vec<(String, String)> {
+fn sections_of_other_flows(flow: FlowKind, table: &toml::Table) -> Vec<(String, String)> {
     let flow_name = flow.name();
     let mut problems: Vec<(String, String)> = FLOW_SECTIONS
         .iter()
@@ -124,7 +124,7 @@ fn sections_of_other_flows(flow: Flow, table: &toml::Table) -> Vec<(String, Stri
             problems.push((format!("expect.{key}"), message));
         }
     }
-    if flow == Flow::Stream {
+    if flow == FlowKind::Stream {
         return problems; // the stream flow reads every key of `[expect.sns]`
     }
     if let Some(sns) = expect
@@ -143,7 +143,7 @@ fn sections_of_other_flows(flow: Flow, table: &toml::Table) -> Vec<(String, Stri
 
 /// What is said of a key that `owner` reads given to a `flow` scenario: `verb` the flow, and
 /// how to mean it.
-fn another_flows(verb: &str, flow: Flow, owner: Flow) -> String {
+fn another_flows(verb: &str, flow: FlowKind, owner: FlowKind) -> String {
     let (name, owner) = (flow.name(), owner.name());
     format!(
         "{verb} the {name} flow: it would be ignored (the {owner} flow's: set \
@@ -152,16 +152,19 @@ fn another_flows(verb: &str, flow: Flow, owner: Flow) -> String {
 }
 
 /// Why `flow` does not read the `[expect]` key `key`, if it does not.
-fn expect_key_not_read(flow: Flow, key: &str) -> Option<String> {
+fn expect_key_not_read(flow: FlowKind, key: &str) -> Option<String> {
     let name = flow.name();
-    let (reads, others): (&[&str], &[(&str, Flow)]) = match flow {
+    let (reads, others): (&[&str], &[(&str, FlowKind)]) = match flow {
         // The stream flow reads every key but the other flows' own sections.
-        Flow::Stream => (
+        FlowKind::Stream => (
             &[],
-            &[("batch", Flow::Batch), ("price_files", Flow::PriceFiles)],
+            &[
+                ("batch", FlowKind::Batch),
+                ("price_files", FlowKind::PriceFiles),
+            ],
         ),
-        Flow::Batch => (&["reconciliation", "batch", "sns"], &[]),
-        Flow::PriceFiles => (&["reconciliation", "price_files"], &[]),
+        FlowKind::Batch => (&["reconciliation", "batch", "sns"], &[]),
+        FlowKind::PriceFiles => (&["reconciliation", "price_files"], &[]),
     };
     if let Some((_, owner)) = others.iter().find(|(k, _)| *k == key) {
         return Some(another_flows("not checked by", flow, *owner));
@@ -206,14 +209,14 @@ fn check_flow_inputs(file: &ScenarioFile) -> Vec<(String, String)> {
     use super::file::Speed;
     let mut problems = Vec::new();
     match (file.scenario.flow, &file.batch, &file.replay) {
-        (Flow::Batch, Some(_), Some(_)) => problems.push((
+        (FlowKind::Batch, Some(_), Some(_)) => problems.push((
             "replay".into(),
             "a batch scenario generates its files ([batch]) or replays a directory ([replay]), \
              not both"
                 .into(),
         )),
-        (Flow::Batch, Some(batch), None) => problems.extend(batch.check()),
-        (Flow::Batch, None, Some(replay)) => {
+        (FlowKind::Batch, Some(batch), None) => problems.extend(batch.check()),
+        (FlowKind::Batch, None, Some(replay)) => {
             let stream_only = [
                 ("speed", !matches!(replay.speed, Speed::Full)),
                 ("symbol", replay.symbol.is_some()),
@@ -229,9 +232,9 @@ fn check_flow_inputs(file: &ScenarioFile) -> Vec<(String, String)> {
                 }
             }
         }
-        (Flow::Batch, None, None) | (Flow::Stream | Flow::PriceFiles, _, _) => {}
+        (FlowKind::Batch, None, None) | (FlowKind::Stream | FlowKind::PriceFiles, _, _) => {}
     }
-    if let (Flow::PriceFiles, Some(settings)) = (file.scenario.flow, &file.price_files) {
+    if let (FlowKind::PriceFiles, Some(settings)) = (file.scenario.flow, &file.price_files) {
         problems.extend(settings.check());
     }
     problems
@@ -252,7 +255,7 @@ fn check(file: &ScenarioFile) -> Vec<(String, String)> {
         ));
     }
     let g = &file.generate;
-    let stream = file.scenario.flow == super::file::Flow::Stream;
+    let stream = file.scenario.flow == super::file::FlowKind::Stream;
     if stream && file.replay.is_none() && g.events.unwrap_or(0) == 0 {
         problems.push((
             "generate.events".into(),

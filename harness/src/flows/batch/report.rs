@@ -6,7 +6,8 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use tickflow_pipeline::batch::RunSummary;
 
-use crate::verdict::Failure;
+use crate::html::table;
+use crate::verdict::{Failure, Report, Tally};
 
 /// What a batch run did and whether it held.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -65,23 +66,8 @@ pub struct BatchReport {
 }
 
 impl BatchReport {
-    /// `PASS <name> rows=... table=... bad_rows=... bad_files=... runs=... elapsed=...s`.
-    pub fn summary_line(&self) -> String {
-        format!(
-            "{} {} rows={} table={} bad_rows={} bad_files={} runs={} elapsed={:.1}s",
-            if self.passed { "PASS" } else { "FAIL" },
-            self.name,
-            self.expected_rows,
-            self.table_rows,
-            self.bad_rows,
-            self.bad_files,
-            self.runs_started,
-            self.elapsed_secs
-        )
-    }
-
     /// The report as text.
-    pub fn render_text(&self) -> String {
+    fn text(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "batch run {} ({})", self.name, self.run_id);
         let _ = writeln!(
@@ -131,5 +117,149 @@ impl BatchReport {
             }
         }
         out
+    }
+}
+
+impl BatchReport {
+    /// Rows per second of the run itself (read, transform, COPY), when it ran.
+    fn rows_per_sec(&self) -> Option<f64> {
+        self.run
+            .as_ref()
+            .map(|run| run.rows_loaded as f64 / run.total_secs.max(1e-9))
+    }
+}
+
+impl Report for BatchReport {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn flow(&self) -> &'static str {
+        "batch"
+    }
+
+    fn passed(&self) -> bool {
+        self.passed
+    }
+
+    fn failures(&self) -> &[Failure] {
+        &self.failures
+    }
+
+    fn elapsed_secs(&self) -> f64 {
+        self.elapsed_secs
+    }
+
+    fn summary_fields(&self) -> Vec<(&'static str, u64)> {
+        vec![
+            ("rows", self.expected_rows),
+            ("table", self.table_rows),
+            ("bad_rows", self.bad_rows),
+            ("bad_files", self.bad_files),
+            ("runs", self.runs_started),
+        ]
+    }
+
+    /// Rows expected, and rows missing from (or extra in) the table.
+    fn tally(&self) -> Tally {
+        Tally {
+            unit: "rows",
+            sent: self.expected_rows,
+            found: self.table_rows.min(self.expected_rows),
+            missing: self.expected_rows.saturating_sub(self.table_rows),
+            extra: self.table_rows.saturating_sub(self.expected_rows),
+        }
+    }
+
+    fn render_text(&self) -> String {
+        self.text()
+    }
+
+    fn markdown_details(&self) -> String {
+        format!(
+            "{} rows in the table (expected {}), {} in the output; {} bad rows (made {}), {} bad files (made {}); {} run(s) from {} trigger(s), {} turned down the same day\n",
+            self.table_rows, self.expected_rows, self.output_rows, self.bad_rows,
+            self.expected_bad_rows, self.bad_files, self.expected_bad_files,
+            self.runs_started, self.triggers, self.same_day_triggers
+        )
+    }
+
+    fn html_section(&self) -> String {
+        let mut html = String::from("<h3>Rows</h3>\n");
+        html.push_str(&table(
+            &["", "expected", "found"],
+            [
+                [
+                    "table rows".to_string(),
+                    self.expected_rows.to_string(),
+                    self.table_rows.to_string(),
+                ],
+                [
+                    "output rows".to_string(),
+                    self.expected_rows.to_string(),
+                    self.output_rows.to_string(),
+                ],
+                [
+                    "bad rows".to_string(),
+                    self.expected_bad_rows.to_string(),
+                    self.bad_rows.to_string(),
+                ],
+                [
+                    "bad files".to_string(),
+                    self.expected_bad_files.to_string(),
+                    self.bad_files.to_string(),
+                ],
+                [
+                    "rows compared, every column".to_string(),
+                    self.expected_rows.to_string(),
+                    self.rows_checked.to_string(),
+                ],
+            ],
+        ));
+        html.push_str("<h3>Triggers</h3>\n");
+        html.push_str(&table(
+            &[
+                ".SUCCESS seen",
+                "runs started",
+                "same-day turned down",
+                "test events",
+                "run status",
+            ],
+            [[
+                self.triggers.to_string(),
+                self.runs_started.to_string(),
+                self.same_day_triggers.to_string(),
+                self.test_events.to_string(),
+                self.status_subjects.join(" "),
+            ]],
+        ));
+        html.push_str("<h3>Timings</h3>\n");
+        let r = &self.resources;
+        let ceiling = self
+            .psql_ceiling
+            .as_ref()
+            .map_or("not measured".to_string(), |c| {
+                format!("{:.0} rows/s", c.rows_per_sec())
+            });
+        html.push_str(&table(
+            &[
+                "upload s",
+                "trigger to end s",
+                "rows/s",
+                "psql COPY ceiling",
+                "CPU s",
+                "peak RSS MiB",
+            ],
+            [[
+                format!("{:.1}", self.upload_secs),
+                format!("{:.2}", self.run_secs),
+                self.rows_per_sec()
+                    .map_or("-".to_string(), |r| format!("{r:.0}")),
+                ceiling,
+                format!("{:.1}", r.cpu_user_secs + r.cpu_system_secs),
+                format!("{:.0}", r.peak_rss_mib),
+            ]],
+        ));
+        html
     }
 }

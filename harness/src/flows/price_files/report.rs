@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::verdict::Failure;
-use crate::verdict::Measurement;
+use crate::html::table;
+use crate::verdict::{Failure, Measurement, Report, Tally};
 
 /// What a price-file run did and whether it held.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -82,22 +82,8 @@ impl PriceFilesReport {
         self.files as f64 / self.run_secs.max(1e-9)
     }
 
-    /// `PASS <name> files=... csv=... quarantined=... alerts=... elapsed=...s`.
-    pub fn summary_line(&self) -> String {
-        format!(
-            "{} {} files={} csv={} quarantined={} alerts={} elapsed={:.1}s",
-            if self.passed { "PASS" } else { "FAIL" },
-            self.name,
-            self.files,
-            self.csv_objects,
-            self.quarantined_objects,
-            self.alerts,
-            self.elapsed_secs
-        )
-    }
-
     /// The report as text.
-    pub fn render_text(&self) -> String {
+    fn text(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "price-file run {} ({})", self.name, self.run_id);
         let _ = writeln!(
@@ -153,5 +139,159 @@ impl PriceFilesReport {
             );
         }
         out
+    }
+}
+
+impl Report for PriceFilesReport {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn flow(&self) -> &'static str {
+        "price-files"
+    }
+
+    fn passed(&self) -> bool {
+        self.passed
+    }
+
+    fn failures(&self) -> &[Failure] {
+        &self.failures
+    }
+
+    fn elapsed_secs(&self) -> f64 {
+        self.elapsed_secs
+    }
+
+    fn summary_fields(&self) -> Vec<(&'static str, u64)> {
+        vec![
+            ("files", self.files),
+            ("csv", self.csv_objects),
+            ("quarantined", self.quarantined_objects),
+            ("alerts", self.alerts),
+        ]
+    }
+
+    /// Files uploaded, found where they belong, found nowhere, found twice.
+    fn tally(&self) -> Tally {
+        Tally {
+            unit: "files",
+            sent: self.files,
+            found: self.found_as_csv + self.found_quarantined,
+            missing: self.missing,
+            extra: self.twice + self.unknown,
+        }
+    }
+
+    fn render_text(&self) -> String {
+        self.text()
+    }
+
+    fn markdown_details(&self) -> String {
+        format!(
+            "{} files: {} as CSV, {} quarantined, {} missing, {} twice, {} unknown; {} alerts (expected {}); {:.0} files/s\n",
+            self.files, self.found_as_csv, self.found_quarantined, self.missing, self.twice,
+            self.unknown, self.alerts, self.expected_alerts, self.files_per_sec()
+        )
+    }
+
+    fn html_section(&self) -> String {
+        let mut html = String::from("<h3>Files</h3>\n");
+        html.push_str(&table(
+            &[
+                "uploaded",
+                "records",
+                "malformed",
+                "as CSV",
+                "quarantined",
+                "missing",
+                "twice",
+                "unknown",
+                "CSV rows compared",
+            ],
+            [[
+                self.files,
+                self.expected_records,
+                self.expected_malformed,
+                self.found_as_csv,
+                self.found_quarantined,
+                self.missing,
+                self.twice,
+                self.unknown,
+                self.values_checked,
+            ]],
+        ));
+        html.push_str("<h3>Objects</h3>\n");
+        html.push_str(&table(
+            &["prefix", "objects"],
+            [
+                ["ingested".to_string(), self.ingested_objects.to_string()],
+                ["CSV".to_string(), self.csv_objects.to_string()],
+                [
+                    "quarantine".to_string(),
+                    self.quarantined_objects.to_string(),
+                ],
+            ]
+            .into_iter()
+            .chain(
+                self.quarantine_kinds
+                    .iter()
+                    .map(|(kind, n)| [format!("quarantined: {kind}"), n.to_string()]),
+            ),
+        ));
+        html.push_str("<h3>Analysis</h3>\n");
+        html.push_str(&table(
+            &[
+                "alerts",
+                "expected",
+                "first records",
+                "waits for a predecessor",
+                "gaps",
+                "test events",
+            ],
+            [[
+                self.alerts,
+                self.expected_alerts,
+                self.first_records,
+                self.held,
+                self.gaps,
+                self.test_events,
+            ]],
+        ));
+        html.push_str("<h3>Timings</h3>\n");
+        let r = &self.resources;
+        let rows = std::iter::once([
+            "the run".to_string(),
+            format!("{:.2}", self.run_secs),
+            format!("{:.0}", self.files_per_sec()),
+            String::new(),
+        ])
+        .chain(
+            ["before", "after"]
+                .iter()
+                .zip(&self.ceilings)
+                .map(|(when, c)| {
+                    [
+                        format!("ceiling {when}: {}", c.operation),
+                        format!("{:.2}", c.seconds),
+                        format!("{:.0}", c.items_per_sec()),
+                        format!("{:.2}x", self.files_per_sec() / c.items_per_sec().max(1e-9)),
+                    ]
+                }),
+        );
+        html.push_str(&table(
+            &["", "seconds", "files/s", "the run against it"],
+            rows,
+        ));
+        html.push_str(&table(
+            &["upload s", "everything s", "CPU s", "peak RSS MiB"],
+            [[
+                format!("{:.1}", self.upload_secs),
+                format!("{:.1}", self.elapsed_secs),
+                format!("{:.1}", r.cpu_user_secs + r.cpu_system_secs),
+                format!("{:.0}", r.peak_rss_mib),
+            ]],
+        ));
+        html
     }
 }

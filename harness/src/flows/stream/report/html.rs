@@ -1,48 +1,21 @@
-//! A self-contained HTML report (inline CSS and SVG, nothing fetched): the figures of a run,
-//! throughput per stage over time, and the latency distribution.
+//! The stream run's section of the HTML report (inline SVG, nothing fetched): its figures, the
+//! AWS calls, throughput per stage over time, the latency distribution and the partitions.
 
 use std::fmt::Write as _;
 
 use super::RunReport;
 use crate::flows::stream::progress::Sample;
+use crate::html::escape;
 use crate::latency::Bucket;
 
 const WIDTH: f64 = 720.0;
 const HEIGHT: f64 = 240.0;
 const MARGIN: f64 = 48.0;
 
-/// One HTML page for the given runs.
-pub fn page(title: &str, reports: &[&RunReport]) -> String {
-    let mut html = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\n<style>\
-         body{{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}}\
-         table{{border-collapse:collapse;margin:.5em 0 1.5em}}td,th{{border:1px solid #ccc;padding:.2em .6em;text-align:right}}\
-         th{{background:#f4f4f4}}td:first-child,th:first-child{{text-align:left}}\
-         .pass{{color:#196c2e}}.fail{{color:#b3261e}}svg{{background:#fcfcfc;border:1px solid #ddd}}\
-         </style></head><body>\n<h1>{}</h1>\n",
-        escape(title),
-        escape(title)
-    );
-    for report in reports {
-        section(&mut html, report);
-    }
-    html.push_str("</body></html>\n");
-    html
-}
-
-fn section(html: &mut String, r: &RunReport) {
+/// The stream run's section: tables and plots, headings at level 3.
+pub(super) fn section(r: &RunReport) -> String {
+    let mut html = String::new();
     let c = &r.judged.reconciliation;
-    let (class, verdict) = if r.judged.passed {
-        ("pass", "PASS")
-    } else {
-        ("fail", "FAIL")
-    };
-    let _ = writeln!(
-        html,
-        "<h2>{} <span class=\"{class}\">{verdict}</span></h2>",
-        escape(&r.name)
-    );
-    let _ = writeln!(html, "<p><code>{}</code></p>", escape(&r.summary_line()));
     html.push_str("<table><tr><th>events</th><th>found</th><th>missing</th><th>duplicated</th><th>quarantined</th><th>dead-lettered</th><th>events/s</th><th>p50 ms</th><th>p90 ms</th><th>p99 ms</th><th>max ms</th><th>CPU s</th><th>peak RSS MiB</th></tr>\n");
     let l = &r.judged.latency_ms;
     let res = &r.resources;
@@ -77,6 +50,7 @@ fn section(html: &mut String, r: &RunReport) {
         );
     }
     html.push_str("</table>\n");
+    html
 }
 
 /// Events per second of each stage between consecutive samples, as three lines.
@@ -197,13 +171,6 @@ fn nice(value: f64) -> f64 {
         .map(|m| m * power)
         .find(|v| *v >= value)
         .unwrap_or(10.0 * power)
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! latency and per-stage figures, for people (text) and scripts (the summary line, JSON).
 
 pub mod html;
+mod text;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -18,7 +19,7 @@ use tickflow_pipeline::producer::ProducerStats;
 
 use crate::flows::stream::arrival::Schedule;
 use crate::flows::stream::judge::Judgement;
-use crate::verdict::ResourceUse;
+use crate::verdict::{Failure, Report, ResourceUse, Tally};
 
 /// The outcome of one run.
 #[derive(Debug, Clone, Serialize)]
@@ -195,229 +196,77 @@ impl StageStats {
 }
 
 impl RunReport {
-    /// `PASS <name> events=... found=... missing=... duplicated=... quarantined=...
-    /// dead_lettered=... misplaced=... altered=... unknown=... elapsed=...s`: the line scripts
-    /// read.
-    pub fn summary_line(&self) -> String {
-        let r = &self.judged.reconciliation;
-        format!(
-            "{} {} events={} found={} missing={} duplicated={} quarantined={} dead_lettered={} misplaced={} altered={} unknown={} elapsed={:.1}s",
-            if self.judged.passed { "PASS" } else { "FAIL" },
-            self.name,
-            r.events,
-            r.found,
-            r.missing,
-            r.duplicated,
-            r.quarantined,
-            r.dead_lettered,
-            r.misplaced,
-            r.altered,
-            r.unknown,
-            self.elapsed_secs
-        )
-    }
-
     /// Events per second from start to every event landed.
     pub fn events_per_sec(&self) -> f64 {
         self.judged.reconciliation.events as f64 / self.times.processed_secs.max(1e-9)
     }
+}
 
-    /// A human-readable report (without the summary line).
-    pub fn render_text(&self) -> String {
-        let mut out = String::new();
+impl Report for RunReport {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn flow(&self) -> &'static str {
+        "stream"
+    }
+
+    fn passed(&self) -> bool {
+        self.judged.passed
+    }
+
+    fn failures(&self) -> &[Failure] {
+        &self.judged.failures
+    }
+
+    fn elapsed_secs(&self) -> f64 {
+        self.elapsed_secs
+    }
+
+    fn summary_fields(&self) -> Vec<(&'static str, u64)> {
         let r = &self.judged.reconciliation;
-        let _ = writeln!(out, "run {} ({})", self.name, self.run_id);
-        let _ = writeln!(out, "\nreconciliation");
-        for (label, value) in [
+        vec![
             ("events", r.events),
-            ("found in lake", r.found),
+            ("found", r.found),
             ("missing", r.missing),
             ("duplicated", r.duplicated),
             ("quarantined", r.quarantined),
-            ("dead-lettered", r.dead_lettered),
+            ("dead_lettered", r.dead_lettered),
             ("misplaced", r.misplaced),
             ("altered", r.altered),
             ("unknown", r.unknown),
-        ] {
-            let _ = writeln!(out, "  {label:<16} {value:>10}");
-        }
-        if self.expected_quarantine + self.expected_poison + self.duplicates_sent > 0 {
-            let _ = writeln!(
-                out,
-                "  injected: {} malformed, {} poison, {} duplicate copies",
-                self.expected_quarantine, self.expected_poison, self.duplicates_sent
-            );
-        }
-        if self.unparsed_records > 0 {
-            let _ = writeln!(
-                out,
-                "  replayed records that are not events: {}",
-                self.unparsed_records
-            );
-        }
-        let _ = writeln!(out, "\npartitions");
-        for (partition, p) in &self.judged.partitions {
-            let _ = writeln!(
-                out,
-                "  {partition:<52} {:>4} objects {:>9} events",
-                p.objects, p.events
-            );
-        }
-        for (reason, n) in &self.judged.quarantine_reasons {
-            let _ = writeln!(out, "  quarantine reason {reason:<34} {n:>9} rows");
-        }
-        let _ = writeln!(out, "\nqueues after drain");
-        let _ = writeln!(
-            out,
-            "  main   visible {:>6}  in flight {:>6}",
-            self.judged.main_queue.visible, self.judged.main_queue.in_flight
-        );
-        let _ = writeln!(
-            out,
-            "  dlq    messages {:>5}  ({} read)",
-            self.judged.dlq.total(),
-            self.judged.dlq_messages
-        );
-        let _ = writeln!(out, "\nSNS deliveries");
-        let _ = writeln!(out, "  new data     {:>6}", self.judged.sns.new_data);
-        let mut per_symbol: BTreeMap<&str, usize> = BTreeMap::new();
-        for symbol in &self.judged.sns.alert_symbols {
-            *per_symbol.entry(symbol.as_str()).or_default() += 1;
-        }
-        let alerts: Vec<String> = per_symbol
-            .iter()
-            .map(|(s, n)| format!("{s} x{n}"))
-            .collect();
-        let _ = writeln!(
-            out,
-            "  price alerts {:>6}  {}",
-            self.judged.sns.price_alert,
-            alerts.join(", ")
-        );
-        if self.stats.late_prices > 0 {
-            let _ = writeln!(
-                out,
-                "               {} prices arrived after their window closed and were left out",
-                self.stats.late_prices
-            );
-        }
-        let _ = writeln!(
-            out,
-            "  run status   {:>6}  {}",
-            self.judged.sns.run_status,
-            self.judged.sns.run_status_subjects.join(" ")
-        );
-        let l = &self.judged.latency_ms;
-        let _ = writeln!(
-            out,
-            "\nlatency, due -> created in S3, by its notification (ms)"
-        );
-        let _ = writeln!(
-            out,
-            "  p50 {}  p90 {}  p99 {}  max {}",
-            l.p50, l.p90, l.p99, l.max
-        );
-        if self.judged.latency_unknown > 0 {
-            let _ = writeln!(
-                out,
-                "  unknown for {} rows (objects without write-time metadata)",
-                self.judged.latency_unknown
-            );
-        }
-        if let Some(s) = &self.schedule {
-            let _ = writeln!(
-                out,
-                "  schedule: target {:.0} events/s, achieved {:.0} events/s, lag p50 {} p99 {} max {} ms",
-                s.target_rate, s.achieved_rate, s.lag_ms.p50, s.lag_ms.p99, s.lag_ms.max
-            );
-        }
-        let t = &self.times;
-        let s = &self.stats;
-        let _ = writeln!(out, "\nstages (seconds from start when drained)");
-        let _ = writeln!(
-            out,
-            "  producer {:>6.2}s  {} Kinesis records ({:.1} MiB) in {} PutRecords calls ({} retries, {} throttled)",
-            t.produced_secs,
-            s.kinesis_records,
-            s.kinesis_bytes as f64 / 1_048_576.0,
-            s.put_records_calls,
-            s.producer_retries,
-            s.throttles
-        );
-        let _ = writeln!(
-            out,
-            "  bridge   {:>6.2}s  {} SQS messages, {} calls",
-            t.bridged_secs, s.sqs_messages, s.bridge_calls
-        );
-        let _ = writeln!(
-            out,
-            "  process  {:>6.2}s  {} invocations, {} received, {} redelivered, {} visibility renewals, {} SQS calls retried, {} duplicates skipped, {} objects ({:.1} MiB)",
-            t.processed_secs,
-            s.invocations,
-            s.received,
-            s.redelivered,
-            s.visibility_renewals,
-            s.processor_call_retries,
-            s.duplicates_skipped,
-            s.objects,
-            s.lake_bytes as f64 / 1_048_576.0
-        );
-        let _ = writeln!(
-            out,
-            "  throughput {:.0} events/s end to end",
-            self.events_per_sec()
-        );
-        let r = &self.resources;
-        let _ = writeln!(
-            out,
-            "  harness  CPU {:.1}s user + {:.1}s system, peak RSS {:.0} MiB",
-            r.cpu_user_secs, r.cpu_system_secs, r.peak_rss_mib
-        );
-        let calls: Vec<String> = self
-            .aws_calls
-            .iter()
-            .map(|(s, c)| {
-                format!(
-                    "{s} {} ({} errors, {} throttled)",
-                    c.calls, c.errors, c.throttles
-                )
-            })
-            .collect();
-        let _ = writeln!(out, "  AWS calls  {}", calls.join(", "));
-        self.render_faults(&mut out);
-        out
+        ]
     }
 
-    /// The faults that fired, grouped by kind and target, and the restarts they caused.
-    fn render_faults(&self, out: &mut String) {
-        if self.faults_fired.is_empty() {
-            return;
+    fn tally(&self) -> Tally {
+        let r = &self.judged.reconciliation;
+        Tally {
+            unit: "events",
+            sent: r.events,
+            found: r.found,
+            missing: r.missing,
+            extra: r.duplicated,
         }
-        let mut groups: BTreeMap<String, u64> = BTreeMap::new();
-        for fired in &self.faults_fired {
-            let target = match (&fired.service, &fired.operation, &fired.stage) {
-                (Some(service), Some(op), _) => format!("{} {op}", service.name()),
-                (_, _, Some(stage)) => stage.name().to_string(),
-                _ => "localstack".to_string(),
-            };
-            *groups
-                .entry(format!("{} {target}", fired.kind.name()))
-                .or_default() += 1;
-        }
-        let restarts = self.stats.restarts;
-        let _ = writeln!(
-            out,
-            "\nfaults fired {} (restarts: producer {}, bridge {}, processor {}; bridge Kinesis retries {}, lake upload retries {}, busy messages {})",
-            self.faults_fired.len(),
-            restarts.producer,
-            restarts.bridge,
-            restarts.processor,
-            self.stats.bridge_call_retries,
-            self.stats.lake_retries,
-            self.stats.busy_messages,
+    }
+
+    fn render_text(&self) -> String {
+        self.text()
+    }
+
+    fn markdown_details(&self) -> String {
+        let mut md = format!(
+            "quarantined {}, dead-lettered {}, p99 latency {} ms\n\n| partition | objects | events |\n|---|---:|---:|\n",
+            self.judged.reconciliation.quarantined,
+            self.judged.reconciliation.dead_lettered,
+            self.judged.latency_ms.p99
         );
-        for (group, count) in groups {
-            let _ = writeln!(out, "  {count:>6}  {group}");
+        for (partition, p) in &self.judged.partitions {
+            let _ = writeln!(md, "| `{partition}` | {} | {} |", p.objects, p.events);
         }
+        md
+    }
+
+    fn html_section(&self) -> String {
+        html::section(self)
     }
 }

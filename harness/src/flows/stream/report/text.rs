@@ -1,0 +1,237 @@
+//! The stream run's report as text: one function per part, in the order people read them.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use super::RunReport;
+
+impl RunReport {
+    /// A human-readable report (without the summary line).
+    pub(super) fn text(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "run {} ({})", self.name, self.run_id);
+        self.render_reconciliation(&mut out);
+        self.render_partitions(&mut out);
+        self.render_queues(&mut out);
+        self.render_sns(&mut out);
+        self.render_latency(&mut out);
+        self.render_stages(&mut out);
+        self.render_faults(&mut out);
+        out
+    }
+
+    /// What was sent, and what became of it.
+    fn render_reconciliation(&self, out: &mut String) {
+        let r = &self.judged.reconciliation;
+        let _ = writeln!(out, "\nreconciliation");
+        for (label, value) in [
+            ("events", r.events),
+            ("found in lake", r.found),
+            ("missing", r.missing),
+            ("duplicated", r.duplicated),
+            ("quarantined", r.quarantined),
+            ("dead-lettered", r.dead_lettered),
+            ("misplaced", r.misplaced),
+            ("altered", r.altered),
+            ("unknown", r.unknown),
+        ] {
+            let _ = writeln!(out, "  {label:<16} {value:>10}");
+        }
+        if self.expected_quarantine + self.expected_poison + self.duplicates_sent > 0 {
+            let _ = writeln!(
+                out,
+                "  injected: {} malformed, {} poison, {} duplicate copies",
+                self.expected_quarantine, self.expected_poison, self.duplicates_sent
+            );
+        }
+        if self.unparsed_records > 0 {
+            let _ = writeln!(
+                out,
+                "  replayed records that are not events: {}",
+                self.unparsed_records
+            );
+        }
+    }
+
+    /// The lake's partitions and the quarantine's reasons.
+    fn render_partitions(&self, out: &mut String) {
+        let _ = writeln!(out, "\npartitions");
+        for (partition, p) in &self.judged.partitions {
+            let _ = writeln!(
+                out,
+                "  {partition:<52} {:>4} objects {:>9} events",
+                p.objects, p.events
+            );
+        }
+        for (reason, n) in &self.judged.quarantine_reasons {
+            let _ = writeln!(out, "  quarantine reason {reason:<34} {n:>9} rows");
+        }
+    }
+
+    /// The queues once the stages drained.
+    fn render_queues(&self, out: &mut String) {
+        let _ = writeln!(out, "\nqueues after drain");
+        let _ = writeln!(
+            out,
+            "  main   visible {:>6}  in flight {:>6}",
+            self.judged.main_queue.visible, self.judged.main_queue.in_flight
+        );
+        let _ = writeln!(
+            out,
+            "  dlq    messages {:>5}  ({} read)",
+            self.judged.dlq.total(),
+            self.judged.dlq_messages
+        );
+    }
+
+    /// What each SNS topic delivered.
+    fn render_sns(&self, out: &mut String) {
+        let _ = writeln!(out, "\nSNS deliveries");
+        let _ = writeln!(out, "  new data     {:>6}", self.judged.sns.new_data);
+        let mut per_symbol: BTreeMap<&str, usize> = BTreeMap::new();
+        for symbol in &self.judged.sns.alert_symbols {
+            *per_symbol.entry(symbol.as_str()).or_default() += 1;
+        }
+        let alerts: Vec<String> = per_symbol
+            .iter()
+            .map(|(s, n)| format!("{s} x{n}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  price alerts {:>6}  {}",
+            self.judged.sns.price_alert,
+            alerts.join(", ")
+        );
+        if self.stats.late_prices > 0 {
+            let _ = writeln!(
+                out,
+                "               {} prices arrived after their window closed and were left out",
+                self.stats.late_prices
+            );
+        }
+        let _ = writeln!(
+            out,
+            "  run status   {:>6}  {}",
+            self.judged.sns.run_status,
+            self.judged.sns.run_status_subjects.join(" ")
+        );
+    }
+
+    /// Latency from due to created in S3, and the schedule of a paced run.
+    fn render_latency(&self, out: &mut String) {
+        let l = &self.judged.latency_ms;
+        let _ = writeln!(
+            out,
+            "\nlatency, due -> created in S3, by its notification (ms)"
+        );
+        let _ = writeln!(
+            out,
+            "  p50 {}  p90 {}  p99 {}  max {}",
+            l.p50, l.p90, l.p99, l.max
+        );
+        if self.judged.latency_unknown > 0 {
+            let _ = writeln!(
+                out,
+                "  unknown for {} rows (objects without write-time metadata)",
+                self.judged.latency_unknown
+            );
+        }
+        if let Some(s) = &self.schedule {
+            let _ = writeln!(
+                out,
+                "  schedule: target {:.0} events/s, achieved {:.0} events/s, lag p50 {} p99 {} max {} ms",
+                s.target_rate, s.achieved_rate, s.lag_ms.p50, s.lag_ms.p99, s.lag_ms.max
+            );
+        }
+    }
+
+    /// When each stage drained, its counters, and what the run cost.
+    fn render_stages(&self, out: &mut String) {
+        let t = &self.times;
+        let s = &self.stats;
+        let _ = writeln!(out, "\nstages (seconds from start when drained)");
+        let _ = writeln!(
+            out,
+            "  producer {:>6.2}s  {} Kinesis records ({:.1} MiB) in {} PutRecords calls ({} retries, {} throttled)",
+            t.produced_secs,
+            s.kinesis_records,
+            s.kinesis_bytes as f64 / 1_048_576.0,
+            s.put_records_calls,
+            s.producer_retries,
+            s.throttles
+        );
+        let _ = writeln!(
+            out,
+            "  bridge   {:>6.2}s  {} SQS messages, {} calls",
+            t.bridged_secs, s.sqs_messages, s.bridge_calls
+        );
+        let _ = writeln!(
+            out,
+            "  process  {:>6.2}s  {} invocations, {} received, {} redelivered, {} visibility renewals, {} SQS calls retried, {} duplicates skipped, {} objects ({:.1} MiB)",
+            t.processed_secs,
+            s.invocations,
+            s.received,
+            s.redelivered,
+            s.visibility_renewals,
+            s.processor_call_retries,
+            s.duplicates_skipped,
+            s.objects,
+            s.lake_bytes as f64 / 1_048_576.0
+        );
+        let _ = writeln!(
+            out,
+            "  throughput {:.0} events/s end to end",
+            self.events_per_sec()
+        );
+        let r = &self.resources;
+        let _ = writeln!(
+            out,
+            "  harness  CPU {:.1}s user + {:.1}s system, peak RSS {:.0} MiB",
+            r.cpu_user_secs, r.cpu_system_secs, r.peak_rss_mib
+        );
+        let calls: Vec<String> = self
+            .aws_calls
+            .iter()
+            .map(|(s, c)| {
+                format!(
+                    "{s} {} ({} errors, {} throttled)",
+                    c.calls, c.errors, c.throttles
+                )
+            })
+            .collect();
+        let _ = writeln!(out, "  AWS calls  {}", calls.join(", "));
+    }
+
+    /// The faults that fired, grouped by kind and target, and the restarts they caused.
+    fn render_faults(&self, out: &mut String) {
+        if self.faults_fired.is_empty() {
+            return;
+        }
+        let mut groups: BTreeMap<String, u64> = BTreeMap::new();
+        for fired in &self.faults_fired {
+            let target = match (&fired.service, &fired.operation, &fired.stage) {
+                (Some(service), Some(op), _) => format!("{} {op}", service.name()),
+                (_, _, Some(stage)) => stage.name().to_string(),
+                _ => "localstack".to_string(),
+            };
+            *groups
+                .entry(format!("{} {target}", fired.kind.name()))
+                .or_default() += 1;
+        }
+        let restarts = self.stats.restarts;
+        let _ = writeln!(
+            out,
+            "\nfaults fired {} (restarts: producer {}, bridge {}, processor {}; bridge Kinesis retries {}, lake upload retries {}, busy messages {})",
+            self.faults_fired.len(),
+            restarts.producer,
+            restarts.bridge,
+            restarts.processor,
+            self.stats.bridge_call_retries,
+            self.stats.lake_retries,
+            self.stats.busy_messages,
+        );
+        for (group, count) in groups {
+            let _ = writeln!(out, "  {count:>6}  {group}");
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! The batch flow's adapter: a scenario's company files (generated or replayed) loaded into the
+//! PostgreSQL the run was given, its `[expect.batch]` folded into the report.
+
+use tickflow_pipeline::aws::Clients;
+
+use super::{expect, Flow, FlowReport, Infra, Scenario};
+use crate::flows::batch::{self, BatchInput, BatchRunConfig};
+use crate::postgres;
+
+/// Runs the batch flow.
+pub(crate) struct BatchFlow;
+
+impl Flow for BatchFlow {
+    async fn run(
+        &self,
+        scenario: &Scenario,
+        clients: &Clients,
+        infra: Infra<'_>,
+    ) -> Result<FlowReport, String> {
+        let database = infra.postgres.ok_or_else(|| {
+            format!(
+                "the batch flow loads into PostgreSQL: let tickflow start `{}` or set {}",
+                postgres::DEFAULT_IMAGE,
+                postgres::ENV_URL
+            )
+        })?;
+        let config = BatchRunConfig {
+            name: scenario.name().to_string(),
+            seed: scenario.file.scenario.seed,
+            input: scenario.batch_input(),
+            ceiling_container: infra.postgres_container.map(str::to_string),
+        };
+        let mut report = batch::run(clients, database, &config)
+            .await
+            .map_err(|e| e.to_string())?;
+        report
+            .failures
+            .extend(expect::evaluate_batch(&scenario.file.expect, &report));
+        report.passed = report.failures.is_empty();
+        Ok(report.into())
+    }
+}
+
+impl Scenario {
+    /// Where a batch scenario's company files come from: a `[replay]` directory (relative to
+    /// the file), else `[batch]` (or its defaults).
+    pub fn batch_input(&self) -> BatchInput {
+        match &self.file.replay {
+            Some(replay) => BatchInput::Replay(self.relative(&replay.source)),
+            None => BatchInput::Generate(self.file.batch.clone().unwrap_or_default()),
+        }
+    }
+}

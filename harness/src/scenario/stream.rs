@@ -1,0 +1,103 @@
+//! The stream flow's adapter: a scenario's generator or replay, load, pipeline settings and
+//! faults as a [`RunConfig`], its `[expect]` judged by the run itself (before the run status is
+//! announced).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tickflow_pipeline::aws::Clients;
+use tickflow_pipeline::source::GeneratorConfig;
+
+use super::file::{ScenarioFile, Speed, SpeedName};
+use super::{Flow, FlowReport, Infra, Scenario};
+use crate::flows::stream::arrival::LoadPlan;
+use crate::flows::stream::driver::{self, RunConfig, Source};
+use crate::flows::stream::replay::{Pace, ReplaySpec};
+
+/// Runs the stream flow.
+pub(crate) struct StreamFlow;
+
+impl Flow for StreamFlow {
+    async fn run(
+        &self,
+        scenario: &Scenario,
+        clients: &Clients,
+        infra: Infra<'_>,
+    ) -> Result<FlowReport, String> {
+        let config = RunConfig {
+            container: infra.localstack_container.map(str::to_string),
+            ..scenario.run_config()?
+        };
+        // The verdict includes the scenario's assertions (the run status announced it).
+        let report = driver::run(clients, &config)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(report.into())
+    }
+}
+
+/// The generator settings a scenario file describes (defaults for what it leaves out).
+///
+/// # Errors
+/// A `start` that is not RFC 3339.
+pub fn generator_config(file: &ScenarioFile) -> Result<GeneratorConfig, String> {
+    let g = &file.generate;
+    let defaults = GeneratorConfig::default();
+    let start_ms = match &g.start {
+        Some(start) => chrono::DateTime::parse_from_rfc3339(start)
+            .map_err(|e| format!("generate.start: {e}"))?
+            .timestamp_millis(),
+        None => defaults.start_ms,
+    };
+    Ok(GeneratorConfig {
+        seed: file.scenario.seed,
+        events: g.events.unwrap_or(defaults.events),
+        start_ms,
+        mean_gap_ms: g.mean_gap_ms.unwrap_or(defaults.mean_gap_ms),
+        mix: g.mix.unwrap_or(defaults.mix),
+        stocks: g.stocks.clone().unwrap_or(defaults.stocks),
+        pairs: g.pairs.clone().unwrap_or(defaults.pairs),
+        jumps: g.jumps.unwrap_or(defaults.jumps),
+        forced_jumps: g.forced_jumps.clone(),
+        news_impact_pct: g.news_impact_pct.unwrap_or(defaults.news_impact_pct),
+        session_utc_minutes: defaults.session_utc_minutes,
+    })
+}
+
+impl Scenario {
+    /// The run this scenario asks for. A replay source is resolved relative to the file.
+    ///
+    /// # Errors
+    /// Settings that [`load`] would already have rejected.
+    pub fn run_config(&self) -> Result<RunConfig, String> {
+        let file = &self.file;
+        let source = match &file.replay {
+            None => Source::Generate(generator_config(file)?),
+            Some(replay) => Source::Replay(ReplaySpec {
+                path: self.relative(&replay.source),
+                pace: match replay.speed {
+                    Speed::Full | Speed::Named(SpeedName::Full) => Pace::Full,
+                    Speed::Named(SpeedName::Original) => Pace::Scaled(1.0),
+                    Speed::Factor(f) => Pace::scaled(f)?,
+                },
+                symbol: replay.symbol.clone(),
+                format: replay.format,
+            }),
+        };
+        Ok(RunConfig {
+            name: file.scenario.name.clone(),
+            source,
+            seed: file.scenario.seed,
+            load: file.load.clone().unwrap_or(LoadPlan {
+                rate: file.generate.rate.filter(|r| *r > 0.0),
+                ..crate::flows::stream::arrival::LoadPlan::default()
+            }),
+            pipeline: file.pipeline.clone(),
+            faults: file.faults.clone(),
+            keep_resources: false,
+            drain_timeout: Duration::from_secs(600),
+            container: None,
+            expect: Arc::new(file.expect.clone()),
+        })
+    }
+}
