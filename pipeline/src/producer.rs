@@ -16,7 +16,7 @@ use crate::chaos::{Chaos, Stage};
 use crate::compress::Compression;
 use crate::error::{Error, Result};
 use crate::kpl::{Aggregator, MAX_KINESIS_RECORD, MAX_PARTITION_KEY};
-use crate::retry::Backoff;
+use crate::retry::{Attempts, Backoff};
 
 /// Largest aggregate when records are compressed: zstd does about 14x on 400 KB of events
 /// and 17x on 4 MB, and an aggregate that still compresses past the record limit is split.
@@ -411,9 +411,8 @@ async fn put_with_retries(
     backoff: Backoff,
     stats: &ProducerStats,
 ) -> Result<()> {
-    let mut attempt = 0;
+    let mut attempts = Attempts::new(backoff);
     loop {
-        attempt += 1;
         let entries: Vec<_> = batch
             .iter()
             .map(|e| {
@@ -438,7 +437,7 @@ async fn put_with_retries(
                 let throttled = e
                     .as_service_error()
                     .is_some_and(|s| s.is_provisioned_throughput_exceeded_exception());
-                if attempt >= backoff.max_attempts {
+                if attempts.failed().await.is_err() {
                     return Err(AwsError::of("kinesis", "PutRecords")(e).into());
                 }
                 stats
@@ -449,8 +448,8 @@ async fn put_with_retries(
                         .throttles
                         .fetch_add(batch.len() as u64, Ordering::Relaxed);
                 }
+                let attempt = attempts.failures();
                 tracing::debug!(attempt, throttled, "PutRecords failed as a whole; retrying");
-                backoff.wait(attempt).await;
                 continue;
             }
         };
@@ -477,16 +476,16 @@ async fn put_with_retries(
         if failed.is_empty() {
             return Ok(());
         }
-        if attempt >= backoff.max_attempts {
+        if let Err(gave_up) = attempts.failed().await {
             return Err(Error::Stage(format!(
-                "producer: {} records still failing after {attempt} PutRecords attempts",
-                failed.len()
+                "producer: {} records still failing after {} PutRecords attempts",
+                failed.len(),
+                gave_up.attempts
             )));
         }
         stats
             .retries
             .fetch_add(failed.len() as u64, Ordering::Relaxed);
-        backoff.wait(attempt).await;
         batch = failed;
     }
 }

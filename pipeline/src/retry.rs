@@ -1,4 +1,5 @@
-//! Exponential backoff with jitter, shared by every stage that retries AWS calls.
+//! Exponential backoff with jitter, and the one rule of every retry loop: [`Attempts`] counts a
+//! loop's failures in a row and allows `max_attempts` calls in all, never one more.
 
 use std::time::Duration;
 
@@ -43,7 +44,7 @@ impl Backoff {
     }
 
     /// Calls `call` until it succeeds, waiting between attempts; its last error after
-    /// `max_attempts` (what the call is for goes into the log line of each retry).
+    /// `max_attempts` calls (what the call is for goes into the log line of each retry).
     ///
     /// # Errors
     /// The error of the last attempt.
@@ -53,18 +54,68 @@ impl Backoff {
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, E>>,
     {
-        let mut attempt = 0;
+        let mut attempts = Attempts::new(*self);
         loop {
-            attempt += 1;
             match call().await {
                 Ok(value) => return Ok(value),
-                Err(e) if attempt < self.max_attempts => {
-                    tracing::warn!(error = %e, attempt, "{what} failed; retrying");
-                    self.wait(attempt).await;
+                Err(e) => {
+                    attempts.failed().await.map_err(|_| e)?;
+                    tracing::debug!(attempt = attempts.failures(), "{what} failed; retrying");
                 }
-                Err(e) => return Err(e),
             }
         }
+    }
+}
+
+/// A loop ran out of attempts: `max_attempts` calls in a row failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{attempts} attempts in a row failed")]
+pub struct GaveUp {
+    /// The attempts made.
+    pub attempts: u32,
+}
+
+/// One retry loop's failures in a row, against its [`Backoff`]: the only place that decides
+/// whether another attempt is allowed and how long to wait before it.
+#[derive(Debug, Clone)]
+pub struct Attempts {
+    backoff: Backoff,
+    failures: u32,
+}
+
+impl Attempts {
+    /// No failure yet.
+    pub fn new(backoff: Backoff) -> Self {
+        Self {
+            backoff,
+            failures: 0,
+        }
+    }
+
+    /// Attempts failed in a row so far.
+    pub fn failures(&self) -> u32 {
+        self.failures
+    }
+
+    /// An attempt succeeded: the next failure is the first again.
+    pub fn succeeded(&mut self) {
+        self.failures = 0;
+    }
+
+    /// An attempt failed: waits before the next one, or gives up at once when this was the
+    /// `max_attempts`-th failure in a row (so a loop makes at most `max_attempts` calls).
+    ///
+    /// # Errors
+    /// [`GaveUp`] when no attempt is left.
+    pub async fn failed(&mut self) -> Result<(), GaveUp> {
+        self.failures += 1;
+        if self.failures >= self.backoff.max_attempts {
+            return Err(GaveUp {
+                attempts: self.failures,
+            });
+        }
+        self.backoff.wait(self.failures).await;
+        Ok(())
     }
 }
 
@@ -103,6 +154,28 @@ mod tests {
             })
             .await;
         assert_eq!(out, Ok(2));
+    }
+
+    #[tokio::test]
+    async fn a_loop_makes_max_attempts_calls_and_no_more() {
+        let backoff = Backoff {
+            initial: Duration::from_millis(1),
+            max: Duration::from_millis(1),
+            max_attempts: 4,
+        };
+        let mut attempts = Attempts::new(backoff);
+        let mut calls = 1; // the first call failed
+        while attempts.failed().await.is_ok() {
+            calls += 1;
+        }
+        assert_eq!(calls, 4);
+        assert_eq!(attempts.failures(), 4);
+        let mut attempts = Attempts::new(backoff);
+        for _ in 0..10 {
+            // Failures separated by a success never add up.
+            assert!(attempts.failed().await.is_ok());
+            attempts.succeeded();
+        }
     }
 
     #[test]

@@ -1,19 +1,27 @@
 //! The batch pipeline's trigger, as the seed's Lambda is triggered: an S3 `ObjectCreated`
 //! notification (filtered on the `.SUCCESS` suffix) on the monitored bucket, delivered through
-//! SQS, starts a run, at most one a day. The day is claimed with a conditional write of a marker
+//! SQS to an event source mapping (retries, visibility renewed while a run lasts), starts a run,
+//! at most one a day. The day is claimed with a conditional write of a marker
 //! (`Logs/runs/<day>`, `If-None-Match: *`): a second `.SUCCESS` on the same day finds it and
 //! starts nothing, even from another process. S3's `s3:TestEvent` (sent when a notification is
 //! configured) is recognised and skipped.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::job::BatchJob;
 use super::layout;
-use crate::aws::{AwsError, Clients};
-use crate::control::{Control, Phase};
+use crate::aws::Clients;
+use crate::control::Control;
 use crate::error::Result;
+use crate::processor::esm::{EsmConfig, EventSourceMapping, Handler, HandlerError, SqsMessage};
+use crate::processor::BatchResponse;
 use crate::s3_event::{self, Notice};
+
+/// How long a received trigger stays invisible, renewed at half of it for as long as its run
+/// lasts: a run longer than this is never received (and so triggered) a second time.
+pub const DEFAULT_VISIBILITY: Duration = Duration::from_secs(30);
 
 /// What the trigger saw.
 #[derive(Debug, Default)]
@@ -32,12 +40,13 @@ pub struct TriggerStats {
     pub unrecognised: AtomicU64,
 }
 
-/// The trigger: polls its queue and runs the job.
+/// The trigger: the job behind an event source mapping on its queue, as Lambda is triggered.
 pub struct Trigger {
     clients: Clients,
     queue_url: String,
     job: BatchJob,
     stats: Arc<TriggerStats>,
+    visibility: Duration,
 }
 
 impl Trigger {
@@ -48,7 +57,15 @@ impl Trigger {
             queue_url: queue_url.into(),
             job,
             stats: Arc::default(),
+            visibility: DEFAULT_VISIBILITY,
         }
+    }
+
+    /// Keeps a received trigger invisible for `visibility` at a time (renewed at half of it)
+    /// instead of [`DEFAULT_VISIBILITY`].
+    pub fn with_visibility(mut self, visibility: Duration) -> Self {
+        self.visibility = visibility;
+        self
     }
 
     /// Counters.
@@ -56,45 +73,52 @@ impl Trigger {
         self.stats.clone()
     }
 
-    /// Polls until [`Phase::Drain`] finds the queue empty, or [`Phase::Stop`].
+    /// Polls its queue through an event source mapping (two pollers, as Lambda's, with the
+    /// mapping's retries and visibility renewal) until [`crate::control::Phase::Drain`] finds the
+    /// queue empty, or [`crate::control::Phase::Stop`]. A message whose handling failed (S3
+    /// unreachable while claiming the day) is left for redelivery.
     ///
     /// # Errors
-    /// An SQS call failing after the SDK's retries.
+    /// SQS failing through the mapping's retries.
     pub async fn run(self, control: Control) -> Result<()> {
-        loop {
-            if control.phase() == Phase::Stop {
-                return Ok(());
-            }
-            let out = self
-                .clients
-                .sqs
-                .receive_message()
-                .queue_url(&self.queue_url)
-                .max_number_of_messages(10)
-                .wait_time_seconds(1)
-                .send()
-                .await
-                .map_err(AwsError::of("sqs", "ReceiveMessage"))?;
-            let messages = out.messages.unwrap_or_default();
-            if messages.is_empty() && control.phase() == Phase::Drain {
-                return Ok(());
-            }
-            for message in messages {
-                self.handle(message.body().unwrap_or_default()).await?;
-                if let Some(receipt) = message.receipt_handle() {
-                    self.clients
-                        .sqs
-                        .delete_message()
-                        .queue_url(&self.queue_url)
-                        .receipt_handle(receipt)
-                        .send()
-                        .await
-                        .map_err(AwsError::of("sqs", "DeleteMessage"))?;
-                }
+        let visibility = self.visibility;
+        let config = EsmConfig {
+            batch_size: 10,
+            wait_time_secs: 1,
+            concurrency: 2,
+            visibility_timeout_secs: Some(
+                i32::try_from(visibility.as_secs().max(1)).unwrap_or(43_200),
+            ),
+            extend_visibility: Some(visibility),
+            ..EsmConfig::default()
+        };
+        let (clients, queue_url) = (self.clients.clone(), self.queue_url.clone());
+        EventSourceMapping::new(clients, queue_url, config, Arc::new(TriggerHandler(self)))
+            .run(control)
+            .await
+    }
+}
+
+/// The trigger as the mapping's handler.
+struct TriggerHandler(Trigger);
+
+impl Handler for TriggerHandler {
+    async fn handle(
+        &self,
+        batch: &[SqsMessage],
+    ) -> std::result::Result<BatchResponse, HandlerError> {
+        let mut failed = Vec::new();
+        for message in batch {
+            if let Err(error) = self.0.handle(&message.body).await {
+                tracing::warn!(%error, "trigger not handled; left for redelivery");
+                failed.push(message.message_id.clone());
             }
         }
+        Ok(BatchResponse::failing(failed))
     }
+}
 
+impl Trigger {
     async fn handle(&self, body: &str) -> Result<()> {
         let notices = s3_event::parse(body);
         if notices.is_empty() {

@@ -13,7 +13,7 @@ use aws_sdk_s3::error::ProvideErrorMetadata;
 
 use crate::aws::{AwsError, Clients};
 use crate::error::{Error, Result};
-use crate::retry::Backoff;
+use crate::retry::{Attempts, Backoff};
 
 /// Where durable checkpoints live.
 #[derive(Debug, Clone)]
@@ -67,21 +67,12 @@ impl Checkpoints {
         let Some(store) = &self.store else {
             return Ok(());
         };
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match store.read_all().await {
-                Ok(marks) => {
-                    *self.lock() = marks;
-                    return Ok(());
-                }
-                Err(e) if attempt < store.backoff.max_attempts => {
-                    tracing::warn!(error = %e, "reading checkpoints failed; retrying");
-                    store.backoff.wait(attempt).await;
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
+        let marks = store
+            .backoff
+            .retry("reading checkpoints", || store.read_all())
+            .await?;
+        *self.lock() = marks;
+        Ok(())
     }
 
     /// The checkpoint of `shard`, if any.
@@ -144,9 +135,8 @@ impl Store {
     /// Writes one checkpoint conditionally; returns its new ETag.
     async fn write(&self, shard: &str, sequence: &str, etag: Option<String>) -> Result<String> {
         let key = format!("{}{shard}", self.prefix);
-        let mut attempt = 0;
+        let mut attempts = Attempts::new(self.backoff);
         loop {
-            attempt += 1;
             let request = self
                 .clients
                 .s3
@@ -176,11 +166,11 @@ impl Store {
                     self.bucket
                 )));
             }
-            if attempt >= self.backoff.max_attempts {
-                return Err(AwsError::of("s3", "PutObject")(error).into());
+            let error = AwsError::of("s3", "PutObject")(error);
+            if attempts.failed().await.is_err() {
+                return Err(error.into());
             }
-            tracing::debug!(attempt, error = %AwsError::of("s3", "PutObject")(error), "retrying a checkpoint");
-            self.backoff.wait(attempt).await;
+            tracing::debug!(attempt = attempts.failures(), %error, "retrying a checkpoint");
         }
     }
 

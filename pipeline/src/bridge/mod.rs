@@ -24,7 +24,7 @@ use crate::chaos::{Chaos, Stage};
 use crate::compress::{self, Compression};
 use crate::control::{Control, Phase};
 use crate::error::{Error, Result};
-use crate::retry::Backoff;
+use crate::retry::{Attempts, Backoff};
 use crate::{envelope, kpl};
 
 /// Bridge settings.
@@ -219,7 +219,7 @@ impl Bridge {
         mut control: Control,
     ) -> Result<Ended> {
         let mut iterator = self.iterator(shard).await?;
-        let mut failures = 0;
+        let mut attempts = Attempts::new(self.config.backoff);
         // Whether the shard has looked drained through a fresh iterator since the last records.
         let mut drained_from_checkpoint = false;
         loop {
@@ -237,16 +237,15 @@ impl Bridge {
                 .await
             {
                 Ok(out) => {
-                    failures = 0;
+                    attempts.succeeded();
                     out
                 }
                 Err(e) => {
-                    failures += 1;
                     let expired = e
                         .as_service_error()
                         .is_some_and(|s| s.is_expired_iterator_exception());
                     let error = AwsError::of("kinesis", "GetRecords")(e);
-                    if failures >= self.config.backoff.max_attempts {
+                    if attempts.failed().await.is_err() {
                         return Err(error.into());
                     }
                     self.stats.call_retries.fetch_add(1, Ordering::Relaxed);
@@ -255,7 +254,6 @@ impl Bridge {
                         iterator = self.iterator(shard).await?;
                     } else {
                         tracing::warn!(%error, shard, "GetRecords failed; retrying");
-                        self.config.backoff.wait(failures).await;
                     }
                     continue;
                 }
@@ -394,9 +392,8 @@ async fn send_batch(
         .enumerate()
         .map(|(i, b)| (i.to_string(), b))
         .collect();
-    let mut attempt = 0;
+    let mut attempts = Attempts::new(backoff);
     while !pending.is_empty() {
-        attempt += 1;
         let entries: Vec<_> = pending
             .iter()
             .map(|(id, body)| {
@@ -417,15 +414,17 @@ async fn send_batch(
             .await
         {
             Ok(out) => out,
-            Err(e) if attempt < backoff.max_attempts => {
-                tracing::debug!(attempt, error = %AwsError::of("sqs", "SendMessageBatch")(e), "retrying");
+            Err(e) => {
+                let error = AwsError::of("sqs", "SendMessageBatch")(e);
+                if attempts.failed().await.is_err() {
+                    return Err(error.into());
+                }
+                tracing::debug!(attempt = attempts.failures(), %error, "retrying");
                 stats
                     .retries
                     .fetch_add(pending.len() as u64, Ordering::Relaxed);
-                backoff.wait(attempt).await;
                 continue;
             }
-            Err(e) => return Err(AwsError::of("sqs", "SendMessageBatch")(e).into()),
         };
         stats
             .messages
@@ -440,16 +439,16 @@ async fn send_batch(
         let failed: std::collections::HashSet<&str> = out.failed().iter().map(|f| f.id()).collect();
         pending.retain(|(id, _)| failed.contains(id.as_str()));
         if !pending.is_empty() {
-            if attempt >= backoff.max_attempts {
+            if let Err(gave_up) = attempts.failed().await {
                 return Err(Error::Stage(format!(
-                    "bridge: {} SQS messages still failing after {attempt} attempts",
-                    pending.len()
+                    "bridge: {} SQS messages still failing after {} attempts",
+                    pending.len(),
+                    gave_up.attempts
                 )));
             }
             stats
                 .retries
                 .fetch_add(pending.len() as u64, Ordering::Relaxed);
-            backoff.wait(attempt).await;
         }
     }
     Ok(())

@@ -21,7 +21,7 @@ use super::partition;
 use crate::aws::{AwsError, Clients};
 use crate::compress::Compression;
 use crate::error::{Error, Result};
-use crate::retry::Backoff;
+use crate::retry::{Attempts, Backoff};
 
 /// S3 metadata key holding when an object was written (epoch ms), for end-to-end latency.
 pub const WRITTEN_AT_META: &str = "tickflow-written-at";
@@ -319,9 +319,8 @@ impl Upload {
             .await
             .map_err(|e| Error::Stage(format!("lake compression task: {e}")))?;
         }
-        let mut attempt = 0;
+        let mut attempts = Attempts::new(self.backoff);
         loop {
-            attempt += 1;
             self.stats.calls.fetch_add(1, Ordering::Relaxed);
             let written_at = chrono::Utc::now().timestamp_millis().to_string();
             let result = self
@@ -344,13 +343,14 @@ impl Upload {
                     tracing::debug!(key = %self.key, "already written");
                     break;
                 }
-                Err(e) if attempt < self.backoff.max_attempts => {
-                    tracing::debug!(attempt, key = %self.key, error = %AwsError::of("s3", "PutObject")(e), "retrying");
-                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
-                    self.backoff.wait(attempt).await;
-                }
                 Err(e) => {
                     let error = Error::Aws(AwsError::of("s3", "PutObject")(e));
+                    if attempts.failed().await.is_ok() {
+                        let attempt = attempts.failures();
+                        tracing::debug!(attempt, key = %self.key, %error, "retrying");
+                        self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
                     // A call whose answer was lost may have taken effect: then the object is
                     // durable, and writing its rows again would write them twice.
                     if !self.landed().await {

@@ -73,32 +73,25 @@ impl Notifier {
     }
 
     async fn publish(&self, subject: &str, message: String) -> Result<(), AwsError> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self
-                .clients
-                .sns
-                .publish()
-                .topic_arn(&self.topic)
-                .subject(subject)
-                .message(&message)
-                .send()
-                .await
-            {
-                Ok(_) => return Ok(()),
-                Err(e) if attempt < self.backoff.max_attempts => {
-                    tracing::debug!(attempt, error = %AwsError::of("sns", "Publish")(e), "retrying");
-                    self.backoff.wait(attempt).await;
-                }
-                Err(e) => {
-                    let error = AwsError::of("sns", "Publish")(e);
-                    tracing::warn!(%error, subject, "notification not published");
-                    self.stats.errors.fetch_add(1, Ordering::Relaxed);
-                    return Err(error);
-                }
-            }
+        let published = self
+            .backoff
+            .retry("publishing the run status", || async {
+                self.clients
+                    .sns
+                    .publish()
+                    .topic_arn(&self.topic)
+                    .subject(subject)
+                    .message(&message)
+                    .send()
+                    .await
+                    .map_err(AwsError::of("sns", "Publish"))
+            })
+            .await;
+        if let Err(error) = &published {
+            tracing::warn!(%error, subject, "notification not published");
+            self.stats.errors.fetch_add(1, Ordering::Relaxed);
         }
+        published.map(|_| ())
     }
 }
 

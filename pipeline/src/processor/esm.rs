@@ -18,7 +18,7 @@ use crate::aws::{AwsError, Clients};
 use crate::chaos::{Chaos, Stage};
 use crate::control::{Control, Phase};
 use crate::error::{Error, Result};
-use crate::retry::Backoff;
+use crate::retry::{Attempts, Backoff};
 
 /// Event source mapping settings (names as in Lambda's `CreateEventSourceMapping`).
 #[derive(Debug, Clone)]
@@ -167,12 +167,13 @@ impl<H: Handler> EventSourceMapping<H> {
         }
         let monitor = async {
             control.reached(Phase::Drain).await;
-            let (mut empty_checks, mut failures) = (0, 0);
+            let mut empty_checks = 0;
+            let mut attempts = Attempts::new(shared.config.retry);
             while control.phase() == Phase::Drain {
                 match shared.queue_is_empty().await {
                     Ok(true) => empty_checks += 1,
                     Ok(false) => empty_checks = 0,
-                    Err(e) => shared.retry_after(e, &mut failures).await?,
+                    Err(e) => shared.retry_after(e, &mut attempts).await?,
                 }
                 if empty_checks >= 2 {
                     let _ = empty_tx.send(true);
@@ -199,19 +200,18 @@ impl<H: Handler> EventSourceMapping<H> {
 
     /// Counts a failed SQS call and waits before the next attempt; the error itself once
     /// `max_attempts` calls in a row have failed.
-    async fn retry_after(&self, error: Error, failures: &mut u32) -> Result<()> {
-        *failures += 1;
-        if *failures >= self.config.retry.max_attempts {
+    async fn retry_after(&self, error: Error, attempts: &mut Attempts) -> Result<()> {
+        if attempts.failed().await.is_err() {
             return Err(error);
         }
         self.stats.call_retries.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(%error, attempt = *failures, "SQS call failed; the poller retries");
-        self.config.retry.wait(*failures).await;
+        let attempt = attempts.failures();
+        tracing::warn!(%error, attempt, "SQS call failed; the poller retries");
         Ok(())
     }
 
     async fn poll(&self, mut control: Control, mut empty: watch::Receiver<bool>) -> Result<()> {
-        let mut failures = 0;
+        let mut attempts = Attempts::new(self.config.retry);
         loop {
             if control.phase() == Phase::Stop || *empty.borrow() {
                 return Ok(());
@@ -223,11 +223,11 @@ impl<H: Handler> EventSourceMapping<H> {
             };
             let batch = match batch {
                 Ok(batch) => {
-                    failures = 0;
+                    attempts.succeeded();
                     batch
                 }
                 Err(e) => {
-                    self.retry_after(e, &mut failures).await?;
+                    self.retry_after(e, &mut attempts).await?;
                     continue;
                 }
             };
@@ -269,8 +269,8 @@ impl<H: Handler> EventSourceMapping<H> {
             // Undeleted messages come back after their visibility timeout, and the handler
             // skips what it already wrote: a failed delete costs time, not correctness.
             match self.delete(&done).await {
-                Ok(()) => failures = 0,
-                Err(e) => self.retry_after(e, &mut failures).await?,
+                Ok(()) => attempts.succeeded(),
+                Err(e) => self.retry_after(e, &mut attempts).await?,
             }
         }
     }

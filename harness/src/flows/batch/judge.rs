@@ -50,16 +50,7 @@ pub(super) async fn judge(
     };
     let summary = logs.into_iter().next();
     let mut failures = Vec::new();
-    if report.runs_started != 1 || report.same_day_triggers < 1 {
-        failures.push(Failure::new(
-            "batch.runs",
-            "one run, the second .SUCCESS of the day turned down",
-            format!(
-                "{} runs, {} turned down",
-                report.runs_started, report.same_day_triggers
-            ),
-        ));
-    }
+    failures.extend(runs_failure(&report));
     report.status_subjects =
         crate::observe::run_status(clients, &res.status_queue, 1, crate::observe::SETTLE).await?;
     let outcome = if expected.failure {
@@ -259,4 +250,44 @@ async fn output_content(clients: &Clients, bucket: &str) -> std::result::Result<
         return Err(format!("a header of {:?}", String::from_utf8_lossy(&head)));
     }
     Ok(reader.finish())
+}
+/// Two `.SUCCESS` objects were put: each must be received once, the first starting the day's
+/// run and the second turned down. A trigger received again while its run lasted (its
+/// visibility not renewed) would be a third, turned down too.
+fn runs_failure(report: &BatchReport) -> Option<Failure> {
+    let seen = (
+        report.triggers,
+        report.runs_started,
+        report.same_day_triggers,
+    );
+    (seen != (2, 1, 1)).then(|| {
+        Failure::new(
+            "batch.runs",
+            "2 triggers received once each: one run, the second .SUCCESS of the day turned down",
+            format!(
+                "{} triggers, {} runs, {} turned down",
+                report.triggers, report.runs_started, report.same_day_triggers
+            ),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_trigger_received_twice_or_a_second_run_fails_the_runs_check() {
+        let report = |triggers, runs_started, same_day_triggers| BatchReport {
+            triggers,
+            runs_started,
+            same_day_triggers,
+            ..BatchReport::default()
+        };
+        assert!(runs_failure(&report(2, 1, 1)).is_none());
+        for (t, r, s) in [(3, 1, 2), (2, 2, 0), (1, 1, 0), (2, 1, 0)] {
+            let failure = runs_failure(&report(t, r, s)).expect("must fail");
+            assert_eq!(failure.check, "batch.runs");
+        }
+    }
 }

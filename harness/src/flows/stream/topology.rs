@@ -10,7 +10,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use serde::Serialize;
 use tickflow_pipeline::aws::{AwsError, Clients};
 use tickflow_pipeline::resources::{Resources, Topics};
-use tickflow_pipeline::retry::Backoff;
+use tickflow_pipeline::retry::{Attempts, Backoff};
 
 use crate::error::{Error, Result};
 use crate::topology::{
@@ -261,8 +261,7 @@ impl Default for Topology {
 /// on the first Kinesis call and answers HTTP 500 until it listens; so server errors are retried
 /// with backoff (a retry that finds the stream already created is done).
 async fn ensure_stream(clients: &Clients, name: &str, shards: i32) -> Result<()> {
-    let backoff = Backoff::default();
-    let mut attempt = 0;
+    let mut attempts = Attempts::new(Backoff::default());
     loop {
         let error = match clients
             .kinesis
@@ -284,16 +283,15 @@ async fn ensure_stream(clients: &Clients, name: &str, shards: i32) -> Result<()>
         let server_error = error
             .raw_response()
             .is_some_and(|r| r.status().is_server_error());
-        if !server_error || attempt >= backoff.max_attempts {
+        if !server_error || attempts.failed().await.is_err() {
             return Err(AwsError::of("kinesis", "CreateStream")(error).into());
         }
-        attempt += 1;
+        let attempt = attempts.failures();
         tracing::warn!(
             attempt,
             stream = name,
             "CreateStream answered a server error; retrying"
         );
-        backoff.wait(attempt).await;
     }
 }
 
