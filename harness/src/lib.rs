@@ -1,28 +1,38 @@
 //! tickflow's harness: drives, observes and judges the pipeline under test.
 //!
 //! # Layout
-//! - [`localstack`]: start LocalStack with testcontainers (or reuse `AWS_ENDPOINT_URL`), share one
-//!   per test binary, sweep stale containers.
-//! - [`aws`]: the one place where endpoint, region and credentials are decided.
-//! - [`topology`]: the run's AWS resources, provisioned idempotently and torn down.
-//! - [`doctor`]: one round trip through each service; [`ceiling`]: LocalStack's raw capacity.
-//! - [`settings`], [`faults`], [`load`]: how a run configures the pipeline, what it injects and
-//!   at which arrival rates it feeds it.
-//! - [`produce`]: one load generator's share of a scenario (`--partition i/n`), producing only.
-//! - [`run`]: one run from provisioning to teardown: wiring and draining the stages
-//!   (`run/stages.rs`), feeding them (`run/feed.rs`), with [`progress`] while it runs;
-//!   [`replay`]: recorded or CSV data as input.
-//! - Judging, in three steps: [`observe`] reads back what landed (lake, quarantine, queues,
-//!   notifications) without changing it; [`reconcile`] compares it with the ledger of what was
-//!   sent; [`judge`] puts them together into the verdict every run gets (also on a finished
-//!   run's resources, again).
-//! - [`scenario`]: declarative scenario files: parsing, validation, outcomes, reports;
-//!   [`assert`]: a scenario's own expectations, on top of the verdict.
-//! - Other flows, each with its own generator, topology, driver and judge: [`batch`] (company
-//!   files -> PostgreSQL, with [`postgres`]) and [`price_files`] (price files -> S3
-//!   notifications -> ETL to CSV -> analysis -> SNS alerts).
-//! - [`report`]: how to say it, for people and scripts.
-//! - [`error`]: the harness's error type.
+//! In layers, every import pointing down (`tests/layers.rs` fails on one that does not, on an
+//! import cycle, and on a flow importing another flow):
+//!
+//! 0. What every judge and report says:
+//!    - [`error`]: the harness's error type;
+//!    - [`verdict`]: a failed check, the [`verdict::Report`] every flow's report gives, what a
+//!      run cost, a measured ceiling, the digest contents are compared by;
+//!    - [`html`]: escaping and tables for every report section;
+//!    - [`latency`]: HDR latency histograms and their percentiles;
+//!    - [`owned_thread`]: a runtime on a thread of its own for what outlives one test's runtime.
+//! 1. Infrastructure:
+//!    - [`aws`]: where endpoint, region and credentials are decided;
+//!    - [`localstack`]: LocalStack started with testcontainers (or `AWS_ENDPOINT_URL`), shared
+//!      per test binary, paused for outages, stale containers swept;
+//!    - [`postgres`]: PostgreSQL started the same way (or `TICKFLOW_POSTGRES_URL`);
+//!    - [`topology`]: queues, buckets, topics and S3 notifications every flow's topology is
+//!      built from, and deletion that names what it left.
+//! 2. Reading back: [`observe`]: queue depths and messages left as they were, SNS deliveries,
+//!    the run status announced.
+//! 3. The flows, one folder each, with the same shape (settings, input, topology, driver,
+//!    judge, report, ceiling):
+//!    - [`flows::stream`]: market data -> Kinesis -> SQS -> processor -> S3 lake -> SNS;
+//!    - [`flows::batch`]: company CSV files in S3 -> one PostgreSQL table (`flows::batch::
+//!      driver` loads PostgreSQL through the pipeline's batch job), `.SUCCESS` trigger;
+//!    - [`flows::price_files`]: price files -> S3 notifications -> ETL to CSV -> analysis ->
+//!      SNS alerts.
+//! 4. [`scenario`]: the scenario format, one adapter per flow, `[expect]`, and the outcome of a
+//!    run over one [`scenario::FlowReport`].
+//! 5. Commands over every flow:
+//!    - [`report`]: the summary table, Markdown, JUnit and HTML, each written once;
+//!    - [`doctor`]: one round trip through each service; [`ceiling`]: the target's raw
+//!      capacity; [`shrink`]: the smallest scenario that still fails the same way.
 //!
 //! # Example
 //! Which LocalStack a run uses is decided by the environment, with the last free release pinned:

@@ -163,109 +163,63 @@ impl Producer {
     /// An AWS call that still fails after the retry budget; nothing is dropped silently.
     pub async fn run(self, mut input: mpsc::Receiver<Outgoing>) -> Result<()> {
         let shards = self.shard_ranges().await?;
-        let mut aggregators: Vec<Aggregator> = shards
-            .iter()
-            .map(|_| Aggregator::new(self.config.max_aggregate_bytes))
-            .collect();
-        let mut batch: Vec<Entry> = Vec::new();
-        let mut batch_bytes = 0usize;
+        let mut packer = Packer::new(
+            shards,
+            self.config.aggregate,
+            self.config.max_aggregate_bytes,
+        );
+        let mut batch = Batch::default();
         let permits = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
         let mut calls: JoinSet<Result<()>> = JoinSet::new();
         let mut deadline = tokio::time::Instant::now() + self.config.linger;
         let mut received = 0u64;
-
         loop {
             let next = tokio::select! {
                 item = input.recv() => item.map(Some),
                 _ = tokio::time::sleep_until(deadline) => Some(None),
             };
-            let mut ready = Vec::new();
-            let closing = next.is_none();
-            let mut linger_due = matches!(next, Some(None));
-            if matches!(next, Some(Some(_))) {
-                received += 1;
-            }
-            let barrier = self
-                .checkpoints
-                .as_ref()
-                .is_some_and(|b| received.is_multiple_of(b.every) && matches!(next, Some(Some(_))));
-            match next {
+            // What is ready to send, whether the batch goes out now, whether this record is a
+            // barrier (everything up to it acknowledged before going on), and whether input ended.
+            let (ready, send_now, barrier, closing) = match next {
                 Some(Some(record)) => {
-                    if self.config.aggregate {
-                        let shard = route(&shards, &record.partition_key);
-                        if let Err(data) =
-                            aggregators[shard].try_add(&record.partition_key, record.data)
-                        {
-                            ready.extend(aggregators[shard].finish().map(aggregated_entry));
-                            let _ = aggregators[shard].try_add(&record.partition_key, data);
-                        }
-                    } else {
-                        ready.push(Entry {
-                            partition_key: record.partition_key,
-                            data: record.data,
-                            user_records: 1,
-                        });
-                    }
+                    received += 1;
+                    let barrier = self
+                        .checkpoints
+                        .as_ref()
+                        .is_some_and(|b| received.is_multiple_of(b.every));
+                    let mut ready = packer.add(record);
                     if barrier {
-                        ready.extend(
-                            aggregators
-                                .iter_mut()
-                                .filter_map(Aggregator::finish)
-                                .map(aggregated_entry),
-                        );
-                        linger_due = true;
+                        ready.extend(packer.flush());
                     }
+                    (ready, barrier, barrier, false)
                 }
+                // Linger expired: send partial aggregates so a slow stream still flows.
                 Some(None) => {
-                    // Linger expired: send partial aggregates so a slow stream still flows.
-                    ready.extend(
-                        aggregators
-                            .iter_mut()
-                            .filter_map(Aggregator::finish)
-                            .map(aggregated_entry),
-                    );
                     deadline = tokio::time::Instant::now() + self.config.linger;
+                    (packer.flush(), true, false, false)
                 }
-                None => {
-                    ready.extend(
-                        aggregators
-                            .iter_mut()
-                            .filter_map(Aggregator::finish)
-                            .map(aggregated_entry),
-                    );
-                }
-            }
+                None => (packer.flush(), true, false, true),
+            };
             for entry in seal_all(self.config.compression, ready).await? {
-                let size = entry.data.len() + entry.partition_key.len();
-                if batch.len() == MAX_BATCH_RECORDS || batch_bytes + size > MAX_BATCH_BYTES {
-                    self.send(std::mem::take(&mut batch), &permits, &mut calls)
-                        .await?;
-                    batch_bytes = 0;
+                if let Some(full) = batch.push(entry) {
+                    self.send(full, &permits, &mut calls).await?;
                 }
-                batch_bytes += size;
-                batch.push(entry);
             }
-            if (closing || linger_due) && !batch.is_empty() {
-                self.send(std::mem::take(&mut batch), &permits, &mut calls)
-                    .await?;
-                batch_bytes = 0;
+            if send_now && !batch.entries.is_empty() {
+                self.send(batch.take(), &permits, &mut calls).await?;
             }
             while let Some(done) = calls.try_join_next() {
                 done.map_err(|e| Error::Stage(format!("producer task: {e}")))??;
             }
             if let (true, Some(b)) = (barrier, &self.checkpoints) {
-                while let Some(done) = calls.join_next().await {
-                    done.map_err(|e| Error::Stage(format!("producer task: {e}")))??;
-                }
+                join_all(&mut calls).await?;
                 b.acknowledged.store(received, Ordering::Release);
             }
             if closing {
                 break;
             }
         }
-        while let Some(done) = calls.join_next().await {
-            done.map_err(|e| Error::Stage(format!("producer task: {e}")))??;
-        }
+        join_all(&mut calls).await?;
         if let Some(b) = &self.checkpoints {
             b.acknowledged.store(received, Ordering::Release);
         }
@@ -326,6 +280,119 @@ impl Producer {
             });
         }
         Ok(ranges)
+    }
+}
+
+/// Counts the entries `results` accepted into `stats`; returns the ones that failed.
+fn count_accepted(
+    batch: Vec<Entry>,
+    results: &[aws_sdk_kinesis::types::PutRecordsResultEntry],
+    stats: &ProducerStats,
+) -> Vec<Entry> {
+    let mut failed = Vec::new();
+    for (entry, result) in batch.into_iter().zip(results) {
+        match result.error_code() {
+            None => {
+                stats
+                    .user_records
+                    .fetch_add(entry.user_records, Ordering::Relaxed);
+                stats.kinesis_records.fetch_add(1, Ordering::Relaxed);
+                stats
+                    .bytes
+                    .fetch_add(entry.data.len() as u64, Ordering::Relaxed);
+            }
+            Some(code) => {
+                if code == "ProvisionedThroughputExceededException" {
+                    stats.throttles.fetch_add(1, Ordering::Relaxed);
+                }
+                failed.push(entry);
+            }
+        }
+    }
+    failed
+}
+
+/// Waits for every call in flight; the first that failed is the error.
+async fn join_all(calls: &mut JoinSet<Result<()>>) -> Result<()> {
+    while let Some(done) = calls.join_next().await {
+        done.map_err(|e| Error::Stage(format!("producer task: {e}")))??;
+    }
+    Ok(())
+}
+
+/// Turns records into Kinesis entries: KPL aggregates per shard, or one entry per record.
+struct Packer {
+    shards: Vec<ShardRange>,
+    aggregate: bool,
+    aggregators: Vec<Aggregator>,
+}
+
+impl Packer {
+    fn new(shards: Vec<ShardRange>, aggregate: bool, max_aggregate_bytes: usize) -> Self {
+        let aggregators = shards
+            .iter()
+            .map(|_| Aggregator::new(max_aggregate_bytes))
+            .collect();
+        Self {
+            shards,
+            aggregate,
+            aggregators,
+        }
+    }
+
+    /// Adds `record`; returns the entries it completed (a full aggregate, or the record itself).
+    fn add(&mut self, record: Outgoing) -> Vec<Entry> {
+        if !self.aggregate {
+            return vec![Entry {
+                partition_key: record.partition_key,
+                data: record.data,
+                user_records: 1,
+            }];
+        }
+        let shard = route(&self.shards, &record.partition_key);
+        let aggregator = &mut self.aggregators[shard];
+        match aggregator.try_add(&record.partition_key, record.data) {
+            Ok(()) => Vec::new(),
+            Err(data) => {
+                let full = aggregator.finish().map(aggregated_entry);
+                let _ = aggregator.try_add(&record.partition_key, data);
+                full.into_iter().collect()
+            }
+        }
+    }
+
+    /// Every partial aggregate, as entries.
+    fn flush(&mut self) -> Vec<Entry> {
+        self.aggregators
+            .iter_mut()
+            .filter_map(Aggregator::finish)
+            .map(aggregated_entry)
+            .collect()
+    }
+}
+
+/// The next `PutRecords` call's entries, within its limits of count and bytes.
+#[derive(Default)]
+struct Batch {
+    entries: Vec<Entry>,
+    bytes: usize,
+}
+
+impl Batch {
+    /// Adds `entry`; returns the batch before it when `entry` would not fit in it.
+    fn push(&mut self, entry: Entry) -> Option<Vec<Entry>> {
+        let size = entry.data.len() + entry.partition_key.len();
+        let full = self.entries.len() == MAX_BATCH_RECORDS || self.bytes + size > MAX_BATCH_BYTES;
+        let previous = full.then(|| self.take());
+        self.bytes += size;
+        self.entries.push(entry);
+        previous
+    }
+
+    /// The batch's entries, leaving it empty.
+    fn take(&mut self) -> Vec<Entry> {
+        self.bytes = 0;
+        std::mem::take(&mut self.entries)
     }
 }
 
@@ -453,26 +520,7 @@ async fn put_with_retries(
                 continue;
             }
         };
-        let mut failed = Vec::new();
-        for (entry, result) in batch.into_iter().zip(out.records()) {
-            match result.error_code() {
-                None => {
-                    stats
-                        .user_records
-                        .fetch_add(entry.user_records, Ordering::Relaxed);
-                    stats.kinesis_records.fetch_add(1, Ordering::Relaxed);
-                    stats
-                        .bytes
-                        .fetch_add(entry.data.len() as u64, Ordering::Relaxed);
-                }
-                Some(code) => {
-                    if code == "ProvisionedThroughputExceededException" {
-                        stats.throttles.fetch_add(1, Ordering::Relaxed);
-                    }
-                    failed.push(entry);
-                }
-            }
-        }
+        let failed = count_accepted(batch, out.records(), stats);
         if failed.is_empty() {
             return Ok(());
         }

@@ -221,66 +221,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Doctor => with_target(target, doctor_command).await,
         Command::Validate { files } => Ok(validate_command(&files)),
         Command::Record { file, out } => record_command(&file, &out),
-        Command::Localstack if target == TargetKind::Aws => {
-            anyhow::bail!(
-                "`tickflow localstack` starts LocalStack; it has no meaning with --target aws"
-            )
-        }
-        Command::Localstack => {
-            with_target(target, |target, header| async move {
-                eprintln!("{header}; Ctrl-C removes it");
-                if let Target::Endpoint(endpoint) = target {
-                    println!("AWS_ENDPOINT_URL={endpoint}");
-                }
-                use std::io::Write as _;
-                std::io::stdout().flush()?;
-                std::future::pending::<()>().await;
-                Ok(ExitCode::SUCCESS)
-            })
-            .await
-        }
-        Command::Ceiling { seconds } => {
-            with_target(target, |target, header| async move {
-                println!("{header}");
-                let clients = aws::clients(&target).await;
-                let measured =
-                    ceiling::measure(&clients, std::time::Duration::from_secs(seconds)).await?;
-                print!("{}", ceiling::render(&measured));
-                Ok(ExitCode::SUCCESS)
-            })
-            .await
-        }
-        Command::Run(args) if !args.files.is_empty() => {
-            let mut scenarios = load_all(&args.files)?;
-            if let Some(report) = &args.faults_from {
-                for s in &mut scenarios {
-                    stream_only(s, "--faults-from")?;
-                    s.file.faults.schedule = fired::schedule_from_report(report, Some(s.name()))?;
-                }
-            }
-            with_target(target, |target, header| {
-                scenarios_command(scenarios, args.report_dir, target, header)
-            })
-            .await
-        }
-        Command::Run(args) => {
-            let mut config = flag_run_config(&args)?;
-            if let Some(report) = &args.faults_from {
-                config.faults.schedule = fired::schedule_from_report(report, None)?;
-            }
-            with_target(target, |target, header| {
-                run_once(
-                    config,
-                    Outputs {
-                        json: args.json,
-                        html: args.html,
-                    },
-                    target,
-                    header,
-                )
-            })
-            .await
-        }
+        Command::Localstack => localstack_command(target).await,
+        Command::Ceiling { seconds } => ceiling_command(target, seconds).await,
+        Command::Run(args) if !args.files.is_empty() => scenario_files_command(target, args).await,
+        Command::Run(args) => flag_run_command(target, args).await,
         Command::Shrink {
             file,
             runs,
@@ -288,55 +232,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             min_events,
             out,
         } => {
-            let original = load_all(&[file])?.remove(0);
             let config = ShrinkConfig {
                 runs,
                 min_failures,
                 min_events,
             };
-            let out =
-                out.unwrap_or_else(|| PathBuf::from(format!("{}-shrunk.toml", original.name())));
-            with_target(target, |target, site| {
-                shrink_command(original, config, out, target, site)
-            })
-            .await
+            shrink_file_command(target, file, config, out).await
         }
         Command::Produce {
             file,
             stream,
             partition,
             rate,
-        } => {
-            let s = load_all(&[file])?.remove(0);
-            stream_only(&s, "tickflow produce")?;
-            let generator = scenario::generator_config(&s.file).map_err(anyhow::Error::msg)?;
-            let mut load = s.run_config().map_err(anyhow::Error::msg)?.load;
-            if rate.is_some() {
-                load = LoadPlan {
-                    rate,
-                    ..LoadPlan::default()
-                };
-            }
-            with_target(target, |target, header| async move {
-                eprintln!("{header}");
-                let clients = aws::clients(&target).await;
-                let producer = s.file.pipeline.producer();
-                let sent = produce::produce(&clients, &stream, generator, &s.file.faults, &load, producer, partition)
-                    .await
-                    .context("producing")?;
-                println!(
-                    "produced partition {}/{}: {} events in {} Kinesis records, {:.1}s ({:.0} events/s) into {stream}",
-                    partition.index,
-                    partition.count,
-                    sent.events,
-                    sent.kinesis_records,
-                    sent.seconds,
-                    sent.events as f64 / sent.seconds
-                );
-                Ok(ExitCode::SUCCESS)
-            })
-            .await
-        }
+        } => produce_command(target, file, stream, partition, rate).await,
         Command::Load(args) => {
             let config = load_config(&args)?;
             let outputs = Outputs {
@@ -345,40 +253,153 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             with_target(target, |t, h| run_once(config, outputs, t, h)).await
         }
-        Command::Replay(args) => {
-            let pace = match args.speed.as_str() {
-                "full" => Pace::Full,
-                "original" => Pace::Scaled(1.0),
-                factor => factor
-                    .parse::<f64>()
-                    .map_err(|_| format!("not a number: {factor:?}"))
-                    .and_then(Pace::scaled)
-                    .map_err(|e| {
-                        anyhow::anyhow!("--speed takes full, original or a factor: {e}")
-                    })?,
-            };
-            let spec = ReplaySpec {
-                path: args.path,
-                pace,
-                symbol: args.symbol,
-                format: args.format,
-            };
-            // A source that cannot be replayed is an error before any container starts.
-            tickflow_harness::flows::stream::replay::check(&spec)?;
-            let mut config = RunConfig::new(&args.name, 1, 7);
-            config.source = Source::Replay(spec);
-            with_target(target, |target, header| {
-                run_once(
-                    config,
-                    Outputs {
-                        json: None,
-                        html: None,
-                    },
-                    target,
-                    header,
-                )
-            })
-            .await
+        Command::Replay(args) => replay_command(target, args).await,
+    }
+}
+
+/// `tickflow localstack`: starts LocalStack and keeps it until Ctrl-C.
+async fn localstack_command(target: TargetKind) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        target != TargetKind::Aws,
+        "`tickflow localstack` starts LocalStack; it has no meaning with --target aws"
+    );
+    with_target(target, |target, header| async move {
+        eprintln!("{header}; Ctrl-C removes it");
+        if let Target::Endpoint(endpoint) = target {
+            println!("AWS_ENDPOINT_URL={endpoint}");
+        }
+        use std::io::Write as _;
+        std::io::stdout().flush()?;
+        std::future::pending::<()>().await;
+        Ok(ExitCode::SUCCESS)
+    })
+    .await
+}
+
+/// `tickflow ceiling`: the target's raw capacity, loop by loop.
+async fn ceiling_command(target: TargetKind, seconds: u64) -> anyhow::Result<ExitCode> {
+    with_target(target, |target, header| async move {
+        println!("{header}");
+        let clients = aws::clients(&target).await;
+        let measured = ceiling::measure(&clients, std::time::Duration::from_secs(seconds)).await?;
+        print!("{}", ceiling::render(&measured));
+        Ok(ExitCode::SUCCESS)
+    })
+    .await
+}
+
+/// `tickflow run FILE...`: scenario files, with `--faults-from` replacing their schedules.
+async fn scenario_files_command(target: TargetKind, args: RunArgs) -> anyhow::Result<ExitCode> {
+    let mut scenarios = load_all(&args.files)?;
+    if let Some(report) = &args.faults_from {
+        for s in &mut scenarios {
+            stream_only(s, "--faults-from")?;
+            s.file.faults.schedule = fired::schedule_from_report(report, Some(s.name()))?;
         }
     }
+    with_target(target, |target, header| {
+        scenarios_command(scenarios, args.report_dir, target, header)
+    })
+    .await
+}
+
+/// `tickflow run` without files: one stream run set by flags.
+async fn flag_run_command(target: TargetKind, args: RunArgs) -> anyhow::Result<ExitCode> {
+    let mut config = flag_run_config(&args)?;
+    if let Some(report) = &args.faults_from {
+        config.faults.schedule = fired::schedule_from_report(report, None)?;
+    }
+    let outputs = Outputs {
+        json: args.json,
+        html: args.html,
+    };
+    with_target(target, |target, header| {
+        run_once(config, outputs, target, header)
+    })
+    .await
+}
+
+/// `tickflow shrink FILE`: the smallest scenario that still fails the same way.
+async fn shrink_file_command(
+    target: TargetKind,
+    file: PathBuf,
+    config: ShrinkConfig,
+    out: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    let original = load_all(&[file])?.remove(0);
+    let out = out.unwrap_or_else(|| PathBuf::from(format!("{}-shrunk.toml", original.name())));
+    with_target(target, |target, site| {
+        shrink_command(original, config, out, target, site)
+    })
+    .await
+}
+
+/// `tickflow produce FILE --stream NAME`: one load generator's share of a scenario.
+async fn produce_command(
+    target: TargetKind,
+    file: PathBuf,
+    stream: String,
+    partition: Partition,
+    rate: Option<f64>,
+) -> anyhow::Result<ExitCode> {
+    let s = load_all(&[file])?.remove(0);
+    stream_only(&s, "tickflow produce")?;
+    let generator = scenario::generator_config(&s.file).map_err(anyhow::Error::msg)?;
+    let mut load = s.run_config().map_err(anyhow::Error::msg)?.load;
+    if rate.is_some() {
+        load = LoadPlan {
+            rate,
+            ..LoadPlan::default()
+        };
+    }
+    with_target(target, |target, header| async move {
+        eprintln!("{header}");
+        let clients = aws::clients(&target).await;
+        let producer = s.file.pipeline.producer();
+        let sent = produce::produce(&clients, &stream, generator, &s.file.faults, &load, producer, partition)
+            .await
+            .context("producing")?;
+        println!(
+            "produced partition {}/{}: {} events in {} Kinesis records, {:.1}s ({:.0} events/s) into {stream}",
+            partition.index,
+            partition.count,
+            sent.events,
+            sent.kinesis_records,
+            sent.seconds,
+            sent.events as f64 / sent.seconds
+        );
+        Ok(ExitCode::SUCCESS)
+    })
+    .await
+}
+
+/// `tickflow replay PATH`: a recorded or CSV data set through the stream flow.
+async fn replay_command(target: TargetKind, args: ReplayArgs) -> anyhow::Result<ExitCode> {
+    let pace = match args.speed.as_str() {
+        "full" => Pace::Full,
+        "original" => Pace::Scaled(1.0),
+        factor => factor
+            .parse::<f64>()
+            .map_err(|_| format!("not a number: {factor:?}"))
+            .and_then(Pace::scaled)
+            .map_err(|e| anyhow::anyhow!("--speed takes full, original or a factor: {e}"))?,
+    };
+    let spec = ReplaySpec {
+        path: args.path,
+        pace,
+        symbol: args.symbol,
+        format: args.format,
+    };
+    // A source that cannot be replayed is an error before any container starts.
+    tickflow_harness::flows::stream::replay::check(&spec)?;
+    let mut config = RunConfig::new(&args.name, 1, 7);
+    config.source = Source::Replay(spec);
+    let outputs = Outputs {
+        json: None,
+        html: None,
+    };
+    with_target(target, |target, header| {
+        run_once(config, outputs, target, header)
+    })
+    .await
 }

@@ -46,6 +46,18 @@ pub fn evaluate_status(expect: &Expect, report: &RunReport) -> Vec<Failure> {
 /// verdict.
 pub fn evaluate_data(expect: &Expect, report: &RunReport) -> Vec<Failure> {
     let mut judge = Judge::default();
+    reconciliation(&mut judge, expect, report);
+    queues(&mut judge, expect, report);
+    notifications(&mut judge, expect, report);
+    for p in &expect.partitions {
+        partition(&mut judge, p, report);
+    }
+    latency(&mut judge, expect, report);
+    judge.failures
+}
+
+/// What was sent, what became of it, and what the faults did.
+fn reconciliation(judge: &mut Judge, expect: &Expect, report: &RunReport) {
     let r = &report.judged.reconciliation;
     match &expect.sent {
         Some(sent) => judge.count("sent", &Some(*sent), r.events),
@@ -61,6 +73,10 @@ pub fn evaluate_data(expect: &Expect, report: &RunReport) -> Vec<Failure> {
     judge.count("restarts", &expect.restarts, restarts);
     let redelivered = report.stats.redelivered;
     judge.count("redelivered", &expect.redelivered, redelivered);
+}
+
+/// The queues once the stages drained.
+fn queues(judge: &mut Judge, expect: &Expect, report: &RunReport) {
     let q = &expect.queues;
     judge.count(
         "queues.main_visible",
@@ -73,6 +89,10 @@ pub fn evaluate_data(expect: &Expect, report: &RunReport) -> Vec<Failure> {
         report.judged.main_queue.in_flight,
     );
     judge.count("queues.dlq", &q.dlq, report.judged.dlq.total());
+}
+
+/// What the new-data and alert topics delivered.
+fn notifications(judge: &mut Judge, expect: &Expect, report: &RunReport) {
     let sns = &expect.sns;
     judge.count(
         "sns.price_alert",
@@ -86,9 +106,6 @@ pub fn evaluate_data(expect: &Expect, report: &RunReport) -> Vec<Failure> {
         None => None,
     };
     judge.count("sns.new_data", &new_data, report.judged.sns.new_data);
-    for p in &expect.partitions {
-        partition(&mut judge, p, report);
-    }
     if let Some(alerts) = &sns.alert_symbols {
         let mut want = alerts.clone();
         let mut got = report.judged.sns.alert_symbols.clone();
@@ -98,6 +115,10 @@ pub fn evaluate_data(expect: &Expect, report: &RunReport) -> Vec<Failure> {
             judge.fail("sns.alert_symbols", format!("{want:?}"), format!("{got:?}"));
         }
     }
+}
+
+/// The latency bounds, which hold only when every row's latency is known.
+fn latency(judge: &mut Judge, expect: &Expect, report: &RunReport) {
     let bounded = expect.latency.p50_ms.is_some() || expect.latency.p99_ms.is_some();
     if bounded && report.judged.latency_unknown > 0 {
         judge.fail(
@@ -125,7 +146,6 @@ pub fn evaluate_data(expect: &Expect, report: &RunReport) -> Vec<Failure> {
             judge.fail(check, format!("<= {limit} ms"), format!("{actual} ms"));
         }
     }
-    judge.failures
 }
 
 /// The assertions of one `[[expect.partitions]]` entry.

@@ -243,6 +243,20 @@ fn check_flow_inputs(file: &ScenarioFile) -> Vec<(String, String)> {
 /// Semantic checks: (dotted key path, message).
 fn check(file: &ScenarioFile) -> Vec<(String, String)> {
     let mut problems = Vec::new();
+    check_name(file, &mut problems);
+    check_generate(file, &mut problems);
+    check_replay(file, &mut problems);
+    if let Some(load) = &file.load {
+        problems.extend(load.check());
+    }
+    problems.extend(file.pipeline.check());
+    problems.extend(check_flow_inputs(file));
+    check_expect(file, &mut problems);
+    problems
+}
+
+/// `[scenario] name`: what every resource and report is named by.
+fn check_name(file: &ScenarioFile, problems: &mut Vec<(String, String)>) {
     let name = &file.scenario.name;
     if name.is_empty()
         || !name
@@ -254,6 +268,10 @@ fn check(file: &ScenarioFile) -> Vec<(String, String)> {
             format!("must be non-empty ASCII letters, digits, `-` or `_`, got {name:?}"),
         ));
     }
+}
+
+/// `[generate]`: the generator's settings, worded for the scenario file.
+fn check_generate(file: &ScenarioFile, problems: &mut Vec<(String, String)>) {
     let g = &file.generate;
     let stream = file.scenario.flow == super::file::FlowKind::Stream;
     if stream && file.replay.is_none() && g.events.unwrap_or(0) == 0 {
@@ -309,6 +327,10 @@ fn check(file: &ScenarioFile) -> Vec<(String, String)> {
             }
         }
     }
+}
+
+/// `[replay]`: its pace.
+fn check_replay(file: &ScenarioFile, problems: &mut Vec<(String, String)>) {
     if let Some(replay) = &file.replay {
         if let super::file::Speed::Factor(f) = replay.speed {
             if let Err(e) = crate::flows::stream::replay::Pace::scaled(f) {
@@ -316,11 +338,10 @@ fn check(file: &ScenarioFile) -> Vec<(String, String)> {
             }
         }
     }
-    if let Some(load) = &file.load {
-        problems.extend(load.check());
-    }
-    problems.extend(file.pipeline.check());
-    problems.extend(check_flow_inputs(file));
+}
+
+/// `[expect]`: counts that can fail, and globs that parse.
+fn check_expect(file: &ScenarioFile, problems: &mut Vec<(String, String)>) {
     problems.extend(file.faults.check());
     if !file.expect.reconciliation {
         problems.push((
@@ -351,7 +372,6 @@ fn check(file: &ScenarioFile) -> Vec<(String, String)> {
             ));
         }
     }
-    problems
 }
 
 /// The key an error at `offset` concerns: named in the message (unknown fields), else the

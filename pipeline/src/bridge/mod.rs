@@ -13,7 +13,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_kinesis::types::ShardIteratorType;
+use aws_sdk_kinesis::operation::get_records::GetRecordsOutput;
+use aws_sdk_kinesis::types::{Record, ShardIteratorType};
 use aws_sdk_sqs::types::{QueueAttributeName, SendMessageBatchRequestEntry};
 use tokio::task::JoinSet;
 
@@ -226,60 +227,17 @@ impl Bridge {
             if control.phase() == Phase::Stop || self.halting.load(Ordering::Relaxed) {
                 return Ok(Ended::Drained);
             }
-            self.stats.calls.fetch_add(1, Ordering::Relaxed);
-            let out = match self
-                .clients
-                .kinesis
-                .get_records()
-                .shard_iterator(&iterator)
-                .limit(self.config.get_records_limit)
-                .send()
-                .await
-            {
-                Ok(out) => {
-                    attempts.succeeded();
-                    out
-                }
-                Err(e) => {
-                    let expired = e
-                        .as_service_error()
-                        .is_some_and(|s| s.is_expired_iterator_exception());
-                    let error = AwsError::of("kinesis", "GetRecords")(e);
-                    if attempts.failed().await.is_err() {
-                        return Err(error.into());
-                    }
-                    self.stats.call_retries.fetch_add(1, Ordering::Relaxed);
-                    if expired {
-                        // Ask again from the checkpoint: nothing after it is acknowledged.
-                        iterator = self.iterator(shard).await?;
-                    } else {
-                        tracing::warn!(%error, shard, "GetRecords failed; retrying");
-                    }
-                    continue;
-                }
+            let Some(out) = self
+                .get_records(shard, &mut iterator, &mut attempts)
+                .await?
+            else {
+                continue;
             };
             let behind = out.millis_behind_latest().unwrap_or(0).max(0) as u64;
             self.stats.millis_behind.store(behind, Ordering::Relaxed);
             let records = out.records();
             if let Some(last) = records.last() {
-                let mut elements = Vec::new();
-                for record in records {
-                    let data = compress::expand(record.data().as_ref());
-                    for user in kpl::deaggregate(record.partition_key().unwrap_or_default(), &data)
-                    {
-                        elements.push(envelope::encode_record(&user.data));
-                    }
-                }
-                self.stats
-                    .kinesis_records
-                    .fetch_add(records.len() as u64, Ordering::Relaxed);
-                let events = elements.len() as u64;
-                let bodies = pack::messages(elements, max_message)
-                    .into_iter()
-                    .map(|body| envelope::seal(body, self.config.compression))
-                    .collect();
-                self.send_all(bodies, max_message).await?;
-                self.stats.user_records.fetch_add(events, Ordering::Relaxed);
+                self.forward(records, max_message).await?;
                 if self
                     .chaos
                     .as_ref()
@@ -312,6 +270,76 @@ impl Bridge {
                 }
             }
         }
+    }
+
+    /// One `GetRecords` call on `iterator`; `None` after a failure that is retried (an expired
+    /// iterator is asked for again from the checkpoint).
+    ///
+    /// # Errors
+    /// `GetRecords` failing through the bridge's retries.
+    async fn get_records(
+        &self,
+        shard: &str,
+        iterator: &mut String,
+        attempts: &mut Attempts,
+    ) -> Result<Option<GetRecordsOutput>> {
+        self.stats.calls.fetch_add(1, Ordering::Relaxed);
+        let sent = self
+            .clients
+            .kinesis
+            .get_records()
+            .shard_iterator(iterator.as_str())
+            .limit(self.config.get_records_limit)
+            .send()
+            .await;
+        let e = match sent {
+            Ok(out) => {
+                attempts.succeeded();
+                return Ok(Some(out));
+            }
+            Err(e) => e,
+        };
+        let expired = e
+            .as_service_error()
+            .is_some_and(|s| s.is_expired_iterator_exception());
+        let error = AwsError::of("kinesis", "GetRecords")(e);
+        if attempts.failed().await.is_err() {
+            return Err(error.into());
+        }
+        self.stats.call_retries.fetch_add(1, Ordering::Relaxed);
+        if expired {
+            // Ask again from the checkpoint: nothing after it is acknowledged.
+            *iterator = self.iterator(shard).await?;
+        } else {
+            tracing::warn!(%error, shard, "GetRecords failed; retrying");
+        }
+        Ok(None)
+    }
+
+    /// Sends the user records of `records` (de-aggregated, expanded) to SQS, packed into
+    /// messages of at most `max_message` bytes.
+    ///
+    /// # Errors
+    /// SQS failing through the bridge's retries.
+    async fn forward(&self, records: &[Record], max_message: usize) -> Result<()> {
+        let mut elements = Vec::new();
+        for record in records {
+            let data = compress::expand(record.data().as_ref());
+            for user in kpl::deaggregate(record.partition_key().unwrap_or_default(), &data) {
+                elements.push(envelope::encode_record(&user.data));
+            }
+        }
+        self.stats
+            .kinesis_records
+            .fetch_add(records.len() as u64, Ordering::Relaxed);
+        let events = elements.len() as u64;
+        let bodies = pack::messages(elements, max_message)
+            .into_iter()
+            .map(|body| envelope::seal(body, self.config.compression))
+            .collect();
+        self.send_all(bodies, max_message).await?;
+        self.stats.user_records.fetch_add(events, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Sends bodies in batches, several at once, each retried until every entry is accepted.

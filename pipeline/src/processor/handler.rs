@@ -194,92 +194,120 @@ impl Partition {
 impl Handler for EnrichHandler {
     async fn handle(&self, batch: &[SqsMessage]) -> Result<BatchResponse, HandlerError> {
         let now = Utc::now();
+        let mut sorted = Sorted {
+            now,
+            data: BTreeMap::new(),
+            quarantine: Partition::new(partition::quarantine_prefix(now)),
+            accepted: HashSet::new(),
+        };
         let mut failures = Vec::new();
-        let mut data: BTreeMap<String, Partition> = BTreeMap::new();
-        let mut quarantine = Partition::new(partition::quarantine_prefix(now));
-        let mut accepted: HashSet<Uuid> = HashSet::new();
-
         for message in batch {
-            let records = match envelope::decode(&message.body) {
-                Ok(records) => records,
-                Err(reason) => {
-                    Self::quarantine(
-                        &mut quarantine.rows,
-                        message.body.as_bytes(),
-                        &reason,
-                        &message.message_id,
-                    );
-                    continue;
-                }
-            };
-            let parsed: Vec<(Vec<u8>, Result<MarketEvent, String>)> = records
-                .into_iter()
-                .map(|raw| {
-                    let e = parse_record(&raw);
-                    (raw, e)
-                })
-                .collect();
-            let ids: Vec<Uuid> = parsed
-                .iter()
-                .filter_map(|(_, e)| e.as_ref().ok().map(MarketEvent::id))
-                .collect();
-            // Decide before writing anything, so a failed message leaves no trace to duplicate.
-            if let Some(failure) = self.faults.failure(message, &ids) {
-                let counter = match failure {
-                    Failure::Poison => &self.stats.poison_failures,
-                    Failure::Transient => &self.stats.transient_failures,
-                };
-                counter.fetch_add(1, Ordering::Relaxed);
+            if self.sort(message, &mut sorted).is_err() {
                 failures.push(message.message_id.clone());
-                continue;
-            }
-            // Every record is claimed before it is written: an event by its id, a record for
-            // the quarantine by a digest of its bytes, so a redelivered message writes neither
-            // again.
-            let keys: Vec<Uuid> = parsed
-                .iter()
-                .map(|(raw, e)| {
-                    e.as_ref()
-                        .map_or_else(|_| quarantine_key(raw), MarketEvent::id)
-                })
-                .collect();
-            let Ok(takes) = lock(&self.claims).claim(&keys, &mut accepted) else {
-                // Another invocation is still writing some of these records: this message is
-                // done only once that write is durable, so it comes back later.
-                self.stats.busy.fetch_add(1, Ordering::Relaxed);
-                failures.push(message.message_id.clone());
-                continue;
-            };
-            for (((raw, event), take), key) in parsed.into_iter().zip(takes).zip(keys) {
-                if !take {
-                    self.stats.duplicates.fetch_add(1, Ordering::Relaxed);
-                    continue;
-                }
-                match event {
-                    Err(reason) => {
-                        Self::quarantine(&mut quarantine.rows, &raw, &reason, &message.message_id);
-                        quarantine.keys.insert(key);
-                    }
-                    Ok(event) => {
-                        let prefix =
-                            partition::data_prefix(event.kind().event_type(), event.created_at());
-                        let part = data
-                            .entry(prefix.clone())
-                            .or_insert_with(|| Partition::new(prefix));
-                        part.rows.lines.extend_from_slice(&enrich(&event, now));
-                        part.rows.lines.push(b'\n');
-                        part.rows.identity.extend_from_slice(event.id().as_bytes());
-                        part.rows.count += 1;
-                        part.keys.insert(key);
-                        part.prices.extend(price_of(&event));
-                    }
-                }
             }
         }
-        let mut parts: Vec<Partition> = data.into_values().collect();
-        parts.push(quarantine);
+        let mut parts: Vec<Partition> = sorted.data.into_values().collect();
+        parts.push(sorted.quarantine);
         self.write(parts).await?;
         Ok(BatchResponse::failing(failures))
+    }
+}
+
+/// One invocation's records, sorted into the partitions they are written to.
+struct Sorted {
+    /// The invocation's time: the quarantine's partition and every row's `processed_at`.
+    now: chrono::DateTime<Utc>,
+    /// Enriched events, by partition prefix.
+    data: BTreeMap<String, Partition>,
+    /// Records that are not events, with their reasons.
+    quarantine: Partition,
+    /// Event ids claimed by this invocation (a duplicate within it is written once).
+    accepted: HashSet<Uuid>,
+}
+
+/// A message that must come back: a fault failed it, or another invocation is still writing
+/// some of its records.
+struct Redeliver;
+
+impl EnrichHandler {
+    /// Sorts one message's records into `sorted`, each claimed first so that a redelivered
+    /// message writes nothing twice. Nothing of a message that must come back is kept.
+    fn sort(&self, message: &SqsMessage, sorted: &mut Sorted) -> Result<(), Redeliver> {
+        let records = match envelope::decode(&message.body) {
+            Ok(records) => records,
+            Err(reason) => {
+                let (body, id) = (message.body.as_bytes(), &message.message_id);
+                Self::quarantine(&mut sorted.quarantine.rows, body, &reason, id);
+                return Ok(());
+            }
+        };
+        let parsed: Vec<(Vec<u8>, Result<MarketEvent, String>)> = records
+            .into_iter()
+            .map(|raw| {
+                let e = parse_record(&raw);
+                (raw, e)
+            })
+            .collect();
+        let ids: Vec<Uuid> = parsed
+            .iter()
+            .filter_map(|(_, e)| e.as_ref().ok().map(MarketEvent::id))
+            .collect();
+        // Decide before writing anything, so a failed message leaves no trace to duplicate.
+        if let Some(failure) = self.faults.failure(message, &ids) {
+            let counter = match failure {
+                Failure::Poison => &self.stats.poison_failures,
+                Failure::Transient => &self.stats.transient_failures,
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+            return Err(Redeliver);
+        }
+        // Every record is claimed before it is written: an event by its id, a record for the
+        // quarantine by a digest of its bytes, so a redelivered message writes neither again.
+        let keys: Vec<Uuid> = parsed
+            .iter()
+            .map(|(raw, e)| {
+                e.as_ref()
+                    .map_or_else(|_| quarantine_key(raw), MarketEvent::id)
+            })
+            .collect();
+        let Ok(takes) = lock(&self.claims).claim(&keys, &mut sorted.accepted) else {
+            // Another invocation is still writing some of these records: this message is done
+            // only once that write is durable, so it comes back later.
+            self.stats.busy.fetch_add(1, Ordering::Relaxed);
+            return Err(Redeliver);
+        };
+        for (((raw, event), take), key) in parsed.into_iter().zip(takes).zip(keys) {
+            if !take {
+                self.stats.duplicates.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            match event {
+                Err(reason) => {
+                    let id = &message.message_id;
+                    Self::quarantine(&mut sorted.quarantine.rows, &raw, &reason, id);
+                    sorted.quarantine.keys.insert(key);
+                }
+                Ok(event) => sorted.add(&event, key),
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Sorted {
+    /// Adds `event`, enriched, to its partition.
+    fn add(&mut self, event: &MarketEvent, key: Uuid) {
+        let prefix = partition::data_prefix(event.kind().event_type(), event.created_at());
+        let part = self
+            .data
+            .entry(prefix.clone())
+            .or_insert_with(|| Partition::new(prefix));
+        part.rows.lines.extend_from_slice(&enrich(event, self.now));
+        part.rows.lines.push(b'\n');
+        part.rows.identity.extend_from_slice(event.id().as_bytes());
+        part.rows.count += 1;
+        part.keys.insert(key);
+        part.prices.extend(price_of(event));
     }
 }
 

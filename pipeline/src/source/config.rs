@@ -179,7 +179,21 @@ impl GeneratorConfig {
     /// # Errors
     /// Every problem found, as (setting, message).
     pub fn check(&self) -> Result<(), Vec<(&'static str, String)>> {
-        let mut problems: Vec<(&'static str, String)> = Vec::new();
+        let mut problems: Problems = Vec::new();
+        self.check_sizes(&mut problems);
+        self.check_mix(&mut problems);
+        self.check_instruments(&mut problems);
+        self.check_forced_jumps(&mut problems);
+        self.check_time(&mut problems);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// How many events, and how hard news and jumps move prices.
+    fn check_sizes(&self, problems: &mut Problems) {
         if self.events == 0 {
             problems.push(("events", "events must be at least 1".into()));
         }
@@ -211,6 +225,10 @@ impl GeneratorConfig {
                 ),
             ));
         }
+    }
+
+    /// The mix of kinds, and the instruments each kind needs.
+    fn check_mix(&self, problems: &mut Problems) {
         let shares = [self.mix.forex, self.mix.stock_price, self.mix.stock_news];
         if shares.iter().any(|s| !(0.0..=1.0).contains(s)) {
             problems.push((
@@ -234,15 +252,10 @@ impl GeneratorConfig {
                 "stocks: the mix has stock events but no stocks".into(),
             ));
         }
-        if !(self.mean_gap_ms > 0.0 && self.mean_gap_ms <= MAX_MEAN_GAP_MS) {
-            problems.push((
-                "mean_gap_ms",
-                format!(
-                    "mean_gap_ms must be positive and at most {MAX_MEAN_GAP_MS} (a day), got {}",
-                    self.mean_gap_ms
-                ),
-            ));
-        }
+    }
+
+    /// Each stock's and pair's price model.
+    fn check_instruments(&self, problems: &mut Problems) {
         for (key, specs) in [("stocks", &self.stocks), ("pairs", &self.pairs)] {
             for spec in specs {
                 if !(spec.price > 0.0 && spec.price <= MAX_PRICE) {
@@ -271,6 +284,10 @@ impl GeneratorConfig {
                 }
             }
         }
+    }
+
+    /// Forced jumps name an instrument and keep its price positive.
+    fn check_forced_jumps(&self, problems: &mut Problems) {
         for jump in &self.forced_jumps {
             if !self
                 .stocks
@@ -293,6 +310,19 @@ impl GeneratorConfig {
                 ));
             }
         }
+    }
+
+    /// Market time: the gap between events and the trading session.
+    fn check_time(&self, problems: &mut Problems) {
+        if !(self.mean_gap_ms > 0.0 && self.mean_gap_ms <= MAX_MEAN_GAP_MS) {
+            problems.push((
+                "mean_gap_ms",
+                format!(
+                    "mean_gap_ms must be positive and at most {MAX_MEAN_GAP_MS} (a day), got {}",
+                    self.mean_gap_ms
+                ),
+            ));
+        }
         let (open, close) = self.session_utc_minutes;
         if open >= close || close > 24 * 60 {
             problems.push((
@@ -300,10 +330,8 @@ impl GeneratorConfig {
                 format!("session_utc_minutes: need open < close <= 1440, got {open}..{close}"),
             ));
         }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems)
-        }
     }
 }
+
+/// (key, message) pairs a check finds.
+type Problems = Vec<(&'static str, String)>;

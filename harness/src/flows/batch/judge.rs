@@ -48,24 +48,11 @@ pub(super) async fn judge(
         test_events: stats.test_events.load(Ordering::Relaxed),
         ..BatchReport::default()
     };
-    let summary = logs.into_iter().next();
     let mut failures = Vec::new();
     failures.extend(runs_failure(&report));
     report.status_subjects =
         crate::observe::run_status(clients, &res.status_queue, 1, crate::observe::SETTLE).await?;
-    let outcome = if expected.failure {
-        "Failure"
-    } else {
-        "Success"
-    };
-    let subject = format!("{name}_Pipeline_{outcome}");
-    if report.status_subjects != [subject.clone()] {
-        failures.push(Failure::new(
-            "batch.run_status",
-            format!("[{subject:?}]"),
-            format!("{:?}", report.status_subjects),
-        ));
-    }
+    failures.extend(status_failure(name, expected, &report.status_subjects));
     check_rows(&table, expected, &mut failures);
     report.rows_checked = report.table_rows;
     check_content(
@@ -74,21 +61,41 @@ pub(super) async fn judge(
         &table_content,
         &mut failures,
     );
-    if let Some(run) = &summary {
-        report.bad_rows = run.bad_rows;
-        report.bad_files = run.bad_files;
-        if (run.bad_rows, run.bad_files) != (expected.bad_rows, expected.bad_files) {
-            failures.push(Failure::new(
-                "batch.bad_input",
-                format!(
-                    "{} bad rows, {} bad files reported",
-                    expected.bad_rows, expected.bad_files
-                ),
-                format!("{} bad rows, {} bad files", run.bad_rows, run.bad_files),
-            ));
-        }
+    report.run = logs.into_iter().next();
+    failures.extend(log_failure(res, expected, &mut report));
+    if !expected.failure {
+        check_output(clients, res, expected, &mut report, &mut failures).await;
+    }
+    report.passed = failures.is_empty();
+    report.failures = failures;
+    Ok(report)
+}
+
+/// The run announced its outcome once: `Success`, or `Failure` where the input makes it fail.
+fn status_failure(name: &str, expected: &Expected, subjects: &[String]) -> Option<Failure> {
+    let outcome = if expected.failure {
+        "Failure"
     } else {
-        failures.push(Failure::new(
+        "Success"
+    };
+    let subject = format!("{name}_Pipeline_{outcome}");
+    (subjects != std::slice::from_ref(&subject)).then(|| {
+        Failure::new(
+            "batch.run_status",
+            format!("[{subject:?}]"),
+            format!("{subjects:?}"),
+        )
+    })
+}
+
+/// The run's log exists and says the bad rows and files the input holds.
+fn log_failure(
+    res: &BatchResources,
+    expected: &Expected,
+    report: &mut BatchReport,
+) -> Option<Failure> {
+    let Some(run) = &report.run else {
+        return Some(Failure::new(
             "batch.log",
             format!(
                 "a run log under s3://{}/{}",
@@ -97,36 +104,52 @@ pub(super) async fn judge(
             ),
             "none",
         ));
+    };
+    report.bad_rows = run.bad_rows;
+    report.bad_files = run.bad_files;
+    ((run.bad_rows, run.bad_files) != (expected.bad_rows, expected.bad_files)).then(|| {
+        Failure::new(
+            "batch.bad_input",
+            format!(
+                "{} bad rows, {} bad files reported",
+                expected.bad_rows, expected.bad_files
+            ),
+            format!("{} bad rows, {} bad files", run.bad_rows, run.bad_files),
+        )
+    })
+}
+
+/// The output object holds every row the table must, each as the input says.
+async fn check_output(
+    clients: &Clients,
+    res: &BatchResources,
+    expected: &Expected,
+    report: &mut BatchReport,
+    failures: &mut Vec<Failure>,
+) {
+    let output = output_content(clients, &res.source_bucket).await;
+    report.output_rows = output
+        .as_ref()
+        .map_or(0, |o| o.values().map(|c| c.rows).sum());
+    if report.output_rows != expected.rows() {
+        failures.push(Failure::new(
+            "batch.output_rows",
+            expected.rows().to_string(),
+            report.output_rows.to_string(),
+        ));
     }
-    if !expected.failure {
-        let output = output_content(clients, &res.source_bucket).await;
-        report.output_rows = output
-            .as_ref()
-            .map_or(0, |o| o.values().map(|c| c.rows).sum());
-        if report.output_rows != expected.rows() {
-            failures.push(Failure::new(
-                "batch.output_rows",
-                expected.rows().to_string(),
-                report.output_rows.to_string(),
-            ));
-        }
-        match output {
-            Ok(output) => check_content("batch.output_content", expected, &output, &mut failures),
-            Err(why) => failures.push(Failure::new(
-                "batch.output_content",
-                format!(
-                    "s3://{}/{} with the table's header",
-                    res.source_bucket,
-                    layout::OUTPUT
-                ),
-                why,
-            )),
-        }
+    match output {
+        Ok(output) => check_content("batch.output_content", expected, &output, failures),
+        Err(why) => failures.push(Failure::new(
+            "batch.output_content",
+            format!(
+                "s3://{}/{} with the table's header",
+                res.source_bucket,
+                layout::OUTPUT
+            ),
+            why,
+        )),
     }
-    report.run = summary;
-    report.passed = failures.is_empty();
-    report.failures = failures;
-    Ok(report)
 }
 
 /// The run logs under `Logs/` (day markers aside), oldest first: one per run started.

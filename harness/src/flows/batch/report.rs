@@ -185,39 +185,40 @@ impl Report for BatchReport {
     }
 
     fn html_section(&self) -> String {
-        let mut html = String::from("<h3>Rows</h3>\n");
-        html.push_str(&table(
-            &["", "expected", "found"],
-            [
-                [
-                    "table rows".to_string(),
-                    self.expected_rows.to_string(),
-                    self.table_rows.to_string(),
-                ],
-                [
-                    "output rows".to_string(),
-                    self.expected_rows.to_string(),
-                    self.output_rows.to_string(),
-                ],
-                [
-                    "bad rows".to_string(),
-                    self.expected_bad_rows.to_string(),
-                    self.bad_rows.to_string(),
-                ],
-                [
-                    "bad files".to_string(),
-                    self.expected_bad_files.to_string(),
-                    self.bad_files.to_string(),
-                ],
-                [
-                    "rows compared, every column".to_string(),
-                    self.expected_rows.to_string(),
-                    self.rows_checked.to_string(),
-                ],
-            ],
-        ));
-        html.push_str("<h3>Triggers</h3>\n");
-        html.push_str(&table(
+        [
+            ("Rows", self.rows_table()),
+            ("Triggers", self.triggers_table()),
+            ("Timings", self.timings_table()),
+        ]
+        .iter()
+        .map(|(heading, table)| format!("<h3>{heading}</h3>\n{table}"))
+        .collect()
+    }
+}
+
+impl BatchReport {
+    /// What the table and the output hold, and the bad input, against what they must.
+    fn rows_table(&self) -> String {
+        let rows = [
+            ("table rows", self.expected_rows, self.table_rows),
+            ("output rows", self.expected_rows, self.output_rows),
+            ("bad rows", self.expected_bad_rows, self.bad_rows),
+            ("bad files", self.expected_bad_files, self.bad_files),
+            (
+                "rows compared, every column",
+                self.expected_rows,
+                self.rows_checked,
+            ),
+        ];
+        let rows = rows
+            .iter()
+            .map(|(what, want, got)| [what.to_string(), want.to_string(), got.to_string()]);
+        table(&["", "expected", "found"], rows)
+    }
+
+    /// The triggers seen, the runs they started, and the run status announced.
+    fn triggers_table(&self) -> String {
+        table(
             &[
                 ".SUCCESS seen",
                 "runs started",
@@ -232,8 +233,11 @@ impl Report for BatchReport {
                 self.test_events.to_string(),
                 self.status_subjects.join(" "),
             ]],
-        ));
-        html.push_str("<h3>Timings</h3>\n");
+        )
+    }
+
+    /// How long it took, beside a plain `psql` `COPY`, and what it cost.
+    fn timings_table(&self) -> String {
         let r = &self.resources;
         let ceiling = self
             .psql_ceiling
@@ -241,7 +245,7 @@ impl Report for BatchReport {
             .map_or("not measured".to_string(), |c| {
                 format!("{:.0} rows/s", c.rows_per_sec())
             });
-        html.push_str(&table(
+        table(
             &[
                 "upload s",
                 "trigger to end s",
@@ -259,7 +263,6 @@ impl Report for BatchReport {
                 format!("{:.1}", r.cpu_user_secs + r.cpu_system_secs),
                 format!("{:.0}", r.peak_rss_mib),
             ]],
-        ));
-        html
+        )
     }
 }

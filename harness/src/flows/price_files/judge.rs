@@ -71,29 +71,7 @@ pub async fn judge(
         ..PriceFilesReport::default()
     };
     let mut failures = Vec::new();
-    let counts = [
-        ("ingested", report.files, report.ingested_objects),
-        ("csv", report.expected_records, report.csv_objects),
-        (
-            "quarantined",
-            report.expected_malformed,
-            report.quarantined_objects,
-        ),
-    ];
-    if counts.iter().any(|(_, want, got)| want != got) {
-        let show = |pick: fn(&(&str, u64, u64)) -> u64| {
-            counts
-                .iter()
-                .map(|c| format!("{} {}", c.0, pick(c)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        failures.push(Failure::new(
-            "price_files.objects",
-            show(|c| c.1),
-            show(|c| c.2),
-        ));
-    }
+    failures.extend(objects_failure(&report));
     let csv = read_all(clients, &res.bucket, &csv_keys, read_csv).await?;
     let quarantined = read_all(clients, &res.bucket, &quarantine_keys, read_quarantine).await?;
     reconcile(
@@ -104,22 +82,60 @@ pub async fn judge(
         &mut failures,
     );
     report.alerts = check_alerts(clients, res, name, expected.alerts, &mut failures).await?;
+    failures.extend(queues_failure(clients, res, &mut report).await?);
+    report.passed = failures.is_empty();
+    report.failures = failures;
+    Ok(report)
+}
+
+/// Every uploaded file is under the ingestion prefix, and each made either one CSV object or
+/// one quarantine entry.
+fn objects_failure(report: &PriceFilesReport) -> Option<Failure> {
+    let counts = [
+        ("ingested", report.files, report.ingested_objects),
+        ("csv", report.expected_records, report.csv_objects),
+        (
+            "quarantined",
+            report.expected_malformed,
+            report.quarantined_objects,
+        ),
+    ];
+    if counts.iter().all(|(_, want, got)| want == got) {
+        return None;
+    }
+    let show = |pick: fn(&(&str, u64, u64)) -> u64| {
+        counts
+            .iter()
+            .map(|c| format!("{} {}", c.0, pick(c)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Some(Failure::new(
+        "price_files.objects",
+        show(|c| c.1),
+        show(|c| c.2),
+    ))
+}
+
+/// Every step's queue drained (counting what is left into `report`).
+async fn queues_failure(
+    clients: &Clients,
+    res: &PriceFileResources,
+    report: &mut PriceFilesReport,
+) -> Result<Option<Failure>> {
     for (queue, url) in res.pipeline_queues() {
         let depth = observe::queue_depth(clients, url).await?;
         if depth.total() > 0 {
             report.queues.insert(queue.to_string(), depth.total());
         }
     }
-    if !report.queues.is_empty() {
-        failures.push(Failure::new(
+    Ok((!report.queues.is_empty()).then(|| {
+        Failure::new(
             "price_files.queues",
             "every queue drained",
             format!("{:?} messages left", report.queues),
-        ));
-    }
-    report.passed = failures.is_empty();
-    report.failures = failures;
-    Ok(report)
+        )
+    }))
 }
 
 /// Reads every object of `keys` with `read`, several at once, keyed by object key.
@@ -185,6 +201,60 @@ fn reconcile(
     report: &mut PriceFilesReport,
     failures: &mut Vec<Failure>,
 ) {
+    let mut found = places(csv, quarantined, report);
+    let read = Read {
+        csv: csv.iter().map(|(k, (r, _))| (k.as_str(), r)).collect(),
+        quarantine: quarantined.iter().map(|(k, q)| (k.as_str(), q)).collect(),
+    };
+    let mut findings = Findings::default();
+    for file in files {
+        let places = found.remove(file.key.as_str()).unwrap_or_default();
+        match places[..] {
+            [] => findings
+                .missing
+                .push(format!("{} is in neither CSV nor quarantine", file.key)),
+            [place] => findings.judge(file, place, &read, report),
+            _ => findings
+                .twice
+                .push(format!("{} found at {places:?}", file.key)),
+        }
+    }
+    let unknown: Vec<String> = found
+        .into_iter()
+        .map(|(source, at)| format!("{at:?} name {source:?}, which was never uploaded"))
+        .collect();
+    report.missing = findings.missing.len() as u64;
+    report.twice = findings.twice.len() as u64;
+    report.unknown = unknown.len() as u64;
+    for (check, list, expected) in [
+        (
+            "price_files.missing",
+            findings.missing,
+            "every file as CSV or quarantined",
+        ),
+        ("price_files.twice", findings.twice, "every file once"),
+        ("price_files.unknown", unknown, "only uploaded files"),
+        (
+            "price_files.values",
+            findings.wrong,
+            "each file's record or kind",
+        ),
+    ] {
+        if !list.is_empty() {
+            let mut failure = Failure::new(check, expected, format!("{} files differ", list.len()));
+            failure.examples = list.into_iter().take(EXAMPLES).collect();
+            failures.push(failure);
+        }
+    }
+}
+
+/// Where each uploaded file's key was found (its CSV objects and quarantine entries), counting
+/// the quarantine's kinds into `report`.
+fn places<'a>(
+    csv: &'a [(String, (PriceRecord, String))],
+    quarantined: &'a [(String, Quarantined)],
+    report: &mut PriceFilesReport,
+) -> HashMap<&'a str, Vec<&'a str>> {
     let mut found: HashMap<&str, Vec<&str>> = HashMap::new();
     for (key, (_, source)) in csv {
         found.entry(source.as_str()).or_default().push(key.as_str());
@@ -199,39 +269,43 @@ fn reconcile(
             .entry(format!("{:?}", entry.kind))
             .or_default() += 1;
     }
-    let csv_by_key: HashMap<&str, &PriceRecord> =
-        csv.iter().map(|(k, (r, _))| (k.as_str(), r)).collect();
-    let quarantine_by_key: HashMap<&str, &Quarantined> =
-        quarantined.iter().map(|(k, q)| (k.as_str(), q)).collect();
-    let (mut missing, mut twice, mut wrong) = (Vec::new(), Vec::new(), Vec::new());
-    for file in files {
-        let places = found.remove(file.key.as_str()).unwrap_or_default();
-        let place = match places[..] {
-            [] => {
-                missing.push(format!("{} is in neither CSV nor quarantine", file.key));
-                continue;
-            }
-            [one] => one,
-            _ => {
-                twice.push(format!("{} found at {places:?}", file.key));
-                continue;
-            }
-        };
+    found
+}
+
+/// The CSV records and quarantine entries read back, by their object's key.
+struct Read<'a> {
+    csv: HashMap<&'a str, &'a PriceRecord>,
+    quarantine: HashMap<&'a str, &'a Quarantined>,
+}
+
+/// What went wrong, file by file, one line each.
+#[derive(Default)]
+struct Findings {
+    missing: Vec<String>,
+    twice: Vec<String>,
+    wrong: Vec<String>,
+}
+
+impl Findings {
+    /// Judges `file`, found once at `place`: the right kind of object, at its home key, holding
+    /// its record or saying its kind.
+    fn judge(&mut self, file: &PriceFile, place: &str, read: &Read, report: &mut PriceFilesReport) {
         match (
             &file.outcome,
-            csv_by_key.get(place),
-            quarantine_by_key.get(place),
+            read.csv.get(place),
+            read.quarantine.get(place),
         ) {
             (Outcome::Record(want), Some(got), _) => {
                 report.found_as_csv += 1;
                 report.values_checked += 1;
                 if *got != want {
-                    wrong.push(format!("{place}: expected {want:?}, got {got:?}"));
+                    self.wrong
+                        .push(format!("{place}: expected {want:?}, got {got:?}"));
                 }
                 // Placed by asset and market time: the analysis finds a predecessor by key.
                 let home = layout::csv_key(&want.asset, want.date);
                 if place != home {
-                    wrong.push(format!(
+                    self.wrong.push(format!(
                         "{place}: the record of {} belongs at {home}",
                         file.key
                     ));
@@ -241,13 +315,13 @@ fn reconcile(
                 report.found_quarantined += 1;
                 let home = layout::quarantine_key(&file.key);
                 if place != home {
-                    wrong.push(format!(
+                    self.wrong.push(format!(
                         "{place}: the quarantine entry of {} belongs at {home}",
                         file.key
                     ));
                 }
                 if entry.kind != *kind || entry.reason.is_empty() {
-                    wrong.push(format!(
+                    self.wrong.push(format!(
                         "{}: expected quarantined as {kind:?}, got {:?} ({:?})",
                         file.key, entry.kind, entry.reason
                     ));
@@ -255,45 +329,22 @@ fn reconcile(
             }
             (Outcome::Record(_), None, Some(entry)) => {
                 report.found_quarantined += 1;
-                wrong.push(format!(
+                self.wrong.push(format!(
                     "{}: a price record, quarantined: {}",
                     file.key, entry.reason
                 ));
             }
             (Outcome::Malformed(kind), Some(_), _) => {
                 report.found_as_csv += 1;
-                wrong.push(format!(
+                self.wrong.push(format!(
                     "{}: {kind:?}, yet written as CSV {place}",
                     file.key
                 ));
             }
-            _ => missing.push(format!(
+            _ => self.missing.push(format!(
                 "{} points at {place}, which is unreadable",
                 file.key
             )),
-        }
-    }
-    let unknown: Vec<String> = found
-        .into_iter()
-        .map(|(source, at)| format!("{at:?} name {source:?}, which was never uploaded"))
-        .collect();
-    report.missing = missing.len() as u64;
-    report.twice = twice.len() as u64;
-    report.unknown = unknown.len() as u64;
-    for (check, list, expected) in [
-        (
-            "price_files.missing",
-            missing,
-            "every file as CSV or quarantined",
-        ),
-        ("price_files.twice", twice, "every file once"),
-        ("price_files.unknown", unknown, "only uploaded files"),
-        ("price_files.values", wrong, "each file's record or kind"),
-    ] {
-        if !list.is_empty() {
-            let mut failure = Failure::new(check, expected, format!("{} files differ", list.len()));
-            failure.examples = list.into_iter().take(EXAMPLES).collect();
-            failures.push(failure);
         }
     }
 }

@@ -196,8 +196,22 @@ impl Report for PriceFilesReport {
     }
 
     fn html_section(&self) -> String {
-        let mut html = String::from("<h3>Files</h3>\n");
-        html.push_str(&table(
+        [
+            ("Files", self.files_table()),
+            ("Objects", self.objects_table()),
+            ("Analysis", self.analysis_table()),
+            ("Timings", self.timings_tables()),
+        ]
+        .iter()
+        .map(|(heading, table)| format!("<h3>{heading}</h3>\n{table}"))
+        .collect()
+    }
+}
+
+impl PriceFilesReport {
+    /// Every file, and where it was found.
+    fn files_table(&self) -> String {
+        table(
             &[
                 "uploaded",
                 "records",
@@ -220,27 +234,30 @@ impl Report for PriceFilesReport {
                 self.unknown,
                 self.values_checked,
             ]],
-        ));
-        html.push_str("<h3>Objects</h3>\n");
-        html.push_str(&table(
-            &["prefix", "objects"],
-            [
-                ["ingested".to_string(), self.ingested_objects.to_string()],
-                ["CSV".to_string(), self.csv_objects.to_string()],
-                [
-                    "quarantine".to_string(),
-                    self.quarantined_objects.to_string(),
-                ],
-            ]
+        )
+    }
+
+    /// The objects under each prefix, and the quarantine's kinds.
+    fn objects_table(&self) -> String {
+        let prefixes = [
+            ("ingested".to_string(), self.ingested_objects),
+            ("CSV".to_string(), self.csv_objects),
+            ("quarantine".to_string(), self.quarantined_objects),
+        ];
+        let kinds = self
+            .quarantine_kinds
+            .iter()
+            .map(|(kind, n)| (format!("quarantined: {kind}"), *n));
+        let rows = prefixes
             .into_iter()
-            .chain(
-                self.quarantine_kinds
-                    .iter()
-                    .map(|(kind, n)| [format!("quarantined: {kind}"), n.to_string()]),
-            ),
-        ));
-        html.push_str("<h3>Analysis</h3>\n");
-        html.push_str(&table(
+            .chain(kinds)
+            .map(|(what, n)| [what, n.to_string()]);
+        table(&["prefix", "objects"], rows)
+    }
+
+    /// The alerts, and how the analysis found each record's predecessor.
+    fn analysis_table(&self) -> String {
+        table(
             &[
                 "alerts",
                 "expected",
@@ -257,41 +274,37 @@ impl Report for PriceFilesReport {
                 self.gaps,
                 self.test_events,
             ]],
-        ));
-        html.push_str("<h3>Timings</h3>\n");
-        let r = &self.resources;
-        let rows = std::iter::once([
+        )
+    }
+
+    /// The run's rate beside the ceilings measured before and after it, and what it cost.
+    fn timings_tables(&self) -> String {
+        let run = [
             "the run".to_string(),
             format!("{:.2}", self.run_secs),
             format!("{:.0}", self.files_per_sec()),
             String::new(),
-        ])
-        .chain(
-            ["before", "after"]
-                .iter()
-                .zip(&self.ceilings)
-                .map(|(when, c)| {
-                    [
-                        format!("ceiling {when}: {}", c.operation),
-                        format!("{:.2}", c.seconds),
-                        format!("{:.0}", c.items_per_sec()),
-                        format!("{:.2}x", self.files_per_sec() / c.items_per_sec().max(1e-9)),
-                    ]
-                }),
-        );
-        html.push_str(&table(
-            &["", "seconds", "files/s", "the run against it"],
-            rows,
-        ));
-        html.push_str(&table(
-            &["upload s", "everything s", "CPU s", "peak RSS MiB"],
-            [[
-                format!("{:.1}", self.upload_secs),
-                format!("{:.1}", self.elapsed_secs),
-                format!("{:.1}", r.cpu_user_secs + r.cpu_system_secs),
-                format!("{:.0}", r.peak_rss_mib),
-            ]],
-        ));
-        html
+        ];
+        let ceilings = ["before", "after"]
+            .iter()
+            .zip(&self.ceilings)
+            .map(|(when, c)| {
+                [
+                    format!("ceiling {when}: {}", c.operation),
+                    format!("{:.2}", c.seconds),
+                    format!("{:.0}", c.items_per_sec()),
+                    format!("{:.2}x", self.files_per_sec() / c.items_per_sec().max(1e-9)),
+                ]
+            });
+        let rates = std::iter::once(run).chain(ceilings);
+        let r = &self.resources;
+        let cost = [[
+            format!("{:.1}", self.upload_secs),
+            format!("{:.1}", self.elapsed_secs),
+            format!("{:.1}", r.cpu_user_secs + r.cpu_system_secs),
+            format!("{:.0}", r.peak_rss_mib),
+        ]];
+        table(&["", "seconds", "files/s", "the run against it"], rates)
+            + &table(&["upload s", "everything s", "CPU s", "peak RSS MiB"], cost)
     }
 }

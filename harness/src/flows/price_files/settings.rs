@@ -152,6 +152,14 @@ impl PriceFileSettings {
         let mut bad = |key: &str, message: String| {
             problems.push((format!("price_files.{key}"), message));
         };
+        self.check_assets(&mut bad);
+        self.check_files(&mut bad);
+        self.check_analysis(&mut bad);
+        problems
+    }
+
+    /// The assets: named once each, with a price model that stays positive.
+    fn check_assets(&self, bad: &mut dyn FnMut(&str, String)) {
         let names: BTreeSet<&str> = self.assets.iter().map(|a| a.name.as_str()).collect();
         if self.assets.is_empty() || names.len() != self.assets.len() {
             bad("assets", "at least one, each name once".into());
@@ -181,6 +189,10 @@ impl PriceFileSettings {
                 );
             }
         }
+    }
+
+    /// The files: how many, how often, in which formats, how many malformed.
+    fn check_files(&self, bad: &mut dyn FnMut(&str, String)) {
         if self.files == 0 || self.total_files() > MAX_FILES {
             bad(
                 "files",
@@ -209,6 +221,20 @@ impl PriceFileSettings {
                 "unparsable files are JSON or XML: give them a share".into(),
             );
         }
+        if self.malformed.total() > self.total_files() {
+            bad("malformed", "at most as many as there are files".into());
+        }
+        if !(1..=10_000).contains(&self.shuffle) {
+            bad("shuffle", "within [1, 10000]".into());
+        }
+        if self.rate.is_some_and(|r| !(r.is_finite() && r > 0.0)) {
+            bad("rate", "a positive number of files per second".into());
+        }
+    }
+
+    /// The analysis: forced jumps on known assets and files, its threshold and its waits.
+    fn check_analysis(&self, bad: &mut dyn FnMut(&str, String)) {
+        let names: BTreeSet<&str> = self.assets.iter().map(|a| a.name.as_str()).collect();
         for (i, jump) in self.forced_jumps.iter().enumerate() {
             if !names.contains(jump.asset.as_str())
                 || jump.at_file >= self.files
@@ -230,16 +256,6 @@ impl PriceFileSettings {
                 "within [1, 8] (the queue dead-letters at 10)".into(),
             );
         }
-        if self.malformed.total() > self.total_files() {
-            bad("malformed", "at most as many as there are files".into());
-        }
-        if !(1..=10_000).contains(&self.shuffle) {
-            bad("shuffle", "within [1, 10000]".into());
-        }
-        if self.rate.is_some_and(|r| !(r.is_finite() && r > 0.0)) {
-            bad("rate", "a positive number of files per second".into());
-        }
-        problems
     }
 }
 

@@ -1,4 +1,19 @@
-//! The stream flow: market data -> Kinesis -> SQS -> processor -> S3 lake -> SNS.
+//! The stream flow: market data -> Kinesis -> SQS -> processor (validate, enrich) -> S3 lake
+//! `event_type=/dt=/hour=` -> SNS (new data, price-move alerts, run status).
+//!
+//! - [`settings`]: the pipeline's tunables;
+//! - the input: [`replay`] (recorded or CSV data), [`arrival`] (open-model arrival rates),
+//!   [`faults`] (what to inject, and each record's fate), [`produce`] (one load generator's
+//!   share of a scenario);
+//! - [`topology`]: the stream, queues, buckets, topics and subscriptions of one run;
+//! - [`driver`]: one run, start to finish: stages wired, fed, drained, judged, announced;
+//!   [`progress`]: per-stage counters while it runs; [`expectations`]: the hook through which a
+//!   scenario's `[expect]` joins the verdict;
+//! - the judge: [`lake`] reads the lake and quarantine back, [`reconcile`] compares them with
+//!   the ledger of what was sent, [`judge`] adds queues and notifications and checks every
+//!   invariant; [`fired`]: the faults that fired, as a schedule to replay;
+//! - [`report`]: what a run says, as text and HTML;
+//! - [`ceiling`]: the raw rates of the calls the stream is made of.
 
 pub mod arrival;
 pub mod ceiling;

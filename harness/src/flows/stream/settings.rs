@@ -98,78 +98,80 @@ impl PipelineSettings {
     /// of centuries).
     pub fn check(&self) -> Vec<(String, String)> {
         let mut problems = Vec::new();
-        let mut within = |name: &str, ok: bool, range: &str| {
+        let bounds = [
+            (
+                "shards",
+                (1..=1_000).contains(&self.shards),
+                "within [1, 1000]",
+            ),
+            (
+                "linger_ms",
+                (1..=60_000).contains(&self.linger_ms),
+                "within [1, 60000]",
+            ),
+            (
+                "batch_size",
+                (1..=10_000).contains(&self.batch_size),
+                "within [1, 10000] (Lambda's limit for SQS)",
+            ),
+            (
+                "batching_window_ms",
+                self.batching_window_ms <= 300_000,
+                "at most 300000 (Lambda's limit)",
+            ),
+            (
+                "max_receive_count",
+                (1..=1_000).contains(&self.max_receive_count),
+                "within [1, 1000] (SQS's limit)",
+            ),
+            (
+                "flush_bytes",
+                (1..=128 * 1024 * 1024).contains(&self.flush_bytes),
+                "within [1, 134217728] (Firehose's limit)",
+            ),
+            (
+                "flush_age_ms",
+                self.flush_age_ms <= 900_000,
+                "at most 900000 (Firehose's limit)",
+            ),
+            (
+                "concurrency",
+                (1..=1_000).contains(&self.concurrency),
+                "within [1, 1000]",
+            ),
+            (
+                "alert_window_secs",
+                (1..=MAX_ALERT_WINDOW_SECS).contains(&self.alert_window_secs),
+                "within [1, 2592000] (30 days)",
+            ),
+            (
+                "alert_lateness_secs",
+                self.alert_lateness_secs <= MAX_ALERT_WINDOW_SECS,
+                "at most 2592000 (30 days)",
+            ),
+            (
+                "alert_threshold_pct",
+                self.alert_threshold_pct > 0.0 && self.alert_threshold_pct <= 1e6,
+                "positive (at most 1e6)",
+            ),
+            (
+                "sqs_message_bytes",
+                self.sqs_message_bytes
+                    .is_none_or(|b| (1_024..=1_048_576).contains(&b)),
+                "within [1024, 1048576] (SQS's limit)",
+            ),
+            (
+                "visibility_timeout_secs",
+                self.visibility_timeout_secs <= 43_200,
+                "at most 43200 (12 h)",
+            ),
+        ];
+        for (name, ok, range) in bounds {
             if !ok {
                 let key = format!("pipeline.{name}");
                 problems.push((key.clone(), format!("{key} must be {range}")));
             }
-        };
-        within(
-            "shards",
-            (1..=1_000).contains(&self.shards),
-            "within [1, 1000]",
-        );
-        within(
-            "linger_ms",
-            (1..=60_000).contains(&self.linger_ms),
-            "within [1, 60000]",
-        );
-        within(
-            "batch_size",
-            (1..=10_000).contains(&self.batch_size),
-            "within [1, 10000] (Lambda's limit for SQS)",
-        );
-        within(
-            "batching_window_ms",
-            self.batching_window_ms <= 300_000,
-            "at most 300000 (Lambda's limit)",
-        );
-        within(
-            "max_receive_count",
-            (1..=1_000).contains(&self.max_receive_count),
-            "within [1, 1000] (SQS's limit)",
-        );
-        within(
-            "flush_bytes",
-            (1..=128 * 1024 * 1024).contains(&self.flush_bytes),
-            "within [1, 134217728] (Firehose's limit)",
-        );
-        within(
-            "flush_age_ms",
-            self.flush_age_ms <= 900_000,
-            "at most 900000 (Firehose's limit)",
-        );
-        within(
-            "concurrency",
-            (1..=1_000).contains(&self.concurrency),
-            "within [1, 1000]",
-        );
-        within(
-            "alert_window_secs",
-            (1..=MAX_ALERT_WINDOW_SECS).contains(&self.alert_window_secs),
-            "within [1, 2592000] (30 days)",
-        );
-        within(
-            "alert_lateness_secs",
-            self.alert_lateness_secs <= MAX_ALERT_WINDOW_SECS,
-            "at most 2592000 (30 days)",
-        );
-        within(
-            "alert_threshold_pct",
-            self.alert_threshold_pct > 0.0 && self.alert_threshold_pct <= 1e6,
-            "positive (at most 1e6)",
-        );
-        within(
-            "sqs_message_bytes",
-            self.sqs_message_bytes
-                .is_none_or(|b| (1_024..=1_048_576).contains(&b)),
-            "within [1024, 1048576] (SQS's limit)",
-        );
-        within(
-            "visibility_timeout_secs",
-            self.visibility_timeout_secs <= 43_200,
-            "at most 43200 (12 h)",
-        );
+        }
         let waits = self.flush_age_ms.saturating_add(self.batching_window_ms);
         if Duration::from_millis(waits)
             >= Duration::from_secs(u64::from(self.visibility_timeout_secs))

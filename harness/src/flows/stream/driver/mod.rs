@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use tickflow_pipeline::aws::Clients;
-use tickflow_pipeline::chaos::Chaos;
+use tickflow_pipeline::chaos::{Chaos, Fired};
 use tickflow_pipeline::notify::Notifier;
 use tickflow_pipeline::source::{Generator, GeneratorConfig};
 
@@ -25,7 +25,7 @@ use crate::flows::stream::judge::{self, Judgement};
 use crate::flows::stream::progress::Sample;
 use crate::flows::stream::reconcile::Ledger;
 use crate::flows::stream::replay::{self, Item, Pace, ReplaySpec};
-use crate::flows::stream::report::RunReport;
+use crate::flows::stream::report::{RunReport, StageStats, StageTimes};
 use crate::flows::stream::settings::PipelineSettings;
 use crate::flows::stream::topology::{Provisioned, Topology};
 use crate::observe;
@@ -209,16 +209,60 @@ async fn drive(
     provisioned: &Provisioned,
     started: Instant,
 ) -> Result<(Fed, RunReport, bool)> {
+    let ran = run_stages(clients, config, provisioned, started).await?;
+    release_freed_memory();
+    let reading = Instant::now();
+    let ledger = &ran.fed.ledger;
+    let judgement = Box::pin(judge::judge(clients, ledger, provisioned, observe::SETTLE)).await?;
+    tracing::info!(
+        secs = reading.elapsed().as_secs_f64(),
+        "read back and judged"
+    );
+    let Ran {
+        fed,
+        times,
+        timeline,
+        figures,
+        faults_fired,
+        skipped_moments,
+    } = ran;
+    let mut report = assemble(config, &fed, judgement, timeline, times, figures);
+    report.faults_fired = faults_fired;
+    report.skipped_moments = skipped_moments;
+    verdict_before_status(&mut report, config.expect.as_ref());
+    let passed = report.judged.passed;
+    announce(clients, config, provisioned, &report, started).await?;
+    let subscription = &provisioned.subscriptions.run_status;
+    let status = observe::run_status(clients, subscription, 1, observe::SETTLE).await?;
+    verdict_after_status(&mut report, config.expect.as_ref(), passed, status);
+    report.times.total_secs = started.elapsed().as_secs_f64();
+    report.elapsed_secs = report.times.total_secs;
+    Ok((fed, report, passed))
+}
+
+/// What the stages did, once they drained.
+struct Ran {
+    fed: Fed,
+    times: StageTimes,
+    timeline: Vec<Sample>,
+    figures: StageStats,
+    faults_fired: Vec<Fired>,
+    skipped_moments: Vec<String>,
+}
+
+/// Starts the stages (and the faults' moments), feeds them, and drains them in order.
+async fn run_stages(
+    clients: &Clients,
+    config: &RunConfig,
+    provisioned: &Provisioned,
+    started: Instant,
+) -> Result<Ran> {
     let res = &provisioned.resources;
     let schedule = &config.faults.schedule;
     let chaos = (!schedule.is_empty()).then(|| Arc::new(Chaos::new(config.seed, schedule.clone())));
+    let container = config.container.as_deref();
     let moments = match &chaos {
-        Some(chaos) => Some(Moments::start(
-            chaos,
-            clients,
-            &res.stream,
-            config.container.as_deref(),
-        )?),
+        Some(chaos) => Some(Moments::start(chaos, clients, &res.stream, container)?),
         None => None,
     };
     let handler_faults = config.faults.handler_faults(config.seed);
@@ -241,20 +285,8 @@ async fn drive(
         },
     ));
     let _stop_progress = AbortOnDrop(progress);
-    let (items, pace) = items(&config.source)?;
-    let feed = Feed {
-        items,
-        pace,
-        load: &config.load,
-        faults: &config.faults,
-        seed: config.seed,
-        expected: match &config.source {
-            Source::Generate(g) => usize::try_from(g.events).unwrap_or(0).min(MAX_PRESIZE),
-            Source::Replay(_) => 0,
-        },
-    };
     let fed = tokio::select! {
-        fed = feed.run(tx) => fed?,
+        fed = feed(config)?.run(tx) => fed?,
         failed = stages.failure() => return Err(failed),
     };
     let times = stages.drain(started, config.drain_timeout).await?;
@@ -264,25 +296,43 @@ async fn drive(
     };
     let mut timeline = std::mem::take(&mut *samples.lock().unwrap_or_else(|e| e.into_inner()));
     timeline.push(stats.sample((times.processed_secs * 1_000.0) as u64));
-    let figures = stats.collect();
+    Ok(Ran {
+        fed,
+        times,
+        timeline,
+        figures: stats.collect(),
+        faults_fired: chaos.map(|c| c.fired()).unwrap_or_default(),
+        skipped_moments,
+    })
+}
 
-    release_freed_memory();
-    let reading = Instant::now();
-    let judgement = Box::pin(judge::judge(
-        clients,
-        &fed.ledger,
-        provisioned,
-        observe::SETTLE,
-    ))
-    .await?;
-    tracing::info!(
-        secs = reading.elapsed().as_secs_f64(),
-        "read back and judged"
-    );
-    let mut report = assemble(config, &fed, judgement, timeline, times, figures);
-    report.faults_fired = chaos.map(|c| c.fired()).unwrap_or_default();
-    report.skipped_moments = skipped_moments;
-    verdict_before_status(&mut report, config.expect.as_ref());
+/// What feeds a run: its source's items, each when it is due.
+///
+/// # Errors
+/// A source that cannot be opened.
+fn feed(config: &RunConfig) -> Result<Feed<'_>> {
+    let (items, pace) = items(&config.source)?;
+    Ok(Feed {
+        items,
+        pace,
+        load: &config.load,
+        faults: &config.faults,
+        seed: config.seed,
+        expected: match &config.source {
+            Source::Generate(g) => usize::try_from(g.events).unwrap_or(0).min(MAX_PRESIZE),
+            Source::Replay(_) => 0,
+        },
+    })
+}
+
+/// Publishes the run status the verdict so far says, with the reconciliation as its message.
+async fn announce(
+    clients: &Clients,
+    config: &RunConfig,
+    provisioned: &Provisioned,
+    report: &RunReport,
+    started: Instant,
+) -> Result<()> {
     let passed = report.judged.passed;
     let summary = serde_json::json!({
         "run": config.name,
@@ -291,20 +341,10 @@ async fn drive(
         "reconciliation": report.judged.reconciliation,
         "elapsed_secs": started.elapsed().as_secs_f64(),
     });
-    Notifier::new(clients.clone(), &res.topics.run_status)
+    Notifier::new(clients.clone(), &provisioned.resources.topics.run_status)
         .run_status(&config.name, passed, &summary)
         .await?;
-    let status = observe::run_status(
-        clients,
-        &provisioned.subscriptions.run_status,
-        1,
-        observe::SETTLE,
-    )
-    .await?;
-    verdict_after_status(&mut report, config.expect.as_ref(), passed, status);
-    report.times.total_secs = started.elapsed().as_secs_f64();
-    report.elapsed_secs = report.times.total_secs;
-    Ok((fed, report, passed))
+    Ok(())
 }
 
 /// The verdict the run status announces: the invariants (in `report.judged` already) and
@@ -377,8 +417,8 @@ fn assemble(
     fed: &Fed,
     judgement: Judgement,
     timeline: Vec<Sample>,
-    times: crate::flows::stream::report::StageTimes,
-    stats: crate::flows::stream::report::StageStats,
+    times: StageTimes,
+    stats: StageStats,
 ) -> RunReport {
     RunReport {
         name: config.name.clone(),

@@ -1,0 +1,372 @@
+//! Drives one price-file run: provision the bucket and its notifications, start the ETL and
+//! analysis steps (each a handler behind an event source mapping), upload the files (paced by
+//! `rate` when given), wait until every file was transformed and analysed (or nothing moves any
+//! more), drain both steps, judge, tear down.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tickflow_pipeline::aws::{AwsError, Clients};
+use tickflow_pipeline::control::{self, Phase};
+use tickflow_pipeline::price_files::{AnalysisConfig, AnalysisHandler, EtlHandler, PriceFileStats};
+use tickflow_pipeline::processor::{EsmConfig, EventSourceMapping, Handler};
+use tokio::task::JoinHandle;
+
+use super::generate::{ExpectedAlert, Outcome, PriceFile};
+use super::report::PriceFilesReport;
+use super::settings::PriceFileSettings;
+use super::topology::PriceFileResources;
+use super::{ceiling, generate, judge, topology};
+use crate::error::{Error, Result};
+
+/// Uploads in flight.
+const UPLOADS: usize = 16;
+/// The run ends without its counts reached when nothing has moved for this long (the judge
+/// then says what is missing).
+const IDLE: Duration = Duration::from_secs(30);
+/// Longest a run may take.
+const RUN_LIMIT: Duration = Duration::from_secs(3_600);
+/// Most objects the ceiling beside a run puts.
+const CEILING_OBJECTS: u64 = 2_000;
+
+/// Everything a price-file run needs to know.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PriceFilesRunConfig {
+    /// The pipeline's name (`<name>_Price_Alert`).
+    pub name: String,
+    /// Seeds the generator.
+    pub seed: u64,
+    /// What to generate and the analysis settings.
+    pub settings: PriceFileSettings,
+    /// Measure LocalStack's PutObject-plus-notification ceiling beside the run.
+    pub measure_ceiling: bool,
+}
+
+/// Runs the price-file flow once against `clients`, judges it and tears it down.
+///
+/// # Errors
+/// Provisioning or an upload failing, a step failing, or the run exceeding its limit. A run
+/// that breaks an invariant is not an error: the report says FAIL and why.
+pub async fn run(clients: &Clients, config: &PriceFilesRunConfig) -> Result<PriceFilesReport> {
+    let finished = run_and_keep(clients, config).await?;
+    let report = finished.report.clone();
+    finished.teardown(clients).await;
+    Ok(report)
+}
+
+/// A finished price-file run whose resources are still there, to be judged again.
+pub struct FinishedPriceFiles {
+    /// The report of the run as it finished.
+    pub report: PriceFilesReport,
+    /// The run's resources.
+    pub resources: PriceFileResources,
+    name: String,
+    files: Vec<PriceFile>,
+    alerts: Vec<ExpectedAlert>,
+}
+
+impl FinishedPriceFiles {
+    /// Judges the run again from what its resources hold now.
+    ///
+    /// # Errors
+    /// An AWS call failing while reading back.
+    pub async fn rejudge(&self, clients: &Clients) -> Result<PriceFilesReport> {
+        let expected = judge::Expected {
+            files: &self.files,
+            alerts: &self.alerts,
+        };
+        let judged = judge::judge(clients, &self.resources, &self.name, &expected).await?;
+        Ok(PriceFilesReport {
+            name: self.report.name.clone(),
+            run_id: self.report.run_id.clone(),
+            ..judged
+        })
+    }
+
+    /// Deletes the run's resources (failures are logged).
+    pub async fn teardown(self, clients: &Clients) {
+        topology::teardown(clients, &self.resources).await;
+    }
+}
+
+/// Runs the price-file flow once and keeps its resources; on an error they are torn down here.
+///
+/// # Errors
+/// As [`run`].
+pub async fn run_and_keep(
+    clients: &Clients,
+    config: &PriceFilesRunConfig,
+) -> Result<FinishedPriceFiles> {
+    let started = Instant::now();
+    let run_id = crate::topology::new_run_id();
+    let res = topology::provision(clients, &run_id).await?;
+    let files = generate::generate(&config.settings, config.seed);
+    let alerts = generate::expected_alerts(&files, config.settings.threshold_pct);
+    match drive(clients, &res, config, &files, &alerts).await {
+        Ok(mut report) => {
+            report.name = config.name.clone();
+            report.run_id = run_id;
+            report.assets = config.settings.assets.len();
+            report.elapsed_secs = started.elapsed().as_secs_f64();
+            Ok(FinishedPriceFiles {
+                report,
+                resources: res,
+                name: config.name.clone(),
+                files,
+                alerts,
+            })
+        }
+        Err(e) => {
+            topology::teardown(clients, &res).await;
+            Err(e)
+        }
+    }
+}
+
+/// The two steps, running.
+struct Steps {
+    stats: Arc<PriceFileStats>,
+    etl: Running,
+    analysis: Running,
+}
+
+/// One step's mapping, running; aborted when dropped (a run that ends early leaves no poller).
+struct Running {
+    name: &'static str,
+    ctl: control::Controller,
+    task: JoinHandle<tickflow_pipeline::Result<()>>,
+}
+
+impl Running {
+    fn spawn<H: Handler>(
+        name: &'static str,
+        clients: &Clients,
+        queue: &str,
+        config: EsmConfig,
+        handler: H,
+    ) -> Self {
+        let (ctl, control) = control::channel();
+        let esm = EventSourceMapping::new(clients.clone(), queue, config, Arc::new(handler));
+        Self {
+            name,
+            ctl,
+            task: tokio::spawn(esm.run(control)),
+        }
+    }
+
+    /// Lets the mapping finish its queue, then joins it: its error if it failed.
+    async fn drain(&mut self) -> Result<()> {
+        self.ctl.set(Phase::Drain);
+        let limit = Duration::from_secs(120);
+        let joined = tokio::time::timeout(limit, &mut self.task)
+            .await
+            .map_err(|_| Error::Timeout {
+                what: format!("the {} step to drain", self.name),
+                after: limit,
+            })?;
+        joined
+            .map_err(|e| stage(self.name, e))?
+            .map_err(|e| stage(self.name, e))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Steps {
+    fn start(clients: &Clients, res: &PriceFileResources, config: &PriceFilesRunConfig) -> Self {
+        let stats = Arc::new(PriceFileStats::default());
+        let etl = EtlHandler::new(clients.clone(), &res.bucket, stats.clone());
+        let etl_esm = EsmConfig {
+            concurrency: 4,
+            wait_time_secs: 1,
+            ..EsmConfig::default()
+        };
+        let analysis = AnalysisHandler::new(
+            clients.clone(),
+            &res.bucket,
+            AnalysisConfig {
+                name: config.name.clone(),
+                topic_arn: res.alert_topic.clone(),
+                interval: chrono::Duration::seconds(i64::from(config.settings.interval_secs)),
+                threshold_pct: config.settings.threshold_pct,
+                hold_receives: config.settings.hold_receives,
+            },
+            stats.clone(),
+        );
+        let analysis_esm = EsmConfig {
+            concurrency: 2,
+            wait_time_secs: 1,
+            extend_visibility: Some(Duration::from_secs(u64::from(
+                topology::ANALYSIS_VISIBILITY_SECS,
+            ))),
+            ..EsmConfig::default()
+        };
+        Self {
+            etl: Running::spawn("etl", clients, &res.etl_queue, etl_esm, etl),
+            analysis: Running::spawn(
+                "analysis",
+                clients,
+                &res.analysis_queue,
+                analysis_esm,
+                analysis,
+            ),
+            stats,
+        }
+    }
+
+    /// Files transformed and records analysed so far.
+    fn progress(&self) -> (u64, u64) {
+        let s = &self.stats;
+        (
+            s.csv_written.load(Ordering::Relaxed) + s.quarantined.load(Ordering::Relaxed),
+            s.analysed.load(Ordering::Relaxed),
+        )
+    }
+
+    /// The name of a step that ended before its drain (it failed; joining it says why).
+    fn failure(&self) -> Option<&'static str> {
+        [&self.etl, &self.analysis]
+            .into_iter()
+            .find(|step| step.task.is_finished())
+            .map(|step| step.name)
+    }
+
+    /// Drains the ETL step, then the analysis (which the ETL's last CSV objects feed).
+    async fn drain(mut self) -> Result<()> {
+        self.etl.drain().await?;
+        self.analysis.drain().await
+    }
+}
+
+fn stage(name: &str, e: impl std::fmt::Display) -> Error {
+    Error::Stage {
+        stage: name.into(),
+        reason: e.to_string(),
+    }
+}
+
+async fn drive(
+    clients: &Clients,
+    res: &PriceFileResources,
+    config: &PriceFilesRunConfig,
+    files: &[PriceFile],
+    alerts: &[ExpectedAlert],
+) -> Result<PriceFilesReport> {
+    let ceiling_objects = (files.len() as u64).min(CEILING_OBJECTS);
+    let mut ceilings = Vec::new();
+    if config.measure_ceiling {
+        ceilings.push(ceiling::notified_puts(clients, ceiling_objects, UPLOADS).await?);
+    }
+    let steps = Steps::start(clients, res, config);
+    let first_upload = Instant::now();
+    let records = files
+        .iter()
+        .filter(|f| matches!(f.outcome, Outcome::Record(_)))
+        .count() as u64;
+    let mut upload_secs = 0.0;
+    let fed = async {
+        upload(clients, &res.bucket, files, config.settings.rate, &steps).await?;
+        upload_secs = first_upload.elapsed().as_secs_f64();
+        wait_until_done(&steps, files.len() as u64, records).await
+    }
+    .await;
+    if let Err(e) = fed {
+        // A step that ended says why when it is joined.
+        return Err(steps.drain().await.err().unwrap_or(e));
+    }
+    let run_secs = first_upload.elapsed().as_secs_f64();
+    let stats = steps.stats.clone();
+    steps.drain().await?;
+    // Again after the run: the emulator's pace drifts as it fills, so the run is compared
+    // with both ends.
+    if config.measure_ceiling {
+        ceilings.push(ceiling::notified_puts(clients, ceiling_objects, UPLOADS).await?);
+    }
+    let expected = judge::Expected { files, alerts };
+    let mut report = judge::judge(clients, res, &config.name, &expected).await?;
+    report.test_events = stats.test_events.load(Ordering::Relaxed);
+    report.held = stats.held.load(Ordering::Relaxed);
+    report.gaps = stats.gaps.load(Ordering::Relaxed);
+    report.first_records = stats.first_records.load(Ordering::Relaxed);
+    report.upload_secs = upload_secs;
+    report.run_secs = run_secs;
+    report.resources = crate::verdict::ResourceUse::now();
+    report.ceilings = ceilings;
+    Ok(report)
+}
+
+/// Uploads the files, several at once, at `rate` files per second when given; stops at once
+/// when a step fails.
+async fn upload(
+    clients: &Clients,
+    bucket: &str,
+    files: &[PriceFile],
+    rate: Option<f64>,
+    steps: &Steps,
+) -> Result<()> {
+    use futures_util::{StreamExt, TryStreamExt};
+    let started = Instant::now();
+    futures_util::stream::iter(files.iter().enumerate())
+        .map(|(i, file)| async move {
+            if let Some(rate) = rate {
+                let due = started + Duration::from_secs_f64(i as f64 / rate);
+                tokio::time::sleep_until(due.into()).await;
+            }
+            if let Some(name) = steps.failure() {
+                return Err(stage(name, "ended while files were uploaded"));
+            }
+            clients
+                .s3
+                .put_object()
+                .bucket(bucket)
+                .key(&file.key)
+                .body(file.body.clone().into())
+                .send()
+                .await
+                .map_err(AwsError::of("s3", "PutObject"))?;
+            Ok::<_, Error>(())
+        })
+        .buffer_unordered(UPLOADS)
+        .try_collect::<()>()
+        .await
+}
+
+/// Waits until every file was transformed and every record analysed, or until nothing has
+/// moved for [`IDLE`]; a step that ends is an error at once.
+async fn wait_until_done(steps: &Steps, files: u64, records: u64) -> Result<()> {
+    let deadline = Instant::now() + RUN_LIMIT;
+    let (mut last, mut moved) = (steps.progress(), Instant::now());
+    loop {
+        let now = steps.progress();
+        if now.0 >= files && now.1 >= records {
+            return Ok(());
+        }
+        if let Some(name) = steps.failure() {
+            return Err(stage(name, "ended before every file was processed"));
+        }
+        if now != last {
+            (last, moved) = (now, Instant::now());
+        } else if moved.elapsed() >= IDLE {
+            tracing::warn!(
+                transformed = now.0,
+                analysed = now.1,
+                files,
+                records,
+                "nothing moved for {IDLE:?}; judging what the run left"
+            );
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(Error::Timeout {
+                what: "the price files to be processed".into(),
+                after: RUN_LIMIT,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
