@@ -63,12 +63,20 @@ pub enum Error {
     /// A pipeline stage failed.
     #[error(transparent)]
     Pipeline(#[from] tickflow_pipeline::Error),
-    /// A stage's task ended abnormally (a panic or cancellation).
+    /// A stage failed, ended before it was drained, or its task ended abnormally.
     #[error("{stage}: {reason}")]
     Stage {
         /// Which stage.
         stage: String,
         /// What happened.
+        reason: String,
+    },
+    /// A PostgreSQL statement failed.
+    #[error("{what}: {reason}")]
+    Database {
+        /// What the statement was for.
+        what: String,
+        /// The driver's error.
         reason: String,
     },
     /// An input file (replay data, a report directory) could not be used.
@@ -82,6 +90,32 @@ pub enum Error {
         /// How long.
         after: Duration,
     },
+}
+
+/// A stage that did not drain: a timeout says what it waited for, anything else which stage
+/// and why.
+impl From<tickflow_pipeline::stages::StageError> for Error {
+    fn from(e: tickflow_pipeline::stages::StageError) -> Self {
+        use tickflow_pipeline::stages::StageError;
+        match e {
+            StageError::Timeout { stage, after } => Self::Timeout {
+                what: format!("the {stage} to drain"),
+                after,
+            },
+            StageError::Failed { stage, error } => Self::Stage {
+                stage: stage.to_string(),
+                reason: error.to_string(),
+            },
+            StageError::EndedEarly { stage } => Self::Stage {
+                stage: stage.to_string(),
+                reason: "ended before it was asked to drain".into(),
+            },
+            StageError::Panicked { stage, reason } => Self::Stage {
+                stage: stage.to_string(),
+                reason,
+            },
+        }
+    }
 }
 
 /// Shorthand for the harness's results.

@@ -2,8 +2,9 @@
 //!
 //! Data flows market data -> [`producer`] -> Kinesis -> [`bridge`] -> SQS -> [`processor`] ->
 //! [`lake`] (S3, whose event notifications announce new data and alerts on SNS: [`notify`]).
-//! Every stage is a tokio task that the harness starts, feeds, drains and stops through
-//! [`control`].
+//! Every stage is a tokio task that the harness starts, drains in order and stops through a
+//! [`stages::StageSet`], each with a [`control::Control`] of its own; a stage fed by a channel
+//! (the producer, the lake writer) also ends when its input closes.
 //!
 //! # Layout
 //! - [`source`]: deterministic market data (forex, stock quotes, news) from a seed.
@@ -19,8 +20,12 @@
 //! - [`batch`]: the batch pipeline (company CSV files in S3 -> PostgreSQL, triggered by
 //!   `.SUCCESS`); [`price_files`]: the price-file pipeline (one price record per S3 object ->
 //!   ETL to CSV -> analysis -> SNS alert), both started by S3 notifications ([`s3_event`]).
-//! - [`control`], [`retry`], [`aws`], [`calls`], [`resources`], [`utc`], [`error`]: what the
-//!   stages share.
+//! - [`chaos`]: the fault schedule carried out on real SDK calls and at crash points;
+//!   [`draw`]: the seeded draws faults and generators share.
+//! - What the stages share: [`control`] (run, drain, stop), [`stages`] (a set of stages drained
+//!   in order, stopped on drop), [`retry`] (backoff and the one rule of every retry loop),
+//!   [`aws`] (clients and their errors), [`calls`] (every call counted), [`resources`] (the
+//!   names a run's stages are wired to), [`utc`] (calendar arithmetic), [`error`].
 //!
 //! # Example
 //! The generator is deterministic, and many events travel in one KPL aggregated record:
@@ -64,6 +69,7 @@ pub mod resources;
 pub mod retry;
 pub mod s3_event;
 pub mod source;
+pub mod stages;
 pub mod utc;
 
 pub use error::{Error, Result};

@@ -24,7 +24,7 @@ use clap::{Parser, Subcommand};
 use tickflow_harness::aws::{self, Target};
 use tickflow_harness::ceiling;
 use tickflow_harness::flows::stream::arrival::{LoadPlan, Ramp, Step};
-use tickflow_harness::flows::stream::driver::{RunConfig, Source};
+use tickflow_harness::flows::stream::driver::{Source, StreamRunConfig};
 use tickflow_harness::flows::stream::fired;
 use tickflow_harness::flows::stream::produce::{self, Partition};
 use tickflow_harness::flows::stream::replay::{Pace, ReplaySpec};
@@ -392,7 +392,7 @@ async fn replay_command(target: TargetKind, args: ReplayArgs) -> anyhow::Result<
     };
     // A source that cannot be replayed is an error before any container starts.
     tickflow_harness::flows::stream::replay::check(&spec)?;
-    let mut config = RunConfig::new(&args.name, 1, 7);
+    let mut config = StreamRunConfig::new(&args.name, 1, 7);
     config.source = Source::Replay(spec);
     let outputs = Outputs {
         json: None,

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use tickflow_harness::aws::{self, Target};
 use tickflow_harness::flows::stream::arrival::LoadPlan;
-use tickflow_harness::flows::stream::driver::{self as pipeline_run, RunConfig};
-use tickflow_harness::flows::stream::report::RunReport;
+use tickflow_harness::flows::stream::driver::{self as pipeline_run, StreamRunConfig};
+use tickflow_harness::flows::stream::report::StreamReport;
 use tickflow_harness::postgres::{Postgres, PostgresConfig};
 use tickflow_harness::report;
 use tickflow_harness::scenario::file::FlowKind;
@@ -20,13 +20,13 @@ use super::commands::load_all;
 use super::target::Site;
 use super::{LoadArgs, RunArgs};
 
-pub(super) fn flag_run_config(args: &RunArgs) -> anyhow::Result<RunConfig> {
+pub(super) fn flag_run_config(args: &RunArgs) -> anyhow::Result<StreamRunConfig> {
     let generator = GeneratorConfig {
         events: args.events,
         seed: args.seed,
         ..GeneratorConfig::default()
     };
-    let mut config = RunConfig::new(&args.name, args.events, args.seed);
+    let mut config = StreamRunConfig::new(&args.name, args.events, args.seed);
     config.pipeline.shards = args.shards;
     config.pipeline.aggregate = !args.no_aggregate;
     config.keep_resources = args.keep;
@@ -113,7 +113,7 @@ pub(super) async fn scenarios_command(
 
 /// The run a `tickflow load` asks for, judged by the scenario's expectations when it names
 /// one (a stream scenario: the load generator feeds the stream flow).
-pub(super) fn load_config(args: &LoadArgs) -> anyhow::Result<RunConfig> {
+pub(super) fn load_config(args: &LoadArgs) -> anyhow::Result<StreamRunConfig> {
     let mut config = match &args.file {
         Some(file) => {
             let s = load_all(std::slice::from_ref(file))?.remove(0);
@@ -121,7 +121,7 @@ pub(super) fn load_config(args: &LoadArgs) -> anyhow::Result<RunConfig> {
             s.run_config().map_err(anyhow::Error::msg)?
         }
         None => {
-            let mut config = RunConfig::new("load", args.events, args.seed);
+            let mut config = StreamRunConfig::new("load", args.events, args.seed);
             config.pipeline =
                 tickflow_harness::flows::stream::settings::PipelineSettings::throughput();
             config
@@ -179,7 +179,7 @@ pub(super) struct Outputs {
 }
 
 impl Outputs {
-    fn write(&self, report: &RunReport) -> anyhow::Result<()> {
+    fn write(&self, report: &StreamReport) -> anyhow::Result<()> {
         if let Some(path) = &self.json {
             std::fs::write(path, serde_json::to_vec_pretty(report)?)
                 .with_context(|| format!("writing {}", path.display()))?;
@@ -200,14 +200,14 @@ impl Outputs {
 
 /// One run (flags, replay or load), judged by its scenario's expectations when it has one.
 pub(super) async fn run_once(
-    config: RunConfig,
+    config: StreamRunConfig,
     outputs: Outputs,
     target: Target,
     site: Site,
 ) -> anyhow::Result<ExitCode> {
     eprintln!("{site}");
     let clients = aws::clients(&target).await;
-    let config = RunConfig {
+    let config = StreamRunConfig {
         container: site.container,
         ..config
     };

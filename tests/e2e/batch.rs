@@ -49,10 +49,13 @@ async fn a_failed_load_leaves_the_table_as_it_was_and_a_second_load_replaces_its
         "2020-01-02,10,11,9,10.5,100,5.000000,0.500000,ACME",
         "2020-01-03,10,11,9,9.5,100,-5.000000,-0.500000,ACME",
     ]);
-    assert_eq!(replace_rows(&mut client, &companies, &good).await, Ok(2));
     assert_eq!(
-        replace_rows(&mut client, &companies, &good).await,
-        Ok(2),
+        replace_rows(&mut client, &companies, &good).await.unwrap(),
+        2
+    );
+    assert_eq!(
+        replace_rows(&mut client, &companies, &good).await.unwrap(),
+        2,
         "the same batch again"
     );
     assert_eq!(count(&client).await, 2, "replaced, not duplicated");
@@ -66,7 +69,7 @@ async fn a_failed_load_leaves_the_table_as_it_was_and_a_second_load_replaces_its
     let error = replace_rows(&mut client, &companies, &bad)
         .await
         .unwrap_err();
-    assert!(error.contains("COPY"), "{error}");
+    assert!(error.to_string().contains("COPY"), "{error}");
     let dates: Vec<String> = client
         .query(&format!("SELECT stock_date FROM {TABLE} ORDER BY 1"), &[])
         .await

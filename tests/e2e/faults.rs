@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tickflow_harness::flows::stream::driver::{run, RunConfig};
+use tickflow_harness::flows::stream::driver::{run, StreamRunConfig};
 use tickflow_harness::flows::stream::fired::schedule_from_report;
 use tickflow_harness::flows::stream::topology::{Provisioned, Topology};
 use tickflow_harness::shrink::{render, shrink, ShrinkConfig};
@@ -278,7 +278,7 @@ async fn a_crashed_processor_recovers_what_it_wrote_from_the_lake_and_without_it
 #[tokio::test]
 async fn faults_from_a_report_replay_the_fired_list_exactly() {
     let clients = clients().await;
-    let mut config = RunConfig::new("e2e-faults-from", 2_000, 17);
+    let mut config = StreamRunConfig::new("e2e-faults-from", 2_000, 17);
     config.pipeline.sqs_message_bytes = Some(16 * 1024);
     config.pipeline.flush_age_ms = 300;
     config.pipeline.visibility_timeout_secs = 3;
@@ -535,7 +535,7 @@ async fn a_moment_fault_is_recorded_when_it_starts_and_one_that_never_came_fails
     };
     // Paced over about three seconds: the split at 0.5 s happens while events flow.
     let mut early =
-        tickflow_harness::flows::stream::driver::RunConfig::new("e2e-split-early", 1_500, 4);
+        tickflow_harness::flows::stream::driver::StreamRunConfig::new("e2e-split-early", 1_500, 4);
     early.load.rate = Some(500.0);
     early.faults.schedule = vec![split(0.5)];
     let report = crate::support::run(&clients, &early).await;
@@ -547,7 +547,7 @@ async fn a_moment_fault_is_recorded_when_it_starts_and_one_that_never_came_fails
     assert!((500..2_000).contains(&fired[0].at_ms), "{fired:?}");
     // Due after the run has drained: it cannot happen, and the run says so.
     let mut late =
-        tickflow_harness::flows::stream::driver::RunConfig::new("e2e-split-late", 300, 4);
+        tickflow_harness::flows::stream::driver::StreamRunConfig::new("e2e-split-late", 300, 4);
     late.faults.schedule = vec![split(600.0)];
     let report = crate::support::run(&clients, &late).await;
     let checks = crate::support::failed_checks(&report);

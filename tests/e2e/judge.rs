@@ -6,9 +6,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
-use tickflow_harness::flows::stream::driver::{run_and_keep, FinishedRun, RunConfig};
+use tickflow_harness::flows::stream::driver::{run_and_keep, FinishedStream, StreamRunConfig};
 use tickflow_harness::flows::stream::faults::FaultSettings;
-use tickflow_harness::flows::stream::report::RunReport;
+use tickflow_harness::flows::stream::report::StreamReport;
 use tickflow_harness::scenario::expect::evaluate;
 use tickflow_harness::scenario::{self, file::Expect};
 use tickflow_harness::verdict::Failure;
@@ -22,8 +22,8 @@ use crate::support::{clients, delete, failed_checks, run, within};
 const LIMIT: Duration = Duration::from_secs(120);
 
 /// A run with every fate (clean, malformed, poison), kept to be tampered with.
-fn config() -> RunConfig {
-    let mut config = RunConfig::new("e2e-judge", 3_000, 23);
+fn config() -> StreamRunConfig {
+    let mut config = StreamRunConfig::new("e2e-judge", 3_000, 23);
     config.faults = FaultSettings {
         malformed_ratio: 0.03,
         poison_ratio: 0.003,
@@ -38,7 +38,7 @@ fn config() -> RunConfig {
 }
 
 /// A scenario `[expect]` that states the clean run exactly, in every assertion kind.
-fn exact_expectations(r: &RunReport) -> Expect {
+fn exact_expectations(r: &StreamReport) -> Expect {
     let (mut data_objects, mut quarantine_objects) = (0, 0);
     for (name, p) in &r.judged.partitions {
         if name.starts_with("quarantine") {
@@ -92,7 +92,7 @@ p99_ms = 600000
 /// Judges the run again; returns the failures (invariants and assertions) after checking that
 /// exactly `checks` failed.
 async fn judged(
-    run: &FinishedRun,
+    run: &FinishedStream,
     clients: &Clients,
     expect: &Expect,
     what: &str,
@@ -934,7 +934,7 @@ async fn every_corruption_of_a_finished_run_fails_its_checks_and_says_where() {
 #[tokio::test]
 async fn a_run_that_sent_nothing_fails_unless_its_scenario_expects_nothing() {
     let clients = clients().await;
-    let mut config = RunConfig::new("e2e-sent-nothing", 100, 5);
+    let mut config = StreamRunConfig::new("e2e-sent-nothing", 100, 5);
     config.load.rate = Some(10.0);
     config.load.duration_secs = Some(1e-9);
     let report = run(&clients, &config).await;
@@ -963,7 +963,7 @@ async fn a_run_that_sent_nothing_fails_unless_its_scenario_expects_nothing() {
 #[tokio::test]
 async fn the_run_status_announces_the_whole_verdict_expectations_included() {
     let clients = clients().await;
-    let mut config = RunConfig::new("e2e-status", 200, 6);
+    let mut config = StreamRunConfig::new("e2e-status", 200, 6);
     config.expect = std::sync::Arc::new(
         scenario::parse(
             "wrong.toml",

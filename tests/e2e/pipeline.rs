@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tickflow_harness::flows::stream::driver::{run, RunConfig};
+use tickflow_harness::flows::stream::driver::{run, StreamRunConfig};
 use tickflow_harness::flows::stream::faults::FaultSettings;
 use tickflow_harness::flows::stream::topology::Topology;
 use tickflow_harness::observe;
@@ -30,7 +30,7 @@ async fn ten_thousand_events_land_once_each_in_hive_partitions_with_notification
     let report = within(
         LIMIT,
         "10k run",
-        run(&clients, &RunConfig::new("e2e-smoke", 10_000, 7)),
+        run(&clients, &StreamRunConfig::new("e2e-smoke", 10_000, 7)),
     )
     .await
     .unwrap();
@@ -121,7 +121,7 @@ async fn ten_thousand_events_land_once_each_in_hive_partitions_with_notification
 #[tokio::test]
 async fn faults_are_quarantined_dead_lettered_deduplicated_and_redelivered() {
     let clients = clients().await;
-    let mut config = RunConfig::new("e2e-faults", 3_000, 11);
+    let mut config = StreamRunConfig::new("e2e-faults", 3_000, 11);
     config.faults = FaultSettings {
         malformed_ratio: 0.05,
         duplicate_ratio: 0.05,
@@ -189,7 +189,7 @@ async fn faults_are_quarantined_dead_lettered_deduplicated_and_redelivered() {
 #[tokio::test]
 async fn one_record_per_event_without_aggregation_also_reconciles() {
     let clients = clients().await;
-    let mut config = RunConfig::new("e2e-raw", 600, 3);
+    let mut config = StreamRunConfig::new("e2e-raw", 600, 3);
     config.pipeline.aggregate = false;
     let report = within(LIMIT, "raw run", run(&clients, &config))
         .await
@@ -202,7 +202,7 @@ async fn one_record_per_event_without_aggregation_also_reconciles() {
 #[tokio::test]
 async fn zstd_compressed_records_bodies_and_objects_reconcile_and_shrink() {
     let clients = clients().await;
-    let mut plain = RunConfig::new("e2e-plain", 4_000, 9);
+    let mut plain = StreamRunConfig::new("e2e-plain", 4_000, 9);
     plain.pipeline.shards = 1;
     let mut packed = plain.clone();
     packed.name = "e2e-zstd".into();

@@ -4,7 +4,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use tickflow_harness::aws::{self, Target};
-use tickflow_harness::flows::stream::report::RunReport;
+use tickflow_harness::flows::stream::report::StreamReport;
 use tickflow_harness::localstack::shared::{shared, SharedLocalStack};
 use tickflow_pipeline::aws::Clients;
 
@@ -56,8 +56,8 @@ pub async fn delete(clients: &Clients, bucket: &str, key: &str) {
 /// Runs `config` end to end (within five minutes) and returns its report.
 pub async fn run(
     clients: &Clients,
-    config: &tickflow_harness::flows::stream::driver::RunConfig,
-) -> RunReport {
+    config: &tickflow_harness::flows::stream::driver::StreamRunConfig,
+) -> StreamReport {
     within(
         Duration::from_secs(300),
         &config.name,
@@ -68,7 +68,7 @@ pub async fn run(
 }
 
 /// The checks a run failed, by name, in the verdict's order.
-pub fn failed_checks(report: &RunReport) -> Vec<&str> {
+pub fn failed_checks(report: &StreamReport) -> Vec<&str> {
     report
         .judged
         .failures

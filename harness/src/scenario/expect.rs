@@ -6,23 +6,23 @@ use crate::flows::stream::expectations::{nothing_sent, Expectations};
 use crate::verdict::Failure;
 use globset::{Glob, GlobMatcher};
 
-use crate::flows::stream::report::RunReport;
+use crate::flows::stream::report::StreamReport;
 use crate::scenario::file::{Count, Expect, NewData, PartitionExpect, SnsExpect};
 
 /// A scenario's `[expect]` judges the stream run it asked for, before and after the run status.
 impl Expectations for Expect {
-    fn before_status(&self, report: &RunReport) -> Vec<Failure> {
+    fn before_status(&self, report: &StreamReport) -> Vec<Failure> {
         evaluate_data(self, report)
     }
 
-    fn on_status(&self, report: &RunReport) -> Vec<Failure> {
+    fn on_status(&self, report: &StreamReport) -> Vec<Failure> {
         evaluate_status(self, report)
     }
 }
 
 /// Every assertion of `expect` that `report` breaks: [`evaluate_data`] and
 /// [`evaluate_status`] together.
-pub fn evaluate(expect: &Expect, report: &RunReport) -> Vec<Failure> {
+pub fn evaluate(expect: &Expect, report: &StreamReport) -> Vec<Failure> {
     let mut failures = evaluate_data(expect, report);
     failures.extend(evaluate_status(expect, report));
     failures
@@ -30,7 +30,7 @@ pub fn evaluate(expect: &Expect, report: &RunReport) -> Vec<Failure> {
 
 /// The assertions on the run-status messages (`sns.run_status`, `sns.run_status_subject`):
 /// judged after the status is announced, which the rest of the verdict decides.
-pub fn evaluate_status(expect: &Expect, report: &RunReport) -> Vec<Failure> {
+pub fn evaluate_status(expect: &Expect, report: &StreamReport) -> Vec<Failure> {
     let mut judge = Judge::default();
     let sns = &expect.sns;
     judge.count(
@@ -44,7 +44,7 @@ pub fn evaluate_status(expect: &Expect, report: &RunReport) -> Vec<Failure> {
 
 /// Every assertion of `expect` but those on the run status, which is announced from their
 /// verdict.
-pub fn evaluate_data(expect: &Expect, report: &RunReport) -> Vec<Failure> {
+pub fn evaluate_data(expect: &Expect, report: &StreamReport) -> Vec<Failure> {
     let mut judge = Judge::default();
     reconciliation(&mut judge, expect, report);
     queues(&mut judge, expect, report);
@@ -57,7 +57,7 @@ pub fn evaluate_data(expect: &Expect, report: &RunReport) -> Vec<Failure> {
 }
 
 /// What was sent, what became of it, and what the faults did.
-fn reconciliation(judge: &mut Judge, expect: &Expect, report: &RunReport) {
+fn reconciliation(judge: &mut Judge, expect: &Expect, report: &StreamReport) {
     let r = &report.judged.reconciliation;
     match &expect.sent {
         Some(sent) => judge.count("sent", &Some(*sent), r.events),
@@ -76,7 +76,7 @@ fn reconciliation(judge: &mut Judge, expect: &Expect, report: &RunReport) {
 }
 
 /// The queues once the stages drained.
-fn queues(judge: &mut Judge, expect: &Expect, report: &RunReport) {
+fn queues(judge: &mut Judge, expect: &Expect, report: &StreamReport) {
     let q = &expect.queues;
     judge.count(
         "queues.main_visible",
@@ -92,7 +92,7 @@ fn queues(judge: &mut Judge, expect: &Expect, report: &RunReport) {
 }
 
 /// What the new-data and alert topics delivered.
-fn notifications(judge: &mut Judge, expect: &Expect, report: &RunReport) {
+fn notifications(judge: &mut Judge, expect: &Expect, report: &StreamReport) {
     let sns = &expect.sns;
     judge.count(
         "sns.price_alert",
@@ -118,7 +118,7 @@ fn notifications(judge: &mut Judge, expect: &Expect, report: &RunReport) {
 }
 
 /// The latency bounds, which hold only when every row's latency is known.
-fn latency(judge: &mut Judge, expect: &Expect, report: &RunReport) {
+fn latency(judge: &mut Judge, expect: &Expect, report: &StreamReport) {
     let bounded = expect.latency.p50_ms.is_some() || expect.latency.p99_ms.is_some();
     if bounded && report.judged.latency_unknown > 0 {
         judge.fail(
@@ -149,7 +149,7 @@ fn latency(judge: &mut Judge, expect: &Expect, report: &RunReport) {
 }
 
 /// The assertions of one `[[expect.partitions]]` entry.
-fn partition(judge: &mut Judge, p: &PartitionExpect, report: &RunReport) {
+fn partition(judge: &mut Judge, p: &PartitionExpect, report: &StreamReport) {
     let Some(matcher) = matcher(&p.glob) else {
         return;
     };

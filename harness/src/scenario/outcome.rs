@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::flows::batch::BatchReport;
 use crate::flows::price_files::PriceFilesReport;
-use crate::flows::stream::report::RunReport;
+use crate::flows::stream::report::StreamReport;
 use crate::verdict::{Failure, Report};
 
 /// One flow's report: every consumer reads it through [`Report`], and only a flow's own view
@@ -14,7 +14,7 @@ use crate::verdict::{Failure, Report};
 #[derive(Debug, Clone)]
 pub enum FlowReport {
     /// A stream run's report.
-    Stream(Box<RunReport>),
+    Stream(Box<StreamReport>),
     /// A batch run's report.
     Batch(Box<BatchReport>),
     /// A price-file run's report.
@@ -32,8 +32,8 @@ impl FlowReport {
     }
 }
 
-impl From<RunReport> for FlowReport {
-    fn from(r: RunReport) -> Self {
+impl From<StreamReport> for FlowReport {
+    fn from(r: StreamReport) -> Self {
         Self::Stream(Box::new(r))
     }
 }
@@ -70,7 +70,7 @@ impl Outcome {
     }
 
     /// A stream run's report.
-    pub fn stream(&self) -> Option<&RunReport> {
+    pub fn stream(&self) -> Option<&StreamReport> {
         match &self.report {
             Some(FlowReport::Stream(r)) => Some(r),
             _ => None,

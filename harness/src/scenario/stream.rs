@@ -1,5 +1,5 @@
 //! The stream flow's adapter: a scenario's generator or replay, load, pipeline settings and
-//! faults as a [`RunConfig`], its `[expect]` judged by the run itself (before the run status is
+//! faults as a [`StreamRunConfig`], its `[expect]` judged by the run itself (before the run status is
 //! announced).
 
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use tickflow_pipeline::source::GeneratorConfig;
 use super::file::{ScenarioFile, Speed, SpeedName};
 use super::{Flow, FlowReport, Infra, Scenario};
 use crate::flows::stream::arrival::LoadPlan;
-use crate::flows::stream::driver::{self, RunConfig, Source};
+use crate::flows::stream::driver::{self, Source, StreamRunConfig};
 use crate::flows::stream::replay::{Pace, ReplaySpec};
 
 /// Runs the stream flow.
@@ -24,7 +24,7 @@ impl Flow for StreamFlow {
         clients: &Clients,
         infra: Infra<'_>,
     ) -> Result<FlowReport, String> {
-        let config = RunConfig {
+        let config = StreamRunConfig {
             container: infra.localstack_container.map(str::to_string),
             ..scenario.run_config()?
         };
@@ -69,7 +69,7 @@ impl Scenario {
     ///
     /// # Errors
     /// Settings that [`load`] would already have rejected.
-    pub fn run_config(&self) -> Result<RunConfig, String> {
+    pub fn run_config(&self) -> Result<StreamRunConfig, String> {
         let file = &self.file;
         let source = match &file.replay {
             None => Source::Generate(generator_config(file)?),
@@ -84,7 +84,7 @@ impl Scenario {
                 format: replay.format,
             }),
         };
-        Ok(RunConfig {
+        Ok(StreamRunConfig {
             name: file.scenario.name.clone(),
             source,
             seed: file.scenario.seed,

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use futures_util::{Stream, StreamExt};
 
+use super::error::BatchError;
 use super::layout;
 use super::transform::{check_header, parse_row};
 use crate::aws::{AwsError, Clients};
@@ -57,17 +58,23 @@ impl Extracted {
 ///
 /// # Errors
 /// The list missing or unreadable: the run cannot go on.
-pub async fn company_list(clients: &Clients, bucket: &str) -> Result<Vec<String>, String> {
+pub async fn company_list(clients: &Clients, bucket: &str) -> Result<Vec<String>, BatchError> {
     let place = format!("s3://{bucket}/{}", layout::COMPANY_LIST);
     let (_, body) = clients
         .get_object(bucket, layout::COMPANY_LIST)
         .await
-        .map_err(|e| match e.message.contains("NoSuchKey") {
-            true => format!("{place} is missing: the run cannot know which companies to keep"),
-            false => format!("{place} cannot be read: {}", brief(&e.message)),
+        .map_err(|e| {
+            BatchError::Input(match e.message.contains("NoSuchKey") {
+                true => format!("{place} is missing: the run cannot know which companies to keep"),
+                false => format!("{place} cannot be read: {}", brief(&e.message)),
+            })
         })?;
-    let text = String::from_utf8(body)
-        .map_err(|_| format!("s3://{bucket}/{}: not UTF-8 text", layout::COMPANY_LIST))?;
+    let text = String::from_utf8(body).map_err(|_| {
+        BatchError::Input(format!(
+            "s3://{bucket}/{}: not UTF-8 text",
+            layout::COMPANY_LIST
+        ))
+    })?;
     let mut seen = std::collections::HashSet::new();
     Ok(text
         .lines()

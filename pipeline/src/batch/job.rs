@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use bytes::Bytes;
 use futures_util::StreamExt;
 
+use super::error::BatchError;
 use super::extract::{self, Extracted, Problem};
 use super::layout::{self, COLUMNS};
 use super::load::Loader;
@@ -80,9 +81,9 @@ impl BatchJob {
         };
         match self.steps(&mut summary).await {
             Ok(()) => summary.success = true,
-            Err(reason) => {
-                tracing::warn!(%reason, "batch run failed");
-                summary.reason = Some(reason);
+            Err(error) => {
+                tracing::warn!(%error, "batch run failed");
+                summary.reason = Some(error.to_string());
             }
         }
         summary.total_secs = started.elapsed().as_secs_f64();
@@ -99,15 +100,15 @@ impl BatchJob {
         summary
     }
 
-    async fn steps(&self, summary: &mut RunSummary) -> Result<(), String> {
+    async fn steps(&self, summary: &mut RunSummary) -> Result<(), BatchError> {
         let bucket = &self.source_bucket;
         let companies = extract::company_list(&self.clients, bucket).await?;
         summary.companies = companies.len();
         if companies.is_empty() {
-            return Err(format!(
+            return Err(BatchError::Input(format!(
                 "s3://{bucket}/{} lists no company",
                 layout::COMPANY_LIST
-            ));
+            )));
         }
         let mut client = connect(&self.database_url).await?;
         let mut loader = Loader::begin(&mut client, &companies).await?;
@@ -135,7 +136,7 @@ impl BatchJob {
         loader: &mut Loader<'_>,
         output: &mut OutputUpload,
         summary: &mut RunSummary,
-    ) -> Result<(), String> {
+    ) -> Result<(), BatchError> {
         let header = format!("{}\n", COLUMNS.join(","));
         loader.send(Bytes::from(header.clone())).await?;
         output.write(header.as_bytes()).await?;
@@ -161,7 +162,9 @@ impl BatchJob {
         summary.bad_files = extracted.bad_files;
         summary.problems = extracted.problems.clone();
         if extracted.rows() == 0 {
-            return Err("no row of the listed companies could be read".into());
+            return Err(BatchError::Input(
+                "no row of the listed companies could be read".into(),
+            ));
         }
         Ok(())
     }
@@ -183,10 +186,10 @@ impl BatchJob {
 }
 
 /// A database connection, its driver task spawned.
-async fn connect(url: &str) -> Result<tokio_postgres::Client, String> {
+async fn connect(url: &str) -> Result<tokio_postgres::Client, BatchError> {
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
-        .map_err(|e| format!("connecting to PostgreSQL: {e}"))?;
+        .map_err(BatchError::database("connecting to PostgreSQL"))?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::warn!(error = %e, "PostgreSQL connection ended");

@@ -10,6 +10,7 @@ use bytes::Bytes;
 use futures_util::SinkExt;
 use tokio_postgres::{CopyInSink, Transaction};
 
+use super::error::BatchError;
 use super::layout::{self, COLUMNS, TABLE};
 
 /// Bytes per `COPY` chunk in [`replace_rows`].
@@ -21,8 +22,8 @@ pub struct Loader<'a> {
     sink: Pin<Box<CopyInSink<Bytes>>>,
 }
 
-fn db(what: &'static str) -> impl Fn(tokio_postgres::Error) -> String {
-    move |e| format!("{what}: {e}")
+fn db(what: &'static str) -> impl FnOnce(tokio_postgres::Error) -> BatchError {
+    BatchError::database(what)
 }
 
 impl<'a> Loader<'a> {
@@ -34,7 +35,7 @@ impl<'a> Loader<'a> {
     pub async fn begin(
         client: &'a mut tokio_postgres::Client,
         companies: &[String],
-    ) -> Result<Self, String> {
+    ) -> Result<Self, BatchError> {
         client
             .batch_execute(&layout::create_table())
             .await
@@ -58,7 +59,7 @@ impl<'a> Loader<'a> {
     ///
     /// # Errors
     /// The server refusing the data.
-    pub async fn send(&mut self, bytes: Bytes) -> Result<(), String> {
+    pub async fn send(&mut self, bytes: Bytes) -> Result<(), BatchError> {
         self.sink.send(bytes).await.map_err(db("COPY data"))
     }
 
@@ -66,7 +67,7 @@ impl<'a> Loader<'a> {
     ///
     /// # Errors
     /// The server refusing the data or the commit (nothing is committed then).
-    pub async fn commit(mut self) -> Result<u64, String> {
+    pub async fn commit(mut self) -> Result<u64, BatchError> {
         let rows = self.sink.as_mut().finish().await.map_err(db("COPY"))?;
         self.tx.commit().await.map_err(db("COMMIT"))?;
         Ok(rows)
@@ -82,7 +83,7 @@ pub async fn replace_rows(
     client: &mut tokio_postgres::Client,
     companies: &[String],
     csv: &[u8],
-) -> Result<u64, String> {
+) -> Result<u64, BatchError> {
     let mut loader = Loader::begin(client, companies).await?;
     for chunk in csv.chunks(CHUNK) {
         loader.send(Bytes::copy_from_slice(chunk)).await?;

@@ -7,8 +7,9 @@
 //! - [`load`]: `COPY` into the table, in one transaction, fed as the files are read;
 //! - [`output`]: the output object, uploaded in parts as it is produced;
 //! - [`job`]: one run, with its log and its status notification;
-//! - [`layout`]: where everything lives.
+//! - [`layout`]: where everything lives; [`error`]: why a run failed.
 
+pub mod error;
 pub mod extract;
 pub mod job;
 pub mod layout;
@@ -17,5 +18,6 @@ pub mod output;
 pub mod transform;
 pub mod trigger;
 
+pub use error::BatchError;
 pub use job::{BatchJob, RunSummary};
 pub use trigger::{Trigger, TriggerStats};

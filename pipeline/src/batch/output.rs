@@ -4,6 +4,7 @@
 
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 
+use super::error::BatchError;
 use crate::aws::{AwsError, Clients};
 
 /// Bytes per part (S3 wants at least 5 MiB for every part but the last).
@@ -24,7 +25,7 @@ impl OutputUpload {
     ///
     /// # Errors
     /// `CreateMultipartUpload` failing.
-    pub async fn start(clients: &Clients, bucket: &str, key: &str) -> Result<Self, String> {
+    pub async fn start(clients: &Clients, bucket: &str, key: &str) -> Result<Self, BatchError> {
         let out = clients
             .s3
             .create_multipart_upload()
@@ -33,7 +34,7 @@ impl OutputUpload {
             .content_type("text/csv")
             .send()
             .await
-            .map_err(|e| AwsError::of("s3", "CreateMultipartUpload")(e).to_string())?;
+            .map_err(AwsError::of("s3", "CreateMultipartUpload"))?;
         Ok(Self {
             clients: clients.clone(),
             bucket: bucket.to_string(),
@@ -48,7 +49,7 @@ impl OutputUpload {
     ///
     /// # Errors
     /// `UploadPart` failing.
-    pub async fn write(&mut self, bytes: &[u8]) -> Result<(), String> {
+    pub async fn write(&mut self, bytes: &[u8]) -> Result<(), BatchError> {
         self.buffer.extend_from_slice(bytes);
         if self.buffer.len() >= PART {
             self.upload_part().await?;
@@ -60,7 +61,7 @@ impl OutputUpload {
     ///
     /// # Errors
     /// `UploadPart` or `CompleteMultipartUpload` failing.
-    pub async fn finish(mut self) -> Result<(), String> {
+    pub async fn finish(mut self) -> Result<(), BatchError> {
         if !self.buffer.is_empty() || self.parts.is_empty() {
             self.upload_part().await?;
         }
@@ -77,7 +78,7 @@ impl OutputUpload {
             )
             .send()
             .await
-            .map_err(|e| AwsError::of("s3", "CompleteMultipartUpload")(e).to_string())?;
+            .map_err(AwsError::of("s3", "CompleteMultipartUpload"))?;
         Ok(())
     }
 
@@ -97,7 +98,7 @@ impl OutputUpload {
         }
     }
 
-    async fn upload_part(&mut self) -> Result<(), String> {
+    async fn upload_part(&mut self) -> Result<(), BatchError> {
         let number = self.parts.len() as i32 + 1;
         let body = std::mem::replace(&mut self.buffer, Vec::with_capacity(PART));
         let out = self
@@ -111,7 +112,7 @@ impl OutputUpload {
             .body(body.into())
             .send()
             .await
-            .map_err(|e| AwsError::of("s3", "UploadPart")(e).to_string())?;
+            .map_err(AwsError::of("s3", "UploadPart"))?;
         self.parts.push(
             CompletedPart::builder()
                 .part_number(number)

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tickflow_pipeline::aws::{AwsError, Clients};
 
 use tickflow_pipeline::batch::{BatchJob, Trigger, TriggerStats};
-use tickflow_pipeline::control::{self, Phase};
+use tickflow_pipeline::stages::StageSet;
 use tokio::task::JoinSet;
 
 use super::content::Contents;
@@ -25,6 +25,8 @@ const UPLOADS: usize = 16;
 const RUN_LIMIT: Duration = Duration::from_secs(600);
 /// How long a second trigger may take to arrive and be turned down.
 const SECOND_TRIGGER_LIMIT: Duration = Duration::from_secs(60);
+/// How long the trigger may take to drain.
+const TRIGGER_DRAIN: Duration = Duration::from_secs(60);
 /// How long a received trigger stays invisible, renewed at half of it while its run lasts.
 const TRIGGER_VISIBILITY: Duration = Duration::from_secs(3);
 
@@ -184,31 +186,13 @@ async fn drive(
     let trigger =
         Trigger::new(clients.clone(), &res.trigger_queue, job).with_visibility(TRIGGER_VISIBILITY);
     let stats = trigger.stats();
-    let (ctl, control) = control::channel();
-    let task = tokio::spawn(trigger.run(control));
-    let triggered = Instant::now();
-    put_success(clients, &res.monitored_bucket, "first").await?;
-    wait_for("the batch run", RUN_LIMIT, || {
-        stats.runs_done.load(Ordering::Relaxed) > 0
-    })
-    .await?;
-    let run_secs = triggered.elapsed().as_secs_f64();
-    put_success(clients, &res.monitored_bucket, "second").await?;
-    wait_for("the second trigger", SECOND_TRIGGER_LIMIT, || {
-        stats.triggers.load(Ordering::Relaxed) >= 2
-    })
-    .await?;
-    ctl.set(Phase::Drain);
-    tokio::time::timeout(Duration::from_secs(60), task)
-        .await
-        .map_err(|_| Error::Timeout {
-            what: "the trigger to drain".into(),
-            after: Duration::from_secs(60),
-        })?
-        .map_err(|e| Error::Stage {
-            stage: "trigger".into(),
-            reason: e.to_string(),
-        })??;
+    let mut set = StageSet::new();
+    set.start("trigger", |control| trigger.run(control));
+    let run_secs = tokio::select! {
+        ran = trigger_twice(clients, res, &stats) => ran?,
+        failed = set.failure() => return Err(failed.into()),
+    };
+    set.drain(TRIGGER_DRAIN, |_| {}).await?;
 
     let mut report = judge::judge(clients, res, &config.name, &expected, &stats).await?;
     report.name = config.name.clone();
@@ -236,6 +220,31 @@ async fn drive(
     Ok((report, expected, stats))
 }
 
+/// Puts `.SUCCESS`, waits for the run it starts, then puts a second one the same day and waits
+/// for it to be received (and turned down); the seconds from the first trigger to the run's end.
+///
+/// # Errors
+/// A put failing, or the run or the second trigger not coming in time.
+async fn trigger_twice(
+    clients: &Clients,
+    res: &topology::BatchResources,
+    stats: &TriggerStats,
+) -> Result<f64> {
+    let triggered = Instant::now();
+    put_success(clients, &res.monitored_bucket, "first").await?;
+    wait_for("the batch run", RUN_LIMIT, || {
+        stats.runs_done.load(Ordering::Relaxed) > 0
+    })
+    .await?;
+    let run_secs = triggered.elapsed().as_secs_f64();
+    put_success(clients, &res.monitored_bucket, "second").await?;
+    wait_for("the second trigger", SECOND_TRIGGER_LIMIT, || {
+        stats.triggers.load(Ordering::Relaxed) >= 2
+    })
+    .await?;
+    Ok(run_secs)
+}
+
 /// Uploads the generated files as they are made, several at once, keeping what their rows
 /// must become.
 async fn upload(
@@ -250,7 +259,10 @@ async fn upload(
         content::merge(content, rows);
         if puts.len() >= UPLOADS {
             if let Some(done) = puts.join_next().await {
-                done.map_err(|e| Error::Input(format!("upload task: {e}")))??;
+                done.map_err(|e| Error::Stage {
+                    stage: "upload".into(),
+                    reason: e.to_string(),
+                })??;
             }
         }
         let (clients, bucket) = (clients.clone(), bucket.to_string());
@@ -268,7 +280,10 @@ async fn upload(
         });
     }
     while let Some(done) = puts.join_next().await {
-        done.map_err(|e| Error::Input(format!("upload task: {e}")))??;
+        done.map_err(|e| Error::Stage {
+            stage: "upload".into(),
+            reason: e.to_string(),
+        })??;
     }
     Ok(())
 }

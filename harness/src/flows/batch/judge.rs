@@ -212,7 +212,10 @@ fn check_rows(table: &BTreeMap<String, u64>, expected: &Expected, failures: &mut
 /// when the table does not exist (a failed run may leave none).
 async fn table_content(db: &tokio_postgres::Client) -> Result<Contents> {
     use futures_util::StreamExt as _;
-    let query = |e: tokio_postgres::Error| Error::Input(format!("reading the table: {e}"));
+    let query = |e: tokio_postgres::Error| Error::Database {
+        what: "reading the table".into(),
+        reason: e.to_string(),
+    };
     let exists = db
         .query_one("SELECT to_regclass($1)::text", &[&layout::TABLE])
         .await

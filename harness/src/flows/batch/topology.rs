@@ -61,7 +61,10 @@ pub async fn provision(
     client
         .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
         .await
-        .map_err(|e| Error::Input(format!("creating schema {schema}: {e}")))?;
+        .map_err(|e| Error::Database {
+            what: format!("creating schema {schema}"),
+            reason: e.to_string(),
+        })?;
     Ok(BatchResources {
         run_id: run_id.to_string(),
         source_bucket,

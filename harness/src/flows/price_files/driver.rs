@@ -8,10 +8,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tickflow_pipeline::aws::{AwsError, Clients};
-use tickflow_pipeline::control::{self, Phase};
 use tickflow_pipeline::price_files::{AnalysisConfig, AnalysisHandler, EtlHandler, PriceFileStats};
-use tickflow_pipeline::processor::{EsmConfig, EventSourceMapping, Handler};
-use tokio::task::JoinHandle;
+use tickflow_pipeline::processor::{EsmConfig, EventSourceMapping};
+use tickflow_pipeline::stages::StageSet;
 
 use super::generate::{ExpectedAlert, Outcome, PriceFile};
 use super::report::PriceFilesReport;
@@ -124,58 +123,15 @@ pub async fn run_and_keep(
     }
 }
 
-/// The two steps, running.
+/// The two steps, running: the ETL drains first, then the analysis (which the ETL's last CSV
+/// objects feed); both stop when dropped.
 struct Steps {
     stats: Arc<PriceFileStats>,
-    etl: Running,
-    analysis: Running,
+    set: StageSet,
 }
 
-/// One step's mapping, running; aborted when dropped (a run that ends early leaves no poller).
-struct Running {
-    name: &'static str,
-    ctl: control::Controller,
-    task: JoinHandle<tickflow_pipeline::Result<()>>,
-}
-
-impl Running {
-    fn spawn<H: Handler>(
-        name: &'static str,
-        clients: &Clients,
-        queue: &str,
-        config: EsmConfig,
-        handler: H,
-    ) -> Self {
-        let (ctl, control) = control::channel();
-        let esm = EventSourceMapping::new(clients.clone(), queue, config, Arc::new(handler));
-        Self {
-            name,
-            ctl,
-            task: tokio::spawn(esm.run(control)),
-        }
-    }
-
-    /// Lets the mapping finish its queue, then joins it: its error if it failed.
-    async fn drain(&mut self) -> Result<()> {
-        self.ctl.set(Phase::Drain);
-        let limit = Duration::from_secs(120);
-        let joined = tokio::time::timeout(limit, &mut self.task)
-            .await
-            .map_err(|_| Error::Timeout {
-                what: format!("the {} step to drain", self.name),
-                after: limit,
-            })?;
-        joined
-            .map_err(|e| stage(self.name, e))?
-            .map_err(|e| stage(self.name, e))
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
+/// How long each step may take to drain.
+const DRAIN_LIMIT: Duration = Duration::from_secs(120);
 
 impl Steps {
     fn start(clients: &Clients, res: &PriceFileResources, config: &PriceFilesRunConfig) -> Self {
@@ -206,47 +162,17 @@ impl Steps {
             ))),
             ..EsmConfig::default()
         };
-        Self {
-            etl: Running::spawn("etl", clients, &res.etl_queue, etl_esm, etl),
-            analysis: Running::spawn(
-                "analysis",
-                clients,
-                &res.analysis_queue,
-                analysis_esm,
-                analysis,
-            ),
-            stats,
-        }
-    }
-
-    /// Files transformed and records analysed so far.
-    fn progress(&self) -> (u64, u64) {
-        let s = &self.stats;
-        (
-            s.csv_written.load(Ordering::Relaxed) + s.quarantined.load(Ordering::Relaxed),
-            s.analysed.load(Ordering::Relaxed),
-        )
-    }
-
-    /// The name of a step that ended before its drain (it failed; joining it says why).
-    fn failure(&self) -> Option<&'static str> {
-        [&self.etl, &self.analysis]
-            .into_iter()
-            .find(|step| step.task.is_finished())
-            .map(|step| step.name)
-    }
-
-    /// Drains the ETL step, then the analysis (which the ETL's last CSV objects feed).
-    async fn drain(mut self) -> Result<()> {
-        self.etl.drain().await?;
-        self.analysis.drain().await
-    }
-}
-
-fn stage(name: &str, e: impl std::fmt::Display) -> Error {
-    Error::Stage {
-        stage: name.into(),
-        reason: e.to_string(),
+        let mut set = StageSet::new();
+        let etl = EventSourceMapping::new(clients.clone(), &res.etl_queue, etl_esm, Arc::new(etl));
+        set.start("etl", |control| etl.run(control));
+        let analysis = EventSourceMapping::new(
+            clients.clone(),
+            &res.analysis_queue,
+            analysis_esm,
+            Arc::new(analysis),
+        );
+        set.start("analysis", |control| analysis.run(control));
+        Self { stats, set }
     }
 }
 
@@ -269,19 +195,18 @@ async fn drive(
         .filter(|f| matches!(f.outcome, Outcome::Record(_)))
         .count() as u64;
     let mut upload_secs = 0.0;
+    let Steps { stats, mut set } = steps;
     let fed = async {
-        upload(clients, &res.bucket, files, config.settings.rate, &steps).await?;
+        upload(clients, &res.bucket, files, config.settings.rate).await?;
         upload_secs = first_upload.elapsed().as_secs_f64();
-        wait_until_done(&steps, files.len() as u64, records).await
-    }
-    .await;
-    if let Err(e) = fed {
-        // A step that ended says why when it is joined.
-        return Err(steps.drain().await.err().unwrap_or(e));
+        wait_until_done(&stats, files.len() as u64, records).await
+    };
+    tokio::select! {
+        fed = fed => fed?,
+        failed = set.failure() => return Err(failed.into()),
     }
     let run_secs = first_upload.elapsed().as_secs_f64();
-    let stats = steps.stats.clone();
-    steps.drain().await?;
+    set.drain(DRAIN_LIMIT, |_| {}).await?;
     // Again after the run: the emulator's pace drifts as it fills, so the run is compared
     // with both ends.
     if config.measure_ceiling {
@@ -300,14 +225,12 @@ async fn drive(
     Ok(report)
 }
 
-/// Uploads the files, several at once, at `rate` files per second when given; stops at once
-/// when a step fails.
+/// Uploads the files, several at once, at `rate` files per second when given.
 async fn upload(
     clients: &Clients,
     bucket: &str,
     files: &[PriceFile],
     rate: Option<f64>,
-    steps: &Steps,
 ) -> Result<()> {
     use futures_util::{StreamExt, TryStreamExt};
     let started = Instant::now();
@@ -316,9 +239,6 @@ async fn upload(
             if let Some(rate) = rate {
                 let due = started + Duration::from_secs_f64(i as f64 / rate);
                 tokio::time::sleep_until(due.into()).await;
-            }
-            if let Some(name) = steps.failure() {
-                return Err(stage(name, "ended while files were uploaded"));
             }
             clients
                 .s3
@@ -336,18 +256,23 @@ async fn upload(
         .await
 }
 
+/// Files transformed and records analysed so far.
+fn progress(stats: &PriceFileStats) -> (u64, u64) {
+    (
+        stats.csv_written.load(Ordering::Relaxed) + stats.quarantined.load(Ordering::Relaxed),
+        stats.analysed.load(Ordering::Relaxed),
+    )
+}
+
 /// Waits until every file was transformed and every record analysed, or until nothing has
-/// moved for [`IDLE`]; a step that ends is an error at once.
-async fn wait_until_done(steps: &Steps, files: u64, records: u64) -> Result<()> {
+/// moved for [`IDLE`].
+async fn wait_until_done(stats: &PriceFileStats, files: u64, records: u64) -> Result<()> {
     let deadline = Instant::now() + RUN_LIMIT;
-    let (mut last, mut moved) = (steps.progress(), Instant::now());
+    let (mut last, mut moved) = (progress(stats), Instant::now());
     loop {
-        let now = steps.progress();
+        let now = progress(stats);
         if now.0 >= files && now.1 >= records {
             return Ok(());
-        }
-        if let Some(name) = steps.failure() {
-            return Err(stage(name, "ended before every file was processed"));
         }
         if now != last {
             (last, moved) = (now, Instant::now());

@@ -8,6 +8,7 @@ use serde::Serialize;
 use std::time::{Duration, Instant};
 
 use tickflow_pipeline::bridge::BridgeStats;
+use tickflow_pipeline::control::{Control, Phase};
 use tickflow_pipeline::lake::LakeStats;
 use tickflow_pipeline::processor::handler::HandlerStats;
 use tickflow_pipeline::producer::ProducerStats;
@@ -38,19 +39,24 @@ pub struct Sample {
 }
 
 /// Samples every second (into `samples`, for the report's throughput plot), logs them and
-/// draws them, until aborted. `total` is the number of events expected, when known.
+/// draws them, until `control` reaches [`Phase::Drain`]. `total` is the number of events
+/// expected, when known.
 pub async fn report(
     counters: Counters,
     started: Instant,
     samples: Arc<Mutex<Vec<Sample>>>,
     total: Option<u64>,
+    mut control: Control,
 ) {
     let bars = Bars::new(total);
     let mut last = (0, 0, 0);
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     ticker.tick().await;
     loop {
-        ticker.tick().await;
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = control.reached(Phase::Drain) => return,
+        }
         let now = (
             counters.produced.user_records.load(Ordering::Relaxed),
             counters.bridged.user_records.load(Ordering::Relaxed),

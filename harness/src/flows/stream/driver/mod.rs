@@ -1,7 +1,7 @@
 //! One pipeline run, start to finish, as four steps a reader can find one by one: provision the
 //! resources, start the [`stages`], [`feed`] them, drain them; then the [`crate::flows::stream::judge`] reads
 //! everything back and gives the verdict, the run status is announced, and the resources are torn
-//! down (or kept, to be judged again: [`FinishedRun`]).
+//! down (or kept, to be judged again: [`FinishedStream`]).
 
 mod feed;
 mod moments;
@@ -16,16 +16,17 @@ use tickflow_pipeline::aws::Clients;
 use tickflow_pipeline::chaos::{Chaos, Fired};
 use tickflow_pipeline::notify::Notifier;
 use tickflow_pipeline::source::{Generator, GeneratorConfig};
+use tickflow_pipeline::stages::StageSet;
 
 use crate::error::Result;
 use crate::flows::stream::arrival::LoadPlan;
 use crate::flows::stream::expectations::{Expectations, SomethingSent};
 use crate::flows::stream::faults::{Fate, FaultSettings};
 use crate::flows::stream::judge::{self, Judgement};
-use crate::flows::stream::progress::Sample;
+use crate::flows::stream::progress::{self, Sample};
 use crate::flows::stream::reconcile::Ledger;
 use crate::flows::stream::replay::{self, Item, Pace, ReplaySpec};
-use crate::flows::stream::report::{RunReport, StageStats, StageTimes};
+use crate::flows::stream::report::{StageStats, StageTimes, StreamReport};
 use crate::flows::stream::settings::PipelineSettings;
 use crate::flows::stream::topology::{Provisioned, Topology};
 use crate::observe;
@@ -49,7 +50,7 @@ pub enum Source {
 
 /// Everything a run needs to know.
 #[derive(Debug, Clone, Serialize)]
-pub struct RunConfig {
+pub struct StreamRunConfig {
     /// Name in reports and in the run-status subject (`<name>_Pipeline_Success`).
     pub name: String,
     /// The events to feed.
@@ -76,7 +77,7 @@ pub struct RunConfig {
     pub expect: Arc<dyn Expectations>,
 }
 
-impl RunConfig {
+impl StreamRunConfig {
     /// A run of `events` events from `seed` with default settings.
     pub fn new(name: impl Into<String>, events: u64, seed: u64) -> Self {
         Self {
@@ -104,7 +105,7 @@ impl RunConfig {
 /// # Errors
 /// Provisioning or a stage failing, a source that cannot be read, or a stage not draining within
 /// the timeout. A run that breaks an invariant is not an error: the report says FAIL and why.
-pub async fn run(clients: &Clients, config: &RunConfig) -> Result<RunReport> {
+pub async fn run(clients: &Clients, config: &StreamRunConfig) -> Result<StreamReport> {
     let finished = run_and_keep(clients, config).await?;
     let report = finished.report.clone();
     if config.keep_resources {
@@ -118,9 +119,9 @@ pub async fn run(clients: &Clients, config: &RunConfig) -> Result<RunReport> {
 /// A finished run whose resources are still there: its report, and what judging it again
 /// needs (the resources and the ledger of what was sent).
 #[derive(Debug)]
-pub struct FinishedRun {
+pub struct FinishedStream {
     /// The report of the run as it finished.
-    pub report: RunReport,
+    pub report: StreamReport,
     topology: Topology,
     provisioned: Provisioned,
     ledger: Ledger,
@@ -129,7 +130,7 @@ pub struct FinishedRun {
     announced: bool,
 }
 
-impl FinishedRun {
+impl FinishedStream {
     /// The run's resources.
     pub fn resources(&self) -> &Provisioned {
         &self.provisioned
@@ -140,7 +141,7 @@ impl FinishedRun {
     ///
     /// # Errors
     /// A failing AWS call.
-    pub async fn rejudge(&self, clients: &Clients) -> Result<RunReport> {
+    pub async fn rejudge(&self, clients: &Clients) -> Result<StreamReport> {
         let (ledger, provisioned) = (&self.ledger, &self.provisioned);
         // Boxed: reading everything back is a large future, too large for a test's stack.
         let judgement =
@@ -164,11 +165,11 @@ impl FinishedRun {
 }
 
 /// Runs the pipeline once and keeps its resources, to be judged again or inspected; the caller
-/// tears them down with [`FinishedRun::teardown`]. On an error they are torn down here.
+/// tears them down with [`FinishedStream::teardown`]. On an error they are torn down here.
 ///
 /// # Errors
 /// As [`run`].
-pub async fn run_and_keep(clients: &Clients, config: &RunConfig) -> Result<FinishedRun> {
+pub async fn run_and_keep(clients: &Clients, config: &StreamRunConfig) -> Result<FinishedStream> {
     let started = Instant::now();
     let calls_before = clients.calls.snapshot();
     let topology = Topology {
@@ -183,7 +184,7 @@ pub async fn run_and_keep(clients: &Clients, config: &RunConfig) -> Result<Finis
             report.run_id = topology.run_id.clone();
             report.aws_calls =
                 crate::flows::stream::report::calls_since(&calls_before, &clients.calls.snapshot());
-            Ok(FinishedRun {
+            Ok(FinishedStream {
                 report,
                 topology,
                 provisioned,
@@ -205,10 +206,10 @@ pub async fn run_and_keep(clients: &Clients, config: &RunConfig) -> Result<Finis
 /// (returned with the report: whether the run status said Success).
 async fn drive(
     clients: &Clients,
-    config: &RunConfig,
+    config: &StreamRunConfig,
     provisioned: &Provisioned,
     started: Instant,
-) -> Result<(Fed, RunReport, bool)> {
+) -> Result<(Fed, StreamReport, bool)> {
     let ran = run_stages(clients, config, provisioned, started).await?;
     release_freed_memory();
     let reading = Instant::now();
@@ -253,7 +254,7 @@ struct Ran {
 /// Starts the stages (and the faults' moments), feeds them, and drains them in order.
 async fn run_stages(
     clients: &Clients,
-    config: &RunConfig,
+    config: &StreamRunConfig,
     provisioned: &Provisioned,
     started: Instant,
 ) -> Result<Ran> {
@@ -275,21 +276,22 @@ async fn run_stages(
     );
     let stats = stages.stats.clone();
     let samples = Arc::new(Mutex::new(Vec::new()));
-    let progress = tokio::spawn(crate::flows::stream::progress::report(
-        stats.counters(),
-        started,
-        samples.clone(),
-        match &config.source {
-            Source::Generate(g) if config.load.duration_secs.is_none() => Some(g.events),
-            _ => None,
-        },
-    ));
-    let _stop_progress = AbortOnDrop(progress);
+    let total = match &config.source {
+        Source::Generate(g) if config.load.duration_secs.is_none() => Some(g.events),
+        _ => None,
+    };
+    let mut display = StageSet::new();
+    let (counters, sampled) = (stats.counters(), samples.clone());
+    display.start("progress", move |control| async move {
+        progress::report(counters, started, sampled, total, control).await;
+        Ok(())
+    });
     let fed = tokio::select! {
         fed = feed(config)?.run(tx) => fed?,
         failed = stages.failure() => return Err(failed),
     };
     let times = stages.drain(started, config.drain_timeout).await?;
+    display.drain(config.drain_timeout, |_| {}).await?;
     let skipped_moments = match moments {
         Some(moments) => moments.finish().await?,
         None => Vec::new(),
@@ -310,7 +312,7 @@ async fn run_stages(
 ///
 /// # Errors
 /// A source that cannot be opened.
-fn feed(config: &RunConfig) -> Result<Feed<'_>> {
+fn feed(config: &StreamRunConfig) -> Result<Feed<'_>> {
     let (items, pace) = items(&config.source)?;
     Ok(Feed {
         items,
@@ -328,9 +330,9 @@ fn feed(config: &RunConfig) -> Result<Feed<'_>> {
 /// Publishes the run status the verdict so far says, with the reconciliation as its message.
 async fn announce(
     clients: &Clients,
-    config: &RunConfig,
+    config: &StreamRunConfig,
     provisioned: &Provisioned,
-    report: &RunReport,
+    report: &StreamReport,
     started: Instant,
 ) -> Result<()> {
     let passed = report.judged.passed;
@@ -349,7 +351,7 @@ async fn announce(
 
 /// The verdict the run status announces: the invariants (in `report.judged` already) and
 /// every assertion of `expect` but those on the status itself.
-fn verdict_before_status(report: &mut RunReport, expect: &dyn Expectations) {
+fn verdict_before_status(report: &mut StreamReport, expect: &dyn Expectations) {
     let mut failures = expect.before_status(report);
     if !report.skipped_moments.is_empty() {
         failures.push(crate::verdict::Failure::new(
@@ -365,7 +367,7 @@ fn verdict_before_status(report: &mut RunReport, expect: &dyn Expectations) {
 /// was announced once and says the verdict it was announced from (`announced`), and the
 /// assertions on it hold.
 fn verdict_after_status(
-    report: &mut RunReport,
+    report: &mut StreamReport,
     expect: &dyn Expectations,
     announced: bool,
     status: Vec<String>,
@@ -391,15 +393,6 @@ fn release_freed_memory() {
     }
 }
 
-/// Aborts the progress task however the run ends.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// The run's items and their pace.
 fn items(source: &Source) -> Result<(replay::Items, Pace)> {
     Ok(match source {
@@ -413,14 +406,14 @@ fn items(source: &Source) -> Result<(replay::Items, Pace)> {
 
 /// The report of a run from what the feed, the stages and the judge gave.
 fn assemble(
-    config: &RunConfig,
+    config: &StreamRunConfig,
     fed: &Fed,
     judgement: Judgement,
     timeline: Vec<Sample>,
     times: StageTimes,
     stats: StageStats,
-) -> RunReport {
-    RunReport {
+) -> StreamReport {
+    StreamReport {
         name: config.name.clone(),
         run_id: String::new(),
         judged: judgement,

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use tickflow_pipeline::aws::{AwsError, Clients};
 use tickflow_pipeline::chaos::{Chaos, FaultKind, Fired};
+use tickflow_pipeline::control::{self, Control, Controller, Phase};
 use tokio::task::JoinSet;
 
 use crate::error::{Error, Result};
@@ -18,14 +19,15 @@ use crate::localstack::outage;
 pub(super) struct Moments {
     /// Each moment's task: what it was, if it was skipped.
     tasks: JoinSet<Result<Option<String>>>,
-    drained: tokio::sync::watch::Sender<bool>,
+    /// Drain: the stages drained, a moment not yet due is skipped.
+    controller: Controller,
 }
 
 /// Sleeps until `at`; `false` if the stages drained first (the fault is skipped).
-async fn due(at: Duration, mut drained: tokio::sync::watch::Receiver<bool>) -> bool {
+async fn due(at: Duration, mut control: Control) -> bool {
     tokio::select! {
         _ = tokio::time::sleep(at) => true,
-        _ = drained.wait_for(|d| *d) => false,
+        _ = control.reached(Phase::Drain) => false,
     }
 }
 
@@ -42,7 +44,7 @@ impl Moments {
         container: Option<&str>,
     ) -> Result<Self> {
         let mut tasks = JoinSet::new();
-        let (drained, watch) = tokio::sync::watch::channel(false);
+        let (controller, watch) = control::channel();
         for rule in chaos.rules() {
             let at = Duration::from_secs_f64(rule.after_secs);
             let (chaos, watch) = (chaos.clone(), watch.clone());
@@ -86,7 +88,7 @@ impl Moments {
                 _ => {}
             }
         }
-        Ok(Self { tasks, drained })
+        Ok(Self { tasks, controller })
     }
 
     /// Skips the moments not yet due (the stages drained first) and waits for those under way
@@ -95,7 +97,7 @@ impl Moments {
     /// # Errors
     /// An outage or split that failed.
     pub(super) async fn finish(mut self) -> Result<Vec<String>> {
-        let _ = self.drained.send(true);
+        self.controller.set(Phase::Drain);
         let (mut first_error, mut skipped) = (None, Vec::new());
         while let Some(done) = self.tasks.join_next().await {
             let outcome = done.map_err(|e| Error::Stage {

@@ -7,10 +7,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures_util::FutureExt as _;
 use tickflow_pipeline::aws::Clients;
 use tickflow_pipeline::bridge::{Bridge, BridgeStats, Checkpoints};
 use tickflow_pipeline::chaos::{Chaos, Stage};
-use tickflow_pipeline::control::{self, Control, Controller, Phase};
+use tickflow_pipeline::control::Control;
 use tickflow_pipeline::lake::{Lake, LakeStats};
 use tickflow_pipeline::notify::AlertOutbox;
 use tickflow_pipeline::processor::esm::EsmStats;
@@ -19,8 +20,8 @@ use tickflow_pipeline::processor::{EnrichHandler, EventSourceMapping, HandlerFau
 use tickflow_pipeline::producer::{Outgoing, Producer, ProducerStats};
 use tickflow_pipeline::resources::Resources;
 use tickflow_pipeline::retry::Backoff;
+use tickflow_pipeline::stages::StageSet;
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
 use super::upstream::{self, Upstream};
 use crate::error::{Error, Result};
@@ -30,14 +31,10 @@ use crate::flows::stream::settings::PipelineSettings;
 /// Events the feed may queue ahead of the producer.
 const FEED_BUFFER: usize = 8_192;
 
-type StageTask = JoinHandle<tickflow_pipeline::Result<()>>;
-
-/// The running stages.
+/// The running stages: producer, bridge and processor, drained in that order and stopped when
+/// dropped.
 pub(super) struct Stages {
-    producer: StageTask,
-    bridge: StageTask,
-    processor: StageTask,
-    guard: StopOnDrop,
+    set: StageSet,
     /// Every stage's live counters.
     pub(super) stats: Stats,
 }
@@ -104,20 +101,6 @@ impl Stats {
     }
 }
 
-/// Stops the bridge and the processor when dropped early (an error, Ctrl-C), so no task
-/// outlives the run.
-struct StopOnDrop {
-    bridge: Controller,
-    esm: Controller,
-}
-
-impl Drop for StopOnDrop {
-    fn drop(&mut self) {
-        self.bridge.set(Phase::Stop);
-        self.esm.set(Phase::Stop);
-    }
-}
-
 /// What every start of a stage is built from: nothing a crashed instance held in memory.
 #[derive(Clone)]
 struct Wiring {
@@ -151,26 +134,23 @@ impl Stages {
             chaos,
             stats: Stats::default(),
         };
-        let (esm_ctl, esm_control) = control::channel();
-        let processor = tokio::spawn(wiring.clone().run_processor(esm_control));
-        let (bridge_ctl, bridge_control) = control::channel();
-        let bridge = tokio::spawn(wiring.clone().run_bridge(bridge_control));
         let (tx, rx) = mpsc::channel::<Outgoing>(FEED_BUFFER);
+        let mut set = StageSet::new();
+        // The producer drains when its input closes (the feed is done).
         let producer = match &wiring.chaos {
             Some(chaos) if chaos.crashes(Stage::Producer) => {
-                tokio::spawn(wiring.clone().run_producer(rx))
+                wiring.clone().run_producer(rx).boxed()
             }
-            _ => tokio::spawn(wiring.producer().run(rx)),
+            _ => wiring.producer().run(rx).boxed(),
         };
+        set.start("producer", |_| producer);
+        let bridge = wiring.clone();
+        set.start("bridge", |control| bridge.run_bridge(control));
+        let processor = wiring.clone();
+        set.start("processor", |control| processor.run_processor(control));
         let stages = Stages {
             stats: wiring.stats,
-            producer,
-            bridge,
-            processor,
-            guard: StopOnDrop {
-                bridge: bridge_ctl,
-                esm: esm_ctl,
-            },
+            set,
         };
         (stages, tx)
     }
@@ -178,64 +158,27 @@ impl Stages {
     /// Resolves with the error of the first stage that ends while the run is still feeding
     /// (a stage ends early only when it cannot go on): the run stops at once with it, instead
     /// of waiting for a drain that cannot come.
+    /// The first stage that fails (or ends) before the stages are drained.
     pub(super) async fn failure(&mut self) -> Error {
-        let (stage, ended) = tokio::select! {
-            ended = &mut self.producer => ("producer", ended),
-            ended = &mut self.bridge => ("bridge", ended),
-            ended = &mut self.processor => ("processor", ended),
-        };
-        ended_early(stage, ended)
+        self.set.failure().await.into()
     }
 
-    /// Drains stage after stage once the feed has ended (its sender dropped): the producer
-    /// empties into Kinesis, the bridge reads every shard dry, the processor empties the queue,
-    /// the price watch closes its windows, the lake flushes. Each may take up to `limit`; a later
-    /// stage that ends meanwhile ends the drain with its error.
+    /// Drains the producer, then the bridge, then the processor, each within `limit`; when each
+    /// finished, in seconds from `started`.
     ///
     /// # Errors
-    /// A stage that failed, or did not drain within `limit`.
-    pub(super) async fn drain(mut self, started: Instant, limit: Duration) -> Result<StageTimes> {
-        tokio::select! {
-            joined = join("producer", &mut self.producer, limit) => joined?,
-            ended = &mut self.bridge => return Err(ended_early("bridge", ended)),
-            ended = &mut self.processor => return Err(ended_early("processor", ended)),
-        }
-        let produced = started.elapsed();
-        self.guard.bridge.set(Phase::Drain);
-        tokio::select! {
-            joined = join("bridge", &mut self.bridge, limit) => joined?,
-            ended = &mut self.processor => return Err(ended_early("processor", ended)),
-        }
-        let bridged = started.elapsed();
-        self.guard.esm.set(Phase::Drain);
-        join("processor", &mut self.processor, limit).await?;
+    /// A stage that fails, ends early or does not drain in time.
+    pub(super) async fn drain(self, started: Instant, limit: Duration) -> Result<StageTimes> {
+        let mut at = Vec::new();
+        self.set
+            .drain(limit, |_| at.push(started.elapsed().as_secs_f64()))
+            .await?;
         Ok(StageTimes {
-            produced_secs: produced.as_secs_f64(),
-            bridged_secs: bridged.as_secs_f64(),
-            processed_secs: started.elapsed().as_secs_f64(),
+            produced_secs: at[0],
+            bridged_secs: at[1],
+            processed_secs: at[2],
             total_secs: 0.0,
         })
-    }
-}
-
-/// The error of a stage that ended before it was asked to drain.
-fn ended_early(
-    stage: &str,
-    ended: std::result::Result<tickflow_pipeline::Result<()>, tokio::task::JoinError>,
-) -> Error {
-    match ended {
-        Ok(Err(e)) => Error::Stage {
-            stage: stage.to_string(),
-            reason: e.to_string(),
-        },
-        Ok(Ok(())) => Error::Stage {
-            stage: stage.to_string(),
-            reason: "ended before it was asked to drain".into(),
-        },
-        Err(e) => Error::Stage {
-            stage: stage.to_string(),
-            reason: e.to_string(),
-        },
     }
 }
 
@@ -400,19 +343,5 @@ where
             }
             other => return other,
         }
-    }
-}
-
-async fn join(stage: &str, task: &mut StageTask, limit: Duration) -> Result<()> {
-    match tokio::time::timeout(limit, task).await {
-        Err(_) => Err(Error::Timeout {
-            what: format!("the {stage} to drain"),
-            after: limit,
-        }),
-        Ok(Err(e)) => Err(Error::Stage {
-            stage: stage.to_string(),
-            reason: e.to_string(),
-        }),
-        Ok(Ok(result)) => result.map_err(Error::from),
     }
 }

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::RunReport;
+use super::StreamReport;
 use crate::flows::stream::progress::Sample;
 use crate::html::escape;
 use crate::latency::Bucket;
@@ -13,7 +13,7 @@ const HEIGHT: f64 = 240.0;
 const MARGIN: f64 = 48.0;
 
 /// The stream run's section: tables and plots, headings at level 3.
-pub(super) fn section(r: &RunReport) -> String {
+pub(super) fn section(r: &StreamReport) -> String {
     let mut html = String::new();
     let c = &r.judged.reconciliation;
     html.push_str("<table><tr><th>events</th><th>found</th><th>missing</th><th>duplicated</th><th>quarantined</th><th>dead-lettered</th><th>events/s</th><th>p50 ms</th><th>p90 ms</th><th>p99 ms</th><th>max ms</th><th>CPU s</th><th>peak RSS MiB</th></tr>\n");

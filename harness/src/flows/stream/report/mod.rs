@@ -23,7 +23,7 @@ use crate::verdict::{Failure, Report, ResourceUse, Tally};
 
 /// The outcome of one run.
 #[derive(Debug, Clone, Serialize)]
-pub struct RunReport {
+pub struct StreamReport {
     /// The run's name.
     pub name: String,
     /// Unique id in every resource name.
@@ -195,14 +195,14 @@ impl StageStats {
     }
 }
 
-impl RunReport {
+impl StreamReport {
     /// Events per second from start to every event landed.
     pub fn events_per_sec(&self) -> f64 {
         self.judged.reconciliation.events as f64 / self.times.processed_secs.max(1e-9)
     }
 }
 
-impl Report for RunReport {
+impl Report for StreamReport {
     fn name(&self) -> &str {
         &self.name
     }

@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::RunReport;
+use super::StreamReport;
 
-impl RunReport {
+impl StreamReport {
     /// A human-readable report (without the summary line).
     pub(super) fn text(&self) -> String {
         let mut out = String::new();
