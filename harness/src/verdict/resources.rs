@@ -38,3 +38,14 @@ impl ResourceUse {
         Self::default()
     }
 }
+
+/// `CPU 1.2s user + 0.3s system, peak RSS 80 MiB`, as every report says it.
+impl std::fmt::Display for ResourceUse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "CPU {:.1}s user + {:.1}s system, peak RSS {:.0} MiB",
+            self.cpu_user_secs, self.cpu_system_secs, self.peak_rss_mib
+        )
+    }
+}

@@ -99,11 +99,7 @@ impl BatchReport {
                 run.total_secs, rate, run.extract_secs, run.load_secs, self.run_secs
             );
             let r = &self.resources;
-            let _ = writeln!(
-                out,
-                "  harness    CPU {:.1}s user + {:.1}s system, peak RSS {:.0} MiB",
-                r.cpu_user_secs, r.cpu_system_secs, r.peak_rss_mib
-            );
+            let _ = writeln!(out, "  harness    {r}");
             if let Some(c) = &self.psql_ceiling {
                 let run_rate = run.rows_loaded as f64 / run.total_secs.max(1e-9);
                 let _ = writeln!(

@@ -122,11 +122,7 @@ impl PriceFilesReport {
             self.elapsed_secs
         );
         let r = &self.resources;
-        let _ = writeln!(
-            out,
-            "  harness     CPU {:.1}s user + {:.1}s system, peak RSS {:.0} MiB",
-            r.cpu_user_secs, r.cpu_system_secs, r.peak_rss_mib
-        );
+        let _ = writeln!(out, "  harness     {r}");
         for (when, c) in ["before", "after"].iter().zip(&self.ceilings) {
             let _ = writeln!(
                 out,

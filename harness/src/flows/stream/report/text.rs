@@ -184,11 +184,7 @@ impl StreamReport {
             self.events_per_sec()
         );
         let r = &self.resources;
-        let _ = writeln!(
-            out,
-            "  harness  CPU {:.1}s user + {:.1}s system, peak RSS {:.0} MiB",
-            r.cpu_user_secs, r.cpu_system_secs, r.peak_rss_mib
-        );
+        let _ = writeln!(out, "  harness  {r}");
         let calls: Vec<String> = self
             .aws_calls
             .iter()
