@@ -92,7 +92,7 @@ impl BatchReport {
         );
         let _ = writeln!(out, "  status     {:?}", self.status_subjects);
         if let Some(run) = &self.run {
-            let rate = run.rows_loaded as f64 / run.total_secs.max(1e-9);
+            let rate = self.rows_per_sec().unwrap_or_default();
             let _ = writeln!(
                 out,
                 "  timings    run {:.2}s = {:.0} rows/s (reading and transforming {:.2}s, waiting on COPY and the output upload {:.2}s), trigger to end {:.2}s",
@@ -101,11 +101,10 @@ impl BatchReport {
             let r = &self.resources;
             let _ = writeln!(out, "  harness    {r}");
             if let Some(c) = &self.psql_ceiling {
-                let run_rate = run.rows_loaded as f64 / run.total_secs.max(1e-9);
                 let _ = writeln!(
                     out,
                     "  ceiling    psql COPY of the same {} rows: {:.2}s = {:.0} rows/s; the run (read, transform, COPY) {:.0} rows/s = {:.2}x of it",
-                    c.rows, c.secs, c.rows_per_sec(), run_rate, run_rate / c.rows_per_sec().max(1e-9)
+                    c.rows, c.secs, c.rows_per_sec(), rate, rate / c.rows_per_sec().max(1e-9)
                 );
             }
             if let Some(reason) = &run.reason {
