@@ -63,6 +63,9 @@ pub enum Error {
     /// A pipeline stage failed.
     #[error(transparent)]
     Pipeline(#[from] tickflow_pipeline::Error),
+    /// The web source could not be set up or serve.
+    #[error(transparent)]
+    Web(#[from] tickflow_pipeline::web::WebError),
     /// A stage failed, ended before it was drained, or its task ended abnormally.
     #[error("{stage}: {reason}")]
     Stage {

@@ -20,6 +20,8 @@
 //! - [`batch`]: the batch pipeline (company CSV files in S3 -> PostgreSQL, triggered by
 //!   `.SUCCESS`); [`price_files`]: the price-file pipeline (one price record per S3 object ->
 //!   ETL to CSV -> analysis -> SNS alert), both started by S3 notifications ([`s3_event`]).
+//! - [`web`]: the market-data web server in front of Kinesis (`/logs`), its tables and its
+//!   request log in PostgreSQL.
 //! - [`chaos`]: the fault schedule carried out on real SDK calls and at crash points;
 //!   [`draw`]: the seeded draws faults and generators share.
 //! - What the stages share: [`control`] (run, drain, stop), [`stages`] (a set of stages drained
@@ -71,5 +73,6 @@ pub mod s3_event;
 pub mod source;
 pub mod stages;
 pub mod utc;
+pub mod web;
 
 pub use error::{Error, Result};

@@ -60,13 +60,10 @@ pub(super) async fn scenarios_command(
 ) -> anyhow::Result<ExitCode> {
     eprintln!("{site}");
     let clients = aws::clients(&target).await;
-    let postgres = if scenarios
-        .iter()
-        .any(|s| s.file.scenario.flow == FlowKind::Batch)
-    {
+    let postgres = if scenarios.iter().any(Scenario::needs_postgres) {
         let pg = Postgres::start(&PostgresConfig::from_env())
             .await
-            .context("reaching PostgreSQL for the batch flow")?;
+            .context("reaching PostgreSQL (the batch flow and the web source store into it)")?;
         eprintln!(
             "PostgreSQL at {}",
             pg.url().split('@').next_back().unwrap_or_default()

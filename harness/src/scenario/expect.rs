@@ -53,7 +53,17 @@ pub fn evaluate_data(expect: &Expect, report: &StreamReport) -> Vec<Failure> {
         partition(&mut judge, p, report);
     }
     latency(&mut judge, expect, report);
+    web(&mut judge, expect, report);
     judge.failures
+}
+
+/// `[expect.web]`, on the web source's report (absent for another source: every figure 0).
+fn web(judge: &mut Judge, expect: &Expect, report: &StreamReport) {
+    let empty = Default::default();
+    let web = report.web.as_ref().unwrap_or(&empty);
+    for (key, count, figure) in expect.web.figures(web) {
+        judge.count(&format!("web.{key}"), &count, figure);
+    }
 }
 
 /// What was sent, what became of it, and what the faults did.

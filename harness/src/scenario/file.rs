@@ -18,6 +18,10 @@ pub struct ScenarioFile {
     pub generate: Generate,
     /// Replay a recorded or CSV data set instead of generating.
     pub replay: Option<Replay>,
+    /// Where the stream flow's events come from (`generate` unless `[replay]` is given).
+    pub source: Option<SourceSection>,
+    /// The web source's server and scheduler (`[source] kind = "web"` only).
+    pub web: Option<crate::flows::stream::web::WebSettings>,
     /// The pipeline's tunables.
     #[serde(default)]
     pub pipeline: PipelineSettings,
@@ -76,6 +80,38 @@ impl FlowKind {
             FlowKind::Stream => "stream",
             FlowKind::Batch => "batch",
             FlowKind::PriceFiles => "price-files",
+        }
+    }
+}
+
+/// `[source]`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceSection {
+    /// `generate`, `replay` or `web`.
+    pub kind: SourceKind,
+}
+
+/// Where a stream run's events come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SourceKind {
+    /// The generator, fed straight to the producer.
+    Generate,
+    /// `[replay]`'s file.
+    Replay,
+    /// The generator behind the `/logs` web server, called on `[web]`'s schedule.
+    Web,
+}
+
+impl ScenarioFile {
+    /// Where the stream flow's events come from: `[source] kind`, else `replay` when `[replay]`
+    /// is given, else `generate`.
+    pub fn source_kind(&self) -> SourceKind {
+        match (&self.source, &self.replay) {
+            (Some(s), _) => s.kind,
+            (None, Some(_)) => SourceKind::Replay,
+            (None, None) => SourceKind::Generate,
         }
     }
 }
@@ -166,6 +202,84 @@ pub struct Expect {
     /// The price-file flow's own assertions.
     #[serde(default)]
     pub price_files: PriceFilesExpect,
+    /// The web source's own assertions.
+    #[serde(default)]
+    pub web: WebExpect,
+}
+
+/// `[expect.web]`.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WebExpect {
+    /// Requests the scheduler made (refusals included).
+    pub requests: Option<Count>,
+    /// 200 answers.
+    pub ok: Option<Count>,
+    /// 429 answers (the queue to Kinesis full).
+    pub too_many: Option<Count>,
+    /// 503 answers (the database behind or failing).
+    pub unavailable: Option<Count>,
+    /// 401 answers.
+    pub unauthorized: Option<Count>,
+    /// 400 answers.
+    pub bad_request: Option<Count>,
+    /// Requests without an answer.
+    pub errors: Option<Count>,
+    /// Events in 200s.
+    pub events_served: Option<Count>,
+    /// Rows in `request_log`.
+    pub request_log_rows: Option<Count>,
+    /// Rows per market-data table.
+    #[serde(default)]
+    pub rows: WebRowsExpect,
+}
+
+/// `[expect.web.rows]`.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WebRowsExpect {
+    /// Rows in `forex_rates`.
+    pub forex_rates: Option<Count>,
+    /// Rows in `stock_prices`.
+    pub stock_prices: Option<Count>,
+    /// Rows in `stock_news`.
+    pub stock_news: Option<Count>,
+}
+
+impl WebExpect {
+    /// Each assertion with its key under `expect.web`, and the report's figure it is judged on.
+    pub fn figures(
+        &self,
+        web: &crate::flows::stream::web::WebReport,
+    ) -> Vec<(&'static str, Option<Count>, u64)> {
+        let rows = |t: &str| web.rows.get(t).copied().unwrap_or(0);
+        vec![
+            ("requests", self.requests, web.requests),
+            ("ok", self.ok, web.status("200")),
+            ("too_many", self.too_many, web.status("429")),
+            ("unavailable", self.unavailable, web.status("503")),
+            ("unauthorized", self.unauthorized, web.status("401")),
+            ("bad_request", self.bad_request, web.status("400")),
+            ("errors", self.errors, web.errors),
+            ("events_served", self.events_served, web.events_served),
+            (
+                "request_log_rows",
+                self.request_log_rows,
+                web.request_log_rows,
+            ),
+            (
+                "rows.forex_rates",
+                self.rows.forex_rates,
+                rows("forex_rates"),
+            ),
+            (
+                "rows.stock_prices",
+                self.rows.stock_prices,
+                rows("stock_prices"),
+            ),
+            ("rows.stock_news", self.rows.stock_news, rows("stock_news")),
+        ]
+    }
 }
 
 /// `[expect.price_files]`.
@@ -227,6 +341,9 @@ impl Expect {
                 self.price_files.quarantined,
             ),
         ];
+        for (key, count, _) in self.web.figures(&Default::default()) {
+            counts.push((format!("expect.web.{key}"), count));
+        }
         if let Some(NewData::Count(c)) = self.sns.new_data {
             counts.push(("expect.sns.new_data".into(), Some(c)));
         }
@@ -258,6 +375,7 @@ impl Default for Expect {
             redelivered: None,
             batch: BatchExpect::default(),
             price_files: PriceFilesExpect::default(),
+            web: WebExpect::default(),
         }
     }
 }

@@ -20,7 +20,7 @@ use tickflow_pipeline::aws::Clients;
 
 pub use outcome::{FlowReport, Outcome};
 pub use parse::{load, parse, Scenario, ScenarioError};
-pub use stream::generator_config;
+pub use stream::{generator_config, web_spec};
 
 use file::FlowKind;
 
@@ -43,6 +43,14 @@ impl Scenario {
             .schedule
             .iter()
             .any(|r| r.kind == tickflow_pipeline::chaos::FaultKind::Outage)
+    }
+
+    /// Whether it needs PostgreSQL: the batch flow loads into it, the web source stores its
+    /// rows and request log in it.
+    pub fn needs_postgres(&self) -> bool {
+        self.file.scenario.flow == FlowKind::Batch
+            || (self.file.scenario.flow == FlowKind::Stream
+                && self.file.source_kind() == file::SourceKind::Web)
     }
 
     /// `path` relative to the scenario file's directory.

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use globset::Glob;
 
-use super::file::{FlowKind, ScenarioFile};
+use super::file::{FlowKind, ScenarioFile, SourceKind, WebExpect};
 use super::locate::{key_span, line_col};
 
 /// A problem in a scenario file, with its place.
@@ -96,7 +96,9 @@ pub fn parse(name: &str, source: &str) -> Result<ScenarioFile, Vec<ScenarioError
 }
 
 /// The sections only some flows read, and which ones.
-const FLOW_SECTIONS: [(&str, &[FlowKind]); 7] = [
+const FLOW_SECTIONS: [(&str, &[FlowKind]); 9] = [
+    ("source", &[FlowKind::Stream]),
+    ("web", &[FlowKind::Stream]),
     ("generate", &[FlowKind::Stream]),
     ("load", &[FlowKind::Stream]),
     ("pipeline", &[FlowKind::Stream]),
@@ -246,6 +248,7 @@ fn check(file: &ScenarioFile) -> Vec<(String, String)> {
     check_name(file, &mut problems);
     check_generate(file, &mut problems);
     check_replay(file, &mut problems);
+    check_source(file, &mut problems);
     if let Some(load) = &file.load {
         problems.extend(load.check());
     }
@@ -274,7 +277,8 @@ fn check_name(file: &ScenarioFile, problems: &mut Vec<(String, String)>) {
 fn check_generate(file: &ScenarioFile, problems: &mut Vec<(String, String)>) {
     let g = &file.generate;
     let stream = file.scenario.flow == super::file::FlowKind::Stream;
-    if stream && file.replay.is_none() && g.events.unwrap_or(0) == 0 {
+    let generated = file.source_kind() == SourceKind::Generate;
+    if stream && generated && g.events.unwrap_or(0) == 0 {
         problems.push((
             "generate.events".into(),
             "must be at least 1 (or give [replay])".into(),
@@ -326,6 +330,38 @@ fn check_generate(file: &ScenarioFile, problems: &mut Vec<(String, String)>) {
                 problems.push((format!("generate.{key}"), problem));
             }
         }
+    }
+}
+
+/// `[source]`, `[web]` and `[expect.web]`: each source with its own section, and the web
+/// source's settings.
+fn check_source(file: &ScenarioFile, problems: &mut Vec<(String, String)>) {
+    let kind = file.source_kind();
+    let mut bad = |key: &str, message: &str| problems.push((key.into(), message.into()));
+    match (kind, &file.replay) {
+        (SourceKind::Replay, None) => bad("source.kind", "\"replay\" needs a [replay] section"),
+        (SourceKind::Generate | SourceKind::Web, Some(_)) => bad(
+            "replay",
+            "read only with [source] kind = \"replay\" (or without [source])",
+        ),
+        _ => {}
+    }
+    let web = kind == SourceKind::Web;
+    if !web && file.web.is_some() {
+        bad("web", "read only with [source] kind = \"web\"");
+    }
+    if !web && file.expect.web != WebExpect::default() {
+        bad("expect.web", "checked only with [source] kind = \"web\"");
+    }
+    if web && file.generate.rate.is_some() {
+        bad(
+            "generate.rate",
+            "a web source's calls follow [web] (every_secs, speed) or [load], not a feed rate",
+        );
+    }
+    if web {
+        let settings = file.web.clone().unwrap_or_default();
+        problems.extend(settings.check());
     }
 }
 

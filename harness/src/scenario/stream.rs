@@ -8,11 +8,13 @@ use std::time::Duration;
 use tickflow_pipeline::aws::Clients;
 use tickflow_pipeline::source::GeneratorConfig;
 
-use super::file::{ScenarioFile, Speed, SpeedName};
+use super::file::{ScenarioFile, SourceKind, Speed, SpeedName};
 use super::{Flow, FlowReport, Infra, Scenario};
 use crate::flows::stream::arrival::LoadPlan;
 use crate::flows::stream::driver::{self, Source, StreamRunConfig};
 use crate::flows::stream::replay::{Pace, ReplaySpec};
+use crate::flows::stream::web::settings::ENV_TOKEN;
+use crate::flows::stream::web::{Callers, WebSpec};
 
 /// Runs the stream flow.
 pub(crate) struct StreamFlow;
@@ -24,10 +26,13 @@ impl Flow for StreamFlow {
         clients: &Clients,
         infra: Infra<'_>,
     ) -> Result<FlowReport, String> {
-        let config = StreamRunConfig {
+        let mut config = StreamRunConfig {
             container: infra.localstack_container.map(str::to_string),
             ..scenario.run_config()?
         };
+        if let Source::Web(web) = &mut config.source {
+            web.postgres = infra.postgres.map(str::to_string);
+        }
         // The verdict includes the scenario's assertions (the run status announced it).
         let report = driver::run(clients, &config)
             .await
@@ -64,6 +69,41 @@ pub fn generator_config(file: &ScenarioFile) -> Result<GeneratorConfig, String> 
     })
 }
 
+/// The web source a scenario file describes: `[web]` (or its defaults) in front of the
+/// generator, which hands out as many events as are asked for; a market-time schedule unless
+/// `[load]` is given. The PostgreSQL URL is the run's to fill in.
+///
+/// # Errors
+/// A `start` that is not RFC 3339.
+pub fn web_spec(file: &ScenarioFile) -> Result<WebSpec, String> {
+    let settings = file.web.clone().unwrap_or_default();
+    let generator = GeneratorConfig {
+        events: file.generate.events.unwrap_or(u64::MAX),
+        mean_gap_ms: file
+            .generate
+            .mean_gap_ms
+            .unwrap_or_else(|| settings.mean_gap_ms()),
+        ..generator_config(file)?
+    };
+    let load = file.load.as_ref();
+    let token = settings.auth.then(|| {
+        std::env::var(ENV_TOKEN)
+            .ok()
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
+    });
+    Ok(WebSpec {
+        schedule: settings.schedule(load),
+        callers: Callers::Scheduler {
+            calls: settings.calls(load),
+        },
+        settings,
+        generator,
+        postgres: None,
+        token,
+    })
+}
+
 impl Scenario {
     /// The run this scenario asks for. A replay source is resolved relative to the file.
     ///
@@ -71,9 +111,10 @@ impl Scenario {
     /// Settings that [`load`] would already have rejected.
     pub fn run_config(&self) -> Result<StreamRunConfig, String> {
         let file = &self.file;
-        let source = match &file.replay {
-            None => Source::Generate(generator_config(file)?),
-            Some(replay) => Source::Replay(ReplaySpec {
+        let source = match (&file.replay, file.source_kind()) {
+            (_, SourceKind::Web) => Source::Web(Box::new(web_spec(file)?)),
+            (None, _) => Source::Generate(generator_config(file)?),
+            (Some(replay), _) => Source::Replay(ReplaySpec {
                 path: self.relative(&replay.source),
                 pace: match replay.speed {
                     Speed::Full | Speed::Named(SpeedName::Full) => Pace::Full,

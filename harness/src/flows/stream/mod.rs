@@ -2,7 +2,8 @@
 //! `event_type=/dt=/hour=` -> SNS (new data, price-move alerts, run status).
 //!
 //! - [`settings`]: the pipeline's tunables;
-//! - the input: [`replay`] (recorded or CSV data), [`arrival`] (open-model arrival rates),
+//! - the input: [`replay`] (recorded or CSV data), [`web`] (the market-data web server and
+//!   its scheduler), [`arrival`] (open-model arrival rates),
 //!   [`faults`] (what to inject, and each record's fate), [`produce`] (one load generator's
 //!   share of a scenario);
 //! - [`topology`]: the stream, queues, buckets, topics and subscriptions of one run;
@@ -30,3 +31,4 @@ pub mod replay;
 pub mod report;
 pub mod settings;
 pub mod topology;
+pub mod web;

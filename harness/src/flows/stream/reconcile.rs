@@ -67,6 +67,11 @@ impl Ledger {
         }
     }
 
+    /// The id of every event sent.
+    pub fn ids(&self) -> impl Iterator<Item = &Uuid> {
+        self.events.keys()
+    }
+
     /// Time since the ledger started.
     pub fn elapsed(&self) -> Duration {
         self.started.elapsed()

@@ -27,9 +27,26 @@ pub(super) struct Fed {
     pub(super) schedule: Option<Schedule>,
 }
 
+/// Where a run's items come from: a source read in order, or the queue a web server fills.
+pub(super) enum Input {
+    /// Generated or replayed items.
+    Items(replay::Items),
+    /// Events the web source accepted (the server's 200s), until it stops.
+    Queue(mpsc::Receiver<MarketEvent>),
+}
+
+impl Input {
+    async fn next(&mut self) -> Option<Result<Item>> {
+        match self {
+            Input::Items(items) => items.next(),
+            Input::Queue(queue) => queue.recv().await.map(|e| Ok(Item::Event(e))),
+        }
+    }
+}
+
 /// Where a run's items come from, and how fast they are due.
 pub(super) struct Feed<'a> {
-    pub(super) items: replay::Items,
+    pub(super) items: Input,
     pub(super) pace: Pace,
     pub(super) load: &'a LoadPlan,
     pub(super) faults: &'a FaultSettings,
@@ -53,12 +70,16 @@ impl Feed<'_> {
         let mut injector = Injector::new(self.faults, self.seed);
         let mut lag = LatencyHistogram::default();
         let (mut first_time, mut last_due, mut sent) = (None, Duration::ZERO, 0u64);
-        for (i, item) in self.items.enumerate() {
+        let mut input = self.items;
+        let mut i = 0usize;
+        while let Some(item) = input.next().await {
             if self.load.over(fed.ledger.elapsed()) {
                 break;
             }
             let item = item?;
-            let mut due = self.load.due(i as u64);
+            let index = i;
+            i += 1;
+            let mut due = self.load.due(index as u64);
             if let (Pace::Scaled(factor), Some(t)) = (self.pace, replay::item_time(&item)) {
                 let first = *first_time.get_or_insert(t);
                 let paced = Duration::try_from_secs_f64(
@@ -156,7 +177,7 @@ mod tests {
 
     fn feed(items: Vec<Result<Item>>, load: &LoadPlan) -> Feed<'_> {
         Feed {
-            items: Box::new(items.into_iter()),
+            items: Input::Items(Box::new(items.into_iter())),
             pace: Pace::Full,
             load,
             faults: &NO_FAULTS,

@@ -29,10 +29,12 @@ use crate::flows::stream::replay::{self, Item, Pace, ReplaySpec};
 use crate::flows::stream::report::{StageStats, StageTimes, StreamReport};
 use crate::flows::stream::settings::PipelineSettings;
 use crate::flows::stream::topology::{Provisioned, Topology};
+use crate::flows::stream::web::source::{Served, Tables};
+use crate::flows::stream::web::{self, WebReport, WebRun, WebSpec};
 use crate::observe;
 use crate::topology::new_run_id;
 use crate::verdict::ResourceUse;
-use feed::{Fed, Feed};
+use feed::{Fed, Feed, Input};
 use moments::Moments;
 use stages::Stages;
 
@@ -46,6 +48,8 @@ pub enum Source {
     Generate(GeneratorConfig),
     /// A recorded or CSV data set.
     Replay(ReplaySpec),
+    /// The market-data web server, called on a schedule (or by anyone, under `tickflow serve`).
+    Web(Box<WebSpec>),
 }
 
 /// Everything a run needs to know.
@@ -128,6 +132,8 @@ pub struct FinishedStream {
     expect: Arc<dyn Expectations>,
     /// The verdict the run status announced.
     announced: bool,
+    /// The web source's tables, dropped with the rest.
+    web_tables: Option<Tables>,
 }
 
 impl FinishedStream {
@@ -158,6 +164,9 @@ impl FinishedStream {
     /// Deletes the run's resources (a failure is logged: names are unique, so the next run is
     /// unaffected).
     pub async fn teardown(self, clients: &Clients) {
+        if let Some(tables) = &self.web_tables {
+            tables.drop().await;
+        }
         if let Err(e) = self.topology.teardown(clients, &self.provisioned).await {
             tracing::warn!(error = %e, "teardown failed; the next run is unaffected (unique names)");
         }
@@ -179,8 +188,8 @@ pub async fn run_and_keep(clients: &Clients, config: &StreamRunConfig) -> Result
         ..Topology::with_run_id(new_run_id())
     };
     let provisioned = topology.provision(clients).await?;
-    match drive(clients, config, &provisioned, started).await {
-        Ok((fed, mut report, announced)) => {
+    match drive(clients, config, &provisioned, &topology.run_id, started).await {
+        Ok((fed, mut report, announced, web_tables)) => {
             report.run_id = topology.run_id.clone();
             report.aws_calls =
                 crate::flows::stream::report::calls_since(&calls_before, &clients.calls.snapshot());
@@ -191,6 +200,7 @@ pub async fn run_and_keep(clients: &Clients, config: &StreamRunConfig) -> Result
                 ledger: fed.ledger,
                 expect: config.expect.clone(),
                 announced,
+                web_tables,
             })
         }
         Err(e) => {
@@ -203,14 +213,16 @@ pub async fn run_and_keep(clients: &Clients, config: &StreamRunConfig) -> Result
 }
 
 /// Starts the stages, feeds and drains them, judges what they left, announces the verdict
-/// (returned with the report: whether the run status said Success).
+/// (returned with the report: whether the run status said Success, and the web source's tables
+/// to drop).
 async fn drive(
     clients: &Clients,
     config: &StreamRunConfig,
     provisioned: &Provisioned,
+    run_id: &str,
     started: Instant,
-) -> Result<(Fed, StreamReport, bool)> {
-    let ran = run_stages(clients, config, provisioned, started).await?;
+) -> Result<(Fed, StreamReport, bool, Option<Tables>)> {
+    let ran = run_stages(clients, config, provisioned, run_id, started).await?;
     release_freed_memory();
     let reading = Instant::now();
     let ledger = &ran.fed.ledger;
@@ -226,10 +238,15 @@ async fn drive(
         figures,
         faults_fired,
         skipped_moments,
+        web,
     } = ran;
     let mut report = assemble(config, &fed, judgement, timeline, times, figures);
     report.faults_fired = faults_fired;
     report.skipped_moments = skipped_moments;
+    let web_tables = match web {
+        Some(front) => Some(judge_web(&mut report, front, &fed.ledger).await?),
+        None => None,
+    };
     verdict_before_status(&mut report, config.expect.as_ref());
     let passed = report.judged.passed;
     announce(clients, config, provisioned, &report, started).await?;
@@ -238,7 +255,32 @@ async fn drive(
     verdict_after_status(&mut report, config.expect.as_ref(), passed, status);
     report.times.total_secs = started.elapsed().as_secs_f64();
     report.elapsed_secs = report.times.total_secs;
-    Ok((fed, report, passed))
+    Ok((fed, report, passed, web_tables))
+}
+
+/// The web source's front end after the drain, ready to be judged.
+struct Front {
+    addr: std::net::SocketAddr,
+    tables: Tables,
+    stats: Arc<tickflow_pipeline::web::WebStats>,
+    served: Served,
+    scheduled: bool,
+}
+
+/// Reads the web source's tables back, adds its report and its invariants' failures to
+/// `report`; returns the tables.
+async fn judge_web(report: &mut StreamReport, front: Front, ledger: &Ledger) -> Result<Tables> {
+    let back = web::tables::read(&front.tables).await?;
+    let answered = front
+        .stats
+        .requests
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let calls = front.scheduled.then_some(&front.served.calls);
+    let failures = web::judge::judge(calls, ledger, &back, answered, front.served.store.logs_lost);
+    report.judged.add_failures(failures);
+    let addr = front.addr.to_string();
+    report.web = Some(WebReport::new(addr, &front.served, &front.stats, &back));
+    Ok(front.tables)
 }
 
 /// What the stages did, once they drained.
@@ -249,6 +291,7 @@ struct Ran {
     figures: StageStats,
     faults_fired: Vec<Fired>,
     skipped_moments: Vec<String>,
+    web: Option<Front>,
 }
 
 /// Starts the stages (and the faults' moments), feeds them, and drains them in order.
@@ -256,6 +299,7 @@ async fn run_stages(
     clients: &Clients,
     config: &StreamRunConfig,
     provisioned: &Provisioned,
+    run_id: &str,
     started: Instant,
 ) -> Result<Ran> {
     let res = &provisioned.resources;
@@ -286,9 +330,20 @@ async fn run_stages(
         progress::report(counters, started, sampled, total, control).await;
         Ok(())
     });
+    let (input, front) = input(config, run_id).await?;
     let fed = tokio::select! {
-        fed = feed(config)?.run(tx) => fed?,
+        fed = feed(config, input)?.run(tx) => fed?,
         failed = stages.failure() => return Err(failed),
+    };
+    let web = match front {
+        Some(front) => Some(Front {
+            addr: front.addr,
+            tables: front.tables.clone(),
+            stats: front.stats.clone(),
+            scheduled: matches!(&config.source, Source::Web(s) if matches!(s.callers, web::Callers::Scheduler { .. })),
+            served: front.finish().await?,
+        }),
+        None => None,
     };
     let times = stages.drain(started, config.drain_timeout).await?;
     display.drain(config.drain_timeout, |_| {}).await?;
@@ -305,24 +360,47 @@ async fn run_stages(
         figures: stats.collect(),
         faults_fired: chaos.map(|c| c.fired()).unwrap_or_default(),
         skipped_moments,
+        web,
     })
 }
 
-/// What feeds a run: its source's items, each when it is due.
+/// What the feed reads: the source's items, or the queue of a web source started here.
 ///
 /// # Errors
-/// A source that cannot be opened.
-fn feed(config: &StreamRunConfig) -> Result<Feed<'_>> {
-    let (items, pace) = items(&config.source)?;
+/// A source that cannot be opened, a web source that cannot start.
+async fn input(config: &StreamRunConfig, run_id: &str) -> Result<(Input, Option<WebRun>)> {
+    Ok(match &config.source {
+        Source::Web(spec) => {
+            let (front, queue) = WebRun::start(spec, run_id).await?;
+            (Input::Queue(queue), Some(front))
+        }
+        source => (Input::Items(items(source)?), None),
+    })
+}
+
+/// What feeds a run: its input's items, each when it is due (a web source's events are due as
+/// they arrive: its scheduler keeps the load plan).
+fn feed(config: &StreamRunConfig, items: Input) -> Result<Feed<'_>> {
+    static AS_THEY_COME: LoadPlan = LoadPlan {
+        rate: None,
+        ramp: None,
+        steps: None,
+        duration_secs: None,
+    };
+    let (pace, load) = match &config.source {
+        Source::Replay(spec) => (spec.pace, &config.load),
+        Source::Generate(_) => (Pace::Full, &config.load),
+        Source::Web(_) => (Pace::Full, &AS_THEY_COME),
+    };
     Ok(Feed {
         items,
         pace,
-        load: &config.load,
+        load,
         faults: &config.faults,
         seed: config.seed,
         expected: match &config.source {
             Source::Generate(g) => usize::try_from(g.events).unwrap_or(0).min(MAX_PRESIZE),
-            Source::Replay(_) => 0,
+            Source::Replay(_) | Source::Web(_) => 0,
         },
     })
 }
@@ -393,14 +471,12 @@ fn release_freed_memory() {
     }
 }
 
-/// The run's items and their pace.
-fn items(source: &Source) -> Result<(replay::Items, Pace)> {
+/// The items of a generated or replayed run.
+fn items(source: &Source) -> Result<replay::Items> {
     Ok(match source {
-        Source::Generate(g) => (
-            Box::new(Generator::new(g.clone()).map(|e| Ok(Item::Event(e)))),
-            Pace::Full,
-        ),
-        Source::Replay(spec) => (replay::open(spec)?, spec.pace),
+        Source::Generate(g) => Box::new(Generator::new(g.clone()).map(|e| Ok(Item::Event(e)))),
+        Source::Replay(spec) => replay::open(spec)?,
+        Source::Web(_) => Box::new(std::iter::empty()),
     })
 }
 
@@ -430,5 +506,6 @@ fn assemble(
         aws_calls: Default::default(),
         faults_fired: Vec::new(),
         skipped_moments: Vec::new(),
+        web: None,
     }
 }

@@ -61,6 +61,9 @@ pub struct StreamReport {
     /// fails the run).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub skipped_moments: Vec<String>,
+    /// The web source's requests, answers and tables (a run fed through `/logs`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub web: Option<crate::flows::stream::web::WebReport>,
 }
 
 /// The calls made between two snapshots of [`tickflow_pipeline::calls::CallStats`].
@@ -250,7 +253,11 @@ impl Report for StreamReport {
     }
 
     fn render_text(&self) -> String {
-        self.text()
+        let mut text = self.text();
+        if let Some(web) = &self.web {
+            text.push_str(&web.render_text());
+        }
+        text
     }
 
     fn markdown_details(&self) -> String {

@@ -1,0 +1,442 @@
+//! The web source's invariants: every request answered as it had to be, every event of a 200
+//! in the ledger (and nothing else in it), every one of them stored once in its table with
+//! every column as served and the request that served it, nothing stored for a refused request,
+//! and `request_log` holding exactly the requests made, with their statuses.
+
+use std::collections::HashMap;
+
+use super::client::{Answer, Calls};
+use super::tables::ReadBack;
+use crate::flows::stream::faults::Fate;
+use crate::flows::stream::reconcile::Ledger;
+use crate::verdict::{Digest, Failure};
+
+/// Examples a failure lists at most.
+const EXAMPLES: usize = 3;
+
+/// What the events served should be: id -> (digest, when known; the request that served it,
+/// when known).
+type Expected = HashMap<uuid::Uuid, (Option<Digest>, Option<uuid::Uuid>)>;
+
+/// Every web invariant `calls` (the scheduler's answers; `None` when anyone called, as under
+/// `tickflow serve`), the `ledger` and the tables read `back` break. `logged_by_server` is how
+/// many requests the server answered, `logs_lost` how many log rows its writer could not store.
+pub fn judge(
+    calls: Option<&Calls>,
+    ledger: &Ledger,
+    back: &ReadBack,
+    logged_by_server: u64,
+    logs_lost: u64,
+) -> Vec<Failure> {
+    let mut failures = Vec::new();
+    let expected = match calls {
+        Some(calls) => {
+            failures.extend(answered(&calls.answers));
+            failures.extend(refusals(&calls.answers));
+            let (expected, problems) = served(&calls.answers, ledger);
+            failures.extend(problems);
+            failures.extend(request_log(&calls.answers, back));
+            expected
+        }
+        None => from_ledger(ledger),
+    };
+    failures.extend(rows(&expected, back));
+    let logged = back.log.len() as u64;
+    if logged != logged_by_server || logs_lost > 0 {
+        failures.push(Failure::new(
+            "web.request_log",
+            format!("a row for each of the {logged_by_server} requests the server answered"),
+            format!("{logged} rows ({logs_lost} the writer could not store)"),
+        ));
+    }
+    failures
+}
+
+/// Every request got an answer (a 200 with a readable body).
+fn answered(answers: &[Answer]) -> Option<Failure> {
+    let unanswered: Vec<&Answer> = answers.iter().filter(|a| a.error.is_some()).collect();
+    (!unanswered.is_empty()).then(|| {
+        let examples: Vec<String> = unanswered
+            .iter()
+            .take(EXAMPLES)
+            .map(|a| format!("{} {}: {}", a.id, a.url, a.error.as_deref().unwrap_or("")))
+            .collect();
+        Failure::new(
+            "web.answered",
+            "every request answered",
+            format!("{} not: {}", unanswered.len(), examples.join("; ")),
+        )
+    })
+}
+
+/// Every request that had to be refused got its status.
+fn refusals(answers: &[Answer]) -> Option<Failure> {
+    let wrong: Vec<String> = answers
+        .iter()
+        .filter_map(|a| {
+            let required = a.ask.required_status()?;
+            (a.status != Some(required)).then(|| {
+                format!(
+                    "{:?} {} answered {:?}, not {required}",
+                    a.ask, a.url, a.status
+                )
+            })
+        })
+        .collect();
+    (!wrong.is_empty()).then(|| {
+        Failure::new(
+            "web.refusals",
+            "401 without the token or with a wrong one, 400 for a bad batch",
+            format!(
+                "{}: {}",
+                wrong.len(),
+                wrong[..wrong.len().min(EXAMPLES)].join("; ")
+            ),
+        )
+    })
+}
+
+/// The events 200s carried, checked against the ledger: each once, each in it with the same
+/// bytes (when sent as served), and nothing in it that no 200 carried.
+fn served(answers: &[Answer], ledger: &Ledger) -> (Expected, Vec<Failure>) {
+    let mut expected = Expected::new();
+    let (mut twice, mut unsent, mut altered) = (Vec::new(), Vec::new(), Vec::new());
+    for answer in answers {
+        if answer.status != Some(200) && !answer.events.is_empty() {
+            twice.push(format!(
+                "{} carried events with status {:?}",
+                answer.id, answer.status
+            ));
+        }
+        for (id, digest) in &answer.events {
+            if expected
+                .insert(*id, (Some(*digest), Some(answer.id)))
+                .is_some()
+            {
+                twice.push(format!("event {id} served twice"));
+            }
+            match ledger.get(id) {
+                None => unsent.push(id.to_string()),
+                Some(sent) if sent.fate == Fate::Clean && sent.digest != *digest => {
+                    altered.push(id.to_string());
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    let mut failures = Vec::new();
+    let list = |v: &[String]| format!("{}: {}", v.len(), v[..v.len().min(EXAMPLES)].join(", "));
+    if !twice.is_empty() {
+        failures.push(Failure::new(
+            "web.served",
+            "each event served once, by a 200",
+            list(&twice),
+        ));
+    }
+    if !unsent.is_empty() || !altered.is_empty() {
+        failures.push(Failure::new(
+            "web.served",
+            "every event of a 200 handed to Kinesis as served",
+            format!(
+                "not sent {}; sent altered {}",
+                list(&unsent),
+                list(&altered)
+            ),
+        ));
+    }
+    let extra = ledger.ids().filter(|id| !expected.contains_key(id)).count();
+    if extra > 0 {
+        failures.push(Failure::new(
+            "web.served",
+            "nothing sent to Kinesis that no 200 carried",
+            format!("{extra} events sent that no answer carried"),
+        ));
+    }
+    (expected, failures)
+}
+
+/// What a run without the scheduler must have stored: what it sent.
+fn from_ledger(ledger: &Ledger) -> Expected {
+    ledger
+        .ids()
+        .map(|id| {
+            let sent = ledger.get(id).expect("an id the ledger lists");
+            let digest = (sent.fate == Fate::Clean).then_some(sent.digest);
+            (*id, (digest, None))
+        })
+        .collect()
+}
+
+/// Every expected event stored with its columns and its request; nothing else stored.
+fn rows(expected: &Expected, back: &ReadBack) -> Vec<Failure> {
+    let (mut missing, mut differ, mut misattributed) = (Vec::new(), Vec::new(), Vec::new());
+    for (id, (digest, request)) in expected {
+        match back.rows.get(id) {
+            None => missing.push(id.to_string()),
+            Some(row) => {
+                if digest.is_some_and(|d| d != row.digest) {
+                    differ.push(id.to_string());
+                }
+                if request.is_some_and(|r| r != row.request_id) {
+                    misattributed.push(id.to_string());
+                }
+            }
+        }
+    }
+    let unexpected = back
+        .rows
+        .keys()
+        .filter(|id| !expected.contains_key(id))
+        .count();
+    let mut failures = Vec::new();
+    let list = |v: &[String]| format!("{}: {}", v.len(), v[..v.len().min(EXAMPLES)].join(", "));
+    if !missing.is_empty() || unexpected > 0 {
+        failures.push(Failure::new(
+            "web.rows",
+            format!(
+                "the {} events served, each in its table, and no other row",
+                expected.len()
+            ),
+            format!(
+                "missing {}; {unexpected} rows that no 200 served",
+                list(&missing)
+            ),
+        ));
+    }
+    if !differ.is_empty() || !misattributed.is_empty() {
+        failures.push(Failure::new(
+            "web.rows",
+            "every column as served, and the request that served it",
+            format!(
+                "columns differ {}; another request {}",
+                list(&differ),
+                list(&misattributed)
+            ),
+        ));
+    }
+    failures
+}
+
+/// `request_log` holds each request made once, with its URL, status and events, and nothing
+/// else.
+fn request_log(answers: &[Answer], back: &ReadBack) -> Option<Failure> {
+    let mut logged: HashMap<uuid::Uuid, Vec<&super::tables::LogRow>> = HashMap::new();
+    for row in &back.log {
+        logged.entry(row.request_id).or_default().push(row);
+    }
+    let mut wrong = Vec::new();
+    for answer in answers.iter().filter(|a| a.status.is_some()) {
+        match logged.remove(&answer.id).as_deref() {
+            None | Some([]) => wrong.push(format!("{} {} not logged", answer.id, answer.url)),
+            Some([row]) => {
+                let as_answered = row.url == answer.url
+                    && row.method == "GET"
+                    && Some(row.status) == answer.status
+                    && row.events as usize == answer.events.len();
+                if !as_answered {
+                    wrong.push(format!(
+                        "{} logged as {} {} {} ({} events), answered {:?} ({} events)",
+                        answer.id,
+                        row.method,
+                        row.url,
+                        row.status,
+                        row.events,
+                        answer.status,
+                        answer.events.len()
+                    ));
+                }
+            }
+            Some(rows) => wrong.push(format!("{} logged {} times", answer.id, rows.len())),
+        }
+    }
+    let others: usize = logged.values().map(Vec::len).sum();
+    if others > 0 {
+        wrong.push(format!("{others} rows for requests nobody made"));
+    }
+    (!wrong.is_empty()).then(|| {
+        Failure::new(
+            "web.request_log",
+            "each request made logged once, as it was answered",
+            format!(
+                "{}: {}",
+                wrong.len(),
+                wrong[..wrong.len().min(EXAMPLES)].join("; ")
+            ),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::client::Ask;
+    use super::super::tables::{LogRow, StoredRow};
+    use super::*;
+    use crate::verdict::digest;
+    use std::time::Duration;
+    use tickflow_pipeline::source::{Generator, GeneratorConfig};
+
+    /// A run of three 200s (two events each) and one 429, stored and logged as it should be.
+    fn good_run() -> (Calls, Ledger, ReadBack) {
+        let events: Vec<_> = Generator::new(GeneratorConfig {
+            events: 6,
+            ..GeneratorConfig::default()
+        })
+        .collect();
+        let mut ledger = Ledger::new();
+        let mut back = ReadBack::default();
+        let mut answers = Vec::new();
+        for chunk in events.chunks(2) {
+            let id = uuid::Uuid::new_v4();
+            let mut served = Vec::new();
+            for e in chunk {
+                let json = e.to_json();
+                ledger.record(e.id(), Fate::Clean, &json, 1, Duration::ZERO);
+                let stored = StoredRow {
+                    digest: digest(&json),
+                    request_id: id,
+                };
+                back.rows.insert(e.id(), stored);
+                served.push((e.id(), digest(&json)));
+            }
+            answers.push(answer(id, Ask::Scheduled, 200, served));
+        }
+        answers.push(answer(
+            uuid::Uuid::new_v4(),
+            Ask::Scheduled,
+            429,
+            Vec::new(),
+        ));
+        for a in &answers {
+            back.log.push(LogRow {
+                request_id: a.id,
+                method: "GET".into(),
+                url: a.url.clone(),
+                status: a.status.unwrap(),
+                events: a.events.len() as u32,
+            });
+        }
+        (
+            Calls {
+                answers,
+                ..Calls::default()
+            },
+            ledger,
+            back,
+        )
+    }
+
+    fn answer(id: uuid::Uuid, ask: Ask, status: u16, events: Vec<(uuid::Uuid, Digest)>) -> Answer {
+        Answer {
+            id,
+            ask,
+            url: "/logs?batch=2".into(),
+            status: Some(status),
+            error: None,
+            latency_us: 100,
+            events,
+        }
+    }
+
+    fn checks(calls: &Calls, ledger: &Ledger, back: &ReadBack) -> Vec<String> {
+        let n = back.log.len() as u64;
+        judge(Some(calls), ledger, back, n, 0)
+            .into_iter()
+            .map(|f| format!("{}: {}", f.check, f.actual))
+            .collect()
+    }
+
+    #[test]
+    fn a_run_stored_and_logged_as_served_passes() {
+        let (calls, ledger, back) = good_run();
+        assert_eq!(checks(&calls, &ledger, &back), Vec::<String>::new());
+        let n = back.log.len() as u64;
+        assert!(judge(None, &ledger, &back, n, 0).is_empty());
+    }
+
+    #[test]
+    fn a_missing_altered_or_extra_row_fails() {
+        let (calls, ledger, mut back) = good_run();
+        let first = calls.answers[0].events[0].0;
+        back.rows.remove(&first);
+        assert!(checks(&calls, &ledger, &back)[0].starts_with("web.rows: missing 1"));
+        let (calls, ledger, mut back) = good_run();
+        let id = calls.answers[0].events[0].0;
+        back.rows.get_mut(&id).unwrap().digest = digest(b"another price");
+        assert!(checks(&calls, &ledger, &back)[0].contains("columns differ 1"));
+        let (calls, ledger, mut back) = good_run();
+        back.rows.get_mut(&id).unwrap().request_id = calls.answers[1].id;
+        assert!(checks(&calls, &ledger, &back)[0].contains("another request 1"));
+        let (calls, ledger, mut back) = good_run();
+        let stray = StoredRow {
+            digest: digest(b"x"),
+            request_id: calls.answers[3].id,
+        };
+        back.rows.insert(uuid::Uuid::new_v4(), stray);
+        assert!(checks(&calls, &ledger, &back)[0].contains("1 rows that no 200 served"));
+    }
+
+    #[test]
+    fn an_event_sent_but_not_served_or_served_but_not_sent_fails() {
+        let (calls, mut ledger, back) = good_run();
+        ledger.record(uuid::Uuid::new_v4(), Fate::Clean, b"{}", 1, Duration::ZERO);
+        assert!(checks(&calls, &ledger, &back)
+            .iter()
+            .any(|c| c.contains("1 events sent that no answer carried")));
+        let (mut calls, ledger, back) = good_run();
+        calls.answers[0]
+            .events
+            .push((uuid::Uuid::new_v4(), digest(b"y")));
+        let found = checks(&calls, &ledger, &back);
+        assert!(found.iter().any(|c| c.contains("not sent 1")), "{found:?}");
+    }
+
+    #[test]
+    fn the_request_log_must_hold_each_request_once_as_answered() {
+        let (calls, ledger, mut back) = good_run();
+        back.log.pop();
+        let found = checks(&calls, &ledger, &back);
+        assert!(found.iter().any(|c| c.contains("not logged")), "{found:?}");
+        let (calls, ledger, mut back) = good_run();
+        back.log[3].status = 200;
+        assert!(checks(&calls, &ledger, &back)
+            .iter()
+            .any(|c| c.contains("logged as GET")));
+        let (calls, ledger, mut back) = good_run();
+        let copy = back.log[0].clone();
+        back.log.push(copy);
+        assert!(checks(&calls, &ledger, &back)
+            .iter()
+            .any(|c| c.contains("logged 2 times")));
+        let (calls, ledger, back) = good_run();
+        let n = back.log.len() as u64;
+        assert_eq!(judge(Some(&calls), &ledger, &back, n + 1, 0).len(), 1);
+        assert_eq!(judge(Some(&calls), &ledger, &back, n, 1).len(), 1);
+    }
+
+    #[test]
+    fn a_refusal_that_is_let_in_or_a_request_unanswered_fails() {
+        let (mut calls, ledger, mut back) = good_run();
+        let id = uuid::Uuid::new_v4();
+        calls
+            .answers
+            .push(answer(id, Ask::WrongToken, 200, Vec::new()));
+        back.log.push(LogRow {
+            request_id: id,
+            method: "GET".into(),
+            url: "/logs?batch=2".into(),
+            status: 200,
+            events: 0,
+        });
+        let found = checks(&calls, &ledger, &back);
+        assert!(
+            found.iter().any(|c| c.starts_with("web.refusals")),
+            "{found:?}"
+        );
+        calls.answers[0].error = Some("connection reset".into());
+        let found = checks(&calls, &ledger, &back);
+        assert!(
+            found.iter().any(|c| c.starts_with("web.answered")),
+            "{found:?}"
+        );
+    }
+}

@@ -1,0 +1,140 @@
+//! What a web-sourced run reports about its front end: requests and their statuses, HTTP
+//! latency and how well the schedule was kept, the rows in each table and in `request_log`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering::Relaxed;
+
+use serde::Serialize;
+use tickflow_pipeline::web::WebStats;
+
+use super::client::{Ask, Calls};
+use super::source::Served;
+use super::tables::ReadBack;
+use crate::latency::{Latency, LatencyHistogram};
+
+/// The web source's part of a run's report.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct WebReport {
+    /// Where the server listened.
+    pub addr: String,
+    /// Requests the scheduler made (refusals included).
+    pub requests: u64,
+    /// Requests the server answered, as it counted them.
+    pub answered_by_server: u64,
+    /// Answers by status (`"200"`, `"429"`, ...; `"none"` for no answer).
+    pub statuses: BTreeMap<String, u64>,
+    /// Requests by what they asked (`scheduled`, `missing_token`, `wrong_token`, `bad_batch`).
+    pub asks: BTreeMap<String, u64>,
+    /// Requests that got no answer, or a 200 whose body could not be read.
+    pub errors: u64,
+    /// Events in 200s.
+    pub events_served: u64,
+    /// Send to answer, every request, microseconds.
+    pub latency_us: Latency,
+    /// Send to answer, 200s only, microseconds.
+    pub ok_latency_us: Latency,
+    /// How late requests went out against their due time, microseconds.
+    pub lag_us: Latency,
+    /// Requests answered per second of the scheduler's wall time.
+    pub requests_per_sec: f64,
+    /// Rows per market-data table.
+    pub rows: BTreeMap<String, u64>,
+    /// Rows in `request_log`.
+    pub request_log_rows: u64,
+    /// Transactions the database writer committed (many requests share one).
+    pub commits: u64,
+}
+
+impl WebReport {
+    /// The report of what the front end `served`, the server counted and the tables hold.
+    pub fn new(addr: String, served: &Served, stats: &WebStats, back: &ReadBack) -> Self {
+        let calls: &Calls = &served.calls;
+        let mut report = WebReport {
+            addr,
+            requests: calls.answers.len() as u64,
+            answered_by_server: stats.requests.load(Relaxed),
+            lag_us: calls.lag_us.summary(),
+            rows: back.per_table.clone(),
+            request_log_rows: back.log.len() as u64,
+            commits: served.store.commits,
+            ..WebReport::default()
+        };
+        let (mut all, mut ok) = (LatencyHistogram::default(), LatencyHistogram::default());
+        for answer in &calls.answers {
+            let status = answer.status.map_or("none".to_string(), |s| s.to_string());
+            *report.statuses.entry(status).or_default() += 1;
+            *report.asks.entry(ask_name(answer.ask).into()).or_default() += 1;
+            report.errors += u64::from(answer.error.is_some());
+            report.events_served += answer.events.len() as u64;
+            all.record(answer.latency_us);
+            if answer.status == Some(200) {
+                ok.record(answer.latency_us);
+            }
+        }
+        report.latency_us = all.summary();
+        report.ok_latency_us = ok.summary();
+        report.requests_per_sec = report.requests as f64 / calls.elapsed.as_secs_f64().max(1e-9);
+        report
+    }
+
+    /// Answers with `status`.
+    pub fn status(&self, status: &str) -> u64 {
+        self.statuses.get(status).copied().unwrap_or(0)
+    }
+
+    /// The report's lines for the text report.
+    pub fn render_text(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "web source ({}):", self.addr);
+        let statuses: Vec<String> = self
+            .statuses
+            .iter()
+            .map(|(s, n)| format!("{s}: {n}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  requests {} ({:.0}/s), server answered {}; statuses {}; errors {}",
+            self.requests,
+            self.requests_per_sec,
+            self.answered_by_server,
+            statuses.join(", "),
+            self.errors
+        );
+        let ms = |l: &Latency| {
+            format!(
+                "p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+                l.p50 as f64 / 1e3,
+                l.p99 as f64 / 1e3,
+                l.max as f64 / 1e3
+            )
+        };
+        let _ = writeln!(
+            out,
+            "  latency (all) {}; 200s {}",
+            ms(&self.latency_us),
+            ms(&self.ok_latency_us)
+        );
+        let _ = writeln!(out, "  schedule lag {}", ms(&self.lag_us));
+        let rows: Vec<String> = self.rows.iter().map(|(t, n)| format!("{t} {n}")).collect();
+        let _ = writeln!(
+            out,
+            "  events served {}; rows {}; request_log {} ({} commits)",
+            self.events_served,
+            rows.join(", "),
+            self.request_log_rows,
+            self.commits
+        );
+        out
+    }
+}
+
+/// The name of an ask, as the report keys it.
+pub fn ask_name(ask: Ask) -> &'static str {
+    match ask {
+        Ask::Scheduled => "scheduled",
+        Ask::MissingToken => "missing_token",
+        Ask::WrongToken => "wrong_token",
+        Ask::BadBatch => "bad_batch",
+    }
+}

@@ -1,0 +1,348 @@
+//! The HTTP server: `GET /logs` hands the next batch of market data to the producer's queue,
+//! stores it, and returns it; `GET /health` says the server is up. Every request, refused or
+//! not, is logged in `request_log`. A bounded queue decides what the server can take: an
+//! answer is 200 only once its events are queued for Kinesis and committed to the database,
+//! and load beyond that is refused (429, 503) instead of buffered.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, RawQuery, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Router};
+use tokio::sync::{mpsc, oneshot};
+
+use super::auth::Token;
+use super::query;
+use super::store::{LoggedRequest, NotStored, Store, MAX_URL};
+use super::WebError;
+use crate::event::MarketEvent;
+
+/// Longest a graceful stop waits for open requests before it ends them.
+const STOP_WAIT: Duration = Duration::from_secs(10);
+/// The header a request's id travels in, both ways.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// The market data the server hands out, in order, shared by every request.
+pub type MarketData = Box<dyn Iterator<Item = MarketEvent> + Send>;
+
+/// How the server is set up.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Where to listen (`127.0.0.1:0` picks a free port).
+    pub addr: SocketAddr,
+    /// Most events one `/logs` answer carries.
+    pub max_batch: usize,
+    /// The bearer token every route but `/health` requires; `None` leaves them open.
+    pub token: Option<Token>,
+}
+
+/// Answers by kind, as the server counted them.
+#[derive(Debug, Default)]
+pub struct WebStats {
+    /// Requests answered.
+    pub requests: AtomicU64,
+    /// 200s.
+    pub ok: AtomicU64,
+    /// 400s and 404s, 405s: requests the server could not serve as asked.
+    pub bad_request: AtomicU64,
+    /// 401s.
+    pub unauthorized: AtomicU64,
+    /// 429s: the queue to the producer was full.
+    pub too_many: AtomicU64,
+    /// 503s: the database was behind or failing, or the server was stopping.
+    pub unavailable: AtomicU64,
+    /// Events in 200 answers.
+    pub events_served: AtomicU64,
+}
+
+impl WebStats {
+    fn count(&self, status: StatusCode, events: u32) {
+        self.requests.fetch_add(1, Relaxed);
+        self.events_served.fetch_add(u64::from(events), Relaxed);
+        let counter = match status.as_u16() {
+            200 => &self.ok,
+            401 => &self.unauthorized,
+            429 => &self.too_many,
+            503 => &self.unavailable,
+            _ => &self.bad_request,
+        };
+        counter.fetch_add(1, Relaxed);
+    }
+}
+
+/// What every request shares.
+struct Shared {
+    data: Mutex<MarketData>,
+    queue: mpsc::Sender<MarketEvent>,
+    store: Store,
+    token: Option<Token>,
+    max_batch: usize,
+    stats: Arc<WebStats>,
+}
+
+/// A request's id, as its handler sees it.
+#[derive(Debug, Clone, Copy)]
+struct RequestId(uuid::Uuid);
+
+/// Events an answer carried, for the log.
+#[derive(Debug, Clone, Copy)]
+struct Served(u32);
+
+/// A running server; [`WebServer::stop`] ends it.
+#[derive(Debug)]
+pub struct WebServer {
+    addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl WebServer {
+    /// Binds `config.addr` and serves `data` through `queue` (the producer's input) and
+    /// `store`. The queue's capacity is what the server can take: every event of a 200 is in
+    /// it. The server holds the only sender: once stopped, the queue's receiver ends.
+    ///
+    /// # Errors
+    /// [`WebError::Bind`] when the address cannot be bound.
+    pub async fn start(
+        config: &WebConfig,
+        data: MarketData,
+        queue: mpsc::Sender<MarketEvent>,
+        store: Store,
+        stats: Arc<WebStats>,
+    ) -> Result<Self, WebError> {
+        let listener = tokio::net::TcpListener::bind(config.addr)
+            .await
+            .map_err(|e| WebError::Bind(config.addr, e))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| WebError::Bind(config.addr, e))?;
+        let shared = Arc::new(Shared {
+            data: Mutex::new(data),
+            queue,
+            store,
+            token: config.token.clone(),
+            max_batch: config.max_batch.clamp(1, query::MAX_BATCH),
+            stats,
+        });
+        let app = Router::new()
+            .route("/logs", get(logs))
+            .route("/health", get(health))
+            .fallback(not_found)
+            .layer(middleware::from_fn_with_state(shared.clone(), gate))
+            .with_state(shared);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let service = app.into_make_service_with_connect_info::<SocketAddr>();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, service)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        tracing::info!(%addr, "web server listening");
+        Ok(WebServer { addr, stop, task })
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops taking connections, lets open requests finish (for at most ten seconds), and
+    /// closes the queue.
+    ///
+    /// # Errors
+    /// [`WebError::Serve`] if serving failed.
+    pub async fn stop(self) -> Result<(), WebError> {
+        let _ = self.stop.send(());
+        let mut task = self.task;
+        match tokio::time::timeout(STOP_WAIT, &mut task).await {
+            Ok(Ok(result)) => result.map_err(WebError::Serve),
+            Ok(Err(e)) => Err(WebError::Serve(std::io::Error::other(e.to_string()))),
+            Err(_) => {
+                tracing::warn!("requests still open after {STOP_WAIT:?}: ending them");
+                task.abort();
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Around every route: the request's id, the token check (all but `/health`), the count, and
+/// the `request_log` entry.
+async fn gate(State(shared): State<Arc<Shared>>, mut request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let at_ms = chrono::Utc::now().timestamp_millis();
+    let id = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| uuid::Uuid::parse_str(v).ok())
+        .unwrap_or_else(uuid::Uuid::new_v4);
+    let client = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "unknown".to_string(), |c| c.0.to_string());
+    let method = request.method().to_string();
+    let url = request
+        .uri()
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_string();
+    let refused = match (&shared.token, request.uri().path()) {
+        (Some(token), path) if path != "/health" => {
+            let header = request.headers().get(header::AUTHORIZATION);
+            token.check(header.map(HeaderValue::as_bytes)).err()
+        }
+        _ => None,
+    };
+    request.extensions_mut().insert(RequestId(id));
+    let mut response = match refused {
+        Some(refusal) => {
+            let mut r = error(StatusCode::UNAUTHORIZED, refusal.reason());
+            r.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            r
+        }
+        None => next.run(request).await,
+    };
+    if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    let events = response.extensions().get::<Served>().map_or(0, |s| s.0);
+    let status = response.status();
+    shared.stats.count(status, events);
+    shared
+        .store
+        .log(LoggedRequest {
+            request_id: id,
+            at_ms,
+            client,
+            method,
+            url: cut(url, MAX_URL),
+            status: status.as_u16(),
+            events,
+            micros: started.elapsed().as_micros() as u64,
+        })
+        .await;
+    response
+}
+
+/// `GET /logs?batch=N`: the next `N` events, queued for Kinesis and stored, as JSON.
+async fn logs(
+    State(shared): State<Arc<Shared>>,
+    Extension(RequestId(id)): Extension<RequestId>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let batch = match query::batch(raw.as_deref(), shared.max_batch) {
+        Ok(batch) => batch,
+        Err(reason) => return error(StatusCode::BAD_REQUEST, &reason),
+    };
+    let permits = match shared.queue.try_reserve_many(batch) {
+        Ok(permits) => permits,
+        Err(mpsc::error::TrySendError::Full(())) => {
+            let mut r = error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "the queue to Kinesis is full: try again later",
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            return r;
+        }
+        Err(mpsc::error::TrySendError::Closed(())) => {
+            return error(StatusCode::SERVICE_UNAVAILABLE, "the server is stopping")
+        }
+    };
+    let events: Arc<[MarketEvent]> = {
+        let mut data = shared.data.lock().unwrap_or_else(|e| e.into_inner());
+        data.by_ref().take(batch).collect()
+    };
+    if let Err(not_stored) = shared.store.rows(id, events.clone()).await {
+        let reason = match not_stored {
+            NotStored::Behind => "the database is behind: try again later",
+            NotStored::Closed => "the server is stopping",
+            NotStored::Failed(_) => "the database failed to store the batch",
+        };
+        return error(StatusCode::SERVICE_UNAVAILABLE, reason);
+    }
+    for (permit, event) in permits.zip(events.iter()) {
+        permit.send(event.clone());
+    }
+    let mut body = Vec::with_capacity(64 + events.len() * 256);
+    body.extend_from_slice(format!("{{\"request_id\":\"{id}\",\"events\":[").as_bytes());
+    for (i, event) in events.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        event.write_json(&mut body);
+    }
+    body.extend_from_slice(b"]}");
+    let mut response = json(StatusCode::OK, body);
+    response
+        .extensions_mut()
+        .insert(Served(events.len() as u32));
+    response
+}
+
+/// `GET /health`: up, and how much room the queue has.
+async fn health(State(shared): State<Arc<Shared>>) -> Response {
+    let body = format!(
+        "{{\"status\":\"ok\",\"queue_free\":{},\"queue_capacity\":{}}}",
+        shared.queue.capacity(),
+        shared.queue.max_capacity()
+    );
+    json(StatusCode::OK, body.into_bytes())
+}
+
+async fn not_found() -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "no such route (GET /logs, GET /health)",
+    )
+}
+
+/// A JSON error answer: `{"error": reason}`.
+fn error(status: StatusCode, reason: &str) -> Response {
+    let body = serde_json::json!({ "error": reason }).to_string();
+    json(status, body.into_bytes())
+}
+
+fn json(status: StatusCode, body: Vec<u8>) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from(body),
+    )
+        .into_response()
+}
+
+/// `text` cut to at most `max` bytes at a character boundary.
+fn cut(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_url_is_cut_on_a_character_boundary() {
+        assert_eq!(cut("abc".into(), 10), "abc");
+        assert_eq!(cut("aéb".into(), 2), "a");
+        assert_eq!(cut("x".repeat(3000), MAX_URL).len(), MAX_URL);
+    }
+}
