@@ -8,12 +8,14 @@
 
 mod commands;
 mod runs;
+mod serve;
 mod target;
 
 use commands::{doctor_command, load_all, record_command, validate_command};
 use runs::{
     flag_run_config, load_config, run_once, scenarios_command, shrink_command, stream_only, Outputs,
 };
+use serve::{serve_command, ServeArgs};
 use target::with_target;
 
 use std::path::PathBuf;
@@ -114,6 +116,9 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Serve a web-sourced scenario's `/logs` (with the pipeline behind it) until Ctrl-C, for
+    /// curl or a load tool; then drain and judge what was served.
+    Serve(ServeArgs),
     /// Measure LocalStack's raw capacity with tight loops of PutRecords, SendMessageBatch and
     /// PutObject, and PutObject with its S3 notification: the ceilings the flows are compared
     /// with.
@@ -254,6 +259,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             with_target(target, |t, h| run_once(config, outputs, t, h)).await
         }
         Command::Replay(args) => replay_command(target, args).await,
+        Command::Serve(args) => serve_command(target, args).await,
     }
 }
 

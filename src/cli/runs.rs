@@ -6,8 +6,9 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use tickflow_harness::aws::{self, Target};
 use tickflow_harness::flows::stream::arrival::LoadPlan;
-use tickflow_harness::flows::stream::driver::{self as pipeline_run, StreamRunConfig};
+use tickflow_harness::flows::stream::driver::{self as pipeline_run, Source, StreamRunConfig};
 use tickflow_harness::flows::stream::report::StreamReport;
+use tickflow_harness::flows::stream::web::Callers;
 use tickflow_harness::postgres::{Postgres, PostgresConfig};
 use tickflow_harness::report;
 use tickflow_harness::scenario::file::FlowKind;
@@ -134,14 +135,18 @@ pub(super) fn load_config(args: &LoadArgs) -> anyhow::Result<StreamRunConfig> {
     } else {
         None
     };
+    let load = match &mut config.source {
+        // A web source's load is its requests: the flags set the scheduler's plan.
+        Source::Web(web) => &mut web.schedule,
+        _ => &mut config.load,
+    };
     if let Some(profile) = profile {
-        config.load = profile;
+        *load = profile;
     }
     if args.duration.is_some() {
-        config.load.duration_secs = args.duration;
+        load.duration_secs = args.duration;
     }
-    let problems: Vec<String> = config
-        .load
+    let problems: Vec<String> = load
         .check()
         .into_iter()
         .map(|(k, m)| format!("{k}: {m}"))
@@ -151,6 +156,11 @@ pub(super) fn load_config(args: &LoadArgs) -> anyhow::Result<StreamRunConfig> {
         "invalid load settings:\n  {}",
         problems.join("\n  ")
     );
+    if let Source::Web(web) = &mut config.source {
+        if web.schedule.duration_secs.is_some() && web.settings.requests.is_none() {
+            web.callers = Callers::Scheduler { calls: u64::MAX };
+        }
+    }
     Ok(config)
 }
 
@@ -204,13 +214,18 @@ pub(super) async fn run_once(
 ) -> anyhow::Result<ExitCode> {
     eprintln!("{site}");
     let clients = aws::clients(&target).await;
-    let config = StreamRunConfig {
+    let mut config = StreamRunConfig {
         container: site.container,
         ..config
     };
+    let postgres = postgres_for_web(&mut config).await?;
     let report = pipeline_run::run(&clients, &config)
         .await
-        .context("running the pipeline")?;
+        .context("running the pipeline");
+    if let Some(pg) = postgres {
+        pg.shutdown().await.context("removing PostgreSQL")?;
+    }
+    let report = report?;
     print!("{}", report.render_text());
     outputs.write(&report)?;
     for f in &report.judged.failures {
@@ -222,6 +237,19 @@ pub(super) async fn run_once(
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// PostgreSQL for a web-sourced run (started, or `TICKFLOW_POSTGRES_URL`), its URL given to
+/// the source; `None` for another source.
+async fn postgres_for_web(config: &mut StreamRunConfig) -> anyhow::Result<Option<Postgres>> {
+    let Source::Web(web) = &mut config.source else {
+        return Ok(None);
+    };
+    let pg = Postgres::start(&PostgresConfig::from_env())
+        .await
+        .context("reaching PostgreSQL (the web source stores its rows and request log there)")?;
+    web.postgres = Some(pg.url().to_string());
+    Ok(Some(pg))
 }
 
 /// `tickflow shrink`: shrinks a failing scenario and writes the result to `out`.

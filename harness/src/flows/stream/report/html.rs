@@ -50,6 +50,9 @@ pub(super) fn section(r: &StreamReport) -> String {
         );
     }
     html.push_str("</table>\n");
+    if let Some(web) = &r.web {
+        html.push_str(&web.render_html());
+    }
     html
 }
 

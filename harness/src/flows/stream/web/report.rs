@@ -127,6 +127,53 @@ impl WebReport {
         );
         out
     }
+
+    /// The report as an HTML section: requests, statuses, latency, tables.
+    pub fn render_html(&self) -> String {
+        let ms = |us: u64| format!("{:.2}", us as f64 / 1e3);
+        let (l, ok) = (&self.latency_us, &self.ok_latency_us);
+        let mut html = String::from("<h3>Web source</h3>\n");
+        html.push_str(&crate::html::table(
+            &[
+                "requests",
+                "server answered",
+                "requests/s",
+                "errors",
+                "events served",
+                "request_log rows",
+                "commits",
+            ],
+            [[
+                self.requests.to_string(),
+                self.answered_by_server.to_string(),
+                format!("{:.0}", self.requests_per_sec),
+                self.errors.to_string(),
+                self.events_served.to_string(),
+                self.request_log_rows.to_string(),
+                self.commits.to_string(),
+            ]],
+        ));
+        html.push_str(&crate::html::table(
+            &["answers", "p50 ms", "p90 ms", "p99 ms", "max ms"],
+            [
+                ("every request", l),
+                ("200s", ok),
+                ("schedule lag", &self.lag_us),
+            ]
+            .map(|(name, l)| [name.to_string(), ms(l.p50), ms(l.p90), ms(l.p99), ms(l.max)]),
+        ));
+        html.push_str(&crate::html::table(
+            &["status", "answers"],
+            self.statuses
+                .iter()
+                .map(|(s, n)| [s.clone(), n.to_string()]),
+        ));
+        html.push_str(&crate::html::table(
+            &["table", "rows"],
+            self.rows.iter().map(|(t, n)| [t.clone(), n.to_string()]),
+        ));
+        html
+    }
 }
 
 /// The name of an ask, as the report keys it.
