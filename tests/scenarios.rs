@@ -271,5 +271,18 @@ fn deterministic_view(outcome: &Outcome) -> serde_json::Value {
     if let Some(web) = web {
         view["web"] = web;
     }
+    if !r.sinks.is_empty() {
+        // Object counts depend on timing (batch and buffer boundaries); what each sink holds
+        // does not.
+        let sinks: serde_json::Map<String, serde_json::Value> = r
+            .sinks
+            .iter()
+            .map(|s| {
+                let held = serde_json::json!({ "events": s.events, "missing": s.missing, "extra": s.duplicated });
+                (s.sink.clone(), held)
+            })
+            .collect();
+        view["sinks"] = sinks.into();
+    }
     view
 }

@@ -78,8 +78,7 @@ fn reconciliation(judge: &mut Judge, expect: &Expect, report: &StreamReport) {
     judge.count("dead_lettered", &expect.dead_lettered, r.dead_lettered);
     let fired = report.faults_fired.len() as u64;
     judge.count("faults_fired", &expect.faults_fired, fired);
-    let r = &report.stats.restarts;
-    let restarts = r.producer + r.bridge + r.processor;
+    let restarts = report.stats.restarts.total();
     judge.count("restarts", &expect.restarts, restarts);
     let redelivered = report.stats.redelivered;
     judge.count("redelivered", &expect.redelivered, redelivered);

@@ -89,11 +89,35 @@ enum Ended {
     Drained,
 }
 
-/// The bridge stage.
+/// Where a reader of the stream delivers each `GetRecords` batch, before it checkpoints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sink {
+    /// Packed into SQS messages for the processor (the lake path).
+    Sqs {
+        /// The main queue.
+        queue_url: String,
+    },
+    /// Stored whole as one S3 object per batch, as the streaming design's `write_to_s3` does:
+    /// `<prefix>shard=<id>/<first sequence number>.jsonl`, one user record per line. Named by
+    /// the batch's first record, a batch read again after a crash (from the same checkpoint)
+    /// overwrites its object instead of adding one.
+    Raw {
+        /// The bucket.
+        bucket: String,
+        /// Key prefix, ending in `/`.
+        prefix: String,
+    },
+}
+
+/// The bridge stage: a reader of every shard with checkpoints of its own, delivering to its
+/// [`Sink`]. Several bridges on one stream (the lake path and a raw consumer) read it
+/// independently: fan-out.
 pub struct Bridge {
     clients: Clients,
     stream: String,
-    queue_url: String,
+    sink: Sink,
+    /// The stage a fault schedule's crash targets.
+    stage: Stage,
     config: BridgeConfig,
     checkpoints: Checkpoints,
     stats: Arc<BridgeStats>,
@@ -111,10 +135,35 @@ impl Bridge {
         config: BridgeConfig,
         checkpoints: Checkpoints,
     ) -> Self {
+        Self::to_sink(
+            clients,
+            stream,
+            Sink::Sqs {
+                queue_url: queue_url.into(),
+            },
+            config,
+            checkpoints,
+        )
+    }
+
+    /// A reader of `stream` delivering to `sink`, resuming from `checkpoints` (a consumer's
+    /// own: two readers sharing checkpoints would skip each other's records).
+    pub fn to_sink(
+        clients: Clients,
+        stream: impl Into<String>,
+        sink: Sink,
+        config: BridgeConfig,
+        checkpoints: Checkpoints,
+    ) -> Self {
+        let stage = match sink {
+            Sink::Sqs { .. } => Stage::Bridge,
+            Sink::Raw { .. } => Stage::Raw,
+        };
         Self {
             clients,
             stream: stream.into(),
-            queue_url: queue_url.into(),
+            sink,
+            stage,
             config,
             checkpoints,
             stats: Arc::default(),
@@ -129,7 +178,7 @@ impl Bridge {
         self
     }
 
-    /// Dies at its crash point (after `SendMessageBatch`, before the checkpoint) when `chaos`
+    /// Dies at its crash point (after delivering a batch, before the checkpoint) when `chaos`
     /// says so.
     pub fn with_chaos(mut self, chaos: Arc<Chaos>) -> Self {
         self.chaos = Some(chaos);
@@ -147,9 +196,10 @@ impl Bridge {
     /// # Errors
     /// An AWS call that still fails after retries; [`Error::Crashed`] at a scheduled crash.
     pub async fn run(self, control: Control) -> Result<()> {
-        let max_message = match self.config.max_message_bytes {
-            Some(max) => max,
-            None => self.queue_max_message_size().await?,
+        let max_message = match (&self.sink, self.config.max_message_bytes) {
+            (Sink::Sqs { .. }, Some(max)) => max,
+            (Sink::Sqs { queue_url }, None) => self.queue_max_message_size(queue_url).await?,
+            (Sink::Raw { .. }, _) => 0,
         };
         self.checkpoints.load().await?;
         let shared = Arc::new(self);
@@ -237,13 +287,13 @@ impl Bridge {
             self.stats.millis_behind.store(behind, Ordering::Relaxed);
             let records = out.records();
             if let Some(last) = records.last() {
-                self.forward(records, max_message).await?;
+                self.deliver(shard, records, max_message).await?;
                 if self
                     .chaos
                     .as_ref()
-                    .is_some_and(|c| c.crash_point(Stage::Bridge))
+                    .is_some_and(|c| c.crash_point(self.stage))
                 {
-                    return Err(Error::Crashed(Stage::Bridge));
+                    return Err(Error::Crashed(self.stage));
                 }
                 self.checkpoints.set(shard, last.sequence_number()).await?;
                 drained_from_checkpoint = false;
@@ -316,34 +366,79 @@ impl Bridge {
         Ok(None)
     }
 
-    /// Sends the user records of `records` (de-aggregated, expanded) to SQS, packed into
-    /// messages of at most `max_message` bytes.
+    /// Delivers one batch of `shard`'s records to the sink.
     ///
     /// # Errors
-    /// SQS failing through the bridge's retries.
-    async fn forward(&self, records: &[Record], max_message: usize) -> Result<()> {
-        let mut elements = Vec::new();
-        for record in records {
-            let data = compress::expand(record.data().as_ref());
-            for user in kpl::deaggregate(record.partition_key().unwrap_or_default(), &data) {
-                elements.push(envelope::encode_record(&user.data));
-            }
-        }
+    /// The sink's calls failing through the bridge's retries.
+    async fn deliver(&self, shard: &str, records: &[Record], max_message: usize) -> Result<()> {
         self.stats
             .kinesis_records
             .fetch_add(records.len() as u64, Ordering::Relaxed);
+        let users = user_records(records);
+        match &self.sink {
+            Sink::Sqs { queue_url } => self.forward(queue_url, users, max_message).await,
+            Sink::Raw { bucket, prefix } => {
+                let first = records[0].sequence_number();
+                let key = format!("{prefix}shard={shard}/{first}.jsonl");
+                self.store_raw(bucket, &key, users).await
+            }
+        }
+    }
+
+    /// Stores a batch's user records as one object, a line each.
+    ///
+    /// # Errors
+    /// `PutObject` failing through the bridge's retries.
+    async fn store_raw(&self, bucket: &str, key: &str, users: Vec<Vec<u8>>) -> Result<()> {
+        let events = users.len() as u64;
+        let mut body = Vec::with_capacity(users.iter().map(|u| u.len() + 1).sum());
+        for user in users {
+            body.extend_from_slice(&user);
+            body.push(b'\n');
+        }
+        let body = bytes::Bytes::from(body);
+        self.stats.calls.fetch_add(1, Ordering::Relaxed);
+        self.config
+            .backoff
+            .retry("PutObject", || {
+                let put = self
+                    .clients
+                    .s3
+                    .put_object()
+                    .bucket(bucket)
+                    .key(key)
+                    .body(body.clone().into());
+                async move { put.send().await.map_err(AwsError::of("s3", "PutObject")) }
+            })
+            .await?;
+        self.stats.messages.fetch_add(1, Ordering::Relaxed);
+        self.stats.user_records.fetch_add(events, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Sends user records to SQS, packed into messages of at most `max_message` bytes.
+    ///
+    /// # Errors
+    /// SQS failing through the bridge's retries.
+    async fn forward(
+        &self,
+        queue_url: &str,
+        users: Vec<Vec<u8>>,
+        max_message: usize,
+    ) -> Result<()> {
+        let elements: Vec<_> = users.iter().map(|u| envelope::encode_record(u)).collect();
         let events = elements.len() as u64;
         let bodies = pack::messages(elements, max_message)
             .into_iter()
             .map(|body| envelope::seal(body, self.config.compression))
             .collect();
-        self.send_all(bodies, max_message).await?;
+        self.send_all(queue_url, bodies, max_message).await?;
         self.stats.user_records.fetch_add(events, Ordering::Relaxed);
         Ok(())
     }
 
     /// Sends bodies in batches, several at once, each retried until every entry is accepted.
-    async fn send_all(&self, bodies: Vec<String>, max_batch: usize) -> Result<()> {
+    async fn send_all(&self, queue_url: &str, bodies: Vec<String>, max_batch: usize) -> Result<()> {
         let mut calls = JoinSet::new();
         for batch in pack::batches(bodies, max_batch) {
             if calls.len() >= self.config.send_concurrency.max(1) {
@@ -353,7 +448,7 @@ impl Bridge {
             }
             let (clients, queue, stats, backoff) = (
                 self.clients.clone(),
-                self.queue_url.clone(),
+                queue_url.to_string(),
                 self.stats.clone(),
                 self.config.backoff,
             );
@@ -395,16 +490,28 @@ impl Bridge {
             .ok_or_else(|| Error::Stage(format!("bridge: no iterator for shard {shard}")))
     }
 
-    async fn queue_max_message_size(&self) -> Result<usize> {
+    async fn queue_max_message_size(&self, queue_url: &str) -> Result<usize> {
         let attrs = self
             .clients
-            .queue_attributes(&self.queue_url, &[QueueAttributeName::MaximumMessageSize])
+            .queue_attributes(queue_url, &[QueueAttributeName::MaximumMessageSize])
             .await?;
         Ok(attrs
             .get(&QueueAttributeName::MaximumMessageSize)
             .and_then(|v| v.parse().ok())
             .unwrap_or(256 * 1024))
     }
+}
+
+/// The user records of a batch: de-aggregated and expanded, in order.
+fn user_records(records: &[Record]) -> Vec<Vec<u8>> {
+    let mut users = Vec::new();
+    for record in records {
+        let data = compress::expand(record.data().as_ref());
+        for user in kpl::deaggregate(record.partition_key().unwrap_or_default(), &data) {
+            users.push(user.data);
+        }
+    }
+    users
 }
 
 /// One `SendMessageBatch`, retrying the entries that failed for retryable reasons.

@@ -99,11 +99,14 @@ pub enum Stage {
     Bridge,
     /// SQS -> lake (handler, event source mapping and lake writer: one process).
     Processor,
+    /// The fan-out consumer that stores each Kinesis batch as one S3 object (`consumers`
+    /// including `raw`).
+    Raw,
 }
 
 impl Stage {
     /// Every stage, in pipeline order.
-    pub const ALL: [Stage; 3] = [Stage::Producer, Stage::Bridge, Stage::Processor];
+    pub const ALL: [Stage; 4] = [Stage::Producer, Stage::Bridge, Stage::Processor, Stage::Raw];
 
     /// The name scenario files and reports use.
     pub fn name(self) -> &'static str {
@@ -111,6 +114,7 @@ impl Stage {
             Self::Producer => "producer",
             Self::Bridge => "bridge",
             Self::Processor => "processor",
+            Self::Raw => "raw",
         }
     }
 }

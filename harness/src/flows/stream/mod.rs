@@ -13,6 +13,8 @@
 //! - the judge: [`lake`] reads the lake and quarantine back, [`reconcile`] compares them with
 //!   the ledger of what was sent, [`judge`] adds queues and notifications and checks every
 //!   invariant; [`fired`]: the faults that fired, as a schedule to replay;
+//! - [`sinks`]: the consumers' sinks side by side (the lake and the raw objects), each
+//!   reconciled on its own;
 //! - [`report`]: what a run says, as text and HTML;
 //! - [`ceiling`]: the raw rates of the calls the stream is made of.
 
@@ -30,5 +32,6 @@ pub mod reconcile;
 pub mod replay;
 pub mod report;
 pub mod settings;
+pub mod sinks;
 pub mod topology;
 pub mod web;

@@ -53,6 +53,30 @@ pub struct PipelineSettings {
     /// Keep a batch's messages invisible while the handler works on them (renewed at half the
     /// visibility timeout); `false` lets them reappear when a slow write outlasts the timeout.
     pub extend_visibility: bool,
+    /// The stream's consumers, each reading every shard from checkpoints of its own: `lake`
+    /// (the bridge -> SQS -> processor path, always there: the verdict is built on it) and
+    /// `raw` (each `GetRecords` batch stored as one S3 object under `raw/`).
+    pub consumers: Vec<Consumer>,
+}
+
+/// A consumer of the stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Consumer {
+    /// Bridge -> SQS -> processor -> lake.
+    Lake,
+    /// One S3 object per `GetRecords` batch, as the streaming design's `write_to_s3` does.
+    Raw,
+}
+
+impl Consumer {
+    /// The name scenario files and reports use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Consumer::Lake => "lake",
+            Consumer::Raw => "raw",
+        }
+    }
 }
 
 impl Default for PipelineSettings {
@@ -74,6 +98,7 @@ impl Default for PipelineSettings {
             alert_lateness_secs: 300,
             concurrency: 4,
             extend_visibility: true,
+            consumers: vec![Consumer::Lake],
         }
     }
 }
@@ -172,6 +197,17 @@ impl PipelineSettings {
                 problems.push((key.clone(), format!("{key} must be {range}")));
             }
         }
+        let mut consumers = self.consumers.clone();
+        consumers.sort();
+        consumers.dedup();
+        if !self.consumers.contains(&Consumer::Lake) || consumers.len() != self.consumers.len() {
+            problems.push((
+                "pipeline.consumers".into(),
+                "pipeline.consumers must name \"lake\" (the verdict is built on it) and each \
+                 consumer once"
+                    .into(),
+            ));
+        }
         let waits = self.flush_age_ms.saturating_add(self.batching_window_ms);
         if Duration::from_millis(waits)
             >= Duration::from_secs(u64::from(self.visibility_timeout_secs))
@@ -232,6 +268,11 @@ impl PipelineSettings {
             compression: self.compression,
             ..LakeConfig::default()
         }
+    }
+
+    /// Whether `consumer` reads the stream.
+    pub fn has(&self, consumer: Consumer) -> bool {
+        self.consumers.contains(&consumer)
     }
 
     /// The price watch's configuration.

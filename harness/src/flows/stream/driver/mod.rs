@@ -243,6 +243,7 @@ async fn drive(
     let mut report = assemble(config, &fed, judgement, timeline, times, figures);
     report.faults_fired = faults_fired;
     report.skipped_moments = skipped_moments;
+    judge_sinks(clients, config, provisioned, &mut report, &fed.ledger).await?;
     let web_tables = match web {
         Some(front) => Some(judge_web(&mut report, front, &fed.ledger).await?),
         None => None,
@@ -256,6 +257,29 @@ async fn drive(
     report.times.total_secs = started.elapsed().as_secs_f64();
     report.elapsed_secs = report.times.total_secs;
     Ok((fed, report, passed, web_tables))
+}
+
+/// With more consumers than the lake's: each sink read back and compared, the raw one
+/// reconciled with the ledger.
+async fn judge_sinks(
+    clients: &Clients,
+    config: &StreamRunConfig,
+    provisioned: &Provisioned,
+    report: &mut StreamReport,
+    ledger: &Ledger,
+) -> Result<()> {
+    use crate::flows::stream::settings::Consumer;
+    use crate::flows::stream::sinks;
+    if !config.pipeline.has(Consumer::Raw) {
+        return Ok(());
+    }
+    let res = &provisioned.resources;
+    let found = report.judged.reconciliation.found;
+    let lake = sinks::lake(clients, &res.bucket, found).await?;
+    let (raw, failures) = sinks::raw(clients, &res.state_bucket, ledger).await?;
+    report.judged.add_failures(failures);
+    report.sinks = vec![lake, raw];
+    Ok(())
 }
 
 /// The web source's front end after the drain, ready to be judged.
@@ -506,6 +530,7 @@ fn assemble(
         aws_calls: Default::default(),
         faults_fired: Vec::new(),
         skipped_moments: Vec::new(),
+        sinks: Vec::new(),
         web: None,
     }
 }

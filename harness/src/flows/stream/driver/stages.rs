@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::FutureExt as _;
 use tickflow_pipeline::aws::Clients;
-use tickflow_pipeline::bridge::{Bridge, BridgeStats, Checkpoints};
+use tickflow_pipeline::bridge::{Bridge, BridgeStats, Checkpoints, Sink};
 use tickflow_pipeline::chaos::{Chaos, Stage};
 use tickflow_pipeline::control::Control;
 use tickflow_pipeline::lake::{Lake, LakeStats};
@@ -26,7 +26,8 @@ use tokio::sync::mpsc;
 use super::upstream::{self, Upstream};
 use crate::error::{Error, Result};
 use crate::flows::stream::report::{RestartCounts, StageStats, StageTimes};
-use crate::flows::stream::settings::PipelineSettings;
+use crate::flows::stream::settings::{Consumer, PipelineSettings};
+use crate::flows::stream::sinks::RAW_PREFIX;
 
 /// Events the feed may queue ahead of the producer.
 const FEED_BUFFER: usize = 8_192;
@@ -48,6 +49,8 @@ pub struct Restarts {
     pub bridge: AtomicU64,
     /// Processor restarts.
     pub processor: AtomicU64,
+    /// Raw consumer restarts.
+    pub raw: AtomicU64,
 }
 
 /// Every stage's live counters.
@@ -59,6 +62,8 @@ pub(super) struct Stats {
     pub(super) handler: Arc<HandlerStats>,
     pub(super) lake: Arc<LakeStats>,
     pub(super) restarts: Arc<Restarts>,
+    /// The raw consumer's counters (a bridge's, delivering to S3).
+    pub(super) raw: Arc<BridgeStats>,
 }
 
 impl Stats {
@@ -96,6 +101,7 @@ impl Stats {
             producer: self.restarts.producer.load(Ordering::Relaxed),
             bridge: self.restarts.bridge.load(Ordering::Relaxed),
             processor: self.restarts.processor.load(Ordering::Relaxed),
+            raw: self.restarts.raw.load(Ordering::Relaxed),
         };
         stats
     }
@@ -148,6 +154,10 @@ impl Stages {
         set.start("bridge", |control| bridge.run_bridge(control));
         let processor = wiring.clone();
         set.start("processor", |control| processor.run_processor(control));
+        if settings.has(Consumer::Raw) {
+            let raw = wiring.clone();
+            set.start("raw consumer", |control| raw.run_raw(control));
+        }
         let stages = Stages {
             stats: wiring.stats,
             set,
@@ -177,6 +187,7 @@ impl Stages {
             produced_secs: at[0],
             bridged_secs: at[1],
             processed_secs: at[2],
+            raw_secs: at.get(3).copied(),
             total_secs: 0.0,
         })
     }
@@ -244,6 +255,34 @@ impl Wiring {
                 bridge = bridge.with_chaos(chaos.clone());
             }
             bridge.run(control.clone())
+        })
+        .await
+    }
+
+    /// The raw consumer: a reader of every shard with checkpoints of its own, storing each batch
+    /// as one object under `raw/` in the state bucket; started again after each crash, it
+    /// resumes from those checkpoints (a batch read again overwrites its own object).
+    async fn run_raw(self, control: Control) -> tickflow_pipeline::Result<()> {
+        let restarts = &self.stats.restarts.raw;
+        supervise(Stage::Raw, restarts, || {
+            let res = &self.resources;
+            let checkpoints = Checkpoints::in_s3(
+                self.clients.clone(),
+                &res.state_bucket,
+                format!("consumers/raw/checkpoints/{}/", res.stream),
+            );
+            let sink = Sink::Raw {
+                bucket: res.state_bucket.clone(),
+                prefix: RAW_PREFIX.into(),
+            };
+            let config = self.settings.bridge();
+            let mut raw =
+                Bridge::to_sink(self.clients.clone(), &res.stream, sink, config, checkpoints)
+                    .with_stats(self.stats.raw.clone());
+            if let Some(chaos) = &self.chaos {
+                raw = raw.with_chaos(chaos.clone());
+            }
+            raw.run(control.clone())
         })
         .await
     }

@@ -50,6 +50,9 @@ pub(super) fn section(r: &StreamReport) -> String {
         );
     }
     html.push_str("</table>\n");
+    if !r.sinks.is_empty() {
+        html.push_str(&crate::flows::stream::sinks::render_html(&r.sinks));
+    }
     if let Some(web) = &r.web {
         html.push_str(&web.render_html());
     }

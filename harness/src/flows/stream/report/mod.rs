@@ -61,6 +61,9 @@ pub struct StreamReport {
     /// fails the run).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub skipped_moments: Vec<String>,
+    /// Each consumer's sink side by side, when the stream has more than the lake's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sinks: Vec<crate::flows::stream::sinks::SinkReport>,
     /// The web source's requests, answers and tables (a run fed through `/logs`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub web: Option<crate::flows::stream::web::WebReport>,
@@ -98,6 +101,9 @@ pub struct StageTimes {
     pub bridged_secs: f64,
     /// Processor and lake done: every event in S3, the quarantine or the DLQ.
     pub processed_secs: f64,
+    /// Raw consumer done: every record in its objects (a run with `consumers` including `raw`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub raw_secs: Option<f64>,
     /// Including observation, reconciliation and notification.
     pub total_secs: f64,
 }
@@ -160,6 +166,15 @@ pub struct RestartCounts {
     pub bridge: u64,
     /// Processor restarts.
     pub processor: u64,
+    /// Raw consumer restarts.
+    pub raw: u64,
+}
+
+impl RestartCounts {
+    /// Every stage's restarts together.
+    pub fn total(&self) -> u64 {
+        self.producer + self.bridge + self.processor + self.raw
+    }
 }
 
 impl StageStats {
@@ -254,6 +269,9 @@ impl Report for StreamReport {
 
     fn render_text(&self) -> String {
         let mut text = self.text();
+        if !self.sinks.is_empty() {
+            text.push_str(&crate::flows::stream::sinks::render_text(&self.sinks));
+        }
         if let Some(web) = &self.web {
             text.push_str(&web.render_text());
         }

@@ -217,11 +217,12 @@ impl StreamReport {
         let restarts = self.stats.restarts;
         let _ = writeln!(
             out,
-            "\nfaults fired {} (restarts: producer {}, bridge {}, processor {}; bridge Kinesis retries {}, lake upload retries {}, busy messages {})",
+            "\nfaults fired {} (restarts: producer {}, bridge {}, processor {}, raw {}; bridge Kinesis retries {}, lake upload retries {}, busy messages {})",
             self.faults_fired.len(),
             restarts.producer,
             restarts.bridge,
             restarts.processor,
+            restarts.raw,
             self.stats.bridge_call_retries,
             self.stats.lake_retries,
             self.stats.busy_messages,
