@@ -57,6 +57,17 @@ pub enum Error {
         /// The connection or protocol error.
         reason: String,
     },
+    /// A PostgreSQL server that does not answer.
+    #[error(
+        "PostgreSQL at {url} is unreachable: {reason}. Check TICKFLOW_POSTGRES_URL, or unset it to \
+         let tickflow start PostgreSQL itself"
+    )]
+    DatabaseUnreachable {
+        /// The URL, without its password.
+        url: String,
+        /// The driver's error.
+        reason: String,
+    },
     /// An AWS API call failed.
     #[error(transparent)]
     Aws(#[from] AwsError),

@@ -171,8 +171,8 @@ impl Postgres {
 pub async fn connect(url: &str) -> Result<tokio_postgres::Client> {
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
-        .map_err(|e| Error::Unreachable {
-            endpoint: redact(url),
+        .map_err(|e| Error::DatabaseUnreachable {
+            url: redact(url),
             reason: e.to_string(),
         })?;
     tokio::spawn(async move {
@@ -198,6 +198,20 @@ fn redact(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn an_unreachable_server_names_its_setting_and_hides_the_password() {
+        let e = connect("postgres://u:s3cret@127.0.0.1:1/db")
+            .await
+            .unwrap_err();
+        let message = e.to_string();
+        assert!(matches!(e, Error::DatabaseUnreachable { .. }), "{e:?}");
+        assert!(
+            message.contains(ENV_URL) && message.contains("u:***@127.0.0.1:1"),
+            "{message}"
+        );
+        assert!(!message.contains("s3cret"), "{message}");
+    }
 
     #[test]
     fn messages_never_show_the_password() {

@@ -36,6 +36,8 @@ pub struct WebReport {
     pub ok_latency_us: Latency,
     /// How late requests went out against their due time, microseconds.
     pub lag_us: Latency,
+    /// Answers by kind, as the server counted them (whoever called).
+    pub server: ServerCounts,
     /// Requests answered per second of the scheduler's wall time.
     pub requests_per_sec: f64,
     /// Rows per market-data table.
@@ -54,6 +56,7 @@ impl WebReport {
             addr,
             requests: calls.answers.len() as u64,
             answered_by_server: stats.requests.load(Relaxed),
+            server: ServerCounts::of(stats),
             lag_us: calls.lag_us.summary(),
             rows: back.per_table.clone(),
             request_log_rows: back.log.len() as u64,
@@ -92,15 +95,33 @@ impl WebReport {
             .iter()
             .map(|(s, n)| format!("{s}: {n}"))
             .collect();
+        let server = &self.server;
         let _ = writeln!(
             out,
-            "  requests {} ({:.0}/s), server answered {}; statuses {}; errors {}",
-            self.requests,
-            self.requests_per_sec,
+            "  server answered {}: 200 {}, 400/404/405 {}, 401 {}, 429 {}, 503 {}; {} events served",
             self.answered_by_server,
-            statuses.join(", "),
-            self.errors
+            server.ok,
+            server.bad_request,
+            server.unauthorized,
+            server.too_many,
+            server.unavailable,
+            server.events_served
         );
+        if self.requests == 0 {
+            let _ = writeln!(
+                out,
+                "  no scheduler (tickflow serve): every request came from others"
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "  scheduler: requests {} ({:.0}/s); statuses {}; errors {}",
+                self.requests,
+                self.requests_per_sec,
+                statuses.join(", "),
+                self.errors
+            );
+        }
         let ms = |l: &Latency| {
             format!(
                 "p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
@@ -109,13 +130,11 @@ impl WebReport {
                 l.max as f64 / 1e3
             )
         };
-        let _ = writeln!(
-            out,
-            "  latency (all) {}; 200s {}",
-            ms(&self.latency_us),
-            ms(&self.ok_latency_us)
-        );
-        let _ = writeln!(out, "  schedule lag {}", ms(&self.lag_us));
+        if self.latency_us.count > 0 {
+            let (all, ok) = (ms(&self.latency_us), ms(&self.ok_latency_us));
+            let _ = writeln!(out, "  latency (all) {all}; 200s {ok}");
+            let _ = writeln!(out, "  schedule lag {}", ms(&self.lag_us));
+        }
         let rows: Vec<String> = self.rows.iter().map(|(t, n)| format!("{t} {n}")).collect();
         let _ = writeln!(
             out,
@@ -176,6 +195,36 @@ impl WebReport {
     }
 }
 
+/// The server's own counts of its answers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ServerCounts {
+    /// 200s.
+    pub ok: u64,
+    /// 400s, 404s, 405s.
+    pub bad_request: u64,
+    /// 401s.
+    pub unauthorized: u64,
+    /// 429s.
+    pub too_many: u64,
+    /// 503s.
+    pub unavailable: u64,
+    /// Events in 200s.
+    pub events_served: u64,
+}
+
+impl ServerCounts {
+    fn of(stats: &WebStats) -> Self {
+        Self {
+            ok: stats.ok.load(Relaxed),
+            bad_request: stats.bad_request.load(Relaxed),
+            unauthorized: stats.unauthorized.load(Relaxed),
+            too_many: stats.too_many.load(Relaxed),
+            unavailable: stats.unavailable.load(Relaxed),
+            events_served: stats.events_served.load(Relaxed),
+        }
+    }
+}
+
 /// The name of an ask, as the report keys it.
 pub fn ask_name(ask: Ask) -> &'static str {
     match ask {
@@ -183,5 +232,49 @@ pub fn ask_name(ask: Ask) -> &'static str {
         Ask::MissingToken => "missing_token",
         Ask::WrongToken => "wrong_token",
         Ask::BadBatch => "bad_batch",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_text_says_who_called_and_what_the_server_answered() {
+        let served = WebReport {
+            answered_by_server: 7,
+            server: ServerCounts {
+                ok: 5,
+                too_many: 2,
+                events_served: 50,
+                ..ServerCounts::default()
+            },
+            ..WebReport::default()
+        };
+        let text = served.render_text();
+        assert!(
+            text.contains(
+                "server answered 7: 200 5, 400/404/405 0, 401 0, 429 2, 503 0; 50 events"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("no scheduler"), "{text}");
+        assert!(!text.contains("latency"), "no answers, no latency: {text}");
+        let scheduled = WebReport {
+            requests: 3,
+            statuses: [("200".to_string(), 3)].into(),
+            latency_us: Latency {
+                count: 3,
+                p50: 1_500,
+                ..Latency::default()
+            },
+            ..served
+        };
+        let text = scheduled.render_text();
+        assert!(
+            text.contains("scheduler: requests 3") && text.contains("200: 3"),
+            "{text}"
+        );
+        assert!(text.contains("p50 1.50 ms"), "{text}");
     }
 }
