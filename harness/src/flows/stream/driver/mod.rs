@@ -143,7 +143,9 @@ impl FinishedStream {
     }
 
     /// Judges the run again from what its resources hold now: the report as it finished, with
-    /// the verdict and everything read back replaced.
+    /// the verdict and everything read back replaced. The web source's checks and the extra
+    /// sinks' are not read again: their failures carry over, so that judging again cannot turn
+    /// them into a PASS.
     ///
     /// # Errors
     /// A failing AWS call.
@@ -153,7 +155,15 @@ impl FinishedStream {
         let judgement =
             Box::pin(judge::judge(clients, ledger, provisioned, Duration::ZERO)).await?;
         let mut report = self.report.clone();
+        let not_read_again: Vec<crate::verdict::Failure> = report
+            .judged
+            .failures
+            .iter()
+            .filter(|f| f.check.starts_with("web.") || f.check.starts_with("sinks."))
+            .cloned()
+            .collect();
         report.judged = judgement;
+        report.judged.add_failures(not_read_again);
         verdict_before_status(&mut report, self.expect.as_ref());
         let subs = &provisioned.subscriptions;
         let status = observe::run_status(clients, &subs.run_status, 0, Duration::ZERO).await?;
