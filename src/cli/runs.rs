@@ -157,9 +157,9 @@ pub(super) fn load_config(args: &LoadArgs) -> anyhow::Result<StreamRunConfig> {
         problems.join("\n  ")
     );
     if let Source::Web(web) = &mut config.source {
-        if web.schedule.duration_secs.is_some() && web.settings.requests.is_none() {
-            web.callers = Callers::Scheduler { calls: u64::MAX };
-        }
+        // The flags' plan decides the calls as a scenario's `[load]` would.
+        let calls = web.settings.calls(Some(&web.schedule));
+        web.callers = Callers::Scheduler { calls };
     }
     Ok(config)
 }

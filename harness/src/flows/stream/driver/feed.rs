@@ -71,15 +71,15 @@ impl Feed<'_> {
         let mut lag = LatencyHistogram::default();
         let (mut first_time, mut last_due, mut sent) = (None, Duration::ZERO, 0u64);
         let mut input = self.items;
-        let mut i = 0usize;
-        while let Some(item) = input.next().await {
+        for i in 0u64.. {
+            let Some(item) = input.next().await else {
+                break;
+            };
             if self.load.over(fed.ledger.elapsed()) {
                 break;
             }
             let item = item?;
-            let index = i;
-            i += 1;
-            let mut due = self.load.due(index as u64);
+            let mut due = self.load.due(i);
             if let (Pace::Scaled(factor), Some(t)) = (self.pace, replay::item_time(&item)) {
                 let first = *first_time.get_or_insert(t);
                 let paced = Duration::try_from_secs_f64(

@@ -52,6 +52,12 @@ pub fn judge(
     failures
 }
 
+/// How many `items` there are, and the first few: `3: a, b, c`.
+fn counted(items: &[String], separator: &str) -> String {
+    let shown = &items[..items.len().min(EXAMPLES)];
+    format!("{}: {}", items.len(), shown.join(separator))
+}
+
 /// Every request got an answer (a 200 with a readable body).
 fn answered(answers: &[Answer]) -> Option<Failure> {
     let unanswered: Vec<&Answer> = answers.iter().filter(|a| a.error.is_some()).collect();
@@ -87,11 +93,7 @@ fn refusals(answers: &[Answer]) -> Option<Failure> {
         Failure::new(
             "web.refusals",
             "401 without the token or with a wrong one, 400 for a bad batch",
-            format!(
-                "{}: {}",
-                wrong.len(),
-                wrong[..wrong.len().min(EXAMPLES)].join("; ")
-            ),
+            counted(&wrong, "; "),
         )
     })
 }
@@ -125,7 +127,7 @@ fn served(answers: &[Answer], ledger: &Ledger) -> (Expected, Vec<Failure>) {
         }
     }
     let mut failures = Vec::new();
-    let list = |v: &[String]| format!("{}: {}", v.len(), v[..v.len().min(EXAMPLES)].join(", "));
+    let list = |v: &[String]| counted(v, ", ");
     if !twice.is_empty() {
         failures.push(Failure::new(
             "web.served",
@@ -189,7 +191,7 @@ fn rows(expected: &Expected, back: &ReadBack) -> Vec<Failure> {
         .filter(|id| !expected.contains_key(id))
         .count();
     let mut failures = Vec::new();
-    let list = |v: &[String]| format!("{}: {}", v.len(), v[..v.len().min(EXAMPLES)].join(", "));
+    let list = |v: &[String]| counted(v, ", ");
     if !missing.is_empty() || unexpected > 0 {
         failures.push(Failure::new(
             "web.rows",
@@ -257,11 +259,7 @@ fn request_log(answers: &[Answer], back: &ReadBack) -> Option<Failure> {
         Failure::new(
             "web.request_log",
             "each request made logged once, as it was answered",
-            format!(
-                "{}: {}",
-                wrong.len(),
-                wrong[..wrong.len().min(EXAMPLES)].join("; ")
-            ),
+            counted(&wrong, "; "),
         )
     })
 }
