@@ -11,20 +11,10 @@ out=bench/out
 mkdir -p "$out"
 BASELINE_SECONDS=${BASELINE_SECONDS:-20}
 
-cargo build --release --quiet
-tickflow=${CARGO_TARGET_DIR:-target}/release/tickflow
+. bench/lib.sh
+pick_tickflow
 python3 -c 'import boto3' 2>/dev/null || python3 -m pip install --quiet boto3
-
-holder=""
-if [ -z "${AWS_ENDPOINT_URL:-}" ]; then
-  "$tickflow" localstack >"$out/localstack.txt" 2>"$out/localstack.log" &
-  holder=$!
-  trap 'kill -INT $holder 2>/dev/null; wait $holder 2>/dev/null || true' EXIT
-  for _ in $(seq 1 240); do grep -q '^AWS_ENDPOINT_URL=' "$out/localstack.txt" 2>/dev/null && break; sleep 0.5; done
-  export "$(grep '^AWS_ENDPOINT_URL=' "$out/localstack.txt")"
-fi
-echo "LocalStack: $AWS_ENDPOINT_URL"
-echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr)"
+start_localstack "$out"
 
 echo; echo "== (a) LocalStack ceiling"
 "$tickflow" ceiling --seconds 5 | tee "$out/ceiling.txt"

@@ -19,23 +19,9 @@ RATE=${RATE:-250}
 addr=127.0.0.1:8099
 command -v wrk >/dev/null || { echo "bench/web.sh needs wrk: apt-get install wrk" >&2; exit 2; }
 
-# TICKFLOW_BIN runs another build (a debug one to try the script; figures come from release).
-if [ -z "${TICKFLOW_BIN:-}" ]; then
-  cargo build --release --quiet
-fi
-tickflow=${TICKFLOW_BIN:-${CARGO_TARGET_DIR:-target}/release/tickflow}
-
-holder=""
-cleanup() { [ -n "$holder" ] && kill -INT "$holder" 2>/dev/null; wait 2>/dev/null || true; }
-trap cleanup EXIT
-if [ -z "${AWS_ENDPOINT_URL:-}" ]; then
-  "$tickflow" localstack >"$out/localstack.txt" 2>"$out/localstack.log" &
-  holder=$!
-  for _ in $(seq 1 240); do grep -q '^AWS_ENDPOINT_URL=' "$out/localstack.txt" 2>/dev/null && break; sleep 0.5; done
-  export "$(grep '^AWS_ENDPOINT_URL=' "$out/localstack.txt")"
-fi
-echo "LocalStack: $AWS_ENDPOINT_URL"
-echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr)"
+. bench/lib.sh
+pick_tickflow
+start_localstack "$out"
 
 echo; echo "== (a) LocalStack ceiling"
 "$tickflow" ceiling --seconds 5 | tee "$out/ceiling.txt"

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata as _};
+use aws_sdk_s3::error::ProvideErrorMetadata as _;
 use aws_sdk_sqs::types::{ChangeMessageVisibilityBatchRequestEntry, QueueAttributeName};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
@@ -22,6 +22,8 @@ pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     /// Notifications: new data, price alerts, run status.
     pub sns: aws_sdk_sns::Client,
+    /// The fan-out consumer's delivery stream.
+    pub firehose: aws_sdk_firehose::Client,
     /// Attempts per service, counted by an interceptor on each client.
     pub calls: Arc<CallStats>,
     /// What the clients were built from, to build faulty ones beside them.
@@ -67,11 +69,14 @@ impl Clients {
             .force_path_style(true)
             .interceptor(counter("s3"));
         let mut sns = aws_sdk_sns::config::Builder::from(config).interceptor(counter("sns"));
+        let mut firehose =
+            aws_sdk_firehose::config::Builder::from(config).interceptor(counter("firehose"));
         if let Some(http) = http {
             kinesis = kinesis.http_client(http.clone());
             sqs = sqs.http_client(http.clone());
             s3 = s3.http_client(http.clone());
-            sns = sns.http_client(http);
+            sns = sns.http_client(http.clone());
+            firehose = firehose.http_client(http);
         }
         if let Some(i) = faults(Service::Kinesis) {
             kinesis = kinesis.interceptor(i);
@@ -85,11 +90,15 @@ impl Clients {
         if let Some(i) = faults(Service::Sns) {
             sns = sns.interceptor(i);
         }
+        if let Some(i) = faults(Service::Firehose) {
+            firehose = firehose.interceptor(i);
+        }
         Self {
             kinesis: aws_sdk_kinesis::Client::from_conf(kinesis.build()),
             sqs: aws_sdk_sqs::Client::from_conf(sqs.build()),
             s3: aws_sdk_s3::Client::from_conf(s3.build()),
             sns: aws_sdk_sns::Client::from_conf(sns.build()),
+            firehose: aws_sdk_firehose::Client::from_conf(firehose.build()),
             calls,
             config: config.clone(),
         }
@@ -156,16 +165,31 @@ impl Clients {
         self.object_keys_under(bucket, "").await
     }
 
-    /// Every key in `bucket` that starts with `prefix`, as [`Clients::object_keys`].
+    /// Every key under `prefix` in `bucket` (all `ListObjectsV2` pages); `None` when the bucket
+    /// does not exist.
     ///
     /// # Errors
-    /// The `ListObjectsV2` call failing (other than for a missing bucket).
+    /// A failing `ListObjectsV2` call.
     pub async fn object_keys_under(
         &self,
         bucket: &str,
         prefix: &str,
     ) -> Result<Option<Vec<String>>, AwsError> {
-        let mut keys = Vec::new();
+        let objects = self.objects_under(bucket, prefix).await?;
+        Ok(objects.map(|objects| objects.into_iter().map(|(key, _)| key).collect()))
+    }
+
+    /// Every object under `prefix` in `bucket` as (key, size in bytes), from the listing alone;
+    /// `None` when the bucket does not exist.
+    ///
+    /// # Errors
+    /// A failing `ListObjectsV2` call.
+    pub async fn objects_under(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> Result<Option<Vec<(String, u64)>>, AwsError> {
+        let mut objects = Vec::new();
         let mut token = None;
         loop {
             let page = match self
@@ -183,14 +207,13 @@ impl Clients {
                 }
                 Err(e) => return Err(AwsError::of("s3", "ListObjectsV2")(e)),
             };
-            keys.extend(
-                page.contents()
-                    .iter()
-                    .filter_map(|o| o.key().map(str::to_string)),
-            );
+            objects.extend(page.contents().iter().filter_map(|o| {
+                let size = o.size().unwrap_or(0).max(0) as u64;
+                o.key().map(|key| (key.to_string(), size))
+            }));
             token = page.next_continuation_token().map(str::to_string);
             if token.is_none() {
-                return Ok(Some(keys));
+                return Ok(Some(objects));
             }
         }
     }
@@ -355,7 +378,23 @@ impl AwsError {
         move |e| AwsError {
             service,
             operation,
-            message: DisplayErrorContext(&e).to_string(),
+            message: chain(&e),
         }
     }
+}
+
+/// An error and its sources, each by its `Display`, joined by `: ` on one line: what went wrong
+/// without the SDK's `Debug` dump of the whole response (which `DisplayErrorContext` appends).
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        let part = e.to_string();
+        if !message.ends_with(&part) {
+            message.push_str(": ");
+            message.push_str(&part);
+        }
+        source = e.source();
+    }
+    message
 }

@@ -11,7 +11,7 @@ use aws_sdk_kinesis::error::BoxError;
 use serde::Serialize;
 
 /// The services counted, in report order.
-pub const SERVICES: [&str; 4] = ["kinesis", "sqs", "s3", "sns"];
+pub const SERVICES: [&str; 5] = ["kinesis", "sqs", "s3", "sns", "firehose"];
 
 /// Attempts, failures and throttles of one service.
 #[derive(Debug, Default)]
@@ -24,7 +24,7 @@ pub struct ServiceCalls {
 /// Counters for every service; shared by the clients that feed them.
 #[derive(Debug, Default)]
 pub struct CallStats {
-    services: [ServiceCalls; 4],
+    services: [ServiceCalls; SERVICES.len()],
 }
 
 /// A copy of one service's counters.
@@ -98,7 +98,8 @@ impl Intercept for CallCounter {
                 let throttled = status == 429
                     || (status >= 400 && contains(body, b"Throttl"))
                     || (status >= 400 && contains(body, b"ProvisionedThroughputExceeded"))
-                    || (status == 503 && contains(body, b"SlowDown"));
+                    || (status == 503 && contains(body, b"SlowDown"))
+                    || (status == 503 && contains(body, b"ServiceUnavailableException"));
                 (status >= 400, throttled)
             }
         };

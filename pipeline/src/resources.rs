@@ -18,6 +18,8 @@ pub struct Resources {
     pub state_bucket: String,
     /// SNS topic ARNs.
     pub topics: Topics,
+    /// The Firehose delivery stream the `firehose` consumer forwards to, when it runs.
+    pub delivery_stream: Option<String>,
 }
 
 /// The three SNS topics of the pipeline.

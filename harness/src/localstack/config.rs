@@ -7,8 +7,9 @@ use std::time::Duration;
 /// token (`latest` refuses to start without `LOCALSTACK_AUTH_TOKEN` since March 2026).
 pub const DEFAULT_IMAGE: &str = "localstack/localstack:4.14.0";
 
-/// The services the pipeline and `tickflow doctor` use.
-pub const DEFAULT_SERVICES: &[&str] = &["s3", "sqs", "sns", "kinesis"];
+/// The services the pipeline and `tickflow doctor` use (`sts` and `iam` because LocalStack's
+/// Firehose needs them to write to S3).
+pub const DEFAULT_SERVICES: &[&str] = &["s3", "sqs", "sns", "kinesis", "firehose", "sts", "iam"];
 
 /// Environment variable naming another image (`name:tag`).
 pub const ENV_IMAGE: &str = "TICKFLOW_LOCALSTACK_IMAGE";
@@ -120,7 +121,10 @@ mod tests {
         assert_eq!(config.image(), "localstack/localstack:4.14.0");
         assert_eq!(config.kinesis_latency_ms, 0);
         assert_eq!(config.endpoint, None);
-        assert_eq!(config.services, ["s3", "sqs", "sns", "kinesis"]);
+        assert_eq!(
+            config.services,
+            ["s3", "sqs", "sns", "kinesis", "firehose", "sts", "iam"]
+        );
     }
 
     #[test]

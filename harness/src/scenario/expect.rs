@@ -54,6 +54,9 @@ pub fn evaluate_data(expect: &Expect, report: &StreamReport) -> Vec<Failure> {
     }
     latency(&mut judge, expect, report);
     web(&mut judge, expect, report);
+    for (key, count, figure) in expect.sinks.figures(&report.sinks) {
+        judge.count(&format!("sinks.{key}"), &count, figure);
+    }
     judge.failures
 }
 

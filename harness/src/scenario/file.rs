@@ -205,6 +205,84 @@ pub struct Expect {
     /// The web source's own assertions.
     #[serde(default)]
     pub web: WebExpect,
+    /// Each sink's figures, with more consumers than the lake's.
+    #[serde(default)]
+    pub sinks: SinksExpect,
+}
+
+/// `[expect.sinks]`: one table per consumer's sink.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SinksExpect {
+    /// The lake's data objects.
+    #[serde(default)]
+    pub lake: SinkExpect,
+    /// The raw consumer's objects.
+    #[serde(default)]
+    pub raw: SinkExpect,
+    /// The objects Firehose wrote.
+    #[serde(default)]
+    pub firehose: SinkExpect,
+}
+
+/// `[expect.sinks.<consumer>]`.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SinkExpect {
+    /// Objects in the sink.
+    pub objects: Option<Count>,
+    /// Records (lines) in the sink.
+    pub events: Option<Count>,
+    /// Mean object size, bytes (a range bounds it).
+    pub mean_object_bytes: Option<Count>,
+    /// Copies beyond those sent.
+    pub extra_copies: Option<Count>,
+}
+
+impl SinksExpect {
+    /// Each sink's assertions, by its consumer's name.
+    pub fn named(&self) -> [(&'static str, &SinkExpect); 3] {
+        [
+            ("lake", &self.lake),
+            ("raw", &self.raw),
+            ("firehose", &self.firehose),
+        ]
+    }
+
+    /// Each assertion with its key under `expect.sinks`, and the figure it is judged on (0 for
+    /// a sink the report does not hold).
+    pub fn figures(
+        &self,
+        sinks: &[crate::flows::stream::sinks::SinkReport],
+    ) -> Vec<(String, Option<Count>, u64)> {
+        let mut figures = Vec::new();
+        for (name, expect) in self.named() {
+            let empty = Default::default();
+            let sink = sinks.iter().find(|s| s.sink == name).unwrap_or(&empty);
+            figures.extend([
+                (format!("{name}.objects"), expect.objects, sink.objects),
+                (format!("{name}.events"), expect.events, sink.events),
+                (
+                    format!("{name}.mean_object_bytes"),
+                    expect.mean_object_bytes,
+                    sink.mean_object_bytes,
+                ),
+                (
+                    format!("{name}.extra_copies"),
+                    expect.extra_copies,
+                    sink.duplicated,
+                ),
+            ]);
+        }
+        figures
+    }
+}
+
+impl SinkExpect {
+    /// Whether it asserts anything.
+    pub fn is_set(&self) -> bool {
+        *self != Self::default()
+    }
 }
 
 /// `[expect.web]`.
@@ -344,6 +422,9 @@ impl Expect {
         for (key, count, _) in self.web.figures(&Default::default()) {
             counts.push((format!("expect.web.{key}"), count));
         }
+        for (key, count, _) in self.sinks.figures(&[]) {
+            counts.push((format!("expect.sinks.{key}"), count));
+        }
         if let Some(NewData::Count(c)) = self.sns.new_data {
             counts.push(("expect.sns.new_data".into(), Some(c)));
         }
@@ -376,6 +457,7 @@ impl Default for Expect {
             batch: BatchExpect::default(),
             price_files: PriceFilesExpect::default(),
             web: WebExpect::default(),
+            sinks: SinksExpect::default(),
         }
     }
 }

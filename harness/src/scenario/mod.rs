@@ -92,13 +92,13 @@ pub(crate) trait Flow {
 /// Runs a scenario and judges the result, with its flow's adapter. A run that fails to complete
 /// is a failed outcome (with the error), not a panic.
 pub async fn execute(scenario: &Scenario, clients: &Clients, infra: Infra<'_>) -> Outcome {
+    // Each flow's future is boxed: they hold whole runs (drivers, judges, the web source) and
+    // would otherwise sit inline in every caller's future, overflowing a test thread's stack.
     let result = match scenario.file.scenario.flow {
-        FlowKind::Stream => stream::StreamFlow.run(scenario, clients, infra).await,
-        FlowKind::Batch => batch::BatchFlow.run(scenario, clients, infra).await,
+        FlowKind::Stream => Box::pin(stream::StreamFlow.run(scenario, clients, infra)).await,
+        FlowKind::Batch => Box::pin(batch::BatchFlow.run(scenario, clients, infra)).await,
         FlowKind::PriceFiles => {
-            price_files::PriceFilesFlow
-                .run(scenario, clients, infra)
-                .await
+            Box::pin(price_files::PriceFilesFlow.run(scenario, clients, infra)).await
         }
     };
     let (report, error) = match result {

@@ -249,6 +249,7 @@ fn check(file: &ScenarioFile) -> Vec<(String, String)> {
     check_generate(file, &mut problems);
     check_replay(file, &mut problems);
     check_source(file, &mut problems);
+    check_sinks(file, &mut problems);
     if let Some(load) = &file.load {
         problems.extend(load.check());
     }
@@ -362,6 +363,43 @@ fn check_source(file: &ScenarioFile, problems: &mut Vec<(String, String)>) {
     if web {
         let settings = file.web.clone().unwrap_or_default();
         problems.extend(settings.check());
+    }
+}
+
+/// `[expect.sinks]`: only for the sinks of the consumers that run, and only with fan-out (the
+/// sinks are compared when there is more than the lake).
+fn check_sinks(file: &ScenarioFile, problems: &mut Vec<(String, String)>) {
+    let consumers = &file.pipeline.consumers;
+    for (name, expect) in file.expect.sinks.named() {
+        if !expect.is_set() {
+            continue;
+        }
+        let runs = consumers.iter().any(|c| c.name() == name);
+        if !runs || consumers.len() < 2 {
+            problems.push((
+                format!("expect.sinks.{name}"),
+                format!(
+                    "checked only when pipeline.consumers names \"{name}\" and another \
+                     consumer beside \"lake\""
+                ),
+            ));
+        }
+    }
+    for (i, rule) in file.faults.schedule.iter().enumerate() {
+        let consumer = match rule.stage {
+            Some(tickflow_pipeline::chaos::Stage::Raw) => "raw",
+            Some(tickflow_pipeline::chaos::Stage::Firehose) => "firehose",
+            _ => continue,
+        };
+        if !consumers.iter().any(|c| c.name() == consumer) {
+            problems.push((
+                format!("faults.schedule.{i}.stage"),
+                format!(
+                    "a crash of stage \"{consumer}\" needs pipeline.consumers to name \
+                     \"{consumer}\": that consumer would never run, nor crash"
+                ),
+            ));
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 //! on per-instrument order: the lake is keyed by event and the price watch by market time.)
 
 mod checkpoint;
+pub mod firehose;
 pub mod pack;
 
 use std::collections::HashSet;
@@ -63,6 +64,8 @@ impl Default for BridgeConfig {
 pub struct BridgeStats {
     /// Kinesis records read.
     pub kinesis_records: AtomicU64,
+    /// Bytes of Kinesis record data read (as stored: compressed when the producer compresses).
+    pub kinesis_bytes: AtomicU64,
     /// User records (events) after de-aggregation, sent to SQS.
     pub user_records: AtomicU64,
     /// SQS messages sent.
@@ -78,6 +81,10 @@ pub struct BridgeStats {
     pub call_retries: AtomicU64,
     /// Shards read to their end after a split or merge closed them.
     pub closed_shards: AtomicU64,
+    /// Events delivered but not checkpointed when the consumer crashed: read and delivered
+    /// again by its successor. A sink that cannot overwrite (Firehose) holds at most this many
+    /// extra copies.
+    pub unacknowledged: AtomicU64,
 }
 
 /// How a shard's reader ended.
@@ -107,7 +114,17 @@ pub enum Sink {
         /// Key prefix, ending in `/`.
         prefix: String,
     },
+    /// Forwarded to a Firehose delivery stream, one line per user record, as the streaming
+    /// design's `send_to_firehose` does (see [`firehose`]). At-least-once: Firehose cannot
+    /// overwrite, so a batch read again after a crash is stored again.
+    Firehose {
+        /// The delivery stream's name.
+        delivery_stream: String,
+    },
 }
+
+/// SQS's own largest message, when the queue does not say.
+const DEFAULT_MAX_MESSAGE: usize = 256 * 1024;
 
 /// The bridge stage: a reader of every shard with checkpoints of its own, delivering to its
 /// [`Sink`]. Several bridges on one stream (the lake path and a raw consumer) read it
@@ -158,6 +175,7 @@ impl Bridge {
         let stage = match sink {
             Sink::Sqs { .. } => Stage::Bridge,
             Sink::Raw { .. } => Stage::Raw,
+            Sink::Firehose { .. } => Stage::Firehose,
         };
         Self {
             clients,
@@ -195,12 +213,10 @@ impl Bridge {
     ///
     /// # Errors
     /// An AWS call that still fails after retries; [`Error::Crashed`] at a scheduled crash.
-    pub async fn run(self, control: Control) -> Result<()> {
-        let max_message = match (&self.sink, self.config.max_message_bytes) {
-            (Sink::Sqs { .. }, Some(max)) => max,
-            (Sink::Sqs { queue_url }, None) => self.queue_max_message_size(queue_url).await?,
-            (Sink::Raw { .. }, _) => 0,
-        };
+    pub async fn run(mut self, control: Control) -> Result<()> {
+        if let (Sink::Sqs { queue_url }, None) = (&self.sink, self.config.max_message_bytes) {
+            self.config.max_message_bytes = Some(self.queue_max_message_size(queue_url).await?);
+        }
         self.checkpoints.load().await?;
         let shared = Arc::new(self);
         let (mut started, mut closed) = (HashSet::new(), HashSet::new());
@@ -217,7 +233,7 @@ impl Bridge {
                 if parents_read && started.insert(id.to_string()) {
                     let (bridge, control, id) = (shared.clone(), control.clone(), id.to_string());
                     readers.spawn(async move {
-                        let ended = bridge.read_shard(&id, max_message, control).await?;
+                        let ended = bridge.read_shard(&id, control).await?;
                         Ok::<_, Error>((id, ended))
                     });
                 }
@@ -263,12 +279,7 @@ impl Bridge {
             .await?)
     }
 
-    async fn read_shard(
-        &self,
-        shard: &str,
-        max_message: usize,
-        mut control: Control,
-    ) -> Result<Ended> {
+    async fn read_shard(&self, shard: &str, mut control: Control) -> Result<Ended> {
         let mut iterator = self.iterator(shard).await?;
         let mut attempts = Attempts::new(self.config.backoff);
         // Whether the shard has looked drained through a fresh iterator since the last records.
@@ -287,12 +298,15 @@ impl Bridge {
             self.stats.millis_behind.store(behind, Ordering::Relaxed);
             let records = out.records();
             if let Some(last) = records.last() {
-                self.deliver(shard, records, max_message).await?;
+                let delivered = self.deliver(shard, records).await?;
                 if self
                     .chaos
                     .as_ref()
                     .is_some_and(|c| c.crash_point(self.stage))
                 {
+                    self.stats
+                        .unacknowledged
+                        .fetch_add(delivered, Ordering::Relaxed);
                     return Err(Error::Crashed(self.stage));
                 }
                 self.checkpoints.set(shard, last.sequence_number()).await?;
@@ -366,23 +380,34 @@ impl Bridge {
         Ok(None)
     }
 
-    /// Delivers one batch of `shard`'s records to the sink.
+    /// Delivers one batch of `shard`'s records to the sink; returns the user records in it.
     ///
     /// # Errors
     /// The sink's calls failing through the bridge's retries.
-    async fn deliver(&self, shard: &str, records: &[Record], max_message: usize) -> Result<()> {
+    async fn deliver(&self, shard: &str, records: &[Record]) -> Result<u64> {
         self.stats
             .kinesis_records
             .fetch_add(records.len() as u64, Ordering::Relaxed);
+        let bytes: usize = records.iter().map(|r| r.data().as_ref().len()).sum();
+        self.stats
+            .kinesis_bytes
+            .fetch_add(bytes as u64, Ordering::Relaxed);
         let users = user_records(records);
+        let events = users.len() as u64;
         match &self.sink {
-            Sink::Sqs { queue_url } => self.forward(queue_url, users, max_message).await,
+            Sink::Sqs { queue_url } => self.forward(queue_url, users).await?,
             Sink::Raw { bucket, prefix } => {
                 let first = records[0].sequence_number();
                 let key = format!("{prefix}shard={shard}/{first}.jsonl");
-                self.store_raw(bucket, &key, users).await
+                self.store_raw(bucket, &key, users).await?
+            }
+            Sink::Firehose { delivery_stream } => {
+                let backoff = self.config.backoff;
+                firehose::forward(&self.clients, delivery_stream, users, backoff, &self.stats)
+                    .await?
             }
         }
+        Ok(events)
     }
 
     /// Stores a batch's user records as one object, a line each.
@@ -416,16 +441,12 @@ impl Bridge {
         Ok(())
     }
 
-    /// Sends user records to SQS, packed into messages of at most `max_message` bytes.
+    /// Sends user records to SQS, packed into messages of at most the queue's largest size.
     ///
     /// # Errors
     /// SQS failing through the bridge's retries.
-    async fn forward(
-        &self,
-        queue_url: &str,
-        users: Vec<Vec<u8>>,
-        max_message: usize,
-    ) -> Result<()> {
+    async fn forward(&self, queue_url: &str, users: Vec<Vec<u8>>) -> Result<()> {
+        let max_message = self.config.max_message_bytes.unwrap_or(DEFAULT_MAX_MESSAGE);
         let elements: Vec<_> = users.iter().map(|u| envelope::encode_record(u)).collect();
         let events = elements.len() as u64;
         let bodies = pack::messages(elements, max_message)
@@ -498,7 +519,7 @@ impl Bridge {
         Ok(attrs
             .get(&QueueAttributeName::MaximumMessageSize)
             .and_then(|v| v.parse().ok())
-            .unwrap_or(256 * 1024))
+            .unwrap_or(DEFAULT_MAX_MESSAGE))
     }
 }
 

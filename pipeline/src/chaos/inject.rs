@@ -148,13 +148,19 @@ mod tests {
                     "RequestThrottled",
                     "SlowDown",
                     "Throttling",
+                    "ServiceUnavailableException",
                 ],
             ),
-            (FaultKind::ServerError, ["InternalError"; 4]),
+            (FaultKind::ServerError, ["InternalError"; 5]),
         ] {
-            let rules = [Service::Kinesis, Service::Sqs, Service::S3, Service::Sns]
-                .map(|s| always(kind, s))
-                .to_vec();
+            let services = [
+                Service::Kinesis,
+                Service::Sqs,
+                Service::S3,
+                Service::Sns,
+                Service::Firehose,
+            ];
+            let rules = services.map(|s| always(kind, s)).to_vec();
             let chaos = Arc::new(Chaos::new(1, rules));
             let clients = Clients::unreachable().await.with_chaos(chaos.clone());
             let kinesis = clients
@@ -187,7 +193,20 @@ mod tests {
                 .send()
                 .await
                 .unwrap_err();
-            let codes = [kinesis.code(), sqs.code(), s3.code(), sns.code()];
+            let firehose = clients
+                .firehose
+                .put_record_batch()
+                .delivery_stream_name("d")
+                .send()
+                .await
+                .unwrap_err();
+            let codes = [
+                kinesis.code(),
+                sqs.code(),
+                s3.code(),
+                sns.code(),
+                firehose.code(),
+            ];
             assert_eq!(codes, expected.map(Some), "{kind:?}");
             let fired: Vec<String> = chaos.fired().iter().map(|f| f.target()).collect();
             assert_eq!(
@@ -196,7 +215,8 @@ mod tests {
                     "kinesis ListShards #1",
                     "sqs ReceiveMessage #1",
                     "s3 PutObject #1",
-                    "sns Publish #1"
+                    "sns Publish #1",
+                    "firehose PutRecordBatch #1"
                 ]
             );
         }

@@ -30,6 +30,11 @@ pub(super) fn answer(kind: FaultKind, service: Service) -> Option<HttpResponse> 
         (FaultKind::Throttle, Service::Sns) => {
             (400, "Throttling", "Rate exceeded (injected by tickflow)")
         }
+        (FaultKind::Throttle, Service::Firehose) => (
+            503,
+            "ServiceUnavailableException",
+            "Slow down (injected by tickflow)",
+        ),
         (FaultKind::ServerError, _) => (
             500,
             "InternalError",
@@ -45,6 +50,10 @@ pub(super) fn answer(kind: FaultKind, service: Service) -> Option<HttpResponse> 
     let (content_type, body) = match service {
         Service::Kinesis | Service::Sqs => (
             "application/x-amz-json-1.0",
+            format!(r#"{{"__type":"{code}","message":"{message}"}}"#),
+        ),
+        Service::Firehose => (
+            "application/x-amz-json-1.1",
             format!(r#"{{"__type":"{code}","message":"{message}"}}"#),
         ),
         Service::S3 => (
@@ -64,7 +73,7 @@ pub(super) fn answer(kind: FaultKind, service: Service) -> Option<HttpResponse> 
         SdkBody::from(body),
     );
     response.headers_mut().insert("content-type", content_type);
-    if matches!(service, Service::Kinesis | Service::Sqs) {
+    if matches!(service, Service::Kinesis | Service::Sqs | Service::Firehose) {
         response.headers_mut().insert("x-amzn-errortype", code);
         if service == Service::Sqs {
             // SQS speaks JSON but keeps its query-protocol error codes in this header.

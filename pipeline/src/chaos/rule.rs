@@ -75,6 +75,8 @@ pub enum Service {
     S3,
     /// SNS.
     Sns,
+    /// Firehose (the fan-out consumer's delivery stream).
+    Firehose,
 }
 
 impl Service {
@@ -85,6 +87,7 @@ impl Service {
             Self::Sqs => "sqs",
             Self::S3 => "s3",
             Self::Sns => "sns",
+            Self::Firehose => "firehose",
         }
     }
 }
@@ -102,11 +105,20 @@ pub enum Stage {
     /// The fan-out consumer that stores each Kinesis batch as one S3 object (`consumers`
     /// including `raw`).
     Raw,
+    /// The fan-out consumer that forwards records to a Firehose delivery stream (`consumers`
+    /// including `firehose`).
+    Firehose,
 }
 
 impl Stage {
     /// Every stage, in pipeline order.
-    pub const ALL: [Stage; 4] = [Stage::Producer, Stage::Bridge, Stage::Processor, Stage::Raw];
+    pub const ALL: [Stage; 5] = [
+        Stage::Producer,
+        Stage::Bridge,
+        Stage::Processor,
+        Stage::Raw,
+        Stage::Firehose,
+    ];
 
     /// The name scenario files and reports use.
     pub fn name(self) -> &'static str {
@@ -115,6 +127,7 @@ impl Stage {
             Self::Bridge => "bridge",
             Self::Processor => "processor",
             Self::Raw => "raw",
+            Self::Firehose => "firehose",
         }
     }
 }

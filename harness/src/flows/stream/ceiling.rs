@@ -1,10 +1,10 @@
-//! The stream's ceiling: tight loops of `PutRecords`, `SendMessageBatch` and `PutObject` from
-//! the same SDK the pipeline uses, to compare a run's rates against.
+//! The stream's ceiling: tight loops of `PutRecords`, `GetRecords`, `SendMessageBatch` and
+//! `PutObject` from the same SDK the pipeline uses, to compare a run's rates against.
 
 use std::time::{Duration, Instant};
 
 use aws_sdk_kinesis::primitives::Blob;
-use aws_sdk_kinesis::types::PutRecordsRequestEntry;
+use aws_sdk_kinesis::types::{PutRecordsRequestEntry, ShardIteratorType};
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use tickflow_pipeline::aws::{AwsError, Clients};
 
@@ -31,6 +31,7 @@ pub async fn measure(
     ] {
         out.push(kinesis(clients, &p.resources.stream, records, size, budget).await?);
     }
+    out.push(kinesis_reads(clients, &p.resources.stream, budget).await?);
     for size in [200, 25 * 1024] {
         out.push(sqs(clients, &p.resources.queue_url, size, budget).await?);
     }
@@ -68,6 +69,63 @@ async fn kinesis(
         Ok((ok, ok * size as u64))
     })
     .await
+}
+
+/// `GetRecords` back to back over every shard, from the start, of what the `PutRecords` loops
+/// wrote: the rate at which one reader drains the stream (what fan-out consumers share).
+async fn kinesis_reads(clients: &Clients, stream: &str, budget: Duration) -> Result<Measurement> {
+    let mut iterators = Vec::new();
+    for shard in clients.shards(stream).await? {
+        let out = clients
+            .kinesis
+            .get_shard_iterator()
+            .stream_name(stream)
+            .shard_id(shard.shard_id())
+            .shard_iterator_type(ShardIteratorType::TrimHorizon)
+            .send()
+            .await
+            .map_err(AwsError::of("kinesis", "GetShardIterator"))?;
+        iterators.extend(out.shard_iterator);
+    }
+    let mut m = Measurement {
+        operation: "kinesis GetRecords 10000, all shards".into(),
+        calls: 0,
+        items: 0,
+        bytes: 0,
+        seconds: 0.0,
+    };
+    let started = Instant::now();
+    let mut shard = 0;
+    while !iterators.is_empty() && started.elapsed() < budget {
+        shard %= iterators.len();
+        let out = clients
+            .kinesis
+            .get_records()
+            .shard_iterator(&iterators[shard])
+            .limit(10_000)
+            .send()
+            .await
+            .map_err(AwsError::of("kinesis", "GetRecords"))?;
+        m.calls += 1;
+        m.items += out.records().len() as u64;
+        m.bytes += out
+            .records()
+            .iter()
+            .map(|r| r.data().as_ref().len() as u64)
+            .sum::<u64>();
+        let caught_up = out.records().is_empty() && out.millis_behind_latest().unwrap_or(0) == 0;
+        match out.next_shard_iterator() {
+            Some(next) if !caught_up => {
+                iterators[shard] = next.to_string();
+                shard += 1;
+            }
+            _ => {
+                iterators.remove(shard);
+            }
+        }
+    }
+    m.seconds = started.elapsed().as_secs_f64();
+    Ok(m)
 }
 
 async fn sqs(clients: &Clients, queue: &str, size: usize, budget: Duration) -> Result<Measurement> {

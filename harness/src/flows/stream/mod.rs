@@ -7,19 +7,21 @@
 //!   [`faults`] (what to inject, and each record's fate), [`produce`] (one load generator's
 //!   share of a scenario);
 //! - [`topology`]: the stream, queues, buckets, topics and subscriptions of one run;
+//!   [`delivery`]: the Firehose delivery stream of the `firehose` consumer;
 //! - [`driver`]: one run, start to finish: stages wired, fed, drained, judged, announced;
 //!   [`progress`]: per-stage counters while it runs; [`expectations`]: the hook through which a
 //!   scenario's `[expect]` joins the verdict;
 //! - the judge: [`lake`] reads the lake and quarantine back, [`reconcile`] compares them with
 //!   the ledger of what was sent, [`judge`] adds queues and notifications and checks every
 //!   invariant; [`fired`]: the faults that fired, as a schedule to replay;
-//! - [`sinks`]: the consumers' sinks side by side (the lake and the raw objects), each
-//!   reconciled on its own;
+//! - [`sinks`]: the consumers' sinks side by side (the lake, the raw objects, Firehose's),
+//!   each reconciled on its own;
 //! - [`report`]: what a run says, as text and HTML;
 //! - [`ceiling`]: the raw rates of the calls the stream is made of.
 
 pub mod arrival;
 pub mod ceiling;
+pub mod delivery;
 pub mod driver;
 pub mod expectations;
 pub mod faults;

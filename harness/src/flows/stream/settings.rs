@@ -10,6 +10,8 @@ use tickflow_pipeline::notify::WatchConfig;
 use tickflow_pipeline::processor::EsmConfig;
 use tickflow_pipeline::producer::{ProducerConfig, MAX_COMPRESSED_AGGREGATE};
 
+use crate::flows::stream::delivery::Buffering;
+
 /// Longest price-alert window, seconds (30 days).
 pub const MAX_ALERT_WINDOW_SECS: u64 = 2_592_000;
 
@@ -54,9 +56,16 @@ pub struct PipelineSettings {
     /// visibility timeout); `false` lets them reappear when a slow write outlasts the timeout.
     pub extend_visibility: bool,
     /// The stream's consumers, each reading every shard from checkpoints of its own: `lake`
-    /// (the bridge -> SQS -> processor path, always there: the verdict is built on it) and
-    /// `raw` (each `GetRecords` batch stored as one S3 object under `raw/`).
+    /// (the bridge -> SQS -> processor path, always there: the verdict is built on it), `raw`
+    /// (each `GetRecords` batch stored as one S3 object under `raw/`) and `firehose` (records
+    /// forwarded to a Firehose delivery stream writing under `firehose/`).
     pub consumers: Vec<Consumer>,
+    /// The delivery stream's buffering hint in megabytes (1 to 128): AWS writes an object once
+    /// this much has arrived (LocalStack and moto write one per call whatever it says).
+    pub firehose_buffer_mb: i32,
+    /// The delivery stream's buffering hint in seconds (0 to 900): AWS writes an object at
+    /// least this often; the judge waits this long, and 30 s more, for the last one.
+    pub firehose_buffer_secs: i32,
 }
 
 /// A consumer of the stream.
@@ -67,6 +76,9 @@ pub enum Consumer {
     Lake,
     /// One S3 object per `GetRecords` batch, as the streaming design's `write_to_s3` does.
     Raw,
+    /// Records forwarded to a Firehose delivery stream, as the design's `send_to_firehose`
+    /// does.
+    Firehose,
 }
 
 impl Consumer {
@@ -75,6 +87,7 @@ impl Consumer {
         match self {
             Consumer::Lake => "lake",
             Consumer::Raw => "raw",
+            Consumer::Firehose => "firehose",
         }
     }
 }
@@ -99,6 +112,8 @@ impl Default for PipelineSettings {
             concurrency: 4,
             extend_visibility: true,
             consumers: vec![Consumer::Lake],
+            firehose_buffer_mb: 5,
+            firehose_buffer_secs: 60,
         }
     }
 }
@@ -184,6 +199,16 @@ impl PipelineSettings {
                 self.sqs_message_bytes
                     .is_none_or(|b| (1_024..=1_048_576).contains(&b)),
                 "within [1024, 1048576] (SQS's limit)",
+            ),
+            (
+                "firehose_buffer_mb",
+                (1..=128).contains(&self.firehose_buffer_mb),
+                "within [1, 128] (Firehose's limit)",
+            ),
+            (
+                "firehose_buffer_secs",
+                (0..=900).contains(&self.firehose_buffer_secs),
+                "within [0, 900] (Firehose's limit)",
             ),
             (
                 "visibility_timeout_secs",
@@ -273,6 +298,14 @@ impl PipelineSettings {
     /// Whether `consumer` reads the stream.
     pub fn has(&self, consumer: Consumer) -> bool {
         self.consumers.contains(&consumer)
+    }
+
+    /// The delivery stream's buffering hints, when the `firehose` consumer runs.
+    pub fn firehose(&self) -> Option<Buffering> {
+        self.has(Consumer::Firehose).then_some(Buffering {
+            size_mb: self.firehose_buffer_mb,
+            interval_secs: self.firehose_buffer_secs,
+        })
     }
 
     /// The price watch's configuration.

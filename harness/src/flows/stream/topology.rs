@@ -13,6 +13,7 @@ use tickflow_pipeline::resources::{Resources, Topics};
 use tickflow_pipeline::retry::{Attempts, Backoff};
 
 use crate::error::{Error, Result};
+use crate::flows::stream::delivery::{self, Buffering};
 use crate::topology::{
     delete_all, ensure_bucket, ensure_queue, ensure_topic, left_behind, new_run_id, notify_topic,
     queue_arn, subscribe_queue, KeyFilter,
@@ -36,6 +37,9 @@ pub struct Topology {
     pub max_receive_count: u32,
     /// Main queue visibility timeout.
     pub visibility_timeout_secs: u32,
+    /// A Firehose delivery stream to the state bucket, with these buffering hints (for the
+    /// `firehose` consumer); `None` makes none.
+    pub firehose: Option<Buffering>,
 }
 
 /// SQS queues subscribed to each SNS topic, so that deliveries can be counted.
@@ -74,6 +78,7 @@ impl Topology {
             shards: DEFAULT_SHARDS,
             max_receive_count: DEFAULT_MAX_RECEIVE_COUNT,
             visibility_timeout_secs: DEFAULT_VISIBILITY_TIMEOUT_SECS,
+            firehose: None,
         }
     }
 
@@ -149,6 +154,15 @@ impl Topology {
         };
         notify_topic(clients, &state_bucket, &price_alert, &alerts).await?;
 
+        let delivery_stream = match self.firehose {
+            Some(buffering) => {
+                let name = self.name("firehose");
+                // Boxed: the Firehose SDK's futures are large, and this one is rarely taken.
+                Box::pin(delivery::ensure(clients, &name, &state_bucket, buffering)).await?;
+                Some(name)
+            }
+            None => None,
+        };
         wait_stream_active(clients, &stream).await?;
         Ok(Provisioned {
             resources: Resources {
@@ -162,6 +176,7 @@ impl Topology {
                     price_alert,
                     run_status,
                 },
+                delivery_stream,
             },
             subscriptions: Subscriptions {
                 new_data: sub_new,
@@ -184,6 +199,9 @@ impl Topology {
             .err()
             .into_iter()
             .collect();
+        if let Some(name) = &r.delivery_stream {
+            problems.extend(delivery::delete(clients, name).await.err());
+        }
         problems.extend(
             delete_all(
                 clients,
@@ -214,6 +232,13 @@ impl Topology {
             .err()
             .into_iter()
             .collect();
+        if self.firehose.is_some() {
+            problems.extend(
+                delivery::delete(clients, &self.name("firehose"))
+                    .await
+                    .err(),
+            );
+        }
         let subscriptions = TOPICS.map(|kind| format!("sub-{kind}"));
         let mut queues = Vec::new();
         for kind in ["queue", "dlq"]

@@ -28,8 +28,9 @@ use crate::flows::stream::reconcile::Ledger;
 use crate::flows::stream::replay::{self, Item, Pace, ReplaySpec};
 use crate::flows::stream::report::{StageStats, StageTimes, StreamReport};
 use crate::flows::stream::settings::PipelineSettings;
+use crate::flows::stream::sinks;
 use crate::flows::stream::topology::{Provisioned, Topology};
-use crate::flows::stream::web::source::{Served, Tables};
+use crate::flows::stream::web::source::{Finished, Tables};
 use crate::flows::stream::web::{self, WebReport, WebRun, WebSpec};
 use crate::observe;
 use crate::topology::new_run_id;
@@ -155,11 +156,15 @@ impl FinishedStream {
         let judgement =
             Box::pin(judge::judge(clients, ledger, provisioned, Duration::ZERO)).await?;
         let mut report = self.report.clone();
+        // Only those checks' own failures: the scenario's assertions are judged again below.
         let not_read_again: Vec<crate::verdict::Failure> = report
             .judged
             .failures
             .iter()
-            .filter(|f| f.check.starts_with("web.") || f.check.starts_with("sinks."))
+            .filter(|f| {
+                let check = f.check.as_str();
+                web::judge::CHECKS.contains(&check) || sinks::CHECKS.contains(&check)
+            })
             .cloned()
             .collect();
         report.judged = judgement;
@@ -195,10 +200,20 @@ pub async fn run_and_keep(clients: &Clients, config: &StreamRunConfig) -> Result
         shards: config.pipeline.shards,
         max_receive_count: config.pipeline.max_receive_count,
         visibility_timeout_secs: config.pipeline.visibility_timeout_secs,
+        firehose: config.pipeline.firehose(),
         ..Topology::with_run_id(new_run_id())
     };
     let provisioned = topology.provision(clients).await?;
-    match drive(clients, config, &provisioned, &topology.run_id, started).await {
+    // Boxed: the driven future holds every stage's state, too large for a test thread's stack.
+    match Box::pin(drive(
+        clients,
+        config,
+        &provisioned,
+        &topology.run_id,
+        started,
+    ))
+    .await
+    {
         Ok((fed, mut report, announced, web_tables)) => {
             report.run_id = topology.run_id.clone();
             report.aws_calls =
@@ -232,7 +247,7 @@ async fn drive(
     run_id: &str,
     started: Instant,
 ) -> Result<(Fed, StreamReport, bool, Option<Tables>)> {
-    let ran = run_stages(clients, config, provisioned, run_id, started).await?;
+    let ran = Box::pin(run_stages(clients, config, provisioned, run_id, started)).await?;
     release_freed_memory();
     let reading = Instant::now();
     let ledger = &ran.fed.ledger;
@@ -253,7 +268,14 @@ async fn drive(
     let mut report = assemble(config, &fed, judgement, timeline, times, figures);
     report.faults_fired = faults_fired;
     report.skipped_moments = skipped_moments;
-    judge_sinks(clients, config, provisioned, &mut report, &fed.ledger).await?;
+    Box::pin(judge_sinks(
+        clients,
+        config,
+        provisioned,
+        &mut report,
+        &fed.ledger,
+    ))
+    .await?;
     let web_tables = match web {
         Some(front) => Some(judge_web(&mut report, front, &fed.ledger).await?),
         None => None,
@@ -269,8 +291,8 @@ async fn drive(
     Ok((fed, report, passed, web_tables))
 }
 
-/// With more consumers than the lake's: each sink read back and compared, the raw one
-/// reconciled with the ledger.
+/// With more consumers than the lake's: each sink read back and compared, the raw and
+/// Firehose ones reconciled with the ledger.
 async fn judge_sinks(
     clients: &Clients,
     config: &StreamRunConfig,
@@ -279,31 +301,39 @@ async fn judge_sinks(
     ledger: &Ledger,
 ) -> Result<()> {
     use crate::flows::stream::settings::Consumer;
-    use crate::flows::stream::sinks;
-    if !config.pipeline.has(Consumer::Raw) {
+    let pipeline = &config.pipeline;
+    if pipeline.consumers == [Consumer::Lake] {
         return Ok(());
     }
-    let res = &provisioned.resources;
+    let (res, counts) = (&provisioned.resources, report.stats.fan_out);
     let found = report.judged.reconciliation.found;
-    let lake = sinks::lake(clients, &res.bucket, found).await?;
-    let (raw, failures) = sinks::raw(clients, &res.state_bucket, ledger).await?;
+    let mut reports = vec![sinks::lake(clients, &res.bucket, found, report.stats.objects).await?];
+    let mut failures = Vec::new();
+    if pipeline.has(Consumer::Raw) {
+        let (raw, failed) =
+            sinks::raw(clients, &res.state_bucket, ledger, counts.raw_objects).await?;
+        reports.push(raw);
+        failures.extend(failed);
+    }
+    if pipeline.has(Consumer::Firehose) {
+        let forwarded = sinks::Forwarded {
+            calls: counts.firehose_calls,
+            unacknowledged: counts.firehose_unacknowledged,
+            buffer_secs: pipeline.firehose_buffer_secs.max(0) as u64,
+        };
+        let (firehose, failed) =
+            sinks::firehose(clients, &res.state_bucket, ledger, forwarded).await?;
+        reports.push(firehose);
+        failures.extend(failed);
+    }
     report.judged.add_failures(failures);
-    report.sinks = vec![lake, raw];
+    report.sinks = reports;
     Ok(())
-}
-
-/// The web source's front end after the drain, ready to be judged.
-struct Front {
-    addr: std::net::SocketAddr,
-    tables: Tables,
-    stats: Arc<tickflow_pipeline::web::WebStats>,
-    served: Served,
-    scheduled: bool,
 }
 
 /// Reads the web source's tables back, adds its report and its invariants' failures to
 /// `report`; returns the tables.
-async fn judge_web(report: &mut StreamReport, front: Front, ledger: &Ledger) -> Result<Tables> {
+async fn judge_web(report: &mut StreamReport, front: Finished, ledger: &Ledger) -> Result<Tables> {
     let back = web::tables::read(&front.tables).await?;
     let answered = front
         .stats
@@ -325,7 +355,7 @@ struct Ran {
     figures: StageStats,
     faults_fired: Vec<Fired>,
     skipped_moments: Vec<String>,
-    web: Option<Front>,
+    web: Option<Finished>,
 }
 
 /// Starts the stages (and the faults' moments), feeds them, and drains them in order.
@@ -370,13 +400,7 @@ async fn run_stages(
         failed = stages.failure() => return Err(failed),
     };
     let web = match front {
-        Some(front) => Some(Front {
-            addr: front.addr,
-            tables: front.tables.clone(),
-            stats: front.stats.clone(),
-            scheduled: matches!(&config.source, Source::Web(s) if matches!(s.callers, web::Callers::Scheduler { .. })),
-            served: front.finish().await?,
-        }),
+        Some(front) => Some(front.finish().await?),
         None => None,
     };
     let times = stages.drain(started, config.drain_timeout).await?;
@@ -404,11 +428,15 @@ async fn run_stages(
 /// A source that cannot be opened, a web source that cannot start.
 async fn input(config: &StreamRunConfig, run_id: &str) -> Result<(Input, Option<WebRun>)> {
     Ok(match &config.source {
+        Source::Generate(g) => {
+            let events = Generator::new(g.clone()).map(|e| Ok(Item::Event(e)));
+            (Input::Items(Box::new(events)), None)
+        }
+        Source::Replay(spec) => (Input::Items(replay::open(spec)?), None),
         Source::Web(spec) => {
             let (front, queue) = WebRun::start(spec, run_id).await?;
             (Input::Queue(queue), Some(front))
         }
-        source => (Input::Items(items(source)?), None),
     })
 }
 
@@ -503,15 +531,6 @@ fn release_freed_memory() {
     unsafe {
         libc::malloc_trim(0);
     }
-}
-
-/// The items of a generated or replayed run.
-fn items(source: &Source) -> Result<replay::Items> {
-    Ok(match source {
-        Source::Generate(g) => Box::new(Generator::new(g.clone()).map(|e| Ok(Item::Event(e)))),
-        Source::Replay(spec) => replay::open(spec)?,
-        Source::Web(_) => Box::new(std::iter::empty()),
-    })
 }
 
 /// The report of a run from what the feed, the stages and the judge gave.

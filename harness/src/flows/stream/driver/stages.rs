@@ -25,12 +25,16 @@ use tokio::sync::mpsc;
 
 use super::upstream::{self, Upstream};
 use crate::error::{Error, Result};
-use crate::flows::stream::report::{RestartCounts, StageStats, StageTimes};
+use crate::flows::stream::report::{FanOutCounts, RestartCounts, StageStats, StageTimes};
 use crate::flows::stream::settings::{Consumer, PipelineSettings};
 use crate::flows::stream::sinks::RAW_PREFIX;
 
 /// Events the feed may queue ahead of the producer.
 const FEED_BUFFER: usize = 8_192;
+/// The raw consumer's stage name.
+const RAW_STAGE: &str = "raw consumer";
+/// The Firehose consumer's stage name.
+const FIREHOSE_STAGE: &str = "firehose consumer";
 
 /// The running stages: producer, bridge and processor, drained in that order and stopped when
 /// dropped.
@@ -51,6 +55,8 @@ pub struct Restarts {
     pub processor: AtomicU64,
     /// Raw consumer restarts.
     pub raw: AtomicU64,
+    /// Firehose consumer restarts.
+    pub firehose: AtomicU64,
 }
 
 /// Every stage's live counters.
@@ -64,6 +70,8 @@ pub(super) struct Stats {
     pub(super) restarts: Arc<Restarts>,
     /// The raw consumer's counters (a bridge's, delivering to S3).
     pub(super) raw: Arc<BridgeStats>,
+    /// The Firehose consumer's counters (a bridge's, delivering to Firehose).
+    pub(super) firehose: Arc<BridgeStats>,
 }
 
 impl Stats {
@@ -102,6 +110,15 @@ impl Stats {
             bridge: self.restarts.bridge.load(Ordering::Relaxed),
             processor: self.restarts.processor.load(Ordering::Relaxed),
             raw: self.restarts.raw.load(Ordering::Relaxed),
+            firehose: self.restarts.firehose.load(Ordering::Relaxed),
+        };
+        stats.fan_out = FanOutCounts {
+            lake_read_bytes: self.bridge.kinesis_bytes.load(Ordering::Relaxed),
+            raw_read_bytes: self.raw.kinesis_bytes.load(Ordering::Relaxed),
+            firehose_read_bytes: self.firehose.kinesis_bytes.load(Ordering::Relaxed),
+            raw_objects: self.raw.messages.load(Ordering::Relaxed),
+            firehose_calls: self.firehose.messages.load(Ordering::Relaxed),
+            firehose_unacknowledged: self.firehose.unacknowledged.load(Ordering::Relaxed),
         };
         stats
     }
@@ -156,7 +173,11 @@ impl Stages {
         set.start("processor", |control| processor.run_processor(control));
         if settings.has(Consumer::Raw) {
             let raw = wiring.clone();
-            set.start("raw consumer", |control| raw.run_raw(control));
+            set.start(RAW_STAGE, |control| raw.run_raw(control));
+        }
+        if settings.has(Consumer::Firehose) {
+            let firehose = wiring.clone();
+            set.start(FIREHOSE_STAGE, |control| firehose.run_firehose(control));
         }
         let stages = Stages {
             stats: wiring.stats,
@@ -181,13 +202,17 @@ impl Stages {
     pub(super) async fn drain(self, started: Instant, limit: Duration) -> Result<StageTimes> {
         let mut at = Vec::new();
         self.set
-            .drain(limit, |_| at.push(started.elapsed().as_secs_f64()))
+            .drain(limit, |name| {
+                at.push((name, started.elapsed().as_secs_f64()))
+            })
             .await?;
+        let of = |stage: &str| at.iter().find(|(name, _)| *name == stage).map(|(_, s)| *s);
         Ok(StageTimes {
-            produced_secs: at[0],
-            bridged_secs: at[1],
-            processed_secs: at[2],
-            raw_secs: at.get(3).copied(),
+            produced_secs: at[0].1,
+            bridged_secs: at[1].1,
+            processed_secs: at[2].1,
+            raw_secs: of(RAW_STAGE),
+            firehose_secs: of(FIREHOSE_STAGE),
             total_secs: 0.0,
         })
     }
@@ -259,30 +284,59 @@ impl Wiring {
         .await
     }
 
-    /// The raw consumer: a reader of every shard with checkpoints of its own, storing each batch
-    /// as one object under `raw/` in the state bucket; started again after each crash, it
-    /// resumes from those checkpoints (a batch read again overwrites its own object).
+    /// The raw consumer: stores each batch as one object under `raw/` in the state bucket (a
+    /// batch read again after a crash overwrites its own object).
     async fn run_raw(self, control: Control) -> tickflow_pipeline::Result<()> {
-        let restarts = &self.stats.restarts.raw;
-        supervise(Stage::Raw, restarts, || {
+        let sink = Sink::Raw {
+            bucket: self.resources.state_bucket.clone(),
+            prefix: RAW_PREFIX.into(),
+        };
+        let (stats, restarts) = (&self.stats.raw, &self.stats.restarts.raw);
+        self.run_consumer(Stage::Raw, sink, stats, restarts, control)
+            .await
+    }
+
+    /// The Firehose consumer: forwards each batch to the run's delivery stream (a batch read
+    /// again after a crash is forwarded again: at-least-once).
+    async fn run_firehose(self, control: Control) -> tickflow_pipeline::Result<()> {
+        let Some(delivery_stream) = self.resources.delivery_stream.clone() else {
+            return Err(tickflow_pipeline::Error::Stage(
+                "the firehose consumer has no delivery stream provisioned".into(),
+            ));
+        };
+        let sink = Sink::Firehose { delivery_stream };
+        let (stats, restarts) = (&self.stats.firehose, &self.stats.restarts.firehose);
+        self.run_consumer(Stage::Firehose, sink, stats, restarts, control)
+            .await
+    }
+
+    /// A fan-out consumer: a reader of every shard with checkpoints of its own
+    /// (`consumers/<stage>/checkpoints/<stream>/` in the state bucket) delivering to `sink`;
+    /// started again after each crash, it resumes from those checkpoints.
+    async fn run_consumer(
+        &self,
+        stage: Stage,
+        sink: Sink,
+        stats: &Arc<BridgeStats>,
+        restarts: &AtomicU64,
+        control: Control,
+    ) -> tickflow_pipeline::Result<()> {
+        supervise(stage, restarts, || {
             let res = &self.resources;
             let checkpoints = Checkpoints::in_s3(
                 self.clients.clone(),
                 &res.state_bucket,
-                format!("consumers/raw/checkpoints/{}/", res.stream),
+                format!("consumers/{}/checkpoints/{}/", stage.name(), res.stream),
             );
-            let sink = Sink::Raw {
-                bucket: res.state_bucket.clone(),
-                prefix: RAW_PREFIX.into(),
-            };
             let config = self.settings.bridge();
-            let mut raw =
+            let sink = sink.clone();
+            let mut consumer =
                 Bridge::to_sink(self.clients.clone(), &res.stream, sink, config, checkpoints)
-                    .with_stats(self.stats.raw.clone());
+                    .with_stats(stats.clone());
             if let Some(chaos) = &self.chaos {
-                raw = raw.with_chaos(chaos.clone());
+                consumer = consumer.with_chaos(chaos.clone());
             }
-            raw.run(control.clone())
+            consumer.run(control.clone())
         })
         .await
     }

@@ -89,6 +89,8 @@ pub fn calls_since(
             };
             (service.to_string(), delta)
         })
+        // A service the run never called (Firehose without its consumer) is not a row.
+        .filter(|(_, delta)| delta.calls > 0)
         .collect()
 }
 
@@ -104,6 +106,10 @@ pub struct StageTimes {
     /// Raw consumer done: every record in its objects (a run with `consumers` including `raw`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub raw_secs: Option<f64>,
+    /// Firehose consumer done: every record forwarded (a run with `consumers` including
+    /// `firehose`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub firehose_secs: Option<f64>,
     /// Including observation, reconciliation and notification.
     pub total_secs: f64,
 }
@@ -155,6 +161,25 @@ pub struct StageStats {
     pub lake_retries: u64,
     /// Stages started again from durable state after a scheduled crash.
     pub restarts: RestartCounts,
+    /// The fan-out consumers' counters (zero without them).
+    pub fan_out: FanOutCounts,
+}
+
+/// What the fan-out consumers did, for their sinks' judgement and the comparison of their reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct FanOutCounts {
+    /// Bytes of Kinesis record data the bridge (the lake's consumer) read.
+    pub lake_read_bytes: u64,
+    /// Bytes of Kinesis record data the raw consumer read.
+    pub raw_read_bytes: u64,
+    /// Bytes of Kinesis record data the Firehose consumer read.
+    pub firehose_read_bytes: u64,
+    /// Objects the raw consumer put.
+    pub raw_objects: u64,
+    /// `PutRecordBatch` calls Firehose answered.
+    pub firehose_calls: u64,
+    /// Events the Firehose consumer forwarded but had not checkpointed when it crashed.
+    pub firehose_unacknowledged: u64,
 }
 
 /// Times each stage was started again after a crash.
@@ -168,12 +193,14 @@ pub struct RestartCounts {
     pub processor: u64,
     /// Raw consumer restarts.
     pub raw: u64,
+    /// Firehose consumer restarts.
+    pub firehose: u64,
 }
 
 impl RestartCounts {
     /// Every stage's restarts together.
     pub fn total(&self) -> u64 {
-        self.producer + self.bridge + self.processor + self.raw
+        self.producer + self.bridge + self.processor + self.raw + self.firehose
     }
 }
 
@@ -209,6 +236,7 @@ impl StageStats {
             busy_messages: get(&handler.busy),
             lake_retries: get(&lake.retries),
             restarts: RestartCounts::default(),
+            fan_out: FanOutCounts::default(),
         }
     }
 }
@@ -293,5 +321,31 @@ impl Report for StreamReport {
 
     fn html_section(&self) -> String {
         html::section(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(calls: u64) -> CallCounts {
+        CallCounts {
+            calls,
+            errors: 0,
+            throttles: 0,
+        }
+    }
+
+    #[test]
+    fn calls_since_keeps_only_the_services_called_in_between() {
+        let before = [("kinesis", counts(5)), ("firehose", counts(2))];
+        let after = [
+            ("kinesis", counts(9)),
+            ("firehose", counts(2)),
+            ("s3", counts(1)),
+        ];
+        let delta = calls_since(&before, &after);
+        assert_eq!(delta.keys().collect::<Vec<_>>(), ["kinesis", "s3"]);
+        assert_eq!(delta["kinesis"].calls, 4);
     }
 }

@@ -160,10 +160,20 @@ impl StreamReport {
             s.producer_retries,
             s.throttles
         );
+        let mb = |bytes: u64, secs: f64| {
+            let mb = bytes as f64 / 1e6;
+            format!(
+                "read {mb:.1} MB from Kinesis ({:.2} MB/s)",
+                mb / secs.max(1e-9)
+            )
+        };
         let _ = writeln!(
             out,
-            "  bridge   {:>6.2}s  {} SQS messages, {} calls",
-            t.bridged_secs, s.sqs_messages, s.bridge_calls
+            "  bridge   {:>6.2}s  {} SQS messages, {} calls; {}",
+            t.bridged_secs,
+            s.sqs_messages,
+            s.bridge_calls,
+            mb(s.fan_out.lake_read_bytes, t.bridged_secs)
         );
         let _ = writeln!(
             out,
@@ -178,6 +188,22 @@ impl StreamReport {
             s.objects,
             s.lake_bytes as f64 / 1_048_576.0
         );
+        if let Some(secs) = t.raw_secs {
+            let objects = s.fan_out.raw_objects;
+            let read = mb(s.fan_out.raw_read_bytes, secs);
+            let _ = writeln!(
+                out,
+                "  raw      {secs:>6.2}s  {objects} objects put; {read}"
+            );
+        }
+        if let Some(secs) = t.firehose_secs {
+            let (calls, left) = (s.fan_out.firehose_calls, s.fan_out.firehose_unacknowledged);
+            let _ = writeln!(
+                out,
+                "  firehose {secs:>6.2}s  {calls} PutRecordBatch calls, {left} events forwarded again after crashes; {}",
+                mb(s.fan_out.firehose_read_bytes, secs)
+            );
+        }
         let _ = writeln!(
             out,
             "  throughput {:.0} events/s end to end",
@@ -217,12 +243,13 @@ impl StreamReport {
         let restarts = self.stats.restarts;
         let _ = writeln!(
             out,
-            "\nfaults fired {} (restarts: producer {}, bridge {}, processor {}, raw {}; bridge Kinesis retries {}, lake upload retries {}, busy messages {})",
+            "\nfaults fired {} (restarts: producer {}, bridge {}, processor {}, raw {}, firehose {}; bridge Kinesis retries {}, lake upload retries {}, busy messages {})",
             self.faults_fired.len(),
             restarts.producer,
             restarts.bridge,
             restarts.processor,
             restarts.raw,
+            restarts.firehose,
             self.stats.bridge_call_retries,
             self.stats.lake_retries,
             self.stats.busy_messages,

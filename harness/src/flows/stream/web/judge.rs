@@ -13,6 +13,14 @@ use crate::verdict::{Digest, Failure};
 
 /// Examples a failure lists at most.
 const EXAMPLES: usize = 3;
+/// The checks [`judge`] makes, by name.
+pub const CHECKS: [&str; 5] = [
+    "web.answered",
+    "web.refusals",
+    "web.served",
+    "web.rows",
+    "web.request_log",
+];
 
 /// What the events served should be: id -> (digest, when known; the request that served it,
 /// when known).

@@ -61,6 +61,8 @@ pub struct WebRun {
     pub tables: Tables,
     /// The server's counts.
     pub stats: Arc<WebStats>,
+    /// Whether the scheduler called (rather than anyone, as under `tickflow serve`).
+    scheduled: bool,
     callers: tokio::task::JoinHandle<Calls>,
     store: tokio::task::JoinHandle<StoreStats>,
 }
@@ -94,6 +96,21 @@ pub struct Served {
     pub calls: Calls,
     /// What the database writer committed.
     pub store: StoreStats,
+}
+
+/// The front end once it stopped: ready to be judged.
+#[derive(Debug)]
+pub struct Finished {
+    /// Where the server listened.
+    pub addr: std::net::SocketAddr,
+    /// The run's tables.
+    pub tables: Tables,
+    /// The server's counts.
+    pub stats: Arc<WebStats>,
+    /// What it served.
+    pub served: Served,
+    /// Whether the scheduler called: its calls are then judged one by one.
+    pub scheduled: bool,
 }
 
 impl WebRun {
@@ -141,6 +158,7 @@ impl WebRun {
             in_flight: settings.in_flight,
         };
         let (schedule, callers) = (spec.schedule.clone(), spec.callers);
+        let scheduled = matches!(callers, Callers::Scheduler { .. });
         let callers = tokio::spawn(async move {
             let calls = match callers {
                 Callers::Scheduler { calls } => scheduler.run(&schedule, calls).await,
@@ -158,6 +176,7 @@ impl WebRun {
             addr,
             tables: Tables { url, schema },
             stats,
+            scheduled,
             callers,
             store: store_task,
         };
@@ -169,7 +188,7 @@ impl WebRun {
     ///
     /// # Errors
     /// A task that ended abnormally.
-    pub async fn finish(self) -> Result<Served> {
+    pub async fn finish(self) -> Result<Finished> {
         let stage = |what: &str| {
             let what = what.to_string();
             move |e: tokio::task::JoinError| Error::Stage {
@@ -179,7 +198,13 @@ impl WebRun {
         };
         let calls = self.callers.await.map_err(stage("web scheduler"))?;
         let store = self.store.await.map_err(stage("web database writer"))?;
-        Ok(Served { calls, store })
+        Ok(Finished {
+            addr: self.addr,
+            tables: self.tables,
+            stats: self.stats,
+            served: Served { calls, store },
+            scheduled: self.scheduled,
+        })
     }
 }
 
