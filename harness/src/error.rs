@@ -57,6 +57,32 @@ pub enum Error {
         /// The connection or protocol error.
         reason: String,
     },
+    /// An AWS-compatible endpoint whose readiness call for a service the run needs failed.
+    #[error(
+        "endpoint {endpoint} cannot serve {service}: {operation} failed: {reason}. Check that it \
+         runs {service} (an emulator may need it enabled), or choose another endpoint"
+    )]
+    ServiceNotReady {
+        /// The endpoint URL, without its password.
+        endpoint: String,
+        /// The service's name (`kinesis`, `sqs`, ...).
+        service: &'static str,
+        /// The call that failed.
+        operation: &'static str,
+        /// What it answered, on one line.
+        reason: String,
+    },
+    /// An endpoint that answers, but not as LocalStack does.
+    #[error(
+        "endpoint {endpoint} answers, but not as LocalStack ({reason}). For another AWS-compatible \
+         endpoint (moto, or any emulator), run with --target endpoint"
+    )]
+    NotLocalStack {
+        /// The endpoint URL, without its password.
+        endpoint: String,
+        /// What its health endpoint answered.
+        reason: String,
+    },
     /// A PostgreSQL server that does not answer.
     #[error(
         "PostgreSQL at {url} is unreachable: {reason}. Check TICKFLOW_POSTGRES_URL, or unset it to \
@@ -134,3 +160,33 @@ impl From<tickflow_pipeline::stages::StageError> for Error {
 
 /// Shorthand for the harness's results.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// `url` without its password (`scheme://user:***@host...`), for messages and headers.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            let user = credentials.split(':').next().unwrap_or_default();
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_never_show_the_password() {
+        assert_eq!(
+            redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(
+            redact_url("http://key:secret@127.0.0.1:5055"),
+            "http://key:***@127.0.0.1:5055"
+        );
+        assert_eq!(redact_url("postgres://h/db"), "postgres://h/db");
+    }
+}

@@ -6,6 +6,35 @@ use tickflow_pipeline::aws::{AwsError, Clients};
 
 use crate::error::{Error, Result};
 
+/// Asks `ready` every `every` until it answers yes (a resource created asynchronously, such as
+/// a stream or a delivery stream, becoming ACTIVE), for at most `limit`.
+///
+/// # Errors
+/// The first error `ready` answers, or [`Error::Timeout`] naming `what` after `limit`.
+pub(crate) async fn wait_until<F, Fut>(
+    what: impl FnOnce() -> String,
+    limit: std::time::Duration,
+    every: std::time::Duration,
+    mut ready: F,
+) -> Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<bool>>,
+{
+    let wait = async {
+        while !ready().await? {
+            tokio::time::sleep(every).await;
+        }
+        Ok(())
+    };
+    tokio::time::timeout(limit, wait)
+        .await
+        .map_err(|_| Error::Timeout {
+            what: what(),
+            after: limit,
+        })?
+}
+
 /// A short unique run id: lowercase, so it is valid in bucket names.
 pub fn new_run_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..12].to_string()
@@ -200,8 +229,9 @@ pub struct KeyFilter {
 }
 
 impl KeyFilter {
-    /// The filter as S3 takes it.
-    fn rules(&self) -> aws_sdk_s3::types::NotificationConfigurationFilter {
+    /// The filter as S3 takes it; none when it has no rule (an empty `<S3Key/>` is refused as
+    /// malformed XML by moto, and means nothing to AWS).
+    fn rules(&self) -> Option<aws_sdk_s3::types::NotificationConfigurationFilter> {
         use aws_sdk_s3::types::{FilterRule, FilterRuleName, S3KeyFilter};
         let rules = [
             (FilterRuleName::Prefix, &self.prefix),
@@ -213,12 +243,16 @@ impl KeyFilter {
             Some(FilterRule::builder().name(name).value(value).build())
         });
         let mut keys = S3KeyFilter::builder();
+        let mut any = false;
         for rule in rules {
             keys = keys.filter_rules(rule);
+            any = true;
         }
-        aws_sdk_s3::types::NotificationConfigurationFilter::builder()
-            .key(keys.build())
-            .build()
+        any.then(|| {
+            aws_sdk_s3::types::NotificationConfigurationFilter::builder()
+                .key(keys.build())
+                .build()
+        })
     }
 }
 
@@ -253,7 +287,7 @@ pub(crate) async fn notify_topic(
     let configuration = TopicConfiguration::builder()
         .topic_arn(topic_arn)
         .events(Event::from("s3:ObjectCreated:*"))
-        .filter(filter.rules())
+        .set_filter(filter.rules())
         .build()
         .map_err(|e| Error::Input(format!("notification configuration: {e}")))?;
     clients
@@ -297,7 +331,7 @@ pub(crate) async fn notify_queues(
         let configuration = QueueConfiguration::builder()
             .queue_arn(arn)
             .events(Event::from("s3:ObjectCreated:*"))
-            .filter(filter.rules())
+            .set_filter(filter.rules())
             .build()
             .map_err(|e| Error::Input(format!("notification configuration: {e}")))?;
         configurations.push(configuration);
@@ -358,4 +392,22 @@ pub(crate) async fn delete_all(
         }
     }
     problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_filter_without_rules_is_no_filter_and_one_with_a_prefix_is_one_rule() {
+        assert!(KeyFilter::default().rules().is_none());
+        let alerts = KeyFilter {
+            prefix: Some("alerts/".into()),
+            suffix: None,
+        };
+        let filter = alerts.rules().unwrap();
+        let rules = filter.key().unwrap().filter_rules();
+        assert_eq!(rules.len(), 1);
+        assert_eq!(rules[0].value(), Some("alerts/"));
+    }
 }

@@ -389,12 +389,41 @@ fn chain(error: &dyn std::error::Error) -> String {
     let mut message = error.to_string();
     let mut source = error.source();
     while let Some(e) = source {
-        let part = e.to_string();
-        if !message.ends_with(&part) {
+        let text = e.to_string();
+        let part = metadata_message(&text).unwrap_or(&text);
+        if !part.is_empty() && !message.ends_with(part) {
             message.push_str(": ");
-            message.push_str(&part);
+            message.push_str(part);
         }
         source = e.source();
     }
     message
+}
+
+/// The message of the SDK's error metadata, whose `Display` is its whole `Debug` form
+/// (`Error { code: "..", message: "..", aws_request_id: ".." }`); `None` for any other text.
+/// The code is already in the text before it (`unhandled error (MalformedXML)`).
+fn metadata_message(text: &str) -> Option<&str> {
+    let fields = text.strip_prefix("Error {")?;
+    let Some(start) = fields.find("message: \"") else {
+        return Some("");
+    };
+    let rest = &fields[start + "message: \"".len()..];
+    Some(rest.split_once('"').map_or(rest, |(message, _)| message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sdk_s_error_metadata_becomes_its_message() {
+        let dump = r#"Error { code: "MalformedXML", message: "The XML was not well-formed", aws_request_id: "Np7O" }"#;
+        assert_eq!(metadata_message(dump), Some("The XML was not well-formed"));
+        assert_eq!(
+            metadata_message(r#"Error { code: "Throttling", aws_request_id: "x" }"#),
+            Some("")
+        );
+        assert_eq!(metadata_message("connection refused"), None);
+    }
 }

@@ -23,6 +23,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use tickflow_harness::aws::readiness::Service;
 use tickflow_harness::aws::{self, Target};
 use tickflow_harness::ceiling;
 use tickflow_harness::flows::stream::arrival::{LoadPlan, Ramp, Step};
@@ -30,6 +31,7 @@ use tickflow_harness::flows::stream::driver::{Source, StreamRunConfig};
 use tickflow_harness::flows::stream::fired;
 use tickflow_harness::flows::stream::produce::{self, Partition};
 use tickflow_harness::flows::stream::replay::{Pace, ReplaySpec};
+use tickflow_harness::flows::stream::settings::PipelineSettings;
 use tickflow_harness::scenario;
 use tickflow_harness::shrink::ShrinkConfig;
 
@@ -37,9 +39,10 @@ use tickflow_harness::shrink::ShrinkConfig;
 #[derive(Debug, Parser)]
 #[command(version, about)]
 pub struct Cli {
-    /// Where the pipeline runs: `localstack` (started, or `AWS_ENDPOINT_URL`) or `aws` (real AWS
-    /// through the standard credential chain and region; resources are namespaced by run id and
-    /// torn down).
+    /// Where the pipeline runs: `localstack` (started, or `AWS_ENDPOINT_URL`), `endpoint` (any
+    /// AWS-compatible endpoint at `AWS_ENDPOINT_URL`: moto, another emulator) or `aws` (real AWS
+    /// through the standard credential chain and region). Resources are namespaced by run id
+    /// and torn down.
     #[arg(long, global = true, value_enum, default_value_t = TargetKind::Localstack)]
     target: TargetKind,
     #[command(subcommand)]
@@ -51,6 +54,9 @@ pub struct Cli {
 enum TargetKind {
     /// LocalStack, started by tickflow or given by `AWS_ENDPOINT_URL`.
     Localstack,
+    /// Any AWS-compatible endpoint at `AWS_ENDPOINT_URL`, proven by one call per service a run
+    /// needs.
+    Endpoint,
     /// Real AWS.
     Aws,
 }
@@ -223,7 +229,10 @@ struct ReplayArgs {
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let target = cli.target;
     match cli.command {
-        Command::Doctor => with_target(target, doctor_command).await,
+        Command::Doctor => {
+            let needs = PipelineSettings::default().services();
+            with_target(target, &needs, doctor_command).await
+        }
         Command::Validate { files } => Ok(validate_command(&files)),
         Command::Record { file, out } => record_command(&file, &out),
         Command::Localstack => localstack_command(target).await,
@@ -256,7 +265,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 json: args.json,
                 html: args.html,
             };
-            with_target(target, |t, h| run_once(config, outputs, t, h)).await
+            let needs = config.pipeline.services();
+            with_target(target, &needs, |t, h| run_once(config, outputs, t, h)).await
         }
         Command::Replay(args) => replay_command(target, args).await,
         Command::Serve(args) => serve_command(target, args).await,
@@ -266,10 +276,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// `tickflow localstack`: starts LocalStack and keeps it until Ctrl-C.
 async fn localstack_command(target: TargetKind) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(
-        target != TargetKind::Aws,
-        "`tickflow localstack` starts LocalStack; it has no meaning with --target aws"
+        target == TargetKind::Localstack,
+        "`tickflow localstack` starts LocalStack; it has no meaning with another --target"
     );
-    with_target(target, |target, header| async move {
+    with_target(target, &[], |target, header| async move {
         eprintln!("{header}; Ctrl-C removes it");
         if let Target::Endpoint(endpoint) = target {
             println!("AWS_ENDPOINT_URL={endpoint}");
@@ -284,7 +294,8 @@ async fn localstack_command(target: TargetKind) -> anyhow::Result<ExitCode> {
 
 /// `tickflow ceiling`: the target's raw capacity, loop by loop.
 async fn ceiling_command(target: TargetKind, seconds: u64) -> anyhow::Result<ExitCode> {
-    with_target(target, |target, header| async move {
+    let needs = [Service::Kinesis, Service::Sqs, Service::S3];
+    with_target(target, &needs, |target, header| async move {
         println!("{header}");
         let clients = aws::clients(&target).await;
         let measured = ceiling::measure(&clients, std::time::Duration::from_secs(seconds)).await?;
@@ -303,7 +314,10 @@ async fn scenario_files_command(target: TargetKind, args: RunArgs) -> anyhow::Re
             s.file.faults.schedule = fired::schedule_from_report(report, Some(s.name()))?;
         }
     }
-    with_target(target, |target, header| {
+    let mut needs: Vec<Service> = scenarios.iter().flat_map(|s| s.services()).collect();
+    needs.sort();
+    needs.dedup();
+    with_target(target, &needs, |target, header| {
         scenarios_command(scenarios, args.report_dir, target, header)
     })
     .await
@@ -319,7 +333,8 @@ async fn flag_run_command(target: TargetKind, args: RunArgs) -> anyhow::Result<E
         json: args.json,
         html: args.html,
     };
-    with_target(target, |target, header| {
+    let needs = config.pipeline.services();
+    with_target(target, &needs, |target, header| {
         run_once(config, outputs, target, header)
     })
     .await
@@ -334,7 +349,8 @@ async fn shrink_file_command(
 ) -> anyhow::Result<ExitCode> {
     let original = load_all(&[file])?.remove(0);
     let out = out.unwrap_or_else(|| PathBuf::from(format!("{}-shrunk.toml", original.name())));
-    with_target(target, |target, site| {
+    let needs = original.services();
+    with_target(target, &needs, |target, site| {
         shrink_command(original, config, out, target, site)
     })
     .await
@@ -358,7 +374,7 @@ async fn produce_command(
             ..LoadPlan::default()
         };
     }
-    with_target(target, |target, header| async move {
+    with_target(target, &[Service::Kinesis], |target, header| async move {
         eprintln!("{header}");
         let clients = aws::clients(&target).await;
         let producer = s.file.pipeline.producer();
@@ -404,7 +420,8 @@ async fn replay_command(target: TargetKind, args: ReplayArgs) -> anyhow::Result<
         json: None,
         html: None,
     };
-    with_target(target, |target, header| {
+    let needs = config.pipeline.services();
+    with_target(target, &needs, |target, header| {
         run_once(config, outputs, target, header)
     })
     .await

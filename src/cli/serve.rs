@@ -46,7 +46,8 @@ pub(super) async fn serve_command(target: TargetKind, args: ServeArgs) -> anyhow
         html: args.html,
     };
     tokio::spawn(say_when_ready(args.addr));
-    with_target(target, |t, site| run_once(config, outputs, t, site)).await
+    let needs = config.pipeline.services();
+    with_target(target, &needs, |t, site| run_once(config, outputs, t, site)).await
 }
 
 /// The run `tickflow serve` asks for: the scenario's web source called by anyone, judged on

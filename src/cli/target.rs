@@ -1,9 +1,14 @@
-//! Where a command's requests go: real AWS, or a LocalStack started (and removed) around it.
+//! Where a command's requests go: LocalStack (started and removed around it, or given), any
+//! other AWS-compatible endpoint, or real AWS; each proven to answer before the job starts, and
+//! described truthfully in the header.
 
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use tickflow_harness::aws::Target;
+use tickflow_harness::aws::identity::aws_identity;
+use tickflow_harness::aws::readiness::{self, Service};
+use tickflow_harness::aws::{self, Target};
+use tickflow_harness::error::redact_url;
 use tickflow_harness::localstack::{LocalStack, LocalStackConfig, Origin};
 
 use super::TargetKind;
@@ -23,25 +28,75 @@ impl std::fmt::Display for Site {
     }
 }
 
-/// Runs `job` against real AWS, or against LocalStack (started and removed around it, also on
-/// Ctrl-C). `job` gets where to send requests and a [`Site`] describing it.
-pub(super) async fn with_target<F, Fut>(target: TargetKind, job: F) -> anyhow::Result<ExitCode>
+/// Runs `job` against `target`, once it has answered for the `needs` of the run. `job` gets
+/// where to send requests and a [`Site`] describing it.
+pub(super) async fn with_target<F, Fut>(
+    target: TargetKind,
+    needs: &[Service],
+    job: F,
+) -> anyhow::Result<ExitCode>
 where
     F: FnOnce(Target, Site) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<ExitCode>>,
 {
-    if target == TargetKind::Aws {
-        let header =
-            "real AWS (standard credential chain and region, no endpoint override)".to_string();
-        let site = Site {
-            header,
-            container: None,
-        };
-        return tokio::select! {
-            outcome = job(Target::Aws, site) => outcome,
-            _ = tokio::signal::ctrl_c() => Ok(ExitCode::from(130)),
-        };
+    match target {
+        TargetKind::Localstack => with_localstack(job).await,
+        TargetKind::Endpoint => {
+            let (target, site) = endpoint_site(needs).await?;
+            until_ctrl_c(job(target, site)).await
+        }
+        TargetKind::Aws => {
+            let identity = aws_identity().await.context("reaching AWS")?;
+            let site = Site {
+                header: identity.to_string(),
+                container: None,
+            };
+            until_ctrl_c(job(Target::Aws, site)).await
+        }
     }
+}
+
+/// The job's outcome, or exit code 130 on Ctrl-C.
+async fn until_ctrl_c(
+    job: impl std::future::Future<Output = anyhow::Result<ExitCode>>,
+) -> anyhow::Result<ExitCode> {
+    tokio::select! {
+        outcome = job => outcome,
+        _ = tokio::signal::ctrl_c() => Ok(ExitCode::from(130)),
+    }
+}
+
+/// `AWS_ENDPOINT_URL`, once one call per needed service has answered there.
+async fn endpoint_site(needs: &[Service]) -> anyhow::Result<(Target, Site)> {
+    let url = std::env::var("AWS_ENDPOINT_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .context(
+            "--target endpoint needs AWS_ENDPOINT_URL: the endpoint's URL, such as \
+             http://127.0.0.1:5000 for a moto server",
+        )?;
+    let shown = redact_url(&url);
+    let target = Target::Endpoint(url);
+    let clients = aws::clients(&target).await;
+    let ready = readiness::check(&clients, &shown, needs, readiness::CALL_LIMIT).await?;
+    let header = format!(
+        "AWS-compatible endpoint {shown} (answered {}; not LocalStack: no container to pause)",
+        readiness::summary(&ready)
+    );
+    let site = Site {
+        header,
+        container: None,
+    };
+    Ok((target, site))
+}
+
+/// Runs `job` against LocalStack: started and removed around it (also on Ctrl-C), or the one
+/// `AWS_ENDPOINT_URL` names.
+async fn with_localstack<F, Fut>(job: F) -> anyhow::Result<ExitCode>
+where
+    F: FnOnce(Target, Site) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<ExitCode>>,
+{
     let config = LocalStackConfig::from_env();
     let localstack = LocalStack::start(&config)
         .await
@@ -50,12 +105,12 @@ where
         Origin::Started { image, startup, .. } => {
             format!("started {image} in {:.1}s", startup.as_secs_f64())
         }
-        Origin::External => format!("using AWS_ENDPOINT_URL={}", localstack.endpoint()),
+        Origin::External => "given by AWS_ENDPOINT_URL".to_string(),
     };
     let header = format!(
         "LocalStack {} at {} ({origin})",
         localstack.version().unwrap_or("(version unknown)"),
-        localstack.endpoint(),
+        redact_url(localstack.endpoint()),
     );
     let target = Target::Endpoint(localstack.endpoint().to_string());
     let container = match localstack.origin() {
@@ -63,10 +118,7 @@ where
         Origin::External => None,
     };
     let site = Site { header, container };
-    let outcome = tokio::select! {
-        outcome = job(target, site) => outcome,
-        _ = tokio::signal::ctrl_c() => Ok(ExitCode::from(130)),
-    };
+    let outcome = until_ctrl_c(job(target, site)).await;
     localstack.shutdown().await.context("removing LocalStack")?;
     outcome
 }

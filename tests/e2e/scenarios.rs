@@ -79,7 +79,7 @@ fn validate_names_file_line_column_and_key() {
 }
 
 #[test]
-fn target_aws_uses_the_standard_chain_without_an_endpoint_override() {
+fn target_aws_uses_the_standard_chain_and_says_when_the_sdk_settings_override_the_endpoint() {
     // The real-AWS code path (standard credential chain, region and endpoint resolution) is
     // pointed at LocalStack only through the SDK's own environment variables.
     let (ok, stdout) = tickflow_against_localstack(
@@ -91,11 +91,48 @@ fn target_aws_uses_the_standard_chain_without_an_endpoint_override() {
         ],
     );
     assert!(ok, "{stdout}");
+    // The header is honest: the SDK's settings point it at an endpoint, so it does not say AWS.
+    let endpoint = &crate::support::localstack().endpoint;
+    let header = stdout.lines().next().unwrap_or_default();
     assert!(
-        stdout.starts_with("real AWS (standard credential chain"),
+        header.starts_with(&format!("the AWS API at {endpoint} (AWS_ENDPOINT_URL"))
+            && header.ends_with("account 000000000000, region us-east-1"),
         "{stdout}"
     );
     assert!(stdout.contains("all 6 checks passed"), "{stdout}");
+}
+
+#[test]
+fn target_endpoint_proves_each_service_and_says_which_endpoint_it_is() {
+    let (ok, stdout) = tickflow_against_localstack(&["--target", "endpoint", "doctor"], &[]);
+    assert!(ok, "{stdout}");
+    let endpoint = &crate::support::localstack().endpoint;
+    let header = stdout.lines().next().unwrap_or_default();
+    assert!(
+        header.starts_with(&format!(
+            "AWS-compatible endpoint {endpoint} (answered kinesis "
+        )),
+        "{stdout}"
+    );
+    for service in ["sqs", "s3", "sns"] {
+        assert!(
+            header.contains(&format!(", {service} ")),
+            "{service}: {header}"
+        );
+    }
+    assert!(stdout.contains("all 6 checks passed"), "{stdout}");
+}
+
+#[test]
+fn target_endpoint_names_the_service_and_call_of_an_endpoint_that_does_not_answer() {
+    let url = crate::support::closed_port_url();
+    let stderr = failing(&["--target", "endpoint", "doctor"], &url);
+    assert!(
+        stderr.contains(&format!(
+            "endpoint {url} cannot serve kinesis: ListStreams failed"
+        )),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -130,4 +167,36 @@ pub fn tickflow_against_localstack(args: &[&str], env: &[(&str, &str)]) -> (bool
         text.push_str(&String::from_utf8_lossy(&out.stderr));
     }
     (out.status.success(), text)
+}
+
+#[test]
+fn target_localstack_tells_an_endpoint_that_is_not_localstack_to_use_target_endpoint() {
+    // An HTTP server that answers 404 to everything, as moto does for LocalStack's health path.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        use std::io::{Read as _, Write as _};
+        for mut stream in listener.incoming().flatten() {
+            let _ = stream.read(&mut [0u8; 4096]);
+            let _ = stream.write_all(b"HTTP/1.1 404 NOT FOUND\r\nContent-Length: 0\r\n\r\n");
+        }
+    });
+    let stderr = failing(&["doctor"], &url);
+    assert!(
+        stderr.contains(&format!("endpoint {url} answers, but not as LocalStack"))
+            && stderr.contains("--target endpoint"),
+        "{stderr}"
+    );
+}
+
+/// Runs the `tickflow` binary with `AWS_ENDPOINT_URL=url`, which must fail; returns its stderr.
+fn failing(args: &[&str], url: &str) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tickflow"))
+        .args(args)
+        .env("AWS_ENDPOINT_URL", url)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{stderr}");
+    stderr
 }

@@ -105,3 +105,13 @@ pub async fn empty_queue(clients: &Clients, queue: &str) {
         }
     }
 }
+
+/// `http://127.0.0.1:<port>` for a port nothing listens on (bound, then let go).
+pub fn closed_port_url() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("http://127.0.0.1:{port}")
+}

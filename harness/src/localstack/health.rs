@@ -10,7 +10,7 @@ use serde::Deserialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::error::{Error, Result};
+use crate::error::{redact_url, Error, Result};
 
 /// What `/_localstack/health` reports.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
@@ -45,10 +45,11 @@ impl Health {
 /// Fetches `/_localstack/health` from `endpoint` (an `http://host:port` URL).
 ///
 /// # Errors
-/// [`Error::Unreachable`] when nothing answers or the answer is not LocalStack's health JSON.
+/// [`Error::Unreachable`] when nothing answers, [`Error::NotLocalStack`] when the answer is not
+/// LocalStack's health JSON.
 pub async fn fetch(endpoint: &str, timeout: Duration) -> Result<Health> {
     let unreachable = |reason: String| Error::Unreachable {
-        endpoint: endpoint.to_string(),
+        endpoint: redact_url(endpoint),
         reason,
     };
     let authority = endpoint
@@ -72,7 +73,10 @@ pub async fn fetch(endpoint: &str, timeout: Duration) -> Result<Health> {
         .await
         .map_err(|_| unreachable(format!("no answer within {timeout:?}")))?
         .map_err(|e| unreachable(e.to_string()))?;
-    parse_response(&response).map_err(unreachable)
+    parse_response(&response).map_err(|reason| Error::NotLocalStack {
+        endpoint: redact_url(endpoint),
+        reason,
+    })
 }
 
 /// Parses a raw HTTP response carrying the health JSON.

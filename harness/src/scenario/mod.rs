@@ -45,6 +45,15 @@ impl Scenario {
             .any(|r| r.kind == tickflow_pipeline::chaos::FaultKind::Outage)
     }
 
+    /// The AWS services a run of it calls, for a target's readiness check.
+    pub fn services(&self) -> Vec<tickflow_pipeline::chaos::Service> {
+        match self.file.scenario.flow {
+            FlowKind::Stream => self.file.pipeline.services(),
+            FlowKind::Batch => crate::flows::batch::topology::SERVICES.to_vec(),
+            FlowKind::PriceFiles => crate::flows::price_files::topology::SERVICES.to_vec(),
+        }
+    }
+
     /// Whether it needs PostgreSQL: the batch flow loads into it, the web source stores its
     /// rows and request log in it.
     pub fn needs_postgres(&self) -> bool {

@@ -5,12 +5,16 @@
 
 use tickflow_pipeline::aws::Clients;
 use tickflow_pipeline::batch::layout;
+use tickflow_pipeline::chaos::Service;
 
 use crate::error::{Error, Result};
 use crate::topology::{
     delete_all, ensure_bucket, ensure_queue, ensure_topic, notify_queues, subscribe_queue,
     KeyFilter,
 };
+
+/// The AWS services the batch flow calls, for a target's readiness check.
+pub const SERVICES: [Service; 3] = [Service::S3, Service::Sqs, Service::Sns];
 
 /// Names, URLs and ARNs of one batch run's resources.
 #[derive(Debug, Clone)]

@@ -4,6 +4,7 @@
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use tickflow_pipeline::aws::Clients;
+use tickflow_pipeline::chaos::Service;
 use tickflow_pipeline::price_files::layout;
 
 use crate::error::Result;
@@ -14,6 +15,8 @@ use crate::topology::{
 
 /// Receives after which a message is dead-lettered.
 pub const MAX_RECEIVE_COUNT: u32 = 10;
+/// The AWS services the price-file flow calls, for a target's readiness check.
+pub const SERVICES: [Service; 3] = [Service::S3, Service::Sqs, Service::Sns];
 /// The ETL queue's visibility timeout: a price file left for redelivery comes back after it.
 const ETL_VISIBILITY_SECS: u32 = 30;
 /// The analysis queue's: how long a record held for its predecessor waits between receives.

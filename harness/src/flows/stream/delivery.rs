@@ -10,6 +10,7 @@ use aws_sdk_firehose::types::{
 use tickflow_pipeline::aws::{AwsError, Clients};
 
 use crate::error::{Error, Result};
+use crate::topology::wait_until;
 
 /// Where Firehose writes the consumer's objects, in the state bucket.
 pub const FIREHOSE_PREFIX: &str = "firehose/";
@@ -77,31 +78,21 @@ pub async fn ensure(
 }
 
 async fn wait_active(clients: &Clients, name: &str) -> Result<()> {
-    let limit = Duration::from_secs(60);
-    let wait = async {
-        loop {
-            let out = clients
-                .firehose
-                .describe_delivery_stream()
-                .delivery_stream_name(name)
-                .send()
-                .await
-                .map_err(AwsError::of("firehose", "DescribeDeliveryStream"))?;
-            if out
-                .delivery_stream_description()
-                .is_some_and(|d| d.delivery_stream_status() == &DeliveryStreamStatus::Active)
-            {
-                return Ok::<_, Error>(());
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    };
-    tokio::time::timeout(limit, wait)
-        .await
-        .map_err(|_| Error::Timeout {
-            what: format!("Firehose delivery stream {name} to become ACTIVE"),
-            after: limit,
-        })?
+    let what = || format!("Firehose delivery stream {name} to become ACTIVE");
+    let every = Duration::from_millis(200);
+    wait_until(what, Duration::from_secs(60), every, || async {
+        let out = clients
+            .firehose
+            .describe_delivery_stream()
+            .delivery_stream_name(name)
+            .send()
+            .await
+            .map_err(AwsError::of("firehose", "DescribeDeliveryStream"))?;
+        Ok(out
+            .delivery_stream_description()
+            .is_some_and(|d| d.delivery_stream_status() == &DeliveryStreamStatus::Active))
+    })
+    .await
 }
 
 /// Deletes delivery stream `name`; one already gone is fine.

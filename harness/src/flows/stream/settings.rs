@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tickflow_pipeline::bridge::BridgeConfig;
+use tickflow_pipeline::chaos::Service;
 use tickflow_pipeline::compress::Compression;
 use tickflow_pipeline::lake::LakeConfig;
 use tickflow_pipeline::notify::WatchConfig;
@@ -306,6 +307,16 @@ impl PipelineSettings {
             size_mb: self.firehose_buffer_mb,
             interval_secs: self.firehose_buffer_secs,
         })
+    }
+
+    /// The AWS services the stream flow calls with these consumers, for a target's readiness
+    /// check.
+    pub fn services(&self) -> Vec<Service> {
+        let mut services = vec![Service::Kinesis, Service::Sqs, Service::S3, Service::Sns];
+        if self.has(Consumer::Firehose) {
+            services.push(Service::Firehose);
+        }
+        services
     }
 
     /// The price watch's configuration.

@@ -12,11 +12,11 @@ use tickflow_pipeline::aws::{AwsError, Clients};
 use tickflow_pipeline::resources::{Resources, Topics};
 use tickflow_pipeline::retry::{Attempts, Backoff};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::flows::stream::delivery::{self, Buffering};
 use crate::topology::{
     delete_all, ensure_bucket, ensure_queue, ensure_topic, left_behind, new_run_id, notify_topic,
-    queue_arn, subscribe_queue, KeyFilter,
+    queue_arn, subscribe_queue, wait_until, KeyFilter,
 };
 
 /// Default shard count (as in the seeds).
@@ -321,31 +321,21 @@ async fn ensure_stream(clients: &Clients, name: &str, shards: i32) -> Result<()>
 }
 
 async fn wait_stream_active(clients: &Clients, name: &str) -> Result<()> {
-    let limit = Duration::from_secs(60);
-    let wait = async {
-        loop {
-            let summary = clients
-                .kinesis
-                .describe_stream_summary()
-                .stream_name(name)
-                .send()
-                .await
-                .map_err(AwsError::of("kinesis", "DescribeStreamSummary"))?;
-            if summary
-                .stream_description_summary()
-                .is_some_and(|d| d.stream_status() == &StreamStatus::Active)
-            {
-                return Ok::<_, Error>(());
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    };
-    tokio::time::timeout(limit, wait)
-        .await
-        .map_err(|_| Error::Timeout {
-            what: format!("Kinesis stream {name} to become ACTIVE"),
-            after: limit,
-        })?
+    let what = || format!("Kinesis stream {name} to become ACTIVE");
+    let every = Duration::from_millis(100);
+    wait_until(what, Duration::from_secs(60), every, || async {
+        let summary = clients
+            .kinesis
+            .describe_stream_summary()
+            .stream_name(name)
+            .send()
+            .await
+            .map_err(AwsError::of("kinesis", "DescribeStreamSummary"))?;
+        Ok(summary
+            .stream_description_summary()
+            .is_some_and(|d| d.stream_status() == &StreamStatus::Active))
+    })
+    .await
 }
 
 /// Deletes a stream; one already gone is fine.

@@ -53,8 +53,8 @@ impl Moments {
                     let id = container.ok_or_else(|| {
                         Error::Input(
                             "an outage fault pauses the LocalStack container, and tickflow \
-                             pauses only a container it started itself (not AWS_ENDPOINT_URL or \
-                             --target aws)"
+                             pauses only a container it started itself (not one given by \
+                             AWS_ENDPOINT_URL, nor --target endpoint or aws)"
                                 .into(),
                         )
                     })?;

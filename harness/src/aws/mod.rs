@@ -1,4 +1,11 @@
-//! The one place where the AWS SDK's endpoint, region and credentials are decided.
+//! The one place where the AWS SDK's endpoint, region and credentials are decided, and where a
+//! target is proven to answer.
+//!
+//! - [`readiness`]: one cheap call per service a run needs, for endpoints that are not LocalStack;
+//! - [`identity`]: the account and region real AWS answers for.
+
+pub mod identity;
+pub mod readiness;
 
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_s3::config::Credentials;
