@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 use aws_sdk_firehose::primitives::Blob;
 use aws_sdk_firehose::types::Record;
 
-use super::BridgeStats;
+use super::{call_failed, entries_failed, BridgeStats};
 use crate::aws::{AwsError, Clients};
 use crate::error::{Error, Result};
 use crate::retry::{Attempts, Backoff};
@@ -113,13 +113,7 @@ async fn put_batch(
             Ok(out) => out,
             Err(e) => {
                 let error = AwsError::of("firehose", "PutRecordBatch")(e);
-                if attempts.failed().await.is_err() {
-                    return Err(error.into());
-                }
-                tracing::debug!(attempt = attempts.failures(), %error, "retrying");
-                stats
-                    .retries
-                    .fetch_add(pending.len() as u64, Ordering::Relaxed);
+                call_failed(&mut attempts, error, pending.len(), stats).await?;
                 continue;
             }
         };
@@ -141,16 +135,9 @@ async fn put_batch(
             .filter(|(_, answer)| answer.error_code().is_some())
             .map(|(data, _)| data)
             .collect();
-        if let Err(gave_up) = attempts.failed().await {
-            return Err(Error::Stage(format!(
-                "firehose: {} records still refused after {} attempts",
-                pending.len(),
-                gave_up.attempts
-            )));
-        }
-        stats
-            .retries
-            .fetch_add(pending.len() as u64, Ordering::Relaxed);
+        let gave_up =
+            |n, tries| format!("firehose: {n} records still refused after {tries} attempts");
+        entries_failed(&mut attempts, pending.len(), stats, gave_up).await?;
     }
     stats.user_records.fetch_add(events, Ordering::Relaxed);
     Ok(())

@@ -572,13 +572,7 @@ async fn send_batch(
             Ok(out) => out,
             Err(e) => {
                 let error = AwsError::of("sqs", "SendMessageBatch")(e);
-                if attempts.failed().await.is_err() {
-                    return Err(error.into());
-                }
-                tracing::debug!(attempt = attempts.failures(), %error, "retrying");
-                stats
-                    .retries
-                    .fetch_add(pending.len() as u64, Ordering::Relaxed);
+                call_failed(&mut attempts, error, pending.len(), stats).await?;
                 continue;
             }
         };
@@ -595,17 +589,42 @@ async fn send_batch(
         let failed: std::collections::HashSet<&str> = out.failed().iter().map(|f| f.id()).collect();
         pending.retain(|(id, _)| failed.contains(id.as_str()));
         if !pending.is_empty() {
-            if let Err(gave_up) = attempts.failed().await {
-                return Err(Error::Stage(format!(
-                    "bridge: {} SQS messages still failing after {} attempts",
-                    pending.len(),
-                    gave_up.attempts
-                )));
-            }
-            stats
-                .retries
-                .fetch_add(pending.len() as u64, Ordering::Relaxed);
+            let gave_up =
+                |n, tries| format!("bridge: {n} SQS messages still failing after {tries} attempts");
+            entries_failed(&mut attempts, pending.len(), stats, gave_up).await?;
         }
     }
+    Ok(())
+}
+
+/// A batch call (`SendMessageBatch`, `PutRecordBatch`) that failed as a whole: its `error` once
+/// the attempts are spent, otherwise the `pending` entries counted as retried after the backoff.
+pub(crate) async fn call_failed(
+    attempts: &mut Attempts,
+    error: AwsError,
+    pending: usize,
+    stats: &BridgeStats,
+) -> Result<()> {
+    if attempts.failed().await.is_err() {
+        return Err(error.into());
+    }
+    tracing::debug!(attempt = attempts.failures(), %error, "retrying");
+    stats.retries.fetch_add(pending as u64, Ordering::Relaxed);
+    Ok(())
+}
+
+/// Some entries of a batch call refused: the error `gave_up` says (given the entries pending
+/// and the attempts made) once the attempts are spent, otherwise the `pending` entries counted
+/// as retried after the backoff.
+pub(crate) async fn entries_failed(
+    attempts: &mut Attempts,
+    pending: usize,
+    stats: &BridgeStats,
+    gave_up: impl FnOnce(usize, u32) -> String,
+) -> Result<()> {
+    if let Err(spent) = attempts.failed().await {
+        return Err(Error::Stage(gave_up(pending, spent.attempts)));
+    }
+    stats.retries.fetch_add(pending as u64, Ordering::Relaxed);
     Ok(())
 }
