@@ -32,7 +32,9 @@ pub const OBJECT_LEVEL: i32 = 3;
 pub const OBJECT_SUFFIX: &str = ".zst";
 
 /// Whether Kinesis records, SQS bodies and lake objects are compressed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Compression {
     /// Everything as it is: KPL aggregates or single events, JSON bodies, JSON-lines objects.

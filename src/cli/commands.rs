@@ -3,6 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anyhow::Context as _;
+
 use tickflow_harness::aws::{self, Target};
 use tickflow_harness::doctor;
 use tickflow_harness::flows::stream::replay;
@@ -66,6 +68,16 @@ pub(super) fn validate_command(files: &[PathBuf]) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+pub(super) fn schema_command(out: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let schema = scenario::schema::scenario_schema();
+    match out {
+        Some(path) => std::fs::write(path, schema)
+            .with_context(|| format!("cannot write the schema to {}", path.display()))?,
+        None => print!("{schema}"),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 pub(super) fn record_command(file: &Path, out: &Path) -> anyhow::Result<ExitCode> {

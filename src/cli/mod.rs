@@ -11,7 +11,7 @@ mod runs;
 mod serve;
 mod target;
 
-use commands::{doctor_command, load_all, record_command, validate_command};
+use commands::{doctor_command, load_all, record_command, schema_command, validate_command};
 use runs::{
     flag_run_config, load_config, run_once, scenarios_command, shrink_command, stream_only, Outputs,
 };
@@ -72,6 +72,13 @@ enum Command {
         /// Scenario files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+    /// Print (or write) the JSON Schema of the scenario format, for TOML editors; the
+    /// committed copy is `scenarios/tickflow.schema.json`.
+    Schema {
+        /// Write it to this file instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Write the events a scenario would generate as JSONL, for replay.
     Record {
@@ -234,6 +241,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             with_target(target, &needs, doctor_command).await
         }
         Command::Validate { files } => Ok(validate_command(&files)),
+        Command::Schema { out } => schema_command(out.as_deref()),
         Command::Record { file, out } => record_command(&file, &out),
         Command::Localstack => localstack_command(target).await,
         Command::Ceiling { seconds } => ceiling_command(target, seconds).await,

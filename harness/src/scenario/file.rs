@@ -8,7 +8,7 @@ use crate::flows::stream::faults::FaultSettings;
 use crate::flows::stream::settings::PipelineSettings;
 
 /// A whole scenario file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioFile {
     /// Name, description, seed.
@@ -40,7 +40,7 @@ pub struct ScenarioFile {
 }
 
 /// `[scenario]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Meta {
     /// Name in reports, test names and the run-status subject.
@@ -61,7 +61,9 @@ pub struct Meta {
 
 /// The pipelines tickflow simulates; each brings its own topology, stages, read-back and
 /// assertions.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum FlowKind {
     /// Market data -> Kinesis -> SQS -> processor -> S3 lake -> SNS.
@@ -85,7 +87,7 @@ impl FlowKind {
 }
 
 /// `[source]`.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SourceSection {
     /// `generate`, `replay` or `web`.
@@ -93,7 +95,7 @@ pub struct SourceSection {
 }
 
 /// Where a stream run's events come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum SourceKind {
     /// The generator, fed straight to the producer.
@@ -117,7 +119,7 @@ impl ScenarioFile {
 }
 
 /// `[generate]`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Generate {
     /// How many events (1 or more).
@@ -144,7 +146,7 @@ pub struct Generate {
 }
 
 /// `[replay]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Replay {
     /// A JSONL file of events (from `tickflow record`) or a CSV file, relative to the scenario.
@@ -160,7 +162,7 @@ pub struct Replay {
 }
 
 /// `[expect]`: assertions on what the run left behind.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
     /// The reconciliation holds (always: `false` is rejected; kept so that files saying
@@ -211,7 +213,7 @@ pub struct Expect {
 }
 
 /// `[expect.sinks]`: one table per consumer's sink.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SinksExpect {
     /// The lake's data objects.
@@ -226,7 +228,7 @@ pub struct SinksExpect {
 }
 
 /// `[expect.sinks.<consumer>]`.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SinkExpect {
     /// Objects in the sink.
@@ -286,7 +288,7 @@ impl SinkExpect {
 }
 
 /// `[expect.web]`.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebExpect {
     /// Requests the scheduler made (refusals included).
@@ -313,7 +315,7 @@ pub struct WebExpect {
 }
 
 /// `[expect.web.rows]`.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebRowsExpect {
     /// Rows in `forex_rates`.
@@ -361,7 +363,7 @@ impl WebExpect {
 }
 
 /// `[expect.price_files]`.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PriceFilesExpect {
     /// Alerts delivered.
@@ -373,7 +375,7 @@ pub struct PriceFilesExpect {
 }
 
 /// `[expect.batch]`.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchExpect {
     /// Rows in the table after the run.
@@ -463,7 +465,7 @@ impl Default for Expect {
 }
 
 /// `[[expect.partitions]]`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PartitionExpect {
     /// Glob over partition paths, e.g. `event_type=forex/**` (`*` stays within a segment).
@@ -481,7 +483,7 @@ pub struct PartitionExpect {
 }
 
 /// `[expect.queues]`.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QueueExpect {
     /// Visible messages left on the main queue.
@@ -493,7 +495,7 @@ pub struct QueueExpect {
 }
 
 /// `[expect.sns]`.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SnsExpect {
     /// New-data notifications: a count, or `"objects"` for exactly one per object written.
@@ -509,7 +511,7 @@ pub struct SnsExpect {
 }
 
 /// `[expect.latency]`: upper bounds, milliseconds (handed to the producer -> in S3).
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LatencyExpect {
     /// Median at most.
@@ -519,7 +521,7 @@ pub struct LatencyExpect {
 }
 
 /// How fast a replay plays.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum Speed {
     /// `"full"` or `"original"`.
@@ -533,7 +535,7 @@ pub enum Speed {
 }
 
 /// The named speeds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SpeedName {
     /// As fast as the pipeline takes it.
@@ -543,7 +545,7 @@ pub enum SpeedName {
 }
 
 /// Expected new-data notifications.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum NewData {
     /// `"objects"`: one per object written.
@@ -553,7 +555,7 @@ pub enum NewData {
 }
 
 /// The word `objects`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum PerObject {
     /// One notification per object.
@@ -561,7 +563,7 @@ pub enum PerObject {
 }
 
 /// An exact count (`5`) or a range (`{ min = 1, max = 9 }`, either bound optional).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum Count {
     /// Exactly this many.
@@ -571,7 +573,7 @@ pub enum Count {
 }
 
 /// Inclusive bounds of a [`Count`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Bounds {
     /// Lower bound.

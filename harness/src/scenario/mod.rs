@@ -14,6 +14,7 @@ mod locate;
 pub mod outcome;
 mod parse;
 mod price_files;
+pub mod schema;
 mod stream;
 
 use tickflow_pipeline::aws::Clients;

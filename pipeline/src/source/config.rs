@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::event::EventKind;
 
 /// Generator settings. Every field has a default, so a scenario names only what it changes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct GeneratorConfig {
     /// Seeds every random choice: the same seed and settings give a byte-identical stream.
@@ -35,7 +35,7 @@ pub struct GeneratorConfig {
 }
 
 /// Share of each event kind; the shares sum to 1.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Mix {
     /// Share of forex rates.
@@ -47,7 +47,7 @@ pub struct Mix {
 }
 
 /// One instrument and its geometric Brownian motion.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InstrumentSpec {
     /// Ticker (`AAPL`) or pair (`EUR/USD`).
@@ -66,7 +66,7 @@ pub struct InstrumentSpec {
 }
 
 /// Poisson jumps: log-return N(mean, std) percent, at a rate per day of market time.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JumpModel {
     /// Expected jumps per instrument per day; 0 disables random jumps.
@@ -78,7 +78,7 @@ pub struct JumpModel {
 }
 
 /// A jump of `pct` percent applied to `instrument` just before the event with index `at_event`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ForcedJump {
     /// Zero-based index in the generated stream.

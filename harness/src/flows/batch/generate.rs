@@ -21,7 +21,7 @@ pub const MAX_COMPANIES: u32 = 10_000;
 pub const MAX_DAYS: u32 = 20_000;
 
 /// `[batch]`: what to generate.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct BatchSettings {
     /// Company files.

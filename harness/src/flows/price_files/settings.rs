@@ -12,7 +12,7 @@ use tickflow_pipeline::source::{InstrumentSpec, JumpModel, MAX_PRICE};
 /// Most files a run may have.
 pub const MAX_FILES: u64 = 1_000_000;
 /// `[price_files]`: what to generate and how the analysis is set.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct PriceFileSettings {
     /// The assets and their price models (default: ETH at 3000, 60% a year).
@@ -72,7 +72,7 @@ impl Default for PriceFileSettings {
 }
 
 /// Shares of the three formats (they must sum to 1).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FormatMix {
     /// JSON objects, the exchange's own shape.
@@ -94,7 +94,7 @@ impl Default for FormatMix {
 }
 
 /// A jump of `pct` percent of `asset`'s price just before its file number `at_file`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FileJump {
     /// The asset.
@@ -106,7 +106,9 @@ pub struct FileJump {
 }
 
 /// How many files of each kind are not price records.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(deny_unknown_fields, default)]
 pub struct MalformedCounts {
     /// Broken JSON or XML.

@@ -17,7 +17,7 @@ pub const MAX_SECS: f64 = 1e7;
 
 /// A scenario's `[load]` section, or `tickflow load` flags: at most one of `rate`, `ramp` and
 /// `steps` (none feeds at full speed), and optionally a duration.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoadPlan {
     /// A constant rate, events per second.
@@ -31,7 +31,7 @@ pub struct LoadPlan {
 }
 
 /// A linear ramp from one rate to another.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Ramp {
     /// Events per second at the start.
@@ -43,7 +43,7 @@ pub struct Ramp {
 }
 
 /// One step of a step profile.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
     /// Events per second.

@@ -14,7 +14,7 @@ pub const MAX_RULES: usize = 1_000;
 
 /// Which faults to inject: shares of the generated events, and a schedule of infrastructure
 /// faults.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct FaultSettings {
     /// Share of events sent malformed (still carrying their id): they must be quarantined.

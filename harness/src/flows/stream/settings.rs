@@ -17,7 +17,7 @@ use crate::flows::stream::delivery::Buffering;
 pub const MAX_ALERT_WINDOW_SECS: u64 = 2_592_000;
 
 /// How the pipeline under test is configured for a run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct PipelineSettings {
     /// Kinesis shard count.
@@ -70,7 +70,9 @@ pub struct PipelineSettings {
 }
 
 /// A consumer of the stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Consumer {
     /// Bridge -> SQS -> processor -> lake.

@@ -10,7 +10,7 @@ use crate::flows::stream::arrival::LoadPlan;
 pub const ENV_TOKEN: &str = "TICKFLOW_WEB_TOKEN";
 
 /// `[web]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct WebSettings {
     /// Events per scheduled `/logs` call (`?batch=`).
@@ -42,7 +42,9 @@ pub struct WebSettings {
 }
 
 /// `[web.refused]`: requests that must be turned away, and carry no data anywhere.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(deny_unknown_fields, default)]
 pub struct Refusals {
     /// `/logs` without a token (401; needs `auth`).
