@@ -31,6 +31,7 @@
 //!    run over one [`scenario::FlowReport`].
 //! 5. Commands over every flow:
 //!    - [`report`]: the summary table, Markdown, JUnit and HTML, each written once;
+//!    - [`parity`]: one scenario on two targets, side by side, with the quirks of each;
 //!    - [`doctor`]: one round trip through each service; [`ceiling`]: the target's raw
 //!      capacity; [`shrink`]: the smallest scenario that still fails the same way.
 //!
@@ -58,6 +59,7 @@ pub mod latency;
 pub mod localstack;
 pub mod observe;
 pub mod owned_thread;
+pub mod parity;
 pub mod postgres;
 pub mod report;
 pub mod scenario;

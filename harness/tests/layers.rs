@@ -9,7 +9,7 @@
 //! 2. reading back: `observe`;
 //! 3. the flows, one folder each: `flows::stream`, `flows::batch`, `flows::price_files`;
 //! 4. scenarios: `scenario`;
-//! 5. commands and reports over every flow: `report`, `doctor`, `ceiling`, `shrink`.
+//! 5. commands and reports over every flow: `report`, `doctor`, `parity`, `ceiling`, `shrink`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -29,6 +29,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("scenario", 4),
     ("report", 5),
     ("doctor", 5),
+    ("parity", 5),
     ("ceiling", 5),
     ("shrink", 5),
 ];

@@ -4,14 +4,20 @@
 //! - this file: the clap definitions and the dispatch;
 //! - [`target`]: real AWS, or a LocalStack started around the command;
 //! - [`commands`]: doctor, validate, record;
-//! - [`runs`]: flag, scenario, load and replay runs, and their report files.
+//! - [`runs`]: flag, scenario, load and replay runs, and their report files;
+//! - [`parity`]: one scenario on two targets, compared;
+//! - [`consume`]: the consuming stages on a stream another producer filled.
 
 mod commands;
+mod consume;
+mod parity;
 mod runs;
 mod serve;
 mod target;
 
 use commands::{doctor_command, load_all, record_command, schema_command, validate_command};
+use consume::{consume_command, ConsumeArgs};
+use parity::{parity_command, ParityArgs};
 use runs::{
     flag_run_config, load_config, run_once, scenarios_command, shrink_command, stream_only, Outputs,
 };
@@ -67,6 +73,10 @@ enum Command {
     Doctor,
     /// Run scenario files, or (without files) one run set by flags, and reconcile what landed.
     Run(RunArgs),
+    /// Run one scenario on two targets (`--target`, then `--against`) and set the
+    /// deterministic parts of their reports side by side, with each target's known quirks and
+    /// both runs' timings; exit 1 on a difference no quirk documents.
+    Parity(ParityArgs),
     /// Check scenario files without running them.
     Validate {
         /// Scenario files.
@@ -108,6 +118,11 @@ enum Command {
         #[arg(long)]
         rate: Option<f64>,
     },
+    /// Run the consuming stages (bridge, processor, lake, notifications) on an existing stream
+    /// filled by another producer (`tickflow produce` generators, another KPL implementation, a
+    /// deployed source), and reconcile what arrived against the scenario regenerated from its
+    /// seed.
+    Consume(ConsumeArgs),
     /// Start LocalStack with tickflow's settings, print `AWS_ENDPOINT_URL=...`, and keep it
     /// until Ctrl-C: one LocalStack for several commands or other tools.
     Localstack,
@@ -240,6 +255,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let needs = PipelineSettings::default().services();
             with_target(target, &needs, doctor_command).await
         }
+        Command::Parity(args) => parity_command(target, args).await,
         Command::Validate { files } => Ok(validate_command(&files)),
         Command::Schema { out } => schema_command(out.as_deref()),
         Command::Record { file, out } => record_command(&file, &out),
@@ -277,6 +293,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             with_target(target, &needs, |t, h| run_once(config, outputs, t, h)).await
         }
         Command::Replay(args) => replay_command(target, args).await,
+        Command::Consume(args) => consume_command(target, args).await,
         Command::Serve(args) => serve_command(target, args).await,
     }
 }

@@ -59,8 +59,32 @@ pub(super) async fn scenarios_command(
     target: Target,
     site: Site,
 ) -> anyhow::Result<ExitCode> {
+    let outcomes = execute_all(&scenarios, &target, &site).await?;
+    report::write_reports(&report_dir, &outcomes)?;
+    println!("\n{}", report::table::summary_table(&outcomes));
+    println!("reports: {}", report_dir.display());
+    for o in &outcomes {
+        println!("{}", o.summary_line());
+    }
+    Ok(if outcomes.iter().all(Outcome::passed) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Runs each scenario on `target` in turn (with PostgreSQL started when one needs it), printing
+/// each one's report as it completes.
+///
+/// # Errors
+/// PostgreSQL cannot be reached or removed; a scenario that fails is an outcome, not an error.
+pub(super) async fn execute_all(
+    scenarios: &[Scenario],
+    target: &Target,
+    site: &Site,
+) -> anyhow::Result<Vec<Outcome>> {
     eprintln!("{site}");
-    let clients = aws::clients(&target).await;
+    let clients = aws::clients(target).await;
     let postgres = if scenarios.iter().any(Scenario::needs_postgres) {
         let pg = Postgres::start(&PostgresConfig::from_env())
             .await
@@ -79,7 +103,7 @@ pub(super) async fn scenarios_command(
         postgres_container: postgres.as_ref().and_then(Postgres::container_id),
     };
     let mut outcomes: Vec<Outcome> = Vec::new();
-    for s in &scenarios {
+    for s in scenarios {
         eprintln!("running {} ({})", s.name(), s.path.display());
         let o = scenario::execute(s, &clients, infra).await;
         if let Some(report) = o.report() {
@@ -96,17 +120,7 @@ pub(super) async fn scenarios_command(
     if let Some(pg) = postgres {
         pg.shutdown().await.context("removing PostgreSQL")?;
     }
-    report::write_reports(&report_dir, &outcomes)?;
-    println!("\n{}", report::table::summary_table(&outcomes));
-    println!("reports: {}", report_dir.display());
-    for o in &outcomes {
-        println!("{}", o.summary_line());
-    }
-    Ok(if outcomes.iter().all(Outcome::passed) {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(outcomes)
 }
 
 /// The run a `tickflow load` asks for, judged by the scenario's expectations when it names

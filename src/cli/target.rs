@@ -5,6 +5,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context as _;
+use tickflow_harness::aws::emulator::{self, Emulator};
 use tickflow_harness::aws::identity::aws_identity;
 use tickflow_harness::aws::readiness::{self, Service};
 use tickflow_harness::aws::{self, Target};
@@ -39,10 +40,45 @@ where
     F: FnOnce(Target, Site) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<ExitCode>>,
 {
+    with_target_at(target, &Endpoint::FromEnv, needs, job).await
+}
+
+/// Where an endpoint target's URL comes from.
+#[derive(Debug, Clone)]
+pub(super) enum Endpoint {
+    /// `AWS_ENDPOINT_URL`, as every command reads it.
+    FromEnv,
+    /// This URL, whatever `AWS_ENDPOINT_URL` says (parity's second target); with
+    /// `--target localstack`, `None` starts one.
+    Given(Option<String>),
+}
+
+impl Endpoint {
+    /// The URL, if one is given.
+    fn url(&self) -> Option<String> {
+        match self {
+            Self::FromEnv => std::env::var("AWS_ENDPOINT_URL").ok(),
+            Self::Given(url) => url.clone(),
+        }
+        .filter(|u| !u.trim().is_empty())
+    }
+}
+
+/// [`with_target`], with the endpoint's URL taken from `endpoint`.
+pub(super) async fn with_target_at<F, Fut>(
+    target: TargetKind,
+    endpoint: &Endpoint,
+    needs: &[Service],
+    job: F,
+) -> anyhow::Result<ExitCode>
+where
+    F: FnOnce(Target, Site) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<ExitCode>>,
+{
     match target {
-        TargetKind::Localstack => with_localstack(job).await,
+        TargetKind::Localstack => with_localstack(endpoint.url(), job).await,
         TargetKind::Endpoint => {
-            let (target, site) = endpoint_site(needs).await?;
+            let (target, site) = endpoint_site(endpoint.url(), needs).await?;
             until_ctrl_c(job(target, site)).await
         }
         TargetKind::Aws => {
@@ -66,21 +102,23 @@ async fn until_ctrl_c(
     }
 }
 
-/// `AWS_ENDPOINT_URL`, once one call per needed service has answered there.
-async fn endpoint_site(needs: &[Service]) -> anyhow::Result<(Target, Site)> {
-    let url = std::env::var("AWS_ENDPOINT_URL")
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-        .context(
-            "--target endpoint needs AWS_ENDPOINT_URL: the endpoint's URL, such as \
-             http://127.0.0.1:5000 for a moto server",
-        )?;
+/// The endpoint at `url`, once one call per needed service has answered there.
+async fn endpoint_site(url: Option<String>, needs: &[Service]) -> anyhow::Result<(Target, Site)> {
+    let url = url.context(
+        "--target endpoint needs the endpoint's URL in AWS_ENDPOINT_URL (parity's second \
+         target: --against-url), such as http://127.0.0.1:5000 for a moto server",
+    )?;
     let shown = redact_url(&url);
     let target = Target::Endpoint(url);
     let clients = aws::clients(&target).await;
     let ready = readiness::check(&clients, &shown, needs, readiness::CALL_LIMIT).await?;
+    let which = match emulator::identify(&target).await {
+        Emulator::Moto => "a moto server; ",
+        _ => "",
+    };
     let header = format!(
-        "AWS-compatible endpoint {shown} (answered {}; not LocalStack: no container to pause)",
+        "AWS-compatible endpoint {shown} ({which}answered {}; not LocalStack: no container to \
+         pause)",
         readiness::summary(&ready)
     );
     let site = Site {
@@ -91,13 +129,16 @@ async fn endpoint_site(needs: &[Service]) -> anyhow::Result<(Target, Site)> {
 }
 
 /// Runs `job` against LocalStack: started and removed around it (also on Ctrl-C), or the one
-/// `AWS_ENDPOINT_URL` names.
-async fn with_localstack<F, Fut>(job: F) -> anyhow::Result<ExitCode>
+/// at `url`.
+async fn with_localstack<F, Fut>(url: Option<String>, job: F) -> anyhow::Result<ExitCode>
 where
     F: FnOnce(Target, Site) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<ExitCode>>,
 {
-    let config = LocalStackConfig::from_env();
+    let config = LocalStackConfig::from_lookup(|k| match k {
+        "AWS_ENDPOINT_URL" => url.clone(),
+        _ => std::env::var(k).ok(),
+    });
     let localstack = LocalStack::start(&config)
         .await
         .context("reaching LocalStack")?;

@@ -2,8 +2,12 @@
 //! target is proven to answer.
 //!
 //! - [`readiness`]: one cheap call per service a run needs, for endpoints that are not LocalStack;
-//! - [`identity`]: the account and region real AWS answers for.
+//! - [`identity`]: the account and region real AWS answers for;
+//! - [`emulator`]: which implementation answers at an endpoint (LocalStack, moto, other);
+//! - [`http_get`]: the plain GET those questions are asked with.
 
+pub mod emulator;
+pub mod http_get;
 pub mod identity;
 pub mod readiness;
 

@@ -1,14 +1,11 @@
 //! LocalStack's `/_localstack/health` endpoint: which services are up and which version runs.
 //!
-//! A plain HTTP/1.0 GET over a TCP stream is all this needs, so no HTTP client crate is pulled in
-//! for it.
+//! Asked with [`crate::aws::http_get`].
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::Deserialize;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 use crate::error::{redact_url, Error, Result};
 
@@ -48,53 +45,38 @@ impl Health {
 /// [`Error::Unreachable`] when nothing answers, [`Error::NotLocalStack`] when the answer is not
 /// LocalStack's health JSON.
 pub async fn fetch(endpoint: &str, timeout: Duration) -> Result<Health> {
-    let unreachable = |reason: String| Error::Unreachable {
-        endpoint: redact_url(endpoint),
-        reason,
-    };
-    let authority = endpoint
-        .strip_prefix("http://")
-        .ok_or_else(|| unreachable("only http:// endpoints can be health-checked".into()))?
-        .split('/')
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    let request = async {
-        let mut stream = TcpStream::connect(&authority).await?;
-        let req = format!(
-            "GET /_localstack/health HTTP/1.0\r\nHost: {authority}\r\nAccept: application/json\r\n\r\n"
-        );
-        stream.write_all(req.as_bytes()).await?;
-        let mut response = Vec::new();
-        stream.read_to_end(&mut response).await?;
-        Ok::<_, std::io::Error>(response)
-    };
-    let response = tokio::time::timeout(timeout, request)
+    let answer = crate::aws::http_get::get(endpoint, "/_localstack/health", timeout)
         .await
-        .map_err(|_| unreachable(format!("no answer within {timeout:?}")))?
-        .map_err(|e| unreachable(e.to_string()))?;
-    parse_response(&response).map_err(|reason| Error::NotLocalStack {
+        .map_err(|reason| Error::Unreachable {
+            endpoint: redact_url(endpoint),
+            reason,
+        })?;
+    parse_answer(&answer).map_err(|reason| Error::NotLocalStack {
         endpoint: redact_url(endpoint),
         reason,
     })
 }
 
-/// Parses a raw HTTP response carrying the health JSON.
-fn parse_response(response: &[u8]) -> std::result::Result<Health, String> {
-    let text = String::from_utf8_lossy(response);
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| "not an HTTP response".to_string())?;
-    let status = head.lines().next().unwrap_or_default();
-    if !status.contains(" 200") {
-        return Err(format!("health endpoint answered `{status}`"));
+/// The health JSON of a 200 answer.
+fn parse_answer(answer: &crate::aws::http_get::Answer) -> std::result::Result<Health, String> {
+    if !answer.ok() {
+        return Err(format!("health endpoint answered `{}`", answer.status_line));
     }
-    serde_json::from_str(body).map_err(|e| format!("not LocalStack's health JSON: {e}"))
+    serde_json::from_str(&answer.body).map_err(|e| format!("not LocalStack's health JSON: {e}"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse_response(raw: &[u8]) -> std::result::Result<Health, String> {
+        let text = String::from_utf8_lossy(raw);
+        let (head, body) = text.split_once("\r\n\r\n").ok_or("not an HTTP response")?;
+        parse_answer(&crate::aws::http_get::Answer {
+            status_line: head.lines().next().unwrap_or_default().to_string(),
+            body: body.to_string(),
+        })
+    }
 
     #[test]
     fn parses_services_and_version() {

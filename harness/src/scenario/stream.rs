@@ -136,6 +136,7 @@ impl Scenario {
             pipeline: file.pipeline.clone(),
             faults: file.faults.clone(),
             keep_resources: false,
+            consume_from: None,
             drain_timeout: Duration::from_secs(600),
             container: None,
             expect: Arc::new(file.expect.clone()),

@@ -40,6 +40,9 @@ pub struct Topology {
     /// A Firehose delivery stream to the state bucket, with these buffering hints (for the
     /// `firehose` consumer); `None` makes none.
     pub firehose: Option<Buffering>,
+    /// A stream that exists already (filled by another producer): read, never created nor
+    /// deleted. `None` creates the run's own.
+    pub existing_stream: Option<String>,
 }
 
 /// SQS queues subscribed to each SNS topic, so that deliveries can be counted.
@@ -79,6 +82,7 @@ impl Topology {
             max_receive_count: DEFAULT_MAX_RECEIVE_COUNT,
             visibility_timeout_secs: DEFAULT_VISIBILITY_TIMEOUT_SECS,
             firehose: None,
+            existing_stream: None,
         }
     }
 
@@ -105,8 +109,14 @@ impl Topology {
     }
 
     async fn provision_all(&self, clients: &Clients) -> Result<Provisioned> {
-        let stream = self.name("events");
-        ensure_stream(clients, &stream, self.shards).await?;
+        let stream = match &self.existing_stream {
+            Some(existing) => existing.clone(),
+            None => {
+                let stream = self.name("events");
+                ensure_stream(clients, &stream, self.shards).await?;
+                stream
+            }
+        };
 
         let dlq_url = ensure_queue(clients, &self.name("dlq"), vec![]).await?;
         let dlq_arn = queue_arn(clients, &dlq_url).await?;
@@ -194,11 +204,10 @@ impl Topology {
     pub async fn teardown(&self, clients: &Clients, provisioned: &Provisioned) -> Result<()> {
         let r = &provisioned.resources;
         let s = &provisioned.subscriptions;
-        let mut problems: Vec<String> = delete_stream(clients, &r.stream)
-            .await
-            .err()
-            .into_iter()
-            .collect();
+        let mut problems: Vec<String> = Vec::new();
+        if self.existing_stream.is_none() {
+            problems.extend(delete_stream(clients, &r.stream).await.err());
+        }
         if let Some(name) = &r.delivery_stream {
             problems.extend(delivery::delete(clients, name).await.err());
         }
@@ -227,11 +236,10 @@ impl Topology {
     /// Deletes whatever of this run's resources exist, found by name: what a provisioning
     /// that failed half-way leaves (nothing is left behind to cost money on AWS).
     async fn sweep(&self, clients: &Clients) -> Result<()> {
-        let mut problems: Vec<String> = delete_stream(clients, &self.name("events"))
-            .await
-            .err()
-            .into_iter()
-            .collect();
+        let mut problems: Vec<String> = Vec::new();
+        if self.existing_stream.is_none() {
+            problems.extend(delete_stream(clients, &self.name("events")).await.err());
+        }
         if self.firehose.is_some() {
             problems.extend(
                 delivery::delete(clients, &self.name("firehose"))

@@ -70,6 +70,10 @@ pub struct StreamRunConfig {
     pub faults: FaultSettings,
     /// Keep the run's resources for inspection instead of tearing them down.
     pub keep_resources: bool,
+    /// Consume only: read this existing stream (filled by `tickflow produce`, another
+    /// producer, or a deployed one) instead of producing. The source is regenerated only to
+    /// know what the stream should hold; nothing is put, and the stream is left as it was.
+    pub consume_from: Option<String>,
     /// Longest any stage may take to drain.
     pub drain_timeout: Duration,
     /// The id of the LocalStack container tickflow started for this run, which an outage
@@ -97,6 +101,7 @@ impl StreamRunConfig {
             pipeline: PipelineSettings::default(),
             faults: FaultSettings::default(),
             keep_resources: false,
+            consume_from: None,
             drain_timeout: Duration::from_secs(600),
             container: None,
             expect: Arc::new(SomethingSent),
@@ -201,6 +206,7 @@ pub async fn run_and_keep(clients: &Clients, config: &StreamRunConfig) -> Result
         max_receive_count: config.pipeline.max_receive_count,
         visibility_timeout_secs: config.pipeline.visibility_timeout_secs,
         firehose: config.pipeline.firehose(),
+        existing_stream: config.consume_from.clone(),
         ..Topology::with_run_id(new_run_id())
     };
     let provisioned = topology.provision(clients).await?;
@@ -395,10 +401,17 @@ async fn run_stages(
         Ok(())
     });
     let (input, front) = input(config, run_id).await?;
+    // Consuming only: the ledger is entered as the producer would have sent, into nothing; the
+    // producer's input closes with the feed, as in any run.
+    let (tx, producer_input) = match &config.consume_from {
+        Some(_) => (discarding(), Some(tx)),
+        None => (tx, None),
+    };
     let fed = tokio::select! {
         fed = feed(config, input)?.run(tx) => fed?,
         failed = stages.failure() => return Err(failed),
     };
+    drop(producer_input);
     let web = match front {
         Some(front) => Some(front.finish().await?),
         None => None,
@@ -440,6 +453,13 @@ async fn input(config: &StreamRunConfig, run_id: &str) -> Result<(Input, Option<
     })
 }
 
+/// A sender whose records go nowhere: what a consume-only run's feed hands its records to.
+fn discarding() -> tokio::sync::mpsc::Sender<tickflow_pipeline::producer::Outgoing> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel(1_024);
+    tokio::spawn(async move { while rx.recv().await.is_some() {} });
+    tx
+}
+
 /// What feeds a run: its input's items, each when it is due (a web source's events are due as
 /// they arrive: its scheduler keeps the load plan).
 fn feed(config: &StreamRunConfig, items: Input) -> Result<Feed<'_>> {
@@ -450,6 +470,8 @@ fn feed(config: &StreamRunConfig, items: Input) -> Result<Feed<'_>> {
         duration_secs: None,
     };
     let (pace, load) = match &config.source {
+        // Consuming only: the events were sent before; their ledger is entered at once.
+        _ if config.consume_from.is_some() => (Pace::Full, &AS_THEY_COME),
         Source::Replay(spec) => (spec.pace, &config.load),
         Source::Generate(_) => (Pace::Full, &config.load),
         Source::Web(_) => (Pace::Full, &AS_THEY_COME),
@@ -561,5 +583,6 @@ fn assemble(
         skipped_moments: Vec::new(),
         sinks: Vec::new(),
         web: None,
+        consumed_from: config.consume_from.clone(),
     }
 }

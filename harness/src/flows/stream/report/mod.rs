@@ -67,6 +67,9 @@ pub struct StreamReport {
     /// The web source's requests, answers and tables (a run fed through `/logs`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub web: Option<crate::flows::stream::web::WebReport>,
+    /// The existing stream a consume-only run read (nothing was produced).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consumed_from: Option<String>,
 }
 
 /// The calls made between two snapshots of [`tickflow_pipeline::calls::CallStats`].

@@ -10,6 +10,13 @@ impl StreamReport {
     pub(super) fn text(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "run {} ({})", self.name, self.run_id);
+        if let Some(stream) = &self.consumed_from {
+            let _ = writeln!(
+                out,
+                "consumed only: read the existing stream {stream} (nothing produced), reconciled \
+                 against the scenario regenerated from its seed"
+            );
+        }
         self.render_reconciliation(&mut out);
         self.render_partitions(&mut out);
         self.render_queues(&mut out);

@@ -1,0 +1,303 @@
+//! The facts of one run's report that parity sets side by side, each classed by whether two
+//! correct implementations must agree on it.
+//!
+//! A report is read through its JSON (what `report.json` holds), flattened into dotted paths.
+//! Every path is **compared** unless a rule below says otherwise: a field added to a report later
+//! is compared until someone shows it may differ, so parity never passes over it silently.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::scenario::{FlowReport, Outcome};
+
+/// How parity treats one fact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    /// Decided by the scenario and its seed: two correct targets agree on it.
+    Compared,
+    /// Decided by timing or batching as well: shown side by side, never a difference.
+    Observed,
+    /// A duration in seconds: the timings table.
+    Timing,
+    /// Different on every run (ids, samples, the harness's own CPU): left out.
+    Ignored,
+}
+
+/// Rules a stream report's paths are classed by; the first whose segments match a path's first
+/// segments wins (`*` matches any one segment).
+const STREAM: &[(&str, Class)] = &[
+    ("name", Class::Ignored),
+    ("run_id", Class::Ignored),
+    ("timeline", Class::Ignored),
+    ("latency_histogram", Class::Ignored),
+    ("resources", Class::Ignored),
+    ("schedule", Class::Ignored),
+    ("web.addr", Class::Ignored),
+    ("times", Class::Timing),
+    ("elapsed_secs", Class::Timing),
+    ("latency_ms.count", Class::Compared),
+    ("latency_ms", Class::Observed),
+    // Objects come from batches, and batches from when records were read.
+    ("partitions.*.objects", Class::Observed),
+    ("sns.new_data", Class::Observed),
+    ("stats", Class::Observed),
+    ("aws_calls", Class::Observed),
+    ("faults_fired", Class::Observed),
+    ("sinks.*.events", Class::Compared),
+    ("sinks.*.missing", Class::Compared),
+    ("sinks.*.duplicated", Class::Compared),
+    ("sinks.*.sink", Class::Compared),
+    ("sinks", Class::Observed),
+    ("web.latency_us", Class::Observed),
+    ("web.ok_latency_us", Class::Observed),
+    ("web.lag_us", Class::Observed),
+    ("web.requests_per_sec", Class::Observed),
+    ("web.commits", Class::Observed),
+    ("web.server", Class::Observed),
+];
+
+/// Rules for a batch report.
+const BATCH: &[(&str, Class)] = &[
+    ("name", Class::Ignored),
+    ("run_id", Class::Ignored),
+    ("resources", Class::Ignored),
+    ("psql_ceiling", Class::Ignored),
+    ("upload_secs", Class::Timing),
+    ("run_secs", Class::Timing),
+    ("elapsed_secs", Class::Timing),
+    ("run", Class::Observed),
+];
+
+/// Rules for a price-file report.
+const PRICE_FILES: &[(&str, Class)] = &[
+    ("name", Class::Ignored),
+    ("run_id", Class::Ignored),
+    ("resources", Class::Ignored),
+    ("ceilings", Class::Ignored),
+    ("upload_secs", Class::Timing),
+    ("run_secs", Class::Timing),
+    ("elapsed_secs", Class::Timing),
+    // Waits for a predecessor follow the order notifications arrive in.
+    ("held", Class::Observed),
+];
+
+/// One run's facts, by path.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Facts {
+    /// What two correct targets must agree on.
+    pub compared: BTreeMap<String, String>,
+    /// What may differ with timing, shown side by side.
+    pub observed: BTreeMap<String, String>,
+    /// Durations in seconds.
+    pub timings: BTreeMap<String, f64>,
+}
+
+/// The facts of `outcome`'s report; a run that did not complete has the fact `run` (and its
+/// error, observed).
+pub fn facts(outcome: &Outcome) -> Facts {
+    let mut facts = Facts::default();
+    let completed = match &outcome.error {
+        Some(e) => {
+            facts.observed.insert("error".into(), e.clone());
+            "no (error)"
+        }
+        None => "yes",
+    };
+    facts
+        .compared
+        .insert("run.completed".into(), completed.into());
+    let Some(report) = &outcome.report else {
+        return facts;
+    };
+    let (json, rules) = match report {
+        FlowReport::Stream(r) => (serde_json::to_value(r), STREAM),
+        FlowReport::Batch(r) => (serde_json::to_value(r), BATCH),
+        FlowReport::PriceFiles(r) => (serde_json::to_value(r), PRICE_FILES),
+    };
+    let json = json.expect("reports serialise");
+    facts
+        .compared
+        .insert("run.flow".into(), report.report().flow().into());
+    let mut flat = Vec::new();
+    flatten(&json, &mut Vec::new(), &mut flat);
+    for (path, value) in flat {
+        let joined = path.join(".");
+        match class(rules, &path) {
+            Class::Compared => {
+                facts.compared.insert(joined, render(&value));
+            }
+            Class::Observed => {
+                facts.observed.insert(joined, render(&value));
+            }
+            Class::Timing => {
+                if let Some(secs) = value.as_f64() {
+                    facts.timings.insert(joined, secs);
+                }
+            }
+            Class::Ignored => {}
+        }
+    }
+    facts
+}
+
+/// The class of the first rule matching `path`, else [`Class::Compared`].
+fn class(rules: &[(&str, Class)], path: &[String]) -> Class {
+    rules
+        .iter()
+        .find(|(pattern, _)| {
+            let segments: Vec<&str> = pattern.split('.').collect();
+            segments.len() <= path.len()
+                && segments.iter().zip(path).all(|(s, p)| *s == "*" || s == p)
+        })
+        .map_or(Class::Compared, |(_, c)| *c)
+}
+
+/// Flattens `value` into (path, leaf) pairs. Objects nest by key; an array of objects that name
+/// themselves (a `check`, a `sink`) nests by that name, any other array of objects by index; an
+/// array of scalars is one leaf (compared as a set: deliveries are unordered).
+fn flatten(value: &Value, path: &mut Vec<String>, out: &mut Vec<(Vec<String>, Value)>) {
+    match value {
+        Value::Object(map) if !map.is_empty() => {
+            for (key, v) in map {
+                path.push(key.clone());
+                flatten(v, path, out);
+                path.pop();
+            }
+        }
+        Value::Array(items) if items.iter().any(Value::is_object) => {
+            for (i, item) in items.iter().enumerate() {
+                let name = ["check", "sink"]
+                    .iter()
+                    .find_map(|k| item.get(k).and_then(Value::as_str))
+                    .map_or_else(|| i.to_string(), str::to_string);
+                path.push(name);
+                flatten(item, path, out);
+                path.pop();
+            }
+        }
+        Value::Array(items) if items.is_empty() => {
+            out.push((path.clone(), Value::String("[]".into())));
+        }
+        Value::Array(items) => {
+            let mut shown: Vec<String> = items.iter().map(render).collect();
+            shown.sort();
+            out.push((path.clone(), Value::String(shown.join(", "))));
+        }
+        leaf => out.push((path.clone(), leaf.clone())),
+    }
+}
+
+/// A leaf as the diff shows it: strings without quotes, `{}` for an empty map.
+fn render(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".into(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flows::price_files::PriceFilesReport;
+    use crate::verdict::Failure;
+
+    fn prices(held: u64, alerts: u64, run_secs: f64) -> Outcome {
+        Outcome {
+            name: "p".into(),
+            file: "p.toml".into(),
+            error: None,
+            report: Some(
+                PriceFilesReport {
+                    name: "p".into(),
+                    run_id: format!("id{held}"),
+                    passed: alerts == 4,
+                    failures: if alerts == 4 {
+                        Vec::new()
+                    } else {
+                        vec![Failure::new("price_files.alerts", "4", alerts.to_string())]
+                    },
+                    files: 864,
+                    alerts,
+                    expected_alerts: 4,
+                    held,
+                    run_secs,
+                    ..Default::default()
+                }
+                .into(),
+            ),
+        }
+    }
+
+    #[test]
+    fn a_report_is_split_into_compared_observed_and_timed_facts() {
+        let f = facts(&prices(12, 3, 27.5));
+        assert_eq!(f.compared["run.completed"], "yes");
+        assert_eq!(f.compared["run.flow"], "price-files");
+        assert_eq!(f.compared["files"], "864");
+        assert_eq!(f.compared["alerts"], "3");
+        assert_eq!(f.compared["passed"], "false");
+        assert_eq!(f.compared["failures.price_files.alerts.actual"], "3");
+        assert_eq!(f.observed["held"], "12");
+        assert_eq!(f.timings["run_secs"], 27.5);
+        assert!(!f.compared.contains_key("run_id") && !f.observed.contains_key("run_id"));
+        assert!(!f.compared.contains_key("held"));
+    }
+
+    #[test]
+    fn a_run_that_failed_to_complete_says_so() {
+        let mut o = prices(0, 4, 1.0);
+        o.report = None;
+        o.error = Some("S3 unreachable".into());
+        let f = facts(&o);
+        assert_eq!(f.compared["run.completed"], "no (error)");
+        assert_eq!(f.observed["error"], "S3 unreachable");
+        assert_eq!(f.compared.len(), 1);
+    }
+
+    #[test]
+    fn paths_no_rule_names_are_compared_and_wildcards_match_one_segment() {
+        let path = |p: &str| p.split('.').map(String::from).collect::<Vec<_>>();
+        assert_eq!(class(STREAM, &path("a_field_added_later")), Class::Compared);
+        assert_eq!(
+            class(
+                STREAM,
+                &path("partitions.event_type=forex/dt=1/hour=2.objects")
+            ),
+            Class::Observed
+        );
+        assert_eq!(
+            class(
+                STREAM,
+                &path("partitions.event_type=forex/dt=1/hour=2.events")
+            ),
+            Class::Compared
+        );
+        assert_eq!(class(STREAM, &path("sinks.raw.events")), Class::Compared);
+        assert_eq!(class(STREAM, &path("sinks.raw.objects")), Class::Observed);
+        assert_eq!(class(STREAM, &path("latency_ms.count")), Class::Compared);
+        assert_eq!(class(STREAM, &path("latency_ms.p99")), Class::Observed);
+    }
+
+    #[test]
+    fn arrays_of_scalars_are_sets_and_named_objects_nest_by_name() {
+        let json = serde_json::json!({
+            "subjects": ["b", "a"],
+            "sinks": [{"sink": "raw", "events": 3}, {"sink": "lake", "events": 4}],
+            "empty": {},
+            "none": [],
+        });
+        let mut flat = Vec::new();
+        flatten(&json, &mut Vec::new(), &mut flat);
+        let shown: BTreeMap<String, String> = flat
+            .into_iter()
+            .map(|(p, v)| (p.join("."), render(&v)))
+            .collect();
+        assert_eq!(shown["subjects"], "a, b");
+        assert_eq!(shown["sinks.raw.events"], "3");
+        assert_eq!(shown["sinks.lake.events"], "4");
+        assert_eq!(shown["empty"], "{}");
+        assert_eq!(shown["none"], "[]");
+    }
+}
