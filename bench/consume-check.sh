@@ -33,8 +33,9 @@ export "$(grep -m1 '^AWS_ENDPOINT_URL=' "$out/localstack.txt")"
 echo "LocalStack at $AWS_ENDPOINT_URL"
 
 run=$(date +%s)
-consume() { # stream, name: the consume run's output in $out/<name>.txt, its exit code returned
-  "$tickflow" consume "$scenario" --stream "$1" --json "$out/$2.json" >"$out/$2.txt" 2>"$out/$2.err"
+consume() { # stream, name: the consume run's output in $out/<name>.txt (.json, .html), its exit code
+  "$tickflow" consume "$scenario" --stream "$1" --json "$out/$2.json" --html "$out/$2.html" \
+    >"$out/$2.txt" 2>"$out/$2.err"
 }
 
 # 1. Partitioned generators.

@@ -53,25 +53,80 @@ impl LatencyHistogram {
         }
     }
 
-    /// Power-of-two buckets from 1 ms up to the largest value, for the distribution plot.
+    /// The distribution at two significant digits (1 ms wide up to 100 ms, then 10 ms to 1 s,
+    /// 100 ms to 10 s, ...: 90 buckets a decade), only the buckets that hold samples, in order:
+    /// fine enough for a log-axis plot to show every mode, small enough for the JSON report.
     pub fn buckets(&self) -> Vec<Bucket> {
-        if self.0.is_empty() {
-            return Vec::new();
-        }
-        let top = self.0.max().max(1).next_power_of_two();
-        let mut buckets: Vec<Bucket> =
-            std::iter::successors(Some(1u64), |b| (*b < top).then(|| b * 2))
-                .map(|le_ms| Bucket { le_ms, count: 0 })
-                .collect();
-        let last = buckets.len() - 1;
+        let mut buckets: Vec<Bucket> = Vec::new();
         for value in self.0.iter_recorded() {
-            // Bucket k holds (2^(k-1), 2^k]; 0 and 1 ms go to the first.
             let ms = self.0.highest_equivalent(value.value_iterated_to());
-            let index = (64 - ms.max(1).saturating_sub(1).leading_zeros()) as usize;
-            buckets[index.min(last)].count += value.count_at_value();
+            let le_ms = bucket_ceiling(ms);
+            match buckets.last_mut() {
+                Some(last) if last.le_ms == le_ms => last.count += value.count_at_value(),
+                _ => buckets.push(Bucket {
+                    le_ms,
+                    count: value.count_at_value(),
+                }),
+            }
         }
         buckets
     }
+}
+
+/// The width of the buckets holding values above 100 ms up to `ms`: a tenth of the power of
+/// ten below.
+fn step_below(ms: u64) -> u64 {
+    let digits = (ms - 1).ilog10(); // ms > 100: at least 2
+    10u64.pow(digits - 1)
+}
+
+/// The upper bound of the bucket holding `ms`: `ms` itself up to 100 (0 goes to 1), then `ms`
+/// rounded up to two significant digits.
+pub fn bucket_ceiling(ms: u64) -> u64 {
+    if ms <= 100 {
+        return ms.max(1);
+    }
+    let step = step_below(ms);
+    ms.div_ceil(step) * step
+}
+
+/// The (exclusive) lower bound of the bucket whose upper bound is `le_ms`.
+pub fn bucket_floor(le_ms: u64) -> u64 {
+    if le_ms <= 100 {
+        return le_ms.saturating_sub(1);
+    }
+    le_ms - step_below(le_ms)
+}
+
+/// The latency of the events written within one window of time: what the percentiles-over-time
+/// plot draws.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Window {
+    /// The window's end, milliseconds after the run's stages started.
+    pub end_ms: u64,
+    /// Its percentiles.
+    #[serde(flatten)]
+    pub latency: Latency,
+}
+
+/// Percentiles per window of `(written at ms, latency ms)` samples: windows of a whole number of
+/// seconds, as few as needed for at most `most` of them (at least 1 s wide), empty ones left out.
+pub fn windows(samples: &[(u64, u64)], most: usize) -> Vec<Window> {
+    let Some(last) = samples.iter().map(|(at, _)| *at).max() else {
+        return Vec::new();
+    };
+    let width_ms = (last / most.max(1) as u64 / 1_000 + 1) * 1_000;
+    let mut by_window: std::collections::BTreeMap<u64, LatencyHistogram> = Default::default();
+    for (at, ms) in samples {
+        by_window.entry(at / width_ms).or_default().record(*ms);
+    }
+    by_window
+        .into_iter()
+        .map(|(k, h)| Window {
+            end_ms: (k + 1) * width_ms,
+            latency: h.summary(),
+        })
+        .collect()
 }
 
 /// Latency percentiles, milliseconds.
@@ -92,7 +147,7 @@ pub struct Latency {
 /// A latency bucket: how many samples were at most `le_ms` (and above the previous bucket).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Bucket {
-    /// Upper bound, milliseconds (a power of two).
+    /// Upper bound, milliseconds (two significant digits; [`bucket_floor`] is the lower).
     pub le_ms: u64,
     /// Samples in the bucket.
     pub count: u64,
@@ -103,25 +158,67 @@ mod tests {
     use super::*;
 
     #[test]
-    fn buckets_are_powers_of_two_and_count_every_sample() {
-        let samples = [0, 1, 2, 3, 4, 5, 1000, 1024, 1025];
+    fn buckets_have_two_significant_digits_and_count_every_sample() {
+        let samples = [0, 1, 2, 2, 99, 100, 101, 1000, 1001, 5_507, 5_507];
         let h: LatencyHistogram = samples.into_iter().collect();
         let buckets = h.buckets();
-        assert_eq!(buckets.first().map(|b| b.le_ms), Some(1));
-        assert_eq!(buckets.last().map(|b| b.le_ms), Some(2048));
+        let shown: Vec<(u64, u64)> = buckets.iter().map(|b| (b.le_ms, b.count)).collect();
+        assert_eq!(
+            shown,
+            [
+                (1, 2),
+                (2, 2),
+                (99, 1),
+                (100, 1),
+                (110, 1),
+                (1000, 1),
+                (1100, 1),
+                (5600, 2)
+            ]
+        );
         assert_eq!(
             buckets.iter().map(|b| b.count).sum::<u64>(),
             samples.len() as u64
         );
-        let count = |le| {
-            buckets
-                .iter()
-                .find(|b| b.le_ms == le)
-                .map_or(0, |b| b.count)
-        };
-        assert_eq!((count(1), count(2), count(4), count(8)), (2, 1, 2, 1));
-        assert_eq!((count(1024), count(2048)), (2, 1));
         assert!(LatencyHistogram::default().buckets().is_empty());
+    }
+
+    #[test]
+    fn windows_are_whole_seconds_and_few_enough() {
+        let samples: Vec<(u64, u64)> = (0..10_000u64).map(|i| (i, i / 100)).collect();
+        let w = windows(&samples, 120);
+        assert_eq!(w.len(), 10, "ten seconds in windows of 1 s");
+        assert_eq!(
+            (w[0].end_ms, w[0].latency.count, w[0].latency.max),
+            (1_000, 1_000, 9)
+        );
+        let w = windows(&samples, 4);
+        assert_eq!(
+            w.iter().map(|w| w.end_ms).collect::<Vec<_>>(),
+            [3_000, 6_000, 9_000, 12_000]
+        );
+        assert_eq!(w.iter().map(|w| w.latency.count).sum::<u64>(), 10_000);
+        assert!(windows(&[], 10).is_empty());
+    }
+
+    #[test]
+    fn bucket_bounds_tile_the_axis() {
+        for (ms, ceiling, floor) in [
+            (0, 1, 0),
+            (100, 100, 99),
+            (101, 110, 100),
+            (1000, 1000, 990),
+            (1001, 1100, 1000),
+            (123_456, 130_000, 120_000),
+        ] {
+            assert_eq!(bucket_ceiling(ms), ceiling, "{ms}");
+            assert_eq!(bucket_floor(ceiling), floor, "{ms}");
+        }
+        // Every value falls in (floor, ceiling] of its own bucket.
+        for ms in 1..20_000u64 {
+            let c = bucket_ceiling(ms);
+            assert!(bucket_floor(c) < ms && ms <= c, "{ms}");
+        }
     }
 
     #[test]

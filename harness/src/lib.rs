@@ -9,6 +9,7 @@
 //!    - [`verdict`]: a failed check, the [`verdict::Report`] every flow's report gives, what a
 //!      run cost, a measured ceiling, the digest contents are compared by;
 //!    - [`html`]: escaping and tables for every report section;
+//!    - [`plot`]: charts as inline SVG (axes, ticks, lines, bars, fault markers);
 //!    - [`latency`]: HDR latency histograms and their percentiles;
 //!    - [`owned_thread`]: a runtime on a thread of its own for what outlives one test's runtime.
 //! 1. Infrastructure:
@@ -60,6 +61,7 @@ pub mod localstack;
 pub mod observe;
 pub mod owned_thread;
 pub mod parity;
+pub mod plot;
 pub mod postgres;
 pub mod report;
 pub mod scenario;

@@ -4,7 +4,7 @@
 //! another flow.
 //!
 //! The layers, bottom up (lib.rs says the same):
-//! 0. what every judge and report says: `error`, `verdict`, `html`, `latency`, `owned_thread`;
+//! 0. what every judge and report says: `error`, `verdict`, `html`, `plot`, `latency`, `owned_thread`;
 //! 1. infrastructure: `aws`, `localstack`, `postgres`, `topology`;
 //! 2. reading back: `observe`;
 //! 3. the flows, one folder each: `flows::stream`, `flows::batch`, `flows::price_files`;
@@ -18,6 +18,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("error", 0),
     ("verdict", 0),
     ("html", 0),
+    ("plot", 0),
     ("latency", 0),
     ("owned_thread", 0),
     ("aws", 1),

@@ -4,15 +4,15 @@
 
 use std::fmt::Write as _;
 
-use crate::html::{escape, table};
+use crate::html::escape;
 use crate::scenario::Outcome;
-use crate::verdict::verdict;
+use crate::verdict::{verdict, Failure};
 
 const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}\
     table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:.2em .6em;text-align:right}\
     th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}\
     .pass{color:#196c2e}.fail{color:#b3261e}svg{background:#fcfcfc;border:1px solid #ddd}\
-    section{margin-bottom:3em}";
+    section{margin-bottom:3em}table.checks td,table.checks th{text-align:left}table.checks td.failed{color:#b3261e;font-weight:600}";
 
 /// One HTML page for `outcomes`.
 pub fn page(title: &str, outcomes: &[Outcome]) -> String {
@@ -25,6 +25,61 @@ pub fn page(title: &str, outcomes: &[Outcome]) -> String {
         html.push_str(&section(outcome));
     }
     html.push_str("</body></html>\n");
+    html
+}
+
+/// The failed checks, each with what it expected and what the run showed: at the top of the
+/// section, so that a FAIL says why before anything else.
+fn failed_checks(o: &Outcome) -> String {
+    if o.failures().is_empty() {
+        return String::new();
+    }
+    let mut html = format!("<h3>Failed checks ({})</h3>\n", o.failures().len());
+    html.push_str(&checks_table(o.failures().iter().map(|f| ("FAILED", f))));
+    html
+}
+
+/// Every check of the run, the failed ones first, then those that held: at the end of the
+/// section.
+fn every_check(o: &Outcome) -> String {
+    let held = o.report().map_or(&[][..], |r| r.held());
+    let failed = o.failures();
+    if failed.is_empty() && held.is_empty() {
+        return String::new();
+    }
+    let mut html = format!(
+        "<h3>Every check: {} failed, {} held</h3>\n",
+        failed.len(),
+        held.len()
+    );
+    let rows = failed
+        .iter()
+        .map(|f| ("FAILED", f))
+        .chain(held.iter().map(|f| ("held", f)));
+    html.push_str(&checks_table(rows));
+    html
+}
+
+/// A table of checks: result, check, expected, actual.
+fn checks_table<'a>(rows: impl Iterator<Item = (&'static str, &'a Failure)>) -> String {
+    let mut html = String::from(
+        "<table class=\"checks\"><tr><th>result</th><th>check</th><th>expected</th><th>actual</th></tr>\n",
+    );
+    for (result, f) in rows {
+        let class = if result == "FAILED" {
+            " class=\"failed\""
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            html,
+            "<tr><td{class}>{result}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&f.check),
+            escape(&f.expected),
+            escape(&f.actual)
+        );
+    }
+    html.push_str("</table>\n");
     html
 }
 
@@ -44,17 +99,11 @@ fn section(o: &Outcome) -> String {
     if let Some(error) = &o.error {
         let _ = writeln!(html, "<p class=\"fail\">run error: {}</p>", escape(error));
     }
-    if !o.failures().is_empty() {
-        html.push_str("<h3>Failed checks</h3>\n");
-        let rows = o
-            .failures()
-            .iter()
-            .map(|f| [f.check.clone(), f.expected.clone(), f.actual.clone()]);
-        html.push_str(&table(&["check", "expected", "actual"], rows));
-    }
+    html.push_str(&failed_checks(o));
     if let Some(report) = o.report() {
         html.push_str(&report.html_section());
     }
+    html.push_str(&every_check(o));
     html.push_str("</section>\n");
     html
 }

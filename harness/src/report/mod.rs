@@ -166,8 +166,78 @@ mod tests {
         assert_eq!(found[1].0, "price-files");
         assert!(found[1].1 >= 20, "the price-file section's tables: {page}");
         assert!(page.contains("<td>batch.table_rows</td><td>5</td><td>4</td>"));
+        assert!(page.contains("<h3>Failed checks (1)</h3>"), "{page}");
+        assert!(
+            page.contains("<h3>Every check: 1 failed, 0 held</h3>"),
+            "{page}"
+        );
         assert!(page.contains("run error: LocalStack &lt;down&gt;"));
         assert_eq!(found[2], ("none".to_string(), 0));
+    }
+
+    fn stream(held: Vec<Failure>, failures: Vec<Failure>) -> Outcome {
+        use crate::flows::stream::judge::Judgement;
+        use crate::flows::stream::progress::Sample;
+        use crate::flows::stream::report::StreamReport;
+        let sample = |at_ms, n| Sample {
+            at_ms,
+            kinesis: n,
+            sqs: n,
+            s3: n,
+        };
+        let report = StreamReport {
+            name: "s".into(),
+            run_id: "r".into(),
+            judged: Judgement {
+                passed: failures.is_empty(),
+                failures,
+                held,
+                latency_histogram: vec![crate::latency::Bucket { le_ms: 5, count: 2 }],
+                ..Judgement::default()
+            },
+            expected_quarantine: 0,
+            expected_poison: 0,
+            duplicates_sent: 0,
+            unparsed_records: 0,
+            schedule: None,
+            timeline: vec![sample(1_000, 1), sample(2_000, 2)],
+            times: Default::default(),
+            stats: Default::default(),
+            elapsed_secs: 2.0,
+            resources: Default::default(),
+            aws_calls: Default::default(),
+            faults_fired: Vec::new(),
+            skipped_moments: Vec::new(),
+            sinks: Vec::new(),
+            web: None,
+            consumed_from: None,
+        };
+        Outcome {
+            name: "s".into(),
+            file: "s.toml".into(),
+            report: Some(report.into()),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn a_stream_section_has_its_charts_and_lists_every_check() {
+        let held = vec![Failure::new("found", "10000", "10000")];
+        let page = html::page("t", &[stream(held.clone(), Vec::new())]);
+        assert_eq!(page.matches("<svg class=\"chart\"").count(), 3, "{page}");
+        assert!(
+            page.contains("<h3>Every check: 0 failed, 1 held</h3>"),
+            "{page}"
+        );
+        assert!(page.contains("<td>held</td><td>found</td><td>10000</td><td>10000</td>"));
+        assert!(!page.contains("Failed checks"));
+        let failed = vec![Failure::new("reconciliation.missing", "0", "3")];
+        let page = html::page("t", &[stream(held, failed)]);
+        assert!(page.contains("<h3>Failed checks (1)</h3>"), "{page}");
+        assert!(page.contains(
+            "<td class=\"failed\">FAILED</td><td>reconciliation.missing</td><td>0</td><td>3</td>"
+        ));
+        assert!(page.contains("<h3>Every check: 1 failed, 1 held</h3>"));
     }
 
     #[test]

@@ -18,6 +18,14 @@ impl Expectations for Expect {
     fn on_status(&self, report: &StreamReport) -> Vec<Failure> {
         evaluate_status(self, report)
     }
+
+    fn held(&self, report: &StreamReport) -> Vec<Failure> {
+        let (mut data, mut status) = (Judge::default(), Judge::default());
+        judge_data(&mut data, self, report);
+        judge_status(&mut status, self, report);
+        data.held.extend(status.held);
+        data.held
+    }
 }
 
 /// Every assertion of `expect` that `report` breaks: [`evaluate_data`] and
@@ -32,32 +40,42 @@ pub fn evaluate(expect: &Expect, report: &StreamReport) -> Vec<Failure> {
 /// judged after the status is announced, which the rest of the verdict decides.
 pub fn evaluate_status(expect: &Expect, report: &StreamReport) -> Vec<Failure> {
     let mut judge = Judge::default();
+    judge_status(&mut judge, expect, report);
+    judge.failures
+}
+
+/// The run-status assertions, into `judge`.
+fn judge_status(judge: &mut Judge, expect: &Expect, report: &StreamReport) {
     let sns = &expect.sns;
     judge.count(
         "sns.run_status",
         &sns.run_status,
         report.judged.sns.run_status,
     );
-    run_status_subjects(&mut judge, sns, &report.judged.sns.run_status_subjects);
-    judge.failures
+    run_status_subjects(judge, sns, &report.judged.sns.run_status_subjects);
 }
 
 /// Every assertion of `expect` but those on the run status, which is announced from their
 /// verdict.
 pub fn evaluate_data(expect: &Expect, report: &StreamReport) -> Vec<Failure> {
     let mut judge = Judge::default();
-    reconciliation(&mut judge, expect, report);
-    queues(&mut judge, expect, report);
-    notifications(&mut judge, expect, report);
+    judge_data(&mut judge, expect, report);
+    judge.failures
+}
+
+/// The assertions of [`evaluate_data`], into `judge`.
+fn judge_data(judge: &mut Judge, expect: &Expect, report: &StreamReport) {
+    reconciliation(judge, expect, report);
+    queues(judge, expect, report);
+    notifications(judge, expect, report);
     for p in &expect.partitions {
-        partition(&mut judge, p, report);
+        partition(judge, p, report);
     }
-    latency(&mut judge, expect, report);
-    web(&mut judge, expect, report);
+    latency(judge, expect, report);
+    web(judge, expect, report);
     for (key, count, figure) in expect.sinks.figures(&report.sinks) {
         judge.count(&format!("sinks.{key}"), &count, figure);
     }
-    judge.failures
 }
 
 /// `[expect.web]`, on the web source's report (absent for another source: every figure 0).
@@ -154,8 +172,13 @@ fn latency(judge: &mut Judge, expect: &Expect, report: &StreamReport) {
             report.judged.latency_ms.p99,
         ),
     ] {
-        if let Some(limit) = limit.filter(|l| actual > *l) {
-            judge.fail(check, format!("<= {limit} ms"), format!("{actual} ms"));
+        if let Some(limit) = limit {
+            judge.check(
+                check,
+                actual <= limit,
+                format!("<= {limit} ms"),
+                format!("{actual} ms"),
+            );
         }
     }
 }
@@ -259,9 +282,11 @@ fn run_status_subjects(judge: &mut Judge, sns: &SnsExpect, subjects: &[String]) 
     }
 }
 
+/// Collects every assertion: the failures, and the ones that held.
 #[derive(Default)]
 struct Judge {
     failures: Vec<Failure>,
+    held: Vec<Failure>,
 }
 
 impl Judge {
@@ -269,9 +294,19 @@ impl Judge {
         self.failures.push(Failure::new(check, expected, actual));
     }
 
+    /// One assertion, held or not.
+    fn check(&mut self, check: &str, holds: bool, expected: String, actual: String) {
+        let entry = Failure::new(check, expected, actual);
+        if holds {
+            self.held.push(entry);
+        } else {
+            self.failures.push(entry);
+        }
+    }
+
     fn count(&mut self, check: &str, expected: &Option<Count>, actual: u64) {
-        if let Some(c) = expected.filter(|c| !c.admits(actual)) {
-            self.fail(check, c.to_string(), actual.to_string());
+        if let Some(c) = expected {
+            self.check(check, c.admits(actual), c.to_string(), actual.to_string());
         }
     }
 }

@@ -15,6 +15,11 @@ pub trait Report {
     fn passed(&self) -> bool;
     /// Every check that did not hold (the scenario's assertions included).
     fn failures(&self) -> &[Failure];
+    /// Every check that held, with what it expected and what the run showed, where the flow
+    /// keeps them (the HTML page lists them beside the failures).
+    fn held(&self) -> &[Failure] {
+        &[]
+    }
     /// Wall time of the whole run.
     fn elapsed_secs(&self) -> f64;
     /// The `key=value` fields of the summary line, between the name and the elapsed time.

@@ -11,6 +11,11 @@ pub trait Expectations: std::fmt::Debug + Send + Sync {
     fn before_status(&self, report: &StreamReport) -> Vec<Failure>;
     /// Every assertion on the run status `report` read back.
     fn on_status(&self, report: &StreamReport) -> Vec<Failure>;
+    /// Every assertion that holds on `report`, with what it expects and what the run showed
+    /// (for the report's list of every check).
+    fn held(&self, _report: &StreamReport) -> Vec<Failure> {
+        Vec::new()
+    }
 }
 
 /// What a run without a scenario expects: that it sent something (a run of nothing has

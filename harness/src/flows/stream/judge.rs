@@ -16,7 +16,7 @@ use crate::error::Result;
 use crate::flows::stream::lake::{self, LakeContents, PartitionSummary};
 use crate::flows::stream::reconcile::{Ledger, Reconciliation};
 use crate::flows::stream::topology::Provisioned;
-use crate::latency::{Bucket, Latency, LatencyHistogram};
+use crate::latency::{Bucket, Latency, LatencyHistogram, Window};
 use crate::observe::{self, QueueDepth};
 use crate::verdict::Failure;
 
@@ -45,6 +45,9 @@ pub struct Judgement {
     pub passed: bool,
     /// The invariants that did not hold.
     pub failures: Vec<Failure>,
+    /// Every check that held, with what it expected and what the run showed (the report lists
+    /// them beside the failures: every check, not only the broken ones).
+    pub held: Vec<Failure>,
     /// Records accounted for.
     pub reconciliation: Reconciliation,
     /// Partition -> objects and rows (the quarantine included).
@@ -66,8 +69,12 @@ pub struct Judgement {
     /// Due -> created in S3 (the time S3's notification of the object gives), milliseconds,
     /// over the rows whose object S3 announced.
     pub latency_ms: Latency,
-    /// The same latencies in power-of-two buckets, for the distribution plot.
+    /// The same latencies at two significant digits (the buckets holding any), for the
+    /// distribution plot.
     pub latency_histogram: Vec<Bucket>,
+    /// The same latencies by when their object was written (at most 120 windows), for the
+    /// percentiles-over-time plot.
+    pub latency_over_time: Vec<crate::latency::Window>,
     /// Rows whose latency is unknown (S3 announced no creation of their object).
     pub latency_unknown: u64,
     /// How the new-data notifications match the lake's objects.
@@ -250,7 +257,7 @@ pub async fn judge(
     let new_data = S3Deliveries::of(&messages(&new_data));
     let announced = Announcements::matching(&res.bucket, &lake.found.objects, &new_data);
     lake.written_at = new_data.created_at(&res.bucket, &lake.found.objects);
-    let (latency, latency_unknown) = latencies(ledger, &lake);
+    let (latency, latency_over_time, latency_unknown) = latencies(ledger, &lake);
     let alert_symbols = S3Deliveries::of(&messages(&alerts)).alert_symbols();
     let sns = SnsCounts {
         new_data: new_data.announcing(),
@@ -261,6 +268,7 @@ pub async fn judge(
     let mut judgement = Judgement {
         passed: false,
         failures: Vec::new(),
+        held: Vec::new(),
         quarantine_rows: lake.quarantine_rows(),
         dead_lettered_records: lake
             .found
@@ -274,13 +282,18 @@ pub async fn judge(
         sns,
         latency_ms: latency.summary(),
         latency_histogram: latency.buckets(),
+        latency_over_time,
         latency_unknown,
         announced,
         reconciliation,
         partitions: std::mem::take(&mut lake.partitions),
         quarantine_reasons: std::mem::take(&mut lake.quarantine_reasons),
     };
-    judgement.failures = invariants(&judgement);
+    let (held, failed): (Vec<_>, Vec<_>) = invariant_checks(&judgement)
+        .into_iter()
+        .partition(|(_, holds)| *holds);
+    judgement.held = held.into_iter().map(|(c, _)| c).collect();
+    judgement.failures = failed.into_iter().map(|(c, _)| c).collect();
     judgement.passed = judgement.failures.is_empty();
     Ok(judgement)
 }
@@ -291,39 +304,52 @@ pub async fn judge(
 /// - every message of the DLQ was read (else its records could not be accounted for);
 /// - one new-data notification per object written.
 pub fn invariants(j: &Judgement) -> Vec<Failure> {
+    invariant_checks(j)
+        .into_iter()
+        .filter(|(_, holds)| !holds)
+        .map(|(check, _)| check)
+        .collect()
+}
+
+/// Every invariant with what it expects, what the run showed, and whether it holds.
+fn invariant_checks(j: &Judgement) -> Vec<(Failure, bool)> {
     let r = &j.reconciliation;
-    let mut failures: Vec<Failure> = r
+    let mut checks: Vec<(Failure, bool)> = r
         .problems()
         .into_iter()
-        .filter(|(_, n)| *n > 0)
-        .map(|(name, n)| Failure {
-            check: format!("reconciliation.{name}"),
-            expected: "0".into(),
-            actual: n.to_string(),
-            examples: r.examples.get(name).cloned().unwrap_or_default(),
+        .map(|(name, n)| {
+            let check = Failure {
+                check: format!("reconciliation.{name}"),
+                expected: "0".into(),
+                actual: n.to_string(),
+                examples: r.examples.get(name).cloned().unwrap_or_default(),
+            };
+            (check, n == 0)
         })
         .collect();
-    if j.main_queue.total() > 0 {
-        failures.push(Failure::new(
+    checks.push((
+        Failure::new(
             "queues.main",
             "drained (0 visible, 0 in flight)",
             format!(
                 "{} visible, {} in flight",
                 j.main_queue.visible, j.main_queue.in_flight
             ),
-        ));
-    }
-    if j.dlq_messages < j.dlq.total() {
-        failures.push(Failure::new(
+        ),
+        j.main_queue.total() == 0,
+    ));
+    checks.push((
+        Failure::new(
             "queues.dlq",
             format!("all {} messages read within {READ_LIMIT:?}", j.dlq.total()),
             format!("{} read", j.dlq_messages),
-        ));
-    }
+        ),
+        j.dlq_messages >= j.dlq.total(),
+    ));
     let objects: u64 = j.partitions.values().map(|p| p.objects).sum();
     let a = &j.announced;
-    if j.sns.new_data != objects || !a.holds() {
-        failures.push(Failure {
+    checks.push((
+        Failure {
             check: "sns.new_data".into(),
             expected: format!("each of the {objects} objects announced once, nothing else"),
             actual: format!(
@@ -332,9 +358,10 @@ pub fn invariants(j: &Judgement) -> Vec<Failure> {
                 j.sns.new_data, a.unannounced, a.repeated, a.stray
             ),
             examples: a.examples.clone(),
-        });
-    }
-    failures
+        },
+        j.sns.new_data == objects && a.holds(),
+    ));
+    checks
 }
 
 /// The SNS `Message` of each delivery read from a subscribed queue.
@@ -345,9 +372,12 @@ fn messages(peeked: &observe::Peeked) -> Vec<String> {
         .collect()
 }
 
-/// Latency of every sent row whose object S3 announced, and how many rows' objects it did not.
-fn latencies(ledger: &Ledger, lake: &LakeContents) -> (LatencyHistogram, u64) {
+/// Latency of every sent row whose object S3 announced (and by when it was written, in windows),
+/// and how many rows' objects it did not.
+fn latencies(ledger: &Ledger, lake: &LakeContents) -> (LatencyHistogram, Vec<Window>, u64) {
     let mut unknown = 0;
+    let started = ledger.started_epoch_ms();
+    let mut timed = Vec::new();
     let histogram = lake
         .found
         .lake
@@ -360,7 +390,11 @@ fn latencies(ledger: &Ledger, lake: &LakeContents) -> (LatencyHistogram, u64) {
                 .copied()
                 .flatten()
             {
-                Some(at) => Some((at - due).max(0) as u64),
+                Some(at) => {
+                    let ms = (at - due).max(0) as u64;
+                    timed.push(((at - started).max(0) as u64, ms));
+                    Some(ms)
+                }
                 None => {
                     unknown += u64::from(sighting.rows);
                     None
@@ -368,7 +402,7 @@ fn latencies(ledger: &Ledger, lake: &LakeContents) -> (LatencyHistogram, u64) {
             }
         })
         .collect();
-    (histogram, unknown)
+    (histogram, crate::latency::windows(&timed, 120), unknown)
 }
 
 #[cfg(test)]

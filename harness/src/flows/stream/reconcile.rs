@@ -72,6 +72,11 @@ impl Ledger {
         self.events.keys()
     }
 
+    /// Wall clock (epoch ms) when the ledger started: when the run's stages started.
+    pub fn started_epoch_ms(&self) -> i64 {
+        self.started_epoch_ms
+    }
+
     /// Time since the ledger started.
     pub fn elapsed(&self) -> Duration {
         self.started.elapsed()

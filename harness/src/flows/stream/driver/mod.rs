@@ -373,6 +373,7 @@ async fn run_stages(
     started: Instant,
 ) -> Result<Ran> {
     let res = &provisioned.resources;
+    let stages_started_secs = started.elapsed().as_secs_f64();
     let schedule = &config.faults.schedule;
     let chaos = (!schedule.is_empty()).then(|| Arc::new(Chaos::new(config.seed, schedule.clone())));
     let container = config.container.as_deref();
@@ -416,7 +417,10 @@ async fn run_stages(
         Some(front) => Some(front.finish().await?),
         None => None,
     };
-    let times = stages.drain(started, config.drain_timeout).await?;
+    let times = StageTimes {
+        stages_started_secs,
+        ..stages.drain(started, config.drain_timeout).await?
+    };
     display.drain(config.drain_timeout, |_| {}).await?;
     let skipped_moments = match moments {
         Some(moments) => moments.finish().await?,
@@ -536,12 +540,18 @@ fn verdict_after_status(
 ) {
     report.judged.set_run_status(status);
     let mut failures = expect.on_status(report);
-    failures.extend(observe::run_status_announced(
-        &report.name,
-        announced,
-        &report.judged.sns.run_status_subjects,
-    ));
+    let subjects = &report.judged.sns.run_status_subjects;
+    match observe::run_status_announced(&report.name, announced, subjects) {
+        Some(failed) => failures.push(failed),
+        None => report.judged.held.push(crate::verdict::Failure::new(
+            "sns.run_status",
+            "one run-status message, saying the verdict",
+            format!("{subjects:?}"),
+        )),
+    }
     report.judged.add_failures(failures);
+    let held = expect.held(report);
+    report.judged.held.extend(held);
 }
 
 /// Hands memory the drained stages freed back to the system before the judge allocates its own

@@ -208,6 +208,7 @@ impl Stages {
             .await?;
         let of = |stage: &str| at.iter().find(|(name, _)| *name == stage).map(|(_, s)| *s);
         Ok(StageTimes {
+            stages_started_secs: 0.0,
             produced_secs: at[0].1,
             bridged_secs: at[1].1,
             processed_secs: at[2].1,

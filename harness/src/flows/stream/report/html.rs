@@ -1,16 +1,17 @@
 //! The stream run's section of the HTML report (inline SVG, nothing fetched): its figures, the
-//! AWS calls, throughput per stage over time, the latency distribution and the partitions.
+//! AWS calls, events through each stage over time (lag is the gap between the lines), latency
+//! percentiles over time and its distribution at HDR resolution, with the moments faults fired
+//! and stages restarted marked on the time plots, and the partitions.
 
 use std::fmt::Write as _;
+
+use tickflow_pipeline::chaos::{FaultKind, Fired};
 
 use super::StreamReport;
 use crate::flows::stream::progress::Sample;
 use crate::html::escape;
-use crate::latency::Bucket;
-
-const WIDTH: f64 = 720.0;
-const HEIGHT: f64 = 240.0;
-const MARGIN: f64 = 48.0;
+use crate::latency::{bucket_floor, Bucket, Window};
+use crate::plot::{Axis, Bar, Chart, Line, Marker};
 
 /// The stream run's section: tables and plots, headings at level 3.
 pub(super) fn section(r: &StreamReport) -> String {
@@ -33,10 +34,27 @@ pub(super) fn section(r: &StreamReport) -> String {
             calls.calls, calls.errors, calls.throttles
         );
     }
-    html.push_str("</table>\n<h3>Throughput per stage (events/s)</h3>\n");
-    html.push_str(&throughput_svg(&r.timeline));
-    html.push_str("<h3>Latency, due to created in S3 (the time of S3's notification)</h3>\n");
-    html.push_str(&latency_svg(&r.judged.latency_histogram));
+    html.push_str("</table>\n");
+    let offset = r.times.stages_started_secs;
+    let markers = fault_markers(&r.faults_fired, offset);
+    // Both time charts share one axis, so that a moment lines up across them.
+    let end = time_span(&r.timeline, &r.judged.latency_over_time, offset, &markers);
+    html.push_str(
+        "<h3>Events through each stage (cumulative; the gap between two lines is the lag \
+         between those stages)</h3>\n",
+    );
+    html.push_str(&stages_chart(&r.timeline, &markers, end).svg());
+    html.push_str(
+        "<h3>Latency over time: due to created in S3 (the time of S3's notification), by when \
+         the object was written</h3>\n",
+    );
+    let windows = &r.judged.latency_over_time;
+    html.push_str(&latency_over_time_chart(windows, offset, &markers, end).svg());
+    html.push_str(
+        "<h3>Latency distribution (HDR histogram, buckets of two significant digits, log \
+         axis)</h3>\n",
+    );
+    html.push_str(&latency_chart(&r.judged.latency_histogram).svg());
     html.push_str(
         "<h3>Partitions</h3>\n<table><tr><th>partition</th><th>objects</th><th>events</th></tr>\n",
     );
@@ -59,176 +77,274 @@ pub(super) fn section(r: &StreamReport) -> String {
     html
 }
 
-/// Events per second of each stage between consecutive samples, as three lines.
-pub fn throughput_svg(samples: &[Sample]) -> String {
-    let mut series: [Vec<(f64, f64)>; 3] = Default::default();
-    let mut previous = Sample::default();
-    for s in samples {
-        let dt = (s.at_ms.saturating_sub(previous.at_ms)) as f64 / 1_000.0;
-        if dt > 0.0 {
-            let t = s.at_ms as f64 / 1_000.0;
-            for (i, (now, before)) in [
-                (s.kinesis, previous.kinesis),
-                (s.sqs, previous.sqs),
-                (s.s3, previous.s3),
-            ]
-            .into_iter()
-            .enumerate()
-            {
-                series[i].push((t, now.saturating_sub(before) as f64 / dt));
-            }
-        }
-        previous = *s;
-    }
-    let max_t = series[0].last().map_or(1.0, |p| p.0).max(1.0);
-    let max_y = nice(series.iter().flatten().map(|p| p.1).fold(1.0, f64::max));
-    let mut svg = frame(&format!("{max_y:.0}"), "0", "0 s", &format!("{max_t:.0} s"));
-    for ((points, colour), name) in series
+/// The seconds both time charts span: to the last sample, window or marker.
+pub fn time_span(samples: &[Sample], windows: &[Window], offset: f64, markers: &[Marker]) -> f64 {
+    let sampled = samples.last().map_or(0.0, |s| s.at_ms as f64 / 1_000.0);
+    let written = windows
+        .last()
+        .map_or(0.0, |w| w.end_ms as f64 / 1_000.0 + offset);
+    markers
         .iter()
-        .zip(["#1f77b4", "#ff7f0e", "#2ca02c"])
-        .zip(["Kinesis", "SQS", "S3"])
-    {
-        let path: Vec<String> = points
-            .iter()
-            .map(|(t, y)| format!("{:.1},{:.1}", x_at(*t / max_t), y_at(*y / max_y)))
-            .collect();
-        let _ = write!(svg, "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\" points=\"{}\"><title>{name}</title></polyline>", path.join(" "));
-    }
-    for (i, (colour, name)) in [
-        ("#1f77b4", "Kinesis"),
-        ("#ff7f0e", "SQS"),
-        ("#2ca02c", "S3"),
-    ]
-    .iter()
-    .enumerate()
-    {
-        let x = MARGIN + 10.0 + i as f64 * 90.0;
-        let _ = write!(svg, "<rect x=\"{x}\" y=\"8\" width=\"12\" height=\"12\" fill=\"{colour}\"/><text x=\"{}\" y=\"19\" font-size=\"12\">{name}</text>", x + 16.0);
-    }
-    svg.push_str("</svg>\n");
-    svg
+        .map(|m| m.until.unwrap_or(m.at))
+        .fold(sampled.max(written), f64::max)
+        .max(1.0)
 }
 
-/// The latency buckets as bars, from the first non-empty one.
-pub fn latency_svg(buckets: &[Bucket]) -> String {
-    let start = buckets.iter().position(|b| b.count > 0).unwrap_or(0);
-    let buckets = &buckets[start..];
-    let max_count = nice(buckets.iter().map(|b| b.count as f64).fold(1.0, f64::max));
-    let first = buckets.first().map_or(1, |b| b.le_ms);
-    let last = buckets.last().map_or(1, |b| b.le_ms);
-    let mut svg = frame(
-        &format!("{max_count:.0}"),
-        "0",
-        &format!("<= {first} ms"),
-        &format!("<= {last} ms"),
+/// Cumulative events per stage over the run's first `end` seconds, with the fault markers.
+pub fn stages_chart(samples: &[Sample], markers: &[Marker], end: f64) -> Chart {
+    let top = samples
+        .iter()
+        .map(|s| s.kinesis.max(s.sqs).max(s.s3))
+        .max()
+        .unwrap_or(0);
+    let mut chart = Chart::new(
+        Axis::from_zero("seconds from the run's start", end),
+        Axis::from_zero("events (cumulative)", top as f64),
     );
-    let n = buckets.len().max(1) as f64;
-    let slot = (WIDTH - 2.0 * MARGIN) / n;
-    for (i, b) in buckets.iter().enumerate() {
-        let h = (b.count as f64 / max_count) * (HEIGHT - 2.0 * MARGIN);
-        let x = MARGIN + i as f64 * slot + 1.0;
-        let _ = write!(
-            svg,
-            "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{h:.1}\" fill=\"#6a51a3\"><title>&lt;= {} ms: {}</title></rect>",
-            HEIGHT - MARGIN - h,
-            (slot - 2.0).max(1.0),
-            b.le_ms,
-            b.count
-        );
+    let line = |name: &str, of: fn(&Sample) -> u64| Line {
+        name: name.into(),
+        points: std::iter::once((0.0, 0.0))
+            .chain(
+                samples
+                    .iter()
+                    .map(|s| (s.at_ms as f64 / 1_000.0, of(s) as f64)),
+            )
+            .collect(),
+    };
+    if !samples.is_empty() {
+        chart.lines = vec![
+            line("into Kinesis", |s| s.kinesis),
+            line("into SQS", |s| s.sqs),
+            line("into the S3 lake", |s| s.s3),
+        ];
     }
-    svg.push_str("</svg>\n");
-    svg
+    chart.markers = markers.to_vec();
+    chart
 }
 
-/// An SVG with axes and corner labels; the caller adds the data and closes it.
-fn frame(y_top: &str, y_bottom: &str, x_left: &str, x_right: &str) -> String {
-    let (x0, y0, x1, y1) = (MARGIN, HEIGHT - MARGIN, WIDTH - MARGIN, MARGIN);
-    format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{HEIGHT}\" viewBox=\"0 0 {WIDTH} {HEIGHT}\">\
-         <line x1=\"{x0}\" y1=\"{y0}\" x2=\"{x1}\" y2=\"{y0}\" stroke=\"#888\"/><line x1=\"{x0}\" y1=\"{y0}\" x2=\"{x0}\" y2=\"{y1}\" stroke=\"#888\"/>\
-         <text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"end\">{y_top}</text>\
-         <text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"end\">{y_bottom}</text>\
-         <text x=\"{x0}\" y=\"{}\" font-size=\"11\">{}</text>\
-         <text x=\"{x1}\" y=\"{}\" font-size=\"11\" text-anchor=\"end\">{}</text>",
-        x0 - 4.0,
-        y1 + 4.0,
-        x0 - 4.0,
-        y0,
-        y0 + 16.0,
-        escape(x_left),
-        y0 + 16.0,
-        escape(x_right)
-    )
+/// p50, p90 and p99 latency per window of write time, over the run's first `end` seconds, with
+/// the fault markers.
+pub fn latency_over_time_chart(
+    windows: &[Window],
+    offset: f64,
+    markers: &[Marker],
+    end: f64,
+) -> Chart {
+    let top = windows.iter().map(|w| w.latency.p99).max().unwrap_or(0);
+    let mut chart = Chart::new(
+        Axis::from_zero(
+            "seconds from the run's start (when the object was written)",
+            end,
+        ),
+        Axis::from_zero("latency (ms)", top as f64),
+    );
+    let line = |name: &str, of: fn(&Window) -> u64| Line {
+        name: name.into(),
+        points: windows
+            .iter()
+            .map(|w| (w.end_ms as f64 / 1_000.0 + offset, of(w) as f64))
+            .collect(),
+    };
+    if !windows.is_empty() {
+        chart.lines = vec![
+            line("p50", |w| w.latency.p50),
+            line("p90", |w| w.latency.p90),
+            line("p99", |w| w.latency.p99),
+        ];
+    }
+    chart.markers = markers.to_vec();
+    chart
 }
 
-fn x_at(fraction: f64) -> f64 {
-    MARGIN + fraction.clamp(0.0, 1.0) * (WIDTH - 2.0 * MARGIN)
-}
-
-fn y_at(fraction: f64) -> f64 {
-    HEIGHT - MARGIN - fraction.clamp(0.0, 1.0) * (HEIGHT - 2.0 * MARGIN)
-}
-
-/// The next "nice" axis maximum: 1, 2 or 5 times a power of ten.
-fn nice(value: f64) -> f64 {
-    let power = 10f64.powf(value.max(1.0).log10().floor());
-    [1.0, 2.0, 5.0, 10.0]
+/// The HDR buckets as bars on a logarithmic latency axis.
+pub fn latency_chart(buckets: &[Bucket]) -> Chart {
+    let lowest = buckets.first().map_or(1, |b| b.le_ms) as f64;
+    let highest = buckets.last().map_or(10, |b| b.le_ms) as f64;
+    let most = buckets.iter().map(|b| b.count).max().unwrap_or(0);
+    let mut chart = Chart::new(
+        Axis::log("latency (ms, log scale)", (lowest / 2.0).max(0.1), highest),
+        Axis::from_zero("events", most as f64),
+    );
+    chart.bars = buckets
         .iter()
-        .map(|m| m * power)
-        .find(|v| *v >= value)
-        .unwrap_or(10.0 * power)
+        .map(|b| {
+            let floor = bucket_floor(b.le_ms);
+            Bar {
+                // The first bucket, (0, 1], is drawn from 0.5 ms: a log axis has no 0.
+                from: if floor == 0 { 0.5 } else { floor as f64 },
+                to: b.le_ms as f64,
+                height: b.count as f64,
+                title: format!("{floor} < latency <= {} ms: {} events", b.le_ms, b.count),
+            }
+        })
+        .collect();
+    chart
+}
+
+/// The moments faults fired, on the run's clock (`offset`: when the stages started): a crash
+/// (its stage restarted), an outage (a span), a shard split; call faults are many, so they are
+/// one marker per kind and second, labelled with how many.
+pub fn fault_markers(fired: &[Fired], offset: f64) -> Vec<Marker> {
+    let mut markers = Vec::new();
+    let mut calls: std::collections::BTreeMap<(u64, String), u64> = Default::default();
+    for f in fired {
+        let at = f.at_ms as f64 / 1_000.0 + offset;
+        let kind = kind_name(f.kind);
+        match f.kind {
+            FaultKind::Crash => markers.push(Marker {
+                at,
+                until: None,
+                label: format!(
+                    "crash: {} restarted",
+                    f.stage.map_or_else(|| "a stage".to_string(), stage_name)
+                ),
+            }),
+            FaultKind::Outage => markers.push(Marker {
+                at,
+                until: f.for_secs.map(|s| at + s),
+                label: format!("outage {:.0} s", f.for_secs.unwrap_or(0.0)),
+            }),
+            FaultKind::SplitShard => markers.push(Marker {
+                at,
+                until: None,
+                label: "shard split".into(),
+            }),
+            _ => *calls.entry((f.at_ms / 1_000, kind)).or_default() += 1,
+        }
+    }
+    for ((second, kind), n) in calls {
+        markers.push(Marker {
+            at: second as f64 + offset,
+            until: None,
+            label: format!("{n} {kind}"),
+        });
+    }
+    markers.sort_by(|a, b| a.at.total_cmp(&b.at));
+    markers
+}
+
+/// A fault kind as the scenario file names it (`server_error`).
+fn kind_name(kind: FaultKind) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// A stage as the scenario file names it (`bridge`).
+fn stage_name(stage: tickflow_pipeline::chaos::Stage) -> String {
+    serde_json::to_value(stage)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn throughput_is_the_rate_between_samples() {
-        let samples = [
-            Sample {
-                at_ms: 1_000,
-                kinesis: 1_000,
-                sqs: 0,
-                s3: 0,
-            },
-            Sample {
-                at_ms: 2_000,
-                kinesis: 3_000,
-                sqs: 1_000,
-                s3: 0,
-            },
-        ];
-        let svg = throughput_svg(&samples);
-        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));
-        assert_eq!(svg.matches("<polyline").count(), 3);
-        // 2,000 events/s is the peak, so the axis tops out at 2000.
-        assert!(svg.contains(">2000</text>"), "{svg}");
+    fn sample(at_ms: u64, kinesis: u64, sqs: u64, s3: u64) -> Sample {
+        Sample {
+            at_ms,
+            kinesis,
+            sqs,
+            s3,
+        }
     }
 
     #[test]
-    fn nice_axis_maxima() {
-        assert_eq!(nice(0.5), 1.0);
-        assert_eq!(nice(1_700.0), 2_000.0);
-        assert_eq!(nice(21_000.0), 50_000.0);
-        assert_eq!(nice(100.0), 100.0);
-    }
-
-    #[test]
-    fn a_bar_per_bucket_and_no_markup_from_names() {
-        let buckets = [
-            Bucket { le_ms: 1, count: 0 },
-            Bucket { le_ms: 2, count: 3 },
-            Bucket { le_ms: 4, count: 0 },
-            Bucket { le_ms: 8, count: 9 },
-        ];
-        let svg = latency_svg(&buckets);
+    fn the_stages_chart_is_cumulative_and_reaches_every_event() {
+        let samples = [sample(1_000, 600, 300, 0), sample(2_000, 1_000, 1_000, 900)];
+        let chart = stages_chart(&samples, &[], time_span(&samples, &[], 0.0, &[]));
+        assert_eq!(chart.lines.len(), 3);
+        assert_eq!(chart.lines[0].points.last(), Some(&(2.0, 1_000.0)));
         assert_eq!(
-            svg.matches("<rect").count(),
-            3,
-            "leading empty buckets are skipped"
+            chart.lines[2].points,
+            [(0.0, 0.0), (1.0, 0.0), (2.0, 900.0)]
         );
-        assert!(svg.contains("&lt;= 2 ms") && svg.contains("&lt;= 8 ms"));
-        assert_eq!(escape("<b>&\""), "&lt;b&gt;&amp;&quot;");
+        assert_eq!(chart.y.max, 1_000.0);
+        let svg = chart.svg();
+        assert_eq!(svg.matches("<polyline").count(), 3);
+        assert!(
+            svg.contains(">1000</text>") && svg.contains("events (cumulative)"),
+            "{svg}"
+        );
+    }
+
+    #[test]
+    fn faults_become_markers_on_the_runs_clock() {
+        let crash = Fired {
+            stage: Some(tickflow_pipeline::chaos::Stage::Bridge),
+            ..Fired::moment(FaultKind::Crash, 2_000, None)
+        };
+        let outage = Fired::moment(FaultKind::Outage, 4_000, Some(3.0));
+        let throttle = Fired::moment(FaultKind::Throttle, 5_100, None);
+        let fired = [crash, outage, throttle.clone(), throttle];
+        let markers = fault_markers(&fired, 1.5);
+        let shown: Vec<(f64, Option<f64>, &str)> = markers
+            .iter()
+            .map(|m| (m.at, m.until, m.label.as_str()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                (3.5, None, "crash: bridge restarted"),
+                (5.5, Some(8.5), "outage 3 s"),
+                (6.5, None, "2 throttle"),
+            ]
+        );
+        // The time axis reaches the end of the outage even after the last sample.
+        let samples = [sample(5_000, 10, 10, 10)];
+        let end = time_span(&samples, &[], 1.5, &markers);
+        assert_eq!(end, 8.5);
+        assert_eq!(stages_chart(&samples, &markers, end).x.max, 10.0);
+    }
+
+    #[test]
+    fn the_latency_histogram_is_drawn_at_its_buckets_on_a_log_axis() {
+        let buckets = [
+            Bucket { le_ms: 1, count: 3 },
+            Bucket {
+                le_ms: 5_300,
+                count: 9,
+            },
+            Bucket {
+                le_ms: 5_400,
+                count: 1,
+            },
+        ];
+        let chart = latency_chart(&buckets);
+        assert_eq!((chart.x.min, chart.x.max), (0.1, 10_000.0));
+        let edges: Vec<(f64, f64)> = chart.bars.iter().map(|b| (b.from, b.to)).collect();
+        assert_eq!(edges, [(0.5, 1.0), (5_200.0, 5_300.0), (5_300.0, 5_400.0)]);
+        let svg = chart.svg();
+        assert_eq!(svg.matches("<rect class=\"mark\"").count(), 3);
+        assert!(
+            svg.contains("5200 &lt; latency &lt;= 5300 ms: 9 events"),
+            "{svg}"
+        );
+        assert!(latency_chart(&[]).svg().contains("no data"));
+    }
+
+    #[test]
+    fn latency_over_time_draws_three_percentiles() {
+        let w = |end_ms, p50, p99| Window {
+            end_ms,
+            latency: crate::latency::Latency {
+                count: 10,
+                p50,
+                p90: p50,
+                p99,
+                max: p99,
+            },
+        };
+        let windows = [w(1_000, 5, 40), w(2_000, 7, 90)];
+        let end = time_span(&[], &windows, 2.0, &[]);
+        assert_eq!(end, 4.0);
+        let chart = latency_over_time_chart(&windows, 2.0, &[], end);
+        let names: Vec<&str> = chart.lines.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, ["p50", "p90", "p99"]);
+        assert_eq!(chart.lines[2].points, [(3.0, 40.0), (4.0, 90.0)]);
+        assert_eq!(chart.y.max, 100.0);
     }
 }

@@ -100,6 +100,9 @@ pub fn calls_since(
 /// Seconds from the run's start at which each stage had drained.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct StageTimes {
+    /// Stages started (resources provisioned): where fault times and latency windows, counted
+    /// from the stages' start, fall on the run's clock.
+    pub stages_started_secs: f64,
     /// Producer done: every event in Kinesis.
     pub produced_secs: f64,
     /// Bridge done: every event in SQS.
@@ -324,6 +327,10 @@ impl Report for StreamReport {
 
     fn html_section(&self) -> String {
         html::section(self)
+    }
+
+    fn held(&self) -> &[Failure] {
+        &self.judged.held
     }
 }
 
