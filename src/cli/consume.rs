@@ -1,6 +1,7 @@
 //! `tickflow consume FILE --stream NAME`: the consuming stages on a stream someone else filled
 //! (`tickflow produce` generators, another KPL producer, a deployed pipeline's source), judged
-//! against the scenario regenerated from its seed.
+//! against the scenario regenerated from its seed; `--bucket NAME`: only the judge, on an
+//! existing lake.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,11 +9,11 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use tickflow_harness::aws::readiness::Service;
 use tickflow_harness::aws::{self, Target};
-use tickflow_harness::flows::stream::driver::Source;
+use tickflow_harness::flows::stream::driver::{judge_lake, Source};
 use tickflow_pipeline::aws::AwsError;
 
 use super::commands::load_all;
-use super::runs::{run_once, stream_only, Outputs};
+use super::runs::{run_once, show, stream_only, Outputs};
 use super::target::{with_target, Site};
 use super::TargetKind;
 
@@ -22,8 +23,15 @@ pub(super) struct ConsumeArgs {
     /// The scenario whose events the stream should hold (all its partitions).
     file: PathBuf,
     /// The existing Kinesis stream to read from its oldest record (left as it is).
+    #[arg(long, required_unless_present = "bucket", conflicts_with = "bucket")]
+    stream: Option<String>,
+    /// An existing lake to judge alone (no stages run; checks it cannot show are named, not
+    /// passed).
     #[arg(long)]
-    stream: String,
+    bucket: Option<String>,
+    /// Keep the run's resources (its lake, to judge again with `--bucket`).
+    #[arg(long)]
+    keep: bool,
     /// Write the full report as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -46,16 +54,28 @@ pub(super) async fn consume_command(
          stream should hold; this scenario's events come from a replay or the web source",
         s.path.display()
     );
-    config.consume_from = Some(args.stream.clone());
     let outputs = Outputs {
         json: args.json,
         html: args.html,
     };
+    if let Some(bucket) = args.bucket {
+        return with_target(target, &[Service::S3], |target, site| async move {
+            eprintln!("{site}");
+            let clients = aws::clients(&target).await;
+            let report = judge_lake(&clients, &config, &bucket)
+                .await
+                .with_context(|| format!("judging the lake s3://{bucket} on {site}"))?;
+            show(&report, &outputs)
+        })
+        .await;
+    }
+    let stream = args.stream.unwrap_or_default();
+    config.consume_from = Some(stream.clone());
+    config.keep_resources = args.keep;
     let mut needs = config.pipeline.services();
     needs.push(Service::Kinesis);
     needs.sort();
     needs.dedup();
-    let stream = args.stream;
     with_target(target, &needs, |target, site| async move {
         stream_exists(&target, &site, &stream).await?;
         run_once(config, outputs, target, site).await

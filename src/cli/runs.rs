@@ -239,9 +239,14 @@ pub(super) async fn run_once(
     if let Some(pg) = postgres {
         pg.shutdown().await.context("removing PostgreSQL")?;
     }
-    let report = report?;
+    show(&report?, &outputs)
+}
+
+/// Prints a stream run's report and its failures, writes its files; the exit code of its
+/// verdict.
+pub(super) fn show(report: &StreamReport, outputs: &Outputs) -> anyhow::Result<ExitCode> {
     print!("{}", report.render_text());
-    outputs.write(&report)?;
+    outputs.write(report)?;
     for f in &report.judged.failures {
         println!("  FAILED {f}");
     }

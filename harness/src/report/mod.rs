@@ -211,6 +211,7 @@ mod tests {
             sinks: Vec::new(),
             web: None,
             consumed_from: None,
+            lake_only: None,
         };
         Outcome {
             name: "s".into(),

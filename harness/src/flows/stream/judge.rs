@@ -298,6 +298,31 @@ pub async fn judge(
     Ok(judgement)
 }
 
+/// Judges an existing lake alone (no stream, queues or topics to read): the reconciliation of
+/// what `bucket` holds against `ledger`, its partitions and its quarantine. Events the pipeline
+/// dead-lettered are missing here: the lake alone cannot show the DLQ.
+///
+/// # Errors
+/// The bucket cannot be listed or read, or an object does not decompress.
+pub async fn judge_lake(clients: &Clients, ledger: &Ledger, bucket: &str) -> Result<Judgement> {
+    let mut lake = lake::read_lake(clients, bucket, ledger.len()).await?;
+    let mut judgement = Judgement {
+        reconciliation: Reconciliation::of(ledger, &lake.found),
+        quarantine_rows: lake.quarantine_rows(),
+        partitions: std::mem::take(&mut lake.partitions),
+        quarantine_reasons: std::mem::take(&mut lake.quarantine_reasons),
+        ..Judgement::default()
+    };
+    // Only the reconciliation's invariants: the queues and notifications were not read.
+    let (held, failed): (Vec<_>, Vec<_>) = invariant_checks(&judgement)
+        .into_iter()
+        .filter(|(c, _)| c.check.starts_with("reconciliation."))
+        .partition(|(_, holds)| *holds);
+    judgement.held = held.into_iter().map(|(c, _)| c).collect();
+    judgement.add_failures(failed.into_iter().map(|(c, _)| c));
+    Ok(judgement)
+}
+
 /// The checks every run must pass, whatever its scenario says:
 /// - the reconciliation holds (nothing missing, duplicated, misplaced, altered or unknown);
 /// - the main queue is drained;

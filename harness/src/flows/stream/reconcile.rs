@@ -72,6 +72,13 @@ impl Ledger {
         self.events.keys()
     }
 
+    /// Makes every event due at the epoch: for a lake judged after the fact, whose events were
+    /// due at some unknown earlier time, so that a row's `processed_at` is held only to the
+    /// judge's start (and to being a time).
+    pub fn backdate(&mut self) {
+        self.started_epoch_ms = 0;
+    }
+
     /// Wall clock (epoch ms) when the ledger started: when the run's stages started.
     pub fn started_epoch_ms(&self) -> i64 {
         self.started_epoch_ms

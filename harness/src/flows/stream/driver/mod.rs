@@ -457,6 +457,85 @@ async fn input(config: &StreamRunConfig, run_id: &str) -> Result<(Input, Option<
     })
 }
 
+/// The checks a lake judged alone shows: what it holds, against what was sent.
+const LAKE_CHECKS: [&str; 5] = [
+    "sent",
+    "found",
+    "quarantined",
+    "partitions[",
+    "reconciliation.",
+];
+
+/// Judges the existing lake `bucket` alone (a deployed pipeline's, or a kept run's) against the
+/// scenario `config` regenerates: no stages run and nothing is provisioned. Only the checks the
+/// lake shows are judged; the others are named in the report's `lake_only`, never passed.
+///
+/// # Errors
+/// The source cannot be read, or the bucket cannot be listed or read.
+pub async fn judge_lake(
+    clients: &Clients,
+    config: &StreamRunConfig,
+    bucket: &str,
+) -> Result<StreamReport> {
+    let started = Instant::now();
+    // The events were sent before: their ledger is entered at once.
+    let config = StreamRunConfig {
+        load: LoadPlan::default(),
+        ..config.clone()
+    };
+    let (input, _) = input(&config, "lake").await?;
+    let mut fed = feed(&config, input)?.run(discarding()).await?;
+    fed.ledger.backdate();
+    let judgement = judge::judge_lake(clients, &fed.ledger, bucket).await?;
+    let stats = StageStats::default();
+    let mut report = assemble(
+        &config,
+        &fed,
+        judgement,
+        Vec::new(),
+        StageTimes::default(),
+        stats,
+    );
+    let expect = config.expect.as_ref();
+    let mut failures = expect.before_status(&report);
+    failures.extend(expect.on_status(&report));
+    let (failures, held, not_judged) = lake_checks(failures, expect.held(&report));
+    report.judged.held.extend(held);
+    report.judged.add_failures(failures);
+    report.run_id = "lake-only".into();
+    report.lake_only = Some(crate::flows::stream::report::LakeOnly {
+        bucket: bucket.to_string(),
+        not_judged,
+    });
+    report.elapsed_secs = started.elapsed().as_secs_f64();
+    report.times.total_secs = report.elapsed_secs;
+    Ok(report)
+}
+
+/// The scenario's failed and held checks split by what a lake alone shows: those it shows (failed,
+/// held), and the names of the others, which are not judged.
+fn lake_checks(
+    failures: Vec<crate::verdict::Failure>,
+    held: Vec<crate::verdict::Failure>,
+) -> (
+    Vec<crate::verdict::Failure>,
+    Vec<crate::verdict::Failure>,
+    Vec<String>,
+) {
+    let shows = |check: &str| LAKE_CHECKS.iter().any(|p| check.starts_with(p));
+    let mut not_judged: Vec<String> = failures
+        .iter()
+        .chain(&held)
+        .map(|f| f.check.clone())
+        .filter(|c| !shows(c))
+        .collect();
+    not_judged.sort();
+    not_judged.dedup();
+    let failures = failures.into_iter().filter(|f| shows(&f.check)).collect();
+    let held = held.into_iter().filter(|f| shows(&f.check)).collect();
+    (failures, held, not_judged)
+}
+
 /// A sender whose records go nowhere: what a consume-only run's feed hands its records to.
 fn discarding() -> tokio::sync::mpsc::Sender<tickflow_pipeline::producer::Outgoing> {
     let (tx, mut rx) = tokio::sync::mpsc::channel(1_024);
@@ -594,5 +673,40 @@ fn assemble(
         sinks: Vec::new(),
         web: None,
         consumed_from: config.consume_from.clone(),
+        lake_only: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verdict::Failure;
+
+    #[test]
+    fn a_lake_alone_judges_only_what_it_shows_and_names_the_rest() {
+        let failures = vec![
+            Failure::new("found", "10000", "9000"),
+            Failure::new("sns.run_status", "1", "0"),
+        ];
+        let held = vec![
+            Failure::new(
+                "partitions[event_type=forex/**].events",
+                "4000..=5000",
+                "4532",
+            ),
+            Failure::new("queues.dlq", "0", "0"),
+            Failure::new("latency.p99_ms", "<= 100 ms", "0 ms"),
+        ];
+        let (failed, held, not_judged) = lake_checks(failures, held);
+        assert_eq!(
+            failed.iter().map(|f| f.check.as_str()).collect::<Vec<_>>(),
+            ["found"]
+        );
+        assert_eq!(held.len(), 1, "{held:?}");
+        // A queue or notification check is never passed on a lake that cannot show it.
+        assert_eq!(
+            not_judged,
+            ["latency.p99_ms", "queues.dlq", "sns.run_status"]
+        );
     }
 }

@@ -15,6 +15,9 @@ use crate::plot::{Axis, Bar, Chart, Line, Marker};
 
 /// The stream run's section: tables and plots, headings at level 3.
 pub(super) fn section(r: &StreamReport) -> String {
+    if let Some(lake) = &r.lake_only {
+        return lake_section(r, lake);
+    }
     let mut html = String::new();
     let c = &r.judged.reconciliation;
     html.push_str("<table><tr><th>events</th><th>found</th><th>missing</th><th>duplicated</th><th>quarantined</th><th>dead-lettered</th><th>events/s</th><th>p50 ms</th><th>p90 ms</th><th>p99 ms</th><th>max ms</th><th>CPU s</th><th>peak RSS MiB</th></tr>\n");
@@ -74,6 +77,46 @@ pub(super) fn section(r: &StreamReport) -> String {
     if let Some(web) = &r.web {
         html.push_str(&web.render_html());
     }
+    html
+}
+
+/// A lake judged alone: what it was reconciled on, what it could not show, and its partitions
+/// (no stage ran: no charts).
+fn lake_section(r: &StreamReport, lake: &super::LakeOnly) -> String {
+    let c = &r.judged.reconciliation;
+    let mut html = format!(
+        "<p class=\"lake-only\">The lake <code>s3://{}</code> judged alone against the scenario \
+         regenerated from its seed; not judged (the lake does not show them): {}.</p>\n",
+        escape(&lake.bucket),
+        escape(&lake.not_judged.join(", "))
+    );
+    html.push_str(&crate::html::table(
+        &[
+            "events",
+            "found",
+            "missing",
+            "duplicated",
+            "quarantined",
+            "misplaced",
+            "altered",
+        ],
+        [[
+            c.events,
+            c.found,
+            c.missing,
+            c.duplicated,
+            c.quarantined,
+            c.misplaced,
+            c.altered,
+        ]],
+    ));
+    html.push_str(&crate::html::table(
+        &["partition", "objects", "events"],
+        r.judged
+            .partitions
+            .iter()
+            .map(|(k, p)| [k.clone(), p.objects.to_string(), p.events.to_string()]),
+    ));
     html
 }
 

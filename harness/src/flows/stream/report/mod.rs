@@ -70,6 +70,19 @@ pub struct StreamReport {
     /// The existing stream a consume-only run read (nothing was produced).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub consumed_from: Option<String>,
+    /// A lake judged alone: its bucket, and the checks it cannot show.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lake_only: Option<LakeOnly>,
+}
+
+/// What a judgement of an existing lake alone covered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LakeOnly {
+    /// The lake's bucket.
+    pub bucket: String,
+    /// The scenario's checks the lake alone does not show (queues, notifications, latency, the
+    /// run status, dead letters): named, not passed.
+    pub not_judged: Vec<String>,
 }
 
 /// The calls made between two snapshots of [`tickflow_pipeline::calls::CallStats`].

@@ -17,8 +17,24 @@ impl StreamReport {
                  against the scenario regenerated from its seed"
             );
         }
+        if let Some(lake) = &self.lake_only {
+            let _ = writeln!(
+                out,
+                "lake only: judged s3://{} alone against the scenario regenerated from its seed; \
+                 not judged (the lake does not show them): {}",
+                lake.bucket,
+                if lake.not_judged.is_empty() {
+                    "-".to_string()
+                } else {
+                    lake.not_judged.join(", ")
+                }
+            );
+        }
         self.render_reconciliation(&mut out);
         self.render_partitions(&mut out);
+        if self.lake_only.is_some() {
+            return out; // no stage ran, no queue or topic was read
+        }
         self.render_queues(&mut out);
         self.render_sns(&mut out);
         self.render_latency(&mut out);
