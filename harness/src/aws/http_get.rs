@@ -56,7 +56,7 @@ pub async fn get(endpoint: &str, path: &str, timeout: Duration) -> Result<Answer
 }
 
 /// Splits a raw HTTP response into its status line and body.
-fn parse(response: &[u8]) -> Result<Answer, String> {
+pub(crate) fn parse(response: &[u8]) -> Result<Answer, String> {
     let text = String::from_utf8_lossy(response);
     let (head, body) = text
         .split_once("\r\n\r\n")

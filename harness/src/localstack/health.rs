@@ -70,12 +70,7 @@ mod tests {
     use super::*;
 
     fn parse_response(raw: &[u8]) -> std::result::Result<Health, String> {
-        let text = String::from_utf8_lossy(raw);
-        let (head, body) = text.split_once("\r\n\r\n").ok_or("not an HTTP response")?;
-        parse_answer(&crate::aws::http_get::Answer {
-            status_line: head.lines().next().unwrap_or_default().to_string(),
-            body: body.to_string(),
-        })
+        parse_answer(&crate::aws::http_get::parse(raw)?)
     }
 
     #[test]

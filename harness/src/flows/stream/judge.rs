@@ -289,12 +289,9 @@ pub async fn judge(
         partitions: std::mem::take(&mut lake.partitions),
         quarantine_reasons: std::mem::take(&mut lake.quarantine_reasons),
     };
-    let (held, failed): (Vec<_>, Vec<_>) = invariant_checks(&judgement)
-        .into_iter()
-        .partition(|(_, holds)| *holds);
-    judgement.held = held.into_iter().map(|(c, _)| c).collect();
-    judgement.failures = failed.into_iter().map(|(c, _)| c).collect();
-    judgement.passed = judgement.failures.is_empty();
+    let (held, failed) = split(invariant_checks(&judgement));
+    judgement.held = held;
+    judgement.add_failures(failed);
     Ok(judgement)
 }
 
@@ -314,13 +311,19 @@ pub async fn judge_lake(clients: &Clients, ledger: &Ledger, bucket: &str) -> Res
         ..Judgement::default()
     };
     // Only the reconciliation's invariants: the queues and notifications were not read.
-    let (held, failed): (Vec<_>, Vec<_>) = invariant_checks(&judgement)
-        .into_iter()
-        .filter(|(c, _)| c.check.starts_with("reconciliation."))
-        .partition(|(_, holds)| *holds);
-    judgement.held = held.into_iter().map(|(c, _)| c).collect();
-    judgement.add_failures(failed.into_iter().map(|(c, _)| c));
+    let mut checks = invariant_checks(&judgement);
+    checks.retain(|(c, _)| c.check.starts_with("reconciliation."));
+    let (held, failed) = split(checks);
+    judgement.held = held;
+    judgement.add_failures(failed);
     Ok(judgement)
+}
+
+/// Checks split into those that held and those that failed.
+fn split(checks: Vec<(Failure, bool)>) -> (Vec<Failure>, Vec<Failure>) {
+    let (held, failed): (Vec<_>, Vec<_>) = checks.into_iter().partition(|(_, holds)| *holds);
+    let strip = |v: Vec<(Failure, bool)>| v.into_iter().map(|(c, _)| c).collect();
+    (strip(held), strip(failed))
 }
 
 /// The checks every run must pass, whatever its scenario says:
@@ -329,11 +332,7 @@ pub async fn judge_lake(clients: &Clients, ledger: &Ledger, bucket: &str) -> Res
 /// - every message of the DLQ was read (else its records could not be accounted for);
 /// - one new-data notification per object written.
 pub fn invariants(j: &Judgement) -> Vec<Failure> {
-    invariant_checks(j)
-        .into_iter()
-        .filter(|(_, holds)| !holds)
-        .map(|(check, _)| check)
-        .collect()
+    split(invariant_checks(j)).1
 }
 
 /// Every invariant with what it expects, what the run showed, and whether it holds.

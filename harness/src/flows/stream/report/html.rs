@@ -229,17 +229,17 @@ pub fn latency_chart(buckets: &[Bucket]) -> Chart {
 /// one marker per kind and second, labelled with how many.
 pub fn fault_markers(fired: &[Fired], offset: f64) -> Vec<Marker> {
     let mut markers = Vec::new();
-    let mut calls: std::collections::BTreeMap<(u64, String), u64> = Default::default();
+    let mut calls: std::collections::BTreeMap<(u64, &str), u64> = Default::default();
     for f in fired {
         let at = f.at_ms as f64 / 1_000.0 + offset;
-        let kind = kind_name(f.kind);
+        let kind = f.kind.name();
         match f.kind {
             FaultKind::Crash => markers.push(Marker {
                 at,
                 until: None,
                 label: format!(
                     "crash: {} restarted",
-                    f.stage.map_or_else(|| "a stage".to_string(), stage_name)
+                    f.stage.map_or("a stage", |stage| stage.name())
                 ),
             }),
             FaultKind::Outage => markers.push(Marker {
@@ -264,22 +264,6 @@ pub fn fault_markers(fired: &[Fired], offset: f64) -> Vec<Marker> {
     }
     markers.sort_by(|a, b| a.at.total_cmp(&b.at));
     markers
-}
-
-/// A fault kind as the scenario file names it (`server_error`).
-fn kind_name(kind: FaultKind) -> String {
-    serde_json::to_value(kind)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
-/// A stage as the scenario file names it (`bridge`).
-fn stage_name(stage: tickflow_pipeline::chaos::Stage) -> String {
-    serde_json::to_value(stage)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
 }
 
 #[cfg(test)]
