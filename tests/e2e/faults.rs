@@ -481,9 +481,10 @@ async fn one_upload_fails_every_attempt(
     drop(handler);
     within(LIMIT, "lake writer", writer).await.unwrap().unwrap();
     assert_eq!(chaos.fired().len(), 6, "{:?}", chaos.fired());
-    let lake = tickflow_harness::flows::stream::lake::read_lake(&clients, &res.bucket, batch.len())
-        .await
-        .unwrap();
+    let lake =
+        tickflow_harness::flows::stream::lake::read_lake(&clients, &res.bucket, batch.len(), None)
+            .await
+            .unwrap();
     let rows = lake
         .found
         .lake

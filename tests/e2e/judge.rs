@@ -703,7 +703,7 @@ async fn every_corruption_of_a_finished_run_fails_its_checks_and_says_where() {
             &res.topics.price_alert,
             &subs.price_alert,
             "alert",
-            &["sns.price_alert"][..],
+            &["sns.price_alert", "alerts.announced"][..],
         ),
         (
             &res.topics.run_status,
@@ -928,6 +928,153 @@ async fn every_corruption_of_a_finished_run_fails_its_checks_and_says_where() {
 
     // Every corruption undone: the same run passes again, judged from scratch.
     judged(&run, &clients, &expect, "restored", &[]).await;
+    run.teardown(&clients).await;
+}
+
+/// Judges `run` again and checks that exactly `checks` failed; returns the failures.
+async fn rejudged(
+    run: &FinishedStream,
+    clients: &Clients,
+    what: &str,
+    checks: &[&str],
+) -> Vec<Failure> {
+    let report = within(LIMIT, what, run.rejudge(clients)).await.unwrap();
+    let got: BTreeSet<&str> = failed_checks(&report).into_iter().collect();
+    let want: BTreeSet<&str> = checks.iter().copied().collect();
+    assert_eq!(got, want, "{what}:\n{}", report.render_text());
+    report.judged.failures
+}
+
+/// The price alerts are judged by what they are, not only counted: an alert missing, one no
+/// window calls for, and one S3 never announced each fail, saying which; put right, the run
+/// passes again.
+#[tokio::test]
+async fn a_missing_forged_or_unannounced_price_alert_fails_its_check() {
+    let clients = clients().await;
+    let scenario = scenario::load(std::path::Path::new("scenarios/price-alert.toml")).unwrap();
+    let mut config = scenario.run_config().unwrap();
+    config.keep_resources = true;
+    let run = within(LIMIT, "the run", run_and_keep(&clients, &config))
+        .await
+        .unwrap();
+    let clean = &run.report;
+    assert!(clean.judged.passed, "{}", clean.render_text());
+    let alerts = &clean.judged.alerts;
+    assert_eq!((alerts.implied, alerts.written), (3, 3), "{alerts:?}");
+    let res = run.resources().resources.clone();
+    let subs = run.resources().subscriptions.clone();
+    let state = res.state_bucket.as_str();
+    // From here on, what the test writes into the outbox must not be announced by S3.
+    clients
+        .s3
+        .put_bucket_notification_configuration()
+        .bucket(state)
+        .notification_configuration(aws_sdk_s3::types::NotificationConfiguration::builder().build())
+        .send()
+        .await
+        .unwrap();
+    let keys = clients
+        .object_keys_under(state, tickflow_pipeline::notify::outbox::ALERTS)
+        .await
+        .unwrap()
+        .unwrap();
+    let key = keys
+        .iter()
+        .find(|k| k.ends_with("/MSFT.json"))
+        .unwrap()
+        .clone();
+    let original = get(&clients, state, &key).await;
+
+    // 1. An alert object deleted: its window has no alert, and its notification names nothing.
+    delete(&clients, state, &key).await;
+    let f = rejudged(
+        &run,
+        &clients,
+        "alert deleted",
+        &["alerts.windows", "alerts.announced"],
+    )
+    .await;
+    let w = failure(&f, "alerts.windows");
+    assert!(w.actual.contains("1 windows without their alert"), "{w:?}");
+    assert!(
+        w.examples[0].starts_with("MSFT in the window from "),
+        "{w:?}"
+    );
+    assert_eq!(
+        failure(&f, "alerts.announced").examples,
+        [format!(
+            "s3://{state}/{key}: announced, but no such object exists"
+        )],
+    );
+    put(
+        &clients,
+        state,
+        &key,
+        original.body.clone(),
+        &original.metadata,
+    )
+    .await;
+    rejudged(&run, &clients, "alert put back", &[]).await;
+
+    // 2. An alert no window calls for, never announced.
+    let forged = key.replace("/MSFT.json", "/ZZZ.json");
+    put(
+        &clients,
+        state,
+        &forged,
+        original.body.clone(),
+        &original.metadata,
+    )
+    .await;
+    let f = rejudged(
+        &run,
+        &clients,
+        "alert forged",
+        &["alerts.windows", "alerts.announced"],
+    )
+    .await;
+    let w = failure(&f, "alerts.windows");
+    assert!(w.actual.contains("1 alerts no window calls for"), "{w:?}");
+    assert!(
+        w.examples
+            .iter()
+            .any(|e| e.starts_with(&format!("{forged}: the prices do not move"))),
+        "{w:?}"
+    );
+    assert!(
+        failure(&f, "alerts.announced")
+            .examples
+            .contains(&format!("s3://{state}/{forged}: never announced")),
+        "{f:?}"
+    );
+    delete(&clients, state, &forged).await;
+
+    // 3. An alert's notification lost: the alert is there, never announced; the scenario's
+    // count and symbols fail with it.
+    let marker = key.rsplit('/').next().unwrap_or_default().to_string();
+    let notes =
+        tickflow_harness::observe::peek_all(&clients, &subs.price_alert, LIMIT, Duration::ZERO)
+            .await
+            .unwrap();
+    let note = notes
+        .bodies()
+        .into_iter()
+        .find(|b| b.contains(&marker))
+        .unwrap();
+    assert_eq!(
+        remove_messages(&clients, &subs.price_alert, &marker).await,
+        1
+    );
+    rejudged(
+        &run,
+        &clients,
+        "alert unannounced",
+        &["alerts.announced", "sns.price_alert", "sns.alert_symbols"],
+    )
+    .await;
+    send(&clients, &subs.price_alert, &note).await;
+    wait_for_count(&clients, &subs.price_alert, 4).await;
+    rejudged(&run, &clients, "restored", &[]).await;
     run.teardown(&clients).await;
 }
 

@@ -17,11 +17,18 @@ pub fn alert_key(alert: &Alert) -> String {
     format!("{ALERTS}{}/{}.json", alert.window_start, alert.symbol)
 }
 
-/// The symbol an alert object's key names (a forex pair keeps its `/`).
-pub fn symbol_of_key(key: &str) -> Option<&str> {
+/// The window start (epoch ms) and symbol an alert object's key names (a forex pair keeps its
+/// `/`); `None` for a key that is not an alert's.
+pub fn parse_key(key: &str) -> Option<(i64, &str)> {
     let rest = key.strip_prefix(ALERTS)?.strip_suffix(".json")?;
     let (window, symbol) = rest.split_once('/')?;
-    (window.parse::<i64>().is_ok() && !symbol.is_empty()).then_some(symbol)
+    let window = window.parse::<i64>().ok()?;
+    (!symbol.is_empty()).then_some((window, symbol))
+}
+
+/// The symbol an alert object's key names.
+pub fn symbol_of_key(key: &str) -> Option<&str> {
+    parse_key(key).map(|(_, symbol)| symbol)
 }
 
 /// Writes alerts into the bucket whose notification announces them. Cheap to clone.
@@ -73,6 +80,7 @@ mod tests {
         let key = alert_key(&alert);
         assert_eq!(key, "alerts/1763908200000/EUR/USD.json");
         assert_eq!(symbol_of_key(&key), Some("EUR/USD"));
+        assert_eq!(parse_key(&key), Some((1_763_908_200_000, "EUR/USD")));
         assert_eq!(symbol_of_key("alerts/x/EUR.json"), None);
         assert_eq!(symbol_of_key("checkpoints/a.json"), None);
     }

@@ -7,8 +7,27 @@
 //! time passes its end by `lateness`, or when the run drains ([`PriceWatch::finish`]).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use serde::Serialize;
+
+use crate::event::MarketEvent;
+
+/// A price the watch observes: (instrument, market time in epoch ms, price, weight).
+pub type Price = (Arc<str>, i64, f64, f64);
+
+/// The price `event` carries for the watch, if any: a stock's trade price weighted by its
+/// volume, a pair's mid rate weighted one; news carries none. Public so that a judge asks the
+/// same question of what the lake holds.
+pub fn price_of(event: &MarketEvent) -> Option<Price> {
+    match event {
+        MarketEvent::StockPrice(e) => {
+            Some((e.symbol.clone(), e.created_at, e.price, e.volume as f64))
+        }
+        MarketEvent::Forex(e) => Some((e.pair.clone(), e.created_at, e.mid, 1.0)),
+        MarketEvent::StockNews(_) => None,
+    }
+}
 
 /// Watch settings.
 #[derive(Debug, Clone, Copy, PartialEq)]

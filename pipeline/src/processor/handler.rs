@@ -18,6 +18,7 @@ use crate::aws::Clients;
 use crate::envelope;
 use crate::event::{enrich, parse_record, MarketEvent};
 use crate::lake::{partition, Lake, Rows};
+use crate::notify::price_watch::{price_of, Price};
 use crate::notify::{Alert, AlertOutbox, PriceWatch, WatchConfig};
 
 /// Live counters.
@@ -164,10 +165,6 @@ impl EnrichHandler {
         rows.count += 1;
     }
 }
-
-/// A price the watch observes once its event is durable: (instrument, market time, price,
-/// weight).
-type Price = (Arc<str>, i64, f64, f64);
 
 /// What one invocation writes to one partition (or the quarantine): the rows, the keys of the
 /// records they hold (an event's id, a quarantined record's digest) and the prices to watch.
@@ -356,17 +353,6 @@ impl EnrichHandler {
             Some(e) => Err(HandlerError(format!("lake write failed: {e}"))),
             None => Ok(()),
         }
-    }
-}
-
-/// The price an event carries for the watch, if any.
-fn price_of(event: &MarketEvent) -> Option<Price> {
-    match event {
-        MarketEvent::StockPrice(e) => {
-            Some((e.symbol.clone(), e.created_at, e.price, e.volume as f64))
-        }
-        MarketEvent::Forex(e) => Some((e.pair.clone(), e.created_at, e.mid, 1.0)),
-        MarketEvent::StockNews(_) => None,
     }
 }
 

@@ -13,6 +13,7 @@ use tickflow_pipeline::notify::outbox;
 use tickflow_pipeline::s3_event::{self, Notice};
 
 use crate::error::Result;
+use crate::flows::stream::alerts::{AlertRule, AlertWindows, PriceSums};
 use crate::flows::stream::lake::{self, LakeContents, PartitionSummary};
 use crate::flows::stream::reconcile::{Ledger, Reconciliation};
 use crate::flows::stream::topology::Provisioned;
@@ -79,6 +80,10 @@ pub struct Judgement {
     pub latency_unknown: u64,
     /// How the new-data notifications match the lake's objects.
     pub announced: Announcements,
+    /// The price alerts written against the windows the lake's prices call for.
+    pub alerts: AlertWindows,
+    /// How the price-alert notifications match the alert objects.
+    pub alerts_announced: Announcements,
 }
 
 /// New-data notifications matched with the objects of the lake by key: each object must be
@@ -200,7 +205,7 @@ impl Announcements {
             a.stray += n;
             example(
                 &mut a.examples,
-                format!("{object}: announced, but not in the lake"),
+                format!("{object}: announced, but no such object exists"),
             );
         }
         a
@@ -228,7 +233,7 @@ impl Judgement {
 
 /// Judges the run that `ledger` recorded, from what `provisioned` holds now. `settle` is how
 /// long SNS deliveries may still be on their way ([`SETTLE`] right after a run, zero when
-/// judging a run again).
+/// judging a run again); `rule` says how the price alerts written are held.
 ///
 /// # Errors
 /// A failing AWS call, or an object of the lake that does not decompress.
@@ -237,16 +242,22 @@ pub async fn judge(
     ledger: &Ledger,
     provisioned: &Provisioned,
     settle: Duration,
+    rule: &AlertRule,
 ) -> Result<Judgement> {
     let res = &provisioned.resources;
     let subs = &provisioned.subscriptions;
     let linger = settle.min(Duration::from_secs(1));
+    let alert_keys = clients
+        .object_keys_under(&res.state_bucket, outbox::ALERTS)
+        .await?
+        .unwrap_or_default();
     let alerts = async {
-        observe::settle(clients, &subs.price_alert, 0, settle).await;
+        let written = alert_keys.len() as u64;
+        observe::settle(clients, &subs.price_alert, written, settle).await;
         observe::peek_all(clients, &subs.price_alert, READ_LIMIT, linger).await
     };
     let (mut lake, dlq, alerts) = tokio::try_join!(
-        lake::read_lake(clients, &res.bucket, ledger.len()),
+        lake::read_lake(clients, &res.bucket, ledger.len(), rule.window_ms()),
         observe::peek_all(clients, &res.dlq_url, READ_LIMIT, Duration::ZERO),
         alerts,
     )?;
@@ -258,7 +269,24 @@ pub async fn judge(
     let announced = Announcements::matching(&res.bucket, &lake.found.objects, &new_data);
     lake.written_at = new_data.created_at(&res.bucket, &lake.found.objects);
     let (latency, latency_over_time, latency_unknown) = latencies(ledger, &lake);
-    let alert_symbols = S3Deliveries::of(&messages(&alerts)).alert_symbols();
+    let alert_deliveries = S3Deliveries::of(&messages(&alerts));
+    let alert_objects: Vec<String> = alert_keys
+        .iter()
+        .map(|key| format!("s3://{}/{key}", res.state_bucket))
+        .collect();
+    let alerts_announced =
+        Announcements::matching(&res.state_bucket, &alert_objects, &alert_deliveries);
+    let alerts = match rule {
+        AlertRule::FromLake(watch) => {
+            let sums = lake
+                .prices
+                .take()
+                .unwrap_or_else(|| PriceSums::new(watch.window_ms));
+            AlertWindows::compare(&alert_keys, &sums.implied(watch.threshold_pct))
+        }
+        AlertRule::NotJudged(why) => AlertWindows::not_judged(&alert_keys, why),
+    };
+    let alert_symbols = alert_deliveries.alert_symbols();
     let sns = SnsCounts {
         new_data: new_data.announcing(),
         price_alert: alert_symbols.len() as u64,
@@ -285,6 +313,8 @@ pub async fn judge(
         latency_over_time,
         latency_unknown,
         announced,
+        alerts,
+        alerts_announced,
         reconciliation,
         partitions: std::mem::take(&mut lake.partitions),
         quarantine_reasons: std::mem::take(&mut lake.quarantine_reasons),
@@ -302,7 +332,7 @@ pub async fn judge(
 /// # Errors
 /// The bucket cannot be listed or read, or an object does not decompress.
 pub async fn judge_lake(clients: &Clients, ledger: &Ledger, bucket: &str) -> Result<Judgement> {
-    let mut lake = lake::read_lake(clients, bucket, ledger.len()).await?;
+    let mut lake = lake::read_lake(clients, bucket, ledger.len(), None).await?;
     let mut judgement = Judgement {
         reconciliation: Reconciliation::of(ledger, &lake.found),
         quarantine_rows: lake.quarantine_rows(),
@@ -330,7 +360,8 @@ fn split(checks: Vec<(Failure, bool)>) -> (Vec<Failure>, Vec<Failure>) {
 /// - the reconciliation holds (nothing missing, duplicated, misplaced, altered or unknown);
 /// - the main queue is drained;
 /// - every message of the DLQ was read (else its records could not be accounted for);
-/// - one new-data notification per object written.
+/// - one new-data notification per object written, one alert notification per alert written;
+/// - an alert for each window the lake's prices call for and no other (when that is judged).
 pub fn invariants(j: &Judgement) -> Vec<Failure> {
     split(invariant_checks(j)).1
 }
@@ -385,6 +416,48 @@ fn invariant_checks(j: &Judgement) -> Vec<(Failure, bool)> {
         },
         j.sns.new_data == objects && a.holds(),
     ));
+    checks.extend(alert_checks(j));
+    checks
+}
+
+/// The price alerts' checks: each alert object announced once and nothing else, and (unless
+/// the rule said why not) the alerts written exactly those the lake's prices call for.
+fn alert_checks(j: &Judgement) -> Vec<(Failure, bool)> {
+    let (w, a) = (&j.alerts, &j.alerts_announced);
+    let mut checks = vec![(
+        Failure {
+            check: "alerts.announced".into(),
+            expected: format!(
+                "each of the {} alert objects announced once, nothing else",
+                w.written
+            ),
+            actual: format!(
+                "{} notifications: {} alerts never announced, {} announced again, {} naming \
+                 no alert object",
+                j.sns.price_alert, a.unannounced, a.repeated, a.stray
+            ),
+            examples: a.examples.clone(),
+        },
+        j.sns.price_alert == w.written && a.holds(),
+    )];
+    if w.not_judged.is_none() {
+        checks.push((
+            Failure {
+                check: "alerts.windows".into(),
+                expected: format!(
+                    "an alert for each of the {} windows whose prices in the lake move beyond \
+                     the threshold, no other",
+                    w.implied
+                ),
+                actual: format!(
+                    "{} written: {} windows without their alert, {} alerts no window calls for",
+                    w.written, w.missing, w.unexpected
+                ),
+                examples: w.examples.clone(),
+            },
+            w.holds(),
+        ));
+    }
     checks
 }
 
@@ -478,6 +551,39 @@ mod tests {
             failures[4].expected,
             "each of the 2 objects announced once, nothing else"
         );
+    }
+
+    #[test]
+    fn the_alert_checks_fail_on_their_own_and_an_unjudged_rule_drops_only_the_windows() {
+        let checks =
+            |j: &Judgement| -> Vec<String> { invariants(j).into_iter().map(|f| f.check).collect() };
+        let mut j = Judgement {
+            alerts: AlertWindows {
+                written: 2,
+                implied: 2,
+                missing: 1,
+                unexpected: 1,
+                examples: vec!["MSFT in the window from 0: no alert written".into()],
+                ..AlertWindows::default()
+            },
+            ..Judgement::default()
+        };
+        j.sns.price_alert = 2;
+        assert_eq!(checks(&j), ["alerts.windows"]);
+        let f = &invariants(&j)[0];
+        assert_eq!(
+            f.actual,
+            "2 written: 1 windows without their alert, 1 alerts no window calls for"
+        );
+        assert_eq!(f.examples, j.alerts.examples);
+        j.sns.price_alert = 1;
+        j.alerts_announced.unannounced = 1;
+        assert_eq!(checks(&j), ["alerts.announced", "alerts.windows"]);
+        j.alerts = AlertWindows::not_judged(
+            &["alerts/0/A.json".into(), "alerts/0/B.json".into()],
+            "restarted",
+        );
+        assert_eq!(checks(&j), ["alerts.announced"]);
     }
 
     #[test]

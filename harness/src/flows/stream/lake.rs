@@ -12,10 +12,12 @@ use tickflow_pipeline::compress;
 use tickflow_pipeline::event::{EventKind, MarketEvent};
 use tickflow_pipeline::lake::partition;
 use tickflow_pipeline::lake::row::{self, LakeRow};
+use tickflow_pipeline::notify::price_watch::{self, Price};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use crate::error::Result;
+use crate::flows::stream::alerts::PriceSums;
 use crate::flows::stream::reconcile::{Found, Place, QuarantineRow, RowProblem, Sighting};
 use crate::verdict::{digest, Digest};
 
@@ -47,6 +49,9 @@ pub struct LakeContents {
     pub written_at: Vec<Option<i64>>,
     /// Rows, sightings and problems, for the reconciliation.
     pub found: Found,
+    /// The prices of the events held, each event once, summed per window (when asked for):
+    /// which windows should have alerted.
+    pub prices: Option<PriceSums>,
     /// Quarantine ids seen so far (for `duplicate_rows` in the quarantine partitions).
     quarantine_ids: HashSet<Uuid>,
 }
@@ -64,17 +69,27 @@ impl LakeContents {
 }
 
 /// Reads every object of `bucket`; `expected` is how many event ids it should hold (the table
-/// of ids is sized for them up front).
+/// of ids is sized for them up front). With `window_ms`, the events' prices are summed in
+/// windows that long.
 ///
 /// # Errors
 /// A failing S3 call, or an object that does not decompress.
-pub async fn read_lake(clients: &Clients, bucket: &str, expected: usize) -> Result<LakeContents> {
+pub async fn read_lake(
+    clients: &Clients,
+    bucket: &str,
+    expected: usize,
+    window_ms: Option<i64>,
+) -> Result<LakeContents> {
     let keys = clients.object_keys(bucket).await?.ok_or_else(|| AwsError {
         service: "s3",
         operation: "ListObjectsV2",
         message: format!("bucket {bucket} does not exist"),
     })?;
-    let mut contents = LakeContents::default();
+    let mut contents = LakeContents {
+        prices: window_ms.map(PriceSums::new),
+        ..LakeContents::default()
+    };
+    let watching = contents.prices.is_some();
     contents.found.read_at_ms = chrono::Utc::now().timestamp_millis();
     contents.found.lake.reserve(expected);
     contents.found.objects = keys.iter().map(|k| format!("s3://{bucket}/{k}")).collect();
@@ -92,7 +107,7 @@ pub async fn read_lake(clients: &Clients, bucket: &str, expected: usize) -> Resu
                 // Parsing a million rows is the reader's main cost: one object per blocking
                 // thread, merged below.
                 tokio::task::spawn_blocking(move || {
-                    let mut object = ObjectRead::new(index as u32, key);
+                    let mut object = ObjectRead::new(index as u32, key, watching);
                     object.absorb(&body);
                     object
                 })
@@ -133,6 +148,8 @@ struct ObjectRead {
     quarantine: bool,
     /// Data rows by id.
     ids: HashMap<Uuid, Sighting>,
+    /// The price of each event read, by id (when prices are watched).
+    prices: Option<HashMap<Uuid, Price>>,
     quarantine_rows: Vec<QuarantineRow>,
     reasons: BTreeMap<String, u64>,
     /// Row problems found, with their descriptions (`key:line: ...`).
@@ -165,7 +182,7 @@ impl OwnPartition {
 }
 
 impl ObjectRead {
-    fn new(index: u32, key: String) -> Self {
+    fn new(index: u32, key: String, watching: bool) -> Self {
         Self {
             index,
             partition: partition::partition_of(&key).to_string(),
@@ -176,6 +193,7 @@ impl ObjectRead {
                 ..PartitionSummary::default()
             },
             ids: HashMap::new(),
+            prices: watching.then(HashMap::new),
             quarantine_rows: Vec::new(),
             reasons: BTreeMap::new(),
             problems: Vec::new(),
@@ -276,6 +294,11 @@ impl ObjectRead {
             .as_deref()
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
             .and_then(|t| std::num::NonZeroI64::new(t.timestamp_millis()));
+        if let Some(prices) = &mut self.prices {
+            if let Some(price) = price_watch::price_of(&row.event) {
+                prices.entry(id).or_insert(price);
+            }
+        }
         self.sight(id, Some(digest(&row.event.to_json())), place, processed);
     }
 
@@ -334,7 +357,7 @@ fn raw_record(raw: Option<&Value>) -> Option<Vec<u8>> {
 impl LakeContents {
     /// Adds one object's read: counts add up, common fields intersect, and each id already
     /// seen is one more duplicate row in that object's partition.
-    fn merge(&mut self, object: ObjectRead) {
+    fn merge(&mut self, mut object: ObjectRead) {
         let mut repeats = 0;
         for (id, theirs) in object.ids {
             match self.found.lake.get_mut(&id) {
@@ -351,6 +374,10 @@ impl LakeContents {
                 None => {
                     repeats += u64::from(theirs.rows - 1);
                     self.found.lake.insert(id, theirs);
+                    let price = object.prices.as_mut().and_then(|p| p.remove(&id));
+                    if let (Some(sums), Some(price)) = (&mut self.prices, price) {
+                        sums.add(&price);
+                    }
                 }
             }
         }
@@ -409,7 +436,7 @@ mod tests {
         };
         contents.found.objects = objects.iter().map(|(k, _)| format!("s3://b/{k}")).collect();
         for (i, (key, body)) in objects.iter().enumerate() {
-            let mut object = ObjectRead::new(i as u32, key.to_string());
+            let mut object = ObjectRead::new(i as u32, key.to_string(), false);
             object.absorb(body);
             contents.merge(object);
         }

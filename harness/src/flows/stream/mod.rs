@@ -13,12 +13,14 @@
 //!   scenario's `[expect]` joins the verdict;
 //! - the judge: [`lake`] reads the lake and quarantine back, [`reconcile`] compares them with
 //!   the ledger of what was sent, [`judge`] adds queues and notifications and checks every
-//!   invariant; [`fired`]: the faults that fired, as a schedule to replay;
+//!   invariant, [`alerts`] says which price alerts the lake's prices call for; [`fired`]: the
+//!   faults that fired, as a schedule to replay;
 //! - [`sinks`]: the consumers' sinks side by side (the lake, the raw objects, Firehose's),
 //!   each reconciled on its own;
 //! - [`report`]: what a run says, as text and HTML;
 //! - [`ceiling`]: the raw rates of the calls the stream is made of.
 
+pub mod alerts;
 pub mod arrival;
 pub mod ceiling;
 pub mod delivery;

@@ -14,11 +14,12 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tickflow_pipeline::aws::Clients;
 use tickflow_pipeline::chaos::{Chaos, Fired};
-use tickflow_pipeline::notify::Notifier;
+use tickflow_pipeline::notify::{Notifier, WatchConfig};
 use tickflow_pipeline::source::{Generator, GeneratorConfig};
 use tickflow_pipeline::stages::StageSet;
 
 use crate::error::Result;
+use crate::flows::stream::alerts::AlertRule;
 use crate::flows::stream::arrival::LoadPlan;
 use crate::flows::stream::expectations::{Expectations, SomethingSent};
 use crate::flows::stream::faults::{Fate, FaultSettings};
@@ -136,6 +137,8 @@ pub struct FinishedStream {
     provisioned: Provisioned,
     ledger: Ledger,
     expect: Arc<dyn Expectations>,
+    /// The processor's price watch (to judge the alerts again).
+    watch: WatchConfig,
     /// The verdict the run status announced.
     announced: bool,
     /// The web source's tables, dropped with the rest.
@@ -158,8 +161,17 @@ impl FinishedStream {
     pub async fn rejudge(&self, clients: &Clients) -> Result<StreamReport> {
         let (ledger, provisioned) = (&self.ledger, &self.provisioned);
         // Boxed: reading everything back is a large future, too large for a test's stack.
-        let judgement =
-            Box::pin(judge::judge(clients, ledger, provisioned, Duration::ZERO)).await?;
+        // As the run's alerts were judged: its processor's restarts and late prices stand.
+        let stats = &self.report.stats;
+        let rule = AlertRule::for_run(self.watch, stats.restarts.processor, stats.late_prices);
+        let judgement = Box::pin(judge::judge(
+            clients,
+            ledger,
+            provisioned,
+            Duration::ZERO,
+            &rule,
+        ))
+        .await?;
         let mut report = self.report.clone();
         // Only those checks' own failures: the scenario's assertions are judged again below.
         let not_read_again: Vec<crate::verdict::Failure> = report
@@ -230,6 +242,7 @@ pub async fn run_and_keep(clients: &Clients, config: &StreamRunConfig) -> Result
                 provisioned,
                 ledger: fed.ledger,
                 expect: config.expect.clone(),
+                watch: config.pipeline.watch(),
                 announced,
                 web_tables,
             })
@@ -257,7 +270,13 @@ async fn drive(
     release_freed_memory();
     let reading = Instant::now();
     let ledger = &ran.fed.ledger;
-    let judgement = Box::pin(judge::judge(clients, ledger, provisioned, observe::SETTLE)).await?;
+    let rule = AlertRule::for_run(
+        config.pipeline.watch(),
+        ran.figures.restarts.processor,
+        ran.figures.late_prices,
+    );
+    let settle = observe::SETTLE;
+    let judgement = Box::pin(judge::judge(clients, ledger, provisioned, settle, &rule)).await?;
     tracing::info!(
         secs = reading.elapsed().as_secs_f64(),
         "read back and judged"

@@ -71,6 +71,11 @@ pub(super) fn section(r: &StreamReport) -> String {
         );
     }
     html.push_str("</table>\n");
+    let _ = writeln!(
+        html,
+        "<h3>Price alerts</h3>\n<p class=\"alerts\">{}</p>",
+        escape(&r.judged.alerts.describe())
+    );
     if !r.sinks.is_empty() {
         html.push_str(&crate::flows::stream::sinks::render_html(&r.sinks));
     }

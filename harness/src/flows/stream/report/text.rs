@@ -125,6 +125,7 @@ impl StreamReport {
             self.judged.sns.price_alert,
             alerts.join(", ")
         );
+        let _ = writeln!(out, "               {}", self.judged.alerts.describe());
         if self.stats.late_prices > 0 {
             let _ = writeln!(
                 out,
