@@ -42,6 +42,9 @@ const STREAM: &[(&str, Class)] = &[
     // Objects come from batches, and batches from when records were read.
     ("partitions.*.objects", Class::Observed),
     ("sns.new_data", Class::Observed),
+    // Whether the alerts' windows are judged follows late prices, and prices come late by
+    // timing; whether they held is in the verdict, which is compared.
+    ("alerts", Class::Observed),
     ("stats", Class::Observed),
     ("aws_calls", Class::Observed),
     ("faults_fired", Class::Observed),
