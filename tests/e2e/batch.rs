@@ -248,6 +248,21 @@ async fn every_corruption_of_a_finished_batch_run_fails_its_check() {
     // Nothing left broken: it passes again. Then one run-status message too many.
     let again = finished.rejudge(&clients).await.unwrap();
     assert!(again.passed, "{:?}", again.failures);
+    // Every check was made, and each says what it saw.
+    let held: Vec<&str> = again.held.iter().map(|f| f.check.as_str()).collect();
+    assert_eq!(
+        held,
+        [
+            "batch.runs",
+            "batch.run_status",
+            "batch.table_rows",
+            "batch.rows_per_company",
+            "batch.table_content",
+            "batch.bad_input",
+            "batch.output_rows",
+            "batch.output_content"
+        ]
+    );
     let checks = failing_after(&finished, &clients, || async {
         clients
             .sns

@@ -152,6 +152,18 @@ async fn put(
         .unwrap();
 }
 
+/// Removes `bucket`'s event notifications: what the test writes there is not announced.
+async fn silence(clients: &Clients, bucket: &str) {
+    clients
+        .s3
+        .put_bucket_notification_configuration()
+        .bucket(bucket)
+        .notification_configuration(aws_sdk_s3::types::NotificationConfiguration::builder().build())
+        .send()
+        .await
+        .unwrap();
+}
+
 /// Deletes the messages of `queue` whose body contains `marker`; leaves the others visible.
 async fn remove_messages(clients: &Clients, queue: &str, marker: &str) -> usize {
     let mut removed = 0;
@@ -324,14 +336,7 @@ async fn every_corruption_of_a_finished_run_fails_its_checks_and_says_where() {
     let subs = run.resources().subscriptions.clone();
     let bucket = res.bucket.as_str();
     // The run is over: what the test writes into the lake must not be announced by S3.
-    clients
-        .s3
-        .put_bucket_notification_configuration()
-        .bucket(bucket)
-        .notification_configuration(aws_sdk_s3::types::NotificationConfiguration::builder().build())
-        .send()
-        .await
-        .unwrap();
+    silence(&clients, bucket).await;
     let keys = clients.object_keys(bucket).await.unwrap().unwrap();
     let data_key = keys
         .iter()
@@ -965,14 +970,7 @@ async fn a_missing_forged_or_unannounced_price_alert_fails_its_check() {
     let subs = run.resources().subscriptions.clone();
     let state = res.state_bucket.as_str();
     // From here on, what the test writes into the outbox must not be announced by S3.
-    clients
-        .s3
-        .put_bucket_notification_configuration()
-        .bucket(state)
-        .notification_configuration(aws_sdk_s3::types::NotificationConfiguration::builder().build())
-        .send()
-        .await
-        .unwrap();
+    silence(&clients, state).await;
     let keys = clients
         .object_keys_under(state, tickflow_pipeline::notify::outbox::ALERTS)
         .await

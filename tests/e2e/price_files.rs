@@ -334,6 +334,20 @@ async fn every_corruption_of_a_finished_price_file_run_fails_its_check() {
     // Nothing left broken: it passes again. Then an alert twice, then none at all.
     let again = finished.rejudge(&clients).await.unwrap();
     assert!(again.passed, "{:?}", again.failures);
+    // Every check was made, and each says what it saw.
+    let held: Vec<&str> = again.held.iter().map(|f| f.check.as_str()).collect();
+    assert_eq!(
+        held,
+        [
+            "price_files.objects",
+            "price_files.missing",
+            "price_files.twice",
+            "price_files.unknown",
+            "price_files.values",
+            "price_files.alerts",
+            "price_files.queues"
+        ]
+    );
     let marker = keys.iter().find(|k| k.starts_with(layout::ALERTS)).unwrap();
     let (_, alert) = clients.get_object(&bucket, marker).await.unwrap();
     let checks = failing_after(&finished, &clients, async {

@@ -74,6 +74,7 @@ const BATCH: &[(&str, Class)] = &[
     ("run_secs", Class::Timing),
     ("elapsed_secs", Class::Timing),
     ("run", Class::Observed),
+    ("held", Class::Observed),
 ];
 
 /// Rules for a price-file report.
@@ -86,6 +87,8 @@ const PRICE_FILES: &[(&str, Class)] = &[
     ("run_secs", Class::Timing),
     ("elapsed_secs", Class::Timing),
     // Waits for a predecessor follow the order notifications arrive in.
+    ("waits", Class::Observed),
+    // The checks that held say what they saw, deliveries counted too.
     ("held", Class::Observed),
 ];
 
@@ -210,7 +213,7 @@ mod tests {
     use crate::flows::price_files::PriceFilesReport;
     use crate::verdict::Failure;
 
-    fn prices(held: u64, alerts: u64, run_secs: f64) -> Outcome {
+    fn prices(waits: u64, alerts: u64, run_secs: f64) -> Outcome {
         Outcome {
             name: "p".into(),
             file: "p.toml".into(),
@@ -218,7 +221,7 @@ mod tests {
             report: Some(
                 PriceFilesReport {
                     name: "p".into(),
-                    run_id: format!("id{held}"),
+                    run_id: format!("id{waits}"),
                     passed: alerts == 4,
                     failures: if alerts == 4 {
                         Vec::new()
@@ -228,7 +231,7 @@ mod tests {
                     files: 864,
                     alerts,
                     expected_alerts: 4,
-                    held,
+                    waits,
                     run_secs,
                     ..Default::default()
                 }
@@ -246,10 +249,10 @@ mod tests {
         assert_eq!(f.compared["alerts"], "3");
         assert_eq!(f.compared["passed"], "false");
         assert_eq!(f.compared["failures.price_files.alerts.actual"], "3");
-        assert_eq!(f.observed["held"], "12");
+        assert_eq!(f.observed["waits"], "12");
         assert_eq!(f.timings["run_secs"], 27.5);
         assert!(!f.compared.contains_key("run_id") && !f.observed.contains_key("run_id"));
-        assert!(!f.compared.contains_key("held"));
+        assert!(!f.compared.contains_key("waits"));
     }
 
     #[test]

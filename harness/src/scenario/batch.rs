@@ -33,10 +33,8 @@ impl Flow for BatchFlow {
         let mut report = batch::run(clients, database, &config)
             .await
             .map_err(|e| e.to_string())?;
-        report
-            .failures
-            .extend(expect::evaluate_batch(&scenario.file.expect, &report));
-        report.passed = report.failures.is_empty();
+        let checks = expect::evaluate_batch(&scenario.file.expect, &report);
+        report.add_checks(checks);
         Ok(report.into())
     }
 }

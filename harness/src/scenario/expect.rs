@@ -3,7 +3,7 @@
 //! was found.
 
 use crate::flows::stream::expectations::{nothing_sent, Expectations};
-use crate::verdict::Failure;
+use crate::verdict::{Checks, Failure};
 use globset::{Glob, GlobMatcher};
 
 use crate::flows::stream::report::StreamReport;
@@ -23,8 +23,8 @@ impl Expectations for Expect {
         let (mut data, mut status) = (Judge::default(), Judge::default());
         judge_data(&mut data, self, report);
         judge_status(&mut status, self, report);
-        data.held.extend(status.held);
-        data.held
+        data.checks.extend(status.checks);
+        data.checks.held
     }
 }
 
@@ -41,7 +41,7 @@ pub fn evaluate(expect: &Expect, report: &StreamReport) -> Vec<Failure> {
 pub fn evaluate_status(expect: &Expect, report: &StreamReport) -> Vec<Failure> {
     let mut judge = Judge::default();
     judge_status(&mut judge, expect, report);
-    judge.failures
+    judge.checks.failed
 }
 
 /// The run-status assertions, into `judge`.
@@ -60,7 +60,7 @@ fn judge_status(judge: &mut Judge, expect: &Expect, report: &StreamReport) {
 pub fn evaluate_data(expect: &Expect, report: &StreamReport) -> Vec<Failure> {
     let mut judge = Judge::default();
     judge_data(&mut judge, expect, report);
-    judge.failures
+    judge.checks.failed
 }
 
 /// The assertions of [`evaluate_data`], into `judge`.
@@ -92,7 +92,7 @@ fn reconciliation(judge: &mut Judge, expect: &Expect, report: &StreamReport) {
     let r = &report.judged.reconciliation;
     match &expect.sent {
         Some(sent) => judge.count("sent", &Some(*sent), r.events),
-        None => judge.failures.extend(nothing_sent(report)),
+        None => judge.checks.failed.extend(nothing_sent(report)),
     }
     judge.count("found", &expect.found, r.found);
     judge.count("quarantined", &expect.quarantined, r.quarantined);
@@ -239,23 +239,23 @@ fn partition(judge: &mut Judge, p: &PartitionExpect, report: &StreamReport) {
 }
 
 /// Collects failures.
-/// Every assertion of `expect` that a batch run's `report` breaks (the batch flow's own
-/// `[expect.batch]`, and the run-status subject).
-pub fn evaluate_batch(expect: &Expect, report: &crate::flows::batch::BatchReport) -> Vec<Failure> {
+/// Every assertion of `expect` on a batch run's `report` (the batch flow's own
+/// `[expect.batch]`, and the run-status subject), held or not.
+pub fn evaluate_batch(expect: &Expect, report: &crate::flows::batch::BatchReport) -> Checks {
     let mut judge = Judge::default();
     let b = &expect.batch;
     judge.count("batch.table_rows", &b.table_rows, report.table_rows);
     judge.count("batch.bad_rows", &b.bad_rows, report.bad_rows);
     judge.count("batch.bad_files", &b.bad_files, report.bad_files);
     run_status_subjects(&mut judge, &expect.sns, &report.status_subjects);
-    judge.failures
+    judge.checks
 }
 
-/// Every assertion of `expect.price_files` that a price-file run's `report` breaks.
+/// Every assertion of `expect.price_files` on a price-file run's `report`, held or not.
 pub fn evaluate_price_files(
     expect: &Expect,
     report: &crate::flows::price_files::PriceFilesReport,
-) -> Vec<Failure> {
+) -> Checks {
     let mut judge = Judge::default();
     let p = &expect.price_files;
     judge.count("price_files.alerts", &p.alerts, report.alerts);
@@ -265,7 +265,7 @@ pub fn evaluate_price_files(
         &p.quarantined,
         report.quarantined_objects,
     );
-    judge.failures
+    judge.checks
 }
 
 /// Every run-status subject matches `sns.run_status_subject`, and there is one.
@@ -285,23 +285,17 @@ fn run_status_subjects(judge: &mut Judge, sns: &SnsExpect, subjects: &[String]) 
 /// Collects every assertion: the failures, and the ones that held.
 #[derive(Default)]
 struct Judge {
-    failures: Vec<Failure>,
-    held: Vec<Failure>,
+    checks: Checks,
 }
 
 impl Judge {
     fn fail(&mut self, check: &str, expected: String, actual: String) {
-        self.failures.push(Failure::new(check, expected, actual));
+        self.checks.fail(check, expected, actual);
     }
 
     /// One assertion, held or not.
     fn check(&mut self, check: &str, holds: bool, expected: String, actual: String) {
-        let entry = Failure::new(check, expected, actual);
-        if holds {
-            self.held.push(entry);
-        } else {
-            self.failures.push(entry);
-        }
+        self.checks.check(check, holds, expected, actual);
     }
 
     fn count(&mut self, check: &str, expected: &Option<Count>, actual: u64) {

@@ -25,10 +25,8 @@ impl Flow for PriceFilesFlow {
         let mut report = price_files::run(clients, &config)
             .await
             .map_err(|e| e.to_string())?;
-        report
-            .failures
-            .extend(expect::evaluate_price_files(&scenario.file.expect, &report));
-        report.passed = report.failures.is_empty();
+        let checks = expect::evaluate_price_files(&scenario.file.expect, &report);
+        report.add_checks(checks);
         Ok(report.into())
     }
 }

@@ -13,10 +13,7 @@ use super::generate::Expected;
 use super::report::BatchReport;
 use super::topology::BatchResources;
 use crate::error::{Error, Result};
-use crate::verdict::Failure;
-
-/// Examples a failure lists.
-const EXAMPLES: usize = 5;
+use crate::verdict::{Checks, Failure};
 
 /// Judges a batch run named `name`.
 ///
@@ -48,54 +45,50 @@ pub(super) async fn judge(
         test_events: stats.test_events.load(Ordering::Relaxed),
         ..BatchReport::default()
     };
-    let mut failures = Vec::new();
-    failures.extend(runs_failure(&report));
+    let mut checks = Checks::default();
+    let (runs, holds) = runs_check(&report);
+    checks.record(runs, holds);
     report.status_subjects =
         crate::observe::run_status(clients, &res.status_queue, 1, crate::observe::SETTLE).await?;
-    failures.extend(status_failure(name, expected, &report.status_subjects));
-    check_rows(&table, expected, &mut failures);
+    let (status, holds) = status_check(name, expected, &report.status_subjects);
+    checks.record(status, holds);
+    check_rows(&table, expected, &mut checks);
     report.rows_checked = report.table_rows;
-    check_content(
-        "batch.table_content",
-        expected,
-        &table_content,
-        &mut failures,
-    );
+    check_content("batch.table_content", expected, &table_content, &mut checks);
     report.run = logs.into_iter().next();
-    failures.extend(log_failure(res, expected, &mut report));
+    let (log, holds) = log_check(res, expected, &mut report);
+    checks.record(log, holds);
     if !expected.failure {
-        check_output(clients, res, expected, &mut report, &mut failures).await;
+        check_output(clients, res, expected, &mut report, &mut checks).await;
     }
-    report.passed = failures.is_empty();
-    report.failures = failures;
+    report.add_checks(checks);
     Ok(report)
 }
 
 /// The run announced its outcome once: `Success`, or `Failure` where the input makes it fail.
-fn status_failure(name: &str, expected: &Expected, subjects: &[String]) -> Option<Failure> {
+fn status_check(name: &str, expected: &Expected, subjects: &[String]) -> (Failure, bool) {
     let outcome = if expected.failure {
         "Failure"
     } else {
         "Success"
     };
     let subject = format!("{name}_Pipeline_{outcome}");
-    (subjects != std::slice::from_ref(&subject)).then(|| {
-        Failure::new(
-            "batch.run_status",
-            format!("[{subject:?}]"),
-            format!("{subjects:?}"),
-        )
-    })
+    let check = Failure::new(
+        "batch.run_status",
+        format!("[{subject:?}]"),
+        format!("{subjects:?}"),
+    );
+    (check, subjects == std::slice::from_ref(&subject))
 }
 
 /// The run's log exists and says the bad rows and files the input holds.
-fn log_failure(
+fn log_check(
     res: &BatchResources,
     expected: &Expected,
     report: &mut BatchReport,
-) -> Option<Failure> {
+) -> (Failure, bool) {
     let Some(run) = &report.run else {
-        return Some(Failure::new(
+        let check = Failure::new(
             "batch.log",
             format!(
                 "a run log under s3://{}/{}",
@@ -103,20 +96,21 @@ fn log_failure(
                 layout::LOGS
             ),
             "none",
-        ));
+        );
+        return (check, false);
     };
     report.bad_rows = run.bad_rows;
     report.bad_files = run.bad_files;
-    ((run.bad_rows, run.bad_files) != (expected.bad_rows, expected.bad_files)).then(|| {
-        Failure::new(
-            "batch.bad_input",
-            format!(
-                "{} bad rows, {} bad files reported",
-                expected.bad_rows, expected.bad_files
-            ),
-            format!("{} bad rows, {} bad files", run.bad_rows, run.bad_files),
-        )
-    })
+    let check = Failure::new(
+        "batch.bad_input",
+        format!(
+            "{} bad rows, {} bad files reported",
+            expected.bad_rows, expected.bad_files
+        ),
+        format!("{} bad rows, {} bad files", run.bad_rows, run.bad_files),
+    );
+    let holds = (run.bad_rows, run.bad_files) == (expected.bad_rows, expected.bad_files);
+    (check, holds)
 }
 
 /// The output object holds every row the table must, each as the input says.
@@ -125,22 +119,21 @@ async fn check_output(
     res: &BatchResources,
     expected: &Expected,
     report: &mut BatchReport,
-    failures: &mut Vec<Failure>,
+    checks: &mut Checks,
 ) {
     let output = output_content(clients, &res.source_bucket).await;
     report.output_rows = output
         .as_ref()
         .map_or(0, |o| o.values().map(|c| c.rows).sum());
-    if report.output_rows != expected.rows() {
-        failures.push(Failure::new(
-            "batch.output_rows",
-            expected.rows().to_string(),
-            report.output_rows.to_string(),
-        ));
-    }
+    checks.check(
+        "batch.output_rows",
+        report.output_rows == expected.rows(),
+        expected.rows().to_string(),
+        report.output_rows.to_string(),
+    );
     match output {
-        Ok(output) => check_content("batch.output_content", expected, &output, failures),
-        Err(why) => failures.push(Failure::new(
+        Ok(output) => check_content("batch.output_content", expected, &output, checks),
+        Err(why) => checks.fail(
             "batch.output_content",
             format!(
                 "s3://{}/{} with the table's header",
@@ -148,7 +141,7 @@ async fn check_output(
                 layout::OUTPUT
             ),
             why,
-        )),
+        ),
     }
 }
 
@@ -175,15 +168,15 @@ async fn run_logs(clients: &Clients, bucket: &str) -> Result<Vec<RunSummary>> {
     Ok(logs)
 }
 
-fn check_rows(table: &BTreeMap<String, u64>, expected: &Expected, failures: &mut Vec<Failure>) {
+/// The table's rows, in all and per company, against the input's.
+fn check_rows(table: &BTreeMap<String, u64>, expected: &Expected, checks: &mut Checks) {
     let total: u64 = table.values().sum();
-    if total != expected.rows() {
-        failures.push(Failure::new(
-            "batch.table_rows",
-            expected.rows().to_string(),
-            total.to_string(),
-        ));
-    }
+    checks.check(
+        "batch.table_rows",
+        total == expected.rows(),
+        expected.rows().to_string(),
+        total.to_string(),
+    );
     let companies: std::collections::BTreeSet<&String> =
         table.keys().chain(expected.per_company.keys()).collect();
     let wrong: Vec<String> = companies
@@ -196,15 +189,12 @@ fn check_rows(table: &BTreeMap<String, u64>, expected: &Expected, failures: &mut
             (want != got).then(|| format!("{c}: expected {want} rows, got {got}"))
         })
         .collect();
-    if !wrong.is_empty() {
-        let mut failure = Failure::new(
-            "batch.rows_per_company",
-            "each company's rows",
-            format!("{} companies differ", wrong.len()),
-        );
-        failure.examples = wrong.into_iter().take(EXAMPLES).collect();
-        failures.push(failure);
-    }
+    checks.offenders(
+        "batch.rows_per_company",
+        "each company's rows",
+        format!("{} companies differ", wrong.len()),
+        wrong,
+    );
 }
 
 /// Every row of the table, streamed out of the database (`COPY ... TO STDOUT`, the columns in
@@ -239,17 +229,14 @@ async fn table_content(db: &tokio_postgres::Client) -> Result<Contents> {
 }
 
 /// Compares what `check` found with what every kept company's rows must hold.
-fn check_content(check: &str, expected: &Expected, found: &Contents, failures: &mut Vec<Failure>) {
+fn check_content(check: &str, expected: &Expected, found: &Contents, checks: &mut Checks) {
     let wrong = differences(&expected.content, found);
-    if !wrong.is_empty() {
-        let mut failure = Failure::new(
-            check,
-            "every row of the input, every column, with its derived values",
-            format!("{} companies differ", wrong.len()),
-        );
-        failure.examples = wrong.into_iter().take(EXAMPLES).collect();
-        failures.push(failure);
-    }
+    checks.offenders(
+        check,
+        "every row of the input, every column, with its derived values",
+        format!("{} companies differ", wrong.len()),
+        wrong,
+    );
 }
 
 /// The output object's rows, streamed and summed per company, after its header; why not, when
@@ -280,22 +267,21 @@ async fn output_content(clients: &Clients, bucket: &str) -> std::result::Result<
 /// Two `.SUCCESS` objects were put: each must be received once, the first starting the day's
 /// run and the second turned down. A trigger received again while its run lasted (its
 /// visibility not renewed) would be a third, turned down too.
-fn runs_failure(report: &BatchReport) -> Option<Failure> {
+fn runs_check(report: &BatchReport) -> (Failure, bool) {
     let seen = (
         report.triggers,
         report.runs_started,
         report.same_day_triggers,
     );
-    (seen != (2, 1, 1)).then(|| {
-        Failure::new(
-            "batch.runs",
-            "2 triggers received once each: one run, the second .SUCCESS of the day turned down",
-            format!(
-                "{} triggers, {} runs, {} turned down",
-                report.triggers, report.runs_started, report.same_day_triggers
-            ),
-        )
-    })
+    let check = Failure::new(
+        "batch.runs",
+        "2 triggers received once each: one run, the second .SUCCESS of the day turned down",
+        format!(
+            "{} triggers, {} runs, {} turned down",
+            report.triggers, report.runs_started, report.same_day_triggers
+        ),
+    );
+    (check, seen == (2, 1, 1))
 }
 
 #[cfg(test)]
@@ -310,9 +296,12 @@ mod tests {
             same_day_triggers,
             ..BatchReport::default()
         };
-        assert!(runs_failure(&report(2, 1, 1)).is_none());
+        let (held, holds) = runs_check(&report(2, 1, 1));
+        assert!(holds);
+        assert_eq!(held.actual, "2 triggers, 1 runs, 1 turned down");
         for (t, r, s) in [(3, 1, 2), (2, 2, 0), (1, 1, 0), (2, 1, 0)] {
-            let failure = runs_failure(&report(t, r, s)).expect("must fail");
+            let (failure, holds) = runs_check(&report(t, r, s));
+            assert!(!holds, "{failure:?}");
             assert_eq!(failure.check, "batch.runs");
         }
     }

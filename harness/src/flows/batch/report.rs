@@ -7,7 +7,7 @@ use serde::Serialize;
 use tickflow_pipeline::batch::RunSummary;
 
 use crate::html::table;
-use crate::verdict::{Failure, Report, Tally};
+use crate::verdict::{Checks, Failure, Report, Tally};
 
 /// What a batch run did and whether it held.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -20,6 +20,8 @@ pub struct BatchReport {
     pub passed: bool,
     /// Every check that did not hold.
     pub failures: Vec<Failure>,
+    /// Every check that held, with what it expected and what the run showed.
+    pub held: Vec<Failure>,
     /// Company files generated.
     pub companies: u32,
     /// Companies listed to keep.
@@ -124,6 +126,15 @@ impl BatchReport {
     }
 }
 
+impl BatchReport {
+    /// Adds `checks` (a scenario's assertions, say) to the verdict.
+    pub fn add_checks(&mut self, checks: Checks) {
+        self.failures.extend(checks.failed);
+        self.held.extend(checks.held);
+        self.passed = self.failures.is_empty();
+    }
+}
+
 impl Report for BatchReport {
     fn name(&self) -> &str {
         &self.name
@@ -139,6 +150,10 @@ impl Report for BatchReport {
 
     fn failures(&self) -> &[Failure] {
         &self.failures
+    }
+
+    fn held(&self) -> &[Failure] {
+        &self.held
     }
 
     fn elapsed_secs(&self) -> f64 {

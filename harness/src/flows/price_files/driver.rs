@@ -215,7 +215,7 @@ async fn drive(
     let expected = judge::Expected { files, alerts };
     let mut report = judge::judge(clients, res, &config.name, &expected).await?;
     report.test_events = stats.test_events.load(Ordering::Relaxed);
-    report.held = stats.held.load(Ordering::Relaxed);
+    report.waits = stats.held.load(Ordering::Relaxed);
     report.gaps = stats.gaps.load(Ordering::Relaxed);
     report.first_records = stats.first_records.load(Ordering::Relaxed);
     report.upload_secs = upload_secs;

@@ -18,10 +18,8 @@ use super::report::PriceFilesReport;
 use super::topology::PriceFileResources;
 use crate::error::{Error, Result};
 use crate::observe;
-use crate::verdict::Failure;
+use crate::verdict::{Checks, Failure};
 
-/// Examples a failure lists.
-const EXAMPLES: usize = 5;
 /// Objects read at once.
 const READS: usize = 32;
 
@@ -70,27 +68,22 @@ pub async fn judge(
         expected_alerts: expected.alerts.len() as u64,
         ..PriceFilesReport::default()
     };
-    let mut failures = Vec::new();
-    failures.extend(objects_failure(&report));
+    let mut checks = Checks::default();
+    let (objects, holds) = objects_check(&report);
+    checks.record(objects, holds);
     let csv = read_all(clients, &res.bucket, &csv_keys, read_csv).await?;
     let quarantined = read_all(clients, &res.bucket, &quarantine_keys, read_quarantine).await?;
-    reconcile(
-        expected.files,
-        &csv,
-        &quarantined,
-        &mut report,
-        &mut failures,
-    );
-    report.alerts = check_alerts(clients, res, name, expected.alerts, &mut failures).await?;
-    failures.extend(queues_failure(clients, res, &mut report).await?);
-    report.passed = failures.is_empty();
-    report.failures = failures;
+    reconcile(expected.files, &csv, &quarantined, &mut report, &mut checks);
+    report.alerts = check_alerts(clients, res, name, expected.alerts, &mut checks).await?;
+    let (queues, holds) = queues_check(clients, res, &mut report).await?;
+    checks.record(queues, holds);
+    report.add_checks(checks);
     Ok(report)
 }
 
 /// Every uploaded file is under the ingestion prefix, and each made either one CSV object or
 /// one quarantine entry.
-fn objects_failure(report: &PriceFilesReport) -> Option<Failure> {
+fn objects_check(report: &PriceFilesReport) -> (Failure, bool) {
     let counts = [
         ("ingested", report.files, report.ingested_objects),
         ("csv", report.expected_records, report.csv_objects),
@@ -100,9 +93,6 @@ fn objects_failure(report: &PriceFilesReport) -> Option<Failure> {
             report.quarantined_objects,
         ),
     ];
-    if counts.iter().all(|(_, want, got)| want == got) {
-        return None;
-    }
     let show = |pick: fn(&(&str, u64, u64)) -> u64| {
         counts
             .iter()
@@ -110,32 +100,31 @@ fn objects_failure(report: &PriceFilesReport) -> Option<Failure> {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    Some(Failure::new(
-        "price_files.objects",
-        show(|c| c.1),
-        show(|c| c.2),
-    ))
+    let check = Failure::new("price_files.objects", show(|c| c.1), show(|c| c.2));
+    (check, counts.iter().all(|(_, want, got)| want == got))
 }
 
 /// Every step's queue drained (counting what is left into `report`).
-async fn queues_failure(
+async fn queues_check(
     clients: &Clients,
     res: &PriceFileResources,
     report: &mut PriceFilesReport,
-) -> Result<Option<Failure>> {
+) -> Result<(Failure, bool)> {
     for (queue, url) in res.pipeline_queues() {
         let depth = observe::queue_depth(clients, url).await?;
         if depth.total() > 0 {
             report.queues.insert(queue.to_string(), depth.total());
         }
     }
-    Ok((!report.queues.is_empty()).then(|| {
-        Failure::new(
-            "price_files.queues",
-            "every queue drained",
-            format!("{:?} messages left", report.queues),
-        )
-    }))
+    let check = Failure::new(
+        "price_files.queues",
+        "every queue drained",
+        match report.queues.len() {
+            0 => "0 messages left".to_string(),
+            _ => format!("{:?} messages left", report.queues),
+        },
+    );
+    Ok((check, report.queues.is_empty()))
 }
 
 /// Reads every object of `keys` with `read`, several at once, keyed by object key.
@@ -199,7 +188,7 @@ fn reconcile(
     csv: &[(String, (PriceRecord, String))],
     quarantined: &[(String, Quarantined)],
     report: &mut PriceFilesReport,
-    failures: &mut Vec<Failure>,
+    checks: &mut Checks,
 ) {
     let mut found = places(csv, quarantined, report);
     let read = Read {
@@ -240,11 +229,12 @@ fn reconcile(
             "each file's record or kind",
         ),
     ] {
-        if !list.is_empty() {
-            let mut failure = Failure::new(check, expected, format!("{} files differ", list.len()));
-            failure.examples = list.into_iter().take(EXAMPLES).collect();
-            failures.push(failure);
-        }
+        checks.offenders(
+            check,
+            expected,
+            format!("{} files differ", list.len()),
+            list,
+        );
     }
 }
 
@@ -356,7 +346,7 @@ async fn check_alerts(
     res: &PriceFileResources,
     name: &str,
     expected: &[ExpectedAlert],
-    failures: &mut Vec<Failure>,
+    checks: &mut Checks,
 ) -> Result<u64> {
     let settle = crate::observe::SETTLE;
     observe::settle(clients, &res.alert_queue, expected.len() as u64, settle).await;
@@ -401,14 +391,11 @@ async fn check_alerts(
         got.into_iter()
             .map(|(pair, changes)| format!("{pair:?}: unexpected alert(s) {changes:?}")),
     );
-    if !wrong.is_empty() {
-        let mut failure = Failure::new(
-            "price_files.alerts",
-            format!("{} alerts, one per crossing", expected.len()),
-            format!("{} delivered, {} differ", deliveries.len(), wrong.len()),
-        );
-        failure.examples = wrong.into_iter().take(EXAMPLES).collect();
-        failures.push(failure);
-    }
+    checks.offenders(
+        "price_files.alerts",
+        format!("{} alerts, one per crossing", expected.len()),
+        format!("{} delivered, {} differ", deliveries.len(), wrong.len()),
+        wrong,
+    );
     Ok(deliveries.len() as u64)
 }

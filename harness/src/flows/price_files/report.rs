@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::html::table;
-use crate::verdict::{Failure, Measurement, Report, Tally};
+use crate::verdict::{Checks, Failure, Measurement, Report, Tally};
 
 /// What a price-file run did and whether it held.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -21,6 +21,8 @@ pub struct PriceFilesReport {
     pub passed: bool,
     /// Every check that did not hold.
     pub failures: Vec<Failure>,
+    /// Every check that held, with what it expected and what the run showed.
+    pub held: Vec<Failure>,
     /// Assets.
     pub assets: usize,
     /// Price files uploaded.
@@ -56,7 +58,7 @@ pub struct PriceFilesReport {
     /// `s3:TestEvent` messages the steps skipped.
     pub test_events: u64,
     /// Times a record waited for its predecessor.
-    pub held: u64,
+    pub waits: u64,
     /// Records compared across a gap (their predecessor never came).
     pub gaps: u64,
     /// Each asset's first record.
@@ -111,7 +113,7 @@ impl PriceFilesReport {
         let _ = writeln!(
             out,
             "  analysis    {} alerts (expected {}); {} first records, {} waits for a predecessor, {} gaps; {} test events",
-            self.alerts, self.expected_alerts, self.first_records, self.held, self.gaps, self.test_events
+            self.alerts, self.expected_alerts, self.first_records, self.waits, self.gaps, self.test_events
         );
         let _ = writeln!(out, "  queues      {:?} left", self.queues);
         let _ = writeln!(
@@ -138,6 +140,15 @@ impl PriceFilesReport {
     }
 }
 
+impl PriceFilesReport {
+    /// Adds `checks` (a scenario's assertions, say) to the verdict.
+    pub fn add_checks(&mut self, checks: Checks) {
+        self.failures.extend(checks.failed);
+        self.held.extend(checks.held);
+        self.passed = self.failures.is_empty();
+    }
+}
+
 impl Report for PriceFilesReport {
     fn name(&self) -> &str {
         &self.name
@@ -153,6 +164,10 @@ impl Report for PriceFilesReport {
 
     fn failures(&self) -> &[Failure] {
         &self.failures
+    }
+
+    fn held(&self) -> &[Failure] {
+        &self.held
     }
 
     fn elapsed_secs(&self) -> f64 {
@@ -266,7 +281,7 @@ impl PriceFilesReport {
                 self.alerts,
                 self.expected_alerts,
                 self.first_records,
-                self.held,
+                self.waits,
                 self.gaps,
                 self.test_events,
             ]],

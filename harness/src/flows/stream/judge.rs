@@ -19,7 +19,7 @@ use crate::flows::stream::reconcile::{Ledger, Reconciliation};
 use crate::flows::stream::topology::Provisioned;
 use crate::latency::{Bucket, Latency, LatencyHistogram, Window};
 use crate::observe::{self, QueueDepth};
-use crate::verdict::Failure;
+use crate::verdict::{Checks, Failure};
 
 /// Longest a queue read may take.
 const READ_LIMIT: Duration = Duration::from_secs(20);
@@ -319,9 +319,9 @@ pub async fn judge(
         partitions: std::mem::take(&mut lake.partitions),
         quarantine_reasons: std::mem::take(&mut lake.quarantine_reasons),
     };
-    let (held, failed) = split(invariant_checks(&judgement));
-    judgement.held = held;
-    judgement.add_failures(failed);
+    let checks: Checks = invariant_checks(&judgement).into_iter().collect();
+    judgement.held = checks.held;
+    judgement.add_failures(checks.failed);
     Ok(judgement)
 }
 
@@ -343,17 +343,10 @@ pub async fn judge_lake(clients: &Clients, ledger: &Ledger, bucket: &str) -> Res
     // Only the reconciliation's invariants: the queues and notifications were not read.
     let mut checks = invariant_checks(&judgement);
     checks.retain(|(c, _)| c.check.starts_with("reconciliation."));
-    let (held, failed) = split(checks);
-    judgement.held = held;
-    judgement.add_failures(failed);
+    let checks: Checks = checks.into_iter().collect();
+    judgement.held = checks.held;
+    judgement.add_failures(checks.failed);
     Ok(judgement)
-}
-
-/// Checks split into those that held and those that failed.
-fn split(checks: Vec<(Failure, bool)>) -> (Vec<Failure>, Vec<Failure>) {
-    let (held, failed): (Vec<_>, Vec<_>) = checks.into_iter().partition(|(_, holds)| *holds);
-    let strip = |v: Vec<(Failure, bool)>| v.into_iter().map(|(c, _)| c).collect();
-    (strip(held), strip(failed))
 }
 
 /// The checks every run must pass, whatever its scenario says:
@@ -363,7 +356,11 @@ fn split(checks: Vec<(Failure, bool)>) -> (Vec<Failure>, Vec<Failure>) {
 /// - one new-data notification per object written, one alert notification per alert written;
 /// - an alert for each window the lake's prices call for and no other (when that is judged).
 pub fn invariants(j: &Judgement) -> Vec<Failure> {
-    split(invariant_checks(j)).1
+    invariant_checks(j)
+        .into_iter()
+        .filter(|(_, holds)| !holds)
+        .map(|(check, _)| check)
+        .collect()
 }
 
 /// Every invariant with what it expects, what the run showed, and whether it holds.
