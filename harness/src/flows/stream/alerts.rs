@@ -60,7 +60,7 @@ impl AlertRule {
 }
 
 /// Sums of price x weight and of weight, per symbol and window of event time.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub struct PriceSums {
     window_ms: i64,
     sums: BTreeMap<(Arc<str>, i64), (f64, f64)>,

@@ -148,8 +148,8 @@ struct ObjectRead {
     quarantine: bool,
     /// Data rows by id.
     ids: HashMap<Uuid, Sighting>,
-    /// The price of each event read, by id (when prices are watched).
-    prices: Option<HashMap<Uuid, Price>>,
+    /// The price of each event read, once per id (when prices are watched).
+    prices: Option<Vec<(Uuid, Price)>>,
     quarantine_rows: Vec<QuarantineRow>,
     reasons: BTreeMap<String, u64>,
     /// Row problems found, with their descriptions (`key:line: ...`).
@@ -193,7 +193,7 @@ impl ObjectRead {
                 ..PartitionSummary::default()
             },
             ids: HashMap::new(),
-            prices: watching.then(HashMap::new),
+            prices: watching.then(Vec::new),
             quarantine_rows: Vec::new(),
             reasons: BTreeMap::new(),
             problems: Vec::new(),
@@ -271,7 +271,9 @@ impl ObjectRead {
         match row::parse_row(row) {
             Ok(row) => self.data_row(row, place),
             // Not an event without its enrichment: altered, if it was sent.
-            Err(_) => self.sight(id, None, place, None),
+            Err(_) => {
+                self.sight(id, None, place, None);
+            }
         }
     }
 
@@ -294,12 +296,10 @@ impl ObjectRead {
             .as_deref()
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
             .and_then(|t| std::num::NonZeroI64::new(t.timestamp_millis()));
-        if let Some(prices) = &mut self.prices {
-            if let Some(price) = price_watch::price_of(&row.event) {
-                prices.entry(id).or_insert(price);
-            }
+        let first = self.sight(id, Some(digest(&row.event.to_json())), place, processed);
+        if let (true, Some(prices)) = (first, &mut self.prices) {
+            prices.extend(price_watch::price_of(&row.event).map(|p| (id, p)));
         }
-        self.sight(id, Some(digest(&row.event.to_json())), place, processed);
     }
 
     fn sight(
@@ -308,16 +308,22 @@ impl ObjectRead {
         digest: Option<Digest>,
         place: Place,
         processed: Option<std::num::NonZeroI64>,
-    ) {
-        self.ids
-            .entry(id)
-            .and_modify(|s| s.rows += 1)
-            .or_insert(Sighting {
-                rows: 1,
-                digest,
-                first: place,
-                processed_ms: processed,
-            });
+    ) -> bool {
+        match self.ids.entry(id) {
+            std::collections::hash_map::Entry::Occupied(mut seen) => {
+                seen.get_mut().rows += 1;
+                false
+            }
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(Sighting {
+                    rows: 1,
+                    digest,
+                    first: place,
+                    processed_ms: processed,
+                });
+                true
+            }
+        }
     }
 
     fn quarantined(&mut self, row: Map<String, Value>, place: Place) {
@@ -358,6 +364,14 @@ impl LakeContents {
     /// Adds one object's read: counts add up, common fields intersect, and each id already
     /// seen is one more duplicate row in that object's partition.
     fn merge(&mut self, mut object: ObjectRead) {
+        // An event's price counts once: from the first object read that holds it.
+        if let (Some(sums), Some(prices)) = (&mut self.prices, object.prices.take()) {
+            for (id, price) in &prices {
+                if !self.found.lake.contains_key(id) {
+                    sums.add(price);
+                }
+            }
+        }
         let mut repeats = 0;
         for (id, theirs) in object.ids {
             match self.found.lake.get_mut(&id) {
@@ -374,10 +388,6 @@ impl LakeContents {
                 None => {
                     repeats += u64::from(theirs.rows - 1);
                     self.found.lake.insert(id, theirs);
-                    let price = object.prices.as_mut().and_then(|p| p.remove(&id));
-                    if let (Some(sums), Some(price)) = (&mut self.prices, price) {
-                        sums.add(&price);
-                    }
                 }
             }
         }
@@ -430,13 +440,19 @@ mod tests {
     }
 
     fn read(objects: &[(&str, Vec<u8>)]) -> LakeContents {
+        read_watching(objects, None)
+    }
+
+    fn read_watching(objects: &[(&str, Vec<u8>)], window_ms: Option<i64>) -> LakeContents {
         let mut contents = LakeContents {
             written_at: vec![None; objects.len()],
+            prices: window_ms.map(PriceSums::new),
             ..LakeContents::default()
         };
         contents.found.objects = objects.iter().map(|(k, _)| format!("s3://b/{k}")).collect();
         for (i, (key, body)) in objects.iter().enumerate() {
-            let mut object = ObjectRead::new(i as u32, key.to_string(), false);
+            let watching = window_ms.is_some();
+            let mut object = ObjectRead::new(i as u32, key.to_string(), watching);
             object.absorb(body);
             contents.merge(object);
         }
@@ -457,6 +473,28 @@ mod tests {
     }
 
     const HOUR_14: &str = "event_type=forex/dt=2026-11-23/hour=14";
+
+    #[test]
+    fn each_events_price_counts_once_however_often_the_lake_holds_it() {
+        let all = events(400);
+        let body = rows(&all);
+        let once = read_watching(&[("a", body.clone())], Some(100));
+        let mut twice_in_one = body.clone();
+        twice_in_one.extend(&body);
+        let copied = read_watching(
+            &[("a", body.clone()), ("b", twice_in_one.clone())],
+            Some(100),
+        );
+        let implied = |c: &LakeContents| c.prices.as_ref().unwrap().implied(0.0001);
+        assert!(!implied(&once).certain.is_empty());
+        assert_eq!(once.prices, copied.prices);
+        let repeated = read_watching(&[("b", twice_in_one.clone())], Some(100));
+        assert_eq!(once.prices, repeated.prices);
+        let half = rows(&all[..200]);
+        let fewer = read_watching(&[("a", half)], Some(100));
+        assert_ne!(implied(&once), implied(&fewer));
+        assert!(read(&[("a", body)]).prices.is_none());
+    }
 
     #[test]
     fn rows_in_their_partition_are_sighted_with_the_digest_of_what_was_sent() {
