@@ -32,12 +32,8 @@ pub(super) struct ConsumeArgs {
     /// Keep the run's resources (its lake, to judge again with `--bucket`).
     #[arg(long)]
     keep: bool,
-    /// Write the full report as JSON to this file.
-    #[arg(long)]
-    json: Option<PathBuf>,
-    /// Write a self-contained HTML report to this file.
-    #[arg(long)]
-    html: Option<PathBuf>,
+    #[command(flatten)]
+    outputs: Outputs,
 }
 
 /// Runs the consuming stages on `--stream` and reconciles what reached the lake.
@@ -54,10 +50,7 @@ pub(super) async fn consume_command(
          stream should hold; this scenario's events come from a replay or the web source",
         s.path.display()
     );
-    let outputs = Outputs {
-        json: args.json,
-        html: args.html,
-    };
+    let outputs = args.outputs;
     if let Some(bucket) = args.bucket {
         return with_target(target, &[Service::S3], |target, site| async move {
             eprintln!("{site}");

@@ -157,10 +157,12 @@ enum Command {
     },
 }
 
-/// Flags of `tickflow run`.
+/// Flags of `tickflow run`. The flags that describe a run of flags are refused beside
+/// scenario files, which describe their own runs (nothing is silently ignored).
 #[derive(Debug, clap::Args)]
 struct RunArgs {
     /// Scenario files; without any, the flags below describe the run.
+    #[arg(conflicts_with_all = ["events", "seed", "name", "shards", "no_aggregate", "keep", "json", "html"])]
     files: Vec<PathBuf>,
     /// Directory for report.json, report.md and junit.xml (scenario runs).
     #[arg(long, default_value = "reports")]
@@ -183,12 +185,8 @@ struct RunArgs {
     /// Keep the run's AWS resources for inspection.
     #[arg(long)]
     keep: bool,
-    /// Write the full report of a flag run as JSON to this file.
-    #[arg(long)]
-    json: Option<PathBuf>,
-    /// Write a self-contained HTML report of a flag run to this file.
-    #[arg(long)]
-    html: Option<PathBuf>,
+    #[command(flatten)]
+    outputs: Outputs,
     /// Replay exactly the infrastructure faults a past run fired (its `--json` report, or a
     /// scenario `report.json`), instead of the scenario's own schedule.
     #[arg(long)]
@@ -219,12 +217,8 @@ struct LoadArgs {
     /// Seed (without a scenario).
     #[arg(long, default_value_t = 42)]
     seed: u64,
-    /// Write the full report as JSON to this file.
-    #[arg(long)]
-    json: Option<PathBuf>,
-    /// Write a self-contained HTML report with throughput and latency plots to this file.
-    #[arg(long)]
-    html: Option<PathBuf>,
+    #[command(flatten)]
+    outputs: Outputs,
 }
 
 /// Flags of `tickflow replay`.
@@ -285,10 +279,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => produce_command(target, file, stream, partition, rate).await,
         Command::Load(args) => {
             let config = load_config(&args)?;
-            let outputs = Outputs {
-                json: args.json,
-                html: args.html,
-            };
+            let outputs = args.outputs;
             let needs = config.pipeline.services();
             with_target(target, &needs, |t, h| run_once(config, outputs, t, h)).await
         }
@@ -354,10 +345,7 @@ async fn flag_run_command(target: TargetKind, args: RunArgs) -> anyhow::Result<E
     if let Some(report) = &args.faults_from {
         config.faults.schedule = fired::schedule_from_report(report, None)?;
     }
-    let outputs = Outputs {
-        json: args.json,
-        html: args.html,
-    };
+    let outputs = args.outputs;
     let needs = config.pipeline.services();
     with_target(target, &needs, |target, header| {
         run_once(config, outputs, target, header)
@@ -441,10 +429,7 @@ async fn replay_command(target: TargetKind, args: ReplayArgs) -> anyhow::Result<
     tickflow_harness::flows::stream::replay::check(&spec)?;
     let mut config = StreamRunConfig::new(&args.name, 1, 7);
     config.source = Source::Replay(spec);
-    let outputs = Outputs {
-        json: None,
-        html: None,
-    };
+    let outputs = Outputs::default();
     let needs = config.pipeline.services();
     with_target(target, &needs, |target, header| {
         run_once(config, outputs, target, header)

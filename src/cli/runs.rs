@@ -193,9 +193,15 @@ pub(super) fn stream_only(s: &Scenario, command: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Where a single run's report files go.
+/// Where a single run's report files go: `--json` and `--html`, the same on every command
+/// that runs once.
+#[derive(Debug, Default, clap::Args)]
 pub(super) struct Outputs {
+    /// Write the full report as JSON to this file.
+    #[arg(long)]
     pub(super) json: Option<PathBuf>,
+    /// Write a self-contained HTML report (charts and every check) to this file.
+    #[arg(long)]
     pub(super) html: Option<PathBuf>,
 }
 

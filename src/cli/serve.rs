@@ -30,21 +30,14 @@ pub(super) struct ServeArgs {
     /// Stop after this many seconds instead of at Ctrl-C.
     #[arg(long)]
     secs: Option<f64>,
-    /// Write the full report as JSON to this file.
-    #[arg(long)]
-    json: Option<PathBuf>,
-    /// Write a self-contained HTML report to this file.
-    #[arg(long)]
-    html: Option<PathBuf>,
+    #[command(flatten)]
+    outputs: Outputs,
 }
 
 /// Runs `tickflow serve`.
 pub(super) async fn serve_command(target: TargetKind, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let config = serve_config(&args)?;
-    let outputs = Outputs {
-        json: args.json,
-        html: args.html,
-    };
+    let outputs = args.outputs;
     tokio::spawn(say_when_ready(args.addr));
     let needs = config.pipeline.services();
     with_target(target, &needs, |t, site| run_once(config, outputs, t, site)).await

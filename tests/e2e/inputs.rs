@@ -38,6 +38,24 @@ fn data(name: &str) -> String {
         .to_string()
 }
 
+/// Flags that describe a run of flags are refused beside scenario files (which describe their
+/// own), naming the flags given: a `--json` that would write nothing is not silently ignored.
+#[test]
+fn flags_of_a_flag_run_beside_scenario_files_are_refused_by_name() {
+    let smoke = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/smoke.toml");
+    let smoke = smoke.to_str().unwrap();
+    let (ok, out) = tickflow_offline(&["run", smoke, "--json", "x.json", "--keep"]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("the argument '[FILES]...' cannot be used with:")
+            && out.contains("--json <JSON>")
+            && out.contains("--keep")
+            && !out.contains("--events"),
+        "{out}"
+    );
+    assert!(!Path::new("x.json").exists());
+}
+
 #[test]
 fn replaying_a_directory_is_refused_at_once() {
     let dir = temp_dir();
