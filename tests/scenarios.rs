@@ -220,15 +220,12 @@ fn deterministic_view(outcome: &Outcome) -> serde_json::Value {
         .collect();
     // Alerts are independent of processing order only when no price came after its window
     // closed; otherwise they differ from run to run, and the snapshot says so instead.
-    // A restarted processor starts with an empty price watch (it is not durable state).
     let alerts = if r.web.is_some() {
         // A web source's market time runs thousands of times faster than wall time: a request
         // a few milliseconds late moves its prices by market minutes.
         serde_json::json!(
             "depend on when the requests arrived: market time runs faster than wall time"
         )
-    } else if r.stats.restarts.processor > 0 {
-        serde_json::json!("depend on when the processor restarted: the price watch is in memory")
     } else if r.stats.late_prices == 0 {
         let mut alerts = r.judged.sns.alert_symbols.clone();
         alerts.sort();

@@ -40,8 +40,9 @@ pub struct HandlerStats {
     pub transient_failures: AtomicU64,
     /// Price alerts written (each announced once by the bucket's notification).
     pub alerts: AtomicU64,
-    /// Prices the watch ignored because their window had closed (known once the run drains):
-    /// alerts are exact, and independent of processing order, only when this is 0.
+    /// Prices the watch ignored because their window had closed, counted as they come over
+    /// every processor that shares these counters: alerts are exact, and independent of
+    /// processing order, only when this is 0.
     pub late_prices: AtomicU64,
 }
 
@@ -97,12 +98,37 @@ impl EnrichHandler {
     /// # Errors
     /// The lake could not be read, or holds a row without its key.
     pub async fn recover(&self, clients: &Clients, bucket: &str) -> Result<usize, HandlerError> {
-        let keys = recovery::written_keys(clients, bucket)
+        let written = recovery::written(clients, bucket)
             .await
             .map_err(|e| HandlerError(format!("recovering from the lake: {e}")))?;
-        let count = keys.len();
-        lock(&self.claims).confirm(&keys.into_iter().collect());
+        let count = written.keys.len();
+        lock(&self.claims).confirm(&written.keys.into_iter().collect());
+        let alerts = self.watch_again(written.prices);
+        // Those a predecessor wrote exist and are not written again; one it closed and died
+        // before writing is written now.
+        self.publish(&alerts).await;
         Ok(count)
+    }
+
+    /// Feeds the watch the prices of every durable event, in market time (so that none comes
+    /// after its window closed): the watch a predecessor had, and the alerts it closed.
+    fn watch_again(&self, mut prices: Vec<Price>) -> Vec<Alert> {
+        prices.sort_by_key(|(_, at, _, _)| *at);
+        self.observe(&prices)
+    }
+
+    /// Observes `prices`, counting those that came after their window closed; returns the
+    /// alerts of the windows they close.
+    fn observe(&self, prices: &[Price]) -> Vec<Alert> {
+        let mut watch = lock(&self.watch);
+        let late = watch.late();
+        let alerts = prices
+            .iter()
+            .flat_map(|(s, t, p, w)| watch.observe(s, *t, *p, *w))
+            .collect();
+        let added = watch.late() - late;
+        self.stats.late_prices.fetch_add(added, Ordering::Relaxed);
+        alerts
     }
 
     /// Closes every price window (the run has drained) and writes the remaining alerts.
@@ -110,11 +136,7 @@ impl EnrichHandler {
     /// # Errors
     /// An alert of the run could not be written (after retries): the first one's error.
     pub async fn finish(&self) -> Result<Vec<Alert>, HandlerError> {
-        let (alerts, late) = {
-            let mut watch = lock(&self.watch);
-            (watch.finish(), watch.late())
-        };
-        self.stats.late_prices.store(late, Ordering::Relaxed);
+        let alerts = lock(&self.watch).finish();
         self.publish(&alerts).await;
         match lock(&self.lost_alert).take() {
             Some(e) => Err(HandlerError(format!("a price alert was not written: {e}"))),
@@ -341,13 +363,7 @@ impl EnrichHandler {
                 }
             }
         }
-        let alerts: Vec<Alert> = {
-            let mut watch = lock(&self.watch);
-            prices
-                .iter()
-                .flat_map(|(s, t, p, w)| watch.observe(s, *t, *p, *w))
-                .collect()
-        };
+        let alerts = self.observe(&prices);
         self.publish(&alerts).await;
         match failed {
             Some(e) => Err(HandlerError(format!("lake write failed: {e}"))),

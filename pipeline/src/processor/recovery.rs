@@ -3,6 +3,10 @@
 //! processor that died after a lake write and before deleting its messages skips those records
 //! when the messages come back, with nothing carried over in memory. The lake is its own
 //! idempotency log, as an exactly-once S3 sink recovers its position from the objects it wrote.
+//! The same rows give back the prices its price watch had seen: the watch's sums do not depend
+//! on order, so a watch fed every durable event again is the one that died.
+
+use std::collections::HashSet;
 
 use base64::Engine as _;
 use md5::Digest as _;
@@ -10,7 +14,17 @@ use uuid::Uuid;
 
 use crate::aws::{AwsError, Clients};
 use crate::compress;
-use crate::lake::partition;
+use crate::lake::{partition, row};
+use crate::notify::price_watch::{price_of, Price};
+
+/// What the lake says a processor wrote.
+#[derive(Debug, Default)]
+pub struct Written {
+    /// The claim key of every row.
+    pub keys: Vec<Uuid>,
+    /// The price of each event held (once per event, however many rows it has).
+    pub prices: Vec<Price>,
+}
 
 /// The claim key of a record bound for the quarantine: a UUID of the MD5 of its bytes (a
 /// version 3 UUID, never equal to an event's version 8 id).
@@ -24,12 +38,21 @@ pub fn quarantine_key(raw: &[u8]) -> Uuid {
 /// Listing or reading an object failing, or an object whose rows do not say what they hold
 /// (the processor must not guess: it stops with the object's key).
 pub async fn written_keys(clients: &Clients, bucket: &str) -> Result<Vec<Uuid>, String> {
+    written(clients, bucket).await.map(|w| w.keys)
+}
+
+/// The claim keys of every row in `bucket`'s lake, and the prices of its events.
+///
+/// # Errors
+/// As [`written_keys`].
+pub async fn written(clients: &Clients, bucket: &str) -> Result<Written, String> {
     let keys = clients
         .object_keys(bucket)
         .await
         .map_err(|e| e.to_string())?
         .unwrap_or_default();
-    let mut written = Vec::new();
+    let mut written = Written::default();
+    let mut priced = HashSet::new();
     for key in keys {
         let (_, body) = clients
             .get_object(bucket, &key)
@@ -42,9 +65,17 @@ pub async fn written_keys(clients: &Clients, bucket: &str) -> Result<Vec<Uuid>, 
             if line.is_empty() {
                 continue;
             }
+            if let Some((row, _)) = (!quarantine).then(|| row::read_row(line)).flatten() {
+                let id = row.event.id();
+                if priced.insert(id) {
+                    written.prices.extend(price_of(&row.event));
+                }
+                written.keys.push(id);
+                continue;
+            }
             let id = row_key(line, quarantine)
                 .ok_or_else(|| format!("s3://{bucket}/{key}:{}: a row without its key", n + 1))?;
-            written.push(id);
+            written.keys.push(id);
         }
     }
     Ok(written)

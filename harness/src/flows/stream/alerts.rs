@@ -5,9 +5,10 @@
 //! window, over the prices of the events the lake holds (each event once), and no other.
 //!
 //! The answer is exact only when the processor's watch saw every event of the lake in its
-//! window before the window closed: no price came late and the processor never restarted (its
-//! watch is in memory, so a restarted one starts from nothing). Otherwise which windows alert
-//! depends on processing order, and the judge says so instead of passing them.
+//! window before the window closed: no price came late (a restarted processor feeds its watch
+//! every durable event again, in market time, so a restart does not change the answer).
+//! Otherwise which windows alert depends on processing order, and the judge says so instead of
+//! passing them.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -33,14 +34,10 @@ pub enum AlertRule {
 }
 
 impl AlertRule {
-    /// The rule for a run watched with `watch` whose processor restarted `restarts` times and
-    /// left `late` prices out because their window had closed.
-    pub fn for_run(watch: WatchConfig, restarts: u64, late: u64) -> Self {
-        if restarts > 0 {
-            Self::NotJudged(format!(
-                "the processor restarted {restarts} time(s) and its price watch is in memory"
-            ))
-        } else if late > 0 {
+    /// The rule for a run watched with `watch` whose processor left `late` prices out because
+    /// their window had closed.
+    pub fn for_run(watch: WatchConfig, late: u64) -> Self {
+        if late > 0 {
             Self::NotJudged(format!(
                 "{late} price(s) came after their window closed, so which windows alert \
                  depends on processing order"
@@ -266,14 +263,17 @@ mod tests {
     }
 
     #[test]
-    fn a_restart_or_a_late_price_leaves_the_windows_unjudged_and_says_why() {
+    fn a_late_price_leaves_the_windows_unjudged_and_says_why() {
         let watch = WatchConfig::default();
-        assert_eq!(AlertRule::for_run(watch, 0, 0), AlertRule::FromLake(watch));
-        let AlertRule::NotJudged(why) = AlertRule::for_run(watch, 1, 0) else {
-            panic!("a restart is not judged")
+        assert_eq!(AlertRule::for_run(watch, 0), AlertRule::FromLake(watch));
+        let AlertRule::NotJudged(why) = AlertRule::for_run(watch, 3) else {
+            panic!("late prices are not judged")
         };
-        assert!(why.contains("restarted 1 time"), "{why}");
-        assert!(AlertRule::for_run(watch, 0, 3).window_ms().is_none());
+        assert!(
+            why.starts_with("3 price(s) came after their window closed"),
+            "{why}"
+        );
+        assert!(AlertRule::for_run(watch, 3).window_ms().is_none());
     }
 
     proptest! {

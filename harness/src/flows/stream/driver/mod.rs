@@ -161,9 +161,8 @@ impl FinishedStream {
     pub async fn rejudge(&self, clients: &Clients) -> Result<StreamReport> {
         let (ledger, provisioned) = (&self.ledger, &self.provisioned);
         // Boxed: reading everything back is a large future, too large for a test's stack.
-        // As the run's alerts were judged: its processor's restarts and late prices stand.
-        let stats = &self.report.stats;
-        let rule = AlertRule::for_run(self.watch, stats.restarts.processor, stats.late_prices);
+        // As the run's alerts were judged: its late prices stand.
+        let rule = AlertRule::for_run(self.watch, self.report.stats.late_prices);
         let judgement = Box::pin(judge::judge(
             clients,
             ledger,
@@ -270,11 +269,7 @@ async fn drive(
     release_freed_memory();
     let reading = Instant::now();
     let ledger = &ran.fed.ledger;
-    let rule = AlertRule::for_run(
-        config.pipeline.watch(),
-        ran.figures.restarts.processor,
-        ran.figures.late_prices,
-    );
+    let rule = AlertRule::for_run(config.pipeline.watch(), ran.figures.late_prices);
     let settle = observe::SETTLE;
     let judgement = Box::pin(judge::judge(clients, ledger, provisioned, settle, &rule)).await?;
     tracing::info!(
