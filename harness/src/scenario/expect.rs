@@ -238,7 +238,6 @@ fn partition(judge: &mut Judge, p: &PartitionExpect, report: &StreamReport) {
     }
 }
 
-/// Collects failures.
 /// Every assertion of `expect` on a batch run's `report` (the batch flow's own
 /// `[expect.batch]`, and the run-status subject), held or not.
 pub fn evaluate_batch(expect: &Expect, report: &crate::flows::batch::BatchReport) -> Checks {

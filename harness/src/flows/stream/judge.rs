@@ -229,6 +229,28 @@ impl Judgement {
         self.failures.extend(failures);
         self.passed = self.failures.is_empty();
     }
+
+    /// Adds checks, held and failed, to the verdict.
+    pub fn add_checks(&mut self, checks: Checks) {
+        self.held.extend(checks.held);
+        self.add_failures(checks.failed);
+    }
+}
+
+/// The checks a lake judged alone shows, by the start of their names: what it holds, against
+/// what was sent (the reconciliation's invariants, and a scenario's counts of what it holds).
+const LAKE_CHECKS: [&str; 5] = [
+    "sent",
+    "found",
+    "quarantined",
+    "partitions[",
+    "reconciliation.",
+];
+
+/// Whether a lake judged alone shows `check` (queues, notifications, alerts, latency and the
+/// run status it does not).
+pub fn lake_shows(check: &str) -> bool {
+    LAKE_CHECKS.iter().any(|p| check.starts_with(p))
 }
 
 /// Judges the run that `ledger` recorded, from what `provisioned` holds now. `settle` is how
@@ -320,8 +342,7 @@ pub async fn judge(
         quarantine_reasons: std::mem::take(&mut lake.quarantine_reasons),
     };
     let checks: Checks = invariant_checks(&judgement).into_iter().collect();
-    judgement.held = checks.held;
-    judgement.add_failures(checks.failed);
+    judgement.add_checks(checks);
     Ok(judgement)
 }
 
@@ -340,12 +361,12 @@ pub async fn judge_lake(clients: &Clients, ledger: &Ledger, bucket: &str) -> Res
         quarantine_reasons: std::mem::take(&mut lake.quarantine_reasons),
         ..Judgement::default()
     };
-    // Only the reconciliation's invariants: the queues and notifications were not read.
-    let mut checks = invariant_checks(&judgement);
-    checks.retain(|(c, _)| c.check.starts_with("reconciliation."));
-    let checks: Checks = checks.into_iter().collect();
-    judgement.held = checks.held;
-    judgement.add_failures(checks.failed);
+    // Only the invariants a lake shows: the queues and notifications were not read.
+    let checks: Checks = invariant_checks(&judgement)
+        .into_iter()
+        .filter(|(c, _)| lake_shows(&c.check))
+        .collect();
+    judgement.add_checks(checks);
     Ok(judgement)
 }
 

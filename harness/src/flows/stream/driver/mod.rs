@@ -471,15 +471,6 @@ async fn input(config: &StreamRunConfig, run_id: &str) -> Result<(Input, Option<
     })
 }
 
-/// The checks a lake judged alone shows: what it holds, against what was sent.
-const LAKE_CHECKS: [&str; 5] = [
-    "sent",
-    "found",
-    "quarantined",
-    "partitions[",
-    "reconciliation.",
-];
-
 /// Judges the existing lake `bucket` alone (a deployed pipeline's, or a kept run's) against the
 /// scenario `config` regenerates: no stages run and nothing is provisioned. Only the checks the
 /// lake shows are judged; the others are named in the report's `lake_only`, never passed.
@@ -513,9 +504,8 @@ pub async fn judge_lake(
     let expect = config.expect.as_ref();
     let mut failures = expect.before_status(&report);
     failures.extend(expect.on_status(&report));
-    let (failures, held, not_judged) = lake_checks(failures, expect.held(&report));
-    report.judged.held.extend(held);
-    report.judged.add_failures(failures);
+    let (checks, not_judged) = lake_checks(failures, expect.held(&report));
+    report.judged.add_checks(checks);
     report.run_id = "lake-only".into();
     report.lake_only = Some(crate::flows::stream::report::LakeOnly {
         bucket: bucket.to_string(),
@@ -526,17 +516,13 @@ pub async fn judge_lake(
     Ok(report)
 }
 
-/// The scenario's failed and held checks split by what a lake alone shows: those it shows (failed,
-/// held), and the names of the others, which are not judged.
+/// The scenario's failed and held checks split by what a lake alone shows: those it shows, and
+/// the names of the others, which are not judged.
 fn lake_checks(
     failures: Vec<crate::verdict::Failure>,
     held: Vec<crate::verdict::Failure>,
-) -> (
-    Vec<crate::verdict::Failure>,
-    Vec<crate::verdict::Failure>,
-    Vec<String>,
-) {
-    let shows = |check: &str| LAKE_CHECKS.iter().any(|p| check.starts_with(p));
+) -> (crate::verdict::Checks, Vec<String>) {
+    let shows = judge::lake_shows;
     let mut not_judged: Vec<String> = failures
         .iter()
         .chain(&held)
@@ -545,9 +531,11 @@ fn lake_checks(
         .collect();
     not_judged.sort();
     not_judged.dedup();
-    let failures = failures.into_iter().filter(|f| shows(&f.check)).collect();
-    let held = held.into_iter().filter(|f| shows(&f.check)).collect();
-    (failures, held, not_judged)
+    let checks = crate::verdict::Checks {
+        failed: failures.into_iter().filter(|f| shows(&f.check)).collect(),
+        held: held.into_iter().filter(|f| shows(&f.check)).collect(),
+    };
+    (checks, not_judged)
 }
 
 /// A sender whose records go nowhere: what a consume-only run's feed hands its records to.
@@ -711,7 +699,8 @@ mod tests {
             Failure::new("queues.dlq", "0", "0"),
             Failure::new("latency.p99_ms", "<= 100 ms", "0 ms"),
         ];
-        let (failed, held, not_judged) = lake_checks(failures, held);
+        let (checks, not_judged) = lake_checks(failures, held);
+        let (failed, held) = (checks.failed, checks.held);
         assert_eq!(
             failed.iter().map(|f| f.check.as_str()).collect::<Vec<_>>(),
             ["found"]
