@@ -17,29 +17,28 @@ use tickflow_pipeline::chaos::{rules_from_fired, FaultRule, Fired};
 use crate::error::{Error, Result};
 use crate::scenario::{self, Outcome, Scenario};
 
-/// What the shrinker needs to know of one run: the checks it failed (empty: it passed; `run`:
-/// it did not complete) and the faults that fired.
+/// What the shrinker needs to know of one run: the checks it failed (empty: it passed), the
+/// faults that fired, and the error that kept it from completing, if one did (the shrinker
+/// stops on it: an error is not the failure being shrunk).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Verdict {
     /// Failed checks.
     pub failed: BTreeSet<String>,
     /// Faults that fired.
     pub fired: Vec<Fired>,
+    /// Why the run did not complete.
+    pub error: Option<String>,
 }
 
 impl From<&Outcome> for Verdict {
     fn from(outcome: &Outcome) -> Self {
-        let mut failed: BTreeSet<String> =
-            outcome.failures().iter().map(|f| f.check.clone()).collect();
-        if !outcome.passed() && failed.is_empty() {
-            failed.insert("run".into());
-        }
         Self {
-            failed,
+            failed: outcome.failures().iter().map(|f| f.check.clone()).collect(),
             fired: outcome
                 .stream()
                 .map(|r| r.faults_fired.clone())
                 .unwrap_or_default(),
+            error: outcome.error.clone(),
         }
     }
 }
@@ -51,7 +50,7 @@ pub struct ShrinkConfig {
     pub runs: u32,
     /// Of those, how many must fail the same way for the step to be taken (`k`).
     pub min_failures: u32,
-    /// Fewest events to try.
+    /// Fewest events to try (at least 1).
     pub min_events: u64,
 }
 
@@ -88,23 +87,19 @@ struct Runner<R> {
     failing: BTreeSet<String>,
 }
 
-/// Shrinks `original`, which must fail in at least `k` of `n` runs against `clients` (an
-/// outage may pause `container`).
+/// Shrinks `original`, which must fail in at least `k` of `n` runs against `clients`, with
+/// `infra` (the container an outage may pause, the PostgreSQL a web source stores into).
 ///
 /// # Errors
-/// The original not failing often enough (nothing to shrink), or `k` > `n`.
+/// The original not failing often enough (nothing to shrink), `k` > `n`, `min_events` of 0, or
+/// a run that could not complete (its error, with the step that ran it).
 pub async fn shrink(
     original: &Scenario,
     clients: &Clients,
-    container: Option<&str>,
+    infra: scenario::Infra<'_>,
     config: ShrinkConfig,
 ) -> Result<Shrunk> {
     let run = |candidate: Scenario| async move {
-        let infra = scenario::Infra {
-            localstack_container: container,
-            postgres: None,
-            postgres_container: None,
-        };
         Verdict::from(&scenario::execute(&candidate, clients, infra).await)
     };
     shrink_with(original, config, run).await
@@ -137,6 +132,11 @@ where
             config.min_failures, config.runs
         )));
     }
+    if config.min_events == 0 {
+        return Err(Error::Input(
+            "shrink needs --min-events of at least 1 (a run of no events proves nothing)".into(),
+        ));
+    }
     let mut runner = Runner {
         run,
         config,
@@ -145,7 +145,7 @@ where
         failing: BTreeSet::new(),
     };
     let judged = judged_on_what_scales(original);
-    let (fails, verdicts) = runner.trial(&judged).await;
+    let (fails, verdicts) = runner.trial(&judged, "original").await?;
     let Some(first) = verdicts.into_iter().find(|v| !v.failed.is_empty()) else {
         return Err(Error::Input(format!(
             "{} passed all {} runs on the invariants and its latency bounds: there is no \
@@ -181,14 +181,14 @@ where
         let pinned = with_schedule(&best, rules_from_fired(&fired));
         if runner
             .still_fails(&pinned, "pin the schedule to the faults that fired")
-            .await
+            .await?
         {
             best = pinned;
         }
     }
-    best = runner.fewer_events(best).await;
-    best = runner.fewer_faults(best).await;
-    best = runner.fewer_data_faults(best).await;
+    best = runner.fewer_events(best).await?;
+    best = runner.fewer_faults(best).await?;
+    best = runner.fewer_data_faults(best).await?;
     Ok(Shrunk {
         scenario: best,
         failing_checks: runner.failing,
@@ -202,14 +202,23 @@ where
     R: FnMut(Scenario) -> Fut,
     Fut: Future<Output = Verdict>,
 {
-    /// Runs `candidate` up to `n` times, stopping once the verdict is decided: the number of
-    /// runs that failed the same way, and every verdict.
-    async fn trial(&mut self, candidate: &Scenario) -> (u32, Vec<Verdict>) {
+    /// Runs `candidate` (for `step`) up to `n` times, stopping once the verdict is decided:
+    /// the number of runs that failed the same way, and every verdict.
+    ///
+    /// # Errors
+    /// A run that did not complete: shrinking stops there, saying which step it was.
+    async fn trial(&mut self, candidate: &Scenario, step: &str) -> Result<(u32, Vec<Verdict>)> {
         let mut verdicts = Vec::new();
         let mut fails = 0;
         for _ in 0..self.config.runs {
             let verdict = (self.run)(candidate.clone()).await;
             self.runs += 1;
+            if let Some(error) = &verdict.error {
+                return Err(Error::Input(format!(
+                    "a run of {} ({step}) did not complete, so shrinking stops: {error}",
+                    candidate.name()
+                )));
+            }
             if self.same_failure(&verdict) {
                 fails += 1;
             }
@@ -219,7 +228,7 @@ where
                 break;
             }
         }
-        (fails, verdicts)
+        Ok((fails, verdicts))
     }
 
     /// Failed, and (once the original's failure is known) in one of its checks.
@@ -229,8 +238,8 @@ where
     }
 
     /// Whether `candidate` fails the same way in `k` of `n` runs; logs the step.
-    async fn still_fails(&mut self, candidate: &Scenario, step: &str) -> bool {
-        let (fails, _) = self.trial(candidate).await;
+    async fn still_fails(&mut self, candidate: &Scenario, step: &str) -> Result<bool> {
+        let (fails, _) = self.trial(candidate, step).await?;
         let taken = fails >= self.config.min_failures;
         let verdict = if taken { "taken" } else { "not taken" };
         tracing::info!(step, fails, verdict, "shrink step");
@@ -238,24 +247,24 @@ where
             "{step}: fails {fails}/{} -> {verdict}",
             self.config.runs
         ));
-        taken
+        Ok(taken)
     }
 
     /// Halves the event count while it still fails, then narrows between the last passing and
     /// the last failing count.
-    async fn fewer_events(&mut self, mut best: Scenario) -> Scenario {
+    async fn fewer_events(&mut self, mut best: Scenario) -> Result<Scenario> {
         if best.file.replay.is_some() {
-            return best; // a replay's events are the file's
+            return Ok(best); // a replay's events are the file's
         }
         let Some(mut failing) = best.file.generate.events else {
-            return best;
+            return Ok(best);
         };
         let mut passing = None;
         while failing / 2 >= self.config.min_events {
             let candidate = with_events(&best, failing / 2);
             if self
                 .still_fails(&candidate, &format!("events {}", failing / 2))
-                .await
+                .await?
             {
                 failing /= 2;
                 best = candidate;
@@ -271,7 +280,10 @@ where
                     break;
                 }
                 let candidate = with_events(&best, mid);
-                if self.still_fails(&candidate, &format!("events {mid}")).await {
+                if self
+                    .still_fails(&candidate, &format!("events {mid}"))
+                    .await?
+                {
                     failing = mid;
                     best = candidate;
                 } else {
@@ -279,12 +291,12 @@ where
                 }
             }
         }
-        best
+        Ok(best)
     }
 
     /// Delta debugging over the schedule's atoms (one per listed call, crash pass or moment):
     /// drops chunks of them, finer and finer, while the scenario still fails.
-    async fn fewer_faults(&mut self, mut best: Scenario) -> Scenario {
+    async fn fewer_faults(&mut self, mut best: Scenario) -> Result<Scenario> {
         let mut atoms = atoms(&best.file.faults.schedule);
         let mut chunks = 2usize;
         while !atoms.is_empty() {
@@ -299,7 +311,7 @@ where
                     .collect();
                 let candidate = with_schedule(&best, merge(&kept));
                 let step = format!("faults {} of {}", kept.len(), atoms.len());
-                if self.still_fails(&candidate, &step).await {
+                if self.still_fails(&candidate, &step).await? {
                     atoms = kept;
                     best = candidate;
                     chunks = (chunks - 1).max(2);
@@ -314,12 +326,12 @@ where
                 chunks = (chunks * 2).min(atoms.len());
             }
         }
-        best
+        Ok(best)
     }
 
     /// Turns each data fault (malformed, duplicate, poison, transient) off, one at a time, where
     /// the failure does not need it.
-    async fn fewer_data_faults(&mut self, mut best: Scenario) -> Scenario {
+    async fn fewer_data_faults(&mut self, mut best: Scenario) -> Result<Scenario> {
         type Knob = fn(&mut crate::flows::stream::faults::FaultSettings) -> &mut f64;
         let knobs: [(&str, Knob); 4] = [
             ("malformed_ratio", |f| &mut f.malformed_ratio),
@@ -334,11 +346,11 @@ where
             }
             let mut candidate = best.clone();
             *knob(&mut candidate.file.faults) = 0.0;
-            if self.still_fails(&candidate, &format!("{name} = 0")).await {
+            if self.still_fails(&candidate, &format!("{name} = 0")).await? {
                 best = candidate;
             }
         }
-        best
+        Ok(best)
     }
 }
 
@@ -524,6 +536,7 @@ ratio = 0.5
                 BTreeSet::new()
             },
             fired,
+            error: None,
         }
     }
 
@@ -654,6 +667,52 @@ ratio = 0.5
             }))
             .unwrap_err();
         assert!(error.to_string().contains("1 <= k <= n"), "{error}");
+    }
+
+    #[test]
+    fn a_run_that_errors_stops_the_shrink_with_its_error_and_no_events_is_refused() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let calls = std::cell::Cell::new(0);
+        // Fails as the synthetic pipeline does, until a candidate cannot even run.
+        let run = |s: Scenario| {
+            let mut verdict = synthetic(&calls, &s);
+            if s.file.generate.events.unwrap_or(0) < 1_000 {
+                verdict = Verdict {
+                    error: Some("PostgreSQL is required".into()),
+                    ..Verdict::default()
+                };
+            }
+            async move { verdict }
+        };
+        let config = ShrinkConfig {
+            runs: 2,
+            min_failures: 2,
+            min_events: 10,
+        };
+        let error = runtime
+            .block_on(shrink_with(&original(), config, run))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("(events 600) did not complete")
+                && error.contains("PostgreSQL is required"),
+            "{error}"
+        );
+        let none = ShrinkConfig {
+            min_events: 0,
+            ..config
+        };
+        let error = runtime
+            .block_on(shrink_with(&original(), none, |_s: Scenario| async {
+                Verdict::default()
+            }))
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("--min-events of at least 1"),
+            "{error}"
+        );
     }
 
     #[test]

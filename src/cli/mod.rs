@@ -137,8 +137,8 @@ enum Command {
         /// How many of them must fail for a step to be taken (k).
         #[arg(long, default_value_t = 2)]
         min_failures: u32,
-        /// Fewest events to try.
-        #[arg(long, default_value_t = 10)]
+        /// Fewest events to try (at least 1).
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
         min_events: u64,
         /// Where to write the shrunk scenario (default: `<name>-shrunk.toml` here).
         #[arg(long)]
@@ -151,8 +151,8 @@ enum Command {
     /// PutObject, and PutObject with its S3 notification: the ceilings the flows are compared
     /// with.
     Ceiling {
-        /// Seconds per loop.
-        #[arg(long, default_value_t = 5)]
+        /// Seconds per loop (1 to 3600).
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3_600))]
         seconds: u64,
     },
 }
@@ -208,8 +208,8 @@ struct LoadArgs {
     /// Steps, `RATE:SECS,RATE:SECS,...`.
     #[arg(long, value_delimiter = ',')]
     steps: Vec<Step>,
-    /// Stop feeding after this many seconds.
-    #[arg(long)]
+    /// Stop feeding after this many seconds (within (0, 1e7]).
+    #[arg(long, value_parser = seconds)]
     duration: Option<f64>,
     /// Most events to generate (without a scenario).
     #[arg(long, default_value_t = 1_000_000)]
@@ -239,6 +239,23 @@ struct ReplayArgs {
     /// Name of the run.
     #[arg(long, default_value = "replay")]
     name: String,
+}
+
+/// A number of seconds a command waits or runs for: finite, above 0 and at most the cap every
+/// planned schedule keeps ([`tickflow_harness::flows::stream::arrival::MAX_SECS`]).
+fn seconds(text: &str) -> Result<f64, String> {
+    use tickflow_harness::flows::stream::arrival::MAX_SECS;
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if secs > 0.0 && secs <= MAX_SECS {
+        Ok(secs)
+    } else {
+        Err(format!(
+            "must be within (0, {MAX_SECS:.0e}] seconds, got {text}"
+        ))
+    }
 }
 
 /// Runs the parsed command and returns the process exit code.

@@ -86,14 +86,7 @@ pub(super) async fn execute_all(
     eprintln!("{site}");
     let clients = aws::clients(target).await;
     let postgres = if scenarios.iter().any(Scenario::needs_postgres) {
-        let pg = Postgres::start(&PostgresConfig::from_env())
-            .await
-            .context("reaching PostgreSQL (the batch flow and the web source store into it)")?;
-        eprintln!(
-            "PostgreSQL at {}",
-            pg.url().split('@').next_back().unwrap_or_default()
-        );
-        Some(pg)
+        Some(start_postgres().await?)
     } else {
         None
     };
@@ -121,6 +114,22 @@ pub(super) async fn execute_all(
         pg.shutdown().await.context("removing PostgreSQL")?;
     }
     Ok(outcomes)
+}
+
+/// PostgreSQL for the scenarios that store into it (the batch flow, the web source), started or
+/// reached as `TICKFLOW_POSTGRES_URL` says; says where it is.
+///
+/// # Errors
+/// It cannot be started or reached.
+async fn start_postgres() -> anyhow::Result<Postgres> {
+    let pg = Postgres::start(&PostgresConfig::from_env())
+        .await
+        .context("reaching PostgreSQL (the batch flow and the web source store into it)")?;
+    eprintln!(
+        "PostgreSQL at {}",
+        pg.url().split('@').next_back().unwrap_or_default()
+    );
+    Ok(pg)
 }
 
 /// The run a `tickflow load` asks for, judged by the scenario's expectations when it names
@@ -160,10 +169,17 @@ pub(super) fn load_config(args: &LoadArgs) -> anyhow::Result<StreamRunConfig> {
     if args.duration.is_some() {
         load.duration_secs = args.duration;
     }
+    let load = load.clone();
+    let events = match &config.source {
+        Source::Generate(g) => Some(g.events),
+        Source::Web(web) => Some(web.settings.calls(Some(&load))),
+        Source::Replay(_) => None,
+    };
     let problems: Vec<String> = load
         .check()
         .into_iter()
         .map(|(k, m)| format!("{k}: {m}"))
+        .chain(events.and_then(|n| load.check_span(n)))
         .collect();
     anyhow::ensure!(
         problems.is_empty(),
@@ -287,9 +303,20 @@ pub(super) async fn shrink_command(
 ) -> anyhow::Result<ExitCode> {
     eprintln!("{site}");
     let clients = aws::clients(&target).await;
-    let shrunk = shrink::shrink(&original, &clients, site.container.as_deref(), config)
-        .await
-        .context("shrinking")?;
+    let postgres = match original.needs_postgres() {
+        true => Some(start_postgres().await?),
+        false => None,
+    };
+    let infra = scenario::Infra {
+        localstack_container: site.container.as_deref(),
+        postgres: postgres.as_ref().map(Postgres::url),
+        postgres_container: postgres.as_ref().and_then(Postgres::container_id),
+    };
+    let shrunk = shrink::shrink(&original, &clients, infra, config).await;
+    if let Some(pg) = postgres {
+        pg.shutdown().await.context("removing PostgreSQL")?;
+    }
+    let shrunk = shrunk.context("shrinking")?;
     for step in &shrunk.steps {
         println!("  {step}");
     }

@@ -27,8 +27,8 @@ pub(super) struct ServeArgs {
     /// Where to listen.
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
-    /// Stop after this many seconds instead of at Ctrl-C.
-    #[arg(long)]
+    /// Stop after this many seconds instead of at Ctrl-C (within (0, 1e7]).
+    #[arg(long, value_parser = super::seconds)]
     secs: Option<f64>,
     #[command(flatten)]
     outputs: Outputs,

@@ -373,7 +373,8 @@ async fn shrink_cuts_a_failing_scenario_down_to_a_much_smaller_one_that_still_fa
         min_failures: 1,
         min_events: 500,
     };
-    let shrunk = within(LIMIT, "shrink", shrink(&original, &clients, None, config))
+    let infra = tickflow_harness::scenario::Infra::default();
+    let shrunk = within(LIMIT, "shrink", shrink(&original, &clients, infra, config))
         .await
         .unwrap();
     let steps = shrunk.steps.join("\n");

@@ -5,7 +5,8 @@
 //! - [`Flow`] and one adapter per flow (`stream`, `batch`, `price_files`): what a flow needs from
 //!   the file, how it runs, and its `[expect]` folded into its report;
 //! - [`expect`]: the `[expect]` assertions, judged on each flow's report;
-//! - [`outcome`]: what running one scenario came to, over one [`outcome::FlowReport`].
+//! - [`outcome`]: what running one scenario came to, over one [`outcome::FlowReport`];
+//! - [`planned`]: what a scenario's run plans (its last arrival, its calls), within caps.
 
 mod batch;
 pub mod expect;
@@ -13,6 +14,7 @@ pub mod file;
 mod locate;
 pub mod outcome;
 mod parse;
+pub mod planned;
 mod price_files;
 pub mod schema;
 mod stream;
@@ -21,7 +23,7 @@ use tickflow_pipeline::aws::Clients;
 
 pub use outcome::{FlowReport, Outcome};
 pub use parse::{load, parse, Scenario, ScenarioError};
-pub use stream::{generator_config, web_spec};
+pub use stream::{generator_config, load_plan, web_spec};
 
 use file::FlowKind;
 

@@ -7,6 +7,8 @@ use globset::Glob;
 
 use super::file::{FlowKind, ScenarioFile, SourceKind, WebExpect};
 use super::locate::{key_span, line_col};
+use crate::flows::stream::arrival::{LoadPlan, MAX_RATE, MIN_RATE};
+use crate::flows::stream::web::settings::MAX_CALLS;
 
 /// A problem in a scenario file, with its place.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -253,6 +255,7 @@ fn check(file: &ScenarioFile) -> Vec<(String, String)> {
     if let Some(load) = &file.load {
         problems.extend(load.check());
     }
+    check_schedule(file, &mut problems);
     problems.extend(file.pipeline.check());
     problems.extend(check_flow_inputs(file));
     check_expect(file, &mut problems);
@@ -309,10 +312,12 @@ fn check_generate(file: &ScenarioFile, problems: &mut Vec<(String, String)>) {
             ));
         }
     }
-    if g.rate.is_some_and(|r| !(r.is_finite() && r >= 0.0)) {
+    if g.rate
+        .is_some_and(|r| r != 0.0 && !(MIN_RATE..=MAX_RATE).contains(&r))
+    {
         problems.push((
             "generate.rate".into(),
-            "must be 0 (unlimited) or a positive number of events/s".into(),
+            format!("must be 0 (unlimited) or within [{MIN_RATE}, {MAX_RATE}] events/s"),
         ));
     }
     let max_gap = tickflow_pipeline::source::MAX_MEAN_GAP_MS;
@@ -331,6 +336,76 @@ fn check_generate(file: &ScenarioFile, problems: &mut Vec<(String, String)>) {
                 problems.push((format!("generate.{key}"), problem));
             }
         }
+    }
+}
+
+/// The planned arrivals of a stream run: a generated feed's last event, and a web source's
+/// last call, due within [`crate::flows::stream::arrival::MAX_SECS`]; a web source's calls at
+/// most [`MAX_CALLS`] (a replay's items are known only as they are read: its feed refuses one
+/// due beyond the cap).
+fn check_schedule(file: &ScenarioFile, problems: &mut Vec<(String, String)>) {
+    if file.scenario.flow != FlowKind::Stream {
+        return;
+    }
+    let plan_key = if file.load.is_some() {
+        "load"
+    } else {
+        "generate.rate"
+    };
+    if problems.iter().any(|(key, _)| key.starts_with(plan_key)) {
+        return; // the plan's own values are wrong: its span says nothing more
+    }
+    match file.source_kind() {
+        SourceKind::Generate => {
+            let events = file.generate.events.unwrap_or(0);
+            if let Some(problem) = super::load_plan(file).check_span(events) {
+                problems.push((plan_key.into(), problem));
+            }
+        }
+        SourceKind::Web => check_web_schedule(file, problems),
+        SourceKind::Replay => {}
+    }
+}
+
+/// A web source's calls: at most [`MAX_CALLS`], at a rate within the load plan's bounds, the
+/// last one due within the cap.
+fn check_web_schedule(file: &ScenarioFile, problems: &mut Vec<(String, String)>) {
+    let settings = file.web.clone().unwrap_or_default();
+    let load = file.load.as_ref();
+    let calls = settings.calls(load);
+    if calls != u64::MAX && calls > MAX_CALLS {
+        let key = if settings.requests.is_some() {
+            "web.requests"
+        } else {
+            "web.every_secs"
+        };
+        problems.push((
+            key.into(),
+            format!(
+                "plans {calls} calls, more than the cap of {MAX_CALLS}: give `requests` or a \
+                 longer every_secs"
+            ),
+        ));
+        return;
+    }
+    let schedule = settings.schedule(load);
+    if load.is_none_or(|l| *l == LoadPlan::default()) {
+        let rate = schedule.rate.unwrap_or(0.0);
+        if !(MIN_RATE..=MAX_RATE).contains(&rate) {
+            problems.push((
+                "web.speed".into(),
+                format!(
+                    "speed / every_secs is {rate:.3e} calls/s: it must be within \
+                     [{MIN_RATE}, {MAX_RATE}]"
+                ),
+            ));
+            return;
+        }
+    }
+    let key = if load.is_some() { "load" } else { "web.speed" };
+    let scheduled = calls.saturating_add(settings.refused.total());
+    if let Some(problem) = schedule.check_span(scheduled) {
+        problems.push((key.into(), problem));
     }
 }
 
@@ -631,6 +706,34 @@ events = 100
                 "{count}"
             );
         }
+    }
+
+    #[test]
+    fn a_schedule_that_would_run_for_ages_is_refused_at_its_key() {
+        let rate = errors(&format!("{GOOD}rate = 1e-300\n"));
+        assert_eq!(rate.len(), 1, "{rate:#?}");
+        assert!(
+            rate[0].starts_with("s.toml:7:1: generate.rate: must be 0 (unlimited) or within"),
+            "{}",
+            rate[0]
+        );
+        let slow = errors("[scenario]\nname = \"s\"\n[generate]\nevents = 100000\nrate = 0.001\n");
+        assert!(
+            slow[0].starts_with("s.toml:5:1: generate.rate: 100000 arrivals on this schedule take"),
+            "{slow:?}"
+        );
+        assert!(errors(&format!("{GOOD}rate = 0.001\n")).is_empty());
+        let web = "[scenario]\nname = \"w\"\n[source]\nkind = \"web\"\n[web]\n";
+        let calls = errors(&format!("{web}every_secs = 1e-9\n"));
+        assert!(
+            calls[0].starts_with("s.toml:6:1: web.every_secs: plans 23400000000000 calls"),
+            "{calls:?}"
+        );
+        let speed = errors(&format!("{web}speed = 1e-18\n"));
+        assert!(
+            speed[0].starts_with("s.toml:6:1: web.speed: speed / every_secs is"),
+            "{speed:?}"
+        );
     }
 
     #[test]

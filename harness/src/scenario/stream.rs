@@ -104,6 +104,15 @@ pub fn web_spec(file: &ScenarioFile) -> Result<WebSpec, String> {
     })
 }
 
+/// When a scenario's events are due: its `[load]`, else `[generate] rate` (0 or none: full
+/// speed).
+pub fn load_plan(file: &ScenarioFile) -> LoadPlan {
+    file.load.clone().unwrap_or(LoadPlan {
+        rate: file.generate.rate.filter(|r| *r > 0.0),
+        ..LoadPlan::default()
+    })
+}
+
 impl Scenario {
     /// The run this scenario asks for. A replay source is resolved relative to the file.
     ///
@@ -129,10 +138,7 @@ impl Scenario {
             name: file.scenario.name.clone(),
             source,
             seed: file.scenario.seed,
-            load: file.load.clone().unwrap_or(LoadPlan {
-                rate: file.generate.rate.filter(|r| *r > 0.0),
-                ..crate::flows::stream::arrival::LoadPlan::default()
-            }),
+            load: load_plan(file),
             pipeline: file.pipeline.clone(),
             faults: file.faults.clone(),
             keep_resources: false,

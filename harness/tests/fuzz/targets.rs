@@ -32,6 +32,11 @@ pub fn scenario(data: &[u8]) -> bool {
             return false;
         }
     };
+    let plan = scenario::planned::planned(&file);
+    assert!(
+        plan.bounded(),
+        "a file that validates plans a bounded run, got {plan:?}"
+    );
     let s = Scenario {
         path: PathBuf::from("scenarios/fuzz.toml"),
         file,

@@ -24,8 +24,8 @@ const UPLOADS: usize = 16;
 /// The run ends without its counts reached when nothing has moved for this long (the judge
 /// then says what is missing).
 const IDLE: Duration = Duration::from_secs(30);
-/// Longest a run may take.
-const RUN_LIMIT: Duration = Duration::from_secs(3_600);
+/// Longest a run may take (its uploads are paced to end within it).
+const RUN_LIMIT: Duration = Duration::from_secs(super::settings::MAX_UPLOAD_SECS as u64);
 /// Most objects the ceiling beside a run puts.
 const CEILING_OBJECTS: u64 = 2_000;
 
@@ -236,8 +236,9 @@ async fn upload(
     let started = Instant::now();
     futures_util::stream::iter(files.iter().enumerate())
         .map(|(i, file)| async move {
-            if let Some(rate) = rate {
-                let due = started + Duration::from_secs_f64(i as f64 / rate);
+            // Validation keeps the last one due within the run's limit.
+            let due = rate.and_then(|r| Duration::try_from_secs_f64(i as f64 / r).ok());
+            if let Some(due) = due.and_then(|d| started.checked_add(d)) {
                 tokio::time::sleep_until(due.into()).await;
             }
             clients

@@ -11,6 +11,12 @@ use tickflow_pipeline::source::{InstrumentSpec, JumpModel, MAX_PRICE};
 
 /// Most files a run may have.
 pub const MAX_FILES: u64 = 1_000_000;
+/// Slowest upload pace, files/s (one every 1,000 s).
+pub const MIN_RATE: f64 = 1e-3;
+/// Fastest upload pace, files/s.
+pub const MAX_RATE: f64 = 1e6;
+/// Longest the uploads may take at their pace: a run ends at this limit.
+pub const MAX_UPLOAD_SECS: f64 = 3_600.0;
 /// `[price_files]`: what to generate and how the analysis is set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
@@ -229,8 +235,23 @@ impl PriceFileSettings {
         if !(1..=10_000).contains(&self.shuffle) {
             bad("shuffle", "within [1, 10000]".into());
         }
-        if self.rate.is_some_and(|r| !(r.is_finite() && r > 0.0)) {
-            bad("rate", "a positive number of files per second".into());
+        if let Some(rate) = self.rate {
+            let span = self.total_files() as f64 / rate;
+            if !(MIN_RATE..=MAX_RATE).contains(&rate) {
+                bad(
+                    "rate",
+                    format!("files per second within [{MIN_RATE}, {MAX_RATE}]"),
+                );
+            } else if span.is_nan() || span > MAX_UPLOAD_SECS {
+                bad(
+                    "rate",
+                    format!(
+                        "uploading {} files at {rate}/s takes {span:.0} s, beyond the run's \
+                         limit of {MAX_UPLOAD_SECS} s",
+                        self.total_files()
+                    ),
+                );
+            }
         }
     }
 

@@ -2,7 +2,7 @@
 //! arrivals follow the schedule however fast the pipeline drains (an open model does not wait
 //! for the system under test, unlike a closed loop).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -12,7 +12,8 @@ use crate::latency::Latency;
 pub const MIN_RATE: f64 = 1e-3;
 /// Fastest rate, events/s.
 pub const MAX_RATE: f64 = 1e9;
-/// Longest duration of a load, a ramp or a step, seconds (about 115 days).
+/// Longest duration of a load, a ramp or a step, seconds (about 115 days), and the cap on any
+/// planned schedule: no setting that validates makes a run's last arrival due later than this.
 pub const MAX_SECS: f64 = 1e7;
 
 /// A scenario's `[load]` section, or `tickflow load` flags: at most one of `rate`, `ramp` and
@@ -153,17 +154,56 @@ impl LoadPlan {
 
     /// When event number `i` (0-based) is due after the start; `None` for full speed.
     pub fn due(&self, i: u64) -> Option<Duration> {
-        let n = i as f64;
-        let secs = if let Some(rate) = self.rate {
-            n / rate
-        } else if let Some(r) = self.ramp {
-            ramp_due(r, n)
-        } else if let Some(steps) = &self.steps {
-            steps_due(steps, n)
-        } else {
-            return None;
-        };
+        let secs = self.due_secs(i)?;
         Some(Duration::try_from_secs_f64(secs.max(0.0)).unwrap_or(Duration::MAX))
+    }
+
+    /// [`LoadPlan::due`] in seconds, unrounded (and unbounded: it may be infinite).
+    fn due_secs(&self, i: u64) -> Option<f64> {
+        let n = i as f64;
+        if let Some(rate) = self.rate {
+            Some(n / rate)
+        } else if let Some(r) = self.ramp {
+            Some(ramp_due(r, n))
+        } else {
+            self.steps.as_ref().map(|steps| steps_due(steps, n))
+        }
+    }
+
+    /// How long feeding `items` items on this plan takes, seconds: when the last one is due,
+    /// or the duration when it ends first; `None` at full speed without a duration.
+    pub fn span_secs(&self, items: u64) -> Option<f64> {
+        let last = items.checked_sub(1).and_then(|i| self.due_secs(i));
+        match (last, self.duration_secs) {
+            (Some(last), Some(end)) => Some(last.min(end)),
+            (last, end) => last.or(end),
+        }
+    }
+
+    /// Why `items` items cannot be fed on this plan, if they cannot: the last would be due
+    /// beyond [`MAX_SECS`] (a schedule that would sleep for months, or forever).
+    pub fn check_span(&self, items: u64) -> Option<String> {
+        let span = self.span_secs(items)?;
+        (span.is_nan() || span > MAX_SECS).then(|| {
+            format!(
+                "{items} arrivals on this schedule take {span:.3e} s, beyond the cap of \
+                 {MAX_SECS:.0e} s: raise the rate, give fewer, or set a duration"
+            )
+        })
+    }
+
+    /// Waits until `due` after `start`, or until the plan's duration ends if that comes first
+    /// (a paced feed never sleeps past its end); whether `due` is still within the plan. A
+    /// `due` beyond [`MAX_SECS`] is not waited for: the caller refuses it first.
+    pub async fn wait_until(&self, start: Instant, due: Duration) -> bool {
+        let end = self
+            .duration_secs
+            .and_then(|d| Duration::try_from_secs_f64(d).ok());
+        let until = end.map_or(due, |end| end.min(due));
+        if let Some(at) = start.checked_add(until) {
+            tokio::time::sleep_until(at.into()).await;
+        }
+        end.is_none_or(|end| due < end)
     }
 
     /// Whether feeding should stop at `elapsed`.

@@ -67,7 +67,8 @@ pub struct Produced {
 /// at the `load` schedule.
 ///
 /// # Errors
-/// A producer failure that outlasts its retries.
+/// A load plan that does not validate or whose schedule would run beyond its cap (before
+/// anything is sent); a producer failure that outlasts its retries.
 pub async fn produce(
     clients: &Clients,
     stream: &str,
@@ -77,6 +78,19 @@ pub async fn produce(
     producer: ProducerConfig,
     partition: Partition,
 ) -> Result<Produced> {
+    let share = generator.events.div_ceil(partition.count);
+    let problems: Vec<String> = load
+        .check()
+        .into_iter()
+        .map(|(key, message)| format!("{key}: {message}"))
+        .chain(load.check_span(share))
+        .collect();
+    if !problems.is_empty() {
+        return Err(Error::Input(format!(
+            "invalid load settings:\n  {}",
+            problems.join("\n  ")
+        )));
+    }
     let seed = generator.seed;
     let producer = Producer::new(clients.clone(), stream, producer);
     let stats = producer.stats();
@@ -94,11 +108,10 @@ pub async fn produce(
         if load.over(started.elapsed()) {
             break;
         }
-        if let Some(wait) = load
-            .due(events)
-            .and_then(|d| d.checked_sub(started.elapsed()))
-        {
-            tokio::time::sleep(wait).await;
+        if let Some(due) = load.due(events) {
+            if !load.wait_until(started, due).await {
+                break; // the plan's duration ended first
+            }
         }
         events += 1;
         for data in records {

@@ -84,6 +84,11 @@ impl Ledger {
         self.started_epoch_ms
     }
 
+    /// When the ledger started: what due times count from.
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
     /// Time since the ledger started.
     pub fn elapsed(&self) -> Duration {
         self.started.elapsed()

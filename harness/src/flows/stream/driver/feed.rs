@@ -8,7 +8,7 @@ use tickflow_pipeline::producer::Outgoing;
 use tokio::sync::mpsc;
 
 use crate::error::Result;
-use crate::flows::stream::arrival::{LoadPlan, Schedule};
+use crate::flows::stream::arrival::{LoadPlan, Schedule, MAX_SECS};
 use crate::flows::stream::faults::{FaultSettings, Injector};
 use crate::flows::stream::reconcile::Ledger;
 use crate::flows::stream::replay::{self, Item, Pace};
@@ -88,8 +88,18 @@ impl Feed<'_> {
                 .unwrap_or(Duration::MAX);
                 due = Some(due.map_or(paced, |d| d.max(paced)));
             }
-            if let Some(wait) = due.and_then(|d| d.checked_sub(fed.ledger.elapsed())) {
-                tokio::time::sleep(wait).await;
+            if let Some(due) = due {
+                if due.as_secs_f64() > MAX_SECS {
+                    return Err(crate::Error::Input(format!(
+                        "{}: due {:.3e} s into the run on this schedule, beyond the cap of \
+                         {MAX_SECS:.0e} s (a faster pace or a duration bounds it)",
+                        describe(&item),
+                        due.as_secs_f64()
+                    )));
+                }
+                if !self.load.wait_until(fed.ledger.started(), due).await {
+                    break; // the plan's duration ended first
+                }
             }
             let stamp = due.unwrap_or_else(|| fed.ledger.elapsed());
             let (key, records) = fed.enter(item, &mut injector, stamp);
@@ -152,6 +162,14 @@ impl Fed {
                 (partition_key, vec![data])
             }
         }
+    }
+}
+
+/// Which item this is, for an error: its event id, or where a replayed record came from.
+fn describe(item: &Item) -> String {
+    match item {
+        Item::Event(event) => format!("event {}", event.id()),
+        Item::Raw { origin, .. } => origin.clone(),
     }
 }
 
@@ -222,6 +240,51 @@ mod tests {
         assert!((s.target_rate - 1_000.0).abs() < 1.0, "{s:?}");
         assert!(s.lag_ms.max >= 250, "the stall shows as lag: {s:?}");
         assert!(s.achieved_rate < s.target_rate, "{s:?}");
+    }
+
+    #[tokio::test]
+    async fn a_paced_feed_wakes_when_its_duration_ends_instead_of_sleeping_to_the_next_event() {
+        // One event every 1,000 s, for 0.2 s: the second is due long after the plan ends.
+        let load = LoadPlan {
+            rate: Some(0.001),
+            duration_secs: Some(0.2),
+            ..LoadPlan::default()
+        };
+        let items = generated(3).map(|e| Ok(Item::Event(e))).collect();
+        let (tx, _rx) = mpsc::channel(8);
+        let started = std::time::Instant::now();
+        let fed = tokio::time::timeout(Duration::from_secs(5), feed(items, &load).run(tx))
+            .await
+            .expect("the feed ends at its duration")
+            .unwrap();
+        assert_eq!(fed.ledger.len(), 1, "only the first event was due");
+        assert!(started.elapsed() < Duration::from_secs(2));
+    }
+
+    #[tokio::test]
+    async fn a_replayed_event_due_beyond_the_cap_stops_the_feed_with_a_clear_error() {
+        let mut events: Vec<MarketEvent> = generated(2).collect();
+        // A second row a century of market time after the first, replayed at its own pace.
+        let MarketEvent::Forex(late) = &mut events[1] else {
+            panic!("the default mix starts with forex")
+        };
+        late.created_at += 100 * 365 * 86_400_000;
+        let id = events[1].id();
+        let items = events.into_iter().map(|e| Ok(Item::Event(e))).collect();
+        let load = LoadPlan::default();
+        let mut paced = feed(items, &load);
+        paced.pace = Pace::Scaled(1.0);
+        let (tx, _rx) = mpsc::channel(8);
+        let error = tokio::time::timeout(Duration::from_secs(5), paced.run(tx))
+            .await
+            .expect("refused at once, not slept on")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with(&format!("event {id}: due 3.154e9 s into the run")),
+            "{error}"
+        );
+        assert!(error.contains("beyond the cap of 1e7 s"), "{error}");
     }
 
     #[tokio::test]

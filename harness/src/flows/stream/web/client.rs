@@ -113,7 +113,9 @@ impl Scheduler {
                 break;
             }
             let due = plan.due(i).unwrap_or(Duration::ZERO);
-            tokio::time::sleep_until((start + due).into()).await;
+            if !plan.wait_until(start, due).await {
+                break; // the plan's duration ended first
+            }
             let Ok(permit) = open.clone().acquire_owned().await else {
                 break;
             };

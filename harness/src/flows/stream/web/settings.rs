@@ -6,6 +6,10 @@ use tickflow_pipeline::web::query::MAX_BATCH;
 
 use crate::flows::stream::arrival::LoadPlan;
 
+/// Most calls a web source's schedule may plan (a trading day at `every_secs = 1e-9` would
+/// otherwise be 2e13 of them).
+pub const MAX_CALLS: u64 = 100_000_000;
+
 /// Where the token comes from when `[web] auth = true`.
 pub const ENV_TOKEN: &str = "TICKFLOW_WEB_TOKEN";
 
