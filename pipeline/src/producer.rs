@@ -44,7 +44,10 @@ pub struct ProducerConfig {
     pub max_aggregate_bytes: usize,
     /// Longest a record waits in a partial aggregate or batch before it is sent.
     pub linger: Duration,
-    /// `PutRecords` calls in flight at once.
+    /// `PutRecords` calls in flight at once; at most one per shard, each holding that shard's
+    /// records only, so that a shard receives its records in the order they were produced (an
+    /// instrument's events stay in market order: with calls to one shard racing, a consumer
+    /// saw prices hundreds of market seconds out of order).
     pub concurrency: usize,
     /// Compress each Kinesis record (see [`crate::compress`]).
     pub compression: Compression,
@@ -168,7 +171,10 @@ impl Producer {
             self.config.aggregate,
             self.config.max_aggregate_bytes,
         );
-        let mut batch = Batch::default();
+        let mut batches: Vec<Batch> = (0..packer.shards.len()).map(|_| Batch::default()).collect();
+        let lanes: Vec<Arc<Semaphore>> = (0..packer.shards.len())
+            .map(|_| Arc::new(Semaphore::new(1)))
+            .collect();
         let permits = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
         let mut calls: JoinSet<Result<()>> = JoinSet::new();
         let mut deadline = tokio::time::Instant::now() + self.config.linger;
@@ -201,12 +207,19 @@ impl Producer {
                 None => (packer.flush(), true, false, true),
             };
             for entry in seal_all(self.config.compression, ready).await? {
-                if let Some(full) = batch.push(entry) {
-                    self.send(full, &permits, &mut calls).await?;
+                let shard = route(&packer.shards, &entry.partition_key);
+                if let Some(full) = batches[shard].push(entry) {
+                    self.send(full, (&lanes[shard], &permits), &mut calls)
+                        .await?;
                 }
             }
-            if send_now && !batch.entries.is_empty() {
-                self.send(batch.take(), &permits, &mut calls).await?;
+            if send_now {
+                for (batch, lane) in batches.iter_mut().zip(&lanes) {
+                    if !batch.entries.is_empty() {
+                        self.send(batch.take(), (lane, &permits), &mut calls)
+                            .await?;
+                    }
+                }
             }
             while let Some(done) = calls.try_join_next() {
                 done.map_err(|e| Error::Stage(format!("producer task: {e}")))??;
@@ -226,16 +239,22 @@ impl Producer {
         Ok(())
     }
 
-    /// Starts one `PutRecords` call (waiting for a free slot first).
+    /// Starts one `PutRecords` call of one shard's records, once that shard's previous call
+    /// has ended (`lane`) and a slot is free (`permits`).
     async fn send(
         &self,
         batch: Vec<Entry>,
-        permits: &Arc<Semaphore>,
+        (lane, permits): (&Arc<Semaphore>, &Arc<Semaphore>),
         calls: &mut JoinSet<Result<()>>,
     ) -> Result<()> {
         if batch.is_empty() {
             return Ok(());
         }
+        let in_order = lane
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("semaphore is never closed");
         let permit = permits
             .clone()
             .acquire_owned()
@@ -249,7 +268,7 @@ impl Producer {
         let (backoff, chaos) = (self.config.backoff, self.chaos.clone());
         calls.spawn(async move {
             let result = put_with_retries(&clients, &stream, batch, backoff, &stats).await;
-            drop(permit);
+            drop((permit, in_order));
             if result.is_ok() && chaos.is_some_and(|c| c.crash_point(Stage::Producer)) {
                 return Err(Error::Crashed(Stage::Producer));
             }

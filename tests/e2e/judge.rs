@@ -950,9 +950,10 @@ async fn rejudged(
     report.judged.failures
 }
 
-/// The price alerts are judged by what they are, not only counted: an alert missing, one no
-/// window calls for, and one S3 never announced each fail, saying which; put right, the run
-/// passes again.
+/// The price watch is judged by what it wrote, not only counted: an alert missing, one no window
+/// calls for, one whose average is zeroed, a window record that says another count, a late price
+/// the lake does not hold, and an alert S3 never announced each fail, saying which; put right,
+/// the run passes again.
 #[tokio::test]
 async fn a_missing_forged_or_unannounced_price_alert_fails_its_check() {
     let clients = clients().await;
@@ -983,7 +984,8 @@ async fn a_missing_forged_or_unannounced_price_alert_fails_its_check() {
         .clone();
     let original = get(&clients, state, &key).await;
 
-    // 1. An alert object deleted: its window has no alert, and its notification names nothing.
+    // 1. An alert object deleted: its window alerts without it, and its notification names
+    // nothing.
     delete(&clients, state, &key).await;
     let f = rejudged(
         &run,
@@ -993,10 +995,15 @@ async fn a_missing_forged_or_unannounced_price_alert_fails_its_check() {
     )
     .await;
     let w = failure(&f, "alerts.windows");
-    assert!(w.actual.contains("1 windows without their alert"), "{w:?}");
     assert!(
-        w.examples[0].starts_with("MSFT in the window from "),
+        w.actual.contains("1 that differ from their window"),
         "{w:?}"
+    );
+    assert_eq!(
+        w.examples,
+        [format!(
+            "{key}: its window alerts, and no alert was written"
+        )]
     );
     assert_eq!(
         failure(&f, "alerts.announced").examples,
@@ -1032,11 +1039,10 @@ async fn a_missing_forged_or_unannounced_price_alert_fails_its_check() {
     )
     .await;
     let w = failure(&f, "alerts.windows");
-    assert!(w.actual.contains("1 alerts no window calls for"), "{w:?}");
     assert!(
-        w.examples
-            .iter()
-            .any(|e| e.starts_with(&format!("{forged}: the prices do not move"))),
+        w.examples.contains(&format!(
+            "{forged}: written, but its window's record does not alert"
+        )),
         "{w:?}"
     );
     assert!(
@@ -1047,7 +1053,64 @@ async fn a_missing_forged_or_unannounced_price_alert_fails_its_check() {
     );
     delete(&clients, state, &forged).await;
 
-    // 3. An alert's notification lost: the alert is there, never announced; the scenario's
+    // 3. The alert's body with its average zeroed: the key is right, what it says is not.
+    let mut body: serde_json::Value = serde_json::from_slice(&original.body).unwrap();
+    body["vwap"] = serde_json::json!(0.0);
+    let zeroed = serde_json::to_vec(&body).unwrap();
+    put(&clients, state, &key, zeroed, &original.metadata).await;
+    let f = rejudged(&run, &clients, "average zeroed", &["alerts.windows"]).await;
+    let w = failure(&f, "alerts.windows");
+    assert!(
+        w.examples[0].starts_with(&format!("{key}: says ")) && w.examples[0].contains(" -> 0 ("),
+        "{w:?}"
+    );
+    put(
+        &clients,
+        state,
+        &key,
+        original.body.clone(),
+        &original.metadata,
+    )
+    .await;
+
+    // 4. The window's record says one price fewer than the lake holds for it.
+    let record_key = key.replace("alerts/", "windows/");
+    let saved = get(&clients, state, &record_key).await;
+    let mut record: serde_json::Value = serde_json::from_slice(&saved.body).unwrap();
+    let prices = record["prices"].as_u64().unwrap();
+    record["prices"] = serde_json::json!(prices - 1);
+    let altered = serde_json::to_vec(&record).unwrap();
+    put(&clients, state, &record_key, altered, &saved.metadata).await;
+    let f = rejudged(&run, &clients, "record altered", &["alerts.windows"]).await;
+    assert!(
+        failure(&f, "alerts.windows").examples[0].contains(&format!(
+            "{} prices recorded, {prices} in the lake",
+            prices - 1
+        )),
+        "{f:?}"
+    );
+    put(&clients, state, &record_key, saved.body, &saved.metadata).await;
+
+    // 5. A late price for an event the lake does not hold.
+    let ghost = uuid::Uuid::from_u128(42);
+    let late = serde_json::json!({
+        "event_uuid": ghost, "symbol": "MSFT", "at_ms": 0, "window_start": 0, "price": 1.0,
+        "weight": 1.0, "closed_through": 0
+    });
+    let late_key = format!("late/{ghost}.json");
+    let body = serde_json::to_vec(&late).unwrap();
+    put(&clients, state, &late_key, body, &HashMap::new()).await;
+    let f = rejudged(&run, &clients, "late forged", &["alerts.late"]).await;
+    assert_eq!(
+        failure(&f, "alerts.late").examples,
+        [format!(
+            "{late_key}: the lake holds no such event with a price"
+        )]
+    );
+    delete(&clients, state, &late_key).await;
+    rejudged(&run, &clients, "outbox restored", &[]).await;
+
+    // 6. An alert's notification lost: the alert is there, never announced; the scenario's
     // count and symbols fail with it.
     let marker = key.rsplit('/').next().unwrap_or_default().to_string();
     let notes =

@@ -303,6 +303,43 @@ async fn every_corruption_of_a_finished_price_file_run_fails_its_check() {
     .await;
     assert_eq!(checks, ["price_files.values"]);
     put(&clients, &bucket, &quarantine_key, quarantined.clone()).await;
+    // Its kind right, its reason no longer naming what is wrong with the file, or its size.
+    let mut vague: serde_json::Value = serde_json::from_slice(&quarantined).unwrap();
+    vague["reason"] = "something".into();
+    let body = serde_json::to_vec(&vague).unwrap();
+    let checks = failing_after(
+        &finished,
+        &clients,
+        put(&clients, &bucket, &quarantine_key, body),
+    )
+    .await;
+    let kind = vague["kind"].as_str().unwrap_or_default().to_string();
+    let named_nothing = kind == "unknown_format";
+    if named_nothing {
+        // An unknown format has nothing to name: an empty reason is what fails it.
+        vague["reason"] = "".into();
+        let body = serde_json::to_vec(&vague).unwrap();
+        let checks = failing_after(
+            &finished,
+            &clients,
+            put(&clients, &bucket, &quarantine_key, body),
+        )
+        .await;
+        assert_eq!(checks, ["price_files.values"], "{kind}");
+    } else {
+        assert_eq!(checks, ["price_files.values"], "{kind}");
+    }
+    vague = serde_json::from_slice(&quarantined).unwrap();
+    vague["size"] = serde_json::json!(vague["size"].as_u64().unwrap() + 1);
+    let body = serde_json::to_vec(&vague).unwrap();
+    let checks = failing_after(
+        &finished,
+        &clients,
+        put(&clients, &bucket, &quarantine_key, body),
+    )
+    .await;
+    assert_eq!(checks, ["price_files.values"]);
+    put(&clients, &bucket, &quarantine_key, quarantined.clone()).await;
     entry["source_key"] = "crypto/01-data-ingestion/ETH/never.json".into();
     let stray = format!("{}ETH/never.json.json", layout::QUARANTINE);
     let body = serde_json::to_vec(&entry).unwrap();
@@ -345,11 +382,64 @@ async fn every_corruption_of_a_finished_price_file_run_fails_its_check() {
             "price_files.unknown",
             "price_files.values",
             "price_files.alerts",
+            "price_files.markers",
             "price_files.queues"
         ]
     );
     let marker = keys.iter().find(|k| k.starts_with(layout::ALERTS)).unwrap();
     let (_, alert) = clients.get_object(&bucket, marker).await.unwrap();
+    // The alert's marker with its latest weighted average zeroed, then gone, then a stray one.
+    let mut zeroed: serde_json::Value = serde_json::from_slice(&alert).unwrap();
+    zeroed["latest_weighted_average"] = serde_json::json!(0.0);
+    let body = serde_json::to_vec(&zeroed).unwrap();
+    let checks = failing_after(&finished, &clients, put(&clients, &bucket, marker, body)).await;
+    assert_eq!(checks, ["price_files.markers"]);
+    let checks = failing_after(&finished, &clients, delete(&clients, &bucket, marker)).await;
+    assert_eq!(checks, ["price_files.markers"]);
+    put(&clients, &bucket, marker, alert.clone()).await;
+    let stray = format!("{}BTC/20991231T000000Z.json", layout::ALERTS);
+    let checks = failing_after(
+        &finished,
+        &clients,
+        put(&clients, &bucket, &stray, alert.clone()),
+    )
+    .await;
+    assert_eq!(checks, ["price_files.markers"]);
+    delete(&clients, &bucket, &stray).await;
+    // The alert delivered saying a zeroed average: its key and change right, its body not.
+    crate::support::empty_queue(&clients, &res.alert_queue).await;
+    let checks = failing_after(&finished, &clients, async {
+        clients
+            .sns
+            .publish()
+            .topic_arn(&res.alert_topic)
+            .subject("e2e-prices_Price_Alert")
+            .message(serde_json::to_string(&zeroed).unwrap())
+            .send()
+            .await
+            .unwrap();
+    })
+    .await;
+    assert_eq!(checks, ["price_files.alerts"]);
+    crate::support::empty_queue(&clients, &res.alert_queue).await;
+    let checks = failing_after(&finished, &clients, async {
+        clients
+            .sns
+            .publish()
+            .topic_arn(&res.alert_topic)
+            .subject("e2e-prices_Price_Alert")
+            .message(String::from_utf8(alert.clone()).unwrap())
+            .send()
+            .await
+            .unwrap();
+        tickflow_harness::observe::settle(&clients, &res.alert_queue, 1, Duration::from_secs(10))
+            .await;
+    })
+    .await;
+    assert!(
+        checks.is_empty(),
+        "the alert as published is back: {checks:?}"
+    );
     let checks = failing_after(&finished, &clients, async {
         clients
             .sns

@@ -135,17 +135,10 @@ pub fn compare(left: &Side, right: &Side) -> Parity {
         .keys()
         .chain(right.facts.timings.keys())
         .collect();
+    let (l, r) = super::facts::compared_when_both(&left.facts, &right.facts);
     Parity {
-        compared: rows(
-            &left.facts.compared,
-            &right.facts.compared,
-            Agreement::Differs,
-        ),
-        observed: rows(
-            &left.facts.observed,
-            &right.facts.observed,
-            Agreement::Shown,
-        ),
+        compared: rows(&l.compared, &r.compared, Agreement::Differs),
+        observed: rows(&l.observed, &r.observed, Agreement::Shown),
         quirks: QUIRKS
             .iter()
             .enumerate()

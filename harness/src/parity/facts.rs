@@ -42,8 +42,8 @@ const STREAM: &[(&str, Class)] = &[
     // Objects come from batches, and batches from when records were read.
     ("partitions.*.objects", Class::Observed),
     ("sns.new_data", Class::Observed),
-    // Whether the alerts' windows are judged follows late prices, and prices come late by
-    // timing; whether they held is in the verdict, which is compared.
+    // Which prices come late is timing, and the windows and alerts follow them: observed,
+    // unless neither run had a late price (`compared_when_both`).
     ("alerts", Class::Observed),
     ("stats", Class::Observed),
     ("aws_calls", Class::Observed),
@@ -91,6 +91,37 @@ const PRICE_FILES: &[(&str, Class)] = &[
     // The checks that held say what they saw, deliveries counted too.
     ("held", Class::Observed),
 ];
+
+/// Facts observed on one run alone that two runs must agree on when both say so: (the prefix of
+/// the facts, the fact that says so, its value). The price watch's windows and alerts are the
+/// seed's alone when no price came late on either run.
+const COMPARED_WHEN_BOTH: &[(&str, &str, &str)] = &[("alerts.", "alerts.late", "0")];
+
+/// `left`'s and `right`'s facts with those [`COMPARED_WHEN_BOTH`] names moved from observed to
+/// compared, on both sides, where both runs say they are decided by the seed.
+pub fn compared_when_both(left: &Facts, right: &Facts) -> (Facts, Facts) {
+    let (mut l, mut r) = (left.clone(), right.clone());
+    for (prefix, fact, value) in COMPARED_WHEN_BOTH {
+        let says = |f: &Facts| f.observed.get(*fact).map(String::as_str) == Some(value);
+        if !(says(left) && says(right)) {
+            continue;
+        }
+        for facts in [&mut l, &mut r] {
+            let moved: Vec<String> = facts
+                .observed
+                .keys()
+                .filter(|k| k.starts_with(prefix))
+                .cloned()
+                .collect();
+            for key in moved {
+                if let Some(v) = facts.observed.remove(&key) {
+                    facts.compared.insert(key, v);
+                }
+            }
+        }
+    }
+    (l, r)
+}
 
 /// One run's facts, by path.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -253,6 +284,28 @@ mod tests {
         assert_eq!(f.timings["run_secs"], 27.5);
         assert!(!f.compared.contains_key("run_id") && !f.observed.contains_key("run_id"));
         assert!(!f.compared.contains_key("waits"));
+    }
+
+    #[test]
+    fn the_watch_facts_are_compared_only_when_neither_run_had_a_late_price() {
+        let with = |late: &str, written: &str| Facts {
+            observed: BTreeMap::from([
+                ("alerts.late".to_string(), late.to_string()),
+                ("alerts.written".to_string(), written.to_string()),
+                ("stats.objects".to_string(), "9".to_string()),
+            ]),
+            ..Facts::default()
+        };
+        let (a, b) = compared_when_both(&with("0", "3"), &with("0", "2"));
+        assert_eq!(a.compared["alerts.written"], "3");
+        assert_eq!(b.compared["alerts.written"], "2");
+        assert!(!a.observed.contains_key("alerts.written"));
+        assert_eq!(
+            a.observed["stats.objects"], "9",
+            "only the watch's facts move"
+        );
+        let (a, _) = compared_when_both(&with("0", "3"), &with("4", "2"));
+        assert!(a.compared.is_empty(), "a late price on one side: observed");
     }
 
     #[test]

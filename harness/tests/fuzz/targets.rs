@@ -11,7 +11,7 @@ use tickflow_harness::scenario::{self, Scenario};
 use tickflow_pipeline::event::enrich;
 use tickflow_pipeline::kpl::{self, Aggregator, MAX_KINESIS_RECORD};
 use tickflow_pipeline::lake::{partition, row};
-use tickflow_pipeline::notify::PriceWatch;
+use tickflow_pipeline::notify::{Admission, PriceWatch};
 use tickflow_pipeline::price_files::{layout, record, PriceRecord};
 use tickflow_pipeline::source::{Generator, GeneratorConfig};
 use tickflow_pipeline::{compress, envelope};
@@ -58,7 +58,11 @@ pub fn scenario(data: &[u8]) -> bool {
         for event in Generator::new(g) {
             let _ = event.to_json();
             let _ = partition::data_prefix(event.kind().event_type(), event.created_at());
-            watch.observe(event.instrument(), event.created_at(), 1.0, 1.0);
+            let price = (event.instrument().into(), event.created_at(), 1.0, 1.0);
+            if watch.admit(event.id(), &price) == Admission::Pending {
+                watch.confirm(&price);
+            }
+            watch.close_ready();
         }
         watch.finish();
     }

@@ -38,7 +38,11 @@ pub struct BridgeConfig {
     pub get_records_limit: i32,
     /// Largest SQS message; `None` reads the queue's `MaximumMessageSize`.
     pub max_message_bytes: Option<usize>,
-    /// `SendMessageBatch` calls in flight per shard.
+    /// `SendMessageBatch` calls in flight per shard. One (the default) puts a shard's messages
+    /// in the queue in the shard's order: SQS does not promise to keep it, but an emulator
+    /// does, and a consumer that receives in order sees few prices after their window closed
+    /// (with four in flight, a large first batch reached the processor hundreds of market
+    /// seconds out of order).
     pub send_concurrency: usize,
     /// Retry policy.
     pub backoff: Backoff,
@@ -52,7 +56,7 @@ impl Default for BridgeConfig {
             poll_interval: Duration::from_millis(100),
             get_records_limit: 10_000,
             max_message_bytes: None,
-            send_concurrency: 4,
+            send_concurrency: 1,
             backoff: Backoff::default(),
             compression: Compression::None,
         }

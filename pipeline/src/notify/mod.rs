@@ -1,7 +1,8 @@
 //! The pipeline's notifications. New data and price alerts are S3 event notifications of
 //! objects the pipeline creates conditionally (each lake object; each alert's object in the
-//! [`outbox`]), so each is announced exactly once whatever is retried; each run's outcome is
-//! published to SNS ([`Notifier`]).
+//! [`outbox`], beside the [`price_watch`]'s window records and late prices), so each is
+//! announced exactly once whatever is retried; each run's outcome is published to SNS
+//! ([`Notifier`]).
 
 pub mod outbox;
 pub mod price_watch;
@@ -13,8 +14,8 @@ use serde::Serialize;
 
 use crate::aws::{AwsError, Clients};
 use crate::retry::Backoff;
-pub use outbox::AlertOutbox;
-pub use price_watch::{Alert, PriceWatch, WatchConfig};
+pub use outbox::PriceOutbox;
+pub use price_watch::{Admission, Alert, ClosedWindow, LatePrice, PriceWatch, WatchConfig};
 
 /// Run-status messages published.
 #[derive(Debug, Default)]

@@ -1,29 +1,69 @@
-//! Price alerts as objects: each alert is created at `alerts/<window start ms>/<symbol>.json`
-//! (`If-None-Match: *`), and the bucket's S3 event notification announces it on the alert
-//! topic. A retry after a lost answer, a redelivered batch or a restarted processor creates
-//! nothing new, so each alert is announced exactly once; and an alert written is never lost
-//! to a crash between the write and a publish, since S3 publishes it.
+//! The price watch's durable outputs, one object each in the state bucket, every one created
+//! only if its key is free (`If-None-Match: *`) under a key that names what it holds, so that a
+//! retry after a lost answer, a redelivered batch or a restarted processor creates nothing new:
+//! - `alerts/<window start ms>/<symbol>.json`: an [`Alert`]; the bucket's S3 event notification
+//!   announces it on the alert topic, exactly once, and never loses one to a crash between the
+//!   write and a publish;
+//! - `windows/<window start ms>/<symbol>.json`: every closed window's [`ClosedWindow`] record;
+//! - `late/<event uuid>.json`: each [`LatePrice`], so the late output holds an event once.
+//!
+//! A forex pair keeps its `/` in the key (`alerts/1763908200000/EUR/USD.json`).
+
+use futures_util::{StreamExt as _, TryStreamExt as _};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use uuid::Uuid;
 
 use crate::aws::{AwsError, Clients};
 use crate::retry::Backoff;
 
-use super::Alert;
+use super::price_watch::{Alert, ClosedWindow, LatePrice};
 
 /// Where alert objects live in their bucket (the notification's prefix filter).
 pub const ALERTS: &str = "alerts/";
+/// Where window records live.
+pub const WINDOWS: &str = "windows/";
+/// Where late prices live.
+pub const LATE: &str = "late/";
+/// Objects read at once.
+const PARALLEL_READS: usize = 8;
 
 /// The key of `alert`'s object.
 pub fn alert_key(alert: &Alert) -> String {
-    format!("{ALERTS}{}/{}.json", alert.window_start, alert.symbol)
+    window_key(ALERTS, alert.window_start, &alert.symbol)
 }
 
-/// The window start (epoch ms) and symbol an alert object's key names (a forex pair keeps its
-/// `/`); `None` for a key that is not an alert's.
+/// The key of `window`'s record.
+pub fn record_key(window: &ClosedWindow) -> String {
+    window_key(WINDOWS, window.window_start, &window.symbol)
+}
+
+/// The key of `late`'s object.
+pub fn late_key(late: &LatePrice) -> String {
+    format!("{LATE}{}.json", late.event_uuid)
+}
+
+fn window_key(prefix: &str, window_start: i64, symbol: &str) -> String {
+    format!("{prefix}{window_start}/{symbol}.json")
+}
+
+/// The window start (epoch ms) and symbol an alert object's key names; `None` for a key that
+/// is not an alert's.
 pub fn parse_key(key: &str) -> Option<(i64, &str)> {
-    let rest = key.strip_prefix(ALERTS)?.strip_suffix(".json")?;
+    parse_window_key(ALERTS, key)
+}
+
+/// The window start and symbol a key under `prefix` (alerts or window records) names.
+pub fn parse_window_key<'a>(prefix: &str, key: &'a str) -> Option<(i64, &'a str)> {
+    let rest = key.strip_prefix(prefix)?.strip_suffix(".json")?;
     let (window, symbol) = rest.split_once('/')?;
     let window = window.parse::<i64>().ok()?;
     (!symbol.is_empty()).then_some((window, symbol))
+}
+
+/// The event a late price's key names.
+pub fn parse_late_key(key: &str) -> Option<Uuid> {
+    key.strip_prefix(LATE)?.strip_suffix(".json")?.parse().ok()
 }
 
 /// The symbol an alert object's key names.
@@ -31,15 +71,15 @@ pub fn symbol_of_key(key: &str) -> Option<&str> {
     parse_key(key).map(|(_, symbol)| symbol)
 }
 
-/// Writes alerts into the bucket whose notification announces them. Cheap to clone.
+/// Writes and reads the watch's outputs in one bucket. Cheap to clone.
 #[derive(Debug, Clone)]
-pub struct AlertOutbox {
+pub struct PriceOutbox {
     clients: Clients,
     bucket: String,
     backoff: Backoff,
 }
 
-impl AlertOutbox {
+impl PriceOutbox {
     /// An outbox in `bucket`.
     pub fn new(clients: Clients, bucket: impl Into<String>) -> Self {
         Self {
@@ -53,15 +93,132 @@ impl AlertOutbox {
     ///
     /// # Errors
     /// S3 refusing it after the retries.
-    pub async fn put(&self, alert: &Alert) -> Result<bool, AwsError> {
-        let key = alert_key(alert);
-        let body = serde_json::to_vec(alert).expect("an alert serialises");
+    pub async fn put_alert(&self, alert: &Alert) -> Result<bool, AwsError> {
+        self.create("writing a price alert", &alert_key(alert), alert)
+            .await
+    }
+
+    /// Creates `window`'s record unless it exists.
+    ///
+    /// # Errors
+    /// S3 refusing it after the retries.
+    pub async fn put_window(&self, window: &ClosedWindow) -> Result<bool, AwsError> {
+        self.create("recording a closed window", &record_key(window), window)
+            .await
+    }
+
+    /// Creates `late`'s object unless it exists.
+    ///
+    /// # Errors
+    /// S3 refusing it after the retries.
+    pub async fn put_late(&self, late: &LatePrice) -> Result<bool, AwsError> {
+        self.create("writing a late price", &late_key(late), late)
+            .await
+    }
+
+    async fn create(
+        &self,
+        what: &str,
+        key: &str,
+        value: &impl Serialize,
+    ) -> Result<bool, AwsError> {
+        let body = serde_json::to_vec(value).expect("the watch's outputs serialise");
         self.backoff
-            .retry("writing a price alert", || {
-                self.clients.create_object(&self.bucket, &key, body.clone())
+            .retry(what, || {
+                self.clients.create_object(&self.bucket, key, body.clone())
             })
             .await
     }
+
+    /// Every window record, as written.
+    ///
+    /// # Errors
+    /// Listing or reading failing, or an object that is not a record (named by its key).
+    pub async fn windows(&self) -> Result<Vec<ClosedWindow>, AwsError> {
+        let keys = self.keys(WINDOWS).await?;
+        read_all(&self.clients, &self.bucket, keys).await
+    }
+
+    /// Every late price, as written.
+    ///
+    /// # Errors
+    /// As [`PriceOutbox::windows`].
+    pub async fn late(&self) -> Result<Vec<LatePrice>, AwsError> {
+        let keys = self.keys(LATE).await?;
+        read_all(&self.clients, &self.bucket, keys).await
+    }
+
+    /// The events the late output holds, from the listing alone.
+    ///
+    /// # Errors
+    /// Listing failing, or a key under `late/` that names no event.
+    pub async fn late_ids(&self) -> Result<Vec<Uuid>, AwsError> {
+        self.keys(LATE)
+            .await?
+            .iter()
+            .map(|key| {
+                parse_late_key(key).ok_or_else(|| AwsError {
+                    service: "s3",
+                    operation: "ListObjectsV2",
+                    message: format!("s3://{}/{key} is not a late price's key", self.bucket),
+                })
+            })
+            .collect()
+    }
+
+    async fn keys(&self, prefix: &str) -> Result<Vec<String>, AwsError> {
+        Ok(self
+            .clients
+            .object_keys_under(&self.bucket, prefix)
+            .await?
+            .unwrap_or_default())
+    }
+}
+
+/// Reads and parses every object of `keys` in `bucket`, a few at once.
+///
+/// # Errors
+/// A read failing, or an object that does not parse as `T` (named by its key).
+pub async fn read_all<T: DeserializeOwned>(
+    clients: &Clients,
+    bucket: &str,
+    keys: Vec<String>,
+) -> Result<Vec<T>, AwsError> {
+    let bodies = read_bodies(clients, bucket, keys.clone()).await?;
+    keys.iter()
+        .zip(bodies)
+        .map(|(key, body)| {
+            serde_json::from_slice(&body).map_err(|e| AwsError {
+                service: "s3",
+                operation: "GetObject",
+                message: format!("s3://{bucket}/{key} does not hold what its key says: {e}"),
+            })
+        })
+        .collect()
+}
+
+/// The bodies of every object of `keys` in `bucket`, in order, read a few at once.
+///
+/// # Errors
+/// A read failing.
+pub async fn read_bodies(
+    clients: &Clients,
+    bucket: &str,
+    keys: Vec<String>,
+) -> Result<Vec<Vec<u8>>, AwsError> {
+    futures_util::stream::iter(keys)
+        .map(|key| {
+            let (clients, bucket) = (clients.clone(), bucket.to_string());
+            async move {
+                clients
+                    .get_object(&bucket, &key)
+                    .await
+                    .map(|(_, body)| body)
+            }
+        })
+        .buffered(PARALLEL_READS)
+        .try_collect()
+        .await
 }
 
 #[cfg(test)]
@@ -73,6 +230,7 @@ mod tests {
         let alert = Alert {
             symbol: "EUR/USD".into(),
             window_start: 1_763_908_200_000,
+            previous_window_start: 1_763_908_140_000,
             previous_vwap: 1.0,
             vwap: 1.1,
             change_pct: 10.0,
@@ -83,5 +241,12 @@ mod tests {
         assert_eq!(parse_key(&key), Some((1_763_908_200_000, "EUR/USD")));
         assert_eq!(symbol_of_key("alerts/x/EUR.json"), None);
         assert_eq!(symbol_of_key("checkpoints/a.json"), None);
+        assert_eq!(
+            parse_window_key(WINDOWS, "windows/60000/AAPL.json"),
+            Some((60_000, "AAPL"))
+        );
+        let id = Uuid::from_u128(9);
+        assert_eq!(parse_late_key(&format!("late/{id}.json")), Some(id));
+        assert_eq!(parse_late_key("late/nope.json"), None);
     }
 }

@@ -19,7 +19,7 @@ use crate::envelope;
 use crate::event::{enrich, parse_record, MarketEvent};
 use crate::lake::{partition, Lake, Rows};
 use crate::notify::price_watch::{price_of, Price};
-use crate::notify::{Alert, AlertOutbox, PriceWatch, WatchConfig};
+use crate::notify::{Admission, ClosedWindow, LatePrice, PriceOutbox, PriceWatch, WatchConfig};
 
 /// Live counters.
 #[derive(Debug, Default)]
@@ -40,19 +40,22 @@ pub struct HandlerStats {
     pub transient_failures: AtomicU64,
     /// Price alerts written (each announced once by the bucket's notification).
     pub alerts: AtomicU64,
-    /// Prices the watch ignored because their window had closed, counted as they come over
-    /// every processor that shares these counters: alerts are exact, and independent of
-    /// processing order, only when this is 0.
+    /// Closed windows recorded.
+    pub windows: AtomicU64,
+    /// Prices that came after their window had closed, written to the late output (each
+    /// once, over every processor that shares these counters).
     pub late_prices: AtomicU64,
 }
 
 /// The enriching handler.
 pub struct EnrichHandler {
     lake: Lake,
-    alerts: Option<AlertOutbox>,
-    /// The first alert that could not be written: the run cannot be trusted to have said every
-    /// price move, and [`EnrichHandler::finish`] says so.
-    lost_alert: Mutex<Option<String>>,
+    /// Where the price watch's window records, late prices and alerts go (`None`: prices are
+    /// watched, and nothing of it is written).
+    outbox: Option<PriceOutbox>,
+    /// Closed windows whose record or alert could not be written yet, with the first error:
+    /// written again with the next ones; at [`EnrichHandler::finish`], the run's error.
+    unwritten: Mutex<(Vec<ClosedWindow>, Option<String>)>,
     faults: HandlerFaults,
     watch: Mutex<PriceWatch>,
     /// Ids written and being written: makes producer duplicates and redeliveries harmless,
@@ -63,17 +66,18 @@ pub struct EnrichHandler {
 }
 
 impl EnrichHandler {
-    /// A handler writing to `lake`, writing alerts to `alerts` (whose bucket announces them).
+    /// A handler writing to `lake`, and the price watch's outputs to `outbox` (whose bucket
+    /// announces the alerts).
     pub fn new(
         lake: Lake,
-        alerts: Option<AlertOutbox>,
+        outbox: Option<PriceOutbox>,
         watch: WatchConfig,
         faults: HandlerFaults,
     ) -> Self {
         Self {
             lake,
-            alerts,
-            lost_alert: Mutex::new(None),
+            outbox,
+            unwritten: Mutex::new((Vec::new(), None)),
             faults,
             watch: Mutex::new(PriceWatch::new(watch)),
             claims: Mutex::new(Claims::default()),
@@ -93,71 +97,97 @@ impl EnrichHandler {
     }
 
     /// Takes every record the lake in `bucket` already holds as written, before the first
-    /// batch: how a restarted processor knows what its predecessor wrote. Returns their number.
+    /// batch: how a restarted processor knows what its predecessor wrote; and rebuilds the
+    /// price watch it had from the lake, the window records and the late output, recording
+    /// what it closed and died before recording. Returns the number of records.
     ///
     /// # Errors
-    /// The lake could not be read, or holds a row without its key.
+    /// The lake or the outbox could not be read, or the lake holds a row without its key.
     pub async fn recover(&self, clients: &Clients, bucket: &str) -> Result<usize, HandlerError> {
         let written = recovery::written(clients, bucket)
             .await
             .map_err(|e| HandlerError(format!("recovering from the lake: {e}")))?;
         let count = written.keys.len();
         lock(&self.claims).confirm(&written.keys.into_iter().collect());
-        let alerts = self.watch_again(written.prices);
-        // Those a predecessor wrote exist and are not written again; one it closed and died
-        // before writing is written now.
-        self.publish(&alerts).await;
+        let Some(outbox) = &self.outbox else {
+            return Ok(count);
+        };
+        let reading = |e: crate::aws::AwsError| {
+            HandlerError(format!("recovering the price watch from its outputs: {e}"))
+        };
+        let records = outbox.windows().await.map_err(reading)?;
+        let late = outbox.late_ids().await.map_err(reading)?;
+        // An alert lost between its window's record and its own object is written now.
+        let recorded_alerts: Vec<ClosedWindow> =
+            records.iter().filter(|w| w.alert).cloned().collect();
+        let config = lock(&self.watch).config();
+        let (watch, again) =
+            PriceWatch::restore(config, records, late.into_iter().collect(), &written.prices);
+        *lock(&self.watch) = watch;
+        // Recorded ones are there already: only their alerts may be missing.
+        self.write_windows(recorded_alerts.into_iter().chain(again).collect())
+            .await;
+        let closed = lock(&self.watch).close_ready();
+        self.write_windows(closed).await;
         Ok(count)
     }
 
-    /// Feeds the watch the prices of every durable event, in market time (so that none comes
-    /// after its window closed): the watch a predecessor had, and the alerts it closed.
-    fn watch_again(&self, mut prices: Vec<Price>) -> Vec<Alert> {
-        prices.sort_by_key(|(_, at, _, _)| *at);
-        self.observe(&prices)
-    }
-
-    /// Observes `prices`, counting those that came after their window closed; returns the
-    /// alerts of the windows they close.
-    fn observe(&self, prices: &[Price]) -> Vec<Alert> {
-        let mut watch = lock(&self.watch);
-        let late = watch.late();
-        let alerts = prices
-            .iter()
-            .flat_map(|(s, t, p, w)| watch.observe(s, *t, *p, *w))
-            .collect();
-        let added = watch.late() - late;
-        self.stats.late_prices.fetch_add(added, Ordering::Relaxed);
-        alerts
-    }
-
-    /// Closes every price window (the run has drained) and writes the remaining alerts.
+    /// Closes every price window (the run has drained) and records them, alerts included.
     ///
     /// # Errors
-    /// An alert of the run could not be written (after retries): the first one's error.
-    pub async fn finish(&self) -> Result<Vec<Alert>, HandlerError> {
-        let alerts = lock(&self.watch).finish();
-        self.publish(&alerts).await;
-        match lock(&self.lost_alert).take() {
-            Some(e) => Err(HandlerError(format!("a price alert was not written: {e}"))),
-            None => Ok(alerts),
+    /// A window's record or alert could not be written (after retries): the first error.
+    pub async fn finish(&self) -> Result<Vec<ClosedWindow>, HandlerError> {
+        let closed = lock(&self.watch).finish();
+        self.write_windows(closed.clone()).await;
+        let (left, error) = std::mem::take(&mut *lock(&self.unwritten));
+        match (left.first(), error) {
+            (Some(window), Some(e)) => Err(HandlerError(format!(
+                "{} closed window(s) not recorded, the first {} from {}: {e}",
+                left.len(),
+                window.symbol,
+                window.window_start
+            ))),
+            _ => Ok(closed),
         }
     }
 
-    async fn publish(&self, alerts: &[Alert]) {
-        let Some(outbox) = &self.alerts else { return };
-        for alert in alerts {
-            match outbox.put(alert).await {
-                Ok(true) => {
-                    self.stats.alerts.fetch_add(1, Ordering::Relaxed);
+    /// Records `closed` windows (and those not written before), each with its alert when it
+    /// alerts; what fails is kept to be written with the next ones.
+    async fn write_windows(&self, closed: Vec<ClosedWindow>) {
+        let Some(outbox) = &self.outbox else { return };
+        let mut windows = std::mem::take(&mut lock(&self.unwritten).0);
+        windows.extend(closed);
+        let mut failed = Vec::new();
+        for window in windows {
+            let written = match outbox.put_window(&window).await {
+                Ok(created) => {
+                    if created {
+                        self.stats.windows.fetch_add(1, Ordering::Relaxed);
+                    }
+                    self.write_alerts(std::slice::from_ref(&window)).await
                 }
-                Ok(false) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, symbol = %alert.symbol, "price alert not written");
-                    lock(&self.lost_alert).get_or_insert(e.to_string());
-                }
+                Err(e) => Err(e.to_string()),
+            };
+            if let Err(e) = written {
+                tracing::warn!(error = %e, symbol = %window.symbol, "window not recorded");
+                lock(&self.unwritten).1.get_or_insert(e);
+                failed.push(window);
             }
         }
+        lock(&self.unwritten).0.extend(failed);
+    }
+
+    /// Writes the alerts of `windows` that alert.
+    async fn write_alerts(&self, windows: &[ClosedWindow]) -> Result<(), String> {
+        let Some(outbox) = &self.outbox else {
+            return Ok(());
+        };
+        for alert in windows.iter().filter_map(ClosedWindow::alert) {
+            if outbox.put_alert(&alert).await.map_err(|e| e.to_string())? {
+                self.stats.alerts.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        Ok(())
     }
 
     fn quarantine(rows: &mut Rows, raw: &[u8], reason: &str, message_id: &str) {
@@ -189,13 +219,14 @@ impl EnrichHandler {
 }
 
 /// What one invocation writes to one partition (or the quarantine): the rows, the keys of the
-/// records they hold (an event's id, a quarantined record's digest) and the prices to watch.
-/// A partition is done or not on its own: if its upload fails, only its keys are freed.
+/// records they hold (an event's id, a quarantined record's digest) and the prices to watch,
+/// by event. A partition is done or not on its own: if its upload fails, only its keys are
+/// freed.
 #[derive(Default)]
 struct Partition {
     rows: Rows,
     keys: HashSet<Uuid>,
-    prices: Vec<Price>,
+    prices: Vec<(Uuid, Price)>,
 }
 
 impl Partition {
@@ -212,6 +243,8 @@ impl Partition {
 
 impl Handler for EnrichHandler {
     async fn handle(&self, batch: &[SqsMessage]) -> Result<BatchResponse, HandlerError> {
+        // Until this batch's prices are admitted, none confirmed elsewhere closes a window.
+        let intake = Intake::start(&self.watch);
         let now = Utc::now();
         let mut sorted = Sorted {
             now,
@@ -227,8 +260,28 @@ impl Handler for EnrichHandler {
         }
         let mut parts: Vec<Partition> = sorted.data.into_values().collect();
         parts.push(sorted.quarantine);
-        self.write(parts).await?;
+        self.write(parts, intake).await?;
         Ok(BatchResponse::failing(failures))
+    }
+}
+
+/// An invocation's hold on the watermark from taking its messages until its prices are
+/// admitted ([`PriceWatch::hold`]); let go when dropped, whatever became of the invocation.
+struct Intake<'a> {
+    watch: &'a Mutex<PriceWatch>,
+    ticket: u64,
+}
+
+impl<'a> Intake<'a> {
+    fn start(watch: &'a Mutex<PriceWatch>) -> Self {
+        let ticket = lock(watch).hold();
+        Self { watch, ticket }
+    }
+}
+
+impl Drop for Intake<'_> {
+    fn drop(&mut self) {
+        lock(self.watch).unhold(self.ticket);
     }
 }
 
@@ -326,16 +379,31 @@ impl Sorted {
         part.rows.identity.extend_from_slice(event.id().as_bytes());
         part.rows.count += 1;
         part.keys.insert(key);
-        part.prices.extend(price_of(event));
+        part.prices.extend(price_of(event).map(|p| (event.id(), p)));
     }
 }
 
 impl EnrichHandler {
     /// Writes the partitions, each done or not on its own: a durable one's records are
-    /// confirmed (and its prices watched), a failed one's are freed for the redelivery to write
-    /// them. Any failure fails the invocation, so that every message comes back; what is
-    /// durable is then skipped as a duplicate, never written twice.
-    async fn write(&self, parts: Vec<Partition>) -> Result<(), HandlerError> {
+    /// confirmed (and its prices counted), a failed one's are freed for the redelivery to write
+    /// them. Prices whose window has closed go to the late output first, before their events
+    /// are written. Any failure fails the invocation, so that every message comes back; what
+    /// is durable is then skipped as a duplicate, never written twice.
+    async fn write(
+        &self,
+        mut parts: Vec<Partition>,
+        intake: Intake<'_>,
+    ) -> Result<(), HandlerError> {
+        let late = self.admit(&mut parts);
+        drop(intake);
+        if let Err(e) = self.write_late(&late).await {
+            let mut watch = lock(&self.watch);
+            for part in &parts {
+                lock(&self.claims).release(&part.keys);
+                part.prices.iter().for_each(|(_, p)| watch.release(p));
+            }
+            return Err(HandlerError(format!("a late price was not written: {e}")));
+        }
         let mut rows = Vec::with_capacity(parts.len());
         let mut rest = Vec::with_capacity(parts.len());
         for p in parts {
@@ -349,26 +417,74 @@ impl EnrichHandler {
         }
         let results = self.lake.append(rows).await;
         let mut failed = None;
-        let mut prices = Vec::new();
-        for ((keys, part_prices, count, counter), result) in rest.into_iter().zip(results) {
-            match result {
-                Ok(()) => {
-                    lock(&self.claims).confirm(&keys);
-                    counter.fetch_add(count, Ordering::Relaxed);
-                    prices.extend(part_prices);
-                }
-                Err(e) => {
-                    lock(&self.claims).release(&keys);
-                    failed.get_or_insert(e);
+        let closed = {
+            let mut watch = lock(&self.watch);
+            for ((keys, prices, count, counter), result) in rest.into_iter().zip(results) {
+                match result {
+                    Ok(()) => {
+                        lock(&self.claims).confirm(&keys);
+                        counter.fetch_add(count, Ordering::Relaxed);
+                        prices.iter().for_each(|(_, p)| watch.confirm(p));
+                    }
+                    Err(e) => {
+                        lock(&self.claims).release(&keys);
+                        prices.iter().for_each(|(_, p)| watch.release(p));
+                        failed.get_or_insert(e);
+                    }
                 }
             }
-        }
-        let alerts = self.observe(&prices);
-        self.publish(&alerts).await;
+            watch.close_ready()
+        };
+        self.write_windows(closed).await;
         match failed {
             Some(e) => Err(HandlerError(format!("lake write failed: {e}"))),
             None => Ok(()),
         }
+    }
+
+    /// Admits every price of `parts` to the watch: those of open windows stay, to be confirmed
+    /// or released with their partition; the late ones are taken out and returned (those the
+    /// late output holds already are dropped).
+    fn admit(&self, parts: &mut [Partition]) -> Vec<LatePrice> {
+        let mut watch = lock(&self.watch);
+        let mut late = Vec::new();
+        for part in parts {
+            part.prices
+                .retain(|(id, price)| match watch.admit(*id, price) {
+                    Admission::Pending => true,
+                    Admission::Late(l) => {
+                        late.push(l);
+                        false
+                    }
+                    Admission::LateAlready => false,
+                });
+        }
+        late
+    }
+
+    /// Writes `late` prices to the late output (a few at once), and tells the watch they are
+    /// there.
+    async fn write_late(&self, late: &[LatePrice]) -> Result<(), String> {
+        use futures_util::{StreamExt as _, TryStreamExt as _};
+        if late.is_empty() {
+            return Ok(());
+        }
+        if let Some(outbox) = &self.outbox {
+            futures_util::stream::iter(late.iter().cloned())
+                .map(|l| {
+                    let outbox = outbox.clone();
+                    async move { outbox.put_late(&l).await }
+                })
+                .buffer_unordered(8)
+                .try_collect::<Vec<bool>>()
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        lock(&self.watch).late_written(late.iter().map(|l| l.event_uuid));
+        self.stats
+            .late_prices
+            .fetch_add(late.len() as u64, Ordering::Relaxed);
+        Ok(())
     }
 }
 

@@ -3,8 +3,8 @@
 //! processor that died after a lake write and before deleting its messages skips those records
 //! when the messages come back, with nothing carried over in memory. The lake is its own
 //! idempotency log, as an exactly-once S3 sink recovers its position from the objects it wrote.
-//! The same rows give back the prices its price watch had seen: the watch's sums do not depend
-//! on order, so a watch fed every durable event again is the one that died.
+//! The same rows give back the price of every durable event, from which (with the watch's window
+//! records and late output) the price watch that died is rebuilt.
 
 use std::collections::HashSet;
 
@@ -22,8 +22,8 @@ use crate::notify::price_watch::{price_of, Price};
 pub struct Written {
     /// The claim key of every row.
     pub keys: Vec<Uuid>,
-    /// The price of each event held (once per event, however many rows it has).
-    pub prices: Vec<Price>,
+    /// The price of each event held, by its id (once per event, however many rows it has).
+    pub prices: Vec<(Uuid, Price)>,
 }
 
 /// The claim key of a record bound for the quarantine: a UUID of the MD5 of its bytes (a
@@ -68,7 +68,7 @@ pub async fn written(clients: &Clients, bucket: &str) -> Result<Written, String>
             if let Some((row, _)) = (!quarantine).then(|| row::read_row(line)).flatten() {
                 let id = row.event.id();
                 if priced.insert(id) {
-                    written.prices.extend(price_of(&row.event));
+                    written.prices.extend(price_of(&row.event).map(|p| (id, p)));
                 }
                 written.keys.push(id);
                 continue;

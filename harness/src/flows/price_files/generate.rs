@@ -51,8 +51,12 @@ pub struct ExpectedAlert {
     pub asset: String,
     /// Market time of the previous record.
     pub previous_date: DateTime<Utc>,
+    /// Its weighted average.
+    pub previous_weighted_average: f64,
     /// Market time of the record that moved.
     pub latest_date: DateTime<Utc>,
+    /// Its weighted average.
+    pub latest_weighted_average: f64,
     /// The change, percent.
     pub change_pct: f64,
 }
@@ -302,7 +306,9 @@ pub fn expected_alerts(files: &[PriceFile], threshold_pct: f64) -> Vec<ExpectedA
                 alerts.push(ExpectedAlert {
                     asset: latest.asset.clone(),
                     previous_date: previous.date,
+                    previous_weighted_average: previous.weighted_average,
                     latest_date: latest.date,
+                    latest_weighted_average: latest.weighted_average,
                     change_pct: change,
                 });
             }

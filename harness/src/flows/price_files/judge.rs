@@ -11,7 +11,7 @@ use futures_util::{StreamExt, TryStreamExt};
 use tickflow_pipeline::aws::Clients;
 use tickflow_pipeline::price_files::analysis::{alert_subject, Alert};
 use tickflow_pipeline::price_files::etl::Quarantined;
-use tickflow_pipeline::price_files::{layout, PriceRecord};
+use tickflow_pipeline::price_files::{layout, MalformedKind, PriceRecord};
 
 use super::generate::{ExpectedAlert, Outcome, PriceFile};
 use super::report::PriceFilesReport;
@@ -48,10 +48,11 @@ pub async fn judge(
             .cloned()
             .collect()
     };
-    let (ingested, csv_keys, quarantine_keys) = (
+    let (ingested, csv_keys, quarantine_keys, marker_keys) = (
         under(layout::INGESTION),
         under(layout::ANALYSIS),
         under(layout::QUARANTINE),
+        under(layout::ALERTS),
     );
     let records = expected
         .files
@@ -75,6 +76,8 @@ pub async fn judge(
     let quarantined = read_all(clients, &res.bucket, &quarantine_keys, read_quarantine).await?;
     reconcile(expected.files, &csv, &quarantined, &mut report, &mut checks);
     report.alerts = check_alerts(clients, res, name, expected.alerts, &mut checks).await?;
+    let markers = read_all(clients, &res.bucket, &marker_keys, read_marker).await?;
+    check_markers(expected.alerts, &markers, &mut checks);
     let (queues, holds) = queues_check(clients, res, &mut report).await?;
     checks.record(queues, holds);
     report.add_checks(checks);
@@ -180,6 +183,11 @@ fn read_csv(_key: &str, body: &[u8]) -> std::result::Result<(PriceRecord, String
 
 fn read_quarantine(_key: &str, body: &[u8]) -> std::result::Result<Quarantined, String> {
     serde_json::from_slice(body).map_err(|e| format!("not a quarantine entry: {e}"))
+}
+
+/// An alert marker's body: the alert as published (`None` when it is not one).
+fn read_marker(_key: &str, body: &[u8]) -> std::result::Result<Option<Alert>, String> {
+    Ok(serde_json::from_slice(body).ok())
 }
 
 /// Every uploaded file found exactly once, as CSV with its values or quarantined with its kind.
@@ -310,11 +318,13 @@ impl Findings {
                         file.key
                     ));
                 }
-                if entry.kind != *kind || entry.reason.is_empty() {
+                if entry.kind != *kind {
                     self.wrong.push(format!(
                         "{}: expected quarantined as {kind:?}, got {:?} ({:?})",
                         file.key, entry.kind, entry.reason
                     ));
+                } else if let Some(why) = reason_differs(file, *kind, entry) {
+                    self.wrong.push(format!("{}: {why}", file.key));
                 }
             }
             (Outcome::Record(_), None, Some(entry)) => {
@@ -339,8 +349,101 @@ impl Findings {
     }
 }
 
+/// Whether a quarantine entry says what is wrong with `file` as it was made `kind`: its size,
+/// and the evidence of the malformation (the field left out, the format that does not parse,
+/// the size beyond the limit); `None` when it does.
+fn reason_differs(file: &PriceFile, kind: MalformedKind, entry: &Quarantined) -> Option<String> {
+    let size = file.body.len();
+    if entry.size != size {
+        return Some(format!(
+            "quarantined as {} bytes, uploaded {size}",
+            entry.size
+        ));
+    }
+    let format = file
+        .key
+        .rsplit('.')
+        .next()
+        .unwrap_or_default()
+        .to_uppercase();
+    let evidence = match kind {
+        MalformedKind::MissingField | MalformedKind::InvalidField => "weightedAverage".to_string(),
+        MalformedKind::Unparsable => format,
+        MalformedKind::TooLarge => size.to_string(),
+        MalformedKind::UnknownFormat => String::new(),
+    };
+    let says = !entry.reason.trim().is_empty() && entry.reason.contains(&evidence);
+    (!says).then(|| {
+        format!(
+            "quarantined as {kind:?} with the reason {:?}, which does not name {evidence:?}",
+            entry.reason
+        )
+    })
+}
+
+/// The alert markers against the expected alerts: one each, at its key, holding the alert as
+/// published, and no other.
+fn check_markers(
+    expected: &[ExpectedAlert],
+    markers: &[(String, Option<Alert>)],
+    checks: &mut Checks,
+) {
+    let mut found: BTreeMap<&str, Option<&Alert>> = markers
+        .iter()
+        .map(|(key, alert)| (key.as_str(), alert.as_ref()))
+        .collect();
+    let mut wrong = Vec::new();
+    for want in expected {
+        let key = layout::alert_key(&want.asset, want.latest_date);
+        match found.remove(key.as_str()) {
+            None => wrong.push(format!("{key}: no marker for the alert")),
+            Some(None) => wrong.push(format!("{key}: does not hold an alert")),
+            Some(Some(alert)) => {
+                wrong.extend(alert_differs(want, alert).map(|d| format!("{key}: {d}")))
+            }
+        }
+    }
+    wrong.extend(
+        found
+            .into_keys()
+            .map(|key| format!("{key}: a marker no alert calls for")),
+    );
+    checks.offenders(
+        "price_files.markers",
+        format!("one marker per alert ({}), holding it", expected.len()),
+        format!("{} markers, {} differ", markers.len(), wrong.len()),
+        wrong,
+    );
+}
+
+/// How `got` differs from the alert `want` (`None`: it does not), within rounding.
+fn alert_differs(want: &ExpectedAlert, got: &Alert) -> Option<String> {
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1e-300);
+    let same = got.asset == want.asset
+        && got.previous_date == want.previous_date
+        && got.latest_date == want.latest_date
+        && close(
+            got.previous_weighted_average,
+            want.previous_weighted_average,
+        )
+        && close(got.latest_weighted_average, want.latest_weighted_average)
+        && (got.change_pct - want.change_pct).abs() <= 1e-6 * want.change_pct.abs().max(1.0);
+    (!same).then(|| {
+        format!(
+            "says {} {} -> {} ({:.4}%), the records {} -> {} ({:.4}%)",
+            got.asset,
+            got.previous_weighted_average,
+            got.latest_weighted_average,
+            got.change_pct,
+            want.previous_weighted_average,
+            want.latest_weighted_average,
+            want.change_pct
+        )
+    })
+}
+
 /// The alerts delivered against the expected ones: the same (asset, previous, latest) pairs,
-/// each once, with the expected change. Returns how many arrived.
+/// each once, saying the records' weighted averages and change. Returns how many arrived.
 async fn check_alerts(
     clients: &Clients,
     res: &PriceFileResources,
@@ -360,14 +463,14 @@ async fn check_alerts(
     let deliveries = observe::deliveries(&peeked.bodies());
     let subject = alert_subject(name);
     type Pair = (String, DateTime<Utc>, DateTime<Utc>);
-    let mut got: BTreeMap<Pair, Vec<f64>> = BTreeMap::new();
+    let mut got: BTreeMap<Pair, Vec<Alert>> = BTreeMap::new();
     let mut odd = Vec::new();
     for delivery in &deliveries {
         match serde_json::from_str::<Alert>(&delivery.message) {
             Ok(a) if delivery.subject == subject => got
-                .entry((a.asset, a.previous_date, a.latest_date))
+                .entry((a.asset.clone(), a.previous_date, a.latest_date))
                 .or_default()
-                .push(a.change_pct),
+                .push(a),
             _ => odd.push(format!("{:?}: {:?}", delivery.subject, delivery.message)),
         }
     }
@@ -375,11 +478,11 @@ async fn check_alerts(
     for want in expected {
         let pair = (want.asset.clone(), want.previous_date, want.latest_date);
         match got.remove(&pair).as_deref() {
-            Some([change])
-                if (change - want.change_pct).abs() <= 1e-6 * want.change_pct.abs().max(1.0) => {}
-            Some(changes) => wrong.push(format!(
-                "{pair:?}: expected one alert of {:.4}%, got {changes:?}",
-                want.change_pct
+            Some([one]) => wrong.extend(alert_differs(want, one).map(|d| format!("{pair:?}: {d}"))),
+            Some(many) => wrong.push(format!(
+                "{pair:?}: expected one alert of {:.4}%, got {}",
+                want.change_pct,
+                many.len()
             )),
             None => wrong.push(format!(
                 "{pair:?}: expected an alert of {:.4}%, got none",
@@ -389,7 +492,7 @@ async fn check_alerts(
     }
     wrong.extend(
         got.into_iter()
-            .map(|(pair, changes)| format!("{pair:?}: unexpected alert(s) {changes:?}")),
+            .map(|(pair, alerts)| format!("{pair:?}: {} unexpected alert(s)", alerts.len())),
     );
     checks.offenders(
         "price_files.alerts",

@@ -9,11 +9,12 @@ use std::time::Duration;
 
 use serde::Serialize;
 use tickflow_pipeline::aws::Clients;
-use tickflow_pipeline::notify::outbox;
+use tickflow_pipeline::notify::outbox::{self, PriceOutbox};
+use tickflow_pipeline::notify::WatchConfig;
 use tickflow_pipeline::s3_event::{self, Notice};
 
 use crate::error::Result;
-use crate::flows::stream::alerts::{AlertRule, AlertWindows, PriceSums};
+use crate::flows::stream::alerts::{AlertWindows, PriceSums, WatchOutputs};
 use crate::flows::stream::lake::{self, LakeContents, PartitionSummary};
 use crate::flows::stream::reconcile::{Ledger, Reconciliation};
 use crate::flows::stream::topology::Provisioned;
@@ -80,7 +81,7 @@ pub struct Judgement {
     pub latency_unknown: u64,
     /// How the new-data notifications match the lake's objects.
     pub announced: Announcements,
-    /// The price alerts written against the windows the lake's prices call for.
+    /// The price watch's window records, alerts and late output against the lake's prices.
     pub alerts: AlertWindows,
     /// How the price-alert notifications match the alert objects.
     pub alerts_announced: Announcements,
@@ -255,31 +256,31 @@ pub fn lake_shows(check: &str) -> bool {
 
 /// Judges the run that `ledger` recorded, from what `provisioned` holds now. `settle` is how
 /// long SNS deliveries may still be on their way ([`SETTLE`] right after a run, zero when
-/// judging a run again); `rule` says how the price alerts written are held.
+/// judging a run again); `watch` is how the processor watched prices.
 ///
 /// # Errors
-/// A failing AWS call, or an object of the lake that does not decompress.
+/// A failing AWS call, an object of the lake that does not decompress, or an output of the
+/// price watch that is not what its key says.
 pub async fn judge(
     clients: &Clients,
     ledger: &Ledger,
     provisioned: &Provisioned,
     settle: Duration,
-    rule: &AlertRule,
+    watch: WatchConfig,
 ) -> Result<Judgement> {
     let res = &provisioned.resources;
     let subs = &provisioned.subscriptions;
     let linger = settle.min(Duration::from_secs(1));
-    let alert_keys = clients
-        .object_keys_under(&res.state_bucket, outbox::ALERTS)
-        .await?
-        .unwrap_or_default();
+    let (outputs, alert_keys) = watch_outputs(clients, &res.state_bucket).await?;
     let alerts = async {
         let written = alert_keys.len() as u64;
         observe::settle(clients, &subs.price_alert, written, settle).await;
         observe::peek_all(clients, &subs.price_alert, READ_LIMIT, linger).await
     };
+    let late = outputs.late.iter().map(|l| l.event_uuid).collect();
+    let sums = PriceSums::new(watch, late);
     let (mut lake, dlq, alerts) = tokio::try_join!(
-        lake::read_lake(clients, &res.bucket, ledger.len(), rule.window_ms()),
+        lake::read_lake(clients, &res.bucket, ledger.len(), Some(sums)),
         observe::peek_all(clients, &res.dlq_url, READ_LIMIT, Duration::ZERO),
         alerts,
     )?;
@@ -298,16 +299,9 @@ pub async fn judge(
         .collect();
     let alerts_announced =
         Announcements::matching(&res.state_bucket, &alert_objects, &alert_deliveries);
-    let alerts = match rule {
-        AlertRule::FromLake(watch) => {
-            let sums = lake
-                .prices
-                .take()
-                .unwrap_or_else(|| PriceSums::new(watch.window_ms));
-            AlertWindows::compare(&alert_keys, &sums.implied(watch.threshold_pct))
-        }
-        AlertRule::NotJudged(why) => AlertWindows::not_judged(&alert_keys, why),
-    };
+    let sums = lake.prices.take().unwrap_or_default();
+    let alerts = AlertWindows::judge(&sums, &outputs);
+    drop(sums);
     let alert_symbols = alert_deliveries.alert_symbols();
     let sns = SnsCounts {
         new_data: new_data.announcing(),
@@ -344,6 +338,40 @@ pub async fn judge(
     let checks: Checks = invariant_checks(&judgement).into_iter().collect();
     judgement.add_checks(checks);
     Ok(judgement)
+}
+
+/// What the price watch left in `state_bucket` (window records, late prices, alerts with their
+/// bodies), and the alert objects' keys.
+///
+/// # Errors
+/// A failing S3 call, or an object that is not what its key says.
+async fn watch_outputs(
+    clients: &Clients,
+    state_bucket: &str,
+) -> Result<(WatchOutputs, Vec<String>)> {
+    let outbox = PriceOutbox::new(clients.clone(), state_bucket);
+    let alert_keys = clients
+        .object_keys_under(state_bucket, outbox::ALERTS)
+        .await?
+        .unwrap_or_default();
+    let (records, late, bodies) = tokio::try_join!(
+        outbox.windows(),
+        outbox.late(),
+        outbox::read_bodies(clients, state_bucket, alert_keys.clone()),
+    )?;
+    let alerts = alert_keys
+        .iter()
+        .cloned()
+        .zip(bodies.iter().map(|b| serde_json::from_slice(b).ok()))
+        .collect();
+    Ok((
+        WatchOutputs {
+            records,
+            late,
+            alerts,
+        },
+        alert_keys,
+    ))
 }
 
 /// Judges an existing lake alone (no stream, queues or topics to read): the reconciliation of
@@ -458,24 +486,35 @@ fn alert_checks(j: &Judgement) -> Vec<(Failure, bool)> {
         },
         j.sns.price_alert == w.written && a.holds(),
     )];
-    if w.not_judged.is_none() {
-        checks.push((
-            Failure {
-                check: "alerts.windows".into(),
-                expected: format!(
-                    "an alert for each of the {} windows whose prices in the lake move beyond \
-                     the threshold, no other",
-                    w.implied
-                ),
-                actual: format!(
-                    "{} written: {} windows without their alert, {} alerts no window calls for",
-                    w.written, w.missing, w.unexpected
-                ),
-                examples: w.examples.clone(),
-            },
-            w.holds(),
-        ));
-    }
+    checks.push((
+        Failure {
+            check: "alerts.windows".into(),
+            expected: format!(
+                "each of the {} windows the lake's prices make (less the late output) recorded \
+                 with its prices, average, previous window and decision, no other; an alert, \
+                 saying the same, for each of the {} whose change is beyond the threshold",
+                w.windows, w.implied
+            ),
+            actual: format!(
+                "{} recorded: {} windows without a record, {} no price makes, {} that differ; \
+                 {} alerts written, {} that differ from their window",
+                w.recorded, w.missing, w.unexpected, w.wrong, w.written, w.alerts_wrong
+            ),
+            examples: w.examples.clone(),
+        },
+        w.holds(),
+    ));
+    checks.push((
+        Failure {
+            check: "alerts.late".into(),
+            expected: "each price that came after its window closed in the late output once, \
+                       as the lake holds it"
+                .into(),
+            actual: format!("{} late prices, {} of them wrong", w.late, w.late_wrong),
+            examples: w.late_examples.clone(),
+        },
+        w.late_wrong == 0,
+    ));
     checks
 }
 
@@ -572,16 +611,18 @@ mod tests {
     }
 
     #[test]
-    fn the_alert_checks_fail_on_their_own_and_an_unjudged_rule_drops_only_the_windows() {
+    fn the_alert_checks_fail_on_their_own() {
         let checks =
             |j: &Judgement| -> Vec<String> { invariants(j).into_iter().map(|f| f.check).collect() };
         let mut j = Judgement {
             alerts: AlertWindows {
                 written: 2,
+                recorded: 5,
+                windows: 5,
                 implied: 2,
                 missing: 1,
                 unexpected: 1,
-                examples: vec!["MSFT in the window from 0: no alert written".into()],
+                examples: vec!["MSFT in the window from 0: no record of the window".into()],
                 ..AlertWindows::default()
             },
             ..Judgement::default()
@@ -591,17 +632,21 @@ mod tests {
         let f = &invariants(&j)[0];
         assert_eq!(
             f.actual,
-            "2 written: 1 windows without their alert, 1 alerts no window calls for"
+            "5 recorded: 1 windows without a record, 1 no price makes, 0 that differ; 2 alerts \
+             written, 0 that differ from their window"
         );
         assert_eq!(f.examples, j.alerts.examples);
         j.sns.price_alert = 1;
         j.alerts_announced.unannounced = 1;
         assert_eq!(checks(&j), ["alerts.announced", "alerts.windows"]);
-        j.alerts = AlertWindows::not_judged(
-            &["alerts/0/A.json".into(), "alerts/0/B.json".into()],
-            "restarted",
-        );
-        assert_eq!(checks(&j), ["alerts.announced"]);
+        j.alerts = AlertWindows {
+            late: 3,
+            late_wrong: 1,
+            ..AlertWindows::default()
+        };
+        j.sns.price_alert = 0;
+        j.alerts_announced.unannounced = 0;
+        assert_eq!(checks(&j), ["alerts.late"]);
     }
 
     #[test]

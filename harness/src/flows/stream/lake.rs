@@ -69,8 +69,8 @@ impl LakeContents {
 }
 
 /// Reads every object of `bucket`; `expected` is how many event ids it should hold (the table
-/// of ids is sized for them up front). With `window_ms`, the events' prices are summed in
-/// windows that long.
+/// of ids is sized for them up front). With `prices`, the events' prices are summed into them
+/// (each event once).
 ///
 /// # Errors
 /// A failing S3 call, or an object that does not decompress.
@@ -78,7 +78,7 @@ pub async fn read_lake(
     clients: &Clients,
     bucket: &str,
     expected: usize,
-    window_ms: Option<i64>,
+    prices: Option<PriceSums>,
 ) -> Result<LakeContents> {
     let keys = clients.object_keys(bucket).await?.ok_or_else(|| AwsError {
         service: "s3",
@@ -86,7 +86,7 @@ pub async fn read_lake(
         message: format!("bucket {bucket} does not exist"),
     })?;
     let mut contents = LakeContents {
-        prices: window_ms.map(PriceSums::new),
+        prices,
         ..LakeContents::default()
     };
     let watching = contents.prices.is_some();
@@ -366,9 +366,9 @@ impl LakeContents {
     fn merge(&mut self, mut object: ObjectRead) {
         // An event's price counts once: from the first object read that holds it.
         if let (Some(sums), Some(prices)) = (&mut self.prices, object.prices.take()) {
-            for (id, price) in &prices {
-                if !self.found.lake.contains_key(id) {
-                    sums.add(price);
+            for (id, price) in prices {
+                if !self.found.lake.contains_key(&id) {
+                    sums.add(id, price);
                 }
             }
         }
@@ -444,9 +444,14 @@ mod tests {
     }
 
     fn read_watching(objects: &[(&str, Vec<u8>)], window_ms: Option<i64>) -> LakeContents {
+        let watch = |window_ms| tickflow_pipeline::notify::WatchConfig {
+            window_ms,
+            threshold_pct: 0.0001,
+            lateness_ms: 0,
+        };
         let mut contents = LakeContents {
             written_at: vec![None; objects.len()],
-            prices: window_ms.map(PriceSums::new),
+            prices: window_ms.map(|w| PriceSums::new(watch(w), Default::default())),
             ..LakeContents::default()
         };
         contents.found.objects = objects.iter().map(|(k, _)| format!("s3://b/{k}")).collect();
@@ -485,8 +490,8 @@ mod tests {
             &[("a", body.clone()), ("b", twice_in_one.clone())],
             Some(100),
         );
-        let implied = |c: &LakeContents| c.prices.as_ref().unwrap().implied(0.0001);
-        assert!(!implied(&once).certain.is_empty());
+        let implied = |c: &LakeContents| c.prices.as_ref().unwrap().expected();
+        assert!(implied(&once).iter().any(|e| e.record.alert));
         assert_eq!(once.prices, copied.prices);
         let repeated = read_watching(&[("b", twice_in_one.clone())], Some(100));
         assert_eq!(once.prices, repeated.prices);

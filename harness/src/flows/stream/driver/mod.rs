@@ -19,7 +19,6 @@ use tickflow_pipeline::source::{Generator, GeneratorConfig};
 use tickflow_pipeline::stages::StageSet;
 
 use crate::error::Result;
-use crate::flows::stream::alerts::AlertRule;
 use crate::flows::stream::arrival::LoadPlan;
 use crate::flows::stream::expectations::{Expectations, SomethingSent};
 use crate::flows::stream::faults::{Fate, FaultSettings};
@@ -161,14 +160,12 @@ impl FinishedStream {
     pub async fn rejudge(&self, clients: &Clients) -> Result<StreamReport> {
         let (ledger, provisioned) = (&self.ledger, &self.provisioned);
         // Boxed: reading everything back is a large future, too large for a test's stack.
-        // As the run's alerts were judged: its late prices stand.
-        let rule = AlertRule::for_run(self.watch, self.report.stats.late_prices);
         let judgement = Box::pin(judge::judge(
             clients,
             ledger,
             provisioned,
             Duration::ZERO,
-            &rule,
+            self.watch,
         ))
         .await?;
         let mut report = self.report.clone();
@@ -269,9 +266,8 @@ async fn drive(
     release_freed_memory();
     let reading = Instant::now();
     let ledger = &ran.fed.ledger;
-    let rule = AlertRule::for_run(config.pipeline.watch(), ran.figures.late_prices);
-    let settle = observe::SETTLE;
-    let judgement = Box::pin(judge::judge(clients, ledger, provisioned, settle, &rule)).await?;
+    let (settle, watch) = (observe::SETTLE, config.pipeline.watch());
+    let judgement = Box::pin(judge::judge(clients, ledger, provisioned, settle, watch)).await?;
     tracing::info!(
         secs = reading.elapsed().as_secs_f64(),
         "read back and judged"

@@ -13,7 +13,7 @@ use tickflow_pipeline::bridge::{Bridge, BridgeStats, Checkpoints, Sink};
 use tickflow_pipeline::chaos::{Chaos, Stage};
 use tickflow_pipeline::control::Control;
 use tickflow_pipeline::lake::{Lake, LakeStats};
-use tickflow_pipeline::notify::AlertOutbox;
+use tickflow_pipeline::notify::PriceOutbox;
 use tickflow_pipeline::processor::esm::EsmStats;
 use tickflow_pipeline::processor::handler::HandlerStats;
 use tickflow_pipeline::processor::{EnrichHandler, EventSourceMapping, HandlerFaults};
@@ -360,10 +360,10 @@ impl Wiring {
             self.settings.lake(),
             self.stats.lake.clone(),
         );
-        let alerts = AlertOutbox::new(self.clients.clone(), &res.state_bucket);
+        let outbox = PriceOutbox::new(self.clients.clone(), &res.state_bucket);
         let handler = EnrichHandler::new(
             lake,
-            Some(alerts),
+            Some(outbox),
             self.settings.watch(),
             self.handler_faults,
         )

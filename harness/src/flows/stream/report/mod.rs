@@ -166,8 +166,8 @@ pub struct StageStats {
     pub objects: u64,
     /// Bytes the lake writer wrote.
     pub lake_bytes: u64,
-    /// Prices that reached the price watch after their window closed (see
-    /// [`HandlerStats::late_prices`]).
+    /// Prices that reached the price watch after their window closed, as the processor counted
+    /// them (see [`HandlerStats::late_prices`]; the judge reads the late output itself).
     pub late_prices: u64,
     /// Kinesis calls of the bridge that failed after the SDK's retries and were retried.
     pub bridge_call_retries: u64,

@@ -126,13 +126,6 @@ impl StreamReport {
             alerts.join(", ")
         );
         let _ = writeln!(out, "               {}", self.judged.alerts.describe());
-        if self.stats.late_prices > 0 {
-            let _ = writeln!(
-                out,
-                "               {} prices arrived after their window closed and were left out",
-                self.stats.late_prices
-            );
-        }
         let _ = writeln!(
             out,
             "  run status   {:>6}  {}",
