@@ -26,6 +26,12 @@ pub const MAX_BATCH_RECORDS: usize = 500;
 /// Most bytes (data and keys) in one `PutRecords` call.
 pub const MAX_BATCH_BYTES: usize = 5 * 1024 * 1024;
 
+/// The AWS calls the producer makes: its shard map, then its puts.
+pub const CALLS: &[crate::chaos::Call] = &[
+    (crate::chaos::Service::Kinesis, "ListShards"),
+    (crate::chaos::Service::Kinesis, "PutRecords"),
+];
+
 /// A record for Kinesis: the producer's input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outgoing {

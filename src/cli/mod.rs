@@ -344,7 +344,9 @@ async fn scenario_files_command(target: TargetKind, args: RunArgs) -> anyhow::Re
     if let Some(report) = &args.faults_from {
         for s in &mut scenarios {
             stream_only(s, "--faults-from")?;
-            s.file.faults.schedule = fired::schedule_from_report(report, Some(s.name()))?;
+            let schedule = fired::schedule_from_report(report, Some(s.name()))?;
+            replayable(report, &schedule, &s.file.pipeline)?;
+            s.file.faults.schedule = schedule;
         }
     }
     let mut needs: Vec<Service> = scenarios.iter().flat_map(|s| s.services()).collect();
@@ -356,11 +358,34 @@ async fn scenario_files_command(target: TargetKind, args: RunArgs) -> anyhow::Re
     .await
 }
 
+/// Refuses a replayed schedule with a rule no stage of a run with `pipeline` could fire (a
+/// report of a run with other consumers, or edited by hand).
+fn replayable(
+    report: &std::path::Path,
+    schedule: &[tickflow_pipeline::chaos::FaultRule],
+    pipeline: &PipelineSettings,
+) -> anyhow::Result<()> {
+    let problems: Vec<String> =
+        tickflow_harness::flows::stream::rules::check_targets(schedule, &pipeline.calls())
+            .into_iter()
+            .map(|(key, message)| format!("{key}: {message}"))
+            .collect();
+    anyhow::ensure!(
+        problems.is_empty(),
+        "--faults-from {}: its faults cannot all fire in this run:\n  {}",
+        report.display(),
+        problems.join("\n  ")
+    );
+    Ok(())
+}
+
 /// `tickflow run` without files: one stream run set by flags.
 async fn flag_run_command(target: TargetKind, args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut config = flag_run_config(&args)?;
     if let Some(report) = &args.faults_from {
-        config.faults.schedule = fired::schedule_from_report(report, None)?;
+        let schedule = fired::schedule_from_report(report, None)?;
+        replayable(report, &schedule, &config.pipeline)?;
+        config.faults.schedule = schedule;
     }
     let outputs = args.outputs;
     let needs = config.pipeline.services();

@@ -556,7 +556,54 @@ async fn a_moment_fault_is_recorded_when_it_starts_and_one_that_never_came_fails
     late.faults.schedule = vec![split(600.0)];
     let report = crate::support::run(&clients, &late).await;
     let checks = crate::support::failed_checks(&report);
-    assert_eq!(checks, ["faults.moments"], "{}", report.render_text());
+    assert_eq!(checks, ["faults.rules"], "{}", report.render_text());
     assert!(report.faults_fired.is_empty());
     assert!(report.summary_line().starts_with("FAIL "));
+}
+
+/// A rule whose listed calls and passes come fires; one whose pass never comes (the run is
+/// too short for it) fails `faults.rules`, naming it, and the report lists every rule's fires.
+#[tokio::test]
+async fn a_rule_that_never_fires_fails_the_run_and_each_rules_fires_are_listed() {
+    let clients = clients().await;
+    let mut config = StreamRunConfig::new("e2e-silent-rule", 500, 9);
+    config.faults.schedule = vec![
+        FaultRule {
+            service: Some(Service::S3),
+            operation: Some("PutObject".into()),
+            calls: vec![1],
+            ..FaultRule::new(FaultKind::Throttle)
+        },
+        FaultRule {
+            stage: Some(Stage::Bridge),
+            at: vec![1_000],
+            ..FaultRule::new(FaultKind::Crash)
+        },
+    ];
+    let report = crate::support::run(&clients, &config).await;
+    assert_eq!(
+        crate::support::failed_checks(&report),
+        ["faults.rules"],
+        "{}",
+        report.render_text()
+    );
+    let fires: Vec<(usize, u64)> = report
+        .fault_rules
+        .iter()
+        .map(|r| (r.rule, r.fired))
+        .collect();
+    assert_eq!(fires, [(0, 1), (1, 0)]);
+    let failure = report
+        .judged
+        .failures
+        .iter()
+        .find(|f| f.check == "faults.rules")
+        .unwrap();
+    assert_eq!(
+        failure.examples,
+        ["faults.schedule.1 (crash bridge at [1000]): fired nothing"]
+    );
+    let text = report.render_text();
+    assert!(text.contains("faults.schedule.1"), "{text}");
+    assert!(text.contains("0 (must fire)"), "{text}");
 }

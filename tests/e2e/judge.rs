@@ -360,6 +360,8 @@ async fn every_corruption_of_a_finished_run_fails_its_checks_and_says_where() {
         "object deleted",
         &[
             "reconciliation.missing",
+            // Its prices are gone from their windows too.
+            "alerts.windows",
             "sns.new_data",
             "found",
             "partitions[event_type=*/**].objects",
@@ -464,7 +466,8 @@ async fn every_corruption_of_a_finished_run_fails_its_checks_and_says_where() {
         &clients,
         &expect,
         "price changed",
-        &["reconciliation.altered"],
+        // The price counts in its window's average as the lake holds it.
+        &["reconciliation.altered", "alerts.windows"],
     )
     .await;
     let a = &failure(&f, "reconciliation.altered").examples[0];
@@ -645,6 +648,7 @@ async fn every_corruption_of_a_finished_run_fails_its_checks_and_says_where() {
         "stranger row",
         &[
             "reconciliation.unknown",
+            "alerts.windows",
             "sns.new_data",
             "partitions[event_type=*/**].objects",
             "partitions[event_type=*/**].events",

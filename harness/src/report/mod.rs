@@ -208,6 +208,7 @@ mod tests {
             aws_calls: Default::default(),
             faults_fired: Vec::new(),
             skipped_moments: Vec::new(),
+            fault_rules: Vec::new(),
             sinks: Vec::new(),
             web: None,
             consumed_from: None,

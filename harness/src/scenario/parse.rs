@@ -460,6 +460,13 @@ fn check_sinks(file: &ScenarioFile, problems: &mut Vec<(String, String)>) {
             ));
         }
     }
+    if file.scenario.flow == FlowKind::Stream {
+        let calls = file.pipeline.calls();
+        problems.extend(crate::flows::stream::rules::check_targets(
+            &file.faults.schedule,
+            &calls,
+        ));
+    }
     for (i, rule) in file.faults.schedule.iter().enumerate() {
         let consumer = match rule.stage {
             Some(tickflow_pipeline::chaos::Stage::Raw) => "raw",
@@ -734,6 +741,36 @@ events = 100
             speed[0].starts_with("s.toml:6:1: web.speed: speed / every_secs is"),
             "{speed:?}"
         );
+    }
+
+    #[test]
+    fn a_fault_rule_naming_a_call_no_stage_makes_is_refused() {
+        let rule = |service: &str, op: &str| {
+            format!(
+                "{GOOD}[[faults.schedule]]\nkind = \"throttle\"\nservice = \"{service}\"\noperation = \"{op}\"\ncalls = [1]\n"
+            )
+        };
+        let misspelt = errors(&rule("s3", "PutObjects"));
+        assert_eq!(misspelt.len(), 1, "{misspelt:#?}");
+        assert!(
+            misspelt[0].starts_with("s.toml:10:1: faults.schedule.0.operation: no stage of this run calls PutObjects on s3"),
+            "{}",
+            misspelt[0]
+        );
+        let sns = errors(&rule("sns", "Publish"));
+        assert!(
+            sns[0].starts_with(
+                "s.toml:9:1: faults.schedule.0.service: no stage of this run calls sns"
+            ),
+            "{sns:?}"
+        );
+        let firehose = errors(&rule("firehose", "PutRecordBatch"));
+        assert!(
+            firehose[0].contains("does not name \"firehose\""),
+            "{firehose:?}"
+        );
+        assert!(errors(&rule("s3", "PutObject")).is_empty());
+        assert!(errors(&rule("kinesis", "GetRecords")).is_empty());
     }
 
     #[test]

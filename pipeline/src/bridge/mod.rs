@@ -22,7 +22,7 @@ use tokio::task::JoinSet;
 pub use checkpoint::Checkpoints;
 
 use crate::aws::{AwsError, Clients};
-use crate::chaos::{Chaos, Stage};
+use crate::chaos::{Call, Chaos, Service, Stage};
 use crate::compress::{self, Compression};
 use crate::control::{Control, Phase};
 use crate::error::{Error, Result};
@@ -129,6 +129,26 @@ pub enum Sink {
 
 /// SQS's own largest message, when the queue does not say.
 const DEFAULT_MAX_MESSAGE: usize = 256 * 1024;
+
+/// The AWS calls every stream consumer makes, whatever its sink: reading the shards, and its
+/// checkpoints in S3 (listed and read when it starts, written with conditions).
+pub const READ_CALLS: &[Call] = &[
+    (Service::Kinesis, "ListShards"),
+    (Service::Kinesis, "GetShardIterator"),
+    (Service::Kinesis, "GetRecords"),
+    (Service::S3, "ListObjectsV2"),
+    (Service::S3, "GetObject"),
+    (Service::S3, "PutObject"),
+];
+/// The calls of the SQS sink (the lake path's bridge): the queue's largest message, the sends.
+pub const SQS_CALLS: &[Call] = &[
+    (Service::Sqs, "GetQueueAttributes"),
+    (Service::Sqs, "SendMessageBatch"),
+];
+/// The calls of the raw sink: one object per batch.
+pub const RAW_CALLS: &[Call] = &[(Service::S3, "PutObject")];
+/// The calls of the Firehose sink.
+pub const FIREHOSE_CALLS: &[Call] = &[(Service::Firehose, "PutRecordBatch")];
 
 /// The bridge stage: a reader of every shard with checkpoints of its own, delivering to its
 /// [`Sink`]. Several bridges on one stream (the lake path and a raw consumer) read it

@@ -19,7 +19,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 pub use inject::{FaultInterceptor, FaultyHttpClient};
-pub use rule::{FaultKind, FaultRule, Service, Stage};
+pub use rule::{Call, FaultKind, FaultRule, Service, Stage};
 
 /// A fault that fired, as a report lists it and `--faults-from` replays it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -202,11 +202,12 @@ impl Chaos {
             *count += 1;
             *count
         };
-        let crash = self
-            .rules
-            .iter()
-            .any(|r| r.kind == FaultKind::Crash && r.stage == Some(stage) && r.at.contains(&pass));
-        if crash {
+        let rule = self.rules.iter().position(|r| {
+            r.kind == FaultKind::Crash && r.stage == Some(stage) && r.at.contains(&pass)
+        });
+        let crash = rule.is_some();
+        if let Some(rule) = rule {
+            state.fired_by_rule[rule] += 1;
             state.fired.push(Fired {
                 stage: Some(stage),
                 pass: Some(pass),
@@ -224,9 +225,19 @@ impl Chaos {
             .any(|r| r.kind == FaultKind::Crash && r.stage == Some(stage))
     }
 
-    /// Records a fault the harness carried out itself (an outage, a split).
-    pub fn record(&self, fired: Fired) {
-        self.lock().fired.push(fired);
+    /// Records a fault the harness carried out itself (an outage, a split) for the rule at
+    /// `rule` in the schedule.
+    pub fn record(&self, rule: usize, fired: Fired) {
+        let mut state = self.lock();
+        if let Some(count) = state.fired_by_rule.get_mut(rule) {
+            *count += 1;
+        }
+        state.fired.push(fired);
+    }
+
+    /// How many faults each rule fired, by its place in the schedule.
+    pub fn fired_by_rule(&self) -> Vec<u64> {
+        self.lock().fired_by_rule.clone()
     }
 
     /// Every fault that fired so far, in the order they fired.

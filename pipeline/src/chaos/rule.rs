@@ -116,6 +116,11 @@ impl Service {
     }
 }
 
+/// An AWS call a stage makes, as a fault rule names it: (service, operation). Every stage
+/// declares the calls it makes (`CALLS` beside its code), so that a rule naming a call no stage
+/// makes is refused before a run instead of never firing.
+pub type Call = (Service, &'static str);
+
 /// The stages a crash can target.
 #[derive(
     Debug,

@@ -254,6 +254,16 @@ pub fn lake_shows(check: &str) -> bool {
     LAKE_CHECKS.iter().any(|p| check.starts_with(p))
 }
 
+/// The invariants a lake judged alone cannot show (queues, notifications, the price watch), by
+/// name: what a lake-only judgement names as not judged.
+pub fn invariants_a_lake_cannot_show() -> Vec<String> {
+    invariant_checks(&Judgement::default())
+        .into_iter()
+        .map(|(check, _)| check.check)
+        .filter(|c| !lake_shows(c))
+        .collect()
+}
+
 /// Judges the run that `ledger` recorded, from what `provisioned` holds now. `settle` is how
 /// long SNS deliveries may still be on their way ([`SETTLE`] right after a run, zero when
 /// judging a run again); `watch` is how the processor watched prices.

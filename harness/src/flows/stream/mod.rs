@@ -13,8 +13,9 @@
 //!   scenario's `[expect]` joins the verdict;
 //! - the judge: [`lake`] reads the lake and quarantine back, [`reconcile`] compares them with
 //!   the ledger of what was sent, [`judge`] adds queues and notifications and checks every
-//!   invariant, [`alerts`] says which price alerts the lake's prices call for; [`fired`]: the
-//!   faults that fired, as a schedule to replay;
+//!   invariant, [`alerts`] holds the price watch's windows, alerts and late output against the
+//!   lake's prices; [`fired`]: the faults that fired, as a schedule to replay; [`rules`]: each
+//!   fault rule able to fire before the run, and fired after it;
 //! - [`sinks`]: the consumers' sinks side by side (the lake, the raw objects, Firehose's),
 //!   each reconciled on its own;
 //! - [`report`]: what a run says, as text and HTML;
@@ -35,6 +36,7 @@ pub mod progress;
 pub mod reconcile;
 pub mod replay;
 pub mod report;
+pub mod rules;
 pub mod settings;
 pub mod sinks;
 pub mod topology;

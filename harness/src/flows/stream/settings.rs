@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tickflow_pipeline::bridge::BridgeConfig;
-use tickflow_pipeline::chaos::Service;
+use tickflow_pipeline::chaos::{Call, Service};
 use tickflow_pipeline::compress::Compression;
 use tickflow_pipeline::lake::LakeConfig;
 use tickflow_pipeline::notify::WatchConfig;
@@ -319,6 +319,28 @@ impl PipelineSettings {
             services.push(Service::Firehose);
         }
         services
+    }
+
+    /// The AWS calls the stream's stages make with these consumers: what a fault rule may
+    /// name (the harness's own calls, and the run status it publishes, are made without faults).
+    pub fn calls(&self) -> Vec<Call> {
+        use tickflow_pipeline::{bridge, processor, producer};
+        let mut calls: Vec<Call> = [
+            producer::CALLS,
+            bridge::READ_CALLS,
+            bridge::SQS_CALLS,
+            processor::CALLS,
+        ]
+        .concat();
+        if self.has(Consumer::Raw) {
+            calls.extend(bridge::RAW_CALLS);
+        }
+        if self.has(Consumer::Firehose) {
+            calls.extend(bridge::FIREHOSE_CALLS);
+        }
+        calls.sort();
+        calls.dedup();
+        calls
     }
 
     /// The price watch's configuration.

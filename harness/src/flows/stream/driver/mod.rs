@@ -27,6 +27,7 @@ use crate::flows::stream::progress::{self, Sample};
 use crate::flows::stream::reconcile::Ledger;
 use crate::flows::stream::replay::{self, Item, Pace, ReplaySpec};
 use crate::flows::stream::report::{StageStats, StageTimes, StreamReport};
+use crate::flows::stream::rules;
 use crate::flows::stream::settings::PipelineSettings;
 use crate::flows::stream::sinks;
 use crate::flows::stream::topology::{Provisioned, Topology};
@@ -279,11 +280,13 @@ async fn drive(
         figures,
         faults_fired,
         skipped_moments,
+        fired_by_rule,
         web,
     } = ran;
     let mut report = assemble(config, &fed, judgement, timeline, times, figures);
     report.faults_fired = faults_fired;
     report.skipped_moments = skipped_moments;
+    report.fault_rules = rules::fires(&config.faults.schedule, &fired_by_rule);
     Box::pin(judge_sinks(
         clients,
         config,
@@ -371,6 +374,8 @@ struct Ran {
     figures: StageStats,
     faults_fired: Vec<Fired>,
     skipped_moments: Vec<String>,
+    /// Faults fired by each rule of the schedule.
+    fired_by_rule: Vec<u64>,
     web: Option<Finished>,
 }
 
@@ -443,7 +448,8 @@ async fn run_stages(
         times,
         timeline,
         figures: stats.collect(),
-        faults_fired: chaos.map(|c| c.fired()).unwrap_or_default(),
+        faults_fired: chaos.as_ref().map(|c| c.fired()).unwrap_or_default(),
+        fired_by_rule: chaos.map(|c| c.fired_by_rule()).unwrap_or_default(),
         skipped_moments,
         web,
     })
@@ -500,7 +506,7 @@ pub async fn judge_lake(
     let expect = config.expect.as_ref();
     let mut failures = expect.before_status(&report);
     failures.extend(expect.on_status(&report));
-    let (checks, not_judged) = lake_checks(failures, expect.held(&report));
+    let (checks, not_judged) = lake_checks(failures, expect.held(&report), unshown(&config));
     report.judged.add_checks(checks);
     report.run_id = "lake-only".into();
     report.lake_only = Some(crate::flows::stream::report::LakeOnly {
@@ -512,11 +518,34 @@ pub async fn judge_lake(
     Ok(report)
 }
 
+/// Every check a run of `config` makes that its lake alone cannot show, beside the scenario's
+/// own: the invariants on queues, notifications and the price watch, the run status, the extra
+/// sinks' reconciliations and the fault schedule's.
+fn unshown(config: &StreamRunConfig) -> Vec<String> {
+    use crate::flows::stream::settings::Consumer;
+    let mut names = judge::invariants_a_lake_cannot_show();
+    names.push("sns.run_status".into());
+    for (consumer, check) in [
+        (Consumer::Raw, "sinks.raw"),
+        (Consumer::Firehose, "sinks.firehose"),
+    ] {
+        if config.pipeline.has(consumer) {
+            names.push(check.into());
+        }
+    }
+    if !config.faults.schedule.is_empty() {
+        names.push(crate::flows::stream::rules::CHECK.into());
+    }
+    names
+}
+
 /// The scenario's failed and held checks split by what a lake alone shows: those it shows, and
-/// the names of the others, which are not judged.
+/// the names of the others, with `unshown` (the run's own checks a lake cannot show), which are
+/// not judged.
 fn lake_checks(
     failures: Vec<crate::verdict::Failure>,
     held: Vec<crate::verdict::Failure>,
+    unshown: Vec<String>,
 ) -> (crate::verdict::Checks, Vec<String>) {
     let shows = judge::lake_shows;
     let mut not_judged: Vec<String> = failures
@@ -524,6 +553,7 @@ fn lake_checks(
         .chain(&held)
         .map(|f| f.check.clone())
         .filter(|c| !shows(c))
+        .chain(unshown)
         .collect();
     not_judged.sort();
     not_judged.dedup();
@@ -595,15 +625,14 @@ async fn announce(
 /// The verdict the run status announces: the invariants (in `report.judged` already) and
 /// every assertion of `expect` but those on the status itself.
 fn verdict_before_status(report: &mut StreamReport, expect: &dyn Expectations) {
-    let mut failures = expect.before_status(report);
-    if !report.skipped_moments.is_empty() {
-        failures.push(crate::verdict::Failure::new(
-            "faults.moments",
-            "every scheduled outage and split fired",
-            report.skipped_moments.join("; "),
-        ));
-    }
+    let failures = expect.before_status(report);
     report.judged.add_failures(failures);
+    if !report.fault_rules.is_empty() {
+        let (check, holds) = rules::check(&report.fault_rules, &report.skipped_moments);
+        report
+            .judged
+            .add_checks([(check, holds)].into_iter().collect());
+    }
 }
 
 /// The rest of the verdict once the run status (`status`, the subjects read back) is known: it
@@ -668,6 +697,7 @@ fn assemble(
         aws_calls: Default::default(),
         faults_fired: Vec::new(),
         skipped_moments: Vec::new(),
+        fault_rules: Vec::new(),
         sinks: Vec::new(),
         web: None,
         consumed_from: config.consume_from.clone(),
@@ -695,7 +725,7 @@ mod tests {
             Failure::new("queues.dlq", "0", "0"),
             Failure::new("latency.p99_ms", "<= 100 ms", "0 ms"),
         ];
-        let (checks, not_judged) = lake_checks(failures, held);
+        let (checks, not_judged) = lake_checks(failures, held, Vec::new());
         let (failed, held) = (checks.failed, checks.held);
         assert_eq!(
             failed.iter().map(|f| f.check.as_str()).collect::<Vec<_>>(),
@@ -707,5 +737,32 @@ mod tests {
             not_judged,
             ["latency.p99_ms", "queues.dlq", "sns.run_status"]
         );
+    }
+
+    #[test]
+    fn a_lake_alone_names_every_invariant_and_run_check_it_cannot_show() {
+        let mut config = StreamRunConfig::new("lake", 10, 1);
+        let (_, bare) = lake_checks(Vec::new(), Vec::new(), unshown(&config));
+        assert_eq!(
+            bare,
+            [
+                "alerts.announced",
+                "alerts.late",
+                "alerts.windows",
+                "queues.dlq",
+                "queues.main",
+                "sns.new_data",
+                "sns.run_status"
+            ]
+        );
+        use crate::flows::stream::settings::Consumer;
+        config.pipeline.consumers = vec![Consumer::Lake, Consumer::Raw, Consumer::Firehose];
+        config.faults.schedule = vec![tickflow_pipeline::chaos::FaultRule::new(
+            tickflow_pipeline::chaos::FaultKind::Outage,
+        )];
+        let (_, fuller) = lake_checks(Vec::new(), Vec::new(), unshown(&config));
+        for check in ["sinks.raw", "sinks.firehose", "faults.rules"] {
+            assert!(fuller.iter().any(|c| c == check), "{check}: {fuller:?}");
+        }
     }
 }

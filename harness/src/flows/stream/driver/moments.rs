@@ -45,7 +45,7 @@ impl Moments {
     ) -> Result<Self> {
         let mut tasks = JoinSet::new();
         let (controller, watch) = control::channel();
-        for rule in chaos.rules() {
+        for (index, rule) in chaos.rules().iter().enumerate() {
             let at = Duration::from_secs_f64(rule.after_secs);
             let (chaos, watch) = (chaos.clone(), watch.clone());
             match rule.kind {
@@ -68,7 +68,7 @@ impl Moments {
                             chaos.elapsed_ms(),
                             Some(length.as_secs_f64()),
                         );
-                        chaos.record(fired);
+                        chaos.record(index, fired);
                         outage::pause_for(&id, length).await.map(|()| None)
                     });
                 }
@@ -81,7 +81,7 @@ impl Moments {
                         // The moment it started, not when the stream is active again.
                         let started = chaos.elapsed_ms();
                         split_first_open_shard(&clients, &stream).await?;
-                        chaos.record(Fired::moment(FaultKind::SplitShard, started, None));
+                        chaos.record(index, Fired::moment(FaultKind::SplitShard, started, None));
                         Ok(None)
                     });
                 }

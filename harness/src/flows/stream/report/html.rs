@@ -76,6 +76,13 @@ pub(super) fn section(r: &StreamReport) -> String {
         "<h3>Price alerts</h3>\n<p class=\"alerts\">{}</p>",
         escape(&r.judged.alerts.describe())
     );
+    if !r.fault_rules.is_empty() {
+        html.push_str("<h3>Fault rules</h3>\n");
+        html.push_str(&crate::html::table(
+            &["rule", "what", "fired"],
+            crate::flows::stream::rules::rows(&r.fault_rules),
+        ));
+    }
     if !r.sinks.is_empty() {
         html.push_str(&crate::flows::stream::sinks::render_html(&r.sinks));
     }

@@ -58,9 +58,12 @@ pub struct StreamReport {
     /// Infrastructure faults that fired, in order: what `--faults-from` replays.
     pub faults_fired: Vec<Fired>,
     /// Scheduled outages and splits whose moment had not come when the stages drained (each
-    /// fails the run).
+    /// fails `faults.rules`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub skipped_moments: Vec<String>,
+    /// Each rule of the fault schedule with the faults it fired.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fault_rules: Vec<crate::flows::stream::rules::RuleFires>,
     /// Each consumer's sink side by side, when the stream has more than the lake's.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sinks: Vec<crate::flows::stream::sinks::SinkReport>,

@@ -241,8 +241,15 @@ impl StreamReport {
         let _ = writeln!(out, "  AWS calls  {}", calls.join(", "));
     }
 
-    /// The faults that fired, grouped by kind and target, and the restarts they caused.
+    /// The faults that fired, grouped by kind and target, the restarts they caused, and each
+    /// rule's fires.
     fn render_faults(&self, out: &mut String) {
+        if !self.fault_rules.is_empty() {
+            let _ = writeln!(out, "\nfault rules (fired, and what each must)");
+            for [rule, what, fired] in crate::flows::stream::rules::rows(&self.fault_rules) {
+                let _ = writeln!(out, "  {rule:<20} {fired:>14}  {what}");
+            }
+        }
         if self.faults_fired.is_empty() {
             return;
         }

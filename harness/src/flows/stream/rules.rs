@@ -1,0 +1,242 @@
+//! Every fault rule must be able to fire, and must fire: before a run, a rule naming a call no
+//! stage of the run makes (a misspelt operation, a service the flow does not call, a consumer
+//! the scenario lacks) is refused; after it, `faults.rules` fails a run in which a rule that
+//! lists its calls or passes, or sets a moment, fired nothing, and the report lists each rule's
+//! fires.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+use tickflow_pipeline::chaos::{Call, FaultKind, FaultRule, Service};
+
+use crate::verdict::Failure;
+
+/// The check's name.
+pub const CHECK: &str = "faults.rules";
+
+/// Problems with `schedule` against the `calls` a run's stages make, as (key, message), the
+/// key dotted from the file's top (`faults.schedule.2.operation`).
+pub fn check_targets(schedule: &[FaultRule], calls: &[Call]) -> Vec<(String, String)> {
+    let mut problems = Vec::new();
+    let services: BTreeSet<Service> = calls.iter().map(|(s, _)| *s).collect();
+    for (i, rule) in schedule.iter().enumerate() {
+        let Some(service) = rule.service else {
+            continue;
+        };
+        let name = service.name();
+        if !services.contains(&service) {
+            let hint = match service {
+                Service::Sns => {
+                    " (S3 announces new data and alerts; the run status is the harness's, \
+                     published without faults)"
+                }
+                Service::Firehose => " (pipeline.consumers does not name \"firehose\")",
+                _ => "",
+            };
+            problems.push((
+                format!("faults.schedule.{i}.service"),
+                format!("no stage of this run calls {name}{hint}: the rule could never fire"),
+            ));
+            continue;
+        }
+        if let Some(operation) = &rule.operation {
+            if !calls.contains(&(service, operation.as_str())) {
+                let known: Vec<&str> = calls
+                    .iter()
+                    .filter(|(s, _)| *s == service)
+                    .map(|(_, op)| *op)
+                    .collect();
+                problems.push((
+                    format!("faults.schedule.{i}.operation"),
+                    format!(
+                        "no stage of this run calls {operation} on {name} (it calls {}): the \
+                         rule could never fire",
+                        known.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// One rule and what it fired.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleFires {
+    /// Its place in the schedule (0-based, as `faults.schedule.N`).
+    pub rule: usize,
+    /// What it does and where: `throttle s3 PutObject calls [1, 2]`.
+    pub what: String,
+    /// Faults it fired.
+    pub fired: u64,
+    /// Whether it must fire: it lists its calls or passes, or sets a moment (a rule of drawn
+    /// calls alone may draw none in a small run).
+    pub must_fire: bool,
+}
+
+/// Each rule of `schedule` with its fires (`fired`, by rule).
+pub fn fires(schedule: &[FaultRule], fired: &[u64]) -> Vec<RuleFires> {
+    schedule
+        .iter()
+        .enumerate()
+        .map(|(i, rule)| RuleFires {
+            rule: i,
+            what: describe(rule),
+            fired: fired.get(i).copied().unwrap_or(0),
+            must_fire: !rule.calls.is_empty()
+                || !rule.at.is_empty()
+                || matches!(rule.kind, FaultKind::Outage | FaultKind::SplitShard),
+        })
+        .collect()
+}
+
+/// The check: every rule that must fire fired (`skipped` says why a moment did not come).
+pub fn check(rules: &[RuleFires], skipped: &[String]) -> (Failure, bool) {
+    let silent: Vec<&RuleFires> = rules
+        .iter()
+        .filter(|r| r.must_fire && r.fired == 0)
+        .collect();
+    let mut examples: Vec<String> = silent
+        .iter()
+        .map(|r| format!("faults.schedule.{} ({}): fired nothing", r.rule, r.what))
+        .collect();
+    examples.extend(skipped.iter().cloned());
+    let fired: u64 = rules.iter().map(|r| r.fired).sum();
+    let failure = Failure {
+        check: CHECK.into(),
+        expected: format!(
+            "each of the {} rules that list calls or passes or set a moment fired",
+            rules.iter().filter(|r| r.must_fire).count()
+        ),
+        actual: format!(
+            "{fired} faults fired by {} rules; {} fired nothing",
+            rules.len(),
+            silent.len()
+        ),
+        examples,
+    };
+    (failure, silent.is_empty() && skipped.is_empty())
+}
+
+/// A rule in a line: its kind, where, and when.
+pub fn describe(rule: &FaultRule) -> String {
+    let mut parts = vec![rule.kind.name().to_string()];
+    if let Some(service) = rule.service {
+        parts.push(service.name().into());
+        parts.push(rule.operation.clone().unwrap_or_else(|| "*".into()));
+    }
+    if let Some(stage) = rule.stage {
+        parts.push(stage.name().into());
+    }
+    if !rule.calls.is_empty() {
+        parts.push(format!("calls {:?}", rule.calls));
+    }
+    if rule.ratio > 0.0 {
+        parts.push(format!("ratio {}", rule.ratio));
+    }
+    if !rule.at.is_empty() {
+        parts.push(format!("at {:?}", rule.at));
+    }
+    if matches!(rule.kind, FaultKind::Outage | FaultKind::SplitShard) {
+        parts.push(format!("after {} s", rule.after_secs));
+    }
+    if rule.kind == FaultKind::Outage {
+        parts.push(format!("for {} s", rule.for_secs));
+    }
+    parts.join(" ")
+}
+
+/// The fires as a table's rows: rule, what, fired.
+pub fn rows(rules: &[RuleFires]) -> Vec<[String; 3]> {
+    rules
+        .iter()
+        .map(|r| {
+            let fired = if r.must_fire && r.fired == 0 {
+                "0 (must fire)".to_string()
+            } else {
+                r.fired.to_string()
+            };
+            [format!("faults.schedule.{}", r.rule), r.what.clone(), fired]
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tickflow_pipeline::chaos::Stage;
+
+    fn rule(kind: FaultKind, service: Option<Service>, op: Option<&str>) -> FaultRule {
+        FaultRule {
+            service,
+            operation: op.map(str::to_string),
+            calls: vec![1],
+            ..FaultRule::new(kind)
+        }
+    }
+
+    const CALLS: &[Call] = &[
+        (Service::S3, "PutObject"),
+        (Service::S3, "GetObject"),
+        (Service::Kinesis, "PutRecords"),
+    ];
+
+    #[test]
+    fn a_rule_naming_a_call_no_stage_makes_is_refused_at_its_key() {
+        let schedule = vec![
+            rule(FaultKind::Throttle, Some(Service::S3), Some("PutObject")),
+            rule(FaultKind::Throttle, Some(Service::S3), Some("PutObjects")),
+            rule(FaultKind::ServerError, Some(Service::Sns), Some("Publish")),
+            rule(FaultKind::ServerError, Some(Service::Firehose), None),
+            rule(FaultKind::Throttle, Some(Service::Kinesis), None),
+        ];
+        let problems = check_targets(&schedule, CALLS);
+        let keys: Vec<&str> = problems.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "faults.schedule.1.operation",
+                "faults.schedule.2.service",
+                "faults.schedule.3.service"
+            ]
+        );
+        assert!(
+            problems[0]
+                .1
+                .contains("PutObjects on s3 (it calls PutObject, GetObject)"),
+            "{problems:?}"
+        );
+        assert!(
+            problems[1].1.contains("the run status is the harness's"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_rule_that_must_fire_and_fired_nothing_fails_and_a_drawn_one_may_not_fire() {
+        let schedule = vec![
+            rule(FaultKind::Throttle, Some(Service::S3), Some("PutObject")),
+            FaultRule {
+                service: Some(Service::S3),
+                ratio: 0.01,
+                ..FaultRule::new(FaultKind::Throttle)
+            },
+            FaultRule {
+                stage: Some(Stage::Bridge),
+                at: vec![3],
+                ..FaultRule::new(FaultKind::Crash)
+            },
+        ];
+        let fired = fires(&schedule, &[2, 0, 1]);
+        assert!(check(&fired, &[]).1);
+        let fired = fires(&schedule, &[2, 0, 0]);
+        let (failure, holds) = check(&fired, &[]);
+        assert!(!holds);
+        assert_eq!(
+            failure.examples,
+            ["faults.schedule.2 (crash bridge at [3]): fired nothing"]
+        );
+        assert_eq!(rows(&fired)[2][2], "0 (must fire)");
+        assert_eq!(rows(&fired)[1][2], "0");
+    }
+}
