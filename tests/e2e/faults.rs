@@ -607,3 +607,49 @@ async fn a_rule_that_never_fires_fails_the_run_and_each_rules_fires_are_listed()
     assert!(text.contains("faults.schedule.1"), "{text}");
     assert!(text.contains("0 (must fire)"), "{text}");
 }
+
+/// The calls each stage declares (what a fault rule may name) are every call it makes: a run of
+/// every consumer, each consuming stage crashed once so that its recovery calls too, makes no
+/// call through the fault layer that the declared tables lack.
+#[tokio::test]
+async fn every_call_the_stages_make_is_one_they_declare() {
+    use tickflow_harness::flows::stream::settings::Consumer;
+    let clients = clients().await;
+    let mut config = StreamRunConfig::new("e2e-declared-calls", 2_000, 12);
+    config.pipeline.consumers = vec![Consumer::Lake, Consumer::Raw, Consumer::Firehose];
+    config.pipeline.firehose_buffer_secs = 0;
+    let crash = |stage: Stage| FaultRule {
+        stage: Some(stage),
+        at: vec![2],
+        ..FaultRule::new(FaultKind::Crash)
+    };
+    // The producer's re-sent records after a crash are copies the raw and Firehose sinks hold
+    // beyond what was sent: its calls are made without one.
+    config.faults.schedule = Stage::ALL
+        .into_iter()
+        .filter(|s| *s != Stage::Producer)
+        .map(crash)
+        .collect();
+    let report = crate::support::run(&clients, &config).await;
+    assert!(report.judged.passed, "{}", report.render_text());
+    let declared: Vec<String> = config
+        .pipeline
+        .calls()
+        .into_iter()
+        .map(|(service, op)| format!("{} {op}", service.name()))
+        .collect();
+    let undeclared: Vec<&String> = report
+        .fault_calls
+        .keys()
+        .filter(|call| !declared.contains(call))
+        .collect();
+    assert!(
+        undeclared.is_empty(),
+        "made but not declared: {undeclared:?}"
+    );
+    assert!(
+        report.fault_calls.len() >= 10,
+        "the stages called through the schedule: {:?}",
+        report.fault_calls
+    );
+}

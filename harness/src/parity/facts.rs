@@ -48,6 +48,9 @@ const STREAM: &[(&str, Class)] = &[
     ("stats", Class::Observed),
     ("aws_calls", Class::Observed),
     ("faults_fired", Class::Observed),
+    // A drawn rule's fires, and the calls it drew from, follow how many calls the run made.
+    ("fault_rules", Class::Observed),
+    ("fault_calls", Class::Observed),
     // The checks that held say what they saw, objects counted too; the compared facts hold
     // the same values.
     ("held", Class::Observed),

@@ -209,6 +209,7 @@ mod tests {
             faults_fired: Vec::new(),
             skipped_moments: Vec::new(),
             fault_rules: Vec::new(),
+            fault_calls: Default::default(),
             sinks: Vec::new(),
             web: None,
             consumed_from: None,

@@ -235,6 +235,19 @@ impl Chaos {
         state.fired.push(fired);
     }
 
+    /// Every (service, operation) the stages called through the schedule, with how many
+    /// attempts each: what a rule could have named.
+    pub fn calls(&self) -> Vec<(Service, String, u64)> {
+        let mut calls: Vec<(Service, String, u64)> = self
+            .lock()
+            .calls
+            .iter()
+            .map(|((service, op), n)| (*service, op.clone(), *n))
+            .collect();
+        calls.sort();
+        calls
+    }
+
     /// How many faults each rule fired, by its place in the schedule.
     pub fn fired_by_rule(&self) -> Vec<u64> {
         self.lock().fired_by_rule.clone()

@@ -281,12 +281,14 @@ async fn drive(
         faults_fired,
         skipped_moments,
         fired_by_rule,
+        fault_calls,
         web,
     } = ran;
     let mut report = assemble(config, &fed, judgement, timeline, times, figures);
     report.faults_fired = faults_fired;
     report.skipped_moments = skipped_moments;
     report.fault_rules = rules::fires(&config.faults.schedule, &fired_by_rule);
+    report.fault_calls = fault_calls;
     Box::pin(judge_sinks(
         clients,
         config,
@@ -376,6 +378,8 @@ struct Ran {
     skipped_moments: Vec<String>,
     /// Faults fired by each rule of the schedule.
     fired_by_rule: Vec<u64>,
+    /// The stages' calls through the schedule, by `service operation`.
+    fault_calls: std::collections::BTreeMap<String, u64>,
     web: Option<Finished>,
 }
 
@@ -449,7 +453,16 @@ async fn run_stages(
         timeline,
         figures: stats.collect(),
         faults_fired: chaos.as_ref().map(|c| c.fired()).unwrap_or_default(),
-        fired_by_rule: chaos.map(|c| c.fired_by_rule()).unwrap_or_default(),
+        fired_by_rule: chaos
+            .as_ref()
+            .map(|c| c.fired_by_rule())
+            .unwrap_or_default(),
+        fault_calls: chaos
+            .map(|c| c.calls())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(service, op, n)| (format!("{} {op}", service.name()), n))
+            .collect(),
         skipped_moments,
         web,
     })
@@ -698,6 +711,7 @@ fn assemble(
         faults_fired: Vec::new(),
         skipped_moments: Vec::new(),
         fault_rules: Vec::new(),
+        fault_calls: Default::default(),
         sinks: Vec::new(),
         web: None,
         consumed_from: config.consume_from.clone(),

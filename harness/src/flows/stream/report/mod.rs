@@ -64,6 +64,10 @@ pub struct StreamReport {
     /// Each rule of the fault schedule with the faults it fired.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fault_rules: Vec<crate::flows::stream::rules::RuleFires>,
+    /// The calls the stages made through the fault schedule (`s3 PutObject` -> attempts): what
+    /// a rule may name, counted (a run with a schedule).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub fault_calls: BTreeMap<String, u64>,
     /// Each consumer's sink side by side, when the stream has more than the lake's.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sinks: Vec<crate::flows::stream::sinks::SinkReport>,
