@@ -15,6 +15,9 @@ pub enum Notice {
         key: String,
         /// The event's time as S3 wrote it (`2026-11-30T06:31:00.123Z`).
         time: String,
+        /// S3's `sequencer` for the key: which write of it this is (two puts of one key differ
+        /// in it, a redelivered notification does not).
+        sequencer: Option<String>,
     },
 }
 
@@ -39,9 +42,11 @@ pub fn parse(body: &str) -> Vec<Notice> {
         .filter_map(|r| {
             let key = r.pointer("/s3/object/key")?.as_str()?;
             let time = r.get("eventTime")?.as_str()?;
+            let sequencer = r.pointer("/s3/object/sequencer").and_then(Value::as_str);
             Some(Notice::Created {
                 key: percent_decode(key),
                 time: time.to_string(),
+                sequencer: sequencer.map(str::to_string),
             })
         })
         .collect()
@@ -78,12 +83,13 @@ mod tests {
 
     #[test]
     fn notifications_test_events_and_other_messages() {
-        let created = r#"{"Records":[{"eventName":"ObjectCreated:Put","eventTime":"2026-11-30T06:31:00.123Z","s3":{"object":{"key":"runs/2026-11-30%2Fday+1.SUCCESS"}}}]}"#;
+        let created = r#"{"Records":[{"eventName":"ObjectCreated:Put","eventTime":"2026-11-30T06:31:00.123Z","s3":{"object":{"key":"runs/2026-11-30%2Fday+1.SUCCESS","sequencer":"0A1B"}}}]}"#;
         assert_eq!(
             parse(created),
             [Notice::Created {
                 key: "runs/2026-11-30/day 1.SUCCESS".into(),
-                time: "2026-11-30T06:31:00.123Z".into()
+                time: "2026-11-30T06:31:00.123Z".into(),
+                sequencer: Some("0A1B".into()),
             }]
         );
         assert_eq!(

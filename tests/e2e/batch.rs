@@ -229,7 +229,17 @@ async fn every_corruption_of_a_finished_batch_run_fails_its_check() {
         put(&clients, &bucket, &log_key, miscounted)
     })
     .await;
-    assert_eq!(checks, ["batch.bad_input"]);
+    // The status was announced with the log as it was: the two no longer agree.
+    assert_eq!(checks, ["batch.bad_input", "batch.status_body"]);
+    // A field the log must hold as the run was: its rows loaded.
+    summary["bad_rows"] = log_value(&log, "bad_rows");
+    summary["rows_loaded"] = (summary["rows_loaded"].as_u64().unwrap() + 1).into();
+    let overcounted = serde_json::to_vec(&summary).unwrap();
+    let checks = failing_after(&finished, &clients, || {
+        put(&clients, &bucket, &log_key, overcounted)
+    })
+    .await;
+    assert_eq!(checks, ["batch.log_fields", "batch.status_body"]);
     put(&clients, &bucket, &log_key, log.clone()).await;
     let copy = format!("{}zz-second-run.json", layout::LOGS);
     let checks = failing_after(&finished, &clients, || {
@@ -242,8 +252,29 @@ async fn every_corruption_of_a_finished_batch_run_fails_its_check() {
         delete(&clients, &bucket, &log_key).await;
     })
     .await;
-    assert_eq!(checks, ["batch.runs", "batch.log"]);
+    assert_eq!(checks, ["batch.runs", "batch.log", "batch.status_body"]);
     put(&clients, &bucket, &log_key, log).await;
+
+    // A message left on the trigger queue.
+    let checks = failing_after(&finished, &clients, || async {
+        clients
+            .sqs
+            .send_message()
+            .queue_url(&res.trigger_queue)
+            .message_body("left behind")
+            .send()
+            .await
+            .unwrap();
+    })
+    .await;
+    assert_eq!(checks, ["batch.trigger_queue"]);
+    clients
+        .sqs
+        .purge_queue()
+        .queue_url(&res.trigger_queue)
+        .send()
+        .await
+        .unwrap();
 
     // Nothing left broken: it passes again. Then one run-status message too many.
     let again = finished.rejudge(&clients).await.unwrap();
@@ -254,11 +285,14 @@ async fn every_corruption_of_a_finished_batch_run_fails_its_check() {
         held,
         [
             "batch.runs",
+            "batch.trigger_queue",
             "batch.run_status",
             "batch.table_rows",
             "batch.rows_per_company",
             "batch.table_content",
             "batch.bad_input",
+            "batch.log_fields",
+            "batch.status_body",
             "batch.output_rows",
             "batch.output_content"
         ]
@@ -283,8 +317,14 @@ async fn every_corruption_of_a_finished_batch_run_fails_its_check() {
         }
     })
     .await;
-    assert_eq!(checks, ["batch.run_status"]);
+    assert_eq!(checks, ["batch.run_status", "batch.status_body"]);
     finished.teardown(&clients, url).await;
+}
+
+/// A field of a run log as it was written.
+fn log_value(log: &[u8], field: &str) -> serde_json::Value {
+    let summary: serde_json::Value = serde_json::from_slice(log).unwrap();
+    summary[field].clone()
 }
 
 async fn logs(clients: &tickflow_pipeline::aws::Clients, bucket: &str) -> Vec<String> {
@@ -298,4 +338,89 @@ async fn logs(clients: &tickflow_pipeline::aws::Clients, bucket: &str) -> Vec<St
         .collect();
     keys.sort();
     keys
+}
+
+/// The output object is completed only once the table has committed its rows: a `COMMIT` that
+/// fails (a deferred constraint that refuses the rows at commit time) leaves no output, and
+/// the same run with the constraint gone writes both.
+#[tokio::test]
+async fn a_commit_that_fails_leaves_no_output_behind() {
+    let clients = crate::support::clients().await;
+    let url = &postgres::shared::shared()
+        .unwrap_or_else(|e| panic!("the batch tests need PostgreSQL: {e}"))
+        .url;
+    let schema = format!("tickflow_commit_{}", std::process::id());
+    let admin = postgres::connect(url).await.unwrap();
+    admin
+        .batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema};
+             SET search_path TO {schema};
+             {};
+             CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS
+               $$ BEGIN RAISE EXCEPTION 'refused at commit'; END $$;
+             CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER INSERT ON {TABLE}
+               DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse();",
+            layout::create_table()
+        ))
+        .await
+        .unwrap();
+    let bucket = format!("tickflow-commit-{}", uuid::Uuid::new_v4().simple());
+    clients
+        .s3
+        .create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    put(&clients, &bucket, layout::COMPANY_LIST, b"ACME\n".to_vec()).await;
+    let stock = format!(
+        "{}\n2020-01-02,10,11,9,10.5,10.5,100\n2020-01-03,10.5,11,9,9.5,9.5,100\n",
+        layout::CSV_HEADER
+    );
+    put(
+        &clients,
+        &bucket,
+        &layout::stock_key("ACME"),
+        stock.into_bytes(),
+    )
+    .await;
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let job = tickflow_pipeline::batch::BatchJob {
+        clients: clients.clone(),
+        source_bucket: bucket.clone(),
+        name: "e2e-commit".into(),
+        status_topic: "arn:aws:sns:us-east-1:000000000000:none".into(),
+        database_url: format!("{url}{separator}options=-c%20search_path%3D{schema}"),
+    };
+    let failed = job.run("2026-12-06").await;
+    assert!(!failed.success, "{failed:?}");
+    assert!(
+        failed
+            .reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("COMMIT"),
+        "{failed:?}"
+    );
+    assert_eq!(failed.output_key, None);
+    let output = clients.get_object(&bucket, layout::OUTPUT).await;
+    assert!(
+        output.is_err(),
+        "no output for rows the table does not hold"
+    );
+    admin
+        .batch_execute(&format!(
+            "DROP TRIGGER refuse_at_commit ON {schema}.{TABLE}"
+        ))
+        .await
+        .unwrap();
+    let done = job.run("2026-12-06").await;
+    assert!(done.success, "{done:?}");
+    assert_eq!(done.rows_loaded, 2);
+    let (_, body) = clients.get_object(&bucket, layout::OUTPUT).await.unwrap();
+    assert_eq!(String::from_utf8(body).unwrap().lines().count(), 3);
+    admin
+        .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+        .await
+        .unwrap();
 }

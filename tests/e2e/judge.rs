@@ -402,6 +402,8 @@ async fn every_corruption_of_a_finished_run_fails_its_checks_and_says_where() {
         "object copied",
         &[
             "reconciliation.duplicated",
+            // Under a key that is not the digest of what it holds.
+            "reconciliation.misplaced",
             "sns.new_data",
             "partitions[event_type=*/**].objects",
             "partitions[event_type=*/**].events",
@@ -648,6 +650,7 @@ async fn every_corruption_of_a_finished_run_fails_its_checks_and_says_where() {
         "stranger row",
         &[
             "reconciliation.unknown",
+            "reconciliation.misplaced",
             "alerts.windows",
             "sns.new_data",
             "partitions[event_type=*/**].objects",
@@ -910,6 +913,7 @@ async fn every_corruption_of_a_finished_run_fails_its_checks_and_says_where() {
         &[
             "reconciliation.duplicated",
             "reconciliation.altered",
+            "reconciliation.misplaced",
             "sns.new_data",
             "partitions[quarantine/**].objects",
             "partitions[quarantine/**].events",

@@ -12,3 +12,4 @@ mod pipeline;
 mod price_files;
 mod scenarios;
 mod support;
+mod web;

@@ -12,4 +12,4 @@ pub use queues::{
     deliveries, peek_all, queue_depth, settle, wait_for_messages, Delivery, Peeked, QueueDepth,
     QUIET,
 };
-pub use status::{run_status, run_status_announced, SETTLE};
+pub use status::{run_status, run_status_announced, run_status_deliveries, SETTLE};

@@ -37,13 +37,27 @@ pub async fn run_status(
     expected: u64,
     settle: Duration,
 ) -> Result<Vec<String>> {
-    settle_queue(clients, queue_url, expected, settle).await;
-    let linger = settle.min(Duration::from_secs(1));
-    let status = peek_all(clients, queue_url, READ_LIMIT, linger).await?;
-    Ok(deliveries(&status.bodies())
+    Ok(run_status_deliveries(clients, queue_url, expected, settle)
+        .await?
         .into_iter()
         .map(|d| d.subject)
         .collect())
+}
+
+/// [`run_status`], each delivery with its message (the summary the status was announced with).
+///
+/// # Errors
+/// As [`run_status`].
+pub async fn run_status_deliveries(
+    clients: &Clients,
+    queue_url: &str,
+    expected: u64,
+    settle: Duration,
+) -> Result<Vec<super::Delivery>> {
+    settle_queue(clients, queue_url, expected, settle).await;
+    let linger = settle.min(Duration::from_secs(1));
+    let status = peek_all(clients, queue_url, READ_LIMIT, linger).await?;
+    Ok(deliveries(&status.bodies()))
 }
 
 #[cfg(test)]

@@ -120,10 +120,18 @@ impl BatchJob {
             output.abort().await;
             return Err(reason); // the transaction rolls back when the loader is dropped
         }
-        output.finish().await?;
+        // The output is completed only once the table holds its rows: a commit that fails
+        // leaves neither (the upload is aborted, never seen), not an output the table lacks.
         let committing = Instant::now();
-        summary.rows_loaded = loader.commit().await?;
+        match loader.commit().await {
+            Ok(rows) => summary.rows_loaded = rows,
+            Err(e) => {
+                output.abort().await;
+                return Err(e);
+            }
+        }
         summary.load_secs += committing.elapsed().as_secs_f64();
+        output.finish().await?;
         summary.output_key = Some(layout::OUTPUT.to_string());
         Ok(())
     }

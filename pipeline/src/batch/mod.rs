@@ -20,4 +20,4 @@ pub mod trigger;
 
 pub use error::BatchError;
 pub use job::{BatchJob, RunSummary};
-pub use trigger::{Trigger, TriggerStats};
+pub use trigger::{Receipt, Trigger, TriggerStats};

@@ -38,6 +38,22 @@ pub struct TriggerStats {
     pub same_day: AtomicU64,
     /// Messages that were not S3 notifications (kept count of, deleted).
     pub unrecognised: AtomicU64,
+    /// Every `.SUCCESS` notification received, in order, with what it did: what a judge holds
+    /// against the objects that were put, one by one.
+    pub receipts: std::sync::Mutex<Vec<Receipt>>,
+}
+
+/// One `.SUCCESS` notification as the trigger received it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Receipt {
+    /// The object's key.
+    pub key: String,
+    /// S3's sequencer of that write of the key (a notification delivered twice has the same).
+    pub sequencer: Option<String>,
+    /// The day it was for.
+    pub day: String,
+    /// Whether it started the day's run (`false`: the day had its run already).
+    pub started: bool,
 }
 
 /// The trigger: the job behind an event source mapping on its queue, as Lambda is triggered.
@@ -126,21 +142,36 @@ impl Trigger {
             tracing::warn!(body, "not an S3 notification; skipped");
         }
         for notice in notices {
-            let (key, day) = match notice {
+            let (key, day, sequencer) = match notice {
                 Notice::Test => {
                     self.stats.test_events.fetch_add(1, Ordering::Relaxed);
                     continue;
                 }
-                Notice::Created { key, time } => {
+                Notice::Created {
+                    key,
+                    time,
+                    sequencer,
+                } => {
                     let day = time.get(..10).unwrap_or_default().to_string();
-                    (key, day)
+                    (key, day, sequencer)
                 }
             };
             if !key.ends_with(layout::TRIGGER_SUFFIX) {
                 continue; // LocalStack filters literally, as AWS does; be strict anyway
             }
             self.stats.triggers.fetch_add(1, Ordering::Relaxed);
-            if !self.claim(&day).await? {
+            let started = self.claim(&day).await?;
+            self.stats
+                .receipts
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(Receipt {
+                    key: key.clone(),
+                    sequencer,
+                    day: day.clone(),
+                    started,
+                });
+            if !started {
                 self.stats.same_day.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(day, key, "a run already started today; trigger ignored");
                 continue;

@@ -89,6 +89,10 @@ pub struct BridgeStats {
     /// again by its successor. A sink that cannot overwrite (Firehose) holds at most this many
     /// extra copies.
     pub unacknowledged: AtomicU64,
+    /// Those events' records, one entry per time each was left unacknowledged: a sink that
+    /// cannot overwrite may hold each record that many more times, and no other record more
+    /// than once per copy sent. Kept only by a consumer that may crash.
+    pub redelivered: std::sync::Mutex<Vec<Vec<u8>>>,
 }
 
 /// How a shard's reader ended.
@@ -322,7 +326,10 @@ impl Bridge {
             self.stats.millis_behind.store(behind, Ordering::Relaxed);
             let records = out.records();
             if let Some(last) = records.last() {
-                let delivered = self.deliver(shard, records).await?;
+                let users = user_records(records);
+                let may_crash = self.chaos.as_ref().is_some_and(|c| c.crashes(self.stage));
+                let kept = may_crash.then(|| users.clone());
+                let delivered = self.deliver(shard, records, users).await?;
                 if self
                     .chaos
                     .as_ref()
@@ -331,6 +338,12 @@ impl Bridge {
                     self.stats
                         .unacknowledged
                         .fetch_add(delivered, Ordering::Relaxed);
+                    let mut redelivered = self
+                        .stats
+                        .redelivered
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    redelivered.extend(kept.unwrap_or_default());
                     return Err(Error::Crashed(self.stage));
                 }
                 self.checkpoints.set(shard, last.sequence_number()).await?;
@@ -404,11 +417,12 @@ impl Bridge {
         Ok(None)
     }
 
-    /// Delivers one batch of `shard`'s records to the sink; returns the user records in it.
+    /// Delivers one batch of `shard`'s records (`users`, de-aggregated) to the sink; returns
+    /// how many user records it held.
     ///
     /// # Errors
     /// The sink's calls failing through the bridge's retries.
-    async fn deliver(&self, shard: &str, records: &[Record]) -> Result<u64> {
+    async fn deliver(&self, shard: &str, records: &[Record], users: Vec<Vec<u8>>) -> Result<u64> {
         self.stats
             .kinesis_records
             .fetch_add(records.len() as u64, Ordering::Relaxed);
@@ -416,7 +430,6 @@ impl Bridge {
         self.stats
             .kinesis_bytes
             .fetch_add(bytes as u64, Ordering::Relaxed);
-        let users = user_records(records);
         let events = users.len() as u64;
         match &self.sink {
             Sink::Sqs { queue_url } => self.forward(queue_url, users).await?,

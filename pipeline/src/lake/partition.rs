@@ -57,6 +57,24 @@ pub fn object_key(prefix: &str, content_id: &[u8]) -> String {
     format!("{prefix}part-{hex}.jsonl")
 }
 
+/// What names an object: the identity of each record it holds, in order (an event's id bytes;
+/// a quarantined record's bytes, then its message id), digested. The writer names what it
+/// uploads by it, and a judge recomputes it from the rows it reads.
+#[derive(Debug, Clone, Default)]
+pub struct ContentId(Md5);
+
+impl ContentId {
+    /// Adds one record's identity.
+    pub fn update(&mut self, identity: &[u8]) {
+        self.0.update(identity);
+    }
+
+    /// The key of an object under `prefix` holding the records added (see [`object_key`]).
+    pub fn key(self, prefix: &str) -> String {
+        object_key(prefix, &self.0.finalize())
+    }
+}
+
 /// The partition part of a key: everything before the file name.
 pub fn partition_of(key: &str) -> &str {
     key.rsplit_once('/').map_or("", |(p, _)| p)

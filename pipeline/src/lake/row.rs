@@ -34,6 +34,13 @@ pub struct LakeRow {
 /// Why the row is not an enriched event: `schema: ...` when what is left after the enrichment
 /// fields is not exactly one of the event kinds (a field missing, unknown or of the wrong type).
 pub fn parse_row(mut row: Map<String, Value>) -> Result<LakeRow, String> {
+    if let Some(Value::String(id)) = row.get("event_uuid") {
+        if !canonical_uuid(id) {
+            return Err(format!(
+                "schema: event_uuid {id:?} is not the id as written (lowercase and hyphenated)"
+            ));
+        }
+    }
     let enrichment = ENRICHED_FIELDS.map(|field| match row.remove(field) {
         Some(Value::String(text)) => Some(text),
         _ => None,
@@ -151,7 +158,11 @@ const KIND_FIELDS: u32 = FOREX_FIELDS | STOCK_PRICE_FIELDS | STOCK_NEWS_FIELDS;
 pub fn read_row(line: &[u8]) -> Option<(LakeRow, u32)> {
     let w: Wire = serde_json::from_slice(line).ok()?;
     let mask = w.mask();
-    let event_uuid = w.event_uuid.as_deref()?.parse().ok()?;
+    let text = w.event_uuid.as_deref()?;
+    if !canonical_uuid(text) {
+        return None; // equal as a UUID, another string: the generic parser says so
+    }
+    let event_uuid = text.parse().ok()?;
     let created_at = w.created_at?;
     let (own, event) = match w.event_name.as_deref()? {
         "forex:rate" => (
@@ -201,6 +212,16 @@ pub fn read_row(line: &[u8]) -> Option<(LakeRow, u32)> {
     ]
     .map(|f| f.map(Cow::into_owned));
     Some((LakeRow { event, enrichment }, mask))
+}
+
+/// Whether `text` is a UUID as the pipeline writes one: 36 characters, lowercase hex and
+/// hyphens. A reader that joins on the id as a string sees another id in any other spelling
+/// (`{...}`, upper case, without hyphens), though it parses to the same UUID.
+fn canonical_uuid(text: &str) -> bool {
+    text.len() == 36
+        && text
+            .bytes()
+            .all(|b| b == b'-' || b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 impl LakeRow {
@@ -296,6 +317,20 @@ mod tests {
         let mut missing = good;
         missing.remove("mid");
         assert!(read_row(&serde_json::to_vec(&missing).unwrap()).is_none());
+    }
+
+    #[test]
+    fn an_id_equal_as_a_uuid_but_spelt_otherwise_is_not_the_row_written() {
+        let event = Generator::new(GeneratorConfig::default()).next().unwrap();
+        let line = String::from_utf8(enrich(&event, chrono::Utc::now())).unwrap();
+        let id = event.id().to_string();
+        for spelt in [id.to_uppercase(), id.replace('-', ""), format!("{{{id}}}")] {
+            let other = line.replace(&id, &spelt);
+            assert!(read_row(other.as_bytes()).is_none(), "{spelt}");
+            let e = parse_row(map(other.as_bytes())).unwrap_err();
+            assert!(e.contains("is not the id as written"), "{spelt}: {e}");
+        }
+        assert!(read_row(line.as_bytes()).is_some());
     }
 
     #[test]

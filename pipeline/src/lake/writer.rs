@@ -171,7 +171,7 @@ const LOST_UPLOADS_IN_A_ROW: u32 = 3;
 
 struct Buffer {
     lines: Vec<u8>,
-    identity: Md5,
+    identity: partition::ContentId,
     count: usize,
     opened: Instant,
     acks: Vec<Ack>,
@@ -200,7 +200,7 @@ impl Writer {
                         let prefix = rows.prefix.clone();
                         let buffer = self.buffers.entry(prefix.clone()).or_insert_with(|| Buffer {
                             lines: Vec::new(),
-                            identity: Md5::new(),
+                            identity: partition::ContentId::default(),
                             count: 0,
                             opened: Instant::now(),
                             acks: Vec::new(),
@@ -268,7 +268,7 @@ impl Writer {
                 self.settle(done)?;
             }
         }
-        let key = partition::object_key(prefix, &buffer.identity.finalize());
+        let key = buffer.identity.key(prefix);
         let upload = Upload {
             clients: self.clients.clone(),
             bucket: self.bucket.clone(),

@@ -15,7 +15,7 @@ pub mod server;
 pub mod store;
 
 pub use auth::Token;
-pub use server::{MarketData, WebConfig, WebServer, WebStats, REQUEST_ID};
+pub use server::{Arrival, MarketData, WebConfig, WebServer, WebStats, REQUEST_ID};
 pub use store::{LoggedRequest, Schema, Store, StoreStats};
 
 /// What can go wrong setting up or running the server.

@@ -1,8 +1,11 @@
 //! The HTTP server: `GET /logs` hands the next batch of market data to the producer's queue,
-//! stores it, and returns it; `GET /health` says the server is up. Every request, refused or
-//! not, is logged in `request_log`. A bounded queue decides what the server can take: an
-//! answer is 200 only once its events are queued for Kinesis and committed to the database,
-//! and load beyond that is refused (429, 503) instead of buffered.
+//! stores it, and returns it; `GET /health` says the server is up. Every request that reaches
+//! the server, refused or not, is logged in `request_log`: each is handled to its end in a task
+//! of its own, so a client that goes away mid-request (or a stop that ends the connection)
+//! leaves nothing half done: rows stored and events queued always come with their log row. A
+//! bounded queue decides what the server can take: an answer is 200 only once its events are
+//! queued for Kinesis and committed to the database, and load beyond that is refused (429,
+//! 503) instead of buffered.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -43,9 +46,27 @@ pub struct WebConfig {
     pub token: Option<Token>,
 }
 
-/// Answers by kind, as the server counted them.
+/// A request as it reached the server, before anything was done with it: what `request_log`
+/// must hold a row for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Arrival {
+    /// Its id (the client's `x-request-id` when it sent a UUID, else the server's).
+    pub request_id: uuid::Uuid,
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// Path and query, as `request_log` keeps them (cut at [`MAX_URL`] bytes).
+    pub url: String,
+    /// The client's address.
+    pub client: String,
+}
+
+/// Answers by kind, as the server counted them, and every request as it arrived.
 #[derive(Debug, Default)]
 pub struct WebStats {
+    /// Every request that reached the server, in arrival order.
+    pub arrivals: Mutex<Vec<Arrival>>,
+    /// How many did.
+    pub arrived: AtomicU64,
     /// Requests answered.
     pub requests: AtomicU64,
     /// 200s.
@@ -175,27 +196,61 @@ impl WebServer {
     }
 }
 
-/// Around every route: the request's id, the token check (all but `/health`), the count, and
-/// the `request_log` entry.
-async fn gate(State(shared): State<Arc<Shared>>, mut request: Request, next: Next) -> Response {
+/// Around every route: records the request's arrival, then handles it to its end in a task of
+/// its own ([`handle`]): if the client goes away, the task still finishes, logs and counts it.
+async fn gate(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let at_ms = chrono::Utc::now().timestamp_millis();
-    let id = request
-        .headers()
-        .get(REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| uuid::Uuid::parse_str(v).ok())
-        .unwrap_or_else(uuid::Uuid::new_v4);
-    let client = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "unknown".to_string(), |c| c.0.to_string());
-    let method = request.method().to_string();
-    let url = request
-        .uri()
-        .path_and_query()
-        .map_or("/", |p| p.as_str())
-        .to_string();
+    let arrival = Arrival {
+        request_id: request
+            .headers()
+            .get(REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| uuid::Uuid::parse_str(v).ok())
+            .unwrap_or_else(uuid::Uuid::new_v4),
+        method: request.method().to_string(),
+        url: cut(
+            request
+                .uri()
+                .path_and_query()
+                .map_or("/", |p| p.as_str())
+                .to_string(),
+            MAX_URL,
+        ),
+        client: request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or_else(|| "unknown".to_string(), |c| c.0.to_string()),
+    };
+    shared
+        .stats
+        .arrivals
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(arrival.clone());
+    shared.stats.arrived.fetch_add(1, Relaxed);
+    let handled = tokio::spawn(handle(shared, request, next, arrival, (started, at_ms)));
+    handled.await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "a request's task ended without an answer");
+        error(StatusCode::INTERNAL_SERVER_ERROR, "the request failed")
+    })
+}
+
+/// The request's id, the token check (all but `/health`), the route, the count and the
+/// `request_log` entry: everything a request does, run to its end whoever waits for it.
+async fn handle(
+    shared: Arc<Shared>,
+    mut request: Request,
+    next: Next,
+    arrival: Arrival,
+    (started, at_ms): (Instant, i64),
+) -> Response {
+    let Arrival {
+        request_id: id,
+        method,
+        url,
+        client,
+    } = arrival;
     let refused = match (&shared.token, request.uri().path()) {
         (Some(token), path) if path != "/health" => {
             let header = request.headers().get(header::AUTHORIZATION);
@@ -226,7 +281,7 @@ async fn gate(State(shared): State<Arc<Shared>>, mut request: Request, next: Nex
             at_ms,
             client,
             method,
-            url: cut(url, MAX_URL),
+            url,
             status: status.as_u16(),
             events,
             micros: started.elapsed().as_micros() as u64,

@@ -1,6 +1,7 @@
 //! The batch flow's verdict, from what the run left (the table, the output object, the run logs
-//! under `Logs/`, the run-status deliveries) and the trigger's count of turned-down triggers,
-//! against what the generator says the run must produce.
+//! under `Logs/`, the run-status deliveries and their bodies, the trigger queue) and the
+//! `.SUCCESS` notifications the trigger received, one by one, against what the generator and
+//! the two `.SUCCESS` objects put say the run must produce.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
@@ -34,6 +35,11 @@ pub(super) async fn judge(
         .map(|(company, c)| (company.clone(), c.rows))
         .collect();
     let logs = run_logs(clients, &res.source_bucket).await?;
+    let receipts = stats
+        .receipts
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
     let mut report = BatchReport {
         expected_rows: expected.rows(),
         table_rows: table.values().sum(),
@@ -43,26 +49,154 @@ pub(super) async fn judge(
         runs_started: logs.len() as u64,
         same_day_triggers: stats.same_day.load(Ordering::Relaxed),
         test_events: stats.test_events.load(Ordering::Relaxed),
+        receipts,
+        trigger_queue_left: crate::observe::queue_depth(clients, &res.trigger_queue)
+            .await?
+            .total(),
         ..BatchReport::default()
     };
     let mut checks = Checks::default();
     let (runs, holds) = runs_check(&report);
     checks.record(runs, holds);
-    report.status_subjects =
-        crate::observe::run_status(clients, &res.status_queue, 1, crate::observe::SETTLE).await?;
-    let (status, holds) = status_check(name, expected, &report.status_subjects);
-    checks.record(status, holds);
+    checks.check(
+        "batch.trigger_queue",
+        report.trigger_queue_left == 0,
+        "drained (0 messages)",
+        format!("{} messages", report.trigger_queue_left),
+    );
+    let settle = crate::observe::SETTLE;
+    let status =
+        crate::observe::run_status_deliveries(clients, &res.status_queue, 1, settle).await?;
+    report.status_subjects = status.iter().map(|d| d.subject.clone()).collect();
+    let (check, holds) = status_check(name, expected, &report.status_subjects);
+    checks.record(check, holds);
     check_rows(&table, expected, &mut checks);
     report.rows_checked = report.table_rows;
     check_content("batch.table_content", expected, &table_content, &mut checks);
-    report.run = logs.into_iter().next();
+    let (log_key, run) = logs.into_iter().next().unzip();
+    report.run = run;
     let (log, holds) = log_check(res, expected, &mut report);
     checks.record(log, holds);
-    if !expected.failure {
-        check_output(clients, res, expected, &mut report, &mut checks).await;
+    if let Some(run) = &report.run {
+        let day = report
+            .receipts
+            .iter()
+            .find(|r| r.started)
+            .map(|r| r.day.as_str());
+        let wrong = summary_differs(run, log_key.as_deref(), day, expected);
+        checks.offenders(
+            "batch.log_fields",
+            "the run log says the run as it was: its day, outcome, companies, rows, output and key",
+            format!("{} fields differ", wrong.len()),
+            wrong,
+        );
     }
+    let (body, holds) = status_body_check(&status, report.run.as_ref());
+    checks.record(body, holds);
+    check_output(clients, res, expected, &mut report, &mut checks).await;
     report.add_checks(checks);
     Ok(report)
+}
+
+/// How a run log differs from what the run must say: its day (the trigger's), outcome, reason,
+/// companies, rows, rows per company, output and its own key.
+fn summary_differs(
+    run: &RunSummary,
+    key: Option<&str>,
+    day: Option<&str>,
+    expected: &Expected,
+) -> Vec<String> {
+    let success = !expected.failure;
+    let mut wrong = Vec::new();
+    let mut field = |name: &str, holds: bool, said: String, due: String| {
+        if !holds {
+            wrong.push(format!("{name}: {said}, expected {due}"));
+        }
+    };
+    field(
+        "day",
+        Some(run.day.as_str()) == day,
+        run.day.clone(),
+        format!("{day:?}"),
+    );
+    field(
+        "success",
+        run.success == success,
+        run.success.to_string(),
+        success.to_string(),
+    );
+    field(
+        "reason",
+        run.reason.as_ref().is_some_and(|r| !r.is_empty()) != success,
+        format!("{:?}", run.reason),
+        if success { "none" } else { "the reason" }.into(),
+    );
+    let (companies, rows, per_company) = match success {
+        true => (
+            expected.kept as usize,
+            expected.rows(),
+            expected.per_company.clone(),
+        ),
+        false => (0, 0, BTreeMap::new()),
+    };
+    field(
+        "companies",
+        run.companies == companies,
+        run.companies.to_string(),
+        companies.to_string(),
+    );
+    field(
+        "rows_loaded",
+        run.rows_loaded == rows,
+        run.rows_loaded.to_string(),
+        rows.to_string(),
+    );
+    if success {
+        field(
+            "per_company",
+            run.per_company == per_company,
+            format!("{} companies", run.per_company.len()),
+            format!("{} companies, each with its rows", per_company.len()),
+        );
+    }
+    let output = success.then(|| layout::OUTPUT.to_string());
+    field(
+        "output_key",
+        run.output_key == output,
+        format!("{:?}", run.output_key),
+        format!("{output:?}"),
+    );
+    field(
+        "log_key",
+        Some(run.log_key.as_str()) == key,
+        run.log_key.clone(),
+        format!("{key:?}"),
+    );
+    wrong
+}
+
+/// The run status was announced with the run's summary as its body: the run log, every field.
+fn status_body_check(
+    status: &[crate::observe::Delivery],
+    run: Option<&RunSummary>,
+) -> (Failure, bool) {
+    let bodies: Vec<Option<RunSummary>> = status
+        .iter()
+        .map(|d| serde_json::from_str(&d.message).ok())
+        .collect();
+    let holds = run.is_some() && bodies.len() == 1 && bodies[0].as_ref() == run;
+    let check = Failure::new(
+        "batch.status_body",
+        "one run status whose body is the run log",
+        match (bodies.as_slice(), run) {
+            ([Some(body)], Some(run)) if body == run => "the run log".to_string(),
+            ([Some(_)], Some(_)) => "a summary other than the run log".to_string(),
+            ([None], _) => "a body that is not a run summary".to_string(),
+            (_, None) => "no run log to compare it with".to_string(),
+            (many, _) => format!("{} deliveries", many.len()),
+        },
+    );
+    (check, holds)
 }
 
 /// The run announced its outcome once: `Success`, or `Failure` where the input makes it fail.
@@ -113,7 +247,8 @@ fn log_check(
     (check, holds)
 }
 
-/// The output object holds every row the table must, each as the input says.
+/// The output object holds every row the table must, each as the input says; a run that must
+/// fail leaves none.
 async fn check_output(
     clients: &Clients,
     res: &BatchResources,
@@ -122,6 +257,20 @@ async fn check_output(
     checks: &mut Checks,
 ) {
     let output = output_content(clients, &res.source_bucket).await;
+    if expected.failure {
+        let absent = output.is_err();
+        report.output_rows = output.map_or(0, |o| o.values().map(|c| c.rows).sum());
+        checks.check(
+            "batch.output_rows",
+            absent,
+            "no output object (the run failed)",
+            match absent {
+                true => "none".to_string(),
+                false => format!("an output of {} rows", report.output_rows),
+            },
+        );
+        return;
+    }
     report.output_rows = output
         .as_ref()
         .map_or(0, |o| o.values().map(|c| c.rows).sum());
@@ -145,11 +294,12 @@ async fn check_output(
     }
 }
 
-/// The run logs under `Logs/` (day markers aside), oldest first: one per run started.
+/// The run logs under `Logs/` (day markers aside), oldest first, with their keys: one per run
+/// started.
 ///
 /// # Errors
 /// Listing or reading them failing; a log that is not a run summary.
-async fn run_logs(clients: &Clients, bucket: &str) -> Result<Vec<RunSummary>> {
+async fn run_logs(clients: &Clients, bucket: &str) -> Result<Vec<(String, RunSummary)>> {
     let mut keys: Vec<String> = clients
         .object_keys(bucket)
         .await?
@@ -163,7 +313,7 @@ async fn run_logs(clients: &Clients, bucket: &str) -> Result<Vec<RunSummary>> {
         let (_, body) = clients.get_object(bucket, &key).await?;
         let log = serde_json::from_slice(&body)
             .map_err(|e| Error::Input(format!("s3://{bucket}/{key}: not a run log: {e}")))?;
-        logs.push(log);
+        logs.push((key, log));
     }
     Ok(logs)
 }
@@ -264,24 +414,68 @@ async fn output_content(clients: &Clients, bucket: &str) -> std::result::Result<
     }
     Ok(reader.finish())
 }
-/// Two `.SUCCESS` objects were put: each must be received once, the first starting the day's
-/// run and the second turned down. A trigger received again while its run lasted (its
-/// visibility not renewed) would be a third, turned down too.
+/// The two `.SUCCESS` objects put, in order: the first must start the day's run, the second
+/// be turned down.
+const TRIGGERS: [(&str, bool); 2] = [
+    ("batch/first.SUCCESS", true),
+    ("batch/second.SUCCESS", false),
+];
+
+/// Each `.SUCCESS` object put was received once, by key: the first starting the day's run, the
+/// second turned down, and nothing else received (one received twice, or another object's,
+/// fails; so does one lost while another is received twice, which totals would pass).
 fn runs_check(report: &BatchReport) -> (Failure, bool) {
-    let seen = (
-        report.triggers,
-        report.runs_started,
-        report.same_day_triggers,
-    );
-    let check = Failure::new(
-        "batch.runs",
-        "2 triggers received once each: one run, the second .SUCCESS of the day turned down",
-        format!(
-            "{} triggers, {} runs, {} turned down",
-            report.triggers, report.runs_started, report.same_day_triggers
+    let mut wrong = Vec::new();
+    for (key, started) in TRIGGERS {
+        let got: Vec<&tickflow_pipeline::batch::Receipt> =
+            report.receipts.iter().filter(|r| r.key == key).collect();
+        match got.as_slice() {
+            [one] if one.started == started => {}
+            [one] => wrong.push(format!(
+                "{key}: {} the run",
+                if one.started {
+                    "started"
+                } else {
+                    "did not start"
+                }
+            )),
+            [] => wrong.push(format!("{key}: never received")),
+            many => wrong.push(format!("{key}: received {} times", many.len())),
+        }
+    }
+    for other in report
+        .receipts
+        .iter()
+        .filter(|r| !TRIGGERS.iter().any(|(k, _)| *k == r.key))
+    {
+        wrong.push(format!("{}: received, never put", other.key));
+    }
+    if report.runs_started != 1 {
+        wrong.push(format!("{} run logs", report.runs_started));
+    }
+    let check = Failure {
+        check: "batch.runs".into(),
+        expected:
+            "batch/first.SUCCESS received once, starting the day's run; batch/second.SUCCESS \
+                   received once, turned down; one run log"
+                .into(),
+        actual: format!(
+            "{} received: {}",
+            report.receipts.len(),
+            report
+                .receipts
+                .iter()
+                .map(|r| format!(
+                    "{} ({})",
+                    r.key,
+                    if r.started { "started" } else { "turned down" }
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
-    );
-    (check, seen == (2, 1, 1))
+        examples: wrong.clone(),
+    };
+    (check, wrong.is_empty())
 }
 
 #[cfg(test)]
@@ -289,20 +483,86 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_trigger_received_twice_or_a_second_run_fails_the_runs_check() {
-        let report = |triggers, runs_started, same_day_triggers| BatchReport {
-            triggers,
-            runs_started,
-            same_day_triggers,
+    fn each_success_object_must_be_received_once_by_key() {
+        let receipt = |key: &str, started: bool| tickflow_pipeline::batch::Receipt {
+            key: key.into(),
+            sequencer: None,
+            day: "2026-12-06".into(),
+            started,
+        };
+        let report = |receipts: Vec<tickflow_pipeline::batch::Receipt>| BatchReport {
+            runs_started: 1,
+            receipts,
             ..BatchReport::default()
         };
-        let (held, holds) = runs_check(&report(2, 1, 1));
-        assert!(holds);
-        assert_eq!(held.actual, "2 triggers, 1 runs, 1 turned down");
-        for (t, r, s) in [(3, 1, 2), (2, 2, 0), (1, 1, 0), (2, 1, 0)] {
-            let (failure, holds) = runs_check(&report(t, r, s));
-            assert!(!holds, "{failure:?}");
-            assert_eq!(failure.check, "batch.runs");
-        }
+        let first = receipt("batch/first.SUCCESS", true);
+        let second = receipt("batch/second.SUCCESS", false);
+        let (held, holds) = runs_check(&report(vec![first.clone(), second.clone()]));
+        assert!(holds, "{held:?}");
+        // The second received twice and the first lost: the totals (2 received, 1 turned
+        // down... ) could pass, the keys do not.
+        let lost = report(vec![receipt("batch/second.SUCCESS", true), second.clone()]);
+        let (failure, holds) = runs_check(&lost);
+        assert!(!holds);
+        assert_eq!(
+            failure.examples,
+            [
+                "batch/first.SUCCESS: never received",
+                "batch/second.SUCCESS: received 2 times"
+            ]
+        );
+        let stranger = report(vec![
+            first.clone(),
+            second.clone(),
+            receipt("x.SUCCESS", false),
+        ]);
+        assert!(!runs_check(&stranger).1);
+        let two_runs = BatchReport {
+            runs_started: 2,
+            ..report(vec![first, second])
+        };
+        assert!(!runs_check(&two_runs).1);
+    }
+
+    #[test]
+    fn a_run_log_saying_another_run_fails_field_by_field() {
+        let expected = Expected {
+            kept: 2,
+            per_company: BTreeMap::from([("A".into(), 3), ("B".into(), 4)]),
+            ..Expected::default()
+        };
+        let run = RunSummary {
+            day: "2026-12-06".into(),
+            success: true,
+            companies: 2,
+            rows_loaded: 7,
+            per_company: expected.per_company.clone(),
+            output_key: Some(layout::OUTPUT.into()),
+            log_key: "Logs/2026-12-06-1.json".into(),
+            ..RunSummary::default()
+        };
+        let key = Some("Logs/2026-12-06-1.json");
+        assert!(summary_differs(&run, key, Some("2026-12-06"), &expected).is_empty());
+        let short = RunSummary {
+            rows_loaded: 6,
+            output_key: None,
+            ..run.clone()
+        };
+        let wrong = summary_differs(&short, key, Some("2026-12-06"), &expected);
+        assert_eq!(wrong.len(), 2, "{wrong:?}");
+        assert!(
+            wrong[0].starts_with("rows_loaded: 6, expected 7"),
+            "{wrong:?}"
+        );
+        let delivery = |message: String| crate::observe::Delivery {
+            subject: "x_Pipeline_Success".into(),
+            message,
+        };
+        let same = [delivery(serde_json::to_string(&run).unwrap())];
+        assert!(status_body_check(&same, Some(&run)).1);
+        let other = [delivery(serde_json::to_string(&short).unwrap())];
+        let (failure, holds) = status_body_check(&other, Some(&run));
+        assert!(!holds);
+        assert_eq!(failure.actual, "a summary other than the run log");
     }
 }

@@ -50,6 +50,10 @@ pub struct BatchReport {
     pub same_day_triggers: u64,
     /// `s3:TestEvent` messages skipped.
     pub test_events: u64,
+    /// Every `.SUCCESS` notification the trigger received, with what it did.
+    pub receipts: Vec<tickflow_pipeline::batch::Receipt>,
+    /// Messages left on the trigger queue after the drain.
+    pub trigger_queue_left: u64,
     /// Run-status subjects delivered.
     pub status_subjects: Vec<String>,
     /// The run's own summary (its log).

@@ -123,7 +123,7 @@ impl S3Deliveries {
             }
             for notice in notices {
                 match notice {
-                    Notice::Created { key, time } => d.created.push((key, time)),
+                    Notice::Created { key, time, .. } => d.created.push((key, time)),
                     Notice::Test => d.test_events += 1,
                 }
             }

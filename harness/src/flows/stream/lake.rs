@@ -160,6 +160,8 @@ struct ObjectRead {
     slow_fields: Option<BTreeSet<String>>,
     /// The partition each row's event belongs in.
     own_partition: OwnPartition,
+    /// What names the object, from its rows (`None` once a row names nothing).
+    content: Option<partition::ContentId>,
 }
 
 /// The partition prefix an event belongs in, the last one kept: rows of an object mostly share
@@ -200,12 +202,27 @@ impl ObjectRead {
             fast_fields: None,
             slow_fields: None,
             own_partition: OwnPartition::default(),
+            content: Some(partition::ContentId::default()),
         }
     }
 
     fn absorb(&mut self, body: &[u8]) {
+        let lines = body.split(|b| *b == b'\n').count();
         for (i, line) in body.split(|b| *b == b'\n').enumerate() {
             if line.is_empty() {
+                // The piece after the last row's newline is empty; any other line is not a row.
+                if i + 1 < lines {
+                    let place = Place {
+                        object: self.index,
+                        line: i as u32 + 1,
+                    };
+                    self.content = None;
+                    self.problem(
+                        RowProblem::Unreadable,
+                        place,
+                        "an empty line, not a row".into(),
+                    );
+                }
                 continue;
             }
             let place = Place {
@@ -230,6 +247,7 @@ impl ObjectRead {
                 Some(common) => common.intersection(&keys).cloned().collect(),
             });
             let Ok(row) = row else {
+                self.content = None;
                 self.problem(RowProblem::Unreadable, place, "not a JSON object".into());
                 continue;
             };
@@ -240,6 +258,28 @@ impl ObjectRead {
             }
         }
         self.summary.common_fields = self.common_fields();
+        self.check_key();
+    }
+
+    /// The object's key must be the digest of the records it holds: what makes a retried or
+    /// repeated write create nothing new (a renamed object is not the object written).
+    fn check_key(&mut self) {
+        let Some(content) = self.content.take() else {
+            return; // a row that names nothing: reported already
+        };
+        let written = self
+            .key
+            .strip_suffix(tickflow_pipeline::compress::OBJECT_SUFFIX)
+            .unwrap_or(&self.key);
+        let named = content.key(&format!("{}/", self.partition));
+        if written != named {
+            let what = format!(
+                "{}: the key is not the digest of the records the object holds (they name \
+                 {named})",
+                self.key
+            );
+            self.problems.push((RowProblem::Misplaced, what));
+        }
     }
 
     /// The fields every row of the object has.
@@ -265,6 +305,7 @@ impl ObjectRead {
     /// A data row the fast reader did not take: read generically, to say what is wrong with it.
     fn data(&mut self, row: Map<String, Value>, place: Place) {
         let Some(id) = event_uuid(&row) else {
+            self.content = None;
             self.problem(RowProblem::Unreadable, place, "names no event_uuid".into());
             return;
         };
@@ -272,6 +313,9 @@ impl ObjectRead {
             Ok(row) => self.data_row(row, place),
             // Not an event without its enrichment: altered, if it was sent.
             Err(_) => {
+                if let Some(content) = &mut self.content {
+                    content.update(id.as_bytes());
+                }
                 self.sight(id, None, place, None);
             }
         }
@@ -280,6 +324,9 @@ impl ObjectRead {
     /// A data row that is an event: its enrichment and partition checked, its content digested.
     fn data_row(&mut self, row: LakeRow, place: Place) {
         let id = row.event.id();
+        if let Some(content) = &mut self.content {
+            content.update(id.as_bytes());
+        }
         if let Err(e) = row.check_enrichment() {
             self.problem(RowProblem::Altered, place, format!("event {id}: {e}"));
         }
@@ -334,9 +381,20 @@ impl ObjectRead {
         let head = reason.split(':').next().unwrap_or(reason).to_string();
         *self.reasons.entry(head).or_default() += 1;
         let Some(raw) = raw_record(row.get("raw")) else {
+            self.content = None;
             self.problem(RowProblem::Unreadable, place, "holds no raw record".into());
             return;
         };
+        match (
+            &mut self.content,
+            row.get("message_id").and_then(Value::as_str),
+        ) {
+            (Some(content), Some(message)) => {
+                content.update(&raw);
+                content.update(message.as_bytes());
+            }
+            _ => self.content = None,
+        }
         self.quarantine_rows.push(QuarantineRow {
             id: event_uuid(&row),
             digest: digest(&raw),
@@ -479,6 +537,58 @@ mod tests {
 
     const HOUR_14: &str = "event_type=forex/dt=2026-11-23/hour=14";
 
+    /// The key the writer gives an object of `events` in `partition`.
+    fn key_of(partition: &str, events: &[tickflow_pipeline::event::MarketEvent]) -> String {
+        let mut content = partition::ContentId::default();
+        events
+            .iter()
+            .for_each(|e| content.update(e.id().as_bytes()));
+        content.key(&format!("{partition}/"))
+    }
+
+    #[test]
+    fn an_object_renamed_padded_or_respelt_is_not_the_object_written() {
+        let sent = events(5);
+        let key = key_of(HOUR_14, &sent);
+        let body = rows(&sent);
+        let clean = read(&[(&key, body.clone())]);
+        assert!(
+            clean.found.row_problems.is_empty(),
+            "{:?}",
+            clean.found.row_problems
+        );
+        let problem = |c: &LakeContents| c.found.row_problems.clone();
+        // Renamed within its partition.
+        let renamed = read(&[(
+            &format!("{HOUR_14}/part-0123456789abcdef0123.jsonl"),
+            body.clone(),
+        )]);
+        let p = problem(&renamed);
+        assert_eq!((p.len(), p[0].0), (1, RowProblem::Misplaced), "{p:?}");
+        assert!(
+            p[0].2[0].contains("the key is not the digest of the records"),
+            "{p:?}"
+        );
+        // A blank line appended.
+        let mut padded = body.clone();
+        padded.push(b'\n');
+        let p = problem(&read(&[(&key, padded)]));
+        assert_eq!(p[0].0, RowProblem::Unreadable, "{p:?}");
+        assert!(p[0].2[0].ends_with(":6: an empty line, not a row"), "{p:?}");
+        // An id upper-cased: equal as a UUID, another string.
+        let id = sent[0].id().to_string();
+        let respelt = String::from_utf8(body)
+            .unwrap()
+            .replacen(&id, &id.to_uppercase(), 1);
+        let contents = read(&[(&key, respelt.into_bytes())]);
+        assert_eq!(
+            contents.found.lake[&sent[0].id()].digest,
+            None,
+            "read as altered"
+        );
+        assert!(problem(&contents).is_empty(), "its key still names it");
+    }
+
     #[test]
     fn each_events_price_counts_once_however_often_the_lake_holds_it() {
         let all = events(400);
@@ -506,8 +616,8 @@ mod tests {
         let sent = events(20);
         let (a, b) = sent.split_at(12);
         let contents = read(&[
-            (&format!("{HOUR_14}/part-a.jsonl"), rows(a)),
-            (&format!("{HOUR_14}/part-b.jsonl"), rows(b)),
+            (&key_of(HOUR_14, a), rows(a)),
+            (&key_of(HOUR_14, b), rows(b)),
         ]);
         assert!(
             contents.found.row_problems.is_empty(),

@@ -40,6 +40,24 @@ pub struct RawSent {
     pub origin: String,
 }
 
+/// What a record sent is, for an example: its event's id, or the replayed row's origin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SentName<'a> {
+    /// An event.
+    Event(&'a Uuid),
+    /// A replayed row that is not an event, by `file:line`.
+    Row(&'a str),
+}
+
+impl std::fmt::Display for SentName<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SentName::Event(id) => write!(f, "{id}"),
+            SentName::Row(origin) => write!(f, "{origin}"),
+        }
+    }
+}
+
 /// What was sent.
 #[derive(Debug)]
 pub struct Ledger {
@@ -70,6 +88,20 @@ impl Ledger {
     /// The id of every event sent.
     pub fn ids(&self) -> impl Iterator<Item = &Uuid> {
         self.events.keys()
+    }
+
+    /// Every record sent, as a sink that stores records whole holds it: its digest, the copies
+    /// sent, and what it is (an event, or a replayed row that is not one).
+    pub fn records(&self) -> impl Iterator<Item = (Digest, u32, SentName<'_>)> {
+        let events = self
+            .events
+            .iter()
+            .map(|(id, sent)| (sent.digest, u32::from(sent.copies), SentName::Event(id)));
+        let rows = self
+            .raw
+            .iter()
+            .map(|(digest, raw)| (*digest, raw.copies, SentName::Row(raw.origin.as_str())));
+        events.chain(rows)
     }
 
     /// Makes every event due at the epoch: for a lake judged after the fact, whose events were

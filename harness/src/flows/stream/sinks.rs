@@ -25,6 +25,8 @@ const EXAMPLES: usize = 3;
 pub const CHECKS: [&str; 2] = ["sinks.raw", "sinks.firehose"];
 /// How long the judge waits for Firehose's last objects beyond its buffering interval.
 const FIREHOSE_GRACE: Duration = Duration::from_secs(30);
+/// How long Firehose's objects must hold still once there are as many as calls.
+const FIREHOSE_QUIET: Duration = Duration::from_secs(2);
 /// Pause between two listings while waiting for Firehose.
 const POLL: Duration = Duration::from_millis(500);
 
@@ -72,13 +74,14 @@ impl SinkRead {
         self.lines.values().map(|n| u64::from(*n)).sum()
     }
 
-    /// Whether every event of `ledger` is there at least once.
-    fn holds_all(&self, ledger: &Ledger) -> bool {
-        ledger.ids().all(|id| {
-            ledger
-                .get(id)
-                .is_some_and(|sent| self.lines.contains_key(&sent.digest))
-        })
+    /// Reads `key`'s lines into the tally.
+    async fn absorb(&mut self, clients: &Clients, bucket: &str, key: &str) -> Result<()> {
+        let (_, body) = clients.get_object(bucket, key).await?;
+        self.sizes.push(body.len() as u64);
+        for line in body.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            *self.lines.entry(digest(line)).or_default() += 1;
+        }
+        Ok(())
     }
 }
 
@@ -95,32 +98,43 @@ async fn list(clients: &Clients, bucket: &str, prefix: &str) -> Result<Vec<(Stri
     })?)
 }
 
-/// Reads every object under `prefix` in `bucket`, its lines digested; until `ledger`'s every
-/// event is there or `wait` has passed, lists again and reads the new objects.
+/// Reads every object under `prefix` in `bucket`, its lines digested.
 ///
 /// # Errors
 /// A failing S3 call.
-async fn read_lines(
+async fn read_lines(clients: &Clients, bucket: &str, prefix: &str) -> Result<SinkRead> {
+    let mut read = SinkRead::default();
+    for (key, _) in list(clients, bucket, prefix).await? {
+        read.absorb(clients, bucket, &key).await?;
+    }
+    Ok(read)
+}
+
+/// Reads Firehose's objects as they come, until its buffer interval (and [`FIREHOSE_GRACE`])
+/// has passed since the last new one: AWS writes what it holds at least that often, so nothing
+/// is still held then. A target that wrote one object per call (LocalStack, moto) has written
+/// them all once there are as many objects as calls, and held still a moment.
+///
+/// # Errors
+/// A failing S3 call.
+async fn read_firehose(
     clients: &Clients,
     bucket: &str,
-    prefix: &str,
-    ledger: &Ledger,
-    wait: Duration,
+    calls: u64,
+    buffer: Duration,
 ) -> Result<SinkRead> {
-    let deadline = Instant::now() + wait;
     let (mut read, mut seen) = (SinkRead::default(), HashSet::new());
+    let mut last_new = Instant::now();
     loop {
-        for (key, _) in list(clients, bucket, prefix).await? {
-            if !seen.insert(key.clone()) {
-                continue;
-            }
-            let (_, body) = clients.get_object(bucket, &key).await?;
-            read.sizes.push(body.len() as u64);
-            for line in body.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-                *read.lines.entry(digest(line)).or_default() += 1;
+        for (key, _) in list(clients, bucket, FIREHOSE_PREFIX).await? {
+            if seen.insert(key.clone()) {
+                read.absorb(clients, bucket, &key).await?;
+                last_new = Instant::now();
             }
         }
-        if Instant::now() >= deadline || read.holds_all(ledger) {
+        let quiet = last_new.elapsed();
+        let one_per_call = seen.len() as u64 >= calls && quiet >= FIREHOSE_QUIET;
+        if one_per_call || quiet >= buffer + FIREHOSE_GRACE {
             return Ok(read);
         }
         tokio::time::sleep(POLL).await;
@@ -128,17 +142,27 @@ async fn read_lines(
 }
 
 /// The lake's figures, from the listing of its data objects (the quarantine left out), with
-/// the events the judge found there and the uploads that wrote them.
+/// what the reconciliation found there and the uploads that wrote them: its missing events and
+/// its extra rows are the reconciliation's.
 ///
 /// # Errors
 /// A failing S3 call.
-pub async fn lake(clients: &Clients, bucket: &str, found: u64, uploads: u64) -> Result<SinkReport> {
+pub async fn lake(
+    clients: &Clients,
+    bucket: &str,
+    found: &crate::flows::stream::reconcile::Reconciliation,
+    uploads: u64,
+) -> Result<SinkReport> {
     let sizes: Vec<u64> = list(clients, bucket, "event_type=")
         .await?
         .into_iter()
         .map(|(_, size)| size)
         .collect();
-    Ok(figures("lake", uploads, &sizes, found))
+    Ok(SinkReport {
+        missing: found.missing,
+        duplicated: found.duplicated,
+        ..figures("lake", uploads, &sizes, found.found)
+    })
 }
 
 /// The raw sink's figures, and the failures of its reconciliation with `ledger`.
@@ -151,26 +175,28 @@ pub async fn raw(
     ledger: &Ledger,
     puts: u64,
 ) -> Result<(SinkReport, Vec<Failure>)> {
-    let read = read_lines(clients, state_bucket, RAW_PREFIX, ledger, Duration::ZERO).await?;
+    let read = read_lines(clients, state_bucket, RAW_PREFIX).await?;
     let mut report = figures("raw", puts, &read.sizes, read.events());
-    let failures = reconcile(&mut report, &read.lines, ledger);
+    let failures = reconcile(&mut report, &read.lines, ledger, &HashMap::new());
     Ok((report, failures))
 }
 
 /// What the Firehose consumer did, for its sink's judgement.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Default)]
 pub struct Forwarded {
     /// `PutRecordBatch` calls that Firehose answered.
     pub calls: u64,
-    /// Events delivered but not checkpointed when the consumer crashed.
-    pub unacknowledged: u64,
+    /// The records the consumer delivered but had not checkpointed when it crashed, by digest,
+    /// each as many times as it was left so: how many more copies of it Firehose may hold.
+    pub redelivered: HashMap<Digest, u32>,
     /// The delivery stream's buffering interval: how long AWS may hold the last records.
     pub buffer_secs: u64,
 }
 
 /// The Firehose sink's figures (waiting for its last objects), and the failures of its
-/// reconciliation with `ledger`: every event at least as many times as it was sent, at most
-/// `unacknowledged` copies more, nothing else, and nothing in Firehose's error output.
+/// reconciliation with `ledger`: every record as many times as it was sent, each at most as
+/// many copies more as its batches were left unacknowledged, nothing else, and nothing in
+/// Firehose's error output.
 ///
 /// # Errors
 /// A failing S3 call.
@@ -180,12 +206,12 @@ pub async fn firehose(
     ledger: &Ledger,
     forwarded: Forwarded,
 ) -> Result<(SinkReport, Vec<Failure>)> {
-    let wait = Duration::from_secs(forwarded.buffer_secs) + FIREHOSE_GRACE;
-    let read = read_lines(clients, state_bucket, FIREHOSE_PREFIX, ledger, wait).await?;
+    let buffer = Duration::from_secs(forwarded.buffer_secs);
+    let read = read_firehose(clients, state_bucket, forwarded.calls, buffer).await?;
     let mut report = figures("firehose", forwarded.calls, &read.sizes, read.events());
-    report.redelivered = forwarded.unacknowledged;
+    report.redelivered = forwarded.redelivered.values().map(|n| u64::from(*n)).sum();
     report.note = Some(firehose_note(&report));
-    let mut failures = reconcile(&mut report, &read.lines, ledger);
+    let mut failures = reconcile(&mut report, &read.lines, ledger, &forwarded.redelivered);
     let errors = list(clients, state_bucket, FIREHOSE_ERROR_PREFIX).await?;
     if !errors.is_empty() {
         failures.push(Failure::new(
@@ -212,53 +238,71 @@ fn firehose_note(report: &SinkReport) -> String {
     )
 }
 
-/// Compares a sink's lines with the ledger: each event as many times as it was sent, and at
-/// most `report.redelivered` copies more in all.
+/// Compares a sink's lines with the ledger: each record as many times as it was sent (a copy
+/// short is missing), at most as many copies more as `redelivered` allows it, and every line
+/// one of a record sent (lines are counted by digest: an unknown line never offsets a missing
+/// copy).
 fn reconcile(
     report: &mut SinkReport,
     lines: &HashMap<Digest, u32>,
     ledger: &Ledger,
+    redelivered: &HashMap<Digest, u32>,
 ) -> Vec<Failure> {
-    let (mut missing, mut duplicated) = (Vec::new(), Vec::new());
-    let mut expected = 0u64;
-    for id in ledger.ids() {
-        let sent = ledger.get(id).expect("an id the ledger lists");
-        expected += u64::from(sent.copies);
-        match lines.get(&sent.digest).copied().unwrap_or(0) {
-            0 => missing.push(id.to_string()),
-            n if n > u32::from(sent.copies) => {
-                duplicated.push((id.to_string(), n - u32::from(sent.copies)))
+    let (mut missing, mut beyond) = (Vec::new(), Vec::new());
+    let (mut expected, mut sent) = (0u64, HashSet::new());
+    report.missing = 0;
+    report.duplicated = 0;
+    for (digest, copies, name) in ledger.records() {
+        expected += u64::from(copies);
+        sent.insert(digest);
+        let held = lines.get(&digest).copied().unwrap_or(0);
+        if held < copies {
+            report.missing += u64::from(copies - held);
+            missing.push(name.to_string());
+        } else if held > copies {
+            let extra = held - copies;
+            report.duplicated += u64::from(extra);
+            let allowed = redelivered.get(&digest).copied().unwrap_or(0);
+            if extra > allowed {
+                beyond.push(format!("{name} x{}", extra - allowed));
             }
-            _ => {}
         }
     }
-    report.missing = missing.len() as u64;
-    report.duplicated = duplicated.iter().map(|(_, n)| u64::from(*n)).sum();
-    let known = expected + report.duplicated;
-    let unknown = report.events.saturating_sub(known);
-    let too_many = report.duplicated > report.redelivered;
-    if missing.is_empty() && !too_many && unknown == 0 {
+    let unknown: u64 = lines
+        .iter()
+        .filter(|(d, _)| !sent.contains(*d))
+        .map(|(_, n)| u64::from(*n))
+        .sum();
+    if missing.is_empty() && beyond.is_empty() && unknown == 0 {
         return Vec::new();
     }
-    let shown: Vec<&str> = missing.iter().take(EXAMPLES).map(String::as_str).collect();
-    let twice: Vec<&str> = duplicated
-        .iter()
-        .take(EXAMPLES)
-        .map(|(id, _)| id.as_str())
-        .collect();
+    missing.sort();
+    beyond.sort();
     let allowed = match report.redelivered {
         0 => String::new(),
-        n => format!(", at most {n} copies more (redelivered after crashes)"),
+        n => format!(", each batch left unacknowledged by a crash at most once more ({n} copies)"),
     };
     vec![Failure::new(
         &format!("sinks.{}", report.sink),
-        format!("every event sent, as many times as it was sent ({expected} records){allowed}"),
+        format!("every record sent, as many times as it was sent ({expected} records){allowed}"),
         format!(
-            "missing {} [{}]; {} extra copies [{}]; {unknown} records nobody sent",
-            missing.len(),
-            shown.join(", "),
+            "missing {} copies [{}]; {} extra copies, {} beyond what crashes allow [{}]; \
+             {unknown} records nobody sent",
+            report.missing,
+            missing
+                .iter()
+                .take(EXAMPLES)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
             report.duplicated,
-            twice.join(", ")
+            beyond.len(),
+            beyond
+                .iter()
+                .take(EXAMPLES)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     )]
 }
@@ -348,10 +392,12 @@ mod tests {
     use crate::flows::stream::faults::Fate;
     use std::time::Duration;
 
+    /// A ledger of `records`, each sent once, or twice when it starts with `2`.
     fn ledger_of(records: &[&[u8]]) -> Ledger {
         let mut ledger = Ledger::new();
         for r in records {
-            ledger.record(uuid::Uuid::new_v4(), Fate::Clean, r, 1, Duration::ZERO);
+            let copies = if r.starts_with(b"2") { 2 } else { 1 };
+            ledger.record(uuid::Uuid::new_v4(), Fate::Clean, r, copies, Duration::ZERO);
         }
         ledger
     }
@@ -365,17 +411,19 @@ mod tests {
     }
 
     fn check(sent: &[&[u8]], stored: &[&[u8]]) -> (SinkReport, Vec<Failure>) {
-        check_redelivered(sent, stored, 0)
+        check_redelivered(sent, stored, &[])
     }
 
+    /// `redelivered`: the records a crash left unacknowledged (each once more allowed).
     fn check_redelivered(
         sent: &[&[u8]],
         stored: &[&[u8]],
-        redelivered: u64,
+        redelivered: &[&[u8]],
     ) -> (SinkReport, Vec<Failure>) {
         let mut report = figures("raw", 2, &[10, 20], stored.len() as u64);
-        report.redelivered = redelivered;
-        let failures = reconcile(&mut report, &lines_of(stored), &ledger_of(sent));
+        let allowed = lines_of(redelivered);
+        report.redelivered = redelivered.len() as u64;
+        let failures = reconcile(&mut report, &lines_of(stored), &ledger_of(sent), &allowed);
         (report, failures)
     }
 
@@ -404,18 +452,42 @@ mod tests {
     }
 
     #[test]
-    fn copies_within_what_crashes_left_unacknowledged_pass_and_more_fail() {
-        let sent: &[&[u8]] = &[b"a", b"b", b"c"];
-        let (report, failures) = check_redelivered(sent, &[b"a", b"b", b"c", b"a", b"b"], 2);
-        assert!(failures.is_empty(), "{failures:?}");
-        assert_eq!(report.duplicated, 2);
-        let (_, failures) = check_redelivered(sent, &[b"a", b"b", b"c", b"a", b"b", b"c"], 2);
-        assert_eq!(failures.len(), 1);
+    fn a_record_sent_twice_and_stored_once_is_missing_a_copy_that_no_stranger_offsets() {
+        // "2x" was sent twice (a duplicate fault): one copy of it is not enough.
+        let (report, failures) = check(&[b"a", b"2x"], &[b"a", b"2x"]);
+        assert_eq!((report.missing, failures.len()), (1, 1), "{failures:?}");
+        // A line nobody sent beside it is counted, not taken for the missing copy.
+        let (report, failures) = check(&[b"a", b"2x"], &[b"a", b"2x", b"zzz"]);
+        assert_eq!(report.missing, 1);
         assert!(
-            failures[0].expected.contains("at most 2 copies more"),
+            failures[0].actual.contains("; 1 records nobody sent"),
             "{failures:?}"
         );
-        let (_, failures) = check_redelivered(sent, &[b"a", b"b", b"a"], 5);
+        let (_, failures) = check(&[b"a", b"2x"], &[b"a", b"2x", b"2x"]);
+        assert!(failures.is_empty(), "{failures:?}");
+    }
+
+    #[test]
+    fn copies_are_allowed_per_record_left_unacknowledged_and_no_other() {
+        let sent: &[&[u8]] = &[b"a", b"b", b"c"];
+        let (report, failures) =
+            check_redelivered(sent, &[b"a", b"b", b"c", b"a", b"b"], &[b"a", b"b"]);
+        assert!(failures.is_empty(), "{failures:?}");
+        assert_eq!(report.duplicated, 2);
+        // As many extra copies in all, but of a record no crash left unacknowledged.
+        let (_, failures) = check_redelivered(sent, &[b"a", b"b", b"c", b"a", b"c"], &[b"a", b"b"]);
+        assert_eq!(failures.len(), 1);
+        assert!(
+            failures[0].actual.contains("1 beyond what crashes allow"),
+            "{failures:?}"
+        );
+        assert!(
+            failures[0]
+                .expected
+                .contains("at most once more (2 copies)"),
+            "{failures:?}"
+        );
+        let (_, failures) = check_redelivered(sent, &[b"a", b"b", b"a"], &[b"a", b"b"]);
         assert!(failures[0].actual.starts_with("missing 1"), "{failures:?}");
     }
 

@@ -8,6 +8,7 @@ mod moments;
 mod stages;
 mod upstream;
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -282,6 +283,7 @@ async fn drive(
         skipped_moments,
         fired_by_rule,
         fault_calls,
+        firehose_redelivered,
         web,
     } = ran;
     let mut report = assemble(config, &fed, judgement, timeline, times, figures);
@@ -295,6 +297,7 @@ async fn drive(
         provisioned,
         &mut report,
         &fed.ledger,
+        firehose_redelivered,
     ))
     .await?;
     let web_tables = match web {
@@ -320,6 +323,7 @@ async fn judge_sinks(
     provisioned: &Provisioned,
     report: &mut StreamReport,
     ledger: &Ledger,
+    firehose_redelivered: HashMap<crate::verdict::Digest, u32>,
 ) -> Result<()> {
     use crate::flows::stream::settings::Consumer;
     let pipeline = &config.pipeline;
@@ -327,8 +331,9 @@ async fn judge_sinks(
         return Ok(());
     }
     let (res, counts) = (&provisioned.resources, report.stats.fan_out);
-    let found = report.judged.reconciliation.found;
-    let mut reports = vec![sinks::lake(clients, &res.bucket, found, report.stats.objects).await?];
+    let reconciled = &report.judged.reconciliation;
+    let mut reports =
+        vec![sinks::lake(clients, &res.bucket, reconciled, report.stats.objects).await?];
     let mut failures = Vec::new();
     if pipeline.has(Consumer::Raw) {
         let (raw, failed) =
@@ -339,7 +344,7 @@ async fn judge_sinks(
     if pipeline.has(Consumer::Firehose) {
         let forwarded = sinks::Forwarded {
             calls: counts.firehose_calls,
-            unacknowledged: counts.firehose_unacknowledged,
+            redelivered: firehose_redelivered,
             buffer_secs: pipeline.firehose_buffer_secs.max(0) as u64,
         };
         let (firehose, failed) =
@@ -356,12 +361,16 @@ async fn judge_sinks(
 /// `report`; returns the tables.
 async fn judge_web(report: &mut StreamReport, front: Finished, ledger: &Ledger) -> Result<Tables> {
     let back = web::tables::read(&front.tables).await?;
-    let answered = front
-        .stats
-        .requests
-        .load(std::sync::atomic::Ordering::Relaxed);
+    let arrivals = std::mem::take(
+        &mut *front
+            .stats
+            .arrivals
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
     let calls = front.scheduled.then_some(&front.served.calls);
-    let failures = web::judge::judge(calls, ledger, &back, answered, front.served.store.logs_lost);
+    let lost = front.served.store.logs_lost;
+    let failures = web::judge::judge(calls, ledger, &back, &arrivals, lost);
     report.judged.add_failures(failures);
     let addr = front.addr.to_string();
     report.web = Some(WebReport::new(addr, &front.served, &front.stats, &back));
@@ -380,6 +389,8 @@ struct Ran {
     fired_by_rule: Vec<u64>,
     /// The stages' calls through the schedule, by `service operation`.
     fault_calls: std::collections::BTreeMap<String, u64>,
+    /// The records the Firehose consumer left unacknowledged when it crashed, by digest.
+    firehose_redelivered: HashMap<crate::verdict::Digest, u32>,
     web: Option<Finished>,
 }
 
@@ -464,6 +475,7 @@ async fn run_stages(
             .map(|(service, op, n)| (format!("{} {op}", service.name()), n))
             .collect(),
         skipped_moments,
+        firehose_redelivered: stats.redelivered(),
         web,
     })
 }

@@ -96,6 +96,21 @@ impl Stats {
         }
     }
 
+    /// The records the Firehose consumer delivered and left unacknowledged when it crashed,
+    /// by digest, each as many times as it was left so.
+    pub(super) fn redelivered(&self) -> std::collections::HashMap<crate::verdict::Digest, u32> {
+        let records = self
+            .firehose
+            .redelivered
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut by_digest = std::collections::HashMap::new();
+        for record in records.iter() {
+            *by_digest.entry(crate::verdict::digest(record)).or_default() += 1;
+        }
+        by_digest
+    }
+
     /// A snapshot of the counters.
     pub(super) fn collect(&self) -> StageStats {
         let mut stats = StageStats::collect(

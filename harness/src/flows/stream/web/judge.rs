@@ -1,9 +1,13 @@
 //! The web source's invariants: every request answered as it had to be, every event of a 200
 //! in the ledger (and nothing else in it), every one of them stored once in its table with
 //! every column as served and the request that served it, nothing stored for a refused request,
-//! and `request_log` holding exactly the requests made, with their statuses.
+//! and `request_log` holding exactly the requests that reached the server (as the server saw
+//! them arrive, before it did anything), each with the events stored for it, and the
+//! scheduler's requests as they were answered.
 
 use std::collections::HashMap;
+
+use tickflow_pipeline::web::Arrival;
 
 use super::client::{Answer, Calls};
 use super::tables::ReadBack;
@@ -27,13 +31,13 @@ pub const CHECKS: [&str; 5] = [
 type Expected = HashMap<uuid::Uuid, (Option<Digest>, Option<uuid::Uuid>)>;
 
 /// Every web invariant `calls` (the scheduler's answers; `None` when anyone called, as under
-/// `tickflow serve`), the `ledger` and the tables read `back` break. `logged_by_server` is how
-/// many requests the server answered, `logs_lost` how many log rows its writer could not store.
+/// `tickflow serve`), the `ledger` and the tables read `back` break. `arrivals` are the
+/// requests that reached the server, `logs_lost` how many log rows its writer could not store.
 pub fn judge(
     calls: Option<&Calls>,
     ledger: &Ledger,
     back: &ReadBack,
-    logged_by_server: u64,
+    arrivals: &[Arrival],
     logs_lost: u64,
 ) -> Vec<Failure> {
     let mut failures = Vec::new();
@@ -49,15 +53,69 @@ pub fn judge(
         None => from_ledger(ledger),
     };
     failures.extend(rows(&expected, back));
-    let logged = back.log.len() as u64;
-    if logged != logged_by_server || logs_lost > 0 {
-        failures.push(Failure::new(
-            "web.request_log",
-            format!("a row for each of the {logged_by_server} requests the server answered"),
-            format!("{logged} rows ({logs_lost} the writer could not store)"),
-        ));
-    }
+    failures.extend(arrivals_logged(arrivals, back, logs_lost));
     failures
+}
+
+/// `request_log` holds a row for each request that reached the server, saying how it arrived
+/// (method, URL, client), and no other; each row's events are those stored for its request.
+fn arrivals_logged(arrivals: &[Arrival], back: &ReadBack, logs_lost: u64) -> Option<Failure> {
+    type Seen<'a> = (&'a str, &'a str, &'a str);
+    let mut logged: HashMap<uuid::Uuid, Vec<Seen>> = HashMap::new();
+    for row in &back.log {
+        let seen = (row.method.as_str(), row.url.as_str(), row.client.as_str());
+        logged.entry(row.request_id).or_default().push(seen);
+    }
+    let mut wrong = Vec::new();
+    for arrival in arrivals {
+        let seen = (
+            arrival.method.as_str(),
+            arrival.url.as_str(),
+            arrival.client.as_str(),
+        );
+        let rows = logged.entry(arrival.request_id).or_default();
+        match rows.iter().position(|r| *r == seen) {
+            Some(at) => {
+                rows.swap_remove(at);
+            }
+            None => wrong.push(format!(
+                "{} {} {} from {}: arrived, not logged as it arrived",
+                arrival.request_id, arrival.method, arrival.url, arrival.client
+            )),
+        }
+    }
+    let never: usize = logged.values().map(Vec::len).sum();
+    if never > 0 {
+        wrong.push(format!("{never} rows for requests that never arrived"));
+    }
+    let mut stored: HashMap<uuid::Uuid, u32> = HashMap::new();
+    for row in back.rows.values() {
+        *stored.entry(row.request_id).or_default() += 1;
+    }
+    for row in &back.log {
+        let held = stored.get(&row.request_id).copied().unwrap_or(0);
+        let says = if row.status == 200 { row.events } else { 0 };
+        if held != says || (row.status != 200 && row.events != 0) {
+            wrong.push(format!(
+                "{} logged {} with {} events, {held} stored for it",
+                row.request_id, row.status, row.events
+            ));
+        }
+    }
+    if logs_lost > 0 {
+        wrong.push(format!("{logs_lost} rows the writer could not store"));
+    }
+    (!wrong.is_empty()).then(|| {
+        Failure::new(
+            "web.request_log",
+            format!(
+                "a row for each of the {} requests that reached the server, as it arrived, with \
+                 the events stored for it",
+                arrivals.len()
+            ),
+            counted(&wrong, "; "),
+        )
+    })
 }
 
 /// How many `items` there are, and the first few: `3: a, b, c`.
@@ -283,6 +341,12 @@ mod tests {
 
     /// A run of three 200s (two events each) and one 429, stored and logged as it should be.
     fn good_run() -> (Calls, Ledger, ReadBack) {
+        let (calls, ledger, back, _) = good_run_arriving();
+        (calls, ledger, back)
+    }
+
+    /// [`good_run`], with the requests as they arrived.
+    fn good_run_arriving() -> (Calls, Ledger, ReadBack, Vec<Arrival>) {
         let events: Vec<_> = Generator::new(GeneratorConfig {
             events: 6,
             ..GeneratorConfig::default()
@@ -312,13 +376,21 @@ mod tests {
             429,
             Vec::new(),
         ));
+        let mut arrivals = Vec::new();
         for a in &answers {
             back.log.push(LogRow {
                 request_id: a.id,
                 method: "GET".into(),
                 url: a.url.clone(),
+                client: "127.0.0.1:5000".into(),
                 status: a.status.unwrap(),
                 events: a.events.len() as u32,
+            });
+            arrivals.push(Arrival {
+                request_id: a.id,
+                method: "GET".into(),
+                url: a.url.clone(),
+                client: "127.0.0.1:5000".into(),
             });
         }
         (
@@ -328,6 +400,7 @@ mod tests {
             },
             ledger,
             back,
+            arrivals,
         )
     }
 
@@ -343,9 +416,19 @@ mod tests {
         }
     }
 
+    /// The checks that fail, the arrivals being the requests the log holds.
     fn checks(calls: &Calls, ledger: &Ledger, back: &ReadBack) -> Vec<String> {
-        let n = back.log.len() as u64;
-        judge(Some(calls), ledger, back, n, 0)
+        let arrivals: Vec<Arrival> = back
+            .log
+            .iter()
+            .map(|r| Arrival {
+                request_id: r.request_id,
+                method: r.method.clone(),
+                url: r.url.clone(),
+                client: r.client.clone(),
+            })
+            .collect();
+        judge(Some(calls), ledger, back, &arrivals, 0)
             .into_iter()
             .map(|f| format!("{}: {}", f.check, f.actual))
             .collect()
@@ -353,10 +436,45 @@ mod tests {
 
     #[test]
     fn a_run_stored_and_logged_as_served_passes() {
-        let (calls, ledger, back) = good_run();
+        let (calls, ledger, back, arrivals) = good_run_arriving();
         assert_eq!(checks(&calls, &ledger, &back), Vec::<String>::new());
-        let n = back.log.len() as u64;
-        assert!(judge(None, &ledger, &back, n, 0).is_empty());
+        assert!(judge(None, &ledger, &back, &arrivals, 0).is_empty());
+    }
+
+    #[test]
+    fn a_request_that_arrived_and_was_never_logged_fails_however_many_rows_there_are() {
+        let (_, ledger, mut back, arrivals) = good_run_arriving();
+        // The handler of the 429 was dropped: no row, though another row came twice.
+        let copy = back.log[0].clone();
+        back.log[3] = copy;
+        let failures = judge(None, &ledger, &back, &arrivals, 0);
+        assert_eq!(failures.len(), 1, "{failures:?}");
+        assert!(
+            failures[0]
+                .actual
+                .contains("arrived, not logged as it arrived"),
+            "{failures:?}"
+        );
+        assert!(
+            failures[0]
+                .actual
+                .contains("1 rows for requests that never arrived"),
+            "{failures:?}"
+        );
+        // A 200 logged with another count of events than were stored for it.
+        let (_, ledger, mut back, arrivals) = good_run_arriving();
+        back.log[0].events = 5;
+        let failures = judge(None, &ledger, &back, &arrivals, 0);
+        assert!(
+            failures[0]
+                .actual
+                .contains("logged 200 with 5 events, 2 stored for it"),
+            "{failures:?}"
+        );
+        // A 200 whose rows were stored and whose log row is gone.
+        let (_, ledger, mut back, arrivals) = good_run_arriving();
+        back.log.remove(0);
+        assert_eq!(judge(None, &ledger, &back, &arrivals, 0).len(), 1);
     }
 
     #[test]
@@ -413,10 +531,9 @@ mod tests {
         assert!(checks(&calls, &ledger, &back)
             .iter()
             .any(|c| c.contains("logged 2 times")));
-        let (calls, ledger, back) = good_run();
-        let n = back.log.len() as u64;
-        assert_eq!(judge(Some(&calls), &ledger, &back, n + 1, 0).len(), 1);
-        assert_eq!(judge(Some(&calls), &ledger, &back, n, 1).len(), 1);
+        let (calls, ledger, back, arrivals) = good_run_arriving();
+        assert!(judge(Some(&calls), &ledger, &back, &arrivals, 0).is_empty());
+        assert_eq!(judge(Some(&calls), &ledger, &back, &arrivals, 1).len(), 1);
     }
 
     #[test]
@@ -430,6 +547,7 @@ mod tests {
             request_id: id,
             method: "GET".into(),
             url: "/logs?batch=2".into(),
+            client: "127.0.0.1:5000".into(),
             status: 200,
             events: 0,
         });

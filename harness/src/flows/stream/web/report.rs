@@ -28,7 +28,8 @@ pub struct WebReport {
     pub asks: BTreeMap<String, u64>,
     /// Requests that got no answer, or a 200 whose body could not be read.
     pub errors: u64,
-    /// Events in 200s.
+    /// Events in 200s: as the scheduler read them, or (without one, under `tickflow serve`)
+    /// as the server counted them.
     pub events_served: u64,
     /// Send to answer, every request, microseconds.
     pub latency_us: Latency,
@@ -75,6 +76,10 @@ impl WebReport {
                 ok.record(answer.latency_us);
             }
         }
+        if calls.answers.is_empty() {
+            // No scheduler (tickflow serve): what the server served, whoever asked.
+            report.events_served = report.server.events_served;
+        }
         report.latency_us = all.summary();
         report.ok_latency_us = ok.summary();
         report.requests_per_sec = report.requests as f64 / calls.elapsed.as_secs_f64().max(1e-9);
@@ -98,7 +103,8 @@ impl WebReport {
         let server = &self.server;
         let _ = writeln!(
             out,
-            "  server answered {}: 200 {}, 400/404/405 {}, 401 {}, 429 {}, 503 {}; {} events served",
+            "  server: {} requests arrived, {} answered: 200 {}, 400/404/405 {}, 401 {}, 429 {}, 503 {}; {} events served",
+            server.arrived,
             self.answered_by_server,
             server.ok,
             server.bad_request,
@@ -198,6 +204,8 @@ impl WebReport {
 /// The server's own counts of its answers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct ServerCounts {
+    /// Requests that reached the server (each has a `request_log` row).
+    pub arrived: u64,
     /// 200s.
     pub ok: u64,
     /// 400s, 404s, 405s.
@@ -215,6 +223,7 @@ pub struct ServerCounts {
 impl ServerCounts {
     fn of(stats: &WebStats) -> Self {
         Self {
+            arrived: stats.arrived.load(Relaxed),
             ok: stats.ok.load(Relaxed),
             bad_request: stats.bad_request.load(Relaxed),
             unauthorized: stats.unauthorized.load(Relaxed),
@@ -244,6 +253,7 @@ mod tests {
         let served = WebReport {
             answered_by_server: 7,
             server: ServerCounts {
+                arrived: 7,
                 ok: 5,
                 too_many: 2,
                 events_served: 50,
@@ -254,7 +264,8 @@ mod tests {
         let text = served.render_text();
         assert!(
             text.contains(
-                "server answered 7: 200 5, 400/404/405 0, 401 0, 429 2, 503 0; 50 events"
+                "server: 7 requests arrived, 7 answered: 200 5, 400/404/405 0, 401 0, 429 2, \
+                 503 0; 50 events"
             ),
             "{text}"
         );

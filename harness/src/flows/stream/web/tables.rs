@@ -31,6 +31,8 @@ pub struct LogRow {
     pub method: String,
     /// Path and query.
     pub url: String,
+    /// The client's address.
+    pub client: String,
     /// Status answered.
     pub status: u16,
     /// Events answered.
@@ -77,7 +79,7 @@ pub async fn read(tables: &Tables) -> Result<ReadBack> {
         }
     }
     let sql = format!(
-        "SELECT request_id::text, method, url, status, events FROM {} ORDER BY id",
+        "SELECT request_id::text, method, url, status, events, client_addr FROM {} ORDER BY id",
         tables.schema.qualified("request_log")
     );
     for row in client.query(&sql, &[]).await.map_err(db("request_log"))? {
@@ -87,6 +89,7 @@ pub async fn read(tables: &Tables) -> Result<ReadBack> {
             url: row.try_get(2).map_err(db("request_log"))?,
             status: row.try_get::<_, i16>(3).map_err(db("request_log"))? as u16,
             events: row.try_get::<_, i32>(4).map_err(db("request_log"))? as u32,
+            client: row.try_get(5).map_err(db("request_log"))?,
         });
     }
     Ok(back)

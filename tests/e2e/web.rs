@@ -1,0 +1,178 @@
+//! The web source against a real PostgreSQL: clients that go away while their requests wait on
+//! a locked table (`LOCK TABLE`) leave nothing half done: every request that reached the server
+//! is logged as it arrived, with the events stored for it, and the run stays exact.
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use tickflow_harness::flows::stream::driver::{self, Source};
+use tickflow_harness::flows::stream::web::Callers;
+use tickflow_harness::postgres;
+use tickflow_harness::scenario::{self, Scenario};
+use tickflow_harness::verdict::Report as _;
+
+use crate::support::{clients, within};
+
+/// Requests sent whose clients go away before the answer.
+const GONE: usize = 6;
+/// Requests sent and answered normally, after the lock is let go.
+const ANSWERED: usize = 3;
+
+/// Sends `GET path` with `request_id` on a new connection; reads the answer unless `leave`
+/// (then the connection is dropped after `leave`). Returns the status line; `None` when
+/// nothing listens yet.
+fn get(addr: &str, path: &str, request_id: uuid::Uuid, leave: Option<Duration>) -> Option<String> {
+    let mut stream = TcpStream::connect(addr).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nx-request-id: {request_id}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    if let Some(wait) = leave {
+        std::thread::sleep(wait);
+        let _ = stream.shutdown(std::net::Shutdown::Both);
+        return Some(String::new());
+    }
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    Some(answer.lines().next().unwrap_or_default().to_string())
+}
+
+/// The run's schema: the one whose `request_log` holds `marker`.
+async fn schema_logging(db: &tokio_postgres::Client, marker: uuid::Uuid) -> String {
+    loop {
+        let schemas = db
+            .query(
+                "SELECT schema_name FROM information_schema.schemata \
+                 WHERE schema_name LIKE 'tickflow_web_%'",
+                &[],
+            )
+            .await
+            .unwrap();
+        for row in schemas {
+            let schema: String = row.get(0);
+            let sql =
+                format!("SELECT count(*) FROM {schema}.request_log WHERE request_id::text = $1");
+            if let Ok(found) = db.query_one(&sql, &[&marker.to_string()]).await {
+                if found.get::<_, i64>(0) > 0 {
+                    return schema;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn clients_that_go_away_mid_request_leave_every_request_logged_and_the_run_exact() {
+    let clients = clients().await;
+    let url = postgres::shared::shared().unwrap().url.clone();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let text = format!(
+        "[scenario]\nname = \"e2e-web-gone\"\nseed = 3\n[source]\nkind = \"web\"\n[web]\naddr = \"{addr}\"\n"
+    );
+    let s = Scenario {
+        path: "e2e-web-gone.toml".into(),
+        file: scenario::parse("e2e-web-gone.toml", &text).unwrap(),
+    };
+    let mut config = s.run_config().unwrap();
+    let Source::Web(web) = &mut config.source else {
+        panic!("a web scenario")
+    };
+    web.postgres = Some(url.clone());
+    web.callers = Callers::Anyone { secs: Some(12.0) };
+    let run = tokio::spawn({
+        let (clients, config) = (clients.clone(), config.clone());
+        async move { driver::run(&clients, &config).await }
+    });
+
+    // Find the run's tables by a request of the test's own, then lock the market-data tables:
+    // the next requests wait in the database writer.
+    let marker = uuid::Uuid::new_v4();
+    let health = within(Duration::from_secs(60), "the server", async {
+        loop {
+            let addr = addr.clone();
+            let answer = tokio::task::spawn_blocking(move || get(&addr, "/health", marker, None))
+                .await
+                .unwrap();
+            if let Some(status) = answer {
+                return status;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+    .await;
+    assert!(health.contains("200"), "{health}");
+    let mut db = postgres::connect(&url).await.unwrap();
+    let schema = within(Duration::from_secs(30), "the run's schema", async {
+        schema_logging(&db, marker).await
+    })
+    .await;
+    let lock = db.transaction().await.unwrap();
+    lock.batch_execute(&format!(
+        "LOCK TABLE {schema}.forex_rates, {schema}.stock_prices, {schema}.stock_news \
+         IN ACCESS EXCLUSIVE MODE"
+    ))
+    .await
+    .unwrap();
+    let gone: Vec<uuid::Uuid> = (0..GONE).map(|_| uuid::Uuid::new_v4()).collect();
+    let senders: Vec<_> = gone
+        .iter()
+        .map(|id| {
+            let (addr, id) = (addr.clone(), *id);
+            std::thread::spawn(move || {
+                get(&addr, "/logs?batch=5", id, Some(Duration::from_millis(500)));
+            })
+        })
+        .collect();
+    for sender in senders {
+        sender.join().unwrap();
+    }
+    // Every client has gone; the rows wait behind the lock. Let it go.
+    lock.commit().await.unwrap();
+    for _ in 0..ANSWERED {
+        let addr = addr.clone();
+        let status = tokio::task::spawn_blocking(move || {
+            get(&addr, "/logs?batch=5", uuid::Uuid::new_v4(), None).unwrap_or_default()
+        })
+        .await
+        .unwrap();
+        assert!(status.contains("200"), "{status}");
+    }
+
+    let report = within(Duration::from_secs(300), "the run", run)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(report.judged.passed, "{}", report.render_text());
+    let web = report.web.as_ref().unwrap();
+    assert_eq!(
+        web.server.arrived,
+        (1 + GONE + ANSWERED) as u64,
+        "every request that reached the server"
+    );
+    assert_eq!(web.request_log_rows, web.server.arrived);
+    // What the gone clients asked for was served all the same: stored, queued, logged.
+    assert_eq!(web.events_served, ((GONE + ANSWERED) * 5) as u64);
+    assert_eq!(
+        report.judged.reconciliation.found,
+        web.events_served,
+        "{}",
+        report.render_text()
+    );
+    assert!(
+        report
+            .render_text()
+            .contains(&format!("{} events served", (GONE + ANSWERED) * 5)),
+        "{}",
+        report.render_text()
+    );
+}
