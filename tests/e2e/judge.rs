@@ -98,7 +98,10 @@ async fn judged(
     what: &str,
     checks: &[&str],
 ) -> Vec<Failure> {
-    let report = within(LIMIT, what, run.rejudge(clients)).await.unwrap();
+    // Boxed: a rejudge is a large future, and the corruption test awaits many in a row.
+    let report = within(LIMIT, what, Box::pin(run.rejudge(clients)))
+        .await
+        .unwrap();
     let mut failures = report.judged.failures.clone();
     failures.extend(evaluate(expect, &report));
     let got: BTreeSet<&str> = failures.iter().map(|f| f.check.as_str()).collect();
@@ -477,6 +480,12 @@ async fn every_corruption_of_a_finished_run_fails_its_checks_and_says_where() {
         a.starts_with(&format!("{where_}:2: event")) && a.ends_with("differs from the record sent"),
         "{a}"
     );
+
+    // 4b. The lake by its text and its keys (boxed: the test's future is large already).
+    Box::pin(text_and_keys(
+        &run, &clients, &expect, bucket, &data_key, &original,
+    ))
+    .await;
 
     // 5. Enrichment wrong or missing: altered, and a required field absent.
     let tampered = edit_rows(&original.body, |i, row| match i {
@@ -944,6 +953,92 @@ async fn every_corruption_of_a_finished_run_fails_its_checks_and_says_where() {
     run.teardown(&clients).await;
 }
 
+/// The lake by its text and its keys: an id upper-cased (equal as a UUID, another string), a
+/// blank line appended, the object renamed within its partition; each fails, saying where, and
+/// the object is put back.
+async fn text_and_keys(
+    run: &FinishedStream,
+    clients: &Clients,
+    expect: &Expect,
+    bucket: &str,
+    data_key: &str,
+    original: &Saved,
+) {
+    let text = String::from_utf8(original.body.clone()).unwrap();
+    let id = text.split("\"event_uuid\":\"").nth(1).unwrap()[..36].to_string();
+    let respelt = text.replacen(&id, &id.to_uppercase(), 1).into_bytes();
+    put(clients, bucket, data_key, respelt, &original.metadata).await;
+    let f = judged(
+        run,
+        clients,
+        expect,
+        "id respelt",
+        // Not the event written: its price counts in no window either.
+        &["reconciliation.altered", "alerts.windows"],
+    )
+    .await;
+    assert!(
+        failure(&f, "reconciliation.altered").examples[0].contains(&id),
+        "{f:?}"
+    );
+    let mut padded = original.body.clone();
+    padded.push(b'\n');
+    put(clients, bucket, data_key, padded, &original.metadata).await;
+    let f = judged(
+        run,
+        clients,
+        expect,
+        "blank line",
+        &["reconciliation.unknown"],
+    )
+    .await;
+    assert!(
+        failure(&f, "reconciliation.unknown").examples[0].ends_with("an empty line, not a row"),
+        "{f:?}"
+    );
+    put(
+        clients,
+        bucket,
+        data_key,
+        original.body.clone(),
+        &original.metadata,
+    )
+    .await;
+    let (partition, _) = data_key.rsplit_once('/').unwrap();
+    let renamed = format!("{partition}/part-00000000000000000000.jsonl");
+    delete(clients, bucket, data_key).await;
+    put(
+        clients,
+        bucket,
+        &renamed,
+        original.body.clone(),
+        &original.metadata,
+    )
+    .await;
+    let f = judged(
+        run,
+        clients,
+        expect,
+        "object renamed",
+        // Its notification names the key it was written under, which is gone.
+        &["reconciliation.misplaced", "sns.new_data", "latency"],
+    )
+    .await;
+    assert!(
+        failure(&f, "reconciliation.misplaced").examples[0].contains("is not the digest"),
+        "{f:?}"
+    );
+    delete(clients, bucket, &renamed).await;
+    put(
+        clients,
+        bucket,
+        data_key,
+        original.body.clone(),
+        &original.metadata,
+    )
+    .await;
+}
+
 /// Judges `run` again and checks that exactly `checks` failed; returns the failures.
 async fn rejudged(
     run: &FinishedStream,
@@ -951,7 +1046,10 @@ async fn rejudged(
     what: &str,
     checks: &[&str],
 ) -> Vec<Failure> {
-    let report = within(LIMIT, what, run.rejudge(clients)).await.unwrap();
+    // Boxed: a rejudge is a large future, and the corruption test awaits many in a row.
+    let report = within(LIMIT, what, Box::pin(run.rejudge(clients)))
+        .await
+        .unwrap();
     let got: BTreeSet<&str> = failed_checks(&report).into_iter().collect();
     let want: BTreeSet<&str> = checks.iter().copied().collect();
     assert_eq!(got, want, "{what}:\n{}", report.render_text());

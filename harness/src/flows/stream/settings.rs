@@ -49,7 +49,8 @@ pub struct PipelineSettings {
     /// Price alert window, seconds of market time.
     pub alert_window_secs: u64,
     /// How long, in market time past its end, a window stays open for prices processed out of
-    /// order; a later price is counted late, and alerts then depend on processing order.
+    /// order; a later price goes to the late output (`late/` in the state bucket) and counts in
+    /// no window.
     pub alert_lateness_secs: u64,
     /// Concurrent processor invocations.
     pub concurrency: usize,
