@@ -8,7 +8,7 @@ use std::time::Duration;
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use md5::{Digest, Md5};
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::aws::{AwsError, Clients};
@@ -50,10 +50,8 @@ pub struct ProducerConfig {
     pub max_aggregate_bytes: usize,
     /// Longest a record waits in a partial aggregate or batch before it is sent.
     pub linger: Duration,
-    /// `PutRecords` calls in flight at once; at most one per shard, each holding that shard's
-    /// records only, so that a shard receives its records in the order they were produced (an
-    /// instrument's events stay in market order: with calls to one shard racing, a consumer
-    /// saw prices hundreds of market seconds out of order).
+    /// `PutRecords` calls in flight at once, at most one per shard: a shard takes its records
+    /// in the order they were produced.
     pub concurrency: usize,
     /// Compress each Kinesis record (see [`crate::compress`]).
     pub compression: Compression,
@@ -177,23 +175,26 @@ impl Producer {
             self.config.aggregate,
             self.config.max_aggregate_bytes,
         );
-        let mut batches: Vec<Batch> = (0..packer.shards.len()).map(|_| Batch::default()).collect();
-        let lanes: Vec<Arc<Semaphore>> = (0..packer.shards.len())
-            .map(|_| Arc::new(Semaphore::new(1)))
-            .collect();
-        let permits = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
-        let mut calls: JoinSet<Result<()>> = JoinSet::new();
+        let mut lanes = Lanes::new(packer.shards.len(), self.config.concurrency);
         let mut deadline = tokio::time::Instant::now() + self.config.linger;
         let mut received = 0u64;
         loop {
             let next = tokio::select! {
-                item = input.recv() => item.map(Some),
-                _ = tokio::time::sleep_until(deadline) => Some(None),
+                item = input.recv() => Step::Input(item),
+                _ = tokio::time::sleep_until(deadline) => Step::Linger,
+                Some(done) = lanes.calls.join_next(), if !lanes.calls.is_empty() => {
+                    Step::Done(done)
+                }
             };
-            // What is ready to send, whether the batch goes out now, whether this record is a
-            // barrier (everything up to it acknowledged before going on), and whether input ended.
-            let (ready, send_now, barrier, closing) = match next {
-                Some(Some(record)) => {
+            // What is ready to send, whether this record is a barrier (everything up to it
+            // acknowledged before going on), and whether input ended.
+            let (ready, barrier, closing) = match next {
+                Step::Done(done) => {
+                    lanes.settle(done)?;
+                    lanes.send_free(&self);
+                    continue;
+                }
+                Step::Input(Some(record)) => {
                     received += 1;
                     let barrier = self
                         .checkpoints
@@ -203,84 +204,51 @@ impl Producer {
                     if barrier {
                         ready.extend(packer.flush());
                     }
-                    (ready, barrier, barrier, false)
+                    (ready, barrier, false)
                 }
                 // Linger expired: send partial aggregates so a slow stream still flows.
-                Some(None) => {
+                Step::Linger => {
                     deadline = tokio::time::Instant::now() + self.config.linger;
-                    (packer.flush(), true, false, false)
+                    (packer.flush(), false, false)
                 }
-                None => (packer.flush(), true, false, true),
+                Step::Input(None) => (packer.flush(), false, true),
             };
             for entry in seal_all(self.config.compression, ready).await? {
                 let shard = route(&packer.shards, &entry.partition_key);
-                if let Some(full) = batches[shard].push(entry) {
-                    self.send(full, (&lanes[shard], &permits), &mut calls)
-                        .await?;
-                }
+                lanes.push(&self, shard, entry).await?;
             }
-            if send_now {
-                for (batch, lane) in batches.iter_mut().zip(&lanes) {
-                    if !batch.entries.is_empty() {
-                        self.send(batch.take(), (lane, &permits), &mut calls)
-                            .await?;
-                    }
-                }
-            }
-            while let Some(done) = calls.try_join_next() {
-                done.map_err(|e| Error::Stage(format!("producer task: {e}")))??;
-            }
+            lanes.send_free(&self);
             if let (true, Some(b)) = (barrier, &self.checkpoints) {
-                join_all(&mut calls).await?;
+                lanes.drain(&self).await?;
                 b.acknowledged.store(received, Ordering::Release);
             }
             if closing {
                 break;
             }
         }
-        join_all(&mut calls).await?;
+        lanes.drain(&self).await?;
         if let Some(b) = &self.checkpoints {
             b.acknowledged.store(received, Ordering::Release);
         }
         Ok(())
     }
 
-    /// Starts one `PutRecords` call of one shard's records, once that shard's previous call
-    /// has ended (`lane`) and a slot is free (`permits`).
-    async fn send(
-        &self,
-        batch: Vec<Entry>,
-        (lane, permits): (&Arc<Semaphore>, &Arc<Semaphore>),
-        calls: &mut JoinSet<Result<()>>,
-    ) -> Result<()> {
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let in_order = lane
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("semaphore is never closed");
-        let permit = permits
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("semaphore is never closed");
+    /// One `PutRecords` call of `batch` (with its retries), and the producer's crash point
+    /// after it took effect.
+    fn call(&self, batch: Vec<Entry>) -> impl std::future::Future<Output = Result<()>> + use<> {
         let (clients, stream, stats) = (
             self.clients.clone(),
             self.stream.clone(),
             self.stats.clone(),
         );
         let (backoff, chaos) = (self.config.backoff, self.chaos.clone());
-        calls.spawn(async move {
+        async move {
             let result = put_with_retries(&clients, &stream, batch, backoff, &stats).await;
-            drop((permit, in_order));
             if result.is_ok() && chaos.is_some_and(|c| c.crash_point(Stage::Producer)) {
                 return Err(Error::Crashed(Stage::Producer));
             }
             result
-        });
-        Ok(())
+        }
     }
 
     /// The open shards' hash-key ranges, in order.
@@ -337,12 +305,97 @@ fn count_accepted(
     failed
 }
 
-/// Waits for every call in flight; the first that failed is the error.
-async fn join_all(calls: &mut JoinSet<Result<()>>) -> Result<()> {
-    while let Some(done) = calls.join_next().await {
-        done.map_err(|e| Error::Stage(format!("producer task: {e}")))??;
+/// What woke the producer's loop.
+enum Step {
+    /// A record, or the end of the input.
+    Input(Option<Outgoing>),
+    /// The linger time passed.
+    Linger,
+    /// A call ended.
+    Done(std::result::Result<(usize, Result<()>), tokio::task::JoinError>),
+}
+
+/// One batch per shard and at most one `PutRecords` call in flight per shard: a shard takes its
+/// records in the order they were produced (an instrument's events stay in market order:
+/// with calls to one shard racing, `load-1m`'s consumer saw prices hundreds of market seconds
+/// out of order) while the other shards' calls go on, and a shard's batch grows while its call
+/// is out, so backpressure makes calls larger rather than more.
+struct Lanes {
+    batches: Vec<Batch>,
+    busy: Vec<bool>,
+    /// Calls in flight, each ending with its shard.
+    calls: JoinSet<(usize, Result<()>)>,
+    /// Most calls in flight.
+    limit: usize,
+}
+
+impl Lanes {
+    fn new(shards: usize, limit: usize) -> Self {
+        Self {
+            batches: (0..shards).map(|_| Batch::default()).collect(),
+            busy: vec![false; shards],
+            calls: JoinSet::new(),
+            limit: limit.max(1),
+        }
     }
-    Ok(())
+
+    /// Adds `entry` to `shard`'s batch; a batch it fills is sent first, once its lane is free.
+    async fn push(&mut self, producer: &Producer, shard: usize, entry: Entry) -> Result<()> {
+        if let Some(full) = self.batches[shard].push(entry) {
+            while self.busy[shard] || self.calls.len() >= self.limit {
+                self.settle_one().await?;
+            }
+            self.start(producer, shard, full);
+        }
+        Ok(())
+    }
+
+    /// Sends each waiting batch whose lane is free (within the limit of calls in flight).
+    fn send_free(&mut self, producer: &Producer) {
+        for shard in 0..self.batches.len() {
+            if self.calls.len() >= self.limit {
+                return;
+            }
+            if !self.busy[shard] && !self.batches[shard].entries.is_empty() {
+                let batch = self.batches[shard].take();
+                self.start(producer, shard, batch);
+            }
+        }
+    }
+
+    fn start(&mut self, producer: &Producer, shard: usize, batch: Vec<Entry>) {
+        self.busy[shard] = true;
+        let call = producer.call(batch);
+        self.calls.spawn(async move { (shard, call.await) });
+    }
+
+    /// A call that ended: its lane is free; its error, if it failed.
+    fn settle(
+        &mut self,
+        done: std::result::Result<(usize, Result<()>), tokio::task::JoinError>,
+    ) -> Result<()> {
+        let (shard, result) = done.map_err(|e| Error::Stage(format!("producer task: {e}")))?;
+        self.busy[shard] = false;
+        result
+    }
+
+    async fn settle_one(&mut self) -> Result<()> {
+        match self.calls.join_next().await {
+            Some(done) => self.settle(done),
+            None => Ok(()),
+        }
+    }
+
+    /// Sends everything and waits until Kinesis has taken all of it.
+    async fn drain(&mut self, producer: &Producer) -> Result<()> {
+        loop {
+            self.send_free(producer);
+            if self.calls.is_empty() {
+                return Ok(());
+            }
+            self.settle_one().await?;
+        }
+    }
 }
 
 /// Turns records into Kinesis entries: KPL aggregates per shard, or one entry per record.

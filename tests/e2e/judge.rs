@@ -1180,13 +1180,37 @@ async fn a_missing_forged_or_unannounced_price_alert_fails_its_check() {
     .await;
 
     // 4. The window's record says one price fewer than the lake holds for it.
-    let record_key = key.replace("alerts/", "windows/");
-    let saved = get(&clients, state, &record_key).await;
-    let mut record: serde_json::Value = serde_json::from_slice(&saved.body).unwrap();
-    let prices = record["prices"].as_u64().unwrap();
-    record["prices"] = serde_json::json!(prices - 1);
-    let altered = serde_json::to_vec(&record).unwrap();
-    put(&clients, state, &record_key, altered, &saved.metadata).await;
+    let (alert_window, _) = tickflow_pipeline::notify::outbox::parse_key(&key).unwrap();
+    let records = clients
+        .object_keys_under(state, tickflow_pipeline::notify::outbox::WINDOWS)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut edited = None;
+    for record_key in records {
+        let saved = get(&clients, state, &record_key).await;
+        let text = String::from_utf8(saved.body.clone()).unwrap();
+        let mut found = None;
+        let lines: Vec<String> = text
+            .lines()
+            .map(|line| {
+                let mut record: serde_json::Value = serde_json::from_str(line).unwrap();
+                if record["symbol"] == "MSFT" && record["window_start"] == alert_window {
+                    let prices = record["prices"].as_u64().unwrap();
+                    record["prices"] = serde_json::json!(prices - 1);
+                    found = Some(prices);
+                }
+                record.to_string()
+            })
+            .collect();
+        if let Some(prices) = found {
+            let body = format!("{}\n", lines.join("\n")).into_bytes();
+            put(&clients, state, &record_key, body, &saved.metadata).await;
+            edited = Some((record_key, saved, prices));
+            break;
+        }
+    }
+    let (record_key, saved, prices) = edited.expect("the alert's window is recorded");
     let f = rejudged(&run, &clients, "record altered", &["alerts.windows"]).await;
     assert!(
         failure(&f, "alerts.windows").examples[0].contains(&format!(

@@ -4,7 +4,9 @@
 //! - `alerts/<window start ms>/<symbol>.json`: an [`Alert`]; the bucket's S3 event notification
 //!   announces it on the alert topic, exactly once, and never loses one to a crash between the
 //!   write and a publish;
-//! - `windows/<window start ms>/<symbol>.json`: every closed window's [`ClosedWindow`] record;
+//! - `windows/<first window start ms>-<digest>.jsonl`: the [`ClosedWindow`] records of the
+//!   windows closed together, a line each, named by a digest of what they hold (a retry writes
+//!   the same key; judges and a restarted processor read every line, a window once);
 //! - `late/<event uuid>.json`: each [`LatePrice`], so the late output holds an event once.
 //!
 //! A forex pair keeps its `/` in the key (`alerts/1763908200000/EUR/USD.json`).
@@ -33,9 +35,18 @@ pub fn alert_key(alert: &Alert) -> String {
     window_key(ALERTS, alert.window_start, &alert.symbol)
 }
 
-/// The key of `window`'s record.
-pub fn record_key(window: &ClosedWindow) -> String {
-    window_key(WINDOWS, window.window_start, &window.symbol)
+/// The key of the object that records `windows` (closed together), and its body.
+pub fn records_object(windows: &[ClosedWindow]) -> (String, Vec<u8>) {
+    use md5::Digest as _;
+    let mut body = Vec::new();
+    for window in windows {
+        body.extend(serde_json::to_vec(window).expect("window records serialise"));
+        body.push(b'\n');
+    }
+    let digest = md5::Md5::digest(&body);
+    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let first = windows.first().map_or(0, |w| w.window_start);
+    (format!("{WINDOWS}{first}-{hex}.jsonl"), body)
 }
 
 /// The key of `late`'s object.
@@ -98,12 +109,19 @@ impl PriceOutbox {
             .await
     }
 
-    /// Creates `window`'s record unless it exists.
+    /// Records `windows` (closed together) in one object, unless it exists.
     ///
     /// # Errors
     /// S3 refusing it after the retries.
-    pub async fn put_window(&self, window: &ClosedWindow) -> Result<bool, AwsError> {
-        self.create("recording a closed window", &record_key(window), window)
+    pub async fn put_windows(&self, windows: &[ClosedWindow]) -> Result<bool, AwsError> {
+        if windows.is_empty() {
+            return Ok(false);
+        }
+        let (key, body) = records_object(windows);
+        self.backoff
+            .retry("recording closed windows", || {
+                self.clients.create_object(&self.bucket, &key, body.clone())
+            })
             .await
     }
 
@@ -130,13 +148,33 @@ impl PriceOutbox {
             .await
     }
 
-    /// Every window record, as written.
+    /// Every window record, as written (a window recorded twice, by a retry that could not
+    /// know its first write landed, is there twice).
     ///
     /// # Errors
-    /// Listing or reading failing, or an object that is not a record (named by its key).
+    /// Listing or reading failing, or a line that is not a record (named by its key and line).
     pub async fn windows(&self) -> Result<Vec<ClosedWindow>, AwsError> {
         let keys = self.keys(WINDOWS).await?;
-        read_all(&self.clients, &self.bucket, keys).await
+        let bodies = read_bodies(&self.clients, &self.bucket, keys.clone()).await?;
+        let mut windows = Vec::new();
+        for (key, body) in keys.iter().zip(bodies) {
+            for (n, line) in body.split(|b| *b == b'\n').enumerate() {
+                if line.is_empty() {
+                    continue;
+                }
+                let window = serde_json::from_slice(line).map_err(|e| AwsError {
+                    service: "s3",
+                    operation: "GetObject",
+                    message: format!(
+                        "s3://{}/{key}:{}: not a window record: {e}",
+                        self.bucket,
+                        n + 1
+                    ),
+                })?;
+                windows.push(window);
+            }
+        }
+        Ok(windows)
     }
 
     /// Every late price, as written.
@@ -242,7 +280,7 @@ mod tests {
         assert_eq!(symbol_of_key("alerts/x/EUR.json"), None);
         assert_eq!(symbol_of_key("checkpoints/a.json"), None);
         assert_eq!(
-            parse_window_key(WINDOWS, "windows/60000/AAPL.json"),
+            parse_window_key(ALERTS, "alerts/60000/AAPL.json"),
             Some((60_000, "AAPL"))
         );
         let id = Uuid::from_u128(9);

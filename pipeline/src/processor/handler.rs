@@ -117,16 +117,19 @@ impl EnrichHandler {
         };
         let records = outbox.windows().await.map_err(reading)?;
         let late = outbox.late_ids().await.map_err(reading)?;
-        // An alert lost between its window's record and its own object is written now.
         let recorded_alerts: Vec<ClosedWindow> =
             records.iter().filter(|w| w.alert).cloned().collect();
         let config = lock(&self.watch).config();
         let (watch, again) =
             PriceWatch::restore(config, records, late.into_iter().collect(), &written.prices);
         *lock(&self.watch) = watch;
-        // Recorded ones are there already: only their alerts may be missing.
-        self.write_windows(recorded_alerts.into_iter().chain(again).collect())
-            .await;
+        // An alert lost between its window's record and its own object is written now.
+        if let Err(e) = self.write_alerts(&recorded_alerts).await {
+            let mut unwritten = lock(&self.unwritten);
+            unwritten.1.get_or_insert(e);
+            unwritten.0.extend(recorded_alerts);
+        }
+        self.write_windows(again).await;
         let closed = lock(&self.watch).close_ready();
         self.write_windows(closed).await;
         Ok(count)
@@ -151,30 +154,32 @@ impl EnrichHandler {
         }
     }
 
-    /// Records `closed` windows (and those not written before), each with its alert when it
-    /// alerts; what fails is kept to be written with the next ones.
+    /// Records `closed` windows (and those not written before) in one object, then writes the
+    /// alerts of those that alert; what fails is kept to be written with the next ones.
     async fn write_windows(&self, closed: Vec<ClosedWindow>) {
         let Some(outbox) = &self.outbox else { return };
         let mut windows = std::mem::take(&mut lock(&self.unwritten).0);
         windows.extend(closed);
-        let mut failed = Vec::new();
-        for window in windows {
-            let written = match outbox.put_window(&window).await {
-                Ok(created) => {
-                    if created {
-                        self.stats.windows.fetch_add(1, Ordering::Relaxed);
-                    }
-                    self.write_alerts(std::slice::from_ref(&window)).await
-                }
-                Err(e) => Err(e.to_string()),
-            };
-            if let Err(e) = written {
-                tracing::warn!(error = %e, symbol = %window.symbol, "window not recorded");
-                lock(&self.unwritten).1.get_or_insert(e);
-                failed.push(window);
+        if windows.is_empty() {
+            return;
+        }
+        let written = match outbox.put_windows(&windows).await {
+            Ok(_) => self.write_alerts(&windows).await,
+            Err(e) => Err(e.to_string()),
+        };
+        match written {
+            Ok(()) => {
+                self.stats
+                    .windows
+                    .fetch_add(windows.len() as u64, Ordering::Relaxed);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, windows = windows.len(), "windows not recorded");
+                let mut unwritten = lock(&self.unwritten);
+                unwritten.1.get_or_insert(e);
+                unwritten.0.extend(windows);
             }
         }
-        lock(&self.unwritten).0.extend(failed);
     }
 
     /// Writes the alerts of `windows` that alert.

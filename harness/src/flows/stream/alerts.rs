@@ -175,15 +175,29 @@ impl AlertWindows {
         let expected = sums.expected();
         let mut records: BTreeMap<(String, i64), &ClosedWindow> = BTreeMap::new();
         let mut examples = Examples::default();
+        let mut twice = 0;
         for record in &outputs.records {
             let at = (record.symbol.clone(), record.window_start);
-            if records.insert(at, record).is_some() {
-                examples.add(format!("{}: recorded twice", window_name(record)));
+            // A retry that could not know its first write landed records a window twice, the
+            // same way; two records that differ are two answers for one window.
+            match records.entry(at) {
+                std::collections::btree_map::Entry::Vacant(slot) => {
+                    slot.insert(record);
+                }
+                std::collections::btree_map::Entry::Occupied(first) if *first.get() != record => {
+                    twice += 1;
+                    examples.add(format!(
+                        "{}: recorded twice, differently",
+                        window_name(record)
+                    ));
+                }
+                std::collections::btree_map::Entry::Occupied(_) => {}
             }
         }
         let mut judged = Self {
             written: outputs.alerts.len() as u64,
-            recorded: outputs.records.len() as u64,
+            recorded: records.len() as u64,
+            wrong: twice,
             windows: expected.len() as u64,
             implied: expected
                 .iter()
@@ -571,6 +585,18 @@ mod tests {
         let mut lost = outputs.clone();
         lost.records.remove(0);
         assert_eq!(judged(&lost).missing, 1);
+        // A window recorded twice the same way (a retry) is one record; differently, wrong.
+        let mut again = outputs.clone();
+        again.records.push(outputs.records[0].clone());
+        assert!(judged(&again).holds(), "{:?}", judged(&again));
+        again.records.last_mut().unwrap().prices += 1;
+        let j = judged(&again);
+        assert_eq!(j.wrong, 1, "{j:?}");
+        assert!(
+            j.examples[0].ends_with("recorded twice, differently"),
+            "{:?}",
+            j.examples
+        );
 
         // An alert no window calls for, and a body that is not an alert.
         let mut forged = outputs.clone();
