@@ -7,6 +7,7 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use tickflow_harness::flows::stream::driver::{self, Source};
+use tickflow_harness::flows::stream::report::StreamReport;
 use tickflow_harness::flows::stream::web::Callers;
 use tickflow_harness::postgres;
 use tickflow_harness::scenario::{self, Scenario};
@@ -66,8 +67,21 @@ async fn schema_logging(db: &tokio_postgres::Client, marker: uuid::Uuid) -> Stri
     }
 }
 
-#[tokio::test]
-async fn clients_that_go_away_mid_request_leave_every_request_logged_and_the_run_exact() {
+/// A web-sourced run being served to anyone for `secs`, found by a request of the test's own.
+struct Serving {
+    /// Where its server listens.
+    addr: String,
+    /// The run.
+    run: tokio::task::JoinHandle<tickflow_harness::Result<StreamReport>>,
+    /// Its tables' schema.
+    schema: String,
+    /// A connection of the test's own.
+    db: tokio_postgres::Client,
+}
+
+/// Starts scenario `name`'s run on a web source of its own, served for `secs`; returns once the
+/// server answers and the run's schema is known.
+async fn serving(name: &str, secs: f64) -> Serving {
     let clients = clients().await;
     let url = postgres::shared::shared().unwrap().url.clone();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -77,25 +91,20 @@ async fn clients_that_go_away_mid_request_leave_every_request_logged_and_the_run
         .port();
     let addr = format!("127.0.0.1:{port}");
     let text = format!(
-        "[scenario]\nname = \"e2e-web-gone\"\nseed = 3\n[source]\nkind = \"web\"\n[web]\naddr = \"{addr}\"\n"
+        "[scenario]\nname = \"{name}\"\nseed = 3\n[source]\nkind = \"web\"\n[web]\naddr = \"{addr}\"\n"
     );
     let s = Scenario {
-        path: "e2e-web-gone.toml".into(),
-        file: scenario::parse("e2e-web-gone.toml", &text).unwrap(),
+        path: format!("{name}.toml").into(),
+        file: scenario::parse(&format!("{name}.toml"), &text).unwrap(),
     };
     let mut config = s.run_config().unwrap();
     let Source::Web(web) = &mut config.source else {
         panic!("a web scenario")
     };
     web.postgres = Some(url.clone());
-    web.callers = Callers::Anyone { secs: Some(12.0) };
-    let run = tokio::spawn({
-        let (clients, config) = (clients.clone(), config.clone());
-        async move { driver::run(&clients, &config).await }
-    });
+    web.callers = Callers::Anyone { secs: Some(secs) };
+    let run = tokio::spawn(async move { driver::run(&clients, &config).await });
 
-    // Find the run's tables by a request of the test's own, then lock the market-data tables:
-    // the next requests wait in the database writer.
     let marker = uuid::Uuid::new_v4();
     let health = within(Duration::from_secs(60), "the server", async {
         loop {
@@ -111,11 +120,30 @@ async fn clients_that_go_away_mid_request_leave_every_request_logged_and_the_run
     })
     .await;
     assert!(health.contains("200"), "{health}");
-    let mut db = postgres::connect(&url).await.unwrap();
+    let db = postgres::connect(&url).await.unwrap();
     let schema = within(Duration::from_secs(30), "the run's schema", async {
         schema_logging(&db, marker).await
     })
     .await;
+    Serving {
+        addr,
+        run,
+        schema,
+        db,
+    }
+}
+
+#[tokio::test]
+async fn clients_that_go_away_mid_request_leave_every_request_logged_and_the_run_exact() {
+    // Find the run's tables by a request of the test's own, then lock the market-data tables:
+    // the next requests wait in the database writer.
+    let Serving {
+        addr,
+        run,
+        schema,
+        mut db,
+        ..
+    } = serving("e2e-web-gone", 12.0).await;
     let lock = db.transaction().await.unwrap();
     lock.batch_execute(&format!(
         "LOCK TABLE {schema}.forex_rates, {schema}.stock_prices, {schema}.stock_news \
@@ -175,4 +203,80 @@ async fn clients_that_go_away_mid_request_leave_every_request_logged_and_the_run
         "{}",
         report.render_text()
     );
+}
+
+#[tokio::test]
+async fn a_run_that_fails_early_leaves_no_web_task_and_no_tables() {
+    let Serving {
+        addr,
+        run,
+        schema,
+        db,
+        ..
+    } = serving("e2e-web-early", 600.0).await;
+    // The run's stream goes away under it: its stages fail long before the source's ten
+    // minutes are up.
+    let run_id = schema.strip_prefix("tickflow_web_").unwrap();
+    let clients = clients().await;
+    clients
+        .kinesis
+        .delete_stream()
+        .stream_name(format!("tickflow-{run_id}-events"))
+        .enforce_consumer_deletion(true)
+        .send()
+        .await
+        .unwrap();
+    let status = {
+        let addr = addr.clone();
+        tokio::task::spawn_blocking(move || {
+            get(&addr, "/logs?batch=5", uuid::Uuid::new_v4(), None).unwrap_or_default()
+        })
+        .await
+        .unwrap()
+    };
+    assert!(status.contains("200"), "{status}");
+    let error = within(Duration::from_secs(300), "the run failing", run)
+        .await
+        .unwrap()
+        .unwrap_err();
+    tracing::info!(%error, "the run failed, as it should");
+
+    // Nothing of the web source is left: no server, no writer's connection, no schema.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = what_is_left(&db, &addr, &schema).await;
+        if left == [false, false, false] {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "after the run failed ({error}), [server listening, writer connected, schema] = {left:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Whether the server at `addr` still listens, a session other than `db` still has `schema` in
+/// its last query (the database writer's), and `schema` still exists.
+async fn what_is_left(db: &tokio_postgres::Client, addr: &str, schema: &str) -> [bool; 3] {
+    let listening = {
+        let addr = addr.to_string();
+        tokio::task::spawn_blocking(move || TcpStream::connect(addr).is_ok())
+            .await
+            .unwrap()
+    };
+    let count = |sql: &'static str| async move {
+        db.query_one(sql, &[&schema])
+            .await
+            .unwrap()
+            .get::<_, i64>(0)
+    };
+    let sessions = count(
+        "SELECT count(*) FROM pg_stat_activity \
+         WHERE pid <> pg_backend_pid() AND query LIKE '%' || $1 || '.%'",
+    )
+    .await;
+    let schemas =
+        count("SELECT count(*) FROM information_schema.schemata WHERE schema_name = $1").await;
+    [listening, sessions > 0, schemas > 0]
 }

@@ -116,11 +116,12 @@ struct RequestId(uuid::Uuid);
 #[derive(Debug, Clone, Copy)]
 struct Served(u32);
 
-/// A running server; [`WebServer::stop`] ends it.
+/// A running server; [`WebServer::stop`] ends it gracefully, dropping it ends it at once (an
+/// early end of its run must leave no server behind).
 #[derive(Debug)]
 pub struct WebServer {
     addr: SocketAddr,
-    stop: oneshot::Sender<()>,
+    stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
@@ -168,7 +169,11 @@ impl WebServer {
                 .await
         });
         tracing::info!(%addr, "web server listening");
-        Ok(WebServer { addr, stop, task })
+        Ok(WebServer {
+            addr,
+            stop: Some(stop),
+            task,
+        })
     }
 
     /// The address it listens on.
@@ -181,18 +186,24 @@ impl WebServer {
     ///
     /// # Errors
     /// [`WebError::Serve`] if serving failed.
-    pub async fn stop(self) -> Result<(), WebError> {
-        let _ = self.stop.send(());
-        let mut task = self.task;
-        match tokio::time::timeout(STOP_WAIT, &mut task).await {
+    pub async fn stop(mut self) -> Result<(), WebError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match tokio::time::timeout(STOP_WAIT, &mut self.task).await {
             Ok(Ok(result)) => result.map_err(WebError::Serve),
             Ok(Err(e)) => Err(WebError::Serve(std::io::Error::other(e.to_string()))),
             Err(_) => {
                 tracing::warn!("requests still open after {STOP_WAIT:?}: ending them");
-                task.abort();
-                Ok(())
+                Ok(()) // dropped below: the task is aborted
             }
         }
+    }
+}
+
+impl Drop for WebServer {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }
 

@@ -163,16 +163,19 @@ pub struct StoreStats {
 }
 
 impl Store {
-    /// Starts the writer on `client`, its queue `capacity` jobs deep; the task ends (with its
-    /// figures) once every [`Store`] is dropped and the queue is written.
-    pub fn start(
+    /// A handle and its writer on `client`, the queue `capacity` jobs deep. The writer is a
+    /// future for the caller to run as a stage of its run (so that it stops with the run); it
+    /// ends, with its figures, once every [`Store`] is dropped and the queue is written.
+    pub fn new(
         client: Client,
         schema: Schema,
         capacity: usize,
-    ) -> (Self, tokio::task::JoinHandle<StoreStats>) {
+    ) -> (
+        Self,
+        impl std::future::Future<Output = StoreStats> + Send + 'static,
+    ) {
         let (tx, rx) = mpsc::channel(capacity.max(1));
-        let task = tokio::spawn(write(client, schema, rx));
-        (Store { tx }, task)
+        (Store { tx }, write(client, schema, rx))
     }
 
     /// Stores `events` (all or none) and returns once they are committed.

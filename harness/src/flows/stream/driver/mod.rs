@@ -134,22 +134,70 @@ pub async fn run(clients: &Clients, config: &StreamRunConfig) -> Result<StreamRe
 pub struct FinishedStream {
     /// The report of the run as it finished.
     pub report: StreamReport,
-    topology: Topology,
-    provisioned: Provisioned,
+    resources: RunResources,
     ledger: Ledger,
     expect: Arc<dyn Expectations>,
     /// The processor's price watch (to judge the alerts again).
     watch: WatchConfig,
     /// The verdict the run status announced.
     announced: bool,
-    /// The web source's tables, dropped with the rest.
+}
+
+/// Everything a run makes that outlives its stages: the AWS topology and the web source's
+/// tables, made before the stages start and torn down together, whichever way the run ends.
+#[derive(Debug)]
+struct RunResources {
+    topology: Topology,
+    provisioned: Provisioned,
     web_tables: Option<Tables>,
+}
+
+impl RunResources {
+    /// Provisions `config`'s topology and, for a web source, its tables; what was made is torn
+    /// down again when a step fails.
+    async fn provision(clients: &Clients, config: &StreamRunConfig) -> Result<Self> {
+        let topology = Topology {
+            shards: config.pipeline.shards,
+            max_receive_count: config.pipeline.max_receive_count,
+            visibility_timeout_secs: config.pipeline.visibility_timeout_secs,
+            firehose: config.pipeline.firehose(),
+            existing_stream: config.consume_from.clone(),
+            ..Topology::with_run_id(new_run_id())
+        };
+        let provisioned = topology.provision(clients).await?;
+        let mut made = RunResources {
+            topology,
+            provisioned,
+            web_tables: None,
+        };
+        if let Source::Web(spec) = &config.source {
+            match Tables::create(spec, &made.topology.run_id).await {
+                Ok(tables) => made.web_tables = Some(tables),
+                Err(e) => {
+                    made.teardown(clients).await;
+                    return Err(e);
+                }
+            }
+        }
+        Ok(made)
+    }
+
+    /// Deletes everything (a failure is logged: names are unique, so the next run is
+    /// unaffected).
+    async fn teardown(&self, clients: &Clients) {
+        if let Some(tables) = &self.web_tables {
+            tables.drop().await;
+        }
+        if let Err(e) = self.topology.teardown(clients, &self.provisioned).await {
+            tracing::warn!(error = %e, "teardown failed; the next run is unaffected (unique names)");
+        }
+    }
 }
 
 impl FinishedStream {
     /// The run's resources.
     pub fn resources(&self) -> &Provisioned {
-        &self.provisioned
+        &self.resources.provisioned
     }
 
     /// Judges the run again from what its resources hold now: the report as it finished, with
@@ -160,7 +208,7 @@ impl FinishedStream {
     /// # Errors
     /// A failing AWS call.
     pub async fn rejudge(&self, clients: &Clients) -> Result<StreamReport> {
-        let (ledger, provisioned) = (&self.ledger, &self.provisioned);
+        let (ledger, provisioned) = (&self.ledger, &self.resources.provisioned);
         // Boxed: reading everything back is a large future, too large for a test's stack.
         let judgement = Box::pin(judge::judge(
             clients,
@@ -194,12 +242,7 @@ impl FinishedStream {
     /// Deletes the run's resources (a failure is logged: names are unique, so the next run is
     /// unaffected).
     pub async fn teardown(self, clients: &Clients) {
-        if let Some(tables) = &self.web_tables {
-            tables.drop().await;
-        }
-        if let Err(e) = self.topology.teardown(clients, &self.provisioned).await {
-            tracing::warn!(error = %e, "teardown failed; the next run is unaffected (unique names)");
-        }
+        self.resources.teardown(clients).await;
     }
 }
 
@@ -211,43 +254,25 @@ impl FinishedStream {
 pub async fn run_and_keep(clients: &Clients, config: &StreamRunConfig) -> Result<FinishedStream> {
     let started = Instant::now();
     let calls_before = clients.calls.snapshot();
-    let topology = Topology {
-        shards: config.pipeline.shards,
-        max_receive_count: config.pipeline.max_receive_count,
-        visibility_timeout_secs: config.pipeline.visibility_timeout_secs,
-        firehose: config.pipeline.firehose(),
-        existing_stream: config.consume_from.clone(),
-        ..Topology::with_run_id(new_run_id())
-    };
-    let provisioned = topology.provision(clients).await?;
+    let resources = RunResources::provision(clients, config).await?;
     // Boxed: the driven future holds every stage's state, too large for a test thread's stack.
-    match Box::pin(drive(
-        clients,
-        config,
-        &provisioned,
-        &topology.run_id,
-        started,
-    ))
-    .await
-    {
-        Ok((fed, mut report, announced, web_tables)) => {
-            report.run_id = topology.run_id.clone();
+    match Box::pin(drive(clients, config, &resources, started)).await {
+        Ok((fed, mut report, announced)) => {
+            report.run_id = resources.topology.run_id.clone();
             report.aws_calls =
                 crate::flows::stream::report::calls_since(&calls_before, &clients.calls.snapshot());
             Ok(FinishedStream {
                 report,
-                topology,
-                provisioned,
+                resources,
                 ledger: fed.ledger,
                 expect: config.expect.clone(),
                 watch: config.pipeline.watch(),
                 announced,
-                web_tables,
             })
         }
         Err(e) => {
             if !config.keep_resources {
-                let _ = topology.teardown(clients, &provisioned).await;
+                resources.teardown(clients).await;
             }
             Err(e)
         }
@@ -255,16 +280,16 @@ pub async fn run_and_keep(clients: &Clients, config: &StreamRunConfig) -> Result
 }
 
 /// Starts the stages, feeds and drains them, judges what they left, announces the verdict
-/// (returned with the report: whether the run status said Success, and the web source's tables
-/// to drop).
+/// (returned with the report: whether the run status said Success).
 async fn drive(
     clients: &Clients,
     config: &StreamRunConfig,
-    provisioned: &Provisioned,
-    run_id: &str,
+    resources: &RunResources,
     started: Instant,
-) -> Result<(Fed, StreamReport, bool, Option<Tables>)> {
-    let ran = Box::pin(run_stages(clients, config, provisioned, run_id, started)).await?;
+) -> Result<(Fed, StreamReport, bool)> {
+    let provisioned = &resources.provisioned;
+    let tables = resources.web_tables.as_ref();
+    let ran = Box::pin(run_stages(clients, config, provisioned, tables, started)).await?;
     release_freed_memory();
     let reading = Instant::now();
     let ledger = &ran.fed.ledger;
@@ -300,10 +325,9 @@ async fn drive(
         firehose_redelivered,
     ))
     .await?;
-    let web_tables = match web {
-        Some(front) => Some(judge_web(&mut report, front, &fed.ledger).await?),
-        None => None,
-    };
+    if let (Some(front), Some(tables)) = (web, tables) {
+        judge_web(&mut report, front, tables, &fed.ledger).await?;
+    }
     verdict_before_status(&mut report, config.expect.as_ref());
     let passed = report.judged.passed;
     announce(clients, config, provisioned, &report, started).await?;
@@ -312,7 +336,7 @@ async fn drive(
     verdict_after_status(&mut report, config.expect.as_ref(), passed, status);
     report.times.total_secs = started.elapsed().as_secs_f64();
     report.elapsed_secs = report.times.total_secs;
-    Ok((fed, report, passed, web_tables))
+    Ok((fed, report, passed))
 }
 
 /// With more consumers than the lake's: each sink read back and compared, the raw and
@@ -358,9 +382,14 @@ async fn judge_sinks(
 }
 
 /// Reads the web source's tables back, adds its report and its invariants' failures to
-/// `report`; returns the tables.
-async fn judge_web(report: &mut StreamReport, front: Finished, ledger: &Ledger) -> Result<Tables> {
-    let back = web::tables::read(&front.tables).await?;
+/// `report`.
+async fn judge_web(
+    report: &mut StreamReport,
+    front: Finished,
+    tables: &Tables,
+    ledger: &Ledger,
+) -> Result<()> {
+    let back = web::tables::read(tables).await?;
     let arrivals = std::mem::take(
         &mut *front
             .stats
@@ -374,7 +403,7 @@ async fn judge_web(report: &mut StreamReport, front: Finished, ledger: &Ledger) 
     report.judged.add_failures(failures);
     let addr = front.addr.to_string();
     report.web = Some(WebReport::new(addr, &front.served, &front.stats, &back));
-    Ok(front.tables)
+    Ok(())
 }
 
 /// What the stages did, once they drained.
@@ -399,7 +428,7 @@ async fn run_stages(
     clients: &Clients,
     config: &StreamRunConfig,
     provisioned: &Provisioned,
-    run_id: &str,
+    tables: Option<&Tables>,
     started: Instant,
 ) -> Result<Ran> {
     let res = &provisioned.resources;
@@ -431,20 +460,27 @@ async fn run_stages(
         progress::report(counters, started, sampled, total, control).await;
         Ok(())
     });
-    let (input, front) = input(config, run_id).await?;
+    let (input, mut front) = input(config, tables).await?;
     // Consuming only: the ledger is entered as the producer would have sent, into nothing; the
     // producer's input closes with the feed, as in any run.
     let (tx, producer_input) = match &config.consume_from {
         Some(_) => (discarding(), Some(tx)),
         None => (tx, None),
     };
+    let front_failure = async {
+        match &mut front {
+            Some(front) => front.failure().await,
+            None => std::future::pending().await,
+        }
+    };
     let fed = tokio::select! {
         fed = feed(config, input)?.run(tx) => fed?,
         failed = stages.failure() => return Err(failed),
+        failed = front_failure => return Err(failed.into()),
     };
     drop(producer_input);
     let web = match front {
-        Some(front) => Some(front.finish().await?),
+        Some(front) => Some(front.finish(config.drain_timeout).await?),
         None => None,
     };
     let times = StageTimes {
@@ -480,11 +516,16 @@ async fn run_stages(
     })
 }
 
-/// What the feed reads: the source's items, or the queue of a web source started here.
+/// What the feed reads: the source's items, or the queue of a web source started here in front
+/// of its `tables`.
 ///
 /// # Errors
-/// A source that cannot be opened, a web source that cannot start.
-async fn input(config: &StreamRunConfig, run_id: &str) -> Result<(Input, Option<WebRun>)> {
+/// A source that cannot be opened, a web source that cannot start (or has no tables: a lake
+/// judged alone cannot know what a web source's callers were given).
+async fn input(
+    config: &StreamRunConfig,
+    tables: Option<&Tables>,
+) -> Result<(Input, Option<WebRun>)> {
     Ok(match &config.source {
         Source::Generate(g) => {
             let events = Generator::new(g.clone()).map(|e| Ok(Item::Event(e)));
@@ -492,7 +533,14 @@ async fn input(config: &StreamRunConfig, run_id: &str) -> Result<(Input, Option<
         }
         Source::Replay(spec) => (Input::Items(replay::open(spec)?), None),
         Source::Web(spec) => {
-            let (front, queue) = WebRun::start(spec, run_id).await?;
+            let tables = tables.ok_or_else(|| {
+                crate::Error::Input(
+                    "a web source's events are what its callers were given: only a run of it \
+                     knows them"
+                        .into(),
+                )
+            })?;
+            let (front, queue) = WebRun::start(spec, tables).await?;
             (Input::Queue(queue), Some(front))
         }
     })
@@ -515,7 +563,7 @@ pub async fn judge_lake(
         load: LoadPlan::default(),
         ..config.clone()
     };
-    let (input, _) = input(&config, "lake").await?;
+    let (input, _) = input(&config, None).await?;
     let mut fed = feed(&config, input)?.run(discarding()).await?;
     fed.ledger.backdate();
     let judgement = judge::judge_lake(clients, &fed.ledger, bucket).await?;

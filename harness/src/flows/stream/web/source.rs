@@ -1,16 +1,19 @@
 //! A web-sourced run's front end: its tables in PostgreSQL, the server in front of the
 //! producer's queue, and whoever calls it (the scheduler, or nobody but curl while `tickflow
 //! serve` waits for Ctrl-C). The queue's receiver is what the feed reads; it ends once the
-//! callers are done and the server has stopped.
+//! callers are done and the server has stopped. The callers and the database writer are stages
+//! of the front end's own [`StageSet`]: whichever way a run ends, none outlives it.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
+use tickflow_pipeline::control::{Control, Phase};
 use tickflow_pipeline::event::MarketEvent;
 use tickflow_pipeline::source::{Generator, GeneratorConfig};
+use tickflow_pipeline::stages::StageSet;
 use tickflow_pipeline::web::{Schema, Store, StoreStats, Token, WebConfig, WebServer, WebStats};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use super::client::{Calls, Scheduler};
 use super::settings::WebSettings;
@@ -52,22 +55,33 @@ pub struct WebSpec {
     pub token: Option<String>,
 }
 
-/// The front end of a run while it serves.
+/// The front end of a run while it serves: the server, with its callers and its database
+/// writer running as stages of their own (dropped with it, as on an early error of the run, they
+/// stop).
 #[derive(Debug)]
 pub struct WebRun {
     /// Where the server listens.
     pub addr: std::net::SocketAddr,
-    /// The run's tables.
-    pub tables: Tables,
     /// The server's counts.
     pub stats: Arc<WebStats>,
     /// Whether the scheduler called (rather than anyone, as under `tickflow serve`).
     scheduled: bool,
-    callers: tokio::task::JoinHandle<Calls>,
-    store: tokio::task::JoinHandle<StoreStats>,
+    stages: Stages,
+    calls: oneshot::Receiver<Calls>,
+    store: oneshot::Receiver<StoreStats>,
 }
 
-/// Where a run's tables are, to read them back and drop them.
+/// The front end's stages (a newtype: [`StageSet`] says nothing of itself in `Debug`).
+struct Stages(StageSet);
+
+impl std::fmt::Debug for Stages {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Stages(web callers, web database writer)")
+    }
+}
+
+/// Where a run's tables are, to read them back and drop them. They are made before the source
+/// starts and dropped with the run's other resources, whichever way the run ends.
 #[derive(Debug, Clone)]
 pub struct Tables {
     /// The PostgreSQL URL.
@@ -77,6 +91,31 @@ pub struct Tables {
 }
 
 impl Tables {
+    /// Creates run `run_id`'s schema and tables in `spec`'s PostgreSQL; what was made is
+    /// dropped again when a step fails.
+    ///
+    /// # Errors
+    /// No PostgreSQL, or the tables not created.
+    pub async fn create(spec: &WebSpec, run_id: &str) -> Result<Self> {
+        let url = spec.postgres.clone().ok_or_else(|| {
+            Error::Input(format!(
+                "the web source stores its rows in PostgreSQL: let tickflow start `{}` or set {}",
+                postgres::DEFAULT_IMAGE,
+                postgres::ENV_URL
+            ))
+        })?;
+        let tables = Tables {
+            url,
+            schema: Schema::new(&schema_name(run_id))?,
+        };
+        let client = postgres::connect(&tables.url).await?;
+        if let Err(e) = tables.schema.create(&client).await {
+            tables.drop().await;
+            return Err(e.into());
+        }
+        Ok(tables)
+    }
+
     /// Drops the run's schema (a failure is logged: names are unique to the run).
     pub async fn drop(&self) {
         let dropped = match postgres::connect(&self.url).await {
@@ -103,8 +142,6 @@ pub struct Served {
 pub struct Finished {
     /// Where the server listened.
     pub addr: std::net::SocketAddr,
-    /// The run's tables.
-    pub tables: Tables,
     /// The server's counts.
     pub stats: Arc<WebStats>,
     /// What it served.
@@ -114,36 +151,31 @@ pub struct Finished {
 }
 
 impl WebRun {
-    /// Creates the run's tables, starts the server and its callers; returns the front end and
-    /// the queue the feed reads.
+    /// Starts the server in front of `tables`, its database writer and its callers; returns the
+    /// front end and the queue the feed reads.
     ///
     /// # Errors
-    /// No PostgreSQL, the tables not created, the address not bound.
+    /// No connection to PostgreSQL, the address not bound.
     pub async fn start(
         spec: &WebSpec,
-        run_id: &str,
+        tables: &Tables,
     ) -> Result<(Self, mpsc::Receiver<MarketEvent>)> {
-        let url = spec.postgres.clone().ok_or_else(|| {
-            Error::Input(format!(
-                "the web source stores its rows in PostgreSQL: let tickflow start `{}` or set {}",
-                postgres::DEFAULT_IMAGE,
-                postgres::ENV_URL
-            ))
-        })?;
-        let schema = Schema::new(&schema_name(run_id))?;
-        schema.create(&postgres::connect(&url).await?).await?;
         let settings = &spec.settings;
-        let (store, store_task) = Store::start(
-            postgres::connect(&url).await?,
-            schema.clone(),
-            settings.db_queue,
-        );
+        let addr = settings
+            .addr
+            .parse()
+            .map_err(|_| Error::Input(format!("web.addr {:?} is not an address", settings.addr)))?;
+        let client = postgres::connect(&tables.url).await?;
+        let (store, writer) = Store::new(client, tables.schema.clone(), settings.db_queue);
+        let mut stages = StageSet::new();
+        let (stored, store_rx) = oneshot::channel();
+        stages.start("web database writer", |control| {
+            until_drained(control, stored, writer)
+        });
         let (queue, events) = mpsc::channel(settings.queue);
         let stats = Arc::new(WebStats::default());
         let config = WebConfig {
-            addr: settings.addr.parse().map_err(|_| {
-                Error::Input(format!("web.addr {:?} is not an address", settings.addr))
-            })?,
+            addr,
             max_batch: settings.max_batch,
             token: spec.token.as_deref().and_then(Token::new),
         };
@@ -159,7 +191,8 @@ impl WebRun {
         };
         let (schedule, callers) = (spec.schedule.clone(), spec.callers);
         let scheduled = matches!(callers, Callers::Scheduler { .. });
-        let callers = tokio::spawn(async move {
+        let (called, calls_rx) = oneshot::channel();
+        let calling = async move {
             let calls = match callers {
                 Callers::Scheduler { calls } => scheduler.run(&schedule, calls).await,
                 Callers::Anyone { secs } => {
@@ -171,41 +204,66 @@ impl WebRun {
                 tracing::warn!(error = %e, "the web server did not stop cleanly");
             }
             calls
+        };
+        stages.start("web callers", |control| {
+            until_drained(control, called, calling)
         });
         let run = WebRun {
             addr,
-            tables: Tables { url, schema },
             stats,
             scheduled,
-            callers,
-            store: store_task,
+            stages: Stages(stages),
+            calls: calls_rx,
+            store: store_rx,
         };
         Ok((run, events))
     }
 
-    /// Waits for the callers and the database writer to finish (the queue has closed by then:
-    /// the feed ended).
+    /// Waits until one of the front end's stages fails (pending while they run as they should).
+    pub async fn failure(&mut self) -> tickflow_pipeline::stages::StageError {
+        self.stages.0.failure().await
+    }
+
+    /// Waits for the callers and the database writer to finish, each within `limit` (the queue
+    /// has closed by then: the feed ended).
     ///
     /// # Errors
-    /// A task that ended abnormally.
-    pub async fn finish(self) -> Result<Finished> {
-        let stage = |what: &str| {
-            let what = what.to_string();
-            move |e: tokio::task::JoinError| Error::Stage {
-                stage: what,
-                reason: e.to_string(),
-            }
+    /// A stage that ended abnormally or did not finish in time.
+    pub async fn finish(self, limit: Duration) -> Result<Finished> {
+        let WebRun {
+            addr,
+            stats,
+            scheduled,
+            stages: Stages(stages),
+            mut calls,
+            mut store,
+        } = self;
+        stages.drain(limit, |_| {}).await?;
+        let ended = |what: &str| Error::Stage {
+            stage: what.to_string(),
+            reason: "ended without its figures".into(),
         };
-        let calls = self.callers.await.map_err(stage("web scheduler"))?;
-        let store = self.store.await.map_err(stage("web database writer"))?;
+        let calls = calls.try_recv().map_err(|_| ended("web callers"))?;
+        let store = store.try_recv().map_err(|_| ended("web database writer"))?;
         Ok(Finished {
-            addr: self.addr,
-            tables: self.tables,
-            stats: self.stats,
+            addr,
+            stats,
             served: Served { calls, store },
-            scheduled: self.scheduled,
+            scheduled,
         })
     }
+}
+
+/// A front-end stage: does `work`, hands its figures over `done`, and ends once the run drains
+/// it (a stage that ended before would be one that failed).
+async fn until_drained<T>(
+    mut control: Control,
+    done: oneshot::Sender<T>,
+    work: impl std::future::Future<Output = T>,
+) -> tickflow_pipeline::Result<()> {
+    let _ = done.send(work.await);
+    control.reached(Phase::Drain).await;
+    Ok(())
 }
 
 /// Ctrl-C, or `secs` if given first.
