@@ -1,39 +1,138 @@
-//! The harness's layers, read from its source: every `crate::` and `super::` path of every
-//! module (tests left out) is resolved to the module it names, and the test fails on an import
-//! cycle between modules, on an import that points up a layer, and on a flow that imports
-//! another flow.
+//! The workspace's layers, read from its source: in each tree (the harness, the pipeline, the
+//! CLI), every `crate::` and `super::` path of every module (tests left out) is resolved to the
+//! module it names, and the test fails on an import cycle between modules, on an import that
+//! points up a layer, on a module importing a sibling it must stay apart from (a flow another
+//! flow, a pipeline another pipeline), and on a module importing its parent's `mod.rs` (what
+//! children share belongs in a child of its own, not above them).
 //!
-//! The layers, bottom up (lib.rs says the same):
+//! The layers, bottom up (each crate's `lib.rs` and ARCHITECTURE.md say the same).
+//!
+//! The harness:
 //! 0. what every judge and report says: `error`, `verdict`, `html`, `plot`, `latency`, `owned_thread`;
 //! 1. infrastructure: `aws`, `localstack`, `postgres`, `topology`;
 //! 2. reading back: `observe`;
 //! 3. the flows, one folder each: `flows::stream`, `flows::batch`, `flows::price_files`;
 //! 4. scenarios: `scenario`;
 //! 5. commands and reports over every flow: `report`, `doctor`, `parity`, `ceiling`, `shrink`.
+//!
+//! The pipeline:
+//! 0. foundations: `utc`, `draw`, `control`, `retry`, `calls`, `compress`, `kpl`, `s3_event`,
+//!    `resources`;
+//! 1. the data: `event`, `envelope`, `source`;
+//! 2. AWS, faults and stages: `chaos`, `aws`, `error`, `stages`, `esm`, `resend`;
+//! 3. the outputs stages share: `lake`, `notify`;
+//! 4. the stages and pipelines, each apart from the others: `producer`, `bridge`, `processor`,
+//!    `web`, `batch`, `price_files`.
+//!
+//! The CLI (`src/cli`): 0. `target`; 1. `runs`; 2. the commands; 3. `mod.rs`, clap's types and
+//! the dispatch.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-const LAYERS: &[(&str, u8)] = &[
-    ("error", 0),
-    ("verdict", 0),
-    ("html", 0),
-    ("plot", 0),
-    ("latency", 0),
-    ("owned_thread", 0),
-    ("aws", 1),
-    ("localstack", 1),
-    ("postgres", 1),
-    ("topology", 1),
-    ("observe", 2),
-    ("flows", 3),
-    ("scenario", 4),
-    ("report", 5),
-    ("doctor", 5),
-    ("parity", 5),
-    ("ceiling", 5),
-    ("shrink", 5),
-];
+/// One source tree and the rules its imports keep.
+struct Tree {
+    /// The folder of its `lib.rs` (or `mod.rs`), from the harness's manifest.
+    root: &'static str,
+    /// Each top-level module's layer.
+    layers: &'static [(&'static str, u8)],
+    /// Modules whose subtrees may not import one another.
+    apart: &'static [&'static str],
+    /// Whether the root is a `mod.rs` its children may not import (a crate's `lib.rs` only
+    /// re-exports, and is left out).
+    root_is_parent: bool,
+    /// Fewest modules it has (a tree read wrong would pass every rule).
+    at_least: usize,
+}
+
+const HARNESS: Tree = Tree {
+    root: "src",
+    layers: &[
+        ("error", 0),
+        ("verdict", 0),
+        ("html", 0),
+        ("plot", 0),
+        ("latency", 0),
+        ("owned_thread", 0),
+        ("aws", 1),
+        ("localstack", 1),
+        ("postgres", 1),
+        ("topology", 1),
+        ("observe", 2),
+        ("flows", 3),
+        ("scenario", 4),
+        ("report", 5),
+        ("doctor", 5),
+        ("parity", 5),
+        ("ceiling", 5),
+        ("shrink", 5),
+    ],
+    apart: &["flows::stream", "flows::batch", "flows::price_files"],
+    root_is_parent: false,
+    at_least: 50,
+};
+
+const PIPELINE: Tree = Tree {
+    root: "../pipeline/src",
+    layers: &[
+        ("utc", 0),
+        ("draw", 0),
+        ("control", 0),
+        ("retry", 0),
+        ("calls", 0),
+        ("compress", 0),
+        ("kpl", 0),
+        ("s3_event", 0),
+        ("resources", 0),
+        ("event", 1),
+        ("envelope", 1),
+        ("source", 1),
+        ("chaos", 2),
+        ("aws", 2),
+        ("error", 2),
+        ("stages", 2),
+        ("esm", 2),
+        ("resend", 2),
+        ("lake", 3),
+        ("notify", 3),
+        ("producer", 4),
+        ("bridge", 4),
+        ("processor", 4),
+        ("web", 4),
+        ("batch", 4),
+        ("price_files", 4),
+    ],
+    apart: &[
+        "producer",
+        "bridge",
+        "processor",
+        "web",
+        "batch",
+        "price_files",
+    ],
+    root_is_parent: false,
+    at_least: 50,
+};
+
+const CLI: Tree = Tree {
+    root: "../src/cli",
+    layers: &[
+        ("target", 0),
+        ("runs", 1),
+        ("commands", 2),
+        ("consume", 2),
+        ("load", 2),
+        ("parity", 2),
+        ("produce", 2),
+        ("replay", 2),
+        ("run", 2),
+        ("serve", 2),
+        ("shrink", 2),
+    ],
+    apart: &[],
+    root_is_parent: true,
+    at_least: 6,
+};
 
 /// Each module's path (`flows::stream::judge`) and its source without comments and tests.
 fn modules(root: &Path) -> BTreeMap<String, String> {
@@ -150,10 +249,11 @@ fn split_top(text: &str) -> Vec<&str> {
     out
 }
 
-/// The module a path names: its longest prefix that is a module.
+/// The module a path names: its longest prefix that is a module (the root, `""`, for an item
+/// of the root's own).
 fn resolve(path: &str, known: &BTreeMap<String, String>) -> Option<String> {
     let parts: Vec<&str> = path.split("::").collect();
-    (1..=parts.len())
+    (0..=parts.len())
         .rev()
         .map(|n| parts[..n].join("::"))
         .find(|candidate| known.contains_key(candidate))
@@ -189,7 +289,7 @@ fn graph(root: &Path) -> BTreeMap<String, BTreeSet<String>> {
             if let Some(target) = resolve(&path, &modules) {
                 let own = target == *module || target.starts_with(&format!("{module}::"));
                 // A folder's `mod.rs` re-exporting its children is not an import.
-                if !own && !target.is_empty() {
+                if !own {
                     targets.insert(target);
                 }
             }
@@ -199,21 +299,30 @@ fn graph(root: &Path) -> BTreeMap<String, BTreeSet<String>> {
     edges
 }
 
-fn layer(module: &str) -> u8 {
+/// `module`'s layer in `tree` (the root is above every layer).
+fn layer(module: &str, tree: &Tree) -> u8 {
+    if module.is_empty() {
+        return u8::MAX;
+    }
     let top = module.split("::").next().unwrap_or_default();
-    LAYERS
+    tree.layers
         .iter()
         .find(|(name, _)| *name == top)
         .map(|(_, l)| *l)
-        .unwrap_or_else(|| panic!("module `{module}` is in no layer: add it to LAYERS"))
+        .unwrap_or_else(|| panic!("module `{module}` of {} is in no layer: add it", tree.root))
 }
 
-/// `flows::stream` for any module of the stream flow.
-fn flow(module: &str) -> Option<&str> {
-    let mut parts = module.splitn(3, "::");
-    (parts.next() == Some("flows"))
-        .then(|| parts.next())
-        .flatten()
+/// The subtree of `tree.apart` that `module` is in.
+fn apart<'t>(module: &str, tree: &'t Tree) -> Option<&'t str> {
+    tree.apart
+        .iter()
+        .find(|a| module == **a || module.starts_with(&format!("{a}::")))
+        .copied()
+}
+
+/// The module whose `mod.rs` holds `module`: `a` for `a::b`, the root for a top-level one.
+fn parent(module: &str) -> &str {
+    module.rsplit_once("::").map_or("", |(p, _)| p)
 }
 
 /// A cycle in `edges`, as the modules along it, if there is one.
@@ -256,44 +365,83 @@ fn cycle(edges: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
         .find_map(|node| visit(node, edges, &mut marks, &mut Vec::new()))
 }
 
-/// What breaks the layering in `edges`, one line each.
-fn violations(edges: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
+/// What breaks `tree`'s rules in `edges`, one line each.
+fn violations(edges: &BTreeMap<String, BTreeSet<String>>, tree: &Tree) -> Vec<String> {
     let mut out = Vec::new();
     for (from, targets) in edges.iter().filter(|(m, _)| !m.is_empty()) {
         for to in targets {
-            if layer(to) > layer(from) {
+            if to == parent(from) && (!to.is_empty() || tree.root_is_parent) {
+                let name = if to.is_empty() { "the root" } else { to };
+                out.push(format!("`{from}` imports its parent, {name}'s mod.rs"));
+                continue;
+            }
+            if to.is_empty() {
+                continue; // a crate root's re-exports
+            }
+            let (a, b) = (layer(from, tree), layer(to, tree));
+            if b > a {
                 out.push(format!(
-                    "`{from}` (layer {}) imports `{to}` (layer {}), above it",
-                    layer(from),
-                    layer(to)
+                    "`{from}` (layer {a}) imports `{to}` (layer {b}), above it"
                 ));
             }
-            if let (Some(a), Some(b)) = (flow(from), flow(to)) {
+            if let (Some(a), Some(b)) = (apart(from, tree), apart(to, tree)) {
                 if a != b {
                     out.push(format!(
-                        "flow `{a}` imports flow `{b}` (`{from}` -> `{to}`)"
+                        "`{a}` imports `{b}`, kept apart (`{from}` -> `{to}`)"
                     ));
                 }
             }
         }
     }
-    if let Some(found) = cycle(edges) {
+    let without_root: BTreeMap<String, BTreeSet<String>> = edges
+        .iter()
+        .filter(|(m, _)| !m.is_empty())
+        .map(|(m, t)| {
+            (
+                m.clone(),
+                t.iter().filter(|t| !t.is_empty()).cloned().collect(),
+            )
+        })
+        .collect();
+    if let Some(found) = cycle(&without_root) {
         out.push(format!("import cycle: {}", found.join(" -> ")));
     }
     out
 }
 
+/// `tree`'s violations, read from its source.
+fn check(tree: &Tree) -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(tree.root);
+    let edges = graph(&root);
+    assert!(
+        edges.len() >= tree.at_least,
+        "{}: found only {} modules",
+        tree.root,
+        edges.len()
+    );
+    violations(&edges, tree)
+}
+
 #[test]
 fn the_harness_imports_point_down_its_layers_without_cycles() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let edges = graph(&root);
-    assert!(edges.len() > 50, "found only {} modules", edges.len());
-    let problems = violations(&edges);
+    let problems = check(&HARNESS);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 #[test]
-fn a_cycle_an_upward_import_and_a_flow_importing_another_are_each_found() {
+fn the_pipeline_imports_point_down_its_layers_and_its_pipelines_stay_apart() {
+    let problems = check(&PIPELINE);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_cli_imports_point_down_from_the_dispatch_to_the_commands() {
+    let problems = check(&CLI);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn a_cycle_an_upward_a_sideways_and_a_parent_import_are_each_found() {
     let edges = |pairs: &[(&str, &str)]| {
         let mut g: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for (a, b) in pairs {
@@ -305,17 +453,29 @@ fn a_cycle_an_upward_import_and_a_flow_importing_another_are_each_found() {
     let clean = edges(&[
         ("flows::batch::judge", "verdict"),
         ("scenario", "flows::batch"),
+        ("flows::batch::judge", "flows::batch::content"),
     ]);
-    assert!(violations(&clean).is_empty());
+    assert!(violations(&clean, &HARNESS).is_empty());
     let circle = edges(&[
         ("flows::stream::judge", "flows::stream::report"),
         ("flows::stream::report", "flows::stream::judge"),
     ]);
-    assert!(violations(&circle)[0].starts_with("import cycle: "));
+    assert!(violations(&circle, &HARNESS)[0].starts_with("import cycle: "));
     let upward = edges(&[("verdict", "scenario::file")]);
-    assert!(violations(&upward)[0].contains("above it"));
+    assert!(violations(&upward, &HARNESS)[0].contains("above it"));
     let across = edges(&[("flows::batch::judge", "flows::stream::judge")]);
-    assert!(violations(&across)[0].starts_with("flow `batch` imports flow `stream`"));
+    assert!(violations(&across, &HARNESS)[0].starts_with("`flows::batch` imports `flows::stream`"));
+    let pipelines = edges(&[("batch::trigger", "processor::handler")]);
+    assert!(violations(&pipelines, &PIPELINE)[0].contains("kept apart"));
+    let parent = edges(&[("scenario::stream", "scenario")]);
+    assert!(violations(&parent, &HARNESS)[0].contains("imports its parent, scenario's mod.rs"));
+    let cli_root = edges(&[("consume", "")]);
+    assert!(violations(&cli_root, &CLI)[0].contains("imports its parent, the root"));
+    let crate_root = edges(&[("flows::batch::judge", "")]);
+    assert!(
+        violations(&crate_root, &HARNESS).is_empty(),
+        "a crate root's re-exports"
+    );
 }
 
 #[test]

@@ -14,7 +14,8 @@
 //! - [`producer`]: aggregation and `PutRecords` with partial-failure retries.
 //! - [`bridge`]: Kinesis -> SQS, de-aggregation, packing, checkpoints.
 //! - [`envelope`]: the SQS body that carries many records.
-//! - [`processor`]: Lambda-like event source mapping and the enriching handler.
+//! - [`esm`]: the SQS event source mapping with Lambda's semantics (partial batch responses)
+//!   that runs every pipeline's handlers; [`processor`]: the stream's enriching handler.
 //! - [`lake`]: partitions, the buffered S3 writer, the Athena DDL.
 //! - [`notify`]: the price-move watch, the alert outbox S3 announces, the run status on SNS.
 //! - [`batch`]: the batch pipeline (company CSV files in S3 -> PostgreSQL, triggered by
@@ -25,7 +26,8 @@
 //! - [`chaos`]: the fault schedule carried out on real SDK calls and at crash points;
 //!   [`draw`]: the seeded draws faults and generators share.
 //! - What the stages share: [`control`] (run, drain, stop), [`stages`] (a set of stages drained
-//!   in order, stopped on drop), [`retry`] (backoff and the one rule of every retry loop),
+//!   in order, stopped on drop), [`retry`] (backoff and the one rule of every retry loop), [`resend`] (a batch call's refused
+//!   entries sent again),
 //!   [`aws`] (clients and their errors), [`calls`] (every call counted), [`resources`] (the
 //!   names a run's stages are wired to), [`utc`] (calendar arithmetic), [`error`].
 //!
@@ -60,6 +62,7 @@ pub mod control;
 pub mod draw;
 pub mod envelope;
 pub mod error;
+pub mod esm;
 pub mod event;
 pub mod kpl;
 pub mod lake;
@@ -67,6 +70,7 @@ pub mod notify;
 pub mod price_files;
 pub mod processor;
 pub mod producer;
+pub mod resend;
 pub mod resources;
 pub mod retry;
 pub mod s3_event;

@@ -16,7 +16,8 @@ use crate::chaos::{Chaos, Stage};
 use crate::compress::Compression;
 use crate::error::{Error, Result};
 use crate::kpl::{Aggregator, MAX_KINESIS_RECORD, MAX_PARTITION_KEY};
-use crate::retry::{Attempts, Backoff};
+use crate::resend::{self, Again, Tried};
+use crate::retry::Backoff;
 
 /// Largest aggregate when records are compressed: zstd does about 14x on 400 KB of events
 /// and 17x on 4 MB, and an aggregate that still compresses past the record limit is split.
@@ -552,12 +553,11 @@ fn route(shards: &[ShardRange], partition_key: &str) -> usize {
 async fn put_with_retries(
     clients: &Clients,
     stream: &str,
-    mut batch: Vec<Entry>,
+    batch: Vec<Entry>,
     backoff: Backoff,
     stats: &ProducerStats,
 ) -> Result<()> {
-    let mut attempts = Attempts::new(backoff);
-    loop {
+    let put = |batch: Vec<Entry>| async move {
         let entries: Vec<_> = batch
             .iter()
             .map(|e| {
@@ -576,44 +576,27 @@ async fn put_with_retries(
             .set_records(Some(entries))
             .send()
             .await;
-        let out = match response {
-            Ok(out) => out,
-            Err(e) => {
-                let throttled = e
+        Ok(match response {
+            Ok(out) => Tried::Refused(count_accepted(batch, out.records(), stats)),
+            Err(e) => Tried::Failed {
+                throttled: e
                     .as_service_error()
-                    .is_some_and(|s| s.is_provisioned_throughput_exceeded_exception());
-                if attempts.failed().await.is_err() {
-                    return Err(AwsError::of("kinesis", "PutRecords")(e).into());
-                }
-                stats
-                    .retries
-                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
-                if throttled {
-                    stats
-                        .throttles
-                        .fetch_add(batch.len() as u64, Ordering::Relaxed);
-                }
-                let attempt = attempts.failures();
-                tracing::debug!(attempt, throttled, "PutRecords failed as a whole; retrying");
-                continue;
-            }
-        };
-        let failed = count_accepted(batch, out.records(), stats);
-        if failed.is_empty() {
-            return Ok(());
+                    .is_some_and(|s| s.is_provisioned_throughput_exceeded_exception()),
+                error: AwsError::of("kinesis", "PutRecords")(e),
+                pending: batch,
+            },
+        })
+    };
+    let again = |again: Again| {
+        let n = again.entries as u64;
+        stats.retries.fetch_add(n, Ordering::Relaxed);
+        if again.throttled {
+            stats.throttles.fetch_add(n, Ordering::Relaxed);
         }
-        if let Err(gave_up) = attempts.failed().await {
-            return Err(Error::Stage(format!(
-                "producer: {} records still failing after {} PutRecords attempts",
-                failed.len(),
-                gave_up.attempts
-            )));
-        }
-        stats
-            .retries
-            .fetch_add(failed.len() as u64, Ordering::Relaxed);
-        batch = failed;
-    }
+    };
+    let gave_up =
+        |n, tries| format!("producer: {n} records still failing after {tries} PutRecords attempts");
+    resend::until_taken(backoff, batch, put, again, gave_up).await
 }
 
 #[cfg(test)]

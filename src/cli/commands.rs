@@ -1,16 +1,22 @@
-//! The commands that check things: doctor, validate, record.
+//! The small commands: doctor, validate, schema, record, localstack and ceiling, each a few
+//! lines over the harness.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 
+use tickflow_harness::aws::readiness::Service;
 use tickflow_harness::aws::{self, Target};
+use tickflow_harness::ceiling;
 use tickflow_harness::doctor;
 use tickflow_harness::flows::stream::replay;
 use tickflow_harness::flows::stream::topology::Topology;
-use tickflow_harness::scenario::{self, Scenario};
+use tickflow_harness::scenario;
+use tickflow_harness::scenario::file::FlowKind;
 use tickflow_pipeline::source::Generator;
+
+use super::target::{with_target, TargetKind};
 
 pub(super) async fn doctor_command(
     target: Target,
@@ -30,24 +36,6 @@ pub(super) async fn doctor_command(
         }
         Ok(ExitCode::FAILURE)
     }
-}
-
-/// Loads every file, or fails listing every error of every file.
-pub(super) fn load_all(files: &[PathBuf]) -> anyhow::Result<Vec<Scenario>> {
-    let mut scenarios = Vec::new();
-    let mut errors = Vec::new();
-    for file in files {
-        match scenario::load(file) {
-            Ok(s) => scenarios.push(s),
-            Err(e) => errors.extend(e.into_iter().map(|e| e.to_string())),
-        }
-    }
-    anyhow::ensure!(
-        errors.is_empty(),
-        "invalid scenario files:\n  {}",
-        errors.join("\n  ")
-    );
-    Ok(scenarios)
 }
 
 pub(super) fn validate_command(files: &[PathBuf]) -> ExitCode {
@@ -81,8 +69,8 @@ pub(super) fn schema_command(out: Option<&Path>) -> anyhow::Result<ExitCode> {
 }
 
 pub(super) fn record_command(file: &Path, out: &Path) -> anyhow::Result<ExitCode> {
-    let scenario = load_all(&[file.to_path_buf()])?.remove(0);
-    super::runs::stream_only(&scenario, "tickflow record")?;
+    let scenario = scenario::load_one(file)?;
+    scenario.require_flow(FlowKind::Stream, "tickflow record")?;
     let config = scenario::generator_config(&scenario.file).map_err(anyhow::Error::msg)?;
     let n = replay::record(Generator::new(config), out)?;
     println!(
@@ -91,4 +79,36 @@ pub(super) fn record_command(file: &Path, out: &Path) -> anyhow::Result<ExitCode
         out.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// `tickflow localstack`: starts LocalStack and keeps it until Ctrl-C.
+pub(super) async fn localstack_command(target: TargetKind) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        target == TargetKind::Localstack,
+        "`tickflow localstack` starts LocalStack; it has no meaning with another --target"
+    );
+    with_target(target, &[], |target, header| async move {
+        eprintln!("{header}; Ctrl-C removes it");
+        if let Target::Endpoint(endpoint) = target {
+            println!("AWS_ENDPOINT_URL={endpoint}");
+        }
+        use std::io::Write as _;
+        std::io::stdout().flush()?;
+        std::future::pending::<()>().await;
+        Ok(ExitCode::SUCCESS)
+    })
+    .await
+}
+
+/// `tickflow ceiling`: the target's raw capacity, loop by loop.
+pub(super) async fn ceiling_command(target: TargetKind, seconds: u64) -> anyhow::Result<ExitCode> {
+    let needs = [Service::Kinesis, Service::Sqs, Service::S3];
+    with_target(target, &needs, |target, header| async move {
+        println!("{header}");
+        let clients = aws::clients(&target).await;
+        let measured = ceiling::measure(&clients, std::time::Duration::from_secs(seconds)).await?;
+        print!("{}", ceiling::render(&measured));
+        Ok(ExitCode::SUCCESS)
+    })
+    .await
 }

@@ -10,12 +10,11 @@ use anyhow::Context as _;
 use tickflow_harness::aws::readiness::Service;
 use tickflow_harness::aws::{self, Target};
 use tickflow_harness::flows::stream::driver::{judge_lake, Source};
+use tickflow_harness::scenario::{self, file::FlowKind};
 use tickflow_pipeline::aws::AwsError;
 
-use super::commands::load_all;
-use super::runs::{run_once, show, stream_only, Outputs};
-use super::target::{with_target, Site};
-use super::TargetKind;
+use super::runs::{run_once, show, Outputs};
+use super::target::{with_target, Site, TargetKind};
 
 /// Flags of `tickflow consume`.
 #[derive(Debug, clap::Args)]
@@ -41,8 +40,8 @@ pub(super) async fn consume_command(
     target: TargetKind,
     args: ConsumeArgs,
 ) -> anyhow::Result<ExitCode> {
-    let s = load_all(std::slice::from_ref(&args.file))?.remove(0);
-    stream_only(&s, "tickflow consume")?;
+    let s = scenario::load_one(&args.file)?;
+    s.require_flow(FlowKind::Stream, "tickflow consume")?;
     let mut config = s.run_config().map_err(anyhow::Error::msg)?;
     anyhow::ensure!(
         matches!(config.source, Source::Generate(_)),

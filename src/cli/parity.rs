@@ -15,10 +15,8 @@ use tickflow_harness::scenario::Scenario;
 use tickflow_harness::topology::new_run_id;
 use tickflow_harness::verdict::verdict;
 
-use super::commands::load_all;
 use super::runs::execute_all;
-use super::target::{with_target_at, Endpoint, Site};
-use super::TargetKind;
+use super::target::{with_target_at, Endpoint, Site, TargetKind};
 
 /// Flags of `tickflow parity`.
 #[derive(Debug, clap::Args)]
@@ -42,7 +40,7 @@ pub(super) async fn parity_command(
     target: TargetKind,
     args: ParityArgs,
 ) -> anyhow::Result<ExitCode> {
-    let scenario = load_all(std::slice::from_ref(&args.file))?.remove(0);
+    let scenario = tickflow_harness::scenario::load_one(&args.file)?;
     let mut needs = scenario.services();
     needs.extend([Service::S3, Service::Sqs]);
     needs.sort();

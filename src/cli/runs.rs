@@ -1,77 +1,19 @@
-//! The commands that run the pipeline: flag runs, scenario runs, load runs, replays.
+//! What the commands that run share: one stream run and its report files, every scenario of
+//! a list in turn, PostgreSQL when a run needs it, and the `seconds` flag type.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use tickflow_harness::aws::{self, Target};
-use tickflow_harness::flows::stream::arrival::LoadPlan;
 use tickflow_harness::flows::stream::driver::{self as pipeline_run, Source, StreamRunConfig};
 use tickflow_harness::flows::stream::report::StreamReport;
-use tickflow_harness::flows::stream::web::Callers;
 use tickflow_harness::postgres::{Postgres, PostgresConfig};
 use tickflow_harness::report;
-use tickflow_harness::scenario::file::FlowKind;
 use tickflow_harness::scenario::{self, Outcome, Scenario};
-use tickflow_harness::shrink::{self, ShrinkConfig};
 use tickflow_harness::verdict::Report as _;
-use tickflow_pipeline::source::GeneratorConfig;
 
-use super::commands::load_all;
 use super::target::Site;
-use super::{LoadArgs, RunArgs};
-
-pub(super) fn flag_run_config(args: &RunArgs) -> anyhow::Result<StreamRunConfig> {
-    let generator = GeneratorConfig {
-        events: args.events,
-        seed: args.seed,
-        ..GeneratorConfig::default()
-    };
-    let mut config = StreamRunConfig::new(&args.name, args.events, args.seed);
-    config.pipeline.shards = args.shards;
-    config.pipeline.aggregate = !args.no_aggregate;
-    config.keep_resources = args.keep;
-    let problems: Vec<String> = generator
-        .check()
-        .err()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(_, message)| message)
-        .chain(
-            config
-                .pipeline
-                .check()
-                .into_iter()
-                .map(|(_, message)| message),
-        )
-        .collect();
-    anyhow::ensure!(
-        problems.is_empty(),
-        "invalid run settings:\n  {}",
-        problems.join("\n  ")
-    );
-    Ok(config)
-}
-
-pub(super) async fn scenarios_command(
-    scenarios: Vec<Scenario>,
-    report_dir: PathBuf,
-    target: Target,
-    site: Site,
-) -> anyhow::Result<ExitCode> {
-    let outcomes = execute_all(&scenarios, &target, &site).await?;
-    report::write_reports(&report_dir, &outcomes)?;
-    println!("\n{}", report::table::summary_table(&outcomes));
-    println!("reports: {}", report_dir.display());
-    for o in &outcomes {
-        println!("{}", o.summary_line());
-    }
-    Ok(if outcomes.iter().all(Outcome::passed) {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
-}
 
 /// Runs each scenario on `target` in turn (with PostgreSQL started when one needs it), printing
 /// each one's report as it completes.
@@ -121,7 +63,7 @@ pub(super) async fn execute_all(
 ///
 /// # Errors
 /// It cannot be started or reached.
-async fn start_postgres() -> anyhow::Result<Postgres> {
+pub(super) async fn start_postgres() -> anyhow::Result<Postgres> {
     let pg = Postgres::start(&PostgresConfig::from_env())
         .await
         .context("reaching PostgreSQL (the batch flow and the web source store into it)")?;
@@ -130,83 +72,6 @@ async fn start_postgres() -> anyhow::Result<Postgres> {
         pg.url().split('@').next_back().unwrap_or_default()
     );
     Ok(pg)
-}
-
-/// The run a `tickflow load` asks for, judged by the scenario's expectations when it names
-/// one (a stream scenario: the load generator feeds the stream flow).
-pub(super) fn load_config(args: &LoadArgs) -> anyhow::Result<StreamRunConfig> {
-    let mut config = match &args.file {
-        Some(file) => {
-            let s = load_all(std::slice::from_ref(file))?.remove(0);
-            stream_only(&s, "tickflow load")?;
-            s.run_config().map_err(anyhow::Error::msg)?
-        }
-        None => {
-            let mut config = StreamRunConfig::new("load", args.events, args.seed);
-            config.pipeline =
-                tickflow_harness::flows::stream::settings::PipelineSettings::throughput();
-            config
-        }
-    };
-    let profile = if args.rate.is_some() || args.ramp.is_some() || !args.steps.is_empty() {
-        Some(LoadPlan {
-            rate: args.rate,
-            ramp: args.ramp,
-            steps: (!args.steps.is_empty()).then(|| args.steps.clone()),
-            duration_secs: None,
-        })
-    } else {
-        None
-    };
-    let load = match &mut config.source {
-        // A web source's load is its requests: the flags set the scheduler's plan.
-        Source::Web(web) => &mut web.schedule,
-        _ => &mut config.load,
-    };
-    if let Some(profile) = profile {
-        *load = profile;
-    }
-    if args.duration.is_some() {
-        load.duration_secs = args.duration;
-    }
-    let load = load.clone();
-    let events = match &config.source {
-        Source::Generate(g) => Some(g.events),
-        Source::Web(web) => Some(web.settings.calls(Some(&load))),
-        Source::Replay(_) => None,
-    };
-    let problems: Vec<String> = load
-        .check()
-        .into_iter()
-        .map(|(k, m)| format!("{k}: {m}"))
-        .chain(events.and_then(|n| load.check_span(n)))
-        .collect();
-    anyhow::ensure!(
-        problems.is_empty(),
-        "invalid load settings:\n  {}",
-        problems.join("\n  ")
-    );
-    if let Source::Web(web) = &mut config.source {
-        // The flags' plan decides the calls as a scenario's `[load]` would.
-        let calls = web.settings.calls(Some(&web.schedule));
-        web.callers = Callers::Scheduler { calls };
-    }
-    Ok(config)
-}
-
-/// Refuses a scenario of another flow for a command that drives the stream flow (it would run
-/// the stream pipeline and drop that scenario's own input and assertions).
-pub(super) fn stream_only(s: &Scenario, command: &str) -> anyhow::Result<()> {
-    let flow = s.file.scenario.flow;
-    anyhow::ensure!(
-        flow == FlowKind::Stream,
-        "{}: `{command}` drives the stream flow; this is a {} scenario (run it with `tickflow \
-         run {}`)",
-        s.path.display(),
-        flow.name(),
-        s.path.display()
-    );
-    Ok(())
 }
 
 /// Where a single run's report files go: `--json` and `--html`, the same on every command
@@ -293,45 +158,19 @@ async fn postgres_for_web(config: &mut StreamRunConfig) -> anyhow::Result<Option
     Ok(Some(pg))
 }
 
-/// `tickflow shrink`: shrinks a failing scenario and writes the result to `out`.
-pub(super) async fn shrink_command(
-    original: Scenario,
-    config: ShrinkConfig,
-    out: PathBuf,
-    target: Target,
-    site: Site,
-) -> anyhow::Result<ExitCode> {
-    eprintln!("{site}");
-    let clients = aws::clients(&target).await;
-    let postgres = match original.needs_postgres() {
-        true => Some(start_postgres().await?),
-        false => None,
-    };
-    let infra = scenario::Infra {
-        localstack_container: site.container.as_deref(),
-        postgres: postgres.as_ref().map(Postgres::url),
-        postgres_container: postgres.as_ref().and_then(Postgres::container_id),
-    };
-    let shrunk = shrink::shrink(&original, &clients, infra, config).await;
-    if let Some(pg) = postgres {
-        pg.shutdown().await.context("removing PostgreSQL")?;
+/// A number of seconds a command waits or runs for: finite, above 0 and at most the cap every
+/// planned schedule keeps ([`tickflow_harness::flows::stream::arrival::MAX_SECS`]).
+pub(super) fn seconds(text: &str) -> Result<f64, String> {
+    use tickflow_harness::flows::stream::arrival::MAX_SECS;
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if secs > 0.0 && secs <= MAX_SECS {
+        Ok(secs)
+    } else {
+        Err(format!(
+            "must be within (0, {MAX_SECS:.0e}] seconds, got {text}"
+        ))
     }
-    let shrunk = shrunk.context("shrinking")?;
-    for step in &shrunk.steps {
-        println!("  {step}");
-    }
-    let text = shrink::render(&original, &shrunk, config)?;
-    std::fs::write(&out, text).with_context(|| format!("writing {}", out.display()))?;
-    let file = &shrunk.scenario.file;
-    println!(
-        "shrunk {} to {} events and {} fault rules in {} runs: {}",
-        original.name(),
-        file.generate
-            .events
-            .map_or("(replayed)".to_string(), |e| e.to_string()),
-        file.faults.schedule.len(),
-        shrunk.runs,
-        out.display()
-    );
-    Ok(ExitCode::SUCCESS)
 }

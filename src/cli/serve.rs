@@ -12,12 +12,10 @@ use tickflow_harness::flows::stream::driver::{Source, StreamRunConfig};
 use tickflow_harness::flows::stream::expectations::SomethingSent;
 use tickflow_harness::flows::stream::web::settings::ENV_TOKEN;
 use tickflow_harness::flows::stream::web::Callers;
-use tickflow_harness::scenario::file::SourceKind;
+use tickflow_harness::scenario::{self, file::FlowKind, file::SourceKind};
 
-use super::commands::load_all;
-use super::runs::{run_once, stream_only, Outputs};
-use super::target::with_target;
-use super::TargetKind;
+use super::runs::{run_once, Outputs};
+use super::target::{with_target, TargetKind};
 
 /// Flags of `tickflow serve`.
 #[derive(Debug, clap::Args)]
@@ -28,7 +26,7 @@ pub(super) struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
     /// Stop after this many seconds instead of at Ctrl-C (within (0, 1e7]).
-    #[arg(long, value_parser = super::seconds)]
+    #[arg(long, value_parser = super::runs::seconds)]
     secs: Option<f64>,
     #[command(flatten)]
     outputs: Outputs,
@@ -46,8 +44,8 @@ pub(super) async fn serve_command(target: TargetKind, args: ServeArgs) -> anyhow
 /// The run `tickflow serve` asks for: the scenario's web source called by anyone, judged on
 /// its invariants (the scenario's `[expect]` describes its own scheduler's calls, not these).
 fn serve_config(args: &ServeArgs) -> anyhow::Result<StreamRunConfig> {
-    let scenario = load_all(std::slice::from_ref(&args.file))?.remove(0);
-    stream_only(&scenario, "tickflow serve")?;
+    let scenario = scenario::load_one(&args.file)?;
+    scenario.require_flow(FlowKind::Stream, "tickflow serve")?;
     anyhow::ensure!(
         scenario.file.source_kind() == SourceKind::Web,
         "{}: `tickflow serve` serves a web source; give the scenario [source] kind = \"web\"",

@@ -12,8 +12,6 @@ use tickflow_harness::aws::{self, Target};
 use tickflow_harness::error::redact_url;
 use tickflow_harness::localstack::{LocalStack, LocalStackConfig, Origin};
 
-use super::TargetKind;
-
 /// Where a command runs, as a job sees it: a line describing it, and the LocalStack container
 /// tickflow started, if it did (an outage fault may pause only that one).
 pub(super) struct Site {
@@ -162,4 +160,16 @@ where
     let outcome = until_ctrl_c(job(target, site)).await;
     localstack.shutdown().await.context("removing LocalStack")?;
     outcome
+}
+
+/// The `--target` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(super) enum TargetKind {
+    /// LocalStack, started by tickflow or given by `AWS_ENDPOINT_URL`.
+    Localstack,
+    /// Any AWS-compatible endpoint at `AWS_ENDPOINT_URL`, proven by one call per service a run
+    /// needs.
+    Endpoint,
+    /// Real AWS.
+    Aws,
 }

@@ -19,11 +19,12 @@ use tickflow_pipeline::chaos::{fired_signature, Chaos, FaultKind, FaultRule, Ser
 use tickflow_pipeline::compress::Compression;
 use tickflow_pipeline::control::{self, Phase};
 use tickflow_pipeline::envelope;
+use tickflow_pipeline::esm::{EsmConfig, EventSourceMapping};
 use tickflow_pipeline::event::MarketEvent;
 use tickflow_pipeline::lake::{Lake, LakeConfig};
 use tickflow_pipeline::notify::WatchConfig;
 use tickflow_pipeline::processor::recovery::written_keys;
-use tickflow_pipeline::processor::{EnrichHandler, EsmConfig, EventSourceMapping, HandlerFaults};
+use tickflow_pipeline::processor::{EnrichHandler, HandlerFaults};
 use tickflow_pipeline::producer::{Outgoing, Producer, ProducerConfig};
 use tickflow_pipeline::source::{Generator, GeneratorConfig};
 
@@ -427,7 +428,7 @@ async fn one_upload_fails_every_attempt(
     usize,
     usize,
 ) {
-    use tickflow_pipeline::processor::esm::{Handler as _, SqsMessage};
+    use tickflow_pipeline::esm::{Handler as _, SqsMessage};
     let clients = clients().await;
     let (topology, p) = provision(&clients).await;
     let res = &p.resources;

@@ -14,7 +14,7 @@ use tickflow_harness::verdict::Report as _;
 use tickflow_pipeline::bridge::{Bridge, BridgeConfig, Checkpoints};
 use tickflow_pipeline::control::{self, Phase};
 use tickflow_pipeline::envelope;
-use tickflow_pipeline::processor::{
+use tickflow_pipeline::esm::{
     BatchResponse, EsmConfig, EventSourceMapping, Handler, HandlerError, SqsMessage,
 };
 use tickflow_pipeline::producer::{Outgoing, Producer, ProducerConfig};

@@ -13,10 +13,10 @@ use tickflow_harness::flows::price_files::{
 };
 use tickflow_harness::verdict::Report as _;
 use tickflow_pipeline::aws::Clients;
+use tickflow_pipeline::esm::{Handler, SqsMessage};
 use tickflow_pipeline::price_files::{
     layout, Alert, AnalysisConfig, AnalysisHandler, PriceFileStats, PriceRecord,
 };
-use tickflow_pipeline::processor::{Handler, SqsMessage};
 use tickflow_pipeline::source::InstrumentSpec;
 
 use crate::support::{delete, put};

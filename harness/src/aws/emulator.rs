@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::http_get;
-use super::Target;
+use super::target::Target;
 
 /// How long each identifying GET may take.
 const ASK_LIMIT: Duration = Duration::from_secs(5);

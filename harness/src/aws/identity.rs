@@ -7,7 +7,7 @@ use std::fmt;
 use tickflow_pipeline::aws::AwsError;
 
 use super::readiness::CALL_LIMIT;
-use super::{sdk_config, Target};
+use super::target::{sdk_config, Target};
 use crate::error::{redact_url, Error, Result};
 
 /// The account and region the standard credential chain resolves to.

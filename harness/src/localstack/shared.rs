@@ -7,7 +7,8 @@
 use std::sync::mpsc;
 use std::sync::OnceLock;
 
-use super::{LocalStack, LocalStackConfig, Origin};
+use super::config::LocalStackConfig;
+use super::running::{LocalStack, Origin};
 use crate::error::{Error, Result};
 use crate::owned_thread::{self, StopSender};
 

@@ -53,7 +53,7 @@ pub async fn run_status_deliveries(
     queue_url: &str,
     expected: u64,
     settle: Duration,
-) -> Result<Vec<super::Delivery>> {
+) -> Result<Vec<super::queues::Delivery>> {
     settle_queue(clients, queue_url, expected, settle).await;
     let linger = settle.min(Duration::from_secs(1));
     let status = peek_all(clients, queue_url, READ_LIMIT, linger).await?;

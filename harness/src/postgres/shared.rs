@@ -5,7 +5,8 @@
 use std::sync::mpsc;
 use std::sync::OnceLock;
 
-use super::{Postgres, PostgresConfig};
+use super::config::PostgresConfig;
+use super::container::Postgres;
 use crate::error::{Error, Result};
 use crate::owned_thread::{self, StopSender};
 

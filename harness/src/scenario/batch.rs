@@ -3,7 +3,10 @@
 
 use tickflow_pipeline::aws::Clients;
 
-use super::{expect, Flow, FlowReport, Infra, Scenario};
+use super::expect;
+use super::flow::{Flow, Infra};
+use super::outcome::FlowReport;
+use super::parse::Scenario;
 use crate::flows::batch::{self, BatchInput, BatchRunConfig};
 use crate::postgres;
 
@@ -17,13 +20,8 @@ impl Flow for BatchFlow {
         clients: &Clients,
         infra: Infra<'_>,
     ) -> Result<FlowReport, String> {
-        let database = infra.postgres.ok_or_else(|| {
-            format!(
-                "the batch flow loads into PostgreSQL: let tickflow start `{}` or set {}",
-                postgres::DEFAULT_IMAGE,
-                postgres::ENV_URL
-            )
-        })?;
+        let database = postgres::required(infra.postgres, "the batch flow loads into PostgreSQL")
+            .map_err(|e| e.to_string())?;
         let config = BatchRunConfig {
             name: scenario.name().to_string(),
             seed: scenario.file.scenario.seed,

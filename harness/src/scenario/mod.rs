@@ -11,6 +11,7 @@
 mod batch;
 pub mod expect;
 pub mod file;
+mod flow;
 mod locate;
 pub mod outcome;
 mod parse;
@@ -18,12 +19,15 @@ pub mod planned;
 mod price_files;
 pub mod schema;
 mod stream;
+mod stream_input;
 
 use tickflow_pipeline::aws::Clients;
 
+pub(crate) use flow::Flow;
+pub use flow::Infra;
 pub use outcome::{FlowReport, Outcome};
 pub use parse::{load, parse, Scenario, ScenarioError};
-pub use stream::{generator_config, load_plan, web_spec};
+pub use stream_input::{generator_config, load_plan, web_spec};
 
 use file::FlowKind;
 
@@ -65,6 +69,26 @@ impl Scenario {
                 && self.file.source_kind() == file::SourceKind::Web)
     }
 
+    /// Refuses it for `command`, which drives `flow` only: run there, a scenario of another
+    /// flow would lose its own input and assertions.
+    ///
+    /// # Errors
+    /// [`crate::Error::Input`] naming the file, its flow and how to run it.
+    pub fn require_flow(&self, flow: FlowKind, command: &str) -> crate::Result<()> {
+        let its = self.file.scenario.flow;
+        if its == flow {
+            return Ok(());
+        }
+        Err(crate::Error::Input(format!(
+            "{}: `{command}` drives the {} flow; this is a {} scenario (run it with `tickflow \
+             run {}`)",
+            self.path.display(),
+            flow.name(),
+            its.name(),
+            self.path.display()
+        )))
+    }
+
     /// `path` relative to the scenario file's directory.
     fn relative(&self, path: &str) -> std::path::PathBuf {
         self.path
@@ -74,31 +98,37 @@ impl Scenario {
     }
 }
 
-/// What a scenario runs on besides the AWS endpoint.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Infra<'a> {
-    /// The id of the LocalStack container tickflow started (an outage fault pauses it).
-    pub localstack_container: Option<&'a str>,
-    /// The PostgreSQL URL the batch flow loads into.
-    pub postgres: Option<&'a str>,
-    /// The PostgreSQL container tickflow started: the batch flow measures a plain `psql` `COPY`
-    /// in it as the database's ceiling.
-    pub postgres_container: Option<&'a str>,
+/// Loads every file of `files`, or fails with every error of every file, one line each (a
+/// command given several files says all that is wrong at once).
+///
+/// # Errors
+/// [`crate::Error::Input`] listing each file's errors at file:line:column.
+pub fn load_all(files: &[std::path::PathBuf]) -> crate::Result<Vec<Scenario>> {
+    let mut scenarios = Vec::new();
+    let mut errors = Vec::new();
+    for file in files {
+        match load(file) {
+            Ok(s) => scenarios.push(s),
+            Err(e) => errors.extend(e.into_iter().map(|e| e.to_string())),
+        }
+    }
+    if errors.is_empty() {
+        Ok(scenarios)
+    } else {
+        Err(crate::Error::Input(format!(
+            "invalid scenario files:\n  {}",
+            errors.join("\n  ")
+        )))
+    }
 }
 
-/// One flow as a scenario runs it: from the file to a report whose verdict includes the
-/// scenario's `[expect]`. A new flow is one adapter and one [`FlowReport`] variant.
-pub(crate) trait Flow {
-    /// Runs `scenario` against `clients`' endpoint (and `infra`) and judges it.
-    ///
-    /// # Errors
-    /// What stopped the run before it could be judged, said for people.
-    async fn run(
-        &self,
-        scenario: &Scenario,
-        clients: &Clients,
-        infra: Infra<'_>,
-    ) -> Result<FlowReport, String>;
+/// Loads the one scenario `file`.
+///
+/// # Errors
+/// As [`load_all`].
+pub fn load_one(file: &std::path::Path) -> crate::Result<Scenario> {
+    let mut one = load_all(&[file.to_path_buf()])?;
+    Ok(one.remove(0))
 }
 
 /// Runs a scenario and judges the result, with its flow's adapter. A run that fails to complete
@@ -122,5 +152,50 @@ pub async fn execute(scenario: &Scenario, clients: &Clients, infra: Infra<'_>) -
         file: scenario.path.display().to_string(),
         report,
         error,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::{Path, PathBuf};
+
+    /// A shipped scenario's path.
+    fn shipped(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../scenarios")
+            .join(name)
+    }
+
+    #[test]
+    fn every_error_of_every_file_is_listed_and_good_files_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let (broken, missing) = (dir.path().join("broken.toml"), dir.path().join("gone.toml"));
+        std::fs::write(&broken, "[scenario]\nname = \"b\"\nseeed = 1\n").unwrap();
+        let error = load_all(&[shipped("smoke.toml"), broken, missing])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("broken.toml:3:1"), "{error}");
+        assert!(error.contains("gone.toml"), "{error}");
+        let loaded = load_all(&[shipped("smoke.toml"), shipped("batch-smoke.toml")]).unwrap();
+        assert_eq!(loaded.len(), 2);
+    }
+
+    #[test]
+    fn a_command_of_one_flow_refuses_a_scenario_of_another_by_name() {
+        let batch = load_one(&shipped("batch-smoke.toml")).unwrap();
+        let error = batch
+            .require_flow(FlowKind::Stream, "tickflow produce")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("`tickflow produce` drives the stream flow; this is a batch scenario"),
+            "{error}"
+        );
+        assert!(error.contains("batch-smoke.toml"), "{error}");
+        let stream = load_one(&shipped("smoke.toml")).unwrap();
+        assert!(stream
+            .require_flow(FlowKind::Stream, "tickflow produce")
+            .is_ok());
     }
 }

@@ -328,7 +328,7 @@ fn check_generate(file: &ScenarioFile, problems: &mut Vec<(String, String)>) {
         ));
     }
     if file.replay.is_none() {
-        if let Ok(config) = super::generator_config(file) {
+        if let Ok(config) = super::stream_input::generator_config(file) {
             for (key, problem) in config.check().err().unwrap_or_default() {
                 if matches!(key, "mix" | "mean_gap_ms" | "events") {
                     continue; // reported above, worded for the scenario file
@@ -358,7 +358,7 @@ fn check_schedule(file: &ScenarioFile, problems: &mut Vec<(String, String)>) {
     match file.source_kind() {
         SourceKind::Generate => {
             let events = file.generate.events.unwrap_or(0);
-            if let Some(problem) = super::load_plan(file).check_span(events) {
+            if let Some(problem) = super::stream_input::load_plan(file).check_span(events) {
                 problems.push((plan_key.into(), problem));
             }
         }

@@ -51,7 +51,10 @@ pub fn planned(file: &ScenarioFile) -> Planned {
 fn stream(file: &ScenarioFile) -> Planned {
     match file.source_kind() {
         SourceKind::Generate => Planned {
-            arrivals_secs: last_arrival(&super::load_plan(file), file.generate.events),
+            arrivals_secs: last_arrival(
+                &super::stream_input::load_plan(file),
+                file.generate.events,
+            ),
             ..Planned::default()
         },
         SourceKind::Web => {

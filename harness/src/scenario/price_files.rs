@@ -3,7 +3,10 @@
 
 use tickflow_pipeline::aws::Clients;
 
-use super::{expect, Flow, FlowReport, Infra, Scenario};
+use super::expect;
+use super::flow::{Flow, Infra};
+use super::outcome::FlowReport;
+use super::parse::Scenario;
 use crate::flows::price_files::{self, PriceFilesRunConfig};
 
 /// Runs the price-file flow.

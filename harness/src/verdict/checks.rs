@@ -2,7 +2,7 @@
 //! the verdict is made of the failed ones, and the report lists both, so that a reader sees what
 //! a check that held looked at, not only that it passed.
 
-use super::Failure;
+use super::failure::Failure;
 
 /// How many offenders a failed check lists.
 pub const EXAMPLES: usize = 5;

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::Failure;
+use super::failure::Failure;
 
 /// What every flow's report says, whatever the flow measured.
 pub trait Report {

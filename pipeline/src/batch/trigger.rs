@@ -15,8 +15,7 @@ use super::layout;
 use crate::aws::Clients;
 use crate::control::Control;
 use crate::error::Result;
-use crate::processor::esm::{EsmConfig, EventSourceMapping, Handler, HandlerError, SqsMessage};
-use crate::processor::BatchResponse;
+use crate::esm::{BatchResponse, EsmConfig, EventSourceMapping, Handler, HandlerError, SqsMessage};
 use crate::s3_event::{self, Notice};
 
 /// How long a received trigger stays invisible, renewed at half of it for as long as its run

@@ -11,10 +11,11 @@ use std::sync::atomic::Ordering;
 use aws_sdk_firehose::primitives::Blob;
 use aws_sdk_firehose::types::Record;
 
-use super::{call_failed, entries_failed, BridgeStats};
+use super::stats::BridgeStats;
 use crate::aws::{AwsError, Clients};
 use crate::error::{Error, Result};
-use crate::retry::{Attempts, Backoff};
+use crate::resend::{self, Tried};
+use crate::retry::Backoff;
 
 /// Records per `PutRecordBatch` call, Firehose's limit.
 pub const MAX_RECORDS: usize = 500;
@@ -89,9 +90,8 @@ async fn put_batch(
     stats: &BridgeStats,
 ) -> Result<()> {
     let events = lines.len() as u64;
-    let mut pending: Vec<Blob> = lines.into_iter().map(Blob::new).collect();
-    let mut attempts = Attempts::new(backoff);
-    while !pending.is_empty() {
+    let pending: Vec<Blob> = lines.into_iter().map(Blob::new).collect();
+    let put = |pending: Vec<Blob>| async move {
         let records: Vec<Record> = pending
             .iter()
             .map(|data| {
@@ -113,13 +113,17 @@ async fn put_batch(
             Ok(out) => out,
             Err(e) => {
                 let error = AwsError::of("firehose", "PutRecordBatch")(e);
-                call_failed(&mut attempts, error, pending.len(), stats).await?;
-                continue;
+                let throttled = false;
+                return Ok(Tried::Failed {
+                    pending,
+                    error,
+                    throttled,
+                });
             }
         };
         stats.messages.fetch_add(1, Ordering::Relaxed);
         if out.failed_put_count() == 0 {
-            break;
+            return Ok(Tried::Refused(Vec::new()));
         }
         let answers = out.request_responses();
         if answers.len() != pending.len() {
@@ -129,16 +133,17 @@ async fn put_batch(
                 pending.len()
             )));
         }
-        pending = pending
-            .into_iter()
-            .zip(answers)
-            .filter(|(_, answer)| answer.error_code().is_some())
-            .map(|(data, _)| data)
-            .collect();
-        let gave_up =
-            |n, tries| format!("firehose: {n} records still refused after {tries} attempts");
-        entries_failed(&mut attempts, pending.len(), stats, gave_up).await?;
-    }
+        Ok(Tried::Refused(
+            pending
+                .into_iter()
+                .zip(answers)
+                .filter(|(_, answer)| answer.error_code().is_some())
+                .map(|(data, _)| data)
+                .collect(),
+        ))
+    };
+    let gave_up = |n, tries| format!("firehose: {n} records still refused after {tries} attempts");
+    resend::until_taken(backoff, pending, put, |a| stats.retried(a), gave_up).await?;
     stats.user_records.fetch_add(events, Ordering::Relaxed);
     Ok(())
 }

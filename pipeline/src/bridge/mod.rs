@@ -8,9 +8,10 @@
 mod checkpoint;
 pub mod firehose;
 pub mod pack;
+mod stats;
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,12 +21,14 @@ use aws_sdk_sqs::types::{QueueAttributeName, SendMessageBatchRequestEntry};
 use tokio::task::JoinSet;
 
 pub use checkpoint::Checkpoints;
+pub use stats::BridgeStats;
 
 use crate::aws::{AwsError, Clients};
 use crate::chaos::{Call, Chaos, Service, Stage};
 use crate::compress::{self, Compression};
 use crate::control::{Control, Phase};
 use crate::error::{Error, Result};
+use crate::resend::{self, Tried};
 use crate::retry::{Attempts, Backoff};
 use crate::{envelope, kpl};
 
@@ -61,38 +64,6 @@ impl Default for BridgeConfig {
             compression: Compression::None,
         }
     }
-}
-
-/// Live counters.
-#[derive(Debug, Default)]
-pub struct BridgeStats {
-    /// Kinesis records read.
-    pub kinesis_records: AtomicU64,
-    /// Bytes of Kinesis record data read (as stored: compressed when the producer compresses).
-    pub kinesis_bytes: AtomicU64,
-    /// User records (events) after de-aggregation, sent to SQS.
-    pub user_records: AtomicU64,
-    /// SQS messages sent.
-    pub messages: AtomicU64,
-    /// `GetRecords` and `SendMessageBatch` calls.
-    pub calls: AtomicU64,
-    /// Entries retried.
-    pub retries: AtomicU64,
-    /// Latest `MillisBehindLatest` seen on any shard.
-    pub millis_behind: AtomicU64,
-    /// Kinesis calls that failed after the SDK's retries and were retried by the bridge
-    /// (expired iterators included).
-    pub call_retries: AtomicU64,
-    /// Shards read to their end after a split or merge closed them.
-    pub closed_shards: AtomicU64,
-    /// Events delivered but not checkpointed when the consumer crashed: read and delivered
-    /// again by its successor. A sink that cannot overwrite (Firehose) holds at most this many
-    /// extra copies.
-    pub unacknowledged: AtomicU64,
-    /// Those events' records, one entry per time each was left unacknowledged: a sink that
-    /// cannot overwrite may hold each record that many more times, and no other record more
-    /// than once per copy sent. Kept only by a consumer that may crash.
-    pub redelivered: std::sync::Mutex<Vec<Vec<u8>>>,
 }
 
 /// How a shard's reader ended.
@@ -580,13 +551,12 @@ async fn send_batch(
     backoff: Backoff,
     stats: &BridgeStats,
 ) -> Result<()> {
-    let mut pending: Vec<(String, String)> = bodies
+    let pending: Vec<(String, String)> = bodies
         .into_iter()
         .enumerate()
         .map(|(i, b)| (i.to_string(), b))
         .collect();
-    let mut attempts = Attempts::new(backoff);
-    while !pending.is_empty() {
+    let send = |mut pending: Vec<(String, String)>| async move {
         let entries: Vec<_> = pending
             .iter()
             .map(|(id, body)| {
@@ -609,8 +579,12 @@ async fn send_batch(
             Ok(out) => out,
             Err(e) => {
                 let error = AwsError::of("sqs", "SendMessageBatch")(e);
-                call_failed(&mut attempts, error, pending.len(), stats).await?;
-                continue;
+                let throttled = false;
+                return Ok(Tried::Failed {
+                    pending,
+                    error,
+                    throttled,
+                });
             }
         };
         stats
@@ -623,45 +597,11 @@ async fn send_batch(
                 fatal.message().unwrap_or_default()
             )));
         }
-        let failed: std::collections::HashSet<&str> = out.failed().iter().map(|f| f.id()).collect();
+        let failed: HashSet<&str> = out.failed().iter().map(|f| f.id()).collect();
         pending.retain(|(id, _)| failed.contains(id.as_str()));
-        if !pending.is_empty() {
-            let gave_up =
-                |n, tries| format!("bridge: {n} SQS messages still failing after {tries} attempts");
-            entries_failed(&mut attempts, pending.len(), stats, gave_up).await?;
-        }
-    }
-    Ok(())
-}
-
-/// A batch call (`SendMessageBatch`, `PutRecordBatch`) that failed as a whole: its `error` once
-/// the attempts are spent, otherwise the `pending` entries counted as retried after the backoff.
-pub(crate) async fn call_failed(
-    attempts: &mut Attempts,
-    error: AwsError,
-    pending: usize,
-    stats: &BridgeStats,
-) -> Result<()> {
-    if attempts.failed().await.is_err() {
-        return Err(error.into());
-    }
-    tracing::debug!(attempt = attempts.failures(), %error, "retrying");
-    stats.retries.fetch_add(pending as u64, Ordering::Relaxed);
-    Ok(())
-}
-
-/// Some entries of a batch call refused: the error `gave_up` says (given the entries pending
-/// and the attempts made) once the attempts are spent, otherwise the `pending` entries counted
-/// as retried after the backoff.
-pub(crate) async fn entries_failed(
-    attempts: &mut Attempts,
-    pending: usize,
-    stats: &BridgeStats,
-    gave_up: impl FnOnce(usize, u32) -> String,
-) -> Result<()> {
-    if let Err(spent) = attempts.failed().await {
-        return Err(Error::Stage(gave_up(pending, spent.attempts)));
-    }
-    stats.retries.fetch_add(pending as u64, Ordering::Relaxed);
-    Ok(())
+        Ok(Tried::Refused(pending))
+    };
+    let gave_up =
+        |n, tries| format!("bridge: {n} SQS messages still failing after {tries} attempts");
+    resend::until_taken(backoff, pending, send, |a| stats.retried(a), gave_up).await
 }

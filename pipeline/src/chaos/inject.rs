@@ -15,8 +15,9 @@ use aws_smithy_runtime_api::client::http::{
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, Metadata};
 use aws_smithy_runtime_api::client::result::ConnectorError;
 
+use super::decide::{Chaos, Injection};
+use super::reply;
 use super::rule::{FaultKind, Service};
-use super::{reply, Chaos, Injection};
 
 /// Decides each attempt's fault for one service's client and tags the request with it.
 #[derive(Debug, Clone)]

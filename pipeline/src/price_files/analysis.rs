@@ -18,10 +18,10 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::layout;
+use super::messages::{announced, each_message, PriceFileStats};
 use super::record::PriceRecord;
-use super::{announced, each_message, PriceFileStats};
 use crate::aws::{AwsError, Clients};
-use crate::processor::{BatchResponse, Handler, HandlerError, SqsMessage};
+use crate::esm::{BatchResponse, Handler, HandlerError, SqsMessage};
 
 /// What the analysis needs to know.
 #[derive(Debug, Clone)]

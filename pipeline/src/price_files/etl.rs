@@ -10,10 +10,10 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::layout;
+use super::messages::{announced, each_message, PriceFileStats};
 use super::record::{self, MalformedKind};
-use super::{announced, each_message, PriceFileStats};
 use crate::aws::{AwsError, Clients};
-use crate::processor::{BatchResponse, Handler, HandlerError, SqsMessage};
+use crate::esm::{BatchResponse, Handler, HandlerError, SqsMessage};
 
 /// What a quarantine object holds.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]

@@ -4,89 +4,15 @@
 //! (or the file, with its reason, to `crypto/quarantine/`); a second notification on that
 //! prefix starts the analysis ([`analysis`]), which compares each record's `weightedAverage`
 //! with the previous one in market time and publishes an SNS alert above a threshold. Both steps
-//! are handlers behind the stream processor's SQS event source mapping.
+//! are handlers behind the shared SQS event source mapping ([`crate::esm`]).
 
 pub mod analysis;
 pub mod etl;
 pub mod layout;
+mod messages;
 pub mod record;
-
-use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
-
-use crate::aws::AwsError;
-use crate::processor::{BatchResponse, SqsMessage};
-use crate::s3_event::{self, Notice};
 
 pub use analysis::{Alert, AnalysisConfig, AnalysisHandler};
 pub use etl::EtlHandler;
+pub use messages::PriceFileStats;
 pub use record::{Malformed, MalformedKind, PriceRecord};
-
-/// What the two steps did, counted live (the harness waits on these and reports them).
-#[derive(Debug, Default)]
-pub struct PriceFileStats {
-    /// `s3:TestEvent` messages skipped.
-    pub test_events: AtomicU64,
-    /// Messages that were not S3 notifications (deleted, counted).
-    pub unrecognised: AtomicU64,
-    /// Price files written as CSV.
-    pub csv_written: AtomicU64,
-    /// Price files quarantined.
-    pub quarantined: AtomicU64,
-    /// Notifications for objects gone by the time they were read.
-    pub vanished: AtomicU64,
-    /// CSV records analysed.
-    pub analysed: AtomicU64,
-    /// Records analysed without a previous one (each asset's first).
-    pub first_records: AtomicU64,
-    /// Times a record was left for redelivery because its predecessor had not arrived.
-    pub held: AtomicU64,
-    /// Records compared with an earlier record than the one an interval before (a gap).
-    pub gaps: AtomicU64,
-    /// Alerts published.
-    pub alerts: AtomicU64,
-    /// Alerts found already published (a redelivered record), not published again.
-    pub alerts_already_sent: AtomicU64,
-}
-
-/// The keys of the objects one notification message announces, counting the set-up test events
-/// and the messages that are not S3 notifications (both steps read their queue this way).
-fn announced(stats: &PriceFileStats, message: &SqsMessage) -> Vec<String> {
-    let notices = s3_event::parse(&message.body);
-    if notices.is_empty() {
-        stats.unrecognised.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(body = %message.body, "not an S3 notification; skipped");
-    }
-    notices
-        .into_iter()
-        .filter_map(|notice| match notice {
-            Notice::Test => {
-                stats.test_events.fetch_add(1, Ordering::Relaxed);
-                None
-            }
-            Notice::Created { key, .. } => Some(key),
-        })
-        .collect()
-}
-
-/// Runs `step` on every message of a batch at once. The messages it did not finish
-/// (`Ok(false)`) or failed (logged with `what`) are left for redelivery.
-async fn each_message<'a, F, Fut>(batch: &'a [SqsMessage], what: &str, step: F) -> BatchResponse
-where
-    F: Fn(&'a SqsMessage) -> Fut,
-    Fut: Future<Output = Result<bool, AwsError>>,
-{
-    let done = futures_util::future::join_all(batch.iter().map(step)).await;
-    let failed = batch
-        .iter()
-        .zip(done)
-        .filter_map(|(message, done)| match done {
-            Ok(true) => None,
-            Ok(false) => Some(message.message_id.clone()),
-            Err(error) => {
-                tracing::warn!(%error, "{what} left for redelivery");
-                Some(message.message_id.clone())
-            }
-        });
-    BatchResponse::failing(failed)
-}

@@ -8,7 +8,7 @@
 
 use uuid::Uuid;
 
-use super::esm::SqsMessage;
+use crate::esm::SqsMessage;
 
 /// Which messages the handler fails.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -10,12 +10,11 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use super::claims::Claims;
-use super::esm::{Handler, HandlerError, SqsMessage};
 use super::faults::{Failure, HandlerFaults};
 use super::recovery::{self, quarantine_key};
-use super::response::BatchResponse;
 use crate::aws::Clients;
 use crate::envelope;
+use crate::esm::{BatchResponse, Handler, HandlerError, SqsMessage};
 use crate::event::{enrich, parse_record, MarketEvent};
 use crate::lake::{partition, Lake, Rows};
 use crate::notify::price_watch::{price_of, Price};

@@ -1,14 +1,11 @@
-//! The processor: an SQS event source mapping with Lambda's semantics, and the handler that
-//! validates, enriches and writes events to the lake.
+//! The stream's processor: the handler that validates, enriches and writes events to the lake,
+//! run by the shared event source mapping ([`crate::esm`]), with its claims, its recovery and
+//! its faults.
 
 pub mod claims;
-pub mod esm;
 pub mod faults;
 pub mod handler;
 pub mod recovery;
-pub mod response;
-
-pub use esm::{EsmConfig, EventSourceMapping, Handler, HandlerError, SqsMessage};
 
 use crate::chaos::{Call, Service};
 
@@ -27,4 +24,3 @@ pub const CALLS: &[Call] = &[
 ];
 pub use faults::HandlerFaults;
 pub use handler::EnrichHandler;
-pub use response::{BatchResponse, ItemFailure};

@@ -22,9 +22,9 @@ use axum::{Extension, Router};
 use tokio::sync::{mpsc, oneshot};
 
 use super::auth::Token;
+use super::error::WebError;
 use super::query;
 use super::store::{LoggedRequest, NotStored, Store, MAX_URL};
-use super::WebError;
 use crate::event::MarketEvent;
 
 /// Longest a graceful stop waits for open requests before it ends them.

@@ -6,7 +6,7 @@
 use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::Client;
 
-use super::WebError;
+use super::error::WebError;
 use crate::event::{EventKind, MarketEvent};
 
 /// Jobs one transaction takes at most.

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tickflow_pipeline::aws::{AwsError, Clients};
+use tickflow_pipeline::esm::{EsmConfig, EventSourceMapping};
 use tickflow_pipeline::price_files::{AnalysisConfig, AnalysisHandler, EtlHandler, PriceFileStats};
-use tickflow_pipeline::processor::{EsmConfig, EventSourceMapping};
 use tickflow_pipeline::stages::StageSet;
 
 use super::generate::{ExpectedAlert, Outcome, PriceFile};

@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 use tickflow_pipeline::bridge::BridgeConfig;
 use tickflow_pipeline::chaos::{Call, Service};
 use tickflow_pipeline::compress::Compression;
+use tickflow_pipeline::esm::EsmConfig;
 use tickflow_pipeline::lake::LakeConfig;
 use tickflow_pipeline::notify::WatchConfig;
-use tickflow_pipeline::processor::EsmConfig;
 use tickflow_pipeline::producer::{ProducerConfig, MAX_COMPRESSED_AGGREGATE};
 
 use crate::flows::stream::delivery::Buffering;

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use tickflow_pipeline::chaos::{FaultKind, Fired};
 
-use super::StreamReport;
+use super::model::{LakeOnly, StreamReport};
 use crate::flows::stream::progress::Sample;
 use crate::html::escape;
 use crate::latency::{bucket_floor, Bucket, Window};
@@ -94,7 +94,7 @@ pub(super) fn section(r: &StreamReport) -> String {
 
 /// A lake judged alone: what it was reconciled on, what it could not show, and its partitions
 /// (no stage ran: no charts).
-fn lake_section(r: &StreamReport, lake: &super::LakeOnly) -> String {
+fn lake_section(r: &StreamReport, lake: &LakeOnly) -> String {
     let c = &r.judged.reconciliation;
     let mut html = format!(
         "<p class=\"lake-only\">The lake <code>s3://{}</code> judged alone against the scenario \

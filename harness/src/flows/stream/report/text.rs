@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::StreamReport;
+use super::model::StreamReport;
 
 impl StreamReport {
     /// A human-readable report (without the summary line).

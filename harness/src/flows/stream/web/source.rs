@@ -97,13 +97,8 @@ impl Tables {
     /// # Errors
     /// No PostgreSQL, or the tables not created.
     pub async fn create(spec: &WebSpec, run_id: &str) -> Result<Self> {
-        let url = spec.postgres.clone().ok_or_else(|| {
-            Error::Input(format!(
-                "the web source stores its rows in PostgreSQL: let tickflow start `{}` or set {}",
-                postgres::DEFAULT_IMAGE,
-                postgres::ENV_URL
-            ))
-        })?;
+        let who = "the web source stores its rows in PostgreSQL";
+        let url = postgres::required(spec.postgres.as_deref(), who)?.to_string();
         let tables = Tables {
             url,
             schema: Schema::new(&schema_name(run_id))?,

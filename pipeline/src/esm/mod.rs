@@ -13,12 +13,16 @@ use aws_sdk_sqs::types::{
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::response::{failed_ids, BatchResponse};
+pub mod response;
+
+pub use response::{BatchResponse, ItemFailure};
+
 use crate::aws::{AwsError, Clients};
 use crate::chaos::{Chaos, Stage};
 use crate::control::{Control, Phase};
 use crate::error::{Error, Result};
 use crate::retry::{Attempts, Backoff};
+use response::failed_ids;
 
 /// Event source mapping settings (names as in Lambda's `CreateEventSourceMapping`).
 #[derive(Debug, Clone)]

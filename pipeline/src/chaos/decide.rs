@@ -1,0 +1,188 @@
+//! A run's fault schedule deciding, call by call and crash point by crash point, what fires,
+//! and keeping the record of it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use super::fired::Fired;
+use super::rule::{FaultKind, FaultRule, Service, Stage};
+
+/// What the HTTP layer must do to one call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Injection {
+    /// The fault.
+    pub kind: FaultKind,
+    /// Service of the call (the error body follows its protocol).
+    pub service: Service,
+    /// `latency`, `timeout`: how long to hold the call.
+    pub latency_ms: u64,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    calls: HashMap<(Service, String), u64>,
+    passes: BTreeMap<Stage, u64>,
+    fired_by_rule: Vec<u64>,
+    fired: Vec<Fired>,
+}
+
+/// A run's fault schedule and the record of what fired; shared by every faulty client and
+/// stage of the run.
+#[derive(Debug)]
+pub struct Chaos {
+    seed: u64,
+    rules: Vec<FaultRule>,
+    started: Instant,
+    state: Mutex<State>,
+}
+
+impl Chaos {
+    /// A schedule of `rules` decided by `seed`; time is counted from now.
+    pub fn new(seed: u64, rules: Vec<FaultRule>) -> Self {
+        let state = State {
+            fired_by_rule: vec![0; rules.len()],
+            ..State::default()
+        };
+        Self {
+            seed,
+            rules,
+            started: Instant::now(),
+            state: Mutex::new(state),
+        }
+    }
+
+    /// The rules, as declared.
+    pub fn rules(&self) -> &[FaultRule] {
+        &self.rules
+    }
+
+    /// Milliseconds since the schedule started.
+    pub fn elapsed_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    /// Counts one attempt of `operation` on `service` and says which fault, if any, it gets.
+    /// The first rule that picks the call wins.
+    pub fn on_call(&self, service: Service, operation: &str) -> Option<Injection> {
+        let mut state = self.lock();
+        let index = {
+            let count = state
+                .calls
+                .entry((service, operation.to_string()))
+                .or_insert(0);
+            *count += 1;
+            *count
+        };
+        let (position, rule) = self.rules.iter().enumerate().find(|(i, rule)| {
+            rule.kind.is_call_fault()
+                && rule.targets(service, operation)
+                && rule.limit.is_none_or(|l| state.fired_by_rule[*i] < l)
+                && !(rule.kind == FaultKind::ExpiredIterator && operation != "GetRecords")
+                && rule.picks(index, || {
+                    crate::draw::uniform(
+                        self.seed,
+                        &[
+                            &(*i as u64).to_le_bytes(),
+                            service.name().as_bytes(),
+                            b"/",
+                            operation.as_bytes(),
+                            &index.to_le_bytes(),
+                        ],
+                    )
+                })
+        })?;
+        state.fired_by_rule[position] += 1;
+        let timed = matches!(rule.kind, FaultKind::Latency | FaultKind::Timeout);
+        state.fired.push(Fired {
+            service: Some(service),
+            operation: Some(operation.to_string()),
+            call: Some(index),
+            latency_ms: timed.then_some(rule.latency_ms),
+            ..Fired::moment(rule.kind, self.elapsed_ms(), None)
+        });
+        tracing::debug!(
+            kind = rule.kind.name(),
+            service = service.name(),
+            operation,
+            index,
+            "fault"
+        );
+        Some(Injection {
+            kind: rule.kind,
+            service,
+            latency_ms: rule.latency_ms,
+        })
+    }
+
+    /// A stage reached its crash point: whether it must die now. Passes are counted over the
+    /// run, across restarts.
+    pub fn crash_point(&self, stage: Stage) -> bool {
+        let mut state = self.lock();
+        let pass = {
+            let count = state.passes.entry(stage).or_insert(0);
+            *count += 1;
+            *count
+        };
+        let rule = self.rules.iter().position(|r| {
+            r.kind == FaultKind::Crash && r.stage == Some(stage) && r.at.contains(&pass)
+        });
+        let crash = rule.is_some();
+        if let Some(rule) = rule {
+            state.fired_by_rule[rule] += 1;
+            state.fired.push(Fired {
+                stage: Some(stage),
+                pass: Some(pass),
+                ..Fired::moment(FaultKind::Crash, self.elapsed_ms(), None)
+            });
+            tracing::info!(stage = stage.name(), pass, "crashing the stage");
+        }
+        crash
+    }
+
+    /// Whether any rule crashes `stage` (a stage that may crash keeps durable state).
+    pub fn crashes(&self, stage: Stage) -> bool {
+        self.rules
+            .iter()
+            .any(|r| r.kind == FaultKind::Crash && r.stage == Some(stage))
+    }
+
+    /// Records a fault the harness carried out itself (an outage, a split) for the rule at
+    /// `rule` in the schedule.
+    pub fn record(&self, rule: usize, fired: Fired) {
+        let mut state = self.lock();
+        if let Some(count) = state.fired_by_rule.get_mut(rule) {
+            *count += 1;
+        }
+        state.fired.push(fired);
+    }
+
+    /// Every (service, operation) the stages called through the schedule, with how many
+    /// attempts each: what a rule could have named.
+    pub fn calls(&self) -> Vec<(Service, String, u64)> {
+        let mut calls: Vec<(Service, String, u64)> = self
+            .lock()
+            .calls
+            .iter()
+            .map(|((service, op), n)| (*service, op.clone(), *n))
+            .collect();
+        calls.sort();
+        calls
+    }
+
+    /// How many faults each rule fired, by its place in the schedule.
+    pub fn fired_by_rule(&self) -> Vec<u64> {
+        self.lock().fired_by_rule.clone()
+    }
+
+    /// Every fault that fired so far, in the order they fired.
+    pub fn fired(&self) -> Vec<Fired> {
+        self.lock().fired.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}

@@ -1,0 +1,72 @@
+//! `tickflow produce FILE --stream NAME`: one load generator's share of a scenario's events
+//! into an existing stream.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use tickflow_harness::aws;
+use tickflow_harness::aws::readiness::Service;
+use tickflow_harness::flows::stream::arrival::LoadPlan;
+use tickflow_harness::flows::stream::produce::{self, Partition};
+use tickflow_harness::scenario::{self, file::FlowKind};
+
+use super::target::{with_target, TargetKind};
+
+/// Flags of `tickflow produce`.
+#[derive(Debug, clap::Args)]
+pub(super) struct ProduceArgs {
+    /// Scenario whose events (and faults and pipeline settings) to produce.
+    file: PathBuf,
+    /// The Kinesis stream to put into.
+    #[arg(long)]
+    stream: String,
+    /// This generator's share, `i/n`.
+    #[arg(long, default_value = "0/1")]
+    partition: Partition,
+    /// Events/s for this generator (default: the scenario's `[load]`, else full speed).
+    #[arg(long)]
+    rate: Option<f64>,
+}
+
+/// `tickflow produce FILE --stream NAME`: one load generator's share of a scenario.
+pub(super) async fn produce_command(
+    target: TargetKind,
+    args: ProduceArgs,
+) -> anyhow::Result<ExitCode> {
+    let ProduceArgs {
+        file,
+        stream,
+        partition,
+        rate,
+    } = args;
+    let s = scenario::load_one(&file)?;
+    s.require_flow(FlowKind::Stream, "tickflow produce")?;
+    let generator = scenario::generator_config(&s.file).map_err(anyhow::Error::msg)?;
+    let mut load = s.run_config().map_err(anyhow::Error::msg)?.load;
+    if rate.is_some() {
+        load = LoadPlan {
+            rate,
+            ..LoadPlan::default()
+        };
+    }
+    with_target(target, &[Service::Kinesis], |target, header| async move {
+        eprintln!("{header}");
+        let clients = aws::clients(&target).await;
+        let producer = s.file.pipeline.producer();
+        let sent = produce::produce(&clients, &stream, generator, &s.file.faults, &load, producer, partition)
+            .await
+            .context("producing")?;
+        println!(
+            "produced partition {}/{}: {} events in {} Kinesis records, {:.1}s ({:.0} events/s) into {stream}",
+            partition.index,
+            partition.count,
+            sent.events,
+            sent.kinesis_records,
+            sent.seconds,
+            sent.events as f64 / sent.seconds
+        );
+        Ok(ExitCode::SUCCESS)
+    })
+    .await
+}
