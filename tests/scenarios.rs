@@ -3,7 +3,8 @@
 //! (`cargo test -- --ignored` runs them). Each runs against the binary's shared LocalStack (one
 //! that pauses LocalStack gets a container of its own, and is ignored when AWS_ENDPOINT_URL names
 //! an endpoint tickflow must not touch), must pass its own `[expect]`, and snapshots the
-//! deterministic part of its report.
+//! deterministic part of its report (what its flow's report says its seed fixes:
+//! `Report::snapshot`).
 
 use std::path::{Path, PathBuf};
 
@@ -92,7 +93,10 @@ fn run(scenario: Scenario) -> Result<(), Failed> {
         }
         return Err(message.into());
     }
-    check_snapshot(&outcome.name, &deterministic_view(&outcome))
+    let report = outcome
+        .report()
+        .ok_or_else(|| Failed::from("a passed outcome has a report"))?;
+    check_snapshot(&outcome.name, &report.snapshot())
 }
 
 /// Compares `view` with `tests/snapshots/scenario-<name>.snap` (insta's file format: a header
@@ -153,146 +157,4 @@ async fn on_own_localstack(scenario: &Scenario) -> Result<Outcome, Failed> {
         .await
         .map_err(|e| Failed::from(e.to_string()))?;
     Ok(outcome)
-}
-
-/// The part of a report that a seed fixes: no run ids, timings, object counts (flush timing)
-/// or wall-clock quarantine partitions; where poison is injected, which neighbours share a
-/// poisoned message depends on packing, so per-partition counts are left out too.
-fn deterministic_view(outcome: &Outcome) -> serde_json::Value {
-    if let Some(b) = outcome.batch() {
-        return serde_json::json!({
-            "scenario": outcome.name,
-            "flow": "batch",
-            "companies": b.companies,
-            "kept": b.kept,
-            "table_rows": b.table_rows,
-            "output_rows": b.output_rows,
-            "bad_rows": b.bad_rows,
-            "bad_files": b.bad_files,
-            "rows_checked": b.rows_checked,
-            "runs_started": b.runs_started,
-            "run_status_subjects": b.status_subjects,
-        });
-    }
-    if let Some(p) = outcome.price_files() {
-        return serde_json::json!({
-            "scenario": outcome.name,
-            "flow": "price-files",
-            "files": p.files,
-            "csv_objects": p.csv_objects,
-            "quarantined": p.quarantine_kinds,
-            "values_checked": p.values_checked,
-            "alerts": p.alerts,
-            "first_records": p.first_records,
-        });
-    }
-    let r = outcome.stream().expect("a passed outcome has a report");
-    let c = &r.judged.reconciliation;
-    // A web source refusing load (429, 503) serves as many events as the pipeline took: how
-    // many depends on the machine, and the snapshot says so instead.
-    let overloaded = r
-        .web
-        .as_ref()
-        .is_some_and(|w| w.status("429") + w.status("503") > 0);
-    let exact = r.expected_poison == 0 && !overloaded;
-    let counted = |n: u64| {
-        if overloaded {
-            serde_json::Value::Null
-        } else {
-            n.into()
-        }
-    };
-    let partitions: serde_json::Map<String, serde_json::Value> = r
-        .judged
-        .partitions
-        .iter()
-        .filter(|(k, _)| !k.starts_with("quarantine"))
-        .map(|(k, p)| {
-            (
-                k.clone(),
-                if exact {
-                    p.events.into()
-                } else {
-                    serde_json::Value::Null
-                },
-            )
-        })
-        .collect();
-    // Alerts are independent of processing order only when no price came after its window
-    // closed; otherwise they differ from run to run, and the snapshot says so instead.
-    let alerts = if r.web.is_some() {
-        // A web source's market time runs thousands of times faster than wall time: a request
-        // a few milliseconds late moves its prices by market minutes.
-        serde_json::json!(
-            "depend on when the requests arrived: market time runs faster than wall time"
-        )
-    } else if r.stats.late_prices == 0 {
-        let mut alerts = r.judged.sns.alert_symbols.clone();
-        alerts.sort();
-        serde_json::json!(alerts)
-    } else {
-        serde_json::json!("depend on processing order: prices arrived after their window closed")
-    };
-    let web = r.web.as_ref().map(|w| {
-        // Under a load that is refused, how many requests went out in its duration depends on
-        // the machine too.
-        let asks = if overloaded {
-            serde_json::Value::Null
-        } else {
-            serde_json::json!(w.asks)
-        };
-        serde_json::json!({
-            "asks": asks,
-            "statuses": if overloaded {
-                serde_json::json!("depend on how fast the pipeline took events: load was refused")
-            } else {
-                serde_json::json!(w.statuses)
-            },
-            "rows": if overloaded { serde_json::Value::Null } else { serde_json::json!(w.rows) },
-            "request_log_rows": counted(w.request_log_rows),
-        })
-    });
-    let mut view = serde_json::json!({
-        "scenario": outcome.name,
-        "events": counted(c.events),
-        "injected": {
-            "malformed": r.expected_quarantine,
-            "poison": r.expected_poison,
-            "duplicate_copies": r.duplicates_sent,
-            "replayed_non_events": r.unparsed_records,
-        },
-        "missing": c.missing,
-        "duplicated": c.duplicated,
-        "misplaced": c.misplaced,
-        "found": if exact { c.found.into() } else { serde_json::Value::Null },
-        "quarantined": if exact { c.quarantined.into() } else { serde_json::Value::Null },
-        "quarantine_rows": if exact { r.judged.quarantine_rows.into() } else { serde_json::Value::Null },
-        "partitions": if overloaded { serde_json::Value::Null } else { partitions.into() },
-        "price_alerts": if overloaded { serde_json::Value::Null } else { alerts },
-        "run_status_subjects": r.judged.sns.run_status_subjects,
-    });
-    if let Some(web) = web {
-        view["web"] = web;
-    }
-    if !r.sinks.is_empty() {
-        // Object counts depend on timing (batch and buffer boundaries); what each sink holds
-        // does not, but for the copies a crashed consumer forwarded again (how many it had
-        // read past its checkpoint is timing too): those are within their bound or not.
-        let sinks: serde_json::Map<String, serde_json::Value> = r
-            .sinks
-            .iter()
-            .map(|s| {
-                let held = match s.redelivered {
-                    0 => serde_json::json!({ "events": s.events, "missing": s.missing, "extra": s.duplicated }),
-                    _ => serde_json::json!({
-                        "missing": s.missing,
-                        "extra_within_redelivered": s.duplicated <= s.redelivered,
-                    }),
-                };
-                (s.sink.clone(), held)
-            })
-            .collect();
-        view["sinks"] = sinks.into();
-    }
-    view
 }

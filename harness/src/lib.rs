@@ -11,7 +11,8 @@
 //!    - [`html`]: escaping and tables for every report section;
 //!    - [`plot`]: charts as inline SVG (axes, ticks, lines, bars, fault markers);
 //!    - [`latency`]: HDR latency histograms and their percentiles;
-//!    - [`owned_thread`]: a runtime on a thread of its own for what outlives one test's runtime.
+//!    - [`owned_thread`]: a runtime on a thread of its own for what outlives one test's runtime;
+//!    - [`wait`]: waiting with a deadline, the one way.
 //! 1. Infrastructure:
 //!    - [`aws`]: where endpoint, region and credentials are decided;
 //!    - [`localstack`]: LocalStack started with testcontainers (or `AWS_ENDPOINT_URL`), shared
@@ -30,11 +31,15 @@
 //!      SNS alerts.
 //! 4. [`scenario`]: the scenario format, one adapter per flow, `[expect]`, and the outcome of a
 //!    run over one [`scenario::FlowReport`].
-//! 5. Commands over every flow:
-//!    - [`report`]: the summary table, Markdown, JUnit and HTML, each written once;
-//!    - [`parity`]: one scenario on two targets, side by side, with the quirks of each;
-//!    - [`doctor`]: one round trip through each service; [`ceiling`]: the target's raw
-//!      capacity; [`shrink`]: the smallest scenario that still fails the same way.
+//! 5. Over the flows:
+//!    - [`report`]: the summary table, Markdown, JUnit and HTML of every flow, each written once;
+//!    - [`parity`]: one scenario of any flow on two targets, side by side, with the quirks of
+//!      each;
+//!    - for the stream flow: [`doctor`], one round trip through each service it uses;
+//!      [`ceiling`], the target's raw capacity; [`shrink`], the smallest stream scenario that
+//!      still fails the same way.
+//!
+//! ARCHITECTURE.md at the repository's root has the code map and the invariants.
 //!
 //! # Example
 //! Which LocalStack a run uses is decided by the environment, with the last free release pinned:
@@ -68,5 +73,6 @@ pub mod scenario;
 pub mod shrink;
 pub mod topology;
 pub mod verdict;
+pub mod wait;
 
 pub use error::{Error, Result};

@@ -14,6 +14,8 @@ use std::future::Future;
 use tickflow_pipeline::aws::Clients;
 use tickflow_pipeline::chaos::{rules_from_fired, FaultRule, Fired};
 
+use crate::flows::stream::report::StreamReport;
+
 use crate::error::{Error, Result};
 use crate::scenario::{self, Outcome, Scenario};
 
@@ -35,7 +37,7 @@ impl From<&Outcome> for Verdict {
         Self {
             failed: outcome.failures().iter().map(|f| f.check.clone()).collect(),
             fired: outcome
-                .stream()
+                .report_of::<StreamReport>()
                 .map(|r| r.faults_fired.clone())
                 .unwrap_or_default(),
             error: outcome.error.clone(),

@@ -6,35 +6,6 @@ use tickflow_pipeline::aws::{AwsError, Clients};
 
 use crate::error::{Error, Result};
 
-/// Asks `ready` every `every` until it answers yes (a resource created asynchronously, such as
-/// a stream or a delivery stream, becoming ACTIVE), for at most `limit`.
-///
-/// # Errors
-/// The first error `ready` answers, or [`Error::Timeout`] naming `what` after `limit`.
-pub(crate) async fn wait_until<F, Fut>(
-    what: impl FnOnce() -> String,
-    limit: std::time::Duration,
-    every: std::time::Duration,
-    mut ready: F,
-) -> Result<()>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<bool>>,
-{
-    let wait = async {
-        while !ready().await? {
-            tokio::time::sleep(every).await;
-        }
-        Ok(())
-    };
-    tokio::time::timeout(limit, wait)
-        .await
-        .map_err(|_| Error::Timeout {
-            what: what(),
-            after: limit,
-        })?
-}
-
 /// A short unique run id: lowercase, so it is valid in bucket names.
 pub fn new_run_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..12].to_string()

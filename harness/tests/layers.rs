@@ -8,7 +8,8 @@
 //! The layers, bottom up (each crate's `lib.rs` and ARCHITECTURE.md say the same).
 //!
 //! The harness:
-//! 0. what every judge and report says: `error`, `verdict`, `html`, `plot`, `latency`, `owned_thread`;
+//! 0. what every judge and report says: `error`, `verdict`, `html`, `plot`, `latency`, `owned_thread`,
+//!    `wait`;
 //! 1. infrastructure: `aws`, `localstack`, `postgres`, `topology`;
 //! 2. reading back: `observe`;
 //! 3. the flows, one folder each: `flows::stream`, `flows::batch`, `flows::price_files`;
@@ -54,6 +55,7 @@ const HARNESS: Tree = Tree {
         ("plot", 0),
         ("latency", 0),
         ("owned_thread", 0),
+        ("wait", 0),
         ("aws", 1),
         ("localstack", 1),
         ("postgres", 1),

@@ -4,7 +4,9 @@
 //! [`lake`] (S3, whose event notifications announce new data and alerts on SNS: [`notify`]).
 //! Every stage is a tokio task that the harness starts, drains in order and stops through a
 //! [`stages::StageSet`], each with a [`control::Control`] of its own; a stage fed by a channel
-//! (the producer, the lake writer) also ends when its input closes.
+//! (the producer, the lake writer, the web source's database writer) also ends when its input
+//! closes. The web server's own task belongs to its [`web::WebServer`], which stops it when
+//! dropped.
 //!
 //! # Layout
 //! - [`source`]: deterministic market data (forex, stock quotes, news) from a seed.

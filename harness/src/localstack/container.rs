@@ -14,6 +14,7 @@ use tokio::io::AsyncBufReadExt;
 use super::config::LocalStackConfig;
 use super::{health, sweep};
 use crate::error::{Error, Result};
+use crate::wait::{self, Look};
 
 /// LocalStack's gateway port inside the container.
 pub const GATEWAY_PORT: u16 = 4566;
@@ -120,16 +121,20 @@ async fn wait_ready(
         .await
         .map_err(|e| format!("port {GATEWAY_PORT} is not published: {e}"))?;
     let endpoint = format!("http://{}:{port}", dial_host());
-    let mut last = String::from("health endpoint not polled");
-    while tokio::time::Instant::now() < deadline {
-        match health::fetch(&endpoint, Duration::from_secs(5)).await {
-            Ok(h) if h.not_ready(&config.services).is_empty() => return Ok((endpoint, h)),
-            Ok(h) => last = format!("services not ready: {:?}", h.not_ready(&config.services)),
-            Err(e) => last = e.to_string(),
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    Err(last)
+    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+    let healthy = wait::poll(left, Duration::from_millis(250), || async {
+        let not_ready = |h: &health::Health| h.not_ready(&config.services);
+        Ok(
+            match health::fetch(&endpoint, Duration::from_secs(5)).await {
+                Ok(h) if not_ready(&h).is_empty() => Look::Ready(h),
+                Ok(h) => Look::NotYet(format!("services not ready: {:?}", not_ready(&h))),
+                Err(e) => Look::NotYet(e.to_string()),
+            },
+        )
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    healthy.map(|h| (endpoint, h))
 }
 
 /// The last lines of the container's stdout and stderr, for error messages.

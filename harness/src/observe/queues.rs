@@ -11,6 +11,7 @@ use tickflow_pipeline::aws::{AwsError, Clients};
 use tokio::time::Instant;
 
 use crate::error::Result;
+use crate::wait::{self, Look, Stillness};
 
 /// Visible and in-flight messages of a queue.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -165,13 +166,14 @@ pub fn deliveries(bodies: &[String]) -> Vec<Delivery> {
 
 /// Waits until `queue_url` holds at least `count` messages, or `limit` passes.
 pub async fn wait_for_messages(clients: &Clients, queue_url: &str, count: u64, limit: Duration) {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        match queue_depth(clients, queue_url).await {
-            Ok(depth) if depth.total() >= count => return,
-            _ => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
-    }
+    let every = Duration::from_millis(100);
+    let _ = wait::poll(limit, every, || async {
+        let depth = queue_depth(clients, queue_url).await;
+        Ok(Look::from(
+            depth.is_ok_and(|d| d.total() >= count).then_some(()),
+        ))
+    })
+    .await;
 }
 
 /// How long a subscribed queue's depth must stay the same before its deliveries count as
@@ -182,22 +184,21 @@ pub const QUIET: Duration = Duration::from_secs(2);
 /// Waits until `queue_url` holds at least `count` messages and then gains none for [`QUIET`],
 /// or until `limit` passes (zero when judging a finished run again: nothing is on its way).
 pub async fn settle(clients: &Clients, queue_url: &str, count: u64, limit: Duration) {
-    let deadline = Instant::now() + limit;
+    let started = Instant::now();
     wait_for_messages(clients, queue_url, count, limit).await;
-    let mut last = None;
-    let mut since = Instant::now();
-    while Instant::now() < deadline {
+    let still = std::sync::Mutex::new(Stillness::new(QUIET.min(limit)));
+    let left = limit.saturating_sub(started.elapsed());
+    let _ = wait::poll(left, Duration::from_millis(200), || async {
         let depth = queue_depth(clients, queue_url)
             .await
             .ok()
             .map(|d| d.total());
-        if depth != last {
-            (last, since) = (depth, Instant::now());
-        } else if since.elapsed() >= QUIET.min(limit) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+        let mut still = still
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Ok(Look::from(still.held(depth).then_some(())))
+    })
+    .await;
 }
 
 #[cfg(test)]

@@ -1,110 +1,28 @@
 //! The facts of one run's report that parity sets side by side, each classed by whether two
 //! correct implementations must agree on it.
 //!
-//! A report is read through its JSON (what `report.json` holds), flattened into dotted paths.
-//! Every path is **compared** unless a rule below says otherwise: a field added to a report later
-//! is compared until someone shows it may differ, so parity never passes over it silently.
+//! A report is read through its JSON (what `report.json` holds), flattened into dotted paths,
+//! and classed by the rules its flow's report gives ([`crate::verdict::FactRules`]). Every path
+//! is **compared** unless a rule says otherwise: a field added to a report later is compared
+//! until someone shows it may differ, so parity never passes over it silently.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::scenario::{FlowReport, Outcome};
+use crate::scenario::Outcome;
+use crate::verdict::FactClass;
 
-/// How parity treats one fact.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Class {
-    /// Decided by the scenario and its seed: two correct targets agree on it.
-    Compared,
-    /// Decided by timing or batching as well: shown side by side, never a difference.
-    Observed,
-    /// A duration in seconds: the timings table.
-    Timing,
-    /// Different on every run (ids, samples, the harness's own CPU): left out.
-    Ignored,
-}
-
-/// Rules a stream report's paths are classed by; the first whose segments match a path's first
-/// segments wins (`*` matches any one segment).
-const STREAM: &[(&str, Class)] = &[
-    ("name", Class::Ignored),
-    ("run_id", Class::Ignored),
-    ("timeline", Class::Ignored),
-    ("latency_histogram", Class::Ignored),
-    ("latency_over_time", Class::Ignored),
-    ("resources", Class::Ignored),
-    ("schedule", Class::Ignored),
-    ("web.addr", Class::Ignored),
-    ("times", Class::Timing),
-    ("elapsed_secs", Class::Timing),
-    ("latency_ms.count", Class::Compared),
-    ("latency_ms", Class::Observed),
-    // Objects come from batches, and batches from when records were read.
-    ("partitions.*.objects", Class::Observed),
-    ("sns.new_data", Class::Observed),
-    // Which prices come late is timing, and the windows and alerts follow them: observed,
-    // unless neither run had a late price (`compared_when_both`).
-    ("alerts", Class::Observed),
-    ("stats", Class::Observed),
-    ("aws_calls", Class::Observed),
-    ("faults_fired", Class::Observed),
-    // A drawn rule's fires, and the calls it drew from, follow how many calls the run made.
-    ("fault_rules", Class::Observed),
-    ("fault_calls", Class::Observed),
-    // The checks that held say what they saw, objects counted too; the compared facts hold
-    // the same values.
-    ("held", Class::Observed),
-    ("sinks.*.events", Class::Compared),
-    ("sinks.*.missing", Class::Compared),
-    ("sinks.*.duplicated", Class::Compared),
-    ("sinks.*.sink", Class::Compared),
-    ("sinks", Class::Observed),
-    ("web.latency_us", Class::Observed),
-    ("web.ok_latency_us", Class::Observed),
-    ("web.lag_us", Class::Observed),
-    ("web.requests_per_sec", Class::Observed),
-    ("web.commits", Class::Observed),
-    ("web.server", Class::Observed),
-];
-
-/// Rules for a batch report.
-const BATCH: &[(&str, Class)] = &[
-    ("name", Class::Ignored),
-    ("run_id", Class::Ignored),
-    ("resources", Class::Ignored),
-    ("psql_ceiling", Class::Ignored),
-    ("upload_secs", Class::Timing),
-    ("run_secs", Class::Timing),
-    ("elapsed_secs", Class::Timing),
-    ("run", Class::Observed),
-    ("held", Class::Observed),
-];
-
-/// Rules for a price-file report.
-const PRICE_FILES: &[(&str, Class)] = &[
-    ("name", Class::Ignored),
-    ("run_id", Class::Ignored),
-    ("resources", Class::Ignored),
-    ("ceilings", Class::Ignored),
-    ("upload_secs", Class::Timing),
-    ("run_secs", Class::Timing),
-    ("elapsed_secs", Class::Timing),
-    // Waits for a predecessor follow the order notifications arrive in.
-    ("waits", Class::Observed),
-    // The checks that held say what they saw, deliveries counted too.
-    ("held", Class::Observed),
-];
-
-/// Facts observed on one run alone that two runs must agree on when both say so: (the prefix of
-/// the facts, the fact that says so, its value). The price watch's windows and alerts are the
-/// seed's alone when no price came late on either run.
-const COMPARED_WHEN_BOTH: &[(&str, &str, &str)] = &[("alerts.", "alerts.late", "0")];
-
-/// `left`'s and `right`'s facts with those [`COMPARED_WHEN_BOTH`] names moved from observed to
-/// compared, on both sides, where both runs say they are decided by the seed.
+/// `left`'s and `right`'s facts with those their reports' rules compare when both say so
+/// ([`crate::verdict::FactRules::compared_when_both`]) moved from observed to compared, on
+/// both sides, where both runs say they are decided by the seed.
 pub fn compared_when_both(left: &Facts, right: &Facts) -> (Facts, Facts) {
     let (mut l, mut r) = (left.clone(), right.clone());
-    for (prefix, fact, value) in COMPARED_WHEN_BOTH {
+    let rules = left
+        .when_both
+        .iter()
+        .filter(|rule| right.when_both.contains(rule));
+    for (prefix, fact, value) in rules {
         let says = |f: &Facts| f.observed.get(*fact).map(String::as_str) == Some(value);
         if !(says(left) && says(right)) {
             continue;
@@ -135,6 +53,8 @@ pub struct Facts {
     pub observed: BTreeMap<String, String>,
     /// Durations in seconds.
     pub timings: BTreeMap<String, f64>,
+    /// Its report's rules for facts compared when both runs say so.
+    pub when_both: &'static [(&'static str, &'static str, &'static str)],
 }
 
 /// The facts of `outcome`'s report; a run that did not complete has the fact `run` (and its
@@ -154,47 +74,32 @@ pub fn facts(outcome: &Outcome) -> Facts {
     let Some(report) = &outcome.report else {
         return facts;
     };
-    let (json, rules) = match report {
-        FlowReport::Stream(r) => (serde_json::to_value(r), STREAM),
-        FlowReport::Batch(r) => (serde_json::to_value(r), BATCH),
-        FlowReport::PriceFiles(r) => (serde_json::to_value(r), PRICE_FILES),
-    };
-    let json = json.expect("reports serialise");
+    let report = report.report();
+    let (json, rules) = (report.to_json(), report.fact_rules());
+    facts.when_both = rules.compared_when_both;
     facts
         .compared
-        .insert("run.flow".into(), report.report().flow().into());
+        .insert("run.flow".into(), report.flow().into());
     let mut flat = Vec::new();
     flatten(&json, &mut Vec::new(), &mut flat);
     for (path, value) in flat {
         let joined = path.join(".");
-        match class(rules, &path) {
-            Class::Compared => {
+        match rules.class(&path) {
+            FactClass::Compared => {
                 facts.compared.insert(joined, render(&value));
             }
-            Class::Observed => {
+            FactClass::Observed => {
                 facts.observed.insert(joined, render(&value));
             }
-            Class::Timing => {
+            FactClass::Timing => {
                 if let Some(secs) = value.as_f64() {
                     facts.timings.insert(joined, secs);
                 }
             }
-            Class::Ignored => {}
+            FactClass::Ignored => {}
         }
     }
     facts
-}
-
-/// The class of the first rule matching `path`, else [`Class::Compared`].
-fn class(rules: &[(&str, Class)], path: &[String]) -> Class {
-    rules
-        .iter()
-        .find(|(pattern, _)| {
-            let segments: Vec<&str> = pattern.split('.').collect();
-            segments.len() <= path.len()
-                && segments.iter().zip(path).all(|(s, p)| *s == "*" || s == p)
-        })
-        .map_or(Class::Compared, |(_, c)| *c)
 }
 
 /// Flattens `value` into (path, leaf) pairs. Objects nest by key; an array of objects that name
@@ -297,6 +202,7 @@ mod tests {
                 ("alerts.written".to_string(), written.to_string()),
                 ("stats.objects".to_string(), "9".to_string()),
             ]),
+            when_both: &[("alerts.", "alerts.late", "0")],
             ..Facts::default()
         };
         let (a, b) = compared_when_both(&with("0", "3"), &with("0", "2"));
@@ -309,6 +215,15 @@ mod tests {
         );
         let (a, _) = compared_when_both(&with("0", "3"), &with("4", "2"));
         assert!(a.compared.is_empty(), "a late price on one side: observed");
+        let ruleless = Facts {
+            when_both: &[],
+            ..with("0", "2")
+        };
+        let (a, _) = compared_when_both(&with("0", "3"), &ruleless);
+        assert!(
+            a.compared.is_empty(),
+            "a rule only one report has: observed"
+        );
     }
 
     #[test]
@@ -320,30 +235,6 @@ mod tests {
         assert_eq!(f.compared["run.completed"], "no (error)");
         assert_eq!(f.observed["error"], "S3 unreachable");
         assert_eq!(f.compared.len(), 1);
-    }
-
-    #[test]
-    fn paths_no_rule_names_are_compared_and_wildcards_match_one_segment() {
-        let path = |p: &str| p.split('.').map(String::from).collect::<Vec<_>>();
-        assert_eq!(class(STREAM, &path("a_field_added_later")), Class::Compared);
-        assert_eq!(
-            class(
-                STREAM,
-                &path("partitions.event_type=forex/dt=1/hour=2.objects")
-            ),
-            Class::Observed
-        );
-        assert_eq!(
-            class(
-                STREAM,
-                &path("partitions.event_type=forex/dt=1/hour=2.events")
-            ),
-            Class::Compared
-        );
-        assert_eq!(class(STREAM, &path("sinks.raw.events")), Class::Compared);
-        assert_eq!(class(STREAM, &path("sinks.raw.objects")), Class::Observed);
-        assert_eq!(class(STREAM, &path("latency_ms.count")), Class::Compared);
-        assert_eq!(class(STREAM, &path("latency_ms.p99")), Class::Observed);
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::aws::http_get;
 use crate::aws::Target;
 use crate::error::{Error, Result};
 use crate::topology::{self, KeyFilter};
+use crate::wait::{self, Look};
 
 /// One behaviour implementations differ on, and what each is known to answer.
 #[derive(Debug, Clone, Copy)]
@@ -145,12 +146,13 @@ async fn notification_answers(
     let in_write = if created(&receive(clients, queue_url, 0).await?) {
         "inside the write".to_string()
     } else {
-        let deadline = tokio::time::Instant::now() + DELIVERY_LIMIT;
-        let mut arrived = false;
-        while !arrived && tokio::time::Instant::now() < deadline {
-            arrived = created(&receive(clients, queue_url, 1).await?);
-        }
-        if arrived {
+        let arrived = wait::poll(DELIVERY_LIMIT, Duration::ZERO, || async {
+            Ok(Look::from(
+                created(&receive(clients, queue_url, 1).await?).then_some(()),
+            ))
+        })
+        .await?;
+        if arrived.is_ok() {
             "after the write".into()
         } else {
             format!("not within {DELIVERY_LIMIT:?}")

@@ -13,6 +13,7 @@ use super::config::{PostgresConfig, DATABASE, ENV_IMAGE, ENV_URL, PASSWORD, USER
 use super::connect::connect;
 use crate::error::{Error, Result};
 use crate::localstack::{dial_host, sweep};
+use crate::wait::{self, Look};
 
 /// The line the server prints when it accepts connections (once for the initialisation server,
 /// once for the real one).
@@ -83,16 +84,17 @@ impl Postgres {
             dial_host()
         );
         // The ready lines come before the server takes TCP connections on some images.
-        let deadline = Instant::now() + config.startup_timeout;
-        loop {
-            match connect(&url).await {
-                Ok(_) => break,
-                Err(e) if Instant::now() >= deadline => {
-                    let _ = container.rm().await;
-                    return Err(e);
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-            }
+        let every = Duration::from_millis(200);
+        let reached = wait::poll(config.startup_timeout, every, || async {
+            Ok(match connect(&url).await {
+                Ok(_) => Look::Ready(()),
+                Err(e) => Look::NotYet(e),
+            })
+        })
+        .await?;
+        if let Err(last) = reached {
+            let _ = container.rm().await;
+            return Err(last);
         }
         tracing::info!(image = %config.image, startup_ms = started.elapsed().as_millis() as u64, "PostgreSQL ready");
         Ok(Self {

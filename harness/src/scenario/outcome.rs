@@ -4,49 +4,39 @@
 use serde::ser::SerializeMap as _;
 use serde::Serialize;
 
-use crate::flows::batch::BatchReport;
-use crate::flows::price_files::PriceFilesReport;
-use crate::flows::stream::report::StreamReport;
 use crate::verdict::{Failure, Report};
 
-/// One flow's report: every consumer reads it through [`Report`], and only a flow's own view
-/// (the snapshots, the CLI's `--json`) looks inside.
-#[derive(Debug, Clone)]
-pub enum FlowReport {
-    /// A stream run's report.
-    Stream(Box<StreamReport>),
-    /// A batch run's report.
-    Batch(Box<BatchReport>),
-    /// A price-file run's report.
-    PriceFiles(Box<PriceFilesReport>),
-}
+/// One flow's report, whichever the flow: every consumer reads it through [`Report`], and only
+/// a flow's own view (its tests, the CLI's `--json`) looks inside ([`FlowReport::get`]).
+pub struct FlowReport(Box<dyn Report>);
 
 impl FlowReport {
     /// The report, as every flow's report reads.
     pub fn report(&self) -> &dyn Report {
-        match self {
-            Self::Stream(r) => r.as_ref(),
-            Self::Batch(r) => r.as_ref(),
-            Self::PriceFiles(r) => r.as_ref(),
-        }
+        self.0.as_ref()
+    }
+
+    /// The report as its own type `R`, when it is one.
+    pub fn get<R: Report>(&self) -> Option<&R> {
+        self.0.as_any().downcast_ref()
     }
 }
 
-impl From<StreamReport> for FlowReport {
-    fn from(r: StreamReport) -> Self {
-        Self::Stream(Box::new(r))
+impl Clone for FlowReport {
+    fn clone(&self) -> Self {
+        Self(self.0.boxed())
     }
 }
 
-impl From<BatchReport> for FlowReport {
-    fn from(r: BatchReport) -> Self {
-        Self::Batch(Box::new(r))
+impl std::fmt::Debug for FlowReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
     }
 }
 
-impl From<PriceFilesReport> for FlowReport {
-    fn from(r: PriceFilesReport) -> Self {
-        Self::PriceFiles(Box::new(r))
+impl<R: Report> From<R> for FlowReport {
+    fn from(r: R) -> Self {
+        Self(Box::new(r))
     }
 }
 
@@ -69,28 +59,9 @@ impl Outcome {
         self.report.as_ref().map(FlowReport::report)
     }
 
-    /// A stream run's report.
-    pub fn stream(&self) -> Option<&StreamReport> {
-        match &self.report {
-            Some(FlowReport::Stream(r)) => Some(r),
-            _ => None,
-        }
-    }
-
-    /// A batch run's report.
-    pub fn batch(&self) -> Option<&BatchReport> {
-        match &self.report {
-            Some(FlowReport::Batch(r)) => Some(r),
-            _ => None,
-        }
-    }
-
-    /// A price-file run's report.
-    pub fn price_files(&self) -> Option<&PriceFilesReport> {
-        match &self.report {
-            Some(FlowReport::PriceFiles(r)) => Some(r),
-            _ => None,
-        }
+    /// The report as its own type `R`, when the run completed with one.
+    pub fn report_of<R: Report>(&self) -> Option<&R> {
+        self.report.as_ref().and_then(FlowReport::get)
     }
 
     /// Every check that did not hold (the scenario's assertions included).
@@ -121,21 +92,22 @@ impl Outcome {
     }
 }
 
-/// The JSON every report has had: `name`, `file`, `report` (a stream run's, else `null`), the
-/// batch or price-file run's report under `batch` or `price_files`, `error` and `failures`.
+/// The JSON every report has had: `name`, `file`, `report` (a stream run's, else `null`), any
+/// other flow's report under its own key ([`Report::json_key`]), `error` and `failures`.
 impl Serialize for Outcome {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        /// Where a stream run's report has always gone, and `null` for any other flow's.
+        const REPORT: &str = "report";
         let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("name", &self.name)?;
         map.serialize_entry("file", &self.file)?;
-        match &self.report {
-            Some(FlowReport::Stream(r)) => map.serialize_entry("report", r)?,
-            _ => map.serialize_entry("report", &None::<()>)?,
+        let report = self.report();
+        match report {
+            Some(r) if r.json_key() == REPORT => map.serialize_entry(REPORT, &r.to_json())?,
+            _ => map.serialize_entry(REPORT, &None::<()>)?,
         }
-        match &self.report {
-            Some(FlowReport::Batch(r)) => map.serialize_entry("batch", r)?,
-            Some(FlowReport::PriceFiles(r)) => map.serialize_entry("price_files", r)?,
-            _ => {}
+        if let Some(r) = report.filter(|r| r.json_key() != REPORT) {
+            map.serialize_entry(r.json_key(), &r.to_json())?;
         }
         map.serialize_entry("error", &self.error)?;
         map.serialize_entry("failures", self.failures())?;

@@ -1,9 +1,10 @@
 //! What every judge and every report says, whatever the flow: the checks a verdict is made of
-//! (held and failed), the [`Report`] each flow's report gives, what a run cost, and the ceilings runs are
-//! compared against.
+//! (held and failed), the [`Report`] each flow's report gives (with what its seed fixes:
+//! [`FactRules`] and its snapshot), what a run cost, and the ceilings runs are compared against.
 
 mod checks;
 mod digest;
+mod facts;
 mod failure;
 mod measurement;
 mod report;
@@ -11,7 +12,8 @@ mod resources;
 
 pub use checks::Checks;
 pub use digest::{digest, Digest};
+pub use facts::{FactClass, FactRules};
 pub use failure::Failure;
 pub use measurement::Measurement;
-pub use report::{verdict, Report, Tally};
+pub use report::{verdict, Report, ReportObject, Tally};
 pub use resources::ResourceUse;

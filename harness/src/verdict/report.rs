@@ -1,12 +1,41 @@
 //! The [`Report`] every flow's report gives, so that the summary line, the tables, Markdown,
 //! JUnit and the HTML page are each written once, for every flow.
 
+use std::any::Any;
 use std::fmt::Write as _;
 
+use super::facts::FactRules;
 use super::failure::Failure;
 
-/// What every flow's report says, whatever the flow measured.
-pub trait Report {
+/// What every report has for being a plain value (`Clone`, `Serialize`): its JSON, a boxed copy,
+/// and itself as its own type. Given to every [`Report`] by the impl below; no report writes it.
+pub trait ReportObject {
+    /// Its JSON, as `report.json` holds it.
+    fn to_json(&self) -> serde_json::Value;
+    /// A boxed copy.
+    fn boxed(&self) -> Box<dyn Report>;
+    /// Itself, to be looked at as its own type (`downcast_ref`).
+    fn as_any(&self) -> &dyn Any;
+}
+
+impl<T: Report + Clone + serde::Serialize> ReportObject for T {
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self)
+            .unwrap_or_else(|e| serde_json::json!({ "unserialisable": e.to_string() }))
+    }
+
+    fn boxed(&self) -> Box<dyn Report> {
+        Box::new(self.clone())
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// What every flow's report says, whatever the flow measured; the only way anything outside a
+/// flow (the scenario outcome, the reports, parity, the snapshots) reads it.
+pub trait Report: ReportObject + std::fmt::Debug + Send + Sync + 'static {
     /// The run's name.
     fn name(&self) -> &str;
     /// Which flow ran: `stream`, `batch`, `price-files`.
@@ -33,6 +62,13 @@ pub trait Report {
     /// The flow's own section of the HTML page: its tables and plots (headings at level 3),
     /// self-contained, nothing fetched.
     fn html_section(&self) -> String;
+    /// The key its JSON goes under in `report.json`, beside `name`, `file` and `error`
+    /// (`report` is the stream flow's, where it has always been).
+    fn json_key(&self) -> &'static str;
+    /// How parity classes the facts of its JSON.
+    fn fact_rules(&self) -> FactRules;
+    /// What its scenario and seed fix, as the scenario tests snapshot it.
+    fn snapshot(&self) -> serde_json::Value;
 
     /// The one line scripts read: `PASS|FAIL <name> key=value ... elapsed=<s>s`.
     fn summary_line(&self) -> String {

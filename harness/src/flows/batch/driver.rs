@@ -18,6 +18,7 @@ use super::replay::ReplayDir;
 use super::report::BatchReport;
 use super::{content, generate, judge, topology};
 use crate::error::{Error, Result};
+use crate::wait;
 
 /// Uploads in flight.
 const UPLOADS: usize = 16;
@@ -303,15 +304,12 @@ async fn put_success(clients: &Clients, bucket: &str, which: &str) -> Result<()>
 }
 
 async fn wait_for(what: &str, limit: Duration, done: impl Fn() -> bool) -> Result<()> {
-    let deadline = Instant::now() + limit;
-    while !done() {
-        if Instant::now() >= deadline {
-            return Err(Error::Timeout {
-                what: what.to_string(),
-                after: limit,
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Ok(())
+    let every = Duration::from_millis(100);
+    wait::until(
+        || what.to_string(),
+        limit,
+        every,
+        || std::future::ready(Ok(done())),
+    )
+    .await
 }

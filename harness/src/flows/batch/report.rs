@@ -7,7 +7,7 @@ use serde::Serialize;
 use tickflow_pipeline::batch::RunSummary;
 
 use crate::html::table;
-use crate::verdict::{Checks, Failure, Report, Tally};
+use crate::verdict::{Checks, FactClass, FactRules, Failure, Report, Tally};
 
 /// What a batch run did and whether it held.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -121,6 +121,23 @@ impl BatchReport {
     }
 }
 
+/// How parity classes a batch report's facts: everything is the seed's but ids, the ceiling,
+/// the timings, the run's own log and what the held checks saw.
+const FACTS: FactRules = FactRules {
+    classes: &[
+        ("name", FactClass::Ignored),
+        ("run_id", FactClass::Ignored),
+        ("resources", FactClass::Ignored),
+        ("psql_ceiling", FactClass::Ignored),
+        ("upload_secs", FactClass::Timing),
+        ("run_secs", FactClass::Timing),
+        ("elapsed_secs", FactClass::Timing),
+        ("run", FactClass::Observed),
+        ("held", FactClass::Observed),
+    ],
+    compared_when_both: &[],
+};
+
 impl BatchReport {
     /// Rows per second of the run itself (read, transform, COPY), when it ran.
     fn rows_per_sec(&self) -> Option<f64> {
@@ -187,6 +204,31 @@ impl Report for BatchReport {
 
     fn render_text(&self) -> String {
         self.text()
+    }
+
+    fn json_key(&self) -> &'static str {
+        "batch"
+    }
+
+    fn fact_rules(&self) -> FactRules {
+        FACTS
+    }
+
+    /// The companies, rows and runs the seed decided, and the run status it announced.
+    fn snapshot(&self) -> serde_json::Value {
+        serde_json::json!({
+            "scenario": self.name,
+            "flow": "batch",
+            "companies": self.companies,
+            "kept": self.kept,
+            "table_rows": self.table_rows,
+            "output_rows": self.output_rows,
+            "bad_rows": self.bad_rows,
+            "bad_files": self.bad_files,
+            "rows_checked": self.rows_checked,
+            "runs_started": self.runs_started,
+            "run_status_subjects": self.status_subjects,
+        })
     }
 
     fn markdown_details(&self) -> String {

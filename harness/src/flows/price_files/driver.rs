@@ -18,6 +18,7 @@ use super::settings::PriceFileSettings;
 use super::topology::PriceFileResources;
 use super::{ceiling, generate, judge, topology};
 use crate::error::{Error, Result};
+use crate::wait::{self, Stillness};
 
 /// Uploads in flight.
 const UPLOADS: usize = 16;
@@ -268,16 +269,13 @@ fn progress(stats: &PriceFileStats) -> (u64, u64) {
 /// Waits until every file was transformed and every record analysed, or until nothing has
 /// moved for [`IDLE`].
 async fn wait_until_done(stats: &PriceFileStats, files: u64, records: u64) -> Result<()> {
-    let deadline = Instant::now() + RUN_LIMIT;
-    let (mut last, mut moved) = (progress(stats), Instant::now());
-    loop {
+    let mut still = Stillness::new(IDLE);
+    let what = || "the price files to be processed".to_string();
+    wait::until(what, RUN_LIMIT, Duration::from_millis(100), || {
         let now = progress(stats);
-        if now.0 >= files && now.1 >= records {
-            return Ok(());
-        }
-        if now != last {
-            (last, moved) = (now, Instant::now());
-        } else if moved.elapsed() >= IDLE {
+        let done = now.0 >= files && now.1 >= records;
+        let idle = !done && still.held(now);
+        if idle {
             tracing::warn!(
                 transformed = now.0,
                 analysed = now.1,
@@ -285,14 +283,8 @@ async fn wait_until_done(stats: &PriceFileStats, files: u64, records: u64) -> Re
                 records,
                 "nothing moved for {IDLE:?}; judging what the run left"
             );
-            return Ok(());
         }
-        if Instant::now() >= deadline {
-            return Err(Error::Timeout {
-                what: "the price files to be processed".into(),
-                after: RUN_LIMIT,
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        std::future::ready(Ok(done || idle))
+    })
+    .await
 }

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::html::table;
-use crate::verdict::{Checks, Failure, Measurement, Report, Tally};
+use crate::verdict::{Checks, FactClass, FactRules, Failure, Measurement, Report, Tally};
 
 /// What a price-file run did and whether it held.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -140,6 +140,24 @@ impl PriceFilesReport {
     }
 }
 
+/// How parity classes a price-file report's facts.
+const FACTS: FactRules = FactRules {
+    classes: &[
+        ("name", FactClass::Ignored),
+        ("run_id", FactClass::Ignored),
+        ("resources", FactClass::Ignored),
+        ("ceilings", FactClass::Ignored),
+        ("upload_secs", FactClass::Timing),
+        ("run_secs", FactClass::Timing),
+        ("elapsed_secs", FactClass::Timing),
+        // Waits for a predecessor follow the order notifications arrive in.
+        ("waits", FactClass::Observed),
+        // The checks that held say what they saw, deliveries counted too.
+        ("held", FactClass::Observed),
+    ],
+    compared_when_both: &[],
+};
+
 impl PriceFilesReport {
     /// Adds `checks` (a scenario's assertions, say) to the verdict.
     pub fn add_checks(&mut self, checks: Checks) {
@@ -196,6 +214,28 @@ impl Report for PriceFilesReport {
 
     fn render_text(&self) -> String {
         self.text()
+    }
+
+    fn json_key(&self) -> &'static str {
+        "price_files"
+    }
+
+    fn fact_rules(&self) -> FactRules {
+        FACTS
+    }
+
+    /// The files, their CSV and quarantine, the values checked and the alerts the seed decided.
+    fn snapshot(&self) -> serde_json::Value {
+        serde_json::json!({
+            "scenario": self.name,
+            "flow": "price-files",
+            "files": self.files,
+            "csv_objects": self.csv_objects,
+            "quarantined": self.quarantine_kinds,
+            "values_checked": self.values_checked,
+            "alerts": self.alerts,
+            "first_records": self.first_records,
+        })
     }
 
     fn markdown_details(&self) -> String {

@@ -10,7 +10,7 @@ use aws_sdk_firehose::types::{
 use tickflow_pipeline::aws::{AwsError, Clients};
 
 use crate::error::{Error, Result};
-use crate::topology::wait_until;
+use crate::wait;
 
 /// Where Firehose writes the consumer's objects, in the state bucket.
 pub const FIREHOSE_PREFIX: &str = "firehose/";
@@ -80,7 +80,7 @@ pub async fn ensure(
 async fn wait_active(clients: &Clients, name: &str) -> Result<()> {
     let what = || format!("Firehose delivery stream {name} to become ACTIVE");
     let every = Duration::from_millis(200);
-    wait_until(what, Duration::from_secs(60), every, || async {
+    wait::until(what, Duration::from_secs(60), every, || async {
         let out = clients
             .firehose
             .describe_delivery_stream()

@@ -16,8 +16,9 @@ use crate::error::Result;
 use crate::flows::stream::delivery::{self, Buffering};
 use crate::topology::{
     delete_all, ensure_bucket, ensure_queue, ensure_topic, left_behind, new_run_id, notify_topic,
-    queue_arn, subscribe_queue, wait_until, KeyFilter,
+    queue_arn, subscribe_queue, KeyFilter,
 };
+use crate::wait;
 
 /// Default shard count (as in the seeds).
 pub const DEFAULT_SHARDS: i32 = 2;
@@ -331,7 +332,7 @@ async fn ensure_stream(clients: &Clients, name: &str, shards: i32) -> Result<()>
 async fn wait_stream_active(clients: &Clients, name: &str) -> Result<()> {
     let what = || format!("Kinesis stream {name} to become ACTIVE");
     let every = Duration::from_millis(100);
-    wait_until(what, Duration::from_secs(60), every, || async {
+    wait::until(what, Duration::from_secs(60), every, || async {
         let summary = clients
             .kinesis
             .describe_stream_summary()

@@ -1,9 +1,10 @@
 //! What a run reports: the reconciliation, the lake's layout, queue depths, SNS deliveries,
 //! latency and per-stage figures ([`model`]), for people (text, [`html`]) and scripts (the
-//! summary line, JSON).
+//! summary line, JSON), and what its seed fixes ([`seed`]: parity's facts, the snapshot).
 
 pub mod html;
 mod model;
+mod seed;
 mod text;
 
 use std::fmt::Write as _;
@@ -12,7 +13,7 @@ pub use model::{
     calls_since, FanOutCounts, LakeOnly, RestartCounts, StageStats, StageTimes, StreamReport,
 };
 
-use crate::verdict::{Failure, Report, Tally};
+use crate::verdict::{FactRules, Failure, Report, Tally};
 
 impl Report for StreamReport {
     fn name(&self) -> &str {
@@ -91,6 +92,18 @@ impl Report for StreamReport {
 
     fn held(&self) -> &[Failure] {
         &self.judged.held
+    }
+
+    fn json_key(&self) -> &'static str {
+        "report"
+    }
+
+    fn fact_rules(&self) -> FactRules {
+        seed::FACTS
+    }
+
+    fn snapshot(&self) -> serde_json::Value {
+        seed::snapshot(self)
     }
 }
 

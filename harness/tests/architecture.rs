@@ -1,0 +1,106 @@
+//! ARCHITECTURE.md held to the code: every path its code map names exists, and every module of
+//! the three source trees and of each flow's folder is named there.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// The workspace's root.
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the harness is in the workspace")
+        .to_path_buf()
+}
+
+/// Every `backticked` path under a source or test folder that `text` names.
+fn named_paths(text: &str) -> BTreeSet<String> {
+    text.split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|t| {
+            ["harness/", "pipeline/", "src/", "tests/"]
+                .iter()
+                .any(|p| t.starts_with(p))
+                && !t.contains(' ')
+                && !t.contains('<')
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// The folders whose every entry the code map must name.
+const MAPPED: &[&str] = &[
+    "harness/src",
+    "harness/src/flows/stream",
+    "harness/src/flows/batch",
+    "harness/src/flows/price_files",
+    "pipeline/src",
+    "src",
+    "src/cli",
+];
+
+/// The entries of `folder` (`x.rs` files and `x/` folders) that no path of `named` names.
+fn unnamed(root: &Path, folder: &str, named: &BTreeSet<String>) -> Vec<String> {
+    let mut missing = Vec::new();
+    for entry in std::fs::read_dir(root.join(folder)).expect("a source folder") {
+        let entry = entry.expect("a folder entry");
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let is_dir = entry.path().is_dir();
+        if !is_dir && !name.ends_with(".rs") {
+            continue;
+        }
+        let path = format!("{folder}/{name}");
+        let found = named
+            .iter()
+            .any(|n| n == &path || n.starts_with(&format!("{path}/")));
+        if !found {
+            missing.push(if is_dir { format!("{path}/") } else { path });
+        }
+    }
+    missing.sort();
+    missing
+}
+
+#[test]
+fn every_path_the_code_map_names_exists_and_every_module_is_named() {
+    let root = root();
+    let text = std::fs::read_to_string(root.join("ARCHITECTURE.md")).expect("ARCHITECTURE.md");
+    let named = named_paths(&text);
+    assert!(named.len() > 80, "found only {} paths", named.len());
+    let gone: Vec<&String> = named
+        .iter()
+        .filter(|p| !root.join(p.trim_end_matches('/')).exists())
+        .collect();
+    assert!(
+        gone.is_empty(),
+        "ARCHITECTURE.md names what is not there: {gone:?}"
+    );
+    let missing: Vec<String> = MAPPED
+        .iter()
+        .flat_map(|folder| unnamed(&root, folder, &named))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md's code map does not name: {missing:?}"
+    );
+}
+
+#[test]
+fn a_module_left_out_or_a_path_gone_is_found() {
+    let root = root();
+    let named = named_paths("- `harness/src/wait.rs`: waits.\n- `src/cli/`: the CLI.");
+    assert!(named.contains("harness/src/wait.rs"));
+    let in_src = unnamed(&root, "src", &named);
+    assert!(!in_src.contains(&"src/cli/".to_string()), "{in_src:?}");
+    assert!(
+        unnamed(&root, "src/cli", &named).contains(&"src/cli/run.rs".to_string()),
+        "a folder named whole does not name its files"
+    );
+    let missing = unnamed(&root, "harness/src", &named);
+    assert!(
+        missing.contains(&"harness/src/verdict/".to_string()),
+        "{missing:?}"
+    );
+    assert!(!missing.contains(&"harness/src/wait.rs".to_string()));
+    assert!(!root.join("harness/src/nothing.rs").exists());
+}
