@@ -134,11 +134,11 @@ pub(super) async fn run_once(
 pub(super) fn show(report: &StreamReport, outputs: &Outputs) -> anyhow::Result<ExitCode> {
     print!("{}", report.render_text());
     outputs.write(report)?;
-    for f in &report.judged.failures {
+    for f in report.judged.verdict.failures() {
         println!("  FAILED {f}");
     }
     println!("{}", report.summary_line());
-    Ok(if report.judged.passed {
+    Ok(if report.judged.verdict.passed() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

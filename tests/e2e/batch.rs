@@ -96,7 +96,7 @@ where
 {
     change().await;
     let report = finished.rejudge(clients).await.unwrap();
-    report.failures.iter().map(|f| f.check.clone()).collect()
+    report.failures().iter().map(|f| f.check.clone()).collect()
 }
 
 #[tokio::test]
@@ -117,7 +117,11 @@ async fn every_corruption_of_a_finished_batch_run_fails_its_check() {
         ceiling_container: None,
     };
     let finished = run_and_keep(&clients, url, &config).await.unwrap();
-    assert!(finished.report.passed, "{}", finished.report.render_text());
+    assert!(
+        finished.report.passed(),
+        "{}",
+        finished.report.render_text()
+    );
     let res = &finished.resources;
     let db = postgres::connect(&res.database_url).await.unwrap();
     let bucket = res.source_bucket.clone();
@@ -278,9 +282,9 @@ async fn every_corruption_of_a_finished_batch_run_fails_its_check() {
 
     // Nothing left broken: it passes again. Then one run-status message too many.
     let again = finished.rejudge(&clients).await.unwrap();
-    assert!(again.passed, "{:?}", again.failures);
+    assert!(again.passed(), "{:?}", again.failures());
     // Every check was made, and each says what it saw.
-    let held: Vec<&str> = again.held.iter().map(|f| f.check.as_str()).collect();
+    let held: Vec<&str> = again.held().iter().map(|f| f.check.as_str()).collect();
     assert_eq!(
         held,
         [

@@ -320,7 +320,7 @@ async fn faults_from_a_report_replay_the_fired_list_exactly() {
     let first = within(LIMIT, "the first run", run(&clients, &config))
         .await
         .unwrap();
-    assert!(first.judged.passed, "{}", first.render_text());
+    assert!(first.judged.verdict.passed(), "{}", first.render_text());
     assert!(first.faults_fired.len() >= 4, "{:?}", first.faults_fired);
 
     let report =
@@ -331,7 +331,11 @@ async fn faults_from_a_report_replay_the_fired_list_exactly() {
     let replayed = within(LIMIT, "the replay", run(&clients, &config))
         .await
         .unwrap();
-    assert!(replayed.judged.passed, "{}", replayed.render_text());
+    assert!(
+        replayed.judged.verdict.passed(),
+        "{}",
+        replayed.render_text()
+    );
     assert_eq!(
         fired_signature(&replayed.faults_fired),
         fired_signature(&first.faults_fired),
@@ -545,7 +549,7 @@ async fn a_moment_fault_is_recorded_when_it_starts_and_one_that_never_came_fails
     early.load.rate = Some(500.0);
     early.faults.schedule = vec![split(0.5)];
     let report = crate::support::run(&clients, &early).await;
-    assert!(report.judged.passed, "{}", report.render_text());
+    assert!(report.judged.verdict.passed(), "{}", report.render_text());
     let fired = &report.faults_fired;
     assert_eq!(fired.len(), 1, "{fired:?}");
     // Recorded when the split started (not once the stream was active again; LocalStack's
@@ -596,7 +600,8 @@ async fn a_rule_that_never_fires_fails_the_run_and_each_rules_fires_are_listed()
     assert_eq!(fires, [(0, 1), (1, 0)]);
     let failure = report
         .judged
-        .failures
+        .verdict
+        .failures()
         .iter()
         .find(|f| f.check == "faults.rules")
         .unwrap();
@@ -632,7 +637,7 @@ async fn every_call_the_stages_make_is_one_they_declare() {
         .map(crash)
         .collect();
     let report = crate::support::run(&clients, &config).await;
-    assert!(report.judged.passed, "{}", report.render_text());
+    assert!(report.judged.verdict.passed(), "{}", report.render_text());
     let declared: Vec<String> = config
         .pipeline
         .calls()

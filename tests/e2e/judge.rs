@@ -102,17 +102,17 @@ async fn judged(
     let report = within(LIMIT, what, Box::pin(run.rejudge(clients)))
         .await
         .unwrap();
-    let mut failures = report.judged.failures.clone();
+    let mut failures = report.judged.verdict.failures().to_vec();
     failures.extend(evaluate(expect, &report));
     let got: BTreeSet<&str> = failures.iter().map(|f| f.check.as_str()).collect();
     let want: BTreeSet<&str> = checks.iter().copied().collect();
     assert_eq!(got, want, "{what}:\n{failures:#?}");
     assert_eq!(
-        report.judged.passed,
-        report.judged.failures.is_empty(),
+        report.judged.verdict.passed(),
+        report.judged.verdict.failures().is_empty(),
         "{what}"
     );
-    let verdict = if report.judged.passed {
+    let verdict = if report.judged.verdict.passed() {
         "PASS "
     } else {
         "FAIL "
@@ -322,7 +322,7 @@ async fn every_corruption_of_a_finished_run_fails_its_checks_and_says_where() {
         .await
         .unwrap();
     let clean = &run.report;
-    assert!(clean.judged.passed, "{}", clean.render_text());
+    assert!(clean.judged.verdict.passed(), "{}", clean.render_text());
     let r = &clean.judged.reconciliation;
     assert!(
         r.quarantined > 0 && r.dead_lettered > 0,
@@ -1053,7 +1053,7 @@ async fn rejudged(
     let got: BTreeSet<&str> = failed_checks(&report).into_iter().collect();
     let want: BTreeSet<&str> = checks.iter().copied().collect();
     assert_eq!(got, want, "{what}:\n{}", report.render_text());
-    report.judged.failures
+    report.judged.verdict.failures().to_vec()
 }
 
 /// The price watch is judged by what it wrote, not only counted: an alert missing, one no window
@@ -1070,7 +1070,7 @@ async fn a_missing_forged_or_unannounced_price_alert_fails_its_check() {
         .await
         .unwrap();
     let clean = &run.report;
-    assert!(clean.judged.passed, "{}", clean.render_text());
+    assert!(clean.judged.verdict.passed(), "{}", clean.render_text());
     let alerts = &clean.judged.alerts;
     assert_eq!((alerts.implied, alerts.written), (3, 3), "{alerts:?}");
     let res = run.resources().resources.clone();
@@ -1295,7 +1295,7 @@ async fn a_run_that_sent_nothing_fails_unless_its_scenario_expects_nothing() {
         .expect,
     );
     let report = run(&clients, &config).await;
-    assert!(report.judged.passed, "{}", report.render_text());
+    assert!(report.judged.verdict.passed(), "{}", report.render_text());
 }
 
 #[tokio::test]

@@ -35,7 +35,7 @@ async fn ten_thousand_events_land_once_each_in_hive_partitions_with_notification
     .await
     .unwrap();
     let r = &report.judged.reconciliation;
-    assert!(report.judged.passed, "{}", report.render_text());
+    assert!(report.judged.verdict.passed(), "{}", report.render_text());
     assert_eq!(
         (r.events, r.found, r.missing, r.duplicated),
         (10_000, 10_000, 0, 0)
@@ -69,9 +69,9 @@ async fn ten_thousand_events_land_once_each_in_hive_partitions_with_notification
     );
     assert_eq!(report.judged.latency_unknown, 0);
     assert!(
-        report.judged.failures.is_empty(),
+        report.judged.verdict.failures().is_empty(),
         "{:?}",
-        report.judged.failures
+        report.judged.verdict.failures()
     );
 
     let objects: u64 = report.judged.partitions.values().map(|p| p.objects).sum();
@@ -137,7 +137,7 @@ async fn faults_are_quarantined_dead_lettered_deduplicated_and_redelivered() {
         .await
         .unwrap();
     let r = &report.judged.reconciliation;
-    assert!(report.judged.passed, "{}", report.render_text());
+    assert!(report.judged.verdict.passed(), "{}", report.render_text());
     assert_eq!(
         (r.missing, r.duplicated, r.misplaced),
         (0, 0, 0),
@@ -194,7 +194,7 @@ async fn one_record_per_event_without_aggregation_also_reconciles() {
     let report = within(LIMIT, "raw run", run(&clients, &config))
         .await
         .unwrap();
-    assert!(report.judged.passed, "{}", report.render_text());
+    assert!(report.judged.verdict.passed(), "{}", report.render_text());
     assert_eq!(report.stats.kinesis_records, 600);
     assert_eq!(report.judged.reconciliation.found, 600);
 }
@@ -210,7 +210,7 @@ async fn zstd_compressed_records_bodies_and_objects_reconcile_and_shrink() {
     let (a, b) = tokio::join!(run(&clients, &plain), run(&clients, &packed));
     let (a, b) = (a.unwrap(), b.unwrap());
     assert!(
-        a.judged.passed && b.judged.passed,
+        a.judged.verdict.passed() && b.judged.verdict.passed(),
         "{}\n{}",
         a.render_text(),
         b.render_text()

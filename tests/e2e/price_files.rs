@@ -180,7 +180,7 @@ async fn failing_after<Fut: std::future::Future<Output = ()>>(
 ) -> Vec<String> {
     change.await;
     let report = finished.rejudge(clients).await.unwrap();
-    report.failures.iter().map(|f| f.check.clone()).collect()
+    report.failures().iter().map(|f| f.check.clone()).collect()
 }
 
 fn asset(name: &str, price: f64) -> InstrumentSpec {
@@ -219,7 +219,11 @@ async fn every_corruption_of_a_finished_price_file_run_fails_its_check() {
         measure_ceiling: false,
     };
     let finished = run_and_keep(&clients, &config).await.unwrap();
-    assert!(finished.report.passed, "{}", finished.report.render_text());
+    assert!(
+        finished.report.passed(),
+        "{}",
+        finished.report.render_text()
+    );
     assert_eq!(finished.report.alerts, 1);
     let res = &finished.resources;
     let bucket = res.bucket.clone();
@@ -370,9 +374,9 @@ async fn every_corruption_of_a_finished_price_file_run_fails_its_check() {
 
     // Nothing left broken: it passes again. Then an alert twice, then none at all.
     let again = finished.rejudge(&clients).await.unwrap();
-    assert!(again.passed, "{:?}", again.failures);
+    assert!(again.passed(), "{:?}", again.failures());
     // Every check was made, and each says what it saw.
-    let held: Vec<&str> = again.held.iter().map(|f| f.check.as_str()).collect();
+    let held: Vec<&str> = again.held().iter().map(|f| f.check.as_str()).collect();
     assert_eq!(
         held,
         [

@@ -71,7 +71,8 @@ pub async fn run(
 pub fn failed_checks(report: &StreamReport) -> Vec<&str> {
     report
         .judged
-        .failures
+        .verdict
+        .failures()
         .iter()
         .map(|f| f.check.as_str())
         .collect()

@@ -180,7 +180,7 @@ async fn clients_that_go_away_mid_request_leave_every_request_logged_and_the_run
         .await
         .unwrap()
         .unwrap();
-    assert!(report.judged.passed, "{}", report.render_text());
+    assert!(report.judged.verdict.passed(), "{}", report.render_text());
     let web = report.web.as_ref().unwrap();
     assert_eq!(
         web.server.arrived,

@@ -150,7 +150,7 @@ fn render(value: &Value) -> String {
 mod tests {
     use super::*;
     use crate::flows::price_files::PriceFilesReport;
-    use crate::verdict::Failure;
+    use crate::verdict::{Checks, Failure};
 
     fn prices(waits: u64, alerts: u64, run_secs: f64) -> Outcome {
         Outcome {
@@ -161,12 +161,15 @@ mod tests {
                 PriceFilesReport {
                     name: "p".into(),
                     run_id: format!("id{waits}"),
-                    passed: alerts == 4,
-                    failures: if alerts == 4 {
-                        Vec::new()
-                    } else {
-                        vec![Failure::new("price_files.alerts", "4", alerts.to_string())]
-                    },
+                    verdict: Checks {
+                        failed: if alerts == 4 {
+                            Vec::new()
+                        } else {
+                            vec![Failure::new("price_files.alerts", "4", alerts.to_string())]
+                        },
+                        held: Vec::new(),
+                    }
+                    .into(),
                     files: 864,
                     alerts,
                     expected_alerts: 4,

@@ -34,7 +34,7 @@ mod tests {
     use super::*;
     use crate::flows::batch::BatchReport;
     use crate::flows::price_files::PriceFilesReport;
-    use crate::verdict::Failure;
+    use crate::verdict::{Checks, Failure};
 
     fn failed() -> Outcome {
         Outcome {
@@ -57,8 +57,11 @@ mod tests {
             report: Some(
                 BatchReport {
                     name: "b".into(),
-                    passed,
-                    failures,
+                    verdict: Checks {
+                        failed: failures,
+                        held: Vec::new(),
+                    }
+                    .into(),
                     expected_rows: 5,
                     table_rows: 4,
                     elapsed_secs: 12.5,
@@ -77,7 +80,6 @@ mod tests {
             report: Some(
                 PriceFilesReport {
                     name: "p".into(),
-                    passed: true,
                     files: 7,
                     found_as_csv: 7,
                     elapsed_secs: 30.25,
@@ -189,9 +191,11 @@ mod tests {
             name: "s".into(),
             run_id: "r".into(),
             judged: Judgement {
-                passed: failures.is_empty(),
-                failures,
-                held,
+                verdict: Checks {
+                    failed: failures,
+                    held,
+                }
+                .into(),
                 latency_histogram: vec![crate::latency::Bucket { le_ms: 5, count: 2 }],
                 ..Judgement::default()
             },

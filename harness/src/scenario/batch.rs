@@ -32,7 +32,7 @@ impl Flow for BatchFlow {
             .await
             .map_err(|e| e.to_string())?;
         let checks = expect::evaluate_batch(&scenario.file.expect, &report);
-        report.add_checks(checks);
+        report.verdict.add_checks(checks);
         Ok(report.into())
     }
 }

@@ -29,7 +29,7 @@ impl Flow for PriceFilesFlow {
             .await
             .map_err(|e| e.to_string())?;
         let checks = expect::evaluate_price_files(&scenario.file.expect, &report);
-        report.add_checks(checks);
+        report.verdict.add_checks(checks);
         Ok(report.into())
     }
 }

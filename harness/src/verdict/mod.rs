@@ -7,6 +7,7 @@ mod digest;
 mod facts;
 mod failure;
 mod measurement;
+mod record;
 mod report;
 mod resources;
 
@@ -15,5 +16,6 @@ pub use digest::{digest, Digest};
 pub use facts::{FactClass, FactRules};
 pub use failure::Failure;
 pub use measurement::Measurement;
+pub use record::Verdict;
 pub use report::{verdict, Report, ReportObject, Tally};
 pub use resources::ResourceUse;

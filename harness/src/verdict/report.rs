@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use super::facts::FactRules;
 use super::failure::Failure;
+use super::record::Verdict;
 
 /// What every report has for being a plain value (`Clone`, `Serialize`): its JSON, a boxed copy,
 /// and itself as its own type. Given to every [`Report`] by the impl below; no report writes it.
@@ -40,14 +41,20 @@ pub trait Report: ReportObject + std::fmt::Debug + Send + Sync + 'static {
     fn name(&self) -> &str;
     /// Which flow ran: `stream`, `batch`, `price-files`.
     fn flow(&self) -> &'static str;
+    /// Its checks, failed and held (the scenario's assertions included).
+    fn verdict(&self) -> &Verdict;
     /// The verdict: every check held.
-    fn passed(&self) -> bool;
+    fn passed(&self) -> bool {
+        self.verdict().passed()
+    }
     /// Every check that did not hold (the scenario's assertions included).
-    fn failures(&self) -> &[Failure];
-    /// Every check that held, with what it expected and what the run showed, where the flow
-    /// keeps them (the HTML page lists them beside the failures).
+    fn failures(&self) -> &[Failure] {
+        self.verdict().failures()
+    }
+    /// Every check that held, with what it expected and what the run showed (the HTML page
+    /// lists them beside the failures).
     fn held(&self) -> &[Failure] {
-        &[]
+        self.verdict().held()
     }
     /// Wall time of the whole run.
     fn elapsed_secs(&self) -> f64;

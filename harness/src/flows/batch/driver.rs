@@ -204,7 +204,7 @@ async fn drive(
     report.run_secs = run_secs;
     report.elapsed_secs = started.elapsed().as_secs_f64();
     report.resources = crate::verdict::ResourceUse::now();
-    if let (Some(container), true) = (&config.ceiling_container, report.passed) {
+    if let (Some(container), true) = (&config.ceiling_container, report.verdict.passed()) {
         let measured = crate::flows::batch::ceiling::psql_copy(
             container,
             &res.schema,

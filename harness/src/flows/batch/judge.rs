@@ -94,7 +94,7 @@ pub(super) async fn judge(
     let (body, holds) = status_body_check(&status, report.run.as_ref());
     checks.record(body, holds);
     check_output(clients, res, expected, &mut report, &mut checks).await;
-    report.add_checks(checks);
+    report.verdict.add_checks(checks);
     Ok(report)
 }
 

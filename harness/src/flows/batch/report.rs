@@ -7,7 +7,7 @@ use serde::Serialize;
 use tickflow_pipeline::batch::RunSummary;
 
 use crate::html::table;
-use crate::verdict::{Checks, FactClass, FactRules, Failure, Report, Tally};
+use crate::verdict::{FactClass, FactRules, Report, Tally, Verdict};
 
 /// What a batch run did and whether it held.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -16,12 +16,9 @@ pub struct BatchReport {
     pub name: String,
     /// Unique id in every resource name.
     pub run_id: String,
-    /// The verdict: no failure.
-    pub passed: bool,
-    /// Every check that did not hold.
-    pub failures: Vec<Failure>,
-    /// Every check that held, with what it expected and what the run showed.
-    pub held: Vec<Failure>,
+    /// Its checks, failed and held (`passed`, `failures`, `held` in its JSON).
+    #[serde(flatten)]
+    pub verdict: Verdict,
     /// Company files generated.
     pub companies: u32,
     /// Companies listed to keep.
@@ -147,15 +144,6 @@ impl BatchReport {
     }
 }
 
-impl BatchReport {
-    /// Adds `checks` (a scenario's assertions, say) to the verdict.
-    pub fn add_checks(&mut self, checks: Checks) {
-        self.failures.extend(checks.failed);
-        self.held.extend(checks.held);
-        self.passed = self.failures.is_empty();
-    }
-}
-
 impl Report for BatchReport {
     fn name(&self) -> &str {
         &self.name
@@ -165,16 +153,8 @@ impl Report for BatchReport {
         "batch"
     }
 
-    fn passed(&self) -> bool {
-        self.passed
-    }
-
-    fn failures(&self) -> &[Failure] {
-        &self.failures
-    }
-
-    fn held(&self) -> &[Failure] {
-        &self.held
+    fn verdict(&self) -> &Verdict {
+        &self.verdict
     }
 
     fn elapsed_secs(&self) -> f64 {

@@ -80,7 +80,7 @@ pub async fn judge(
     check_markers(expected.alerts, &markers, &mut checks);
     let (queues, holds) = queues_check(clients, res, &mut report).await?;
     checks.record(queues, holds);
-    report.add_checks(checks);
+    report.verdict.add_checks(checks);
     Ok(report)
 }
 

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::html::table;
-use crate::verdict::{Checks, FactClass, FactRules, Failure, Measurement, Report, Tally};
+use crate::verdict::{FactClass, FactRules, Measurement, Report, Tally, Verdict};
 
 /// What a price-file run did and whether it held.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -17,12 +17,9 @@ pub struct PriceFilesReport {
     pub name: String,
     /// Unique id in every resource name.
     pub run_id: String,
-    /// The verdict: no failure.
-    pub passed: bool,
-    /// Every check that did not hold.
-    pub failures: Vec<Failure>,
-    /// Every check that held, with what it expected and what the run showed.
-    pub held: Vec<Failure>,
+    /// Its checks, failed and held (`passed`, `failures`, `held` in its JSON).
+    #[serde(flatten)]
+    pub verdict: Verdict,
     /// Assets.
     pub assets: usize,
     /// Price files uploaded.
@@ -158,15 +155,6 @@ const FACTS: FactRules = FactRules {
     compared_when_both: &[],
 };
 
-impl PriceFilesReport {
-    /// Adds `checks` (a scenario's assertions, say) to the verdict.
-    pub fn add_checks(&mut self, checks: Checks) {
-        self.failures.extend(checks.failed);
-        self.held.extend(checks.held);
-        self.passed = self.failures.is_empty();
-    }
-}
-
 impl Report for PriceFilesReport {
     fn name(&self) -> &str {
         &self.name
@@ -176,16 +164,8 @@ impl Report for PriceFilesReport {
         "price-files"
     }
 
-    fn passed(&self) -> bool {
-        self.passed
-    }
-
-    fn failures(&self) -> &[Failure] {
-        &self.failures
-    }
-
-    fn held(&self) -> &[Failure] {
-        &self.held
+    fn verdict(&self) -> &Verdict {
+        &self.verdict
     }
 
     fn elapsed_secs(&self) -> f64 {

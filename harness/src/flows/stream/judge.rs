@@ -20,7 +20,7 @@ use crate::flows::stream::reconcile::{Ledger, Reconciliation};
 use crate::flows::stream::topology::Provisioned;
 use crate::latency::{Bucket, Latency, LatencyHistogram, Window};
 use crate::observe::{self, QueueDepth};
-use crate::verdict::{Checks, Failure};
+use crate::verdict::{Checks, Failure, Verdict};
 
 /// Longest a queue read may take.
 const READ_LIMIT: Duration = Duration::from_secs(20);
@@ -43,13 +43,10 @@ pub struct SnsCounts {
 /// What judging a run found.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Judgement {
-    /// Whether every invariant held.
-    pub passed: bool,
-    /// The invariants that did not hold.
-    pub failures: Vec<Failure>,
-    /// Every check that held, with what it expected and what the run showed (the report lists
-    /// them beside the failures: every check, not only the broken ones).
-    pub held: Vec<Failure>,
+    /// The invariants, failed and held (the report lists every check, not only the broken
+    /// ones): `passed`, `failures` and `held` in its JSON.
+    #[serde(flatten)]
+    pub verdict: Verdict,
     /// Records accounted for.
     pub reconciliation: Reconciliation,
     /// Partition -> objects and rows (the quarantine included).
@@ -224,18 +221,6 @@ impl Judgement {
         self.sns.run_status = subjects.len() as u64;
         self.sns.run_status_subjects = subjects;
     }
-
-    /// Adds failed checks (a scenario's assertions, the run status) to the verdict.
-    pub fn add_failures(&mut self, failures: impl IntoIterator<Item = Failure>) {
-        self.failures.extend(failures);
-        self.passed = self.failures.is_empty();
-    }
-
-    /// Adds checks, held and failed, to the verdict.
-    pub fn add_checks(&mut self, checks: Checks) {
-        self.held.extend(checks.held);
-        self.add_failures(checks.failed);
-    }
 }
 
 /// The checks a lake judged alone shows, by the start of their names: what it holds, against
@@ -320,9 +305,7 @@ pub async fn judge(
         ..SnsCounts::default()
     };
     let mut judgement = Judgement {
-        passed: false,
-        failures: Vec::new(),
-        held: Vec::new(),
+        verdict: Verdict::default(),
         quarantine_rows: lake.quarantine_rows(),
         dead_lettered_records: lake
             .found
@@ -346,7 +329,7 @@ pub async fn judge(
         quarantine_reasons: std::mem::take(&mut lake.quarantine_reasons),
     };
     let checks: Checks = invariant_checks(&judgement).into_iter().collect();
-    judgement.add_checks(checks);
+    judgement.verdict.add_checks(checks);
     Ok(judgement)
 }
 
@@ -404,7 +387,7 @@ pub async fn judge_lake(clients: &Clients, ledger: &Ledger, bucket: &str) -> Res
         .into_iter()
         .filter(|(c, _)| lake_shows(&c.check))
         .collect();
-    judgement.add_checks(checks);
+    judgement.verdict.add_checks(checks);
     Ok(judgement)
 }
 

@@ -222,7 +222,8 @@ impl FinishedStream {
         // Only those checks' own failures: the scenario's assertions are judged again below.
         let not_read_again: Vec<crate::verdict::Failure> = report
             .judged
-            .failures
+            .verdict
+            .failures()
             .iter()
             .filter(|f| {
                 let check = f.check.as_str();
@@ -231,7 +232,7 @@ impl FinishedStream {
             .cloned()
             .collect();
         report.judged = judgement;
-        report.judged.add_failures(not_read_again);
+        report.judged.verdict.add_failures(not_read_again);
         verdict_before_status(&mut report, self.expect.as_ref());
         let subs = &provisioned.subscriptions;
         let status = observe::run_status(clients, &subs.run_status, 0, Duration::ZERO).await?;
@@ -329,7 +330,7 @@ async fn drive(
         judge_web(&mut report, front, tables, &fed.ledger).await?;
     }
     verdict_before_status(&mut report, config.expect.as_ref());
-    let passed = report.judged.passed;
+    let passed = report.judged.verdict.passed();
     announce(clients, config, provisioned, &report, started).await?;
     let subscription = &provisioned.subscriptions.run_status;
     let status = observe::run_status(clients, subscription, 1, observe::SETTLE).await?;
@@ -376,7 +377,7 @@ async fn judge_sinks(
         reports.push(firehose);
         failures.extend(failed);
     }
-    report.judged.add_failures(failures);
+    report.judged.verdict.add_failures(failures);
     report.sinks = reports;
     Ok(())
 }
@@ -400,7 +401,7 @@ async fn judge_web(
     let calls = front.scheduled.then_some(&front.served.calls);
     let lost = front.served.store.logs_lost;
     let failures = web::judge::judge(calls, ledger, &back, &arrivals, lost);
-    report.judged.add_failures(failures);
+    report.judged.verdict.add_failures(failures);
     let addr = front.addr.to_string();
     report.web = Some(WebReport::new(addr, &front.served, &front.stats, &back));
     Ok(())
@@ -580,7 +581,7 @@ pub async fn judge_lake(
     let mut failures = expect.before_status(&report);
     failures.extend(expect.on_status(&report));
     let (checks, not_judged) = lake_checks(failures, expect.held(&report), unshown(&config));
-    report.judged.add_checks(checks);
+    report.judged.verdict.add_checks(checks);
     report.run_id = "lake-only".into();
     report.lake_only = Some(crate::flows::stream::report::LakeOnly {
         bucket: bucket.to_string(),
@@ -681,11 +682,11 @@ async fn announce(
     report: &StreamReport,
     started: Instant,
 ) -> Result<()> {
-    let passed = report.judged.passed;
+    let passed = report.judged.verdict.passed();
     let summary = serde_json::json!({
         "run": config.name,
         "passed": passed,
-        "failed_checks": report.judged.failures.iter().map(|f| &f.check).collect::<Vec<_>>(),
+        "failed_checks": report.judged.verdict.failures().iter().map(|f| &f.check).collect::<Vec<_>>(),
         "reconciliation": report.judged.reconciliation,
         "elapsed_secs": started.elapsed().as_secs_f64(),
     });
@@ -699,11 +700,12 @@ async fn announce(
 /// every assertion of `expect` but those on the status itself.
 fn verdict_before_status(report: &mut StreamReport, expect: &dyn Expectations) {
     let failures = expect.before_status(report);
-    report.judged.add_failures(failures);
+    report.judged.verdict.add_failures(failures);
     if !report.fault_rules.is_empty() {
         let (check, holds) = rules::check(&report.fault_rules, &report.skipped_moments);
         report
             .judged
+            .verdict
             .add_checks([(check, holds)].into_iter().collect());
     }
 }
@@ -722,15 +724,18 @@ fn verdict_after_status(
     let subjects = &report.judged.sns.run_status_subjects;
     match observe::run_status_announced(&report.name, announced, subjects) {
         Some(failed) => failures.push(failed),
-        None => report.judged.held.push(crate::verdict::Failure::new(
-            "sns.run_status",
-            "one run-status message, saying the verdict",
-            format!("{subjects:?}"),
-        )),
+        None => {
+            let held = crate::verdict::Failure::new(
+                "sns.run_status",
+                "one run-status message, saying the verdict",
+                format!("{subjects:?}"),
+            );
+            report.judged.verdict.add_held([held]);
+        }
     }
-    report.judged.add_failures(failures);
+    report.judged.verdict.add_failures(failures);
     let held = expect.held(report);
-    report.judged.held.extend(held);
+    report.judged.verdict.add_held(held);
 }
 
 /// Hands memory the drained stages freed back to the system before the judge allocates its own

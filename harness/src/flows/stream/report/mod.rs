@@ -13,7 +13,7 @@ pub use model::{
     calls_since, FanOutCounts, LakeOnly, RestartCounts, StageStats, StageTimes, StreamReport,
 };
 
-use crate::verdict::{FactRules, Failure, Report, Tally};
+use crate::verdict::{FactRules, Report, Tally, Verdict};
 
 impl Report for StreamReport {
     fn name(&self) -> &str {
@@ -24,12 +24,8 @@ impl Report for StreamReport {
         "stream"
     }
 
-    fn passed(&self) -> bool {
-        self.judged.passed
-    }
-
-    fn failures(&self) -> &[Failure] {
-        &self.judged.failures
+    fn verdict(&self) -> &Verdict {
+        &self.judged.verdict
     }
 
     fn elapsed_secs(&self) -> f64 {
@@ -88,10 +84,6 @@ impl Report for StreamReport {
 
     fn html_section(&self) -> String {
         html::section(self)
-    }
-
-    fn held(&self) -> &[Failure] {
-        &self.judged.held
     }
 
     fn json_key(&self) -> &'static str {
