@@ -261,24 +261,11 @@ async fn every_corruption_of_a_finished_batch_run_fails_its_check() {
 
     // A message left on the trigger queue.
     let checks = failing_after(&finished, &clients, || async {
-        clients
-            .sqs
-            .send_message()
-            .queue_url(&res.trigger_queue)
-            .message_body("left behind")
-            .send()
-            .await
-            .unwrap();
+        crate::support::leave_message(&clients, &res.trigger_queue).await;
     })
     .await;
     assert_eq!(checks, ["batch.trigger_queue"]);
-    clients
-        .sqs
-        .purge_queue()
-        .queue_url(&res.trigger_queue)
-        .send()
-        .await
-        .unwrap();
+    crate::support::purge(&clients, &res.trigger_queue).await;
 
     // Nothing left broken: it passes again. Then one run-status message too many.
     let again = finished.rejudge(&clients).await.unwrap();

@@ -136,6 +136,13 @@ async fn get(clients: &Clients, bucket: &str, key: &str) -> Saved {
     Saved { body, metadata }
 }
 
+impl Saved {
+    /// Puts the object as it was at `key` (its own, to restore it, or another).
+    async fn put(&self, clients: &Clients, bucket: &str, key: &str) {
+        put(clients, bucket, key, self.body.clone(), &self.metadata).await;
+    }
+}
+
 async fn put(
     clients: &Clients,
     bucket: &str,
@@ -172,17 +179,7 @@ async fn remove_messages(clients: &Clients, queue: &str, marker: &str) -> usize 
     let mut removed = 0;
     let mut others = Vec::new();
     for _ in 0..20 {
-        let out = clients
-            .sqs
-            .receive_message()
-            .queue_url(queue)
-            .max_number_of_messages(10)
-            .visibility_timeout(30)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .unwrap();
-        let messages = out.messages.unwrap_or_default();
+        let messages = crate::support::receive(clients, queue, Some(30)).await;
         if messages.is_empty() {
             break;
         }
@@ -377,27 +374,13 @@ async fn every_corruption_of_a_finished_run_fails_its_checks_and_says_where() {
             .contains("(clean) is in neither the lake"),
         "{f:?}"
     );
-    put(
-        &clients,
-        bucket,
-        &data_key,
-        original.body.clone(),
-        &original.metadata,
-    )
-    .await;
+    original.put(&clients, bucket, &data_key).await;
 
     // 2. An object copied under a second key: every row twice.
     // Named to sort after the original ("z" after every hex digit): the first row of each
     // event, the one its latency is read from, stays in the announced original.
     let copy = data_key.replace("/part-", "/part-zz-copy-");
-    put(
-        &clients,
-        bucket,
-        &copy,
-        original.body.clone(),
-        &original.metadata,
-    )
-    .await;
+    original.put(&clients, bucket, &copy).await;
     let f = judged(
         &run,
         &clients,
@@ -424,14 +407,7 @@ async fn every_corruption_of_a_finished_run_fails_its_checks_and_says_where() {
     let hour = data_key.split('/').nth(2).unwrap().to_string();
     let moved = data_key.replace(&hour, "hour=03");
     delete(&clients, bucket, &data_key).await;
-    put(
-        &clients,
-        bucket,
-        &moved,
-        original.body.clone(),
-        &original.metadata,
-    )
-    .await;
+    original.put(&clients, bucket, &moved).await;
     let f = judged(
         &run,
         &clients,
@@ -449,14 +425,7 @@ async fn every_corruption_of_a_finished_run_fails_its_checks_and_says_where() {
         "{m}"
     );
     delete(&clients, bucket, &moved).await;
-    put(
-        &clients,
-        bucket,
-        &data_key,
-        original.body.clone(),
-        &original.metadata,
-    )
-    .await;
+    original.put(&clients, bucket, &data_key).await;
 
     // 4. One field of one row changed: altered, with the row's place.
     let tampered = edit_rows(&original.body, |i, row| {
@@ -515,38 +484,22 @@ async fn every_corruption_of_a_finished_run_fails_its_checks_and_says_where() {
     .await;
     let a = &failure(&f, "reconciliation.altered");
     assert_eq!(a.actual, "3");
-    assert!(
+    let says = |line: u32, what: &str| {
+        let at = format!("{where_}:{line}: ");
         a.examples
             .iter()
-            .any(|e| e.starts_with(&format!("{where_}:4: "))
-                && e.contains("processed_at 2001-01-01")),
-        "{a:?}"
-    );
+            .any(|e| e.starts_with(&at) && e.contains(what))
+    };
+    assert!(says(4, "processed_at 2001-01-01"), "{a:?}");
     assert!(
-        a.examples
-            .iter()
-            .any(|e| e.starts_with(&format!("{where_}:1: "))
-                && e.contains("created_datetime is \"2001-01-01T00:00:00.000Z\"")),
+        says(1, "created_datetime is \"2001-01-01T00:00:00.000Z\""),
         "{a:?}"
     );
-    assert!(
-        a.examples
-            .iter()
-            .any(|e| e.starts_with(&format!("{where_}:3: "))
-                && e.ends_with("processed_at is missing")),
-        "{a:?}"
-    );
+    assert!(says(3, "processed_at is missing"), "{a:?}");
 
     // 6. An object S3 never announced: its latency is unknown, not 0 ms (latency is measured
     // on S3's clock, from the notification's time: what the pipeline stamps does not count).
-    put(
-        &clients,
-        bucket,
-        &data_key,
-        original.body.clone(),
-        &original.metadata,
-    )
-    .await;
+    original.put(&clients, bucket, &data_key).await;
     let raw_key = data_key.replace('=', "%3D");
     let peeked =
         tickflow_harness::observe::peek_all(&clients, &subs.new_data, LIMIT, Duration::ZERO)
@@ -590,14 +543,7 @@ async fn every_corruption_of_a_finished_run_fails_its_checks_and_says_where() {
     wait_for_delivery(&clients, &subs.new_data, &raw_key).await;
     // What the pipeline stamps on its objects is not what latency is measured by.
     judged(&run, &clients, &expect, "metadata dropped", &[]).await;
-    put(
-        &clients,
-        bucket,
-        &data_key,
-        original.body.clone(),
-        &original.metadata,
-    )
-    .await;
+    original.put(&clients, bucket, &data_key).await;
 
     // 7. A clean event put in the quarantine: misplaced.
     let clean_row: serde_json::Value =
@@ -996,25 +942,11 @@ async fn text_and_keys(
         failure(&f, "reconciliation.unknown").examples[0].ends_with("an empty line, not a row"),
         "{f:?}"
     );
-    put(
-        clients,
-        bucket,
-        data_key,
-        original.body.clone(),
-        &original.metadata,
-    )
-    .await;
+    original.put(clients, bucket, data_key).await;
     let (partition, _) = data_key.rsplit_once('/').unwrap();
     let renamed = format!("{partition}/part-00000000000000000000.jsonl");
     delete(clients, bucket, data_key).await;
-    put(
-        clients,
-        bucket,
-        &renamed,
-        original.body.clone(),
-        &original.metadata,
-    )
-    .await;
+    original.put(clients, bucket, &renamed).await;
     let f = judged(
         run,
         clients,
@@ -1029,14 +961,7 @@ async fn text_and_keys(
         "{f:?}"
     );
     delete(clients, bucket, &renamed).await;
-    put(
-        clients,
-        bucket,
-        data_key,
-        original.body.clone(),
-        &original.metadata,
-    )
-    .await;
+    original.put(clients, bucket, data_key).await;
 }
 
 /// Judges `run` again and checks that exactly `checks` failed; returns the failures.
@@ -1117,26 +1042,12 @@ async fn a_missing_forged_or_unannounced_price_alert_fails_its_check() {
             "s3://{state}/{key}: announced, but no such object exists"
         )],
     );
-    put(
-        &clients,
-        state,
-        &key,
-        original.body.clone(),
-        &original.metadata,
-    )
-    .await;
+    original.put(&clients, state, &key).await;
     rejudged(&run, &clients, "alert put back", &[]).await;
 
     // 2. An alert no window calls for, never announced.
     let forged = key.replace("/MSFT.json", "/ZZZ.json");
-    put(
-        &clients,
-        state,
-        &forged,
-        original.body.clone(),
-        &original.metadata,
-    )
-    .await;
+    original.put(&clients, state, &forged).await;
     let f = rejudged(
         &run,
         &clients,
@@ -1170,14 +1081,7 @@ async fn a_missing_forged_or_unannounced_price_alert_fails_its_check() {
         w.examples[0].starts_with(&format!("{key}: says ")) && w.examples[0].contains(" -> 0 ("),
         "{w:?}"
     );
-    put(
-        &clients,
-        state,
-        &key,
-        original.body.clone(),
-        &original.metadata,
-    )
-    .await;
+    original.put(&clients, state, &key).await;
 
     // 4. The window's record says one price fewer than the lake holds for it.
     let (alert_window, _) = tickflow_pipeline::notify::outbox::parse_key(&key).unwrap();

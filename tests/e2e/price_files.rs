@@ -249,6 +249,14 @@ async fn every_corruption_of_a_finished_price_file_run_fails_its_check() {
         .clone();
     let (_, csv) = clients.get_object(&bucket, &csv_key).await.unwrap();
     let (_, quarantined) = clients.get_object(&bucket, &quarantine_key).await.unwrap();
+    // The checks that fail with `body` as the quarantine entry.
+    let quarantine_as = |body: Vec<u8>| {
+        failing_after(
+            &finished,
+            &clients,
+            put(&clients, &bucket, &quarantine_key, body),
+        )
+    };
 
     // A CSV object gone.
     let checks = failing_after(&finished, &clients, delete(&clients, &bucket, &csv_key)).await;
@@ -299,36 +307,21 @@ async fn every_corruption_of_a_finished_price_file_run_fails_its_check() {
     };
     entry["kind"] = kind.into();
     let body = serde_json::to_vec(&entry).unwrap();
-    let checks = failing_after(
-        &finished,
-        &clients,
-        put(&clients, &bucket, &quarantine_key, body),
-    )
-    .await;
+    let checks = quarantine_as(body).await;
     assert_eq!(checks, ["price_files.values"]);
     put(&clients, &bucket, &quarantine_key, quarantined.clone()).await;
     // Its kind right, its reason no longer naming what is wrong with the file, or its size.
     let mut vague: serde_json::Value = serde_json::from_slice(&quarantined).unwrap();
     vague["reason"] = "something".into();
     let body = serde_json::to_vec(&vague).unwrap();
-    let checks = failing_after(
-        &finished,
-        &clients,
-        put(&clients, &bucket, &quarantine_key, body),
-    )
-    .await;
+    let checks = quarantine_as(body).await;
     let kind = vague["kind"].as_str().unwrap_or_default().to_string();
     let named_nothing = kind == "unknown_format";
     if named_nothing {
         // An unknown format has nothing to name: an empty reason is what fails it.
         vague["reason"] = "".into();
         let body = serde_json::to_vec(&vague).unwrap();
-        let checks = failing_after(
-            &finished,
-            &clients,
-            put(&clients, &bucket, &quarantine_key, body),
-        )
-        .await;
+        let checks = quarantine_as(body).await;
         assert_eq!(checks, ["price_files.values"], "{kind}");
     } else {
         assert_eq!(checks, ["price_files.values"], "{kind}");
@@ -336,12 +329,7 @@ async fn every_corruption_of_a_finished_price_file_run_fails_its_check() {
     vague = serde_json::from_slice(&quarantined).unwrap();
     vague["size"] = serde_json::json!(vague["size"].as_u64().unwrap() + 1);
     let body = serde_json::to_vec(&vague).unwrap();
-    let checks = failing_after(
-        &finished,
-        &clients,
-        put(&clients, &bucket, &quarantine_key, body),
-    )
-    .await;
+    let checks = quarantine_as(body).await;
     assert_eq!(checks, ["price_files.values"]);
     put(&clients, &bucket, &quarantine_key, quarantined.clone()).await;
     entry["source_key"] = "crypto/01-data-ingestion/ETH/never.json".into();
@@ -353,24 +341,11 @@ async fn every_corruption_of_a_finished_price_file_run_fails_its_check() {
 
     // A message left in the ETL queue.
     let checks = failing_after(&finished, &clients, async {
-        clients
-            .sqs
-            .send_message()
-            .queue_url(&res.etl_queue)
-            .message_body("left behind")
-            .send()
-            .await
-            .unwrap();
+        crate::support::leave_message(&clients, &res.etl_queue).await;
     })
     .await;
     assert_eq!(checks, ["price_files.queues"]);
-    clients
-        .sqs
-        .purge_queue()
-        .queue_url(&res.etl_queue)
-        .send()
-        .await
-        .unwrap();
+    crate::support::purge(&clients, &res.etl_queue).await;
 
     // Nothing left broken: it passes again. Then an alert twice, then none at all.
     let again = finished.rejudge(&clients).await.unwrap();
@@ -413,29 +388,23 @@ async fn every_corruption_of_a_finished_price_file_run_fails_its_check() {
     // The alert delivered saying a zeroed average: its key and change right, its body not.
     crate::support::empty_queue(&clients, &res.alert_queue).await;
     let checks = failing_after(&finished, &clients, async {
-        clients
-            .sns
-            .publish()
-            .topic_arn(&res.alert_topic)
-            .subject("e2e-prices_Price_Alert")
-            .message(serde_json::to_string(&zeroed).unwrap())
-            .send()
-            .await
-            .unwrap();
+        publish_alert(
+            &clients,
+            &res.alert_topic,
+            serde_json::to_string(&zeroed).unwrap(),
+        )
+        .await;
     })
     .await;
     assert_eq!(checks, ["price_files.alerts"]);
     crate::support::empty_queue(&clients, &res.alert_queue).await;
     let checks = failing_after(&finished, &clients, async {
-        clients
-            .sns
-            .publish()
-            .topic_arn(&res.alert_topic)
-            .subject("e2e-prices_Price_Alert")
-            .message(String::from_utf8(alert.clone()).unwrap())
-            .send()
-            .await
-            .unwrap();
+        publish_alert(
+            &clients,
+            &res.alert_topic,
+            String::from_utf8(alert.clone()).unwrap(),
+        )
+        .await;
         tickflow_harness::observe::settle(&clients, &res.alert_queue, 1, Duration::from_secs(10))
             .await;
     })
@@ -445,27 +414,14 @@ async fn every_corruption_of_a_finished_price_file_run_fails_its_check() {
         "the alert as published is back: {checks:?}"
     );
     let checks = failing_after(&finished, &clients, async {
-        clients
-            .sns
-            .publish()
-            .topic_arn(&res.alert_topic)
-            .subject("e2e-prices_Price_Alert")
-            .message(String::from_utf8(alert.clone()).unwrap())
-            .send()
-            .await
-            .unwrap();
-        crate::support::within(Duration::from_secs(10), "the second alert", async {
-            loop {
-                let depth = tickflow_harness::observe::queue_depth(&clients, &res.alert_queue)
-                    .await
-                    .unwrap();
-                if depth.total() >= 2 {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        })
+        publish_alert(
+            &clients,
+            &res.alert_topic,
+            String::from_utf8(alert.clone()).unwrap(),
+        )
         .await;
+        let limit = Duration::from_secs(10);
+        tickflow_harness::observe::wait_for_messages(&clients, &res.alert_queue, 2, limit).await;
     })
     .await;
     assert_eq!(checks, ["price_files.alerts"]);
@@ -493,15 +449,22 @@ async fn every_corruption_of_a_finished_price_file_run_fails_its_check() {
     late.await.unwrap();
     assert_eq!(checks, ["price_files.alerts"], "a late extra alert is seen");
     let checks = failing_after(&finished, &clients, async {
-        clients
-            .sqs
-            .purge_queue()
-            .queue_url(&res.alert_queue)
-            .send()
-            .await
-            .unwrap();
+        crate::support::purge(&clients, &res.alert_queue).await;
     })
     .await;
     assert_eq!(checks, ["price_files.alerts"]);
     finished.teardown(&clients).await;
+}
+
+/// Publishes `body` on the run's alert topic, as the analysis would.
+async fn publish_alert(clients: &Clients, topic: &str, body: String) {
+    clients
+        .sns
+        .publish()
+        .topic_arn(topic)
+        .subject("e2e-prices_Price_Alert")
+        .message(body)
+        .send()
+        .await
+        .unwrap();
 }

@@ -78,19 +78,30 @@ pub fn failed_checks(report: &StreamReport) -> Vec<&str> {
         .collect()
 }
 
+/// One receive of up to ten of `queue`'s messages, waiting a second, each hidden for `hide`
+/// seconds (the queue's own visibility timeout when `None`).
+pub async fn receive(
+    clients: &Clients,
+    queue: &str,
+    hide: Option<i32>,
+) -> Vec<aws_sdk_sqs::types::Message> {
+    let out = clients
+        .sqs
+        .receive_message()
+        .queue_url(queue)
+        .max_number_of_messages(10)
+        .set_visibility_timeout(hide)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap();
+    out.messages.unwrap_or_default()
+}
+
 /// Deletes every message of `queue`.
 pub async fn empty_queue(clients: &Clients, queue: &str) {
     loop {
-        let out = clients
-            .sqs
-            .receive_message()
-            .queue_url(queue)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .unwrap();
-        let messages = out.messages.unwrap_or_default();
+        let messages = receive(clients, queue, None).await;
         if messages.is_empty() {
             return;
         }
@@ -105,6 +116,29 @@ pub async fn empty_queue(clients: &Clients, queue: &str) {
                 .unwrap();
         }
     }
+}
+
+/// Leaves a message on `queue`, as a stage that did not drain it would.
+pub async fn leave_message(clients: &Clients, queue: &str) {
+    clients
+        .sqs
+        .send_message()
+        .queue_url(queue)
+        .message_body("left behind")
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Purges `queue`.
+pub async fn purge(clients: &Clients, queue: &str) {
+    clients
+        .sqs
+        .purge_queue()
+        .queue_url(queue)
+        .send()
+        .await
+        .unwrap();
 }
 
 /// `http://127.0.0.1:<port>` for a port nothing listens on (bound, then let go).

@@ -199,25 +199,9 @@ mod tests {
                 latency_histogram: vec![crate::latency::Bucket { le_ms: 5, count: 2 }],
                 ..Judgement::default()
             },
-            expected_quarantine: 0,
-            expected_poison: 0,
-            duplicates_sent: 0,
-            unparsed_records: 0,
-            schedule: None,
             timeline: vec![sample(1_000, 1), sample(2_000, 2)],
-            times: Default::default(),
-            stats: Default::default(),
             elapsed_secs: 2.0,
-            resources: Default::default(),
-            aws_calls: Default::default(),
-            faults_fired: Vec::new(),
-            skipped_moments: Vec::new(),
-            fault_rules: Vec::new(),
-            fault_calls: Default::default(),
-            sinks: Vec::new(),
-            web: None,
-            consumed_from: None,
-            lake_only: None,
+            ..StreamReport::default()
         };
         Outcome {
             name: "s".into(),

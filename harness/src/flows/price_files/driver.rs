@@ -9,10 +9,12 @@ use std::time::{Duration, Instant};
 
 use tickflow_pipeline::aws::{AwsError, Clients};
 use tickflow_pipeline::esm::{EsmConfig, EventSourceMapping};
-use tickflow_pipeline::price_files::{AnalysisConfig, AnalysisHandler, EtlHandler, PriceFileStats};
+use tickflow_pipeline::price_files::{
+    Alert, AnalysisConfig, AnalysisHandler, EtlHandler, PriceFileStats,
+};
 use tickflow_pipeline::stages::StageSet;
 
-use super::generate::{ExpectedAlert, Outcome, PriceFile};
+use super::generate::{Outcome, PriceFile};
 use super::report::PriceFilesReport;
 use super::settings::PriceFileSettings;
 use super::topology::PriceFileResources;
@@ -63,7 +65,7 @@ pub struct FinishedPriceFiles {
     pub resources: PriceFileResources,
     name: String,
     files: Vec<PriceFile>,
-    alerts: Vec<ExpectedAlert>,
+    alerts: Vec<Alert>,
 }
 
 impl FinishedPriceFiles {
@@ -182,7 +184,7 @@ async fn drive(
     res: &PriceFileResources,
     config: &PriceFilesRunConfig,
     files: &[PriceFile],
-    alerts: &[ExpectedAlert],
+    alerts: &[Alert],
 ) -> Result<PriceFilesReport> {
     let ceiling_objects = (files.len() as u64).min(CEILING_OBJECTS);
     let mut ceilings = Vec::new();

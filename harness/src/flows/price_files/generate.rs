@@ -15,7 +15,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tickflow_pipeline::price_files::layout;
-use tickflow_pipeline::price_files::{record, MalformedKind, PriceRecord};
+use tickflow_pipeline::price_files::{record, Alert, MalformedKind, PriceRecord};
 use tickflow_pipeline::source::price::{round, PricePath};
 use tickflow_pipeline::source::JumpModel;
 
@@ -42,23 +42,6 @@ pub struct PriceFile {
     pub body: Vec<u8>,
     /// What the run must make of it.
     pub outcome: Outcome,
-}
-
-/// An alert the run must publish.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ExpectedAlert {
-    /// The asset.
-    pub asset: String,
-    /// Market time of the previous record.
-    pub previous_date: DateTime<Utc>,
-    /// Its weighted average.
-    pub previous_weighted_average: f64,
-    /// Market time of the record that moved.
-    pub latest_date: DateTime<Utc>,
-    /// Its weighted average.
-    pub latest_weighted_average: f64,
-    /// The change, percent.
-    pub change_pct: f64,
 }
 
 /// Generates every file of `settings` from `seed`, in upload order (market order shuffled
@@ -287,7 +270,7 @@ fn render(record: &PriceRecord, format: &str, leave_out: Option<&str>) -> String
 
 /// The alerts the run must publish: per asset, each record against the previous record in
 /// market time (malformed files leave no record), alerting strictly above `threshold_pct`.
-pub fn expected_alerts(files: &[PriceFile], threshold_pct: f64) -> Vec<ExpectedAlert> {
+pub fn expected_alerts(files: &[PriceFile], threshold_pct: f64) -> Vec<Alert> {
     let mut by_asset: BTreeMap<&str, Vec<&PriceRecord>> = BTreeMap::new();
     for file in files {
         if let Outcome::Record(record) = &file.outcome {
@@ -303,7 +286,7 @@ pub fn expected_alerts(files: &[PriceFile], threshold_pct: f64) -> Vec<ExpectedA
                 / previous.weighted_average
                 * 100.0;
             if change.abs() > threshold_pct {
-                alerts.push(ExpectedAlert {
+                alerts.push(Alert {
                     asset: latest.asset.clone(),
                     previous_date: previous.date,
                     previous_weighted_average: previous.weighted_average,

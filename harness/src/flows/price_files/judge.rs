@@ -13,7 +13,7 @@ use tickflow_pipeline::price_files::analysis::{alert_subject, Alert};
 use tickflow_pipeline::price_files::etl::Quarantined;
 use tickflow_pipeline::price_files::{layout, MalformedKind, PriceRecord};
 
-use super::generate::{ExpectedAlert, Outcome, PriceFile};
+use super::generate::{Outcome, PriceFile};
 use super::report::PriceFilesReport;
 use super::topology::PriceFileResources;
 use crate::error::{Error, Result};
@@ -28,7 +28,7 @@ pub struct Expected<'a> {
     /// Every uploaded file and what it must become.
     pub files: &'a [PriceFile],
     /// The alerts.
-    pub alerts: &'a [ExpectedAlert],
+    pub alerts: &'a [Alert],
 }
 
 /// Judges a price-file run named `name`.
@@ -383,11 +383,7 @@ fn reason_differs(file: &PriceFile, kind: MalformedKind, entry: &Quarantined) ->
 
 /// The alert markers against the expected alerts: one each, at its key, holding the alert as
 /// published, and no other.
-fn check_markers(
-    expected: &[ExpectedAlert],
-    markers: &[(String, Option<Alert>)],
-    checks: &mut Checks,
-) {
+fn check_markers(expected: &[Alert], markers: &[(String, Option<Alert>)], checks: &mut Checks) {
     let mut found: BTreeMap<&str, Option<&Alert>> = markers
         .iter()
         .map(|(key, alert)| (key.as_str(), alert.as_ref()))
@@ -417,7 +413,7 @@ fn check_markers(
 }
 
 /// How `got` differs from the alert `want` (`None`: it does not), within rounding.
-fn alert_differs(want: &ExpectedAlert, got: &Alert) -> Option<String> {
+fn alert_differs(want: &Alert, got: &Alert) -> Option<String> {
     let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1e-300);
     let same = got.asset == want.asset
         && got.previous_date == want.previous_date
@@ -448,7 +444,7 @@ async fn check_alerts(
     clients: &Clients,
     res: &PriceFileResources,
     name: &str,
-    expected: &[ExpectedAlert],
+    expected: &[Alert],
     checks: &mut Checks,
 ) -> Result<u64> {
     let settle = crate::observe::SETTLE;

@@ -772,15 +772,8 @@ fn assemble(
         stats,
         elapsed_secs: times.total_secs,
         resources: ResourceUse::now(),
-        aws_calls: Default::default(),
-        faults_fired: Vec::new(),
-        skipped_moments: Vec::new(),
-        fault_rules: Vec::new(),
-        fault_calls: Default::default(),
-        sinks: Vec::new(),
-        web: None,
         consumed_from: config.consume_from.clone(),
-        lake_only: None,
+        ..StreamReport::default()
     }
 }
 

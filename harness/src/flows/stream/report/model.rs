@@ -18,7 +18,7 @@ use crate::flows::stream::judge::Judgement;
 use crate::verdict::ResourceUse;
 
 /// The outcome of one run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct StreamReport {
     /// The run's name.
     pub name: String,
