@@ -4,7 +4,9 @@
 //! down (or kept, to be judged again: [`FinishedStream`]).
 
 mod feed;
+mod lake_only;
 mod moments;
+mod source;
 mod stages;
 mod upstream;
 
@@ -16,7 +18,7 @@ use serde::Serialize;
 use tickflow_pipeline::aws::Clients;
 use tickflow_pipeline::chaos::{Chaos, Fired};
 use tickflow_pipeline::notify::{Notifier, WatchConfig};
-use tickflow_pipeline::source::{Generator, GeneratorConfig};
+use tickflow_pipeline::source::GeneratorConfig;
 use tickflow_pipeline::stages::StageSet;
 
 use crate::error::Result;
@@ -26,34 +28,20 @@ use crate::flows::stream::faults::{Fate, FaultSettings};
 use crate::flows::stream::judge::{self, Judgement};
 use crate::flows::stream::progress::{self, Sample};
 use crate::flows::stream::reconcile::Ledger;
-use crate::flows::stream::replay::{self, Item, Pace, ReplaySpec};
 use crate::flows::stream::report::{StageStats, StageTimes, StreamReport};
 use crate::flows::stream::rules;
 use crate::flows::stream::settings::PipelineSettings;
 use crate::flows::stream::sinks;
 use crate::flows::stream::topology::{Provisioned, Topology};
 use crate::flows::stream::web::source::{Finished, Tables};
-use crate::flows::stream::web::{self, WebReport, WebRun, WebSpec};
+use crate::flows::stream::web::{self, WebReport};
 use crate::observe;
 use crate::topology::new_run_id;
 use crate::verdict::ResourceUse;
 use feed::{Fed, Feed, Input};
 use moments::Moments;
+pub use source::Source;
 use stages::Stages;
-
-/// Most ledger entries reserved up front (a run asked for more still grows past it).
-const MAX_PRESIZE: usize = 50_000_000;
-
-/// Where a run's events come from.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub enum Source {
-    /// The deterministic generator.
-    Generate(GeneratorConfig),
-    /// A recorded or CSV data set.
-    Replay(ReplaySpec),
-    /// The market-data web server, called on a schedule (or by anyone, under `tickflow serve`).
-    Web(Box<WebSpec>),
-}
 
 /// Everything a run needs to know.
 #[derive(Debug, Clone, Serialize)]
@@ -170,13 +158,11 @@ impl RunResources {
             provisioned,
             web_tables: None,
         };
-        if let Source::Web(spec) = &config.source {
-            match Tables::create(spec, &made.topology.run_id).await {
-                Ok(tables) => made.web_tables = Some(tables),
-                Err(e) => {
-                    made.teardown(clients).await;
-                    return Err(e);
-                }
+        match config.source.provision(&made.topology.run_id).await {
+            Ok(tables) => made.web_tables = tables,
+            Err(e) => {
+                made.teardown(clients).await;
+                return Err(e);
             }
         }
         Ok(made)
@@ -451,17 +437,14 @@ async fn run_stages(
     );
     let stats = stages.stats.clone();
     let samples = Arc::new(Mutex::new(Vec::new()));
-    let total = match &config.source {
-        Source::Generate(g) if config.load.duration_secs.is_none() => Some(g.events),
-        _ => None,
-    };
+    let total = config.source.known_events(&config.load);
     let mut display = StageSet::new();
     let (counters, sampled) = (stats.counters(), samples.clone());
     display.start("progress", move |control| async move {
         progress::report(counters, started, sampled, total, control).await;
         Ok(())
     });
-    let (input, mut front) = input(config, tables).await?;
+    let (input, mut front) = config.source.open(tables).await?;
     // Consuming only: the ledger is entered as the producer would have sent, into nothing; the
     // producer's input closes with the feed, as in any run.
     let (tx, producer_input) = match &config.consume_from {
@@ -517,36 +500,6 @@ async fn run_stages(
     })
 }
 
-/// What the feed reads: the source's items, or the queue of a web source started here in front
-/// of its `tables`.
-///
-/// # Errors
-/// A source that cannot be opened, a web source that cannot start (or has no tables: a lake
-/// judged alone cannot know what a web source's callers were given).
-async fn input(
-    config: &StreamRunConfig,
-    tables: Option<&Tables>,
-) -> Result<(Input, Option<WebRun>)> {
-    Ok(match &config.source {
-        Source::Generate(g) => {
-            let events = Generator::new(g.clone()).map(|e| Ok(Item::Event(e)));
-            (Input::Items(Box::new(events)), None)
-        }
-        Source::Replay(spec) => (Input::Items(replay::open(spec)?), None),
-        Source::Web(spec) => {
-            let tables = tables.ok_or_else(|| {
-                crate::Error::Input(
-                    "a web source's events are what its callers were given: only a run of it \
-                     knows them"
-                        .into(),
-                )
-            })?;
-            let (front, queue) = WebRun::start(spec, tables).await?;
-            (Input::Queue(queue), Some(front))
-        }
-    })
-}
-
 /// Judges the existing lake `bucket` alone (a deployed pipeline's, or a kept run's) against the
 /// scenario `config` regenerates: no stages run and nothing is provisioned. Only the checks the
 /// lake shows are judged; the others are named in the report's `lake_only`, never passed.
@@ -564,7 +517,7 @@ pub async fn judge_lake(
         load: LoadPlan::default(),
         ..config.clone()
     };
-    let (input, _) = input(&config, None).await?;
+    let (input, _) = config.source.open(None).await?;
     let mut fed = feed(&config, input)?.run(discarding()).await?;
     fed.ledger.backdate();
     let judgement = judge::judge_lake(clients, &fed.ledger, bucket).await?;
@@ -580,7 +533,8 @@ pub async fn judge_lake(
     let expect = config.expect.as_ref();
     let mut failures = expect.before_status(&report);
     failures.extend(expect.on_status(&report));
-    let (checks, not_judged) = lake_checks(failures, expect.held(&report), unshown(&config));
+    let unshown = lake_only::unshown(&config.pipeline, &config.faults);
+    let (checks, not_judged) = lake_only::lake_checks(failures, expect.held(&report), unshown);
     report.judged.verdict.add_checks(checks);
     report.run_id = "lake-only".into();
     report.lake_only = Some(crate::flows::stream::report::LakeOnly {
@@ -592,52 +546,6 @@ pub async fn judge_lake(
     Ok(report)
 }
 
-/// Every check a run of `config` makes that its lake alone cannot show, beside the scenario's
-/// own: the invariants on queues, notifications and the price watch, the run status, the extra
-/// sinks' reconciliations and the fault schedule's.
-fn unshown(config: &StreamRunConfig) -> Vec<String> {
-    use crate::flows::stream::settings::Consumer;
-    let mut names = judge::invariants_a_lake_cannot_show();
-    names.push("sns.run_status".into());
-    for (consumer, check) in [
-        (Consumer::Raw, "sinks.raw"),
-        (Consumer::Firehose, "sinks.firehose"),
-    ] {
-        if config.pipeline.has(consumer) {
-            names.push(check.into());
-        }
-    }
-    if !config.faults.schedule.is_empty() {
-        names.push(crate::flows::stream::rules::CHECK.into());
-    }
-    names
-}
-
-/// The scenario's failed and held checks split by what a lake alone shows: those it shows, and
-/// the names of the others, with `unshown` (the run's own checks a lake cannot show), which are
-/// not judged.
-fn lake_checks(
-    failures: Vec<crate::verdict::Failure>,
-    held: Vec<crate::verdict::Failure>,
-    unshown: Vec<String>,
-) -> (crate::verdict::Checks, Vec<String>) {
-    let shows = judge::lake_shows;
-    let mut not_judged: Vec<String> = failures
-        .iter()
-        .chain(&held)
-        .map(|f| f.check.clone())
-        .filter(|c| !shows(c))
-        .chain(unshown)
-        .collect();
-    not_judged.sort();
-    not_judged.dedup();
-    let checks = crate::verdict::Checks {
-        failed: failures.into_iter().filter(|f| shows(&f.check)).collect(),
-        held: held.into_iter().filter(|f| shows(&f.check)).collect(),
-    };
-    (checks, not_judged)
-}
-
 /// A sender whose records go nowhere: what a consume-only run's feed hands its records to.
 fn discarding() -> tokio::sync::mpsc::Sender<tickflow_pipeline::producer::Outgoing> {
     let (tx, mut rx) = tokio::sync::mpsc::channel(1_024);
@@ -645,32 +553,17 @@ fn discarding() -> tokio::sync::mpsc::Sender<tickflow_pipeline::producer::Outgoi
     tx
 }
 
-/// What feeds a run: its input's items, each when it is due (a web source's events are due as
-/// they arrive: its scheduler keeps the load plan).
+/// What feeds a run: its input's items, each when its source's pacing says.
 fn feed(config: &StreamRunConfig, items: Input) -> Result<Feed<'_>> {
-    static AS_THEY_COME: LoadPlan = LoadPlan {
-        rate: None,
-        ramp: None,
-        steps: None,
-        duration_secs: None,
-    };
-    let (pace, load) = match &config.source {
-        // Consuming only: the events were sent before; their ledger is entered at once.
-        _ if config.consume_from.is_some() => (Pace::Full, &AS_THEY_COME),
-        Source::Replay(spec) => (spec.pace, &config.load),
-        Source::Generate(_) => (Pace::Full, &config.load),
-        Source::Web(_) => (Pace::Full, &AS_THEY_COME),
-    };
+    let consuming = config.consume_from.is_some();
+    let (pace, load) = config.source.pacing(&config.load, consuming);
     Ok(Feed {
         items,
         pace,
         load,
         faults: &config.faults,
         seed: config.seed,
-        expected: match &config.source {
-            Source::Generate(g) => usize::try_from(g.events).unwrap_or(0).min(MAX_PRESIZE),
-            Source::Replay(_) | Source::Web(_) => 0,
-        },
+        expected: config.source.presize(),
     })
 }
 
@@ -774,67 +667,5 @@ fn assemble(
         resources: ResourceUse::now(),
         consumed_from: config.consume_from.clone(),
         ..StreamReport::default()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::verdict::Failure;
-
-    #[test]
-    fn a_lake_alone_judges_only_what_it_shows_and_names_the_rest() {
-        let failures = vec![
-            Failure::new("found", "10000", "9000"),
-            Failure::new("sns.run_status", "1", "0"),
-        ];
-        let held = vec![
-            Failure::new(
-                "partitions[event_type=forex/**].events",
-                "4000..=5000",
-                "4532",
-            ),
-            Failure::new("queues.dlq", "0", "0"),
-            Failure::new("latency.p99_ms", "<= 100 ms", "0 ms"),
-        ];
-        let (checks, not_judged) = lake_checks(failures, held, Vec::new());
-        let (failed, held) = (checks.failed, checks.held);
-        assert_eq!(
-            failed.iter().map(|f| f.check.as_str()).collect::<Vec<_>>(),
-            ["found"]
-        );
-        assert_eq!(held.len(), 1, "{held:?}");
-        // A queue or notification check is never passed on a lake that cannot show it.
-        assert_eq!(
-            not_judged,
-            ["latency.p99_ms", "queues.dlq", "sns.run_status"]
-        );
-    }
-
-    #[test]
-    fn a_lake_alone_names_every_invariant_and_run_check_it_cannot_show() {
-        let mut config = StreamRunConfig::new("lake", 10, 1);
-        let (_, bare) = lake_checks(Vec::new(), Vec::new(), unshown(&config));
-        assert_eq!(
-            bare,
-            [
-                "alerts.announced",
-                "alerts.late",
-                "alerts.windows",
-                "queues.dlq",
-                "queues.main",
-                "sns.new_data",
-                "sns.run_status"
-            ]
-        );
-        use crate::flows::stream::settings::Consumer;
-        config.pipeline.consumers = vec![Consumer::Lake, Consumer::Raw, Consumer::Firehose];
-        config.faults.schedule = vec![tickflow_pipeline::chaos::FaultRule::new(
-            tickflow_pipeline::chaos::FaultKind::Outage,
-        )];
-        let (_, fuller) = lake_checks(Vec::new(), Vec::new(), unshown(&config));
-        for check in ["sinks.raw", "sinks.firehose", "faults.rules"] {
-            assert!(fuller.iter().any(|c| c == check), "{check}: {fuller:?}");
-        }
     }
 }
