@@ -12,6 +12,7 @@ use tickflow_pipeline::notify::WatchConfig;
 use tickflow_pipeline::producer::{ProducerConfig, MAX_COMPRESSED_AGGREGATE};
 
 use crate::flows::stream::delivery::Buffering;
+use crate::flows::stream::sinks;
 
 /// Longest price-alert window, seconds (30 days).
 pub const MAX_ALERT_WINDOW_SECS: u64 = 2_592_000;
@@ -92,6 +93,33 @@ impl Consumer {
             Consumer::Lake => "lake",
             Consumer::Raw => "raw",
             Consumer::Firehose => "firehose",
+        }
+    }
+
+    /// The AWS calls its stage makes beyond the lake path's: what a fault rule may name.
+    pub fn calls(self) -> &'static [Call] {
+        match self {
+            Consumer::Lake => &[],
+            Consumer::Raw => tickflow_pipeline::bridge::RAW_CALLS,
+            Consumer::Firehose => tickflow_pipeline::bridge::FIREHOSE_CALLS,
+        }
+    }
+
+    /// The AWS services it needs beyond the lake path's, for a target's readiness check.
+    pub fn services(self) -> &'static [Service] {
+        match self {
+            Consumer::Lake | Consumer::Raw => &[],
+            Consumer::Firehose => &[Service::Firehose],
+        }
+    }
+
+    /// The check its sink's reconciliation makes, which a lake alone cannot show (the lake's
+    /// own is the run's reconciliation).
+    pub fn sink_check(self) -> Option<&'static str> {
+        match self {
+            Consumer::Lake => None,
+            Consumer::Raw => Some(sinks::RAW_CHECK),
+            Consumer::Firehose => Some(sinks::FIREHOSE_CHECK),
         }
     }
 }
@@ -316,9 +344,7 @@ impl PipelineSettings {
     /// check.
     pub fn services(&self) -> Vec<Service> {
         let mut services = vec![Service::Kinesis, Service::Sqs, Service::S3, Service::Sns];
-        if self.has(Consumer::Firehose) {
-            services.push(Service::Firehose);
-        }
+        services.extend(self.consumers.iter().flat_map(|c| c.services()));
         services
     }
 
@@ -333,12 +359,7 @@ impl PipelineSettings {
             processor::CALLS,
         ]
         .concat();
-        if self.has(Consumer::Raw) {
-            calls.extend(bridge::RAW_CALLS);
-        }
-        if self.has(Consumer::Firehose) {
-            calls.extend(bridge::FIREHOSE_CALLS);
-        }
+        calls.extend(self.consumers.iter().flat_map(|c| c.calls()));
         calls.sort();
         calls.dedup();
         calls

@@ -22,7 +22,11 @@ pub const RAW_PREFIX: &str = "raw/";
 /// Examples a failure lists at most.
 const EXAMPLES: usize = 3;
 /// The checks the sinks' reconciliation makes, by name.
-pub const CHECKS: [&str; 2] = ["sinks.raw", "sinks.firehose"];
+pub const CHECKS: [&str; 2] = [RAW_CHECK, FIREHOSE_CHECK];
+/// The raw sink's check.
+pub const RAW_CHECK: &str = "sinks.raw";
+/// The Firehose sink's check.
+pub const FIREHOSE_CHECK: &str = "sinks.firehose";
 /// How long the judge waits for Firehose's last objects beyond its buffering interval.
 const FIREHOSE_GRACE: Duration = Duration::from_secs(30);
 /// How long Firehose's objects must hold still once there are as many as calls.
@@ -215,7 +219,7 @@ pub async fn firehose(
     let errors = list(clients, state_bucket, FIREHOSE_ERROR_PREFIX).await?;
     if !errors.is_empty() {
         failures.push(Failure::new(
-            "sinks.firehose",
+            FIREHOSE_CHECK,
             format!("nothing in Firehose's error output ({FIREHOSE_ERROR_PREFIX})"),
             format!("{} objects, e.g. {}", errors.len(), errors[0].0),
         ));

@@ -4,7 +4,7 @@
 use crate::flows::stream::faults::FaultSettings;
 use crate::flows::stream::judge;
 use crate::flows::stream::rules;
-use crate::flows::stream::settings::{Consumer, PipelineSettings};
+use crate::flows::stream::settings::PipelineSettings;
 use crate::verdict::{Checks, Failure};
 
 /// Every check a run with `pipeline` and `faults` makes that its lake alone cannot show, beside
@@ -13,14 +13,13 @@ use crate::verdict::{Checks, Failure};
 pub(super) fn unshown(pipeline: &PipelineSettings, faults: &FaultSettings) -> Vec<String> {
     let mut names = judge::invariants_a_lake_cannot_show();
     names.push("sns.run_status".into());
-    for (consumer, check) in [
-        (Consumer::Raw, "sinks.raw"),
-        (Consumer::Firehose, "sinks.firehose"),
-    ] {
-        if pipeline.has(consumer) {
-            names.push(check.into());
-        }
-    }
+    names.extend(
+        pipeline
+            .consumers
+            .iter()
+            .filter_map(|c| c.sink_check())
+            .map(String::from),
+    );
     if !faults.schedule.is_empty() {
         names.push(rules::CHECK.into());
     }
@@ -56,6 +55,7 @@ pub(super) fn lake_checks(
 mod tests {
     use super::*;
     use crate::flows::stream::driver::StreamRunConfig;
+    use crate::flows::stream::settings::Consumer;
 
     #[test]
     fn a_lake_alone_judges_only_what_it_shows_and_names_the_rest() {
