@@ -1,3 +1,5 @@
+//! Every shipped scenario, run and snapshotted.
+//!
 //! Every `scenarios/*.toml` is a test named `scenario::<name>`: `cargo test smoke` runs one,
 //! and a new file is a new test without code. Scenarios marked `heavy` are ignored by default
 //! (`cargo test -- --ignored` runs them). Each runs against the binary's shared LocalStack (one

@@ -1,3 +1,5 @@
+//! The target's raw capacity, measured with tight loops of calls.
+//!
 //! LocalStack's own ceiling on this machine: tight loops of `PutRecords`, `SendMessageBatch`
 //! and `PutObject` from the same SDK the pipeline uses, and `PutObject` with its S3
 //! notification received (the price-file flow's unit of work), to compare the pipelines against.

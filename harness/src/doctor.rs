@@ -1,3 +1,5 @@
+//! `tickflow doctor`: one round trip through each service the stream flow uses.
+//!
 //! `tickflow doctor`: proves each AWS service the pipeline uses works on the target, with one
 //! round trip each through a throwaway topology.
 

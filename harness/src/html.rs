@@ -1,3 +1,5 @@
+//! Escaping and tables for every report's HTML.
+//!
 //! The building blocks every report's HTML is made of: escaping and tables, so that each flow's
 //! section needs no markup helpers of its own.
 

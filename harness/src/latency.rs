@@ -1,3 +1,5 @@
+//! End-to-end latency in an HDR histogram.
+//!
 //! End-to-end latency in an HDR histogram: constant memory whatever the number of events, three
 //! significant digits, and the two views the reports show (percentiles and plot buckets).
 

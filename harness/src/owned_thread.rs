@@ -1,3 +1,5 @@
+//! A container shared by a test binary, owned by a thread of its own.
+//!
 //! A container shared by every test of a test binary, owned by a thread of its own with its own
 //! tokio runtime (each `#[tokio::test]` has a runtime that ends with the test; the container's
 //! engine client must outlive them all). A value in a static is never dropped, so removal is

@@ -1,3 +1,5 @@
+//! Charts as inline SVG for the HTML reports.
+//!
 //! Charts as inline SVG for the HTML reports: axes with nice ticks and short labels (`1.5k`,
 //! `2M`), a linear or logarithmic scale, lines, bars, and markers for moments (a fault, a
 //! restart) or spans (an outage). Nothing is fetched and nothing runs: the page stays one file.

@@ -1,3 +1,5 @@
+//! Shrinking a failing scenario to a small one that fails the same way.
+//!
 //! Shrinking a failing scenario, delta-debugging style: fewer events first, then fewer faults,
 //! keeping only steps after which the scenario still fails the same way in at least `k` of `n`
 //! runs (a step that fails only sometimes is not taken). The result is a scenario file with the

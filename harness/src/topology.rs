@@ -1,3 +1,5 @@
+//! The helpers every flow's topology is built from.
+//!
 //! The helpers every flow's topology is built from: queues, buckets, topics, S3 notifications
 //! with the policies AWS needs, and deletion that tries everything and names what it left.
 

@@ -1,3 +1,5 @@
+//! Waiting with a deadline, the one way.
+//!
 //! Waiting with a deadline, one way for every wait of the harness: a probe asked every so often
 //! until it finds what it looks for or the time is up ([`poll`], [`until`]), and whether a
 //! sampled value has held still long enough ([`Stillness`]) for the waits that end on quiet.

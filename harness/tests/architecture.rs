@@ -1,3 +1,5 @@
+//! ARCHITECTURE.md held to the code.
+//!
 //! ARCHITECTURE.md held to the code: every path its code map names exists, and every module of
 //! the three source trees and of each flow's folder is named there.
 
@@ -103,4 +105,58 @@ fn a_module_left_out_or_a_path_gone_is_found() {
     );
     assert!(!missing.contains(&"harness/src/wait.rs".to_string()));
     assert!(!root.join("harness/src/nothing.rs").exists());
+}
+
+/// Every `.rs` file below `folder`.
+fn rust_files(folder: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![folder.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("a source folder") {
+            let path = entry.expect("a folder entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
+
+/// Whether `text` opens with a one-line `//!` summary (the line after it is no `//!` text).
+fn opens_with_a_summary(text: &str) -> bool {
+    let mut lines = text.lines();
+    let first = lines.next().unwrap_or_default();
+    let second = lines.next().unwrap_or_default();
+    first.starts_with("//! ") && (second == "//!" || !second.starts_with("//!"))
+}
+
+#[test]
+fn every_file_opens_with_a_one_line_summary() {
+    let root = root();
+    let folders = [
+        "harness/src",
+        "harness/tests",
+        "pipeline/src",
+        "pipeline/benches",
+        "src",
+        "tests",
+    ];
+    let without: Vec<String> = folders
+        .iter()
+        .flat_map(|f| rust_files(&root.join(f)))
+        .filter(|p| !opens_with_a_summary(&std::fs::read_to_string(p).expect("readable")))
+        .map(|p| p.strip_prefix(&root).unwrap_or(&p).display().to_string())
+        .collect();
+    assert!(
+        without.is_empty(),
+        "files without a one-line `//!` summary: {without:?}"
+    );
+    assert!(opens_with_a_summary("//! What it holds.\n//!\n//! More.\n"));
+    assert!(opens_with_a_summary("//! What it holds.\n\nuse x;\n"));
+    assert!(!opens_with_a_summary(
+        "//! What it holds, said\n//! over two lines.\n"
+    ));
+    assert!(!opens_with_a_summary("use x;\n"));
 }

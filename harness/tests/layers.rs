@@ -1,3 +1,5 @@
+//! The workspace's layers, held to its imports.
+//!
 //! The workspace's layers, read from its source: in each tree (the harness, the pipeline, the
 //! CLI), every `crate::` and `super::` path of every module (tests left out) is resolved to the
 //! module it names, and the test fails on an import cycle between modules, on an import that

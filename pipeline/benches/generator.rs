@@ -1,3 +1,5 @@
+//! How fast the market-data generator makes events.
+//!
 //! Generator throughput: events per second on one core, with and without serialisation.
 //! `cargo bench -p tickflow-pipeline` (issue target: >= 5M events/s, serialisation included).
 

@@ -1,3 +1,5 @@
+//! The SDK clients every stage shares, and the error naming the call that failed.
+//!
 //! The AWS SDK clients every stage uses, built once from one `SdkConfig`, and the error that says
 //! which service call failed.
 

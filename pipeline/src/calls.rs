@@ -1,3 +1,5 @@
+//! Every AWS call attempt counted per service, with its errors and throttles.
+//!
 //! Counting every AWS call attempt per service, with errors and throttles: an SDK interceptor
 //! on each client, so the pipeline's calls, the SDK's own retries and the harness's calls are
 //! all seen, without touching any call site.

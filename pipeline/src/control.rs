@@ -1,3 +1,5 @@
+//! How the harness tells stages to run, drain or stop.
+//!
 //! How the harness tells stages to keep going, drain or stop: one `watch` channel that every
 //! stage holds a receiver of, so a stage started late still sees the current phase.
 

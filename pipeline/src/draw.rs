@@ -1,3 +1,5 @@
+//! Seeded draws: a fault decision as a pure function of the seed.
+//!
 //! Seeded draws: a uniform number in [0, 1) from a seed and some bytes, so that a fault decision
 //! is a pure function of what it is about (an event id, a call index) and the run's seed.
 

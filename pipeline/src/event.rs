@@ -1,3 +1,5 @@
+//! Market events: their kinds, their JSON, their validation and enrichment.
+//!
 //! Market events as they travel through the pipeline: the three kinds, their JSON form, the
 //! schema checks the processor applies and the enrichment it adds.
 

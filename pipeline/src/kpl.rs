@@ -1,3 +1,5 @@
+//! The KPL aggregated-record format: many events in one Kinesis record.
+//!
 //! The Kinesis Producer Library's aggregated-record format, so that many events ride in one
 //! Kinesis record and KCL or Lambda de-aggregation libraries can read what tickflow writes.
 //!

@@ -1,3 +1,5 @@
+//! The producer: events aggregated per shard and put into Kinesis.
+//!
 //! Producer -> Kinesis: aggregates user records per shard (KPL format), batches them into
 //! `PutRecords` calls of at most 500 records and 5 MiB, and retries only the entries that failed.
 

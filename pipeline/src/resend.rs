@@ -1,3 +1,5 @@
+//! A batch call's refused entries sent again, the one way.
+//!
 //! The one loop of every batch call that may take some entries and refuse others
 //! (`PutRecords`, `SendMessageBatch`, `PutRecordBatch`): the refused entries, and only those,
 //! are sent again after the backoff, every entry again after a call that failed as a whole,

@@ -1,3 +1,5 @@
+//! Backoff with jitter, and the one rule of every retry loop.
+//!
 //! Exponential backoff with jitter, and the one rule of every retry loop: [`Attempts`] counts a
 //! loop's failures in a row and allows `max_attempts` calls in all, never one more.
 

@@ -1,3 +1,5 @@
+//! S3 event notifications as SQS delivers them.
+//!
 //! S3 event notifications as SQS delivers them: `ObjectCreated` records (keys URL-decoded, as
 //! S3 encodes them) and the `s3:TestEvent` S3 sends when a notification is configured. Every
 //! S3-triggered stage reads its messages through this.

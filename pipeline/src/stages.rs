@@ -1,3 +1,5 @@
+//! A set of running stages, drained in order and stopped when dropped.
+//!
 //! A set of running stages: each a tokio task with a [`Control`] of its own, drained one after
 //! the other in the order they were started, the first failure reported, and every stage
 //! stopped when the set is dropped (an error, a timeout, Ctrl-C), so that no task outlives its

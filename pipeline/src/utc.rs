@@ -1,3 +1,5 @@
+//! UTC calendar fields from epoch milliseconds.
+//!
 //! UTC calendar fields from epoch milliseconds by integer arithmetic: the ISO 8601 times and
 //! `dt=`/`hour=` partition values written (and checked back) for every event, without the cost of
 //! a general date library on that path. Outside years 0 to 9999 it defers to chrono.

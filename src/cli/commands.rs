@@ -1,3 +1,5 @@
+//! The small commands.
+//!
 //! The small commands: doctor, validate, schema, record, localstack and ceiling, each a few
 //! lines over the harness.
 

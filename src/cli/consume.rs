@@ -1,3 +1,5 @@
+//! `tickflow consume`: the consuming stages on a stream someone else filled.
+//!
 //! `tickflow consume FILE --stream NAME`: the consuming stages on a stream someone else filled
 //! (`tickflow produce` generators, another KPL producer, a deployed pipeline's source), judged
 //! against the scenario regenerated from its seed; `--bucket NAME`: only the judge, on an

@@ -1,3 +1,5 @@
+//! `tickflow load`: an open-model load run.
+//!
 //! `tickflow load`: open-model arrivals (constant, ramp or steps) for a duration or a count,
 //! on a scenario's stream flow or on a generated mix.
 

@@ -1,3 +1,5 @@
+//! `tickflow parity`: one scenario on two targets.
+//!
 //! `tickflow parity FILE --against TARGET`: one scenario run on two targets, their reports'
 //! deterministic parts side by side with the quirks each target showed; exit 1 on a difference
 //! no quirk documents, or when either run fails its own checks.

@@ -1,3 +1,5 @@
+//! `tickflow produce`: one load generator's share into an existing stream.
+//!
 //! `tickflow produce FILE --stream NAME`: one load generator's share of a scenario's events
 //! into an existing stream.
 

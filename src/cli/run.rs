@@ -1,3 +1,5 @@
+//! `tickflow run`: scenario files, or one run set by flags.
+//!
 //! `tickflow run`: scenario files (with `--faults-from` replacing their schedules), or one
 //! stream run set by flags.
 

@@ -1,3 +1,5 @@
+//! What the commands that run share.
+//!
 //! What the commands that run share: one stream run and its report files, every scenario of
 //! a list in turn, PostgreSQL when a run needs it, and the `seconds` flag type.
 

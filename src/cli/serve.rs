@@ -1,3 +1,5 @@
+//! `tickflow serve`: a web source served until Ctrl-C.
+//!
 //! `tickflow serve FILE`: the web source of a scenario with the whole stream pipeline behind it,
 //! served until Ctrl-C (or `--secs`) for curl or any load tool to call, then judged like every
 //! run on what was served.

@@ -1,3 +1,5 @@
+//! `tickflow shrink`: the smallest scenario that still fails the same way.
+//!
 //! `tickflow shrink FILE`: the smallest scenario that still fails the same way, written with
 //! its fault list pinned.
 

@@ -1,3 +1,5 @@
+//! Where a command's requests go: LocalStack, another endpoint, or AWS.
+//!
 //! Where a command's requests go: LocalStack (started and removed around it, or given), any
 //! other AWS-compatible endpoint, or real AWS; each proven to answer before the job starts, and
 //! described truthfully in the header.

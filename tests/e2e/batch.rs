@@ -1,3 +1,5 @@
+//! The batch flow against real PostgreSQL and LocalStack.
+//!
 //! The batch flow against a real PostgreSQL and LocalStack: one transaction per run, so a failed
 //! load leaves the table as it was and loading the same batch again replaces rows instead of
 //! duplicating them; and every check of the batch verdict fails when a finished run is broken

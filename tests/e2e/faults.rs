@@ -1,3 +1,5 @@
+//! Infrastructure faults against LocalStack.
+//!
 //! Infrastructure faults against LocalStack: each durable-state claim proved by crashing a stage
 //! and starting a new one in a new task with nothing shared in memory (and shown to fail without
 //! the durable state), a fired list replayed exactly with `--faults-from`, and a failing scenario

@@ -1,3 +1,5 @@
+//! Bad input, as a user meets it on the command line.
+//!
 //! Bad input, as a user meets it on the command line: a clear error that says what and where,
 //! a non-zero exit, and no container started for nothing; and real-world files replayed whatever
 //! their name.

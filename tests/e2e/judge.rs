@@ -1,3 +1,5 @@
+//! Every check can fail: finished runs corrupted on purpose.
+//!
 //! Every check can fail: a finished run is corrupted on purpose, one way at a time, judged again
 //! from its resources, and must FAIL on exactly the checks that corruption breaks, naming what
 //! and where; then the corruption is undone, and the run PASSes again at the end.

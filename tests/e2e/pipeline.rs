@@ -1,3 +1,5 @@
+//! The whole stream pipeline against LocalStack.
+//!
 //! The whole pipeline against LocalStack: reconciliation, layout, notifications, faults, and a
 //! bridge restart.
 

@@ -1,3 +1,5 @@
+//! The price-file flow against LocalStack.
+//!
 //! The price-file flow against a real LocalStack: the analysis waits for a record's predecessor
 //! in market time (and compares with the wrong one when it does not wait), and every check of
 //! the price-file verdict fails when a finished run is broken its way.

@@ -1,3 +1,5 @@
+//! Scenario files as users meet them.
+//!
 //! Scenario files as users meet them: a wrong expectation fails with expected vs actual, and a
 //! broken file fails `tickflow validate` with file, line, column and key.
 

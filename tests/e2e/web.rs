@@ -1,3 +1,5 @@
+//! The web source against real PostgreSQL.
+//!
 //! The web source against a real PostgreSQL: clients that go away while their requests wait on
 //! a locked table (`LOCK TABLE`) leave nothing half done: every request that reached the server
 //! is logged as it arrived, with the events stored for it, and the run stays exact.

@@ -1,3 +1,5 @@
+//! Which AWS implementation answers at a target.
+//!
 //! Which AWS implementation answers at a target: LocalStack, moto, another endpoint, or AWS.
 //! Parity looks its quirks up by this, so it is asked of the endpoint, never assumed.
 

@@ -1,3 +1,5 @@
+//! A plain HTTP GET, enough to ask an emulator who it is.
+//!
 //! A plain HTTP/1.0 GET over a TCP stream: all that asking an emulator who it is needs
 //! (LocalStack's health, moto's API), so no HTTP client crate is pulled in for it.
 

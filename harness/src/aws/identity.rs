@@ -1,3 +1,5 @@
+//! Who real AWS says the run is: its account and region.
+//!
 //! Who real AWS says the run is: the account (STS `GetCallerIdentity`) and the region, so a
 //! run's header names where its resources are made. When the SDK's own settings override the
 //! endpoint (`AWS_ENDPOINT_URL` with `--target aws`), the header says that instead of "AWS".

@@ -1,3 +1,5 @@
+//! Where the SDK's endpoint, region and credentials are decided.
+//!
 //! The one place where the AWS SDK's endpoint, region and credentials are decided, and where a
 //! target is proven to answer.
 //!

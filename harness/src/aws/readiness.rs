@@ -1,3 +1,5 @@
+//! Whether an endpoint that is not LocalStack can serve a run.
+//!
 //! Whether an AWS-compatible endpoint that is not LocalStack can serve a run: one cheap call per
 //! service the run needs (a list call, which needs no resource), each bounded in time and each
 //! failure naming its service and operation. LocalStack says so in its health endpoint; moto and

@@ -1,3 +1,5 @@
+//! The flows, one folder each.
+//!
 //! One folder per flow, each with the same shape (settings, input, topology, driver, judge,
 //! report, ceiling), built from the shared layers below and importing no other flow.
 

@@ -1,3 +1,5 @@
+//! Which LocalStack image and settings, from the environment.
+//!
 //! Where LocalStack comes from: the image, its settings and the environment variables that
 //! choose them.
 

@@ -1,3 +1,5 @@
+//! Starting LocalStack with testcontainers.
+//!
 //! Starting LocalStack with testcontainers: the image definition, a loopback-only port binding,
 //! tickflow's labels, and a readiness wait that reports the container's last log lines.
 

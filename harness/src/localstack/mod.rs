@@ -1,3 +1,5 @@
+//! LocalStack's lifecycle: started or given, versioned, removed.
+//!
 //! LocalStack's lifecycle: start it with testcontainers (or reuse an endpoint), know its version,
 //! and remove what tickflow started.
 

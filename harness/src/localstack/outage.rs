@@ -1,3 +1,5 @@
+//! A real LocalStack outage: the container paused, then resumed.
+//!
 //! A real LocalStack outage: the container paused through the container engine's API, then
 //! resumed. Only for a container tickflow started (an endpoint the user gave is never touched).
 //!

@@ -1,3 +1,5 @@
+//! The LocalStack in use, and where it came from.
+//!
 //! The LocalStack in use: a container tickflow started, or an endpoint it was given, with its
 //! version and where it came from.
 

@@ -1,3 +1,5 @@
+//! tickflow's container labels, and the sweep of stale containers.
+//!
 //! tickflow's labels on every container it starts, and the sweep that removes containers whose
 //! owning process is gone (a killed test binary, a `kill -9`): testcontainers-rs has no reaper.
 

@@ -1,3 +1,5 @@
+//! Reading back what a run left, without changing it.
+//!
 //! Reading back what a run left, through the same AWS APIs anyone would use, without changing
 //! what is observed (so a finished run can be judged again).
 //!

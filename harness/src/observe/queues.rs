@@ -1,3 +1,5 @@
+//! Queues seen from outside: depths, and messages peeked and left.
+//!
 //! Queues seen from outside: depths, every message read within a time bound and left as it was
 //! (so depth and contents agree and a finished run can be judged again), SNS deliveries and
 //! dead-lettered records.

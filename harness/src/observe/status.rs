@@ -1,3 +1,5 @@
+//! A run's status read back from its topic.
+//!
 //! Reading a run's status back: the subjects its run-status topic delivered, and whether they
 //! say the verdict.
 

@@ -1,3 +1,5 @@
+//! Two runs of one scenario, side by side.
+//!
 //! Two runs of one scenario set side by side: which facts agree, which differ, which quirks each
 //! target showed, and how long each took.
 

@@ -1,3 +1,5 @@
+//! The facts of one run's report, classed for parity.
+//!
 //! The facts of one run's report that parity sets side by side, each classed by whether two
 //! correct implementations must agree on it.
 //!

@@ -1,3 +1,5 @@
+//! Parity: one scenario run on two targets.
+//!
 //! Parity: one scenario run on two targets (LocalStack and moto, an emulator and AWS), the
 //! deterministic parts of their reports side by side, and the known quirks asked of both.
 //!

@@ -1,3 +1,5 @@
+//! Where AWS implementations are known to differ, probed per target.
+//!
 //! Where AWS implementations are known to differ, each asked of a target by a probe: the
 //! README's quirks table is this one, and a parity run shows every row answered by both targets.
 //! A row is never taken on recollection: when a target answers otherwise than its row says,

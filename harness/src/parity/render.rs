@@ -1,3 +1,5 @@
+//! A parity comparison as people read it.
+//!
 //! A parity comparison as people read it: the two targets, the facts side by side (differences
 //! marked), the observed facts, the quirks, the timings, and the verdict.
 

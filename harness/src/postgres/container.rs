@@ -1,3 +1,5 @@
+//! Starting PostgreSQL with testcontainers, or reaching a given server.
+//!
 //! A PostgreSQL container tickflow starts with testcontainers (published on 127.0.0.1 only,
 //! labelled and removed like LocalStack), or an existing server reached at its URL.
 

@@ -1,3 +1,5 @@
+//! PostgreSQL for the batch table and the web source's tables.
+//!
 //! PostgreSQL, for the batch flow's table and the web source's rows and request log: where it
 //! comes from ([`config`]), a container tickflow starts or an existing server ([`container`]),
 //! shared per test binary ([`shared`]), and the one way to connect ([`connect`]).

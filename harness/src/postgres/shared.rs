@@ -1,3 +1,5 @@
+//! One PostgreSQL per test binary.
+//!
 //! One PostgreSQL per process, shared by every test in a test binary, as
 //! [`crate::localstack::shared`] shares LocalStack ([`crate::owned_thread`]): started lazily on a
 //! thread of its own, removed at exit and on Ctrl-C.

@@ -1,3 +1,5 @@
+//! The HTML report: one self-contained page.
+//!
 //! The HTML report: one self-contained page (inline CSS and SVG, nothing fetched) with a
 //! section per scenario, whatever its flow: the verdict, the summary line, every failed check
 //! with what was expected and what was found, then the flow's own tables and plots.

@@ -1,3 +1,5 @@
+//! The reports of a set of scenario outcomes.
+//!
 //! The reports written for a set of scenario outcomes, each written once over every flow's
 //! [`Report`](crate::verdict::Report): JSON for machines, the summary table and Markdown for
 //! people, JUnit XML for CI, and a self-contained HTML page.

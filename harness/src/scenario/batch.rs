@@ -1,3 +1,5 @@
+//! The batch flow's adapter.
+//!
 //! The batch flow's adapter: a scenario's company files (generated or replayed) loaded into the
 //! PostgreSQL the run was given, its `[expect.batch]` folded into the report.
 

@@ -1,3 +1,5 @@
+//! Judging a run against a scenario's `[expect]`.
+//!
 //! Judging a run against a scenario's `[expect]`, on top of the invariants every run must meet
 //! ([`crate::flows::stream::judge::invariants`]): every assertion that fails says what was expected and what
 //! was found.

@@ -1,3 +1,5 @@
+//! The scenario file format.
+//!
 //! The scenario file format: what a `scenarios/*.toml` may say. Every key is documented in
 //! `scenarios/README.md`; unknown keys and wrong types are errors with a position.
 

@@ -1,3 +1,5 @@
+//! What every flow's adapter is.
+//!
 //! What every flow's adapter is: a run from the scenario file to a report whose verdict holds
 //! its `[expect]`, on the endpoint and the infrastructure it is given.
 

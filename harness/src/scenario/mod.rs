@@ -1,3 +1,5 @@
+//! Declarative scenarios: `scenarios/*.toml`.
+//!
 //! Declarative scenarios: `scenarios/*.toml` files that say which flow to run, what to generate
 //! (or replay), which faults to inject and what must hold afterwards.
 //!

@@ -1,3 +1,5 @@
+//! What running one scenario came to.
+//!
 //! What running one scenario came to: its flow's report (one [`FlowReport`], whichever the flow),
 //! or the error that stopped the run.
 

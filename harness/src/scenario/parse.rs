@@ -1,3 +1,5 @@
+//! Reading and validating scenario files.
+//!
 //! Reading and validating scenario files: syntax, unknown keys, wrong types and semantic
 //! checks, each reported as `file:line:column: key: message`.
 

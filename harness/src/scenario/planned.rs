@@ -1,3 +1,5 @@
+//! What a scenario's run plans, within caps.
+//!
 //! What a scenario's run plans before it starts, read off its schedules as a run would read
 //! them (each due time asked of the plan, not reasoned about): when its last arrival is due,
 //! how many calls a web source makes, how long a price-file upload is paced over. Validation

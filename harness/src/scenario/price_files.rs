@@ -1,3 +1,5 @@
+//! The price-file flow's adapter.
+//!
 //! The price-file flow's adapter: a scenario's `[price_files]` through S3 notifications, the ETL
 //! and the analysis, its `[expect.price_files]` folded into the report.
 

@@ -1,3 +1,5 @@
+//! The JSON Schema of the scenario format.
+//!
 //! The JSON Schema of the scenario format, generated from the types that read it, so TOML
 //! editors (taplo, Even Better TOML) complete and check keys against exactly what
 //! [`super::parse`] accepts.

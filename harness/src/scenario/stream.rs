@@ -1,3 +1,5 @@
+//! The stream flow's adapter.
+//!
 //! The stream flow's adapter: a scenario's generator or replay, load, pipeline settings and
 //! faults as a [`StreamRunConfig`], its `[expect]` judged by the run itself (before the run status is
 //! announced).

@@ -1,3 +1,5 @@
+//! What a stream scenario's file says its run is given.
+//!
 //! What a stream scenario's file says its run is given: the generator, the web source, the
 //! load plan (read by the adapter, by validation and by the planned-run caps alike).
 

@@ -1,3 +1,5 @@
+//! Every check a judge makes, held or not.
+//!
 //! Every check a judge makes, held or not, each with what it expected and what the run showed:
 //! the verdict is made of the failed ones, and the report lists both, so that a reader sees what
 //! a check that held looked at, not only that it passed.

@@ -1,3 +1,5 @@
+//! What a seed fixes, as each flow's report says it.
+//!
 //! What a seed fixes, as each flow's report says it: how parity classes every fact of the
 //! report's JSON, and which facts become compared when both runs say the seed decided them.
 

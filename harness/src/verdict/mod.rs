@@ -1,3 +1,5 @@
+//! What every judge and every report says, whatever the flow.
+//!
 //! What every judge and every report says, whatever the flow: the checks a verdict is made of
 //! (held and failed), the [`Report`] each flow's report gives (with what its seed fixes:
 //! [`FactRules`] and its snapshot), what a run cost, and the ceilings runs are compared against.

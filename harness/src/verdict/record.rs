@@ -1,3 +1,5 @@
+//! The verdict every report carries.
+//!
 //! The verdict every report carries: the checks that failed and those that held. Whether a run
 //! passed is what its failures say, never a flag of its own that could disagree with them.
 

@@ -1,3 +1,5 @@
+//! The `Report` every flow's report gives.
+//!
 //! The [`Report`] every flow's report gives, so that the summary line, the tables, Markdown,
 //! JUnit and the HTML page are each written once, for every flow.
 

@@ -1,3 +1,5 @@
+//! Fuzz targets that run on the stable toolchain, inside `cargo test`.
+//!
 //! Fuzz targets that run on the stable toolchain, inside `cargo test`: each starts from a corpus
 //! of valid inputs (shipped scenarios, data files, aggregates, bodies, lake rows), mutates them
 //! (bytes, structure tokens, numbers swapped for the edges of every type) for a bounded time,

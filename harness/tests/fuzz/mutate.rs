@@ -1,3 +1,5 @@
+//! Mutations that turn valid inputs into broken and hostile ones.
+//!
 //! Mutations of byte strings: what turns a corpus of valid inputs into the broken, hostile and
 //! extreme inputs a parser must survive.
 

@@ -1,3 +1,5 @@
+//! The fuzz targets, one per parser.
+//!
 //! The fuzz targets: each takes raw bytes, drives one parser (and what a successful parse feeds)
 //! and must return without panicking. Each returns whether the input went deep (parsed and was
 //! used), so that such inputs join the corpus and are mutated further.

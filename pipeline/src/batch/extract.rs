@@ -1,3 +1,5 @@
+//! Reading the batch input: the company list, then each kept company's file, row by row.
+//!
 //! Reading a run's input from the source bucket: the companies to keep, then each kept
 //! company's file (several fetched ahead, handed over in list order), row by row, into output
 //! rows. What cannot be read (a row, a file that is not a company file, an empty file, a missing

@@ -1,3 +1,5 @@
+//! One batch run, start to finish: extract, transform, load, log, announce.
+//!
 //! One batch run, start to finish: read the company list, extract and transform the kept
 //! companies' files into `Output/historical_stock_data.csv`, load it into PostgreSQL, write the
 //! run's log under `Logs/`, and announce `<Name>_Pipeline_Success` or `_Failure` with the reason.

@@ -1,3 +1,5 @@
+//! Where the batch pipeline's objects live, and the shape of its table.
+//!
 //! Where the batch pipeline's objects live and what its table looks like, as the seed system
 //! lays them out: `Stocks/` (one CSV per company), `CompanyNames/top_companies.txt`,
 //! `Output/historical_stock_data.csv`, `Logs/`, and one PostgreSQL table of nine nullable

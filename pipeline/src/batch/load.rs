@@ -1,3 +1,5 @@
+//! Loading the output into PostgreSQL with `COPY`, one transaction per run.
+//!
 //! Loading the output into PostgreSQL the way the database is fastest: `COPY ... FROM STDIN` in
 //! one transaction, fed while the files are read. The rule for a run that loads again: the
 //! table's rows of the companies the run lists are replaced (deleted, then copied, in the same

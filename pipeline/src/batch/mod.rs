@@ -1,3 +1,5 @@
+//! The batch pipeline: company CSV files in S3 to one PostgreSQL table.
+//!
 //! The batch pipeline of the seed's "Moving Big Data" design: company CSV files in S3 -> one
 //! PostgreSQL table, triggered by a `.SUCCESS` upload, with success or failure notifications.
 //!

@@ -1,3 +1,5 @@
+//! The run's output object, uploaded in parts as it is produced.
+//!
 //! The run's output object, written while it is produced: a multipart upload of 8 MiB parts, so
 //! that no run holds its whole output in memory. Completed only when the run succeeds; aborted
 //! otherwise.

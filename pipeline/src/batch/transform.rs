@@ -1,3 +1,5 @@
+//! One company file's rows, checked and turned into output rows.
+//!
 //! One company file's rows, checked and turned into output rows: the bar as read, plus
 //! `daily_percent_change` ((close - open) / open, in percent) and `value_change` (close - open).
 //! A row that cannot be read says why; the caller counts it, never drops it silently.

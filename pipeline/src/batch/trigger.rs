@@ -1,3 +1,5 @@
+//! What starts a batch run: a `.SUCCESS` object's notification, at most one run a day.
+//!
 //! The batch pipeline's trigger, as the seed's Lambda is triggered: an S3 `ObjectCreated`
 //! notification (filtered on the `.SUCCESS` suffix) on the monitored bucket, delivered through
 //! SQS to an event source mapping (retries, visibility renewed while a run lasts), starts a run,

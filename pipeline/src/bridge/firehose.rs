@@ -1,3 +1,5 @@
+//! Forwarding a batch's records to a Firehose delivery stream.
+//!
 //! Forwarding a batch of user records to a Firehose delivery stream, as the streaming design's
 //! `send_to_firehose` does: each record one line of newline-delimited JSON, packed into as few
 //! `PutRecordBatch` calls as Firehose allows, the entries it refuses sent again.

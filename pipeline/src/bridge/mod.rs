@@ -1,3 +1,5 @@
+//! The Kinesis to SQS bridge: every shard read, packed into messages, checkpointed.
+//!
 //! Kinesis -> SQS bridge: reads every shard, de-aggregates, packs events into SQS messages and
 //! checkpoints per shard once a Kinesis batch is safely in SQS. Shards created by a split or a
 //! merge are read once their parents are read to their end. (That keeps a shard's records

@@ -1,3 +1,5 @@
+//! Packing records into SQS messages, and messages into batch calls.
+//!
 //! Packing encoded records into SQS messages and messages into `SendMessageBatch` calls, within
 //! the queue's maximum message size and SQS's 10 entries per batch.
 

@@ -1,3 +1,5 @@
+//! Which fault fires on each call and crash point, and the record of what fired.
+//!
 //! A run's fault schedule deciding, call by call and crash point by crash point, what fires,
 //! and keeping the record of it.
 

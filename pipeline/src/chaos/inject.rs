@@ -1,3 +1,5 @@
+//! Faults carried out on real SDK calls, below the SDK.
+//!
 //! Carrying out the schedule on real SDK calls: an interceptor decides, for each attempt, which
 //! fault (if any) it gets and tags the request; a wrapper around the SDK's HTTP client acts on
 //! the tag (answers instead of the service, holds the call, or sends it and loses the answer).

@@ -1,3 +1,5 @@
+//! Infrastructure faults on a deterministic schedule.
+//!
 //! Infrastructure faults on a deterministic schedule: AWS calls that fail, hang or lose their
 //! answer, stages that crash, an emulator that goes away.
 //!

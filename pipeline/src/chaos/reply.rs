@@ -1,3 +1,5 @@
+//! The error answers a faulty call gets, in its service's own protocol.
+//!
 //! The error answers a faulty call gets, each in its service's own protocol so that the SDK
 //! parses and classifies it as it would the real one (throttling, server error, expired
 //! iterator).

@@ -1,3 +1,5 @@
+//! One line of a fault schedule: what goes wrong, where, and when.
+//!
 //! One line of a fault schedule, as a scenario's `[[faults.schedule]]` declares it: what goes
 //! wrong (the kind), where (a service and operation, or a stage), and when (call indices, a
 //! seeded share of calls, a pass through a crash point, or a moment of the run).

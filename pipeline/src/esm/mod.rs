@@ -1,3 +1,5 @@
+//! An SQS event source mapping with Lambda's semantics.
+//!
 //! An SQS event source mapping with Lambda's semantics: long polling, batch size, maximum
 //! batching window, visibility timeout, concurrency, partial batch failures, and deletion only
 //! of the messages the handler did not fail.

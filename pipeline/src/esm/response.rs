@@ -1,3 +1,5 @@
+//! Lambda's partial batch response, and how the mapping reads it.
+//!
 //! Lambda's partial batch response (`ReportBatchItemFailures`) and how the event source
 //! mapping reads it.
 

@@ -1,3 +1,5 @@
+//! The S3 data lake: partitions, the buffered writer, rows, the Athena DDL.
+//!
 //! The S3 data lake: Hive-style partitions, a Firehose-like buffered writer, the Athena DDL,
 //! and rows read back.
 

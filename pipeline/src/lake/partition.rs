@@ -1,3 +1,5 @@
+//! Hive-style partition prefixes and object keys.
+//!
 //! Hive-style partition prefixes and object keys, with every partition value sanitised so that
 //! nothing in the data can escape its prefix.
 

@@ -1,3 +1,5 @@
+//! A lake row read back into the event it carries and what was added to it.
+//!
 //! A lake row read back: the event it carries and what the processor added to it, the inverse
 //! of [`crate::event::enrich`], so that a judge can compare each row with the event that was
 //! sent and check the enrichment against the event itself.

@@ -1,3 +1,5 @@
+//! The lake writer: rows buffered per partition, each buffer one object.
+//!
 //! The lake writer: buffers rows per partition the way Firehose does (flush on size or age),
 //! writes each buffer as one object, and tells every appender when its rows are durable.
 //!

@@ -1,3 +1,5 @@
+//! The pipeline's notifications: new data, price alerts, the run status.
+//!
 //! The pipeline's notifications. New data and price alerts are S3 event notifications of
 //! objects the pipeline creates conditionally (each lake object; each alert's object in the
 //! [`outbox`], beside the [`price_watch`]'s window records and late prices), so each is

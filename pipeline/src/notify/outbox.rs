@@ -1,3 +1,5 @@
+//! The price watch's durable outputs, each object written exactly once.
+//!
 //! The price watch's durable outputs, one object each in the state bucket, every one created
 //! only if its key is free (`If-None-Match: *`) under a key that names what it holds, so that a
 //! retry after a lost answer, a redelivered batch or a restarted processor creates nothing new:

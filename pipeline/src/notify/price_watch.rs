@@ -1,3 +1,5 @@
+//! Price-move alerts over event-time windows.
+//!
 //! Price-move alerts over event-time windows: per symbol, a volume-weighted average price per
 //! tumbling window of market time; when a window closes, its average against the symbol's
 //! previous window with a price beyond a threshold is an alert (the price-notification seed).

@@ -1,3 +1,5 @@
+//! The analysis step: each record's weighted-average change, and its alert.
+//!
 //! The analysis step of the seed: for each CSV record S3 announces under the analysis prefix,
 //! the absolute percentage change of its `weightedAverage` against the previous record of the
 //! same asset in market time (not in arrival order), and an SNS alert when it is above the

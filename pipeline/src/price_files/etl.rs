@@ -1,3 +1,5 @@
+//! The ETL step: each price file to CSV, or to the quarantine.
+//!
 //! The ETL step (Glue in the seed): for each price file S3 announces under the ingestion prefix,
 //! read it, normalise the record and write it as CSV under the analysis prefix (keyed by asset
 //! and market time, so a redelivered file rewrites the same object), or write the file's place

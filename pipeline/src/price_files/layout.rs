@@ -1,3 +1,5 @@
+//! Where the price-file pipeline's objects live.
+//!
 //! Where the price-file pipeline's objects live: the seed's two prefixes, plus a quarantine
 //! for files that are not price records and one marker per alert published. Keys below the
 //! analysis prefix are `<asset>/<market time>.csv`, so a record's predecessor is found by key.

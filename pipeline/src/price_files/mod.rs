@@ -1,3 +1,5 @@
+//! The price-file pipeline: price files to CSV to weighted-average alerts.
+//!
 //! The price-file pipeline of the seed: one price record per S3 object (JSON, XML or plain
 //! text) under `crypto/01-data-ingestion/`; an S3 `ObjectCreated` notification on that prefix
 //! starts the ETL step ([`etl`]), which writes the record as CSV under `crypto/02-data-analysis/`

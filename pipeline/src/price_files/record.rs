@@ -1,3 +1,5 @@
+//! One price record, read from JSON, XML or text, and written as CSV.
+//!
 //! One price record, read from the formats price files come in (JSON, XML, plain text), and
 //! written to and read from the CSV the ETL step produces.
 //!

@@ -1,3 +1,5 @@
+//! Which records the processor has written, and which it is writing now.
+//!
 //! Which records the processor has durably written, and which an invocation is writing right
 //! now, by key (an event's id; for a record bound for the quarantine, a digest of its bytes). A
 //! key counts as done only once its write is durable: a message that carries a key another

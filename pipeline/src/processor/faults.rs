@@ -1,3 +1,5 @@
+//! Faults in the handler: poison records and slow or failing invocations.
+//!
 //! Failures the harness asks the handler to have, so that redelivery and dead-lettering are
 //! exercised for real.
 //!

@@ -1,3 +1,5 @@
+//! The stream's handler: validate, enrich and write each batch to the lake.
+//!
 //! The processor's handler: validates, de-duplicates and enriches events, writes them to the
 //! lake (bad records to the quarantine, with the reason), and watches prices.
 

@@ -1,3 +1,5 @@
+//! The stream's processor: its handler, claims, recovery and faults.
+//!
 //! The stream's processor: the handler that validates, enriches and writes events to the lake,
 //! run by the shared event source mapping ([`crate::esm`]), with its claims, its recovery and
 //! its faults.

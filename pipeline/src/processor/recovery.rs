@@ -1,3 +1,5 @@
+//! What a restarted processor recovers from the lake and the state bucket.
+//!
 //! A restarted processor's memory, rebuilt from the lake: every row the lake holds names its
 //! claim key (a data row its `event_uuid`, a quarantine row the digest of its raw record), so a
 //! processor that died after a lake write and before deleting its messages skips those records

@@ -1,3 +1,5 @@
+//! Deterministic market data: forex rates, stock quotes and news.
+//!
 //! The market-data source: forex rates, stock quotes and stock news, generated deterministically
 //! from a seed and streamed one event at a time.
 

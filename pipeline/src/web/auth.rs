@@ -1,3 +1,5 @@
+//! The web source's optional bearer token.
+//!
 //! The bearer token that keeps the server from being open to anyone: compared in constant time
 //! (how long a comparison takes says nothing about how much of a guess was right), and never
 //! written to a log (its `Debug` says only that a token is set).

@@ -1,3 +1,5 @@
+//! The market-data web server in front of Kinesis.
+//!
 //! The finance-reporting design's source: a market-data web server in front of Kinesis. A
 //! scheduler (or any HTTP client) calls `GET /logs`; each answer is the next batch of forex
 //! rates, stock quotes and news, handed to the producer (and so into Kinesis), stored in

@@ -1,3 +1,5 @@
+//! What `/logs` may be asked.
+//!
 //! What a `/logs` request may ask for, read from its query string: `batch` (events per
 //! response) within the server's limits, and nothing it does not know.
 

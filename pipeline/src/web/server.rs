@@ -1,3 +1,5 @@
+//! The web server: its routes, the queue to the producer, its stop.
+//!
 //! The HTTP server: `GET /logs` hands the next batch of market data to the producer's queue,
 //! stores it, and returns it; `GET /health` says the server is up. Every request that reaches
 //! the server, refused or not, is logged in `request_log`: each is handled to its end in a task

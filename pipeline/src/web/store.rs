@@ -1,3 +1,5 @@
+//! The web source's tables, and the writer that commits many requests at once.
+//!
 //! The server's database: one table per kind of market data and a `request_log`, in a schema of
 //! the run's own. One task writes them all and commits many requests' rows in one transaction
 //! (group commit), so a request is answered only once its rows are durable, without a

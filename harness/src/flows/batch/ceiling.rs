@@ -1,3 +1,5 @@
+//! PostgreSQL's own `COPY` speed, measured beside a batch run.
+//!
 //! The database's own ceiling for the batch load, measured beside the run: a plain
 //! `COPY ... FROM STDIN` of the run's output CSV through `psql` inside the PostgreSQL container
 //! tickflow started (the object streams from S3 into `psql`'s standard input), into a scratch

@@ -1,3 +1,5 @@
+//! What the batch table and output must hold, row by row.
+//!
 //! What the batch table and the output object must hold, row by row and column by column,
 //! without holding it: each company's rows as a count and an order-free sum of digests of the
 //! row's text (its nine columns, in the table's order, joined by commas). A swapped high and

@@ -1,3 +1,5 @@
+//! Drives one batch run, start to verdict.
+//!
 //! Drives one batch run: provision, upload the company files, start the trigger, put
 //! `.SUCCESS` twice (the second must start nothing), wait for the run, judge, tear down.
 

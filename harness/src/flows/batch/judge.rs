@@ -1,3 +1,5 @@
+//! The batch flow's verdict, from what the run left.
+//!
 //! The batch flow's verdict, from what the run left (the table, the output object, the run logs
 //! under `Logs/`, the run-status deliveries and their bodies, the trigger queue) and the
 //! `.SUCCESS` notifications the trigger received, one by one, against what the generator and

@@ -1,3 +1,5 @@
+//! The batch flow: company CSV files in S3 to one PostgreSQL table.
+//!
 //! The batch flow: company CSV files in S3 -> one PostgreSQL table, started by a `.SUCCESS`
 //! object, at most once a day.
 //!

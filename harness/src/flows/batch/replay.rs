@@ -1,3 +1,5 @@
+//! The batch flow's input read from a directory of real company files.
+//!
 //! The batch flow's input replayed from a directory of real company files instead of generated:
 //! the seed's layout (`Stocks/*.csv`, `CompanyNames/top_companies.txt`) or a flat folder of
 //! `*.csv` files (with `top_companies.txt` beside them, or none: every file's company is kept).

@@ -1,3 +1,5 @@
+//! A batch run's report.
+//!
 //! A batch run's report: the verdict, what the table, the output and the log hold against what
 //! the generator says they must, the triggers seen, and the timings.
 

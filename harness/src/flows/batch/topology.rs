@@ -1,3 +1,5 @@
+//! The batch flow's AWS resources for one run.
+//!
 //! The batch flow's resources for one run: the source bucket, the monitored bucket whose
 //! `.SUCCESS` uploads notify the trigger queue (a real S3 notification), the run-status topic
 //! with a subscribed queue, and a database schema of its own (so runs side by side never share

@@ -1,3 +1,5 @@
+//! The notification path's raw capacity, for the price-file flow.
+//!
 //! LocalStack's own ceiling for the price-file flow: small objects put into a bucket whose
 //! notifications go to a queue, with the flow's upload concurrency, until every notification
 //! has been received (and deleted). The flow does this twice per file (price file, CSV) plus

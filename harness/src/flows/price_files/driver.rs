@@ -1,3 +1,5 @@
+//! Drives one price-file run, start to verdict.
+//!
 //! Drives one price-file run: provision the bucket and its notifications, start the ETL and
 //! analysis steps (each a handler behind an event source mapping), upload the files (paced by
 //! `rate` when given), wait until every file was transformed and analysed (or nothing moves any

@@ -1,3 +1,5 @@
+//! The price-file flow's verdict, from what the run left.
+//!
 //! The price-file flow's verdict, from what the run left (the bucket's prefixes, the
 //! quarantine, the alerts delivered, the queues) against what the generator says the run must
 //! produce. Every uploaded file must be found exactly once, as CSV with its record's values or

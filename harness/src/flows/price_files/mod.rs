@@ -1,3 +1,5 @@
+//! The price-file flow: price files to CSV to alerts.
+//!
 //! The price-file flow: one price record per S3 object -> notification -> ETL to CSV ->
 //! notification -> analysis of the weighted-average change -> SNS alert.
 //!

@@ -1,3 +1,5 @@
+//! A price-file run's report.
+//!
 //! A price-file run's report: the verdict, what each prefix, the quarantine and the alert topic
 //! hold against what the generator says they must, what the steps counted, and the timings
 //! beside LocalStack's own PutObject-plus-notification ceiling.

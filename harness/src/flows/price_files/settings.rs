@@ -1,3 +1,5 @@
+//! `[price_files]`: what the price-file flow generates and how it runs.
+//!
 //! `[price_files]`: what the price-file flow generates (assets and their price model, files,
 //! market-time interval, formats, forced jumps, malformed files, upload order and pace) and how
 //! its analysis is set (threshold, how long a record waits for its predecessor), with the

@@ -1,3 +1,5 @@
+//! The price-file flow's AWS resources for one run.
+//!
 //! The price-file flow's resources for one run: the bucket, whose `ObjectCreated`
 //! notifications on the ingestion and analysis prefixes go to one queue each (real S3
 //! notifications); a dead-letter queue behind both; and the alert topic with a subscribed queue.

@@ -1,3 +1,5 @@
+//! The price watch judged from what is durable.
+//!
 //! The price watch judged from what is durable: every window the lake's prices make (each event
 //! once, minus the late output) recomputed on its own and held against the processor's record
 //! of it (prices, weight, average, the window it was compared with, the change and the

@@ -1,3 +1,5 @@
+//! Open-model load: when each event is due.
+//!
 //! Open-model load: when each event is due, for a constant rate, a ramp or steps, so that
 //! arrivals follow the schedule however fast the pipeline drains (an open model does not wait
 //! for the system under test, unlike a closed loop).

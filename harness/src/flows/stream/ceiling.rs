@@ -1,3 +1,5 @@
+//! The stream's raw capacity, measured with tight loops of calls.
+//!
 //! The stream's ceiling: tight loops of `PutRecords`, `GetRecords`, `SendMessageBatch` and
 //! `PutObject` from the same SDK the pipeline uses, to compare a run's rates against.
 

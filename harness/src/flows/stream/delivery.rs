@@ -1,3 +1,5 @@
+//! The Firehose delivery stream the `firehose` consumer forwards to.
+//!
 //! The Firehose delivery stream the `firehose` consumer forwards to: DirectPut, an S3
 //! destination under `firehose/` in the state bucket, created with the run and deleted with it.
 

@@ -1,3 +1,5 @@
+//! How a run's own expectations join its verdict.
+//!
 //! How a run's own expectations join its verdict before the run status is announced, without
 //! the stream flow knowing the scenario format: the scenario layer implements [`Expectations`].
 

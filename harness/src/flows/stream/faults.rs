@@ -1,3 +1,5 @@
+//! Faults on the way in (malformed, duplicates, poison) and the schedule.
+//!
 //! Fault injection: on the way into the pipeline (malformed records, producer duplicates,
 //! poison records), in the handler (transient failures), and in the infrastructure (the
 //! `schedule`: AWS calls, crashes, outages), all chosen deterministically from the run's seed.

@@ -1,3 +1,5 @@
+//! A past run's fired faults, read back as a schedule.
+//!
 //! Reading back the faults a past run fired, from its JSON report, as a schedule that fires
 //! exactly them again: what `tickflow run --faults-from report.json` replays and what
 //! `tickflow shrink` pins.

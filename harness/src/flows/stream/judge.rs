@@ -1,3 +1,5 @@
+//! The verdict on a stream run, from its resources and its ledger alone.
+//!
 //! The verdict on a run, from its resources and its ledger alone: read the lake, the quarantine,
 //! the queues and the notification queues back (changing nothing), reconcile with what was
 //! sent, and check the invariants every run must meet. Because it needs nothing from the stages,

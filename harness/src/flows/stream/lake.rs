@@ -1,3 +1,5 @@
+//! The lake read back, every row checked.
+//!
 //! Reading the lake back: every object, in parallel, each row checked on its own (is it an
 //! event, in its own partition, with the right enrichment?) and summarised for the
 //! reconciliation (which ids, how many rows, the digest of what each carries).

@@ -1,3 +1,5 @@
+//! The stream flow: market data through Kinesis, SQS and the processor to the lake.
+//!
 //! The stream flow: market data -> Kinesis -> SQS -> processor (validate, enrich) -> S3 lake
 //! `event_type=/dt=/hour=` -> SNS (new data, price-move alerts, run status).
 //!

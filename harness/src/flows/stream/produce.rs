@@ -1,3 +1,5 @@
+//! Producing only: one load generator's share into an existing stream.
+//!
 //! Producing only: one load generator's share of a scenario's events, sent into an existing
 //! stream. Several generators on several machines, each with its own `--partition i/n`, cover
 //! the event space exactly once between them, deterministically. The consumer is a pipeline

@@ -1,3 +1,5 @@
+//! Live progress of a run.
+//!
 //! Live progress of a run: a bar per stage (events, events/s, the bridge's lag) when stderr is
 //! a terminal, and a log line a second (`TICKFLOW_LOG=info`) in any case.
 

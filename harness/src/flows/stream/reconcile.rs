@@ -1,3 +1,5 @@
+//! Every record sent, accounted for: the ledger and the reconciliation.
+//!
 //! Reconciliation: every record sent, accounted for where its fate says it must be, unchanged,
 //! and nothing else.
 //!

@@ -1,3 +1,5 @@
+//! Replaying recorded JSONL or CSV data through the pipeline.
+//!
 //! Replaying recorded or CSV data through the pipeline: JSONL of events (as `tickflow record`
 //! writes), a stock CSV with `date, open, high, low, close, volume` columns (the batch seed's
 //! layout), or a CSV of event records with an `event_name` column.

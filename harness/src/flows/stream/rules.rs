@@ -1,3 +1,5 @@
+//! Every fault rule must be able to fire, and must fire.
+//!
 //! Every fault rule must be able to fire, and must fire: before a run, a rule naming a call no
 //! stage of the run makes (a misspelt operation, a service the flow does not call, a consumer
 //! the scenario lacks) is refused; after it, `faults.rules` fails a run in which a rule that

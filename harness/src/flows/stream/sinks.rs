@@ -1,3 +1,5 @@
+//! The stream's sinks (lake, raw, Firehose) read back and reconciled.
+//!
 //! The stream's sinks side by side: the lake (the bridge -> SQS -> processor path), the raw
 //! consumer's objects (one per `GetRecords` batch) and the objects Firehose wrote for the
 //! Firehose consumer, each read back on its own and reconciled against the ledger by each

@@ -1,3 +1,5 @@
+//! Feeding a run: each item, with its faults, handed to the producer when due.
+//!
 //! Feeding a run: each item of the source, with its faults injected, handed to the producer when
 //! it is due, and entered in the ledger with its fate, copies, digest and due time.
 

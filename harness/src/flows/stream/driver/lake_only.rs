@@ -1,3 +1,5 @@
+//! What a lake judged alone can and cannot show.
+//!
 //! What a lake judged alone can say: which of a run's checks it shows, and the names of those it
 //! cannot (`tickflow consume --bucket`), which are named as not judged, never passed.
 

@@ -1,3 +1,5 @@
+//! One stream run, start to finish.
+//!
 //! One pipeline run, start to finish, as four steps a reader can find one by one: provision the
 //! resources, start the [`stages`], [`feed`] them, drain them; then the [`crate::flows::stream::judge`] reads
 //! everything back and gives the verdict, the run status is announced, and the resources are torn

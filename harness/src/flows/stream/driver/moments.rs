@@ -1,3 +1,5 @@
+//! Faults at a moment of the run: an outage, a shard split.
+//!
 //! Faults that happen at a moment of the run rather than on a call: a LocalStack outage and a
 //! shard split. Each fires `after_secs` into the run and is recorded in the fired list at the
 //! moment it starts (so that a replay fires it at the same moment); one whose moment had not

@@ -1,3 +1,5 @@
+//! Where a run's events come from, and what each kind of source means.
+//!
 //! Where a run's events come from, and everything a kind of source means to the run, in one
 //! place: the resources it makes beside the topology (a web source's tables), what the feed
 //! reads and how fast, how many events to expect, and (a web source) its front end.

@@ -1,3 +1,5 @@
+//! The pipeline's stages for one run, wired, started and drained.
+//!
 //! The pipeline's stages for one run: wired to the run's resources, started as tokio tasks,
 //! restarted from durable state when a fault schedule crashes them, drained one after the
 //! other, and stopped if the run ends early.

@@ -1,3 +1,5 @@
+//! The producer's upstream, kept as a durable source would be.
+//!
 //! The producer's upstream, as a durable source would be (a log with a committed offset): it
 //! keeps every record the producer has not acknowledged at a checkpoint barrier and hands them,
 //! in order, to a successor when the producer crashes. Nothing of the producer's own memory

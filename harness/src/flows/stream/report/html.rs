@@ -1,3 +1,5 @@
+//! The stream run's section of the HTML report.
+//!
 //! The stream run's section of the HTML report (inline SVG, nothing fetched): its figures, the
 //! AWS calls, events through each stage over time (lag is the gap between the lines), latency
 //! percentiles over time and its distribution at HDR resolution, with the moments faults fired

@@ -1,3 +1,5 @@
+//! A stream run's report.
+//!
 //! What a run reports: the reconciliation, the lake's layout, queue depths, SNS deliveries,
 //! latency and per-stage figures ([`model`]), for people (text, [`html`]) and scripts (the
 //! summary line, JSON), and what its seed fixes ([`seed`]: parity's facts, the snapshot).

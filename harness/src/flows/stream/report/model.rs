@@ -1,3 +1,5 @@
+//! What a stream run's report holds.
+//!
 //! What a stream run's report holds: the verdict and reconciliation, the stages' figures and
 //! times, the faults, the extra sinks and the web source.
 

@@ -1,3 +1,5 @@
+//! What a stream run's seed fixes: parity's facts and the snapshot.
+//!
 //! What a stream run's seed fixes: the facts parity compares between two targets, and the
 //! snapshot the scenario tests keep.
 

@@ -1,3 +1,5 @@
+//! The scheduler that calls `/logs` on an open-model schedule.
+//!
 //! The scheduler: calls `/logs` on an open-model schedule (each request when it is due, however
 //! long earlier ones take), with the requests meant to be refused mixed in, and keeps what every
 //! answer said: status, latency, and the events a 200 carried (by id and digest).

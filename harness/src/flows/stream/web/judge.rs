@@ -1,3 +1,5 @@
+//! The web source's invariants.
+//!
 //! The web source's invariants: every request answered as it had to be, every event of a 200
 //! in the ledger (and nothing else in it), every one of them stored once in its table with
 //! every column as served and the request that served it, nothing stored for a refused request,

@@ -1,3 +1,5 @@
+//! The web source: the market-data server in front of the pipeline.
+//!
 //! The web source (`[source] kind = "web"`): the market-data web server in front of the
 //! producer ([`tickflow_pipeline::web`]), with its tables in PostgreSQL, called on a schedule.
 //!

@@ -1,3 +1,5 @@
+//! What a web-sourced run reports about its front end.
+//!
 //! What a web-sourced run reports about its front end: requests and their statuses, HTTP
 //! latency and how well the schedule was kept, the rows in each table and in `request_log`.
 

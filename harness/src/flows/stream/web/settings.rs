@@ -1,3 +1,5 @@
+//! A scenario's `[web]` section.
+//!
 //! A scenario's `[web]` section: how the web source serves (`/logs` batches, the queue to the
 //! producer, the token) and how its scheduler calls it (a market-time schedule, or `[load]`).
 

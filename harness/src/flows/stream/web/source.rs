@@ -1,3 +1,5 @@
+//! A web-sourced run's front end: its tables, its server and its callers.
+//!
 //! A web-sourced run's front end: its tables in PostgreSQL, the server in front of the
 //! producer's queue, and whoever calls it (the scheduler, or nobody but curl while `tickflow
 //! serve` waits for Ctrl-C). The queue's receiver is what the feed reads; it ends once the

@@ -1,3 +1,5 @@
+//! The web source's tables, read back.
+//!
 //! Reading the web source's tables back, independently of how the server wrote them: every
 //! row of the three market-data tables rebuilt as the event it stores (so that any column that
 //! differs changes its digest), and every `request_log` row.
