@@ -29,16 +29,8 @@ pub(super) async fn execute_all(
 ) -> anyhow::Result<Vec<Outcome>> {
     eprintln!("{site}");
     let clients = aws::clients(target).await;
-    let postgres = if scenarios.iter().any(Scenario::needs_postgres) {
-        Some(start_postgres().await?)
-    } else {
-        None
-    };
-    let infra = scenario::Infra {
-        localstack_container: site.container.as_deref(),
-        postgres: postgres.as_ref().map(Postgres::url),
-        postgres_container: postgres.as_ref().and_then(Postgres::container_id),
-    };
+    let postgres = postgres_if(scenarios.iter().any(Scenario::needs_postgres)).await?;
+    let infra = infra(site, postgres.as_ref());
     let mut outcomes: Vec<Outcome> = Vec::new();
     for s in scenarios {
         eprintln!("running {} ({})", s.name(), s.path.display());
@@ -60,12 +52,33 @@ pub(super) async fn execute_all(
     Ok(outcomes)
 }
 
+/// What scenarios run on besides the endpoint: the LocalStack container `site` names, and
+/// `postgres` when one was started.
+pub(super) fn infra<'a>(site: &'a Site, postgres: Option<&'a Postgres>) -> scenario::Infra<'a> {
+    scenario::Infra {
+        localstack_container: site.container.as_deref(),
+        postgres: postgres.map(Postgres::url),
+        postgres_container: postgres.and_then(Postgres::container_id),
+    }
+}
+
+/// PostgreSQL, when `needed` ([`start_postgres`]).
+///
+/// # Errors
+/// It cannot be started or reached.
+pub(super) async fn postgres_if(needed: bool) -> anyhow::Result<Option<Postgres>> {
+    Ok(match needed {
+        true => Some(start_postgres().await?),
+        false => None,
+    })
+}
+
 /// PostgreSQL for the scenarios that store into it (the batch flow, the web source), started or
 /// reached as `TICKFLOW_POSTGRES_URL` says; says where it is.
 ///
 /// # Errors
 /// It cannot be started or reached.
-pub(super) async fn start_postgres() -> anyhow::Result<Postgres> {
+async fn start_postgres() -> anyhow::Result<Postgres> {
     let pg = Postgres::start(&PostgresConfig::from_env())
         .await
         .context("reaching PostgreSQL (the batch flow and the web source store into it)")?;

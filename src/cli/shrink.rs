@@ -8,11 +8,10 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use tickflow_harness::aws::{self, Target};
-use tickflow_harness::postgres::Postgres;
 use tickflow_harness::scenario::{self, Scenario};
 use tickflow_harness::shrink::{self, ShrinkConfig};
 
-use super::runs::start_postgres;
+use super::runs::{infra, postgres_if};
 use super::target::{with_target, Site, TargetKind};
 
 /// Flags of `tickflow shrink`.
@@ -70,15 +69,8 @@ async fn shrink_command(
 ) -> anyhow::Result<ExitCode> {
     eprintln!("{site}");
     let clients = aws::clients(&target).await;
-    let postgres = match original.needs_postgres() {
-        true => Some(start_postgres().await?),
-        false => None,
-    };
-    let infra = scenario::Infra {
-        localstack_container: site.container.as_deref(),
-        postgres: postgres.as_ref().map(Postgres::url),
-        postgres_container: postgres.as_ref().and_then(Postgres::container_id),
-    };
+    let postgres = postgres_if(original.needs_postgres()).await?;
+    let infra = infra(&site, postgres.as_ref());
     let shrunk = shrink::shrink(&original, &clients, infra, config).await;
     if let Some(pg) = postgres {
         pg.shutdown().await.context("removing PostgreSQL")?;
