@@ -62,11 +62,16 @@ pub struct Refusals {
 }
 
 impl Refusals {
-    /// All of them.
+    /// All of them (saturating: each is bounded by `check`, but a refused file still sums).
     pub fn total(&self) -> u64 {
-        self.missing_token + self.wrong_token + self.bad_batch
+        self.missing_token
+            .saturating_add(self.wrong_token)
+            .saturating_add(self.bad_batch)
     }
 }
+
+/// Most requests of one refused kind a run sends (each is a real HTTP call).
+const MAX_REFUSED: u64 = 1_000_000;
 
 /// Minutes in a trading day (09:30 to 16:00).
 const TRADING_DAY_MINUTES: f64 = 390.0;
@@ -131,7 +136,19 @@ impl WebSettings {
             );
         }
         let r = self.refused;
-        if !self.auth && r.missing_token + r.wrong_token > 0 {
+        for (key, n) in [
+            ("missing_token", r.missing_token),
+            ("wrong_token", r.wrong_token),
+            ("bad_batch", r.bad_batch),
+        ] {
+            if n > MAX_REFUSED {
+                bad(
+                    &format!("refused.{key}"),
+                    format!("must be at most {MAX_REFUSED}"),
+                );
+            }
+        }
+        if !self.auth && (r.missing_token != 0 || r.wrong_token != 0) {
             bad(
                 "refused",
                 "missing_token and wrong_token need auth = true (an open server lets them in)"
@@ -231,5 +248,21 @@ mod tests {
                 "{key} missing from {keys:?}"
             );
         }
+    }
+
+    #[test]
+    fn refusals_past_the_bound_are_named_and_never_overflow() {
+        let web = WebSettings {
+            auth: true,
+            refused: Refusals {
+                missing_token: 10,
+                wrong_token: u64::MAX,
+                bad_batch: 3,
+            },
+            ..WebSettings::default()
+        };
+        let keys: Vec<String> = web.check().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["web.refused.wrong_token"]);
+        assert_eq!(web.refused.total(), u64::MAX);
     }
 }
