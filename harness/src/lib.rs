@@ -22,15 +22,16 @@
 //!      built from, and deletion that names what it left.
 //! 2. Reading back: [`observe`]: queue depths and messages left as they were, SNS deliveries,
 //!    the run status announced.
-//! 3. The flows, one folder each, with the same shape (settings, input, topology, driver,
-//!    judge, report, ceiling):
+//! 3. The flows, one folder each, with the same shape (scenario sections, settings, input,
+//!    topology, driver, judge, report, ceiling), listed once in [`flows::FLOWS`] and described
+//!    to the rest by [`flows::flow`]:
 //!    - [`flows::stream`]: market data -> Kinesis -> SQS -> processor -> S3 lake -> SNS;
 //!    - [`flows::batch`]: company CSV files in S3 -> one PostgreSQL table (`flows::batch::
 //!      driver` loads PostgreSQL through the pipeline's batch job), `.SUCCESS` trigger;
 //!    - [`flows::price_files`]: price files -> S3 notifications -> ETL to CSV -> analysis ->
 //!      SNS alerts.
-//! 4. [`scenario`]: the scenario format, one adapter per flow, `[expect]`, and the outcome of a
-//!    run over one [`scenario::FlowReport`].
+//! 4. [`scenario`]: `[scenario]`, the flow it names reading the rest, the schema composed of
+//!    every flow's, and the outcome of a run over one [`scenario::FlowReport`].
 //! 5. Over the flows:
 //!    - [`report`]: the summary table, Markdown, JUnit and HTML of every flow, each written once;
 //!    - [`parity`]: one scenario of any flow on two targets, side by side, with the quirks of

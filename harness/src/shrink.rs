@@ -17,6 +17,7 @@ use tickflow_pipeline::aws::Clients;
 use tickflow_pipeline::chaos::{rules_from_fired, FaultRule, Fired};
 
 use crate::flows::stream::report::StreamReport;
+use crate::flows::stream::scenario::{Expect, StreamFile};
 
 use crate::error::{Error, Result};
 use crate::scenario::{self, Outcome, Scenario};
@@ -122,12 +123,12 @@ where
     R: FnMut(Scenario) -> Fut,
     Fut: Future<Output = Verdict>,
 {
-    if original.file.scenario.flow != scenario::file::FlowKind::Stream {
+    if original.file.get::<StreamFile>().is_none() {
         return Err(Error::Input(format!(
             "{}: shrink works on the stream flow's events and faults; a {} scenario has \
              neither (its input is fixed by seed or directory: run it again to reproduce)",
             original.path.display(),
-            original.file.scenario.flow.name()
+            original.file.scenario.flow
         )));
     }
     if config.min_failures == 0 || config.min_failures > config.runs {
@@ -257,10 +258,11 @@ where
     /// Halves the event count while it still fails, then narrows between the last passing and
     /// the last failing count.
     async fn fewer_events(&mut self, mut best: Scenario) -> Result<Scenario> {
-        if best.file.replay.is_some() {
+        let stream = best.sections::<StreamFile>("tickflow shrink")?;
+        if stream.replay.is_some() {
             return Ok(best); // a replay's events are the file's
         }
-        let Some(mut failing) = best.file.generate.events else {
+        let Some(mut failing) = stream.generate.events else {
             return Ok(best);
         };
         let mut passing = None;
@@ -301,7 +303,12 @@ where
     /// Delta debugging over the schedule's atoms (one per listed call, crash pass or moment):
     /// drops chunks of them, finer and finer, while the scenario still fails.
     async fn fewer_faults(&mut self, mut best: Scenario) -> Result<Scenario> {
-        let mut atoms = atoms(&best.file.faults.schedule);
+        let mut atoms = atoms(
+            &best
+                .sections::<StreamFile>("tickflow shrink")?
+                .faults
+                .schedule,
+        );
         let mut chunks = 2usize;
         while !atoms.is_empty() {
             let size = atoms.len().div_ceil(chunks);
@@ -344,12 +351,14 @@ where
             ("transient_ratio", |f| &mut f.transient_ratio),
         ];
         for (name, knob) in knobs {
-            let mut probe = best.file.faults.clone();
-            if *knob(&mut probe) == 0.0 {
+            let mut candidate = best.clone();
+            let faults = &mut candidate
+                .sections_mut::<StreamFile>("tickflow shrink")?
+                .faults;
+            if *knob(faults) == 0.0 {
                 continue;
             }
-            let mut candidate = best.clone();
-            *knob(&mut candidate.file.faults) = 0.0;
+            *knob(faults) = 0.0;
             if self.still_fails(&candidate, &format!("{name} = 0")).await? {
                 best = candidate;
             }
@@ -362,22 +371,28 @@ where
 /// (the invariants every run is judged on need no assertion).
 fn judged_on_what_scales(scenario: &Scenario) -> Scenario {
     let mut s = scenario.clone();
-    s.file.expect = crate::scenario::file::Expect {
-        latency: scenario.file.expect.latency.clone(),
-        ..crate::scenario::file::Expect::default()
-    };
+    if let Some(stream) = s.file.get_mut::<StreamFile>() {
+        stream.expect = Expect {
+            latency: stream.expect.latency.clone(),
+            ..Expect::default()
+        };
+    }
     s
 }
 
 fn with_events(scenario: &Scenario, events: u64) -> Scenario {
     let mut s = scenario.clone();
-    s.file.generate.events = Some(events);
+    if let Some(stream) = s.file.get_mut::<StreamFile>() {
+        stream.generate.events = Some(events);
+    }
     s
 }
 
 fn with_schedule(scenario: &Scenario, schedule: Vec<FaultRule>) -> Scenario {
     let mut s = scenario.clone();
-    s.file.faults.schedule = schedule;
+    if let Some(stream) = s.file.get_mut::<StreamFile>() {
+        stream.faults.schedule = schedule;
+    }
     s
 }
 
@@ -440,7 +455,7 @@ pub fn render(original: &Scenario, shrunk: &Shrunk, config: ShrinkConfig) -> Res
     let mut table: toml::Table = text
         .parse()
         .map_err(|e: toml::de::Error| what(e.to_string()))?;
-    let file = &shrunk.scenario.file;
+    let file: &StreamFile = shrunk.scenario.sections("tickflow shrink")?;
     if let Some(events) = file.generate.events {
         let generate = table
             .entry("generate")
@@ -504,6 +519,10 @@ operation = "PutObject"
 ratio = 0.5
 "#;
 
+    fn stream(s: &Scenario) -> &StreamFile {
+        s.file.get().unwrap()
+    }
+
     fn original() -> Scenario {
         Scenario {
             path: "t.toml".into(),
@@ -515,8 +534,8 @@ ratio = 0.5
     /// 150 and 300, and only while S3 call 5 is throttled; the ratio rule fires on calls 1-8.
     fn synthetic(calls: &std::cell::Cell<u32>, s: &Scenario) -> Verdict {
         calls.set(calls.get() + 1);
-        let events = s.file.generate.events.unwrap_or(0);
-        let schedule = &s.file.faults.schedule;
+        let events = stream(s).generate.events.unwrap_or(0);
+        let schedule = &stream(s).faults.schedule;
         let fired: Vec<Fired> = if schedule.iter().any(|r| r.ratio > 0.0) {
             (1..=8)
                 .map(|call| Fired {
@@ -566,7 +585,7 @@ ratio = 0.5
     #[test]
     fn shrinks_events_then_faults_to_what_the_failure_needs() {
         let shrunk = shrink_synthetic(2, 2);
-        let file = &shrunk.scenario.file;
+        let file = stream(&shrunk.scenario);
         assert_eq!(file.generate.events, Some(300), "{:#?}", shrunk.steps);
         assert_eq!(file.faults.schedule.len(), 1);
         assert_eq!(
@@ -593,25 +612,28 @@ ratio = 0.5
     fn stale_counts_of_the_original_do_not_judge_the_candidates() {
         // The original states its own size; a candidate held to it would fail at every step.
         let mut original = original();
-        original.file.expect = crate::scenario::parse(
+        let stated = crate::scenario::parse(
             "t.toml",
             &format!("{FILE}\n[expect]\nfound = 4800\nfaults_fired = 8\n[expect.latency]\np99_ms = 9000\n"),
         )
-        .unwrap()
-        .expect;
+        .unwrap();
+        original.file.get_mut::<StreamFile>().unwrap().expect =
+            stated.get::<StreamFile>().unwrap().expect.clone();
         let calls = std::cell::Cell::new(0);
         let run = |s: Scenario| {
             let verdict = synthetic(&calls, &s);
             assert_eq!(
-                s.file.expect.found, None,
+                stream(&s).expect.found,
+                None,
                 "a stale count reached a candidate"
             );
             assert_eq!(
-                s.file.expect.faults_fired, None,
+                stream(&s).expect.faults_fired,
+                None,
                 "a stale count reached a candidate"
             );
             assert_eq!(
-                s.file.expect.latency.p99_ms,
+                stream(&s).expect.latency.p99_ms,
                 Some(9000),
                 "latency bounds scale"
             );
@@ -628,13 +650,13 @@ ratio = 0.5
             .block_on(shrink_with(&original, config, run))
             .unwrap();
         assert_eq!(
-            shrunk.scenario.file.generate.events,
+            stream(&shrunk.scenario).generate.events,
             Some(300),
             "{:#?}",
             shrunk.steps
         );
         assert_eq!(
-            shrunk.scenario.file.faults.schedule[0].calls,
+            stream(&shrunk.scenario).faults.schedule[0].calls,
             [5],
             "the cause is kept"
         );
@@ -643,7 +665,7 @@ ratio = 0.5
     #[test]
     fn with_k_below_n_a_step_that_fails_sometimes_is_taken() {
         let shrunk = shrink_synthetic(2, 1);
-        let events = shrunk.scenario.file.generate.events.unwrap();
+        let events = stream(&shrunk.scenario).generate.events.unwrap();
         assert!((150..300).contains(&events), "{events}");
     }
 
@@ -682,7 +704,7 @@ ratio = 0.5
         // Fails as the synthetic pipeline does, until a candidate cannot even run.
         let run = |s: Scenario| {
             let mut verdict = synthetic(&calls, &s);
-            if s.file.generate.events.unwrap_or(0) < 1_000 {
+            if stream(&s).generate.events.unwrap_or(0) < 1_000 {
                 verdict = Verdict {
                     error: Some("PostgreSQL is required".into()),
                     ..Verdict::default()

@@ -160,3 +160,72 @@ fn every_file_opens_with_a_one_line_summary() {
     ));
     assert!(!opens_with_a_summary("use x;\n"));
 }
+
+/// The code of `text` without `//` comments and without its `#[cfg(test)]` module.
+fn code_only(text: &str) -> String {
+    let text = match text.find("#[cfg(test)]\nmod tests") {
+        Some(i) => &text[..i],
+        None => text,
+    };
+    text.lines()
+        .map(|line| line.find("//").map_or(line, |i| &line[..i]))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The files (outside `own`, the flows' folder: a flow naming another is the layer test's) whose
+/// code names `flows::<flow>`.
+fn naming(root: &Path, flow: &str, own: &Path) -> Vec<String> {
+    let needle = format!("flows::{flow}");
+    ["harness/src", "src"]
+        .iter()
+        .flat_map(|folder| rust_files(&root.join(folder)))
+        .filter(|file| !file.starts_with(own))
+        .filter(|file| {
+            let text = std::fs::read_to_string(file).expect("a source file");
+            code_only(&text).contains(&needle)
+        })
+        .map(|file| {
+            file.strip_prefix(root)
+                .unwrap_or(&file)
+                .display()
+                .to_string()
+        })
+        .collect()
+}
+
+/// A flow is its folder and one registry line: outside its folder, only the registry names it
+/// (tests and docs aside). The stream flow is named by the commands that drive it, and is left
+/// out.
+#[test]
+fn a_flow_is_named_outside_its_folder_by_the_registry_alone() {
+    let root = root();
+    let flows = root.join("harness/src/flows");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&flows).expect("the flows folder") {
+        let path = entry.expect("a folder entry").path();
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        if !path.is_dir() || name == "stream" {
+            continue;
+        }
+        checked += 1;
+        let found = naming(&root, &name, &flows);
+        assert!(
+            found.is_empty(),
+            "the {name} flow is named outside the flows and their registry: {found:?}"
+        );
+        let registry = std::fs::read_to_string(flows.join("mod.rs")).expect("the registry");
+        assert!(
+            code_only(&registry).contains(&format!("{name}::scenario::")),
+            "the {name} flow is not in the registry"
+        );
+    }
+    assert!(
+        checked >= 2,
+        "found only {checked} flows besides the stream flow"
+    );
+}

@@ -13,9 +13,9 @@ use tickflow_harness::aws::{self, Target};
 use tickflow_harness::ceiling;
 use tickflow_harness::doctor;
 use tickflow_harness::flows::stream::replay;
+use tickflow_harness::flows::stream::scenario::StreamFile;
 use tickflow_harness::flows::stream::topology::Topology;
 use tickflow_harness::scenario;
-use tickflow_harness::scenario::file::FlowKind;
 use tickflow_pipeline::source::Generator;
 
 use super::target::{with_target, TargetKind};
@@ -72,8 +72,10 @@ pub(super) fn schema_command(out: Option<&Path>) -> anyhow::Result<ExitCode> {
 
 pub(super) fn record_command(file: &Path, out: &Path) -> anyhow::Result<ExitCode> {
     let scenario = scenario::load_one(file)?;
-    scenario.require_flow(FlowKind::Stream, "tickflow record")?;
-    let config = scenario::generator_config(&scenario.file).map_err(anyhow::Error::msg)?;
+    let stream: &StreamFile = scenario.sections("tickflow record")?;
+    let config = stream
+        .generator_config(scenario.file.scenario.seed)
+        .map_err(anyhow::Error::msg)?;
     let n = replay::record(Generator::new(config), out)?;
     println!(
         "recorded {n} events of {} to {}",

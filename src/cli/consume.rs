@@ -12,7 +12,8 @@ use anyhow::Context as _;
 use tickflow_harness::aws::readiness::Service;
 use tickflow_harness::aws::{self, Target};
 use tickflow_harness::flows::stream::driver::{judge_lake, Source};
-use tickflow_harness::scenario::{self, file::FlowKind};
+use tickflow_harness::flows::stream::scenario::StreamFile;
+use tickflow_harness::scenario;
 use tickflow_pipeline::aws::AwsError;
 
 use super::runs::{run_once, show, Outputs};
@@ -43,8 +44,10 @@ pub(super) async fn consume_command(
     args: ConsumeArgs,
 ) -> anyhow::Result<ExitCode> {
     let s = scenario::load_one(&args.file)?;
-    s.require_flow(FlowKind::Stream, "tickflow consume")?;
-    let mut config = s.run_config().map_err(anyhow::Error::msg)?;
+    let mut config = s
+        .sections::<StreamFile>("tickflow consume")?
+        .run_config(s.run_of())
+        .map_err(anyhow::Error::msg)?;
     anyhow::ensure!(
         matches!(config.source, Source::Generate(_)),
         "{}: `tickflow consume` regenerates a scenario's events from its seed to know what the \

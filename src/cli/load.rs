@@ -8,8 +8,9 @@ use std::process::ExitCode;
 
 use tickflow_harness::flows::stream::arrival::{LoadPlan, Ramp, Step};
 use tickflow_harness::flows::stream::driver::{Source, StreamRunConfig};
+use tickflow_harness::flows::stream::scenario::StreamFile;
 use tickflow_harness::flows::stream::web::Callers;
-use tickflow_harness::scenario::{self, file::FlowKind};
+use tickflow_harness::scenario;
 
 use super::runs::{run_once, seconds, Outputs};
 use super::target::{with_target, TargetKind};
@@ -56,8 +57,9 @@ fn load_config(args: &LoadArgs) -> anyhow::Result<StreamRunConfig> {
     let mut config = match &args.file {
         Some(file) => {
             let s = scenario::load_one(file)?;
-            s.require_flow(FlowKind::Stream, "tickflow load")?;
-            s.run_config().map_err(anyhow::Error::msg)?
+            s.sections::<StreamFile>("tickflow load")?
+                .run_config(s.run_of())
+                .map_err(anyhow::Error::msg)?
         }
         None => {
             let mut config = StreamRunConfig::new("load", args.events, args.seed);

@@ -11,7 +11,8 @@ use tickflow_harness::aws;
 use tickflow_harness::aws::readiness::Service;
 use tickflow_harness::flows::stream::arrival::LoadPlan;
 use tickflow_harness::flows::stream::produce::{self, Partition};
-use tickflow_harness::scenario::{self, file::FlowKind};
+use tickflow_harness::flows::stream::scenario::StreamFile;
+use tickflow_harness::scenario;
 
 use super::target::{with_target, TargetKind};
 
@@ -43,9 +44,11 @@ pub(super) async fn produce_command(
         rate,
     } = args;
     let s = scenario::load_one(&file)?;
-    s.require_flow(FlowKind::Stream, "tickflow produce")?;
-    let generator = scenario::generator_config(&s.file).map_err(anyhow::Error::msg)?;
-    let mut load = s.run_config().map_err(anyhow::Error::msg)?.load;
+    let file: StreamFile = s.sections::<StreamFile>("tickflow produce")?.clone();
+    let generator = file
+        .generator_config(s.file.scenario.seed)
+        .map_err(anyhow::Error::msg)?;
+    let mut load = file.load_plan();
     if rate.is_some() {
         load = LoadPlan {
             rate,
@@ -55,8 +58,8 @@ pub(super) async fn produce_command(
     with_target(target, &[Service::Kinesis], |target, header| async move {
         eprintln!("{header}");
         let clients = aws::clients(&target).await;
-        let producer = s.file.pipeline.producer();
-        let sent = produce::produce(&clients, &stream, generator, &s.file.faults, &load, producer, partition)
+        let producer = file.pipeline.producer();
+        let sent = produce::produce(&clients, &stream, generator, &file.faults, &load, producer, partition)
             .await
             .context("producing")?;
         println!(

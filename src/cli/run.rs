@@ -10,9 +10,10 @@ use tickflow_harness::aws::readiness::Service;
 use tickflow_harness::aws::Target;
 use tickflow_harness::flows::stream::driver::StreamRunConfig;
 use tickflow_harness::flows::stream::fired;
+use tickflow_harness::flows::stream::scenario::StreamFile;
 use tickflow_harness::flows::stream::settings::PipelineSettings;
 use tickflow_harness::report;
-use tickflow_harness::scenario::{self, file::FlowKind, Outcome, Scenario};
+use tickflow_harness::scenario::{self, Outcome, Scenario};
 use tickflow_pipeline::source::GeneratorConfig;
 
 use super::runs::{execute_all, run_once, Outputs};
@@ -68,10 +69,10 @@ async fn scenario_files_command(target: TargetKind, args: RunArgs) -> anyhow::Re
     let mut scenarios = scenario::load_all(&args.files)?;
     if let Some(report) = &args.faults_from {
         for s in &mut scenarios {
-            s.require_flow(FlowKind::Stream, "--faults-from")?;
             let schedule = fired::schedule_from_report(report, Some(s.name()))?;
-            replayable(report, &schedule, &s.file.pipeline)?;
-            s.file.faults.schedule = schedule;
+            let stream = s.sections_mut::<StreamFile>("--faults-from")?;
+            replayable(report, &schedule, &stream.pipeline)?;
+            stream.faults.schedule = schedule;
         }
     }
     let mut needs: Vec<Service> = scenarios.iter().flat_map(|s| s.services()).collect();

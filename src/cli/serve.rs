@@ -12,9 +12,10 @@ use std::time::Duration;
 
 use tickflow_harness::flows::stream::driver::{Source, StreamRunConfig};
 use tickflow_harness::flows::stream::expectations::SomethingSent;
+use tickflow_harness::flows::stream::scenario::{SourceKind, StreamFile};
 use tickflow_harness::flows::stream::web::settings::ENV_TOKEN;
 use tickflow_harness::flows::stream::web::Callers;
-use tickflow_harness::scenario::{self, file::FlowKind, file::SourceKind};
+use tickflow_harness::scenario;
 
 use super::runs::{run_once, Outputs};
 use super::target::{with_target, TargetKind};
@@ -47,13 +48,15 @@ pub(super) async fn serve_command(target: TargetKind, args: ServeArgs) -> anyhow
 /// its invariants (the scenario's `[expect]` describes its own scheduler's calls, not these).
 fn serve_config(args: &ServeArgs) -> anyhow::Result<StreamRunConfig> {
     let scenario = scenario::load_one(&args.file)?;
-    scenario.require_flow(FlowKind::Stream, "tickflow serve")?;
+    let stream: &StreamFile = scenario.sections("tickflow serve")?;
     anyhow::ensure!(
-        scenario.file.source_kind() == SourceKind::Web,
+        stream.source_kind() == SourceKind::Web,
         "{}: `tickflow serve` serves a web source; give the scenario [source] kind = \"web\"",
         args.file.display()
     );
-    let mut config = scenario.run_config().map_err(anyhow::Error::msg)?;
+    let mut config = stream
+        .run_config(scenario.run_of())
+        .map_err(anyhow::Error::msg)?;
     let Source::Web(web) = &mut config.source else {
         unreachable!("a web scenario's source is the web source");
     };

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use tickflow_harness::aws::{self, Target};
+use tickflow_harness::flows::stream::scenario::StreamFile;
 use tickflow_harness::scenario::{self, Scenario};
 use tickflow_harness::shrink::{self, ShrinkConfig};
 
@@ -81,7 +82,7 @@ async fn shrink_command(
     }
     let text = shrink::render(&original, &shrunk, config)?;
     std::fs::write(&out, text).with_context(|| format!("writing {}", out.display()))?;
-    let file = &shrunk.scenario.file;
+    let file: &StreamFile = shrunk.scenario.sections("tickflow shrink")?;
     println!(
         "shrunk {} to {} events and {} fault rules in {} runs: {}",
         original.name(),

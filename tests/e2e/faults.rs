@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use tickflow_harness::flows::stream::driver::{run, StreamRunConfig};
 use tickflow_harness::flows::stream::fired::schedule_from_report;
+use tickflow_harness::flows::stream::scenario::StreamFile;
 use tickflow_harness::flows::stream::topology::{Provisioned, Topology};
 use tickflow_harness::shrink::{render, shrink, ShrinkConfig};
 use tickflow_harness::verdict::Report as _;
@@ -30,7 +31,7 @@ use tickflow_pipeline::processor::{EnrichHandler, HandlerFaults};
 use tickflow_pipeline::producer::{Outgoing, Producer, ProducerConfig};
 use tickflow_pipeline::source::{Generator, GeneratorConfig};
 
-use crate::support::{clients, within};
+use crate::support::{clients, stream_expect, within};
 
 const LIMIT: Duration = Duration::from_secs(300);
 
@@ -355,18 +356,15 @@ async fn shrink_cuts_a_failing_scenario_down_to_a_much_smaller_one_that_still_fa
     // transient failures four times as likely, so that 500 events never pass by chance (a
     // message is dead-lettered when its draw is below the ratio: at 0.05, about one run in six
     // of 500 events had none).
-    original.file.generate.events = Some(2_000);
-    original.file.faults.transient_ratio = 0.2;
+    let stream: &mut StreamFile = original.file.get_mut().unwrap();
+    stream.generate.events = Some(2_000);
+    stream.faults.transient_ratio = 0.2;
     // Counts of the full scenario, as a scenario file states them: a shrinker that held every
     // candidate to them would see each halving "fail the same way" on the stale count, and end
     // at a small fault-free scenario that reproduces nothing.
-    original.file.expect = tickflow_harness::scenario::parse(
-        "stale.toml",
-        "[scenario]\nname = \"s\"\n[generate]\nevents = 1\n[expect]\nfound = 2000\nfaults_fired = 2\n",
-    )
-    .unwrap()
-    .expect;
-    original.file.faults.schedule = vec![FaultRule {
+    stream.expect = stream_expect("stale.toml",
+        "[scenario]\nname = \"s\"\n[generate]\nevents = 1\n[expect]\nfound = 2000\nfaults_fired = 2\n");
+    stream.faults.schedule = vec![FaultRule {
         service: Some(Service::S3),
         operation: Some("PutObject".into()),
         calls: vec![1, 2],
@@ -385,19 +383,17 @@ async fn shrink_cuts_a_failing_scenario_down_to_a_much_smaller_one_that_still_fa
         .await
         .unwrap();
     let steps = shrunk.steps.join("\n");
-    let events = shrunk.scenario.file.generate.events.unwrap();
+    let small: &StreamFile = shrunk.scenario.file.get().unwrap();
+    let events = small.generate.events.unwrap();
     assert!(
         events <= 500,
         "at most a quarter of 2,000 events: {events}\n{steps}"
     );
     assert!(
-        shrunk.scenario.file.faults.schedule.is_empty(),
+        small.faults.schedule.is_empty(),
         "the throttling is not needed for the failure\n{steps}"
     );
-    assert_eq!(
-        shrunk.scenario.file.faults.transient_ratio, 0.2,
-        "the cause stays"
-    );
+    assert_eq!(small.faults.transient_ratio, 0.2, "the cause stays");
     assert!(
         shrunk.failing_checks.contains("reconciliation.misplaced"),
         "{:?}",
@@ -409,7 +405,8 @@ async fn shrink_cuts_a_failing_scenario_down_to_a_much_smaller_one_that_still_fa
         shrunk.failing_checks
     );
     let text = render(&original, &shrunk, config).unwrap();
-    let file = tickflow_harness::scenario::parse("shrunk.toml", &text).unwrap();
+    let parsed = tickflow_harness::scenario::parse("shrunk.toml", &text).unwrap();
+    let file: &StreamFile = parsed.get().unwrap();
     assert_eq!(
         file.generate.events,
         Some(events),

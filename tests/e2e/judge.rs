@@ -11,15 +11,16 @@ use aws_sdk_s3::primitives::ByteStream;
 use tickflow_harness::flows::stream::driver::{run_and_keep, FinishedStream, StreamRunConfig};
 use tickflow_harness::flows::stream::faults::FaultSettings;
 use tickflow_harness::flows::stream::report::StreamReport;
-use tickflow_harness::scenario::expect::evaluate;
-use tickflow_harness::scenario::{self, file::Expect};
+use tickflow_harness::flows::stream::scenario::assert::evaluate;
+use tickflow_harness::flows::stream::scenario::Expect;
+use tickflow_harness::scenario;
 use tickflow_harness::verdict::Failure;
 use tickflow_harness::verdict::Report as _;
 use tickflow_pipeline::aws::Clients;
 use tickflow_pipeline::event::{enrich, MarketEvent};
 use tickflow_pipeline::source::{Generator, GeneratorConfig};
 
-use crate::support::{clients, delete, failed_checks, run, within};
+use crate::support::{clients, delete, failed_checks, run, stream_expect, within};
 
 const LIMIT: Duration = Duration::from_secs(120);
 
@@ -88,7 +89,7 @@ p99_ms = 600000
         dlq = r.judged.dlq.total(),
         alerts = r.judged.sns.price_alert,
     );
-    scenario::parse("exact.toml", &text).unwrap().expect
+    stream_expect("exact.toml", &text)
 }
 
 /// Judges the run again; returns the failures (invariants and assertions) after checking that
@@ -886,12 +887,8 @@ async fn every_corruption_of_a_finished_run_fails_its_checks_and_says_where() {
     delete(&clients, bucket, &planted).await;
 
     // 16. Counts that could not fail before: a partition glob matching nothing, under a max.
-    let nothing = scenario::parse(
-        "nothing.toml",
-        "[scenario]\nname = \"n\"\n[generate]\nevents = 1\n[[expect.partitions]]\nglob = \"event_type=crypto/**\"\nevents = { max = 10 }\n",
-    )
-    .unwrap()
-    .expect;
+    let nothing = stream_expect("nothing.toml",
+        "[scenario]\nname = \"n\"\n[generate]\nevents = 1\n[[expect.partitions]]\nglob = \"event_type=crypto/**\"\nevents = { max = 10 }\n");
     let f = evaluate(&nothing, clean);
     assert_eq!(f.len(), 1, "{f:?}");
     assert_eq!(f[0].check, "partitions[event_type=crypto/**]");
@@ -1192,14 +1189,10 @@ async fn a_run_that_sent_nothing_fails_unless_its_scenario_expects_nothing() {
     assert_eq!(checks, ["sent"], "{}", report.render_text());
     assert!(report.summary_line().starts_with("FAIL "));
     // Said on purpose, it is what the scenario expects.
-    config.expect = std::sync::Arc::new(
-        scenario::parse(
-            "nothing.toml",
-            "[scenario]\nname = \"n\"\n[generate]\nevents = 1\n[expect]\nsent = 0\n",
-        )
-        .unwrap()
-        .expect,
-    );
+    config.expect = std::sync::Arc::new(stream_expect(
+        "nothing.toml",
+        "[scenario]\nname = \"n\"\n[generate]\nevents = 1\n[expect]\nsent = 0\n",
+    ));
     let report = run(&clients, &config).await;
     assert!(report.judged.verdict.passed(), "{}", report.render_text());
 }
@@ -1208,14 +1201,10 @@ async fn a_run_that_sent_nothing_fails_unless_its_scenario_expects_nothing() {
 async fn the_run_status_announces_the_whole_verdict_expectations_included() {
     let clients = clients().await;
     let mut config = StreamRunConfig::new("e2e-status", 200, 6);
-    config.expect = std::sync::Arc::new(
-        scenario::parse(
-            "wrong.toml",
-            "[scenario]\nname = \"w\"\n[generate]\nevents = 1\n[expect]\nfound = 199\n",
-        )
-        .unwrap()
-        .expect,
-    );
+    config.expect = std::sync::Arc::new(stream_expect(
+        "wrong.toml",
+        "[scenario]\nname = \"w\"\n[generate]\nevents = 1\n[expect]\nfound = 199\n",
+    ));
     let report = run(&clients, &config).await;
     let checks = failed_checks(&report);
     assert_eq!(checks, ["found"], "{}", report.render_text());

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use tickflow_harness::aws::{self, Target};
 use tickflow_harness::flows::stream::report::StreamReport;
+use tickflow_harness::flows::stream::scenario::{Expect, StreamFile};
 use tickflow_harness::localstack::shared::{shared, SharedLocalStack};
 use tickflow_pipeline::aws::Clients;
 
@@ -149,4 +150,11 @@ pub fn closed_port_url() -> String {
         .unwrap()
         .port();
     format!("http://127.0.0.1:{port}")
+}
+
+/// A stream scenario's `[expect]`, read from its text.
+pub fn stream_expect(name: &str, text: &str) -> Expect {
+    let file = tickflow_harness::scenario::parse(name, text).unwrap();
+    let stream: &StreamFile = file.get().expect("a stream scenario");
+    stream.expect.clone()
 }

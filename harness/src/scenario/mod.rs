@@ -3,35 +3,30 @@
 //! Declarative scenarios: `scenarios/*.toml` files that say which flow to run, what to generate
 //! (or replay), which faults to inject and what must hold afterwards.
 //!
-//! - [`file`]: the format; `parse` reads and checks it; `locate` points at a key's line;
-//! - [`Flow`] and one adapter per flow (`stream`, `batch`, `price_files`): what a flow needs from
-//!   the file, how it runs, and its `[expect]` folded into its report;
-//! - [`expect`]: the `[expect]` assertions, judged on each flow's report;
-//! - [`outcome`]: what running one scenario came to, over one [`outcome::FlowReport`];
-//! - [`planned`]: what a scenario's run plans (its last arrival, its calls), within caps.
+//! - [`file`]: `[scenario]`, and the flow's sections as the flow reads them;
+//!   `parse` reads a file: `[scenario]` first, then the flow it names (from
+//!   [`crate::flows::FLOWS`]) reads the rest; `keys` refuses a key only another flow reads;
+//!   `locate` points at a key's line;
+//! - [`schema`]: the JSON Schema, composed of every flow's;
+//! - [`outcome`]: what running one scenario came to, over one [`FlowReport`];
+//! - [`planned`]: what a scenario's run plans, within caps.
 
-mod batch;
-pub mod expect;
 pub mod file;
-mod flow;
+mod keys;
 mod locate;
 pub mod outcome;
 mod parse;
 pub mod planned;
-mod price_files;
 pub mod schema;
-mod stream;
-mod stream_input;
 
 use tickflow_pipeline::aws::Clients;
 
-pub(crate) use flow::Flow;
-pub use flow::Infra;
+pub use crate::flows::flow::Infra;
+use crate::flows::flow::{RunOf, Sections};
+use crate::flows::stream::driver::StreamRunConfig;
+use crate::flows::stream::scenario::StreamFile;
 pub use outcome::{FlowReport, Outcome};
 pub use parse::{load, parse, Scenario, ScenarioError};
-pub use stream_input::{generator_config, load_plan, web_spec};
-
-use file::FlowKind;
 
 impl Scenario {
     /// The scenario's name.
@@ -47,56 +42,72 @@ impl Scenario {
     /// Whether it pauses LocalStack (an `outage` fault): it then needs a container of its own,
     /// started by tickflow, that no other run shares.
     pub fn pauses_localstack(&self) -> bool {
-        self.file
-            .faults
-            .schedule
-            .iter()
-            .any(|r| r.kind == tickflow_pipeline::chaos::FaultKind::Outage)
+        self.file.sections.pauses_localstack()
     }
 
     /// The AWS services a run of it calls, for a target's readiness check.
     pub fn services(&self) -> Vec<tickflow_pipeline::chaos::Service> {
-        match self.file.scenario.flow {
-            FlowKind::Stream => self.file.pipeline.services(),
-            FlowKind::Batch => crate::flows::batch::topology::SERVICES.to_vec(),
-            FlowKind::PriceFiles => crate::flows::price_files::topology::SERVICES.to_vec(),
+        self.file.sections.services()
+    }
+
+    /// Whether it needs PostgreSQL (the batch flow loads into it, the web source stores its
+    /// rows and request log in it).
+    pub fn needs_postgres(&self) -> bool {
+        self.file.sections.needs_postgres()
+    }
+
+    /// What a flow's run takes of it: name, seed, weight, and the directory relative paths are
+    /// read from.
+    pub fn run_of(&self) -> RunOf<'_> {
+        RunOf {
+            name: self.name(),
+            seed: self.file.scenario.seed,
+            heavy: self.heavy(),
+            dir: self
+                .path
+                .parent()
+                .unwrap_or_else(|| std::path::Path::new(".")),
         }
     }
 
-    /// Whether it needs PostgreSQL: the batch flow loads into it, the web source stores its
-    /// rows and request log in it.
-    pub fn needs_postgres(&self) -> bool {
-        self.file.scenario.flow == FlowKind::Batch
-            || (self.file.scenario.flow == FlowKind::Stream
-                && self.file.source_kind() == file::SourceKind::Web)
-    }
-
-    /// Refuses it for `command`, which drives `flow` only: run there, a scenario of another
-    /// flow would lose its own input and assertions.
+    /// Its sections as the flow type `T` reads them, for `command`, which drives that flow
+    /// only: run there, a scenario of another flow would lose its own input and assertions.
     ///
     /// # Errors
     /// [`crate::Error::Input`] naming the file, its flow and how to run it.
-    pub fn require_flow(&self, flow: FlowKind, command: &str) -> crate::Result<()> {
-        let its = self.file.scenario.flow;
-        if its == flow {
-            return Ok(());
-        }
-        Err(crate::Error::Input(format!(
-            "{}: `{command}` drives the {} flow; this is a {} scenario (run it with `tickflow \
-             run {}`)",
-            self.path.display(),
-            flow.name(),
-            its.name(),
-            self.path.display()
-        )))
+    pub fn sections<T: Sections>(&self, command: &str) -> crate::Result<&T> {
+        self.file
+            .get::<T>()
+            .ok_or_else(|| self.not_of(T::FLOW, command))
     }
 
-    /// `path` relative to the scenario file's directory.
-    fn relative(&self, path: &str) -> std::path::PathBuf {
-        self.path
-            .parent()
-            .unwrap_or_else(|| std::path::Path::new("."))
-            .join(path)
+    /// As [`Scenario::sections`], to change.
+    ///
+    /// # Errors
+    /// As [`Scenario::sections`].
+    pub fn sections_mut<T: Sections>(&mut self, command: &str) -> crate::Result<&mut T> {
+        let error = self.not_of(T::FLOW, command);
+        self.file.get_mut::<T>().ok_or(error)
+    }
+
+    /// The error of a scenario given to `command`, which drives `flow` only.
+    fn not_of(&self, flow: &str, command: &str) -> crate::Error {
+        crate::Error::Input(format!(
+            "{}: `{command}` drives the {flow} flow; this is a {} scenario (run it with \
+             `tickflow run {}`)",
+            self.path.display(),
+            self.file.scenario.flow,
+            self.path.display()
+        ))
+    }
+
+    /// The stream run this scenario asks for (a replay source resolved relative to the file).
+    ///
+    /// # Errors
+    /// Not a stream scenario, or settings that [`load`] would already have refused.
+    pub fn run_config(&self) -> Result<StreamRunConfig, String> {
+        let stream: &StreamFile = self.sections("a stream run").map_err(|e| e.to_string())?;
+        stream.run_config(self.run_of())
     }
 }
 
@@ -133,18 +144,14 @@ pub fn load_one(file: &std::path::Path) -> crate::Result<Scenario> {
     Ok(one.remove(0))
 }
 
-/// Runs a scenario and judges the result, with its flow's adapter. A run that fails to complete
-/// is a failed outcome (with the error), not a panic.
+/// Runs a scenario and judges the result, with its flow. A run that fails to complete is a
+/// failed outcome (with the error), not a panic.
 pub async fn execute(scenario: &Scenario, clients: &Clients, infra: Infra<'_>) -> Outcome {
-    // Each flow's future is boxed: they hold whole runs (drivers, judges, the web source) and
-    // would otherwise sit inline in every caller's future, overflowing a test thread's stack.
-    let result = match scenario.file.scenario.flow {
-        FlowKind::Stream => Box::pin(stream::StreamFlow.run(scenario, clients, infra)).await,
-        FlowKind::Batch => Box::pin(batch::BatchFlow.run(scenario, clients, infra)).await,
-        FlowKind::PriceFiles => {
-            Box::pin(price_files::PriceFilesFlow.run(scenario, clients, infra)).await
-        }
-    };
+    let result = scenario
+        .file
+        .sections
+        .run(scenario.run_of(), clients, infra)
+        .await;
     let (report, error) = match result {
         Ok(report) => (Some(report), None),
         Err(e) => (None, Some(e)),
@@ -187,7 +194,7 @@ mod tests {
     fn a_command_of_one_flow_refuses_a_scenario_of_another_by_name() {
         let batch = load_one(&shipped("batch-smoke.toml")).unwrap();
         let error = batch
-            .require_flow(FlowKind::Stream, "tickflow produce")
+            .sections::<StreamFile>("tickflow produce")
             .unwrap_err()
             .to_string();
         assert!(
@@ -196,8 +203,6 @@ mod tests {
         );
         assert!(error.contains("batch-smoke.toml"), "{error}");
         let stream = load_one(&shipped("smoke.toml")).unwrap();
-        assert!(stream
-            .require_flow(FlowKind::Stream, "tickflow produce")
-            .is_ok());
+        assert!(stream.sections::<StreamFile>("tickflow produce").is_ok());
     }
 }

@@ -4,7 +4,10 @@
 //! editors (taplo, Even Better TOML) complete and check keys against exactly what
 //! [`super::parse`] accepts.
 
-use super::file::ScenarioFile;
+use serde_json::{json, Map, Value};
+
+use super::file::Meta;
+use crate::flows::FLOWS;
 
 /// Where the schema is committed, relative to the repository root; shipped scenarios point at
 /// it with a `#:schema ./tickflow.schema.json` first line.
@@ -12,11 +15,72 @@ pub const COMMITTED_PATH: &str = "scenarios/tickflow.schema.json";
 
 /// The schema, pretty-printed with a trailing newline: what `tickflow schema` prints and what
 /// is committed at [`COMMITTED_PATH`].
+///
+/// One alternative per flow (its own schema, with `[scenario]` whose `flow` names it: given,
+/// or left out for the default flow), their definitions together.
 pub fn scenario_schema() -> String {
-    let schema = schemars::schema_for!(ScenarioFile);
+    let mut defs = Map::new();
+    let mut meta = schemars::schema_for!(Meta).to_value();
+    merge_defs(&mut defs, &mut meta);
+    strip_root(&mut meta);
+    defs.insert("Meta".into(), meta);
+    let mut branches = Vec::new();
+    for (i, flow) in FLOWS.iter().enumerate() {
+        let mut branch = flow.schema().to_value();
+        merge_defs(&mut defs, &mut branch);
+        strip_root(&mut branch);
+        let mut scenario = json!({
+            "$ref": "#/$defs/Meta",
+            "properties": { "flow": { "const": flow.name() } }
+        });
+        if i > 0 {
+            scenario["required"] = json!(["flow"]);
+        }
+        branch["properties"]["scenario"] = scenario;
+        let required = branch.as_object_mut().and_then(|o| {
+            o.entry("required")
+                .or_insert_with(|| json!([]))
+                .as_array_mut()
+        });
+        if let Some(required) = required {
+            required.insert(0, json!("scenario"));
+        }
+        branch["title"] = json!(flow.name());
+        branches.push(branch);
+    }
+    let schema = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "ScenarioFile",
+        "description": "A scenario file: [scenario] and the sections of the flow it names.",
+        "oneOf": branches,
+        "$defs": defs,
+    });
     let mut text = serde_json::to_string_pretty(&schema).expect("a schema is plain JSON");
     text.push('\n');
     text
+}
+
+/// Moves `schema`'s definitions into `defs`; two flows' definitions of one name must agree.
+fn merge_defs(defs: &mut Map<String, Value>, schema: &mut Value) {
+    let Some(Value::Object(own)) = schema.as_object_mut().and_then(|o| o.remove("$defs")) else {
+        return;
+    };
+    for (name, def) in own {
+        if let Some(earlier) = defs.get(&name) {
+            assert_eq!(
+                earlier, &def,
+                "two flows define `{name}` differently: rename one"
+            );
+        }
+        defs.insert(name, def);
+    }
+}
+
+/// Drops what only a document's root says (`$schema`).
+fn strip_root(schema: &mut Value) {
+    if let Some(o) = schema.as_object_mut() {
+        o.remove("$schema");
+    }
 }
 
 /// The `#:schema` line every shipped scenario starts with (taplo's directive).

@@ -6,8 +6,10 @@
 
 mod checks;
 mod digest;
+pub mod expect;
 mod facts;
 mod failure;
+mod flow_report;
 mod measurement;
 mod record;
 mod report;
@@ -17,6 +19,7 @@ pub use checks::Checks;
 pub use digest::{digest, Digest};
 pub use facts::{FactClass, FactRules};
 pub use failure::Failure;
+pub use flow_report::FlowReport;
 pub use measurement::Measurement;
 pub use record::Verdict;
 pub use report::{verdict, Report, ReportObject, Tally};

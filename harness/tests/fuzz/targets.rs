@@ -8,7 +8,9 @@ use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
 use md5::{Digest, Md5};
+use tickflow_harness::flows::price_files::scenario::PriceFilesFile;
 use tickflow_harness::flows::stream::replay::{self, Format, Item, Pace, ReplaySpec};
+use tickflow_harness::flows::stream::scenario::StreamFile;
 use tickflow_harness::scenario::{self, Scenario};
 use tickflow_pipeline::event::enrich;
 use tickflow_pipeline::kpl::{self, Aggregator, MAX_KINESIS_RECORD};
@@ -43,35 +45,41 @@ pub fn scenario(data: &[u8]) -> bool {
         path: PathBuf::from("scenarios/fuzz.toml"),
         file,
     };
-    let config = s
-        .run_config()
-        .unwrap_or_else(|e| panic!("a file that validates builds a run, got: {e}"));
-    let settings = &config.pipeline;
-    let _ = (
-        settings.producer(),
-        settings.bridge(),
-        settings.esm(),
-        settings.lake(),
-    );
-    let mut watch = PriceWatch::new(settings.watch());
-    if let tickflow_harness::flows::stream::driver::Source::Generate(g) = &config.source {
-        let mut g = g.clone();
-        g.events = g.events.min(EVENTS_PER_INPUT);
-        for event in Generator::new(g) {
-            let _ = event.to_json();
-            let _ = partition::data_prefix(event.kind().event_type(), event.created_at());
-            let price = (event.instrument().into(), event.created_at(), 1.0, 1.0);
-            if watch.admit(event.id(), &price) == Admission::Pending {
-                watch.confirm(&price);
+    if s.file.get::<StreamFile>().is_some() {
+        let config = s
+            .run_config()
+            .unwrap_or_else(|e| panic!("a file that validates builds a run, got: {e}"));
+        let settings = &config.pipeline;
+        let _ = (
+            settings.producer(),
+            settings.bridge(),
+            settings.esm(),
+            settings.lake(),
+        );
+        let mut watch = PriceWatch::new(settings.watch());
+        if let tickflow_harness::flows::stream::driver::Source::Generate(g) = &config.source {
+            let mut g = g.clone();
+            g.events = g.events.min(EVENTS_PER_INPUT);
+            for event in Generator::new(g) {
+                let _ = event.to_json();
+                let _ = partition::data_prefix(event.kind().event_type(), event.created_at());
+                let price = (event.instrument().into(), event.created_at(), 1.0, 1.0);
+                if watch.admit(event.id(), &price) == Admission::Pending {
+                    watch.confirm(&price);
+                }
+                watch.close_ready();
             }
-            watch.close_ready();
+            watch.finish();
         }
-        watch.finish();
+        for i in [0, 1, 2, 1_000, u64::MAX / 2, u64::MAX] {
+            let _ = config.load.due(i);
+        }
     }
-    for i in [0, 1, 2, 1_000, u64::MAX / 2, u64::MAX] {
-        let _ = config.load.due(i);
-    }
-    if let Some(settings) = &s.file.price_files {
+    let price_files = s
+        .file
+        .get::<PriceFilesFile>()
+        .and_then(|p| p.price_files.as_ref());
+    if let Some(settings) = price_files {
         let mut settings = settings.clone();
         settings.files = settings.files.min(20);
         let files = tickflow_harness::flows::price_files::generate::generate(

@@ -18,6 +18,7 @@ pub mod generate;
 mod judge;
 pub mod replay;
 pub mod report;
+pub mod scenario;
 pub mod topology;
 
 pub use driver::{run, run_and_keep, BatchInput, BatchRunConfig, FinishedBatch};

@@ -15,6 +15,7 @@ pub mod driver;
 pub mod generate;
 mod judge;
 pub mod report;
+pub mod scenario;
 pub mod settings;
 pub mod topology;
 

@@ -39,6 +39,7 @@ pub mod reconcile;
 pub mod replay;
 pub mod report;
 pub mod rules;
+pub mod scenario;
 pub mod settings;
 pub mod sinks;
 pub mod topology;

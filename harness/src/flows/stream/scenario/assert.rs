@@ -1,15 +1,14 @@
-//! Judging a run against a scenario's `[expect]`.
+//! Judging a stream run against its scenario's `[expect]`.
 //!
-//! Judging a run against a scenario's `[expect]`, on top of the invariants every run must meet
+//! Judging a stream run against its scenario's `[expect]`, on top of the invariants every run must meet
 //! ([`crate::flows::stream::judge::invariants`]): every assertion that fails says what was expected and what
 //! was found.
 
+use super::expect::{Expect, NewData, PartitionExpect};
 use crate::flows::stream::expectations::{nothing_sent, Expectations};
-use crate::verdict::{Checks, Failure};
-use globset::{Glob, GlobMatcher};
-
 use crate::flows::stream::report::StreamReport;
-use crate::scenario::file::{Count, Expect, NewData, PartitionExpect, SnsExpect};
+use crate::verdict::expect::{matcher, Count};
+use crate::verdict::{Checks, Failure};
 
 /// A scenario's `[expect]` judges the stream run it asked for, before and after the run status.
 impl Expectations for Expect {
@@ -54,7 +53,10 @@ fn judge_status(judge: &mut Judge, expect: &Expect, report: &StreamReport) {
         &sns.run_status,
         report.judged.sns.run_status,
     );
-    run_status_subjects(judge, sns, &report.judged.sns.run_status_subjects);
+    let subjects = &report.judged.sns.run_status_subjects;
+    judge
+        .checks
+        .subjects("sns.run_status_subject", &sns.run_status_subject, subjects);
 }
 
 /// Every assertion of `expect` but those on the run status, which is announced from their
@@ -240,49 +242,6 @@ fn partition(judge: &mut Judge, p: &PartitionExpect, report: &StreamReport) {
     }
 }
 
-/// Every assertion of `expect` on a batch run's `report` (the batch flow's own
-/// `[expect.batch]`, and the run-status subject), held or not.
-pub fn evaluate_batch(expect: &Expect, report: &crate::flows::batch::BatchReport) -> Checks {
-    let mut judge = Judge::default();
-    let b = &expect.batch;
-    judge.count("batch.table_rows", &b.table_rows, report.table_rows);
-    judge.count("batch.bad_rows", &b.bad_rows, report.bad_rows);
-    judge.count("batch.bad_files", &b.bad_files, report.bad_files);
-    run_status_subjects(&mut judge, &expect.sns, &report.status_subjects);
-    judge.checks
-}
-
-/// Every assertion of `expect.price_files` on a price-file run's `report`, held or not.
-pub fn evaluate_price_files(
-    expect: &Expect,
-    report: &crate::flows::price_files::PriceFilesReport,
-) -> Checks {
-    let mut judge = Judge::default();
-    let p = &expect.price_files;
-    judge.count("price_files.alerts", &p.alerts, report.alerts);
-    judge.count("price_files.csv_rows", &p.csv_rows, report.csv_objects);
-    judge.count(
-        "price_files.quarantined",
-        &p.quarantined,
-        report.quarantined_objects,
-    );
-    judge.checks
-}
-
-/// Every run-status subject matches `sns.run_status_subject`, and there is one.
-fn run_status_subjects(judge: &mut Judge, sns: &SnsExpect, subjects: &[String]) {
-    if let Some(pattern) = &sns.run_status_subject {
-        let all_match = matcher(pattern).is_some_and(|m| subjects.iter().all(|s| m.is_match(s)));
-        if subjects.is_empty() || !all_match {
-            judge.fail(
-                "sns.run_status_subject",
-                format!("subjects matching `{pattern}`"),
-                format!("{subjects:?}"),
-            );
-        }
-    }
-}
-
 /// Collects every assertion: the failures, and the ones that held.
 #[derive(Default)]
 struct Judge {
@@ -300,18 +259,6 @@ impl Judge {
     }
 
     fn count(&mut self, check: &str, expected: &Option<Count>, actual: u64) {
-        if let Some(c) = expected {
-            self.check(check, c.admits(actual), c.to_string(), actual.to_string());
-        }
+        self.checks.count(check, expected, actual);
     }
-}
-
-/// A glob where `*` stays within one path segment and `**` crosses them.
-fn matcher(pattern: &str) -> Option<GlobMatcher> {
-    globset::GlobBuilder::new(pattern)
-        .literal_separator(true)
-        .build()
-        .or_else(|_| Glob::new(pattern))
-        .ok()
-        .map(|g| g.compile_matcher())
 }

@@ -1,0 +1,173 @@
+//! What the batch flow reads of a scenario file, and how it judges its `[expect]`.
+//!
+//! A batch scenario generates its company files (`[batch]`) or replays a directory of them
+//! (`[replay]`), and states `[expect.batch]` and the run-status subject; as a
+//! [`FlowFile`] it runs the batch job into the PostgreSQL the run was given.
+
+use futures_util::future::LocalBoxFuture;
+use serde::Deserialize;
+use tickflow_pipeline::aws::Clients;
+
+use super::driver::{run, BatchInput, BatchRunConfig};
+use super::generate::BatchSettings;
+use super::report::BatchReport;
+use crate::flows::flow::{FlowFile, Infra, RunOf, Sections};
+use crate::postgres;
+use crate::verdict::expect::{count_problems, glob_problem, Count, Reconciled};
+use crate::verdict::{Checks, FlowReport};
+
+/// A batch scenario: company CSV files in S3 -> one PostgreSQL table, started by `.SUCCESS`.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchFile {
+    /// `[scenario]`, read by `scenario` (named here so that any other key is refused).
+    #[serde(default, rename = "scenario")]
+    #[schemars(skip)]
+    pub meta: serde::de::IgnoredAny,
+    /// The company files to generate (defaults when neither this nor `[replay]` is given).
+    pub batch: Option<BatchSettings>,
+    /// A directory of company files to load instead of generating.
+    pub replay: Option<BatchReplay>,
+    /// What must hold afterwards.
+    #[serde(default)]
+    pub expect: BatchExpect,
+}
+
+/// `[replay]` of a batch scenario.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchReplay {
+    /// A directory of company files, relative to the scenario.
+    pub source: String,
+}
+
+/// A batch scenario's `[expect]`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchExpect {
+    /// The reconciliation holds (always: `false` is refused).
+    #[serde(default)]
+    pub reconciliation: Reconciled,
+    /// The table's figures.
+    #[serde(default)]
+    pub batch: BatchCounts,
+    /// The run status announced.
+    #[serde(default)]
+    pub sns: BatchSnsExpect,
+}
+
+/// `[expect.batch]`.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchCounts {
+    /// Rows in the table after the run.
+    pub table_rows: Option<Count>,
+    /// Rows the run reports it could not read.
+    pub bad_rows: Option<Count>,
+    /// Files the run reports it could not read.
+    pub bad_files: Option<Count>,
+}
+
+/// `[expect.sns]` of a batch scenario.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchSnsExpect {
+    /// Glob every run-status subject must match, e.g. `*_Pipeline_Success`.
+    pub run_status_subject: Option<String>,
+}
+
+impl Sections for BatchFile {
+    const FLOW: &'static str = "batch";
+}
+
+impl BatchExpect {
+    /// Every stated count, with its dotted key.
+    fn counts(&self) -> Vec<(String, Option<Count>)> {
+        let b = &self.batch;
+        vec![
+            ("expect.batch.table_rows".into(), b.table_rows),
+            ("expect.batch.bad_rows".into(), b.bad_rows),
+            ("expect.batch.bad_files".into(), b.bad_files),
+        ]
+    }
+
+    /// Every assertion on a batch run's `report`, held or not.
+    pub fn judge(&self, report: &BatchReport) -> Checks {
+        let mut checks = Checks::default();
+        let b = &self.batch;
+        checks.count("batch.table_rows", &b.table_rows, report.table_rows);
+        checks.count("batch.bad_rows", &b.bad_rows, report.bad_rows);
+        checks.count("batch.bad_files", &b.bad_files, report.bad_files);
+        checks.subjects(
+            "sns.run_status_subject",
+            &self.sns.run_status_subject,
+            &report.status_subjects,
+        );
+        checks
+    }
+}
+
+impl BatchFile {
+    /// Where the company files come from: a `[replay]` directory (relative to `dir`), else
+    /// `[batch]` (or its defaults).
+    pub fn input(&self, dir: &std::path::Path) -> BatchInput {
+        match &self.replay {
+            Some(replay) => BatchInput::Replay(dir.join(&replay.source)),
+            None => BatchInput::Generate(self.batch.clone().unwrap_or_default()),
+        }
+    }
+}
+
+impl FlowFile for BatchFile {
+    fn check(&self, _: &toml::Table) -> Vec<(String, String)> {
+        let mut problems = Vec::new();
+        match (&self.batch, &self.replay) {
+            (Some(_), Some(_)) => problems.push((
+                "replay".into(),
+                "a batch scenario generates its files ([batch]) or replays a directory \
+                 ([replay]), not both"
+                    .into(),
+            )),
+            (Some(batch), None) => problems.extend(batch.check()),
+            (None, _) => {}
+        }
+        problems.extend(count_problems(self.expect.counts()));
+        if let Some(subject) = &self.expect.sns.run_status_subject {
+            problems.extend(glob_problem("expect.sns.run_status_subject", subject));
+        }
+        problems
+    }
+
+    fn services(&self) -> Vec<tickflow_pipeline::chaos::Service> {
+        super::topology::SERVICES.to_vec()
+    }
+
+    /// The batch job loads into PostgreSQL.
+    fn needs_postgres(&self) -> bool {
+        true
+    }
+
+    fn run<'a>(
+        &'a self,
+        of: RunOf<'a>,
+        clients: &'a Clients,
+        infra: Infra<'a>,
+    ) -> LocalBoxFuture<'a, Result<FlowReport, String>> {
+        Box::pin(async move {
+            let database =
+                postgres::required(infra.postgres, "the batch flow loads into PostgreSQL")
+                    .map_err(|e| e.to_string())?;
+            let config = BatchRunConfig {
+                name: of.name.to_string(),
+                seed: of.seed,
+                input: self.input(of.dir),
+                ceiling_container: infra.postgres_container.map(str::to_string),
+            };
+            let mut report = run(clients, database, &config)
+                .await
+                .map_err(|e| e.to_string())?;
+            report.verdict.add_checks(self.expect.judge(&report));
+            Ok(report.into())
+        })
+    }
+}

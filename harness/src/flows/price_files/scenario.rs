@@ -1,0 +1,139 @@
+//! What the price-file flow reads of a scenario file, and how it judges its `[expect]`.
+//!
+//! A price-file scenario gives `[price_files]` (what to upload, how fast) and states
+//! `[expect.price_files]`; as a [`FlowFile`] it runs the files through S3 notifications, the
+//! ETL and the analysis.
+
+use futures_util::future::LocalBoxFuture;
+use serde::Deserialize;
+use tickflow_pipeline::aws::Clients;
+
+use super::driver::{run, PriceFilesRunConfig};
+use super::report::PriceFilesReport;
+use super::settings::{PriceFileSettings, MAX_UPLOAD_SECS};
+use crate::flows::flow::{FlowFile, Infra, Planned, PlannedFigure, RunOf, Sections};
+use crate::verdict::expect::{count_problems, Count, Reconciled};
+use crate::verdict::{Checks, FlowReport};
+
+/// A price-file scenario: price files in S3 -> notification -> ETL to CSV -> notification ->
+/// analysis -> SNS.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PriceFilesFile {
+    /// `[scenario]`, read by `scenario` (named here so that any other key is refused).
+    #[serde(default, rename = "scenario")]
+    #[schemars(skip)]
+    pub meta: serde::de::IgnoredAny,
+    /// What to upload and how fast (defaults when not given).
+    pub price_files: Option<PriceFileSettings>,
+    /// What must hold afterwards.
+    #[serde(default)]
+    pub expect: PriceFilesExpect,
+}
+
+/// A price-file scenario's `[expect]`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PriceFilesExpect {
+    /// The reconciliation holds (always: `false` is refused).
+    #[serde(default)]
+    pub reconciliation: Reconciled,
+    /// The run's figures.
+    #[serde(default)]
+    pub price_files: PriceFilesCounts,
+}
+
+/// `[expect.price_files]`.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PriceFilesCounts {
+    /// Alerts delivered.
+    pub alerts: Option<Count>,
+    /// CSV objects under the analysis prefix.
+    pub csv_rows: Option<Count>,
+    /// Files in the quarantine.
+    pub quarantined: Option<Count>,
+}
+
+impl Sections for PriceFilesFile {
+    const FLOW: &'static str = "price-files";
+}
+
+impl PriceFilesExpect {
+    /// Every stated count, with its dotted key.
+    fn counts(&self) -> Vec<(String, Option<Count>)> {
+        let p = &self.price_files;
+        vec![
+            ("expect.price_files.alerts".into(), p.alerts),
+            ("expect.price_files.csv_rows".into(), p.csv_rows),
+            ("expect.price_files.quarantined".into(), p.quarantined),
+        ]
+    }
+
+    /// Every assertion on a price-file run's `report`, held or not.
+    pub fn judge(&self, report: &PriceFilesReport) -> Checks {
+        let mut checks = Checks::default();
+        let p = &self.price_files;
+        checks.count("price_files.alerts", &p.alerts, report.alerts);
+        checks.count("price_files.csv_rows", &p.csv_rows, report.csv_objects);
+        checks.count(
+            "price_files.quarantined",
+            &p.quarantined,
+            report.quarantined_objects,
+        );
+        checks
+    }
+}
+
+impl FlowFile for PriceFilesFile {
+    fn check(&self, _: &toml::Table) -> Vec<(String, String)> {
+        let mut problems = self
+            .price_files
+            .as_ref()
+            .map(PriceFileSettings::check)
+            .unwrap_or_default();
+        problems.extend(count_problems(self.expect.counts()));
+        problems
+    }
+
+    fn services(&self) -> Vec<tickflow_pipeline::chaos::Service> {
+        super::topology::SERVICES.to_vec()
+    }
+
+    /// A paced upload takes at most [`MAX_UPLOAD_SECS`].
+    fn planned(&self) -> Planned {
+        let upload = self.price_files.as_ref().and_then(|p| {
+            let files = p.total_files();
+            p.rate.map(|rate| files.saturating_sub(1) as f64 / rate)
+        });
+        Planned {
+            figures: upload
+                .map(|secs| PlannedFigure {
+                    what: "upload_secs",
+                    value: secs,
+                    cap: MAX_UPLOAD_SECS,
+                })
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    fn run<'a>(
+        &'a self,
+        of: RunOf<'a>,
+        clients: &'a Clients,
+        _: Infra<'a>,
+    ) -> LocalBoxFuture<'a, Result<FlowReport, String>> {
+        Box::pin(async move {
+            let config = PriceFilesRunConfig {
+                name: of.name.to_string(),
+                seed: of.seed,
+                measure_ceiling: of.heavy,
+                settings: self.price_files.clone().unwrap_or_default(),
+            };
+            let mut report = run(clients, &config).await.map_err(|e| e.to_string())?;
+            report.verdict.add_checks(self.expect.judge(&report));
+            Ok(report.into())
+        })
+    }
+}
