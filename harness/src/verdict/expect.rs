@@ -9,9 +9,10 @@ use serde::{Deserialize, Deserializer};
 
 use super::checks::Checks;
 
-/// An exact count (`5`) or a range (`{ min = 1, max = 9 }`, either bound optional).
+/// An exact count (`5`) or a range (`{ min = 1, max = 9 }`, either bound optional); a range
+/// that cannot fail is refused where it is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
-#[serde(untagged)]
+#[serde(try_from = "WrittenCount")]
 pub enum Count {
     /// Exactly this many.
     Exact(u64),
@@ -28,6 +29,32 @@ pub struct Bounds {
     /// Upper bound.
     pub max: Option<u64>,
 }
+
+/// An exact count (`5`) or a range (`{ min = 1, max = 9 }`, either bound optional), as
+/// written, before it is checked.
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(untagged)]
+#[schemars(rename = "Count")]
+enum WrittenCount {
+    /// Exactly this many.
+    Exact(u64),
+    /// Within the bounds (inclusive).
+    Range(Bounds),
+}
+
+impl TryFrom<WrittenCount> for Count {
+    type Error = String;
+
+    fn try_from(written: WrittenCount) -> Result<Self, String> {
+        let count = match written {
+            WrittenCount::Exact(n) => Count::Exact(n),
+            WrittenCount::Range(b) => Count::Range(b),
+        };
+        count.check().map(|()| count)
+    }
+}
+
+// Checked as read (`try_from`), so that no flow lists its counts a second time to check them.
 
 /// The largest integer a TOML file can hold (TOML integers are signed 64-bit).
 const MAX_TOML_INTEGER: u64 = i64::MAX as u64;
@@ -93,14 +120,6 @@ impl std::fmt::Display for Count {
             }) => write!(f, "any"),
         }
     }
-}
-
-/// The problems of every stated count of `counts` (dotted key, count): one that cannot fail.
-pub fn count_problems(counts: Vec<(String, Option<Count>)>) -> Vec<(String, String)> {
-    counts
-        .into_iter()
-        .filter_map(|(key, count)| Some((key, count?.check().err()?)))
-        .collect()
 }
 
 /// `reconciliation = true`: every run is reconciled, so the key exists only to keep files that
@@ -189,6 +208,26 @@ mod tests {
         });
         assert!(r.admits(2) && r.admits(4) && !r.admits(5) && !r.admits(1));
         assert_eq!(r.to_string(), "2..=4");
+    }
+
+    #[test]
+    fn a_range_that_cannot_fail_is_refused_where_written() {
+        #[derive(Debug, Deserialize)]
+        struct E {
+            #[allow(dead_code)]
+            found: Count,
+        }
+        for fine in ["found = 3", "found = { min = 1 }", "found = { max = 0 }"] {
+            assert!(toml::from_str::<E>(fine).is_ok(), "{fine}");
+        }
+        for (never, why) in [
+            ("found = { min = 0 }", "admits every count"),
+            ("found = {}", "needs min, max or both"),
+            ("found = { min = 5, max = 2 }", "nothing can pass"),
+        ] {
+            let e = toml::from_str::<E>(never).unwrap_err();
+            assert!(e.message().contains(why), "{never}: {e}");
+        }
     }
 
     #[test]

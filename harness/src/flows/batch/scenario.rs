@@ -13,7 +13,7 @@ use super::generate::BatchSettings;
 use super::report::BatchReport;
 use crate::flows::flow::{FlowFile, Infra, RunOf, Sections};
 use crate::postgres;
-use crate::verdict::expect::{count_problems, glob_problem, Count, Reconciled};
+use crate::verdict::expect::{glob_problem, Count, Reconciled};
 use crate::verdict::{Checks, FlowReport};
 
 /// A batch scenario: company CSV files in S3 -> one PostgreSQL table, started by `.SUCCESS`.
@@ -81,16 +81,6 @@ impl Sections for BatchFile {
 }
 
 impl BatchExpect {
-    /// Every stated count, with its dotted key.
-    fn counts(&self) -> Vec<(String, Option<Count>)> {
-        let b = &self.batch;
-        vec![
-            ("expect.batch.table_rows".into(), b.table_rows),
-            ("expect.batch.bad_rows".into(), b.bad_rows),
-            ("expect.batch.bad_files".into(), b.bad_files),
-        ]
-    }
-
     /// Every assertion on a batch run's `report`, held or not.
     pub fn judge(&self, report: &BatchReport) -> Checks {
         let mut checks = Checks::default();
@@ -131,7 +121,6 @@ impl FlowFile for BatchFile {
             (Some(batch), None) => problems.extend(batch.check()),
             (None, _) => {}
         }
-        problems.extend(count_problems(self.expect.counts()));
         if let Some(subject) = &self.expect.sns.run_status_subject {
             problems.extend(glob_problem("expect.sns.run_status_subject", subject));
         }

@@ -12,7 +12,7 @@ use super::driver::{run, PriceFilesRunConfig};
 use super::report::PriceFilesReport;
 use super::settings::{PriceFileSettings, MAX_UPLOAD_SECS};
 use crate::flows::flow::{FlowFile, Infra, Planned, PlannedFigure, RunOf, Sections};
-use crate::verdict::expect::{count_problems, Count, Reconciled};
+use crate::verdict::expect::{Count, Reconciled};
 use crate::verdict::{Checks, FlowReport};
 
 /// A price-file scenario: price files in S3 -> notification -> ETL to CSV -> notification ->
@@ -60,16 +60,6 @@ impl Sections for PriceFilesFile {
 }
 
 impl PriceFilesExpect {
-    /// Every stated count, with its dotted key.
-    fn counts(&self) -> Vec<(String, Option<Count>)> {
-        let p = &self.price_files;
-        vec![
-            ("expect.price_files.alerts".into(), p.alerts),
-            ("expect.price_files.csv_rows".into(), p.csv_rows),
-            ("expect.price_files.quarantined".into(), p.quarantined),
-        ]
-    }
-
     /// Every assertion on a price-file run's `report`, held or not.
     pub fn judge(&self, report: &PriceFilesReport) -> Checks {
         let mut checks = Checks::default();
@@ -87,13 +77,10 @@ impl PriceFilesExpect {
 
 impl FlowFile for PriceFilesFile {
     fn check(&self, _: &toml::Table) -> Vec<(String, String)> {
-        let mut problems = self
-            .price_files
+        self.price_files
             .as_ref()
             .map(PriceFileSettings::check)
-            .unwrap_or_default();
-        problems.extend(count_problems(self.expect.counts()));
-        problems
+            .unwrap_or_default()
     }
 
     fn services(&self) -> Vec<tickflow_pipeline::chaos::Service> {

@@ -8,7 +8,7 @@ use super::file::StreamFile;
 use super::sections::{SourceKind, Speed};
 use crate::flows::stream::arrival::{LoadPlan, MAX_RATE, MIN_RATE};
 use crate::flows::stream::web::settings::MAX_CALLS;
-use crate::verdict::expect::{count_problems, glob_problem};
+use crate::verdict::expect::glob_problem;
 
 use super::expect::WebExpect;
 
@@ -242,10 +242,10 @@ fn check_replay(file: &StreamFile, problems: &mut Vec<(String, String)>) {
     }
 }
 
-/// `[expect]`: counts that can fail, and globs that parse.
+/// `[expect]`: globs that parse (a count that cannot fail is refused as it is read), and the
+/// faults' own settings.
 fn check_expect(file: &StreamFile, problems: &mut Vec<(String, String)>) {
     problems.extend(file.faults.check());
-    problems.extend(count_problems(file.expect.counts()));
     for (i, p) in file.expect.partitions.iter().enumerate() {
         problems.extend(glob_problem(
             &format!("expect.partitions.{i}.glob"),

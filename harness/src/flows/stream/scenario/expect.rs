@@ -203,46 +203,6 @@ impl WebExpect {
     }
 }
 
-impl Expect {
-    /// Every count the section states, with its dotted key.
-    pub fn counts(&self) -> Vec<(String, Option<Count>)> {
-        let mut counts: Vec<(String, Option<Count>)> = vec![
-            ("expect.sent".into(), self.sent),
-            ("expect.found".into(), self.found),
-            ("expect.quarantined".into(), self.quarantined),
-            ("expect.dead_lettered".into(), self.dead_lettered),
-            (
-                "expect.queues.main_visible".into(),
-                self.queues.main_visible,
-            ),
-            (
-                "expect.queues.main_in_flight".into(),
-                self.queues.main_in_flight,
-            ),
-            ("expect.queues.dlq".into(), self.queues.dlq),
-            ("expect.sns.price_alert".into(), self.sns.price_alert),
-            ("expect.sns.run_status".into(), self.sns.run_status),
-            ("expect.faults_fired".into(), self.faults_fired),
-            ("expect.restarts".into(), self.restarts),
-            ("expect.redelivered".into(), self.redelivered),
-        ];
-        for (key, count, _) in self.web.figures(&Default::default()) {
-            counts.push((format!("expect.web.{key}"), count));
-        }
-        for (key, count, _) in self.sinks.figures(&[]) {
-            counts.push((format!("expect.sinks.{key}"), count));
-        }
-        if let Some(NewData::Count(c)) = self.sns.new_data {
-            counts.push(("expect.sns.new_data".into(), Some(c)));
-        }
-        for (i, p) in self.partitions.iter().enumerate() {
-            counts.push((format!("expect.partitions.{i}.objects"), p.objects));
-            counts.push((format!("expect.partitions.{i}.events"), p.events));
-        }
-        counts
-    }
-}
-
 impl Default for Expect {
     fn default() -> Self {
         Self {
