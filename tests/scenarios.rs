@@ -11,10 +11,10 @@
 use std::path::{Path, PathBuf};
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use tickflow_harness::aws::{self, Target};
-use tickflow_harness::localstack::shared::shared;
-use tickflow_harness::localstack::{LocalStack, LocalStackConfig, Origin};
-use tickflow_harness::postgres;
+use tickflow_harness::infra::aws::{self, Target};
+use tickflow_harness::infra::localstack::shared::shared;
+use tickflow_harness::infra::localstack::{LocalStack, LocalStackConfig, Origin};
+use tickflow_harness::infra::postgres;
 use tickflow_harness::scenario::{self, Outcome, Scenario};
 
 fn main() {

@@ -90,8 +90,8 @@ fn every_path_the_code_map_names_exists_and_every_module_is_named() {
 #[test]
 fn a_module_left_out_or_a_path_gone_is_found() {
     let root = root();
-    let named = named_paths("- `harness/src/wait.rs`: waits.\n- `src/cli/`: the CLI.");
-    assert!(named.contains("harness/src/wait.rs"));
+    let named = named_paths("- `harness/src/runtime/wait.rs`: waits.\n- `src/cli/`: the CLI.");
+    assert!(named.contains("harness/src/runtime/wait.rs"));
     let in_src = unnamed(&root, "src", &named);
     assert!(!in_src.contains(&"src/cli/".to_string()), "{in_src:?}");
     assert!(
@@ -103,7 +103,7 @@ fn a_module_left_out_or_a_path_gone_is_found() {
         missing.contains(&"harness/src/verdict/".to_string()),
         "{missing:?}"
     );
-    assert!(!missing.contains(&"harness/src/wait.rs".to_string()));
+    assert!(!missing.contains(&"harness/src/runtime/wait.rs".to_string()));
     assert!(!root.join("harness/src/nothing.rs").exists());
 }
 

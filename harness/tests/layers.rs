@@ -9,14 +9,13 @@
 //!
 //! The layers, bottom up (each crate's `lib.rs` and ARCHITECTURE.md say the same).
 //!
-//! The harness:
-//! 0. what every judge and report says: `error`, `verdict`, `html`, `plot`, `latency`, `owned_thread`,
-//!    `wait`;
-//! 1. infrastructure: `aws`, `localstack`, `postgres`, `topology`;
+//! The harness (one folder per layer):
+//! 0. what every judge and report says: `error`, `verdict`, `render`, `runtime`;
+//! 1. infrastructure: `infra`;
 //! 2. reading back: `observe`;
 //! 3. the flows, one folder each: `flows::stream`, `flows::batch`, `flows::price_files`;
 //! 4. scenarios: `scenario`;
-//! 5. commands and reports over every flow: `report`, `doctor`, `parity`, `ceiling`, `shrink`.
+//! 5. reports and commands over every flow: `report`, `commands`.
 //!
 //! The pipeline:
 //! 0. foundations: `utc`, `draw`, `control`, `retry`, `calls`, `compress`, `kpl`, `s3_event`,
@@ -53,23 +52,14 @@ const HARNESS: Tree = Tree {
     layers: &[
         ("error", 0),
         ("verdict", 0),
-        ("html", 0),
-        ("plot", 0),
-        ("latency", 0),
-        ("owned_thread", 0),
-        ("wait", 0),
-        ("aws", 1),
-        ("localstack", 1),
-        ("postgres", 1),
-        ("topology", 1),
+        ("render", 0),
+        ("runtime", 0),
+        ("infra", 1),
         ("observe", 2),
         ("flows", 3),
         ("scenario", 4),
         ("report", 5),
-        ("doctor", 5),
-        ("parity", 5),
-        ("ceiling", 5),
-        ("shrink", 5),
+        ("commands", 5),
     ],
     apart: &["flows::stream", "flows::batch", "flows::price_files"],
     root_is_parent: false,

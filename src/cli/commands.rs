@@ -8,13 +8,13 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use tickflow_harness::aws::readiness::Service;
-use tickflow_harness::aws::{self, Target};
-use tickflow_harness::ceiling;
-use tickflow_harness::doctor;
+use tickflow_harness::commands::ceiling;
+use tickflow_harness::commands::doctor;
 use tickflow_harness::flows::stream::replay;
 use tickflow_harness::flows::stream::scenario::StreamFile;
 use tickflow_harness::flows::stream::topology::Topology;
+use tickflow_harness::infra::aws::readiness::Service;
+use tickflow_harness::infra::aws::{self, Target};
 use tickflow_harness::scenario;
 use tickflow_pipeline::source::Generator;
 

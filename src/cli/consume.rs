@@ -9,10 +9,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use tickflow_harness::aws::readiness::Service;
-use tickflow_harness::aws::{self, Target};
 use tickflow_harness::flows::stream::driver::{judge_lake, Source};
 use tickflow_harness::flows::stream::scenario::StreamFile;
+use tickflow_harness::infra::aws::readiness::Service;
+use tickflow_harness::infra::aws::{self, Target};
 use tickflow_harness::scenario;
 use tickflow_pipeline::aws::AwsError;
 

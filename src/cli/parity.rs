@@ -8,13 +8,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use tickflow_harness::aws::emulator;
-use tickflow_harness::aws::readiness::Service;
-use tickflow_harness::aws::{self, Target};
-use tickflow_harness::parity::{self, Side};
+use tickflow_harness::commands::parity::{self, Side};
+use tickflow_harness::infra::aws::emulator;
+use tickflow_harness::infra::aws::readiness::Service;
+use tickflow_harness::infra::aws::{self, Target};
+use tickflow_harness::infra::topology::new_run_id;
 use tickflow_harness::report;
 use tickflow_harness::scenario::Scenario;
-use tickflow_harness::topology::new_run_id;
 use tickflow_harness::verdict::verdict;
 
 use super::runs::execute_all;

@@ -7,11 +7,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use tickflow_harness::aws;
-use tickflow_harness::aws::readiness::Service;
 use tickflow_harness::flows::stream::arrival::LoadPlan;
 use tickflow_harness::flows::stream::produce::{self, Partition};
 use tickflow_harness::flows::stream::scenario::StreamFile;
+use tickflow_harness::infra::aws;
+use tickflow_harness::infra::aws::readiness::Service;
 use tickflow_harness::scenario;
 
 use super::target::{with_target, TargetKind};

@@ -6,12 +6,12 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use tickflow_harness::aws::readiness::Service;
-use tickflow_harness::aws::Target;
 use tickflow_harness::flows::stream::driver::StreamRunConfig;
 use tickflow_harness::flows::stream::fired;
 use tickflow_harness::flows::stream::scenario::StreamFile;
 use tickflow_harness::flows::stream::settings::PipelineSettings;
+use tickflow_harness::infra::aws::readiness::Service;
+use tickflow_harness::infra::aws::Target;
 use tickflow_harness::report;
 use tickflow_harness::scenario::{self, Outcome, Scenario};
 use tickflow_pipeline::source::GeneratorConfig;

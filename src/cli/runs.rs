@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use tickflow_harness::aws::{self, Target};
 use tickflow_harness::flows::stream::driver::{self as pipeline_run, Source, StreamRunConfig};
 use tickflow_harness::flows::stream::report::StreamReport;
-use tickflow_harness::postgres::{Postgres, PostgresConfig};
+use tickflow_harness::infra::aws::{self, Target};
+use tickflow_harness::infra::postgres::{Postgres, PostgresConfig};
 use tickflow_harness::report;
 use tickflow_harness::scenario::{self, Outcome, Scenario};
 use tickflow_harness::verdict::Report as _;

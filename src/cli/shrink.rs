@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use tickflow_harness::aws::{self, Target};
+use tickflow_harness::commands::shrink::{self, ShrinkConfig};
 use tickflow_harness::flows::stream::scenario::StreamFile;
+use tickflow_harness::infra::aws::{self, Target};
 use tickflow_harness::scenario::{self, Scenario};
-use tickflow_harness::shrink::{self, ShrinkConfig};
 
 use super::runs::{infra, postgres_if};
 use super::target::{with_target, Site, TargetKind};

@@ -7,12 +7,12 @@
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use tickflow_harness::aws::emulator::{self, Emulator};
-use tickflow_harness::aws::identity::aws_identity;
-use tickflow_harness::aws::readiness::{self, Service};
-use tickflow_harness::aws::{self, Target};
 use tickflow_harness::error::redact_url;
-use tickflow_harness::localstack::{LocalStack, LocalStackConfig, Origin};
+use tickflow_harness::infra::aws::emulator::{self, Emulator};
+use tickflow_harness::infra::aws::identity::aws_identity;
+use tickflow_harness::infra::aws::readiness::{self, Service};
+use tickflow_harness::infra::aws::{self, Target};
+use tickflow_harness::infra::localstack::{LocalStack, LocalStackConfig, Origin};
 
 /// Where a command runs, as a job sees it: a line describing it, and the LocalStack container
 /// tickflow started, if it did (an outage fault may pause only that one).

@@ -8,7 +8,7 @@
 use tickflow_harness::flows::batch::{
     run_and_keep, BatchInput, BatchRunConfig, BatchSettings, FinishedBatch,
 };
-use tickflow_harness::postgres;
+use tickflow_harness::infra::postgres;
 use tickflow_harness::verdict::Report as _;
 use tickflow_pipeline::batch::layout::{self, COLUMNS, TABLE};
 use tickflow_pipeline::batch::load::replace_rows;

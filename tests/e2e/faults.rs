@@ -10,11 +10,11 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tickflow_harness::commands::shrink::{render, shrink, ShrinkConfig};
 use tickflow_harness::flows::stream::driver::{run, StreamRunConfig};
 use tickflow_harness::flows::stream::fired::schedule_from_report;
 use tickflow_harness::flows::stream::scenario::StreamFile;
 use tickflow_harness::flows::stream::topology::{Provisioned, Topology};
-use tickflow_harness::shrink::{render, shrink, ShrinkConfig};
 use tickflow_harness::verdict::Report as _;
 use tickflow_pipeline::aws::Clients;
 use tickflow_pipeline::bridge::{pack, Bridge, BridgeConfig, Checkpoints};

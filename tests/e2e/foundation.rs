@@ -2,9 +2,10 @@
 
 use std::time::Duration;
 
+use tickflow_harness::commands::doctor;
 use tickflow_harness::flows::stream::topology::Topology;
-use tickflow_harness::localstack::{LocalStack, LocalStackConfig};
-use tickflow_harness::{doctor, Error};
+use tickflow_harness::infra::localstack::{LocalStack, LocalStackConfig};
+use tickflow_harness::Error;
 
 use crate::support::{clients, within};
 
@@ -102,7 +103,10 @@ async fn a_provisioning_that_fails_half_way_leaves_nothing_behind() {
     let clients = clients().await;
     // Capitals are fine in stream and queue names, not in a bucket's: the stream and the
     // queues are made, then the lake bucket is refused.
-    let topology = Topology::with_run_id(format!("X{}", tickflow_harness::topology::new_run_id()));
+    let topology = Topology::with_run_id(format!(
+        "X{}",
+        tickflow_harness::infra::topology::new_run_id()
+    ));
     let error = within(LIMIT, "provision", topology.provision(&clients))
         .await
         .unwrap_err();

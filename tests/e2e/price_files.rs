@@ -78,7 +78,7 @@ async fn alert(clients: &Clients, bucket: &str, asset: &str, minutes: i64) -> Op
 #[tokio::test]
 async fn the_analysis_waits_for_the_previous_record_in_market_time() {
     let clients = crate::support::clients().await;
-    let res = topology::provision(&clients, &tickflow_harness::topology::new_run_id())
+    let res = topology::provision(&clients, &tickflow_harness::infra::topology::new_run_id())
         .await
         .unwrap();
     let bucket = &res.bucket;

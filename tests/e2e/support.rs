@@ -3,10 +3,10 @@
 use std::future::Future;
 use std::time::Duration;
 
-use tickflow_harness::aws::{self, Target};
 use tickflow_harness::flows::stream::report::StreamReport;
 use tickflow_harness::flows::stream::scenario::{Expect, StreamFile};
-use tickflow_harness::localstack::shared::{shared, SharedLocalStack};
+use tickflow_harness::infra::aws::{self, Target};
+use tickflow_harness::infra::localstack::shared::{shared, SharedLocalStack};
 use tickflow_pipeline::aws::Clients;
 
 /// The test binary's LocalStack; panics with the start-up error, which says how to provide one.

@@ -13,7 +13,7 @@ use tickflow_pipeline::aws::{AwsError, Clients};
 use tokio::time::Instant;
 
 use crate::error::Result;
-use crate::wait::{self, Look, Stillness};
+use crate::runtime::wait::{self, Look, Stillness};
 
 /// Visible and in-flight messages of a queue.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]

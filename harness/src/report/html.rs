@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use crate::html::escape;
+use crate::render::html::escape;
 use crate::scenario::Outcome;
 use crate::verdict::{verdict, Failure};
 

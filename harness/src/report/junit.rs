@@ -48,7 +48,7 @@ pub fn junit(outcomes: &[Outcome]) -> String {
 /// XML's special characters escaped; control characters other than tab and line ends dropped
 /// (XML 1.0 cannot hold them, not even as character references).
 fn escape(text: &str) -> String {
-    let mut out = crate::html::escape(text);
+    let mut out = crate::render::html::escape(text);
     out.retain(|c| (c as u32) >= 0x20 || matches!(c, '\n' | '\t' | '\r'));
     out
 }

@@ -198,7 +198,7 @@ mod tests {
                     held,
                 }
                 .into(),
-                latency_histogram: vec![crate::latency::Bucket { le_ms: 5, count: 2 }],
+                latency_histogram: vec![crate::verdict::latency::Bucket { le_ms: 5, count: 2 }],
                 ..Judgement::default()
             },
             timeline: vec![sample(1_000, 1), sample(2_000, 2)],

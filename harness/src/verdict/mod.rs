@@ -10,6 +10,7 @@ pub mod expect;
 mod facts;
 mod failure;
 mod flow_report;
+pub mod latency;
 mod measurement;
 mod record;
 mod report;

@@ -15,7 +15,7 @@ use tickflow_pipeline::batch::layout::TABLE;
 use tokio::io::AsyncWriteExt;
 
 use crate::error::{Error, Result};
-use crate::postgres::{DATABASE, USER};
+use crate::infra::postgres::{DATABASE, USER};
 
 /// A plain `psql` `COPY` of the same rows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]

@@ -20,7 +20,7 @@ use super::replay::ReplayDir;
 use super::report::BatchReport;
 use super::{content, generate, judge, topology};
 use crate::error::{Error, Result};
-use crate::wait;
+use crate::runtime::wait;
 
 /// Uploads in flight.
 const UPLOADS: usize = 16;
@@ -149,7 +149,7 @@ pub async fn run_and_keep(
     config: &BatchRunConfig,
 ) -> Result<FinishedBatch> {
     let started = Instant::now();
-    let run_id = crate::topology::new_run_id();
+    let run_id = crate::infra::topology::new_run_id();
     let res = topology::provision(clients, database_url, &run_id).await?;
     match drive(clients, &res, config, started).await {
         Ok((report, expected, stats)) => Ok(FinishedBatch {

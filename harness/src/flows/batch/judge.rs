@@ -29,7 +29,7 @@ pub(super) async fn judge(
     expected: &Expected,
     stats: &TriggerStats,
 ) -> Result<BatchReport> {
-    let db = crate::postgres::connect(&res.database_url).await?;
+    let db = crate::infra::postgres::connect(&res.database_url).await?;
     // One scan of the table: its rows per company and their content.
     let table_content = table_content(&db).await?;
     let table: BTreeMap<String, u64> = table_content

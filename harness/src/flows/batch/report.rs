@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use tickflow_pipeline::batch::RunSummary;
 
-use crate::html::table;
+use crate::render::html::table;
 use crate::verdict::{FactClass, FactRules, Report, Tally, Verdict};
 
 /// What a batch run did and whether it held.

@@ -12,7 +12,7 @@ use super::driver::{run, BatchInput, BatchRunConfig};
 use super::generate::BatchSettings;
 use super::report::BatchReport;
 use crate::flows::flow::{FlowFile, Infra, RunOf, Sections};
-use crate::postgres;
+use crate::infra::postgres;
 use crate::verdict::expect::{glob_problem, Count, Reconciled};
 use crate::verdict::{Checks, FlowReport};
 

@@ -10,7 +10,7 @@ use tickflow_pipeline::batch::layout;
 use tickflow_pipeline::chaos::Service;
 
 use crate::error::{Error, Result};
-use crate::topology::{
+use crate::infra::topology::{
     delete_all, ensure_bucket, ensure_queue, ensure_topic, notify_queues, subscribe_queue,
     KeyFilter,
 };
@@ -63,7 +63,7 @@ pub async fn provision(
     let status_queue = ensure_queue(clients, &name("sub-run-status"), vec![]).await?;
     subscribe_queue(clients, &status_topic, &status_queue).await?;
     let schema = format!("tickflow_{}", run_id.replace('-', "_"));
-    let client = crate::postgres::connect(database_url).await?;
+    let client = crate::infra::postgres::connect(database_url).await?;
     client
         .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
         .await
@@ -92,7 +92,7 @@ pub async fn teardown(clients: &Clients, database_url: &str, res: &BatchResource
         &[&res.status_topic],
     )
     .await;
-    match crate::postgres::connect(database_url).await {
+    match crate::infra::postgres::connect(database_url).await {
         Ok(client) => {
             let drop = format!("DROP SCHEMA IF EXISTS {} CASCADE", res.schema);
             if let Err(e) = client.batch_execute(&drop).await {

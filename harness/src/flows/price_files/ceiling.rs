@@ -14,7 +14,7 @@ use tickflow_pipeline::aws::{AwsError, Clients};
 use tickflow_pipeline::s3_event::{self, Notice};
 
 use crate::error::{Error, Result};
-use crate::topology::{delete_all, ensure_bucket, ensure_queue, notify_queues, KeyFilter};
+use crate::infra::topology::{delete_all, ensure_bucket, ensure_queue, notify_queues, KeyFilter};
 use crate::verdict::Measurement;
 
 /// The prefix of the objects put.
@@ -36,7 +36,7 @@ pub async fn notified_puts(
     objects: u64,
     concurrency: usize,
 ) -> Result<Measurement> {
-    let name = format!("tickflow-{}-ceiling", crate::topology::new_run_id());
+    let name = format!("tickflow-{}-ceiling", crate::infra::topology::new_run_id());
     ensure_bucket(clients, &name).await?;
     let queue = match ensure_queue(clients, &name, vec![]).await {
         Ok(queue) => queue,

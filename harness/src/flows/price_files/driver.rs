@@ -22,7 +22,7 @@ use super::settings::PriceFileSettings;
 use super::topology::PriceFileResources;
 use super::{ceiling, generate, judge, topology};
 use crate::error::{Error, Result};
-use crate::wait::{self, Stillness};
+use crate::runtime::wait::{self, Stillness};
 
 /// Uploads in flight.
 const UPLOADS: usize = 16;
@@ -103,7 +103,7 @@ pub async fn run_and_keep(
     config: &PriceFilesRunConfig,
 ) -> Result<FinishedPriceFiles> {
     let started = Instant::now();
-    let run_id = crate::topology::new_run_id();
+    let run_id = crate::infra::topology::new_run_id();
     let res = topology::provision(clients, &run_id).await?;
     let files = generate::generate(&config.settings, config.seed);
     let alerts = generate::expected_alerts(&files, config.settings.threshold_pct);

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::html::table;
+use crate::render::html::table;
 use crate::verdict::{FactClass, FactRules, Measurement, Report, Tally, Verdict};
 
 /// What a price-file run did and whether it held.

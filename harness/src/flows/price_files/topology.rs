@@ -10,7 +10,7 @@ use tickflow_pipeline::chaos::Service;
 use tickflow_pipeline::price_files::layout;
 
 use crate::error::Result;
-use crate::topology::{
+use crate::infra::topology::{
     delete_all, ensure_bucket, ensure_queue, ensure_topic, notify_queues, queue_arn,
     subscribe_queue, KeyFilter,
 };

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::latency::Latency;
+use crate::verdict::latency::Latency;
 
 /// Slowest rate a load may ask for, events/s (one event every 1,000 s).
 pub const MIN_RATE: f64 = 1e-3;

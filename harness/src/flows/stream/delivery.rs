@@ -12,7 +12,7 @@ use aws_sdk_firehose::types::{
 use tickflow_pipeline::aws::{AwsError, Clients};
 
 use crate::error::{Error, Result};
-use crate::wait;
+use crate::runtime::wait;
 
 /// Where Firehose writes the consumer's objects, in the state bucket.
 pub const FIREHOSE_PREFIX: &str = "firehose/";

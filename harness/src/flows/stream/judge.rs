@@ -20,8 +20,8 @@ use crate::flows::stream::alerts::{AlertWindows, PriceSums, WatchOutputs};
 use crate::flows::stream::lake::{self, LakeContents, PartitionSummary};
 use crate::flows::stream::reconcile::{Ledger, Reconciliation};
 use crate::flows::stream::topology::Provisioned;
-use crate::latency::{Bucket, Latency, LatencyHistogram, Window};
 use crate::observe::{self, QueueDepth};
+use crate::verdict::latency::{Bucket, Latency, LatencyHistogram, Window};
 use crate::verdict::{Checks, Failure, Verdict};
 
 /// Longest a queue read may take.
@@ -75,7 +75,7 @@ pub struct Judgement {
     pub latency_histogram: Vec<Bucket>,
     /// The same latencies by when their object was written (at most 120 windows), for the
     /// percentiles-over-time plot.
-    pub latency_over_time: Vec<crate::latency::Window>,
+    pub latency_over_time: Vec<crate::verdict::latency::Window>,
     /// Rows whose latency is unknown (S3 announced no creation of their object).
     pub latency_unknown: u64,
     /// How the new-data notifications match the lake's objects.
@@ -551,7 +551,11 @@ fn latencies(ledger: &Ledger, lake: &LakeContents) -> (LatencyHistogram, Vec<Win
             }
         })
         .collect();
-    (histogram, crate::latency::windows(&timed, 120), unknown)
+    (
+        histogram,
+        crate::verdict::latency::windows(&timed, 120),
+        unknown,
+    )
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use tickflow_pipeline::aws::{AwsError, Clients};
 use crate::error::Result;
 use crate::flows::stream::delivery::{FIREHOSE_ERROR_PREFIX, FIREHOSE_PREFIX};
 use crate::flows::stream::reconcile::Ledger;
-use crate::latency::LatencyHistogram;
+use crate::verdict::latency::LatencyHistogram;
 use crate::verdict::{digest, Digest, Failure};
 
 /// Where the raw consumer stores its objects, in the state bucket.
@@ -352,7 +352,7 @@ pub fn render_text(sinks: &[SinkReport]) -> String {
 /// The comparison as an HTML table, each sink's note under it.
 pub fn render_html(sinks: &[SinkReport]) -> String {
     let mut html = String::from("<h3>Sinks side by side</h3>\n");
-    html.push_str(&crate::html::table(
+    html.push_str(&crate::render::html::table(
         &[
             "sink",
             "calls",
@@ -384,8 +384,8 @@ pub fn render_html(sinks: &[SinkReport]) -> String {
         if let Some(note) = &s.note {
             html.push_str(&format!(
                 "<p><b>{}</b>: {}</p>\n",
-                crate::html::escape(&s.sink),
-                crate::html::escape(note)
+                crate::render::html::escape(&s.sink),
+                crate::render::html::escape(note)
             ));
         }
     }

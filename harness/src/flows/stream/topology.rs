@@ -14,11 +14,11 @@ use tickflow_pipeline::retry::{Attempts, Backoff};
 
 use crate::error::Result;
 use crate::flows::stream::delivery::{self, Buffering};
-use crate::topology::{
+use crate::infra::topology::{
     delete_all, ensure_bucket, ensure_queue, ensure_topic, left_behind, new_run_id, notify_topic,
     queue_arn, subscribe_queue, KeyFilter,
 };
-use crate::wait;
+use crate::runtime::wait;
 
 /// Default shard count (as in the seeds).
 pub const DEFAULT_SHARDS: i32 = 2;

@@ -14,7 +14,7 @@ use crate::flows::stream::arrival::{LoadPlan, Schedule, MAX_SECS};
 use crate::flows::stream::faults::{FaultSettings, Injector};
 use crate::flows::stream::reconcile::Ledger;
 use crate::flows::stream::replay::{self, Item, Pace};
-use crate::latency::LatencyHistogram;
+use crate::verdict::latency::LatencyHistogram;
 
 /// What the feed did.
 #[derive(Debug)]

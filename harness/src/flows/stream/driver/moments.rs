@@ -15,7 +15,7 @@ use tickflow_pipeline::control::{self, Control, Controller, Phase};
 use tokio::task::JoinSet;
 
 use crate::error::{Error, Result};
-use crate::localstack::outage;
+use crate::infra::localstack::outage;
 
 /// The moment faults of a run, running in the background.
 pub(super) struct Moments {

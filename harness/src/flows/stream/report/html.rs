@@ -11,9 +11,9 @@ use tickflow_pipeline::chaos::{FaultKind, Fired};
 
 use super::model::{LakeOnly, StreamReport};
 use crate::flows::stream::progress::Sample;
-use crate::html::escape;
-use crate::latency::{bucket_floor, Bucket, Window};
-use crate::plot::{Axis, Bar, Chart, Line, Marker};
+use crate::render::html::escape;
+use crate::render::plot::{Axis, Bar, Chart, Line, Marker};
+use crate::verdict::latency::{bucket_floor, Bucket, Window};
 
 /// The stream run's section: tables and plots, headings at level 3.
 pub(super) fn section(r: &StreamReport) -> String {
@@ -80,7 +80,7 @@ pub(super) fn section(r: &StreamReport) -> String {
     );
     if !r.fault_rules.is_empty() {
         html.push_str("<h3>Fault rules</h3>\n");
-        html.push_str(&crate::html::table(
+        html.push_str(&crate::render::html::table(
             &["rule", "what", "fired"],
             crate::flows::stream::rules::rows(&r.fault_rules),
         ));
@@ -104,7 +104,7 @@ fn lake_section(r: &StreamReport, lake: &LakeOnly) -> String {
         escape(&lake.bucket),
         escape(&lake.not_judged.join(", "))
     );
-    html.push_str(&crate::html::table(
+    html.push_str(&crate::render::html::table(
         &[
             "events",
             "found",
@@ -124,7 +124,7 @@ fn lake_section(r: &StreamReport, lake: &LakeOnly) -> String {
             c.altered,
         ]],
     ));
-    html.push_str(&crate::html::table(
+    html.push_str(&crate::render::html::table(
         &["partition", "objects", "events"],
         r.judged
             .partitions
@@ -371,7 +371,7 @@ mod tests {
     fn latency_over_time_draws_three_percentiles() {
         let w = |end_ms, p50, p99| Window {
             end_ms,
-            latency: crate::latency::Latency {
+            latency: crate::verdict::latency::Latency {
                 count: 10,
                 p50,
                 p90: p50,

@@ -19,7 +19,7 @@ use tokio::task::JoinSet;
 
 use super::settings::Refusals;
 use crate::flows::stream::arrival::LoadPlan;
-use crate::latency::LatencyHistogram;
+use crate::verdict::latency::LatencyHistogram;
 use crate::verdict::{digest, Digest};
 
 /// Longest the scheduler waits for one answer.

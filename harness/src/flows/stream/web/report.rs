@@ -13,7 +13,7 @@ use tickflow_pipeline::web::WebStats;
 use super::client::{Ask, Calls};
 use super::source::Served;
 use super::tables::ReadBack;
-use crate::latency::{Latency, LatencyHistogram};
+use crate::verdict::latency::{Latency, LatencyHistogram};
 
 /// The web source's part of a run's report.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -160,7 +160,7 @@ impl WebReport {
         let ms = |us: u64| format!("{:.2}", us as f64 / 1e3);
         let (l, ok) = (&self.latency_us, &self.ok_latency_us);
         let mut html = String::from("<h3>Web source</h3>\n");
-        html.push_str(&crate::html::table(
+        html.push_str(&crate::render::html::table(
             &[
                 "requests",
                 "server answered",
@@ -180,7 +180,7 @@ impl WebReport {
                 self.commits.to_string(),
             ]],
         ));
-        html.push_str(&crate::html::table(
+        html.push_str(&crate::render::html::table(
             &["answers", "p50 ms", "p90 ms", "p99 ms", "max ms"],
             [
                 ("every request", l),
@@ -189,13 +189,13 @@ impl WebReport {
             ]
             .map(|(name, l)| [name.to_string(), ms(l.p50), ms(l.p90), ms(l.p99), ms(l.max)]),
         ));
-        html.push_str(&crate::html::table(
+        html.push_str(&crate::render::html::table(
             &["status", "answers"],
             self.statuses
                 .iter()
                 .map(|(s, n)| [s.clone(), n.to_string()]),
         ));
-        html.push_str(&crate::html::table(
+        html.push_str(&crate::render::html::table(
             &["table", "rows"],
             self.rows.iter().map(|(t, n)| [t.clone(), n.to_string()]),
         ));

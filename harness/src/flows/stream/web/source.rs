@@ -21,7 +21,7 @@ use super::client::{Calls, Scheduler};
 use super::settings::WebSettings;
 use crate::error::{Error, Result};
 use crate::flows::stream::arrival::LoadPlan;
-use crate::postgres;
+use crate::infra::postgres;
 
 /// Who calls the server during the run.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]

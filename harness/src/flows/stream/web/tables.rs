@@ -12,7 +12,7 @@ use tokio_postgres::Row;
 
 use super::source::Tables;
 use crate::error::{Error, Result};
-use crate::postgres;
+use crate::infra::postgres;
 use crate::verdict::{digest, Digest};
 
 /// A stored event, as the judge compares it.

@@ -124,7 +124,7 @@ mod tests {
     use super::super::compare::{compare, Agreement};
     use super::super::facts::Facts;
     use super::*;
-    use crate::aws::emulator::Emulator;
+    use crate::infra::aws::emulator::Emulator;
 
     fn side(emulator: Emulator, alerts: &str) -> Side {
         let mut facts = Facts::default();

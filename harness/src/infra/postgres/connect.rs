@@ -38,7 +38,7 @@ pub async fn connect(url: &str) -> Result<tokio_postgres::Client> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::postgres::ENV_URL;
+    use crate::infra::postgres::ENV_URL;
 
     #[test]
     fn a_run_without_postgres_is_told_how_to_get_one() {

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use super::facts::Facts;
 use super::quirks::{Quirk, QUIRKS};
-use crate::aws::emulator::Emulator;
+use crate::infra::aws::emulator::Emulator;
 
 /// One target's run of the scenario, as parity reads it.
 #[derive(Debug, Clone)]

@@ -2,7 +2,7 @@
 //!
 //! LocalStack takes seconds to start, so a test binary starts it once, lazily, and every test
 //! isolates itself by unique resource names. The container lives on a thread of its own and is
-//! removed at process exit and on SIGINT/SIGTERM ([`crate::owned_thread`]).
+//! removed at process exit and on SIGINT/SIGTERM ([`crate::runtime::owned_thread`]).
 
 use std::sync::mpsc;
 use std::sync::OnceLock;
@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use super::config::LocalStackConfig;
 use super::running::{LocalStack, Origin};
 use crate::error::{Error, Result};
-use crate::owned_thread::{self, StopSender};
+use crate::runtime::owned_thread::{self, StopSender};
 
 /// The shared LocalStack as tests see it: where it is and where it came from.
 #[derive(Debug)]

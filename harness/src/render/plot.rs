@@ -9,7 +9,7 @@
 
 use std::fmt::Write as _;
 
-use crate::html::escape;
+use crate::render::html::escape;
 
 /// Chart size in CSS pixels.
 const WIDTH: f64 = 760.0;

@@ -16,7 +16,7 @@ use tokio::io::AsyncBufReadExt;
 use super::config::LocalStackConfig;
 use super::{health, sweep};
 use crate::error::{Error, Result};
-use crate::wait::{self, Look};
+use crate::runtime::wait::{self, Look};
 
 /// LocalStack's gateway port inside the container.
 pub const GATEWAY_PORT: u16 = 4566;

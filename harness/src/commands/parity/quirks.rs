@@ -11,12 +11,12 @@ use aws_sdk_s3::primitives::ByteStream;
 use tickflow_pipeline::aws::{AwsError, Clients};
 use tickflow_pipeline::s3_event::{self, Notice};
 
-use crate::aws::emulator::Emulator;
-use crate::aws::http_get;
-use crate::aws::Target;
 use crate::error::{Error, Result};
-use crate::topology::{self, KeyFilter};
-use crate::wait::{self, Look};
+use crate::infra::aws::emulator::Emulator;
+use crate::infra::aws::http_get;
+use crate::infra::aws::Target;
+use crate::infra::topology::{self, KeyFilter};
+use crate::runtime::wait::{self, Look};
 
 /// One behaviour implementations differ on, and what each is known to answer.
 #[derive(Debug, Clone, Copy)]

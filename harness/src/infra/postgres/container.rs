@@ -14,8 +14,8 @@ use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 use super::config::{PostgresConfig, DATABASE, ENV_IMAGE, ENV_URL, PASSWORD, USER};
 use super::connect::connect;
 use crate::error::{Error, Result};
-use crate::localstack::{dial_host, sweep};
-use crate::wait::{self, Look};
+use crate::infra::localstack::{dial_host, sweep};
+use crate::runtime::wait::{self, Look};
 
 /// The line the server prints when it accepts connections (once for the initialisation server,
 /// once for the real one).

@@ -1,6 +1,6 @@
 //! LocalStack's `/_localstack/health` endpoint: which services are up and which version runs.
 //!
-//! Asked with [`crate::aws::http_get`].
+//! Asked with [`crate::infra::aws::http_get`].
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -45,7 +45,7 @@ impl Health {
 /// [`Error::Unreachable`] when nothing answers, [`Error::NotLocalStack`] when the answer is not
 /// LocalStack's health JSON.
 pub async fn fetch(endpoint: &str, timeout: Duration) -> Result<Health> {
-    let answer = crate::aws::http_get::get(endpoint, "/_localstack/health", timeout)
+    let answer = crate::infra::aws::http_get::get(endpoint, "/_localstack/health", timeout)
         .await
         .map_err(|reason| Error::Unreachable {
             endpoint: redact_url(endpoint),
@@ -58,7 +58,9 @@ pub async fn fetch(endpoint: &str, timeout: Duration) -> Result<Health> {
 }
 
 /// The health JSON of a 200 answer.
-fn parse_answer(answer: &crate::aws::http_get::Answer) -> std::result::Result<Health, String> {
+fn parse_answer(
+    answer: &crate::infra::aws::http_get::Answer,
+) -> std::result::Result<Health, String> {
     if !answer.ok() {
         return Err(format!("health endpoint answered `{}`", answer.status_line));
     }
@@ -70,7 +72,7 @@ mod tests {
     use super::*;
 
     fn parse_response(raw: &[u8]) -> std::result::Result<Health, String> {
-        parse_answer(&crate::aws::http_get::parse(raw)?)
+        parse_answer(&crate::infra::aws::http_get::parse(raw)?)
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! One PostgreSQL per test binary.
 //!
 //! One PostgreSQL per process, shared by every test in a test binary, as
-//! [`crate::localstack::shared`] shares LocalStack ([`crate::owned_thread`]): started lazily on a
+//! [`crate::infra::localstack::shared`] shares LocalStack ([`crate::runtime::owned_thread`]): started lazily on a
 //! thread of its own, removed at exit and on Ctrl-C.
 
 use std::sync::mpsc;
@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use super::config::PostgresConfig;
 use super::container::Postgres;
 use crate::error::{Error, Result};
-use crate::owned_thread::{self, StopSender};
+use crate::runtime::owned_thread::{self, StopSender};
 
 /// The shared server as tests see it.
 #[derive(Debug)]

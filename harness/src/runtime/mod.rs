@@ -1,0 +1,8 @@
+//! Layer 0, how the harness waits, and where what outlives a test runs.
+//!
+//! - [`wait`]: waiting with a deadline, the one way;
+//! - [`owned_thread`]: a runtime on a thread of its own for what outlives one test's runtime
+//!   (the shared containers).
+
+pub mod owned_thread;
+pub mod wait;
