@@ -33,7 +33,14 @@ fn named_paths(text: &str) -> BTreeSet<String> {
 /// The folders whose every entry the code map must name.
 const MAPPED: &[&str] = &[
     "harness/src",
+    "harness/src/infra",
+    "harness/src/render",
+    "harness/src/runtime",
+    "harness/src/commands",
     "harness/src/flows/stream",
+    "harness/src/flows/stream/input",
+    "harness/src/flows/stream/judge",
+    "harness/src/flows/stream/resources",
     "harness/src/flows/batch",
     "harness/src/flows/price_files",
     "pipeline/src",
@@ -48,7 +55,8 @@ fn unnamed(root: &Path, folder: &str, named: &BTreeSet<String>) -> Vec<String> {
         let entry = entry.expect("a folder entry");
         let name = entry.file_name().to_string_lossy().into_owned();
         let is_dir = entry.path().is_dir();
-        if !is_dir && !name.ends_with(".rs") {
+        // A folder's `mod.rs` is its map, named with the folder.
+        if !is_dir && (!name.ends_with(".rs") || name == "mod.rs") {
             continue;
         }
         let path = format!("{folder}/{name}");

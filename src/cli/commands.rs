@@ -10,9 +10,9 @@ use anyhow::Context as _;
 
 use tickflow_harness::commands::ceiling;
 use tickflow_harness::commands::doctor;
-use tickflow_harness::flows::stream::replay;
+use tickflow_harness::flows::stream::input::replay;
+use tickflow_harness::flows::stream::resources::topology::Topology;
 use tickflow_harness::flows::stream::scenario::StreamFile;
-use tickflow_harness::flows::stream::topology::Topology;
 use tickflow_harness::infra::aws::readiness::Service;
 use tickflow_harness::infra::aws::{self, Target};
 use tickflow_harness::scenario;

@@ -6,10 +6,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use tickflow_harness::flows::stream::arrival::{LoadPlan, Ramp, Step};
 use tickflow_harness::flows::stream::driver::{Source, StreamRunConfig};
+use tickflow_harness::flows::stream::input::arrival::{LoadPlan, Ramp, Step};
+use tickflow_harness::flows::stream::input::web::Callers;
 use tickflow_harness::flows::stream::scenario::StreamFile;
-use tickflow_harness::flows::stream::web::Callers;
 use tickflow_harness::scenario;
 
 use super::runs::{run_once, seconds, Outputs};

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use tickflow_harness::flows::stream::arrival::LoadPlan;
-use tickflow_harness::flows::stream::produce::{self, Partition};
+use tickflow_harness::flows::stream::input::arrival::LoadPlan;
+use tickflow_harness::flows::stream::input::produce::{self, Partition};
 use tickflow_harness::flows::stream::scenario::StreamFile;
 use tickflow_harness::infra::aws;
 use tickflow_harness::infra::aws::readiness::Service;

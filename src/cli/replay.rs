@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use tickflow_harness::flows::stream::driver::{Source, StreamRunConfig};
-use tickflow_harness::flows::stream::replay::{Pace, ReplaySpec};
+use tickflow_harness::flows::stream::input::replay::{Pace, ReplaySpec};
 
 use super::runs::{run_once, Outputs};
 use super::target::{with_target, TargetKind};
@@ -23,7 +23,7 @@ pub(super) struct ReplayArgs {
     symbol: Option<String>,
     /// `csv` or `jsonl`; by default decided by the content, whatever the extension.
     #[arg(long)]
-    format: Option<tickflow_harness::flows::stream::replay::Format>,
+    format: Option<tickflow_harness::flows::stream::input::replay::Format>,
     /// Name of the run.
     #[arg(long, default_value = "replay")]
     name: String,
@@ -50,7 +50,7 @@ pub(super) async fn replay_command(
         format: args.format,
     };
     // A source that cannot be replayed is an error before any container starts.
-    tickflow_harness::flows::stream::replay::check(&spec)?;
+    tickflow_harness::flows::stream::input::replay::check(&spec)?;
     let mut config = StreamRunConfig::new(&args.name, 1, 7);
     config.source = Source::Replay(spec);
     let outputs = Outputs::default();

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use tickflow_harness::flows::stream::driver::StreamRunConfig;
-use tickflow_harness::flows::stream::fired;
+use tickflow_harness::flows::stream::judge::fired;
 use tickflow_harness::flows::stream::scenario::StreamFile;
 use tickflow_harness::flows::stream::settings::PipelineSettings;
 use tickflow_harness::infra::aws::readiness::Service;
@@ -92,7 +92,7 @@ fn replayable(
     pipeline: &PipelineSettings,
 ) -> anyhow::Result<()> {
     let problems: Vec<String> =
-        tickflow_harness::flows::stream::rules::check_targets(schedule, &pipeline.calls())
+        tickflow_harness::flows::stream::judge::rules::check_targets(schedule, &pipeline.calls())
             .into_iter()
             .map(|(key, message)| format!("{key}: {message}"))
             .collect();

@@ -174,9 +174,9 @@ async fn postgres_for_web(config: &mut StreamRunConfig) -> anyhow::Result<Option
 }
 
 /// A number of seconds a command waits or runs for: finite, above 0 and at most the cap every
-/// planned schedule keeps ([`tickflow_harness::flows::stream::arrival::MAX_SECS`]).
+/// planned schedule keeps ([`tickflow_harness::flows::stream::input::arrival::MAX_SECS`]).
 pub(super) fn seconds(text: &str) -> Result<f64, String> {
-    use tickflow_harness::flows::stream::arrival::MAX_SECS;
+    use tickflow_harness::flows::stream::input::arrival::MAX_SECS;
     let secs: f64 = text
         .trim()
         .parse()

@@ -11,10 +11,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tickflow_harness::flows::stream::driver::{Source, StreamRunConfig};
-use tickflow_harness::flows::stream::expectations::SomethingSent;
+use tickflow_harness::flows::stream::input::web::settings::ENV_TOKEN;
+use tickflow_harness::flows::stream::input::web::Callers;
+use tickflow_harness::flows::stream::judge::expectations::SomethingSent;
 use tickflow_harness::flows::stream::scenario::{SourceKind, StreamFile};
-use tickflow_harness::flows::stream::web::settings::ENV_TOKEN;
-use tickflow_harness::flows::stream::web::Callers;
 use tickflow_harness::scenario;
 
 use super::runs::{run_once, Outputs};

@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use tickflow_harness::commands::shrink::{render, shrink, ShrinkConfig};
 use tickflow_harness::flows::stream::driver::{run, StreamRunConfig};
-use tickflow_harness::flows::stream::fired::schedule_from_report;
+use tickflow_harness::flows::stream::judge::fired::schedule_from_report;
+use tickflow_harness::flows::stream::resources::topology::{Provisioned, Topology};
 use tickflow_harness::flows::stream::scenario::StreamFile;
-use tickflow_harness::flows::stream::topology::{Provisioned, Topology};
 use tickflow_harness::verdict::Report as _;
 use tickflow_pipeline::aws::Clients;
 use tickflow_pipeline::bridge::{pack, Bridge, BridgeConfig, Checkpoints};
@@ -486,10 +486,14 @@ async fn one_upload_fails_every_attempt(
     drop(handler);
     within(LIMIT, "lake writer", writer).await.unwrap().unwrap();
     assert_eq!(chaos.fired().len(), 6, "{:?}", chaos.fired());
-    let lake =
-        tickflow_harness::flows::stream::lake::read_lake(&clients, &res.bucket, batch.len(), None)
-            .await
-            .unwrap();
+    let lake = tickflow_harness::flows::stream::judge::lake::read_lake(
+        &clients,
+        &res.bucket,
+        batch.len(),
+        None,
+    )
+    .await
+    .unwrap();
     let rows = lake
         .found
         .lake

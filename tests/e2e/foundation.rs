@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use tickflow_harness::commands::doctor;
-use tickflow_harness::flows::stream::topology::Topology;
+use tickflow_harness::flows::stream::resources::topology::Topology;
 use tickflow_harness::infra::localstack::{LocalStack, LocalStackConfig};
 use tickflow_harness::Error;
 

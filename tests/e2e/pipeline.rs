@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tickflow_harness::flows::stream::driver::{run, StreamRunConfig};
 use tickflow_harness::flows::stream::faults::FaultSettings;
-use tickflow_harness::flows::stream::topology::Topology;
+use tickflow_harness::flows::stream::resources::topology::Topology;
 use tickflow_harness::observe;
 use tickflow_harness::verdict::Report as _;
 use tickflow_pipeline::bridge::{Bridge, BridgeConfig, Checkpoints};
@@ -244,12 +244,13 @@ async fn partitioned_generators_together_produce_each_event_once() {
         seed: 31,
         ..Default::default()
     };
-    let load = tickflow_harness::flows::stream::arrival::LoadPlan::default();
+    let load = tickflow_harness::flows::stream::input::arrival::LoadPlan::default();
     let no_faults = FaultSettings::default();
     let mut sent = 0;
     for index in 0..3 {
-        let partition = tickflow_harness::flows::stream::produce::Partition { index, count: 3 };
-        let produced = tickflow_harness::flows::stream::produce::produce(
+        let partition =
+            tickflow_harness::flows::stream::input::produce::Partition { index, count: 3 };
+        let produced = tickflow_harness::flows::stream::input::produce::produce(
             &clients,
             &p.resources.stream,
             generator.clone(),

@@ -9,8 +9,8 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use tickflow_harness::flows::stream::driver::{self, Source};
+use tickflow_harness::flows::stream::input::web::Callers;
 use tickflow_harness::flows::stream::report::StreamReport;
-use tickflow_harness::flows::stream::web::Callers;
 use tickflow_harness::infra::postgres;
 use tickflow_harness::scenario::{self, Scenario};
 use tickflow_harness::verdict::Report as _;

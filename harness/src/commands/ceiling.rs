@@ -10,7 +10,7 @@ use std::time::Duration;
 use tickflow_pipeline::aws::Clients;
 
 use crate::error::Result;
-use crate::flows::stream::topology::{Provisioned, Topology};
+use crate::flows::stream::resources::topology::{Provisioned, Topology};
 use crate::flows::{price_files, stream};
 use crate::verdict::Measurement;
 

@@ -13,7 +13,7 @@ use aws_sdk_kinesis::types::{PutRecordsRequestEntry, ShardIteratorType};
 use tickflow_pipeline::aws::{AwsError, Clients};
 
 use crate::error::Result;
-use crate::flows::stream::topology::{Provisioned, Topology};
+use crate::flows::stream::resources::topology::{Provisioned, Topology};
 
 /// One check's outcome.
 #[derive(Debug, Clone)]

@@ -180,7 +180,7 @@ mod tests {
     }
 
     fn stream(held: Vec<Failure>, failures: Vec<Failure>) -> Outcome {
-        use crate::flows::stream::judge::Judgement;
+        use crate::flows::stream::judge::invariants::Judgement;
         use crate::flows::stream::progress::Sample;
         use crate::flows::stream::report::StreamReport;
         let sample = |at_ms, n| Sample {

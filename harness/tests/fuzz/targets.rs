@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use md5::{Digest, Md5};
 use tickflow_harness::flows::price_files::scenario::PriceFilesFile;
-use tickflow_harness::flows::stream::replay::{self, Format, Item, Pace, ReplaySpec};
+use tickflow_harness::flows::stream::input::replay::{self, Format, Item, Pace, ReplaySpec};
 use tickflow_harness::flows::stream::scenario::StreamFile;
 use tickflow_harness::scenario::{self, Scenario};
 use tickflow_pipeline::event::enrich;

@@ -10,7 +10,7 @@ use aws_sdk_kinesis::types::{PutRecordsRequestEntry, ShardIteratorType};
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use tickflow_pipeline::aws::{AwsError, Clients};
 
-use super::topology::Provisioned;
+use super::resources::topology::Provisioned;
 use crate::error::Result;
 use crate::verdict::Measurement;
 

@@ -11,8 +11,8 @@ use tickflow_pipeline::lake::LakeConfig;
 use tickflow_pipeline::notify::WatchConfig;
 use tickflow_pipeline::producer::{ProducerConfig, MAX_COMPRESSED_AGGREGATE};
 
-use crate::flows::stream::delivery::Buffering;
-use crate::flows::stream::sinks;
+use crate::flows::stream::judge::sinks;
+use crate::flows::stream::resources::delivery::Buffering;
 
 /// Longest price-alert window, seconds (30 days).
 pub const MAX_ALERT_WINDOW_SECS: u64 = 2_592_000;

@@ -10,10 +10,10 @@ use tickflow_pipeline::producer::Outgoing;
 use tokio::sync::mpsc;
 
 use crate::error::Result;
-use crate::flows::stream::arrival::{LoadPlan, Schedule, MAX_SECS};
 use crate::flows::stream::faults::{FaultSettings, Injector};
-use crate::flows::stream::reconcile::Ledger;
-use crate::flows::stream::replay::{self, Item, Pace};
+use crate::flows::stream::input::arrival::{LoadPlan, Schedule, MAX_SECS};
+use crate::flows::stream::input::replay::{self, Item, Pace};
+use crate::flows::stream::judge::reconcile::Ledger;
 use crate::verdict::latency::LatencyHistogram;
 
 /// What the feed did.

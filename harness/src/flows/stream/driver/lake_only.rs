@@ -4,8 +4,8 @@
 //! cannot (`tickflow consume --bucket`), which are named as not judged, never passed.
 
 use crate::flows::stream::faults::FaultSettings;
-use crate::flows::stream::judge;
-use crate::flows::stream::rules;
+use crate::flows::stream::judge::invariants;
+use crate::flows::stream::judge::rules;
 use crate::flows::stream::settings::PipelineSettings;
 use crate::verdict::{Checks, Failure};
 
@@ -13,7 +13,7 @@ use crate::verdict::{Checks, Failure};
 /// the scenario's own: the invariants on queues, notifications and the price watch, the run
 /// status, the extra sinks' reconciliations and the fault schedule's.
 pub(super) fn unshown(pipeline: &PipelineSettings, faults: &FaultSettings) -> Vec<String> {
-    let mut names = judge::invariants_a_lake_cannot_show();
+    let mut names = invariants::invariants_a_lake_cannot_show();
     names.push("sns.run_status".into());
     names.extend(
         pipeline
@@ -36,7 +36,7 @@ pub(super) fn lake_checks(
     held: Vec<Failure>,
     unshown: Vec<String>,
 ) -> (Checks, Vec<String>) {
-    let shows = judge::lake_shows;
+    let shows = invariants::lake_shows;
     let mut not_judged: Vec<String> = failures
         .iter()
         .chain(&held)

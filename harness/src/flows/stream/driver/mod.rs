@@ -1,7 +1,7 @@
 //! One stream run, start to finish.
 //!
 //! One pipeline run, start to finish, as four steps a reader can find one by one: provision the
-//! resources, start the [`stages`], [`feed`] them, drain them; then the [`crate::flows::stream::judge`] reads
+//! resources, start the [`stages`], [`feed`] them, drain them; then the [`crate::flows::stream::judge::invariants`] reads
 //! everything back and gives the verdict, the run status is announced, and the resources are torn
 //! down (or kept, to be judged again: [`FinishedStream`]).
 
@@ -24,19 +24,19 @@ use tickflow_pipeline::source::GeneratorConfig;
 use tickflow_pipeline::stages::StageSet;
 
 use crate::error::Result;
-use crate::flows::stream::arrival::LoadPlan;
-use crate::flows::stream::expectations::{Expectations, SomethingSent};
 use crate::flows::stream::faults::{Fate, FaultSettings};
-use crate::flows::stream::judge::{self, Judgement};
+use crate::flows::stream::input::arrival::LoadPlan;
+use crate::flows::stream::input::web::source::{Finished, Tables};
+use crate::flows::stream::input::web::{self, WebReport};
+use crate::flows::stream::judge::expectations::{Expectations, SomethingSent};
+use crate::flows::stream::judge::invariants::{self, Judgement};
+use crate::flows::stream::judge::reconcile::Ledger;
+use crate::flows::stream::judge::rules;
+use crate::flows::stream::judge::sinks;
 use crate::flows::stream::progress::{self, Sample};
-use crate::flows::stream::reconcile::Ledger;
 use crate::flows::stream::report::{StageStats, StageTimes, StreamReport};
-use crate::flows::stream::rules;
+use crate::flows::stream::resources::topology::{Provisioned, Topology};
 use crate::flows::stream::settings::PipelineSettings;
-use crate::flows::stream::sinks;
-use crate::flows::stream::topology::{Provisioned, Topology};
-use crate::flows::stream::web::source::{Finished, Tables};
-use crate::flows::stream::web::{self, WebReport};
 use crate::infra::topology::new_run_id;
 use crate::observe;
 use crate::verdict::ResourceUse;
@@ -198,7 +198,7 @@ impl FinishedStream {
     pub async fn rejudge(&self, clients: &Clients) -> Result<StreamReport> {
         let (ledger, provisioned) = (&self.ledger, &self.resources.provisioned);
         // Boxed: reading everything back is a large future, too large for a test's stack.
-        let judgement = Box::pin(judge::judge(
+        let judgement = Box::pin(invariants::judge(
             clients,
             ledger,
             provisioned,
@@ -283,7 +283,14 @@ async fn drive(
     let reading = Instant::now();
     let ledger = &ran.fed.ledger;
     let (settle, watch) = (observe::SETTLE, config.pipeline.watch());
-    let judgement = Box::pin(judge::judge(clients, ledger, provisioned, settle, watch)).await?;
+    let judgement = Box::pin(invariants::judge(
+        clients,
+        ledger,
+        provisioned,
+        settle,
+        watch,
+    ))
+    .await?;
     tracing::info!(
         secs = reading.elapsed().as_secs_f64(),
         "read back and judged"
@@ -522,7 +529,7 @@ pub async fn judge_lake(
     let (input, _) = config.source.open(None).await?;
     let mut fed = feed(&config, input)?.run(discarding()).await?;
     fed.ledger.backdate();
-    let judgement = judge::judge_lake(clients, &fed.ledger, bucket).await?;
+    let judgement = invariants::judge_lake(clients, &fed.ledger, bucket).await?;
     let stats = StageStats::default();
     let mut report = assemble(
         &config,

@@ -9,10 +9,10 @@ use tickflow_pipeline::source::{Generator, GeneratorConfig};
 
 use super::feed::Input;
 use crate::error::{Error, Result};
-use crate::flows::stream::arrival::LoadPlan;
-use crate::flows::stream::replay::{self, Item, Pace, ReplaySpec};
-use crate::flows::stream::web::source::Tables;
-use crate::flows::stream::web::{WebRun, WebSpec};
+use crate::flows::stream::input::arrival::LoadPlan;
+use crate::flows::stream::input::replay::{self, Item, Pace, ReplaySpec};
+use crate::flows::stream::input::web::source::Tables;
+use crate::flows::stream::input::web::{WebRun, WebSpec};
 
 /// Most ledger entries reserved up front (a run asked for more still grows past it).
 const MAX_PRESIZE: usize = 50_000_000;

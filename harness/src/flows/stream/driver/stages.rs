@@ -27,9 +27,9 @@ use tokio::sync::mpsc;
 
 use super::upstream::{self, Upstream};
 use crate::error::{Error, Result};
+use crate::flows::stream::judge::sinks::RAW_PREFIX;
 use crate::flows::stream::report::{FanOutCounts, RestartCounts, StageStats, StageTimes};
 use crate::flows::stream::settings::{Consumer, PipelineSettings};
-use crate::flows::stream::sinks::RAW_PREFIX;
 
 /// Events the feed may queue ahead of the producer.
 const FEED_BUFFER: usize = 8_192;

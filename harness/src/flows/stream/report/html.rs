@@ -82,11 +82,11 @@ pub(super) fn section(r: &StreamReport) -> String {
         html.push_str("<h3>Fault rules</h3>\n");
         html.push_str(&crate::render::html::table(
             &["rule", "what", "fired"],
-            crate::flows::stream::rules::rows(&r.fault_rules),
+            crate::flows::stream::judge::rules::rows(&r.fault_rules),
         ));
     }
     if !r.sinks.is_empty() {
-        html.push_str(&crate::flows::stream::sinks::render_html(&r.sinks));
+        html.push_str(&crate::flows::stream::judge::sinks::render_html(&r.sinks));
     }
     if let Some(web) = &r.web {
         html.push_str(&web.render_html());

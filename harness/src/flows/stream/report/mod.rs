@@ -63,7 +63,9 @@ impl Report for StreamReport {
     fn render_text(&self) -> String {
         let mut text = self.text();
         if !self.sinks.is_empty() {
-            text.push_str(&crate::flows::stream::sinks::render_text(&self.sinks));
+            text.push_str(&crate::flows::stream::judge::sinks::render_text(
+                &self.sinks,
+            ));
         }
         if let Some(web) = &self.web {
             text.push_str(&web.render_text());

@@ -15,8 +15,8 @@ use tickflow_pipeline::lake::LakeStats;
 use tickflow_pipeline::processor::handler::HandlerStats;
 use tickflow_pipeline::producer::ProducerStats;
 
-use crate::flows::stream::arrival::Schedule;
-use crate::flows::stream::judge::Judgement;
+use crate::flows::stream::input::arrival::Schedule;
+use crate::flows::stream::judge::invariants::Judgement;
 use crate::verdict::ResourceUse;
 
 /// The outcome of one run.
@@ -61,17 +61,17 @@ pub struct StreamReport {
     pub skipped_moments: Vec<String>,
     /// Each rule of the fault schedule with the faults it fired.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub fault_rules: Vec<crate::flows::stream::rules::RuleFires>,
+    pub fault_rules: Vec<crate::flows::stream::judge::rules::RuleFires>,
     /// The calls the stages made through the fault schedule (`s3 PutObject` -> attempts): what
     /// a rule may name, counted (a run with a schedule).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub fault_calls: BTreeMap<String, u64>,
     /// Each consumer's sink side by side, when the stream has more than the lake's.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub sinks: Vec<crate::flows::stream::sinks::SinkReport>,
+    pub sinks: Vec<crate::flows::stream::judge::sinks::SinkReport>,
     /// The web source's requests, answers and tables (a run fed through `/logs`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub web: Option<crate::flows::stream::web::WebReport>,
+    pub web: Option<crate::flows::stream::input::web::WebReport>,
     /// The existing stream a consume-only run read (nothing was produced).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub consumed_from: Option<String>,

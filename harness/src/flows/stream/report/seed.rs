@@ -6,8 +6,8 @@
 use serde_json::{json, Map, Value};
 
 use super::model::StreamReport;
-use crate::flows::stream::sinks::SinkReport;
-use crate::flows::stream::web::WebReport;
+use crate::flows::stream::input::web::WebReport;
+use crate::flows::stream::judge::sinks::SinkReport;
 use crate::verdict::{FactClass, FactRules};
 
 /// How parity classes a stream report's facts.

@@ -1,11 +1,11 @@
 //! Judging a stream run against its scenario's `[expect]`.
 //!
 //! Judging a stream run against its scenario's `[expect]`, on top of the invariants every run must meet
-//! ([`crate::flows::stream::judge::invariants`]): every assertion that fails says what was expected and what
+//! ([`crate::flows::stream::judge::invariants::invariants`]): every assertion that fails says what was expected and what
 //! was found.
 
 use super::expect::{Expect, NewData, PartitionExpect};
-use crate::flows::stream::expectations::{nothing_sent, Expectations};
+use crate::flows::stream::judge::expectations::{nothing_sent, Expectations};
 use crate::flows::stream::report::StreamReport;
 use crate::verdict::expect::{matcher, Count};
 use crate::verdict::{Checks, Failure};

@@ -6,8 +6,8 @@
 
 use super::file::StreamFile;
 use super::sections::{SourceKind, Speed};
-use crate::flows::stream::arrival::{LoadPlan, MAX_RATE, MIN_RATE};
-use crate::flows::stream::web::settings::MAX_CALLS;
+use crate::flows::stream::input::arrival::{LoadPlan, MAX_RATE, MIN_RATE};
+use crate::flows::stream::input::web::settings::MAX_CALLS;
 use crate::verdict::expect::glob_problem;
 
 use super::expect::WebExpect;
@@ -91,7 +91,7 @@ fn check_generate(file: &StreamFile, problems: &mut Vec<(String, String)>) {
 }
 
 /// The planned arrivals of a stream run: a generated feed's last event, and a web source's
-/// last call, due within [`crate::flows::stream::arrival::MAX_SECS`]; a web source's calls at
+/// last call, due within [`crate::flows::stream::input::arrival::MAX_SECS`]; a web source's calls at
 /// most [`MAX_CALLS`] (a replay's items are known only as they are read: its feed refuses one
 /// due beyond the cap).
 fn check_schedule(file: &StreamFile, problems: &mut Vec<(String, String)>) {
@@ -209,7 +209,7 @@ fn check_sinks(file: &StreamFile, problems: &mut Vec<(String, String)>) {
         }
     }
     let calls = file.pipeline.calls();
-    problems.extend(crate::flows::stream::rules::check_targets(
+    problems.extend(crate::flows::stream::judge::rules::check_targets(
         &file.faults.schedule,
         &calls,
     ));
@@ -235,7 +235,7 @@ fn check_sinks(file: &StreamFile, problems: &mut Vec<(String, String)>) {
 fn check_replay(file: &StreamFile, problems: &mut Vec<(String, String)>) {
     if let Some(replay) = &file.replay {
         if let Speed::Factor(f) = replay.speed {
-            if let Err(e) = crate::flows::stream::replay::Pace::scaled(f) {
+            if let Err(e) = crate::flows::stream::input::replay::Pace::scaled(f) {
                 problems.push(("replay.speed".into(), e));
             }
         }

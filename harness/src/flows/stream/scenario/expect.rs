@@ -96,7 +96,7 @@ impl SinksExpect {
     /// a sink the report does not hold).
     pub fn figures(
         &self,
-        sinks: &[crate::flows::stream::sinks::SinkReport],
+        sinks: &[crate::flows::stream::judge::sinks::SinkReport],
     ) -> Vec<(String, Option<Count>, u64)> {
         let mut figures = Vec::new();
         for (name, expect) in self.named() {
@@ -171,7 +171,7 @@ impl WebExpect {
     /// Each assertion with its key under `expect.web`, and the report's figure it is judged on.
     pub fn figures(
         &self,
-        web: &crate::flows::stream::web::WebReport,
+        web: &crate::flows::stream::input::web::WebReport,
     ) -> Vec<(&'static str, Option<Count>, u64)> {
         let rows = |t: &str| web.rows.get(t).copied().unwrap_or(0);
         vec![

@@ -11,12 +11,12 @@ use serde::Deserialize;
 use super::expect::Expect;
 use super::sections::{Generate, Replay, SourceKind, SourceSection, Speed, SpeedName};
 use crate::flows::flow::{RunOf, Sections};
-use crate::flows::stream::arrival::LoadPlan;
 use crate::flows::stream::driver::{Source, StreamRunConfig};
 use crate::flows::stream::faults::FaultSettings;
-use crate::flows::stream::replay::{Pace, ReplaySpec};
+use crate::flows::stream::input::arrival::LoadPlan;
+use crate::flows::stream::input::replay::{Pace, ReplaySpec};
+use crate::flows::stream::input::web::WebSettings;
 use crate::flows::stream::settings::PipelineSettings;
-use crate::flows::stream::web::WebSettings;
 
 /// A stream scenario: market data -> Kinesis -> SQS -> processor -> S3 lake -> SNS.
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]

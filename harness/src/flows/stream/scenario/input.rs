@@ -6,9 +6,9 @@
 use tickflow_pipeline::source::GeneratorConfig;
 
 use super::file::StreamFile;
-use crate::flows::stream::arrival::LoadPlan;
-use crate::flows::stream::web::settings::ENV_TOKEN;
-use crate::flows::stream::web::{Callers, WebSpec};
+use crate::flows::stream::input::arrival::LoadPlan;
+use crate::flows::stream::input::web::settings::ENV_TOKEN;
+use crate::flows::stream::input::web::{Callers, WebSpec};
 
 impl StreamFile {
     /// The generator settings a scenario file describes (defaults for what it leaves out).

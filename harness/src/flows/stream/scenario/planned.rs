@@ -7,8 +7,8 @@
 use super::file::StreamFile;
 use super::sections::SourceKind;
 use crate::flows::flow::{Planned, PlannedFigure};
-use crate::flows::stream::arrival::{LoadPlan, MAX_SECS};
-use crate::flows::stream::web::settings::MAX_CALLS;
+use crate::flows::stream::input::arrival::{LoadPlan, MAX_SECS};
+use crate::flows::stream::input::web::settings::MAX_CALLS;
 
 /// The run `file` plans: a generated feed's last arrival, a web source's last call and its
 /// calls (a replay's items are known only as they are read: its feed refuses one due beyond

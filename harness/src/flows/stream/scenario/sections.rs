@@ -66,7 +66,7 @@ pub struct Replay {
     /// Symbol for a stock CSV without a `symbol` column.
     pub symbol: Option<String>,
     /// `"csv"` or `"jsonl"`; absent decides by content.
-    pub format: Option<crate::flows::stream::replay::Format>,
+    pub format: Option<crate::flows::stream::input::replay::Format>,
 }
 
 /// How fast a replay plays.

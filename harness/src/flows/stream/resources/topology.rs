@@ -13,7 +13,7 @@ use tickflow_pipeline::resources::{Resources, Topics};
 use tickflow_pipeline::retry::{Attempts, Backoff};
 
 use crate::error::Result;
-use crate::flows::stream::delivery::{self, Buffering};
+use crate::flows::stream::resources::delivery::{self, Buffering};
 use crate::infra::topology::{
     delete_all, ensure_bucket, ensure_queue, ensure_topic, left_behind, new_run_id, notify_topic,
     queue_arn, subscribe_queue, KeyFilter,

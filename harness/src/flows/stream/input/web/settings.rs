@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use tickflow_pipeline::web::query::MAX_BATCH;
 
-use crate::flows::stream::arrival::LoadPlan;
+use crate::flows::stream::input::arrival::LoadPlan;
 
 /// Most calls a web source's schedule may plan (a trading day at `every_secs = 1e-9` would
 /// otherwise be 2e13 of them).

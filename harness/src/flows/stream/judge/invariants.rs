@@ -16,10 +16,10 @@ use tickflow_pipeline::notify::WatchConfig;
 use tickflow_pipeline::s3_event::{self, Notice};
 
 use crate::error::Result;
-use crate::flows::stream::alerts::{AlertWindows, PriceSums, WatchOutputs};
-use crate::flows::stream::lake::{self, LakeContents, PartitionSummary};
-use crate::flows::stream::reconcile::{Ledger, Reconciliation};
-use crate::flows::stream::topology::Provisioned;
+use crate::flows::stream::judge::alerts::{AlertWindows, PriceSums, WatchOutputs};
+use crate::flows::stream::judge::lake::{self, LakeContents, PartitionSummary};
+use crate::flows::stream::judge::reconcile::{Ledger, Reconciliation};
+use crate::flows::stream::resources::topology::Provisioned;
 use crate::observe::{self, QueueDepth};
 use crate::verdict::latency::{Bucket, Latency, LatencyHistogram, Window};
 use crate::verdict::{Checks, Failure, Verdict};
@@ -174,7 +174,7 @@ impl Announcements {
         let mut announced: HashMap<String, u64> = HashMap::new();
         let mut a = Announcements::default();
         let example = |examples: &mut Vec<String>, text: String| {
-            if examples.len() < crate::flows::stream::reconcile::EXAMPLES * 3 {
+            if examples.len() < crate::flows::stream::judge::reconcile::EXAMPLES * 3 {
                 examples.push(text);
             }
         };
@@ -281,7 +281,7 @@ pub async fn judge(
         observe::peek_all(clients, &res.dlq_url, READ_LIMIT, Duration::ZERO),
         alerts,
     )?;
-    lake.found.dead_letters = crate::flows::stream::reconcile::dead_letters(&dlq.messages);
+    lake.found.dead_letters = crate::flows::stream::judge::reconcile::dead_letters(&dlq.messages);
     let reconciliation = Reconciliation::of(ledger, &lake.found);
     observe::settle(clients, &subs.new_data, lake.objects(), settle).await;
     let new_data = observe::peek_all(clients, &subs.new_data, READ_LIMIT, linger).await?;

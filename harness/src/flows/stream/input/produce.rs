@@ -15,8 +15,8 @@ use tickflow_pipeline::source::{Generator, GeneratorConfig};
 use tokio::sync::mpsc;
 
 use crate::error::{Error, Result};
-use crate::flows::stream::arrival::LoadPlan;
 use crate::flows::stream::faults::{FaultSettings, Injector};
+use crate::flows::stream::input::arrival::LoadPlan;
 
 /// Generator `index` of `count`: it takes the events whose position is `index` modulo `count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -3,7 +3,7 @@
 //! How a run's own expectations join its verdict before the run status is announced, without
 //! the stream flow knowing the scenario format: the scenario layer implements [`Expectations`].
 
-use super::report::StreamReport;
+use crate::flows::stream::report::StreamReport;
 use crate::verdict::Failure;
 
 /// Assertions on a finished run beyond the invariants every run meets.

@@ -14,8 +14,8 @@ use serde::Serialize;
 use tickflow_pipeline::aws::{AwsError, Clients};
 
 use crate::error::Result;
-use crate::flows::stream::delivery::{FIREHOSE_ERROR_PREFIX, FIREHOSE_PREFIX};
-use crate::flows::stream::reconcile::Ledger;
+use crate::flows::stream::judge::reconcile::Ledger;
+use crate::flows::stream::resources::delivery::{FIREHOSE_ERROR_PREFIX, FIREHOSE_PREFIX};
 use crate::verdict::latency::LatencyHistogram;
 use crate::verdict::{digest, Digest, Failure};
 
@@ -156,7 +156,7 @@ async fn read_firehose(
 pub async fn lake(
     clients: &Clients,
     bucket: &str,
-    found: &crate::flows::stream::reconcile::Reconciliation,
+    found: &crate::flows::stream::judge::reconcile::Reconciliation,
     uploads: u64,
 ) -> Result<SinkReport> {
     let sizes: Vec<u64> = list(clients, bucket, "event_type=")

@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::client::{Calls, Scheduler};
 use super::settings::WebSettings;
 use crate::error::{Error, Result};
-use crate::flows::stream::arrival::LoadPlan;
+use crate::flows::stream::input::arrival::LoadPlan;
 use crate::infra::postgres;
 
 /// Who calls the server during the run.

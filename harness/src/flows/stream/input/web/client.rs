@@ -18,7 +18,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::settings::Refusals;
-use crate::flows::stream::arrival::LoadPlan;
+use crate::flows::stream::input::arrival::LoadPlan;
 use crate::verdict::latency::LatencyHistogram;
 use crate::verdict::{digest, Digest};
 

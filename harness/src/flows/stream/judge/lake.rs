@@ -19,8 +19,8 @@ use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use crate::error::Result;
-use crate::flows::stream::alerts::PriceSums;
-use crate::flows::stream::reconcile::{Found, Place, QuarantineRow, RowProblem, Sighting};
+use crate::flows::stream::judge::alerts::PriceSums;
+use crate::flows::stream::judge::reconcile::{Found, Place, QuarantineRow, RowProblem, Sighting};
 use crate::verdict::{digest, Digest};
 
 /// Objects read at once.

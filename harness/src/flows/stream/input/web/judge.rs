@@ -14,7 +14,7 @@ use tickflow_pipeline::web::Arrival;
 use super::client::{Answer, Calls};
 use super::tables::ReadBack;
 use crate::flows::stream::faults::Fate;
-use crate::flows::stream::reconcile::Ledger;
+use crate::flows::stream::judge::reconcile::Ledger;
 use crate::verdict::{Digest, Failure};
 
 /// Examples a failure lists at most.

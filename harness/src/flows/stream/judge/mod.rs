@@ -1,0 +1,19 @@
+//! Judging a stream run from what it left behind.
+//!
+//! - [`lake`]: the lake and quarantine read back, row by row; [`reconcile`]: compared with the
+//!   ledger of what was sent;
+//! - [`invariants`]: queues and notifications added, every invariant checked, the verdict;
+//! - [`alerts`]: the price watch's windows, alerts and late output against the lake's prices;
+//! - [`sinks`]: the consumers' sinks side by side, each reconciled on its own;
+//! - [`rules`]: each fault rule able to fire before the run, and fired after it; [`fired`]: the
+//!   faults that fired, as a schedule to replay;
+//! - [`expectations`]: the hook through which a scenario's `[expect]` joins the verdict.
+
+pub mod alerts;
+pub mod expectations;
+pub mod fired;
+pub mod invariants;
+pub mod lake;
+pub mod reconcile;
+pub mod rules;
+pub mod sinks;
