@@ -17,6 +17,10 @@ use tickflow_pipeline::chaos::Service;
 
 use crate::verdict::FlowReport;
 
+/// A scenario file as written: its keys and values, nothing defaulted (JSON's numbers hold every
+/// integer a flow's types read, past TOML's own).
+pub type Written = serde_json::Map<String, serde_json::Value>;
+
 /// What a scenario runs on besides the AWS endpoint.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Infra<'a> {
@@ -121,9 +125,9 @@ impl<S: Sections> Flow for Of<S> {
 
 /// What a parsed flow part says about its run, whichever the flow.
 pub trait FlowFile: FlowFileObject + std::fmt::Debug + Send + Sync + 'static {
-    /// Semantic problems, as (dotted key, message); `table` is the file as written, for checks
-    /// on what was given rather than defaulted.
-    fn check(&self, table: &toml::Table) -> Vec<(String, String)>;
+    /// Semantic problems, as (dotted key, message); `written` is the file as written, for
+    /// checks on what was given rather than defaulted.
+    fn check(&self, written: &Written) -> Vec<(String, String)>;
     /// The AWS services a run calls, for a target's readiness check.
     fn services(&self) -> Vec<Service>;
     /// Whether the run needs PostgreSQL.

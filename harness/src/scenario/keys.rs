@@ -10,10 +10,11 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
+use crate::flows::flow::Written;
 use crate::flows::{Flow, FLOWS};
 
 /// Each flow's name and schema, generated once.
-fn schemas() -> &'static [(&'static str, Value)] {
+pub(super) fn schemas() -> &'static [(&'static str, Value)] {
     static SCHEMAS: OnceLock<Vec<(&'static str, Value)>> = OnceLock::new();
     SCHEMAS.get_or_init(|| {
         FLOWS
@@ -25,7 +26,7 @@ fn schemas() -> &'static [(&'static str, Value)] {
 
 /// The keys of `table` that `flow` does not read and another flow does, as (dotted key,
 /// message).
-pub fn of_other_flows(flow: &dyn Flow, table: &toml::Table) -> Vec<(String, String)> {
+pub fn of_other_flows(flow: &dyn Flow, table: &Written) -> Vec<(String, String)> {
     let all = schemas();
     let Some((_, mine)) = all.iter().find(|(name, _)| *name == flow.name()) else {
         return Vec::new();
@@ -66,7 +67,7 @@ impl<'s> Node<'s> {
 
 /// Every key of `table` (at `path`) that `mine` lacks and one of `others` has.
 fn walk(
-    table: &toml::Table,
+    table: &Written,
     path: &str,
     mine: &Node,
     others: &[Node],
@@ -84,7 +85,7 @@ fn walk(
         let theirs: Vec<Node> = others.iter().filter_map(|o| o.child(key)).collect();
         match mine.child(key) {
             Some(child) => {
-                if let toml::Value::Table(inner) = value {
+                if let Value::Object(inner) = value {
                     walk(inner, &dotted, &child, &theirs, problems);
                 }
             }
@@ -113,7 +114,7 @@ fn another_flows(verb: &str, flow: &str, owner: &str) -> String {
 
 /// The schema of `key` inside `node`: through `$ref`s and the alternatives of an optional or
 /// untagged type; any key of a map.
-fn property<'s>(root: &'s Value, node: &'s Value, key: &str) -> Option<&'s Value> {
+pub(super) fn property<'s>(root: &'s Value, node: &'s Value, key: &str) -> Option<&'s Value> {
     let node = resolve(root, node)?;
     if let Some(found) = node.get("properties").and_then(|p| p.get(key)) {
         return Some(found);
@@ -129,7 +130,7 @@ fn property<'s>(root: &'s Value, node: &'s Value, key: &str) -> Option<&'s Value
 }
 
 /// `node`, or what its `$ref` points at.
-fn resolve<'s>(root: &'s Value, node: &'s Value) -> Option<&'s Value> {
+pub(super) fn resolve<'s>(root: &'s Value, node: &'s Value) -> Option<&'s Value> {
     match node.get("$ref").and_then(Value::as_str) {
         Some(reference) => {
             let name = reference.strip_prefix("#/$defs/")?;
@@ -148,7 +149,7 @@ mod tests {
     }
 
     fn problems(flow_name: &str, text: &str) -> Vec<(String, String)> {
-        of_other_flows(flow(flow_name), &text.parse().unwrap())
+        of_other_flows(flow(flow_name), &toml::from_str(text).unwrap())
     }
 
     #[test]

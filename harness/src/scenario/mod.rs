@@ -6,11 +6,13 @@
 //! - [`file`]: `[scenario]`, and the flow's sections as the flow reads them;
 //!   `parse` reads a file: `[scenario]` first, then the flow it names (from
 //!   [`crate::flows::FLOWS`]) reads the rest; `keys` refuses a key only another flow reads;
+//!   `counts` refuses a stated count that cannot fail;
 //!   `locate` points at a key's line;
 //! - [`schema`]: the JSON Schema, composed of every flow's;
 //! - [`outcome`]: what running one scenario came to, over one [`FlowReport`];
 //! - [`planned`]: what a scenario's run plans, within caps.
 
+mod counts;
 pub mod file;
 mod keys;
 mod locate;

@@ -6,9 +6,10 @@
 use std::path::{Path, PathBuf};
 
 use super::file::{Meta, ScenarioFile};
-use super::keys;
 use super::locate::{key_span, line_col};
+use super::{counts, keys};
 use crate::flows;
+use crate::flows::flow::Written;
 
 /// A problem in a scenario file, with its place.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -76,7 +77,7 @@ pub fn parse(name: &str, source: &str) -> Result<ScenarioFile, Vec<ScenarioError
         }]
     };
     let head: Head = toml::from_str(source).map_err(at_span)?;
-    let table: toml::Table = source.parse().map_err(at_span)?;
+    let table: Written = toml::from_str(source).map_err(at_span)?;
     let located = |problems: Vec<(String, String)>| locate(name, source, problems);
     let mut problems = check_name(&head.scenario);
     let Some(flow) = flows::named(&head.scenario.flow) else {
@@ -96,7 +97,8 @@ pub fn parse(name: &str, source: &str) -> Result<ScenarioFile, Vec<ScenarioError
         return Err(located(problems));
     }
     let sections = flow.parse(source).map_err(at_span)?;
-    let problems = sections.check(&table);
+    let mut problems = sections.check(&table);
+    problems.extend(counts::that_cannot_fail(flow, &table));
     if !problems.is_empty() {
         return Err(located(problems));
     }
@@ -325,7 +327,7 @@ events = 100
             let e = errors(&format!("{GOOD}[expect]\nfound = {count}\n"));
             assert_eq!(e.len(), 1, "{count}: {e:#?}");
             assert!(
-                e[0].starts_with("s.toml:8:9: found: this range admits every count"),
+                e[0].starts_with("s.toml:8:1: expect.found: this range admits every count"),
                 "{}",
                 e[0]
             );

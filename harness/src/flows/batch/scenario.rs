@@ -11,7 +11,7 @@ use tickflow_pipeline::aws::Clients;
 use super::driver::{run, BatchInput, BatchRunConfig};
 use super::generate::BatchSettings;
 use super::report::BatchReport;
-use crate::flows::flow::{FlowFile, Infra, RunOf, Sections};
+use crate::flows::flow::{FlowFile, Infra, RunOf, Sections, Written};
 use crate::infra::postgres;
 use crate::verdict::expect::{glob_problem, Count, Reconciled};
 use crate::verdict::{Checks, FlowReport};
@@ -109,7 +109,7 @@ impl BatchFile {
 }
 
 impl FlowFile for BatchFile {
-    fn check(&self, _: &toml::Table) -> Vec<(String, String)> {
+    fn check(&self, _: &Written) -> Vec<(String, String)> {
         let mut problems = Vec::new();
         match (&self.batch, &self.replay) {
             (Some(_), Some(_)) => problems.push((

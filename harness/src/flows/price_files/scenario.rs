@@ -11,7 +11,7 @@ use tickflow_pipeline::aws::Clients;
 use super::driver::{run, PriceFilesRunConfig};
 use super::report::PriceFilesReport;
 use super::settings::{PriceFileSettings, MAX_UPLOAD_SECS};
-use crate::flows::flow::{FlowFile, Infra, Planned, PlannedFigure, RunOf, Sections};
+use crate::flows::flow::{FlowFile, Infra, Planned, PlannedFigure, RunOf, Sections, Written};
 use crate::verdict::expect::{Count, Reconciled};
 use crate::verdict::{Checks, FlowReport};
 
@@ -76,7 +76,7 @@ impl PriceFilesExpect {
 }
 
 impl FlowFile for PriceFilesFile {
-    fn check(&self, _: &toml::Table) -> Vec<(String, String)> {
+    fn check(&self, _: &Written) -> Vec<(String, String)> {
         self.price_files
             .as_ref()
             .map(PriceFileSettings::check)

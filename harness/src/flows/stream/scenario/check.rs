@@ -6,14 +6,15 @@
 
 use super::file::StreamFile;
 use super::sections::{SourceKind, Speed};
+use crate::flows::flow::Written;
 use crate::flows::stream::input::arrival::{LoadPlan, MAX_RATE, MIN_RATE};
 use crate::flows::stream::input::web::settings::MAX_CALLS;
 use crate::verdict::expect::glob_problem;
 
 use super::expect::WebExpect;
 
-/// Every semantic problem of `file`; `table` is the file as written.
-pub fn check(file: &StreamFile, table: &toml::Table) -> Vec<(String, String)> {
+/// Every semantic problem of `file`; `written` is the file as written.
+pub fn check(file: &StreamFile, written: &Written) -> Vec<(String, String)> {
     let mut problems = Vec::new();
     check_generate(file, &mut problems);
     check_replay(file, &mut problems);
@@ -25,7 +26,7 @@ pub fn check(file: &StreamFile, table: &toml::Table) -> Vec<(String, String)> {
     check_schedule(file, &mut problems);
     problems.extend(file.pipeline.check());
     check_expect(file, &mut problems);
-    problems.extend(keys_another_section_overrides(table));
+    problems.extend(keys_another_section_overrides(written));
     problems
 }
 
@@ -259,8 +260,8 @@ fn check_expect(file: &StreamFile, problems: &mut Vec<(String, String)>) {
 
 /// `[generate]` keys beside `[replay]` (the replay's events are the file's: only `rate`
 /// applies), and `[generate] rate` beside `[load]` (the load plan sets the rate).
-fn keys_another_section_overrides(table: &toml::Table) -> Vec<(String, String)> {
-    let generate = table.get("generate").and_then(toml::Value::as_table);
+fn keys_another_section_overrides(table: &Written) -> Vec<(String, String)> {
+    let generate = table.get("generate").and_then(serde_json::Value::as_object);
     let keys = generate.into_iter().flat_map(|g| g.keys());
     let mut problems = Vec::new();
     for key in keys {

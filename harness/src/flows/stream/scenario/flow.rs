@@ -9,13 +9,13 @@ use tickflow_pipeline::aws::Clients;
 
 use super::file::StreamFile;
 use super::sections::SourceKind;
-use crate::flows::flow::{FlowFile, Infra, Planned, RunOf};
+use crate::flows::flow::{FlowFile, Infra, Planned, RunOf, Written};
 use crate::flows::stream::driver::{self, Source, StreamRunConfig};
 use crate::verdict::FlowReport;
 
 impl FlowFile for StreamFile {
-    fn check(&self, table: &toml::Table) -> Vec<(String, String)> {
-        super::check::check(self, table)
+    fn check(&self, written: &Written) -> Vec<(String, String)> {
+        super::check::check(self, written)
     }
 
     fn services(&self) -> Vec<tickflow_pipeline::chaos::Service> {
