@@ -306,6 +306,38 @@ impl Clients {
         }
     }
 
+    /// Claims `key` by creating it with `body` only if there is none (`If-None-Match: *`).
+    ///
+    /// `body` must be this claimer's own (carry a token no other claimer writes): a create
+    /// whose answer was lost took effect, and the SDK's retry then meets the object its own
+    /// first attempt made; that object holds exactly `body`, so it is recognised as this
+    /// claimer's, never read as another's claim (which would skip a batch day's run or an
+    /// alert for good). A claim its holder gave up (deleted) meanwhile is
+    /// tried again.
+    ///
+    /// # Errors
+    /// A `PutObject` or `GetObject` call failing otherwise.
+    pub async fn claim(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<Claim, AwsError> {
+        const TRIES: usize = 3;
+        for _ in 0..TRIES {
+            if self.create_object(bucket, key, body.clone()).await? {
+                return Ok(Claim::Won);
+            }
+            let held = match self.s3.get_object().bucket(bucket).key(key).send().await {
+                Ok(out) => out.body.collect().await,
+                Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => continue,
+                Err(e) => return Err(AwsError::of("s3", "GetObject")(e)),
+            };
+            let held = held.map_err(AwsError::of("s3", "GetObject"))?.into_bytes();
+            return Ok(if held.as_ref() == body.as_slice() {
+                Claim::Won
+            } else {
+                Claim::Taken
+            });
+        }
+        Ok(Claim::Taken)
+    }
+
     /// The ETag of the object at `key`, `None` when there is none: how a writer whose answer
     /// was lost learns whether its `PutObject` took effect.
     ///
@@ -339,6 +371,15 @@ impl Clients {
             .to_vec();
         Ok((metadata, body))
     }
+}
+
+/// What a [`Clients::claim`] came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// This claimer holds it (its create took effect, answered or not).
+    Won,
+    /// Another claimer holds it.
+    Taken,
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use tickflow_harness::flows::stream::judge::fired::schedule_from_report;
 use tickflow_harness::flows::stream::resources::topology::{Provisioned, Topology};
 use tickflow_harness::flows::stream::scenario::StreamFile;
 use tickflow_harness::verdict::Report as _;
-use tickflow_pipeline::aws::Clients;
+use tickflow_pipeline::aws::{Claim, Clients};
 use tickflow_pipeline::bridge::{pack, Bridge, BridgeConfig, Checkpoints};
 use tickflow_pipeline::chaos::{fired_signature, Chaos, FaultKind, FaultRule, Service, Stage};
 use tickflow_pipeline::compress::Compression;
@@ -31,7 +31,7 @@ use tickflow_pipeline::processor::{EnrichHandler, HandlerFaults};
 use tickflow_pipeline::producer::{Outgoing, Producer, ProducerConfig};
 use tickflow_pipeline::source::{Generator, GeneratorConfig};
 
-use crate::support::{clients, stream_expect, within};
+use crate::support::{clients, delete, stream_expect, within};
 
 const LIMIT: Duration = Duration::from_secs(300);
 
@@ -661,4 +661,71 @@ async fn every_call_the_stages_make_is_one_they_declare() {
         "the stages called through the schedule: {:?}",
         report.fault_calls
     );
+}
+
+/// A lost answer on the claim's `PutObject`: the call took effect and the SDK's retry meets the
+/// object its first attempt made. A plain conditional create reads that as another's claim (a
+/// batch day that never runs, an alert never published); a claim recognises its own.
+#[tokio::test]
+async fn a_claim_whose_answer_was_lost_is_still_its_own() {
+    let clients = clients().await;
+    let bucket = format!("tickflow-claim-{}", uuid::Uuid::new_v4().simple());
+    clients
+        .s3
+        .create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    let lost_answer = || {
+        Arc::new(Chaos::new(
+            0,
+            vec![FaultRule {
+                service: Some(Service::S3),
+                operation: Some("PutObject".into()),
+                calls: vec![1],
+                ..FaultRule::new(FaultKind::Reset)
+            }],
+        ))
+    };
+    // The fault on purpose, without the recognition: the creator is told it was taken.
+    let chaos = lost_answer();
+    let plain = clients.with_chaos(chaos.clone());
+    let created = within(
+        LIMIT,
+        "create",
+        plain.create_object(&bucket, "plain", b"a".to_vec()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(chaos.fired().len(), 1, "{:?}", chaos.fired());
+    assert!(!created, "a lost answer makes a plain create look taken");
+    // A claim under the same fault is its own, and another claimer's is refused.
+    let chaos = lost_answer();
+    let faulty = clients.with_chaos(chaos.clone());
+    let mine = within(
+        LIMIT,
+        "claim",
+        faulty.claim(&bucket, "day", b"mine".to_vec()),
+    )
+    .await;
+    assert_eq!(chaos.fired().len(), 1, "{:?}", chaos.fired());
+    assert_eq!(mine.unwrap(), Claim::Won, "the claim whose answer was lost");
+    let theirs = within(
+        LIMIT,
+        "claim",
+        clients.claim(&bucket, "day", b"theirs".to_vec()),
+    )
+    .await;
+    assert_eq!(theirs.unwrap(), Claim::Taken, "a second claimer");
+    for key in ["plain", "day"] {
+        delete(&clients, &bucket, key).await;
+    }
+    clients
+        .s3
+        .delete_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use super::job::BatchJob;
 use super::layout;
-use crate::aws::Clients;
+use crate::aws::{Claim, Clients};
 use crate::control::Control;
 use crate::error::Result;
 use crate::esm::{BatchResponse, EsmConfig, EventSourceMapping, Handler, HandlerError, SqsMessage};
@@ -190,13 +190,20 @@ impl Trigger {
         Ok(())
     }
 
-    /// Claims `day` for a run: `false` when a run already claimed it.
+    /// Claims `day` for a run: `false` when a run already claimed it. The marker holds when
+    /// and by which claim (a token of this call's own), so that a claim whose answer was lost
+    /// is still this trigger's.
     async fn claim(&self, day: &str) -> Result<bool> {
         let key = format!("{}{day}", layout::RUN_MARKERS);
-        let stamp = chrono::Utc::now().to_rfc3339().into_bytes();
-        Ok(self
+        let stamp = format!(
+            "{} {}",
+            chrono::Utc::now().to_rfc3339(),
+            uuid::Uuid::new_v4().simple()
+        );
+        let claim = self
             .clients
-            .create_object(&self.job.source_bucket, &key, stamp)
-            .await?)
+            .claim(&self.job.source_bucket, &key, stamp.into_bytes())
+            .await?;
+        Ok(claim == Claim::Won)
     }
 }

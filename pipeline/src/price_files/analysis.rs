@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use super::layout;
 use super::messages::{announced, each_message, PriceFileStats};
 use super::record::PriceRecord;
-use crate::aws::{AwsError, Clients};
+use crate::aws::{AwsError, Claim, Clients};
 use crate::esm::{BatchResponse, Handler, HandlerError, SqsMessage};
 
 /// What the analysis needs to know.
@@ -220,11 +220,11 @@ impl AnalysisHandler {
     async fn alert(&self, alert: &Alert) -> Result<(), AwsError> {
         let marker = layout::alert_key(&alert.asset, alert.latest_date);
         let json = serde_json::to_string(alert).expect("an alert serialises");
-        let claimed = self
+        let claim = self
             .clients
-            .create_object(&self.bucket, &marker, json.clone().into_bytes())
+            .claim(&self.bucket, &marker, marker_body(alert))
             .await?;
-        if !claimed {
+        if claim == Claim::Taken {
             self.stats
                 .alerts_already_sent
                 .fetch_add(1, Ordering::Relaxed);
@@ -254,6 +254,17 @@ impl AnalysisHandler {
         self.stats.alerts.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
+}
+
+/// An alert's marker: the alert, and a token of this claim's own (the marker of a claim whose
+/// answer was lost is then recognised as this claim's; readers of the alert ignore the token).
+fn marker_body(alert: &Alert) -> Vec<u8> {
+    let mut value = serde_json::to_value(alert).expect("an alert serialises");
+    if let Some(fields) = value.as_object_mut() {
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        fields.insert("claim".into(), serde_json::Value::String(token));
+    }
+    value.to_string().into_bytes()
 }
 
 /// The previous record, as far as it is known.
