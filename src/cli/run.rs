@@ -92,7 +92,7 @@ fn replayable(
     pipeline: &PipelineSettings,
 ) -> anyhow::Result<()> {
     let problems: Vec<String> =
-        tickflow_harness::flows::stream::judge::rules::check_targets(schedule, &pipeline.calls())
+        tickflow_harness::verdict::fault_rules::check_targets(schedule, &pipeline.calls(), |_| "")
             .into_iter()
             .map(|(key, message)| format!("{key}: {message}"))
             .collect();

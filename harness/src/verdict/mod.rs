@@ -9,6 +9,7 @@ mod digest;
 pub mod expect;
 mod facts;
 mod failure;
+pub mod fault_rules;
 mod flow_report;
 pub mod latency;
 mod measurement;

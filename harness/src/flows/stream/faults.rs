@@ -11,8 +11,7 @@ use tickflow_pipeline::chaos::FaultRule;
 use tickflow_pipeline::event::MarketEvent;
 use tickflow_pipeline::processor::HandlerFaults;
 
-/// Most rules in a fault schedule.
-pub const MAX_RULES: usize = 1_000;
+use crate::verdict::fault_rules;
 
 /// Which faults to inject: shares of the generated events, and a schedule of infrastructure
 /// faults.
@@ -85,17 +84,7 @@ impl FaultSettings {
                 "faults.transient_receives must be at least 1".into(),
             ));
         }
-        if self.schedule.len() > MAX_RULES {
-            problems.push((
-                "faults.schedule".into(),
-                format!("at most {MAX_RULES} rules, got {}", self.schedule.len()),
-            ));
-        }
-        for (i, rule) in self.schedule.iter().enumerate() {
-            for (key, message) in rule.check() {
-                problems.push((format!("faults.schedule.{i}.{key}"), message));
-            }
-        }
+        problems.extend(fault_rules::schedule_problems(&self.schedule));
         problems
     }
 }

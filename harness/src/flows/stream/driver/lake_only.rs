@@ -5,8 +5,8 @@
 
 use crate::flows::stream::faults::FaultSettings;
 use crate::flows::stream::judge::invariants;
-use crate::flows::stream::judge::rules;
 use crate::flows::stream::settings::PipelineSettings;
+use crate::verdict::fault_rules;
 use crate::verdict::{Checks, Failure};
 
 /// Every check a run with `pipeline` and `faults` makes that its lake alone cannot show, beside
@@ -23,7 +23,7 @@ pub(super) fn unshown(pipeline: &PipelineSettings, faults: &FaultSettings) -> Ve
             .map(String::from),
     );
     if !faults.schedule.is_empty() {
-        names.push(rules::CHECK.into());
+        names.push(fault_rules::CHECK.into());
     }
     names
 }

@@ -31,7 +31,6 @@ use crate::flows::stream::input::web::{self, WebReport};
 use crate::flows::stream::judge::expectations::{Expectations, SomethingSent};
 use crate::flows::stream::judge::invariants::{self, Judgement};
 use crate::flows::stream::judge::reconcile::Ledger;
-use crate::flows::stream::judge::rules;
 use crate::flows::stream::judge::sinks;
 use crate::flows::stream::progress::{self, Sample};
 use crate::flows::stream::report::{StageStats, StageTimes, StreamReport};
@@ -39,6 +38,7 @@ use crate::flows::stream::resources::topology::{Provisioned, Topology};
 use crate::flows::stream::settings::PipelineSettings;
 use crate::infra::topology::new_run_id;
 use crate::observe;
+use crate::verdict::fault_rules;
 use crate::verdict::ResourceUse;
 use feed::{Fed, Feed, Input};
 use moments::Moments;
@@ -310,7 +310,7 @@ async fn drive(
     let mut report = assemble(config, &fed, judgement, timeline, times, figures);
     report.faults_fired = faults_fired;
     report.skipped_moments = skipped_moments;
-    report.fault_rules = rules::fires(&config.faults.schedule, &fired_by_rule);
+    report.fault_rules = fault_rules::fires(&config.faults.schedule, &fired_by_rule);
     report.fault_calls = fault_calls;
     Box::pin(judge_sinks(
         clients,
@@ -604,7 +604,7 @@ fn verdict_before_status(report: &mut StreamReport, expect: &dyn Expectations) {
     let failures = expect.before_status(report);
     report.judged.verdict.add_failures(failures);
     if !report.fault_rules.is_empty() {
-        let (check, holds) = rules::check(&report.fault_rules, &report.skipped_moments);
+        let (check, holds) = fault_rules::check(&report.fault_rules, &report.skipped_moments);
         report
             .judged
             .verdict

@@ -5,8 +5,8 @@
 //! - [`invariants`]: queues and notifications added, every invariant checked, the verdict;
 //! - [`alerts`]: the price watch's windows, alerts and late output against the lake's prices;
 //! - [`sinks`]: the consumers' sinks side by side, each reconciled on its own;
-//! - [`rules`]: each fault rule able to fire before the run, and fired after it; [`fired`]: the
-//!   faults that fired, as a schedule to replay;
+//! - [`fired`]: the faults that fired, as a schedule to replay (each rule able to fire and
+//!   fired is `crate::verdict::fault_rules`, every flow's);
 //! - [`expectations`]: the hook through which a scenario's `[expect]` joins the verdict.
 
 pub mod alerts;
@@ -15,5 +15,4 @@ pub mod fired;
 pub mod invariants;
 pub mod lake;
 pub mod reconcile;
-pub mod rules;
 pub mod sinks;

@@ -82,7 +82,7 @@ pub(super) fn section(r: &StreamReport) -> String {
         html.push_str("<h3>Fault rules</h3>\n");
         html.push_str(&crate::render::html::table(
             &["rule", "what", "fired"],
-            crate::flows::stream::judge::rules::rows(&r.fault_rules),
+            crate::verdict::fault_rules::rows(&r.fault_rules),
         ));
     }
     if !r.sinks.is_empty() {

@@ -61,7 +61,7 @@ pub struct StreamReport {
     pub skipped_moments: Vec<String>,
     /// Each rule of the fault schedule with the faults it fired.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub fault_rules: Vec<crate::flows::stream::judge::rules::RuleFires>,
+    pub fault_rules: Vec<crate::verdict::fault_rules::RuleFires>,
     /// The calls the stages made through the fault schedule (`s3 PutObject` -> attempts): what
     /// a rule may name, counted (a run with a schedule).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]

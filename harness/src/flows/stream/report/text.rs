@@ -246,7 +246,7 @@ impl StreamReport {
     fn render_faults(&self, out: &mut String) {
         if !self.fault_rules.is_empty() {
             let _ = writeln!(out, "\nfault rules (fired, and what each must)");
-            for [rule, what, fired] in crate::flows::stream::judge::rules::rows(&self.fault_rules) {
+            for [rule, what, fired] in crate::verdict::fault_rules::rows(&self.fault_rules) {
                 let _ = writeln!(out, "  {rule:<20} {fired:>14}  {what}");
             }
         }

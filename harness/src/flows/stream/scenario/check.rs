@@ -10,6 +10,7 @@ use crate::flows::flow::Written;
 use crate::flows::stream::input::arrival::{LoadPlan, MAX_RATE, MIN_RATE};
 use crate::flows::stream::input::web::settings::MAX_CALLS;
 use crate::verdict::expect::glob_problem;
+use tickflow_pipeline::chaos::Service;
 
 use super::expect::WebExpect;
 
@@ -210,9 +211,17 @@ fn check_sinks(file: &StreamFile, problems: &mut Vec<(String, String)>) {
         }
     }
     let calls = file.pipeline.calls();
-    problems.extend(crate::flows::stream::judge::rules::check_targets(
+    problems.extend(crate::verdict::fault_rules::check_targets(
         &file.faults.schedule,
         &calls,
+        |service| match service {
+            Service::Sns => {
+                " (S3 announces new data and alerts; the run status is the harness's, published \
+                 without faults)"
+            }
+            Service::Firehose => " (pipeline.consumers does not name \"firehose\")",
+            _ => "",
+        },
     ));
     for (i, rule) in file.faults.schedule.iter().enumerate() {
         let consumer = match rule.stage {

@@ -1,24 +1,32 @@
-//! Every fault rule must be able to fire, and must fire.
+//! Every fault rule must be able to fire, and must fire, in every flow.
 //!
 //! Every fault rule must be able to fire, and must fire: before a run, a rule naming a call no
 //! stage of the run makes (a misspelt operation, a service the flow does not call, a consumer
 //! the scenario lacks) is refused; after it, `faults.rules` fails a run in which a rule that
 //! lists its calls or passes, or sets a moment, fired nothing, and the report lists each rule's
-//! fires.
+//! fires. A flow's `[faults]` with a schedule alone is [`FaultSchedule`].
 
 use std::collections::BTreeSet;
 
 use serde::Serialize;
 use tickflow_pipeline::chaos::{Call, FaultKind, FaultRule, Service};
 
-use crate::verdict::Failure;
+use super::failure::Failure;
+
+/// Most rules in a fault schedule.
+pub const MAX_RULES: usize = 1_000;
 
 /// The check's name.
 pub const CHECK: &str = "faults.rules";
 
 /// Problems with `schedule` against the `calls` a run's stages make, as (key, message), the
-/// key dotted from the file's top (`faults.schedule.2.operation`).
-pub fn check_targets(schedule: &[FaultRule], calls: &[Call]) -> Vec<(String, String)> {
+/// key dotted from the file's top (`faults.schedule.2.operation`); `hint` adds why a service is
+/// not called, where the flow knows.
+pub fn check_targets(
+    schedule: &[FaultRule],
+    calls: &[Call],
+    hint: impl Fn(Service) -> &'static str,
+) -> Vec<(String, String)> {
     let mut problems = Vec::new();
     let services: BTreeSet<Service> = calls.iter().map(|(s, _)| *s).collect();
     for (i, rule) in schedule.iter().enumerate() {
@@ -27,14 +35,7 @@ pub fn check_targets(schedule: &[FaultRule], calls: &[Call]) -> Vec<(String, Str
         };
         let name = service.name();
         if !services.contains(&service) {
-            let hint = match service {
-                Service::Sns => {
-                    " (S3 announces new data and alerts; the run status is the harness's, \
-                     published without faults)"
-                }
-                Service::Firehose => " (pipeline.consumers does not name \"firehose\")",
-                _ => "",
-            };
+            let hint = hint(service);
             problems.push((
                 format!("faults.schedule.{i}.service"),
                 format!("no stage of this run calls {name}{hint}: the rule could never fire"),
@@ -57,6 +58,58 @@ pub fn check_targets(schedule: &[FaultRule], calls: &[Call]) -> Vec<(String, Str
                     ),
                 ));
             }
+        }
+    }
+    problems
+}
+
+/// `[faults]` of a flow whose faults are a schedule alone (no record faults).
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSchedule {
+    /// Faults on AWS calls, each decided by the seed and the call's index.
+    #[serde(default)]
+    pub schedule: Vec<FaultRule>,
+}
+
+impl FaultSchedule {
+    /// Problems with the schedule, as (dotted key, message): each rule's own, a kind `flow`
+    /// has no place for (only `kinds` apply), and a call no stage of the run makes.
+    pub fn check(&self, flow: &str, kinds: &[FaultKind], calls: &[Call]) -> Vec<(String, String)> {
+        let mut problems = Vec::new();
+        for (i, rule) in self.schedule.iter().enumerate() {
+            if !kinds.contains(&rule.kind) {
+                let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
+                problems.push((
+                    format!("faults.schedule.{i}.kind"),
+                    format!(
+                        "the {flow} flow has no place for a {} fault (it takes {})",
+                        rule.kind.name(),
+                        names.join(", ")
+                    ),
+                ));
+                continue;
+            }
+        }
+        problems.extend(schedule_problems(&self.schedule));
+        problems.extend(check_targets(&self.schedule, calls, |_| ""));
+        problems
+    }
+}
+
+/// A schedule's own problems, whatever the flow: too many rules, and each rule's keys against
+/// its kind.
+pub fn schedule_problems(schedule: &[FaultRule]) -> Vec<(String, String)> {
+    let mut problems = Vec::new();
+    if schedule.len() > MAX_RULES {
+        problems.push((
+            "faults.schedule".into(),
+            format!("at most {MAX_RULES} rules, got {}", schedule.len()),
+        ));
+    }
+    for (i, rule) in schedule.iter().enumerate() {
+        for (key, message) in rule.check() {
+            problems.push((format!("faults.schedule.{i}.{key}"), message));
         }
     }
     problems
@@ -192,7 +245,8 @@ mod tests {
             rule(FaultKind::ServerError, Some(Service::Firehose), None),
             rule(FaultKind::Throttle, Some(Service::Kinesis), None),
         ];
-        let problems = check_targets(&schedule, CALLS);
+        let hint = |s: Service| if s == Service::Sns { " (a hint)" } else { "" };
+        let problems = check_targets(&schedule, CALLS, hint);
         let keys: Vec<&str> = problems.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(
             keys,
@@ -209,7 +263,38 @@ mod tests {
             "{problems:?}"
         );
         assert!(
-            problems[1].1.contains("the run status is the harness's"),
+            problems[1].1.contains("calls sns (a hint): the rule"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_schedule_alone_refuses_a_kind_its_flow_has_no_place_for() {
+        let faults = FaultSchedule {
+            schedule: vec![
+                rule(FaultKind::Throttle, Some(Service::S3), Some("PutObject")),
+                FaultRule {
+                    after_secs: 1.0,
+                    ..FaultRule::new(FaultKind::SplitShard)
+                },
+                rule(FaultKind::Reset, Some(Service::Kinesis), None),
+            ],
+        };
+        let problems = faults.check(
+            "batch",
+            &[FaultKind::Throttle, FaultKind::Reset],
+            CALLS[..2].as_ref(),
+        );
+        let keys: Vec<&str> = problems.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["faults.schedule.1.kind", "faults.schedule.2.service"],
+            "{problems:?}"
+        );
+        assert!(
+            problems[0]
+                .1
+                .contains("the batch flow has no place for a split_shard fault"),
             "{problems:?}"
         );
     }
