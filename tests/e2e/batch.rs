@@ -6,12 +6,13 @@
 //! its way.
 
 use tickflow_harness::flows::batch::{
-    run_and_keep, BatchInput, BatchRunConfig, BatchSettings, FinishedBatch,
+    run, run_and_keep, BatchInput, BatchRunConfig, BatchSettings, FinishedBatch,
 };
 use tickflow_harness::infra::postgres;
 use tickflow_harness::verdict::Report as _;
 use tickflow_pipeline::batch::layout::{self, COLUMNS, TABLE};
 use tickflow_pipeline::batch::load::replace_rows;
+use tickflow_pipeline::chaos::{FaultKind, FaultRule, Service};
 
 use crate::support::{delete, put};
 
@@ -117,6 +118,7 @@ async fn every_corruption_of_a_finished_batch_run_fails_its_check() {
             ..BatchSettings::default()
         }),
         ceiling_container: None,
+        faults: Vec::new(),
     };
     let finished = run_and_keep(&clients, url, &config).await.unwrap();
     assert!(
@@ -416,4 +418,32 @@ async fn a_commit_that_fails_leaves_no_output_behind() {
         .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
         .await
         .unwrap();
+}
+
+/// A batch fault rule that lists a call the run never makes fires nothing, and the run fails on
+/// `faults.rules` however well it loaded: a schedule that did not happen proves nothing.
+#[tokio::test]
+async fn a_batch_fault_rule_that_never_fires_fails_the_run() {
+    let clients = crate::support::clients().await;
+    let url = &postgres::shared::shared().unwrap().url;
+    let config = BatchRunConfig {
+        name: "e2e-batch-silent-rule".into(),
+        seed: 9,
+        input: BatchInput::Generate(BatchSettings {
+            companies: 3,
+            days: 50,
+            ..BatchSettings::default()
+        }),
+        ceiling_container: None,
+        faults: vec![FaultRule {
+            service: Some(Service::S3),
+            operation: Some("GetObject".into()),
+            calls: vec![100_000],
+            ..FaultRule::new(FaultKind::Throttle)
+        }],
+    };
+    let report = run(&clients, url, &config).await.unwrap();
+    let failed: Vec<&str> = report.failures().iter().map(|f| f.check.as_str()).collect();
+    assert_eq!(failed, ["faults.rules"], "{}", report.render_text());
+    assert_eq!(report.table_rows, 150, "the load itself was whole");
 }

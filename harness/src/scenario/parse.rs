@@ -399,6 +399,35 @@ events = 100
     }
 
     #[test]
+    fn a_batch_schedule_takes_call_faults_on_its_stages_calls_only() {
+        let head = "[scenario]\nname = \"b\"\nflow = \"batch\"\n";
+        let rule = |body: &str| format!("{head}[[faults.schedule]]\n{body}");
+        assert!(errors(&rule(
+            "kind = \"reset\"\nservice = \"s3\"\noperation = \"PutObject\"\ncalls = [1]\n"
+        ))
+        .is_empty());
+        let split = errors(&rule("kind = \"split_shard\"\nafter_secs = 1.0\n"));
+        assert!(
+            split[0].starts_with(
+                "s.toml:5:1: faults.schedule.0.kind: the batch flow has no place for a split_shard fault"
+            ),
+            "{split:?}"
+        );
+        let kinesis = errors(&rule(
+            "kind = \"throttle\"\nservice = \"kinesis\"\ncalls = [1]\n",
+        ));
+        assert!(
+            kinesis[0].contains("faults.schedule.0.service: no stage of this run calls kinesis"),
+            "{kinesis:?}"
+        );
+        let ratios = errors(&format!("{head}[faults]\nmalformed_ratio = 0.1\n"));
+        assert!(
+            ratios[0].contains("faults.malformed_ratio: not read by the batch flow"),
+            "{ratios:?}"
+        );
+    }
+
+    #[test]
     fn keys_another_section_overrides_are_refused() {
         let replay = errors("[scenario]\nname = \"r\"\n[generate]\nevents = 5\nrate = 10.0\n[replay]\nsource = \"f.csv\"\n");
         assert_eq!(replay.len(), 1, "{replay:#?}");

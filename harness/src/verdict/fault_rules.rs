@@ -6,11 +6,12 @@
 //! lists its calls or passes, or sets a moment, fired nothing, and the report lists each rule's
 //! fires. A flow's `[faults]` with a schedule alone is [`FaultSchedule`].
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
-use tickflow_pipeline::chaos::{Call, FaultKind, FaultRule, Service};
+use tickflow_pipeline::chaos::{Call, Chaos, FaultKind, FaultRule, Fired, Service};
 
+use super::checks::Checks;
 use super::failure::Failure;
 
 /// Most rules in a fault schedule.
@@ -94,6 +95,59 @@ impl FaultSchedule {
         problems.extend(schedule_problems(&self.schedule));
         problems.extend(check_targets(&self.schedule, calls, |_| ""));
         problems
+    }
+}
+
+/// What a flow's fault schedule did in one run: the faults fired, each rule's fires, and the
+/// calls the stages made (what a rule could have named); empty without a schedule.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct FaultsOfRun {
+    /// Every fault fired, in order (what `--faults-from` replays).
+    pub fired: Vec<Fired>,
+    /// Each rule and what it fired.
+    pub rules: Vec<RuleFires>,
+    /// Attempts per `service Operation` the stages made.
+    pub calls: BTreeMap<String, u64>,
+}
+
+impl FaultsOfRun {
+    /// What `chaos`, which ran `schedule`, fired and saw.
+    pub fn of(schedule: &[FaultRule], chaos: &Chaos) -> Self {
+        Self {
+            fired: chaos.fired(),
+            rules: fires(schedule, &chaos.fired_by_rule()),
+            calls: chaos
+                .calls()
+                .into_iter()
+                .map(|(service, op, n)| (format!("{} {op}", service.name()), n))
+                .collect(),
+        }
+    }
+
+    /// Whether the run had no schedule.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// `faults.rules` into `checks`, when the run had a schedule.
+    pub fn judge(&self, checks: &mut Checks) {
+        if !self.is_empty() {
+            let (check, holds) = check(&self.rules, &[]);
+            checks.record(check, holds);
+        }
+    }
+
+    /// The rules and their fires, a line each, for the text report (nothing without a
+    /// schedule).
+    pub fn text(&self) -> String {
+        if self.is_empty() {
+            return String::new();
+        }
+        let mut out = format!("\nfaults ({} fired)\n", self.fired.len());
+        for [rule, what, fired] in rows(&self.rules) {
+            out.push_str(&format!("  {rule:<20} {what:<48} {fired}\n"));
+        }
+        out
     }
 }
 

@@ -20,6 +20,25 @@ pub mod output;
 pub mod transform;
 pub mod trigger;
 
+use crate::chaos::{Call, Service};
+
+/// The AWS calls the batch stages make, so that a fault rule can be held to calls that happen:
+/// the trigger's queue (through the event source mapping: receive, delete, renew, depth) and
+/// claim (create, read back), the job's reads, output parts (aborted on failure) and status.
+pub const CALLS: &[Call] = &[
+    (Service::Sqs, "ReceiveMessage"),
+    (Service::Sqs, "DeleteMessageBatch"),
+    (Service::Sqs, "ChangeMessageVisibilityBatch"),
+    (Service::Sqs, "GetQueueAttributes"),
+    (Service::S3, "PutObject"),
+    (Service::S3, "GetObject"),
+    (Service::S3, "CreateMultipartUpload"),
+    (Service::S3, "UploadPart"),
+    (Service::S3, "CompleteMultipartUpload"),
+    (Service::S3, "AbortMultipartUpload"),
+    (Service::Sns, "Publish"),
+];
+
 pub use error::BatchError;
 pub use job::{BatchJob, RunSummary};
 pub use trigger::{Receipt, Trigger, TriggerStats};

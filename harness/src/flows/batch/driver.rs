@@ -10,6 +10,7 @@ use std::sync::Arc;
 use tickflow_pipeline::aws::{AwsError, Clients};
 
 use tickflow_pipeline::batch::{BatchJob, Trigger, TriggerStats};
+use tickflow_pipeline::chaos::{Chaos, FaultRule};
 use tickflow_pipeline::stages::StageSet;
 use tokio::task::JoinSet;
 
@@ -21,6 +22,7 @@ use super::report::BatchReport;
 use super::{content, generate, judge, topology};
 use crate::error::{Error, Result};
 use crate::runtime::wait;
+use crate::verdict::fault_rules::FaultsOfRun;
 
 /// Uploads in flight.
 const UPLOADS: usize = 16;
@@ -45,6 +47,8 @@ pub struct BatchRunConfig {
     /// The PostgreSQL container to measure a plain `psql` `COPY` of the output in, beside the
     /// run (the database's own ceiling); none measured without it.
     pub ceiling_container: Option<String>,
+    /// Faults on the batch stages' AWS calls, decided by `seed`.
+    pub faults: Vec<FaultRule>,
 }
 
 /// Where a batch run's company files come from.
@@ -177,8 +181,15 @@ async fn drive(
     upload(clients, &res.source_bucket, files, &mut expected.content).await?;
     let upload_secs = uploading.elapsed().as_secs_f64();
 
+    // The stages' calls suffer the schedule; the harness's uploads and read-back do not.
+    let chaos = (!config.faults.is_empty())
+        .then(|| Arc::new(Chaos::new(config.seed, config.faults.clone())));
+    let stage_clients = match &chaos {
+        Some(chaos) => clients.with_chaos(chaos.clone()),
+        None => clients.clone(),
+    };
     let job = BatchJob {
-        clients: clients.clone(),
+        clients: stage_clients.clone(),
         source_bucket: res.source_bucket.clone(),
         name: config.name.clone(),
         status_topic: res.status_topic.clone(),
@@ -187,7 +198,7 @@ async fn drive(
     // Short on purpose: every run longer than it shows the renewal working (a trigger received
     // twice would be turned down as a second same-day trigger, which the judge counts).
     let trigger =
-        Trigger::new(clients.clone(), &res.trigger_queue, job).with_visibility(TRIGGER_VISIBILITY);
+        Trigger::new(stage_clients, &res.trigger_queue, job).with_visibility(TRIGGER_VISIBILITY);
     let stats = trigger.stats();
     let mut set = StageSet::new();
     set.start("trigger", |control| trigger.run(control));
@@ -198,6 +209,12 @@ async fn drive(
     set.drain(TRIGGER_DRAIN, |_| {}).await?;
 
     let mut report = judge::judge(clients, res, &config.name, &expected, &stats).await?;
+    if let Some(chaos) = &chaos {
+        report.faults = FaultsOfRun::of(&config.faults, chaos);
+        let mut checks = crate::verdict::Checks::default();
+        report.faults.judge(&mut checks);
+        report.verdict.add_checks(checks);
+    }
     report.name = config.name.clone();
     report.run_id = res.run_id.clone();
     report.companies = expected.files;

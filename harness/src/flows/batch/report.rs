@@ -9,6 +9,7 @@ use serde::Serialize;
 use tickflow_pipeline::batch::RunSummary;
 
 use crate::render::html::table;
+use crate::verdict::fault_rules::FaultsOfRun;
 use crate::verdict::{FactClass, FactRules, Report, Tally, Verdict};
 
 /// What a batch run did and whether it held.
@@ -68,6 +69,10 @@ pub struct BatchReport {
     /// A plain `psql` `COPY` of the same output, measured after the run (only in a PostgreSQL
     /// container tickflow started).
     pub psql_ceiling: Option<crate::flows::batch::ceiling::Ceiling>,
+    /// What the fault schedule fired, rule by rule, and the calls the stages made (absent
+    /// without a schedule).
+    #[serde(skip_serializing_if = "FaultsOfRun::is_empty")]
+    pub faults: FaultsOfRun,
 }
 
 impl BatchReport {
@@ -116,6 +121,7 @@ impl BatchReport {
                 let _ = writeln!(out, "  failure    {reason}");
             }
         }
+        out.push_str(&self.faults.text());
         out
     }
 }
@@ -128,6 +134,8 @@ const FACTS: FactRules = FactRules {
         ("run_id", FactClass::Ignored),
         ("resources", FactClass::Ignored),
         ("psql_ceiling", FactClass::Ignored),
+        // Retries, and so ratio draws, follow the target's timing.
+        ("faults", FactClass::Observed),
         ("upload_secs", FactClass::Timing),
         ("run_secs", FactClass::Timing),
         ("elapsed_secs", FactClass::Timing),
@@ -196,9 +204,10 @@ impl Report for BatchReport {
         FACTS
     }
 
-    /// The companies, rows and runs the seed decided, and the run status it announced.
+    /// The companies, rows and runs the seed decided, the run status it announced, and (with a
+    /// schedule) what each fault rule fired.
     fn snapshot(&self) -> serde_json::Value {
-        serde_json::json!({
+        let mut view = serde_json::json!({
             "scenario": self.name,
             "flow": "batch",
             "companies": self.companies,
@@ -210,7 +219,12 @@ impl Report for BatchReport {
             "rows_checked": self.rows_checked,
             "runs_started": self.runs_started,
             "run_status_subjects": self.status_subjects,
-        })
+        });
+        if !self.faults.is_empty() {
+            let fired: Vec<u64> = self.faults.rules.iter().map(|r| r.fired).collect();
+            view["faults_fired_by_rule"] = serde_json::json!(fired);
+        }
+        view
     }
 
     fn markdown_details(&self) -> String {
@@ -227,14 +241,25 @@ impl Report for BatchReport {
             ("Rows", self.rows_table()),
             ("Triggers", self.triggers_table()),
             ("Timings", self.timings_table()),
+            ("Faults", self.faults_table()),
         ]
         .iter()
+        .filter(|(_, table)| !table.is_empty())
         .map(|(heading, table)| format!("<h3>{heading}</h3>\n{table}"))
         .collect()
     }
 }
 
 impl BatchReport {
+    /// Each fault rule and what it fired (empty without a schedule).
+    fn faults_table(&self) -> String {
+        if self.faults.is_empty() {
+            return String::new();
+        }
+        let rows = crate::verdict::fault_rules::rows(&self.faults.rules);
+        table(&["rule", "what", "fired"], rows)
+    }
+
     /// What the table and the output hold, and the bad input, against what they must.
     fn rows_table(&self) -> String {
         let rows = [

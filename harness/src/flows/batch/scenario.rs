@@ -14,6 +14,18 @@ use super::report::BatchReport;
 use crate::flows::flow::{FlowFile, Infra, RunOf, Sections, Written};
 use crate::infra::postgres;
 use crate::verdict::expect::{glob_problem, Count, Reconciled};
+use crate::verdict::fault_rules::FaultSchedule;
+use tickflow_pipeline::batch;
+use tickflow_pipeline::chaos::FaultKind;
+
+/// The faults a batch run takes: each on a call of its stages.
+const FAULT_KINDS: &[FaultKind] = &[
+    FaultKind::Throttle,
+    FaultKind::ServerError,
+    FaultKind::Timeout,
+    FaultKind::Reset,
+    FaultKind::Latency,
+];
 use crate::verdict::{Checks, FlowReport};
 
 /// A batch scenario: company CSV files in S3 -> one PostgreSQL table, started by `.SUCCESS`.
@@ -28,6 +40,10 @@ pub struct BatchFile {
     pub batch: Option<BatchSettings>,
     /// A directory of company files to load instead of generating.
     pub replay: Option<BatchReplay>,
+    /// Faults on the batch stages' AWS calls (the harness's own uploads and read-back are not
+    /// faulted).
+    #[serde(default)]
+    pub faults: FaultSchedule,
     /// What must hold afterwards.
     #[serde(default)]
     pub expect: BatchExpect,
@@ -121,6 +137,7 @@ impl FlowFile for BatchFile {
             (Some(batch), None) => problems.extend(batch.check()),
             (None, _) => {}
         }
+        problems.extend(self.faults.check("batch", FAULT_KINDS, batch::CALLS));
         if let Some(subject) = &self.expect.sns.run_status_subject {
             problems.extend(glob_problem("expect.sns.run_status_subject", subject));
         }
@@ -151,6 +168,7 @@ impl FlowFile for BatchFile {
                 seed: of.seed,
                 input: self.input(of.dir),
                 ceiling_container: infra.postgres_container.map(str::to_string),
+                faults: self.faults.schedule.clone(),
             };
             let mut report = run(clients, database, &config)
                 .await
