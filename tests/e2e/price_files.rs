@@ -219,6 +219,7 @@ async fn every_corruption_of_a_finished_price_file_run_fails_its_check() {
             ..PriceFileSettings::default()
         },
         measure_ceiling: false,
+        faults: Vec::new(),
     };
     let finished = run_and_keep(&clients, &config).await.unwrap();
     assert!(

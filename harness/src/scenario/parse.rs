@@ -280,14 +280,13 @@ events = 100
     #[test]
     fn sections_another_flow_reads_are_refused_not_ignored() {
         let e = errors(
-            "[scenario]\nname = \"p\"\nflow = \"price-files\"\n[faults]\nmalformed_ratio = 0.1\n[expect]\nfound = 3\n",
+            "[scenario]\nname = \"p\"\nflow = \"price-files\"\n[pipeline]\nshards = 2\n[faults]\nmalformed_ratio = 0.1\n[expect]\nfound = 3\n",
         );
-        assert_eq!(e.len(), 2, "{e:#?}");
-        assert!(
-            e.iter()
-                .any(|e| e.contains("faults: not read by the price-files flow")),
-            "{e:?}"
-        );
+        assert_eq!(e.len(), 3, "{e:#?}");
+        for key in ["pipeline", "faults.malformed_ratio"] {
+            let said = format!("{key}: not read by the price-files flow");
+            assert!(e.iter().any(|e| e.contains(&said)), "{e:?}");
+        }
         assert!(
             e.iter().any(|e| e.contains("expect.found: not checked")),
             "{e:?}"
@@ -419,6 +418,18 @@ events = 100
         assert!(
             kinesis[0].contains("faults.schedule.0.service: no stage of this run calls kinesis"),
             "{kinesis:?}"
+        );
+        let prices = "[scenario]\nname = \"p\"\nflow = \"price-files\"\n[[faults.schedule]]\n";
+        assert!(errors(&format!(
+            "{prices}kind = \"throttle\"\nservice = \"s3\"\noperation = \"GetObject\"\ncalls = [1]\n"
+        ))
+        .is_empty());
+        let crash = errors(&format!(
+            "{prices}kind = \"crash\"\nstage = \"processor\"\nat = [1]\n"
+        ));
+        assert!(
+            crash[0].contains("the price-files flow has no place for a crash fault"),
+            "{crash:?}"
         );
         let ratios = errors(&format!("{head}[faults]\nmalformed_ratio = 0.1\n"));
         assert!(

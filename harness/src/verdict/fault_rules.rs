@@ -17,6 +17,16 @@ use super::failure::Failure;
 /// Most rules in a fault schedule.
 pub const MAX_RULES: usize = 1_000;
 
+/// The kinds decided per call that any service takes (an expired iterator is Kinesis's alone):
+/// what a flow with calls but no crash points, outage or stream takes.
+pub const CALL_FAULTS: &[FaultKind] = &[
+    FaultKind::Throttle,
+    FaultKind::ServerError,
+    FaultKind::Timeout,
+    FaultKind::Reset,
+    FaultKind::Latency,
+];
+
 /// The check's name.
 pub const CHECK: &str = "faults.rules";
 
@@ -134,6 +144,23 @@ impl FaultsOfRun {
         if !self.is_empty() {
             let (check, holds) = check(&self.rules, &[]);
             checks.record(check, holds);
+        }
+    }
+
+    /// Each rule and what it fired, as an HTML table (nothing without a schedule).
+    pub fn html(&self) -> String {
+        if self.is_empty() {
+            return String::new();
+        }
+        crate::render::html::table(&["rule", "what", "fired"], rows(&self.rules))
+    }
+
+    /// What each rule fired, into a report's deterministic snapshot `view` (nothing without a
+    /// schedule): listed calls fire the same in every run of the seed.
+    pub fn snapshot_into(&self, view: &mut serde_json::Value) {
+        if !self.is_empty() {
+            let fired: Vec<u64> = self.rules.iter().map(|r| r.fired).collect();
+            view["faults_fired_by_rule"] = serde_json::json!(fired);
         }
     }
 

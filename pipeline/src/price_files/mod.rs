@@ -14,6 +14,24 @@ pub mod layout;
 mod messages;
 pub mod record;
 
+use crate::chaos::{Call, Service};
+
+/// The AWS calls the price-file steps make, so that a fault rule can be held to calls that
+/// happen: each step's queue (through the event source mapping: receive, delete, renew, depth),
+/// the ETL's read and its CSV or quarantine write, the analysis's reads of earlier records and
+/// its alert claim (create, read back, given up), and the alert.
+pub const CALLS: &[Call] = &[
+    (Service::Sqs, "ReceiveMessage"),
+    (Service::Sqs, "DeleteMessageBatch"),
+    (Service::Sqs, "ChangeMessageVisibilityBatch"),
+    (Service::Sqs, "GetQueueAttributes"),
+    (Service::S3, "GetObject"),
+    (Service::S3, "PutObject"),
+    (Service::S3, "ListObjectsV2"),
+    (Service::S3, "DeleteObject"),
+    (Service::Sns, "Publish"),
+];
+
 pub use analysis::{Alert, AnalysisConfig, AnalysisHandler};
 pub use etl::EtlHandler;
 pub use messages::PriceFileStats;

@@ -220,10 +220,7 @@ impl Report for BatchReport {
             "runs_started": self.runs_started,
             "run_status_subjects": self.status_subjects,
         });
-        if !self.faults.is_empty() {
-            let fired: Vec<u64> = self.faults.rules.iter().map(|r| r.fired).collect();
-            view["faults_fired_by_rule"] = serde_json::json!(fired);
-        }
+        self.faults.snapshot_into(&mut view);
         view
     }
 
@@ -241,7 +238,7 @@ impl Report for BatchReport {
             ("Rows", self.rows_table()),
             ("Triggers", self.triggers_table()),
             ("Timings", self.timings_table()),
-            ("Faults", self.faults_table()),
+            ("Faults", self.faults.html()),
         ]
         .iter()
         .filter(|(_, table)| !table.is_empty())
@@ -251,15 +248,6 @@ impl Report for BatchReport {
 }
 
 impl BatchReport {
-    /// Each fault rule and what it fired (empty without a schedule).
-    fn faults_table(&self) -> String {
-        if self.faults.is_empty() {
-            return String::new();
-        }
-        let rows = crate::verdict::fault_rules::rows(&self.faults.rules);
-        table(&["rule", "what", "fired"], rows)
-    }
-
     /// What the table and the output hold, and the bad input, against what they must.
     fn rows_table(&self) -> String {
         let rows = [

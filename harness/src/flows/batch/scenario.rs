@@ -14,18 +14,9 @@ use super::report::BatchReport;
 use crate::flows::flow::{FlowFile, Infra, RunOf, Sections, Written};
 use crate::infra::postgres;
 use crate::verdict::expect::{glob_problem, Count, Reconciled};
-use crate::verdict::fault_rules::FaultSchedule;
+use crate::verdict::fault_rules::{FaultSchedule, CALL_FAULTS};
 use tickflow_pipeline::batch;
-use tickflow_pipeline::chaos::FaultKind;
 
-/// The faults a batch run takes: each on a call of its stages.
-const FAULT_KINDS: &[FaultKind] = &[
-    FaultKind::Throttle,
-    FaultKind::ServerError,
-    FaultKind::Timeout,
-    FaultKind::Reset,
-    FaultKind::Latency,
-];
 use crate::verdict::{Checks, FlowReport};
 
 /// A batch scenario: company CSV files in S3 -> one PostgreSQL table, started by `.SUCCESS`.
@@ -137,7 +128,7 @@ impl FlowFile for BatchFile {
             (Some(batch), None) => problems.extend(batch.check()),
             (None, _) => {}
         }
-        problems.extend(self.faults.check("batch", FAULT_KINDS, batch::CALLS));
+        problems.extend(self.faults.check("batch", CALL_FAULTS, batch::CALLS));
         if let Some(subject) = &self.expect.sns.run_status_subject {
             problems.extend(glob_problem("expect.sns.run_status_subject", subject));
         }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tickflow_pipeline::aws::{AwsError, Clients};
+use tickflow_pipeline::chaos::{Chaos, FaultRule};
 use tickflow_pipeline::esm::{EsmConfig, EventSourceMapping};
 use tickflow_pipeline::price_files::{
     Alert, AnalysisConfig, AnalysisHandler, EtlHandler, PriceFileStats,
@@ -23,6 +24,7 @@ use super::topology::PriceFileResources;
 use super::{ceiling, generate, judge, topology};
 use crate::error::{Error, Result};
 use crate::runtime::wait::{self, Stillness};
+use crate::verdict::fault_rules::FaultsOfRun;
 
 /// Uploads in flight.
 const UPLOADS: usize = 16;
@@ -45,6 +47,8 @@ pub struct PriceFilesRunConfig {
     pub settings: PriceFileSettings,
     /// Measure LocalStack's PutObject-plus-notification ceiling beside the run.
     pub measure_ceiling: bool,
+    /// Faults on the steps' AWS calls, decided by `seed`.
+    pub faults: Vec<FaultRule>,
 }
 
 /// Runs the price-file flow once against `clients`, judges it and tears it down.
@@ -193,7 +197,14 @@ async fn drive(
     if config.measure_ceiling {
         ceilings.push(ceiling::notified_puts(clients, ceiling_objects, UPLOADS).await?);
     }
-    let steps = Steps::start(clients, res, config);
+    // The steps' calls suffer the schedule; the harness's uploads and read-back do not.
+    let chaos = (!config.faults.is_empty())
+        .then(|| Arc::new(Chaos::new(config.seed, config.faults.clone())));
+    let stage_clients = match &chaos {
+        Some(chaos) => clients.with_chaos(chaos.clone()),
+        None => clients.clone(),
+    };
+    let steps = Steps::start(&stage_clients, res, config);
     let first_upload = Instant::now();
     let records = files
         .iter()
@@ -227,6 +238,12 @@ async fn drive(
     report.run_secs = run_secs;
     report.resources = crate::verdict::ResourceUse::now();
     report.ceilings = ceilings;
+    if let Some(chaos) = &chaos {
+        report.faults = FaultsOfRun::of(&config.faults, chaos);
+        let mut checks = crate::verdict::Checks::default();
+        report.faults.judge(&mut checks);
+        report.verdict.add_checks(checks);
+    }
     Ok(report)
 }
 

@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::render::html::table;
+use crate::verdict::fault_rules::FaultsOfRun;
 use crate::verdict::{FactClass, FactRules, Measurement, Report, Tally, Verdict};
 
 /// What a price-file run did and whether it held.
@@ -75,6 +76,10 @@ pub struct PriceFilesReport {
     /// LocalStack's PutObject-plus-notification ceiling, measured before and after the run
     /// when asked.
     pub ceilings: Vec<Measurement>,
+    /// What the fault schedule fired, rule by rule, and the calls the steps made (absent
+    /// without a schedule).
+    #[serde(skip_serializing_if = "FaultsOfRun::is_empty")]
+    pub faults: FaultsOfRun,
 }
 
 impl PriceFilesReport {
@@ -135,6 +140,7 @@ impl PriceFilesReport {
                 self.files_per_sec() / c.items_per_sec().max(1e-9)
             );
         }
+        out.push_str(&self.faults.text());
         out
     }
 }
@@ -146,6 +152,8 @@ const FACTS: FactRules = FactRules {
         ("run_id", FactClass::Ignored),
         ("resources", FactClass::Ignored),
         ("ceilings", FactClass::Ignored),
+        // Retries, and so ratio draws, follow the target's timing.
+        ("faults", FactClass::Observed),
         ("upload_secs", FactClass::Timing),
         ("run_secs", FactClass::Timing),
         ("elapsed_secs", FactClass::Timing),
@@ -206,9 +214,12 @@ impl Report for PriceFilesReport {
         FACTS
     }
 
-    /// The files, their CSV and quarantine, the values checked and the alerts the seed decided.
+    /// The files, their CSV and quarantine, the values checked and the alerts the seed decided,
+    /// and (with a schedule) what each fault rule fired. First records are counted per handling
+    /// by the analysis: a fault that makes a message come back can count one twice, so they are
+    /// left out of a faulted run's view.
     fn snapshot(&self) -> serde_json::Value {
-        serde_json::json!({
+        let mut view = serde_json::json!({
             "scenario": self.name,
             "flow": "price-files",
             "files": self.files,
@@ -217,7 +228,14 @@ impl Report for PriceFilesReport {
             "values_checked": self.values_checked,
             "alerts": self.alerts,
             "first_records": self.first_records,
-        })
+        });
+        self.faults.snapshot_into(&mut view);
+        if !self.faults.is_empty() {
+            if let Some(fields) = view.as_object_mut() {
+                fields.remove("first_records");
+            }
+        }
+        view
     }
 
     fn markdown_details(&self) -> String {
@@ -234,8 +252,10 @@ impl Report for PriceFilesReport {
             ("Objects", self.objects_table()),
             ("Analysis", self.analysis_table()),
             ("Timings", self.timings_tables()),
+            ("Faults", self.faults.html()),
         ]
         .iter()
+        .filter(|(_, table)| !table.is_empty())
         .map(|(heading, table)| format!("<h3>{heading}</h3>\n{table}"))
         .collect()
     }

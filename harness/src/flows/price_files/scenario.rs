@@ -13,6 +13,8 @@ use super::report::PriceFilesReport;
 use super::settings::{PriceFileSettings, MAX_UPLOAD_SECS};
 use crate::flows::flow::{FlowFile, Infra, Planned, PlannedFigure, RunOf, Sections, Written};
 use crate::verdict::expect::{Count, Reconciled};
+use crate::verdict::fault_rules::{FaultSchedule, CALL_FAULTS};
+
 use crate::verdict::{Checks, FlowReport};
 
 /// A price-file scenario: price files in S3 -> notification -> ETL to CSV -> notification ->
@@ -26,6 +28,10 @@ pub struct PriceFilesFile {
     pub meta: serde::de::IgnoredAny,
     /// What to upload and how fast (defaults when not given).
     pub price_files: Option<PriceFileSettings>,
+    /// Faults on the steps' AWS calls (the harness's own uploads and read-back are not
+    /// faulted).
+    #[serde(default)]
+    pub faults: FaultSchedule,
     /// What must hold afterwards.
     #[serde(default)]
     pub expect: PriceFilesExpect,
@@ -77,10 +83,14 @@ impl PriceFilesExpect {
 
 impl FlowFile for PriceFilesFile {
     fn check(&self, _: &Written) -> Vec<(String, String)> {
-        self.price_files
+        let mut problems = self
+            .price_files
             .as_ref()
             .map(PriceFileSettings::check)
-            .unwrap_or_default()
+            .unwrap_or_default();
+        let calls = tickflow_pipeline::price_files::CALLS;
+        problems.extend(self.faults.check("price-files", CALL_FAULTS, calls));
+        problems
     }
 
     fn services(&self) -> Vec<tickflow_pipeline::chaos::Service> {
@@ -117,6 +127,7 @@ impl FlowFile for PriceFilesFile {
                 seed: of.seed,
                 measure_ceiling: of.heavy,
                 settings: self.price_files.clone().unwrap_or_default(),
+                faults: self.faults.schedule.clone(),
             };
             let mut report = run(clients, &config).await.map_err(|e| e.to_string())?;
             report.verdict.add_checks(self.expect.judge(&report));
