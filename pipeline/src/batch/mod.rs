@@ -22,14 +22,10 @@ pub mod trigger;
 
 use crate::chaos::{Call, Service};
 
-/// The AWS calls the batch stages make, so that a fault rule can be held to calls that happen:
-/// the trigger's queue (through the event source mapping: receive, delete, renew, depth) and
+/// The AWS calls the batch stages make besides the trigger's event source mapping's
+/// ([`crate::esm::CALLS`]), so that a fault rule can be held to calls that happen: the day's
 /// claim (create, read back), the job's reads, output parts (aborted on failure) and status.
 pub const CALLS: &[Call] = &[
-    (Service::Sqs, "ReceiveMessage"),
-    (Service::Sqs, "DeleteMessageBatch"),
-    (Service::Sqs, "ChangeMessageVisibilityBatch"),
-    (Service::Sqs, "GetQueueAttributes"),
     (Service::S3, "PutObject"),
     (Service::S3, "GetObject"),
     (Service::S3, "CreateMultipartUpload"),

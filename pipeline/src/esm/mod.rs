@@ -26,6 +26,15 @@ use crate::error::{Error, Result};
 use crate::retry::{Attempts, Backoff};
 use response::failed_ids;
 
+/// The AWS calls an event source mapping makes on its queue (receive, delete, keep invisible,
+/// the queue's depth at the drain): every stage behind one makes them besides its own.
+pub const CALLS: &[crate::chaos::Call] = &[
+    (crate::chaos::Service::Sqs, "ReceiveMessage"),
+    (crate::chaos::Service::Sqs, "DeleteMessageBatch"),
+    (crate::chaos::Service::Sqs, "ChangeMessageVisibilityBatch"),
+    (crate::chaos::Service::Sqs, "GetQueueAttributes"),
+];
+
 /// Event source mapping settings (names as in Lambda's `CreateEventSourceMapping`).
 #[derive(Debug, Clone)]
 pub struct EsmConfig {

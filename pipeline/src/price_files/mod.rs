@@ -16,15 +16,11 @@ pub mod record;
 
 use crate::chaos::{Call, Service};
 
-/// The AWS calls the price-file steps make, so that a fault rule can be held to calls that
-/// happen: each step's queue (through the event source mapping: receive, delete, renew, depth),
-/// the ETL's read and its CSV or quarantine write, the analysis's reads of earlier records and
-/// its alert claim (create, read back, given up), and the alert.
+/// The AWS calls the price-file steps make besides their event source mappings'
+/// ([`crate::esm::CALLS`]), so that a fault rule can be held to calls that happen: the ETL's
+/// read and its CSV or quarantine write, the analysis's reads of earlier records and its alert
+/// claim (create, read back, given up), and the alert.
 pub const CALLS: &[Call] = &[
-    (Service::Sqs, "ReceiveMessage"),
-    (Service::Sqs, "DeleteMessageBatch"),
-    (Service::Sqs, "ChangeMessageVisibilityBatch"),
-    (Service::Sqs, "GetQueueAttributes"),
     (Service::S3, "GetObject"),
     (Service::S3, "PutObject"),
     (Service::S3, "ListObjectsV2"),

@@ -11,14 +11,10 @@ pub mod recovery;
 
 use crate::chaos::{Call, Service};
 
-/// The AWS calls the processor makes: the event source mapping's (receive, delete, keep
-/// invisible, the queue's depth at the drain), the lake writer's (create an object, find one
-/// whose answer was lost), the recovery's and the price watch's outputs (list, read, create).
+/// The AWS calls the processor makes besides its event source mapping's ([`crate::esm::CALLS`]):
+/// the lake writer's (create an object, find one whose answer was lost), the recovery's and the
+/// price watch's outputs (list, read, create).
 pub const CALLS: &[Call] = &[
-    (Service::Sqs, "ReceiveMessage"),
-    (Service::Sqs, "DeleteMessageBatch"),
-    (Service::Sqs, "ChangeMessageVisibilityBatch"),
-    (Service::Sqs, "GetQueueAttributes"),
     (Service::S3, "PutObject"),
     (Service::S3, "HeadObject"),
     (Service::S3, "ListObjectsV2"),

@@ -128,7 +128,8 @@ impl FlowFile for BatchFile {
             (Some(batch), None) => problems.extend(batch.check()),
             (None, _) => {}
         }
-        problems.extend(self.faults.check("batch", CALL_FAULTS, batch::CALLS));
+        let calls = [tickflow_pipeline::esm::CALLS, batch::CALLS].concat();
+        problems.extend(self.faults.check("batch", CALL_FAULTS, &calls));
         if let Some(subject) = &self.expect.sns.run_status_subject {
             problems.extend(glob_problem("expect.sns.run_status_subject", subject));
         }

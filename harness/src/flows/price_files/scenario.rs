@@ -88,8 +88,12 @@ impl FlowFile for PriceFilesFile {
             .as_ref()
             .map(PriceFileSettings::check)
             .unwrap_or_default();
-        let calls = tickflow_pipeline::price_files::CALLS;
-        problems.extend(self.faults.check("price-files", CALL_FAULTS, calls));
+        let calls = [
+            tickflow_pipeline::esm::CALLS,
+            tickflow_pipeline::price_files::CALLS,
+        ]
+        .concat();
+        problems.extend(self.faults.check("price-files", CALL_FAULTS, &calls));
         problems
     }
 

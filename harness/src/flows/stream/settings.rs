@@ -351,11 +351,12 @@ impl PipelineSettings {
     /// The AWS calls the stream's stages make with these consumers: what a fault rule may
     /// name (the harness's own calls, and the run status it publishes, are made without faults).
     pub fn calls(&self) -> Vec<Call> {
-        use tickflow_pipeline::{bridge, processor, producer};
+        use tickflow_pipeline::{bridge, esm, processor, producer};
         let mut calls: Vec<Call> = [
             producer::CALLS,
             bridge::READ_CALLS,
             bridge::SQS_CALLS,
+            esm::CALLS,
             processor::CALLS,
         ]
         .concat();
