@@ -108,7 +108,7 @@ impl Scenario {
     /// # Errors
     /// Not a stream scenario, or settings that [`load`] would already have refused.
     pub fn run_config(&self) -> Result<StreamRunConfig, String> {
-        let stream: &StreamFile = self.sections("a stream run").map_err(|e| e.to_string())?;
+        let stream: &StreamFile = self.sections("run_config").map_err(|e| e.to_string())?;
         stream.run_config(self.run_of())
     }
 }
