@@ -46,6 +46,14 @@ impl Clients {
         Self::build(&self.config, self.calls.clone(), Some(chaos))
     }
 
+    /// [`Clients::with_chaos`] when there is a schedule, else these clients as they are.
+    pub fn faulted_by(&self, chaos: Option<&Arc<Chaos>>) -> Self {
+        match chaos {
+            Some(chaos) => self.with_chaos(chaos.clone()),
+            None => self.clone(),
+        }
+    }
+
     fn build(
         config: &aws_config::SdkConfig,
         calls: Arc<CallStats>,

@@ -11,8 +11,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use tickflow_pipeline::chaos::{Call, Chaos, FaultKind, FaultRule, Fired, Service};
 
+use std::sync::Arc;
+
+use tickflow_pipeline::aws::Clients;
+
 use super::checks::Checks;
 use super::failure::Failure;
+use super::record::Verdict;
 
 /// Most rules in a fault schedule.
 pub const MAX_RULES: usize = 1_000;
@@ -99,7 +104,6 @@ impl FaultSchedule {
                         names.join(", ")
                     ),
                 ));
-                continue;
             }
         }
         problems.extend(schedule_problems(&self.schedule));
@@ -139,14 +143,6 @@ impl FaultsOfRun {
         self.rules.is_empty()
     }
 
-    /// `faults.rules` into `checks`, when the run had a schedule.
-    pub fn judge(&self, checks: &mut Checks) {
-        if !self.is_empty() {
-            let (check, holds) = check(&self.rules, &[]);
-            checks.record(check, holds);
-        }
-    }
-
     /// Each rule and what it fired, as an HTML table (nothing without a schedule).
     pub fn html(&self) -> String {
         if self.is_empty() {
@@ -175,6 +171,44 @@ impl FaultsOfRun {
             out.push_str(&format!("  {rule:<20} {what:<48} {fired}\n"));
         }
         out
+    }
+}
+
+/// A flow's fault schedule during a run: the chaos its stages' clients carry (none without a
+/// schedule), and afterwards what it fired, judged. The batch and price-file drivers hold one.
+pub struct StageFaults {
+    schedule: Vec<FaultRule>,
+    chaos: Option<Arc<Chaos>>,
+}
+
+impl StageFaults {
+    /// `schedule`, decided by `seed`.
+    pub fn new(seed: u64, schedule: &[FaultRule]) -> Self {
+        let chaos = (!schedule.is_empty()).then(|| Arc::new(Chaos::new(seed, schedule.to_vec())));
+        Self {
+            schedule: schedule.to_vec(),
+            chaos,
+        }
+    }
+
+    /// The clients the stages use: `clients`, suffering the schedule when there is one (the
+    /// harness keeps `clients` for its uploads and read-back).
+    pub fn clients(&self, clients: &Clients) -> Clients {
+        clients.faulted_by(self.chaos.as_ref())
+    }
+
+    /// What the schedule did, with `faults.rules` added to `verdict`; empty, and nothing added,
+    /// without a schedule.
+    pub fn judged(&self, verdict: &mut Verdict) -> FaultsOfRun {
+        let Some(chaos) = &self.chaos else {
+            return FaultsOfRun::default();
+        };
+        let faults = FaultsOfRun::of(&self.schedule, chaos);
+        let (check, holds) = check(&faults.rules, &[]);
+        let mut checks = Checks::default();
+        checks.record(check, holds);
+        verdict.add_checks(checks);
+        faults
     }
 }
 

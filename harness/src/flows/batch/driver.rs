@@ -10,7 +10,7 @@ use std::sync::Arc;
 use tickflow_pipeline::aws::{AwsError, Clients};
 
 use tickflow_pipeline::batch::{BatchJob, Trigger, TriggerStats};
-use tickflow_pipeline::chaos::{Chaos, FaultRule};
+use tickflow_pipeline::chaos::FaultRule;
 use tickflow_pipeline::stages::StageSet;
 use tokio::task::JoinSet;
 
@@ -22,7 +22,7 @@ use super::report::BatchReport;
 use super::{content, generate, judge, topology};
 use crate::error::{Error, Result};
 use crate::runtime::wait;
-use crate::verdict::fault_rules::FaultsOfRun;
+use crate::verdict::fault_rules::StageFaults;
 
 /// Uploads in flight.
 const UPLOADS: usize = 16;
@@ -182,12 +182,8 @@ async fn drive(
     let upload_secs = uploading.elapsed().as_secs_f64();
 
     // The stages' calls suffer the schedule; the harness's uploads and read-back do not.
-    let chaos = (!config.faults.is_empty())
-        .then(|| Arc::new(Chaos::new(config.seed, config.faults.clone())));
-    let stage_clients = match &chaos {
-        Some(chaos) => clients.with_chaos(chaos.clone()),
-        None => clients.clone(),
-    };
+    let faults = StageFaults::new(config.seed, &config.faults);
+    let stage_clients = faults.clients(clients);
     let job = BatchJob {
         clients: stage_clients.clone(),
         source_bucket: res.source_bucket.clone(),
@@ -209,12 +205,7 @@ async fn drive(
     set.drain(TRIGGER_DRAIN, |_| {}).await?;
 
     let mut report = judge::judge(clients, res, &config.name, &expected, &stats).await?;
-    if let Some(chaos) = &chaos {
-        report.faults = FaultsOfRun::of(&config.faults, chaos);
-        let mut checks = crate::verdict::Checks::default();
-        report.faults.judge(&mut checks);
-        report.verdict.add_checks(checks);
-    }
+    report.faults = faults.judged(&mut report.verdict);
     report.name = config.name.clone();
     report.run_id = res.run_id.clone();
     report.companies = expected.files;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tickflow_pipeline::aws::{AwsError, Clients};
-use tickflow_pipeline::chaos::{Chaos, FaultRule};
+use tickflow_pipeline::chaos::FaultRule;
 use tickflow_pipeline::esm::{EsmConfig, EventSourceMapping};
 use tickflow_pipeline::price_files::{
     Alert, AnalysisConfig, AnalysisHandler, EtlHandler, PriceFileStats,
@@ -24,7 +24,7 @@ use super::topology::PriceFileResources;
 use super::{ceiling, generate, judge, topology};
 use crate::error::{Error, Result};
 use crate::runtime::wait::{self, Stillness};
-use crate::verdict::fault_rules::FaultsOfRun;
+use crate::verdict::fault_rules::StageFaults;
 
 /// Uploads in flight.
 const UPLOADS: usize = 16;
@@ -198,12 +198,8 @@ async fn drive(
         ceilings.push(ceiling::notified_puts(clients, ceiling_objects, UPLOADS).await?);
     }
     // The steps' calls suffer the schedule; the harness's uploads and read-back do not.
-    let chaos = (!config.faults.is_empty())
-        .then(|| Arc::new(Chaos::new(config.seed, config.faults.clone())));
-    let stage_clients = match &chaos {
-        Some(chaos) => clients.with_chaos(chaos.clone()),
-        None => clients.clone(),
-    };
+    let faults = StageFaults::new(config.seed, &config.faults);
+    let stage_clients = faults.clients(clients);
     let steps = Steps::start(&stage_clients, res, config);
     let first_upload = Instant::now();
     let records = files
@@ -238,12 +234,7 @@ async fn drive(
     report.run_secs = run_secs;
     report.resources = crate::verdict::ResourceUse::now();
     report.ceilings = ceilings;
-    if let Some(chaos) = &chaos {
-        report.faults = FaultsOfRun::of(&config.faults, chaos);
-        let mut checks = crate::verdict::Checks::default();
-        report.faults.judge(&mut checks);
-        report.verdict.add_checks(checks);
-    }
+    report.faults = faults.judged(&mut report.verdict);
     Ok(report)
 }
 

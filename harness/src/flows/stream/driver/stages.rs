@@ -164,10 +164,7 @@ impl Stages {
         chaos: Option<Arc<Chaos>>,
     ) -> (Self, mpsc::Sender<Outgoing>) {
         let wiring = Wiring {
-            clients: match &chaos {
-                Some(chaos) => clients.with_chaos(chaos.clone()),
-                None => clients.clone(),
-            },
+            clients: clients.faulted_by(chaos.as_ref()),
             resources: res.clone(),
             settings: settings.clone(),
             handler_faults,
