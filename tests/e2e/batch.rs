@@ -329,7 +329,7 @@ async fn logs(clients: &tickflow_pipeline::aws::Clients, bucket: &str) -> Vec<St
         .unwrap()
         .unwrap()
         .into_iter()
-        .filter(|k| k.starts_with(layout::LOGS) && !k.starts_with(layout::RUN_MARKERS))
+        .filter(|k| layout::is_run_log(k))
         .collect();
     keys.sort();
     keys
@@ -384,10 +384,9 @@ async fn a_commit_that_fails_leaves_no_output_behind() {
         clients: clients.clone(),
         source_bucket: bucket.clone(),
         name: "e2e-commit".into(),
-        status_topic: "arn:aws:sns:us-east-1:000000000000:none".into(),
         database_url: format!("{url}{separator}options=-c%20search_path%3D{schema}"),
     };
-    let failed = job.run("2026-12-06").await;
+    let failed = job.run("2026-12-06").await.expect("announced");
     assert!(!failed.success, "{failed:?}");
     assert!(
         failed
@@ -409,7 +408,7 @@ async fn a_commit_that_fails_leaves_no_output_behind() {
         ))
         .await
         .unwrap();
-    let done = job.run("2026-12-06").await;
+    let done = job.run("2026-12-06").await.expect("announced");
     assert!(done.success, "{done:?}");
     assert_eq!(done.rows_loaded, 2);
     let (_, body) = clients.get_object(&bucket, layout::OUTPUT).await.unwrap();

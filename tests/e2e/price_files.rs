@@ -88,8 +88,6 @@ async fn the_analysis_waits_for_the_previous_record_in_market_time() {
             clients.clone(),
             bucket,
             AnalysisConfig {
-                name: "e2e".into(),
-                topic_arn: res.alert_topic.clone(),
                 interval: chrono::Duration::minutes(5),
                 threshold_pct: 3.0,
                 hold_receives,
@@ -230,12 +228,36 @@ async fn every_corruption_of_a_finished_price_file_run_fails_its_check() {
     assert_eq!(finished.report.alerts, 1);
     let res = &finished.resources;
     let bucket = res.bucket.clone();
-    // The steps are stopped: what the test writes must not be announced to their queues.
+    // The steps are stopped: what the test writes must not be announced to their queues, but
+    // alert objects are still announced on the alert topic, as S3 announces the analysis's.
+    let alerts = aws_sdk_s3::types::TopicConfiguration::builder()
+        .topic_arn(&res.alert_topic)
+        .events(aws_sdk_s3::types::Event::from("s3:ObjectCreated:*"))
+        .filter(
+            aws_sdk_s3::types::NotificationConfigurationFilter::builder()
+                .key(
+                    aws_sdk_s3::types::S3KeyFilter::builder()
+                        .filter_rules(
+                            aws_sdk_s3::types::FilterRule::builder()
+                                .name(aws_sdk_s3::types::FilterRuleName::Prefix)
+                                .value(layout::ALERTS)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build(),
+        )
+        .build()
+        .unwrap();
     clients
         .s3
         .put_bucket_notification_configuration()
         .bucket(&bucket)
-        .notification_configuration(aws_sdk_s3::types::NotificationConfiguration::builder().build())
+        .notification_configuration(
+            aws_sdk_s3::types::NotificationConfiguration::builder()
+                .topic_configurations(alerts)
+                .build(),
+        )
         .send()
         .await
         .unwrap();
@@ -364,43 +386,78 @@ async fn every_corruption_of_a_finished_price_file_run_fails_its_check() {
             "price_files.unknown",
             "price_files.values",
             "price_files.alerts",
-            "price_files.markers",
+            "price_files.alert_objects",
             "price_files.queues"
         ]
     );
-    let marker = keys.iter().find(|k| k.starts_with(layout::ALERTS)).unwrap();
-    let (_, alert) = clients.get_object(&bucket, marker).await.unwrap();
-    // The alert's marker with its latest weighted average zeroed, then gone, then a stray one.
+    let object = keys.iter().find(|k| k.starts_with(layout::ALERTS)).unwrap();
+    let (_, alert) = clients.get_object(&bucket, object).await.unwrap();
+    // The alert written again with its latest weighted average zeroed: a second announcement,
+    // and what both say is not the alert.
     let mut zeroed: serde_json::Value = serde_json::from_slice(&alert).unwrap();
     zeroed["latest_weighted_average"] = serde_json::json!(0.0);
     let body = serde_json::to_vec(&zeroed).unwrap();
-    let checks = failing_after(&finished, &clients, put(&clients, &bucket, marker, body)).await;
-    assert_eq!(checks, ["price_files.markers"]);
-    let checks = failing_after(&finished, &clients, delete(&clients, &bucket, marker)).await;
-    assert_eq!(checks, ["price_files.markers"]);
-    put(&clients, &bucket, marker, alert.clone()).await;
+    let checks = failing_after(&finished, &clients, announce(&clients, res, object, body)).await;
+    assert_eq!(checks, ["price_files.alerts", "price_files.alert_objects"]);
+    // Announced once, as it was: it passes.
+    crate::support::empty_queue(&clients, &res.alert_queue).await;
+    announce(&clients, res, object, alert.clone()).await;
+    let again = finished.rejudge(&clients).await.unwrap();
+    assert!(again.passed(), "{:?}", again.failures());
+    // Written again as it was, as an announcer that does not create once would: two alerts.
+    let checks = failing_after(
+        &finished,
+        &clients,
+        announce(&clients, res, object, alert.clone()),
+    )
+    .await;
+    assert_eq!(checks, ["price_files.alerts"]);
+    crate::support::empty_queue(&clients, &res.alert_queue).await;
+    announce(&clients, res, object, alert.clone()).await;
+    // The object gone after its announcement.
+    let checks = failing_after(&finished, &clients, delete(&clients, &bucket, object)).await;
+    assert_eq!(checks, ["price_files.alerts", "price_files.alert_objects"]);
+    crate::support::empty_queue(&clients, &res.alert_queue).await;
+    announce(&clients, res, object, alert.clone()).await;
+    // An alert object no record calls for, announced.
     let stray = format!("{}BTC/20991231T000000Z.json", layout::ALERTS);
     let checks = failing_after(
         &finished,
         &clients,
-        put(&clients, &bucket, &stray, alert.clone()),
+        announce(&clients, res, &stray, alert.clone()),
     )
     .await;
-    assert_eq!(checks, ["price_files.markers"]);
+    assert_eq!(checks, ["price_files.alerts", "price_files.alert_objects"]);
     delete(&clients, &bucket, &stray).await;
-    // The alert delivered saying a zeroed average: its key and change right, its body not.
     crate::support::empty_queue(&clients, &res.alert_queue).await;
+    announce(&clients, res, object, alert.clone()).await;
+    // S3 delivering the announcement twice (the same creation) is no second alert; a message
+    // that is not an S3 notification is not an alert.
+    let delivered = tickflow_harness::observe::peek_all(
+        &clients,
+        &res.alert_queue,
+        Duration::from_secs(10),
+        Duration::from_secs(1),
+    )
+    .await
+    .unwrap();
+    let notification = tickflow_harness::observe::deliveries(&delivered.bodies())
+        .into_iter()
+        .map(|d| d.message)
+        .find(|m| m.contains(object.as_str()))
+        .expect("the alert's notification");
     let checks = failing_after(&finished, &clients, async {
-        publish_alert(
+        publish_alert(&clients, &res.alert_topic, notification.clone()).await;
+        tickflow_harness::observe::wait_for_messages(
             &clients,
-            &res.alert_topic,
-            serde_json::to_string(&zeroed).unwrap(),
+            &res.alert_queue,
+            3,
+            Duration::from_secs(10),
         )
         .await;
     })
     .await;
-    assert_eq!(checks, ["price_files.alerts"]);
-    crate::support::empty_queue(&clients, &res.alert_queue).await;
+    assert!(checks.is_empty(), "a repeated delivery: {checks:?}");
     let checks = failing_after(&finished, &clients, async {
         publish_alert(
             &clients,
@@ -408,46 +465,24 @@ async fn every_corruption_of_a_finished_price_file_run_fails_its_check() {
             String::from_utf8(alert.clone()).unwrap(),
         )
         .await;
-        tickflow_harness::observe::settle(&clients, &res.alert_queue, 1, Duration::from_secs(10))
-            .await;
-    })
-    .await;
-    assert!(
-        checks.is_empty(),
-        "the alert as published is back: {checks:?}"
-    );
-    let checks = failing_after(&finished, &clients, async {
-        publish_alert(
-            &clients,
-            &res.alert_topic,
-            String::from_utf8(alert.clone()).unwrap(),
-        )
-        .await;
-        let limit = Duration::from_secs(10);
-        tickflow_harness::observe::wait_for_messages(&clients, &res.alert_queue, 2, limit).await;
     })
     .await;
     assert_eq!(checks, ["price_files.alerts"]);
-    // Removed again; then one too many that arrives while the judge reads, after the expected
-    // one: the alerts settle until nothing new arrives, so it is seen.
+    // One too many that arrives while the judge reads, after the expected one: the alerts
+    // settle until nothing new arrives, so it is seen.
     crate::support::empty_queue(&clients, &res.alert_queue).await;
-    let publish = |delay: Duration| {
-        let (clients, topic, message) = (clients.clone(), res.alert_topic.clone(), alert.clone());
-        async move {
-            tokio::time::sleep(delay).await;
-            clients
-                .sns
-                .publish()
-                .topic_arn(topic)
-                .subject("e2e-prices_Price_Alert")
-                .message(String::from_utf8(message).unwrap())
-                .send()
-                .await
-                .unwrap();
-        }
+    announce(&clients, res, object, alert.clone()).await;
+    let late = {
+        let (clients, topic, message) = (clients.clone(), res.alert_topic.clone(), notification);
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(1_500)).await;
+            // Another creation of the key: S3 names each write's request apart.
+            let mut second: serde_json::Value = serde_json::from_str(&message).unwrap();
+            let request = &mut second["Records"][0]["responseElements"]["x-amz-request-id"];
+            *request = format!("0{}", request.as_str().unwrap_or_default()).into();
+            publish_alert(&clients, &topic, second.to_string()).await;
+        })
     };
-    publish(Duration::ZERO).await;
-    let late = tokio::spawn(publish(Duration::from_millis(1_500)));
     let checks = failing_after(&finished, &clients, async {}).await;
     late.await.unwrap();
     assert_eq!(checks, ["price_files.alerts"], "a late extra alert is seen");
@@ -459,14 +494,27 @@ async fn every_corruption_of_a_finished_price_file_run_fails_its_check() {
     finished.teardown(&clients).await;
 }
 
-/// Publishes `body` on the run's alert topic, as the analysis would.
-async fn publish_alert(clients: &Clients, topic: &str, body: String) {
+/// Writes `body` at `key` of the run's bucket, so that S3 announces it on the alert topic as it
+/// announces the analysis's alerts, and waits for the announcement.
+async fn announce(clients: &Clients, res: &topology::PriceFileResources, key: &str, body: Vec<u8>) {
+    let before = tickflow_harness::observe::queue_depth(clients, &res.alert_queue)
+        .await
+        .unwrap()
+        .total();
+    put(clients, &res.bucket, key, body).await;
+    let limit = Duration::from_secs(10);
+    tickflow_harness::observe::wait_for_messages(clients, &res.alert_queue, before + 1, limit)
+        .await;
+}
+
+/// Publishes `message` on the run's alert topic, as S3 would.
+async fn publish_alert(clients: &Clients, topic: &str, message: String) {
     clients
         .sns
         .publish()
         .topic_arn(topic)
-        .subject("e2e-prices_Price_Alert")
-        .message(body)
+        .subject("Amazon S3 Notification")
+        .message(message)
         .send()
         .await
         .unwrap();

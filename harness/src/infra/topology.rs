@@ -241,41 +241,7 @@ pub(crate) async fn notify_topic(
     topic_arn: &str,
     filter: &KeyFilter,
 ) -> Result<()> {
-    use aws_sdk_s3::types::{Event, NotificationConfiguration, TopicConfiguration};
-    let policy = allow_service(
-        "s3.amazonaws.com",
-        "sns:Publish",
-        topic_arn,
-        &format!("arn:aws:s3:::{bucket}"),
-    );
-    clients
-        .sns
-        .set_topic_attributes()
-        .topic_arn(topic_arn)
-        .attribute_name("Policy")
-        .attribute_value(policy.to_string())
-        .send()
-        .await
-        .map_err(AwsError::of("sns", "SetTopicAttributes"))?;
-    let configuration = TopicConfiguration::builder()
-        .topic_arn(topic_arn)
-        .events(Event::from("s3:ObjectCreated:*"))
-        .set_filter(filter.rules())
-        .build()
-        .map_err(|e| Error::Input(format!("notification configuration: {e}")))?;
-    clients
-        .s3
-        .put_bucket_notification_configuration()
-        .bucket(bucket)
-        .notification_configuration(
-            NotificationConfiguration::builder()
-                .topic_configurations(configuration)
-                .build(),
-        )
-        .send()
-        .await
-        .map_err(AwsError::of("s3", "PutBucketNotificationConfiguration"))?;
-    Ok(())
+    notify(clients, bucket, &[], &[(topic_arn, filter)]).await
 }
 
 /// Makes S3 notify each queue of the objects created in `bucket` that its filter matches (a
@@ -289,25 +255,60 @@ pub(crate) async fn notify_queues(
     bucket: &str,
     queues: &[(&str, KeyFilter)],
 ) -> Result<()> {
-    use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
-    let mut configurations = Vec::new();
+    let queues: Vec<(&str, &KeyFilter)> = queues.iter().map(|(url, f)| (*url, f)).collect();
+    notify(clients, bucket, &queues, &[]).await
+}
+
+/// Makes S3 notify queues (by URL) and SNS topics (by ARN) of the objects created in `bucket`
+/// that each one's filter matches: real `s3:ObjectCreated:*` notifications, one configuration
+/// per target, each with the policy AWS needs. This replaces the bucket's notification
+/// configuration, so a bucket's targets are configured together.
+///
+/// # Errors
+/// An AWS call failing.
+pub(crate) async fn notify(
+    clients: &Clients,
+    bucket: &str,
+    queues: &[(&str, &KeyFilter)],
+    topics: &[(&str, &KeyFilter)],
+) -> Result<()> {
+    use aws_sdk_s3::types::{
+        Event, NotificationConfiguration, QueueConfiguration, TopicConfiguration,
+    };
+    let source = format!("arn:aws:s3:::{bucket}");
+    let invalid =
+        |e: aws_sdk_s3::error::BuildError| Error::Input(format!("notification configuration: {e}"));
+    let mut queue_configurations = Vec::new();
     for (url, filter) in queues {
         let arn = queue_arn(clients, url).await?;
-        allow_sends(
-            clients,
-            url,
-            &arn,
-            "s3.amazonaws.com",
-            &format!("arn:aws:s3:::{bucket}"),
-        )
-        .await?;
+        allow_sends(clients, url, &arn, "s3.amazonaws.com", &source).await?;
         let configuration = QueueConfiguration::builder()
             .queue_arn(arn)
             .events(Event::from("s3:ObjectCreated:*"))
             .set_filter(filter.rules())
             .build()
-            .map_err(|e| Error::Input(format!("notification configuration: {e}")))?;
-        configurations.push(configuration);
+            .map_err(invalid)?;
+        queue_configurations.push(configuration);
+    }
+    let mut topic_configurations = Vec::new();
+    for (topic_arn, filter) in topics {
+        let policy = allow_service("s3.amazonaws.com", "sns:Publish", topic_arn, &source);
+        clients
+            .sns
+            .set_topic_attributes()
+            .topic_arn(*topic_arn)
+            .attribute_name("Policy")
+            .attribute_value(policy.to_string())
+            .send()
+            .await
+            .map_err(AwsError::of("sns", "SetTopicAttributes"))?;
+        let configuration = TopicConfiguration::builder()
+            .topic_arn(*topic_arn)
+            .events(Event::from("s3:ObjectCreated:*"))
+            .set_filter(filter.rules())
+            .build()
+            .map_err(invalid)?;
+        topic_configurations.push(configuration);
     }
     clients
         .s3
@@ -315,7 +316,8 @@ pub(crate) async fn notify_queues(
         .bucket(bucket)
         .notification_configuration(
             NotificationConfiguration::builder()
-                .set_queue_configurations(Some(configurations))
+                .set_queue_configurations(Some(queue_configurations))
+                .set_topic_configurations(Some(topic_configurations))
                 .build(),
         )
         .send()

@@ -5,11 +5,14 @@
 //!
 //! - [`queues`]: queue depths, every message of a queue read within a time bound and left as it
 //!   was, SNS deliveries, waiting for a queue to settle;
-//! - [`status`]: the run-status subjects a run announced, and whether they say its verdict.
+//! - [`status`]: the run-status subjects a run announced, and whether they say its verdict;
+//! - [`announced`]: the objects a topic announced through S3's notifications, with their bodies.
 
+pub mod announced;
 pub mod queues;
 pub mod status;
 
+pub use announced::{announcements, Announced, Announcements};
 pub use queues::{
     deliveries, peek_all, queue_depth, settle, wait_for_messages, Delivery, Peeked, QueueDepth,
     QUIET,

@@ -152,10 +152,19 @@ impl FaultsOfRun {
     }
 
     /// What each rule fired, into a report's deterministic snapshot `view` (nothing without a
-    /// schedule): listed calls fire the same in every run of the seed.
+    /// schedule): listed calls fire the same in every run of the seed; a rule that draws a
+    /// share of the calls fires as often as the run made calls, which retries and redeliveries
+    /// vary, so it is `"drawn"` there.
     pub fn snapshot_into(&self, view: &mut serde_json::Value) {
         if !self.is_empty() {
-            let fired: Vec<u64> = self.rules.iter().map(|r| r.fired).collect();
+            let fired: Vec<serde_json::Value> = self
+                .rules
+                .iter()
+                .map(|r| match r.must_fire {
+                    true => r.fired.into(),
+                    false => "drawn".into(),
+                })
+                .collect();
             view["faults_fired_by_rule"] = serde_json::json!(fired);
         }
     }

@@ -2,7 +2,8 @@
 //!
 //! One batch run, start to finish: read the company list, extract and transform the kept
 //! companies' files into `Output/historical_stock_data.csv`, load it into PostgreSQL, write the
-//! run's log under `Logs/`, and announce `<Name>_Pipeline_Success` or `_Failure` with the reason.
+//! run's log under `Logs/`, and announce `<Name>_Pipeline_Success` or `_Failure` with the reason,
+//! once (an object whose S3 notification on the run-status topic is the announcement).
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -18,7 +19,7 @@ use super::layout::{self, COLUMNS};
 use super::load::Loader;
 use super::output::OutputUpload;
 use crate::aws::{AwsError, Clients};
-use crate::notify::Notifier;
+use crate::notify::{announce, run_status_subject};
 
 /// Where a run reads, writes and reports.
 #[derive(Debug, Clone)]
@@ -29,8 +30,6 @@ pub struct BatchJob {
     pub source_bucket: String,
     /// The pipeline's name: `<name>_Pipeline_Success`.
     pub name: String,
-    /// The SNS topic of run status messages.
-    pub status_topic: String,
     /// The database, as a `postgres://` URL.
     pub database_url: String,
 }
@@ -69,8 +68,12 @@ pub struct RunSummary {
 }
 
 impl BatchJob {
-    /// Runs once for `day`; always logs and announces the outcome.
-    pub async fn run(&self, day: &str) -> RunSummary {
+    /// Runs once for `day`; always logs the outcome and announces it, once.
+    ///
+    /// # Errors
+    /// The status not announced (S3 refusing it after the retries): the caller leaves its
+    /// trigger for redelivery, so that the day is run and announced again.
+    pub async fn run(&self, day: &str) -> Result<RunSummary, AwsError> {
         let started = Instant::now();
         let mut summary = RunSummary {
             day: day.to_string(),
@@ -92,14 +95,25 @@ impl BatchJob {
         if let Err(e) = self.write_log(&summary).await {
             tracing::warn!(error = %e, "batch run log not written");
         }
-        let notifier = Notifier::new(self.clients.clone(), &self.status_topic);
-        if let Err(e) = notifier
-            .run_status(&self.name, summary.success, &summary)
-            .await
-        {
-            tracing::warn!(error = %e, "batch run status not published");
+        let subject = run_status_subject(&self.name, summary.success);
+        let key = layout::status_key(day, &subject);
+        if !announce(&self.clients, &self.source_bucket, &key, &summary).await? {
+            tracing::info!(key, "the day's status was announced before; not again");
         }
-        summary
+        Ok(summary)
+    }
+
+    /// Whether `day`'s status has been announced (by an earlier delivery of its trigger whose
+    /// message was not deleted, or a run restarted after it announced).
+    ///
+    /// # Errors
+    /// The listing failing.
+    pub async fn announced(&self, day: &str) -> Result<bool, AwsError> {
+        let keys = self
+            .clients
+            .object_keys_under(&self.source_bucket, &layout::status_prefix(day))
+            .await?;
+        Ok(keys.is_some_and(|keys| !keys.is_empty()))
     }
 
     async fn steps(&self, summary: &mut RunSummary) -> Result<(), BatchError> {

@@ -24,15 +24,16 @@ use crate::chaos::{Call, Service};
 
 /// The AWS calls the batch stages make besides the trigger's event source mapping's
 /// ([`crate::esm::CALLS`]), so that a fault rule can be held to calls that happen: the day's
-/// claim (create, read back), the job's reads, output parts (aborted on failure) and status.
+/// claim (create, read back), the day's announced status looked for, the job's reads, output
+/// parts (aborted on failure), log and status announcement.
 pub const CALLS: &[Call] = &[
     (Service::S3, "PutObject"),
     (Service::S3, "GetObject"),
+    (Service::S3, "ListObjectsV2"),
     (Service::S3, "CreateMultipartUpload"),
     (Service::S3, "UploadPart"),
     (Service::S3, "CompleteMultipartUpload"),
     (Service::S3, "AbortMultipartUpload"),
-    (Service::Sns, "Publish"),
 ];
 
 pub use error::BatchError;

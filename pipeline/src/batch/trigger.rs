@@ -4,9 +4,14 @@
 //! notification (filtered on the `.SUCCESS` suffix) on the monitored bucket, delivered through
 //! SQS to an event source mapping (retries, visibility renewed while a run lasts), starts a run,
 //! at most one a day. The day is claimed with a conditional write of a marker
-//! (`Logs/runs/<day>`, `If-None-Match: *`): a second `.SUCCESS` on the same day finds it and
-//! starts nothing, even from another process. S3's `s3:TestEvent` (sent when a notification is
-//! configured) is recognised and skipped.
+//! (`Logs/runs/<day>`, `If-None-Match: *`) that names the SQS message which claimed it: a second
+//! `.SUCCESS` on the same day (or S3 delivering the same one twice, as a second message) finds
+//! it and starts nothing, even from another process; the same message delivered again (its
+//! handler crashed, or failed to announce) finds its own claim and runs the day again, unless
+//! the day's status was announced already. The load replaces the companies' rows in one
+//! transaction and the status is announced once, so a run done again neither duplicates rows
+//! nor announces twice. S3's `s3:TestEvent` (sent when a notification is configured) is
+//! recognised and skipped.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -33,6 +38,12 @@ pub struct TriggerStats {
     pub test_events: AtomicU64,
     /// Runs started.
     pub runs: AtomicU64,
+    /// Deliveries of a trigger whose day it had claimed before (its handler crashed or failed
+    /// to announce), that ran the day again.
+    pub resumed: AtomicU64,
+    /// Deliveries of a trigger whose day's status was announced already (its message was not
+    /// deleted after the run): nothing run again.
+    pub already_announced: AtomicU64,
     /// Runs finished (logged and announced).
     pub runs_done: AtomicU64,
     /// Triggers on a day that already had its run.
@@ -126,7 +137,7 @@ impl Handler for TriggerHandler {
     ) -> std::result::Result<BatchResponse, HandlerError> {
         let mut failed = Vec::new();
         for message in batch {
-            if let Err(error) = self.0.handle(&message.body).await {
+            if let Err(error) = self.0.handle(message).await {
                 tracing::warn!(%error, "trigger not handled; left for redelivery");
                 failed.push(message.message_id.clone());
             }
@@ -136,11 +147,11 @@ impl Handler for TriggerHandler {
 }
 
 impl Trigger {
-    async fn handle(&self, body: &str) -> Result<()> {
-        let notices = s3_event::parse(body);
+    async fn handle(&self, message: &SqsMessage) -> Result<()> {
+        let notices = s3_event::parse(&message.body);
         if notices.is_empty() {
             self.stats.unrecognised.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(body, "not an S3 notification; skipped");
+            tracing::warn!(body = message.body, "not an S3 notification; skipped");
         }
         for notice in notices {
             let (key, day, sequencer) = match notice {
@@ -161,7 +172,7 @@ impl Trigger {
                 continue; // LocalStack filters literally, as AWS does; be strict anyway
             }
             self.stats.triggers.fetch_add(1, Ordering::Relaxed);
-            let started = self.claim(&day).await?;
+            let started = self.claim(&day, message, &key).await?;
             self.stats
                 .receipts
                 .lock()
@@ -177,32 +188,49 @@ impl Trigger {
                 tracing::info!(day, key, "a run already started today; trigger ignored");
                 continue;
             }
-            self.stats.runs.fetch_add(1, Ordering::Relaxed);
-            let summary = self.job.run(&day).await;
-            tracing::info!(
-                day,
-                success = summary.success,
-                rows = summary.rows_loaded,
-                "batch run done"
-            );
-            self.stats.runs_done.fetch_add(1, Ordering::Relaxed);
+            self.run_day(&day, message.receive_count).await?;
         }
         Ok(())
     }
 
-    /// Claims `day` for a run: `false` when a run already claimed it. The marker holds when
-    /// and by which claim (a token of this call's own), so that a claim whose answer was lost
-    /// is still this trigger's.
-    async fn claim(&self, day: &str) -> Result<bool> {
-        let key = format!("{}{day}", layout::RUN_MARKERS);
-        let stamp = format!(
-            "{} {}",
-            chrono::Utc::now().to_rfc3339(),
-            uuid::Uuid::new_v4().simple()
+    /// Runs `day`, whose claim this trigger's message holds: again when the message comes back
+    /// (its first handling crashed or did not announce), unless the day's status was announced.
+    async fn run_day(&self, day: &str, receive_count: u32) -> Result<()> {
+        if receive_count > 1 {
+            if self.job.announced(day).await? {
+                self.stats.already_announced.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(day, "the day's run was announced before; nothing run again");
+                return Ok(());
+            }
+            self.stats.resumed.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(
+                day,
+                receive_count,
+                "the day's run did not finish; run again"
+            );
+        }
+        self.stats.runs.fetch_add(1, Ordering::Relaxed);
+        let summary = self.job.run(day).await?;
+        tracing::info!(
+            day,
+            success = summary.success,
+            rows = summary.rows_loaded,
+            "batch run done"
         );
+        self.stats.runs_done.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Claims `day` for a run: `false` when another trigger claimed it. The marker names the
+    /// message that claims it (its id, the object and the day), so that a claim whose answer was
+    /// lost, or the same message delivered again, is still this trigger's, while another
+    /// message (another `.SUCCESS`, or S3 delivering one twice) finds the day taken.
+    async fn claim(&self, day: &str, message: &SqsMessage, object: &str) -> Result<bool> {
+        let key = format!("{}{day}", layout::RUN_MARKERS);
+        let holder = format!("{} {object} {day}", message.message_id);
         let claim = self
             .clients
-            .claim(&self.job.source_bucket, &key, stamp.into_bytes())
+            .claim(&self.job.source_bucket, &key, holder.into_bytes())
             .await?;
         Ok(claim == Claim::Won)
     }

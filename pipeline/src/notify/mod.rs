@@ -1,11 +1,12 @@
 //! The pipeline's notifications: new data, price alerts, the run status.
 //!
-//! The pipeline's notifications. New data and price alerts are S3 event notifications of
-//! objects the pipeline creates conditionally (each lake object; each alert's object in the
-//! [`outbox`], beside the [`price_watch`]'s window records and late prices), so each is
-//! announced exactly once whatever is retried; each run's outcome is published to SNS
-//! ([`Notifier`]).
+//! The pipeline's notifications. New data, price alerts, the batch run status and the price
+//! files' alerts are S3 event notifications of objects the pipeline creates conditionally (each
+//! lake object; each alert's object in the [`outbox`], beside the [`price_watch`]'s window
+//! records and late prices; each [`announce`]ment), so each is announced exactly once whatever
+//! is retried; the harness publishes the stream run's verdict to SNS ([`Notifier`]).
 
+pub mod announce;
 pub mod outbox;
 pub mod price_watch;
 
@@ -16,6 +17,7 @@ use serde::Serialize;
 
 use crate::aws::{AwsError, Clients};
 use crate::retry::Backoff;
+pub use announce::announce;
 pub use outbox::PriceOutbox;
 pub use price_watch::{Admission, Alert, ClosedWindow, LatePrice, PriceWatch, WatchConfig};
 

@@ -9,8 +9,9 @@
 //! `t - interval`, found by its key; while it has not arrived, the record is left for
 //! redelivery (Lambda's partial batch failure), up to `hold_receives` receives. After that the
 //! gap is taken as real (its file was quarantined or never came) and the latest earlier record
-//! is the previous one. Each alert is claimed with a marker written with `If-None-Match: *`
-//! before it is published, so a redelivered record never alerts twice.
+//! is the previous one. Each alert is [`announce`]d: an object under the alerts prefix created
+//! once, whose S3 notification on the alert topic is the alert, so a redelivered record, a
+//! retried call or a lost answer never alerts twice and never loses one.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -22,16 +23,13 @@ use serde::{Deserialize, Serialize};
 use super::layout;
 use super::messages::{announced, each_message, PriceFileStats};
 use super::record::PriceRecord;
-use crate::aws::{AwsError, Claim, Clients};
+use crate::aws::{AwsError, Clients};
 use crate::esm::{BatchResponse, Handler, HandlerError, SqsMessage};
+use crate::notify::announce;
 
 /// What the analysis needs to know.
 #[derive(Debug, Clone)]
 pub struct AnalysisConfig {
-    /// The pipeline's name: alerts are published with the subject `<name>_Price_Alert`.
-    pub name: String,
-    /// The alert topic.
-    pub topic_arn: String,
     /// Market time between an asset's records (5 minutes in the seed).
     pub interval: Duration,
     /// An alert when the absolute change is above this many percent.
@@ -66,11 +64,6 @@ pub fn change_pct(previous: f64, latest: f64) -> f64 {
 /// direction).
 pub fn alerts(change_pct: f64, threshold_pct: f64) -> bool {
     change_pct.abs() > threshold_pct
-}
-
-/// The subject alerts are published with.
-pub fn alert_subject(name: &str) -> String {
-    format!("{name}_Price_Alert")
 }
 
 /// What became of one record.
@@ -216,55 +209,18 @@ impl AnalysisHandler {
         })
     }
 
-    /// Claims the alert with its marker, then publishes it (once).
+    /// Announces the alert (once: its object's S3 notification is the alert).
     async fn alert(&self, alert: &Alert) -> Result<(), AwsError> {
-        let marker = layout::alert_key(&alert.asset, alert.latest_date);
-        let json = serde_json::to_string(alert).expect("an alert serialises");
-        let claim = self
-            .clients
-            .claim(&self.bucket, &marker, marker_body(alert))
-            .await?;
-        if claim == Claim::Taken {
+        let key = layout::alert_key(&alert.asset, alert.latest_date);
+        if announce(&self.clients, &self.bucket, &key, alert).await? {
+            self.stats.alerts.fetch_add(1, Ordering::Relaxed);
+        } else {
             self.stats
                 .alerts_already_sent
                 .fetch_add(1, Ordering::Relaxed);
-            return Ok(());
         }
-        let published = self
-            .clients
-            .sns
-            .publish()
-            .topic_arn(&self.config.topic_arn)
-            .subject(alert_subject(&self.config.name))
-            .message(json)
-            .send()
-            .await;
-        if let Err(e) = published {
-            // Unclaim, so that the redelivered record publishes it.
-            let _ = self
-                .clients
-                .s3
-                .delete_object()
-                .bucket(&self.bucket)
-                .key(&marker)
-                .send()
-                .await;
-            return Err(AwsError::of("sns", "Publish")(e));
-        }
-        self.stats.alerts.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
-}
-
-/// An alert's marker: the alert, and a token of this claim's own (the marker of a claim whose
-/// answer was lost is then recognised as this claim's; readers of the alert ignore the token).
-fn marker_body(alert: &Alert) -> Vec<u8> {
-    let mut value = serde_json::to_value(alert).expect("an alert serialises");
-    if let Some(fields) = value.as_object_mut() {
-        let token = uuid::Uuid::new_v4().simple().to_string();
-        fields.insert("claim".into(), serde_json::Value::String(token));
-    }
-    value.to_string().into_bytes()
 }
 
 /// The previous record, as far as it is known.
@@ -293,6 +249,5 @@ mod tests {
         assert!(alerts(change_pct(100.0, 94.0), 5.0));
         assert!(!alerts(change_pct(100.0, 105.0) - 1e-9, 5.0));
         assert!(!alerts(change_pct(100.0, 101.0), 5.0));
-        assert_eq!(alert_subject("px"), "px_Price_Alert");
     }
 }

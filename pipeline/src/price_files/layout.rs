@@ -1,7 +1,7 @@
 //! Where the price-file pipeline's objects live.
 //!
 //! Where the price-file pipeline's objects live: the seed's two prefixes, plus a quarantine
-//! for files that are not price records and one marker per alert published. Keys below the
+//! for files that are not price records and one object per alert (its announcement). Keys below the
 //! analysis prefix are `<asset>/<market time>.csv`, so a record's predecessor is found by key.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -12,8 +12,8 @@ pub const INGESTION: &str = "crypto/01-data-ingestion/";
 pub const ANALYSIS: &str = "crypto/02-data-analysis/";
 /// Where files that are not price records go, with the reason.
 pub const QUARANTINE: &str = "crypto/quarantine/";
-/// One marker per alert published (written with `If-None-Match: *`): a redelivered record
-/// finds it and publishes nothing twice.
+/// One object per alert, created once (`If-None-Match: *`): S3's notification of it on the
+/// alert topic is the alert, so a redelivered record finds it and announces nothing twice.
 pub const ALERTS: &str = "crypto/alerts/";
 /// The CSV header the ETL step writes.
 pub const CSV_HEADER: &str = "asset,date,open,high,low,close,volume,weighted_average,source_key";
@@ -44,7 +44,7 @@ pub fn quarantine_key(source_key: &str) -> String {
     format!("{QUARANTINE}{rest}.json")
 }
 
-/// The marker of the alert for `asset`'s record at `time`.
+/// The object of the alert for `asset`'s record at `time`.
 pub fn alert_key(asset: &str, time: DateTime<Utc>) -> String {
     format!("{ALERTS}{asset}/{}.json", stamp(time))
 }

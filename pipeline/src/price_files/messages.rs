@@ -28,9 +28,9 @@ pub struct PriceFileStats {
     pub held: AtomicU64,
     /// Records compared with an earlier record than the one an interval before (a gap).
     pub gaps: AtomicU64,
-    /// Alerts published.
+    /// Alerts announced.
     pub alerts: AtomicU64,
-    /// Alerts found already published (a redelivered record), not published again.
+    /// Alerts found already announced (a redelivered record), not announced again.
     pub alerts_already_sent: AtomicU64,
 }
 

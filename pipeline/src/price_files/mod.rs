@@ -5,7 +5,8 @@
 //! starts the ETL step ([`etl`]), which writes the record as CSV under `crypto/02-data-analysis/`
 //! (or the file, with its reason, to `crypto/quarantine/`); a second notification on that
 //! prefix starts the analysis ([`analysis`]), which compares each record's `weightedAverage`
-//! with the previous one in market time and publishes an SNS alert above a threshold. Both steps
+//! with the previous one in market time and announces an alert above a threshold (an object
+//! whose S3 notification on the alert topic is the alert, [`crate::notify::announce`]). Both steps
 //! are handlers behind the shared SQS event source mapping ([`crate::esm`]).
 
 pub mod analysis;
@@ -18,14 +19,12 @@ use crate::chaos::{Call, Service};
 
 /// The AWS calls the price-file steps make besides their event source mappings'
 /// ([`crate::esm::CALLS`]), so that a fault rule can be held to calls that happen: the ETL's
-/// read and its CSV or quarantine write, the analysis's reads of earlier records and its alert
-/// claim (create, read back, given up), and the alert.
+/// read and its CSV or quarantine write, the analysis's reads of earlier records and its alert's
+/// announcement (created, read back after a lost answer).
 pub const CALLS: &[Call] = &[
     (Service::S3, "GetObject"),
     (Service::S3, "PutObject"),
     (Service::S3, "ListObjectsV2"),
-    (Service::S3, "DeleteObject"),
-    (Service::Sns, "Publish"),
 ];
 
 pub use analysis::{Alert, AnalysisConfig, AnalysisHandler};

@@ -188,7 +188,6 @@ async fn drive(
         clients: stage_clients.clone(),
         source_bucket: res.source_bucket.clone(),
         name: config.name.clone(),
-        status_topic: res.status_topic.clone(),
         database_url: res.database_url.clone(),
     };
     // Short on purpose: every run longer than it shows the renewal working (a trigger received

@@ -1,7 +1,7 @@
 //! The batch flow's verdict, from what the run left.
 //!
 //! The batch flow's verdict, from what the run left (the table, the output object, the run logs
-//! under `Logs/`, the run-status deliveries and their bodies, the trigger queue) and the
+//! under `Logs/`, the run-status announcements and their objects, the trigger queue) and the
 //! `.SUCCESS` notifications the trigger received, one by one, against what the generator and
 //! the two `.SUCCESS` objects put say the run must produce.
 
@@ -67,8 +67,10 @@ pub(super) async fn judge(
         format!("{} messages", report.trigger_queue_left),
     );
     let settle = crate::observe::SETTLE;
-    let status =
-        crate::observe::run_status_deliveries(clients, &res.status_queue, 1, settle).await?;
+    let announced =
+        crate::observe::announcements(clients, &res.status_queue, &res.source_bucket, 1, settle)
+            .await?;
+    let status = status_deliveries(announced);
     report.status_subjects = status.iter().map(|d| d.subject.clone()).collect();
     let (check, holds) = status_check(name, expected, &report.status_subjects);
     checks.record(check, holds);
@@ -175,6 +177,26 @@ fn summary_differs(
         format!("{key:?}"),
     );
     wrong
+}
+
+/// The run-status announcements as deliveries: each status object's subject (from its key) and
+/// body; any other object or message as it came, so that it counts against the run.
+fn status_deliveries(found: crate::observe::Announcements) -> Vec<crate::observe::Delivery> {
+    let objects = found.announced.into_iter().map(|a| {
+        let subject = layout::parse_status_key(&a.key).map_or(a.key.as_str(), |(_, s)| s);
+        crate::observe::Delivery {
+            subject: subject.to_string(),
+            message: String::from_utf8_lossy(&a.body.unwrap_or_default()).into_owned(),
+        }
+    });
+    let strays = found
+        .strays
+        .into_iter()
+        .map(|message| crate::observe::Delivery {
+            subject: String::new(),
+            message,
+        });
+    objects.chain(strays).collect()
 }
 
 /// The run status was announced with the run's summary as its body: the run log, every field.
@@ -296,7 +318,7 @@ async fn check_output(
     }
 }
 
-/// The run logs under `Logs/` (day markers aside), oldest first, with their keys: one per run
+/// The run logs under `Logs/` (day markers and status announcements aside), oldest first, with their keys: one per run
 /// started.
 ///
 /// # Errors
@@ -307,7 +329,7 @@ async fn run_logs(clients: &Clients, bucket: &str) -> Result<Vec<(String, RunSum
         .await?
         .unwrap_or_default()
         .into_iter()
-        .filter(|k| k.starts_with(layout::LOGS) && !k.starts_with(layout::RUN_MARKERS))
+        .filter(|k| layout::is_run_log(k))
         .collect();
     keys.sort();
     let mut logs = Vec::new();
@@ -566,5 +588,37 @@ mod tests {
         let (failure, holds) = status_body_check(&other, Some(&run));
         assert!(!holds);
         assert_eq!(failure.actual, "a summary other than the run log");
+    }
+
+    #[test]
+    fn a_status_is_its_object_s_subject_and_body_and_anything_else_counts_against_the_run() {
+        use crate::observe::{Announced, Announcements};
+        let object = |key: &str, body: &str| Announced {
+            key: key.into(),
+            body: Some(body.as_bytes().to_vec()),
+        };
+        let found = Announcements {
+            announced: vec![
+                object(
+                    &layout::status_key("2026-12-07", "b_Pipeline_Success"),
+                    "{}",
+                ),
+                object("Logs/elsewhere.json", "x"),
+            ],
+            strays: vec!["plain".into()],
+            ..Announcements::default()
+        };
+        let said: Vec<(String, String)> = status_deliveries(found)
+            .into_iter()
+            .map(|d| (d.subject, d.message))
+            .collect();
+        assert_eq!(
+            said,
+            [
+                ("b_Pipeline_Success".to_string(), "{}".to_string()),
+                ("Logs/elsewhere.json".into(), "x".into()),
+                (String::new(), "plain".into())
+            ]
+        );
     }
 }

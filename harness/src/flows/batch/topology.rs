@@ -2,7 +2,7 @@
 //!
 //! The batch flow's resources for one run: the source bucket, the monitored bucket whose
 //! `.SUCCESS` uploads notify the trigger queue (a real S3 notification), the run-status topic
-//! with a subscribed queue, and a database schema of its own (so runs side by side never share
+//! that S3 notifies of each status announced in the source bucket, with a subscribed queue, and a database schema of its own (so runs side by side never share
 //! a table).
 
 use tickflow_pipeline::aws::Clients;
@@ -11,8 +11,8 @@ use tickflow_pipeline::chaos::Service;
 
 use crate::error::{Error, Result};
 use crate::infra::topology::{
-    delete_all, ensure_bucket, ensure_queue, ensure_topic, notify_queues, subscribe_queue,
-    KeyFilter,
+    delete_all, ensure_bucket, ensure_queue, ensure_topic, notify_queues, notify_topic,
+    subscribe_queue, KeyFilter,
 };
 
 /// The AWS services the batch flow calls, for a target's readiness check.
@@ -62,6 +62,11 @@ pub async fn provision(
     let status_topic = ensure_topic(clients, &name("run-status")).await?;
     let status_queue = ensure_queue(clients, &name("sub-run-status"), vec![]).await?;
     subscribe_queue(clients, &status_topic, &status_queue).await?;
+    let announced = KeyFilter {
+        prefix: Some(layout::STATUS.into()),
+        ..KeyFilter::default()
+    };
+    notify_topic(clients, &source_bucket, &status_topic, &announced).await?;
     let schema = format!("tickflow_{}", run_id.replace('-', "_"));
     let client = crate::infra::postgres::connect(database_url).await?;
     client

@@ -69,7 +69,6 @@ pub struct FinishedPriceFiles {
     pub report: PriceFilesReport,
     /// The run's resources.
     pub resources: PriceFileResources,
-    name: String,
     files: Vec<PriceFile>,
     alerts: Vec<Alert>,
 }
@@ -84,7 +83,7 @@ impl FinishedPriceFiles {
             files: &self.files,
             alerts: &self.alerts,
         };
-        let judged = judge::judge(clients, &self.resources, &self.name, &expected).await?;
+        let judged = judge::judge(clients, &self.resources, &expected).await?;
         Ok(PriceFilesReport {
             name: self.report.name.clone(),
             run_id: self.report.run_id.clone(),
@@ -120,7 +119,6 @@ pub async fn run_and_keep(
             Ok(FinishedPriceFiles {
                 report,
                 resources: res,
-                name: config.name.clone(),
                 files,
                 alerts,
             })
@@ -155,8 +153,6 @@ impl Steps {
             clients.clone(),
             &res.bucket,
             AnalysisConfig {
-                name: config.name.clone(),
-                topic_arn: res.alert_topic.clone(),
                 interval: chrono::Duration::seconds(i64::from(config.settings.interval_secs)),
                 threshold_pct: config.settings.threshold_pct,
                 hold_receives: config.settings.hold_receives,
@@ -225,7 +221,7 @@ async fn drive(
         ceilings.push(ceiling::notified_puts(clients, ceiling_objects, UPLOADS).await?);
     }
     let expected = judge::Expected { files, alerts };
-    let mut report = judge::judge(clients, res, &config.name, &expected).await?;
+    let mut report = judge::judge(clients, res, &expected).await?;
     report.test_events = stats.test_events.load(Ordering::Relaxed);
     report.waits = stats.held.load(Ordering::Relaxed);
     report.gaps = stats.gaps.load(Ordering::Relaxed);

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use futures_util::{StreamExt, TryStreamExt};
 use tickflow_pipeline::aws::Clients;
-use tickflow_pipeline::price_files::analysis::{alert_subject, Alert};
+use tickflow_pipeline::price_files::analysis::Alert;
 use tickflow_pipeline::price_files::etl::Quarantined;
 use tickflow_pipeline::price_files::{layout, MalformedKind, PriceRecord};
 
@@ -40,7 +40,6 @@ pub struct Expected<'a> {
 pub async fn judge(
     clients: &Clients,
     res: &PriceFileResources,
-    name: &str,
     expected: &Expected<'_>,
 ) -> Result<PriceFilesReport> {
     let keys = clients.object_keys(&res.bucket).await?.unwrap_or_default();
@@ -50,7 +49,7 @@ pub async fn judge(
             .cloned()
             .collect()
     };
-    let (ingested, csv_keys, quarantine_keys, marker_keys) = (
+    let (ingested, csv_keys, quarantine_keys, alert_keys) = (
         under(layout::INGESTION),
         under(layout::ANALYSIS),
         under(layout::QUARANTINE),
@@ -77,9 +76,9 @@ pub async fn judge(
     let csv = read_all(clients, &res.bucket, &csv_keys, read_csv).await?;
     let quarantined = read_all(clients, &res.bucket, &quarantine_keys, read_quarantine).await?;
     reconcile(expected.files, &csv, &quarantined, &mut report, &mut checks);
-    report.alerts = check_alerts(clients, res, name, expected.alerts, &mut checks).await?;
-    let markers = read_all(clients, &res.bucket, &marker_keys, read_marker).await?;
-    check_markers(expected.alerts, &markers, &mut checks);
+    report.alerts = check_alerts(clients, res, expected.alerts, &mut checks).await?;
+    let objects = read_all(clients, &res.bucket, &alert_keys, read_alert).await?;
+    check_alert_objects(expected.alerts, &objects, &mut checks);
     let (queues, holds) = queues_check(clients, res, &mut report).await?;
     checks.record(queues, holds);
     report.verdict.add_checks(checks);
@@ -187,8 +186,8 @@ fn read_quarantine(_key: &str, body: &[u8]) -> std::result::Result<Quarantined, 
     serde_json::from_slice(body).map_err(|e| format!("not a quarantine entry: {e}"))
 }
 
-/// An alert marker's body: the alert as published (`None` when it is not one).
-fn read_marker(_key: &str, body: &[u8]) -> std::result::Result<Option<Alert>, String> {
+/// An alert object's body: the alert as announced (`None` when it is not one).
+fn read_alert(_key: &str, body: &[u8]) -> std::result::Result<Option<Alert>, String> {
     Ok(serde_json::from_slice(body).ok())
 }
 
@@ -383,10 +382,14 @@ fn reason_differs(file: &PriceFile, kind: MalformedKind, entry: &Quarantined) ->
     })
 }
 
-/// The alert markers against the expected alerts: one each, at its key, holding the alert as
-/// published, and no other.
-fn check_markers(expected: &[Alert], markers: &[(String, Option<Alert>)], checks: &mut Checks) {
-    let mut found: BTreeMap<&str, Option<&Alert>> = markers
+/// The alert objects against the expected alerts: one each, at its key, holding the alert as
+/// announced, and no other.
+fn check_alert_objects(
+    expected: &[Alert],
+    objects: &[(String, Option<Alert>)],
+    checks: &mut Checks,
+) {
+    let mut found: BTreeMap<&str, Option<&Alert>> = objects
         .iter()
         .map(|(key, alert)| (key.as_str(), alert.as_ref()))
         .collect();
@@ -394,7 +397,7 @@ fn check_markers(expected: &[Alert], markers: &[(String, Option<Alert>)], checks
     for want in expected {
         let key = layout::alert_key(&want.asset, want.latest_date);
         match found.remove(key.as_str()) {
-            None => wrong.push(format!("{key}: no marker for the alert")),
+            None => wrong.push(format!("{key}: no object for the alert")),
             Some(None) => wrong.push(format!("{key}: does not hold an alert")),
             Some(Some(alert)) => {
                 wrong.extend(alert_differs(want, alert).map(|d| format!("{key}: {d}")))
@@ -404,12 +407,12 @@ fn check_markers(expected: &[Alert], markers: &[(String, Option<Alert>)], checks
     wrong.extend(
         found
             .into_keys()
-            .map(|key| format!("{key}: a marker no alert calls for")),
+            .map(|key| format!("{key}: an alert object no alert calls for")),
     );
     checks.offenders(
-        "price_files.markers",
-        format!("one marker per alert ({}), holding it", expected.len()),
-        format!("{} markers, {} differ", markers.len(), wrong.len()),
+        "price_files.alert_objects",
+        format!("one object per alert ({}), holding it", expected.len()),
+        format!("{} objects, {} differ", objects.len(), wrong.len()),
         wrong,
     );
 }
@@ -440,39 +443,66 @@ fn alert_differs(want: &Alert, got: &Alert) -> Option<String> {
     })
 }
 
-/// The alerts delivered against the expected ones: the same (asset, previous, latest) pairs,
-/// each once, saying the records' weighted averages and change. Returns how many arrived.
+/// The alerts delivered against the expected ones: each an S3 notification of an alert object
+/// on the alert topic, the same (asset, previous, latest) pairs, each once, saying the records'
+/// weighted averages and change. Returns how many arrived.
 async fn check_alerts(
     clients: &Clients,
     res: &PriceFileResources,
-    name: &str,
     expected: &[Alert],
     checks: &mut Checks,
 ) -> Result<u64> {
-    let settle = crate::observe::SETTLE;
-    observe::settle(clients, &res.alert_queue, expected.len() as u64, settle).await;
-    let peeked = observe::peek_all(
+    let found = observe::announcements(
         clients,
         &res.alert_queue,
-        settle * 2,
-        settle.min(std::time::Duration::from_secs(1)),
+        &res.bucket,
+        expected.len() as u64,
+        crate::observe::SETTLE,
     )
     .await?;
-    let deliveries = observe::deliveries(&peeked.bodies());
-    let subject = alert_subject(name);
+    let delivered = (found.announced.len() + found.strays.len()) as u64;
+    let wrong = alerts_differ(expected, &found);
+    checks.offenders(
+        "price_files.alerts",
+        format!("{} alerts, one per crossing", expected.len()),
+        format!("{delivered} delivered, {} differ", wrong.len()),
+        wrong,
+    );
+    Ok(delivered)
+}
+
+/// How the alerts announced differ from the expected ones: an alert missing, announced more than
+/// once, not called for, or saying other values; an announcement that is not an alert object
+/// holding its alert; a message that is no announcement.
+fn alerts_differ(expected: &[Alert], found: &observe::Announcements) -> Vec<String> {
     type Pair = (String, DateTime<Utc>, DateTime<Utc>);
     let mut got: BTreeMap<Pair, Vec<Alert>> = BTreeMap::new();
-    let mut odd = Vec::new();
-    for delivery in &deliveries {
-        match serde_json::from_str::<Alert>(&delivery.message) {
-            Ok(a) if delivery.subject == subject => got
+    let mut wrong: Vec<String> = found
+        .strays
+        .iter()
+        .map(|m| {
+            format!(
+                "not an S3 notification: {:?}",
+                m.chars().take(120).collect::<String>()
+            )
+        })
+        .collect();
+    for announced in &found.announced {
+        let alert = announced
+            .body
+            .as_deref()
+            .and_then(|body| serde_json::from_slice::<Alert>(body).ok());
+        match alert {
+            Some(a) if layout::alert_key(&a.asset, a.latest_date) == announced.key => got
                 .entry((a.asset.clone(), a.previous_date, a.latest_date))
                 .or_default()
                 .push(a),
-            _ => odd.push(format!("{:?}: {:?}", delivery.subject, delivery.message)),
+            _ => wrong.push(format!(
+                "{}: announced, but not an alert at its key",
+                announced.key
+            )),
         }
     }
-    let mut wrong = odd;
     for want in expected {
         let pair = (want.asset.clone(), want.previous_date, want.latest_date);
         match got.remove(&pair).as_deref() {
@@ -492,11 +522,58 @@ async fn check_alerts(
         got.into_iter()
             .map(|(pair, alerts)| format!("{pair:?}: {} unexpected alert(s)", alerts.len())),
     );
-    checks.offenders(
-        "price_files.alerts",
-        format!("{} alerts, one per crossing", expected.len()),
-        format!("{} delivered, {} differ", deliveries.len(), wrong.len()),
-        wrong,
-    );
-    Ok(deliveries.len() as u64)
+    wrong
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observe::{Announced, Announcements};
+
+    fn alert(asset: &str, minute: u32, change_pct: f64) -> Alert {
+        let at = |m: u32| chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 12, 7, 0, m, 0).unwrap();
+        Alert {
+            asset: asset.into(),
+            previous_date: at(minute - 5),
+            previous_weighted_average: 100.0,
+            latest_date: at(minute),
+            latest_weighted_average: 100.0 + change_pct,
+            change_pct,
+        }
+    }
+
+    fn announced(alert: &Alert) -> Announced {
+        Announced {
+            key: layout::alert_key(&alert.asset, alert.latest_date),
+            body: Some(tickflow_pipeline::notify::announce::tokened(alert)),
+        }
+    }
+
+    #[test]
+    fn each_alert_must_be_announced_once_at_its_key_and_nothing_else() {
+        let (a, b) = (alert("BTC", 10, 5.0), alert("ETH", 15, -4.0));
+        let expected = [a.clone(), b.clone()];
+        let found = |announced: Vec<Announced>, strays: Vec<String>| Announcements {
+            announced,
+            strays,
+            ..Announcements::default()
+        };
+        let exact = found(vec![announced(&a), announced(&b)], vec![]);
+        assert!(alerts_differ(&expected, &exact).is_empty());
+        // Announced twice (two creations), once only, not at all, at another key, a stray.
+        let twice = found(vec![announced(&a), announced(&a), announced(&b)], vec![]);
+        assert!(alerts_differ(&expected, &twice)[0].contains("got 2"));
+        let missing = found(vec![announced(&a)], vec![]);
+        assert!(alerts_differ(&expected, &missing)[0].contains("got none"));
+        let mut moved = announced(&b);
+        moved.key = layout::alert_key("ETH", a.latest_date);
+        let wrong = alerts_differ(&expected, &found(vec![announced(&a), moved], vec![]));
+        assert_eq!(wrong.len(), 2, "{wrong:?}");
+        assert!(wrong[0].contains("not an alert at its key"), "{wrong:?}");
+        let stray = found(vec![announced(&a), announced(&b)], vec!["{}".into()]);
+        assert!(alerts_differ(&expected, &stray)[0].contains("not an S3 notification"));
+        let other = alert("ETH", 15, -4.5);
+        let said = found(vec![announced(&a), announced(&other)], vec![]);
+        assert_eq!(alerts_differ(&expected, &said).len(), 1);
+    }
 }

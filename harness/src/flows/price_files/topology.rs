@@ -2,7 +2,8 @@
 //!
 //! The price-file flow's resources for one run: the bucket, whose `ObjectCreated`
 //! notifications on the ingestion and analysis prefixes go to one queue each (real S3
-//! notifications); a dead-letter queue behind both; and the alert topic with a subscribed queue.
+//! notifications); a dead-letter queue behind both; and the alert topic, which S3 notifies of
+//! each alert object created (the alert's announcement), with a subscribed queue.
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use tickflow_pipeline::aws::Clients;
@@ -11,8 +12,8 @@ use tickflow_pipeline::price_files::layout;
 
 use crate::error::Result;
 use crate::infra::topology::{
-    delete_all, ensure_bucket, ensure_queue, ensure_topic, notify_queues, queue_arn,
-    subscribe_queue, KeyFilter,
+    delete_all, ensure_bucket, ensure_queue, ensure_topic, notify, queue_arn, subscribe_queue,
+    KeyFilter,
 };
 
 /// Receives after which a message is dead-lettered.
@@ -88,18 +89,19 @@ pub async fn provision(clients: &Clients, run_id: &str) -> Result<PriceFileResou
         prefix: Some(p.into()),
         suffix: None,
     };
-    notify_queues(
-        clients,
-        &bucket,
-        &[
-            (&etl_queue, prefix(layout::INGESTION)),
-            (&analysis_queue, prefix(layout::ANALYSIS)),
-        ],
-    )
-    .await?;
     let alert_topic = ensure_topic(clients, &name("price-alert")).await?;
     let alert_queue = ensure_queue(clients, &name("sub-price-alert"), vec![]).await?;
     subscribe_queue(clients, &alert_topic, &alert_queue).await?;
+    notify(
+        clients,
+        &bucket,
+        &[
+            (&etl_queue, &prefix(layout::INGESTION)),
+            (&analysis_queue, &prefix(layout::ANALYSIS)),
+        ],
+        &[(&alert_topic, &prefix(layout::ALERTS))],
+    )
+    .await?;
     Ok(PriceFileResources {
         run_id: run_id.to_string(),
         bucket,
