@@ -8,7 +8,6 @@ use std::process::ExitCode;
 
 use tickflow_harness::flows::stream::driver::StreamRunConfig;
 use tickflow_harness::flows::stream::judge::fired;
-use tickflow_harness::flows::stream::scenario::StreamFile;
 use tickflow_harness::flows::stream::settings::PipelineSettings;
 use tickflow_harness::infra::aws::readiness::Service;
 use tickflow_harness::infra::aws::Target;
@@ -69,10 +68,7 @@ async fn scenario_files_command(target: TargetKind, args: RunArgs) -> anyhow::Re
     let mut scenarios = scenario::load_all(&args.files)?;
     if let Some(report) = &args.faults_from {
         for s in &mut scenarios {
-            let schedule = fired::schedule_from_report(report, Some(s.name()))?;
-            let stream = s.sections_mut::<StreamFile>("--faults-from")?;
-            replayable(report, &schedule, &stream.pipeline)?;
-            stream.faults.schedule = schedule;
+            s.replay_faults_from(report)?;
         }
     }
     let mut needs: Vec<Service> = scenarios.iter().flat_map(|s| s.services()).collect();

@@ -82,14 +82,17 @@ async fn shrink_command(
     }
     let text = shrink::render(&original, &shrunk, config)?;
     std::fs::write(&out, text).with_context(|| format!("writing {}", out.display()))?;
-    let file: &StreamFile = shrunk.scenario.sections("tickflow shrink")?;
-    println!(
-        "shrunk {} to {} events and {} fault rules in {} runs: {}",
-        original.name(),
-        file.generate
+    let events = match shrunk.scenario.file.get::<StreamFile>() {
+        Some(file) => file
+            .generate
             .events
             .map_or("(replayed)".to_string(), |e| e.to_string()),
-        file.faults.schedule.len(),
+        None => "(fixed by the seed)".to_string(),
+    };
+    println!(
+        "shrunk {} to {events} events and {} fault rules in {} runs: {}",
+        original.name(),
+        shrunk.scenario.file.sections.fault_schedule().len(),
         shrunk.runs,
         out.display()
     );

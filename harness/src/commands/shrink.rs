@@ -1,14 +1,17 @@
 //! Shrinking a failing scenario to a small one that fails the same way.
 //!
-//! Shrinking a failing scenario, delta-debugging style: fewer events first, then fewer faults,
-//! keeping only steps after which the scenario still fails the same way in at least `k` of `n`
-//! runs (a step that fails only sometimes is not taken). The result is a scenario file with the
-//! fault list pinned to what fired, so that it replays.
+//! Shrinking a failing scenario, delta-debugging style: fewer events first (a stream scenario's),
+//! then fewer faults (any flow's schedule), keeping only steps after which the scenario still
+//! fails the same way in at least `k` of `n` runs (a step that fails only sometimes is not
+//! taken). The result is a scenario file with the fault list pinned to what fired, so that it
+//! replays.
 //!
-//! Every run is judged on the invariants (reconciliation, queues, notifications, run status)
+//! A stream run is judged on the invariants (reconciliation, queues, notifications, run status)
 //! and on the scenario's latency bounds alone: its other `[expect]` assertions state counts of
 //! the full scenario (`found = 5000`, `faults_fired`, partition sizes), which a smaller one
-//! would fail "the same way" whatever became of the cause.
+//! would fail "the same way" whatever became of the cause. The batch and price-file flows'
+//! input is fixed by the seed (or a directory), so their `[expect]` holds for every candidate
+//! and stays.
 
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -16,7 +19,6 @@ use std::future::Future;
 use tickflow_pipeline::aws::Clients;
 use tickflow_pipeline::chaos::{rules_from_fired, FaultRule, Fired};
 
-use crate::flows::stream::report::StreamReport;
 use crate::flows::stream::scenario::{Expect, StreamFile};
 
 use crate::error::{Error, Result};
@@ -40,8 +42,9 @@ impl From<&Outcome> for Verdict {
         Self {
             failed: outcome.failures().iter().map(|f| f.check.clone()).collect(),
             fired: outcome
-                .report_of::<StreamReport>()
-                .map(|r| r.faults_fired.clone())
+                .report
+                .as_ref()
+                .map(|r| r.report().faults_fired())
                 .unwrap_or_default(),
             error: outcome.error.clone(),
         }
@@ -123,14 +126,6 @@ where
     R: FnMut(Scenario) -> Fut,
     Fut: Future<Output = Verdict>,
 {
-    if original.file.get::<StreamFile>().is_none() {
-        return Err(Error::Input(format!(
-            "{}: shrink works on the stream flow's events and faults; a {} scenario has \
-             neither (its input is fixed by seed or directory: run it again to reproduce)",
-            original.path.display(),
-            original.file.scenario.flow
-        )));
-    }
     if config.min_failures == 0 || config.min_failures > config.runs {
         return Err(Error::Input(format!(
             "shrink needs 1 <= k <= n, got k = {} and n = {}",
@@ -183,7 +178,7 @@ where
     let mut best = judged;
     let fired = first.fired.clone();
     if !fired.is_empty() {
-        let pinned = with_schedule(&best, rules_from_fired(&fired));
+        let pinned = with_schedule(&best, rules_from_fired(&fired))?;
         if runner
             .still_fails(&pinned, "pin the schedule to the faults that fired")
             .await?
@@ -258,7 +253,9 @@ where
     /// Halves the event count while it still fails, then narrows between the last passing and
     /// the last failing count.
     async fn fewer_events(&mut self, mut best: Scenario) -> Result<Scenario> {
-        let stream = best.sections::<StreamFile>("tickflow shrink")?;
+        let Some(stream) = best.file.get::<StreamFile>() else {
+            return Ok(best); // another flow's input is fixed by its seed
+        };
         if stream.replay.is_some() {
             return Ok(best); // a replay's events are the file's
         }
@@ -303,12 +300,7 @@ where
     /// Delta debugging over the schedule's atoms (one per listed call, crash pass or moment):
     /// drops chunks of them, finer and finer, while the scenario still fails.
     async fn fewer_faults(&mut self, mut best: Scenario) -> Result<Scenario> {
-        let mut atoms = atoms(
-            &best
-                .sections::<StreamFile>("tickflow shrink")?
-                .faults
-                .schedule,
-        );
+        let mut atoms = atoms(best.file.sections.fault_schedule());
         let mut chunks = 2usize;
         while !atoms.is_empty() {
             let size = atoms.len().div_ceil(chunks);
@@ -320,7 +312,7 @@ where
                     .filter(|(i, _)| *i < start || *i >= start + size)
                     .map(|(_, a)| a.clone())
                     .collect();
-                let candidate = with_schedule(&best, merge(&kept));
+                let candidate = with_schedule(&best, merge(&kept))?;
                 let step = format!("faults {} of {}", kept.len(), atoms.len());
                 if self.still_fails(&candidate, &step).await? {
                     atoms = kept;
@@ -352,9 +344,10 @@ where
         ];
         for (name, knob) in knobs {
             let mut candidate = best.clone();
-            let faults = &mut candidate
-                .sections_mut::<StreamFile>("tickflow shrink")?
-                .faults;
+            let Some(stream) = candidate.file.get_mut::<StreamFile>() else {
+                return Ok(best); // data faults are the stream's
+            };
+            let faults = &mut stream.faults;
             if *knob(faults) == 0.0 {
                 continue;
             }
@@ -388,12 +381,20 @@ fn with_events(scenario: &Scenario, events: u64) -> Scenario {
     s
 }
 
-fn with_schedule(scenario: &Scenario, schedule: Vec<FaultRule>) -> Scenario {
+/// `scenario` with `schedule` (part of its own, or pinned to what fired) in place of its own.
+///
+/// # Errors
+/// A rule the scenario's flow could not fire (a report's faults that were not its own).
+fn with_schedule(scenario: &Scenario, schedule: Vec<FaultRule>) -> Result<Scenario> {
     let mut s = scenario.clone();
-    if let Some(stream) = s.file.get_mut::<StreamFile>() {
-        stream.faults.schedule = schedule;
+    let problems = s.file.sections.replay_faults(schedule);
+    if let Some((key, message)) = problems.first() {
+        return Err(Error::Input(format!(
+            "{}: a shrunk schedule it cannot run: {key}: {message}",
+            scenario.name()
+        )));
     }
-    s
+    Ok(s)
 }
 
 /// One rule per fault that can be dropped on its own: a listed call, a crash pass, a moment, or
@@ -455,7 +456,49 @@ pub fn render(original: &Scenario, shrunk: &Shrunk, config: ShrinkConfig) -> Res
     let mut table: toml::Table = text
         .parse()
         .map_err(|e: toml::de::Error| what(e.to_string()))?;
-    let file: &StreamFile = shrunk.scenario.sections("tickflow shrink")?;
+    let judged = match shrunk.scenario.file.get::<StreamFile>() {
+        Some(file) => {
+            stream_sections_into(&mut table, file).map_err(what)?;
+            "the invariants and the latency bounds ([expect] counts of the original left out)"
+        }
+        None => {
+            let schedule = shrunk.scenario.file.sections.fault_schedule();
+            let mut faults = toml::Table::new();
+            let rules = toml::Value::try_from(schedule).map_err(|e| what(e.to_string()))?;
+            faults.insert("schedule".into(), rules);
+            table.insert("faults".into(), toml::Value::Table(faults));
+            "its [expect] and the invariants, as the original (its input is fixed by the seed)"
+        }
+    };
+    let body = toml::to_string(&table).map_err(|e| what(e.to_string()))?;
+    Ok(format!(
+        "# Shrunk by `tickflow shrink` from {}: fails ({}) in at least {} of {} runs, judged on \
+         {judged}.\n# {} runs; steps:\n{}\n{body}",
+        original.path.display(),
+        shrunk
+            .failing_checks
+            .iter()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", "),
+        config.min_failures,
+        config.runs,
+        shrunk.runs,
+        shrunk
+            .steps
+            .iter()
+            .map(|s| format!("#   {s}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    ))
+}
+
+/// A shrunk stream scenario's events, faults and `[expect]` (its latency bounds alone: the
+/// original's counts would fail the smaller scenario whatever it does) into `table`.
+fn stream_sections_into(
+    table: &mut toml::Table,
+    file: &StreamFile,
+) -> std::result::Result<(), String> {
     if let Some(events) = file.generate.events {
         let generate = table
             .entry("generate")
@@ -467,10 +510,8 @@ pub fn render(original: &Scenario, shrunk: &Shrunk, config: ShrinkConfig) -> Res
             );
         }
     }
-    let faults = toml::Value::try_from(&file.faults).map_err(|e| what(e.to_string()))?;
+    let faults = toml::Value::try_from(&file.faults).map_err(|e| e.to_string())?;
     table.insert("faults".into(), faults);
-    // The original's counts would fail the smaller scenario whatever it does: only what the
-    // shrunk runs were judged on stays.
     let latency = table.get("expect").and_then(|e| e.get("latency")).cloned();
     table.remove("expect");
     if let Some(latency) = latency {
@@ -478,23 +519,7 @@ pub fn render(original: &Scenario, shrunk: &Shrunk, config: ShrinkConfig) -> Res
         expect.insert("latency".into(), latency);
         table.insert("expect".into(), toml::Value::Table(expect));
     }
-    let body = toml::to_string(&table).map_err(|e| what(e.to_string()))?;
-    Ok(format!(
-        "# Shrunk by `tickflow shrink` from {}: fails ({}) in at least {} of {} runs, judged on the \
-         invariants and the latency bounds ([expect] counts of the original left out).\n# {} runs; \
-         steps:\n{}\n{body}",
-        original.path.display(),
-        shrunk.failing_checks.iter().cloned().collect::<Vec<_>>().join(", "),
-        config.min_failures,
-        config.runs,
-        shrunk.runs,
-        shrunk
-            .steps
-            .iter()
-            .map(|s| format!("#   {s}"))
-            .collect::<Vec<_>>()
-            .join("\n"),
-    ))
+    Ok(())
 }
 
 #[cfg(test)]
@@ -741,25 +766,114 @@ ratio = 0.5
         );
     }
 
+    const BATCH: &str = r#"
+[scenario]
+name = "b"
+flow = "batch"
+seed = 3
+
+[batch]
+companies = 4
+days = 20
+
+[[faults.schedule]]
+kind = "server_error"
+service = "s3"
+operation = "GetObject"
+calls = [1, 2, 3, 7]
+
+[[faults.schedule]]
+kind = "throttle"
+service = "sqs"
+operation = "ReceiveMessage"
+calls = [2]
+
+[expect.batch]
+table_rows = 80
+"#;
+
+    /// A batch run fails (its table empty) while the first three reads of S3 fail: the SDK's
+    /// three attempts at the company list; every rule fires what it lists.
+    fn batch_run(s: &Scenario) -> Verdict {
+        let schedule = s.file.sections.fault_schedule();
+        let listed = |op: &str, call: u64| {
+            schedule
+                .iter()
+                .any(|r| r.operation.as_deref() == Some(op) && r.calls.contains(&call))
+        };
+        let fails = (1..=3).all(|call| listed("GetObject", call));
+        let fired = schedule
+            .iter()
+            .flat_map(|r| {
+                r.calls.iter().map(|&call| Fired {
+                    service: r.service,
+                    operation: r.operation.clone(),
+                    call: Some(call),
+                    ..Fired::moment(r.kind, call, None)
+                })
+            })
+            .collect();
+        Verdict {
+            failed: match fails {
+                true => BTreeSet::from(["expect.batch.table_rows".to_string()]),
+                false => BTreeSet::new(),
+            },
+            fired,
+            error: None,
+        }
+    }
+
     #[test]
-    fn a_batch_scenario_is_refused_before_any_run() {
-        let batch = Scenario {
-            path: "b.toml".into(),
-            file: crate::scenario::parse("b.toml", "[scenario]\nname = \"b\"\nflow = \"batch\"\n")
-                .unwrap(),
+    fn a_failing_batch_run_shrinks_to_the_faults_it_needs_and_keeps_its_input_and_expect() {
+        let path =
+            std::env::temp_dir().join(format!("tickflow-shrink-{}.toml", std::process::id()));
+        std::fs::write(&path, BATCH).unwrap();
+        let original = Scenario {
+            path: path.clone(),
+            file: crate::scenario::parse("b.toml", BATCH).unwrap(),
         };
-        let runs = std::cell::Cell::new(0);
-        let run = |_s: Scenario| {
-            runs.set(runs.get() + 1);
-            async { Verdict::default() }
+        let config = ShrinkConfig {
+            runs: 1,
+            min_failures: 1,
+            min_events: 10,
         };
-        let error = tokio::runtime::Builder::new_current_thread()
+        let run = |s: Scenario| {
+            let verdict = batch_run(&s);
+            async move { verdict }
+        };
+        let shrunk = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap()
-            .block_on(shrink_with(&batch, ShrinkConfig::default(), run))
-            .unwrap_err();
-        assert!(error.to_string().contains("stream flow"), "{error}");
-        assert_eq!(runs.get(), 0);
+            .block_on(shrink_with(&original, config, run))
+            .unwrap();
+        let schedule = shrunk.scenario.file.sections.fault_schedule();
+        let calls: Vec<(Option<&str>, Vec<u64>)> = schedule
+            .iter()
+            .map(|r| (r.operation.as_deref(), r.calls.clone()))
+            .collect();
+        assert_eq!(
+            calls,
+            [(Some("GetObject"), vec![1, 2, 3])],
+            "{:#?}",
+            shrunk.steps
+        );
+        assert_eq!(
+            shrunk.failing_checks,
+            BTreeSet::from(["expect.batch.table_rows".into()])
+        );
+        let text = render(&original, &shrunk, config).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert!(text.contains("fixed by the seed"), "{text}");
+        let again = crate::scenario::parse("b-shrunk.toml", &text).unwrap();
+        let reread = Scenario {
+            path: "b-shrunk.toml".into(),
+            file: again,
+        };
+        assert_eq!(reread.file.sections.fault_schedule(), schedule);
+        assert!(
+            text.contains("table_rows = 80") && text.contains("days = 20"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::path::Path;
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 use tickflow_pipeline::aws::Clients;
-use tickflow_pipeline::chaos::Service;
+use tickflow_pipeline::chaos::{FaultRule, Service};
 
 use crate::verdict::FlowReport;
 
@@ -139,6 +139,12 @@ pub trait FlowFile: FlowFileObject + std::fmt::Debug + Send + Sync + 'static {
     fn pauses_localstack(&self) -> bool {
         false
     }
+    /// Its fault schedule (empty without `[faults]`).
+    fn fault_schedule(&self) -> &[FaultRule];
+    /// Replaces its fault schedule with `schedule` (a past run's fired faults, for
+    /// `--faults-from`, or a part of its own, for `shrink`); when a rule could not fire in this
+    /// flow's run, nothing is replaced and the problems are returned as (dotted key, message).
+    fn replay_faults(&mut self, schedule: Vec<FaultRule>) -> Vec<(String, String)>;
     /// The size of the run it plans.
     fn planned(&self) -> Planned {
         Planned::default()

@@ -103,6 +103,30 @@ impl Scenario {
         ))
     }
 
+    /// Replays the faults fired in the report at `report` (read as
+    /// [`crate::flows::stream::judge::fired::schedule_from_report`] reads it) in place of its own
+    /// schedule, whichever its flow.
+    ///
+    /// # Errors
+    /// [`crate::Error::Input`]: the report cannot be read, or one of its faults could not fire in
+    /// this scenario's run (each named with its key).
+    pub fn replay_faults_from(&mut self, report: &std::path::Path) -> crate::Result<()> {
+        let schedule =
+            crate::flows::stream::judge::fired::schedule_from_report(report, Some(self.name()))?;
+        let problems = self.file.sections.replay_faults(schedule);
+        if problems.is_empty() {
+            return Ok(());
+        }
+        let lines: Vec<String> = problems.iter().map(|(k, m)| format!("{k}: {m}")).collect();
+        Err(crate::Error::Input(format!(
+            "--faults-from {}: its faults cannot all fire in a run of {} ({} flow):\n  {}",
+            report.display(),
+            self.path.display(),
+            self.file.scenario.flow,
+            lines.join("\n  ")
+        )))
+    }
+
     /// The stream run this scenario asks for (a replay source resolved relative to the file).
     ///
     /// # Errors

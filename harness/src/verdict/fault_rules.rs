@@ -89,6 +89,23 @@ pub struct FaultSchedule {
 }
 
 impl FaultSchedule {
+    /// Replaces the schedule with `schedule` when [`FaultSchedule::check`] finds nothing wrong
+    /// with it (`flow`, `kinds` and `calls` as there); else keeps it and returns the problems.
+    pub fn replace(
+        &mut self,
+        schedule: Vec<FaultRule>,
+        flow: &str,
+        kinds: &[FaultKind],
+        calls: &[Call],
+    ) -> Vec<(String, String)> {
+        let replaced = Self { schedule };
+        let problems = replaced.check(flow, kinds, calls);
+        if problems.is_empty() {
+            *self = replaced;
+        }
+        problems
+    }
+
     /// Problems with the schedule, as (dotted key, message): each rule's own, a kind `flow`
     /// has no place for (only `kinds` apply), and a call no stage of the run makes.
     pub fn check(&self, flow: &str, kinds: &[FaultKind], calls: &[Call]) -> Vec<(String, String)> {

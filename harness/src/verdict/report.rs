@@ -58,6 +58,8 @@ pub trait Report: ReportObject + std::fmt::Debug + Send + Sync + 'static {
     fn held(&self) -> &[Failure] {
         self.verdict().held()
     }
+    /// The faults the run fired, in order: what `--faults-from` replays and `shrink` pins.
+    fn faults_fired(&self) -> Vec<tickflow_pipeline::chaos::Fired>;
     /// Wall time of the whole run.
     fn elapsed_secs(&self) -> f64;
     /// The `key=value` fields of the summary line, between the name and the elapsed time.

@@ -7,6 +7,7 @@
 use futures_util::future::LocalBoxFuture;
 use serde::Deserialize;
 use tickflow_pipeline::aws::Clients;
+use tickflow_pipeline::chaos::FaultRule;
 
 use super::driver::{run, BatchInput, BatchRunConfig};
 use super::generate::BatchSettings;
@@ -128,8 +129,7 @@ impl FlowFile for BatchFile {
             (Some(batch), None) => problems.extend(batch.check()),
             (None, _) => {}
         }
-        let calls = [tickflow_pipeline::esm::CALLS, batch::CALLS].concat();
-        problems.extend(self.faults.check("batch", CALL_FAULTS, &calls));
+        problems.extend(self.faults.check("batch", CALL_FAULTS, &calls()));
         if let Some(subject) = &self.expect.sns.run_status_subject {
             problems.extend(glob_problem("expect.sns.run_status_subject", subject));
         }
@@ -138,6 +138,15 @@ impl FlowFile for BatchFile {
 
     fn services(&self) -> Vec<tickflow_pipeline::chaos::Service> {
         super::topology::SERVICES.to_vec()
+    }
+
+    fn fault_schedule(&self) -> &[FaultRule] {
+        &self.faults.schedule
+    }
+
+    fn replay_faults(&mut self, schedule: Vec<FaultRule>) -> Vec<(String, String)> {
+        self.faults
+            .replace(schedule, "batch", CALL_FAULTS, &calls())
     }
 
     /// The batch job loads into PostgreSQL.
@@ -169,4 +178,9 @@ impl FlowFile for BatchFile {
             Ok(report.into())
         })
     }
+}
+
+/// The calls the batch stages make: what a fault rule may name.
+fn calls() -> Vec<tickflow_pipeline::chaos::Call> {
+    [tickflow_pipeline::esm::CALLS, batch::CALLS].concat()
 }

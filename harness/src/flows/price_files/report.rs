@@ -178,6 +178,10 @@ impl Report for PriceFilesReport {
         &self.verdict
     }
 
+    fn faults_fired(&self) -> Vec<tickflow_pipeline::chaos::Fired> {
+        self.faults.fired.clone()
+    }
+
     fn elapsed_secs(&self) -> f64 {
         self.elapsed_secs
     }

@@ -7,6 +7,7 @@
 use futures_util::future::LocalBoxFuture;
 use serde::Deserialize;
 use tickflow_pipeline::aws::Clients;
+use tickflow_pipeline::chaos::FaultRule;
 
 use super::driver::{run, PriceFilesRunConfig};
 use super::report::PriceFilesReport;
@@ -88,17 +89,21 @@ impl FlowFile for PriceFilesFile {
             .as_ref()
             .map(PriceFileSettings::check)
             .unwrap_or_default();
-        let calls = [
-            tickflow_pipeline::esm::CALLS,
-            tickflow_pipeline::price_files::CALLS,
-        ]
-        .concat();
-        problems.extend(self.faults.check("price-files", CALL_FAULTS, &calls));
+        problems.extend(self.faults.check("price-files", CALL_FAULTS, &calls()));
         problems
     }
 
     fn services(&self) -> Vec<tickflow_pipeline::chaos::Service> {
         super::topology::SERVICES.to_vec()
+    }
+
+    fn fault_schedule(&self) -> &[FaultRule] {
+        &self.faults.schedule
+    }
+
+    fn replay_faults(&mut self, schedule: Vec<FaultRule>) -> Vec<(String, String)> {
+        self.faults
+            .replace(schedule, "price-files", CALL_FAULTS, &calls())
     }
 
     /// A paced upload takes at most [`MAX_UPLOAD_SECS`].
@@ -138,4 +143,13 @@ impl FlowFile for PriceFilesFile {
             Ok(report.into())
         })
     }
+}
+
+/// The calls the price-file steps make: what a fault rule may name.
+fn calls() -> Vec<tickflow_pipeline::chaos::Call> {
+    [
+        tickflow_pipeline::esm::CALLS,
+        tickflow_pipeline::price_files::CALLS,
+    ]
+    .concat()
 }

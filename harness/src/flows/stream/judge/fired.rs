@@ -58,10 +58,17 @@ fn fired_in<'a>(json: &'a Value, name: Option<&str>) -> std::result::Result<&'a 
     match chosen.as_slice() {
         [one] => one
             .pointer("/report/faults_fired")
+            .or_else(|| flow_faults_fired(one))
             .ok_or_else(|| "that run has no report (it did not complete)".to_string()),
         [] => Err(format!("no run named {:?} in it", name.unwrap_or_default())),
         _ => Err("several runs in it: name the scenario".into()),
     }
+}
+
+/// A scenario outcome's fired faults in a flow's report under its own key (`faults.fired`).
+fn flow_faults_fired(outcome: &Value) -> Option<&Value> {
+    let fields = outcome.as_object()?;
+    fields.values().find_map(|v| v.pointer("/faults/fired"))
 }
 
 #[cfg(test)]
@@ -91,16 +98,20 @@ mod tests {
         {"kind":"throttle","service":"s3","operation":"PutObject","call":7,"at_ms":20}]"#;
 
     #[test]
-    fn a_run_report_and_a_scenario_report_give_the_same_schedule() {
+    fn a_run_report_and_each_flow_s_scenario_report_give_the_same_schedule() {
         let run = write(&format!(r#"{{"name":"a","faults_fired":{FIRED}}}"#));
         let scenarios = write(&format!(
             r#"[{{"name":"other","report":{{"faults_fired":[]}}}},{{"name":"a","report":{{"faults_fired":{FIRED}}}}}]"#
+        ));
+        let batch = write(&format!(
+            r#"[{{"name":"a","report":null,"batch":{{"faults":{{"fired":{FIRED},"rules":[]}}}}}}]"#
         ));
         let from_run = schedule_from_report(&run.0, None).unwrap();
         assert_eq!(
             from_run,
             schedule_from_report(&scenarios.0, Some("a")).unwrap()
         );
+        assert_eq!(from_run, schedule_from_report(&batch.0, Some("a")).unwrap());
         assert_eq!(from_run.len(), 1);
         assert_eq!(from_run[0].kind, FaultKind::Throttle);
         assert_eq!(from_run[0].service, Some(Service::S3));

@@ -30,6 +30,10 @@ impl Report for StreamReport {
         &self.judged.verdict
     }
 
+    fn faults_fired(&self) -> Vec<tickflow_pipeline::chaos::Fired> {
+        self.faults_fired.clone()
+    }
+
     fn elapsed_secs(&self) -> f64 {
         self.elapsed_secs
     }

@@ -6,11 +6,13 @@
 
 use futures_util::future::LocalBoxFuture;
 use tickflow_pipeline::aws::Clients;
+use tickflow_pipeline::chaos::FaultRule;
 
 use super::file::StreamFile;
 use super::sections::SourceKind;
 use crate::flows::flow::{FlowFile, Infra, Planned, RunOf, Written};
 use crate::flows::stream::driver::{self, Source, StreamRunConfig};
+use crate::verdict::fault_rules::check_targets;
 use crate::verdict::FlowReport;
 
 impl FlowFile for StreamFile {
@@ -20,6 +22,19 @@ impl FlowFile for StreamFile {
 
     fn services(&self) -> Vec<tickflow_pipeline::chaos::Service> {
         self.pipeline.services()
+    }
+
+    fn fault_schedule(&self) -> &[FaultRule] {
+        &self.faults.schedule
+    }
+
+    /// A replayed rule must name a call this run's stages make (its consumers decide which).
+    fn replay_faults(&mut self, schedule: Vec<FaultRule>) -> Vec<(String, String)> {
+        let problems = check_targets(&schedule, &self.pipeline.calls(), |_| "");
+        if problems.is_empty() {
+            self.faults.schedule = schedule;
+        }
+        problems
     }
 
     /// The web source stores its rows and request log in PostgreSQL.
