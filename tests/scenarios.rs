@@ -62,6 +62,8 @@ fn run(scenario: Scenario) -> Result<(), Failed> {
         .map_err(|e| Failed::from(e.to_string()))?;
     let outcome = if scenario.pauses_localstack() {
         runtime.block_on(on_own_localstack(&scenario))?
+    } else if scenario.pauses_postgres() {
+        runtime.block_on(on_own_postgres(&scenario))?
     } else {
         let localstack =
             shared().map_err(|e| Failed::from(format!("scenarios need LocalStack: {e}")))?;
@@ -156,6 +158,27 @@ async fn on_own_localstack(scenario: &Scenario) -> Result<Outcome, Failed> {
     let outcome = scenario::execute(scenario, &clients, infra).await;
     localstack
         .shutdown()
+        .await
+        .map_err(|e| Failed::from(e.to_string()))?;
+    Ok(outcome)
+}
+
+/// Runs `scenario` on the shared LocalStack and a PostgreSQL started for it alone (it pauses the
+/// container), then removes the container.
+async fn on_own_postgres(scenario: &Scenario) -> Result<Outcome, Failed> {
+    let localstack =
+        shared().map_err(|e| Failed::from(format!("scenarios need LocalStack: {e}")))?;
+    let own = postgres::Postgres::start(&postgres::PostgresConfig::from_env())
+        .await
+        .map_err(|e| Failed::from(format!("{} needs its own PostgreSQL: {e}", scenario.name())))?;
+    let clients = aws::clients(&Target::Endpoint(localstack.endpoint.clone())).await;
+    let infra = scenario::Infra {
+        localstack_container: None,
+        postgres: Some(own.url()),
+        postgres_container: own.container_id(),
+    };
+    let outcome = scenario::execute(scenario, &clients, infra).await;
+    own.shutdown()
         .await
         .map_err(|e| Failed::from(e.to_string()))?;
     Ok(outcome)

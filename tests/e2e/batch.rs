@@ -117,8 +117,9 @@ async fn every_corruption_of_a_finished_batch_run_fails_its_check() {
             empty_files: 1,
             ..BatchSettings::default()
         }),
-        ceiling_container: None,
+        postgres_container: None,
         faults: Vec::new(),
+        load_attempts: tickflow_pipeline::batch::LOAD_ATTEMPTS,
     };
     let finished = run_and_keep(&clients, url, &config).await.unwrap();
     assert!(
@@ -385,6 +386,7 @@ async fn a_commit_that_fails_leaves_no_output_behind() {
         source_bucket: bucket.clone(),
         name: "e2e-commit".into(),
         database_url: format!("{url}{separator}options=-c%20search_path%3D{schema}"),
+        load_attempts: tickflow_pipeline::batch::LOAD_ATTEMPTS,
     };
     let failed = job.run("2026-12-06").await.expect("announced");
     assert!(!failed.success, "{failed:?}");
@@ -433,16 +435,58 @@ async fn a_batch_fault_rule_that_never_fires_fails_the_run() {
             days: 50,
             ..BatchSettings::default()
         }),
-        ceiling_container: None,
+        postgres_container: None,
         faults: vec![FaultRule {
             service: Some(Service::S3),
             operation: Some("GetObject".into()),
             calls: vec![100_000],
             ..FaultRule::new(FaultKind::Throttle)
         }],
+        load_attempts: tickflow_pipeline::batch::LOAD_ATTEMPTS,
     };
     let report = run(&clients, url, &config).await.unwrap();
     let failed: Vec<&str> = report.failures().iter().map(|f| f.check.as_str()).collect();
     assert_eq!(failed, ["faults.rules"], "{}", report.render_text());
     assert_eq!(report.table_rows, 150, "the load itself was whole");
+}
+
+/// The negative twin of `scenarios/batch-fault-db.toml`: the server ends the loader's `COPY`,
+/// and a loader that does not load again leaves the table without the run's rows and announces
+/// a failure; the judge fails the run on it. The loader as shipped loads again and passes.
+#[tokio::test]
+async fn a_terminated_copy_fails_a_loader_that_does_not_load_again_and_not_one_that_does() {
+    let clients = crate::support::clients().await;
+    let url = &postgres::shared::shared().unwrap().url;
+    let config = |load_attempts| BatchRunConfig {
+        name: format!("e2e-batch-terminated-{load_attempts}"),
+        seed: 12,
+        input: BatchInput::Generate(BatchSettings {
+            companies: 60,
+            days: 2520,
+            ..BatchSettings::default()
+        }),
+        postgres_container: None,
+        faults: vec![FaultRule {
+            at: vec![1],
+            ..FaultRule::new(FaultKind::DbTerminate)
+        }],
+        load_attempts,
+    };
+    let once = run(&clients, url, &config(1)).await.unwrap();
+    let failed: Vec<&str> = once.failures().iter().map(|f| f.check.as_str()).collect();
+    assert!(
+        failed.contains(&"batch.table_rows") && failed.contains(&"batch.run_status"),
+        "{}",
+        once.render_text()
+    );
+    assert_eq!(once.faults.fired.len(), 1, "{}", once.render_text());
+    let again = run(
+        &clients,
+        url,
+        &config(tickflow_pipeline::batch::LOAD_ATTEMPTS),
+    )
+    .await
+    .unwrap();
+    assert!(again.passed(), "{}", again.render_text());
+    assert_eq!(again.run.as_ref().map(|r| r.load_retries), Some(1));
 }

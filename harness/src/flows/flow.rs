@@ -139,6 +139,11 @@ pub trait FlowFile: FlowFileObject + std::fmt::Debug + Send + Sync + 'static {
     fn pauses_localstack(&self) -> bool {
         false
     }
+    /// Whether the run pauses PostgreSQL (a `db_pause` fault): it then needs a server of its
+    /// own.
+    fn pauses_postgres(&self) -> bool {
+        false
+    }
     /// Its fault schedule (empty without `[faults]`).
     fn fault_schedule(&self) -> &[FaultRule];
     /// Replaces its fault schedule with `schedule` (a past run's fired faults, for

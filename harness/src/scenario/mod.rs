@@ -47,6 +47,12 @@ impl Scenario {
         self.file.sections.pauses_localstack()
     }
 
+    /// Whether it pauses PostgreSQL (a `db_pause` fault): it then needs a server of its own,
+    /// started by tickflow, that no other run shares.
+    pub fn pauses_postgres(&self) -> bool {
+        self.file.sections.pauses_postgres()
+    }
+
     /// The AWS services a run of it calls, for a target's readiness check.
     pub fn services(&self) -> Vec<tickflow_pipeline::chaos::Service> {
         self.file.sections.services()

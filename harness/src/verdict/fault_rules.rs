@@ -22,6 +22,13 @@ use super::record::Verdict;
 /// Most rules in a fault schedule.
 pub const MAX_RULES: usize = 1_000;
 
+/// The PostgreSQL fault kinds: what a flow that loads into PostgreSQL takes.
+pub const DATABASE_FAULTS: &[FaultKind] = &[
+    FaultKind::DbTerminate,
+    FaultKind::DbPause,
+    FaultKind::DbLock,
+];
+
 /// The kinds decided per call that any service takes (an expired iterator is Kinesis's alone):
 /// what a flow with calls but no crash points, outage or stream takes.
 pub const CALL_FAULTS: &[FaultKind] = &[
@@ -217,6 +224,12 @@ impl StageFaults {
         }
     }
 
+    /// The decisions and the record of the schedule, for faults the harness carries out
+    /// itself (a moment, the database's); `None` without a schedule.
+    pub fn chaos(&self) -> Option<&Arc<Chaos>> {
+        self.chaos.as_ref()
+    }
+
     /// The clients the stages use: `clients`, suffering the schedule when there is one (the
     /// harness keeps `clients` for its uploads and read-back).
     pub fn clients(&self, clients: &Clients) -> Clients {
@@ -281,7 +294,7 @@ pub fn fires(schedule: &[FaultRule], fired: &[u64]) -> Vec<RuleFires> {
             fired: fired.get(i).copied().unwrap_or(0),
             must_fire: !rule.calls.is_empty()
                 || !rule.at.is_empty()
-                || matches!(rule.kind, FaultKind::Outage | FaultKind::SplitShard),
+                || rule.kind.fires_at_a_moment(),
         })
         .collect()
 }
@@ -333,10 +346,10 @@ pub fn describe(rule: &FaultRule) -> String {
     if !rule.at.is_empty() {
         parts.push(format!("at {:?}", rule.at));
     }
-    if matches!(rule.kind, FaultKind::Outage | FaultKind::SplitShard) {
+    if rule.kind.fires_at_a_moment() {
         parts.push(format!("after {} s", rule.after_secs));
     }
-    if rule.kind == FaultKind::Outage {
+    if rule.kind.lasts() {
         parts.push(format!("for {} s", rule.for_secs));
     }
     parts.join(" ")

@@ -22,6 +22,26 @@ pub enum BatchError {
 }
 
 impl BatchError {
+    /// Whether the database connection was lost (ended by the server, as
+    /// `pg_terminate_backend` or a restart ends it, or broken): the run may load again on a new
+    /// one; its transaction never committed.
+    pub fn is_connection_lost(&self) -> bool {
+        use tokio_postgres::error::SqlState;
+        let Self::Database { source, .. } = self else {
+            return false;
+        };
+        let lost_codes = [
+            SqlState::ADMIN_SHUTDOWN,
+            SqlState::CRASH_SHUTDOWN,
+            SqlState::CONNECTION_EXCEPTION,
+            SqlState::CONNECTION_FAILURE,
+            SqlState::CONNECTION_DOES_NOT_EXIST,
+        ];
+        source.is_closed()
+            || source.code().is_some_and(|code| lost_codes.contains(code))
+            || std::error::Error::source(source).is_some_and(|e| e.is::<std::io::Error>())
+    }
+
     /// A database error while doing `what`, for `map_err`.
     pub fn database(what: &'static str) -> impl FnOnce(tokio_postgres::Error) -> Self {
         move |source| Self::Database { what, source }

@@ -32,7 +32,13 @@ pub struct BatchJob {
     pub name: String,
     /// The database, as a `postgres://` URL.
     pub database_url: String,
+    /// Loads a run makes before it fails on a database that keeps losing its connection
+    /// ([`LOAD_ATTEMPTS`]; 1: a loader that does not load again).
+    pub load_attempts: u32,
 }
+
+/// How many times a run loads (on a new connection each time) before a lost connection fails it.
+pub const LOAD_ATTEMPTS: u32 = 3;
 
 /// What a run did, as its log and its status message say.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -65,6 +71,9 @@ pub struct RunSummary {
     pub load_secs: f64,
     /// Seconds for the whole run.
     pub total_secs: f64,
+    /// Loads begun again after the database connection was lost.
+    #[serde(default)]
+    pub load_retries: u32,
 }
 
 impl BatchJob {
@@ -84,7 +93,7 @@ impl BatchJob {
             ),
             ..RunSummary::default()
         };
-        match self.steps(&mut summary).await {
+        match self.load(&mut summary).await {
             Ok(()) => summary.success = true,
             Err(error) => {
                 tracing::warn!(%error, "batch run failed");
@@ -114,6 +123,30 @@ impl BatchJob {
             .object_keys_under(&self.source_bucket, &layout::status_prefix(day))
             .await?;
         Ok(keys.is_some_and(|keys| !keys.is_empty()))
+    }
+
+    /// The run's steps, begun again from the start (a new connection, a new output upload) while
+    /// the database connection is lost, up to `load_attempts` times: the lost attempt's
+    /// transaction never committed and its output was aborted, so nothing is loaded twice.
+    async fn load(&self, summary: &mut RunSummary) -> Result<(), BatchError> {
+        let mut attempt = 1;
+        loop {
+            match self.steps(summary).await {
+                Err(error) if error.is_connection_lost() && attempt < self.load_attempts => {
+                    tracing::warn!(%error, attempt, "database connection lost; loading again");
+                    *summary = RunSummary {
+                        day: summary.day.clone(),
+                        log_key: summary.log_key.clone(),
+                        load_retries: summary.load_retries + 1,
+                        ..RunSummary::default()
+                    };
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(200 * u64::from(attempt)))
+                        .await;
+                }
+                done => return done,
+            }
+        }
     }
 
     async fn steps(&self, summary: &mut RunSummary) -> Result<(), BatchError> {

@@ -37,5 +37,5 @@ pub const CALLS: &[Call] = &[
 ];
 
 pub use error::BatchError;
-pub use job::{BatchJob, RunSummary};
+pub use job::{BatchJob, RunSummary, LOAD_ATTEMPTS};
 pub use trigger::{Receipt, Trigger, TriggerStats};

@@ -24,13 +24,14 @@ pub struct Fired {
     /// `latency` and `timeout`: how long the call was held.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<u64>,
-    /// `crash`: the stage and its pass through the crash point.
+    /// `crash`: the stage and its pass through the crash point; `db_terminate`, `db_pause`: the
+    /// loader's `COPY` it hit (no stage).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stage: Option<Stage>,
     /// See `stage`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pass: Option<u64>,
-    /// `outage`: how long the container was paused.
+    /// `outage`, `db_pause`, `db_lock`: how long the container was paused or the lock held.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub for_secs: Option<f64>,
     /// When it fired, milliseconds from the start of the run's stages.
@@ -53,6 +54,15 @@ impl Fired {
         }
     }
 
+    /// A database fault (`db_terminate`, `db_pause`) that hit the loader's `pass`-th `COPY`,
+    /// `at_ms` into the run.
+    pub fn on_copy(kind: FaultKind, pass: u64, at_ms: u64, for_secs: Option<f64>) -> Self {
+        Self {
+            pass: Some(pass),
+            ..Self::moment(kind, at_ms, for_secs)
+        }
+    }
+
     /// What this fault hit, for a report line: `s3 PutObject #12`, `processor pass 2`.
     pub fn target(&self) -> String {
         match (
@@ -66,16 +76,20 @@ impl Fired {
                 format!("{} {} #{call}", s.name(), op.as_deref().unwrap_or("*"))
             }
             (_, _, _, Some(stage), Some(pass)) => format!("{} pass {pass}", stage.name()),
+            (_, _, _, None, Some(pass)) => format!("postgres COPY #{pass}"),
+            _ if self.kind.is_database_fault() => "postgres".to_string(),
             _ => "localstack".to_string(),
         }
     }
 }
 
 /// The rules that fire exactly `fired` again: each call fault pinned to its operation and call
-/// index, each crash to its pass, each outage and split to its moment.
+/// index, each crash to its pass, each database fault on a `COPY` to that `COPY`, each outage,
+/// split and lock to its moment.
 pub fn rules_from_fired(fired: &[Fired]) -> Vec<FaultRule> {
     let mut calls: BTreeMap<(FaultKind, Service, String, u64), Vec<u64>> = BTreeMap::new();
     let mut crashes: BTreeMap<Stage, Vec<u64>> = BTreeMap::new();
+    let mut copies: BTreeMap<(FaultKind, u64), Vec<u64>> = BTreeMap::new();
     let mut rules = Vec::new();
     for f in fired {
         match (f.service, &f.operation, f.call, f.stage, f.pass) {
@@ -84,6 +98,10 @@ pub fn rules_from_fired(fired: &[Fired]) -> Vec<FaultRule> {
                 .or_default()
                 .push(call),
             (_, _, _, Some(stage), Some(pass)) => crashes.entry(stage).or_default().push(pass),
+            (_, _, _, None, Some(pass)) => {
+                let lasting = f.for_secs.unwrap_or(0.0).to_bits();
+                copies.entry((f.kind, lasting)).or_default().push(pass);
+            }
             _ => rules.push(FaultRule {
                 after_secs: f.at_ms as f64 / 1_000.0,
                 for_secs: f.for_secs.unwrap_or(0.0),
@@ -97,6 +115,13 @@ pub fn rules_from_fired(fired: &[Fired]) -> Vec<FaultRule> {
             operation: Some(operation),
             calls,
             latency_ms,
+            ..FaultRule::new(kind)
+        });
+    }
+    for ((kind, lasting), at) in copies {
+        rules.push(FaultRule {
+            at,
+            for_secs: f64::from_bits(lasting),
             ..FaultRule::new(kind)
         });
     }
@@ -119,4 +144,35 @@ pub fn fired_signature(fired: &[Fired]) -> Vec<String> {
         .collect();
     lines.sort();
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_faults_replay_as_the_copies_and_moments_they_hit() {
+        let fired = [
+            Fired::on_copy(FaultKind::DbTerminate, 1, 900, None),
+            Fired::on_copy(FaultKind::DbTerminate, 3, 2_500, None),
+            Fired::on_copy(FaultKind::DbPause, 2, 1_700, Some(3.0)),
+            Fired::moment(FaultKind::DbLock, 0, Some(2.0)),
+        ];
+        let rules = rules_from_fired(&fired);
+        let described: Vec<(FaultKind, Vec<u64>, f64, f64)> = rules
+            .iter()
+            .map(|r| (r.kind, r.at.clone(), r.after_secs, r.for_secs))
+            .collect();
+        assert_eq!(
+            described,
+            [
+                (FaultKind::DbLock, vec![], 0.0, 2.0),
+                (FaultKind::DbTerminate, vec![1, 3], 0.0, 0.0),
+                (FaultKind::DbPause, vec![2], 0.0, 3.0),
+            ]
+        );
+        assert!(rules.iter().all(|r| r.check().is_empty()), "{rules:#?}");
+        assert_eq!(fired[0].target(), "postgres COPY #1");
+        assert_eq!(fired[3].target(), "postgres");
+    }
 }

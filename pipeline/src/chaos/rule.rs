@@ -45,6 +45,15 @@ pub enum FaultKind {
     Outage,
     /// The stream's first open shard is split in two, `after_secs` into the run.
     SplitShard,
+    /// PostgreSQL ends the connection of the batch loader's running `COPY`
+    /// (`pg_terminate_backend`), on the `COPY`s listed in `at` (1-based, counted over the run).
+    DbTerminate,
+    /// The PostgreSQL container is paused `for_secs` while the loader's `COPY`s listed in `at`
+    /// run (only a container tickflow started).
+    DbPause,
+    /// A lock on the batch table (`LOCK TABLE ... IN ACCESS EXCLUSIVE MODE`) is held `for_secs`,
+    /// from `after_secs` into the run.
+    DbLock,
 }
 
 impl FaultKind {
@@ -73,7 +82,30 @@ impl FaultKind {
             Self::Crash => "crash",
             Self::Outage => "outage",
             Self::SplitShard => "split_shard",
+            Self::DbTerminate => "db_terminate",
+            Self::DbPause => "db_pause",
+            Self::DbLock => "db_lock",
         }
+    }
+
+    /// Whether this kind faults PostgreSQL (the batch flow's database) rather than AWS.
+    pub fn is_database_fault(self) -> bool {
+        matches!(self, Self::DbTerminate | Self::DbPause | Self::DbLock)
+    }
+
+    /// Whether this kind fires at passes (`at`): a stage's crash point, the loader's `COPY`s.
+    pub fn fires_at_passes(self) -> bool {
+        matches!(self, Self::Crash | Self::DbTerminate | Self::DbPause)
+    }
+
+    /// Whether this kind fires at a moment (`after_secs`).
+    pub fn fires_at_a_moment(self) -> bool {
+        matches!(self, Self::Outage | Self::SplitShard | Self::DbLock)
+    }
+
+    /// Whether this kind lasts `for_secs`.
+    pub fn lasts(self) -> bool {
+        matches!(self, Self::Outage | Self::DbPause | Self::DbLock)
     }
 }
 
@@ -278,29 +310,26 @@ impl FaultRule {
         refuse("latency_ms", !timed && self.latency_ms != 0);
         let crash = self.kind == FaultKind::Crash;
         refuse("stage", !crash && self.stage.is_some());
-        refuse("at", !crash && !self.at.is_empty());
-        let moment = matches!(self.kind, FaultKind::Outage | FaultKind::SplitShard);
+        let passes = self.kind.fires_at_passes();
+        refuse("at", !passes && !self.at.is_empty());
+        let moment = self.kind.fires_at_a_moment();
         refuse("after_secs", !moment && self.after_secs != 0.0);
-        refuse(
-            "for_secs",
-            self.kind != FaultKind::Outage && self.for_secs != 0.0,
-        );
+        refuse("for_secs", !self.kind.lasts() && self.for_secs != 0.0);
         if call {
             self.check_call(&mut problems);
         }
-        if crash {
-            if self.stage.is_none() {
-                problems.push((
-                    "stage",
-                    "a crash needs `stage` (producer, bridge or processor)".into(),
-                ));
-            }
-            if self.at.is_empty() || self.at.contains(&0) {
-                problems.push((
-                    "at",
-                    "a crash needs `at`: passes through the crash point, from 1".into(),
-                ));
-            }
+        if crash && self.stage.is_none() {
+            problems.push((
+                "stage",
+                "a crash needs `stage` (producer, bridge or processor)".into(),
+            ));
+        }
+        if passes && (self.at.is_empty() || self.at.contains(&0)) {
+            let what = match crash {
+                true => "passes through the crash point",
+                false => "the loader's COPYs it hits",
+            };
+            problems.push(("at", format!("a {kind} needs `at`: {what}, from 1")));
         }
         if moment && !(0.0..=MAX_MOMENT_SECS).contains(&self.after_secs) {
             problems.push((
@@ -308,12 +337,10 @@ impl FaultRule {
                 format!("after_secs must be within [0, {MAX_MOMENT_SECS}]"),
             ));
         }
-        if self.kind == FaultKind::Outage
-            && !(self.for_secs > 0.0 && self.for_secs <= MAX_MOMENT_SECS)
-        {
+        if self.kind.lasts() && !(self.for_secs > 0.0 && self.for_secs <= MAX_MOMENT_SECS) {
             problems.push((
                 "for_secs",
-                format!("an outage needs for_secs within (0, {MAX_MOMENT_SECS}]"),
+                format!("a {kind} needs for_secs within (0, {MAX_MOMENT_SECS}]"),
             ));
         }
         problems
@@ -402,6 +429,30 @@ impl FaultRule {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_database_fault_needs_the_copies_or_the_moment_and_length_it_takes() {
+        let keys =
+            |rule: &FaultRule| -> Vec<&str> { rule.check().into_iter().map(|(k, _)| k).collect() };
+        let mut terminate = FaultRule::new(FaultKind::DbTerminate);
+        assert_eq!(keys(&terminate), ["at"]);
+        terminate.at = vec![1];
+        assert!(keys(&terminate).is_empty());
+        terminate.for_secs = 1.0;
+        assert_eq!(keys(&terminate), ["for_secs"]);
+        let mut pause = FaultRule::new(FaultKind::DbPause);
+        pause.at = vec![2];
+        assert_eq!(keys(&pause), ["for_secs"]);
+        pause.for_secs = 3.0;
+        pause.after_secs = 1.0;
+        assert_eq!(keys(&pause), ["after_secs"]);
+        let mut lock = FaultRule::new(FaultKind::DbLock);
+        lock.for_secs = 2.0;
+        assert!(keys(&lock).is_empty());
+        lock.at = vec![1];
+        assert_eq!(keys(&lock), ["at"]);
+        assert!(FaultKind::DbLock.is_database_fault() && !FaultKind::Outage.is_database_fault());
+    }
 
     #[test]
     fn each_kind_takes_only_its_own_keys() {

@@ -15,6 +15,7 @@ use tickflow_pipeline::stages::StageSet;
 use tokio::task::JoinSet;
 
 use super::content::Contents;
+use super::db_faults::{self, DatabaseFaults};
 use super::generate::BatchSettings;
 use super::generate::{Expected, InputFile};
 use super::replay::ReplayDir;
@@ -44,11 +45,16 @@ pub struct BatchRunConfig {
     pub seed: u64,
     /// Where the company files come from.
     pub input: BatchInput,
-    /// The PostgreSQL container to measure a plain `psql` `COPY` of the output in, beside the
-    /// run (the database's own ceiling); none measured without it.
-    pub ceiling_container: Option<String>,
-    /// Faults on the batch stages' AWS calls, decided by `seed`.
+    /// The PostgreSQL container tickflow started: a plain `psql` `COPY` of the output is
+    /// measured in it beside the run (the database's own ceiling), and a `db_pause` pauses it;
+    /// without it, no ceiling is measured and a pause is refused.
+    pub postgres_container: Option<String>,
+    /// Faults on the batch stages' AWS calls, decided by `seed`, and on PostgreSQL.
     pub faults: Vec<FaultRule>,
+    /// Loads the job makes before a lost connection fails the run
+    /// ([`tickflow_pipeline::batch::LOAD_ATTEMPTS`]; 1 shows what the judge makes of a loader
+    /// that does not load again).
+    pub load_attempts: u32,
 }
 
 /// Where a batch run's company files come from.
@@ -184,12 +190,22 @@ async fn drive(
     // The stages' calls suffer the schedule; the harness's uploads and read-back do not.
     let faults = StageFaults::new(config.seed, &config.faults);
     let stage_clients = faults.clients(clients);
+    let loader = format!("tickflow-loader-{}", res.run_id);
     let job = BatchJob {
         clients: stage_clients.clone(),
         source_bucket: res.source_bucket.clone(),
         name: config.name.clone(),
-        database_url: res.database_url.clone(),
+        database_url: format!("{}&application_name={loader}", res.database_url),
+        load_attempts: config.load_attempts,
     };
+    let database = DatabaseFaults::start(
+        faults.chaos(),
+        &db_faults::Target {
+            database_url: &res.database_url,
+            loader: &loader,
+            container: config.postgres_container.as_deref(),
+        },
+    )?;
     // Short on purpose: every run longer than it shows the renewal working (a trigger received
     // twice would be turned down as a second same-day trigger, which the judge counts).
     let trigger =
@@ -202,6 +218,7 @@ async fn drive(
         failed = set.failure() => return Err(failed.into()),
     };
     set.drain(TRIGGER_DRAIN, |_| {}).await?;
+    database.finish().await?;
 
     let mut report = judge::judge(clients, res, &config.name, &expected, &stats).await?;
     report.faults = faults.judged(&mut report.verdict);
@@ -213,7 +230,7 @@ async fn drive(
     report.run_secs = run_secs;
     report.elapsed_secs = started.elapsed().as_secs_f64();
     report.resources = crate::verdict::ResourceUse::now();
-    if let (Some(container), true) = (&config.ceiling_container, report.verdict.passed()) {
+    if let (Some(container), true) = (&config.postgres_container, report.verdict.passed()) {
         let measured = crate::flows::batch::ceiling::psql_copy(
             container,
             &res.schema,

@@ -13,6 +13,7 @@
 
 pub mod ceiling;
 pub mod content;
+mod db_faults;
 pub mod driver;
 pub mod generate;
 mod judge;

@@ -101,6 +101,13 @@ impl BatchReport {
             self.triggers, self.runs_started, self.same_day_triggers, self.test_events
         );
         let _ = writeln!(out, "  status     {:?}", self.status_subjects);
+        if let Some(run) = self.run.as_ref().filter(|r| r.load_retries > 0) {
+            let _ = writeln!(
+                out,
+                "  recovery   loaded again {} time(s) after the database connection was lost",
+                run.load_retries
+            );
+        }
         if let Some(run) = &self.run {
             let rate = self.rows_per_sec().unwrap_or_default();
             let _ = writeln!(

@@ -15,7 +15,7 @@ use super::report::BatchReport;
 use crate::flows::flow::{FlowFile, Infra, RunOf, Sections, Written};
 use crate::infra::postgres;
 use crate::verdict::expect::{glob_problem, Count, Reconciled};
-use crate::verdict::fault_rules::{FaultSchedule, CALL_FAULTS};
+use crate::verdict::fault_rules::{FaultSchedule, CALL_FAULTS, DATABASE_FAULTS};
 use tickflow_pipeline::batch;
 
 use crate::verdict::{Checks, FlowReport};
@@ -129,7 +129,7 @@ impl FlowFile for BatchFile {
             (Some(batch), None) => problems.extend(batch.check()),
             (None, _) => {}
         }
-        problems.extend(self.faults.check("batch", CALL_FAULTS, &calls()));
+        problems.extend(self.faults.check("batch", &kinds(), &calls()));
         if let Some(subject) = &self.expect.sns.run_status_subject {
             problems.extend(glob_problem("expect.sns.run_status_subject", subject));
         }
@@ -140,13 +140,19 @@ impl FlowFile for BatchFile {
         super::topology::SERVICES.to_vec()
     }
 
+    fn pauses_postgres(&self) -> bool {
+        self.faults
+            .schedule
+            .iter()
+            .any(|r| r.kind == tickflow_pipeline::chaos::FaultKind::DbPause)
+    }
+
     fn fault_schedule(&self) -> &[FaultRule] {
         &self.faults.schedule
     }
 
     fn replay_faults(&mut self, schedule: Vec<FaultRule>) -> Vec<(String, String)> {
-        self.faults
-            .replace(schedule, "batch", CALL_FAULTS, &calls())
+        self.faults.replace(schedule, "batch", &kinds(), &calls())
     }
 
     /// The batch job loads into PostgreSQL.
@@ -168,8 +174,9 @@ impl FlowFile for BatchFile {
                 name: of.name.to_string(),
                 seed: of.seed,
                 input: self.input(of.dir),
-                ceiling_container: infra.postgres_container.map(str::to_string),
+                postgres_container: infra.postgres_container.map(str::to_string),
                 faults: self.faults.schedule.clone(),
+                load_attempts: tickflow_pipeline::batch::LOAD_ATTEMPTS,
             };
             let mut report = run(clients, database, &config)
                 .await
@@ -178,6 +185,11 @@ impl FlowFile for BatchFile {
             Ok(report.into())
         })
     }
+}
+
+/// The fault kinds the batch flow takes: call faults on its stages' calls, and PostgreSQL's.
+fn kinds() -> Vec<tickflow_pipeline::chaos::FaultKind> {
+    [CALL_FAULTS, DATABASE_FAULTS].concat()
 }
 
 /// The calls the batch stages make: what a fault rule may name.

@@ -85,6 +85,18 @@ impl FaultSettings {
             ));
         }
         problems.extend(fault_rules::schedule_problems(&self.schedule));
+        for (i, rule) in self.schedule.iter().enumerate() {
+            if rule.kind.is_database_fault() {
+                problems.push((
+                    format!("faults.schedule.{i}.kind"),
+                    format!(
+                        "the stream flow has no place for a {} fault (PostgreSQL is faulted in \
+                         the batch flow)",
+                        rule.kind.name()
+                    ),
+                ));
+            }
+        }
         problems
     }
 }

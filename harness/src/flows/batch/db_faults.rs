@@ -1,0 +1,220 @@
+//! PostgreSQL faulted for real during a batch run: `COPY` ended, server paused, table locked.
+//!
+//! The batch flow's database faults, carried out on the real server while the stages run, never
+//! simulated in the client: a watcher reads `pg_stat_activity` for the loader's connection (by
+//! its `application_name`), counts each `COPY ... FROM STDIN` it sees start, and on the `COPY`s a
+//! rule lists either ends that connection (`pg_terminate_backend`, as a server restart or an
+//! administrator does) or pauses the PostgreSQL container through the engine's API; a lock rule
+//! holds `LOCK TABLE ... IN ACCESS EXCLUSIVE MODE` on its own connection from its moment for
+//! its length. Each fault is recorded in the run's fired list as it happens.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tickflow_pipeline::batch::layout;
+use tickflow_pipeline::chaos::{Chaos, FaultKind, FaultRule, Fired};
+use tickflow_pipeline::control::{self, Control, Controller, Phase};
+use tokio::task::JoinSet;
+
+use crate::error::{Error, Result};
+use crate::infra::localstack::outage;
+
+/// How often the watcher looks for the loader's `COPY`.
+const WATCH_EVERY: Duration = Duration::from_millis(20);
+
+/// The database faults of a run, under way in the background.
+pub(super) struct DatabaseFaults {
+    tasks: JoinSet<Result<()>>,
+    controller: Controller,
+}
+
+/// Where the faults act: the run's database, the loader's connection, the container.
+pub(super) struct Target<'a> {
+    /// The run's database URL (its schema as the search path).
+    pub database_url: &'a str,
+    /// The `application_name` the loader connects with.
+    pub loader: &'a str,
+    /// The PostgreSQL container tickflow started, for a pause.
+    pub container: Option<&'a str>,
+}
+
+impl DatabaseFaults {
+    /// Starts the watcher and the locks for the database rules of `chaos` (nothing without
+    /// one).
+    ///
+    /// # Errors
+    /// A pause asked of a PostgreSQL tickflow did not start.
+    pub(super) fn start(chaos: Option<&Arc<Chaos>>, target: &Target<'_>) -> Result<Self> {
+        let (controller, watch) = control::channel();
+        let mut tasks = JoinSet::new();
+        let Some(chaos) = chaos else {
+            return Ok(Self { tasks, controller });
+        };
+        let rules = chaos.rules();
+        if rules.iter().any(|r| r.kind == FaultKind::DbPause) && target.container.is_none() {
+            return Err(Error::Input(
+                "a db_pause fault pauses the PostgreSQL container, and tickflow pauses only a \
+                 container it started itself (not one given by TICKFLOW_DATABASE_URL)"
+                    .into(),
+            ));
+        }
+        if rules.iter().any(fires_at_copies) {
+            let watcher = Watcher {
+                chaos: chaos.clone(),
+                url: target.database_url.to_string(),
+                loader: target.loader.to_string(),
+                container: target.container.map(str::to_string),
+            };
+            tasks.spawn(watcher.run(watch.clone()));
+        }
+        for (index, rule) in rules.iter().enumerate() {
+            if rule.kind == FaultKind::DbLock {
+                let lock = Lock {
+                    chaos: chaos.clone(),
+                    index,
+                    url: target.database_url.to_string(),
+                    after: Duration::from_secs_f64(rule.after_secs),
+                    length: Duration::from_secs_f64(rule.for_secs),
+                };
+                tasks.spawn(lock.hold(watch.clone()));
+            }
+        }
+        Ok(Self { tasks, controller })
+    }
+
+    /// Stops watching (the stages drained) and waits for a pause or a lock under way to end.
+    ///
+    /// # Errors
+    /// The watcher or a lock failing (its database calls, the engine's pause).
+    pub(super) async fn finish(mut self) -> Result<()> {
+        self.controller.set(Phase::Drain);
+        let mut first_error = None;
+        while let Some(done) = self.tasks.join_next().await {
+            let outcome = done.map_err(|e| Error::Stage {
+                stage: "database faults".into(),
+                reason: e.to_string(),
+            });
+            if let Err(e) = outcome.and_then(|r| r) {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+/// Whether `rule` fires on the loader's `COPY`s.
+fn fires_at_copies(rule: &FaultRule) -> bool {
+    matches!(rule.kind, FaultKind::DbTerminate | FaultKind::DbPause)
+}
+
+/// Watches for the loader's `COPY`s and faults those the rules list.
+struct Watcher {
+    chaos: Arc<Chaos>,
+    url: String,
+    loader: String,
+    container: Option<String>,
+}
+
+impl Watcher {
+    async fn run(self, mut control: Control) -> Result<()> {
+        let db = crate::infra::postgres::connect(&self.url).await?;
+        let query = "SELECT pid, query_start::text FROM pg_stat_activity \
+                     WHERE application_name = $1 AND state = 'active' \
+                     AND query ILIKE 'COPY % FROM STDIN%'";
+        let mut seen: Vec<(i32, String)> = Vec::new();
+        loop {
+            tokio::select! {
+                _ = control.reached(Phase::Drain) => return Ok(()),
+                _ = tokio::time::sleep(WATCH_EVERY) => {}
+            }
+            let rows = db
+                .query(query, &[&self.loader])
+                .await
+                .map_err(database("reading pg_stat_activity"))?;
+            for row in rows {
+                let copy: (i32, String) = (row.get(0), row.get(1));
+                if seen.contains(&copy) {
+                    continue;
+                }
+                seen.push(copy.clone());
+                tracing::info!(pid = copy.0, pass = seen.len(), "the loader's COPY started");
+                self.fault(&db, seen.len() as u64, copy.0).await?;
+            }
+        }
+    }
+
+    /// Faults the `pass`-th `COPY` (backend `pid`) as every rule listing it says.
+    async fn fault(&self, db: &tokio_postgres::Client, pass: u64, pid: i32) -> Result<()> {
+        for (index, rule) in self.chaos.rules().iter().enumerate() {
+            if !fires_at_copies(rule) || !rule.at.contains(&pass) {
+                continue;
+            }
+            let at_ms = self.chaos.elapsed_ms();
+            match rule.kind {
+                FaultKind::DbTerminate => {
+                    db.query_one("SELECT pg_terminate_backend($1)", &[&pid])
+                        .await
+                        .map_err(database("pg_terminate_backend"))?;
+                    tracing::info!(pid, pass, "the loader's COPY was terminated");
+                    let fired = Fired::on_copy(FaultKind::DbTerminate, pass, at_ms, None);
+                    self.chaos.record(index, fired);
+                }
+                FaultKind::DbPause => {
+                    let length = Duration::from_secs_f64(rule.for_secs);
+                    let fired =
+                        Fired::on_copy(FaultKind::DbPause, pass, at_ms, Some(rule.for_secs));
+                    self.chaos.record(index, fired);
+                    tracing::info!(pass, ?length, "PostgreSQL paused during the loader's COPY");
+                    let container = self.container.as_deref().unwrap_or_default();
+                    outage::pause_for(container, length).await?;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A lock on the batch table, held for a while from a moment of the run.
+struct Lock {
+    chaos: Arc<Chaos>,
+    index: usize,
+    url: String,
+    after: Duration,
+    length: Duration,
+}
+
+impl Lock {
+    async fn hold(self, mut control: Control) -> Result<()> {
+        tokio::select! {
+            _ = control.reached(Phase::Drain) => return Ok(()), // not due: fired nothing
+            _ = tokio::time::sleep(self.after) => {}
+        }
+        let mut db = crate::infra::postgres::connect(&self.url).await?;
+        db.batch_execute(&layout::create_table())
+            .await
+            .map_err(database("creating the table to lock"))?;
+        let tx = db.transaction().await.map_err(database("BEGIN"))?;
+        let lock = format!("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", layout::TABLE);
+        tx.batch_execute(&lock)
+            .await
+            .map_err(database("LOCK TABLE"))?;
+        let fired = Fired::moment(
+            FaultKind::DbLock,
+            self.chaos.elapsed_ms(),
+            Some(self.length.as_secs_f64()),
+        );
+        self.chaos.record(self.index, fired);
+        tracing::info!(length = ?self.length, "the batch table is locked");
+        tokio::time::sleep(self.length).await;
+        tx.commit().await.map_err(database("releasing the lock"))
+    }
+}
+
+/// A database error of the fault schedule while doing `what`.
+fn database(what: &'static str) -> impl Fn(tokio_postgres::Error) -> Error {
+    move |e| Error::Database {
+        what: format!("fault schedule: {what}"),
+        reason: e.to_string(),
+    }
+}
