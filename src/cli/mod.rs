@@ -6,12 +6,13 @@
 //! 1. [`runs`]: what the commands that run share: one run and its report files, every
 //!    scenario of a list, PostgreSQL when one needs it, the `seconds` flag type;
 //! 2. one module per command, its flags and its body: [`run`], [`load`], [`replay`],
-//!    [`produce`], [`consume`], [`serve`], [`parity`], [`shrink`], and the small ones in
+//!    [`produce`], [`consume`], [`serve`], [`parity`], [`shrink`], [`faults`], and the small ones in
 //!    [`commands`] (doctor, validate, schema, record, localstack, ceiling);
 //! 3. this file: the clap definitions and the dispatch.
 
 mod commands;
 mod consume;
+mod faults;
 mod load;
 mod parity;
 mod produce;
@@ -33,6 +34,7 @@ use commands::{
     validate_command,
 };
 use consume::{consume_command, ConsumeArgs};
+use faults::{faults_command, FaultsCommand};
 use load::{load_command, LoadArgs};
 use parity::{parity_command, ParityArgs};
 use produce::{produce_command, ProduceArgs};
@@ -103,6 +105,9 @@ enum Command {
     /// Start LocalStack with tickflow's settings, print `AWS_ENDPOINT_URL=...`, and keep it
     /// until Ctrl-C: one LocalStack for several commands or other tools.
     Localstack,
+    /// A scenario's fault schedule for other tools (`faults export FILE --format fis`).
+    #[command(subcommand)]
+    Faults(FaultsCommand),
     /// Cut a failing scenario down (events, then faults) to a small one that still fails the
     /// same way in at least k of n runs, and write it with its fault list pinned.
     Shrink(ShrinkArgs),
@@ -135,6 +140,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ceiling { seconds } => ceiling_command(target, seconds).await,
         Command::Run(args) => run_command(target, args).await,
         Command::Shrink(args) => shrink_file_command(target, args).await,
+        Command::Faults(command) => faults_command(command),
         Command::Produce(args) => produce_command(target, args).await,
         Command::Load(args) => load_command(target, args).await,
         Command::Replay(args) => replay_command(target, args).await,
