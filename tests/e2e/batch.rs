@@ -490,3 +490,31 @@ async fn a_terminated_copy_fails_a_loader_that_does_not_load_again_and_not_one_t
     assert!(again.passed(), "{}", again.render_text());
     assert_eq!(again.run.as_ref().map(|r| r.load_retries), Some(1));
 }
+
+/// Two sessions creating the batch table at once (a loader and another loader, or the lock of
+/// a `db_lock` fault) race in PostgreSQL's catalog even with `IF NOT EXISTS`; both must go on.
+#[tokio::test]
+async fn two_sessions_creating_the_table_at_once_both_go_on() {
+    let url = &postgres::shared::shared().unwrap().url;
+    let admin = postgres::connect(url).await.unwrap();
+    let separator = if url.contains('?') { '&' } else { '?' };
+    for round in 0..10 {
+        let schema = format!("tickflow_race_{}_{round}", std::process::id());
+        admin
+            .batch_execute(&format!("CREATE SCHEMA {schema}"))
+            .await
+            .unwrap();
+        let in_schema = format!("{url}{separator}options=-c%20search_path%3D{schema}");
+        let (a, b) = tokio::join!(postgres::connect(&in_schema), postgres::connect(&in_schema));
+        let (a, b) = (a.unwrap(), b.unwrap());
+        let (first, second) = tokio::join!(
+            tickflow_pipeline::batch::load::ensure_table(&a),
+            tickflow_pipeline::batch::load::ensure_table(&b)
+        );
+        assert!(first.is_ok() && second.is_ok(), "{first:?} {second:?}");
+        admin
+            .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+            .await
+            .unwrap();
+    }
+}

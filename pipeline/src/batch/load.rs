@@ -38,10 +38,7 @@ impl<'a> Loader<'a> {
         client: &'a mut tokio_postgres::Client,
         companies: &[String],
     ) -> Result<Self, BatchError> {
-        client
-            .batch_execute(&layout::create_table())
-            .await
-            .map_err(db("creating the table"))?;
+        ensure_table(client).await?;
         let tx = client.transaction().await.map_err(db("BEGIN"))?;
         tx.execute(
             &format!("DELETE FROM {TABLE} WHERE company_name = ANY($1)"),
@@ -73,6 +70,26 @@ impl<'a> Loader<'a> {
         let rows = self.sink.as_mut().finish().await.map_err(db("COPY"))?;
         self.tx.commit().await.map_err(db("COMMIT"))?;
         Ok(rows)
+    }
+}
+
+/// Creates the table unless it exists. Two sessions creating it at once race in PostgreSQL's
+/// catalog even with `IF NOT EXISTS` (the loser sees a unique violation on the table's type):
+/// that loser finds the table made, which is all it asked for.
+///
+/// # Errors
+/// Any other database error.
+pub async fn ensure_table(client: &tokio_postgres::Client) -> Result<(), BatchError> {
+    use tokio_postgres::error::SqlState;
+    match client.batch_execute(&layout::create_table()).await {
+        Err(e)
+            if e.code() == Some(&SqlState::UNIQUE_VIOLATION)
+                || e.code() == Some(&SqlState::DUPLICATE_TABLE) =>
+        {
+            tracing::info!("the table was created by another session meanwhile");
+            Ok(())
+        }
+        done => done.map_err(db("creating the table")),
     }
 }
 

@@ -191,9 +191,12 @@ impl Lock {
             _ = tokio::time::sleep(self.after) => {}
         }
         let mut db = crate::infra::postgres::connect(&self.url).await?;
-        db.batch_execute(&layout::create_table())
+        tickflow_pipeline::batch::load::ensure_table(&db)
             .await
-            .map_err(database("creating the table to lock"))?;
+            .map_err(|e| Error::Database {
+                what: "fault schedule: creating the table to lock".into(),
+                reason: e.to_string(),
+            })?;
         let tx = db.transaction().await.map_err(database("BEGIN"))?;
         let lock = format!("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", layout::TABLE);
         tx.batch_execute(&lock)
