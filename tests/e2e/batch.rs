@@ -387,6 +387,7 @@ async fn a_commit_that_fails_leaves_no_output_behind() {
         name: "e2e-commit".into(),
         database_url: format!("{url}{separator}options=-c%20search_path%3D{schema}"),
         load_attempts: tickflow_pipeline::batch::LOAD_ATTEMPTS,
+        chaos: None,
     };
     let failed = job.run("2026-12-06").await.expect("announced");
     assert!(!failed.success, "{failed:?}");

@@ -428,8 +428,34 @@ events = 100
             "{prices}kind = \"crash\"\nstage = \"processor\"\nat = [1]\n"
         ));
         assert!(
-            crash[0].contains("the price-files flow has no place for a crash fault"),
+            crash[0].starts_with(
+                "s.toml:6:1: faults.schedule.0.stage: the price-files flow has no stage \"processor\""
+            ),
             "{crash:?}"
+        );
+        assert!(errors(&format!(
+            "{prices}kind = \"crash\"\nstage = \"etl\"\nat = [1]\n"
+        ))
+        .is_empty());
+        let loader = errors(&rule("kind = \"crash\"\nstage = \"etl\"\nat = [2]\n"));
+        assert!(
+            loader[0].contains(
+                "the batch flow has no stage \"etl\" to crash (its stages: trigger, loader)"
+            ),
+            "{loader:?}"
+        );
+        assert!(errors(&rule("kind = \"crash\"\nstage = \"loader\"\nat = [2]\n")).is_empty());
+        let database = errors(&format!("{prices}kind = \"db_terminate\"\nat = [1]\n"));
+        assert!(
+            database[0].contains("the price-files flow has no place for a db_terminate fault"),
+            "{database:?}"
+        );
+        let in_stream = errors(&format!(
+            "{GOOD}[[faults.schedule]]\nkind = \"crash\"\nstage = \"loader\"\nat = [1]\n"
+        ));
+        assert!(
+            in_stream[0].contains("the stream flow has no stage \"loader\""),
+            "{in_stream:?}"
         );
         let ratios = errors(&format!("{head}[faults]\nmalformed_ratio = 0.1\n"));
         assert!(

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
-use tickflow_pipeline::chaos::{Call, Chaos, FaultKind, FaultRule, Fired, Service};
+use tickflow_pipeline::chaos::{Call, Chaos, FaultKind, FaultRule, Fired, Service, Stage};
 
 use std::sync::Arc;
 
@@ -103,10 +103,11 @@ impl FaultSchedule {
         schedule: Vec<FaultRule>,
         flow: &str,
         kinds: &[FaultKind],
+        stages: &[Stage],
         calls: &[Call],
     ) -> Vec<(String, String)> {
         let replaced = Self { schedule };
-        let problems = replaced.check(flow, kinds, calls);
+        let problems = replaced.check(flow, kinds, stages, calls);
         if problems.is_empty() {
             *self = replaced;
         }
@@ -114,8 +115,15 @@ impl FaultSchedule {
     }
 
     /// Problems with the schedule, as (dotted key, message): each rule's own, a kind `flow`
-    /// has no place for (only `kinds` apply), and a call no stage of the run makes.
-    pub fn check(&self, flow: &str, kinds: &[FaultKind], calls: &[Call]) -> Vec<(String, String)> {
+    /// has no place for (only `kinds` apply), a crash of a stage that is not one of `stages`,
+    /// and a call no stage of the run makes.
+    pub fn check(
+        &self,
+        flow: &str,
+        kinds: &[FaultKind],
+        stages: &[Stage],
+        calls: &[Call],
+    ) -> Vec<(String, String)> {
         let mut problems = Vec::new();
         for (i, rule) in self.schedule.iter().enumerate() {
             if !kinds.contains(&rule.kind) {
@@ -131,9 +139,30 @@ impl FaultSchedule {
             }
         }
         problems.extend(schedule_problems(&self.schedule));
+        problems.extend(check_stages(&self.schedule, flow, stages));
         problems.extend(check_targets(&self.schedule, calls, |_| ""));
         problems
     }
+}
+
+/// A crash of a stage that is not one of `flow`'s `stages`, as (dotted key, message).
+pub fn check_stages(schedule: &[FaultRule], flow: &str, stages: &[Stage]) -> Vec<(String, String)> {
+    let names: Vec<&str> = stages.iter().map(|s| s.name()).collect();
+    schedule
+        .iter()
+        .enumerate()
+        .filter_map(|(i, rule)| {
+            let stage = rule.stage.filter(|s| !stages.contains(s))?;
+            Some((
+                format!("faults.schedule.{i}.stage"),
+                format!(
+                    "the {flow} flow has no stage {:?} to crash (its stages: {})",
+                    stage.name(),
+                    names.join(", ")
+                ),
+            ))
+        })
+        .collect()
 }
 
 /// What a flow's fault schedule did in one run: the faults fired, each rule's fires, and the
@@ -432,17 +461,27 @@ mod tests {
                     ..FaultRule::new(FaultKind::SplitShard)
                 },
                 rule(FaultKind::Reset, Some(Service::Kinesis), None),
+                FaultRule {
+                    stage: Some(Stage::Bridge),
+                    at: vec![1],
+                    ..FaultRule::new(FaultKind::Crash)
+                },
             ],
         };
         let problems = faults.check(
             "batch",
-            &[FaultKind::Throttle, FaultKind::Reset],
+            &[FaultKind::Throttle, FaultKind::Reset, FaultKind::Crash],
+            &Stage::BATCH,
             CALLS[..2].as_ref(),
         );
         let keys: Vec<&str> = problems.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(
             keys,
-            ["faults.schedule.1.kind", "faults.schedule.2.service"],
+            [
+                "faults.schedule.1.kind",
+                "faults.schedule.3.stage",
+                "faults.schedule.2.service"
+            ],
             "{problems:?}"
         );
         assert!(

@@ -19,6 +19,10 @@ pub enum BatchError {
     /// The input cannot be loaded: no company list, no company in it, no readable row.
     #[error("{0}")]
     Input(String),
+    /// The load died at its crash point (a fault schedule's `crash` of stage `loader`): nothing
+    /// is committed, logged or announced, as when the process dies.
+    #[error("the load crashed")]
+    Crashed,
 }
 
 impl BatchError {

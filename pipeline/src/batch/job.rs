@@ -6,6 +6,7 @@
 //! once (an object whose S3 notification on the run-status topic is the announcement).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -19,6 +20,7 @@ use super::layout::{self, COLUMNS};
 use super::load::Loader;
 use super::output::OutputUpload;
 use crate::aws::{AwsError, Clients};
+use crate::chaos::{Chaos, Stage};
 use crate::notify::{announce, run_status_subject};
 
 /// Where a run reads, writes and reports.
@@ -35,6 +37,9 @@ pub struct BatchJob {
     /// Loads a run makes before it fails on a database that keeps losing its connection
     /// ([`LOAD_ATTEMPTS`]; 1: a loader that does not load again).
     pub load_attempts: u32,
+    /// A fault schedule whose `crash` of stage `loader` kills the load after a company file
+    /// went into `COPY` (none: it never crashes).
+    pub chaos: Option<Arc<Chaos>>,
 }
 
 /// How many times a run loads (on a new connection each time) before a lost connection fails it.
@@ -80,9 +85,10 @@ impl BatchJob {
     /// Runs once for `day`; always logs the outcome and announces it, once.
     ///
     /// # Errors
-    /// The status not announced (S3 refusing it after the retries): the caller leaves its
-    /// trigger for redelivery, so that the day is run and announced again.
-    pub async fn run(&self, day: &str) -> Result<RunSummary, AwsError> {
+    /// The status not announced (S3 refusing it after the retries), or the load crashed at its
+    /// crash point ([`crate::Error::Crashed`], nothing logged or announced): the caller leaves
+    /// its trigger for redelivery, so that the day is run and announced again.
+    pub async fn run(&self, day: &str) -> crate::Result<RunSummary> {
         let started = Instant::now();
         let mut summary = RunSummary {
             day: day.to_string(),
@@ -95,6 +101,10 @@ impl BatchJob {
         };
         match self.load(&mut summary).await {
             Ok(()) => summary.success = true,
+            Err(BatchError::Crashed) => {
+                tracing::warn!(day, "the load crashed; its trigger comes back");
+                return Err(crate::Error::Crashed(Stage::Loader));
+            }
             Err(error) => {
                 tracing::warn!(%error, "batch run failed");
                 summary.reason = Some(error.to_string());
@@ -212,6 +222,13 @@ impl BatchJob {
             output.write(&rows).await?;
             loader.send(Bytes::from(rows)).await?;
             summary.load_secs += loading.elapsed().as_secs_f64();
+            if self
+                .chaos
+                .as_ref()
+                .is_some_and(|c| c.crash_point(Stage::Loader))
+            {
+                return Err(BatchError::Crashed); // the connection drops: nothing commits
+            }
             reading = Instant::now();
         }
         summary.per_company = extracted.per_company.clone();

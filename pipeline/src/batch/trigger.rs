@@ -20,6 +20,7 @@ use std::time::Duration;
 use super::job::BatchJob;
 use super::layout;
 use crate::aws::{Claim, Clients};
+use crate::chaos::{Chaos, Stage};
 use crate::control::Control;
 use crate::error::Result;
 use crate::esm::{BatchResponse, EsmConfig, EventSourceMapping, Handler, HandlerError, SqsMessage};
@@ -58,6 +59,9 @@ pub struct TriggerStats {
 /// One `.SUCCESS` notification as the trigger received it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Receipt {
+    /// The SQS message that carried it: the same message delivered again (after a crash, or a
+    /// failed delete) is the same notification, not a second one.
+    pub message_id: String,
     /// The object's key.
     pub key: String,
     /// S3's sequencer of that write of the key (a notification delivered twice has the same).
@@ -75,6 +79,7 @@ pub struct Trigger {
     job: BatchJob,
     stats: Arc<TriggerStats>,
     visibility: Duration,
+    chaos: Option<Arc<Chaos>>,
 }
 
 impl Trigger {
@@ -86,7 +91,21 @@ impl Trigger {
             job,
             stats: Arc::default(),
             visibility: DEFAULT_VISIBILITY,
+            chaos: None,
         }
+    }
+
+    /// Counts into `stats` (a trigger started again after a crash keeps counting).
+    pub fn with_stats(mut self, stats: Arc<TriggerStats>) -> Self {
+        self.stats = stats;
+        self
+    }
+
+    /// Dies at its crash point (after a run, before its message is deleted) when `chaos` says
+    /// stage `trigger` crashes there: [`crate::Error::Crashed`] ends [`Trigger::run`].
+    pub fn with_chaos(mut self, chaos: Arc<Chaos>) -> Self {
+        self.chaos = Some(chaos);
+        self
     }
 
     /// Keeps a received trigger invisible for `visibility` at a time (renewed at half of it)
@@ -121,9 +140,13 @@ impl Trigger {
             ..EsmConfig::default()
         };
         let (clients, queue_url) = (self.clients.clone(), self.queue_url.clone());
-        EventSourceMapping::new(clients, queue_url, config, Arc::new(TriggerHandler(self)))
-            .run(control)
-            .await
+        let chaos = self.chaos.clone();
+        let mut mapping =
+            EventSourceMapping::new(clients, queue_url, config, Arc::new(TriggerHandler(self)));
+        if let Some(chaos) = chaos {
+            mapping = mapping.with_chaos(chaos, Stage::Trigger);
+        }
+        mapping.run(control).await
     }
 }
 
@@ -137,9 +160,16 @@ impl Handler for TriggerHandler {
     ) -> std::result::Result<BatchResponse, HandlerError> {
         let mut failed = Vec::new();
         for message in batch {
-            if let Err(error) = self.0.handle(message).await {
-                tracing::warn!(%error, "trigger not handled; left for redelivery");
-                failed.push(message.message_id.clone());
+            match self.0.handle(message).await {
+                Ok(()) => {}
+                // A crashed load is a crashed invocation: the whole batch comes back.
+                Err(crate::Error::Crashed(stage)) => {
+                    return Err(HandlerError(format!("{} crashed", stage.name())))
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "trigger not handled; left for redelivery");
+                    failed.push(message.message_id.clone());
+                }
             }
         }
         Ok(BatchResponse::failing(failed))
@@ -178,6 +208,7 @@ impl Trigger {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .push(Receipt {
+                    message_id: message.message_id.clone(),
                     key: key.clone(),
                     sequencer,
                     day: day.clone(),

@@ -183,17 +183,30 @@ pub enum Stage {
     /// The fan-out consumer that forwards records to a Firehose delivery stream (`consumers`
     /// including `firehose`).
     Firehose,
+    /// The batch flow's trigger (its event source mapping): dies after a run, before its
+    /// message is deleted.
+    Trigger,
+    /// The batch job's load: dies after a company file went into `COPY`, mid-load.
+    Loader,
+    /// The price-file ETL step: dies after its CSV or quarantine writes, before its delete.
+    Etl,
+    /// The price-file analysis step: dies after its alerts, before its delete.
+    Analysis,
 }
 
 impl Stage {
-    /// Every stage, in pipeline order.
-    pub const ALL: [Stage; 5] = [
+    /// The stream flow's stages, in pipeline order.
+    pub const STREAM: [Stage; 5] = [
         Stage::Producer,
         Stage::Bridge,
         Stage::Processor,
         Stage::Raw,
         Stage::Firehose,
     ];
+    /// The batch flow's.
+    pub const BATCH: [Stage; 2] = [Stage::Trigger, Stage::Loader];
+    /// The price-file flow's.
+    pub const PRICE_FILES: [Stage; 2] = [Stage::Etl, Stage::Analysis];
 
     /// The name scenario files and reports use.
     pub fn name(self) -> &'static str {
@@ -203,6 +216,10 @@ impl Stage {
             Self::Processor => "processor",
             Self::Raw => "raw",
             Self::Firehose => "firehose",
+            Self::Trigger => "trigger",
+            Self::Loader => "loader",
+            Self::Etl => "etl",
+            Self::Analysis => "analysis",
         }
     }
 }
@@ -321,7 +338,7 @@ impl FaultRule {
         if crash && self.stage.is_none() {
             problems.push((
                 "stage",
-                "a crash needs `stage` (producer, bridge or processor)".into(),
+                "a crash needs `stage`: one of the flow's stages".into(),
             ));
         }
         if passes && (self.at.is_empty() || self.at.contains(&0)) {

@@ -127,7 +127,7 @@ pub struct EventSourceMapping<H> {
     config: EsmConfig,
     handler: Arc<H>,
     stats: Arc<EsmStats>,
-    chaos: Option<Arc<Chaos>>,
+    chaos: Option<(Arc<Chaos>, Stage)>,
 }
 
 impl<H: Handler> EventSourceMapping<H> {
@@ -155,9 +155,10 @@ impl<H: Handler> EventSourceMapping<H> {
     }
 
     /// Dies at its crash point (the handler's writes durable, the batch not yet deleted) when
-    /// `chaos` says so: the whole mapping ends with [`Error::Crashed`] at once.
-    pub fn with_chaos(mut self, chaos: Arc<Chaos>) -> Self {
-        self.chaos = Some(chaos);
+    /// `chaos` says `stage` crashes there: the whole mapping ends with [`Error::Crashed`] at
+    /// once.
+    pub fn with_chaos(mut self, chaos: Arc<Chaos>, stage: Stage) -> Self {
+        self.chaos = Some((chaos, stage));
         self
     }
 
@@ -273,13 +274,10 @@ impl<H: Handler> EventSourceMapping<H> {
                 .iter()
                 .filter(|m| !failed.contains(&m.message_id))
                 .collect();
-            if outcome.is_ok()
-                && self
-                    .chaos
-                    .as_ref()
-                    .is_some_and(|c| c.crash_point(Stage::Processor))
-            {
-                return Err(Error::Crashed(Stage::Processor));
+            if let (Ok(_), Some((chaos, stage))) = (&outcome, &self.chaos) {
+                if chaos.crash_point(*stage) {
+                    return Err(Error::Crashed(*stage));
+                }
             }
             // Undeleted messages come back after their visibility timeout, and the handler
             // skips what it already wrote: a failed delete costs time, not correctness.

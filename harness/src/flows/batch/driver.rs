@@ -3,7 +3,7 @@
 //! Drives one batch run: provision, upload the company files, start the trigger, put
 //! `.SUCCESS` twice (the second must start nothing), wait for the run, judge, tear down.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use std::sync::Arc;
@@ -11,6 +11,7 @@ use tickflow_pipeline::aws::{AwsError, Clients};
 
 use tickflow_pipeline::batch::{BatchJob, Trigger, TriggerStats};
 use tickflow_pipeline::chaos::FaultRule;
+use tickflow_pipeline::control::Control;
 use tickflow_pipeline::stages::StageSet;
 use tokio::task::JoinSet;
 
@@ -197,6 +198,7 @@ async fn drive(
         name: config.name.clone(),
         database_url: format!("{}&application_name={loader}", res.database_url),
         load_attempts: config.load_attempts,
+        chaos: faults.chaos().cloned(),
     };
     let database = DatabaseFaults::start(
         faults.chaos(),
@@ -208,11 +210,33 @@ async fn drive(
     )?;
     // Short on purpose: every run longer than it shows the renewal working (a trigger received
     // twice would be turned down as a second same-day trigger, which the judge counts).
-    let trigger =
-        Trigger::new(stage_clients, &res.trigger_queue, job).with_visibility(TRIGGER_VISIBILITY);
-    let stats = trigger.stats();
+    let stats = Arc::new(TriggerStats::default());
+    let restarts = Arc::new(AtomicU64::new(0));
+    let trigger = {
+        let (stats, restarts, queue) = (stats.clone(), restarts.clone(), res.trigger_queue.clone());
+        let chaos = faults.chaos().cloned();
+        // Started again with fresh memory after each crash (a crashed Lambda's next invocation):
+        // the run resumes from its durable state, the day's claim and announced status.
+        move |control: Control| async move {
+            loop {
+                let mut trigger = Trigger::new(stage_clients.clone(), &queue, job.clone())
+                    .with_visibility(TRIGGER_VISIBILITY)
+                    .with_stats(stats.clone());
+                if let Some(chaos) = &chaos {
+                    trigger = trigger.with_chaos(chaos.clone());
+                }
+                match trigger.run(control.clone()).await {
+                    Err(tickflow_pipeline::Error::Crashed(_)) => {
+                        restarts.fetch_add(1, Ordering::Relaxed);
+                        tracing::info!("restarting the trigger after its crash");
+                    }
+                    other => return other,
+                }
+            }
+        }
+    };
     let mut set = StageSet::new();
-    set.start("trigger", |control| trigger.run(control));
+    set.start("trigger", trigger);
     let run_secs = tokio::select! {
         ran = trigger_twice(clients, res, &stats) => ran?,
         failed = set.failure() => return Err(failed.into()),
@@ -228,6 +252,8 @@ async fn drive(
     report.kept = expected.kept;
     report.upload_secs = upload_secs;
     report.run_secs = run_secs;
+    report.trigger_restarts = restarts.load(Ordering::Relaxed);
+    report.resumed_runs = stats.resumed.load(Ordering::Relaxed);
     report.elapsed_secs = started.elapsed().as_secs_f64();
     report.resources = crate::verdict::ResourceUse::now();
     if let (Some(container), true) = (&config.postgres_container, report.verdict.passed()) {

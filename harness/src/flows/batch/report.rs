@@ -48,6 +48,10 @@ pub struct BatchReport {
     pub runs_started: u64,
     /// Triggers turned down because the day had its run.
     pub same_day_triggers: u64,
+    /// Times the trigger was started again after a crash (a fault schedule's).
+    pub trigger_restarts: u64,
+    /// Deliveries of a trigger whose run had not finished (a crash), that ran the day again.
+    pub resumed_runs: u64,
     /// `s3:TestEvent` messages skipped.
     pub test_events: u64,
     /// Every `.SUCCESS` notification the trigger received, with what it did.
@@ -101,11 +105,15 @@ impl BatchReport {
             self.triggers, self.runs_started, self.same_day_triggers, self.test_events
         );
         let _ = writeln!(out, "  status     {:?}", self.status_subjects);
-        if let Some(run) = self.run.as_ref().filter(|r| r.load_retries > 0) {
+        let load_retries = self.run.as_ref().map_or(0, |r| r.load_retries);
+        if load_retries + u32::from(self.trigger_restarts > 0) + u32::from(self.resumed_runs > 0)
+            > 0
+        {
             let _ = writeln!(
                 out,
-                "  recovery   loaded again {} time(s) after the database connection was lost",
-                run.load_retries
+                "  recovery   {} trigger restart(s) after a crash, {} run(s) resumed from a trigger \
+                 delivered again, {load_retries} load(s) again after the database connection was lost",
+                self.trigger_restarts, self.resumed_runs
             );
         }
         if let Some(run) = &self.run {
@@ -143,6 +151,9 @@ const FACTS: FactRules = FactRules {
         ("psql_ceiling", FactClass::Ignored),
         // Retries, and so ratio draws, follow the target's timing.
         ("faults", FactClass::Observed),
+        // Restarts and resumed runs follow the crashes the schedule fired, and their timing.
+        ("trigger_restarts", FactClass::Observed),
+        ("resumed_runs", FactClass::Observed),
         ("upload_secs", FactClass::Timing),
         ("run_secs", FactClass::Timing),
         ("elapsed_secs", FactClass::Timing),

@@ -7,7 +7,7 @@
 use futures_util::future::LocalBoxFuture;
 use serde::Deserialize;
 use tickflow_pipeline::aws::Clients;
-use tickflow_pipeline::chaos::FaultRule;
+use tickflow_pipeline::chaos::{FaultKind, FaultRule, Stage};
 
 use super::driver::{run, BatchInput, BatchRunConfig};
 use super::generate::BatchSettings;
@@ -129,7 +129,10 @@ impl FlowFile for BatchFile {
             (Some(batch), None) => problems.extend(batch.check()),
             (None, _) => {}
         }
-        problems.extend(self.faults.check("batch", &kinds(), &calls()));
+        problems.extend(
+            self.faults
+                .check("batch", &kinds(), &Stage::BATCH, &calls()),
+        );
         if let Some(subject) = &self.expect.sns.run_status_subject {
             problems.extend(glob_problem("expect.sns.run_status_subject", subject));
         }
@@ -144,7 +147,7 @@ impl FlowFile for BatchFile {
         self.faults
             .schedule
             .iter()
-            .any(|r| r.kind == tickflow_pipeline::chaos::FaultKind::DbPause)
+            .any(|r| r.kind == FaultKind::DbPause)
     }
 
     fn fault_schedule(&self) -> &[FaultRule] {
@@ -152,7 +155,8 @@ impl FlowFile for BatchFile {
     }
 
     fn replay_faults(&mut self, schedule: Vec<FaultRule>) -> Vec<(String, String)> {
-        self.faults.replace(schedule, "batch", &kinds(), &calls())
+        self.faults
+            .replace(schedule, "batch", &kinds(), &Stage::BATCH, &calls())
     }
 
     /// The batch job loads into PostgreSQL.
@@ -187,9 +191,10 @@ impl FlowFile for BatchFile {
     }
 }
 
-/// The fault kinds the batch flow takes: call faults on its stages' calls, and PostgreSQL's.
-fn kinds() -> Vec<tickflow_pipeline::chaos::FaultKind> {
-    [CALL_FAULTS, DATABASE_FAULTS].concat()
+/// The fault kinds the batch flow takes: call faults on its stages' calls, crashes of its
+/// stages, and PostgreSQL's.
+fn kinds() -> Vec<FaultKind> {
+    [CALL_FAULTS, &[FaultKind::Crash], DATABASE_FAULTS].concat()
 }
 
 /// The calls the batch stages make: what a fault rule may name.

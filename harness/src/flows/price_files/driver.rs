@@ -5,13 +5,14 @@
 //! `rate` when given), wait until every file was transformed and analysed (or nothing moves any
 //! more), drain both steps, judge, tear down.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tickflow_pipeline::aws::{AwsError, Clients};
-use tickflow_pipeline::chaos::FaultRule;
-use tickflow_pipeline::esm::{EsmConfig, EventSourceMapping};
+use tickflow_pipeline::chaos::{Chaos, FaultRule, Stage};
+use tickflow_pipeline::control::Control;
+use tickflow_pipeline::esm::{EsmConfig, EventSourceMapping, Handler};
 use tickflow_pipeline::price_files::{
     Alert, AnalysisConfig, AnalysisHandler, EtlHandler, PriceFileStats,
 };
@@ -134,6 +135,7 @@ pub async fn run_and_keep(
 /// objects feed); both stop when dropped.
 struct Steps {
     stats: Arc<PriceFileStats>,
+    restarts: Arc<Restarts>,
     set: StageSet,
 }
 
@@ -141,24 +143,29 @@ struct Steps {
 const DRAIN_LIMIT: Duration = Duration::from_secs(120);
 
 impl Steps {
-    fn start(clients: &Clients, res: &PriceFileResources, config: &PriceFilesRunConfig) -> Self {
+    /// Starts both steps, each started again with fresh memory after a crash `chaos` schedules
+    /// (a crashed Lambda's next invocation): its undeleted messages come back.
+    fn start(
+        clients: &Clients,
+        res: &PriceFileResources,
+        config: &PriceFilesRunConfig,
+        chaos: Option<&Arc<Chaos>>,
+    ) -> Self {
         let stats = Arc::new(PriceFileStats::default());
-        let etl = EtlHandler::new(clients.clone(), &res.bucket, stats.clone());
+        let restarts = Arc::new(Restarts::default());
         let etl_esm = EsmConfig {
             concurrency: 4,
             wait_time_secs: 1,
+            extend_visibility: Some(Duration::from_secs(u64::from(
+                topology::ETL_VISIBILITY_SECS,
+            ))),
             ..EsmConfig::default()
         };
-        let analysis = AnalysisHandler::new(
-            clients.clone(),
-            &res.bucket,
-            AnalysisConfig {
-                interval: chrono::Duration::seconds(i64::from(config.settings.interval_secs)),
-                threshold_pct: config.settings.threshold_pct,
-                hold_receives: config.settings.hold_receives,
-            },
-            stats.clone(),
-        );
+        let analysis_config = AnalysisConfig {
+            interval: chrono::Duration::seconds(i64::from(config.settings.interval_secs)),
+            threshold_pct: config.settings.threshold_pct,
+            hold_receives: config.settings.hold_receives,
+        };
         let analysis_esm = EsmConfig {
             concurrency: 2,
             wait_time_secs: 1,
@@ -168,16 +175,106 @@ impl Steps {
             ..EsmConfig::default()
         };
         let mut set = StageSet::new();
-        let etl = EventSourceMapping::new(clients.clone(), &res.etl_queue, etl_esm, Arc::new(etl));
-        set.start("etl", |control| etl.run(control));
-        let analysis = EventSourceMapping::new(
-            clients.clone(),
-            &res.analysis_queue,
-            analysis_esm,
-            Arc::new(analysis),
+        let step = Step {
+            clients: clients.clone(),
+            chaos: chaos.cloned(),
+            restarts: restarts.clone(),
+        };
+        let etl = {
+            let (clients, bucket, stats) = (clients.clone(), res.bucket.clone(), stats.clone());
+            move || EtlHandler::new(clients.clone(), &bucket, stats.clone())
+        };
+        set.start(
+            "etl",
+            step.clone()
+                .supervised(Stage::Etl, res.etl_queue.clone(), etl_esm, etl),
         );
-        set.start("analysis", |control| analysis.run(control));
-        Self { stats, set }
+        let analysis = {
+            let (clients, bucket, stats) = (clients.clone(), res.bucket.clone(), stats.clone());
+            move || {
+                AnalysisHandler::new(
+                    clients.clone(),
+                    &bucket,
+                    analysis_config.clone(),
+                    stats.clone(),
+                )
+            }
+        };
+        set.start(
+            "analysis",
+            step.supervised(
+                Stage::Analysis,
+                res.analysis_queue.clone(),
+                analysis_esm,
+                analysis,
+            ),
+        );
+        Self {
+            stats,
+            restarts,
+            set,
+        }
+    }
+}
+
+/// Restarts of each step after a crash.
+#[derive(Debug, Default)]
+struct Restarts {
+    etl: AtomicU64,
+    analysis: AtomicU64,
+}
+
+/// What each step's supervisor needs.
+#[derive(Clone)]
+struct Step {
+    clients: Clients,
+    chaos: Option<Arc<Chaos>>,
+    restarts: Arc<Restarts>,
+}
+
+impl Step {
+    /// The step's mapping on `queue`, each instance with a handler `fresh` makes, started again
+    /// after each crash of `stage`.
+    fn supervised<H, F>(
+        self,
+        stage: Stage,
+        queue: String,
+        esm: EsmConfig,
+        fresh: F,
+    ) -> impl FnOnce(Control) -> futures_util::future::BoxFuture<'static, tickflow_pipeline::Result<()>>
+    where
+        H: Handler + Send + Sync + 'static,
+        F: Fn() -> H + Send + Sync + 'static,
+    {
+        move |control: Control| {
+            Box::pin(async move {
+                loop {
+                    let mut mapping = EventSourceMapping::new(
+                        self.clients.clone(),
+                        &queue,
+                        esm.clone(),
+                        Arc::new(fresh()),
+                    );
+                    if let Some(chaos) = &self.chaos {
+                        mapping = mapping.with_chaos(chaos.clone(), stage);
+                    }
+                    match mapping.run(control.clone()).await {
+                        Err(tickflow_pipeline::Error::Crashed(_)) => {
+                            let counter = match stage {
+                                Stage::Etl => &self.restarts.etl,
+                                _ => &self.restarts.analysis,
+                            };
+                            counter.fetch_add(1, Ordering::Relaxed);
+                            tracing::info!(
+                                stage = stage.name(),
+                                "restarting the step after its crash"
+                            );
+                        }
+                        other => return other,
+                    }
+                }
+            })
+        }
     }
 }
 
@@ -196,14 +293,18 @@ async fn drive(
     // The steps' calls suffer the schedule; the harness's uploads and read-back do not.
     let faults = StageFaults::new(config.seed, &config.faults);
     let stage_clients = faults.clients(clients);
-    let steps = Steps::start(&stage_clients, res, config);
+    let steps = Steps::start(&stage_clients, res, config, faults.chaos());
     let first_upload = Instant::now();
     let records = files
         .iter()
         .filter(|f| matches!(f.outcome, Outcome::Record(_)))
         .count() as u64;
     let mut upload_secs = 0.0;
-    let Steps { stats, mut set } = steps;
+    let Steps {
+        stats,
+        restarts,
+        mut set,
+    } = steps;
     let fed = async {
         upload(clients, &res.bucket, files, config.settings.rate).await?;
         upload_secs = first_upload.elapsed().as_secs_f64();
@@ -226,6 +327,10 @@ async fn drive(
     report.waits = stats.held.load(Ordering::Relaxed);
     report.gaps = stats.gaps.load(Ordering::Relaxed);
     report.first_records = stats.first_records.load(Ordering::Relaxed);
+    report.restarts = [
+        restarts.etl.load(Ordering::Relaxed),
+        restarts.analysis.load(Ordering::Relaxed),
+    ];
     report.upload_secs = upload_secs;
     report.run_secs = run_secs;
     report.resources = crate::verdict::ResourceUse::now();

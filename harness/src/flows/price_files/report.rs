@@ -63,6 +63,8 @@ pub struct PriceFilesReport {
     pub gaps: u64,
     /// Each asset's first record.
     pub first_records: u64,
+    /// Times each step was started again after a crash (a fault schedule's): ETL, analysis.
+    pub restarts: [u64; 2],
     /// Messages the steps left behind, by queue.
     pub queues: BTreeMap<String, u64>,
     /// Seconds to upload every file.
@@ -119,6 +121,13 @@ impl PriceFilesReport {
             "  analysis    {} alerts (expected {}); {} first records, {} waits for a predecessor, {} gaps; {} test events",
             self.alerts, self.expected_alerts, self.first_records, self.waits, self.gaps, self.test_events
         );
+        if self.restarts != [0, 0] {
+            let _ = writeln!(
+                out,
+                "  recovery    ETL restarted {} time(s), analysis {} time(s) after a crash",
+                self.restarts[0], self.restarts[1]
+            );
+        }
         let _ = writeln!(out, "  queues      {:?} left", self.queues);
         let _ = writeln!(
             out,
@@ -159,6 +168,7 @@ const FACTS: FactRules = FactRules {
         ("elapsed_secs", FactClass::Timing),
         // Waits for a predecessor follow the order notifications arrive in.
         ("waits", FactClass::Observed),
+        ("restarts", FactClass::Observed),
         // The checks that held say what they saw, deliveries counted too.
         ("held", FactClass::Observed),
     ],

@@ -7,7 +7,7 @@
 use futures_util::future::LocalBoxFuture;
 use serde::Deserialize;
 use tickflow_pipeline::aws::Clients;
-use tickflow_pipeline::chaos::FaultRule;
+use tickflow_pipeline::chaos::{FaultKind, FaultRule, Stage};
 
 use super::driver::{run, PriceFilesRunConfig};
 use super::report::PriceFilesReport;
@@ -89,7 +89,10 @@ impl FlowFile for PriceFilesFile {
             .as_ref()
             .map(PriceFileSettings::check)
             .unwrap_or_default();
-        problems.extend(self.faults.check("price-files", CALL_FAULTS, &calls()));
+        problems.extend(
+            self.faults
+                .check("price-files", &kinds(), &Stage::PRICE_FILES, &calls()),
+        );
         problems
     }
 
@@ -102,8 +105,13 @@ impl FlowFile for PriceFilesFile {
     }
 
     fn replay_faults(&mut self, schedule: Vec<FaultRule>) -> Vec<(String, String)> {
-        self.faults
-            .replace(schedule, "price-files", CALL_FAULTS, &calls())
+        self.faults.replace(
+            schedule,
+            "price-files",
+            &kinds(),
+            &Stage::PRICE_FILES,
+            &calls(),
+        )
     }
 
     /// A paced upload takes at most [`MAX_UPLOAD_SECS`].
@@ -143,6 +151,12 @@ impl FlowFile for PriceFilesFile {
             Ok(report.into())
         })
     }
+}
+
+/// The fault kinds the price-file flow takes: call faults on its steps' calls, and crashes of
+/// its steps.
+fn kinds() -> Vec<FaultKind> {
+    [CALL_FAULTS, &[FaultKind::Crash]].concat()
 }
 
 /// The calls the price-file steps make: what a fault rule may name.

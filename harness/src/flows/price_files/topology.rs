@@ -20,8 +20,12 @@ use crate::infra::topology::{
 pub const MAX_RECEIVE_COUNT: u32 = 10;
 /// The AWS services the price-file flow calls, for a target's readiness check.
 pub const SERVICES: [Service; 3] = [Service::S3, Service::Sqs, Service::Sns];
-/// The ETL queue's visibility timeout: a price file left for redelivery comes back after it.
-const ETL_VISIBILITY_SECS: u32 = 30;
+/// The ETL queue's visibility timeout: a price file left for redelivery (its ETL crashed, its
+/// receive or delete failed) comes back after it. Shorter than the analysis's wait for a
+/// predecessor (`hold_receives` x [`ANALYSIS_VISIBILITY_SECS`], 10 s by default), so that a file
+/// delivered again once is still waited for, not taken as a gap; the ETL's mapping keeps a
+/// slower file invisible for as long as it takes.
+pub const ETL_VISIBILITY_SECS: u32 = 6;
 /// The analysis queue's: how long a record held for its predecessor waits between receives.
 pub const ANALYSIS_VISIBILITY_SECS: u32 = 2;
 

@@ -85,6 +85,11 @@ impl FaultSettings {
             ));
         }
         problems.extend(fault_rules::schedule_problems(&self.schedule));
+        problems.extend(fault_rules::check_stages(
+            &self.schedule,
+            "stream",
+            &tickflow_pipeline::chaos::Stage::STREAM,
+        ));
         for (i, rule) in self.schedule.iter().enumerate() {
             if rule.kind.is_database_fault() {
                 problems.push((

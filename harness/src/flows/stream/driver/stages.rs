@@ -398,7 +398,7 @@ impl Wiring {
         )
         .with_stats(self.stats.esm.clone());
         if let Some(chaos) = &self.chaos {
-            esm = esm.with_chaos(chaos.clone());
+            esm = esm.with_chaos(chaos.clone(), Stage::Processor);
         }
         let writer_error = |e: tokio::task::JoinError| {
             tickflow_pipeline::Error::Stage(format!("lake writer task: {e}"))
