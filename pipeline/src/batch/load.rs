@@ -74,23 +74,25 @@ impl<'a> Loader<'a> {
 }
 
 /// Creates the table unless it exists. Two sessions creating it at once race in PostgreSQL's
-/// catalog even with `IF NOT EXISTS` (the loser sees a unique violation on the table's type):
-/// that loser finds the table made, which is all it asked for.
+/// catalog even with `IF NOT EXISTS` (the loser sees a unique violation on the table's type, or
+/// "type already exists"): a create that failed while the table now exists found it made by
+/// the other session, which is all it asked for.
 ///
 /// # Errors
-/// Any other database error.
+/// The create failing with no table made.
 pub async fn ensure_table(client: &tokio_postgres::Client) -> Result<(), BatchError> {
-    use tokio_postgres::error::SqlState;
-    match client.batch_execute(&layout::create_table()).await {
-        Err(e)
-            if e.code() == Some(&SqlState::UNIQUE_VIOLATION)
-                || e.code() == Some(&SqlState::DUPLICATE_TABLE) =>
-        {
-            tracing::info!("the table was created by another session meanwhile");
-            Ok(())
-        }
-        done => done.map_err(db("creating the table")),
+    let Err(error) = client.batch_execute(&layout::create_table()).await else {
+        return Ok(());
+    };
+    let made = client
+        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&TABLE])
+        .await
+        .is_ok_and(|row| row.get::<_, bool>(0));
+    if made {
+        tracing::info!(%error, "the table was created by another session meanwhile");
+        return Ok(());
     }
+    Err(db("creating the table")(error))
 }
 
 /// Replaces `companies`' rows of the table with `csv` (a header line, then rows), in one
