@@ -8,7 +8,6 @@ use std::process::ExitCode;
 
 use tickflow_harness::flows::stream::driver::StreamRunConfig;
 use tickflow_harness::flows::stream::judge::fired;
-use tickflow_harness::flows::stream::settings::PipelineSettings;
 use tickflow_harness::infra::aws::readiness::Service;
 use tickflow_harness::infra::aws::Target;
 use tickflow_harness::report;
@@ -80,34 +79,24 @@ async fn scenario_files_command(target: TargetKind, args: RunArgs) -> anyhow::Re
     .await
 }
 
-/// Refuses a replayed schedule with a rule no stage of a run with `pipeline` could fire (a
-/// report of a run with other consumers, or edited by hand).
-fn replayable(
-    report: &std::path::Path,
-    schedule: &[tickflow_pipeline::chaos::FaultRule],
-    pipeline: &PipelineSettings,
-) -> anyhow::Result<()> {
-    let problems: Vec<String> =
-        tickflow_harness::verdict::fault_rules::check_targets(schedule, &pipeline.calls(), |_| "")
-            .into_iter()
-            .map(|(key, message)| format!("{key}: {message}"))
-            .collect();
-    anyhow::ensure!(
-        problems.is_empty(),
-        "--faults-from {}: its faults cannot all fire in this run:\n  {}",
-        report.display(),
-        problems.join("\n  ")
-    );
-    Ok(())
-}
-
 /// `tickflow run` without files: one stream run set by flags.
 async fn flag_run_command(target: TargetKind, args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut config = flag_run_config(&args)?;
     if let Some(report) = &args.faults_from {
         let schedule = fired::schedule_from_report(report, None)?;
-        replayable(report, &schedule, &config.pipeline)?;
-        config.faults.schedule = schedule;
+        let calls = config.pipeline.calls();
+        let problems: Vec<String> = config
+            .faults
+            .replace_schedule(schedule, &calls)
+            .into_iter()
+            .map(|(key, message)| format!("{key}: {message}"))
+            .collect();
+        anyhow::ensure!(
+            problems.is_empty(),
+            "--faults-from {}: its faults cannot all fire in this run:\n  {}",
+            report.display(),
+            problems.join("\n  ")
+        );
     }
     let outputs = args.outputs;
     let needs = config.pipeline.services();

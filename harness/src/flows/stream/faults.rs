@@ -7,7 +7,7 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use tickflow_pipeline::chaos::FaultRule;
+use tickflow_pipeline::chaos::{Call, FaultRule};
 use tickflow_pipeline::event::MarketEvent;
 use tickflow_pipeline::processor::HandlerFaults;
 
@@ -58,6 +58,30 @@ impl FaultSettings {
             transient_receives: self.transient_receives,
             seed,
         }
+    }
+
+    /// Replaces the schedule with `schedule` (a past run's fired faults, or part of its own)
+    /// when the result passes [`FaultSettings::check`] and every rule names one of `calls`;
+    /// else keeps it and returns the problems, as (dotted key, message).
+    pub fn replace_schedule(
+        &mut self,
+        schedule: Vec<FaultRule>,
+        calls: &[Call],
+    ) -> Vec<(String, String)> {
+        let replaced = Self {
+            schedule,
+            ..self.clone()
+        };
+        let mut problems = replaced.check();
+        problems.extend(fault_rules::check_targets(
+            &replaced.schedule,
+            calls,
+            |_| "",
+        ));
+        if problems.is_empty() {
+            *self = replaced;
+        }
+        problems
     }
 
     /// Problems with the ratios (each must lie in [0, 1]), as (key, message), the key dotted

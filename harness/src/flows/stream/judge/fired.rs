@@ -25,14 +25,10 @@ pub fn schedule_from_report(path: &Path, name: Option<&str>) -> Result<Vec<Fault
     let fired: Vec<Fired> = serde_json::from_value(fired.clone())
         .map_err(|e| what(format!("`faults_fired` is not a list of fired faults: {e}")))?;
     let rules = rules_from_fired(&fired);
-    // Replayed rules pass the checks a scenario's do: no negative outage, no latency of
-    // centuries, no crash that could never fire.
-    let settings = crate::flows::stream::faults::FaultSettings {
-        schedule: rules,
-        ..crate::flows::stream::faults::FaultSettings::default()
-    };
-    let problems: Vec<String> = settings
-        .check()
+    // Replayed rules pass each rule's own checks, whatever the flow: no negative outage, no
+    // latency of centuries, no crash without its passes. Whether they fit the flow replaying
+    // them is that flow's to say (`FlowFile::replay_faults`).
+    let problems: Vec<String> = crate::verdict::fault_rules::schedule_problems(&rules)
         .into_iter()
         .map(|(key, message)| format!("{key}: {message}"))
         .collect();
@@ -42,7 +38,7 @@ pub fn schedule_from_report(path: &Path, name: Option<&str>) -> Result<Vec<Fault
             problems.join("\n  ")
         )));
     }
-    Ok(settings.schedule)
+    Ok(rules)
 }
 
 /// The `faults_fired` list of a run report, or of one run in a list of scenario outcomes.
@@ -116,6 +112,34 @@ mod tests {
         assert_eq!(from_run[0].kind, FaultKind::Throttle);
         assert_eq!(from_run[0].service, Some(Service::S3));
         assert_eq!(from_run[0].calls, [3, 7]);
+    }
+
+    #[test]
+    fn a_batch_report_s_database_and_crash_faults_replay_in_a_batch_scenario_only() {
+        let fired = r#"[{"kind":"db_terminate","pass":1,"at_ms":900},
+            {"kind":"crash","stage":"loader","pass":2,"at_ms":1200}]"#;
+        let report = write(&format!(
+            r#"[{{"name":"b","report":null,"batch":{{"faults":{{"fired":{fired}}}}}}}]"#
+        ));
+        let schedule = schedule_from_report(&report.0, Some("b")).unwrap();
+        let kinds: Vec<FaultKind> = schedule.iter().map(|r| r.kind).collect();
+        assert_eq!(kinds, [FaultKind::DbTerminate, FaultKind::Crash]);
+        let parse = |text: &str| crate::scenario::parse("s.toml", text).unwrap();
+        let mut batch = parse("[scenario]\nname = \"b\"\nflow = \"batch\"\n");
+        assert!(batch.sections.replay_faults(schedule.clone()).is_empty());
+        assert_eq!(batch.sections.fault_schedule(), schedule.as_slice());
+        let mut stream = parse("[scenario]\nname = \"s\"\n[generate]\nevents = 10\n");
+        let problems = stream.sections.replay_faults(schedule);
+        let keys: Vec<&str> = problems.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["faults.schedule.1.stage", "faults.schedule.0.kind"],
+            "{problems:?}"
+        );
+        assert!(
+            stream.sections.fault_schedule().is_empty(),
+            "nothing replaced"
+        );
     }
 
     #[test]

@@ -12,7 +12,6 @@ use super::file::StreamFile;
 use super::sections::SourceKind;
 use crate::flows::flow::{FlowFile, Infra, Planned, RunOf, Written};
 use crate::flows::stream::driver::{self, Source, StreamRunConfig};
-use crate::verdict::fault_rules::check_targets;
 use crate::verdict::FlowReport;
 
 impl FlowFile for StreamFile {
@@ -28,13 +27,11 @@ impl FlowFile for StreamFile {
         &self.faults.schedule
     }
 
-    /// A replayed rule must name a call this run's stages make (its consumers decide which).
+    /// A replayed rule must be one the stream flow takes, on a call this run's stages make (its
+    /// consumers decide which).
     fn replay_faults(&mut self, schedule: Vec<FaultRule>) -> Vec<(String, String)> {
-        let problems = check_targets(&schedule, &self.pipeline.calls(), |_| "");
-        if problems.is_empty() {
-            self.faults.schedule = schedule;
-        }
-        problems
+        let calls = self.pipeline.calls();
+        self.faults.replace_schedule(schedule, &calls)
     }
 
     /// The web source stores its rows and request log in PostgreSQL.
