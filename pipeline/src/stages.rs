@@ -10,13 +10,44 @@
 //! it is drained is a failure, whatever it returns.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures_util::future::select_all;
 use tokio::task::JoinHandle;
 
+use crate::chaos::Stage;
 use crate::control::{self, Control, Controller, Phase};
 use crate::error::Error;
+
+/// Runs a stage until it ends for any reason but a scheduled crash; after a crash, counts a
+/// restart in `restarts` and starts a new instance with `start` (fresh memory: it resumes from
+/// its durable state).
+///
+/// # Errors
+/// What the stage returns, a crash aside.
+pub async fn supervise<F, Fut>(
+    stage: Stage,
+    restarts: &AtomicU64,
+    mut start: F,
+) -> crate::Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = crate::Result<()>>,
+{
+    loop {
+        match start().await {
+            Err(Error::Crashed(_)) => {
+                restarts.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(
+                    stage = stage.name(),
+                    "restarting the stage from durable state"
+                );
+            }
+            other => return other,
+        }
+    }
+}
 
 /// Why a set of stages did not drain.
 #[derive(Debug, thiserror::Error)]
@@ -183,6 +214,24 @@ impl Drop for StageSet {
 mod tests {
     use super::*;
     use std::sync::{Arc, Mutex};
+
+    #[tokio::test]
+    async fn a_crashed_stage_is_started_again_and_any_other_end_is_returned() {
+        let restarts = AtomicU64::new(0);
+        let mut ends = vec![
+            Err(Error::Stage("broken".into())),
+            Err(Error::Crashed(Stage::Etl)),
+            Err(Error::Crashed(Stage::Etl)),
+        ];
+        let ended = supervise(Stage::Etl, &restarts, || {
+            let end = ends.pop().expect("started no more than the ends listed");
+            async move { end }
+        })
+        .await;
+        assert!(matches!(ended, Err(Error::Stage(_))), "{ended:?}");
+        assert_eq!(restarts.load(Ordering::Relaxed), 2);
+        assert!(ends.is_empty());
+    }
 
     /// A stage that ends once drained, noting its name in `order`.
     fn until_drained(

@@ -52,11 +52,11 @@ impl DatabaseFaults {
         };
         let rules = chaos.rules();
         if rules.iter().any(|r| r.kind == FaultKind::DbPause) && target.container.is_none() {
-            return Err(Error::Input(
+            return Err(Error::Input(format!(
                 "a db_pause fault pauses the PostgreSQL container, and tickflow pauses only a \
-                 container it started itself (not one given by TICKFLOW_DATABASE_URL)"
-                    .into(),
-            ));
+                 container it started itself (not one given by {})",
+                crate::infra::postgres::ENV_URL
+            )));
         }
         if rules.iter().any(fires_at_copies) {
             let watcher = Watcher {

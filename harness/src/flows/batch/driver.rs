@@ -10,9 +10,9 @@ use std::sync::Arc;
 use tickflow_pipeline::aws::{AwsError, Clients};
 
 use tickflow_pipeline::batch::{BatchJob, Trigger, TriggerStats};
-use tickflow_pipeline::chaos::FaultRule;
+use tickflow_pipeline::chaos::{FaultRule, Stage};
 use tickflow_pipeline::control::Control;
-use tickflow_pipeline::stages::StageSet;
+use tickflow_pipeline::stages::{supervise, StageSet};
 use tokio::task::JoinSet;
 
 use super::content::Contents;
@@ -218,21 +218,16 @@ async fn drive(
         // Started again with fresh memory after each crash (a crashed Lambda's next invocation):
         // the run resumes from its durable state, the day's claim and announced status.
         move |control: Control| async move {
-            loop {
+            supervise(Stage::Trigger, &restarts, || {
                 let mut trigger = Trigger::new(stage_clients.clone(), &queue, job.clone())
                     .with_visibility(TRIGGER_VISIBILITY)
                     .with_stats(stats.clone());
                 if let Some(chaos) = &chaos {
                     trigger = trigger.with_chaos(chaos.clone());
                 }
-                match trigger.run(control.clone()).await {
-                    Err(tickflow_pipeline::Error::Crashed(_)) => {
-                        restarts.fetch_add(1, Ordering::Relaxed);
-                        tracing::info!("restarting the trigger after its crash");
-                    }
-                    other => return other,
-                }
-            }
+                trigger.run(control.clone())
+            })
+            .await
         }
     };
     let mut set = StageSet::new();

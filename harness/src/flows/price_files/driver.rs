@@ -16,7 +16,7 @@ use tickflow_pipeline::esm::{EsmConfig, EventSourceMapping, Handler};
 use tickflow_pipeline::price_files::{
     Alert, AnalysisConfig, AnalysisHandler, EtlHandler, PriceFileStats,
 };
-use tickflow_pipeline::stages::StageSet;
+use tickflow_pipeline::stages::{supervise, StageSet};
 
 use super::generate::{Outcome, PriceFile};
 use super::report::PriceFilesReport;
@@ -248,7 +248,11 @@ impl Step {
     {
         move |control: Control| {
             Box::pin(async move {
-                loop {
+                let restarts = match stage {
+                    Stage::Etl => &self.restarts.etl,
+                    _ => &self.restarts.analysis,
+                };
+                supervise(stage, restarts, || {
                     let mut mapping = EventSourceMapping::new(
                         self.clients.clone(),
                         &queue,
@@ -258,21 +262,9 @@ impl Step {
                     if let Some(chaos) = &self.chaos {
                         mapping = mapping.with_chaos(chaos.clone(), stage);
                     }
-                    match mapping.run(control.clone()).await {
-                        Err(tickflow_pipeline::Error::Crashed(_)) => {
-                            let counter = match stage {
-                                Stage::Etl => &self.restarts.etl,
-                                _ => &self.restarts.analysis,
-                            };
-                            counter.fetch_add(1, Ordering::Relaxed);
-                            tracing::info!(
-                                stage = stage.name(),
-                                "restarting the step after its crash"
-                            );
-                        }
-                        other => return other,
-                    }
-                }
+                    mapping.run(control.clone())
+                })
+                .await
             })
         }
     }

@@ -4,7 +4,6 @@
 //! restarted from durable state when a fault schedule crashes them, drained one after the
 //! other, and stopped if the run ends early.
 
-use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,7 +21,7 @@ use tickflow_pipeline::processor::{EnrichHandler, HandlerFaults};
 use tickflow_pipeline::producer::{Outgoing, Producer, ProducerStats};
 use tickflow_pipeline::resources::Resources;
 use tickflow_pipeline::retry::Backoff;
-use tickflow_pipeline::stages::StageSet;
+use tickflow_pipeline::stages::{supervise, StageSet};
 use tokio::sync::mpsc;
 
 use super::upstream::{self, Upstream};
@@ -426,30 +425,5 @@ impl Wiring {
         drop(handler);
         let written = lake_task.await.map_err(writer_error)?;
         outcome.and(written)
-    }
-}
-
-/// Runs a stage until it ends for any reason but a scheduled crash; after a crash, counts a
-/// restart and starts a new instance.
-async fn supervise<F, Fut>(
-    stage: Stage,
-    restarts: &AtomicU64,
-    mut start: F,
-) -> tickflow_pipeline::Result<()>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = tickflow_pipeline::Result<()>>,
-{
-    loop {
-        match start().await {
-            Err(tickflow_pipeline::Error::Crashed(_)) => {
-                restarts.fetch_add(1, Ordering::Relaxed);
-                tracing::info!(
-                    stage = stage.name(),
-                    "restarting the stage from durable state"
-                );
-            }
-            other => return other,
-        }
     }
 }
