@@ -139,6 +139,9 @@ struct Steps {
     set: StageSet,
 }
 
+/// Longest wait for a step's queue to hold still before the steps drain.
+const QUIET_LIMIT: Duration = Duration::from_secs(30);
+
 /// How long each step may take to drain.
 const DRAIN_LIMIT: Duration = Duration::from_secs(120);
 
@@ -307,6 +310,12 @@ async fn drive(
         failed = set.failure() => return Err(failed.into()),
     }
     let run_secs = first_upload.elapsed().as_secs_f64();
+    // S3 may notify late under load (a CSV written again after a lost answer is announced a
+    // second time): the steps drain once each queue's depth held still for a quiet spell, not
+    // as soon as the last record was first analysed.
+    for queue in [&res.etl_queue, &res.analysis_queue] {
+        crate::observe::settle(clients, queue, 0, QUIET_LIMIT).await;
+    }
     set.drain(DRAIN_LIMIT, |_| {}).await?;
     // Again after the run: the emulator's pace drifts as it fills, so the run is compared
     // with both ends.
