@@ -87,7 +87,7 @@ async fn flag_run_command(target: TargetKind, args: RunArgs) -> anyhow::Result<E
         let calls = config.pipeline.calls();
         let problems: Vec<String> = config
             .faults
-            .replace_schedule(schedule, &calls)
+            .replace_schedule(schedule, &calls, false)
             .into_iter()
             .map(|(key, message)| format!("{key}: {message}"))
             .collect();

@@ -2,7 +2,9 @@
 //!
 //! The web source against a real PostgreSQL: clients that go away while their requests wait on
 //! a locked table (`LOCK TABLE`) leave nothing half done: every request that reached the server
-//! is logged as it arrived, with the events stored for it, and the run stays exact.
+//! is logged as it arrived, with the events stored for it, and the run stays exact; a lock held
+//! past the writer's statement timeout is a 503 with `Retry-After`, and a row stored for a
+//! refused request fails the run.
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
@@ -26,6 +28,17 @@ const ANSWERED: usize = 3;
 /// (then the connection is dropped after `leave`). Returns the status line; `None` when
 /// nothing listens yet.
 fn get(addr: &str, path: &str, request_id: uuid::Uuid, leave: Option<Duration>) -> Option<String> {
+    let answer = exchange(addr, path, request_id, leave)?;
+    Some(answer.lines().next().unwrap_or_default().to_string())
+}
+
+/// [`get`], returning the whole answer: status line, headers and body.
+fn exchange(
+    addr: &str,
+    path: &str,
+    request_id: uuid::Uuid,
+    leave: Option<Duration>,
+) -> Option<String> {
     let mut stream = TcpStream::connect(addr).ok()?;
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
@@ -41,7 +54,7 @@ fn get(addr: &str, path: &str, request_id: uuid::Uuid, leave: Option<Duration>) 
     }
     let mut answer = String::new();
     let _ = stream.read_to_string(&mut answer);
-    Some(answer.lines().next().unwrap_or_default().to_string())
+    Some(answer)
 }
 
 /// The run's schema: the one whose `request_log` holds `marker`.
@@ -67,6 +80,21 @@ async fn schema_logging(db: &tokio_postgres::Client, marker: uuid::Uuid) -> Stri
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Locks `schema`'s market-data tables until the transaction returned ends.
+async fn lock_market_tables<'a>(
+    db: &'a mut tokio_postgres::Client,
+    schema: &str,
+) -> tokio_postgres::Transaction<'a> {
+    let lock = db.transaction().await.unwrap();
+    lock.batch_execute(&format!(
+        "LOCK TABLE {schema}.forex_rates, {schema}.stock_prices, {schema}.stock_news \
+         IN ACCESS EXCLUSIVE MODE"
+    ))
+    .await
+    .unwrap();
+    lock
 }
 
 /// A web-sourced run being served to anyone for `secs`, found by a request of the test's own.
@@ -146,13 +174,7 @@ async fn clients_that_go_away_mid_request_leave_every_request_logged_and_the_run
         mut db,
         ..
     } = serving("e2e-web-gone", 12.0).await;
-    let lock = db.transaction().await.unwrap();
-    lock.batch_execute(&format!(
-        "LOCK TABLE {schema}.forex_rates, {schema}.stock_prices, {schema}.stock_news \
-         IN ACCESS EXCLUSIVE MODE"
-    ))
-    .await
-    .unwrap();
+    let lock = lock_market_tables(&mut db, &schema).await;
     let gone: Vec<uuid::Uuid> = (0..GONE).map(|_| uuid::Uuid::new_v4()).collect();
     let senders: Vec<_> = gone
         .iter()
@@ -204,6 +226,56 @@ async fn clients_that_go_away_mid_request_leave_every_request_logged_and_the_run
             .contains(&format!("{} events served", (GONE + ANSWERED) * 5)),
         "{}",
         report.render_text()
+    );
+}
+
+#[tokio::test]
+async fn a_lock_past_the_statement_timeout_is_a_503_and_rows_stored_for_it_fail_the_run() {
+    let Serving {
+        addr,
+        run,
+        schema,
+        mut db,
+    } = serving("e2e-web-timeout", 12.0).await;
+    // The market-data tables held past the writer's statement timeout: the server ends the
+    // writer's statement, and the request is refused, told when to come back.
+    let lock = lock_market_tables(&mut db, &schema).await;
+    let refused = uuid::Uuid::new_v4();
+    let answer = {
+        let addr = addr.clone();
+        tokio::task::spawn_blocking(move || {
+            exchange(&addr, "/logs?batch=5", refused, None).unwrap_or_default()
+        })
+        .await
+        .unwrap()
+    };
+    lock.commit().await.unwrap();
+    let head = answer.to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 503"), "{answer}");
+    assert!(head.contains("retry-after: 1"), "{answer}");
+
+    // What a writer that took a lost or failed commit for a success would leave: a row stored
+    // for a request the server refused. The judge must see it.
+    db.execute(
+        &format!(
+            "INSERT INTO {schema}.stock_prices \
+             (event_uuid, created_at, symbol, price, bid, ask, volume, request_id) \
+             VALUES ($1::text::uuid, now(), 'AMZN', 1, 1, 1, 1, $2::text::uuid)"
+        ),
+        &[&uuid::Uuid::new_v4().to_string(), &refused.to_string()],
+    )
+    .await
+    .unwrap();
+    let report = within(Duration::from_secs(300), "the run", run)
+        .await
+        .unwrap()
+        .unwrap();
+    let failures = report.judged.verdict.failures();
+    let log = failures.iter().find(|f| f.check == "web.request_log");
+    let orphan = format!("{refused} logged 503 with 0 events, 1 stored");
+    assert!(
+        log.is_some_and(|f| f.actual.contains(&orphan)),
+        "{failures:?}"
     );
 }
 

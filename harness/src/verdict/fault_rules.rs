@@ -321,9 +321,7 @@ pub fn fires(schedule: &[FaultRule], fired: &[u64]) -> Vec<RuleFires> {
             rule: i,
             what: describe(rule),
             fired: fired.get(i).copied().unwrap_or(0),
-            must_fire: !rule.calls.is_empty()
-                || !rule.at.is_empty()
-                || rule.kind.fires_at_a_moment(),
+            must_fire: !rule.calls.is_empty() || !rule.at.is_empty() || rule.fires_at_a_moment(),
         })
         .collect()
 }
@@ -375,7 +373,7 @@ pub fn describe(rule: &FaultRule) -> String {
     if !rule.at.is_empty() {
         parts.push(format!("at {:?}", rule.at));
     }
-    if rule.kind.fires_at_a_moment() {
+    if rule.fires_at_a_moment() {
         parts.push(format!("after {} s", rule.after_secs));
     }
     if rule.kind.lasts() {

@@ -103,7 +103,11 @@ pub fn rules_from_fired(fired: &[Fired]) -> Vec<FaultRule> {
                 copies.entry((f.kind, lasting)).or_default().push(pass);
             }
             _ => rules.push(FaultRule {
-                after_secs: f.at_ms as f64 / 1_000.0,
+                // A kind that may fire at passes reads a moment of 0 as none: 1 ms is one.
+                after_secs: match f.kind.fires_at_passes_or_a_moment() {
+                    true => (f.at_ms.max(1)) as f64 / 1_000.0,
+                    false => f.at_ms as f64 / 1_000.0,
+                },
                 for_secs: f.for_secs.unwrap_or(0.0),
                 ..FaultRule::new(f.kind)
             }),

@@ -45,14 +45,16 @@ pub enum FaultKind {
     Outage,
     /// The stream's first open shard is split in two, `after_secs` into the run.
     SplitShard,
-    /// PostgreSQL ends the connection of the batch loader's running `COPY`
-    /// (`pg_terminate_backend`), on the `COPY`s listed in `at` (1-based, counted over the run).
+    /// PostgreSQL ends a connection (`pg_terminate_backend`): the batch loader's running `COPY`
+    /// on the `COPY`s listed in `at` (1-based, counted over the run), or, `after_secs` into the
+    /// run, every connection of the flow's database writer (the batch loader, the web source's
+    /// writer).
     DbTerminate,
-    /// The PostgreSQL container is paused `for_secs` while the loader's `COPY`s listed in `at`
-    /// run (only a container tickflow started).
+    /// The PostgreSQL container is paused `for_secs` (only a container tickflow started):
+    /// while the loader's `COPY`s listed in `at` run, or from `after_secs` into the run.
     DbPause,
-    /// A lock on the batch table (`LOCK TABLE ... IN ACCESS EXCLUSIVE MODE`) is held `for_secs`,
-    /// from `after_secs` into the run.
+    /// A lock on the flow's tables (`LOCK TABLE ... IN ACCESS EXCLUSIVE MODE`) is held
+    /// `for_secs`, from `after_secs` into the run: the batch table, or the web source's tables.
     DbLock,
 }
 
@@ -98,9 +100,14 @@ impl FaultKind {
         matches!(self, Self::Crash | Self::DbTerminate | Self::DbPause)
     }
 
-    /// Whether this kind fires at a moment (`after_secs`).
+    /// Whether this kind always fires at a moment (`after_secs`).
     pub fn fires_at_a_moment(self) -> bool {
         matches!(self, Self::Outage | Self::SplitShard | Self::DbLock)
+    }
+
+    /// Whether this kind fires either at passes (`at`) or at a moment (`after_secs`).
+    pub fn fires_at_passes_or_a_moment(self) -> bool {
+        matches!(self, Self::DbTerminate | Self::DbPause)
     }
 
     /// Whether this kind lasts `for_secs`.
@@ -307,6 +314,13 @@ impl FaultRule {
         }
     }
 
+    /// Whether the rule fires at a moment (`after_secs`): its kind always does, or it may and
+    /// lists no passes.
+    pub fn fires_at_a_moment(&self) -> bool {
+        self.kind.fires_at_a_moment()
+            || (self.kind.fires_at_passes_or_a_moment() && self.at.is_empty())
+    }
+
     /// Problems with the rule, as (key, message) with keys relative to the rule.
     pub fn check(&self) -> Vec<(&'static str, String)> {
         let mut problems = Vec::new();
@@ -329,8 +343,12 @@ impl FaultRule {
         refuse("stage", !crash && self.stage.is_some());
         let passes = self.kind.fires_at_passes();
         refuse("at", !passes && !self.at.is_empty());
-        let moment = self.kind.fires_at_a_moment();
-        refuse("after_secs", !moment && self.after_secs != 0.0);
+        let either = self.kind.fires_at_passes_or_a_moment();
+        let moment = self.fires_at_a_moment();
+        refuse(
+            "after_secs",
+            !self.kind.fires_at_a_moment() && !either && self.after_secs != 0.0,
+        );
         refuse("for_secs", !self.kind.lasts() && self.for_secs != 0.0);
         if call {
             self.check_call(&mut problems);
@@ -341,7 +359,20 @@ impl FaultRule {
                 "a crash needs `stage`: one of the flow's stages".into(),
             ));
         }
-        if passes && (self.at.is_empty() || self.at.contains(&0)) {
+        if either && !self.at.is_empty() && self.after_secs != 0.0 {
+            problems.push((
+                "after_secs",
+                format!("a {kind} fires at the loader's COPYs (`at`) or at a moment (`after_secs`), not both"),
+            ));
+        } else if either && self.at.is_empty() && self.after_secs == 0.0 {
+            problems.push((
+                "at",
+                format!(
+                    "a {kind} needs `at` (the batch loader's COPYs it hits, from 1) or \
+                     `after_secs` (a moment of the run)"
+                ),
+            ));
+        } else if passes && !moment && (self.at.is_empty() || self.at.contains(&0)) {
             let what = match crash {
                 true => "passes through the crash point",
                 false => "the loader's COPYs it hits",
@@ -463,6 +494,11 @@ mod tests {
         pause.for_secs = 3.0;
         pause.after_secs = 1.0;
         assert_eq!(keys(&pause), ["after_secs"]);
+        pause.at.clear();
+        assert!(keys(&pause).is_empty(), "a pause at a moment");
+        assert!(pause.fires_at_a_moment());
+        pause.after_secs = 0.0;
+        assert_eq!(keys(&pause), ["at"]);
         let mut lock = FaultRule::new(FaultKind::DbLock);
         lock.for_secs = 2.0;
         assert!(keys(&lock).is_empty());

@@ -9,15 +9,22 @@
 //! - [`server`]: the routes, the bounded queue to the producer, the graceful stop;
 //! - [`auth`]: the optional bearer token, compared in constant time;
 //! - [`query`]: what `/logs` may be asked;
-//! - [`store`]: the tables and the group-committing writer.
+//! - [`store`]: the tables and the handle requests store through;
+//! - [`writer`]: the group-committing writer, which survives a lost connection;
+//! - [`connection`]: the writer's named connection, opened again after a loss;
+//! - [`insert`]: the SQL of one group commit.
 
 pub mod auth;
+pub mod connection;
 mod error;
+pub mod insert;
 pub mod query;
 pub mod server;
 pub mod store;
+mod writer;
 
 pub use auth::Token;
+pub use connection::Connector;
 pub use error::WebError;
 pub use server::{Arrival, MarketData, WebConfig, WebServer, WebStats, REQUEST_ID};
 pub use store::{LoggedRequest, Schema, Store, StoreStats};

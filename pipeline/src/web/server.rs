@@ -316,16 +316,13 @@ async fn logs(
     let permits = match shared.queue.try_reserve_many(batch) {
         Ok(permits) => permits,
         Err(mpsc::error::TrySendError::Full(())) => {
-            let mut r = error(
+            return retry_later(
                 StatusCode::TOO_MANY_REQUESTS,
                 "the queue to Kinesis is full: try again later",
             );
-            r.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            return r;
         }
         Err(mpsc::error::TrySendError::Closed(())) => {
-            return error(StatusCode::SERVICE_UNAVAILABLE, "the server is stopping")
+            return retry_later(StatusCode::SERVICE_UNAVAILABLE, "the server is stopping")
         }
     };
     let events: Arc<[MarketEvent]> = {
@@ -336,9 +333,10 @@ async fn logs(
         let reason = match not_stored {
             NotStored::Behind => "the database is behind: try again later",
             NotStored::Closed => "the server is stopping",
-            NotStored::Failed(_) => "the database failed to store the batch",
+            NotStored::Down => "the database is unavailable: try again later",
+            NotStored::Failed(_) => "the database failed to store the batch: try again later",
         };
-        return error(StatusCode::SERVICE_UNAVAILABLE, reason);
+        return retry_later(StatusCode::SERVICE_UNAVAILABLE, reason);
     }
     for (permit, event) in permits.zip(events.iter()) {
         permit.send(event.clone());
@@ -374,6 +372,14 @@ async fn not_found() -> Response {
         StatusCode::NOT_FOUND,
         "no such route (GET /logs, GET /health)",
     )
+}
+
+/// A refusal for now (429, 503): the error answer, and `Retry-After: 1`.
+fn retry_later(status: StatusCode, reason: &str) -> Response {
+    let mut r = error(status, reason);
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    r
 }
 
 /// A JSON error answer: `{"error": reason}`.

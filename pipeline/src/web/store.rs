@@ -1,18 +1,21 @@
-//! The web source's tables, and the writer that commits many requests at once.
+//! The web source's tables, and the handle requests store their rows and log entries through.
 //!
-//! The server's database: one table per kind of market data and a `request_log`, in a schema of
-//! the run's own. One task writes them all and commits many requests' rows in one transaction
-//! (group commit), so a request is answered only once its rows are durable, without a
-//! transaction per request.
+//! The server's database: one table per kind of market data, a `request_log`, and the
+//! `write_groups` its writer marks each commit with, in a schema of the run's own. Requests
+//! hand their rows to one writer ([`super::writer`]) that commits many requests at once (group
+//! commit), so a request is answered only once its rows are durable, without a transaction per
+//! request.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::Client;
 
+use super::connection::Connector;
 use super::error::WebError;
+use super::writer::{Job, Writer};
 use crate::event::{EventKind, MarketEvent};
-
-/// Jobs one transaction takes at most.
-const MAX_GROUP: usize = 512;
 
 /// The table that keeps each kind of event.
 pub fn table_name(kind: EventKind) -> &'static str {
@@ -81,7 +84,8 @@ impl Schema {
              CREATE TABLE IF NOT EXISTS {s}.request_log (
                id bigserial PRIMARY KEY, request_id uuid NOT NULL, at timestamptz NOT NULL,
                client_addr text NOT NULL, method text NOT NULL, url text NOT NULL,
-               status smallint NOT NULL, events integer NOT NULL, micros bigint NOT NULL);"
+               status smallint NOT NULL, events integer NOT NULL, micros bigint NOT NULL);
+             CREATE TABLE IF NOT EXISTS {s}.write_groups (group_id uuid PRIMARY KEY);"
         );
         client
             .batch_execute(&ddl)
@@ -132,23 +136,17 @@ pub enum NotStored {
     Behind,
     /// The writer is gone (the server is stopping).
     Closed,
+    /// The writer is reconnecting to the database.
+    Down,
     /// The transaction failed.
     Failed(String),
-}
-
-enum Job {
-    Rows {
-        request_id: uuid::Uuid,
-        events: std::sync::Arc<[MarketEvent]>,
-        done: oneshot::Sender<Result<(), String>>,
-    },
-    Log(LoggedRequest),
 }
 
 /// The handle requests write through.
 #[derive(Clone)]
 pub struct Store {
     tx: mpsc::Sender<Job>,
+    up: Arc<AtomicBool>,
 }
 
 /// What the writer did, once every handle is gone.
@@ -160,35 +158,55 @@ pub struct StoreStats {
     pub rows: u64,
     /// `request_log` rows written.
     pub logged: u64,
-    /// `request_log` rows that could not be written (the database failed twice).
+    /// `request_log` rows that could not be written (the database stayed away past the end).
     pub logs_lost: u64,
+    /// Groups not committed (their requests answered 503, their log entries kept).
+    pub not_committed: u64,
+    /// Connections opened again after one was lost.
+    pub reconnects: u64,
 }
 
 impl Store {
-    /// A handle and its writer on `client`, the queue `capacity` jobs deep. The writer is a
-    /// future for the caller to run as a stage of its run (so that it stops with the run); it
-    /// ends, with its figures, once every [`Store`] is dropped and the queue is written.
-    pub fn new(
-        client: Client,
+    /// A handle and its writer, connected through `connector`, the queue `capacity` jobs
+    /// deep. The writer is a future for the caller to run as a stage of its run (so that it
+    /// stops with the run); it ends, with its figures, once every [`Store`] is dropped and the
+    /// queue and the log entries it owes are written.
+    ///
+    /// # Errors
+    /// [`WebError::Database`] when the first connection cannot be opened.
+    pub async fn connect(
+        connector: Connector,
         schema: Schema,
         capacity: usize,
-    ) -> (
-        Self,
-        impl std::future::Future<Output = StoreStats> + Send + 'static,
-    ) {
+    ) -> Result<
+        (
+            Self,
+            impl std::future::Future<Output = StoreStats> + Send + 'static,
+        ),
+        WebError,
+    > {
+        let live = connector.open().await.map_err(|reason| {
+            WebError::Config(format!("cannot connect to PostgreSQL: {reason}"))
+        })?;
         let (tx, rx) = mpsc::channel(capacity.max(1));
-        (Store { tx }, write(client, schema, rx))
+        let up = Arc::new(AtomicBool::new(true));
+        let writer = Writer::new(connector, live, schema, rx, up.clone());
+        Ok((Store { tx, up }, writer.run()))
     }
 
     /// Stores `events` (all or none) and returns once they are committed.
     ///
     /// # Errors
-    /// [`NotStored`]: the queue is full or closed, or the transaction failed.
+    /// [`NotStored`]: the queue is full or closed, the writer is reconnecting, or the
+    /// transaction failed.
     pub async fn rows(
         &self,
         request_id: uuid::Uuid,
         events: std::sync::Arc<[MarketEvent]>,
     ) -> Result<(), NotStored> {
+        if !self.up.load(Ordering::Acquire) {
+            return Err(NotStored::Down);
+        }
         let (done, stored) = oneshot::channel();
         let job = Job::Rows {
             request_id,
@@ -211,268 +229,6 @@ impl Store {
             tracing::warn!("the request log writer is gone; a request went unlogged");
         }
     }
-}
-
-/// The writer: takes what is queued (up to [`MAX_GROUP`] jobs), commits it in one transaction,
-/// answers every job, and goes on until every handle is gone.
-async fn write(mut client: Client, schema: Schema, mut rx: mpsc::Receiver<Job>) -> StoreStats {
-    let mut stats = StoreStats::default();
-    while let Some(first) = rx.recv().await {
-        let mut jobs = vec![first];
-        while jobs.len() < MAX_GROUP {
-            match rx.try_recv() {
-                Ok(job) => jobs.push(job),
-                Err(_) => break,
-            }
-        }
-        let mut group = Group::default();
-        for job in jobs {
-            match job {
-                Job::Rows {
-                    request_id,
-                    events,
-                    done,
-                } => group.rows.push((request_id, events, done)),
-                Job::Log(entry) => group.logs.push(entry),
-            }
-        }
-        group.commit(&mut client, &schema, &mut stats).await;
-    }
-    stats
-}
-
-/// One request's rows, and who waits for their commit.
-type RowsJob = (
-    uuid::Uuid,
-    std::sync::Arc<[MarketEvent]>,
-    oneshot::Sender<Result<(), String>>,
-);
-
-/// The jobs of one transaction.
-#[derive(Default)]
-struct Group {
-    rows: Vec<RowsJob>,
-    logs: Vec<LoggedRequest>,
-}
-
-impl Group {
-    /// Commits the group and answers its row jobs; if the transaction fails, the log rows are
-    /// tried again alone (a bad batch of rows must not cost the log its entries).
-    async fn commit(self, client: &mut Client, schema: &Schema, stats: &mut StoreStats) {
-        let result = insert(client, schema, &self.rows, &self.logs).await;
-        let rows: u64 = self.rows.iter().map(|(_, e, _)| e.len() as u64).sum();
-        let logs = self.logs.len() as u64;
-        match &result {
-            Ok(()) => {
-                stats.commits += 1;
-                stats.rows += rows;
-                stats.logged += logs;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, requests = self.rows.len(), "storing rows failed");
-                match insert(client, schema, &[], &self.logs).await {
-                    Ok(()) => stats.logged += logs,
-                    Err(e) => {
-                        tracing::error!(error = %e, entries = logs, "request log entries lost");
-                        stats.logs_lost += logs;
-                    }
-                }
-            }
-        }
-        for (_, _, done) in self.rows {
-            let _ = done.send(result.clone());
-        }
-    }
-}
-
-/// One transaction: every kind's rows, then the log entries.
-async fn insert(
-    client: &mut Client,
-    schema: &Schema,
-    rows: &[RowsJob],
-    logs: &[LoggedRequest],
-) -> Result<(), String> {
-    let tx = client.transaction().await.map_err(|e| e.to_string())?;
-    let mut columns = Columns::default();
-    for (request_id, events, _) in rows {
-        for event in events.iter() {
-            columns.push(*request_id, event);
-        }
-    }
-    columns
-        .insert(&tx, schema)
-        .await
-        .map_err(|e| e.to_string())?;
-    if !logs.is_empty() {
-        insert_logs(&tx, schema, logs)
-            .await
-            .map_err(|e| e.to_string())?;
-    }
-    tx.commit().await.map_err(|e| e.to_string())
-}
-
-/// Events as column arrays, one set per table, for `INSERT ... SELECT FROM UNNEST(...)`.
-#[derive(Default)]
-struct Columns {
-    forex: KindColumns,
-    prices: KindColumns,
-    news: KindColumns,
-}
-
-/// The columns of one table (`a`, `b`, `c`: the three numbers of its kind, in column order).
-#[derive(Default)]
-struct KindColumns {
-    ids: Vec<String>,
-    created: Vec<i64>,
-    instrument: Vec<String>,
-    a: Vec<f64>,
-    b: Vec<f64>,
-    c: Vec<f64>,
-    volume: Vec<i64>,
-    headline: Vec<String>,
-    body: Vec<String>,
-    requests: Vec<String>,
-}
-
-impl KindColumns {
-    fn push(&mut self, request_id: uuid::Uuid, id: uuid::Uuid, created: i64, instrument: &str) {
-        self.ids.push(id.to_string());
-        self.created.push(created);
-        self.instrument.push(instrument.to_string());
-        self.requests.push(request_id.to_string());
-    }
-}
-
-impl Columns {
-    fn push(&mut self, request_id: uuid::Uuid, event: &MarketEvent) {
-        let (id, at, instrument) = (event.id(), event.created_at(), event.instrument());
-        match event {
-            MarketEvent::Forex(e) => {
-                let t = &mut self.forex;
-                t.push(request_id, id, at, instrument);
-                t.a.push(e.bid);
-                t.b.push(e.ask);
-                t.c.push(e.mid);
-            }
-            MarketEvent::StockPrice(e) => {
-                let t = &mut self.prices;
-                t.push(request_id, id, at, instrument);
-                t.a.push(e.price);
-                t.b.push(e.bid);
-                t.c.push(e.ask);
-                t.volume.push(i64::try_from(e.volume).unwrap_or(i64::MAX));
-            }
-            MarketEvent::StockNews(e) => {
-                let t = &mut self.news;
-                t.push(request_id, id, at, instrument);
-                t.headline.push(e.headline.clone());
-                t.body.push(e.body.clone());
-                t.a.push(e.sentiment);
-            }
-        }
-    }
-
-    async fn insert(
-        &self,
-        tx: &tokio_postgres::Transaction<'_>,
-        schema: &Schema,
-    ) -> Result<(), tokio_postgres::Error> {
-        const AT: &str = "timestamptz 'epoch' + c * interval '1 millisecond'";
-        let (f, p, n) = (&self.forex, &self.prices, &self.news);
-        if !f.ids.is_empty() {
-            let sql = format!(
-                "INSERT INTO {} (event_uuid, created_at, pair, bid, ask, mid, request_id) \
-                 SELECT u::uuid, {AT}, i, a, b, m, r::uuid FROM UNNEST($1::text[], $2::int8[], \
-                 $3::text[], $4::float8[], $5::float8[], $6::float8[], $7::text[]) AS t(u, c, i, a, b, m, r)",
-                schema.qualified("forex_rates")
-            );
-            tx.execute(
-                &sql,
-                &[
-                    &f.ids,
-                    &f.created,
-                    &f.instrument,
-                    &f.a,
-                    &f.b,
-                    &f.c,
-                    &f.requests,
-                ],
-            )
-            .await?;
-        }
-        if !p.ids.is_empty() {
-            let sql = format!(
-                "INSERT INTO {} (event_uuid, created_at, symbol, price, bid, ask, volume, request_id) \
-                 SELECT u::uuid, {AT}, i, a, b, m, v, r::uuid FROM UNNEST($1::text[], $2::int8[], \
-                 $3::text[], $4::float8[], $5::float8[], $6::float8[], $7::int8[], $8::text[]) \
-                 AS t(u, c, i, a, b, m, v, r)",
-                schema.qualified("stock_prices")
-            );
-            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 8] = [
-                &p.ids,
-                &p.created,
-                &p.instrument,
-                &p.a,
-                &p.b,
-                &p.c,
-                &p.volume,
-                &p.requests,
-            ];
-            tx.execute(&sql, &params).await?;
-        }
-        if !n.ids.is_empty() {
-            let sql = format!(
-                "INSERT INTO {} (event_uuid, created_at, symbol, headline, body, sentiment, request_id) \
-                 SELECT u::uuid, {AT}, i, h, b, s, r::uuid FROM UNNEST($1::text[], $2::int8[], \
-                 $3::text[], $4::text[], $5::text[], $6::float8[], $7::text[]) AS t(u, c, i, h, b, s, r)",
-                schema.qualified("stock_news")
-            );
-            tx.execute(
-                &sql,
-                &[
-                    &n.ids,
-                    &n.created,
-                    &n.instrument,
-                    &n.headline,
-                    &n.body,
-                    &n.a,
-                    &n.requests,
-                ],
-            )
-            .await?;
-        }
-        Ok(())
-    }
-}
-
-/// The log entries, in one statement.
-async fn insert_logs(
-    tx: &tokio_postgres::Transaction<'_>,
-    schema: &Schema,
-    logs: &[LoggedRequest],
-) -> Result<(), tokio_postgres::Error> {
-    let ids: Vec<String> = logs.iter().map(|l| l.request_id.to_string()).collect();
-    let at: Vec<i64> = logs.iter().map(|l| l.at_ms).collect();
-    let client: Vec<&str> = logs.iter().map(|l| l.client.as_str()).collect();
-    let method: Vec<&str> = logs.iter().map(|l| l.method.as_str()).collect();
-    let url: Vec<&str> = logs.iter().map(|l| l.url.as_str()).collect();
-    let status: Vec<i16> = logs.iter().map(|l| l.status as i16).collect();
-    let events: Vec<i32> = logs.iter().map(|l| l.events as i32).collect();
-    let micros: Vec<i64> = logs
-        .iter()
-        .map(|l| i64::try_from(l.micros).unwrap_or(i64::MAX))
-        .collect();
-    let sql = format!(
-        "INSERT INTO {} (request_id, at, client_addr, method, url, status, events, micros) \
-         SELECT r::uuid, timestamptz 'epoch' + a * interval '1 millisecond', c, m, u, s, e, t \
-         FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::int2[], \
-         $7::int4[], $8::int8[]) AS x(r, a, c, m, u, s, e, t)",
-        schema.qualified("request_log")
-    );
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 8] =
-        [&ids, &at, &client, &method, &url, &status, &events, &micros];
-    tx.execute(&sql, &params).await?;
-    Ok(())
 }
 
 #[cfg(test)]

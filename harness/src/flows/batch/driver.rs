@@ -9,20 +9,20 @@ use std::time::{Duration, Instant};
 use std::sync::Arc;
 use tickflow_pipeline::aws::{AwsError, Clients};
 
-use tickflow_pipeline::batch::{BatchJob, Trigger, TriggerStats};
-use tickflow_pipeline::chaos::{FaultRule, Stage};
+use tickflow_pipeline::batch::{layout, BatchJob, Trigger, TriggerStats};
+use tickflow_pipeline::chaos::{Chaos, FaultKind, FaultRule, Stage};
 use tickflow_pipeline::control::Control;
 use tickflow_pipeline::stages::{supervise, StageSet};
 use tokio::task::JoinSet;
 
 use super::content::Contents;
-use super::db_faults::{self, DatabaseFaults};
 use super::generate::BatchSettings;
 use super::generate::{Expected, InputFile};
 use super::replay::ReplayDir;
 use super::report::BatchReport;
 use super::{content, generate, judge, topology};
 use crate::error::{Error, Result};
+use crate::infra::postgres::faults::{self as db_faults, DatabaseFaults};
 use crate::runtime::wait;
 use crate::verdict::fault_rules::StageFaults;
 
@@ -200,11 +200,13 @@ async fn drive(
         load_attempts: config.load_attempts,
         chaos: faults.chaos().cloned(),
     };
+    lockable(faults.chaos(), &res.database_url).await?;
     let database = DatabaseFaults::start(
         faults.chaos(),
         &db_faults::Target {
             database_url: &res.database_url,
-            loader: &loader,
+            writer: &loader,
+            tables: &[layout::TABLE.to_string()],
             container: config.postgres_container.as_deref(),
         },
     )?;
@@ -257,7 +259,7 @@ async fn drive(
             &res.schema,
             clients,
             &res.source_bucket,
-            tickflow_pipeline::batch::layout::OUTPUT,
+            layout::OUTPUT,
         )
         .await;
         match measured {
@@ -273,6 +275,22 @@ async fn drive(
 ///
 /// # Errors
 /// A put failing, or the run or the second trigger not coming in time.
+/// Creates the batch table before the run when a lock rule will hold it (the loader creates it
+/// too, and tolerates finding it made).
+async fn lockable(chaos: Option<&Arc<Chaos>>, database_url: &str) -> Result<()> {
+    let locks = chaos.is_some_and(|c| c.rules().iter().any(|r| r.kind == FaultKind::DbLock));
+    if !locks {
+        return Ok(());
+    }
+    let db = crate::infra::postgres::connect(database_url).await?;
+    tickflow_pipeline::batch::load::ensure_table(&db)
+        .await
+        .map_err(|e| Error::Database {
+            what: "fault schedule: creating the table to lock".into(),
+            reason: e.to_string(),
+        })
+}
+
 async fn trigger_twice(
     clients: &Clients,
     res: &topology::BatchResources,

@@ -13,7 +13,6 @@
 
 pub mod ceiling;
 pub mod content;
-mod db_faults;
 pub mod driver;
 pub mod generate;
 mod judge;

@@ -67,12 +67,13 @@ impl FaultSettings {
         &mut self,
         schedule: Vec<FaultRule>,
         calls: &[Call],
+        database: bool,
     ) -> Vec<(String, String)> {
         let replaced = Self {
             schedule,
             ..self.clone()
         };
-        let mut problems = replaced.check();
+        let mut problems = replaced.check(database);
         problems.extend(fault_rules::check_targets(
             &replaced.schedule,
             calls,
@@ -85,8 +86,9 @@ impl FaultSettings {
     }
 
     /// Problems with the ratios (each must lie in [0, 1]), as (key, message), the key dotted
-    /// from the file's top (`faults.poison_ratio`).
-    pub fn check(&self) -> Vec<(String, String)> {
+    /// from the file's top (`faults.poison_ratio`). `database` says whether the run stores
+    /// into PostgreSQL (the web source), which a database fault needs.
+    pub fn check(&self, database: bool) -> Vec<(String, String)> {
         let mut problems = Vec::new();
         for (name, value) in [
             ("malformed_ratio", self.malformed_ratio),
@@ -115,12 +117,24 @@ impl FaultSettings {
             &tickflow_pipeline::chaos::Stage::STREAM,
         ));
         for (i, rule) in self.schedule.iter().enumerate() {
-            if rule.kind.is_database_fault() {
+            if !rule.kind.is_database_fault() {
+                continue;
+            }
+            if !database {
                 problems.push((
                     format!("faults.schedule.{i}.kind"),
                     format!(
-                        "the stream flow has no place for a {} fault (PostgreSQL is faulted in \
-                         the batch flow)",
+                        "a {} fault needs the run's PostgreSQL, and this stream run stores \
+                         nothing there (only [source] kind = \"web\" does)",
+                        rule.kind.name()
+                    ),
+                ));
+            } else if !rule.at.is_empty() {
+                problems.push((
+                    format!("faults.schedule.{i}.at"),
+                    format!(
+                        "the web source's writer runs no COPY for `at` to count: give {} an \
+                         `after_secs` instead",
                         rule.kind.name()
                     ),
                 ));

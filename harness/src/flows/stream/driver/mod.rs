@@ -26,7 +26,7 @@ use tickflow_pipeline::stages::StageSet;
 use crate::error::Result;
 use crate::flows::stream::faults::{Fate, FaultSettings};
 use crate::flows::stream::input::arrival::LoadPlan;
-use crate::flows::stream::input::web::source::{Finished, Tables};
+use crate::flows::stream::input::web::source::{writer_name, Finished, Tables};
 use crate::flows::stream::input::web::{self, WebReport};
 use crate::flows::stream::judge::expectations::{Expectations, SomethingSent};
 use crate::flows::stream::judge::invariants::{self, Judgement};
@@ -36,6 +36,7 @@ use crate::flows::stream::progress::{self, Sample};
 use crate::flows::stream::report::{StageStats, StageTimes, StreamReport};
 use crate::flows::stream::resources::topology::{Provisioned, Topology};
 use crate::flows::stream::settings::PipelineSettings;
+use crate::infra::postgres::faults::{self as db_faults, DatabaseFaults};
 use crate::infra::topology::new_run_id;
 use crate::observe;
 use crate::verdict::fault_rules;
@@ -72,6 +73,10 @@ pub struct StreamRunConfig {
     /// fault may pause; `None` for an endpoint tickflow does not own.
     #[serde(skip)]
     pub container: Option<String>,
+    /// The id of the PostgreSQL container tickflow started for this run, which a `db_pause`
+    /// fault of a web-sourced run pauses; `None` for a server tickflow does not own.
+    #[serde(skip)]
+    pub postgres_container: Option<String>,
     /// A scenario's assertions, part of the verdict the run status announces ([`SomethingSent`]
     /// for a run set by flags).
     #[serde(skip)]
@@ -96,6 +101,7 @@ impl StreamRunConfig {
             consume_from: None,
             drain_timeout: Duration::from_secs(600),
             container: None,
+            postgres_container: None,
             expect: Arc::new(SomethingSent),
         }
     }
@@ -436,6 +442,10 @@ async fn run_stages(
         Some(chaos) => Some(Moments::start(chaos, clients, &res.stream, container)?),
         None => None,
     };
+    let database = match (tables, &chaos) {
+        (Some(tables), Some(chaos)) => Some(web_database_faults(chaos, tables, config)?),
+        _ => None,
+    };
     let handler_faults = config.faults.handler_faults(config.seed);
     let (mut stages, tx) = Stages::start(
         clients,
@@ -476,6 +486,9 @@ async fn run_stages(
         Some(front) => Some(front.finish(config.drain_timeout).await?),
         None => None,
     };
+    if let Some(database) = database {
+        database.finish().await?;
+    }
     let times = StageTimes {
         stages_started_secs,
         ..stages.drain(started, config.drain_timeout).await?
@@ -507,6 +520,29 @@ async fn run_stages(
         firehose_redelivered: stats.redelivered(),
         web,
     })
+}
+
+/// The database faults of a web-sourced run: they act on the web writer's connections and
+/// the run's tables.
+fn web_database_faults(
+    chaos: &Arc<Chaos>,
+    tables: &Tables,
+    config: &StreamRunConfig,
+) -> Result<DatabaseFaults> {
+    let writer = writer_name(tables.schema.name());
+    let locked: Vec<String> = ["forex_rates", "stock_prices", "stock_news", "request_log"]
+        .iter()
+        .map(|t| tables.schema.qualified(t))
+        .collect();
+    DatabaseFaults::start(
+        Some(chaos),
+        &db_faults::Target {
+            database_url: &tables.url,
+            writer: &writer,
+            tables: &locked,
+            container: config.postgres_container.as_deref(),
+        },
+    )
 }
 
 /// Judges the existing lake `bucket` alone (a deployed pipeline's, or a kept run's) against the

@@ -50,6 +50,8 @@ pub const FACTS: FactRules = FactRules {
         ("web.lag_us", FactClass::Observed),
         ("web.requests_per_sec", FactClass::Observed),
         ("web.commits", FactClass::Observed),
+        ("web.commits_failed", FactClass::Observed),
+        ("web.reconnects", FactClass::Observed),
         ("web.server", FactClass::Observed),
     ],
     // The price watch's windows and alerts are the seed's alone when no price came late on
@@ -90,7 +92,8 @@ pub fn snapshot(r: &StreamReport) -> Value {
         "run_status_subjects": r.judged.sns.run_status_subjects,
     });
     if let Some(w) = &r.web {
-        view["web"] = web(w, overloaded);
+        let database_faulted = r.faults_fired.iter().any(|f| f.kind.is_database_fault());
+        view["web"] = web(w, overloaded, database_faulted);
     }
     if !r.sinks.is_empty() {
         view["sinks"] = sinks(&r.sinks);
@@ -127,14 +130,16 @@ fn alerts(r: &StreamReport) -> Value {
 
 /// The web source's asks, answers and rows; under a load that is refused, how many requests
 /// went out in its duration depends on the machine too.
-fn web(w: &WebReport, overloaded: bool) -> Value {
+fn web(w: &WebReport, overloaded: bool, database_faulted: bool) -> Value {
     let unless = |value: Value| if overloaded { Value::Null } else { value };
     json!({
         "asks": unless(json!(w.asks)),
-        "statuses": if overloaded {
-            json!("depend on how fast the pipeline took events: load was refused")
-        } else {
-            json!(w.statuses)
+        "statuses": match (overloaded, database_faulted) {
+            (true, true) => json!(
+                "depend on when the database faults hit: what it could not take was refused"
+            ),
+            (true, false) => json!("depend on how fast the pipeline took events: load was refused"),
+            (false, _) => json!(w.statuses),
         },
         "rows": unless(json!(w.rows)),
         "request_log_rows": unless(w.request_log_rows.into()),

@@ -258,6 +258,7 @@ impl StreamReport {
             let target = match (&fired.service, &fired.operation, &fired.stage) {
                 (Some(service), Some(op), _) => format!("{} {op}", service.name()),
                 (_, _, Some(stage)) => stage.name().to_string(),
+                _ if fired.kind.is_database_fault() => "postgres".to_string(),
                 _ => "localstack".to_string(),
             };
             *groups

@@ -255,7 +255,7 @@ fn check_replay(file: &StreamFile, problems: &mut Vec<(String, String)>) {
 /// `[expect]`: globs that parse (a count that cannot fail is refused as it is read), and the
 /// faults' own settings.
 fn check_expect(file: &StreamFile, problems: &mut Vec<(String, String)>) {
-    problems.extend(file.faults.check());
+    problems.extend(file.faults.check(file.source_kind() == SourceKind::Web));
     for (i, p) in file.expect.partitions.iter().enumerate() {
         problems.extend(glob_problem(
             &format!("expect.partitions.{i}.glob"),

@@ -94,6 +94,7 @@ impl StreamFile {
             consume_from: None,
             drain_timeout: Duration::from_secs(600),
             container: None,
+            postgres_container: None,
             expect: Arc::new(self.expect.clone()),
         })
     }

@@ -31,12 +31,20 @@ impl FlowFile for StreamFile {
     /// consumers decide which).
     fn replay_faults(&mut self, schedule: Vec<FaultRule>) -> Vec<(String, String)> {
         let calls = self.pipeline.calls();
-        self.faults.replace_schedule(schedule, &calls)
+        let database = self.needs_postgres();
+        self.faults.replace_schedule(schedule, &calls, database)
     }
 
     /// The web source stores its rows and request log in PostgreSQL.
     fn needs_postgres(&self) -> bool {
         self.source_kind() == SourceKind::Web
+    }
+
+    fn pauses_postgres(&self) -> bool {
+        self.faults
+            .schedule
+            .iter()
+            .any(|r| r.kind == tickflow_pipeline::chaos::FaultKind::DbPause)
     }
 
     fn pauses_localstack(&self) -> bool {
@@ -59,6 +67,7 @@ impl FlowFile for StreamFile {
         Box::pin(async move {
             let mut config = StreamRunConfig {
                 container: infra.localstack_container.map(str::to_string),
+                postgres_container: infra.postgres_container.map(str::to_string),
                 ..self.run_config(of)?
             };
             if let Source::Web(web) = &mut config.source {

@@ -69,6 +69,8 @@ pub struct Answer {
     pub latency_us: u64,
     /// Events of a 200, by id, with the digest of their JSON.
     pub events: Vec<(uuid::Uuid, Digest)>,
+    /// The `Retry-After` header, when the answer had one.
+    pub retry_after: Option<String>,
 }
 
 /// Every answer of a run, and how the schedule was kept.
@@ -227,10 +229,16 @@ impl Request {
             error: None,
             latency_us: 0,
             events: Vec::new(),
+            retry_after: None,
         };
         match tokio::time::timeout(ANSWER_TIMEOUT, self.exchange(http)).await {
-            Ok(Ok((status, body))) => {
+            Ok(Ok(Exchanged {
+                status,
+                retry_after,
+                body,
+            })) => {
                 answer.status = Some(status);
+                answer.retry_after = retry_after;
                 if status == 200 {
                     match read_events(&body, self.id) {
                         Ok(events) => answer.events = events,
@@ -248,7 +256,7 @@ impl Request {
     async fn exchange(
         &self,
         http: &Client<HttpConnector, Empty<Bytes>>,
-    ) -> Result<(u16, Bytes), String> {
+    ) -> Result<Exchanged, String> {
         let mut request = hyper::Request::get(&self.uri).header(REQUEST_ID, self.id.to_string());
         if let Some(token) = &self.token {
             request = request.header(hyper::header::AUTHORIZATION, format!("Bearer {token}"));
@@ -256,14 +264,29 @@ impl Request {
         let request = request.body(Empty::new()).map_err(|e| e.to_string())?;
         let response = http.request(request).await.map_err(|e| e.to_string())?;
         let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(hyper::header::RETRY_AFTER)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
         let body = response
             .into_body()
             .collect()
             .await
             .map_err(|e| e.to_string())?
             .to_bytes();
-        Ok((status, body))
+        Ok(Exchanged {
+            status,
+            retry_after,
+            body,
+        })
     }
+}
+
+/// What an exchange brought back.
+struct Exchanged {
+    status: u16,
+    retry_after: Option<String>,
+    body: Bytes,
 }
 
 /// The events of a 200's body, each with the digest of its JSON.

@@ -20,9 +20,10 @@ use crate::verdict::{Digest, Failure};
 /// Examples a failure lists at most.
 const EXAMPLES: usize = 3;
 /// The checks [`judge`] makes, by name.
-pub const CHECKS: [&str; 5] = [
+pub const CHECKS: [&str; 6] = [
     "web.answered",
     "web.refusals",
+    "web.retry_after",
     "web.served",
     "web.rows",
     "web.request_log",
@@ -47,6 +48,7 @@ pub fn judge(
         Some(calls) => {
             failures.extend(answered(&calls.answers));
             failures.extend(refusals(&calls.answers));
+            failures.extend(retry_after(&calls.answers));
             let (expected, problems) = served(&calls.answers, ledger);
             failures.extend(problems);
             failures.extend(request_log(&calls.answers, back));
@@ -161,6 +163,33 @@ fn refusals(answers: &[Answer]) -> Option<Failure> {
         Failure::new(
             "web.refusals",
             "401 without the token or with a wrong one, 400 for a bad batch",
+            counted(&wrong, "; "),
+        )
+    })
+}
+
+/// Every request refused for load or for the database (429, 503) was told when to come back:
+/// a whole number of seconds in `Retry-After`.
+fn retry_after(answers: &[Answer]) -> Option<Failure> {
+    let wrong: Vec<String> = answers
+        .iter()
+        .filter(|a| matches!(a.status, Some(429 | 503)))
+        .filter(|a| {
+            a.retry_after
+                .as_deref()
+                .is_none_or(|v| v.trim().parse::<u32>().is_err())
+        })
+        .map(|a| {
+            format!(
+                "{} {} answered {:?} with Retry-After {:?}",
+                a.id, a.url, a.status, a.retry_after
+            )
+        })
+        .collect();
+    (!wrong.is_empty()).then(|| {
+        Failure::new(
+            "web.retry_after",
+            "every 429 and 503 says when to try again (Retry-After: seconds)",
             counted(&wrong, "; "),
         )
     })
@@ -372,12 +401,10 @@ mod tests {
             }
             answers.push(answer(id, Ask::Scheduled, 200, served));
         }
-        answers.push(answer(
-            uuid::Uuid::new_v4(),
-            Ask::Scheduled,
-            429,
-            Vec::new(),
-        ));
+        answers.push(Answer {
+            retry_after: Some("1".into()),
+            ..answer(uuid::Uuid::new_v4(), Ask::Scheduled, 429, Vec::new())
+        });
         let mut arrivals = Vec::new();
         for a in &answers {
             back.log.push(LogRow {
@@ -415,6 +442,7 @@ mod tests {
             error: None,
             latency_us: 100,
             events,
+            retry_after: None,
         }
     }
 
@@ -564,5 +592,36 @@ mod tests {
             found.iter().any(|c| c.starts_with("web.answered")),
             "{found:?}"
         );
+    }
+
+    #[test]
+    fn a_503_or_429_without_a_retry_after_in_seconds_fails() {
+        let (mut calls, ledger, mut back) = good_run();
+        for (status, header) in [(503, Some("1")), (429, Some("2"))] {
+            let id = uuid::Uuid::new_v4();
+            let mut refused = answer(id, Ask::Scheduled, status, Vec::new());
+            refused.retry_after = header.map(str::to_string);
+            calls.answers.push(refused);
+            back.log.push(LogRow {
+                request_id: id,
+                method: "GET".into(),
+                url: "/logs?batch=2".into(),
+                client: "127.0.0.1:5000".into(),
+                status,
+                events: 0,
+            });
+        }
+        let failing = |calls: &Calls| {
+            checks(calls, &ledger, &back)
+                .into_iter()
+                .filter(|c| c.starts_with("web.retry_after"))
+                .count()
+        };
+        assert_eq!(failing(&calls), 0);
+        let last = calls.answers.len() - 1;
+        calls.answers[last].retry_after = None;
+        assert_eq!(failing(&calls), 1);
+        calls.answers[last].retry_after = Some("soon".into());
+        assert_eq!(failing(&calls), 1);
     }
 }

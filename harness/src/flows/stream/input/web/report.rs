@@ -49,6 +49,10 @@ pub struct WebReport {
     pub request_log_rows: u64,
     /// Transactions the database writer committed (many requests share one).
     pub commits: u64,
+    /// Group commits that did not land (their requests answered 503, their log rows kept).
+    pub commits_failed: u64,
+    /// Times the writer connected again after losing its connection.
+    pub reconnects: u64,
 }
 
 impl WebReport {
@@ -64,6 +68,8 @@ impl WebReport {
             rows: back.per_table.clone(),
             request_log_rows: back.log.len() as u64,
             commits: served.store.commits,
+            commits_failed: served.store.not_committed,
+            reconnects: served.store.reconnects,
             ..WebReport::default()
         };
         let (mut all, mut ok) = (LatencyHistogram::default(), LatencyHistogram::default());
@@ -146,11 +152,13 @@ impl WebReport {
         let rows: Vec<String> = self.rows.iter().map(|(t, n)| format!("{t} {n}")).collect();
         let _ = writeln!(
             out,
-            "  events served {}; rows {}; request_log {} ({} commits)",
+            "  events served {}; rows {}; request_log {} ({} commits, {} failed, {} reconnects)",
             self.events_served,
             rows.join(", "),
             self.request_log_rows,
-            self.commits
+            self.commits,
+            self.commits_failed,
+            self.reconnects
         );
         out
     }
@@ -169,6 +177,8 @@ impl WebReport {
                 "events served",
                 "request_log rows",
                 "commits",
+                "failed commits",
+                "reconnects",
             ],
             [[
                 self.requests.to_string(),
@@ -178,6 +188,8 @@ impl WebReport {
                 self.events_served.to_string(),
                 self.request_log_rows.to_string(),
                 self.commits.to_string(),
+                self.commits_failed.to_string(),
+                self.reconnects.to_string(),
             ]],
         ));
         html.push_str(&crate::render::html::table(

@@ -14,7 +14,9 @@ use tickflow_pipeline::control::{Control, Phase};
 use tickflow_pipeline::event::MarketEvent;
 use tickflow_pipeline::source::{Generator, GeneratorConfig};
 use tickflow_pipeline::stages::StageSet;
-use tickflow_pipeline::web::{Schema, Store, StoreStats, Token, WebConfig, WebServer, WebStats};
+use tickflow_pipeline::web::{
+    Connector, Schema, Store, StoreStats, Token, WebConfig, WebServer, WebStats,
+};
 use tokio::sync::{mpsc, oneshot};
 
 use super::client::{Calls, Scheduler};
@@ -162,8 +164,9 @@ impl WebRun {
             .addr
             .parse()
             .map_err(|_| Error::Input(format!("web.addr {:?} is not an address", settings.addr)))?;
-        let client = postgres::connect(&tables.url).await?;
-        let (store, writer) = Store::new(client, tables.schema.clone(), settings.db_queue);
+        let connector = Connector::new(&tables.url, &writer_name(tables.schema.name()))?;
+        let (store, writer) =
+            Store::connect(connector, tables.schema.clone(), settings.db_queue).await?;
         let mut stages = StageSet::new();
         let (stored, store_rx) = oneshot::channel();
         stages.start("web database writer", |control| {
@@ -272,6 +275,15 @@ async fn wait_for_the_end(secs: Option<f64>) {
         _ = tokio::signal::ctrl_c() => tracing::info!("Ctrl-C: stopping the web server"),
         _ = tokio::time::sleep(limit.min(Duration::from_secs(100 * 365 * 86_400))) => {}
     }
+}
+
+/// The `application_name` of the web writer's connections for the tables in `schema`: what the
+/// fault schedule finds it by.
+pub fn writer_name(schema: &str) -> String {
+    format!(
+        "tickflow-web-{}",
+        schema.trim_start_matches("tickflow_web_")
+    )
 }
 
 /// The schema of a run's tables: `tickflow_web_` and the run id's letters and digits.

@@ -1,17 +1,22 @@
-//! PostgreSQL faulted for real during a batch run: `COPY` ended, server paused, table locked.
+//! PostgreSQL faulted for real during a run: connections ended, server paused, tables locked.
 //!
-//! The batch flow's database faults, carried out on the real server while the stages run, never
-//! simulated in the client: a watcher reads `pg_stat_activity` for the loader's connection (by
-//! its `application_name`), counts each `COPY ... FROM STDIN` it sees start, and on the `COPY`s a
-//! rule lists either ends that connection (`pg_terminate_backend`, as a server restart or an
-//! administrator does) or pauses the PostgreSQL container through the engine's API; a lock rule
-//! holds `LOCK TABLE ... IN ACCESS EXCLUSIVE MODE` on its own connection from its moment for
-//! its length. Each fault is recorded in the run's fired list as it happens.
+//! A flow's database faults, carried out on the real server while the stages run, never
+//! simulated in the client. They act on the flow's database writer, found by the
+//! `application_name` of its connections (the batch loader, the web source's writer):
+//! - at `COPY`s (`at`): a watcher reads `pg_stat_activity` for the writer's `COPY ... FROM
+//!   STDIN`, counts each one it sees start, and on those a rule lists ends its connection
+//!   (`pg_terminate_backend`, as a server restart or an administrator does) or pauses the
+//!   PostgreSQL container through the engine's API;
+//! - at a moment (`after_secs`): every connection of the writer ended, or the container
+//!   paused `for_secs`;
+//! - a lock: `LOCK TABLE ... IN ACCESS EXCLUSIVE MODE` on the flow's tables, on a connection
+//!   of its own, from its moment for its length.
+//!
+//! Each fault is recorded in the run's fired list as it happens.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tickflow_pipeline::batch::layout;
 use tickflow_pipeline::chaos::{Chaos, FaultKind, FaultRule, Fired};
 use tickflow_pipeline::control::{self, Control, Controller, Phase};
 use tokio::task::JoinSet;
@@ -19,21 +24,25 @@ use tokio::task::JoinSet;
 use crate::error::{Error, Result};
 use crate::infra::localstack::outage;
 
-/// How often the watcher looks for the loader's `COPY`.
+/// How often the watcher looks for the writer's `COPY`.
 const WATCH_EVERY: Duration = Duration::from_millis(20);
 
 /// The database faults of a run, under way in the background.
-pub(super) struct DatabaseFaults {
+pub struct DatabaseFaults {
     tasks: JoinSet<Result<()>>,
     controller: Controller,
 }
 
-/// Where the faults act: the run's database, the loader's connection, the container.
-pub(super) struct Target<'a> {
-    /// The run's database URL (its schema as the search path).
+/// Where the faults act: the run's database, the writer's connections, the tables, the
+/// container.
+pub struct Target<'a> {
+    /// The run's database URL.
     pub database_url: &'a str,
-    /// The `application_name` the loader connects with.
-    pub loader: &'a str,
+    /// The `application_name` the flow's writer connects with.
+    pub writer: &'a str,
+    /// The tables a lock holds (schema-qualified where they need it); they exist before the
+    /// faults start.
+    pub tables: &'a [String],
     /// The PostgreSQL container tickflow started, for a pause.
     pub container: Option<&'a str>,
 }
@@ -44,7 +53,7 @@ impl DatabaseFaults {
     ///
     /// # Errors
     /// A pause asked of a PostgreSQL tickflow did not start.
-    pub(super) fn start(chaos: Option<&Arc<Chaos>>, target: &Target<'_>) -> Result<Self> {
+    pub fn start(chaos: Option<&Arc<Chaos>>, target: &Target<'_>) -> Result<Self> {
         let (controller, watch) = control::channel();
         let mut tasks = JoinSet::new();
         let Some(chaos) = chaos else {
@@ -62,22 +71,25 @@ impl DatabaseFaults {
             let watcher = Watcher {
                 chaos: chaos.clone(),
                 url: target.database_url.to_string(),
-                loader: target.loader.to_string(),
+                writer: target.writer.to_string(),
                 container: target.container.map(str::to_string),
             };
             tasks.spawn(watcher.run(watch.clone()));
         }
         for (index, rule) in rules.iter().enumerate() {
-            if rule.kind == FaultKind::DbLock {
-                let lock = Lock {
-                    chaos: chaos.clone(),
-                    index,
-                    url: target.database_url.to_string(),
-                    after: Duration::from_secs_f64(rule.after_secs),
-                    length: Duration::from_secs_f64(rule.for_secs),
-                };
-                tasks.spawn(lock.hold(watch.clone()));
+            if !rule.kind.is_database_fault() || !rule.fires_at_a_moment() {
+                continue;
             }
+            let moment = Moment {
+                chaos: chaos.clone(),
+                index,
+                rule: rule.clone(),
+                url: target.database_url.to_string(),
+                writer: target.writer.to_string(),
+                tables: target.tables.to_vec(),
+                container: target.container.map(str::to_string),
+            };
+            tasks.spawn(moment.run(watch.clone()));
         }
         Ok(Self { tasks, controller })
     }
@@ -86,7 +98,7 @@ impl DatabaseFaults {
     ///
     /// # Errors
     /// The watcher or a lock failing (its database calls, the engine's pause).
-    pub(super) async fn finish(mut self) -> Result<()> {
+    pub async fn finish(mut self) -> Result<()> {
         self.controller.set(Phase::Drain);
         let mut first_error = None;
         while let Some(done) = self.tasks.join_next().await {
@@ -102,16 +114,16 @@ impl DatabaseFaults {
     }
 }
 
-/// Whether `rule` fires on the loader's `COPY`s.
+/// Whether `rule` fires on the writer's `COPY`s.
 fn fires_at_copies(rule: &FaultRule) -> bool {
-    matches!(rule.kind, FaultKind::DbTerminate | FaultKind::DbPause)
+    rule.kind.fires_at_passes_or_a_moment() && !rule.at.is_empty()
 }
 
-/// Watches for the loader's `COPY`s and faults those the rules list.
+/// Watches for the writer's `COPY`s and faults those the rules list.
 struct Watcher {
     chaos: Arc<Chaos>,
     url: String,
-    loader: String,
+    writer: String,
     container: Option<String>,
 }
 
@@ -128,7 +140,7 @@ impl Watcher {
                 _ = tokio::time::sleep(WATCH_EVERY) => {}
             }
             let rows = db
-                .query(query, &[&self.loader])
+                .query(query, &[&self.writer])
                 .await
                 .map_err(database("reading pg_stat_activity"))?;
             for row in rows {
@@ -137,7 +149,7 @@ impl Watcher {
                     continue;
                 }
                 seen.push(copy.clone());
-                tracing::info!(pid = copy.0, pass = seen.len(), "the loader's COPY started");
+                tracing::info!(pid = copy.0, pass = seen.len(), "the writer's COPY started");
                 self.fault(&db, seen.len() as u64, copy.0).await?;
             }
         }
@@ -155,7 +167,7 @@ impl Watcher {
                     db.query_one("SELECT pg_terminate_backend($1)", &[&pid])
                         .await
                         .map_err(database("pg_terminate_backend"))?;
-                    tracing::info!(pid, pass, "the loader's COPY was terminated");
+                    tracing::info!(pid, pass, "the writer's COPY was terminated");
                     let fired = Fired::on_copy(FaultKind::DbTerminate, pass, at_ms, None);
                     self.chaos.record(index, fired);
                 }
@@ -164,7 +176,7 @@ impl Watcher {
                     let fired =
                         Fired::on_copy(FaultKind::DbPause, pass, at_ms, Some(rule.for_secs));
                     self.chaos.record(index, fired);
-                    tracing::info!(pass, ?length, "PostgreSQL paused during the loader's COPY");
+                    tracing::info!(pass, ?length, "PostgreSQL paused during the writer's COPY");
                     let container = self.container.as_deref().unwrap_or_default();
                     outage::pause_for(container, length).await?;
                 }
@@ -175,41 +187,68 @@ impl Watcher {
     }
 }
 
-/// A lock on the batch table, held for a while from a moment of the run.
-struct Lock {
+/// A rule that fires at a moment of the run: a termination, a pause or a lock.
+struct Moment {
     chaos: Arc<Chaos>,
     index: usize,
+    rule: FaultRule,
     url: String,
-    after: Duration,
-    length: Duration,
+    writer: String,
+    tables: Vec<String>,
+    container: Option<String>,
 }
 
-impl Lock {
-    async fn hold(self, mut control: Control) -> Result<()> {
+impl Moment {
+    async fn run(self, mut control: Control) -> Result<()> {
+        let after = Duration::from_secs_f64(self.rule.after_secs);
         tokio::select! {
             _ = control.reached(Phase::Drain) => return Ok(()), // not due: fired nothing
-            _ = tokio::time::sleep(self.after) => {}
+            _ = tokio::time::sleep(after) => {}
         }
+        let length = Duration::from_secs_f64(self.rule.for_secs);
+        let lasting = self.rule.kind.lasts().then_some(self.rule.for_secs);
+        let fired = Fired::moment(self.rule.kind, self.chaos.elapsed_ms(), lasting);
+        match self.rule.kind {
+            FaultKind::DbTerminate => {
+                let db = crate::infra::postgres::connect(&self.url).await?;
+                let ended = db
+                    .query(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                         WHERE application_name = $1",
+                        &[&self.writer],
+                    )
+                    .await
+                    .map_err(database("pg_terminate_backend"))?
+                    .len();
+                tracing::info!(ended, writer = %self.writer, "the writer's connections were ended");
+                self.chaos.record(self.index, fired);
+            }
+            FaultKind::DbPause => {
+                self.chaos.record(self.index, fired);
+                tracing::info!(?length, "PostgreSQL paused");
+                let container = self.container.as_deref().unwrap_or_default();
+                outage::pause_for(container, length).await?;
+            }
+            FaultKind::DbLock => self.lock(fired, length).await?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Holds `LOCK TABLE` on the tables for `length`.
+    async fn lock(&self, fired: Fired, length: Duration) -> Result<()> {
         let mut db = crate::infra::postgres::connect(&self.url).await?;
-        tickflow_pipeline::batch::load::ensure_table(&db)
-            .await
-            .map_err(|e| Error::Database {
-                what: "fault schedule: creating the table to lock".into(),
-                reason: e.to_string(),
-            })?;
         let tx = db.transaction().await.map_err(database("BEGIN"))?;
-        let lock = format!("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", layout::TABLE);
+        let lock = format!(
+            "LOCK TABLE {} IN ACCESS EXCLUSIVE MODE",
+            self.tables.join(", ")
+        );
         tx.batch_execute(&lock)
             .await
             .map_err(database("LOCK TABLE"))?;
-        let fired = Fired::moment(
-            FaultKind::DbLock,
-            self.chaos.elapsed_ms(),
-            Some(self.length.as_secs_f64()),
-        );
         self.chaos.record(self.index, fired);
-        tracing::info!(length = ?self.length, "the batch table is locked");
-        tokio::time::sleep(self.length).await;
+        tracing::info!(?length, tables = ?self.tables, "tables locked");
+        tokio::time::sleep(length).await;
         tx.commit().await.map_err(database("releasing the lock"))
     }
 }
