@@ -13,7 +13,7 @@ use tokio_postgres::{Client, Config, NoTls};
 
 use super::error::WebError;
 use super::insert;
-use super::store::Schema;
+use super::tables::Schema;
 
 /// Longest the server may take to accept a connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use tokio_postgres::Client;
 
-use super::store::{LoggedRequest, Schema};
+use super::tables::{LoggedRequest, Schema};
 use crate::event::MarketEvent;
 
 /// The table whose rows name the groups committed.

@@ -9,7 +9,8 @@
 //! - [`server`]: the routes, the bounded queue to the producer, the graceful stop;
 //! - [`auth`]: the optional bearer token, compared in constant time;
 //! - [`query`]: what `/logs` may be asked;
-//! - [`store`]: the tables and the handle requests store through;
+//! - [`tables`]: the tables, the request log's rows, the commit markers;
+//! - [`store`]: the handle requests store through;
 //! - [`writer`]: the group-committing writer, which survives a lost connection;
 //! - [`connection`]: the writer's named connection, opened again after a loss;
 //! - [`insert`]: the SQL of one group commit.
@@ -21,10 +22,13 @@ pub mod insert;
 pub mod query;
 pub mod server;
 pub mod store;
+pub mod tables;
 mod writer;
 
 pub use auth::Token;
 pub use connection::Connector;
 pub use error::WebError;
 pub use server::{Arrival, MarketData, WebConfig, WebServer, WebStats, REQUEST_ID};
-pub use store::{LoggedRequest, Schema, Store, StoreStats};
+pub use store::{NotStored, Store};
+pub use tables::{LoggedRequest, Schema};
+pub use writer::StoreStats;

@@ -26,7 +26,8 @@ use tokio::sync::{mpsc, oneshot};
 use super::auth::Token;
 use super::error::WebError;
 use super::query;
-use super::store::{LoggedRequest, NotStored, Store, MAX_URL};
+use super::store::{NotStored, Store};
+use super::tables::{LoggedRequest, MAX_URL};
 use crate::event::MarketEvent;
 
 /// Longest a graceful stop waits for open requests before it ends them.

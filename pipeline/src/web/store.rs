@@ -1,133 +1,20 @@
-//! The web source's tables, and the handle requests store their rows and log entries through.
+//! The handle requests store their rows and log entries through.
 //!
-//! The server's database: one table per kind of market data, a `request_log`, and the
-//! `write_groups` its writer marks each commit with, in a schema of the run's own. Requests
-//! hand their rows to one writer ([`super::writer`]) that commits many requests at once (group
-//! commit), so a request is answered only once its rows are durable, without a transaction per
-//! request.
+//! Requests hand their rows and log entries to one writer ([`super::writer`]) that commits
+//! many requests at once (group commit), so a request is answered only once its rows are
+//! durable, without a transaction per request; while the writer reconnects, rows are refused at
+//! once instead of queued.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
-use tokio_postgres::Client;
 
 use super::connection::Connector;
 use super::error::WebError;
-use super::writer::{Job, Writer};
-use crate::event::{EventKind, MarketEvent};
-
-/// The table that keeps each kind of event.
-pub fn table_name(kind: EventKind) -> &'static str {
-    match kind {
-        EventKind::Forex => "forex_rates",
-        EventKind::StockPrice => "stock_prices",
-        EventKind::StockNews => "stock_news",
-    }
-}
-
-/// The schema a run's tables live in: a plain identifier, so that it can be spliced into SQL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Schema(String);
-
-impl Schema {
-    /// `name` if it is a lower-case identifier (`[a-z_][a-z0-9_]*`, at most 63 bytes).
-    ///
-    /// # Errors
-    /// [`WebError::Config`] for anything else.
-    pub fn new(name: &str) -> Result<Self, WebError> {
-        let ok = !name.is_empty()
-            && name.len() <= 63
-            && name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
-            && name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-        if ok {
-            Ok(Schema(name.to_string()))
-        } else {
-            Err(WebError::Config(format!(
-                "schema {name:?} is not a lower-case identifier of at most 63 bytes"
-            )))
-        }
-    }
-
-    /// The schema's name.
-    pub fn name(&self) -> &str {
-        &self.0
-    }
-
-    /// `schema.table`.
-    pub fn qualified(&self, table: &str) -> String {
-        format!("{}.{table}", self.0)
-    }
-
-    /// Creates the schema and its four tables (if they are not there).
-    ///
-    /// # Errors
-    /// A database error.
-    pub async fn create(&self, client: &Client) -> Result<(), WebError> {
-        let s = &self.0;
-        let ddl = format!(
-            "CREATE SCHEMA IF NOT EXISTS {s};
-             CREATE TABLE IF NOT EXISTS {s}.forex_rates (
-               event_uuid uuid PRIMARY KEY, created_at timestamptz NOT NULL, pair text NOT NULL,
-               bid double precision NOT NULL, ask double precision NOT NULL,
-               mid double precision NOT NULL, request_id uuid NOT NULL);
-             CREATE TABLE IF NOT EXISTS {s}.stock_prices (
-               event_uuid uuid PRIMARY KEY, created_at timestamptz NOT NULL, symbol text NOT NULL,
-               price double precision NOT NULL, bid double precision NOT NULL,
-               ask double precision NOT NULL, volume bigint NOT NULL, request_id uuid NOT NULL);
-             CREATE TABLE IF NOT EXISTS {s}.stock_news (
-               event_uuid uuid PRIMARY KEY, created_at timestamptz NOT NULL, symbol text NOT NULL,
-               headline text NOT NULL, body text NOT NULL, sentiment double precision NOT NULL,
-               request_id uuid NOT NULL);
-             CREATE TABLE IF NOT EXISTS {s}.request_log (
-               id bigserial PRIMARY KEY, request_id uuid NOT NULL, at timestamptz NOT NULL,
-               client_addr text NOT NULL, method text NOT NULL, url text NOT NULL,
-               status smallint NOT NULL, events integer NOT NULL, micros bigint NOT NULL);
-             CREATE TABLE IF NOT EXISTS {s}.write_groups (group_id uuid PRIMARY KEY);"
-        );
-        client
-            .batch_execute(&ddl)
-            .await
-            .map_err(WebError::database("creating the tables"))
-    }
-
-    /// Drops the schema and everything in it.
-    ///
-    /// # Errors
-    /// A database error.
-    pub async fn drop(&self, client: &Client) -> Result<(), WebError> {
-        client
-            .batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.0))
-            .await
-            .map_err(WebError::database("dropping the schema"))
-    }
-}
-
-/// One request as `request_log` keeps it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LoggedRequest {
-    /// The request's id (the client's `x-request-id` when it sent a UUID, else the server's).
-    pub request_id: uuid::Uuid,
-    /// When it arrived, milliseconds since the epoch.
-    pub at_ms: i64,
-    /// The client's address.
-    pub client: String,
-    /// `GET`, `POST`, ...
-    pub method: String,
-    /// Path and query, as asked (at most [`MAX_URL`] bytes kept).
-    pub url: String,
-    /// The status answered.
-    pub status: u16,
-    /// Events the answer carried.
-    pub events: u32,
-    /// How long the answer took, microseconds.
-    pub micros: u64,
-}
-
-/// Longest URL `request_log` keeps, bytes (longer ones are cut at a character boundary).
-pub const MAX_URL: usize = 2_048;
+use super::tables::{LoggedRequest, Schema};
+use super::writer::{Job, StoreStats, Writer};
+use crate::event::MarketEvent;
 
 /// Why rows were not stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,23 +34,6 @@ pub enum NotStored {
 pub struct Store {
     tx: mpsc::Sender<Job>,
     up: Arc<AtomicBool>,
-}
-
-/// What the writer did, once every handle is gone.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct StoreStats {
-    /// Transactions committed.
-    pub commits: u64,
-    /// Event rows written.
-    pub rows: u64,
-    /// `request_log` rows written.
-    pub logged: u64,
-    /// `request_log` rows that could not be written (the database stayed away past the end).
-    pub logs_lost: u64,
-    /// Groups not committed (their requests answered 503, their log entries kept).
-    pub not_committed: u64,
-    /// Connections opened again after one was lost.
-    pub reconnects: u64,
 }
 
 impl Store {
@@ -227,19 +97,6 @@ impl Store {
     pub async fn log(&self, entry: LoggedRequest) {
         if self.tx.send(Job::Log(entry)).await.is_err() {
             tracing::warn!("the request log writer is gone; a request went unlogged");
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_schema_is_a_plain_identifier() {
-        assert!(Schema::new("tickflow_web_1a2b").is_ok());
-        for bad in ["", "1abc", "Web", "a-b", "a;drop", &"x".repeat(64)] {
-            assert!(Schema::new(bad).is_err(), "{bad:?}");
         }
     }
 }

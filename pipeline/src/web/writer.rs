@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::connection::{Connector, Live};
 use super::insert;
-use super::store::{LoggedRequest, Schema, StoreStats};
+use super::tables::{LoggedRequest, Schema};
 use crate::event::MarketEvent;
 
 /// Jobs one transaction takes at most.
@@ -31,6 +31,23 @@ const COMMIT_DEADLINE: Duration = Duration::from_secs(6);
 const RETRY_PAUSE: Duration = Duration::from_millis(250);
 /// Longest the writer keeps trying to store the last log entries once the server stopped.
 const FLUSH_DEADLINE: Duration = Duration::from_secs(30);
+
+/// What the writer did, once every handle is gone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Transactions committed.
+    pub commits: u64,
+    /// Event rows written.
+    pub rows: u64,
+    /// `request_log` rows written.
+    pub logged: u64,
+    /// `request_log` rows that could not be written (the database stayed away past the end).
+    pub logs_lost: u64,
+    /// Groups not committed (their requests answered 503, their log entries kept).
+    pub not_committed: u64,
+    /// Connections opened again after one was lost.
+    pub reconnects: u64,
+}
 
 /// What the writer is asked to do.
 pub(super) enum Job {

@@ -23,6 +23,7 @@ use super::report::BatchReport;
 use super::{content, generate, judge, topology};
 use crate::error::{Error, Result};
 use crate::infra::postgres::faults::{self as db_faults, DatabaseFaults};
+use crate::runtime::sampler::Sampler;
 use crate::runtime::wait;
 use crate::verdict::fault_rules::StageFaults;
 
@@ -177,6 +178,14 @@ pub async fn run_and_keep(
     }
 }
 
+/// What the report's progress chart draws, in the sampler's order.
+const PROGRESS: [&str; 4] = [
+    ".SUCCESS received",
+    "runs started",
+    "runs resumed",
+    "runs done",
+];
+
 async fn drive(
     clients: &Clients,
     res: &topology::BatchResources,
@@ -214,6 +223,22 @@ async fn drive(
     // twice would be turned down as a second same-day trigger, which the judge counts).
     let stats = Arc::new(TriggerStats::default());
     let restarts = Arc::new(AtomicU64::new(0));
+    // Started with the faults' clock, so that the chart's markers fall where they fired.
+    let sampler = {
+        let stats = stats.clone();
+        Sampler::start(
+            &PROGRESS,
+            Box::new(move || {
+                let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
+                vec![
+                    n(&stats.triggers),
+                    n(&stats.runs),
+                    n(&stats.resumed),
+                    n(&stats.runs_done),
+                ]
+            }),
+        )
+    };
     let trigger = {
         let (stats, restarts, queue) = (stats.clone(), restarts.clone(), res.trigger_queue.clone());
         let chaos = faults.chaos().cloned();
@@ -240,9 +265,11 @@ async fn drive(
     };
     set.drain(TRIGGER_DRAIN, |_| {}).await?;
     database.finish().await?;
+    let timeline = sampler.finish().await;
 
     let mut report = judge::judge(clients, res, &config.name, &expected, &stats).await?;
     report.faults = faults.judged(&mut report.verdict);
+    report.timeline = timeline;
     report.name = config.name.clone();
     report.run_id = res.run_id.clone();
     report.companies = expected.files;
@@ -270,11 +297,6 @@ async fn drive(
     Ok((report, expected, stats))
 }
 
-/// Puts `.SUCCESS`, waits for the run it starts, then puts a second one the same day and waits
-/// for it to be received (and turned down); the seconds from the first trigger to the run's end.
-///
-/// # Errors
-/// A put failing, or the run or the second trigger not coming in time.
 /// Creates the batch table before the run when a lock rule will hold it (the loader creates it
 /// too, and tolerates finding it made).
 async fn lockable(chaos: Option<&Arc<Chaos>>, database_url: &str) -> Result<()> {
@@ -291,6 +313,11 @@ async fn lockable(chaos: Option<&Arc<Chaos>>, database_url: &str) -> Result<()> 
         })
 }
 
+/// Puts `.SUCCESS`, waits for the run it starts, then puts a second one the same day and waits
+/// for it to be received (and turned down); the seconds from the first trigger to the run's end.
+///
+/// # Errors
+/// A put failing, or the run or the second trigger not coming in time.
 async fn trigger_twice(
     clients: &Clients,
     res: &topology::BatchResources,

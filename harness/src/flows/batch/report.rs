@@ -9,6 +9,7 @@ use serde::Serialize;
 use tickflow_pipeline::batch::RunSummary;
 
 use crate::render::html::table;
+use crate::render::timeline::{progress_svg, Timeline};
 use crate::verdict::fault_rules::FaultsOfRun;
 use crate::verdict::{FactClass, FactRules, Report, Tally, Verdict};
 
@@ -77,6 +78,8 @@ pub struct BatchReport {
     /// without a schedule).
     #[serde(skip_serializing_if = "FaultsOfRun::is_empty")]
     pub faults: FaultsOfRun,
+    /// Its steps' counts over the run, sampled (the report page's progress chart).
+    pub timeline: Timeline,
 }
 
 impl BatchReport {
@@ -154,6 +157,7 @@ const FACTS: FactRules = FactRules {
         // Restarts and resumed runs follow the crashes the schedule fired, and their timing.
         ("trigger_restarts", FactClass::Observed),
         ("resumed_runs", FactClass::Observed),
+        ("timeline", FactClass::Ignored),
         ("upload_secs", FactClass::Timing),
         ("run_secs", FactClass::Timing),
         ("elapsed_secs", FactClass::Timing),
@@ -261,6 +265,10 @@ impl Report for BatchReport {
             ("Triggers", self.triggers_table()),
             ("Timings", self.timings_table()),
             ("Faults", self.faults.html()),
+            (
+                "Progress",
+                progress_svg(&self.timeline, "files and runs", &self.faults.fired),
+            ),
         ]
         .iter()
         .filter(|(_, table)| !table.is_empty())

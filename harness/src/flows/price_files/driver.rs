@@ -24,6 +24,7 @@ use super::settings::PriceFileSettings;
 use super::topology::PriceFileResources;
 use super::{ceiling, generate, judge, topology};
 use crate::error::{Error, Result};
+use crate::runtime::sampler::Sampler;
 use crate::runtime::wait::{self, Stillness};
 use crate::verdict::fault_rules::StageFaults;
 
@@ -273,6 +274,16 @@ impl Step {
     }
 }
 
+/// What the report's progress chart draws, in the sampler's order.
+/// A step run again after a crash or a lost answer counts again: the lines may pass the files
+/// uploaded, and say how much work the faults cost.
+const PROGRESS: [&str; 4] = [
+    "files uploaded",
+    "ETL passes (repeats too)",
+    "records analysed (repeats too)",
+    "alerts announced",
+];
+
 async fn drive(
     clients: &Clients,
     res: &PriceFileResources,
@@ -289,6 +300,23 @@ async fn drive(
     let faults = StageFaults::new(config.seed, &config.faults);
     let stage_clients = faults.clients(clients);
     let steps = Steps::start(&stage_clients, res, config, faults.chaos());
+    // Started with the faults' clock, so that the chart's markers fall where they fired.
+    let uploaded = Arc::new(AtomicU64::new(0));
+    let sampler = {
+        let (stats, uploaded) = (steps.stats.clone(), uploaded.clone());
+        Sampler::start(
+            &PROGRESS,
+            Box::new(move || {
+                let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
+                vec![
+                    n(&uploaded),
+                    n(&stats.csv_written) + n(&stats.quarantined),
+                    n(&stats.analysed),
+                    n(&stats.alerts),
+                ]
+            }),
+        )
+    };
     let first_upload = Instant::now();
     let records = files
         .iter()
@@ -301,7 +329,7 @@ async fn drive(
         mut set,
     } = steps;
     let fed = async {
-        upload(clients, &res.bucket, files, config.settings.rate).await?;
+        upload(clients, &res.bucket, files, config.settings.rate, &uploaded).await?;
         upload_secs = first_upload.elapsed().as_secs_f64();
         wait_until_done(&stats, files.len() as u64, records).await
     };
@@ -317,6 +345,7 @@ async fn drive(
         crate::observe::settle(clients, queue, 0, QUIET_LIMIT).await;
     }
     set.drain(DRAIN_LIMIT, |_| {}).await?;
+    let timeline = sampler.finish().await;
     // Again after the run: the emulator's pace drifts as it fills, so the run is compared
     // with both ends.
     if config.measure_ceiling {
@@ -324,6 +353,7 @@ async fn drive(
     }
     let expected = judge::Expected { files, alerts };
     let mut report = judge::judge(clients, res, &expected).await?;
+    report.timeline = timeline;
     report.test_events = stats.test_events.load(Ordering::Relaxed);
     report.waits = stats.held.load(Ordering::Relaxed);
     report.gaps = stats.gaps.load(Ordering::Relaxed);
@@ -346,6 +376,7 @@ async fn upload(
     bucket: &str,
     files: &[PriceFile],
     rate: Option<f64>,
+    uploaded: &AtomicU64,
 ) -> Result<()> {
     use futures_util::{StreamExt, TryStreamExt};
     let started = Instant::now();
@@ -365,6 +396,7 @@ async fn upload(
                 .send()
                 .await
                 .map_err(AwsError::of("s3", "PutObject"))?;
+            uploaded.fetch_add(1, Ordering::Relaxed);
             Ok::<_, Error>(())
         })
         .buffer_unordered(UPLOADS)

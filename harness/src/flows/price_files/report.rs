@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::render::html::table;
+use crate::render::timeline::{progress_svg, Timeline};
 use crate::verdict::fault_rules::FaultsOfRun;
 use crate::verdict::{FactClass, FactRules, Measurement, Report, Tally, Verdict};
 
@@ -82,6 +83,8 @@ pub struct PriceFilesReport {
     /// without a schedule).
     #[serde(skip_serializing_if = "FaultsOfRun::is_empty")]
     pub faults: FaultsOfRun,
+    /// Its steps' counts over the run, sampled (the report page's progress chart).
+    pub timeline: Timeline,
 }
 
 impl PriceFilesReport {
@@ -169,6 +172,7 @@ const FACTS: FactRules = FactRules {
         // Waits for a predecessor follow the order notifications arrive in.
         ("waits", FactClass::Observed),
         ("restarts", FactClass::Observed),
+        ("timeline", FactClass::Ignored),
         // The checks that held say what they saw, deliveries counted too.
         ("held", FactClass::Observed),
     ],
@@ -267,6 +271,10 @@ impl Report for PriceFilesReport {
             ("Analysis", self.analysis_table()),
             ("Timings", self.timings_tables()),
             ("Faults", self.faults.html()),
+            (
+                "Progress",
+                progress_svg(&self.timeline, "files and records", &self.faults.fired),
+            ),
         ]
         .iter()
         .filter(|(_, table)| !table.is_empty())

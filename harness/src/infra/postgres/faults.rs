@@ -64,7 +64,7 @@ impl DatabaseFaults {
             return Err(Error::Input(format!(
                 "a db_pause fault pauses the PostgreSQL container, and tickflow pauses only a \
                  container it started itself (not one given by {})",
-                crate::infra::postgres::ENV_URL
+                super::config::ENV_URL
             )));
         }
         if rules.iter().any(fires_at_copies) {
@@ -129,7 +129,7 @@ struct Watcher {
 
 impl Watcher {
     async fn run(self, mut control: Control) -> Result<()> {
-        let db = crate::infra::postgres::connect(&self.url).await?;
+        let db = super::connect::connect(&self.url).await?;
         let query = "SELECT pid, query_start::text FROM pg_stat_activity \
                      WHERE application_name = $1 AND state = 'active' \
                      AND query ILIKE 'COPY % FROM STDIN%'";
@@ -210,7 +210,7 @@ impl Moment {
         let fired = Fired::moment(self.rule.kind, self.chaos.elapsed_ms(), lasting);
         match self.rule.kind {
             FaultKind::DbTerminate => {
-                let db = crate::infra::postgres::connect(&self.url).await?;
+                let db = super::connect::connect(&self.url).await?;
                 let ended = db
                     .query(
                         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
@@ -237,7 +237,7 @@ impl Moment {
 
     /// Holds `LOCK TABLE` on the tables for `length`.
     async fn lock(&self, fired: Fired, length: Duration) -> Result<()> {
-        let mut db = crate::infra::postgres::connect(&self.url).await?;
+        let mut db = super::connect::connect(&self.url).await?;
         let tx = db.transaction().await.map_err(database("BEGIN"))?;
         let lock = format!(
             "LOCK TABLE {} IN ACCESS EXCLUSIVE MODE",

@@ -7,12 +7,11 @@
 
 use std::fmt::Write as _;
 
-use tickflow_pipeline::chaos::{FaultKind, Fired};
-
 use super::model::{LakeOnly, StreamReport};
 use crate::flows::stream::progress::Sample;
 use crate::render::html::escape;
 use crate::render::plot::{Axis, Bar, Chart, Line, Marker};
+use crate::render::timeline::fault_markers;
 use crate::verdict::latency::{bucket_floor, Bucket, Window};
 
 /// The stream run's section: tables and plots, headings at level 3.
@@ -238,51 +237,10 @@ pub fn latency_chart(buckets: &[Bucket]) -> Chart {
     chart
 }
 
-/// The moments faults fired, on the run's clock (`offset`: when the stages started): a crash
-/// (its stage restarted), an outage (a span), a shard split; call faults are many, so they are
-/// one marker per kind and second, labelled with how many.
-pub fn fault_markers(fired: &[Fired], offset: f64) -> Vec<Marker> {
-    let mut markers = Vec::new();
-    let mut calls: std::collections::BTreeMap<(u64, &str), u64> = Default::default();
-    for f in fired {
-        let at = f.at_ms as f64 / 1_000.0 + offset;
-        let kind = f.kind.name();
-        match f.kind {
-            FaultKind::Crash => markers.push(Marker {
-                at,
-                until: None,
-                label: format!(
-                    "crash: {} restarted",
-                    f.stage.map_or("a stage", |stage| stage.name())
-                ),
-            }),
-            FaultKind::Outage => markers.push(Marker {
-                at,
-                until: f.for_secs.map(|s| at + s),
-                label: format!("outage {:.0} s", f.for_secs.unwrap_or(0.0)),
-            }),
-            FaultKind::SplitShard => markers.push(Marker {
-                at,
-                until: None,
-                label: "shard split".into(),
-            }),
-            _ => *calls.entry((f.at_ms / 1_000, kind)).or_default() += 1,
-        }
-    }
-    for ((second, kind), n) in calls {
-        markers.push(Marker {
-            at: second as f64 + offset,
-            until: None,
-            label: format!("{n} {kind}"),
-        });
-    }
-    markers.sort_by(|a, b| a.at.total_cmp(&b.at));
-    markers
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tickflow_pipeline::chaos::{FaultKind, Fired};
 
     fn sample(at_ms: u64, kinesis: u64, sqs: u64, s3: u64) -> Sample {
         Sample {

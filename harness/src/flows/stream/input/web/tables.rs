@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use tickflow_pipeline::event::{EventKind, ForexRate, MarketEvent, StockNews, StockPrice};
-use tickflow_pipeline::web::store::table_name;
+use tickflow_pipeline::web::tables::table_name;
 use tokio_postgres::Row;
 
 use super::source::Tables;
