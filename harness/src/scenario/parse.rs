@@ -439,9 +439,7 @@ events = 100
         .is_empty());
         let loader = errors(&rule("kind = \"crash\"\nstage = \"etl\"\nat = [2]\n"));
         assert!(
-            loader[0].contains(
-                "the batch flow has no stage \"etl\" to crash (its stages: trigger, loader)"
-            ),
+            loader[0].contains("the batch flow has no stage \"etl\" (its stages: trigger, loader)"),
             "{loader:?}"
         );
         assert!(errors(&rule("kind = \"crash\"\nstage = \"loader\"\nat = [2]\n")).is_empty());

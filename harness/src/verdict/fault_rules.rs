@@ -29,6 +29,10 @@ pub const DATABASE_FAULTS: &[FaultKind] = &[
     FaultKind::DbLock,
 ];
 
+/// The kinds that act on the messages a stage receives from its queue: what a flow whose
+/// stages take every message at least once takes.
+pub const DELIVERY_FAULTS: &[FaultKind] = &[FaultKind::Duplicate, FaultKind::Delay];
+
 /// The kinds decided per call that any service takes (an expired iterator is Kinesis's alone):
 /// what a flow with calls but no crash points, outage or stream takes.
 pub const CALL_FAULTS: &[FaultKind] = &[
@@ -156,7 +160,7 @@ pub fn check_stages(schedule: &[FaultRule], flow: &str, stages: &[Stage]) -> Vec
             Some((
                 format!("faults.schedule.{i}.stage"),
                 format!(
-                    "the {flow} flow has no stage {:?} to crash (its stages: {})",
+                    "the {flow} flow has no stage {:?} (its stages: {})",
                     stage.name(),
                     names.join(", ")
                 ),

@@ -21,10 +21,20 @@ pub struct Injection {
     pub latency_ms: u64,
 }
 
+/// What a delivery fault does to one message a stage received.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Delivery {
+    /// Deliver it again: a copy goes back to the queue; this one is handled as usual.
+    Duplicate,
+    /// Hide it this many seconds: it is handled when it comes back.
+    Delay(f64),
+}
+
 #[derive(Debug, Default)]
 struct State {
     calls: HashMap<(Service, String), u64>,
     passes: BTreeMap<Stage, u64>,
+    messages: BTreeMap<Stage, u64>,
     fired_by_rule: Vec<u64>,
     fired: Vec<Fired>,
 }
@@ -140,6 +150,51 @@ impl Chaos {
             tracing::info!(stage = stage.name(), pass, "crashing the stage");
         }
         crash
+    }
+
+    /// Counts one message `stage` received for the first time and says what a delivery fault
+    /// does to it, if one picks it (by its index, 1-based over the run: listed in `at`, or drawn
+    /// by the seed).
+    pub fn on_delivery(&self, stage: Stage) -> Option<Delivery> {
+        let mut state = self.lock();
+        let index = {
+            let count = state.messages.entry(stage).or_insert(0);
+            *count += 1;
+            *count
+        };
+        let (position, rule) = self.rules.iter().enumerate().find(|(i, rule)| {
+            rule.kind.is_delivery_fault()
+                && rule.stage == Some(stage)
+                && rule.limit.is_none_or(|l| state.fired_by_rule[*i] < l)
+                && (rule.at.contains(&index)
+                    || (rule.ratio > 0.0
+                        && crate::draw::uniform(
+                            self.seed,
+                            &[
+                                &(*i as u64).to_le_bytes(),
+                                stage.name().as_bytes(),
+                                b"/message/",
+                                &index.to_le_bytes(),
+                            ],
+                        ) < rule.ratio))
+        })?;
+        state.fired_by_rule[position] += 1;
+        let lasting = (rule.kind == FaultKind::Delay).then_some(rule.for_secs);
+        state.fired.push(Fired {
+            stage: Some(stage),
+            pass: Some(index),
+            ..Fired::moment(rule.kind, self.elapsed_ms(), lasting)
+        });
+        tracing::debug!(
+            kind = rule.kind.name(),
+            stage = stage.name(),
+            index,
+            "delivery fault"
+        );
+        Some(match rule.kind {
+            FaultKind::Delay => Delivery::Delay(rule.for_secs),
+            _ => Delivery::Duplicate,
+        })
     }
 
     /// Whether any rule crashes `stage` (a stage that may crash keeps durable state).

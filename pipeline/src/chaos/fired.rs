@@ -24,14 +24,16 @@ pub struct Fired {
     /// `latency` and `timeout`: how long the call was held.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<u64>,
-    /// `crash`: the stage and its pass through the crash point; `db_terminate`, `db_pause`: the
-    /// loader's `COPY` it hit (no stage).
+    /// `crash`: the stage and its pass through the crash point; `duplicate`, `delay`: the stage
+    /// and the index of the message it hit; `db_terminate`, `db_pause`: the loader's `COPY` it
+    /// hit (no stage).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stage: Option<Stage>,
     /// See `stage`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pass: Option<u64>,
-    /// `outage`, `db_pause`, `db_lock`: how long the container was paused or the lock held.
+    /// `outage`, `db_pause`, `db_lock`, `delay`: how long the container was paused, the lock
+    /// held or the message hidden.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub for_secs: Option<f64>,
     /// When it fired, milliseconds from the start of the run's stages.
@@ -75,6 +77,9 @@ impl Fired {
             (Some(s), op, Some(call), _, _) => {
                 format!("{} {} #{call}", s.name(), op.as_deref().unwrap_or("*"))
             }
+            (_, _, _, Some(stage), Some(index)) if self.kind.is_delivery_fault() => {
+                format!("{} message {index}", stage.name())
+            }
             (_, _, _, Some(stage), Some(pass)) => format!("{} pass {pass}", stage.name()),
             (_, _, _, None, Some(pass)) => format!("postgres COPY #{pass}"),
             _ if self.kind.is_database_fault() => "postgres".to_string(),
@@ -89,6 +94,7 @@ impl Fired {
 pub fn rules_from_fired(fired: &[Fired]) -> Vec<FaultRule> {
     let mut calls: BTreeMap<(FaultKind, Service, String, u64), Vec<u64>> = BTreeMap::new();
     let mut crashes: BTreeMap<Stage, Vec<u64>> = BTreeMap::new();
+    let mut deliveries: BTreeMap<(FaultKind, Stage, u64), Vec<u64>> = BTreeMap::new();
     let mut copies: BTreeMap<(FaultKind, u64), Vec<u64>> = BTreeMap::new();
     let mut rules = Vec::new();
     for f in fired {
@@ -97,6 +103,13 @@ pub fn rules_from_fired(fired: &[Fired]) -> Vec<FaultRule> {
                 .entry((f.kind, service, op.clone(), f.latency_ms.unwrap_or(0)))
                 .or_default()
                 .push(call),
+            (_, _, _, Some(stage), Some(index)) if f.kind.is_delivery_fault() => {
+                let lasting = f.for_secs.unwrap_or(0.0).to_bits();
+                deliveries
+                    .entry((f.kind, stage, lasting))
+                    .or_default()
+                    .push(index);
+            }
             (_, _, _, Some(stage), Some(pass)) => crashes.entry(stage).or_default().push(pass),
             (_, _, _, None, Some(pass)) => {
                 let lasting = f.for_secs.unwrap_or(0.0).to_bits();
@@ -124,6 +137,14 @@ pub fn rules_from_fired(fired: &[Fired]) -> Vec<FaultRule> {
     }
     for ((kind, lasting), at) in copies {
         rules.push(FaultRule {
+            at,
+            for_secs: f64::from_bits(lasting),
+            ..FaultRule::new(kind)
+        });
+    }
+    for ((kind, stage, lasting), at) in deliveries {
+        rules.push(FaultRule {
+            stage: Some(stage),
             at,
             for_secs: f64::from_bits(lasting),
             ..FaultRule::new(kind)

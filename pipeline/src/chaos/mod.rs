@@ -16,7 +16,7 @@ mod inject;
 mod reply;
 pub mod rule;
 
-pub use decide::{Chaos, Injection};
+pub use decide::{Chaos, Delivery, Injection};
 pub use fired::{fired_signature, rules_from_fired, Fired};
 pub use inject::{FaultInterceptor, FaultyHttpClient};
 pub use rule::{Call, FaultKind, FaultRule, Service, Stage};
@@ -104,6 +104,45 @@ mod tests {
         );
         let again: Vec<bool> = (0..5).map(|_| replay.crash_point(Stage::Bridge)).collect();
         assert_eq!(again, crashes);
+        assert_eq!(
+            fired_signature(&replay.fired()),
+            fired_signature(&first.fired())
+        );
+    }
+
+    #[test]
+    fn delivery_faults_are_decided_by_the_seed_and_replay_exactly() {
+        let rules = vec![
+            FaultRule {
+                stage: Some(Stage::Etl),
+                ratio: 0.3,
+                ..FaultRule::new(FaultKind::Duplicate)
+            },
+            FaultRule {
+                stage: Some(Stage::Etl),
+                at: vec![2],
+                for_secs: 3.0,
+                ..FaultRule::new(FaultKind::Delay)
+            },
+        ];
+        let deliveries = |chaos: &Chaos| -> Vec<Option<Delivery>> {
+            (0..40).map(|_| chaos.on_delivery(Stage::Etl)).collect()
+        };
+        let first = Chaos::new(5, rules.clone());
+        let decided = deliveries(&first);
+        assert_eq!(decided, deliveries(&Chaos::new(5, rules)), "the same seed");
+        let duplicates = decided
+            .iter()
+            .filter(|d| **d == Some(Delivery::Duplicate))
+            .count();
+        assert!((4..=20).contains(&duplicates), "{duplicates} of 40");
+        assert_eq!(first.on_delivery(Stage::Analysis), None, "another stage");
+        let replay = Chaos::new(99, rules_from_fired(&first.fired()));
+        assert_eq!(
+            deliveries(&replay),
+            decided,
+            "another seed, the same faults"
+        );
         assert_eq!(
             fired_signature(&replay.fired()),
             fired_signature(&first.fired())

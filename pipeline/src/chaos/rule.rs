@@ -56,6 +56,15 @@ pub enum FaultKind {
     /// A lock on the flow's tables (`LOCK TABLE ... IN ACCESS EXCLUSIVE MODE`) is held
     /// `for_secs`, from `after_secs` into the run: the batch table, or the web source's tables.
     DbLock,
+    /// A message the stage received from its queue for the first time is delivered again: a
+    /// copy of it is sent back to the queue (the at-least-once delivery SQS and S3
+    /// notifications document). On the stage's first deliveries listed in `at` (1-based,
+    /// counted over the run) or a seeded `ratio` of them.
+    Duplicate,
+    /// A message the stage received for the first time is hidden `for_secs` and handled only
+    /// when it comes back (a late delivery): on the first deliveries listed in `at` or a seeded
+    /// `ratio` of them.
+    Delay,
 }
 
 impl FaultKind {
@@ -87,7 +96,14 @@ impl FaultKind {
             Self::DbTerminate => "db_terminate",
             Self::DbPause => "db_pause",
             Self::DbLock => "db_lock",
+            Self::Duplicate => "duplicate",
+            Self::Delay => "delay",
         }
+    }
+
+    /// Whether this kind acts on the messages a stage receives from its queue.
+    pub fn is_delivery_fault(self) -> bool {
+        matches!(self, Self::Duplicate | Self::Delay)
     }
 
     /// Whether this kind faults PostgreSQL (the batch flow's database) rather than AWS.
@@ -97,7 +113,10 @@ impl FaultKind {
 
     /// Whether this kind fires at passes (`at`): a stage's crash point, the loader's `COPY`s.
     pub fn fires_at_passes(self) -> bool {
-        matches!(self, Self::Crash | Self::DbTerminate | Self::DbPause)
+        matches!(
+            self,
+            Self::Crash | Self::DbTerminate | Self::DbPause | Self::Duplicate | Self::Delay
+        )
     }
 
     /// Whether this kind always fires at a moment (`after_secs`).
@@ -112,7 +131,10 @@ impl FaultKind {
 
     /// Whether this kind lasts `for_secs`.
     pub fn lasts(self) -> bool {
-        matches!(self, Self::Outage | Self::DbPause | Self::DbLock)
+        matches!(
+            self,
+            Self::Outage | Self::DbPause | Self::DbLock | Self::Delay
+        )
     }
 }
 
@@ -202,6 +224,15 @@ pub enum Stage {
 }
 
 impl Stage {
+    /// Whether the stage receives messages from an SQS queue (through an event source
+    /// mapping): a delivery fault's place.
+    pub fn receives_messages(self) -> bool {
+        matches!(
+            self,
+            Stage::Processor | Stage::Trigger | Stage::Etl | Stage::Analysis
+        )
+    }
+
     /// The stream flow's stages, in pipeline order.
     pub const STREAM: [Stage; 5] = [
         Stage::Producer,
@@ -334,13 +365,14 @@ impl FaultRule {
         refuse("service", !call && self.service.is_some());
         refuse("operation", !call && self.operation.is_some());
         refuse("calls", !call && !self.calls.is_empty());
-        refuse("ratio", !call && self.ratio != 0.0);
+        let delivery = self.kind.is_delivery_fault();
+        refuse("ratio", !call && !delivery && self.ratio != 0.0);
         refuse("from_call", !call && self.from_call.is_some());
         refuse("to_call", !call && self.to_call.is_some());
         let timed = matches!(self.kind, FaultKind::Latency | FaultKind::Timeout);
         refuse("latency_ms", !timed && self.latency_ms != 0);
         let crash = self.kind == FaultKind::Crash;
-        refuse("stage", !crash && self.stage.is_some());
+        refuse("stage", !crash && !delivery && self.stage.is_some());
         let passes = self.kind.fires_at_passes();
         refuse("at", !passes && !self.at.is_empty());
         let either = self.kind.fires_at_passes_or_a_moment();
@@ -359,6 +391,9 @@ impl FaultRule {
                 "a crash needs `stage`: one of the flow's stages".into(),
             ));
         }
+        if delivery {
+            self.check_delivery(&mut problems);
+        }
         if either && !self.at.is_empty() && self.after_secs != 0.0 {
             problems.push((
                 "after_secs",
@@ -372,7 +407,7 @@ impl FaultRule {
                      `after_secs` (a moment of the run)"
                 ),
             ));
-        } else if passes && !moment && (self.at.is_empty() || self.at.contains(&0)) {
+        } else if passes && !moment && !delivery && (self.at.is_empty() || self.at.contains(&0)) {
             let what = match crash {
                 true => "passes through the crash point",
                 false => "the loader's COPYs it hits",
@@ -392,6 +427,42 @@ impl FaultRule {
             ));
         }
         problems
+    }
+
+    /// A delivery fault: a stage that receives messages, and `at` or a `ratio` (not both).
+    fn check_delivery(&self, problems: &mut Vec<(&'static str, String)>) {
+        let kind = self.kind.name();
+        match self.stage {
+            None => problems.push((
+                "stage",
+                format!("a {kind} needs `stage`: a stage that receives messages from a queue"),
+            )),
+            Some(stage) if !stage.receives_messages() => problems.push((
+                "stage",
+                format!(
+                    "{} receives no messages from a queue for a {kind} (processor, trigger, \
+                     etl and analysis do)",
+                    stage.name()
+                ),
+            )),
+            Some(_) => {}
+        }
+        let (listed, drawn) = (!self.at.is_empty(), self.ratio != 0.0);
+        if listed == drawn || self.at.contains(&0) {
+            problems.push((
+                "at",
+                format!(
+                    "a {kind} needs `at` (the stage's messages it hits, from 1) or a `ratio` \
+                     of them, not both"
+                ),
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.ratio) {
+            problems.push((
+                "ratio",
+                format!("ratio must be within [0, 1], got {}", self.ratio),
+            ));
+        }
     }
 
     fn check_call(&self, problems: &mut Vec<(&'static str, String)>) {
@@ -505,6 +576,31 @@ mod tests {
         lock.at = vec![1];
         assert_eq!(keys(&lock), ["at"]);
         assert!(FaultKind::DbLock.is_database_fault() && !FaultKind::Outage.is_database_fault());
+    }
+
+    #[test]
+    fn a_delivery_fault_needs_a_receiving_stage_and_its_messages_or_a_ratio() {
+        let keys =
+            |rule: &FaultRule| -> Vec<&str> { rule.check().into_iter().map(|(k, _)| k).collect() };
+        let mut duplicate = FaultRule::new(FaultKind::Duplicate);
+        assert_eq!(keys(&duplicate), ["stage", "at"]);
+        duplicate.stage = Some(Stage::Etl);
+        duplicate.ratio = 0.2;
+        assert!(keys(&duplicate).is_empty());
+        duplicate.at = vec![3];
+        assert_eq!(keys(&duplicate), ["at"]);
+        duplicate.ratio = 0.0;
+        assert!(keys(&duplicate).is_empty());
+        duplicate.stage = Some(Stage::Producer);
+        assert_eq!(keys(&duplicate), ["stage"]);
+        let mut delay = FaultRule::new(FaultKind::Delay);
+        delay.stage = Some(Stage::Analysis);
+        delay.at = vec![1];
+        assert_eq!(keys(&delay), ["for_secs"]);
+        delay.for_secs = 2.0;
+        assert!(keys(&delay).is_empty());
+        delay.service = Some(Service::Sqs);
+        assert_eq!(keys(&delay), ["service"]);
     }
 
     #[test]

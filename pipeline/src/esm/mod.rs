@@ -2,7 +2,8 @@
 //!
 //! An SQS event source mapping with Lambda's semantics: long polling, batch size, maximum
 //! batching window, visibility timeout, concurrency, partial batch failures, and deletion only
-//! of the messages the handler did not fail.
+//! of the messages the handler did not fail; under a fault schedule, its messages delivered
+//! again or late (`delivery`).
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,8 +16,11 @@ use aws_sdk_sqs::types::{
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+mod delivery;
+mod message;
 pub mod response;
 
+pub use message::SqsMessage;
 pub use response::{BatchResponse, ItemFailure};
 
 use crate::aws::{AwsError, Clients};
@@ -70,19 +74,6 @@ impl Default for EsmConfig {
             retry: Backoff::default(),
         }
     }
-}
-
-/// A received message as the handler sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SqsMessage {
-    /// SQS message id (what a partial batch response names).
-    pub message_id: String,
-    /// For deletion.
-    pub receipt_handle: String,
-    /// The body.
-    pub body: String,
-    /// `ApproximateReceiveCount`: 1 on first delivery.
-    pub receive_count: u32,
 }
 
 /// Error a handler invocation returns; it fails the whole batch.
@@ -246,6 +237,12 @@ impl<H: Handler> EventSourceMapping<H> {
                     self.retry_after(e, &mut attempts).await?;
                     continue;
                 }
+            };
+            let batch = match &self.chaos {
+                Some((chaos, stage)) if !batch.is_empty() => {
+                    delivery::apply(&self.clients, &self.queue_url, chaos, *stage, batch).await
+                }
+                _ => batch,
             };
             if batch.is_empty() {
                 continue;

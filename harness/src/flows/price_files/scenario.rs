@@ -14,7 +14,7 @@ use super::report::PriceFilesReport;
 use super::settings::{PriceFileSettings, MAX_UPLOAD_SECS};
 use crate::flows::flow::{FlowFile, Infra, Planned, PlannedFigure, RunOf, Sections, Written};
 use crate::verdict::expect::{Count, Reconciled};
-use crate::verdict::fault_rules::{FaultSchedule, CALL_FAULTS};
+use crate::verdict::fault_rules::{FaultSchedule, CALL_FAULTS, DELIVERY_FAULTS};
 
 use crate::verdict::{Checks, FlowReport};
 
@@ -153,10 +153,10 @@ impl FlowFile for PriceFilesFile {
     }
 }
 
-/// The fault kinds the price-file flow takes: call faults on its steps' calls, and crashes of
-/// its steps.
+/// The fault kinds the price-file flow takes: call faults on its steps' calls, crashes of its
+/// steps, and their messages delivered again or late.
 fn kinds() -> Vec<FaultKind> {
-    [CALL_FAULTS, &[FaultKind::Crash]].concat()
+    [CALL_FAULTS, &[FaultKind::Crash], DELIVERY_FAULTS].concat()
 }
 
 /// The calls the price-file steps make: what a fault rule may name.
