@@ -5,6 +5,8 @@
 //! duplicating them; and every check of the batch verdict fails when a finished run is broken
 //! its way.
 
+use std::time::Duration;
+
 use tickflow_harness::flows::batch::{
     run, run_and_keep, BatchInput, BatchRunConfig, BatchSettings, FinishedBatch,
 };
@@ -14,7 +16,7 @@ use tickflow_pipeline::batch::layout::{self, COLUMNS, TABLE};
 use tickflow_pipeline::batch::load::replace_rows;
 use tickflow_pipeline::chaos::{FaultKind, FaultRule, Service};
 
-use crate::support::{delete, put};
+use crate::support::{delete, put, within};
 
 fn csv(rows: &[&str]) -> Vec<u8> {
     let mut out = COLUMNS.join(",").into_bytes();
@@ -120,6 +122,7 @@ async fn every_corruption_of_a_finished_batch_run_fails_its_check() {
         postgres_container: None,
         faults: Vec::new(),
         load_attempts: tickflow_pipeline::batch::LOAD_ATTEMPTS,
+        trigger_resumes: true,
     };
     let finished = run_and_keep(&clients, url, &config).await.unwrap();
     assert!(
@@ -444,6 +447,7 @@ async fn a_batch_fault_rule_that_never_fires_fails_the_run() {
             ..FaultRule::new(FaultKind::Throttle)
         }],
         load_attempts: tickflow_pipeline::batch::LOAD_ATTEMPTS,
+        trigger_resumes: true,
     };
     let report = run(&clients, url, &config).await.unwrap();
     let failed: Vec<&str> = report.failures().iter().map(|f| f.check.as_str()).collect();
@@ -472,6 +476,7 @@ async fn a_terminated_copy_fails_a_loader_that_does_not_load_again_and_not_one_t
             ..FaultRule::new(FaultKind::DbTerminate)
         }],
         load_attempts,
+        trigger_resumes: true,
     };
     let once = run(&clients, url, &config(1)).await.unwrap();
     let failed: Vec<&str> = once.failures().iter().map(|f| f.check.as_str()).collect();
@@ -490,6 +495,47 @@ async fn a_terminated_copy_fails_a_loader_that_does_not_load_again_and_not_one_t
     .unwrap();
     assert!(again.passed(), "{}", again.render_text());
     assert_eq!(again.run.as_ref().map(|r| r.load_retries), Some(1));
+}
+
+/// The negative twin of `scenarios/batch-fault-crash.toml`: the load dies mid-`COPY`, its
+/// message comes back, and a trigger that does not know the day's claim as its own never runs
+/// the day again: no rows, no status, and the judge fails the run on it (the trigger as shipped
+/// resumes, and the scenario passes).
+#[tokio::test]
+async fn a_crashed_load_fails_a_trigger_that_does_not_resume() {
+    let clients = crate::support::clients().await;
+    let url = &postgres::shared::shared().unwrap().url;
+    let config = BatchRunConfig {
+        name: "e2e-batch-no-resume".into(),
+        seed: 45,
+        input: BatchInput::Generate(BatchSettings {
+            companies: 12,
+            days: 250,
+            ..BatchSettings::default()
+        }),
+        postgres_container: None,
+        faults: vec![FaultRule {
+            stage: Some(tickflow_pipeline::chaos::Stage::Loader),
+            at: vec![4],
+            ..FaultRule::new(FaultKind::Crash)
+        }],
+        load_attempts: tickflow_pipeline::batch::LOAD_ATTEMPTS,
+        trigger_resumes: false,
+    };
+    let report = within(
+        Duration::from_secs(300),
+        "the run",
+        run(&clients, url, &config),
+    )
+    .await
+    .unwrap();
+    let failed: Vec<&str> = report.failures().iter().map(|f| f.check.as_str()).collect();
+    assert!(
+        failed.contains(&"batch.run_status") && failed.contains(&"batch.table_rows"),
+        "{}",
+        report.render_text()
+    );
+    assert_eq!(report.faults.fired.len(), 1, "{}", report.render_text());
 }
 
 /// Two sessions creating the batch table at once (a loader and another loader, or the lock of

@@ -80,6 +80,7 @@ pub struct Trigger {
     stats: Arc<TriggerStats>,
     visibility: Duration,
     chaos: Option<Arc<Chaos>>,
+    resumes: bool,
 }
 
 impl Trigger {
@@ -92,7 +93,17 @@ impl Trigger {
             stats: Arc::default(),
             visibility: DEFAULT_VISIBILITY,
             chaos: None,
+            resumes: true,
         }
+    }
+
+    /// Whether a message delivered again knows the day's claim as its own and runs the day
+    /// again (the default). `false` claims on every handling as a stranger would: a day whose
+    /// first handling crashed is never run, which the judge must FAIL (the negative test's
+    /// trigger).
+    pub fn resuming(mut self, resumes: bool) -> Self {
+        self.resumes = resumes;
+        self
     }
 
     /// Counts into `stats` (a trigger started again after a crash keeps counting).
@@ -258,7 +269,10 @@ impl Trigger {
     /// message (another `.SUCCESS`, or S3 delivering one twice) finds the day taken.
     async fn claim(&self, day: &str, message: &SqsMessage, object: &str) -> Result<bool> {
         let key = format!("{}{day}", layout::RUN_MARKERS);
-        let holder = format!("{} {object} {day}", message.message_id);
+        let mut holder = format!("{} {object} {day}", message.message_id);
+        if !self.resumes {
+            holder.push_str(&format!(" #{}", message.receive_count));
+        }
         let claim = self
             .clients
             .claim(&self.job.source_bucket, &key, holder.into_bytes())

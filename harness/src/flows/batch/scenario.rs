@@ -181,6 +181,7 @@ impl FlowFile for BatchFile {
                 postgres_container: infra.postgres_container.map(str::to_string),
                 faults: self.faults.schedule.clone(),
                 load_attempts: tickflow_pipeline::batch::LOAD_ATTEMPTS,
+                trigger_resumes: true,
             };
             let mut report = run(clients, database, &config)
                 .await
