@@ -126,6 +126,7 @@ fn action_id(rule: &FaultRule) -> Result<&'static str, String> {
         FaultKind::Outage => Some("an outage of the whole endpoint; FIS has no action that makes every AWS API unreachable"),
         FaultKind::SplitShard => Some("a shard split is a Kinesis UpdateShardCount call, not a fault FIS injects"),
         FaultKind::Timeout | FaultKind::Reset | FaultKind::Latency => Some("FIS's API actions answer with an error; none holds a call, drops its connection or loses its answer"),
+        FaultKind::Duplicate | FaultKind::Delay => Some("a delivery fault acts on the messages a stage received (a copy sent back, a message hidden); FIS has no action that duplicates or delays SQS deliveries"),
         _ => None,
     };
     if let Some(why) = why_not {
@@ -260,13 +261,14 @@ mod tests {
             crash,
             FaultRule::new(FaultKind::Outage),
             FaultRule::new(FaultKind::DbTerminate),
+            FaultRule::new(FaultKind::Duplicate),
         ];
         let (template, left_out) = export("s", &schedule, &settings());
         assert!(template["actions"].as_object().unwrap().is_empty());
         let rules: Vec<&str> = left_out.iter().map(|n| n.rule.as_str()).collect();
         assert_eq!(
             rules,
-            (0..6)
+            (0..7)
                 .map(|i| format!("faults.schedule.{i}"))
                 .collect::<Vec<_>>()
         );
@@ -277,6 +279,7 @@ mod tests {
             "crash point",
             "every AWS API",
             "PostgreSQL",
+            "SQS deliveries",
         ]) {
             assert!(n.why.contains(needle), "{}: {}", n.rule, n.why);
         }
