@@ -161,7 +161,8 @@ pub(super) fn show(report: &StreamReport, outputs: &Outputs) -> anyhow::Result<E
 }
 
 /// PostgreSQL for a web-sourced run (started, or `TICKFLOW_POSTGRES_URL`), its URL given to
-/// the source; `None` for another source.
+/// the source and the container tickflow started to the run (a `db_pause` pauses it); `None`
+/// for another source.
 async fn postgres_for_web(config: &mut StreamRunConfig) -> anyhow::Result<Option<Postgres>> {
     let Source::Web(web) = &mut config.source else {
         return Ok(None);
@@ -170,6 +171,7 @@ async fn postgres_for_web(config: &mut StreamRunConfig) -> anyhow::Result<Option
         .await
         .context("reaching PostgreSQL (the web source stores its rows and request log there)")?;
     web.postgres = Some(pg.url().to_string());
+    config.postgres_container = pg.container_id().map(str::to_string);
     Ok(Some(pg))
 }
 
