@@ -106,7 +106,8 @@ impl FaultKind {
         matches!(self, Self::Duplicate | Self::Delay)
     }
 
-    /// Whether this kind faults PostgreSQL (the batch flow's database) rather than AWS.
+    /// Whether this kind faults PostgreSQL (the batch table, the web source's tables) rather
+    /// than AWS.
     pub fn is_database_fault(self) -> bool {
         matches!(self, Self::DbTerminate | Self::DbPause | Self::DbLock)
     }
@@ -287,7 +288,7 @@ pub struct FaultRule {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub calls: Vec<u64>,
     /// Call faults: the share of calls that fail, each decided by the seed, the operation and
-    /// the call's index.
+    /// the call's index; `duplicate`, `delay`: the share of the stage's first deliveries hit.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub ratio: f64,
     /// Call faults: `ratio` applies from this call index on (default 1).
@@ -302,17 +303,21 @@ pub struct FaultRule {
     /// `latency`: the delay; `timeout`: how long the call hangs before it fails (default 0).
     #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub latency_ms: u64,
-    /// `crash`: the stage that dies.
+    /// `crash`: the stage that dies; `duplicate`, `delay`: the stage whose messages are hit (one
+    /// that receives from a queue).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stage: Option<Stage>,
     /// `crash`: on which passes through the stage's crash point it dies (1-based, counted
-    /// over the run, across restarts).
+    /// over the run, across restarts); `db_terminate`, `db_pause`: the loader's `COPY`s hit;
+    /// `duplicate`, `delay`: the stage's first deliveries hit.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub at: Vec<u64>,
-    /// `outage`, `split_shard`: seconds into the run (from the start of the feed).
+    /// `outage`, `split_shard`, `db_lock` (and `db_terminate`, `db_pause` without `at`):
+    /// seconds into the run (from the start of the feed).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub after_secs: f64,
-    /// `outage`: how long the container stays paused, seconds.
+    /// `outage`, `db_pause`: how long the container stays paused; `db_lock`: how long the lock
+    /// is held; `delay`: how long the message is hidden; seconds.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub for_secs: f64,
 }
