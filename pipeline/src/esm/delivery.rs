@@ -1,12 +1,12 @@
 //! Delivery faults: messages a stage received delivered again, or late, for real.
 //!
-//! The at-least-once delivery SQS and S3's notifications document, made to happen on purpose:
-//! when the schedule picks a message a stage received for the first time
-//! ([`Chaos::on_delivery`]), a `duplicate`
-//! sends a copy of its body back to the queue (delivered again later, as a message of its own)
-//! and lets the stage handle this one; a `delay` hides it (`ChangeMessageVisibility`) for its
-//! seconds and keeps it from the stage now, so that it comes back late. Both are real SQS calls
-//! on the stage's queue, not a simulation in the stage.
+//! The at-least-once delivery SQS and S3's notifications document, made to happen on purpose.
+//! When the schedule picks a message a stage received for the first time
+//! ([`Chaos::on_delivery`]), a `duplicate` sends a copy of its body back to the queue
+//! (delivered again later, as a message of its own) and lets the stage handle this one; a
+//! `delay` hides it (`ChangeMessageVisibility`) for its seconds and keeps it from the stage now,
+//! so that it comes back late. Both are real SQS calls on the stage's queue, not a simulation in
+//! the stage.
 
 use crate::aws::Clients;
 use crate::chaos::{Chaos, Delivery, Stage};
