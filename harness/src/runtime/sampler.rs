@@ -18,7 +18,7 @@ pub const EVERY: Duration = Duration::from_millis(250);
 const MAX_SAMPLES: usize = 2_000;
 
 /// What reads the counters: one count per series, in the series' order.
-pub type Read = Box<dyn Fn() -> Vec<u64> + Send + Sync>;
+type Read = Box<dyn Fn() -> Vec<u64> + Send + Sync>;
 
 /// Samples under way.
 pub struct Sampler {
@@ -31,9 +31,10 @@ pub struct Sampler {
 }
 
 impl Sampler {
-    /// Starts sampling `read` for `series` now (the timeline's zero).
-    pub fn start(series: &[&str], read: Read) -> Self {
-        let read = Arc::new(read);
+    /// Starts sampling `read` (one count per series, in their order) for `series` now (the
+    /// timeline's zero).
+    pub fn start(series: &[&str], read: impl Fn() -> Vec<u64> + Send + Sync + 'static) -> Self {
+        let read: Arc<Read> = Arc::new(Box::new(read));
         let started = Instant::now();
         let samples = Arc::new(Mutex::new(Vec::new()));
         let (stop, mut stopped) = oneshot::channel::<()>();
@@ -103,7 +104,7 @@ mod tests {
         let count = Arc::new(AtomicU64::new(0));
         let read = {
             let count = count.clone();
-            Box::new(move || vec![count.load(Ordering::Relaxed)]) as Read
+            move || vec![count.load(Ordering::Relaxed)]
         };
         let sampler = Sampler::start(&["files"], read);
         for _ in 0..4 {

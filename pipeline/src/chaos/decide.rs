@@ -167,8 +167,8 @@ impl Chaos {
                 && rule.stage == Some(stage)
                 && rule.limit.is_none_or(|l| state.fired_by_rule[*i] < l)
                 && (rule.at.contains(&index)
-                    || (rule.ratio > 0.0
-                        && crate::draw::uniform(
+                    || rule.picks(index, || {
+                        crate::draw::uniform(
                             self.seed,
                             &[
                                 &(*i as u64).to_le_bytes(),
@@ -176,7 +176,8 @@ impl Chaos {
                                 b"/message/",
                                 &index.to_le_bytes(),
                             ],
-                        ) < rule.ratio))
+                        )
+                    }))
         })?;
         state.fired_by_rule[position] += 1;
         let lasting = (rule.kind == FaultKind::Delay).then_some(rule.for_secs);

@@ -539,7 +539,8 @@ impl FaultRule {
         self.service == Some(service) && self.operation.as_deref().is_none_or(|op| op == operation)
     }
 
-    /// Whether this call rule picks call `index` (before its `limit`): listed, or drawn.
+    /// Whether this call rule picks call `index` (before its `limit`): listed, or drawn; a
+    /// delivery rule's `ratio` draws its messages the same way (it lists them in `at`).
     pub(super) fn picks(&self, index: u64, draw: impl FnOnce() -> f64) -> bool {
         if self.calls.contains(&index) {
             return true;

@@ -9,11 +9,8 @@ use std::sync::Arc;
 
 use tokio_postgres::Client;
 
-use super::tables::{LoggedRequest, Schema};
+use super::tables::{LoggedRequest, Schema, GROUPS, REQUEST_LOG};
 use crate::event::MarketEvent;
-
-/// The table whose rows name the groups committed.
-pub const GROUPS: &str = "write_groups";
 
 /// One transaction: every kind's rows, the log entries, and `group` in [`GROUPS`].
 ///
@@ -218,7 +215,7 @@ async fn insert_logs(
          SELECT r::uuid, timestamptz 'epoch' + a * interval '1 millisecond', c, m, u, s, e, t \
          FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::int2[], \
          $7::int4[], $8::int8[]) AS x(r, a, c, m, u, s, e, t)",
-        schema.qualified("request_log")
+        schema.qualified(REQUEST_LOG)
     );
     let params: [&(dyn tokio_postgres::types::ToSql + Sync); 8] =
         [&ids, &at, &client, &method, &url, &status, &events, &micros];

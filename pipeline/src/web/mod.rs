@@ -18,7 +18,7 @@
 pub mod auth;
 pub mod connection;
 mod error;
-pub mod insert;
+mod insert;
 pub mod query;
 pub mod server;
 pub mod store;

@@ -17,6 +17,19 @@ pub fn table_name(kind: EventKind) -> &'static str {
     }
 }
 
+/// The table every request that reached the server is logged in.
+pub const REQUEST_LOG: &str = "request_log";
+
+/// The table whose rows name the groups the writer committed.
+pub const GROUPS: &str = "write_groups";
+
+/// The tables a request writes: one per kind of event, and the request log (what a lock on
+/// the web source's tables holds).
+pub fn request_tables() -> [&'static str; 4] {
+    let [a, b, c] = EventKind::ALL.map(table_name);
+    [a, b, c, REQUEST_LOG]
+}
+
 /// The schema a run's tables live in: a plain identifier, so that it can be spliced into SQL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Schema(String);
@@ -72,11 +85,11 @@ impl Schema {
                event_uuid uuid PRIMARY KEY, created_at timestamptz NOT NULL, symbol text NOT NULL,
                headline text NOT NULL, body text NOT NULL, sentiment double precision NOT NULL,
                request_id uuid NOT NULL);
-             CREATE TABLE IF NOT EXISTS {s}.request_log (
+             CREATE TABLE IF NOT EXISTS {s}.{REQUEST_LOG} (
                id bigserial PRIMARY KEY, request_id uuid NOT NULL, at timestamptz NOT NULL,
                client_addr text NOT NULL, method text NOT NULL, url text NOT NULL,
                status smallint NOT NULL, events integer NOT NULL, micros bigint NOT NULL);
-             CREATE TABLE IF NOT EXISTS {s}.write_groups (group_id uuid PRIMARY KEY);"
+             CREATE TABLE IF NOT EXISTS {s}.{GROUPS} (group_id uuid PRIMARY KEY);"
         );
         client
             .batch_execute(&ddl)
@@ -123,6 +136,14 @@ pub const MAX_URL: usize = 2_048;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_request_writes_each_kind_s_table_and_the_log() {
+        assert_eq!(
+            request_tables(),
+            ["forex_rates", "stock_prices", "stock_news", "request_log"]
+        );
+    }
 
     #[test]
     fn a_schema_is_a_plain_identifier() {

@@ -61,12 +61,11 @@ pub(super) enum Job {
     Log(LoggedRequest),
 }
 
-/// One request's rows, and who waits for their commit.
-struct RowsJob {
-    request_id: uuid::Uuid,
-    events: Arc<[MarketEvent]>,
-    done: oneshot::Sender<Result<(), String>>,
-}
+/// One request's rows, as a group commit stores them.
+type RequestRows = (uuid::Uuid, Arc<[MarketEvent]>);
+
+/// Who waits for a request's rows to be committed.
+type Waiting = oneshot::Sender<Result<(), String>>;
 
 /// How a group commit ended.
 enum Outcome {
@@ -143,7 +142,7 @@ impl Writer {
 
     /// Commits `jobs` and the log entries owed in one transaction, and answers the rows.
     async fn write(&mut self, jobs: Vec<Job>) {
-        let mut rows = Vec::new();
+        let (mut rows, mut waiting): (Vec<RequestRows>, Vec<Waiting>) = (Vec::new(), Vec::new());
         let mut logs = std::mem::take(&mut self.pending);
         for job in jobs {
             match job {
@@ -151,11 +150,10 @@ impl Writer {
                     request_id,
                     events,
                     done,
-                } => rows.push(RowsJob {
-                    request_id,
-                    events,
-                    done,
-                }),
+                } => {
+                    rows.push((request_id, events));
+                    waiting.push(done);
+                }
                 Job::Log(entry) => logs.push(entry),
             }
         }
@@ -172,10 +170,10 @@ impl Writer {
         match outcome {
             Outcome::Committed => {
                 self.stats.commits += 1;
-                self.stats.rows += rows.iter().map(|r| r.events.len() as u64).sum::<u64>();
+                self.stats.rows += rows.iter().map(|(_, e)| e.len() as u64).sum::<u64>();
                 self.stats.logged += logs.len() as u64;
-                for job in rows {
-                    let _ = job.done.send(Ok(()));
+                for done in waiting {
+                    let _ = done.send(Ok(()));
                 }
             }
             Outcome::NotCommitted(reason) | Outcome::Unknown(reason) => {
@@ -184,8 +182,8 @@ impl Writer {
                 // Entries that came while reconnecting are owed too: these go first.
                 let came = std::mem::replace(&mut self.pending, logs);
                 self.pending.extend(came);
-                for job in rows {
-                    let _ = job.done.send(Err(reason.clone()));
+                for done in waiting {
+                    let _ = done.send(Err(reason.clone()));
                 }
             }
         }
@@ -195,7 +193,7 @@ impl Writer {
     async fn commit(
         &mut self,
         group: uuid::Uuid,
-        rows: &[RowsJob],
+        rows: &[RequestRows],
         logs: &[LoggedRequest],
     ) -> Outcome {
         if self.live.is_none() {
@@ -206,11 +204,7 @@ impl Writer {
         let Some(live) = self.live.as_mut() else {
             return Outcome::NotCommitted("no connection to the database".into());
         };
-        let rows: Vec<_> = rows
-            .iter()
-            .map(|r| (r.request_id, r.events.clone()))
-            .collect();
-        let insert = insert::insert(&mut live.client, &self.schema, group, &rows, logs);
+        let insert = insert::insert(&mut live.client, &self.schema, group, rows, logs);
         match tokio::time::timeout(COMMIT_DEADLINE, insert).await {
             Ok(Ok(())) => Outcome::Committed,
             Ok(Err(e)) if e.is_closed() || live.client.is_closed() => {

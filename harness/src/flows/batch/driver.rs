@@ -229,18 +229,15 @@ async fn drive(
     // Started with the faults' clock, so that the chart's markers fall where they fired.
     let sampler = {
         let stats = stats.clone();
-        Sampler::start(
-            &PROGRESS,
-            Box::new(move || {
-                let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
-                vec![
-                    n(&stats.triggers),
-                    n(&stats.runs),
-                    n(&stats.resumed),
-                    n(&stats.runs_done),
-                ]
-            }),
-        )
+        Sampler::start(&PROGRESS, move || {
+            let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
+            vec![
+                n(&stats.triggers),
+                n(&stats.runs),
+                n(&stats.resumed),
+                n(&stats.runs_done),
+            ]
+        })
     };
     let trigger = {
         let (stats, restarts, queue) = (stats.clone(), restarts.clone(), res.trigger_queue.clone());

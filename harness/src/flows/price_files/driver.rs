@@ -275,6 +275,7 @@ impl Step {
 }
 
 /// What the report's progress chart draws, in the sampler's order.
+///
 /// A step run again after a crash or a lost answer counts again: the lines may pass the files
 /// uploaded, and say how much work the faults cost.
 const PROGRESS: [&str; 4] = [
@@ -304,18 +305,11 @@ async fn drive(
     let uploaded = Arc::new(AtomicU64::new(0));
     let sampler = {
         let (stats, uploaded) = (steps.stats.clone(), uploaded.clone());
-        Sampler::start(
-            &PROGRESS,
-            Box::new(move || {
-                let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
-                vec![
-                    n(&uploaded),
-                    n(&stats.csv_written) + n(&stats.quarantined),
-                    n(&stats.analysed),
-                    n(&stats.alerts),
-                ]
-            }),
-        )
+        Sampler::start(&PROGRESS, move || {
+            let (through_etl, analysed) = progress(&stats);
+            let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
+            vec![n(&uploaded), through_etl, analysed, n(&stats.alerts)]
+        })
     };
     let first_upload = Instant::now();
     let records = files

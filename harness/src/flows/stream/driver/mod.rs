@@ -530,7 +530,7 @@ fn web_database_faults(
     config: &StreamRunConfig,
 ) -> Result<DatabaseFaults> {
     let writer = writer_name(tables.schema.name());
-    let locked: Vec<String> = ["forex_rates", "stock_prices", "stock_news", "request_log"]
+    let locked: Vec<String> = tickflow_pipeline::web::tables::request_tables()
         .iter()
         .map(|t| tables.schema.qualified(t))
         .collect();
