@@ -505,6 +505,100 @@ async fn one_upload_fails_every_attempt(
     (results, rows, batch.len(), objects)
 }
 
+/// A duplicate message that meets an invocation still writing its events waits for that
+/// write instead of going back to the queue: sent back, each meeting spent one of its receives,
+/// and a duplicate that met a slow write `maxReceiveCount` times went to the DLQ with every
+/// event written (a CI run of `fault-reset` under load).
+#[tokio::test]
+async fn a_duplicate_that_meets_a_slow_write_waits_for_it_and_is_not_sent_back() {
+    use tickflow_pipeline::esm::{Handler as _, SqsMessage};
+    let clients = clients().await;
+    let (topology, p) = provision(&clients).await;
+    let res = &p.resources;
+    let batch: Vec<MarketEvent> = events(200, 31)
+        .into_iter()
+        .filter(|e| !matches!(e, MarketEvent::StockNews(_)))
+        .collect();
+    let body = envelope::join(
+        &batch
+            .iter()
+            .map(|e| envelope::encode_record(&e.to_json()))
+            .collect::<Vec<_>>(),
+    );
+    let message = |n: usize| SqsMessage {
+        message_id: format!("m{n}"),
+        receipt_handle: format!("r{n}"),
+        body: body.clone(),
+        receive_count: 1,
+    };
+    // The first upload takes 3 s: the duplicate comes while it is under way.
+    let chaos = Arc::new(Chaos::new(
+        0,
+        vec![FaultRule {
+            service: Some(Service::S3),
+            operation: Some("PutObject".into()),
+            calls: vec![1],
+            latency_ms: 3_000,
+            ..FaultRule::new(FaultKind::Latency)
+        }],
+    ));
+    let lake_config = LakeConfig {
+        flush_age: Duration::from_millis(100),
+        ..LakeConfig::default()
+    };
+    let (lake, writer) = Lake::spawn(
+        clients.with_chaos(chaos.clone()),
+        res.bucket.clone(),
+        lake_config,
+    );
+    let handler = EnrichHandler::new(lake, None, WatchConfig::default(), HandlerFaults::default());
+    let (first, duplicate) = (vec![message(1)], vec![message(2)]);
+    let late = async {
+        tokio::time::sleep(Duration::from_millis(1_000)).await;
+        handler.handle(&duplicate).await
+    };
+    let (first, duplicate) = within(LIMIT, "handle", async {
+        tokio::join!(handler.handle(&first), late)
+    })
+    .await;
+    let stats = handler.stats();
+    let counted = (
+        stats.busy.load(Ordering::Relaxed),
+        stats.busy_redelivered.load(Ordering::Relaxed),
+        stats.duplicates.load(Ordering::Relaxed),
+    );
+    drop(handler);
+    within(LIMIT, "lake writer", writer).await.unwrap().unwrap();
+    assert_eq!(chaos.fired().len(), 1, "{:?}", chaos.fired());
+    let none = tickflow_pipeline::esm::BatchResponse::default();
+    assert_eq!(first.unwrap(), none);
+    assert_eq!(
+        duplicate.unwrap(),
+        none,
+        "the duplicate is done, not sent back"
+    );
+    assert_eq!(
+        counted,
+        (1, 0, batch.len() as u64),
+        "busy once, then all skipped"
+    );
+    let lake = tickflow_harness::flows::stream::judge::lake::read_lake(
+        &clients,
+        &res.bucket,
+        batch.len(),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        lake.found.lake.len(),
+        batch.len(),
+        "every event in the lake"
+    );
+    assert!(lake.found.lake.values().all(|s| s.rows == 1), "each once");
+    topology.teardown(&clients, &p).await.unwrap();
+}
+
 #[tokio::test]
 async fn a_partition_whose_upload_fails_is_written_again_alone_and_nothing_twice() {
     let (results, rows, events, objects) =
@@ -615,6 +709,33 @@ async fn a_rule_that_never_fires_fails_the_run_and_each_rules_fires_are_listed()
     let text = report.render_text();
     assert!(text.contains("faults.schedule.1"), "{text}");
     assert!(text.contains("0 (must fire)"), "{text}");
+}
+
+/// A failed delete is repeated at once. Left to the visibility timeout, it spent one of the
+/// message's receives on finished work: with `maxReceiveCount` 1 the message's next receive
+/// moved it, finished, to the DLQ.
+#[tokio::test]
+async fn a_failed_delete_is_repeated_and_spends_no_receive() {
+    let clients = clients().await;
+    let mut config = StreamRunConfig::new("e2e-failed-delete", 500, 29);
+    // The SDK makes 3 attempts of a call, and the two invocations delete one call each: 6
+    // failed attempts fail a call whole, however they interleave.
+    config.faults.schedule = vec![FaultRule {
+        service: Some(Service::Sqs),
+        operation: Some("DeleteMessageBatch".into()),
+        calls: (1..=6).collect(),
+        ..FaultRule::new(FaultKind::ServerError)
+    }];
+    config.pipeline.max_receive_count = 1;
+    let report = crate::support::run(&clients, &config).await;
+    let fires: Vec<u64> = report.fault_rules.iter().map(|r| r.fired).collect();
+    assert_eq!(fires, [6], "{}", report.render_text());
+    assert!(
+        crate::support::failed_checks(&report).is_empty(),
+        "{}",
+        report.render_text()
+    );
+    assert_eq!(report.judged.reconciliation.misplaced, 0);
 }
 
 /// The calls each stage declares (what a fault rule may name) are every call it makes: a run of

@@ -276,12 +276,7 @@ impl<H: Handler> EventSourceMapping<H> {
                     return Err(Error::Crashed(*stage));
                 }
             }
-            // Undeleted messages come back after their visibility timeout, and the handler
-            // skips what it already wrote: a failed delete costs time, not correctness.
-            match self.delete(&done).await {
-                Ok(()) => attempts.succeeded(),
-                Err(e) => self.retry_after(e, &mut attempts).await?,
-            }
+            self.delete(&done, &mut attempts).await?;
         }
     }
 
@@ -339,37 +334,57 @@ impl<H: Handler> EventSourceMapping<H> {
             .collect())
     }
 
-    async fn delete(&self, messages: &[&SqsMessage]) -> Result<()> {
+    /// Deletes what the handler finished, each chunk retried until it is answered: a delete
+    /// whose answer was lost may have taken effect, and repeating it is harmless, while leaving
+    /// it to the visibility timeout would spend one of the message's `maxReceiveCount` receives
+    /// on work already done (a few lost answers in a row moved finished messages to the DLQ).
+    ///
+    /// # Errors
+    /// The last error once `attempts` ran out (SQS unreachable).
+    async fn delete(&self, messages: &[&SqsMessage], attempts: &mut Attempts) -> Result<()> {
         for chunk in messages.chunks(10) {
-            let entries: Vec<_> = chunk
-                .iter()
-                .enumerate()
-                .map(|(i, m)| {
-                    DeleteMessageBatchRequestEntry::builder()
-                        .id(i.to_string())
-                        .receipt_handle(&m.receipt_handle)
-                        .build()
-                        .expect("id and receipt handle are set")
-                })
-                .collect();
-            self.stats.calls.fetch_add(1, Ordering::Relaxed);
-            let out = self
-                .clients
-                .sqs
-                .delete_message_batch()
-                .queue_url(&self.queue_url)
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .map_err(AwsError::of("sqs", "DeleteMessageBatch"))?;
-            self.stats
-                .deleted
-                .fetch_add(out.successful().len() as u64, Ordering::Relaxed);
-            for failure in out.failed() {
-                // The message comes back after its visibility timeout; the lake write is
-                // idempotent and the handler dedupes, so this costs time, not correctness.
-                tracing::warn!(code = failure.code(), "DeleteMessageBatch entry failed");
+            loop {
+                match self.delete_chunk(chunk).await {
+                    Ok(()) => {
+                        attempts.succeeded();
+                        break;
+                    }
+                    Err(e) => self.retry_after(e, attempts).await?,
+                }
             }
+        }
+        Ok(())
+    }
+
+    async fn delete_chunk(&self, chunk: &[&SqsMessage]) -> Result<()> {
+        let entries: Vec<_> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                DeleteMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .receipt_handle(&m.receipt_handle)
+                    .build()
+                    .expect("id and receipt handle are set")
+            })
+            .collect();
+        self.stats.calls.fetch_add(1, Ordering::Relaxed);
+        let out = self
+            .clients
+            .sqs
+            .delete_message_batch()
+            .queue_url(&self.queue_url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(AwsError::of("sqs", "DeleteMessageBatch"))?;
+        self.stats
+            .deleted
+            .fetch_add(out.successful().len() as u64, Ordering::Relaxed);
+        for failure in out.failed() {
+            // The message comes back after its visibility timeout; the lake write is
+            // idempotent and the handler dedupes, so this costs time, not correctness.
+            tracing::warn!(code = failure.code(), "DeleteMessageBatch entry failed");
         }
         Ok(())
     }

@@ -3,9 +3,9 @@
 //! Which records the processor has durably written, and which an invocation is writing right
 //! now, by key (an event's id; for a record bound for the quarantine, a digest of its bytes). A
 //! key counts as done only once its write is durable: a message that carries a key another
-//! invocation is still writing (its visibility ran out while that write waited) is left for
-//! redelivery instead of being deleted as a duplicate, so a write that then fails loses nothing,
-//! and one that succeeds is not repeated.
+//! invocation is still writing (a duplicate, or its visibility ran out while that write
+//! waited) is [`Busy`]: the handler waits for that write to end instead of deleting it as a
+//! duplicate, so a write that then fails loses nothing, and one that succeeds is not repeated.
 
 use std::collections::HashSet;
 
@@ -18,7 +18,7 @@ pub struct Claims {
     pending: HashSet<Uuid>,
 }
 
-/// Another invocation is writing one of a message's events: leave the message for redelivery.
+/// Another invocation is writing one of a message's events: wait for that write to end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Busy;
 

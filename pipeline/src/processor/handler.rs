@@ -6,9 +6,11 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use base64::Engine as _;
 use chrono::Utc;
+use tokio::sync::Notify;
 use uuid::Uuid;
 
 use super::claims::Claims;
@@ -30,9 +32,12 @@ pub struct HandlerStats {
     /// Records skipped because they were already written: events by id, records for the
     /// quarantine by their bytes (producer duplicates, redelivery).
     pub duplicates: AtomicU64,
-    /// Messages left for redelivery because another invocation was still writing some of
-    /// their events.
+    /// Messages that met another invocation still writing some of their records, and waited
+    /// for that write to end before being sorted again.
     pub busy: AtomicU64,
+    /// Busy messages left for redelivery because the other write outlasted
+    /// [`BUSY_WAIT`].
+    pub busy_redelivered: AtomicU64,
     /// Records quarantined.
     pub quarantined: AtomicU64,
     /// Messages failed because they carry a poison event.
@@ -63,8 +68,17 @@ pub struct EnrichHandler {
     /// and never takes an id for done before its write is durable. Held in memory for a run (a
     /// production deployment keeps it in a table).
     claims: Mutex<Claims>,
+    /// Woken whenever an invocation's claims become durable or free: what a busy message waits
+    /// for.
+    settled: Notify,
     stats: Arc<HandlerStats>,
 }
+
+/// How long a busy message waits for the other invocation's write before it is left for
+/// redelivery. Sent back at once, as it was, each meeting spent one of the message's
+/// `maxReceiveCount` receives: a duplicate that met a slow write three times went, with every
+/// record written, to the DLQ (a CI run of `fault-reset` under load).
+pub const BUSY_WAIT: Duration = Duration::from_secs(30);
 
 impl EnrichHandler {
     /// A handler writing to `lake`, and the price watch's outputs to `outbox` (whose bucket
@@ -82,6 +96,7 @@ impl EnrichHandler {
             faults,
             watch: Mutex::new(PriceWatch::new(watch)),
             claims: Mutex::new(Claims::default()),
+            settled: Notify::new(),
             stats: Arc::default(),
         }
     }
@@ -251,22 +266,23 @@ impl Handler for EnrichHandler {
     async fn handle(&self, batch: &[SqsMessage]) -> Result<BatchResponse, HandlerError> {
         // Until this batch's prices are admitted, none confirmed elsewhere closes a window.
         let intake = Intake::start(&self.watch);
-        let now = Utc::now();
-        let mut sorted = Sorted {
-            now,
-            data: BTreeMap::new(),
-            quarantine: Partition::new(partition::quarantine_prefix(now)),
-            accepted: HashSet::new(),
-        };
+        let mut sorted = Sorted::new(Utc::now());
         let mut failures = Vec::new();
+        let mut busy = Vec::new();
         for message in batch {
-            if self.sort(message, &mut sorted).is_err() {
+            match self.sort(message, &mut sorted) {
+                Ok(()) => {}
+                Err(Redeliver::Fault) => failures.push(message.message_id.clone()),
+                Err(Redeliver::Busy) => busy.push(message),
+            }
+        }
+        self.write(sorted.into_parts(), intake).await?;
+        // This invocation holds no claim now, so waiting for another's cannot close a cycle.
+        for message in busy {
+            if !self.after_the_other_write(message).await? {
                 failures.push(message.message_id.clone());
             }
         }
-        let mut parts: Vec<Partition> = sorted.data.into_values().collect();
-        parts.push(sorted.quarantine);
-        self.write(parts, intake).await?;
         Ok(BatchResponse::failing(failures))
     }
 }
@@ -303,9 +319,13 @@ struct Sorted {
     accepted: HashSet<Uuid>,
 }
 
-/// A message that must come back: a fault failed it, or another invocation is still writing
-/// some of its records.
-struct Redeliver;
+/// Why a message is not sorted now.
+enum Redeliver {
+    /// A fault failed it: it must come back.
+    Fault,
+    /// Another invocation is still writing some of its records: it waits for that write.
+    Busy,
+}
 
 impl EnrichHandler {
     /// Sorts one message's records into `sorted`, each claimed first so that a redelivered
@@ -337,7 +357,7 @@ impl EnrichHandler {
                 Failure::Transient => &self.stats.transient_failures,
             };
             counter.fetch_add(1, Ordering::Relaxed);
-            return Err(Redeliver);
+            return Err(Redeliver::Fault);
         }
         // Every record is claimed before it is written: an event by its id, a record for the
         // quarantine by a digest of its bytes, so a redelivered message writes neither again.
@@ -350,9 +370,8 @@ impl EnrichHandler {
             .collect();
         let Ok(takes) = lock(&self.claims).claim(&keys, &mut sorted.accepted) else {
             // Another invocation is still writing some of these records: this message is done
-            // only once that write is durable, so it comes back later.
-            self.stats.busy.fetch_add(1, Ordering::Relaxed);
-            return Err(Redeliver);
+            // only once that write is durable (or written again if it fails).
+            return Err(Redeliver::Busy);
         };
         for (((raw, event), take), key) in parsed.into_iter().zip(takes).zip(keys) {
             if !take {
@@ -373,6 +392,22 @@ impl EnrichHandler {
 }
 
 impl Sorted {
+    fn new(now: chrono::DateTime<Utc>) -> Self {
+        Self {
+            now,
+            data: BTreeMap::new(),
+            quarantine: Partition::new(partition::quarantine_prefix(now)),
+            accepted: HashSet::new(),
+        }
+    }
+
+    /// Every partition to write, the quarantine's last.
+    fn into_parts(self) -> Vec<Partition> {
+        let mut parts: Vec<Partition> = self.data.into_values().collect();
+        parts.push(self.quarantine);
+        parts
+    }
+
     /// Adds `event`, enriched, to its partition.
     fn add(&mut self, event: &MarketEvent, key: Uuid) {
         let prefix = partition::data_prefix(event.kind().event_type(), event.created_at());
@@ -405,7 +440,7 @@ impl EnrichHandler {
         if let Err(e) = self.write_late(&late).await {
             let mut watch = lock(&self.watch);
             for part in &parts {
-                lock(&self.claims).release(&part.keys);
+                self.settle(&part.keys, false);
                 part.prices.iter().for_each(|(_, p)| watch.release(p));
             }
             return Err(HandlerError(format!("a late price was not written: {e}")));
@@ -428,12 +463,12 @@ impl EnrichHandler {
             for ((keys, prices, count, counter), result) in rest.into_iter().zip(results) {
                 match result {
                     Ok(()) => {
-                        lock(&self.claims).confirm(&keys);
+                        self.settle(&keys, true);
                         counter.fetch_add(count, Ordering::Relaxed);
                         prices.iter().for_each(|(_, p)| watch.confirm(p));
                     }
                     Err(e) => {
-                        lock(&self.claims).release(&keys);
+                        self.settle(&keys, false);
                         prices.iter().for_each(|(_, p)| watch.release(p));
                         failed.get_or_insert(e);
                     }
@@ -445,6 +480,52 @@ impl EnrichHandler {
         match failed {
             Some(e) => Err(HandlerError(format!("lake write failed: {e}"))),
             None => Ok(()),
+        }
+    }
+
+    /// Ends an invocation's hold on `keys`, durable or freed for a redelivery, and wakes the
+    /// busy messages waiting for them.
+    fn settle(&self, keys: &HashSet<Uuid>, durable: bool) {
+        let mut claims = lock(&self.claims);
+        if durable {
+            claims.confirm(keys);
+        } else {
+            claims.release(keys);
+        }
+        drop(claims);
+        self.settled.notify_waiters();
+    }
+
+    /// Sorts and writes a busy `message` once the write it met has ended: its records are then
+    /// durable (skipped as duplicates) or free (written now). False when that write outlasted
+    /// [`BUSY_WAIT`] or a fault failed the message: it is left for redelivery.
+    ///
+    /// # Errors
+    /// The message's own write failed.
+    async fn after_the_other_write(&self, message: &SqsMessage) -> Result<bool, HandlerError> {
+        self.stats.busy.fetch_add(1, Ordering::Relaxed);
+        let deadline = tokio::time::Instant::now() + BUSY_WAIT;
+        loop {
+            let settled = self.settled.notified();
+            tokio::pin!(settled);
+            // Registered before the claims are read, so a settle in between is not missed.
+            settled.as_mut().enable();
+            let intake = Intake::start(&self.watch);
+            let mut sorted = Sorted::new(Utc::now());
+            match self.sort(message, &mut sorted) {
+                Ok(()) => {
+                    self.write(sorted.into_parts(), intake).await?;
+                    return Ok(true);
+                }
+                Err(Redeliver::Fault) => return Ok(false),
+                Err(Redeliver::Busy) => {
+                    drop(intake);
+                    if tokio::time::timeout_at(deadline, settled).await.is_err() {
+                        self.stats.busy_redelivered.fetch_add(1, Ordering::Relaxed);
+                        return Ok(false);
+                    }
+                }
+            }
         }
     }
 

@@ -178,9 +178,11 @@ pub struct StageStats {
     pub bridge_call_retries: u64,
     /// Shards the bridge read to their end after a reshard closed them.
     pub closed_shards: u64,
-    /// Messages the handler left for redelivery because another invocation was still writing
-    /// some of their events.
+    /// Messages that met another invocation still writing some of their events and waited
+    /// for that write to end.
     pub busy_messages: u64,
+    /// Busy messages left for redelivery because that write outlasted the handler's wait.
+    pub busy_redelivered: u64,
     /// Lake uploads retried.
     pub lake_retries: u64,
     /// Stages started again from durable state after a scheduled crash.
@@ -258,6 +260,7 @@ impl StageStats {
             bridge_call_retries: get(&bridge.call_retries),
             closed_shards: get(&bridge.closed_shards),
             busy_messages: get(&handler.busy),
+            busy_redelivered: get(&handler.busy_redelivered),
             lake_retries: get(&lake.retries),
             restarts: RestartCounts::default(),
             fan_out: FanOutCounts::default(),

@@ -268,7 +268,7 @@ impl StreamReport {
         let restarts = self.stats.restarts;
         let _ = writeln!(
             out,
-            "\nfaults fired {} (restarts: producer {}, bridge {}, processor {}, raw {}, firehose {}; bridge Kinesis retries {}, lake upload retries {}, busy messages {})",
+            "\nfaults fired {} (restarts: producer {}, bridge {}, processor {}, raw {}, firehose {}; bridge Kinesis retries {}, lake upload retries {}, busy messages {} ({} sent back))",
             self.faults_fired.len(),
             restarts.producer,
             restarts.bridge,
@@ -278,6 +278,7 @@ impl StreamReport {
             self.stats.bridge_call_retries,
             self.stats.lake_retries,
             self.stats.busy_messages,
+            self.stats.busy_redelivered,
         );
         for (group, count) in groups {
             let _ = writeln!(out, "  {count:>6}  {group}");
