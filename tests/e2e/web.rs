@@ -354,3 +354,92 @@ async fn what_is_left(db: &tokio_postgres::Client, addr: &str, schema: &str) -> 
         count("SELECT count(*) FROM information_schema.schemata WHERE schema_name = $1").await;
     [listening, sessions > 0, schemas > 0]
 }
+
+/// The relay is the only way a stored event reaches Kinesis, and its saved position is what a
+/// successor starts from: a relay killed in the middle of a batch (its position not yet saved)
+/// leaves its successor to send that batch again, whole and in commit order, and a successor of
+/// one that finished sends nothing again.
+#[tokio::test]
+async fn a_relay_killed_mid_batch_is_followed_by_one_that_sends_it_again_and_skips_nothing() {
+    use std::sync::Arc;
+    use tickflow_pipeline::event::MarketEvent;
+    use tickflow_pipeline::source::{Generator, GeneratorConfig};
+    use tickflow_pipeline::web::{Backlog, Connector, Relay, Schema, Store};
+    use tokio::sync::{mpsc, watch};
+
+    let url = postgres::shared::shared().unwrap().url.clone();
+    let db = postgres::connect(&url).await.unwrap();
+    let schema = Schema::new(&format!(
+        "tickflow_web_relay{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    ))
+    .unwrap();
+    schema.create(&db).await.unwrap();
+    let connector = Connector::new(&url, "tickflow-web-relay-test").unwrap();
+    let (store, writer) = Store::connect(connector.clone(), schema.clone(), 64)
+        .await
+        .unwrap();
+    let (writer_done, writer_ended) = watch::channel(false);
+    let writer = tokio::spawn(async move {
+        let stats = writer.await;
+        let _ = writer_done.send(true);
+        stats
+    });
+    let events: Vec<MarketEvent> = Generator::new(GeneratorConfig {
+        events: 300,
+        ..GeneratorConfig::default()
+    })
+    .collect();
+    for chunk in events.chunks(100) {
+        let rows: Arc<[MarketEvent]> = chunk.to_vec().into();
+        store.rows(uuid::Uuid::new_v4(), rows).await.unwrap();
+    }
+    let ids: Vec<uuid::Uuid> = events.iter().map(MarketEvent::id).collect();
+    let relay = |to| {
+        Relay::new(
+            connector.clone(),
+            schema.clone(),
+            to,
+            Arc::new(Backlog::new(1_000)),
+        )
+    };
+
+    // The first relay takes 50 of its first batch of 300, and dies.
+    let (to, mut first) = mpsc::channel(10);
+    let killed = tokio::spawn(relay(to).run(writer_ended.clone()));
+    let mut taken = Vec::new();
+    while taken.len() < 50 {
+        taken.push(first.recv().await.unwrap().id());
+    }
+    killed.abort();
+    let _ = killed.await;
+    assert_eq!(taken, ids[..50]);
+
+    // The writer ends; the next relay sends everything, from the start, in order, and ends.
+    drop(store);
+    writer.await.unwrap();
+    let (to, mut second) = mpsc::channel(1_000);
+    let successor = relay(to);
+    let figures = successor.figures();
+    let ran = tokio::spawn(successor.run(writer_ended.clone()));
+    let mut sent = Vec::new();
+    while let Some(event) = within(Duration::from_secs(30), "the relay", second.recv()).await {
+        sent.push(event.id());
+    }
+    let stats = ran.await.unwrap();
+    assert_eq!(sent, ids, "every stored event, in commit order");
+    assert_eq!((stats.relayed, stats.gave_up), (300, false));
+    assert_eq!(figures.lock().unwrap().relayed, 300);
+
+    // Its position was saved: a third relay has nothing to send again.
+    let (to, mut third) = mpsc::channel(10);
+    let stats = within(
+        Duration::from_secs(30),
+        "the relay",
+        relay(to).run(writer_ended),
+    )
+    .await;
+    assert_eq!(stats.relayed, 0);
+    assert!(third.recv().await.is_none());
+    schema.drop(&db).await.unwrap();
+}

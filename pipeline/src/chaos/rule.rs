@@ -222,6 +222,9 @@ pub enum Stage {
     Etl,
     /// The price-file analysis step: dies after its alerts, before its delete.
     Analysis,
+    /// The stream's web source (server, database writer and relay: one process): dies after
+    /// a request's rows are committed, before its answer.
+    Web,
 }
 
 impl Stage {
@@ -259,6 +262,7 @@ impl Stage {
             Self::Loader => "loader",
             Self::Etl => "etl",
             Self::Analysis => "analysis",
+            Self::Web => "web",
         }
     }
 }

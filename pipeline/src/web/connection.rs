@@ -82,6 +82,26 @@ impl Connector {
         }
     }
 
+    /// Ends every other backend connected under this `application_name` (a dead predecessor's,
+    /// whose last commit may still be under way) and waits until each is gone: what this
+    /// writer commits then comes after everything they did, and the outbox's order holds.
+    ///
+    /// # Errors
+    /// The database's error, or a backend that would not end.
+    pub(super) async fn end_others(&self, live: &Live) -> Result<(), String> {
+        let others = "SELECT pid FROM pg_stat_activity \
+                      WHERE application_name = $1 AND pid <> pg_backend_pid()";
+        let rows = live
+            .client
+            .query(others, &[&self.application_name()])
+            .await
+            .map_err(|e| e.to_string())?;
+        for row in rows {
+            end_backend(&live.client, row.get(0)).await?;
+        }
+        Ok(())
+    }
+
     /// Opens a connection again, however long the database stays away; ends the `lost`
     /// backend; and says whether `group` was committed (when one was being committed).
     pub(super) async fn recover(

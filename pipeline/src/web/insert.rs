@@ -1,14 +1,15 @@
-//! The SQL of one group commit: every kind's rows, the log entries and the group's marker.
+//! The SQL of one group commit: every kind's rows, the outbox, the log entries, the marker.
 //!
 //! One transaction of the web source's writer, as column arrays per table
 //! (`INSERT ... SELECT FROM UNNEST(...)`, one statement per table whatever the group's size),
-//! with a row in `write_groups` naming the group: after a connection lost mid-commit, that row
-//! says whether the commit happened.
+//! the events' records in the outbox, and a row in `write_groups` naming the group: after a
+//! connection lost mid-commit, that row says whether the commit happened.
 
 use std::sync::Arc;
 
 use tokio_postgres::Client;
 
+use super::outbox;
 use super::tables::{LoggedRequest, Schema, GROUPS, REQUEST_LOG};
 use crate::event::MarketEvent;
 
@@ -32,6 +33,12 @@ pub(super) async fn insert(
         }
     }
     columns.insert(&tx, schema).await?;
+    outbox::add(
+        &tx,
+        schema,
+        rows.iter().flat_map(|(_, events)| events.iter()),
+    )
+    .await?;
     if !logs.is_empty() {
         insert_logs(&tx, schema, logs).await?;
     }

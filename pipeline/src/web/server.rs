@@ -1,13 +1,14 @@
-//! The web server: its routes, the queue to the producer, its stop.
+//! The web server: its routes, what it may take, its crash point, its stop.
 //!
-//! The HTTP server: `GET /logs` hands the next batch of market data to the producer's queue,
-//! stores it, and returns it; `GET /health` says the server is up. Every request that reaches
-//! the server, refused or not, is logged in `request_log`: each is handled to its end in a task
-//! of its own, so a client that goes away mid-request (or a stop that ends the connection)
-//! leaves nothing half done: rows stored and events queued always come with their log row. A
-//! bounded queue decides what the server can take: an answer is 200 only once its events are
-//! queued for Kinesis and committed to the database, and load beyond that is refused (429,
-//! 503) instead of buffered.
+//! The HTTP server: `GET /logs` stores the next batch of market data and returns it; `GET
+//! /health` says the server is up. An answer is 200 only once its events are committed, with
+//! their records in the outbox the relay sends on to Kinesis ([`super::relay`]): nothing the
+//! server holds in memory is owed to the producer. Every request that reaches the server,
+//! refused or not, is logged in `request_log`: each is handled to its end in a task of its
+//! own, so a client that goes away mid-request (or a stop that ends the connection) leaves
+//! nothing half done: rows stored always come with their log row. The relay's backlog decides
+//! what the server can take: load beyond it is refused (429, and 503 while the database is
+//! behind or away) instead of buffered.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -21,13 +22,16 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{oneshot, watch};
 
 use super::auth::Token;
 use super::error::WebError;
 use super::query;
+use super::relay::Backlog;
+use super::serve::serve;
 use super::store::{NotStored, Store};
 use super::tables::{LoggedRequest, MAX_URL};
+use crate::chaos::{Chaos, Stage};
 use crate::event::MarketEvent;
 
 /// Longest a graceful stop waits for open requests before it ends them.
@@ -35,8 +39,9 @@ const STOP_WAIT: Duration = Duration::from_secs(10);
 /// The header a request's id travels in, both ways.
 pub const REQUEST_ID: &str = "x-request-id";
 
-/// The market data the server hands out, in order, shared by every request.
-pub type MarketData = Box<dyn Iterator<Item = MarketEvent> + Send>;
+/// The market data the server hands out, in order, shared by every request (and by a server
+/// started after a crash: the market goes on whatever becomes of the server).
+pub type MarketData = Arc<Mutex<Box<dyn Iterator<Item = MarketEvent> + Send>>>;
 
 /// How the server is set up.
 #[derive(Debug, Clone)]
@@ -47,6 +52,9 @@ pub struct WebConfig {
     pub max_batch: usize,
     /// The bearer token every route but `/health` requires; `None` leaves them open.
     pub token: Option<Token>,
+    /// The fault schedule: the server dies at its crash point (a request's rows committed,
+    /// its answer not yet given) when it says so.
+    pub chaos: Option<Arc<Chaos>>,
 }
 
 /// A request as it reached the server, before anything was done with it: what `request_log`
@@ -78,12 +86,15 @@ pub struct WebStats {
     pub bad_request: AtomicU64,
     /// 401s.
     pub unauthorized: AtomicU64,
-    /// 429s: the queue to the producer was full.
+    /// 429s: the relay's backlog was full.
     pub too_many: AtomicU64,
     /// 503s: the database was behind or failing, or the server was stopping.
     pub unavailable: AtomicU64,
     /// Events in 200 answers.
     pub events_served: AtomicU64,
+    /// Requests a crash of the server cut off: arrived, and not logged when it died (in flight,
+    /// or answered with the log row still to commit).
+    pub cut: Mutex<Vec<uuid::Uuid>>,
 }
 
 impl WebStats {
@@ -103,12 +114,15 @@ impl WebStats {
 
 /// What every request shares.
 struct Shared {
-    data: Mutex<MarketData>,
-    queue: mpsc::Sender<MarketEvent>,
+    data: MarketData,
+    backlog: Arc<Backlog>,
     store: Store,
     token: Option<Token>,
     max_batch: usize,
     stats: Arc<WebStats>,
+    chaos: Option<Arc<Chaos>>,
+    /// Set when the server reached its crash point: from then on it answers nothing.
+    dead: watch::Sender<bool>,
 }
 
 /// A request's id, as its handler sees it.
@@ -126,19 +140,19 @@ pub struct WebServer {
     addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    dead: watch::Receiver<bool>,
 }
 
 impl WebServer {
-    /// Binds `config.addr` and serves `data` through `queue` (the producer's input) and
-    /// `store`. The queue's capacity is what the server can take: every event of a 200 is in
-    /// it. The server holds the only sender: once stopped, the queue's receiver ends.
+    /// Binds `config.addr` and serves `data` through `store`, refusing requests while the
+    /// relay's `backlog` is full.
     ///
     /// # Errors
     /// [`WebError::Bind`] when the address cannot be bound.
     pub async fn start(
         config: &WebConfig,
         data: MarketData,
-        queue: mpsc::Sender<MarketEvent>,
+        backlog: Arc<Backlog>,
         store: Store,
         stats: Arc<WebStats>,
     ) -> Result<Self, WebError> {
@@ -148,13 +162,16 @@ impl WebServer {
         let addr = listener
             .local_addr()
             .map_err(|e| WebError::Bind(config.addr, e))?;
+        let (dead, dead_rx) = watch::channel(false);
         let shared = Arc::new(Shared {
-            data: Mutex::new(data),
-            queue,
+            data,
+            backlog,
             store,
             token: config.token.clone(),
             max_batch: config.max_batch.clamp(1, query::MAX_BATCH),
             stats,
+            chaos: config.chaos.clone(),
+            dead,
         });
         let app = Router::new()
             .route("/logs", get(logs))
@@ -163,20 +180,29 @@ impl WebServer {
             .layer(middleware::from_fn_with_state(shared.clone(), gate))
             .with_state(shared);
         let (stop, stopped) = oneshot::channel::<()>();
-        let service = app.into_make_service_with_connect_info::<SocketAddr>();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, service)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .await
-        });
+        let task = tokio::spawn(serve(listener, app, stopped));
         tracing::info!(%addr, "web server listening");
         Ok(WebServer {
             addr,
             stop: Some(stop),
             task,
+            dead: dead_rx,
         })
+    }
+
+    /// Waits until the server reaches its crash point (pending while it lives).
+    pub async fn crashed(&self) {
+        let mut dead = self.dead.clone();
+        if dead.wait_for(|d| *d).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+
+    /// Ends the server as its process dying would: every connection closed at once, no answer
+    /// more, nothing finished.
+    pub async fn kill(mut self) {
+        self.task.abort();
+        let _ = (&mut self.task).await;
     }
 
     /// The address it listens on.
@@ -184,8 +210,7 @@ impl WebServer {
         self.addr
     }
 
-    /// Stops taking connections, lets open requests finish (for at most ten seconds), and
-    /// closes the queue.
+    /// Stops taking connections, and lets open requests finish (for at most ten seconds).
     ///
     /// # Errors
     /// [`WebError::Serve`] if serving failed.
@@ -243,11 +268,23 @@ async fn gate(State(shared): State<Arc<Shared>>, request: Request, next: Next) -
         .unwrap_or_else(|e| e.into_inner())
         .push(arrival.clone());
     shared.stats.arrived.fetch_add(1, Relaxed);
-    let handled = tokio::spawn(handle(shared, request, next, arrival, (started, at_ms)));
-    handled.await.unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "a request's task ended without an answer");
-        error(StatusCode::INTERNAL_SERVER_ERROR, "the request failed")
-    })
+    shared.store.arrived(arrival.request_id);
+    let mut dead = shared.dead.subscribe();
+    let handled = tokio::spawn(async move {
+        tokio::select! {
+            response = handle(shared, request, next, arrival, (started, at_ms)) => Some(response),
+            _ = dead.wait_for(|d| *d) => None,
+        }
+    });
+    match handled.await {
+        Ok(Some(response)) => response,
+        // The server died: no answer, ever (its connections are closed with it).
+        Ok(None) => std::future::pending().await,
+        Err(e) => {
+            tracing::warn!(error = %e, "a request's task ended without an answer");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "the request failed")
+        }
+    }
 }
 
 /// The request's id, the token check (all but `/health`), the route, the count and the
@@ -304,7 +341,7 @@ async fn handle(
     response
 }
 
-/// `GET /logs?batch=N`: the next `N` events, queued for Kinesis and stored, as JSON.
+/// `GET /logs?batch=N`: the next `N` events, stored (and so bound for Kinesis), as JSON.
 async fn logs(
     State(shared): State<Arc<Shared>>,
     Extension(RequestId(id)): Extension<RequestId>,
@@ -314,18 +351,12 @@ async fn logs(
         Ok(batch) => batch,
         Err(reason) => return error(StatusCode::BAD_REQUEST, &reason),
     };
-    let permits = match shared.queue.try_reserve_many(batch) {
-        Ok(permits) => permits,
-        Err(mpsc::error::TrySendError::Full(())) => {
-            return retry_later(
-                StatusCode::TOO_MANY_REQUESTS,
-                "the queue to Kinesis is full: try again later",
-            );
-        }
-        Err(mpsc::error::TrySendError::Closed(())) => {
-            return retry_later(StatusCode::SERVICE_UNAVAILABLE, "the server is stopping")
-        }
-    };
+    if !shared.backlog.admits(batch as u64) {
+        return retry_later(
+            StatusCode::TOO_MANY_REQUESTS,
+            "the relay to Kinesis is behind: try again later",
+        );
+    }
     let events: Arc<[MarketEvent]> = {
         let mut data = shared.data.lock().unwrap_or_else(|e| e.into_inner());
         data.by_ref().take(batch).collect()
@@ -339,8 +370,16 @@ async fn logs(
         };
         return retry_later(StatusCode::SERVICE_UNAVAILABLE, reason);
     }
-    for (permit, event) in permits.zip(events.iter()) {
-        permit.send(event.clone());
+    shared.backlog.stored(events.len() as u64);
+    if shared
+        .chaos
+        .as_ref()
+        .is_some_and(|c| c.crash_point(Stage::Web))
+    {
+        // Rows committed, the answer not given: the process dies here.
+        tracing::warn!(request_id = %id, "the web server crashes (fault schedule)");
+        shared.dead.send_replace(true);
+        return std::future::pending().await;
     }
     let mut body = Vec::with_capacity(64 + events.len() * 256);
     body.extend_from_slice(format!("{{\"request_id\":\"{id}\",\"events\":[").as_bytes());
@@ -358,12 +397,12 @@ async fn logs(
     response
 }
 
-/// `GET /health`: up, and how much room the queue has.
+/// `GET /health`: up, and how much room the relay's backlog has.
 async fn health(State(shared): State<Arc<Shared>>) -> Response {
     let body = format!(
         "{{\"status\":\"ok\",\"queue_free\":{},\"queue_capacity\":{}}}",
-        shared.queue.capacity(),
-        shared.queue.max_capacity()
+        shared.backlog.room(),
+        shared.backlog.capacity()
     );
     json(StatusCode::OK, body.into_bytes())
 }

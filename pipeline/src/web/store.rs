@@ -5,8 +5,9 @@
 //! durable, without a transaction per request; while the writer reconnects, rows are refused at
 //! once instead of queued.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -34,11 +35,17 @@ pub enum NotStored {
 pub struct Store {
     tx: mpsc::Sender<Job>,
     up: Arc<AtomicBool>,
+    owed: Owed,
+    stats: Arc<Mutex<StoreStats>>,
 }
 
+/// Requests that arrived and whose `request_log` row is not committed yet: what a server that
+/// dies now leaves unlogged.
+pub(super) type Owed = Arc<Mutex<HashSet<uuid::Uuid>>>;
+
 impl Store {
-    /// A handle and its writer, connected through `connector`, the queue `capacity` jobs
-    /// deep. The writer is a future for the caller to run as a stage of its run (so that it
+    /// A handle and its writer, connected through `connector` (every other connection under
+    /// its name, a dead predecessor's, ended first), the queue `capacity` jobs deep. The writer is a future for the caller to run as a stage of its run (so that it
     /// stops with the run); it ends, with its figures, once every [`Store`] is dropped and the
     /// queue and the log entries it owes are written.
     ///
@@ -58,10 +65,37 @@ impl Store {
         let live = connector.open().await.map_err(|reason| {
             WebError::Config(format!("cannot connect to PostgreSQL: {reason}"))
         })?;
+        connector.end_others(&live).await.map_err(|reason| {
+            WebError::Config(format!("cannot end a dead writer's connections: {reason}"))
+        })?;
         let (tx, rx) = mpsc::channel(capacity.max(1));
         let up = Arc::new(AtomicBool::new(true));
-        let writer = Writer::new(connector, live, schema, rx, up.clone());
-        Ok((Store { tx, up }, writer.run()))
+        let (owed, stats) = (Owed::default(), Arc::<Mutex<StoreStats>>::default());
+        let writer = Writer::new(connector, live, schema, rx, up.clone())
+            .reporting(owed.clone(), stats.clone());
+        let store = Store {
+            tx,
+            up,
+            owed,
+            stats,
+        };
+        Ok((store, writer.run()))
+    }
+
+    /// Request `id` arrived: its `request_log` row is owed until committed.
+    pub fn arrived(&self, id: uuid::Uuid) {
+        lock(&self.owed).insert(id);
+    }
+
+    /// Requests that arrived and whose `request_log` row is not committed: those a crash now
+    /// leaves unlogged.
+    pub fn unlogged(&self) -> Vec<uuid::Uuid> {
+        lock(&self.owed).iter().copied().collect()
+    }
+
+    /// What the writer has done so far (its figures survive a writer that is killed).
+    pub fn stats(&self) -> StoreStats {
+        *lock(&self.stats)
     }
 
     /// Stores `events` (all or none) and returns once they are committed.
@@ -99,4 +133,10 @@ impl Store {
             tracing::warn!("the request log writer is gone; a request went unlogged");
         }
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -65,7 +65,7 @@ impl Schema {
         format!("{}.{table}", self.0)
     }
 
-    /// Creates the schema and its four tables (if they are not there).
+    /// Creates the schema and its tables (if they are not there).
     ///
     /// # Errors
     /// A database error.
@@ -89,7 +89,9 @@ impl Schema {
                id bigserial PRIMARY KEY, request_id uuid NOT NULL, at timestamptz NOT NULL,
                client_addr text NOT NULL, method text NOT NULL, url text NOT NULL,
                status smallint NOT NULL, events integer NOT NULL, micros bigint NOT NULL);
-             CREATE TABLE IF NOT EXISTS {s}.{GROUPS} (group_id uuid PRIMARY KEY);"
+             CREATE TABLE IF NOT EXISTS {s}.{GROUPS} (group_id uuid PRIMARY KEY);
+             {outbox}",
+            outbox = super::outbox::ddl(s)
         );
         client
             .batch_execute(&ddl)

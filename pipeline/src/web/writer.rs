@@ -13,13 +13,14 @@
 //!   answer was lost is a success, not a failure that would leave rows nobody was served.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
 use super::connection::{Connector, Live};
 use super::insert;
+use super::store::Owed;
 use super::tables::{LoggedRequest, Schema};
 use crate::event::MarketEvent;
 
@@ -86,6 +87,8 @@ pub(super) struct Writer {
     up: Arc<AtomicBool>,
     pending: Vec<LoggedRequest>,
     stats: StoreStats,
+    /// Where committed log rows are crossed off, and the figures published after each group.
+    reporting: Option<(Owed, Arc<Mutex<StoreStats>>)>,
 }
 
 impl Writer {
@@ -106,6 +109,29 @@ impl Writer {
             up,
             pending: Vec::new(),
             stats: StoreStats::default(),
+            reporting: None,
+        }
+    }
+
+    /// Crosses each committed log row's request off `owed`, and publishes its figures to
+    /// `stats` after each group.
+    pub(super) fn reporting(mut self, owed: Owed, stats: Arc<Mutex<StoreStats>>) -> Self {
+        self.reporting = Some((owed, stats));
+        self
+    }
+
+    /// Publishes what was committed: the log rows' requests, the figures.
+    fn report(&self, logged: &[LoggedRequest]) {
+        if let Some((owed, stats)) = &self.reporting {
+            let mut owed = owed
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for entry in logged {
+                owed.remove(&entry.request_id);
+            }
+            *stats
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = self.stats;
         }
     }
 
@@ -172,6 +198,7 @@ impl Writer {
                 self.stats.commits += 1;
                 self.stats.rows += rows.iter().map(|(_, e)| e.len() as u64).sum::<u64>();
                 self.stats.logged += logs.len() as u64;
+                self.report(&logs);
                 for done in waiting {
                     let _ = done.send(Ok(()));
                 }
@@ -179,6 +206,7 @@ impl Writer {
             Outcome::NotCommitted(reason) | Outcome::Unknown(reason) => {
                 tracing::warn!(%reason, requests = rows.len(), entries = logs.len(), "a group was not stored");
                 self.stats.not_committed += 1;
+                self.report(&[]);
                 // Entries that came while reconnecting are owed too: these go first.
                 let came = std::mem::replace(&mut self.pending, logs);
                 self.pending.extend(came);

@@ -111,11 +111,11 @@ impl FaultSettings {
             ));
         }
         problems.extend(fault_rules::schedule_problems(&self.schedule));
-        problems.extend(fault_rules::check_stages(
-            &self.schedule,
-            "stream",
-            &tickflow_pipeline::chaos::Stage::STREAM,
-        ));
+        use tickflow_pipeline::chaos::Stage;
+        // The web source is a stage of its own only where there is one: with its database.
+        let web = database.then_some(Stage::Web);
+        let stages: Vec<Stage> = Stage::STREAM.into_iter().chain(web).collect();
+        problems.extend(fault_rules::check_stages(&self.schedule, "stream", &stages));
         for (i, rule) in self.schedule.iter().enumerate() {
             if !rule.kind.is_database_fault() {
                 continue;

@@ -399,9 +399,22 @@ async fn judge_web(
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner),
     );
+    let cut: std::collections::HashSet<uuid::Uuid> = front
+        .stats
+        .cut
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .iter()
+        .copied()
+        .collect();
     let calls = front.scheduled.then_some(&front.served.calls);
-    let lost = front.served.store.logs_lost;
-    let failures = web::judge::judge(calls, ledger, &back, &arrivals, lost);
+    let server = web::judge::ServerSide {
+        arrivals: &arrivals,
+        logs_lost: front.served.process.store.logs_lost,
+        cut: &cut,
+        restarts: front.served.process.restarts,
+    };
+    let failures = web::judge::judge(calls, ledger, &back, &server);
     report.judged.verdict.add_failures(failures);
     let addr = front.addr.to_string();
     report.web = Some(WebReport::new(addr, &front.served, &front.stats, &back));
@@ -463,7 +476,7 @@ async fn run_stages(
         progress::report(counters, started, sampled, total, control).await;
         Ok(())
     });
-    let (input, mut front) = config.source.open(tables).await?;
+    let (input, mut front) = config.source.open(tables, chaos.clone()).await?;
     // Consuming only: the ledger is entered as the producer would have sent, into nothing; the
     // producer's input closes with the feed, as in any run.
     let (tx, producer_input) = match &config.consume_from {
@@ -562,7 +575,7 @@ pub async fn judge_lake(
         load: LoadPlan::default(),
         ..config.clone()
     };
-    let (input, _) = config.source.open(None).await?;
+    let (input, _) = config.source.open(None, None).await?;
     let mut fed = feed(&config, input)?.run(discarding()).await?;
     fed.ledger.backdate();
     let judgement = invariants::judge_lake(clients, &fed.ledger, bucket).await?;

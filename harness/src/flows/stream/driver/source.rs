@@ -4,7 +4,10 @@
 //! place: the resources it makes beside the topology (a web source's tables), what the feed
 //! reads and how fast, how many events to expect, and (a web source) its front end.
 
+use std::sync::Arc;
+
 use serde::Serialize;
+use tickflow_pipeline::chaos::Chaos;
 use tickflow_pipeline::source::{Generator, GeneratorConfig};
 
 use super::feed::Input;
@@ -49,12 +52,16 @@ impl Source {
     }
 
     /// What the feed reads: the items, or the queue of a web source started here in front of
-    /// its `tables`.
+    /// its `tables` (and dying where `chaos` says).
     ///
     /// # Errors
     /// A source that cannot be opened, a web source that cannot start (or has no tables: a lake
     /// judged alone cannot know what a web source's callers were given).
-    pub(super) async fn open(&self, tables: Option<&Tables>) -> Result<(Input, Option<WebRun>)> {
+    pub(super) async fn open(
+        &self,
+        tables: Option<&Tables>,
+        chaos: Option<Arc<Chaos>>,
+    ) -> Result<(Input, Option<WebRun>)> {
         Ok(match self {
             Source::Generate(g) => {
                 let events = Generator::new(g.clone()).map(|e| Ok(Item::Event(e)));
@@ -69,7 +76,7 @@ impl Source {
                             .into(),
                     )
                 })?;
-                let (front, queue) = WebRun::start(spec, tables).await?;
+                let (front, queue) = WebRun::start(spec, tables, chaos).await?;
                 (Input::Queue(queue), Some(front))
             }
         })

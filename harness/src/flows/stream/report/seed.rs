@@ -52,6 +52,7 @@ pub const FACTS: FactRules = FactRules {
         ("web.commits", FactClass::Observed),
         ("web.commits_failed", FactClass::Observed),
         ("web.reconnects", FactClass::Observed),
+        ("web.relayed", FactClass::Observed),
         ("web.server", FactClass::Observed),
     ],
     // The price watch's windows and alerts are the seed's alone when no price came late on
@@ -64,12 +65,13 @@ pub const FACTS: FactRules = FactRules {
 /// poisoned message depends on packing, so per-partition counts are left out too.
 pub fn snapshot(r: &StreamReport) -> Value {
     let c = &r.judged.reconciliation;
-    // A web source refusing load (429, 503) serves as many events as the pipeline took: how
-    // many depends on the machine, and the snapshot says so instead.
+    // A web source refusing load (429, 503) serves as many events as the pipeline took, and one
+    // that died serves none while it starts again: how many depends on the machine, and the
+    // snapshot says so instead.
     let overloaded = r
         .web
         .as_ref()
-        .is_some_and(|w| w.status("429") + w.status("503") > 0);
+        .is_some_and(|w| w.status("429") + w.status("503") > 0 || w.restarts > 0);
     let exact = r.expected_poison == 0 && !overloaded;
     let unless = |hidden: bool, value: Value| if hidden { Value::Null } else { value };
     let mut view = json!({
@@ -128,18 +130,23 @@ fn alerts(r: &StreamReport) -> Value {
     }
 }
 
-/// The web source's asks, answers and rows; under a load that is refused, how many requests
-/// went out in its duration depends on the machine too.
+/// The web source's asks, answers and rows; under a load that is refused, or across a crash of
+/// the server, how many requests went out in its duration depends on the machine too.
 fn web(w: &WebReport, overloaded: bool, database_faulted: bool) -> Value {
     let unless = |value: Value| if overloaded { Value::Null } else { value };
     json!({
         "asks": unless(json!(w.asks)),
-        "statuses": match (overloaded, database_faulted) {
-            (true, true) => json!(
+        "statuses": match (overloaded, database_faulted, w.restarts > 0) {
+            (true, true, _) => json!(
                 "depend on when the database faults hit: what it could not take was refused"
             ),
-            (true, false) => json!("depend on how fast the pipeline took events: load was refused"),
-            (false, _) => json!(w.statuses),
+            (true, false, true) => json!(
+                "depend on how long the server took to start again: requests that found it down got no answer"
+            ),
+            (true, false, false) => {
+                json!("depend on how fast the pipeline took events: load was refused")
+            }
+            (false, _, _) => json!(w.statuses),
         },
         "rows": unless(json!(w.rows)),
         "request_log_rows": unless(w.request_log_rows.into()),

@@ -5,9 +5,11 @@
 //! every column as served and the request that served it, nothing stored for a refused request,
 //! and `request_log` holding exactly the requests that reached the server (as the server saw
 //! them arrive, before it did anything), each with the events stored for it, and the
-//! scheduler's requests as they were answered.
+//! scheduler's requests as they were answered. A server that died at its crash point leaves
+//! requests cut off: unanswered, unlogged, perhaps stored; what was stored for them must have
+//! been sent on to Kinesis like any 200's events, and what was not stored must not have been.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use tickflow_pipeline::web::Arrival;
 
@@ -33,37 +35,62 @@ pub const CHECKS: [&str; 6] = [
 /// when known).
 type Expected = HashMap<uuid::Uuid, (Option<Digest>, Option<uuid::Uuid>)>;
 
+/// What the server's side knows of its run.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerSide<'a> {
+    /// The requests that reached the server, as they arrived.
+    pub arrivals: &'a [Arrival],
+    /// Log rows its writer could not store by the end.
+    pub logs_lost: u64,
+    /// Requests a crash of the server cut off (arrived, unlogged when it died).
+    pub cut: &'a HashSet<uuid::Uuid>,
+    /// Times the server died at its crash point and started again.
+    pub restarts: u64,
+}
+
 /// Every web invariant `calls` (the scheduler's answers; `None` when anyone called, as under
-/// `tickflow serve`), the `ledger` and the tables read `back` break. `arrivals` are the
-/// requests that reached the server, `logs_lost` how many log rows its writer could not store.
+/// `tickflow serve`), the `ledger`, the tables read `back` and the `server`'s side break.
 pub fn judge(
     calls: Option<&Calls>,
     ledger: &Ledger,
     back: &ReadBack,
-    arrivals: &[Arrival],
-    logs_lost: u64,
+    server: &ServerSide,
 ) -> Vec<Failure> {
     let mut failures = Vec::new();
+    // Events stored for requests a crash cut off: owed to Kinesis though no 200 carried them.
+    let stored_for_cut: HashSet<uuid::Uuid> = back
+        .rows
+        .iter()
+        .filter(|(_, row)| server.cut.contains(&row.request_id))
+        .map(|(id, _)| *id)
+        .collect();
     let expected = match calls {
         Some(calls) => {
-            failures.extend(answered(&calls.answers));
+            failures.extend(answered(&calls.answers, server));
             failures.extend(refusals(&calls.answers));
             failures.extend(retry_after(&calls.answers));
-            let (expected, problems) = served(&calls.answers, ledger);
+            let (expected, problems) = served(&calls.answers, ledger, &stored_for_cut);
             failures.extend(problems);
-            failures.extend(request_log(&calls.answers, back));
+            failures.extend(request_log(&calls.answers, back, server.cut));
             expected
         }
         None => from_ledger(ledger),
     };
-    failures.extend(rows(&expected, back));
-    failures.extend(arrivals_logged(arrivals, back, logs_lost));
+    failures.extend(rows(&expected, back, ledger, &stored_for_cut));
+    failures.extend(arrivals_logged(back, server));
     failures
 }
 
 /// `request_log` holds a row for each request that reached the server, saying how it arrived
-/// (method, URL, client), and no other; each row's events are those stored for its request.
-fn arrivals_logged(arrivals: &[Arrival], back: &ReadBack, logs_lost: u64) -> Option<Failure> {
+/// (method, URL, client), and no other (a request a crash cut off may have none); each row's
+/// events are those stored for its request.
+fn arrivals_logged(back: &ReadBack, server: &ServerSide) -> Option<Failure> {
+    let ServerSide {
+        arrivals,
+        logs_lost,
+        cut,
+        ..
+    } = *server;
     type Seen<'a> = (&'a str, &'a str, &'a str);
     let mut logged: HashMap<uuid::Uuid, Vec<Seen>> = HashMap::new();
     for row in &back.log {
@@ -82,6 +109,7 @@ fn arrivals_logged(arrivals: &[Arrival], back: &ReadBack, logs_lost: u64) -> Opt
             Some(at) => {
                 rows.swap_remove(at);
             }
+            None if cut.contains(&arrival.request_id) => {}
             None => wrong.push(format!(
                 "{} {} {} from {}: arrived, not logged as it arrived",
                 arrival.request_id, arrival.method, arrival.url, arrival.client
@@ -128,9 +156,17 @@ fn counted(items: &[String], separator: &str) -> String {
     format!("{}: {}", items.len(), shown.join(separator))
 }
 
-/// Every request got an answer (a 200 with a readable body).
-fn answered(answers: &[Answer]) -> Option<Failure> {
-    let unanswered: Vec<&Answer> = answers.iter().filter(|a| a.error.is_some()).collect();
+/// Every request got an answer (a 200 with a readable body), but those a crash of the server
+/// cut off, and those that found it dead (they never reached it) while it started again.
+fn answered(answers: &[Answer], server: &ServerSide) -> Option<Failure> {
+    let arrived: HashSet<uuid::Uuid> = server.arrivals.iter().map(|a| a.request_id).collect();
+    let excused = |a: &Answer| {
+        server.cut.contains(&a.id) || (server.restarts > 0 && !arrived.contains(&a.id))
+    };
+    let unanswered: Vec<&Answer> = answers
+        .iter()
+        .filter(|a| a.error.is_some() && !excused(a))
+        .collect();
     (!unanswered.is_empty()).then(|| {
         let examples: Vec<String> = unanswered
             .iter()
@@ -196,8 +232,13 @@ fn retry_after(answers: &[Answer]) -> Option<Failure> {
 }
 
 /// The events 200s carried, checked against the ledger: each once, each in it with the same
-/// bytes (when sent as served), and nothing in it that no 200 carried.
-fn served(answers: &[Answer], ledger: &Ledger) -> (Expected, Vec<Failure>) {
+/// bytes (when sent as served), and nothing in it that no 200 carried but the events stored
+/// for requests a crash cut off.
+fn served(
+    answers: &[Answer],
+    ledger: &Ledger,
+    stored_for_cut: &HashSet<uuid::Uuid>,
+) -> (Expected, Vec<Failure>) {
     let mut expected = Expected::new();
     let (mut twice, mut unsent, mut altered) = (Vec::new(), Vec::new(), Vec::new());
     for answer in answers {
@@ -243,11 +284,14 @@ fn served(answers: &[Answer], ledger: &Ledger) -> (Expected, Vec<Failure>) {
             ),
         ));
     }
-    let extra = ledger.ids().filter(|id| !expected.contains_key(id)).count();
+    let extra = ledger
+        .ids()
+        .filter(|id| !expected.contains_key(id) && !stored_for_cut.contains(id))
+        .count();
     if extra > 0 {
         failures.push(Failure::new(
             "web.served",
-            "nothing sent to Kinesis that no 200 carried",
+            "nothing sent to Kinesis that no 200 carried (but what a crash cut off after storing)",
             format!("{extra} events sent that no answer carried"),
         ));
     }
@@ -266,8 +310,14 @@ fn from_ledger(ledger: &Ledger) -> Expected {
         .collect()
 }
 
-/// Every expected event stored with its columns and its request; nothing else stored.
-fn rows(expected: &Expected, back: &ReadBack) -> Vec<Failure> {
+/// Every expected event stored with its columns and its request; nothing else stored but the
+/// events of requests a crash cut off, each of them sent on to Kinesis.
+fn rows(
+    expected: &Expected,
+    back: &ReadBack,
+    ledger: &Ledger,
+    stored_for_cut: &HashSet<uuid::Uuid>,
+) -> Vec<Failure> {
     let (mut missing, mut differ, mut misattributed) = (Vec::new(), Vec::new(), Vec::new());
     for (id, (digest, request)) in expected {
         match back.rows.get(id) {
@@ -285,10 +335,22 @@ fn rows(expected: &Expected, back: &ReadBack) -> Vec<Failure> {
     let unexpected = back
         .rows
         .keys()
-        .filter(|id| !expected.contains_key(id))
+        .filter(|id| !expected.contains_key(id) && !stored_for_cut.contains(id))
         .count();
     let mut failures = Vec::new();
     let list = |v: &[String]| counted(v, ", ");
+    let unrelayed: Vec<String> = stored_for_cut
+        .iter()
+        .filter(|id| !expected.contains_key(id) && ledger.get(id).is_none())
+        .map(uuid::Uuid::to_string)
+        .collect();
+    if !unrelayed.is_empty() {
+        failures.push(Failure::new(
+            "web.rows",
+            "every event stored for a request a crash cut off sent on to Kinesis",
+            format!("stored and never sent {}", list(&unrelayed)),
+        ));
+    }
     if !missing.is_empty() || unexpected > 0 {
         failures.push(Failure::new(
             "web.rows",
@@ -318,7 +380,7 @@ fn rows(expected: &Expected, back: &ReadBack) -> Vec<Failure> {
 
 /// `request_log` holds each request made once, with its URL, status and events, and nothing
 /// else.
-fn request_log(answers: &[Answer], back: &ReadBack) -> Option<Failure> {
+fn request_log(answers: &[Answer], back: &ReadBack, cut: &HashSet<uuid::Uuid>) -> Option<Failure> {
     let mut logged: HashMap<uuid::Uuid, Vec<&super::tables::LogRow>> = HashMap::new();
     for row in &back.log {
         logged.entry(row.request_id).or_default().push(row);
@@ -326,6 +388,7 @@ fn request_log(answers: &[Answer], back: &ReadBack) -> Option<Failure> {
     let mut wrong = Vec::new();
     for answer in answers.iter().filter(|a| a.status.is_some()) {
         match logged.remove(&answer.id).as_deref() {
+            None | Some([]) if cut.contains(&answer.id) => {}
             None | Some([]) => wrong.push(format!("{} {} not logged", answer.id, answer.url)),
             Some([row]) => {
                 let as_answered = row.url == answer.url
@@ -433,6 +496,19 @@ mod tests {
         )
     }
 
+    static NONE_CUT: std::sync::LazyLock<HashSet<uuid::Uuid>> =
+        std::sync::LazyLock::new(HashSet::new);
+
+    /// The server's side of a run no crash cut into.
+    fn side(arrivals: &[Arrival], logs_lost: u64) -> ServerSide<'_> {
+        ServerSide {
+            arrivals,
+            logs_lost,
+            cut: &NONE_CUT,
+            restarts: 0,
+        }
+    }
+
     fn answer(id: uuid::Uuid, ask: Ask, status: u16, events: Vec<(uuid::Uuid, Digest)>) -> Answer {
         Answer {
             id,
@@ -458,7 +534,7 @@ mod tests {
                 client: r.client.clone(),
             })
             .collect();
-        judge(Some(calls), ledger, back, &arrivals, 0)
+        judge(Some(calls), ledger, back, &side(&arrivals, 0))
             .into_iter()
             .map(|f| format!("{}: {}", f.check, f.actual))
             .collect()
@@ -468,7 +544,7 @@ mod tests {
     fn a_run_stored_and_logged_as_served_passes() {
         let (calls, ledger, back, arrivals) = good_run_arriving();
         assert_eq!(checks(&calls, &ledger, &back), Vec::<String>::new());
-        assert!(judge(None, &ledger, &back, &arrivals, 0).is_empty());
+        assert!(judge(None, &ledger, &back, &side(&arrivals, 0)).is_empty());
     }
 
     #[test]
@@ -477,7 +553,7 @@ mod tests {
         // The handler of the 429 was dropped: no row, though another row came twice.
         let copy = back.log[0].clone();
         back.log[3] = copy;
-        let failures = judge(None, &ledger, &back, &arrivals, 0);
+        let failures = judge(None, &ledger, &back, &side(&arrivals, 0));
         assert_eq!(failures.len(), 1, "{failures:?}");
         assert!(
             failures[0]
@@ -494,7 +570,7 @@ mod tests {
         // A 200 logged with another count of events than were stored for it.
         let (_, ledger, mut back, arrivals) = good_run_arriving();
         back.log[0].events = 5;
-        let failures = judge(None, &ledger, &back, &arrivals, 0);
+        let failures = judge(None, &ledger, &back, &side(&arrivals, 0));
         assert!(
             failures[0]
                 .actual
@@ -504,7 +580,7 @@ mod tests {
         // A 200 whose rows were stored and whose log row is gone.
         let (_, ledger, mut back, arrivals) = good_run_arriving();
         back.log.remove(0);
-        assert_eq!(judge(None, &ledger, &back, &arrivals, 0).len(), 1);
+        assert_eq!(judge(None, &ledger, &back, &side(&arrivals, 0)).len(), 1);
     }
 
     #[test]
@@ -562,8 +638,11 @@ mod tests {
             .iter()
             .any(|c| c.contains("logged 2 times")));
         let (calls, ledger, back, arrivals) = good_run_arriving();
-        assert!(judge(Some(&calls), &ledger, &back, &arrivals, 0).is_empty());
-        assert_eq!(judge(Some(&calls), &ledger, &back, &arrivals, 1).len(), 1);
+        assert!(judge(Some(&calls), &ledger, &back, &side(&arrivals, 0)).is_empty());
+        assert_eq!(
+            judge(Some(&calls), &ledger, &back, &side(&arrivals, 1)).len(),
+            1
+        );
     }
 
     #[test]
@@ -592,6 +671,98 @@ mod tests {
             found.iter().any(|c| c.starts_with("web.answered")),
             "{found:?}"
         );
+    }
+
+    /// A run whose server died once: the first 200's request was cut off after its rows
+    /// committed (no answer, no log row), and one request found the server down (it never
+    /// arrived). Returns the run, its arrivals and the cut request.
+    fn crashed_run() -> (Calls, Ledger, ReadBack, Vec<Arrival>, uuid::Uuid) {
+        let (mut calls, ledger, mut back, mut arrivals) = good_run_arriving();
+        let cut = calls.answers[0].id;
+        calls.answers[0].status = None;
+        calls.answers[0].error = Some("connection closed before the answer".into());
+        calls.answers[0].events.clear();
+        back.log.retain(|row| row.request_id != cut);
+        let refused = Answer {
+            status: None,
+            error: Some("connection refused".into()),
+            ..answer(uuid::Uuid::new_v4(), Ask::Scheduled, 200, Vec::new())
+        };
+        calls.answers.push(refused);
+        arrivals.retain(|a| a.request_id != refused_id(&calls));
+        (calls, ledger, back, arrivals, cut)
+    }
+
+    fn refused_id(calls: &Calls) -> uuid::Uuid {
+        calls.answers.last().expect("a refused request").id
+    }
+
+    fn crashed_checks(
+        calls: &Calls,
+        ledger: &Ledger,
+        back: &ReadBack,
+        arrivals: &[Arrival],
+        cut: &HashSet<uuid::Uuid>,
+    ) -> Vec<String> {
+        let server = ServerSide {
+            arrivals,
+            logs_lost: 0,
+            cut,
+            restarts: 1,
+        };
+        judge(Some(calls), ledger, back, &server)
+            .into_iter()
+            .map(|f| format!("{}: {}", f.check, f.actual))
+            .collect()
+    }
+
+    #[test]
+    fn what_a_crash_cut_off_after_storing_must_still_reach_kinesis() {
+        let (calls, ledger, back, arrivals, cut) = crashed_run();
+        let cut = HashSet::from([cut]);
+        // Stored for the cut-off request, and sent on: no answer, no log row, no failure.
+        assert_eq!(
+            crashed_checks(&calls, &ledger, &back, &arrivals, &cut),
+            Vec::<String>::new()
+        );
+        // Stored, and never sent (a server that queued its events in memory and died).
+        let mut lost = Ledger::new();
+        for id in ledger.ids() {
+            if back.rows[id].request_id != *cut.iter().next().unwrap() {
+                let sent = ledger.get(id).unwrap();
+                lost.record(*id, sent.fate, b"x", 1, Duration::ZERO);
+            }
+        }
+        let found = crashed_checks(&calls, &lost, &back, &arrivals, &cut);
+        assert!(
+            found
+                .iter()
+                .any(|c| c.starts_with("web.rows: stored and never sent 2")),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn only_a_crash_excuses_a_request_unanswered_or_unlogged() {
+        let (calls, ledger, back, arrivals, cut) = crashed_run();
+        // The same run judged as if no crash had cut anything off.
+        let found = crashed_checks(&calls, &ledger, &back, &arrivals, &HashSet::new());
+        for check in ["web.answered", "web.request_log", "web.served", "web.rows"] {
+            assert!(
+                found.iter().any(|c| c.starts_with(check)),
+                "{check}: {found:?}"
+            );
+        }
+        // With no restart, a request that never arrived is not excused either.
+        let server = ServerSide {
+            arrivals: &arrivals,
+            logs_lost: 0,
+            cut: &HashSet::from([cut]),
+            restarts: 0,
+        };
+        let failures = judge(Some(&calls), &ledger, &back, &server);
+        let checks: Vec<&str> = failures.iter().map(|f| f.check.as_str()).collect();
+        assert_eq!(checks, ["web.answered"], "{failures:?}");
     }
 
     #[test]

@@ -5,11 +5,14 @@
 //!
 //! - [`settings`]: the `[web]` section;
 //! - [`source`]: the tables, the server and its callers for one run;
+//! - [`process`]: the server, its writer and its relay as one process, started again after a
+//!   crash;
 //! - [`client`]: the scheduler, an open-model HTTP client that keeps every answer;
 //! - [`tables`]: the tables read back; [`judge`]: the invariants; [`report`]: what it says.
 
 pub mod client;
 pub mod judge;
+pub mod process;
 pub mod report;
 pub mod settings;
 pub mod source;

@@ -53,6 +53,11 @@ pub struct WebReport {
     pub commits_failed: u64,
     /// Times the writer connected again after losing its connection.
     pub reconnects: u64,
+    /// Events the relay sent from the outbox on to the producer (again after a restart
+    /// included).
+    pub relayed: u64,
+    /// Times the web source's process died at its crash point and started again.
+    pub restarts: u64,
 }
 
 impl WebReport {
@@ -67,9 +72,11 @@ impl WebReport {
             lag_us: calls.lag_us.summary(),
             rows: back.per_table.clone(),
             request_log_rows: back.log.len() as u64,
-            commits: served.store.commits,
-            commits_failed: served.store.not_committed,
-            reconnects: served.store.reconnects,
+            commits: served.process.store.commits,
+            commits_failed: served.process.store.not_committed,
+            reconnects: served.process.store.reconnects,
+            relayed: served.process.relay.relayed,
+            restarts: served.process.restarts,
             ..WebReport::default()
         };
         let (mut all, mut ok) = (LatencyHistogram::default(), LatencyHistogram::default());
@@ -152,13 +159,15 @@ impl WebReport {
         let rows: Vec<String> = self.rows.iter().map(|(t, n)| format!("{t} {n}")).collect();
         let _ = writeln!(
             out,
-            "  events served {}; rows {}; request_log {} ({} commits, {} failed, {} reconnects)",
+            "  events served {}; rows {}; request_log {} ({} commits, {} failed, {} reconnects); {} relayed from the outbox; {} restarts",
             self.events_served,
             rows.join(", "),
             self.request_log_rows,
             self.commits,
             self.commits_failed,
-            self.reconnects
+            self.reconnects,
+            self.relayed,
+            self.restarts
         );
         out
     }
@@ -179,6 +188,8 @@ impl WebReport {
                 "commits",
                 "failed commits",
                 "reconnects",
+                "relayed",
+                "restarts",
             ],
             [[
                 self.requests.to_string(),
@@ -190,6 +201,8 @@ impl WebReport {
                 self.commits.to_string(),
                 self.commits_failed.to_string(),
                 self.reconnects.to_string(),
+                self.relayed.to_string(),
+                self.restarts.to_string(),
             ]],
         ));
         html.push_str(&crate::render::html::table(

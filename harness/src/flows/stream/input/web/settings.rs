@@ -28,8 +28,8 @@ pub struct WebSettings {
     pub every_secs: f64,
     /// Market time per wall time: 6000 makes a market minute last 10 ms, a trading day 3.9 s.
     pub speed: f64,
-    /// Events the queue between the server and the producer holds: a 200 is only answered once
-    /// its events are in it, and a request that does not fit gets 429.
+    /// Events stored and not yet relayed to the producer that the server lets wait: a request
+    /// that would add to a longer backlog gets 429.
     pub queue: usize,
     /// Requests the database writer may have queued before requests get 503.
     pub db_queue: usize,

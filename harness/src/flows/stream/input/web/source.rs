@@ -1,29 +1,35 @@
 //! A web-sourced run's front end: its tables, its server and its callers.
 //!
-//! A web-sourced run's front end: its tables in PostgreSQL, the server in front of the
-//! producer's queue, and whoever calls it (the scheduler, or nobody but curl while `tickflow
-//! serve` waits for Ctrl-C). The queue's receiver is what the feed reads; it ends once the
-//! callers are done and the server has stopped. The callers and the database writer are stages
-//! of the front end's own [`StageSet`]: whichever way a run ends, none outlives it.
+//! A web-sourced run's front end: its tables in PostgreSQL, the server that stores into them,
+//! the relay that sends what was stored on to the producer's queue, and whoever calls the
+//! server (the scheduler, or nobody but curl while `tickflow serve` waits for Ctrl-C). The
+//! queue's receiver is what the feed reads; it ends once the callers are done, the server has
+//! stopped, its writer has ended and the relay has sent the outbox to its end. The callers, the
+//! database writer and the relay are stages of the front end's own [`StageSet`]: whichever way
+//! a run ends, none outlives it.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
+use tickflow_pipeline::chaos::Chaos;
 use tickflow_pipeline::control::{Control, Phase};
 use tickflow_pipeline::event::MarketEvent;
 use tickflow_pipeline::source::{Generator, GeneratorConfig};
 use tickflow_pipeline::stages::StageSet;
-use tickflow_pipeline::web::{
-    Connector, Schema, Store, StoreStats, Token, WebConfig, WebServer, WebStats,
-};
+use tickflow_pipeline::web::{Backlog, Connector, Schema, Token, WebConfig, WebStats};
 use tokio::sync::{mpsc, oneshot};
 
 use super::client::{Calls, Scheduler};
+use super::process::{Process, ProcessStats};
 use super::settings::WebSettings;
 use crate::error::{Error, Result};
 use crate::flows::stream::input::arrival::LoadPlan;
 use crate::infra::postgres;
+
+/// Most events between the relay and the producer (the backlog, `web.queue`, bounds what waits
+/// in the database).
+const RELAY_QUEUE: usize = 4_096;
 
 /// Who calls the server during the run.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -72,7 +78,7 @@ pub struct WebRun {
     scheduled: bool,
     stages: Stages,
     calls: oneshot::Receiver<Calls>,
-    store: oneshot::Receiver<StoreStats>,
+    process: oneshot::Receiver<ProcessStats>,
 }
 
 /// The front end's stages (a newtype: [`StageSet`] says nothing of itself in `Debug`).
@@ -80,7 +86,7 @@ struct Stages(StageSet);
 
 impl std::fmt::Debug for Stages {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Stages(web callers, web database writer)")
+        f.write_str("Stages(web callers, web source)")
     }
 }
 
@@ -132,8 +138,8 @@ impl Tables {
 pub struct Served {
     /// Every call the scheduler made, with its answer.
     pub calls: Calls,
-    /// What the database writer committed.
-    pub store: StoreStats,
+    /// What the web source's process did: its writers, its relays, its restarts.
+    pub process: ProcessStats,
 }
 
 /// The front end once it stopped: ready to be judged.
@@ -150,38 +156,54 @@ pub struct Finished {
 }
 
 impl WebRun {
-    /// Starts the server in front of `tables`, its database writer and its callers; returns the
-    /// front end and the queue the feed reads.
+    /// Starts the server in front of `tables`, its database writer, the relay and the callers;
+    /// returns the front end and the queue the feed reads.
     ///
     /// # Errors
     /// No connection to PostgreSQL, the address not bound.
     pub async fn start(
         spec: &WebSpec,
         tables: &Tables,
+        chaos: Option<Arc<Chaos>>,
     ) -> Result<(Self, mpsc::Receiver<MarketEvent>)> {
         let settings = &spec.settings;
         let addr = settings
             .addr
             .parse()
             .map_err(|_| Error::Input(format!("web.addr {:?} is not an address", settings.addr)))?;
-        let connector = Connector::new(&tables.url, &writer_name(tables.schema.name()))?;
-        let (store, writer) =
-            Store::connect(connector, tables.schema.clone(), settings.db_queue).await?;
-        let mut stages = StageSet::new();
-        let (stored, store_rx) = oneshot::channel();
-        stages.start("web database writer", |control| {
-            until_drained(control, stored, writer)
-        });
-        let (queue, events) = mpsc::channel(settings.queue);
+        let (queue, events) = mpsc::channel(settings.queue.min(RELAY_QUEUE));
         let stats = Arc::new(WebStats::default());
-        let config = WebConfig {
-            addr,
-            max_batch: settings.max_batch,
-            token: spec.token.as_deref().and_then(Token::new),
+        let generator: Box<dyn Iterator<Item = MarketEvent> + Send> =
+            Box::new(Generator::new(spec.generator.clone()));
+        let mut process = Process {
+            connector: Connector::new(&tables.url, &writer_name(tables.schema.name()))?,
+            schema: tables.schema.clone(),
+            db_queue: settings.db_queue,
+            config: WebConfig {
+                addr,
+                max_batch: settings.max_batch,
+                token: spec.token.as_deref().and_then(Token::new),
+                chaos,
+            },
+            data: Arc::new(std::sync::Mutex::new(generator)),
+            backlog: Arc::new(Backlog::new(settings.queue)),
+            queue,
+            stats: stats.clone(),
         };
-        let data = Box::new(Generator::new(spec.generator.clone()));
-        let server = WebServer::start(&config, data, queue, store, stats.clone()).await?;
-        let addr = server.addr();
+        let first = process.start().await?;
+        let addr = first.addr();
+        let mut stages = StageSet::new();
+        let (stop, stopped) = oneshot::channel();
+        let (lived, process_rx) = oneshot::channel();
+        stages.start("web source", |mut control| async move {
+            let stats = process
+                .live(first, stopped)
+                .await
+                .map_err(|e| tickflow_pipeline::Error::Stage(e.to_string()))?;
+            let _ = lived.send(stats);
+            control.reached(Phase::Drain).await;
+            Ok(())
+        });
         let scheduler = Scheduler {
             base: format!("http://{addr}"),
             batch: settings.batch,
@@ -200,9 +222,7 @@ impl WebRun {
                     Calls::default()
                 }
             };
-            if let Err(e) = server.stop().await {
-                tracing::warn!(error = %e, "the web server did not stop cleanly");
-            }
+            let _ = stop.send(());
             calls
         };
         stages.start("web callers", |control| {
@@ -214,7 +234,7 @@ impl WebRun {
             scheduled,
             stages: Stages(stages),
             calls: calls_rx,
-            store: store_rx,
+            process: process_rx,
         };
         Ok((run, events))
     }
@@ -224,8 +244,8 @@ impl WebRun {
         self.stages.0.failure().await
     }
 
-    /// Waits for the callers and the database writer to finish, each within `limit` (the queue
-    /// has closed by then: the feed ended).
+    /// Waits for the callers, the database writer and the relay to finish, each within `limit`
+    /// (the queue has closed by then: the feed ended).
     ///
     /// # Errors
     /// A stage that ended abnormally or did not finish in time.
@@ -236,7 +256,7 @@ impl WebRun {
             scheduled,
             stages: Stages(stages),
             mut calls,
-            mut store,
+            mut process,
         } = self;
         stages.drain(limit, |_| {}).await?;
         let ended = |what: &str| Error::Stage {
@@ -244,11 +264,11 @@ impl WebRun {
             reason: "ended without its figures".into(),
         };
         let calls = calls.try_recv().map_err(|_| ended("web callers"))?;
-        let store = store.try_recv().map_err(|_| ended("web database writer"))?;
+        let process = process.try_recv().map_err(|_| ended("web source"))?;
         Ok(Finished {
             addr,
             stats,
-            served: Served { calls, store },
+            served: Served { calls, process },
             scheduled,
         })
     }
