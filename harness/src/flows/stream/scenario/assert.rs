@@ -107,6 +107,7 @@ fn reconciliation(judge: &mut Judge, expect: &Expect, report: &StreamReport) {
     judge.count("restarts", &expect.restarts, restarts);
     let redelivered = report.stats.redelivered;
     judge.count("redelivered", &expect.redelivered, redelivered);
+    judge.count("busy", &expect.busy, report.stats.busy_messages);
 }
 
 /// The queues once the stages drained.

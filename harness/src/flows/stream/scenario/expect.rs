@@ -43,8 +43,11 @@ pub struct Expect {
     /// Stage restarts after scheduled crashes (every stage together).
     pub restarts: Option<Count>,
     /// Messages the processor left for redelivery (failed, or carrying records another
-    /// invocation was still writing).
+    /// invocation was still writing past the handler's wait).
     pub redelivered: Option<Count>,
+    /// Messages that met another invocation still writing some of their records, and waited
+    /// for that write to end.
+    pub busy: Option<Count>,
     /// The web source's own assertions.
     #[serde(default)]
     pub web: WebExpect,
@@ -218,6 +221,7 @@ impl Default for Expect {
             faults_fired: None,
             restarts: None,
             redelivered: None,
+            busy: None,
             web: WebExpect::default(),
             sinks: SinksExpect::default(),
         }
