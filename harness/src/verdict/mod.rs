@@ -11,6 +11,7 @@ mod facts;
 mod failure;
 pub mod fault_rules;
 mod flow_report;
+pub mod history;
 pub mod latency;
 mod measurement;
 mod record;

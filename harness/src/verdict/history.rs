@@ -1,0 +1,571 @@
+//! Every event's history through a flow's stages, and the anomalies it shows.
+//!
+//! Where each event was seen, stage by stage, kept compactly enough for millions of events: per
+//! stage and event position, how many times (saturating at 255) and when last (milliseconds
+//! after the run started), five bytes; ids that were never sent apart. [`History::check`] walks
+//! each event's route (the stages it must pass, in order, which its fate decides) and finds:
+//! - **lost**: the first stage of the route it never reached, with the last stage before it
+//!   where it was seen, and when;
+//! - **duplicated**: a stage that must see each event once and saw it more often;
+//! - **from nowhere**: a sighting nothing before it explains: at a stage whose predecessor on
+//!   the route never saw the event, at a stage off its route, or of an id never sent.
+//!
+//! A report lists per anomaly kind the count and the first events, with their last sighting:
+//! what a user looking for a lost event needs first.
+
+use std::fmt::Write as _;
+
+use uuid::Uuid;
+
+/// Examples each anomaly kind keeps.
+pub const EXAMPLES: usize = 5;
+
+/// How often an event may pass a stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Times {
+    /// At least once: a stream or a queue delivers again after a retry or a crash.
+    AtLeastOnce,
+    /// Exactly once: a sink that must hold each event once.
+    ExactlyOnce,
+}
+
+/// A stage of a flow, as the history names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stage {
+    /// Its name: `Kinesis`, `SQS`, `lake`.
+    pub name: &'static str,
+    /// What a sighting there is: `sent by the bridge`.
+    pub seen: &'static str,
+    /// How often an event may be seen there.
+    pub times: Times,
+}
+
+/// A stage's index in its history.
+pub type StageId = usize;
+
+/// An event's position in what was sent (0-based): its index in the ledger's order.
+pub type Position = u32;
+
+/// Where each event was seen.
+#[derive(Debug, Clone)]
+pub struct History {
+    stages: Vec<Stage>,
+    events: usize,
+    /// Per stage, per position: sightings (saturating).
+    counts: Vec<Vec<u8>>,
+    /// Per stage, per position: the last sighting, ms after the start.
+    last_ms: Vec<Vec<u32>>,
+    /// Sightings of ids that were never sent.
+    unknown: Vec<(StageId, Uuid, u32)>,
+    /// Sightings of positions past the events sent (a caller's mistake, counted, not kept).
+    out_of_range: u64,
+}
+
+/// One event lost: never seen at `missing_at`, nor after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lost {
+    /// The event.
+    pub position: Position,
+    /// The first stage of its route that never saw it.
+    pub missing_at: StageId,
+    /// The last stage before it that did, and when (`None`: no stage ever saw it).
+    pub last_seen: Option<(StageId, u32)>,
+}
+
+/// One event seen more often than a stage allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Duplicated {
+    /// The event.
+    pub position: Position,
+    /// Where.
+    pub stage: StageId,
+    /// How often (255: at least).
+    pub times: u8,
+}
+
+/// A sighting nothing before it explains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FromNowhere {
+    /// Seen at `stage`, though `skipped`, before it on its route, never saw it.
+    Skipped {
+        /// The event.
+        position: Position,
+        /// Where it was seen.
+        stage: StageId,
+        /// The stage before it that never saw it.
+        skipped: StageId,
+    },
+    /// Seen at `stage`, which its route does not pass.
+    OffRoute {
+        /// The event.
+        position: Position,
+        /// Where it was seen.
+        stage: StageId,
+    },
+    /// An id never sent, seen at `stage`.
+    NeverSent {
+        /// The id.
+        id: Uuid,
+        /// Where it was seen.
+        stage: StageId,
+    },
+}
+
+/// The anomalies of a history: per kind, how many and the first few.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Anomalies {
+    /// Events lost.
+    pub lost: u64,
+    /// The first lost ones.
+    pub lost_examples: Vec<Lost>,
+    /// (event, stage) pairs seen too often.
+    pub duplicated: u64,
+    /// The first of them.
+    pub duplicated_examples: Vec<Duplicated>,
+    /// Sightings nothing explains.
+    pub from_nowhere: u64,
+    /// The first of them.
+    pub from_nowhere_examples: Vec<FromNowhere>,
+}
+
+impl Anomalies {
+    /// Whether the history is clean.
+    pub fn is_empty(&self) -> bool {
+        self.lost + self.duplicated + self.from_nowhere == 0
+    }
+}
+
+fn keep<T>(examples: &mut Vec<T>, count: &mut u64, item: T) {
+    *count += 1;
+    if examples.len() < EXAMPLES {
+        examples.push(item);
+    }
+}
+
+impl History {
+    /// An empty history of `events` events through `stages`.
+    pub fn new(stages: Vec<Stage>, events: usize) -> Self {
+        let n = stages.len();
+        Self {
+            stages,
+            events,
+            counts: vec![vec![0; events]; n],
+            last_ms: vec![vec![0; events]; n],
+            unknown: Vec::new(),
+            out_of_range: 0,
+        }
+    }
+
+    /// The stages, in order.
+    pub fn stages(&self) -> &[Stage] {
+        &self.stages
+    }
+
+    /// Event `position` seen at `stage`, `at_ms` after the start.
+    pub fn saw(&mut self, stage: StageId, position: Position, at_ms: u32) {
+        let p = position as usize;
+        if stage >= self.stages.len() || p >= self.events {
+            self.out_of_range += 1;
+            return;
+        }
+        let count = &mut self.counts[stage][p];
+        *count = count.saturating_add(1);
+        let last = &mut self.last_ms[stage][p];
+        *last = (*last).max(at_ms);
+    }
+
+    /// An id that was never sent, seen at `stage`.
+    pub fn saw_unknown(&mut self, stage: StageId, id: Uuid, at_ms: u32) {
+        self.unknown.push((stage, id, at_ms));
+    }
+
+    /// Sightings of positions past the events sent.
+    pub fn out_of_range(&self) -> u64 {
+        self.out_of_range
+    }
+
+    /// How many distinct events `stage` saw.
+    pub fn reached(&self, stage: StageId) -> u64 {
+        self.counts
+            .get(stage)
+            .map_or(0, |c| c.iter().filter(|&&n| n > 0).count() as u64)
+    }
+
+    /// The anomalies, each event held to `route(position)`: the stages it must pass, in order.
+    pub fn check<'r>(&self, route: impl Fn(Position) -> &'r [StageId]) -> Anomalies {
+        let mut found = Anomalies::default();
+        for p in 0..self.events {
+            let position = p as Position;
+            self.check_event(position, route(position), &mut found);
+        }
+        for &(stage, id, _) in &self.unknown {
+            let item = FromNowhere::NeverSent { id, stage };
+            keep(
+                &mut found.from_nowhere_examples,
+                &mut found.from_nowhere,
+                item,
+            );
+        }
+        found
+    }
+
+    fn check_event(&self, position: Position, route: &[StageId], found: &mut Anomalies) {
+        let p = position as usize;
+        let count = |s: StageId| self.counts.get(s).map_or(0, |c| c[p]);
+        let first_gap = route.iter().position(|&s| count(s) == 0);
+        if let Some(k) = first_gap {
+            match route[k..].iter().find(|&&s| count(s) > 0) {
+                // Seen further on: not lost, but something skipped the stage.
+                Some(&stage) => {
+                    let item = FromNowhere::Skipped {
+                        position,
+                        stage,
+                        skipped: route[k],
+                    };
+                    keep(
+                        &mut found.from_nowhere_examples,
+                        &mut found.from_nowhere,
+                        item,
+                    );
+                }
+                None => {
+                    let last_seen = k
+                        .checked_sub(1)
+                        .map(|before| (route[before], self.last_ms[route[before]][p]));
+                    let item = Lost {
+                        position,
+                        missing_at: route[k],
+                        last_seen,
+                    };
+                    keep(&mut found.lost_examples, &mut found.lost, item);
+                }
+            }
+        }
+        for &stage in route {
+            let times = count(stage);
+            if self.stages[stage].times == Times::ExactlyOnce && times > 1 {
+                let item = Duplicated {
+                    position,
+                    stage,
+                    times,
+                };
+                keep(&mut found.duplicated_examples, &mut found.duplicated, item);
+            }
+        }
+        for stage in (0..self.stages.len()).filter(|s| !route.contains(s) && count(*s) > 0) {
+            let item = FromNowhere::OffRoute { position, stage };
+            keep(
+                &mut found.from_nowhere_examples,
+                &mut found.from_nowhere,
+                item,
+            );
+        }
+    }
+
+    /// The anomalies as lines, each event named by `id_of` and each time shown by `clock`
+    /// (ms after the start to a wall time), e.g. `lost 3: last seen in SQS (sent by the bridge
+    /// at 14:32:07.113), never in lake: 1f0c...`.
+    pub fn render(
+        &self,
+        found: &Anomalies,
+        id_of: impl Fn(Position) -> Uuid,
+        clock: impl Fn(u32) -> String,
+    ) -> Vec<String> {
+        let name = |s: StageId| self.stages[s].name;
+        let mut lines = Vec::new();
+        if found.lost > 0 {
+            let mut line = format!("lost {}:", found.lost);
+            for l in &found.lost_examples {
+                let seen = match l.last_seen {
+                    Some((s, at)) => format!(
+                        "last seen in {} ({} at {})",
+                        name(s),
+                        self.stages[s].seen,
+                        clock(at)
+                    ),
+                    None => "never seen".to_string(),
+                };
+                let _ = write!(
+                    line,
+                    " {} {seen}, never in {};",
+                    id_of(l.position),
+                    name(l.missing_at)
+                );
+            }
+            lines.push(line.trim_end_matches(';').to_string());
+        }
+        if found.duplicated > 0 {
+            let examples: Vec<String> = found
+                .duplicated_examples
+                .iter()
+                .map(|d| {
+                    format!(
+                        "{} {} times in {}",
+                        id_of(d.position),
+                        d.times,
+                        name(d.stage)
+                    )
+                })
+                .collect();
+            lines.push(format!(
+                "duplicated {}: {}",
+                found.duplicated,
+                examples.join(", ")
+            ));
+        }
+        if found.from_nowhere > 0 {
+            let examples: Vec<String> = found
+                .from_nowhere_examples
+                .iter()
+                .map(|f| match *f {
+                    FromNowhere::Skipped {
+                        position,
+                        stage,
+                        skipped,
+                    } => format!(
+                        "{} in {} though never in {}",
+                        id_of(position),
+                        name(stage),
+                        name(skipped)
+                    ),
+                    FromNowhere::OffRoute { position, stage } => {
+                        format!("{} in {}, off its route", id_of(position), name(stage))
+                    }
+                    FromNowhere::NeverSent { id, stage } => {
+                        format!("{id} in {}, never sent", name(stage))
+                    }
+                })
+                .collect();
+            lines.push(format!(
+                "from nowhere {}: {}",
+                found.from_nowhere,
+                examples.join(", ")
+            ));
+        }
+        lines
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::{HashMap, HashSet};
+
+    const KINESIS: StageId = 0;
+    const SQS: StageId = 1;
+    const LAKE: StageId = 2;
+    const DLQ: StageId = 3;
+    const CLEAN: &[StageId] = &[KINESIS, SQS, LAKE];
+    const DEAD: &[StageId] = &[KINESIS, SQS, DLQ];
+
+    fn stages() -> Vec<Stage> {
+        let stage = |name, seen, times| Stage { name, seen, times };
+        vec![
+            stage("Kinesis", "put by the producer", Times::AtLeastOnce),
+            stage("SQS", "sent by the bridge", Times::AtLeastOnce),
+            stage("lake", "written", Times::ExactlyOnce),
+            stage("DLQ", "dead-lettered", Times::ExactlyOnce),
+        ]
+    }
+
+    /// `events` events, each seen once at every stage of `route`.
+    fn clean(events: usize, route: &[StageId]) -> History {
+        let mut h = History::new(stages(), events);
+        for p in 0..events as Position {
+            for (i, &s) in route.iter().enumerate() {
+                h.saw(s, p, 10 * p + i as u32);
+            }
+        }
+        h
+    }
+
+    #[test]
+    fn a_clean_history_has_no_anomaly() {
+        assert!(clean(100, CLEAN).check(|_| CLEAN).is_empty());
+        // Seen twice where at least once is enough: still clean.
+        let mut h = clean(10, CLEAN);
+        h.saw(SQS, 3, 99);
+        assert!(h.check(|_| CLEAN).is_empty());
+    }
+
+    #[test]
+    fn a_loss_at_each_stage_names_the_last_stage_that_saw_it() {
+        for (k, &missing) in CLEAN.iter().enumerate() {
+            let mut h = History::new(stages(), 3);
+            for p in 0..3 {
+                for &s in CLEAN {
+                    if !(p == 1 && CLEAN[k..].contains(&s)) {
+                        h.saw(s, p, 1_000 + s as u32);
+                    }
+                }
+            }
+            let found = h.check(|_| CLEAN);
+            let last_seen = k
+                .checked_sub(1)
+                .map(|b| (CLEAN[b], 1_000 + CLEAN[b] as u32));
+            assert_eq!(
+                found.lost_examples,
+                [Lost {
+                    position: 1,
+                    missing_at: missing,
+                    last_seen
+                }]
+            );
+            assert_eq!(
+                (found.lost, found.duplicated, found.from_nowhere),
+                (1, 0, 0)
+            );
+        }
+    }
+
+    #[test]
+    fn a_duplicate_where_once_is_required_and_a_sighting_from_nowhere_fail() {
+        let mut h = clean(5, CLEAN);
+        h.saw(LAKE, 2, 50);
+        let found = h.check(|_| CLEAN);
+        assert_eq!(
+            found.duplicated_examples,
+            [Duplicated {
+                position: 2,
+                stage: LAKE,
+                times: 2
+            }]
+        );
+        // In the lake without ever being in SQS: a tap missed it, or something made it up.
+        let mut h = History::new(stages(), 1);
+        h.saw(KINESIS, 0, 1);
+        h.saw(LAKE, 0, 2);
+        assert_eq!(
+            h.check(|_| CLEAN).from_nowhere_examples,
+            [FromNowhere::Skipped {
+                position: 0,
+                stage: LAKE,
+                skipped: SQS
+            }]
+        );
+        // Dead-lettered as well as written: off its route.
+        let mut h = clean(1, CLEAN);
+        h.saw(DLQ, 0, 9);
+        assert_eq!(
+            h.check(|_| CLEAN).from_nowhere_examples,
+            [FromNowhere::OffRoute {
+                position: 0,
+                stage: DLQ
+            }]
+        );
+        let mut h = clean(1, DEAD);
+        let stranger = Uuid::from_u128(7);
+        h.saw_unknown(LAKE, stranger, 3);
+        let found = h.check(|_| DEAD);
+        assert_eq!(
+            found.from_nowhere_examples,
+            [FromNowhere::NeverSent {
+                id: stranger,
+                stage: LAKE
+            }]
+        );
+    }
+
+    #[test]
+    fn the_report_says_where_a_lost_event_was_last_seen_and_when() {
+        let mut h = clean(2, CLEAN);
+        let mut lost = History::new(stages(), 1);
+        lost.saw(KINESIS, 0, 5);
+        lost.saw(SQS, 0, 7_113);
+        let found = lost.check(|_| CLEAN);
+        let lines = lost.render(
+            &found,
+            |p| Uuid::from_u128(u128::from(p) + 1),
+            |ms| format!("+{ms} ms"),
+        );
+        assert_eq!(
+            lines,
+            ["lost 1: 00000000-0000-0000-0000-000000000001 last seen in SQS (sent by the bridge at +7113 ms), never in lake"]
+        );
+        h.saw(LAKE, 1, 9);
+        let found = h.check(|_| CLEAN);
+        let lines = h.render(
+            &found,
+            |p| Uuid::from_u128(u128::from(p)),
+            |ms| ms.to_string(),
+        );
+        assert_eq!(
+            lines,
+            ["duplicated 1: 00000000-0000-0000-0000-000000000001 2 times in lake"]
+        );
+    }
+
+    #[test]
+    fn a_position_past_the_events_is_counted_not_kept() {
+        let mut h = History::new(stages(), 2);
+        h.saw(LAKE, 2, 0);
+        h.saw(9, 0, 0);
+        assert_eq!(h.out_of_range(), 2);
+        assert_eq!(h.reached(LAKE), 0);
+    }
+
+    /// The checker's answer from plain sets: per stage, the positions seen and how often.
+    fn oracle(
+        sightings: &[(StageId, Position)],
+        events: usize,
+        route: &dyn Fn(Position) -> &'static [StageId],
+    ) -> (HashSet<Position>, HashSet<(Position, StageId)>, u64) {
+        let mut seen: HashMap<StageId, HashMap<Position, u32>> = HashMap::new();
+        for &(s, p) in sightings {
+            *seen.entry(s).or_default().entry(p).or_default() += 1;
+        }
+        let at = |s: StageId, p: Position| seen.get(&s).and_then(|m| m.get(&p)).copied();
+        let (mut lost, mut twice, mut nowhere) = (HashSet::new(), HashSet::new(), 0);
+        for p in 0..events as Position {
+            let r = route(p);
+            let gap = r.iter().position(|&s| at(s, p).is_none());
+            if let Some(k) = gap {
+                if r[k..].iter().all(|&s| at(s, p).is_none()) {
+                    lost.insert(p);
+                } else {
+                    nowhere += 1;
+                }
+            }
+            for &s in r {
+                if stages()[s].times == Times::ExactlyOnce && at(s, p).unwrap_or(0) > 1 {
+                    twice.insert((p, s));
+                }
+            }
+            nowhere += (0..4)
+                .filter(|s| !r.contains(s) && at(*s, p).is_some())
+                .count() as u64;
+        }
+        (lost, twice, nowhere)
+    }
+
+    proptest! {
+        #[test]
+        fn the_checker_agrees_with_a_set_based_oracle(
+            events in 1usize..40,
+            sightings in proptest::collection::vec((0usize..4, 0u32..40), 0..300),
+            dead in proptest::collection::vec(any::<bool>(), 40),
+        ) {
+            let route = move |p: Position| if dead[p as usize] { DEAD } else { CLEAN };
+            let mut h = History::new(stages(), events);
+            let kept: Vec<(StageId, Position)> = sightings
+                .into_iter()
+                .filter(|&(_, p)| (p as usize) < events)
+                .collect();
+            for &(s, p) in &kept {
+                h.saw(s, p, 0);
+            }
+            let found = h.check(&route);
+            let (lost, twice, nowhere) = oracle(&kept, events, &route);
+            prop_assert_eq!(found.lost, lost.len() as u64);
+            prop_assert_eq!(found.duplicated, twice.len() as u64);
+            prop_assert_eq!(found.from_nowhere, nowhere);
+            for l in &found.lost_examples {
+                prop_assert!(lost.contains(&l.position));
+            }
+            for d in &found.duplicated_examples {
+                prop_assert!(twice.contains(&(d.position, d.stage)));
+            }
+        }
+    }
+}
