@@ -21,7 +21,7 @@
 //! 0. foundations: `utc`, `draw`, `control`, `retry`, `calls`, `compress`, `kpl`, `s3_event`,
 //!    `resources`;
 //! 1. the data: `event`, `envelope`, `source`;
-//! 2. AWS, faults and stages: `chaos`, `aws`, `error`, `stages`, `esm`, `resend`;
+//! 2. AWS, faults and stages: `chaos`, `aws`, `error`, `stages`, `history`, `esm`, `resend`;
 //! 3. the outputs stages share: `lake`, `notify`;
 //! 4. the stages and pipelines, each apart from the others: `producer`, `bridge`, `processor`,
 //!    `web`, `batch`, `price_files`.
@@ -85,6 +85,7 @@ const PIPELINE: Tree = Tree {
         ("aws", 2),
         ("error", 2),
         ("stages", 2),
+        ("history", 2),
         ("esm", 2),
         ("resend", 2),
         ("lake", 3),

@@ -8,23 +8,8 @@
 
 use tokio_postgres::{Client, GenericClient};
 
-use super::tables::Schema;
+use super::tables::{Schema, OUTBOX, RELAYED};
 use crate::event::MarketEvent;
-
-/// The table of records to relay.
-pub const OUTBOX: &str = "outbox";
-/// The table of the relay's position (one row).
-pub const RELAYED: &str = "relayed";
-
-/// The outbox's two tables, for [`Schema::create`].
-pub(super) fn ddl(schema: &str) -> String {
-    format!(
-        "CREATE TABLE IF NOT EXISTS {schema}.{OUTBOX} (
-           seq bigserial PRIMARY KEY, record bytea NOT NULL);
-         CREATE TABLE IF NOT EXISTS {schema}.{RELAYED} (
-           id smallint PRIMARY KEY, seq bigint NOT NULL);"
-    )
-}
 
 /// Adds `events`' records, in order, inside the group commit's transaction.
 ///

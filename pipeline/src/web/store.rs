@@ -5,7 +5,6 @@
 //! durable, without a transaction per request; while the writer reconnects, rows are refused at
 //! once instead of queued.
 
-use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -14,7 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::connection::Connector;
 use super::error::WebError;
 use super::tables::{LoggedRequest, Schema};
-use super::writer::{Job, StoreStats, Writer};
+use super::writer::{Job, Owed, StoreStats, Writer};
 use crate::event::MarketEvent;
 
 /// Why rows were not stored.
@@ -38,10 +37,6 @@ pub struct Store {
     owed: Owed,
     stats: Arc<Mutex<StoreStats>>,
 }
-
-/// Requests that arrived and whose `request_log` row is not committed yet: what a server that
-/// dies now leaves unlogged.
-pub(super) type Owed = Arc<Mutex<HashSet<uuid::Uuid>>>;
 
 impl Store {
     /// A handle and its writer, connected through `connector` (every other connection under

@@ -1,7 +1,8 @@
-//! The web source's tables: one per kind of market data, the request log, the commit markers.
+//! The web source's tables: per kind of market data, the request log, the markers, the outbox.
 //!
-//! The server's database: one table per kind of market data, a `request_log`, and the
-//! `write_groups` its writer marks each commit with, in a schema of the run's own.
+//! The server's database: one table per kind of market data, a `request_log`, the
+//! `write_groups` its writer marks each commit with, and the `outbox` the relay reads (with
+//! its position in `relayed`), in a schema of the run's own.
 
 use tokio_postgres::Client;
 
@@ -22,6 +23,12 @@ pub const REQUEST_LOG: &str = "request_log";
 
 /// The table whose rows name the groups the writer committed.
 pub const GROUPS: &str = "write_groups";
+
+/// The outbox: each stored event's record, numbered in commit order, for the relay.
+pub const OUTBOX: &str = "outbox";
+
+/// The relay's position in the outbox (one row).
+pub const RELAYED: &str = "relayed";
 
 /// The tables a request writes: one per kind of event, and the request log (what a lock on
 /// the web source's tables holds).
@@ -90,8 +97,10 @@ impl Schema {
                client_addr text NOT NULL, method text NOT NULL, url text NOT NULL,
                status smallint NOT NULL, events integer NOT NULL, micros bigint NOT NULL);
              CREATE TABLE IF NOT EXISTS {s}.{GROUPS} (group_id uuid PRIMARY KEY);
-             {outbox}",
-            outbox = super::outbox::ddl(s)
+             CREATE TABLE IF NOT EXISTS {s}.{OUTBOX} (
+               seq bigserial PRIMARY KEY, record bytea NOT NULL);
+             CREATE TABLE IF NOT EXISTS {s}.{RELAYED} (
+               id smallint PRIMARY KEY, seq bigint NOT NULL);"
         );
         client
             .batch_execute(&ddl)

@@ -12,6 +12,7 @@
 //!   the database whether the group's marker row is there before it answers: a commit whose
 //!   answer was lost is a success, not a failure that would leave rows nobody was served.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -20,7 +21,6 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::connection::{Connector, Live};
 use super::insert;
-use super::store::Owed;
 use super::tables::{LoggedRequest, Schema};
 use crate::event::MarketEvent;
 
@@ -61,6 +61,10 @@ pub(super) enum Job {
     /// Store one `request_log` entry (nobody waits for it).
     Log(LoggedRequest),
 }
+
+/// Requests that arrived and whose `request_log` row is not committed yet: what a server that
+/// dies now leaves unlogged.
+pub(super) type Owed = Arc<Mutex<HashSet<uuid::Uuid>>>;
 
 /// One request's rows, as a group commit stores them.
 type RequestRows = (uuid::Uuid, Arc<[MarketEvent]>);
