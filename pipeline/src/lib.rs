@@ -28,7 +28,8 @@
 //! - [`chaos`]: the fault schedule carried out on real SDK calls and at crash points;
 //!   [`draw`]: the seeded draws faults and generators share.
 //! - What the stages share: [`control`] (run, drain, stop), [`stages`] (a set of stages drained
-//!   in order, stopped on drop), [`retry`] (backoff and the one rule of every retry loop), [`resend`] (a batch call's refused
+//!   in order, stopped on drop), [`history`] (taps: the events a stage saw, for the run's
+//!   history), [`retry`] (backoff and the one rule of every retry loop), [`resend`] (a batch call's refused
 //!   entries sent again),
 //!   [`aws`] (clients and their errors), [`calls`] (every call counted), [`resources`] (the
 //!   names a run's stages are wired to), [`utc`] (calendar arithmetic), [`error`].
@@ -66,6 +67,7 @@ pub mod envelope;
 pub mod error;
 pub mod esm;
 pub mod event;
+pub mod history;
 pub mod kpl;
 pub mod lake;
 pub mod notify;

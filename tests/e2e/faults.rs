@@ -738,6 +738,47 @@ async fn a_failed_delete_is_repeated_and_spends_no_receive() {
     assert_eq!(report.judged.reconciliation.misplaced, 0);
 }
 
+/// A message the processor loses (deleted unhandled, on purpose: `lose`) FAILs the run, and
+/// the verdict says where each of its events was last seen: sent to SQS by the bridge, never
+/// received, never in the lake. With no such fault the same run has nothing to explain.
+#[tokio::test]
+async fn a_lost_message_fails_the_run_saying_where_its_events_were_last_seen() {
+    let clients = clients().await;
+    let mut config = StreamRunConfig::new("e2e-lost-message", 600, 41);
+    config.pipeline.sqs_message_bytes = Some(16 * 1024);
+    config.faults.schedule = vec![FaultRule {
+        stage: Some(Stage::Processor),
+        at: vec![2],
+        ..FaultRule::new(FaultKind::Lose)
+    }];
+    let report = crate::support::run(&clients, &config).await;
+    let missing = report.judged.reconciliation.missing;
+    assert!(missing > 0, "{}", report.render_text());
+    let failures = report.judged.verdict.failures();
+    let history = failures
+        .iter()
+        .find(|f| f.check == "history")
+        .unwrap_or_else(|| panic!("no history failure: {}", report.render_text()));
+    assert_eq!(
+        history.actual,
+        format!("lost {missing}, duplicated 0, from nowhere 0"),
+        "{}",
+        report.render_text()
+    );
+    assert!(!history.examples.is_empty());
+    for line in &history.examples {
+        assert!(
+            line.starts_with("lost ")
+                && line.contains(": last seen in SQS (sent by the bridge at ")
+                && line.ends_with("), never in the processor"),
+            "{line}"
+        );
+    }
+    // As the verdict prints it: the count, then an event a line.
+    let printed = history.to_string();
+    assert!(printed.contains("last seen in SQS"), "{printed}");
+}
+
 /// The calls each stage declares (what a fault rule may name) are every call it makes: a run of
 /// every consumer, each consuming stage crashed once so that its recovery calls too, makes no
 /// call through the fault layer that the declared tables lack.

@@ -13,8 +13,6 @@
 //! A report lists per anomaly kind the count and the first events, with their last sighting:
 //! what a user looking for a lost event needs first.
 
-use std::fmt::Write as _;
-
 use uuid::Uuid;
 
 /// Examples each anomaly kind keeps.
@@ -46,18 +44,21 @@ pub type StageId = usize;
 /// An event's position in what was sent (0-based): its index in the ledger's order.
 pub type Position = u32;
 
-/// Where each event was seen.
+/// Positions a history keeps (past them, a sighting is counted, not kept).
+pub const MAX_POSITIONS: usize = 1 << 30;
+
+/// Where each event was seen. It grows with the positions seen: how many events were sent is
+/// known only once the run is over, and given to [`History::check`].
 #[derive(Debug, Clone)]
 pub struct History {
     stages: Vec<Stage>,
-    events: usize,
     /// Per stage, per position: sightings (saturating).
     counts: Vec<Vec<u8>>,
     /// Per stage, per position: the last sighting, ms after the start.
     last_ms: Vec<Vec<u32>>,
     /// Sightings of ids that were never sent.
     unknown: Vec<(StageId, Uuid, u32)>,
-    /// Sightings of positions past the events sent (a caller's mistake, counted, not kept).
+    /// Sightings of a stage it does not have or of a position past [`MAX_POSITIONS`].
     out_of_range: u64,
 }
 
@@ -109,6 +110,13 @@ pub enum FromNowhere {
         /// Where it was seen.
         stage: StageId,
     },
+    /// A position past the events sent, seen at `stage`.
+    PastTheEnd {
+        /// The position.
+        position: Position,
+        /// Where it was seen.
+        stage: StageId,
+    },
 }
 
 /// The anomalies of a history: per kind, how many and the first few.
@@ -143,14 +151,13 @@ fn keep<T>(examples: &mut Vec<T>, count: &mut u64, item: T) {
 }
 
 impl History {
-    /// An empty history of `events` events through `stages`.
-    pub fn new(stages: Vec<Stage>, events: usize) -> Self {
+    /// An empty history through `stages`.
+    pub fn new(stages: Vec<Stage>) -> Self {
         let n = stages.len();
         Self {
             stages,
-            events,
-            counts: vec![vec![0; events]; n],
-            last_ms: vec![vec![0; events]; n],
+            counts: vec![Vec::new(); n],
+            last_ms: vec![Vec::new(); n],
             unknown: Vec::new(),
             out_of_range: 0,
         }
@@ -164,9 +171,13 @@ impl History {
     /// Event `position` seen at `stage`, `at_ms` after the start.
     pub fn saw(&mut self, stage: StageId, position: Position, at_ms: u32) {
         let p = position as usize;
-        if stage >= self.stages.len() || p >= self.events {
+        if stage >= self.stages.len() || p >= MAX_POSITIONS {
             self.out_of_range += 1;
             return;
+        }
+        if p >= self.counts[stage].len() {
+            self.counts[stage].resize(p + 1, 0);
+            self.last_ms[stage].resize(p + 1, 0);
         }
         let count = &mut self.counts[stage][p];
         *count = count.saturating_add(1);
@@ -179,7 +190,7 @@ impl History {
         self.unknown.push((stage, id, at_ms));
     }
 
-    /// Sightings of positions past the events sent.
+    /// Sightings of a stage it does not have, or past [`MAX_POSITIONS`].
     pub fn out_of_range(&self) -> u64 {
         self.out_of_range
     }
@@ -191,12 +202,40 @@ impl History {
             .map_or(0, |c| c.iter().filter(|&&n| n > 0).count() as u64)
     }
 
-    /// The anomalies, each event held to `route(position)`: the stages it must pass, in order.
-    pub fn check<'r>(&self, route: impl Fn(Position) -> &'r [StageId]) -> Anomalies {
+    /// Sightings of `position` at `stage`.
+    fn count(&self, stage: StageId, p: usize) -> u8 {
+        self.counts
+            .get(stage)
+            .and_then(|c| c.get(p))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The anomalies of the `events` events sent (positions `0..events`), each held to
+    /// `route(position)`: the stages it must pass, in order.
+    pub fn check<'r>(&self, events: usize, route: impl Fn(Position) -> &'r [StageId]) -> Anomalies {
         let mut found = Anomalies::default();
-        for p in 0..self.events {
+        for p in 0..events.min(MAX_POSITIONS) {
             let position = p as Position;
             self.check_event(position, route(position), &mut found);
+        }
+        for (stage, counts) in self.counts.iter().enumerate() {
+            for (p, _) in counts
+                .iter()
+                .enumerate()
+                .skip(events)
+                .filter(|(_, &n)| n > 0)
+            {
+                let item = FromNowhere::PastTheEnd {
+                    position: p as Position,
+                    stage,
+                };
+                keep(
+                    &mut found.from_nowhere_examples,
+                    &mut found.from_nowhere,
+                    item,
+                );
+            }
         }
         for &(stage, id, _) in &self.unknown {
             let item = FromNowhere::NeverSent { id, stage };
@@ -211,7 +250,7 @@ impl History {
 
     fn check_event(&self, position: Position, route: &[StageId], found: &mut Anomalies) {
         let p = position as usize;
-        let count = |s: StageId| self.counts.get(s).map_or(0, |c| c[p]);
+        let count = |s: StageId| self.count(s, p);
         let first_gap = route.iter().position(|&s| count(s) == 0);
         if let Some(k) = first_gap {
             match route[k..].iter().find(|&&s| count(s) > 0) {
@@ -262,9 +301,9 @@ impl History {
         }
     }
 
-    /// The anomalies as lines, each event named by `id_of` and each time shown by `clock`
-    /// (ms after the start to a wall time), e.g. `lost 3: last seen in SQS (sent by the bridge
-    /// at 14:32:07.113), never in lake: 1f0c...`.
+    /// The anomalies' examples, a line each, every event named by `id_of` and every time shown
+    /// by `clock` (ms after the start to a wall time), e.g. `lost 1f0c...: last seen in SQS
+    /// (sent by the bridge at 14:32:07.113), never in the lake`.
     pub fn render(
         &self,
         found: &Anomalies,
@@ -273,74 +312,56 @@ impl History {
     ) -> Vec<String> {
         let name = |s: StageId| self.stages[s].name;
         let mut lines = Vec::new();
-        if found.lost > 0 {
-            let mut line = format!("lost {}:", found.lost);
-            for l in &found.lost_examples {
-                let seen = match l.last_seen {
-                    Some((s, at)) => format!(
-                        "last seen in {} ({} at {})",
-                        name(s),
-                        self.stages[s].seen,
-                        clock(at)
-                    ),
-                    None => "never seen".to_string(),
-                };
-                let _ = write!(
-                    line,
-                    " {} {seen}, never in {};",
-                    id_of(l.position),
-                    name(l.missing_at)
-                );
-            }
-            lines.push(line.trim_end_matches(';').to_string());
-        }
-        if found.duplicated > 0 {
-            let examples: Vec<String> = found
-                .duplicated_examples
-                .iter()
-                .map(|d| {
-                    format!(
-                        "{} {} times in {}",
-                        id_of(d.position),
-                        d.times,
-                        name(d.stage)
-                    )
-                })
-                .collect();
+        for l in &found.lost_examples {
+            let seen = match l.last_seen {
+                Some((s, at)) => format!(
+                    "last seen in {} ({} at {})",
+                    name(s),
+                    self.stages[s].seen,
+                    clock(at)
+                ),
+                None => "never seen".to_string(),
+            };
             lines.push(format!(
-                "duplicated {}: {}",
-                found.duplicated,
-                examples.join(", ")
+                "lost {}: {seen}, never in {}",
+                id_of(l.position),
+                name(l.missing_at)
             ));
         }
-        if found.from_nowhere > 0 {
-            let examples: Vec<String> = found
-                .from_nowhere_examples
-                .iter()
-                .map(|f| match *f {
-                    FromNowhere::Skipped {
-                        position,
-                        stage,
-                        skipped,
-                    } => format!(
-                        "{} in {} though never in {}",
-                        id_of(position),
-                        name(stage),
-                        name(skipped)
-                    ),
-                    FromNowhere::OffRoute { position, stage } => {
-                        format!("{} in {}, off its route", id_of(position), name(stage))
-                    }
-                    FromNowhere::NeverSent { id, stage } => {
-                        format!("{id} in {}, never sent", name(stage))
-                    }
-                })
-                .collect();
+        for d in &found.duplicated_examples {
             lines.push(format!(
-                "from nowhere {}: {}",
-                found.from_nowhere,
-                examples.join(", ")
+                "duplicated {}: {} times in {}",
+                id_of(d.position),
+                d.times,
+                name(d.stage)
             ));
+        }
+        for f in &found.from_nowhere_examples {
+            lines.push(match *f {
+                FromNowhere::Skipped {
+                    position,
+                    stage,
+                    skipped,
+                } => format!(
+                    "from nowhere {}: in {} though never in {}",
+                    id_of(position),
+                    name(stage),
+                    name(skipped)
+                ),
+                FromNowhere::OffRoute { position, stage } => format!(
+                    "from nowhere {}: in {}, off its route",
+                    id_of(position),
+                    name(stage)
+                ),
+                FromNowhere::NeverSent { id, stage } => {
+                    format!("from nowhere {id}: in {}, never sent", name(stage))
+                }
+                FromNowhere::PastTheEnd { position, stage } => format!(
+                    "from nowhere {}: in {}, never sent",
+                    id_of(position),
+                    name(stage)
+                ),
+            });
         }
         lines
     }
@@ -371,7 +392,7 @@ mod tests {
 
     /// `events` events, each seen once at every stage of `route`.
     fn clean(events: usize, route: &[StageId]) -> History {
-        let mut h = History::new(stages(), events);
+        let mut h = History::new(stages());
         for p in 0..events as Position {
             for (i, &s) in route.iter().enumerate() {
                 h.saw(s, p, 10 * p + i as u32);
@@ -382,17 +403,17 @@ mod tests {
 
     #[test]
     fn a_clean_history_has_no_anomaly() {
-        assert!(clean(100, CLEAN).check(|_| CLEAN).is_empty());
+        assert!(clean(100, CLEAN).check(100, |_| CLEAN).is_empty());
         // Seen twice where at least once is enough: still clean.
         let mut h = clean(10, CLEAN);
         h.saw(SQS, 3, 99);
-        assert!(h.check(|_| CLEAN).is_empty());
+        assert!(h.check(10, |_| CLEAN).is_empty());
     }
 
     #[test]
     fn a_loss_at_each_stage_names_the_last_stage_that_saw_it() {
         for (k, &missing) in CLEAN.iter().enumerate() {
-            let mut h = History::new(stages(), 3);
+            let mut h = History::new(stages());
             for p in 0..3 {
                 for &s in CLEAN {
                     if !(p == 1 && CLEAN[k..].contains(&s)) {
@@ -400,7 +421,7 @@ mod tests {
                     }
                 }
             }
-            let found = h.check(|_| CLEAN);
+            let found = h.check(3, |_| CLEAN);
             let last_seen = k
                 .checked_sub(1)
                 .map(|b| (CLEAN[b], 1_000 + CLEAN[b] as u32));
@@ -423,7 +444,7 @@ mod tests {
     fn a_duplicate_where_once_is_required_and_a_sighting_from_nowhere_fail() {
         let mut h = clean(5, CLEAN);
         h.saw(LAKE, 2, 50);
-        let found = h.check(|_| CLEAN);
+        let found = h.check(5, |_| CLEAN);
         assert_eq!(
             found.duplicated_examples,
             [Duplicated {
@@ -433,11 +454,11 @@ mod tests {
             }]
         );
         // In the lake without ever being in SQS: a tap missed it, or something made it up.
-        let mut h = History::new(stages(), 1);
+        let mut h = History::new(stages());
         h.saw(KINESIS, 0, 1);
         h.saw(LAKE, 0, 2);
         assert_eq!(
-            h.check(|_| CLEAN).from_nowhere_examples,
+            h.check(1, |_| CLEAN).from_nowhere_examples,
             [FromNowhere::Skipped {
                 position: 0,
                 stage: LAKE,
@@ -448,7 +469,7 @@ mod tests {
         let mut h = clean(1, CLEAN);
         h.saw(DLQ, 0, 9);
         assert_eq!(
-            h.check(|_| CLEAN).from_nowhere_examples,
+            h.check(1, |_| CLEAN).from_nowhere_examples,
             [FromNowhere::OffRoute {
                 position: 0,
                 stage: DLQ
@@ -457,7 +478,7 @@ mod tests {
         let mut h = clean(1, DEAD);
         let stranger = Uuid::from_u128(7);
         h.saw_unknown(LAKE, stranger, 3);
-        let found = h.check(|_| DEAD);
+        let found = h.check(1, |_| DEAD);
         assert_eq!(
             found.from_nowhere_examples,
             [FromNowhere::NeverSent {
@@ -470,10 +491,10 @@ mod tests {
     #[test]
     fn the_report_says_where_a_lost_event_was_last_seen_and_when() {
         let mut h = clean(2, CLEAN);
-        let mut lost = History::new(stages(), 1);
+        let mut lost = History::new(stages());
         lost.saw(KINESIS, 0, 5);
         lost.saw(SQS, 0, 7_113);
-        let found = lost.check(|_| CLEAN);
+        let found = lost.check(1, |_| CLEAN);
         let lines = lost.render(
             &found,
             |p| Uuid::from_u128(u128::from(p) + 1),
@@ -481,10 +502,10 @@ mod tests {
         );
         assert_eq!(
             lines,
-            ["lost 1: 00000000-0000-0000-0000-000000000001 last seen in SQS (sent by the bridge at +7113 ms), never in lake"]
+            ["lost 00000000-0000-0000-0000-000000000001: last seen in SQS (sent by the bridge at +7113 ms), never in lake"]
         );
         h.saw(LAKE, 1, 9);
-        let found = h.check(|_| CLEAN);
+        let found = h.check(2, |_| CLEAN);
         let lines = h.render(
             &found,
             |p| Uuid::from_u128(u128::from(p)),
@@ -492,17 +513,24 @@ mod tests {
         );
         assert_eq!(
             lines,
-            ["duplicated 1: 00000000-0000-0000-0000-000000000001 2 times in lake"]
+            ["duplicated 00000000-0000-0000-0000-000000000001: 2 times in lake"]
         );
     }
 
     #[test]
-    fn a_position_past_the_events_is_counted_not_kept() {
-        let mut h = History::new(stages(), 2);
+    fn a_position_past_the_events_sent_is_from_nowhere_and_a_stage_it_lacks_is_counted() {
+        let mut h = clean(2, CLEAN);
         h.saw(LAKE, 2, 0);
         h.saw(9, 0, 0);
-        assert_eq!(h.out_of_range(), 2);
-        assert_eq!(h.reached(LAKE), 0);
+        assert_eq!(h.out_of_range(), 1);
+        assert_eq!(h.reached(LAKE), 3);
+        assert_eq!(
+            h.check(2, |_| CLEAN).from_nowhere_examples,
+            [FromNowhere::PastTheEnd {
+                position: 2,
+                stage: LAKE
+            }]
+        );
     }
 
     /// The checker's answer from plain sets: per stage, the positions seen and how often.
@@ -547,7 +575,7 @@ mod tests {
             dead in proptest::collection::vec(any::<bool>(), 40),
         ) {
             let route = move |p: Position| if dead[p as usize] { DEAD } else { CLEAN };
-            let mut h = History::new(stages(), events);
+            let mut h = History::new(stages());
             let kept: Vec<(StageId, Position)> = sightings
                 .into_iter()
                 .filter(|&(_, p)| (p as usize) < events)
@@ -555,7 +583,7 @@ mod tests {
             for &(s, p) in &kept {
                 h.saw(s, p, 0);
             }
-            let found = h.check(&route);
+            let found = h.check(events, &route);
             let (lost, twice, nowhere) = oracle(&kept, events, &route);
             prop_assert_eq!(found.lost, lost.len() as u64);
             prop_assert_eq!(found.duplicated, twice.len() as u64);

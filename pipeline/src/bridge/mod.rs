@@ -30,6 +30,7 @@ use crate::chaos::{Call, Chaos, Service, Stage};
 use crate::compress::{self, Compression};
 use crate::control::{Control, Phase};
 use crate::error::{Error, Result};
+use crate::history::{record_ids, Point, Tap};
 use crate::resend::{self, Tried};
 use crate::retry::{Attempts, Backoff};
 use crate::{envelope, kpl};
@@ -140,6 +141,8 @@ pub struct Bridge {
     checkpoints: Checkpoints,
     stats: Arc<BridgeStats>,
     chaos: Option<Arc<Chaos>>,
+    /// Where the events sent to SQS are reported, for the run's history.
+    tap: Option<Arc<dyn Tap>>,
     /// Set once a shard reader has failed: the others end at their next turn.
     halting: AtomicBool,
 }
@@ -187,6 +190,7 @@ impl Bridge {
             checkpoints,
             stats: Arc::default(),
             chaos: None,
+            tap: None,
             halting: AtomicBool::new(false),
         }
     }
@@ -201,6 +205,12 @@ impl Bridge {
     /// says so.
     pub fn with_chaos(mut self, chaos: Arc<Chaos>) -> Self {
         self.chaos = Some(chaos);
+        self
+    }
+
+    /// Reports every event it sent to SQS to `tap` (the run's history).
+    pub fn with_tap(mut self, tap: Arc<dyn Tap>) -> Self {
+        self.tap = Some(tap);
         self
     }
 
@@ -465,6 +475,9 @@ impl Bridge {
             .collect();
         self.send_all(queue_url, bodies, max_message).await?;
         self.stats.user_records.fetch_add(events, Ordering::Relaxed);
+        if let Some(tap) = &self.tap {
+            tap.saw(Point::SentToSqs, &record_ids(&users));
+        }
         Ok(())
     }
 

@@ -28,6 +28,8 @@ pub enum Delivery {
     Duplicate,
     /// Hide it this many seconds: it is handled when it comes back.
     Delay(f64),
+    /// Delete it unhandled: its events are lost.
+    Lose,
 }
 
 #[derive(Debug, Default)]
@@ -194,6 +196,7 @@ impl Chaos {
         );
         Some(match rule.kind {
             FaultKind::Delay => Delivery::Delay(rule.for_secs),
+            FaultKind::Lose => Delivery::Lose,
             _ => Delivery::Duplicate,
         })
     }

@@ -65,6 +65,11 @@ pub enum FaultKind {
     /// when it comes back (a late delivery): on the first deliveries listed in `at` or a seeded
     /// `ratio` of them.
     Delay,
+    /// A message the stage received for the first time is deleted without being handled: the
+    /// loss a faulty handler makes, so that a run can be seen to FAIL and to say where the
+    /// message's events were last seen. On the first deliveries listed in `at` or a seeded
+    /// `ratio` of them.
+    Lose,
 }
 
 impl FaultKind {
@@ -98,12 +103,13 @@ impl FaultKind {
             Self::DbLock => "db_lock",
             Self::Duplicate => "duplicate",
             Self::Delay => "delay",
+            Self::Lose => "lose",
         }
     }
 
     /// Whether this kind acts on the messages a stage receives from its queue.
     pub fn is_delivery_fault(self) -> bool {
-        matches!(self, Self::Duplicate | Self::Delay)
+        matches!(self, Self::Duplicate | Self::Delay | Self::Lose)
     }
 
     /// Whether this kind faults PostgreSQL (the batch table, the web source's tables) rather
@@ -116,7 +122,12 @@ impl FaultKind {
     pub fn fires_at_passes(self) -> bool {
         matches!(
             self,
-            Self::Crash | Self::DbTerminate | Self::DbPause | Self::Duplicate | Self::Delay
+            Self::Crash
+                | Self::DbTerminate
+                | Self::DbPause
+                | Self::Duplicate
+                | Self::Delay
+                | Self::Lose
         )
     }
 

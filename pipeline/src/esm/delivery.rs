@@ -5,8 +5,9 @@
 //! ([`Chaos::on_delivery`]), a `duplicate` sends a copy of its body back to the queue
 //! (delivered again later, as a message of its own) and lets the stage handle this one; a
 //! `delay` hides it (`ChangeMessageVisibility`) for its seconds and keeps it from the stage now,
-//! so that it comes back late. Both are real SQS calls on the stage's queue, not a simulation in
-//! the stage.
+//! so that it comes back late; a `lose` deletes it unhandled (`DeleteMessage`), the loss the
+//! judge must find. Each is a real SQS call on the stage's queue, not a simulation in the
+//! stage.
 
 use crate::aws::Clients;
 use crate::chaos::{Chaos, Delivery, Stage};
@@ -60,6 +61,21 @@ pub(super) async fn apply(
                         tracing::warn!(error = %e, stage = stage.name(), "a delay was not set");
                         now.push(message);
                     }
+                }
+            }
+            Some(Delivery::Lose) => {
+                let deleted = clients
+                    .sqs
+                    .delete_message()
+                    .queue_url(queue_url)
+                    .receipt_handle(&message.receipt_handle)
+                    .send()
+                    .await;
+                if let Err(e) = deleted {
+                    tracing::warn!(error = %e, stage = stage.name(), "a message to lose was not deleted");
+                    now.push(message);
+                } else {
+                    tracing::warn!(stage = stage.name(), id = %message.message_id, "a message lost on purpose (fault schedule)");
                 }
             }
         }

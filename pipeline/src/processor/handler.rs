@@ -20,6 +20,7 @@ use crate::aws::Clients;
 use crate::envelope;
 use crate::esm::{BatchResponse, Handler, HandlerError, SqsMessage};
 use crate::event::{enrich, parse_record, MarketEvent};
+use crate::history::{Point, Tap};
 use crate::lake::{partition, Lake, Rows};
 use crate::notify::price_watch::{price_of, Price};
 use crate::notify::{Admission, ClosedWindow, LatePrice, PriceOutbox, PriceWatch, WatchConfig};
@@ -72,6 +73,8 @@ pub struct EnrichHandler {
     /// for.
     settled: Notify,
     stats: Arc<HandlerStats>,
+    /// Where the events received are reported, for the run's history.
+    tap: Option<Arc<dyn Tap>>,
 }
 
 /// How long a busy message waits for the other invocation's write before it is left for
@@ -98,12 +101,19 @@ impl EnrichHandler {
             claims: Mutex::new(Claims::default()),
             settled: Notify::new(),
             stats: Arc::default(),
+            tap: None,
         }
     }
 
     /// Counts into `stats` (a restarted handler keeps counting where the last one stopped).
     pub fn with_stats(mut self, stats: Arc<HandlerStats>) -> Self {
         self.stats = stats;
+        self
+    }
+
+    /// Reports every event it receives to `tap` (the run's history).
+    pub fn with_tap(mut self, tap: Arc<dyn Tap>) -> Self {
+        self.tap = Some(tap);
         self
     }
 
@@ -350,6 +360,9 @@ impl EnrichHandler {
             .iter()
             .filter_map(|(_, e)| e.as_ref().ok().map(MarketEvent::id))
             .collect();
+        if let Some(tap) = &self.tap {
+            tap.saw(Point::Received, &ids);
+        }
         // Decide before writing anything, so a failed message leaves no trace to duplicate.
         if let Some(failure) = self.faults.failure(message, &ids) {
             let counter = match failure {

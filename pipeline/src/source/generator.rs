@@ -37,6 +37,20 @@ pub struct Generator {
     id_tag: [u8; 8],
 }
 
+/// The first half of every event id a generator of `seed` makes.
+pub fn id_tag(seed: u64) -> [u8; 8] {
+    ChaCha8Rng::seed_from_u64(seed ^ 0x6964_7321).random()
+}
+
+/// The position of the event `id` made by a generator whose ids start with `tag` ([`id_tag`]);
+/// `None` for an id of any other making.
+pub fn position_of(tag: [u8; 8], id: Uuid) -> Option<u64> {
+    let bytes = id.as_bytes();
+    let first = event_id(tag, 0);
+    (bytes[..8] == first.as_bytes()[..8])
+        .then(|| u64::from_be_bytes(bytes[8..].try_into().expect("8 bytes")) & ((1 << 62) - 1))
+}
+
 /// The id of the event at `position` of a scenario whose ids start with `tag`: the tag, then
 /// the position big-endian, with UUIDv8's version and variant bits set (they take 4 bits of the
 /// tag and the position's top 2 bits, so positions are unique below 2^62).
@@ -55,7 +69,7 @@ impl Generator {
         let mut forced = forced.into_iter();
         let next_forced = forced.next();
         let mut text_rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x6e65_7773);
-        let id_tag = ChaCha8Rng::seed_from_u64(config.seed ^ 0x6964_7321).random();
+        let id_tag = id_tag(config.seed);
         Self {
             id_tag,
             news: news::TextPool::draw(&mut text_rng),
@@ -233,6 +247,25 @@ impl Iterator for Generator {
 mod tests {
     use super::*;
     use crate::source::Mix;
+
+    #[test]
+    fn an_id_gives_back_its_position_and_only_its_generator_s() {
+        let config = GeneratorConfig {
+            events: 300,
+            seed: 77,
+            ..GeneratorConfig::default()
+        };
+        let tag = id_tag(77);
+        for (i, event) in Generator::new(config).enumerate() {
+            assert_eq!(position_of(tag, event.id()), Some(i as u64));
+        }
+        assert_eq!(
+            position_of(tag, event_id(tag, (1 << 61) + 5)),
+            Some((1 << 61) + 5)
+        );
+        assert_eq!(position_of(id_tag(78), event_id(tag, 3)), None);
+        assert_eq!(position_of(tag, Uuid::new_v4()), None);
+    }
 
     #[test]
     fn a_draw_past_the_shares_never_picks_a_kind_without_instruments() {

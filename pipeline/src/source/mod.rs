@@ -13,4 +13,4 @@ pub use config::{
     ForcedJump, GeneratorConfig, InstrumentSpec, JumpModel, Mix, MAX_EVENTS, MAX_MEAN_GAP_MS,
     MAX_PRICE,
 };
-pub use generator::{event_id, Generator};
+pub use generator::{event_id, id_tag, position_of, Generator};

@@ -29,6 +29,7 @@ use crate::flows::stream::input::arrival::LoadPlan;
 use crate::flows::stream::input::web::source::{writer_name, Finished, Tables};
 use crate::flows::stream::input::web::{self, WebReport};
 use crate::flows::stream::judge::expectations::{Expectations, SomethingSent};
+use crate::flows::stream::judge::history::Recorder;
 use crate::flows::stream::judge::invariants::{self, Judgement};
 use crate::flows::stream::judge::reconcile::Ledger;
 use crate::flows::stream::judge::sinks;
@@ -45,6 +46,7 @@ use feed::{Fed, Feed, Input};
 use moments::Moments;
 pub use source::Source;
 use stages::Stages;
+use tickflow_pipeline::history::Tap;
 
 /// Everything a run needs to know.
 #[derive(Debug, Clone, Serialize)]
@@ -210,6 +212,7 @@ impl FinishedStream {
             provisioned,
             Duration::ZERO,
             self.watch,
+            None,
         ))
         .await?;
         let mut report = self.report.clone();
@@ -295,6 +298,7 @@ async fn drive(
         provisioned,
         settle,
         watch,
+        ran.history.as_deref(),
     ))
     .await?;
     tracing::info!(
@@ -312,6 +316,7 @@ async fn drive(
         fault_calls,
         firehose_redelivered,
         web,
+        history: _,
     } = ran;
     let mut report = assemble(config, &fed, judgement, timeline, times, figures);
     report.faults_fired = faults_fired;
@@ -436,6 +441,8 @@ struct Ran {
     /// The records the Firehose consumer left unacknowledged when it crashed, by digest.
     firehose_redelivered: HashMap<crate::verdict::Digest, u32>,
     web: Option<Finished>,
+    /// Where each event was seen, when its ids are positional.
+    history: Option<Arc<Recorder>>,
 }
 
 /// Starts the stages (and the faults' moments), feeds them, and drains them in order.
@@ -460,12 +467,17 @@ async fn run_stages(
         _ => None,
     };
     let handler_faults = config.faults.handler_faults(config.seed);
+    let history = config
+        .source
+        .id_tag()
+        .map(|tag| Arc::new(Recorder::new(tag)));
+    let tap = history.clone().map(|h| h as Arc<dyn Tap>);
     let (mut stages, tx) = Stages::start(
         clients,
         res,
         &config.pipeline,
         handler_faults,
-        chaos.clone(),
+        (chaos.clone(), tap),
     );
     let stats = stages.stats.clone();
     let samples = Arc::new(Mutex::new(Vec::new()));
@@ -532,6 +544,7 @@ async fn run_stages(
         skipped_moments,
         firehose_redelivered: stats.redelivered(),
         web,
+        history,
     })
 }
 

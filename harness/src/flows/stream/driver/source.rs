@@ -103,6 +103,16 @@ impl Source {
         }
     }
 
+    /// The tag of the generator's ids, when the events are generated (by the generator or the
+    /// web source): their ids then give their positions, which a history keeps them by.
+    pub(super) fn id_tag(&self) -> Option<[u8; 8]> {
+        match self {
+            Source::Generate(g) => Some(tickflow_pipeline::source::id_tag(g.seed)),
+            Source::Web(spec) => Some(tickflow_pipeline::source::id_tag(spec.generator.seed)),
+            Source::Replay(_) => None,
+        }
+    }
+
     /// Ledger entries to reserve up front.
     pub(super) fn presize(&self) -> usize {
         match self {

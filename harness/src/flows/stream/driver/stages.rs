@@ -7,6 +7,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tickflow_pipeline::history::Tap;
 
 use futures_util::FutureExt as _;
 use tickflow_pipeline::aws::Clients;
@@ -148,19 +149,21 @@ struct Wiring {
     settings: PipelineSettings,
     handler_faults: HandlerFaults,
     chaos: Option<Arc<Chaos>>,
+    /// Where the bridge and the processor report the events they saw (the run's history).
+    tap: Option<Arc<dyn Tap>>,
     stats: Stats,
 }
 
 impl Stages {
     /// Starts every stage against `res`; returns them and the sender that feeds the producer.
     /// With a `chaos` schedule, the stages' AWS calls suffer its faults and its crashes restart
-    /// them.
+    /// them; with a `tap`, the bridge and the processor report the events they saw.
     pub(super) fn start(
         clients: &Clients,
         res: &Resources,
         settings: &PipelineSettings,
         handler_faults: HandlerFaults,
-        chaos: Option<Arc<Chaos>>,
+        (chaos, tap): (Option<Arc<Chaos>>, Option<Arc<dyn Tap>>),
     ) -> (Self, mpsc::Sender<Outgoing>) {
         let wiring = Wiring {
             clients: clients.faulted_by(chaos.as_ref()),
@@ -168,6 +171,7 @@ impl Stages {
             settings: settings.clone(),
             handler_faults,
             chaos,
+            tap,
             stats: Stats::default(),
         };
         let (tx, rx) = mpsc::channel::<Outgoing>(FEED_BUFFER);
@@ -293,6 +297,9 @@ impl Wiring {
             if let Some(chaos) = &self.chaos {
                 bridge = bridge.with_chaos(chaos.clone());
             }
+            if let Some(tap) = &self.tap {
+                bridge = bridge.with_tap(tap.clone());
+            }
             bridge.run(control.clone())
         })
         .await
@@ -381,6 +388,10 @@ impl Wiring {
             self.handler_faults,
         )
         .with_stats(self.stats.handler.clone());
+        let handler = match &self.tap {
+            Some(tap) => handler.with_tap(tap.clone()),
+            None => handler,
+        };
         let recovered = Backoff::default()
             .retry("recovering the processor from the lake", || {
                 handler.recover(&self.clients, &res.bucket)

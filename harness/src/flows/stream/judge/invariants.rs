@@ -6,6 +6,7 @@
 //! it judges a finished run again as well (after its resources were tampered with, in the tests
 //! that prove every check can fail).
 
+use super::history::Recorder;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
@@ -253,7 +254,8 @@ pub fn invariants_a_lake_cannot_show() -> Vec<String> {
 
 /// Judges the run that `ledger` recorded, from what `provisioned` holds now. `settle` is how
 /// long SNS deliveries may still be on their way ([`SETTLE`] right after a run, zero when
-/// judging a run again); `watch` is how the processor watched prices.
+/// judging a run again); `watch` is how the processor watched prices; `history`, when the
+/// stages' taps recorded one, says where each event the lake lacks was last seen.
 ///
 /// # Errors
 /// A failing AWS call, an object of the lake that does not decompress, or an output of the
@@ -264,6 +266,7 @@ pub async fn judge(
     provisioned: &Provisioned,
     settle: Duration,
     watch: WatchConfig,
+    history: Option<&Recorder>,
 ) -> Result<Judgement> {
     let res = &provisioned.resources;
     let subs = &provisioned.subscriptions;
@@ -283,6 +286,7 @@ pub async fn judge(
     )?;
     lake.found.dead_letters = crate::flows::stream::judge::reconcile::dead_letters(&dlq.messages);
     let reconciliation = Reconciliation::of(ledger, &lake.found);
+    let explained = history.and_then(|h| h.explain(ledger, &lake.found, &reconciliation));
     observe::settle(clients, &subs.new_data, lake.objects(), settle).await;
     let new_data = observe::peek_all(clients, &subs.new_data, READ_LIMIT, linger).await?;
     let new_data = S3Deliveries::of(&messages(&new_data));
@@ -332,6 +336,7 @@ pub async fn judge(
     };
     let checks: Checks = invariant_checks(&judgement).into_iter().collect();
     judgement.verdict.add_checks(checks);
+    judgement.verdict.add_failures(explained);
     Ok(judgement)
 }
 

@@ -5,6 +5,8 @@
 //! - [`invariants`]: queues and notifications added, every invariant checked, the verdict;
 //! - [`alerts`]: the price watch's windows, alerts and late output against the lake's prices;
 //! - [`sinks`]: the consumers' sinks side by side, each reconciled on its own;
+//! - [`history`]: where each event was seen (the stages' taps and the lake), which says where
+//!   a lost event was last seen;
 //! - [`fired`]: the faults that fired, as a schedule to replay (each rule able to fire and
 //!   fired is `crate::verdict::fault_rules`, every flow's);
 //! - [`expectations`]: the hook through which a scenario's `[expect]` joins the verdict.
@@ -12,6 +14,7 @@
 pub mod alerts;
 pub mod expectations;
 pub mod fired;
+pub mod history;
 pub mod invariants;
 pub mod lake;
 pub mod reconcile;
