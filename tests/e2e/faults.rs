@@ -418,6 +418,60 @@ async fn shrink_cuts_a_failing_scenario_down_to_a_much_smaller_one_that_still_fa
     );
 }
 
+/// Message `m{n}` carrying `events`, delivered for the first time.
+fn message_of(n: usize, events: &[MarketEvent]) -> tickflow_pipeline::esm::SqsMessage {
+    tickflow_pipeline::esm::SqsMessage {
+        message_id: format!("m{n}"),
+        receipt_handle: format!("r{n}"),
+        body: envelope::join(
+            &events
+                .iter()
+                .map(|e| envelope::encode_record(&e.to_json()))
+                .collect::<Vec<_>>(),
+        ),
+        receive_count: 1,
+    }
+}
+
+/// A handler writing the lake in `bucket` through clients `chaos` faults, with `config`; and
+/// the lake's writer, which ends once the handler is dropped.
+fn faulted_handler(
+    clients: &Clients,
+    chaos: &Arc<Chaos>,
+    bucket: &str,
+    config: LakeConfig,
+) -> (
+    EnrichHandler,
+    tokio::task::JoinHandle<tickflow_pipeline::Result<()>>,
+) {
+    let (lake, writer) = Lake::spawn(
+        clients.with_chaos(chaos.clone()),
+        bucket.to_string(),
+        config,
+    );
+    let handler = EnrichHandler::new(lake, None, WatchConfig::default(), HandlerFaults::default());
+    (handler, writer)
+}
+
+/// The lake in `bucket`, read back for `events` events: its rows per event and its objects.
+async fn lake_rows(
+    clients: &Clients,
+    bucket: &str,
+    events: usize,
+) -> (HashMap<uuid::Uuid, u32>, usize) {
+    let lake =
+        tickflow_harness::flows::stream::judge::lake::read_lake(clients, bucket, events, None)
+            .await
+            .unwrap();
+    let rows = lake
+        .found
+        .lake
+        .iter()
+        .map(|(id, s)| (*id, s.rows))
+        .collect();
+    (rows, lake.objects() as usize)
+}
+
 /// One handler invocation over two partitions (forex and stock prices), on a lake whose
 /// uploads run one at a time with two attempts each (the SDK's three retries inside each), and
 /// whose first upload meets `kind` on every attempt; then its message redelivered in a batch
@@ -431,7 +485,7 @@ async fn one_upload_fails_every_attempt(
     usize,
     usize,
 ) {
-    use tickflow_pipeline::esm::{Handler as _, SqsMessage};
+    use tickflow_pipeline::esm::Handler as _;
     let clients = clients().await;
     let (topology, p) = provision(&clients).await;
     let res = &p.resources;
@@ -439,19 +493,8 @@ async fn one_upload_fails_every_attempt(
         .into_iter()
         .filter(|e| !matches!(e, MarketEvent::StockNews(_)))
         .collect();
-    let message = |n: usize, events: &[MarketEvent]| SqsMessage {
-        message_id: format!("m{n}"),
-        receipt_handle: format!("r{n}"),
-        body: envelope::join(
-            &events
-                .iter()
-                .map(|e| envelope::encode_record(&e.to_json()))
-                .collect::<Vec<_>>(),
-        ),
-        receive_count: 1,
-    };
     let (first, second) = batch.split_at(batch.len() / 2);
-    let (first, second) = (message(1, first), message(2, second));
+    let (first, second) = (message_of(1, first), message_of(2, second));
     // Every attempt of the first upload: 2 of the writer's, 3 of the SDK's inside each.
     let chaos = Arc::new(Chaos::new(
         0,
@@ -472,12 +515,7 @@ async fn one_upload_fails_every_attempt(
         },
         ..LakeConfig::default()
     };
-    let (lake, writer) = Lake::spawn(
-        clients.with_chaos(chaos.clone()),
-        res.bucket.clone(),
-        lake_config,
-    );
-    let handler = EnrichHandler::new(lake, None, WatchConfig::default(), HandlerFaults::default());
+    let (handler, writer) = faulted_handler(&clients, &chaos, &res.bucket, lake_config);
     let mut results = Vec::new();
     for messages in [vec![first.clone()], vec![first, second]] {
         let handled = within(LIMIT, "handle", handler.handle(&messages)).await;
@@ -486,21 +524,7 @@ async fn one_upload_fails_every_attempt(
     drop(handler);
     within(LIMIT, "lake writer", writer).await.unwrap().unwrap();
     assert_eq!(chaos.fired().len(), 6, "{:?}", chaos.fired());
-    let lake = tickflow_harness::flows::stream::judge::lake::read_lake(
-        &clients,
-        &res.bucket,
-        batch.len(),
-        None,
-    )
-    .await
-    .unwrap();
-    let rows = lake
-        .found
-        .lake
-        .iter()
-        .map(|(id, s)| (*id, s.rows))
-        .collect();
-    let objects = lake.objects() as usize;
+    let (rows, objects) = lake_rows(&clients, &res.bucket, batch.len()).await;
     topology.teardown(&clients, &p).await.unwrap();
     (results, rows, batch.len(), objects)
 }
@@ -511,7 +535,7 @@ async fn one_upload_fails_every_attempt(
 /// event written (a CI run of `fault-reset` under load).
 #[tokio::test]
 async fn a_duplicate_that_meets_a_slow_write_waits_for_it_and_is_not_sent_back() {
-    use tickflow_pipeline::esm::{Handler as _, SqsMessage};
+    use tickflow_pipeline::esm::Handler as _;
     let clients = clients().await;
     let (topology, p) = provision(&clients).await;
     let res = &p.resources;
@@ -519,18 +543,6 @@ async fn a_duplicate_that_meets_a_slow_write_waits_for_it_and_is_not_sent_back()
         .into_iter()
         .filter(|e| !matches!(e, MarketEvent::StockNews(_)))
         .collect();
-    let body = envelope::join(
-        &batch
-            .iter()
-            .map(|e| envelope::encode_record(&e.to_json()))
-            .collect::<Vec<_>>(),
-    );
-    let message = |n: usize| SqsMessage {
-        message_id: format!("m{n}"),
-        receipt_handle: format!("r{n}"),
-        body: body.clone(),
-        receive_count: 1,
-    };
     // The first upload takes 3 s: the duplicate comes while it is under way.
     let chaos = Arc::new(Chaos::new(
         0,
@@ -546,13 +558,8 @@ async fn a_duplicate_that_meets_a_slow_write_waits_for_it_and_is_not_sent_back()
         flush_age: Duration::from_millis(100),
         ..LakeConfig::default()
     };
-    let (lake, writer) = Lake::spawn(
-        clients.with_chaos(chaos.clone()),
-        res.bucket.clone(),
-        lake_config,
-    );
-    let handler = EnrichHandler::new(lake, None, WatchConfig::default(), HandlerFaults::default());
-    let (first, duplicate) = (vec![message(1)], vec![message(2)]);
+    let (handler, writer) = faulted_handler(&clients, &chaos, &res.bucket, lake_config);
+    let (first, duplicate) = (vec![message_of(1, &batch)], vec![message_of(2, &batch)]);
     let late = async {
         tokio::time::sleep(Duration::from_millis(1_000)).await;
         handler.handle(&duplicate).await
@@ -582,20 +589,9 @@ async fn a_duplicate_that_meets_a_slow_write_waits_for_it_and_is_not_sent_back()
         (1, 0, batch.len() as u64),
         "busy once, then all skipped"
     );
-    let lake = tickflow_harness::flows::stream::judge::lake::read_lake(
-        &clients,
-        &res.bucket,
-        batch.len(),
-        None,
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        lake.found.lake.len(),
-        batch.len(),
-        "every event in the lake"
-    );
-    assert!(lake.found.lake.values().all(|s| s.rows == 1), "each once");
+    let (rows, _) = lake_rows(&clients, &res.bucket, batch.len()).await;
+    assert_eq!(rows.len(), batch.len(), "every event in the lake");
+    assert!(rows.values().all(|&n| n == 1), "each once");
     topology.teardown(&clients, &p).await.unwrap();
 }
 
