@@ -90,6 +90,16 @@ pub struct RelayStats {
     pub gave_up: bool,
 }
 
+impl RelayStats {
+    /// Adds `other`'s figures: a relay's and its successor's, after a crash.
+    pub fn add(&mut self, other: &RelayStats) {
+        self.relayed += other.relayed;
+        self.unreadable += other.unreadable;
+        self.reconnects += other.reconnects;
+        self.gave_up |= other.gave_up;
+    }
+}
+
 /// Why a step of the relay stopped.
 enum Stop {
     /// The database failed or went away.

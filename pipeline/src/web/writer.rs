@@ -50,6 +50,18 @@ pub struct StoreStats {
     pub reconnects: u64,
 }
 
+impl StoreStats {
+    /// Adds `other`'s figures: a writer's and its successor's, after a crash.
+    pub fn add(&mut self, other: &StoreStats) {
+        self.commits += other.commits;
+        self.rows += other.rows;
+        self.logged += other.logged;
+        self.logs_lost += other.logs_lost;
+        self.not_committed += other.not_committed;
+        self.reconnects += other.reconnects;
+    }
+}
+
 /// What the writer is asked to do.
 pub(super) enum Job {
     /// Store one request's rows and say when they are committed.

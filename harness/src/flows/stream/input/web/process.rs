@@ -41,17 +41,8 @@ pub struct ProcessStats {
 
 impl ProcessStats {
     fn add(&mut self, store: StoreStats, relay: RelayStats) {
-        let (s, r) = (&mut self.store, &mut self.relay);
-        s.commits += store.commits;
-        s.rows += store.rows;
-        s.logged += store.logged;
-        s.logs_lost += store.logs_lost;
-        s.not_committed += store.not_committed;
-        s.reconnects += store.reconnects;
-        r.relayed += relay.relayed;
-        r.unreadable += relay.unreadable;
-        r.reconnects += relay.reconnects;
-        r.gave_up |= relay.gave_up;
+        self.store.add(&store);
+        self.relay.add(&relay);
     }
 }
 
