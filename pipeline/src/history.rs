@@ -1,7 +1,7 @@
 //! Taps: where a stage tells a run's history which events it saw.
 //!
-//! A stage given a [`Tap`] reports the events it handled at its point (the bridge: sent to
-//! SQS; the processor: received from SQS), by id, as they pass, and the harness keeps them as
+//! A stage given a [`Tap`] reports the events it handled at its point (the producer: accepted
+//! by Kinesis; the bridge: sent to SQS; the processor: received from SQS), by id, as they pass, and the harness keeps them as
 //! the run's history of every event. A stage without a tap pays nothing.
 
 use uuid::Uuid;
@@ -9,6 +9,8 @@ use uuid::Uuid;
 /// Where a stage saw events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Point {
+    /// Accepted by Kinesis (the producer's `PutRecords` entry took it).
+    Accepted,
     /// Sent to SQS by the bridge (its `SendMessageBatch` calls took every entry).
     SentToSqs,
     /// Received from SQS by the processor.

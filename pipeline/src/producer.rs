@@ -12,11 +12,13 @@ use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use md5::{Digest, Md5};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
+use uuid::Uuid;
 
 use crate::aws::{AwsError, Clients};
 use crate::chaos::{Chaos, Stage};
 use crate::compress::Compression;
 use crate::error::{Error, Result};
+use crate::history::{record_id, Point, Tap};
 use crate::kpl::{Aggregator, MAX_KINESIS_RECORD, MAX_PARTITION_KEY};
 use crate::resend::{self, Again, Tried};
 use crate::retry::Backoff;
@@ -97,6 +99,8 @@ struct Entry {
     partition_key: String,
     data: Vec<u8>,
     user_records: u64,
+    /// The ids of its user records, when the producer reports to a tap (empty otherwise).
+    ids: Vec<Uuid>,
 }
 
 /// An open shard's hash-key range, for routing partition keys the way Kinesis does.
@@ -114,6 +118,7 @@ pub struct Producer {
     stats: Arc<ProducerStats>,
     checkpoints: Option<Barriers>,
     chaos: Option<Arc<Chaos>>,
+    tap: Option<Arc<dyn Tap>>,
 }
 
 /// Checkpoint barriers: every `every` records the producer sends everything it holds, waits
@@ -135,6 +140,7 @@ impl Producer {
             stats: Arc::default(),
             checkpoints: None,
             chaos: None,
+            tap: None,
         }
     }
 
@@ -146,6 +152,12 @@ impl Producer {
             every: every.max(1),
             acknowledged,
         });
+        self
+    }
+
+    /// Reports every event Kinesis accepted to `tap` (the run's history).
+    pub fn with_tap(mut self, tap: Arc<dyn Tap>) -> Self {
+        self.tap = Some(tap);
         self
     }
 
@@ -178,6 +190,7 @@ impl Producer {
             self.config.aggregate,
             self.config.max_aggregate_bytes,
         );
+        packer.keep_ids = self.tap.is_some();
         let mut lanes = Lanes::new(packer.shards.len(), self.config.concurrency);
         let mut deadline = tokio::time::Instant::now() + self.config.linger;
         let mut received = 0u64;
@@ -244,11 +257,17 @@ impl Producer {
             self.stream.clone(),
             self.stats.clone(),
         );
-        let (backoff, chaos) = (self.config.backoff, self.chaos.clone());
+        let (backoff, chaos, tap) = (self.config.backoff, self.chaos.clone(), self.tap.clone());
         async move {
-            let result = put_with_retries(&clients, &stream, batch, backoff, &stats).await;
-            if result.is_ok() && chaos.is_some_and(|c| c.crash_point(Stage::Producer)) {
-                return Err(Error::Crashed(Stage::Producer));
+            let accepted = Accepted {
+                stats: &stats,
+                tap: tap.as_deref(),
+            };
+            let result = put_with_retries(&clients, &stream, batch, backoff, accepted).await;
+            if let (Ok(()), Some(chaos)) = (&result, chaos) {
+                if chaos.crash_point(Stage::Producer).await {
+                    return Err(Error::Crashed(Stage::Producer));
+                }
             }
             result
         }
@@ -279,16 +298,27 @@ impl Producer {
     }
 }
 
-/// Counts the entries `results` accepted into `stats`; returns the ones that failed.
+/// Where the producer enters what Kinesis accepted: its counters, and the run's history.
+#[derive(Clone, Copy)]
+struct Accepted<'a> {
+    stats: &'a ProducerStats,
+    tap: Option<&'a dyn Tap>,
+}
+
+/// Counts the entries `results` accepted (and reports their events to the tap); returns the
+/// ones that failed.
 fn count_accepted(
     batch: Vec<Entry>,
     results: &[aws_sdk_kinesis::types::PutRecordsResultEntry],
-    stats: &ProducerStats,
+    accepted: Accepted<'_>,
 ) -> Vec<Entry> {
-    let mut failed = Vec::new();
+    let (stats, mut failed) = (accepted.stats, Vec::new());
     for (entry, result) in batch.into_iter().zip(results) {
         match result.error_code() {
             None => {
+                if let Some(tap) = accepted.tap {
+                    tap.saw(Point::Accepted, &entry.ids);
+                }
                 stats
                     .user_records
                     .fetch_add(entry.user_records, Ordering::Relaxed);
@@ -406,6 +436,10 @@ struct Packer {
     shards: Vec<ShardRange>,
     aggregate: bool,
     aggregators: Vec<Aggregator>,
+    /// Keep each entry's user record ids (for a tap).
+    keep_ids: bool,
+    /// The ids in each shard's partial aggregate, when kept.
+    pending_ids: Vec<Vec<Uuid>>,
 }
 
 impl Packer {
@@ -415,39 +449,48 @@ impl Packer {
             .map(|_| Aggregator::new(max_aggregate_bytes))
             .collect();
         Self {
+            pending_ids: vec![Vec::new(); shards.len()],
             shards,
             aggregate,
             aggregators,
+            keep_ids: false,
         }
     }
 
     /// Adds `record`; returns the entries it completed (a full aggregate, or the record itself).
     fn add(&mut self, record: Outgoing) -> Vec<Entry> {
+        let id = self.keep_ids.then(|| record_id(&record.data)).flatten();
         if !self.aggregate {
             return vec![Entry {
                 partition_key: record.partition_key,
                 data: record.data,
                 user_records: 1,
+                ids: id.into_iter().collect(),
             }];
         }
         let shard = route(&self.shards, &record.partition_key);
         let aggregator = &mut self.aggregators[shard];
-        match aggregator.try_add(&record.partition_key, record.data) {
-            Ok(()) => Vec::new(),
+        let pending = &mut self.pending_ids[shard];
+        let full = match aggregator.try_add(&record.partition_key, record.data) {
+            Ok(()) => None,
             Err(data) => {
-                let full = aggregator.finish().map(aggregated_entry);
+                let full = aggregator
+                    .finish()
+                    .map(|a| aggregated_entry(a, take(pending)));
                 let _ = aggregator.try_add(&record.partition_key, data);
-                full.into_iter().collect()
+                full
             }
-        }
+        };
+        pending.extend(id);
+        full.into_iter().collect()
     }
 
     /// Every partial aggregate, as entries.
     fn flush(&mut self) -> Vec<Entry> {
         self.aggregators
             .iter_mut()
-            .filter_map(Aggregator::finish)
-            .map(aggregated_entry)
+            .zip(&mut self.pending_ids)
+            .filter_map(|(a, ids)| Some(aggregated_entry(a.finish()?, take(ids))))
             .collect()
     }
 }
@@ -513,18 +556,28 @@ fn seal(compression: Compression, entry: Entry) -> Vec<Entry> {
         _ => {}
     }
     let mut aggregator = Aggregator::new(MAX_KINESIS_RECORD - MAX_PARTITION_KEY);
-    let mut pieces = Vec::new();
+    let (mut pieces, mut ids) = (Vec::new(), Vec::new());
+    let keep_ids = !entry.ids.is_empty();
     for user in crate::kpl::deaggregate(&entry.partition_key, &entry.data) {
+        let id = keep_ids.then(|| record_id(&user.data)).flatten();
         if let Err(data) = aggregator.try_add(&user.partition_key, user.data) {
-            pieces.extend(aggregator.finish());
+            pieces.extend(
+                aggregator
+                    .finish()
+                    .map(|a| aggregated_entry(a, take(&mut ids))),
+            );
             let _ = aggregator.try_add(&user.partition_key, data);
         }
+        ids.extend(id);
     }
-    pieces.extend(aggregator.finish());
+    pieces.extend(
+        aggregator
+            .finish()
+            .map(|a| aggregated_entry(a, take(&mut ids))),
+    );
     pieces
         .into_iter()
-        .map(|piece| {
-            let mut entry = aggregated_entry(piece);
+        .map(|mut entry| {
             if let Some(frame) = compression.compress_record(&entry.data) {
                 entry.data = frame;
             }
@@ -533,11 +586,17 @@ fn seal(compression: Compression, entry: Entry) -> Vec<Entry> {
         .collect()
 }
 
-fn aggregated_entry(a: crate::kpl::Aggregated) -> Entry {
+/// `ids`, leaving it empty.
+fn take(ids: &mut Vec<Uuid>) -> Vec<Uuid> {
+    std::mem::take(ids)
+}
+
+fn aggregated_entry(a: crate::kpl::Aggregated, ids: Vec<Uuid>) -> Entry {
     Entry {
         partition_key: a.partition_key,
         data: a.data,
         user_records: a.count as u64,
+        ids,
     }
 }
 
@@ -557,8 +616,9 @@ async fn put_with_retries(
     stream: &str,
     batch: Vec<Entry>,
     backoff: Backoff,
-    stats: &ProducerStats,
+    accepted: Accepted<'_>,
 ) -> Result<()> {
+    let stats = accepted.stats;
     let put = |batch: Vec<Entry>| async move {
         let entries: Vec<_> = batch
             .iter()
@@ -579,7 +639,7 @@ async fn put_with_retries(
             .send()
             .await;
         Ok(match response {
-            Ok(out) => Tried::Refused(count_accepted(batch, out.records(), stats)),
+            Ok(out) => Tried::Refused(count_accepted(batch, out.records(), accepted)),
             Err(e) => Tried::Failed {
                 throttled: e
                     .as_service_error()
@@ -606,6 +666,41 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_packer_keeps_each_entry_s_ids_in_order_when_asked_and_none_otherwise() {
+        use crate::source::{Generator, GeneratorConfig};
+        let events: Vec<_> = Generator::new(GeneratorConfig {
+            events: 3_000,
+            ..GeneratorConfig::default()
+        })
+        .collect();
+        let whole = ShardRange {
+            start: 0,
+            end: u128::MAX,
+        };
+        for (aggregate, keep_ids) in [(true, true), (false, true), (true, false)] {
+            let mut packer = Packer::new(vec![whole], aggregate, 64 * 1024);
+            packer.keep_ids = keep_ids;
+            let mut entries = Vec::new();
+            for e in &events {
+                entries.extend(packer.add(Outgoing {
+                    partition_key: format!("key-{}", e.id().as_u128() % 7),
+                    data: e.to_json(),
+                }));
+            }
+            entries.extend(packer.flush());
+            assert!(entries.len() > 1, "several aggregates");
+            let ids: Vec<Uuid> = entries.iter().flat_map(|e| e.ids.clone()).collect();
+            match keep_ids {
+                true => {
+                    assert_eq!(ids, events.iter().map(|e| e.id()).collect::<Vec<_>>());
+                    assert!(entries.iter().all(|e| e.ids.len() as u64 == e.user_records));
+                }
+                false => assert!(ids.is_empty()),
+            }
+        }
+    }
+
+    #[test]
     fn routing_follows_kinesis_hash_ranges() {
         let half = u128::MAX / 2;
         let shards = [
@@ -630,13 +725,17 @@ mod tests {
         assert_eq!(used.len(), 2, "64 keys should reach both shards");
     }
 
-    /// 60 records of 60 KB: noise (incompressible) or repeated text.
+    /// 60 records of 60 KB, each naming its id (`"event_uuid":"..."`) then noise
+    /// (incompressible) or repeated text.
     fn big_aggregate(noisy: bool) -> (Entry, Vec<Vec<u8>>) {
         let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let ids: Vec<Uuid> = (0..60u128).map(Uuid::from_u128).collect();
         let records: Vec<Vec<u8>> = (0..60)
             .map(|i| {
-                (0..60_000)
-                    .map(|j| {
+                let named = format!("{{\"event_uuid\":\"{}\",", ids[i]).into_bytes();
+                named
+                    .into_iter()
+                    .chain((0..60_000).map(|j| {
                         if noisy {
                             state ^= state << 13;
                             state ^= state >> 7;
@@ -646,7 +745,7 @@ mod tests {
                             let text = b"{\"symbol\":\"AAPL\",\"price\":190.0}";
                             text[(i + j) % text.len()]
                         }
-                    })
+                    }))
                     .collect()
             })
             .collect();
@@ -657,7 +756,7 @@ mod tests {
                 .expect("fits in 4 MiB");
         }
         (
-            aggregated_entry(aggregator.finish().expect("not empty")),
+            aggregated_entry(aggregator.finish().expect("not empty"), ids),
             records,
         )
     }
@@ -684,6 +783,12 @@ mod tests {
         }
         assert_eq!(sealed.iter().map(|e| e.user_records).sum::<u64>(), 60);
         assert_eq!(unsealed(&sealed), records);
+        // Each piece names the ids of its own user records, in order, for the tap.
+        for e in &sealed {
+            assert_eq!(e.ids.len() as u64, e.user_records);
+        }
+        let ids: Vec<Uuid> = sealed.iter().flat_map(|e| e.ids.clone()).collect();
+        assert_eq!(ids, (0..60u128).map(Uuid::from_u128).collect::<Vec<_>>());
     }
 
     #[test]

@@ -130,6 +130,11 @@ impl StageSet {
         });
     }
 
+    /// The stages not drained yet, in the order they drain.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.stages.iter().map(|s| s.name).collect()
+    }
+
     /// Waits until a stage ends, which before it is drained is a failure: its error, or that it
     /// ended early. Pending forever when the set is empty.
     pub async fn failure(&mut self) -> StageError {
@@ -202,11 +207,11 @@ impl Running {
     }
 }
 
-impl Drop for StageSet {
+/// A stage dropped unfinished (its set dropped, or its drain given up) is stopped: a wedged
+/// stage must not outlive its run.
+impl Drop for Running {
     fn drop(&mut self) {
-        for stage in &self.stages {
-            stage.stop();
-        }
+        self.stop();
     }
 }
 

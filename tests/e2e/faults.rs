@@ -887,3 +887,66 @@ async fn a_claim_whose_answer_was_lost_is_still_its_own() {
         .await
         .unwrap();
 }
+
+/// A bridge wedged at its second batch (`stall`: no retry or restart lifts it) FAILs the
+/// liveness check within `liveness_secs` of the feed's end, naming the bridge, instead of
+/// waiting out the drain timeout; the safety checks FAIL apart from it (events are missing,
+/// and the history says they were last seen in Kinesis, never in SQS).
+/// The same run with the bridge crashed instead of wedged drains and holds the check.
+#[tokio::test]
+async fn a_wedged_bridge_fails_liveness_naming_the_bridge_within_the_limit() {
+    let clients = clients().await;
+    let mut config = StreamRunConfig::new("e2e-wedged-bridge", 2_000, 43);
+    config.pipeline.sqs_message_bytes = Some(16 * 1024);
+    config.pipeline.visibility_timeout_secs = 5;
+    config.pipeline.liveness_secs = Some(10);
+    // Fed over 4 s: the bridge passes its crash point many times, and the wedged reader's
+    // shard keeps receiving events it never sends on.
+    config.load.rate = Some(500.0);
+    let halt = |kind| FaultRule {
+        stage: Some(Stage::Bridge),
+        at: vec![2],
+        ..FaultRule::new(kind)
+    };
+    config.faults.schedule = vec![halt(FaultKind::Stall)];
+    let started = std::time::Instant::now();
+    let report = crate::support::run(&clients, &config).await;
+    let text = report.render_text();
+    let stuck = report
+        .liveness
+        .stuck
+        .as_ref()
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(stuck.stage, "bridge", "{text}");
+    let idle = stuck.declared_secs - stuck.idle_from_secs;
+    assert!((10.0..12.0).contains(&idle), "idle {idle} s: {text}");
+    let failures = report.judged.verdict.failures();
+    let liveness = failures.iter().find(|f| f.check == "liveness");
+    let liveness = liveness.unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        liveness.actual.starts_with("stuck at the bridge"),
+        "{liveness}"
+    );
+    assert!(report.judged.reconciliation.missing > 0, "{text}");
+    let history = failures.iter().find(|f| f.check == "history");
+    let history = history.unwrap_or_else(|| panic!("{text}"));
+    let last_seen = "last seen in Kinesis (accepted from the producer at ";
+    let said = |l: &String| l.contains(last_seen) && l.ends_with("), never in SQS");
+    assert!(history.examples.iter().all(said), "{history}");
+    assert!(text.contains("\nliveness\n  stuck at the bridge"), "{text}");
+    // Well within the 600 s drain timeout: the run stopped waiting at the limit.
+    assert!(started.elapsed().as_secs() < 120, "{:?}", started.elapsed());
+
+    config.name = "e2e-crashed-bridge".into();
+    config.faults.schedule = vec![halt(FaultKind::Crash)];
+    let report = crate::support::run(&clients, &config).await;
+    assert!(report.judged.verdict.passed(), "{}", report.render_text());
+    assert_eq!(report.liveness.stuck, None);
+    let held = report
+        .judged
+        .verdict
+        .held()
+        .iter()
+        .find(|f| f.check == "liveness");
+    assert_eq!(held.map(|f| f.actual.as_str()), Some("drained"));
+}

@@ -222,11 +222,11 @@ impl BatchJob {
             output.write(&rows).await?;
             loader.send(Bytes::from(rows)).await?;
             summary.load_secs += loading.elapsed().as_secs_f64();
-            if self
-                .chaos
-                .as_ref()
-                .is_some_and(|c| c.crash_point(Stage::Loader))
-            {
+            let crashes = match &self.chaos {
+                Some(chaos) => chaos.crash_point(Stage::Loader).await,
+                None => false,
+            };
+            if crashes {
                 return Err(BatchError::Crashed); // the connection drops: nothing commits
             }
             reading = Instant::now();

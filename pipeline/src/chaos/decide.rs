@@ -129,9 +129,19 @@ impl Chaos {
         })
     }
 
-    /// A stage reached its crash point: whether it must die now. Passes are counted over the
-    /// run, across restarts.
-    pub fn crash_point(&self, stage: Stage) -> bool {
+    /// A stage reached its crash point: whether it must die now. A stall scheduled for this
+    /// pass never returns (the stage wedges, holding what it has, until its task is dropped).
+    /// Passes are counted over the run, across restarts.
+    pub async fn crash_point(&self, stage: Stage) -> bool {
+        match self.halt(stage) {
+            Some(FaultKind::Stall) => std::future::pending().await,
+            halted => halted.is_some(),
+        }
+    }
+
+    /// Counts a pass of `stage` through its crash point and says which fault, if any, fires
+    /// there (a crash or a stall).
+    fn halt(&self, stage: Stage) -> Option<FaultKind> {
         let mut state = self.lock();
         let pass = {
             let count = state.passes.entry(stage).or_insert(0);
@@ -139,19 +149,22 @@ impl Chaos {
             *count
         };
         let rule = self.rules.iter().position(|r| {
-            r.kind == FaultKind::Crash && r.stage == Some(stage) && r.at.contains(&pass)
+            r.kind.at_crash_point() && r.stage == Some(stage) && r.at.contains(&pass)
+        })?;
+        let kind = self.rules[rule].kind;
+        state.fired_by_rule[rule] += 1;
+        state.fired.push(Fired {
+            stage: Some(stage),
+            pass: Some(pass),
+            ..Fired::moment(kind, self.elapsed_ms(), None)
         });
-        let crash = rule.is_some();
-        if let Some(rule) = rule {
-            state.fired_by_rule[rule] += 1;
-            state.fired.push(Fired {
-                stage: Some(stage),
-                pass: Some(pass),
-                ..Fired::moment(FaultKind::Crash, self.elapsed_ms(), None)
-            });
-            tracing::info!(stage = stage.name(), pass, "crashing the stage");
-        }
-        crash
+        tracing::info!(
+            stage = stage.name(),
+            pass,
+            kind = kind.name(),
+            "the fault schedule halts the stage"
+        );
+        Some(kind)
     }
 
     /// Counts one message `stage` received for the first time and says what a delivery fault

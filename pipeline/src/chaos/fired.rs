@@ -93,7 +93,7 @@ impl Fired {
 /// split and lock to its moment.
 pub fn rules_from_fired(fired: &[Fired]) -> Vec<FaultRule> {
     let mut calls: BTreeMap<(FaultKind, Service, String, u64), Vec<u64>> = BTreeMap::new();
-    let mut crashes: BTreeMap<Stage, Vec<u64>> = BTreeMap::new();
+    let mut crashes: BTreeMap<(FaultKind, Stage), Vec<u64>> = BTreeMap::new();
     let mut deliveries: BTreeMap<(FaultKind, Stage, u64), Vec<u64>> = BTreeMap::new();
     let mut copies: BTreeMap<(FaultKind, u64), Vec<u64>> = BTreeMap::new();
     let mut rules = Vec::new();
@@ -110,7 +110,9 @@ pub fn rules_from_fired(fired: &[Fired]) -> Vec<FaultRule> {
                     .or_default()
                     .push(index);
             }
-            (_, _, _, Some(stage), Some(pass)) => crashes.entry(stage).or_default().push(pass),
+            (_, _, _, Some(stage), Some(pass)) => {
+                crashes.entry((f.kind, stage)).or_default().push(pass);
+            }
             (_, _, _, None, Some(pass)) => {
                 let lasting = f.for_secs.unwrap_or(0.0).to_bits();
                 copies.entry((f.kind, lasting)).or_default().push(pass);
@@ -150,11 +152,11 @@ pub fn rules_from_fired(fired: &[Fired]) -> Vec<FaultRule> {
             ..FaultRule::new(kind)
         });
     }
-    for (stage, at) in crashes {
+    for ((kind, stage), at) in crashes {
         rules.push(FaultRule {
             stage: Some(stage),
             at,
-            ..FaultRule::new(FaultKind::Crash)
+            ..FaultRule::new(kind)
         });
     }
     rules

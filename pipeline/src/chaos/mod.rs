@@ -33,6 +33,37 @@ mod tests {
         }
     }
 
+    /// Whether `stage` crashes at its next pass through its crash point (it must not stall).
+    fn passes(chaos: &Chaos, stage: Stage) -> bool {
+        use futures_util::FutureExt as _;
+        chaos
+            .crash_point(stage)
+            .now_or_never()
+            .expect("the stage went on")
+    }
+
+    #[test]
+    fn a_stall_wedges_the_stage_at_its_pass_for_good_and_replays() {
+        use futures_util::FutureExt as _;
+        let rules = vec![FaultRule {
+            stage: Some(Stage::Bridge),
+            at: vec![2],
+            ..FaultRule::new(FaultKind::Stall)
+        }];
+        let chaos = Chaos::new(1, rules);
+        assert!(!passes(&chaos, Stage::Bridge));
+        assert_eq!(
+            chaos.crash_point(Stage::Bridge).now_or_never(),
+            None,
+            "wedged"
+        );
+        assert!(!passes(&chaos, Stage::Processor), "another stage goes on");
+        let replay = Chaos::new(9, rules_from_fired(&chaos.fired()));
+        assert!(!passes(&replay, Stage::Bridge));
+        assert_eq!(replay.crash_point(Stage::Bridge).now_or_never(), None);
+        assert_eq!(chaos.fired_by_rule(), [1]);
+    }
+
     fn run(chaos: &Chaos, calls: usize) -> Vec<Option<FaultKind>> {
         (0..calls)
             .map(|i| {
@@ -93,7 +124,7 @@ mod tests {
         ];
         let first = Chaos::new(11, rules);
         let decisions = run(&first, 500);
-        let crashes: Vec<bool> = (0..5).map(|_| first.crash_point(Stage::Bridge)).collect();
+        let crashes: Vec<bool> = (0..5).map(|_| passes(&first, Stage::Bridge)).collect();
         assert_eq!(crashes, [false, true, false, true, false]);
 
         let replay = Chaos::new(99, rules_from_fired(&first.fired()));
@@ -102,7 +133,7 @@ mod tests {
             decisions,
             "another seed, the same faults"
         );
-        let again: Vec<bool> = (0..5).map(|_| replay.crash_point(Stage::Bridge)).collect();
+        let again: Vec<bool> = (0..5).map(|_| passes(&replay, Stage::Bridge)).collect();
         assert_eq!(again, crashes);
         assert_eq!(
             fired_signature(&replay.fired()),

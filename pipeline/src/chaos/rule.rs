@@ -70,6 +70,11 @@ pub enum FaultKind {
     /// message's events were last seen. On the first deliveries listed in `at` or a seeded
     /// `ratio` of them.
     Lose,
+    /// A stage wedges at its crash point on the passes in `at` (1-based): it stops for good
+    /// without failing (a deadlock, a consumer stuck on a call that never returns), holding
+    /// what it has. No retry or restart lifts it: it is what the liveness phase exists to
+    /// catch, and a run with one FAILs `liveness`, naming the stage.
+    Stall,
 }
 
 impl FaultKind {
@@ -104,6 +109,7 @@ impl FaultKind {
             Self::Duplicate => "duplicate",
             Self::Delay => "delay",
             Self::Lose => "lose",
+            Self::Stall => "stall",
         }
     }
 
@@ -118,11 +124,17 @@ impl FaultKind {
         matches!(self, Self::DbTerminate | Self::DbPause | Self::DbLock)
     }
 
+    /// Whether this kind fires at a stage's crash point: the stage dies there, or wedges.
+    pub fn at_crash_point(self) -> bool {
+        matches!(self, Self::Crash | Self::Stall)
+    }
+
     /// Whether this kind fires at passes (`at`): a stage's crash point, the loader's `COPY`s.
     pub fn fires_at_passes(self) -> bool {
         matches!(
             self,
             Self::Crash
+                | Self::Stall
                 | Self::DbTerminate
                 | Self::DbPause
                 | Self::Duplicate
@@ -391,7 +403,7 @@ impl FaultRule {
         refuse("to_call", !call && self.to_call.is_some());
         let timed = matches!(self.kind, FaultKind::Latency | FaultKind::Timeout);
         refuse("latency_ms", !timed && self.latency_ms != 0);
-        let crash = self.kind == FaultKind::Crash;
+        let crash = self.kind.at_crash_point();
         refuse("stage", !crash && !delivery && self.stage.is_some());
         let passes = self.kind.fires_at_passes();
         refuse("at", !passes && !self.at.is_empty());
@@ -408,7 +420,7 @@ impl FaultRule {
         if crash && self.stage.is_none() {
             problems.push((
                 "stage",
-                "a crash needs `stage`: one of the flow's stages".into(),
+                format!("a {kind} needs `stage`: one of the flow's stages"),
             ));
         }
         if delivery {

@@ -272,7 +272,7 @@ impl<H: Handler> EventSourceMapping<H> {
                 .filter(|m| !failed.contains(&m.message_id))
                 .collect();
             if let (Ok(_), Some((chaos, stage))) = (&outcome, &self.chaos) {
-                if chaos.crash_point(*stage) {
+                if chaos.crash_point(*stage).await {
                     return Err(Error::Crashed(*stage));
                 }
             }

@@ -371,11 +371,11 @@ async fn logs(
         return retry_later(StatusCode::SERVICE_UNAVAILABLE, reason);
     }
     shared.backlog.stored(events.len() as u64);
-    if shared
-        .chaos
-        .as_ref()
-        .is_some_and(|c| c.crash_point(Stage::Web))
-    {
+    let crashes = match &shared.chaos {
+        Some(chaos) => chaos.crash_point(Stage::Web).await,
+        None => false,
+    };
+    if crashes {
         // Rows committed, the answer not given: the process dies here.
         tracing::warn!(request_id = %id, "the web server crashes (fault schedule)");
         shared.dead.send_replace(true);

@@ -50,6 +50,26 @@ impl Default for FaultSettings {
 }
 
 impl FaultSettings {
+    /// The longest a delay fault hides a message, seconds (0 without one): the pipeline waits
+    /// that long for it without being stuck.
+    pub fn longest_delay_secs(&self) -> f64 {
+        self.schedule
+            .iter()
+            .filter(|r| r.kind == tickflow_pipeline::chaos::FaultKind::Delay)
+            .map(|r| r.for_secs)
+            .fold(0.0, f64::max)
+    }
+
+    /// When the schedule's last moment (an outage, a pause, a lock, a split) is over, seconds
+    /// after the stages start (0 without one): the pipeline may stand still until then.
+    pub fn last_moment_secs(&self) -> f64 {
+        self.schedule
+            .iter()
+            .filter(|r| r.fires_at_a_moment())
+            .map(|r| r.after_secs + r.for_secs)
+            .fold(0.0, f64::max)
+    }
+
     /// The handler's side of these faults for a run seeded with `seed`.
     pub fn handler_faults(&self, seed: u64) -> HandlerFaults {
         HandlerFaults {

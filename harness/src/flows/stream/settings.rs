@@ -69,6 +69,14 @@ pub struct PipelineSettings {
     /// The delivery stream's buffering hint in seconds (0 to 900): AWS writes an object at
     /// least this often; the judge waits this long, and 30 s more, for the last one.
     pub firehose_buffer_secs: i32,
+    /// How long the pipeline may pass nothing on while events are owed (the input is fed, or
+    /// waits for the producer), once the fault schedule's outages are over, seconds: then the
+    /// run stops and FAILs `liveness`, naming the stage that had not drained. It must exceed
+    /// `visibility_timeout_secs` (a crashed processor's messages come back only after it) and
+    /// every delay fault's `for_secs`; by default twice the visibility timeout, the longest
+    /// delay, and 30 s more.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub liveness_secs: Option<u32>,
 }
 
 /// A consumer of the stream.
@@ -146,6 +154,7 @@ impl Default for PipelineSettings {
             consumers: vec![Consumer::Lake],
             firehose_buffer_mb: 5,
             firehose_buffer_secs: 60,
+            liveness_secs: None,
         }
     }
 }
@@ -317,6 +326,35 @@ impl PipelineSettings {
         }
     }
 
+    /// How long the pipeline may pass nothing on while events are owed, when the longest delay
+    /// fault hides a message `longest_delay_secs`.
+    pub fn liveness(&self, longest_delay_secs: f64) -> Duration {
+        match self.liveness_secs {
+            Some(secs) => Duration::from_secs(u64::from(secs)),
+            None => {
+                Duration::from_secs(2 * u64::from(self.visibility_timeout_secs) + 30)
+                    + Duration::try_from_secs_f64(longest_delay_secs).unwrap_or_default()
+            }
+        }
+    }
+
+    /// A problem with `liveness_secs` given the longest delay fault, as (key, message).
+    pub fn check_liveness(&self, longest_delay_secs: f64) -> Option<(String, String)> {
+        let secs = self.liveness_secs?;
+        let floor = f64::from(self.visibility_timeout_secs).max(longest_delay_secs);
+        (f64::from(secs) <= floor).then(|| {
+            (
+                "pipeline.liveness_secs".into(),
+                format!(
+                    "pipeline.liveness_secs ({secs}) must exceed visibility_timeout_secs ({}) and \
+                     the longest delay fault's for_secs ({longest_delay_secs}): the pipeline \
+                     waits that long for a message to come back without being stuck",
+                    self.visibility_timeout_secs
+                ),
+            )
+        })
+    }
+
     /// The lake writer's configuration.
     pub fn lake(&self) -> LakeConfig {
         LakeConfig {
@@ -390,6 +428,31 @@ mod tests {
         let pipeline: PipelineSettings = file["pipeline"].clone().try_into().expect("settings");
         assert_eq!(pipeline, PipelineSettings::throughput());
         assert!(PipelineSettings::throughput().check().is_empty());
+    }
+
+    #[test]
+    fn liveness_defaults_past_the_longest_legitimate_wait_and_refuses_one_below_it() {
+        let settings = PipelineSettings {
+            visibility_timeout_secs: 5,
+            ..PipelineSettings::default()
+        };
+        assert_eq!(settings.liveness(0.0), Duration::from_secs(40));
+        assert_eq!(settings.liveness(12.5), Duration::from_millis(52_500));
+        assert_eq!(settings.check_liveness(12.5), None, "the default is fine");
+        let short = PipelineSettings {
+            liveness_secs: Some(10),
+            ..settings
+        };
+        assert_eq!(short.liveness(30.0), Duration::from_secs(10), "as given");
+        assert_eq!(short.check_liveness(0.0), None);
+        let (key, problem) = short.check_liveness(12.5).expect("below a delay");
+        assert_eq!(key, "pipeline.liveness_secs");
+        assert!(problem.contains("(12.5)"), "{problem}");
+        let at_visibility = PipelineSettings {
+            liveness_secs: Some(5),
+            ..short
+        };
+        assert!(at_visibility.check_liveness(0.0).is_some());
     }
 
     #[test]

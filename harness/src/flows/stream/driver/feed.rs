@@ -9,6 +9,7 @@ use tickflow_pipeline::event::MarketEvent;
 use tickflow_pipeline::producer::Outgoing;
 use tokio::sync::mpsc;
 
+use super::watchdog::Stopped;
 use crate::error::Result;
 use crate::flows::stream::faults::{FaultSettings, Injector};
 use crate::flows::stream::input::arrival::{LoadPlan, Schedule, MAX_SECS};
@@ -58,11 +59,12 @@ pub(super) struct Feed<'a> {
 }
 
 impl Feed<'_> {
-    /// Hands every item to the producer through `tx`, each when it is due.
+    /// Hands every item to the producer through `tx`, each when it is due, until the items
+    /// end or the pipeline is declared stuck (`stopped`: what was fed so far is kept).
     ///
     /// # Errors
     /// An item the source could not read (the run stops: nothing further is sent).
-    pub(super) async fn run(self, tx: mpsc::Sender<Outgoing>) -> Result<Fed> {
+    pub(super) async fn run(self, tx: mpsc::Sender<Outgoing>, mut stopped: Stopped) -> Result<Fed> {
         let mut fed = Fed {
             ledger: Ledger::with_capacity(self.expected),
             duplicates_sent: 0,
@@ -74,7 +76,7 @@ impl Feed<'_> {
         let (mut first_time, mut last_due, mut sent) = (None, Duration::ZERO, 0u64);
         let mut input = self.items;
         for i in 0u64.. {
-            let Some(item) = input.next().await else {
+            let Some(Some(item)) = stopped.unless_stuck(input.next()).await else {
                 break;
             };
             if self.load.over(fed.ledger.elapsed()) {
@@ -99,8 +101,9 @@ impl Feed<'_> {
                         due.as_secs_f64()
                     )));
                 }
-                if !self.load.wait_until(fed.ledger.started(), due).await {
-                    break; // the plan's duration ended first
+                let waited = self.load.wait_until(fed.ledger.started(), due);
+                if stopped.unless_stuck(waited).await != Some(true) {
+                    break; // the plan's duration ended first, or the pipeline is stuck
                 }
             }
             let stamp = due.unwrap_or_else(|| fed.ledger.elapsed());
@@ -110,8 +113,11 @@ impl Feed<'_> {
                     partition_key: key.clone(),
                     data,
                 };
-                if tx.send(outgoing).await.is_err() {
-                    return Ok(fed); // the producer ended early: its error is reported by the drain
+                match stopped.unless_stuck(tx.send(outgoing)).await {
+                    Some(Ok(())) => {}
+                    // The producer ended early (its error is reported by the drain), or the
+                    // pipeline is stuck (the liveness check says where).
+                    Some(Err(_)) | None => return Ok(fed),
                 }
             }
             if let Some(due) = due {
@@ -223,7 +229,7 @@ mod tests {
                 }
             }
         });
-        let fed = feed(items, &load).run(tx).await.unwrap();
+        let fed = feed(items, &load).run(tx, Stopped::never()).await.unwrap();
         consumer.await.unwrap();
         fed
     }
@@ -255,12 +261,34 @@ mod tests {
         let items = generated(3).map(|e| Ok(Item::Event(e))).collect();
         let (tx, _rx) = mpsc::channel(8);
         let started = std::time::Instant::now();
-        let fed = tokio::time::timeout(Duration::from_secs(5), feed(items, &load).run(tx))
-            .await
-            .expect("the feed ends at its duration")
-            .unwrap();
+        let fed = tokio::time::timeout(
+            Duration::from_secs(5),
+            feed(items, &load).run(tx, Stopped::never()),
+        )
+        .await
+        .expect("the feed ends at its duration")
+        .unwrap();
         assert_eq!(fed.ledger.len(), 1, "only the first event was due");
         assert!(started.elapsed() < Duration::from_secs(2));
+    }
+
+    #[tokio::test]
+    async fn a_feed_blocked_by_a_wedged_producer_stops_when_the_pipeline_is_declared_stuck() {
+        let items = generated(50).map(|e| Ok(Item::Event(e))).collect();
+        let load = LoadPlan::default();
+        // A producer that takes nothing: the feed blocks on its second record.
+        let (tx, _rx) = mpsc::channel(1);
+        let (declare, stopped) = Stopped::declarable();
+        let feeding = tokio::spawn(async move { feed(items, &load).run(tx, stopped).await });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!feeding.is_finished(), "blocked on the full input");
+        declare();
+        let fed = tokio::time::timeout(Duration::from_secs(5), feeding)
+            .await
+            .expect("the feed stops once the pipeline is stuck")
+            .unwrap()
+            .unwrap();
+        assert_eq!(fed.ledger.len(), 2, "what was fed so far is kept");
     }
 
     #[tokio::test]
@@ -277,7 +305,7 @@ mod tests {
         let mut paced = feed(items, &load);
         paced.pace = Pace::Scaled(1.0);
         let (tx, _rx) = mpsc::channel(8);
-        let error = tokio::time::timeout(Duration::from_secs(5), paced.run(tx))
+        let error = tokio::time::timeout(Duration::from_secs(5), paced.run(tx, Stopped::never()))
             .await
             .expect("refused at once, not slept on")
             .unwrap_err()
@@ -300,7 +328,10 @@ mod tests {
             Ok(Item::Event(generated(1).next().unwrap())),
         ];
         let (tx, mut rx) = mpsc::channel(8);
-        let fed = feed(items, &LoadPlan::default()).run(tx).await.unwrap();
+        let fed = feed(items, &LoadPlan::default())
+            .run(tx, Stopped::never())
+            .await
+            .unwrap();
         assert_eq!((fed.ledger.len(), fed.ledger.raw_len()), (1, 1));
         assert_eq!(fed.unparsed_records, 1);
         assert!(fed.schedule.is_none(), "a full-speed feed has no schedule");
@@ -315,7 +346,10 @@ mod tests {
             Ok(Item::Event(generated(2).nth(1).unwrap())),
         ];
         let (tx, _rx) = mpsc::channel(8);
-        let e = feed(items, &LoadPlan::default()).run(tx).await.unwrap_err();
+        let e = feed(items, &LoadPlan::default())
+            .run(tx, Stopped::never())
+            .await
+            .unwrap_err();
         assert_eq!(e.to_string(), "f.jsonl:2: Is a directory");
     }
 }

@@ -11,6 +11,7 @@ mod moments;
 mod source;
 mod stages;
 mod upstream;
+mod watchdog;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -31,6 +32,7 @@ use crate::flows::stream::input::web::{self, WebReport};
 use crate::flows::stream::judge::expectations::{Expectations, SomethingSent};
 use crate::flows::stream::judge::history::Recorder;
 use crate::flows::stream::judge::invariants::{self, Judgement};
+use crate::flows::stream::judge::liveness::{Liveness, Stuck};
 use crate::flows::stream::judge::reconcile::Ledger;
 use crate::flows::stream::judge::sinks;
 use crate::flows::stream::progress::{self, Sample};
@@ -230,6 +232,12 @@ impl FinishedStream {
             .collect();
         report.judged = judgement;
         report.judged.verdict.add_failures(not_read_again);
+        // Liveness is of the run, not of what it left: it carries over as it was.
+        let (check, holds) = report.liveness.check();
+        report
+            .judged
+            .verdict
+            .add_checks([(check, holds)].into_iter().collect());
         verdict_before_status(&mut report, self.expect.as_ref());
         let subs = &provisioned.subscriptions;
         let status = observe::run_status(clients, &subs.run_status, 0, Duration::ZERO).await?;
@@ -317,8 +325,15 @@ async fn drive(
         firehose_redelivered,
         web,
         history: _,
+        liveness,
     } = ran;
     let mut report = assemble(config, &fed, judgement, timeline, times, figures);
+    let (check, holds) = liveness.check();
+    report
+        .judged
+        .verdict
+        .add_checks([(check, holds)].into_iter().collect());
+    report.liveness = liveness;
     report.faults_fired = faults_fired;
     report.skipped_moments = skipped_moments;
     report.fault_rules = fault_rules::fires(&config.faults.schedule, &fired_by_rule);
@@ -443,6 +458,8 @@ struct Ran {
     web: Option<Finished>,
     /// Where each event was seen, when its ids are positional.
     history: Option<Arc<Recorder>>,
+    /// Whether the stages drained, or where they stopped moving.
+    liveness: Liveness,
 }
 
 /// Starts the stages (and the faults' moments), feeds them, and drains them in order.
@@ -470,7 +487,7 @@ async fn run_stages(
     let history = config
         .source
         .id_tag()
-        .map(|tag| Arc::new(Recorder::new(tag)));
+        .map(|tag| Arc::new(Recorder::new(tag, config.consume_from.is_none())));
     let tap = history.clone().map(|h| h as Arc<dyn Tap>);
     let (mut stages, tx) = Stages::start(
         clients,
@@ -480,6 +497,17 @@ async fn run_stages(
         (chaos.clone(), tap),
     );
     let stats = stages.stats.clone();
+    let faults = &config.faults;
+    let limit = config.pipeline.liveness(faults.longest_delay_secs());
+    let watching = watchdog::Watchdog {
+        limit,
+        quiet_from: Instant::now()
+            + Duration::try_from_secs_f64(faults.last_moment_secs()).unwrap_or_default(),
+        stats: stats.clone(),
+        input: tx.downgrade(),
+    }
+    .spawn();
+    let mut stopped = watching.stopped();
     let samples = Arc::new(Mutex::new(Vec::new()));
     let total = config.source.known_events(&config.load);
     let mut display = StageSet::new();
@@ -502,21 +530,53 @@ async fn run_stages(
         }
     };
     let fed = tokio::select! {
-        fed = feed(config, input)?.run(tx) => fed?,
+        fed = feed(config, input)?.run(tx, stopped.clone()) => fed?,
         failed = stages.failure() => return Err(failed),
         failed = front_failure => return Err(failed.into()),
     };
     drop(producer_input);
     let web = match front {
-        Some(front) => Some(front.finish(config.drain_timeout).await?),
+        Some(front) => match stopped
+            .unless_stuck(front.finish(config.drain_timeout))
+            .await
+        {
+            Some(finished) => Some(finished?),
+            None => None,
+        },
         None => None,
     };
     if let Some(database) = database {
         database.finish().await?;
     }
+    let names = stages.names();
+    let drained = Mutex::new(Vec::new());
+    let drain = stages.drain(started, config.drain_timeout, &drained);
+    let idle = match stopped.unless_stuck(drain).await {
+        Some(finished) => finished.map(|()| None)?,
+        None => stopped.now(),
+    };
+    let drained = drained.into_inner().unwrap_or_else(|e| e.into_inner());
+    let liveness = Liveness {
+        limit_secs: limit.as_secs_f64(),
+        stuck: idle.map(|idle| {
+            let stage = names.iter().find(|n| !drained.iter().any(|(d, _)| d == *n));
+            Stuck {
+                stage: stage.copied().unwrap_or("pipeline").to_string(),
+                idle_from_secs: idle.from.saturating_duration_since(started).as_secs_f64(),
+                declared_secs: idle
+                    .declared
+                    .saturating_duration_since(started)
+                    .as_secs_f64(),
+                through: stats
+                    .sample(idle.declared.saturating_duration_since(started).as_millis() as u64),
+            }
+        }),
+    };
+    drop(watching);
+    let otherwise = started.elapsed().as_secs_f64();
     let times = StageTimes {
         stages_started_secs,
-        ..stages.drain(started, config.drain_timeout).await?
+        ..stages::times(&drained, otherwise)
     };
     display.drain(config.drain_timeout, |_| {}).await?;
     let skipped_moments = match moments {
@@ -545,6 +605,7 @@ async fn run_stages(
         firehose_redelivered: stats.redelivered(),
         web,
         history,
+        liveness,
     })
 }
 
@@ -589,7 +650,8 @@ pub async fn judge_lake(
         ..config.clone()
     };
     let (input, _) = config.source.open(None, None).await?;
-    let mut fed = feed(&config, input)?.run(discarding()).await?;
+    let stopped = watchdog::Stopped::never();
+    let mut fed = feed(&config, input)?.run(discarding(), stopped).await?;
     fed.ledger.backdate();
     let judgement = invariants::judge_lake(clients, &fed.ledger, bucket).await?;
     let stats = StageStats::default();

@@ -87,6 +87,31 @@ impl Stats {
         }
     }
 
+    /// A number that grows whenever any stage moves an event on (puts, sends, invocations,
+    /// deletes, writes, restarts): what the liveness watchdog watches.
+    pub(super) fn moved(&self) -> u64 {
+        use std::sync::atomic::Ordering::Relaxed;
+        let restarts = &self.restarts;
+        [
+            self.producer.user_records.load(Relaxed),
+            self.bridge.user_records.load(Relaxed),
+            self.raw.messages.load(Relaxed),
+            self.firehose.messages.load(Relaxed),
+            self.esm.invocations.load(Relaxed),
+            self.esm.deleted.load(Relaxed),
+            self.handler.events.load(Relaxed),
+            self.handler.duplicates.load(Relaxed),
+            self.lake.objects.load(Relaxed),
+            restarts.producer.load(Relaxed),
+            restarts.bridge.load(Relaxed),
+            restarts.processor.load(Relaxed),
+            restarts.raw.load(Relaxed),
+            restarts.firehose.load(Relaxed),
+        ]
+        .iter()
+        .fold(0u64, |sum, n| sum.wrapping_add(*n))
+    }
+
     /// Events through each stage so far, as the throughput plot samples them.
     pub(super) fn sample(&self, at_ms: u64) -> crate::flows::stream::progress::Sample {
         use std::sync::atomic::Ordering::Relaxed;
@@ -211,28 +236,51 @@ impl Stages {
         self.set.failure().await.into()
     }
 
-    /// Drains the producer, then the bridge, then the processor, each within `limit`; when each
-    /// finished, in seconds from `started`.
+    /// The stages, in the order they drain.
+    pub(super) fn names(&self) -> Vec<&'static str> {
+        self.set.names()
+    }
+
+    /// Drains the producer, then the bridge, then the processor, each within `limit`, entering
+    /// each in `drained` with when it finished, in seconds from `started`.
     ///
     /// # Errors
     /// A stage that fails, ends early or does not drain in time.
-    pub(super) async fn drain(self, started: Instant, limit: Duration) -> Result<StageTimes> {
-        let mut at = Vec::new();
+    pub(super) async fn drain(
+        self,
+        started: Instant,
+        limit: Duration,
+        drained: &std::sync::Mutex<Drained>,
+    ) -> Result<()> {
         self.set
             .drain(limit, |name| {
-                at.push((name, started.elapsed().as_secs_f64()))
+                let mut drained = drained.lock().unwrap_or_else(|e| e.into_inner());
+                drained.push((name, started.elapsed().as_secs_f64()));
             })
             .await?;
-        let of = |stage: &str| at.iter().find(|(name, _)| *name == stage).map(|(_, s)| *s);
-        Ok(StageTimes {
-            stages_started_secs: 0.0,
-            produced_secs: at[0].1,
-            bridged_secs: at[1].1,
-            processed_secs: at[2].1,
-            raw_secs: of(RAW_STAGE),
-            firehose_secs: of(FIREHOSE_STAGE),
-            total_secs: 0.0,
-        })
+        Ok(())
+    }
+}
+
+/// The stages drained so far, each with when it finished (seconds from the run's start).
+pub(super) type Drained = Vec<(&'static str, f64)>;
+
+/// When each stage drained; a stage that did not (the run was declared stuck) at `otherwise`.
+pub(super) fn times(drained: &Drained, otherwise: f64) -> StageTimes {
+    let of = |stage: &str| {
+        drained
+            .iter()
+            .find(|(name, _)| *name == stage)
+            .map(|(_, s)| *s)
+    };
+    StageTimes {
+        stages_started_secs: 0.0,
+        produced_secs: of("producer").unwrap_or(otherwise),
+        bridged_secs: of("bridge").unwrap_or(otherwise),
+        processed_secs: of("processor").unwrap_or(otherwise),
+        raw_secs: of(RAW_STAGE),
+        firehose_secs: of(FIREHOSE_STAGE),
+        total_secs: 0.0,
     }
 }
 
@@ -244,6 +292,10 @@ impl Wiring {
             self.settings.producer(),
         )
         .with_stats(self.stats.producer.clone());
+        let producer = match &self.tap {
+            Some(tap) => producer.with_tap(tap.clone()),
+            None => producer,
+        };
         match &self.chaos {
             Some(chaos) => producer.with_chaos(chaos.clone()),
             None => producer,

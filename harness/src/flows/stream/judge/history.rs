@@ -1,7 +1,7 @@
 //! The stream run's history: where each event was seen, from the stages' taps and the lake.
 //!
-//! The bridge reports what it sent to SQS and the processor what it received ([`Tap`]); the
-//! judge adds what the lake holds. Events are kept by their position in the generator's order
+//! The producer reports what Kinesis accepted, the bridge what it sent to SQS and the
+//! processor what it received ([`Tap`]); the judge adds what the lake and the DLQ hold. Events are kept by their position in the generator's order
 //! (their ids are the generator's tag and the position), five bytes per event and stage, so
 //! only runs of generated events (the generator, and the web source's) have a history. When
 //! the lake misses or repeats events, the verdict says for each where it was last seen.
@@ -18,22 +18,29 @@ use crate::flows::stream::faults::Fate;
 use crate::verdict::history::{Anomalies, History, Position, Stage, StageId, Times};
 use crate::verdict::Failure;
 
+/// Accepted by Kinesis.
+pub const KINESIS: StageId = 0;
 /// Sent to SQS by the bridge.
-pub const SQS: StageId = 0;
+pub const SQS: StageId = 1;
 /// Received from SQS by the processor.
-pub const PROCESSOR: StageId = 1;
+pub const PROCESSOR: StageId = 2;
 /// Written to the lake.
-pub const LAKE: StageId = 2;
+pub const LAKE: StageId = 3;
 /// Dead-lettered (a clean event riding in a message with a poison one).
-pub const DLQ: StageId = 3;
+pub const DLQ: StageId = 4;
 /// The route of an event that must end in the lake.
-const TO_THE_LAKE: &[StageId] = &[SQS, PROCESSOR, LAKE];
+const TO_THE_LAKE: &[StageId] = &[KINESIS, SQS, PROCESSOR, LAKE];
 /// The route of a clean event the DLQ holds (its message carried a poison event).
-const TO_THE_DLQ: &[StageId] = &[SQS, PROCESSOR, DLQ];
+const TO_THE_DLQ: &[StageId] = &[KINESIS, SQS, PROCESSOR, DLQ];
 
 /// The stream flow's stages, as its history names them.
 fn stages() -> Vec<Stage> {
     vec![
+        Stage {
+            name: "Kinesis",
+            seen: "accepted from the producer",
+            times: Times::AtLeastOnce,
+        },
         Stage {
             name: "SQS",
             seen: "sent by the bridge",
@@ -61,6 +68,9 @@ fn stages() -> Vec<Stage> {
 #[derive(Debug)]
 pub struct Recorder {
     tag: [u8; 8],
+    /// Whether the run's producer puts the events (a consume-only run reads a stream someone
+    /// else filled: its history starts at SQS).
+    producing: bool,
     started: Instant,
     started_epoch_ms: i64,
     history: Mutex<History>,
@@ -69,6 +79,7 @@ pub struct Recorder {
 impl Tap for Recorder {
     fn saw(&self, point: Point, ids: &[Uuid]) {
         let stage = match point {
+            Point::Accepted => KINESIS,
             Point::SentToSqs => SQS,
             Point::Received => PROCESSOR,
         };
@@ -84,10 +95,12 @@ impl Tap for Recorder {
 }
 
 impl Recorder {
-    /// A recorder of the events a generator of ids `tag` makes, from now.
-    pub fn new(tag: [u8; 8]) -> Self {
+    /// A recorder of the events a generator of ids `tag` makes, from now; `producing` when the
+    /// run's own producer puts them into Kinesis.
+    pub fn new(tag: [u8; 8], producing: bool) -> Self {
         Self {
             tag,
+            producing,
             started: Instant::now(),
             started_epoch_ms: chrono::Utc::now().timestamp_millis(),
             history: Mutex::new(History::new(stages())),
@@ -147,9 +160,12 @@ impl Recorder {
             .filter_map(|id| self.position(*id))
             .max()
             .map_or(0, |p| p as usize + 1);
+        let from = usize::from(!self.producing);
         let route = |p: Position| match ledger.get(&event_id(self.tag, u64::from(p))) {
-            Some(sent) if sent.fate == Fate::Clean && dead_lettered.contains(&p) => TO_THE_DLQ,
-            Some(sent) if sent.fate == Fate::Clean => TO_THE_LAKE,
+            Some(sent) if sent.fate == Fate::Clean && dead_lettered.contains(&p) => {
+                &TO_THE_DLQ[from..]
+            }
+            Some(sent) if sent.fate == Fate::Clean => &TO_THE_LAKE[from..],
             _ => &[],
         };
         let found = history.check(events, route);
@@ -169,7 +185,10 @@ impl Recorder {
             examples: lines,
             ..Failure::new(
                 "history",
-                "every event sent to SQS by the bridge, received by the processor and written to the lake once",
+                match self.producing {
+                    true => "every event accepted by Kinesis, sent to SQS by the bridge, received by the processor and written to the lake once",
+                    false => "every event sent to SQS by the bridge, received by the processor and written to the lake once",
+                },
                 format!(
                     "lost {}, duplicated {}, from nowhere {}",
                     found.lost, found.duplicated, found.from_nowhere

@@ -75,6 +75,8 @@ pub struct StreamReport {
     /// The existing stream a consume-only run read (nothing was produced).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub consumed_from: Option<String>,
+    /// Whether the stages drained, or where the pipeline stopped moving (the liveness check).
+    pub liveness: crate::flows::stream::judge::liveness::Liveness,
     /// A lake judged alone: its bucket, and the checks it cannot show.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lake_only: Option<LakeOnly>,

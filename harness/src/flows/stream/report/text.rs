@@ -35,6 +35,7 @@ impl StreamReport {
         if self.lake_only.is_some() {
             return out; // no stage ran, no queue or topic was read
         }
+        self.render_liveness(&mut out);
         self.render_queues(&mut out);
         self.render_sns(&mut out);
         self.render_latency(&mut out);
@@ -73,6 +74,24 @@ impl StreamReport {
                 "  replayed records that are not events: {}",
                 self.unparsed_records
             );
+        }
+    }
+
+    /// Whether the stages drained (the liveness check, apart from the safety checks above).
+    fn render_liveness(&self, out: &mut String) {
+        let (check, holds) = self.liveness.check();
+        let _ = writeln!(out, "\nliveness");
+        match holds {
+            true => {
+                let _ = writeln!(
+                    out,
+                    "  drained: no {:.0} s without a move while events were owed",
+                    self.liveness.limit_secs
+                );
+            }
+            false => {
+                let _ = writeln!(out, "  {}", check.actual);
+            }
         }
     }
 

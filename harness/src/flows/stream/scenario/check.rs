@@ -26,6 +26,8 @@ pub fn check(file: &StreamFile, written: &Written) -> Vec<(String, String)> {
     }
     check_schedule(file, &mut problems);
     problems.extend(file.pipeline.check());
+    let longest_delay = file.faults.longest_delay_secs();
+    problems.extend(file.pipeline.check_liveness(longest_delay));
     check_expect(file, &mut problems);
     problems.extend(keys_another_section_overrides(written));
     problems
