@@ -45,6 +45,8 @@ pub struct RunOf<'a> {
     pub heavy: bool,
     /// The scenario file's directory.
     pub dir: &'a Path,
+    /// Keep every event's history (`[scenario] history`).
+    pub history: bool,
 }
 
 /// The size of a run a file plans, each figure beside its cap: validation promises that every

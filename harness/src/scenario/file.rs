@@ -58,6 +58,15 @@ pub struct Meta {
     /// Which pipeline the scenario runs (`stream` when not given; see `crate::flows::FLOWS`).
     #[serde(default = "default_flow")]
     pub flow: String,
+    /// Keep every event's history (the stream flow, for generated events: nine bytes per event
+    /// and stage): where a lost event was last seen, and the chart of distinct events through
+    /// each stage. `false` saves that memory; the reconciliation judges the same.
+    #[serde(default = "keep_history")]
+    pub history: bool,
+}
+
+const fn keep_history() -> bool {
+    true
 }
 
 const fn default_seed() -> u64 {

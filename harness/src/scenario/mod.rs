@@ -71,6 +71,7 @@ impl Scenario {
             name: self.name(),
             seed: self.file.scenario.seed,
             heavy: self.heavy(),
+            history: self.file.scenario.history,
             dir: self
                 .path
                 .parent()

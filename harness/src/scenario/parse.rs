@@ -80,6 +80,15 @@ pub fn parse(name: &str, source: &str) -> Result<ScenarioFile, Vec<ScenarioError
     let table: Written = toml::from_str(source).map_err(at_span)?;
     let located = |problems: Vec<(String, String)>| locate(name, source, problems);
     let mut problems = check_name(&head.scenario);
+    if !head.scenario.history && head.scenario.flow != "stream" {
+        problems.push((
+            "scenario.history".into(),
+            format!(
+                "the {} flow keeps no history to turn off: `history` applies to the stream flow",
+                head.scenario.flow
+            ),
+        ));
+    }
     let Some(flow) = flows::named(&head.scenario.flow) else {
         let names: Vec<&str> = flows::FLOWS.iter().map(|f| f.name()).collect();
         problems.push((
@@ -296,6 +305,29 @@ events = 100
         );
         assert_eq!(batch.len(), 1, "{batch:#?}");
         assert!(batch[0].contains("expect.sns.price_alert"), "{}", batch[0]);
+    }
+
+    #[test]
+    fn history_can_be_turned_off_only_where_a_flow_keeps_one() {
+        let e = errors("[scenario]\nname = \"b\"\nflow = \"batch\"\nhistory = false\n");
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert!(
+            e[0].contains(":4:1: scenario.history: the batch flow keeps no history"),
+            "{}",
+            e[0]
+        );
+        let stream = parse(
+            "s.toml",
+            "[scenario]\nname = \"s\"\nhistory = false\n[generate]\nevents = 5\n",
+        )
+        .unwrap();
+        assert!(!stream.scenario.history);
+        let kept = parse(
+            "s.toml",
+            "[scenario]\nname = \"s\"\n[generate]\nevents = 5\n",
+        )
+        .unwrap();
+        assert!(kept.scenario.history, "kept by default");
     }
 
     #[test]

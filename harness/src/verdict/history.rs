@@ -1,8 +1,8 @@
 //! Every event's history through a flow's stages, and the anomalies it shows.
 //!
 //! Where each event was seen, stage by stage, kept compactly enough for millions of events: per
-//! stage and event position, how many times (saturating at 255) and when last (milliseconds
-//! after the run started), five bytes; ids that were never sent apart. [`History::check`] walks
+//! stage and event position, how many times (saturating at 255) and when first and last
+//! (milliseconds after the run started), nine bytes; ids that were never sent apart. [`History::check`] walks
 //! each event's route (the stages it must pass, in order, which its fate decides) and finds:
 //! - **lost**: the first stage of the route it never reached, with the last stage before it
 //!   where it was seen, and when;
@@ -56,6 +56,8 @@ pub struct History {
     counts: Vec<Vec<u8>>,
     /// Per stage, per position: the last sighting, ms after the start.
     last_ms: Vec<Vec<u32>>,
+    /// Per stage, per position: the first sighting, ms after the start.
+    first_ms: Vec<Vec<u32>>,
     /// Sightings of ids that were never sent.
     unknown: Vec<(StageId, Uuid, u32)>,
     /// Sightings of a stage it does not have or of a position past [`MAX_POSITIONS`].
@@ -158,6 +160,7 @@ impl History {
             stages,
             counts: vec![Vec::new(); n],
             last_ms: vec![Vec::new(); n],
+            first_ms: vec![Vec::new(); n],
             unknown: Vec::new(),
             out_of_range: 0,
         }
@@ -178,11 +181,61 @@ impl History {
         if p >= self.counts[stage].len() {
             self.counts[stage].resize(p + 1, 0);
             self.last_ms[stage].resize(p + 1, 0);
+            self.first_ms[stage].resize(p + 1, 0);
         }
         let count = &mut self.counts[stage][p];
+        let first = &mut self.first_ms[stage][p];
+        *first = if *count == 0 {
+            at_ms
+        } else {
+            (*first).min(at_ms)
+        };
         *count = count.saturating_add(1);
         let last = &mut self.last_ms[stage][p];
         *last = (*last).max(at_ms);
+    }
+
+    /// Forgets every sighting of `position`: an event the history does not judge (one sent
+    /// malformed, whose id a stage may or may not read).
+    pub fn forget(&mut self, position: Position) {
+        for stage in 0..self.stages.len() {
+            self.forget_at(stage, position);
+        }
+    }
+
+    /// Forgets the sightings of `position` at `stage`.
+    pub fn forget_at(&mut self, stage: StageId, position: Position) {
+        if let Some(count) = self
+            .counts
+            .get_mut(stage)
+            .and_then(|c| c.get_mut(position as usize))
+        {
+            *count = 0;
+        }
+    }
+
+    /// The positions `stage` saw.
+    pub fn positions_seen(&self, stage: StageId) -> impl Iterator<Item = Position> + '_ {
+        self.counts
+            .get(stage)
+            .into_iter()
+            .flat_map(|c| c.iter().enumerate())
+            .filter(|(_, &n)| n > 0)
+            .map(|(p, _)| p as Position)
+    }
+
+    /// When each event `stage` saw was first seen there, ms after the start, in position order:
+    /// what a chart of the events through each stage counts.
+    pub fn first_seen_at(&self, stage: StageId) -> Vec<u32> {
+        let (Some(counts), Some(times)) = (self.counts.get(stage), self.first_ms.get(stage)) else {
+            return Vec::new();
+        };
+        counts
+            .iter()
+            .zip(times)
+            .filter(|(&n, _)| n > 0)
+            .map(|(_, &at)| at)
+            .collect()
     }
 
     /// An id that was never sent, seen at `stage`.
@@ -379,6 +432,23 @@ mod tests {
     const DLQ: StageId = 3;
     const CLEAN: &[StageId] = &[KINESIS, SQS, LAKE];
     const DEAD: &[StageId] = &[KINESIS, SQS, DLQ];
+
+    #[test]
+    fn each_stage_keeps_when_it_first_and_last_saw_an_event() {
+        let mut h = History::new(stages());
+        h.saw(SQS, 1, 300);
+        h.saw(SQS, 1, 100);
+        h.saw(SQS, 1, 200);
+        h.saw(SQS, 3, 50);
+        assert_eq!(h.first_seen_at(SQS), [100, 50], "positions 1 and 3");
+        assert_eq!(h.positions_seen(SQS).collect::<Vec<_>>(), [1, 3]);
+        let found = h.check(4, |_| &[SQS]);
+        assert_eq!(found.lost, 2, "positions 0 and 2");
+        let mut gone = h.clone();
+        gone.forget(1);
+        assert_eq!(gone.first_seen_at(SQS), [50]);
+        assert!(h.first_seen_at(LAKE).is_empty());
+    }
 
     fn stages() -> Vec<Stage> {
         let stage = |name, seen, times| Stage { name, seen, times };

@@ -2,7 +2,7 @@
 //!
 //! The producer reports what Kinesis accepted, the bridge what it sent to SQS and the
 //! processor what it received ([`Tap`]); the judge adds what the lake and the DLQ hold. Events are kept by their position in the generator's order
-//! (their ids are the generator's tag and the position), five bytes per event and stage, so
+//! (their ids are the generator's tag and the position), nine bytes per event and stage, so
 //! only runs of generated events (the generator, and the web source's) have a history. When
 //! the lake misses or repeats events, the verdict says for each where it was last seen.
 
@@ -13,8 +13,11 @@ use tickflow_pipeline::history::{Point, Tap};
 use tickflow_pipeline::source::{event_id, position_of};
 use uuid::Uuid;
 
+use serde::Serialize;
+
 use super::reconcile::{Found, Ledger, Reconciliation};
 use crate::flows::stream::faults::Fate;
+use crate::flows::stream::progress::Sample;
 use crate::verdict::history::{Anomalies, History, Position, Stage, StageId, Times};
 use crate::verdict::Failure;
 
@@ -64,6 +67,36 @@ fn stages() -> Vec<Stage> {
     ]
 }
 
+/// What a run's history shows: the distinct events each stage saw, the anomalies with the
+/// first of each, and the events through each stage over the run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct HistoryReport {
+    /// Each stage the history sees, in pipeline order.
+    pub stages: Vec<StageSeen>,
+    /// Events a stage of their route never saw, nor any after it.
+    pub lost: u64,
+    /// Events a stage that must see each once saw more often.
+    pub duplicated: u64,
+    /// Sightings nothing before them explains.
+    pub from_nowhere: u64,
+    /// The first events of each kind, a line each, with where each was last seen.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub examples: Vec<String>,
+    /// Distinct events into Kinesis, SQS and the lake by each second (the report's chart:
+    /// `timeline` in the JSON).
+    #[serde(skip)]
+    pub through: Vec<Sample>,
+}
+
+/// How many distinct events a stage saw.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StageSeen {
+    /// The stage, as the history names it.
+    pub stage: String,
+    /// Distinct events seen there.
+    pub events: u64,
+}
+
 /// What the stages' taps report to, during a run of generated events.
 #[derive(Debug)]
 pub struct Recorder {
@@ -73,6 +106,8 @@ pub struct Recorder {
     producing: bool,
     started: Instant,
     started_epoch_ms: i64,
+    /// When the recorder started, ms after the run did (the report's clock).
+    offset_ms: u64,
     history: Mutex<History>,
 }
 
@@ -95,12 +130,14 @@ impl Tap for Recorder {
 }
 
 impl Recorder {
-    /// A recorder of the events a generator of ids `tag` makes, from now; `producing` when the
-    /// run's own producer puts them into Kinesis.
-    pub fn new(tag: [u8; 8], producing: bool) -> Self {
+    /// A recorder of the events a generator of ids `tag` makes, from now, in a run that
+    /// started at `run_started`; `producing` when the run's own producer puts them into
+    /// Kinesis.
+    pub fn new(tag: [u8; 8], producing: bool, run_started: Instant) -> Self {
         Self {
             tag,
             producing,
+            offset_ms: run_started.elapsed().as_millis() as u64,
             started: Instant::now(),
             started_epoch_ms: chrono::Utc::now().timestamp_millis(),
             history: Mutex::new(History::new(stages())),
@@ -115,24 +152,83 @@ impl Recorder {
         position_of(self.tag, id).and_then(|p| Position::try_from(p).ok())
     }
 
-    /// Where each event the reconciliation of the run the `ledger` sent with what the lake
-    /// `found` holds missed or found twice was last seen, as a failure (`None` when the
-    /// reconciliation missed nothing and found nothing twice: the history explains a failure,
-    /// it never makes one of its own).
-    pub fn explain(
+    /// The run's history judged, once the stages stopped: the lake's and the DLQ's sightings
+    /// (from what the judge `found`) join the taps', every event the `ledger` sent is walked
+    /// along its route, and the report says how many distinct events each stage saw, the
+    /// anomalies, and the events through Kinesis, SQS and the lake over the run. The failure
+    /// says where each event the reconciliation missed or found twice was last seen (`None`
+    /// when it missed nothing and found nothing twice: the history explains a failure, it
+    /// never makes one of its own).
+    pub fn judge(
         &self,
         ledger: &Ledger,
         found: &Found,
         reconciliation: &Reconciliation,
-    ) -> Option<Failure> {
-        if reconciliation.missing + reconciliation.duplicated == 0 {
-            return None;
+    ) -> (HistoryReport, Option<Failure>) {
+        let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        self.add_sinks(&mut history, found);
+        let dead_lettered: std::collections::HashSet<Position> =
+            history.positions_seen(DLQ).collect();
+        // Positions the ledger holds (a web source may skip some: events taken by a refused
+        // request are never sent).
+        let events = ledger
+            .ids()
+            .filter_map(|id| self.position(*id))
+            .max()
+            .map_or(0, |p| p as usize + 1);
+        let from = usize::from(!self.producing);
+        let mut routes = Vec::with_capacity(events);
+        for p in 0..events as Position {
+            let in_the_lake = found.lake.contains_key(&event_id(self.tag, u64::from(p)));
+            let route: &[StageId] = match ledger.get(&event_id(self.tag, u64::from(p))) {
+                Some(sent)
+                    if sent.fate == Fate::Clean && !in_the_lake && dead_lettered.contains(&p) =>
+                {
+                    &TO_THE_DLQ[from..]
+                }
+                Some(sent) if sent.fate == Fate::Clean => {
+                    // A copy that rode with a poison event may be dead-lettered while another
+                    // reached the lake: the reconciliation judges that, not the route.
+                    history.forget_at(DLQ, p);
+                    &TO_THE_LAKE[from..]
+                }
+                Some(sent) if sent.fate == Fate::Poison => &TO_THE_DLQ[from..],
+                // A malformed record's id may or may not be read on its way: not judged.
+                Some(_) => {
+                    history.forget(p);
+                    &[]
+                }
+                None => &[],
+            };
+            routes.push(route);
         }
-        let mut history = self
-            .history
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let anomalies = history.check(events, |p| routes[p as usize]);
+        let explained = reconciliation.missing + reconciliation.duplicated > 0
+            && anomalies.lost + anomalies.duplicated > 0;
+        let report = HistoryReport {
+            stages: history
+                .stages()
+                .iter()
+                .enumerate()
+                .skip(from)
+                .map(|(id, stage)| StageSeen {
+                    stage: stage.name.to_string(),
+                    events: history.reached(id),
+                })
+                .collect(),
+            lost: anomalies.lost,
+            duplicated: anomalies.duplicated,
+            from_nowhere: anomalies.from_nowhere,
+            examples: self.lines(&history, &anomalies),
+            through: self.through(&history),
+        };
+        let failure = explained.then(|| self.failure(&anomalies, &report));
+        (report, failure)
+    }
+
+    /// The lake's rows (each as often as it is there, when its row was processed) and the DLQ's
+    /// records, as sightings.
+    fn add_sinks(&self, history: &mut History, found: &Found) {
         for (id, sighting) in &found.lake {
             let Some(p) = self.position(*id) else {
                 continue;
@@ -144,45 +240,54 @@ impl Recorder {
                 history.saw(LAKE, p, at);
             }
         }
-        // Positions the ledger holds (a web source may skip some: events taken by a refused
-        // request are never sent).
-        let mut dead_lettered = std::collections::HashSet::new();
         for letter in &found.dead_letters {
             for id in letter.records.iter().filter_map(|(id, _)| *id) {
                 if let Some(p) = self.position(id) {
                     history.saw(DLQ, p, 0);
-                    dead_lettered.insert(p);
                 }
             }
         }
-        let events = ledger
-            .ids()
-            .filter_map(|id| self.position(*id))
-            .max()
-            .map_or(0, |p| p as usize + 1);
-        let from = usize::from(!self.producing);
-        let route = |p: Position| match ledger.get(&event_id(self.tag, u64::from(p))) {
-            Some(sent) if sent.fate == Fate::Clean && dead_lettered.contains(&p) => {
-                &TO_THE_DLQ[from..]
-            }
-            Some(sent) if sent.fate == Fate::Clean => &TO_THE_LAKE[from..],
-            _ => &[],
-        };
-        let found = history.check(events, route);
-        if found.lost + found.duplicated == 0 {
-            return None;
-        }
-        Some(self.failure(&history, &found))
     }
 
-    fn failure(&self, history: &History, found: &Anomalies) -> Failure {
-        let lines = history.render(
+    /// Distinct events into Kinesis, SQS and the lake by each second of the run (each counted
+    /// when it was first seen there), the report's chart.
+    fn through(&self, history: &History) -> Vec<Sample> {
+        let times = |stage| {
+            let mut times = history.first_seen_at(stage);
+            times.sort_unstable();
+            times
+        };
+        let (kinesis, sqs, lake) = (times(KINESIS), times(SQS), times(LAKE));
+        let end = [&kinesis, &sqs, &lake]
+            .iter()
+            .filter_map(|t| t.last().copied())
+            .max()
+            .unwrap_or(0);
+        let by = |times: &[u32], ms: u32| times.partition_point(|&t| t <= ms) as u64;
+        (1..=end.div_ceil(1_000).max(1))
+            .map(|second| {
+                let ms = (second * 1_000).min(end);
+                Sample {
+                    at_ms: u64::from(ms) + self.offset_ms,
+                    kinesis: by(&kinesis, ms),
+                    sqs: by(&sqs, ms),
+                    s3: by(&lake, ms),
+                }
+            })
+            .collect()
+    }
+
+    fn lines(&self, history: &History, found: &Anomalies) -> Vec<String> {
+        history.render(
             found,
             |p| event_id(self.tag, u64::from(p)),
             |ms| self.clock(ms),
-        );
+        )
+    }
+
+    fn failure(&self, found: &Anomalies, report: &HistoryReport) -> Failure {
         Failure {
-            examples: lines,
+            examples: report.examples.clone(),
             ..Failure::new(
                 "history",
                 match self.producing {

@@ -6,7 +6,7 @@
 //! it judges a finished run again as well (after its resources were tampered with, in the tests
 //! that prove every check can fail).
 
-use super::history::Recorder;
+use super::history::{HistoryReport, Recorder};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
@@ -85,6 +85,10 @@ pub struct Judgement {
     pub alerts: AlertWindows,
     /// How the price-alert notifications match the alert objects.
     pub alerts_announced: Announcements,
+    /// Every event's history (a run of generated events): the distinct events each stage
+    /// saw and the anomalies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<HistoryReport>,
 }
 
 /// New-data notifications matched with the objects of the lake by key: each object must be
@@ -286,7 +290,13 @@ pub async fn judge(
     )?;
     lake.found.dead_letters = crate::flows::stream::judge::reconcile::dead_letters(&dlq.messages);
     let reconciliation = Reconciliation::of(ledger, &lake.found);
-    let explained = history.and_then(|h| h.explain(ledger, &lake.found, &reconciliation));
+    let (history, explained) = match history {
+        Some(h) => {
+            let (report, failure) = h.judge(ledger, &lake.found, &reconciliation);
+            (Some(report), failure)
+        }
+        None => (None, None),
+    };
     observe::settle(clients, &subs.new_data, lake.objects(), settle).await;
     let new_data = observe::peek_all(clients, &subs.new_data, READ_LIMIT, linger).await?;
     let new_data = S3Deliveries::of(&messages(&new_data));
@@ -333,6 +343,7 @@ pub async fn judge(
         reconciliation,
         partitions: std::mem::take(&mut lake.partitions),
         quarantine_reasons: std::mem::take(&mut lake.quarantine_reasons),
+        history,
     };
     let checks: Checks = invariant_checks(&judgement).into_iter().collect();
     judgement.verdict.add_checks(checks);

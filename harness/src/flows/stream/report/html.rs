@@ -8,6 +8,7 @@
 use std::fmt::Write as _;
 
 use super::model::{LakeOnly, StreamReport};
+use crate::flows::stream::judge::history::HistoryReport;
 use crate::flows::stream::progress::Sample;
 use crate::render::html::escape;
 use crate::render::plot::{Axis, Bar, Chart, Line, Marker};
@@ -43,11 +44,21 @@ pub(super) fn section(r: &StreamReport) -> String {
     let markers = fault_markers(&r.faults_fired, offset);
     // Both time charts share one axis, so that a moment lines up across them.
     let end = time_span(&r.timeline, &r.judged.latency_over_time, offset, &markers);
-    html.push_str(
-        "<h3>Events through each stage (cumulative; the gap between two lines is the lag \
-         between those stages)</h3>\n",
+    let source = match &r.judged.history {
+        Some(_) => {
+            "distinct events, from every event's history, each counted when first seen there"
+        }
+        None => "the stages' own counters",
+    };
+    let _ = writeln!(
+        html,
+        "<h3>Events through each stage (cumulative, {source}; the gap between two lines is the \
+         lag between those stages)</h3>",
     );
     html.push_str(&stages_chart(&r.timeline, &markers, end).svg());
+    if let Some(history) = &r.judged.history {
+        html.push_str(&history_section(history));
+    }
     html.push_str(
         "<h3>Latency over time: due to created in S3 (the time of S3's notification), by when \
          the object was written</h3>\n",
@@ -89,6 +100,35 @@ pub(super) fn section(r: &StreamReport) -> String {
     }
     if let Some(web) = &r.web {
         html.push_str(&web.render_html());
+    }
+    html
+}
+
+/// Every event's history: the distinct events each stage saw, the anomalies, and the first
+/// events of each with where they were last seen.
+fn history_section(history: &HistoryReport) -> String {
+    let mut html = String::from("<h3>Every event's history</h3>\n");
+    let (mut header, mut row): (Vec<String>, Vec<String>) = history
+        .stages
+        .iter()
+        .map(|s| (s.stage.clone(), s.events.to_string()))
+        .unzip();
+    for (kind, n) in [
+        ("lost", history.lost),
+        ("duplicated", history.duplicated),
+        ("from nowhere", history.from_nowhere),
+    ] {
+        header.push(kind.to_string());
+        row.push(n.to_string());
+    }
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    html.push_str(&crate::render::html::table(&header, [row]));
+    if !history.examples.is_empty() {
+        html.push_str("<ul class=\"history\">\n");
+        for line in &history.examples {
+            let _ = writeln!(html, "<li><code>{}</code></li>", escape(line));
+        }
+        html.push_str("</ul>\n");
     }
     html
 }

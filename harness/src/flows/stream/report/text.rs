@@ -35,6 +35,7 @@ impl StreamReport {
         if self.lake_only.is_some() {
             return out; // no stage ran, no queue or topic was read
         }
+        self.render_history(&mut out);
         self.render_liveness(&mut out);
         self.render_queues(&mut out);
         self.render_sns(&mut out);
@@ -74,6 +75,28 @@ impl StreamReport {
                 "  replayed records that are not events: {}",
                 self.unparsed_records
             );
+        }
+    }
+
+    /// Every event's history: the distinct events each stage saw, and the anomalies.
+    fn render_history(&self, out: &mut String) {
+        let Some(history) = &self.judged.history else {
+            return;
+        };
+        let _ = writeln!(out, "\nhistory (distinct events seen at each stage)");
+        let stages: Vec<String> = history
+            .stages
+            .iter()
+            .map(|s| format!("{} {}", s.stage, s.events))
+            .collect();
+        let _ = writeln!(out, "  {}", stages.join(", "));
+        let _ = writeln!(
+            out,
+            "  lost {}, duplicated {}, from nowhere {}",
+            history.lost, history.duplicated, history.from_nowhere
+        );
+        for line in &history.examples {
+            let _ = writeln!(out, "    {line}");
         }
     }
 

@@ -93,6 +93,7 @@ impl StreamFile {
             keep_resources: false,
             consume_from: None,
             drain_timeout: Duration::from_secs(600),
+            history: of.history,
             container: None,
             postgres_container: None,
             expect: Arc::new(self.expect.clone()),
