@@ -328,6 +328,12 @@ events = 100
         )
         .unwrap();
         assert!(kept.scenario.history, "kept by default");
+        let unjudged = errors(
+            "[scenario]\nname = \"s\"\nhistory = false\n[generate]\nevents = 5\n[expect]\nordered = true\n",
+        );
+        assert_eq!(unjudged.len(), 1, "{unjudged:#?}");
+        let said = ":7:1: expect.ordered: judged on the run's history, and [scenario] history = false keeps none";
+        assert!(unjudged[0].contains(said), "{}", unjudged[0]);
     }
 
     #[test]

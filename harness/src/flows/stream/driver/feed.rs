@@ -14,6 +14,7 @@ use crate::error::Result;
 use crate::flows::stream::faults::{FaultSettings, Injector};
 use crate::flows::stream::input::arrival::{LoadPlan, Schedule, MAX_SECS};
 use crate::flows::stream::input::replay::{self, Item, Pace};
+use crate::flows::stream::judge::history::Recorder;
 use crate::flows::stream::judge::reconcile::Ledger;
 use crate::verdict::latency::LatencyHistogram;
 
@@ -56,6 +57,8 @@ pub(super) struct Feed<'a> {
     pub(super) seed: u64,
     /// Events expected, when known: the ledger is sized for them up front.
     pub(super) expected: usize,
+    /// The run's history, told each event's partition key as it is fed.
+    pub(super) history: Option<&'a Recorder>,
 }
 
 impl Feed<'_> {
@@ -107,7 +110,14 @@ impl Feed<'_> {
                 }
             }
             let stamp = due.unwrap_or_else(|| fed.ledger.elapsed());
+            let id = match &item {
+                Item::Event(event) => Some(event.id()),
+                Item::Raw { .. } => None,
+            };
             let (key, records) = fed.enter(item, &mut injector, stamp);
+            if let (Some(history), Some(id)) = (self.history, id) {
+                history.fed(id, &key);
+            }
             for data in records {
                 let outgoing = Outgoing {
                     partition_key: key.clone(),
@@ -209,6 +219,7 @@ mod tests {
             faults: &NO_FAULTS,
             seed: 1,
             expected: 0,
+            history: None,
         }
     }
 

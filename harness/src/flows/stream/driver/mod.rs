@@ -542,7 +542,7 @@ async fn run_stages(
         }
     };
     let fed = tokio::select! {
-        fed = feed(config, input)?.run(tx, stopped.clone()) => fed?,
+        fed = Feed { history: history.as_deref(), ..feed(config, input)? }.run(tx, stopped.clone()) => fed?,
         failed = stages.failure() => return Err(failed),
         failed = front_failure => return Err(failed.into()),
     };
@@ -709,6 +709,7 @@ fn feed(config: &StreamRunConfig, items: Input) -> Result<Feed<'_>> {
         faults: &config.faults,
         seed: config.seed,
         expected: config.source.presize(),
+        history: None,
     })
 }
 

@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use serde::Serialize;
 
+use super::order::KeyOrder;
 use super::reconcile::{Found, Ledger, Reconciliation};
 use crate::flows::stream::faults::Fate;
 use crate::flows::stream::progress::Sample;
@@ -79,6 +80,12 @@ pub struct HistoryReport {
     pub duplicated: u64,
     /// Sightings nothing before them explains.
     pub from_nowhere: u64,
+    /// Events first sent to SQS before an earlier event of their partition key (what
+    /// `[expect] ordered` holds to 0).
+    pub out_of_order: u64,
+    /// The first of them, a line each with the pair.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub out_of_order_examples: Vec<String>,
     /// The first events of each kind, a line each, with where each was last seen.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub examples: Vec<String>,
@@ -109,6 +116,8 @@ pub struct Recorder {
     /// When the recorder started, ms after the run did (the report's clock).
     offset_ms: u64,
     history: Mutex<History>,
+    /// Each event's partition key and the order events were first sent to SQS.
+    order: Mutex<KeyOrder>,
 }
 
 impl Tap for Recorder {
@@ -119,6 +128,10 @@ impl Tap for Recorder {
             Point::Received => PROCESSOR,
         };
         let at = self.ms_since_start();
+        if stage == SQS {
+            let mut order = self.order.lock().unwrap_or_else(|e| e.into_inner());
+            order.sent(ids.iter().filter_map(|id| self.position(*id)));
+        }
         let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
         for &id in ids {
             match self.position(id) {
@@ -141,6 +154,15 @@ impl Recorder {
             started: Instant::now(),
             started_epoch_ms: chrono::Utc::now().timestamp_millis(),
             history: Mutex::new(History::new(stages())),
+            order: Mutex::new(KeyOrder::default()),
+        }
+    }
+
+    /// Event `id` was fed with partition key `key` (the producer's order is the positions').
+    pub fn fed(&self, id: Uuid, key: &str) {
+        if let Some(p) = self.position(id) {
+            let mut order = self.order.lock().unwrap_or_else(|e| e.into_inner());
+            order.fed(p, key);
         }
     }
 
@@ -203,6 +225,11 @@ impl Recorder {
             routes.push(route);
         }
         let anomalies = history.check(events, |p| routes[p as usize]);
+        let inversions = self
+            .order
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .inversions();
         let explained = reconciliation.missing + reconciliation.duplicated > 0
             && anomalies.lost + anomalies.duplicated > 0;
         let report = HistoryReport {
@@ -219,6 +246,19 @@ impl Recorder {
             lost: anomalies.lost,
             duplicated: anomalies.duplicated,
             from_nowhere: anomalies.from_nowhere,
+            out_of_order: inversions.count,
+            out_of_order_examples: inversions
+                .examples
+                .iter()
+                .map(|i| {
+                    format!(
+                        "{}: {} sent to SQS after {}, produced after it",
+                        i.key,
+                        event_id(self.tag, u64::from(i.earlier)),
+                        event_id(self.tag, u64::from(i.later)),
+                    )
+                })
+                .collect(),
             examples: self.lines(&history, &anomalies),
             through: self.through(&history),
         };

@@ -7,6 +7,7 @@
 //! - [`sinks`]: the consumers' sinks side by side, each reconciled on its own;
 //! - [`history`]: where each event was seen (the stages' taps and the lake), which says where
 //!   a lost event was last seen;
+//! - [`order`]: whether each partition key's events went on in the producer's order;
 //! - [`liveness`]: whether the stages drained, or where the pipeline stopped moving;
 //! - [`fired`]: the faults that fired, as a schedule to replay (each rule able to fire and
 //!   fired is `crate::verdict::fault_rules`, every flow's);
@@ -19,5 +20,6 @@ pub mod history;
 pub mod invariants;
 pub mod lake;
 pub mod liveness;
+pub mod order;
 pub mod reconcile;
 pub mod sinks;

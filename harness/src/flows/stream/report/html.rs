@@ -117,15 +117,20 @@ fn history_section(history: &HistoryReport) -> String {
         ("lost", history.lost),
         ("duplicated", history.duplicated),
         ("from nowhere", history.from_nowhere),
+        ("out of order into SQS", history.out_of_order),
     ] {
         header.push(kind.to_string());
         row.push(n.to_string());
     }
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
     html.push_str(&crate::render::html::table(&header, [row]));
-    if !history.examples.is_empty() {
+    if !history.examples.is_empty() || !history.out_of_order_examples.is_empty() {
         html.push_str("<ul class=\"history\">\n");
-        for line in &history.examples {
+        for line in history
+            .examples
+            .iter()
+            .chain(&history.out_of_order_examples)
+        {
             let _ = writeln!(html, "<li><code>{}</code></li>", escape(line));
         }
         html.push_str("</ul>\n");

@@ -92,10 +92,14 @@ impl StreamReport {
         let _ = writeln!(out, "  {}", stages.join(", "));
         let _ = writeln!(
             out,
-            "  lost {}, duplicated {}, from nowhere {}",
-            history.lost, history.duplicated, history.from_nowhere
+            "  lost {}, duplicated {}, from nowhere {}; out of their key's order into SQS {}",
+            history.lost, history.duplicated, history.from_nowhere, history.out_of_order
         );
-        for line in &history.examples {
+        for line in history
+            .examples
+            .iter()
+            .chain(&history.out_of_order_examples)
+        {
             let _ = writeln!(out, "    {line}");
         }
     }

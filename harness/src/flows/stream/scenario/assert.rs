@@ -108,6 +108,36 @@ fn reconciliation(judge: &mut Judge, expect: &Expect, report: &StreamReport) {
     let redelivered = report.stats.redelivered;
     judge.count("redelivered", &expect.redelivered, redelivered);
     judge.count("busy", &expect.busy, report.stats.busy_messages);
+    if expect.ordered {
+        judge.checks.record(
+            ordered(report),
+            report
+                .judged
+                .history
+                .as_ref()
+                .is_some_and(|h| h.out_of_order == 0),
+        );
+    }
+}
+
+/// `[expect] ordered`: no event sent to SQS before an earlier event of its key, with the first
+/// pairs that were.
+fn ordered(report: &StreamReport) -> Failure {
+    let expected = "each partition key's events sent to SQS in the producer's order";
+    match &report.judged.history {
+        None => Failure::new("ordered", expected, "no history to judge the order on"),
+        Some(h) => Failure {
+            examples: h.out_of_order_examples.clone(),
+            ..Failure::new(
+                "ordered",
+                expected,
+                format!(
+                    "{} events sent before an earlier one of their key",
+                    h.out_of_order
+                ),
+            )
+        },
+    }
 }
 
 /// The queues once the stages drained.

@@ -30,7 +30,28 @@ pub fn check(file: &StreamFile, written: &Written) -> Vec<(String, String)> {
     problems.extend(file.pipeline.check_liveness(longest_delay));
     check_expect(file, &mut problems);
     problems.extend(keys_another_section_overrides(written));
+    problems.extend(ordered_without_history(file, written));
     problems
+}
+
+/// `[expect] ordered` where no history is kept to judge it on: a replay (its ids are not
+/// positions), or `[scenario] history = false`.
+fn ordered_without_history(file: &StreamFile, written: &Written) -> Option<(String, String)> {
+    let history_off = written
+        .get("scenario")
+        .and_then(|s| s.get("history"))
+        .and_then(serde_json::Value::as_bool)
+        == Some(false);
+    let why = match (file.replay.is_some(), history_off) {
+        _ if !file.expect.ordered => return None,
+        (true, _) => "a replay's events keep no history (their ids are not the generator's)",
+        (_, true) => "[scenario] history = false keeps none",
+        _ => return None,
+    };
+    Some((
+        "expect.ordered".into(),
+        format!("judged on the run's history, and {why}"),
+    ))
 }
 
 /// `[generate]`: the generator's settings, worded for the scenario file.

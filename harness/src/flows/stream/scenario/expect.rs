@@ -48,6 +48,12 @@ pub struct Expect {
     /// Messages that met another invocation still writing some of their records, and waited
     /// for that write to end.
     pub busy: Option<Count>,
+    /// Each partition key's events are sent on to SQS in the producer's order (what Kinesis
+    /// promises per shard, kept by the producer and the bridge; the lake is written by
+    /// concurrent invocations from a standard queue and keeps no order). Needs the run's
+    /// history: generated events, `[scenario] history` on.
+    #[serde(default)]
+    pub ordered: bool,
     /// The web source's own assertions.
     #[serde(default)]
     pub web: WebExpect,
@@ -222,6 +228,7 @@ impl Default for Expect {
             restarts: None,
             redelivered: None,
             busy: None,
+            ordered: false,
             web: WebExpect::default(),
             sinks: SinksExpect::default(),
         }
