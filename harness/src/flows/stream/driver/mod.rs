@@ -509,16 +509,8 @@ async fn run_stages(
         (chaos.clone(), tap),
     );
     let stats = stages.stats.clone();
-    let faults = &config.faults;
-    let limit = config.pipeline.liveness(faults.longest_delay_secs());
-    let watching = watchdog::Watchdog {
-        limit,
-        quiet_from: Instant::now()
-            + Duration::try_from_secs_f64(faults.last_moment_secs()).unwrap_or_default(),
-        stats: stats.clone(),
-        input: tx.downgrade(),
-    }
-    .spawn();
+    let limit = config.pipeline.liveness(config.faults.longest_delay_secs());
+    let watching = watch(limit, config, &stats, &tx);
     let mut stopped = watching.stopped();
     let samples = Arc::new(Mutex::new(Vec::new()));
     let total = config.source.known_events(&config.load);
@@ -570,19 +562,7 @@ async fn run_stages(
     let drained = drained.into_inner().unwrap_or_else(|e| e.into_inner());
     let liveness = Liveness {
         limit_secs: limit.as_secs_f64(),
-        stuck: idle.map(|idle| {
-            let stage = names.iter().find(|n| !drained.iter().any(|(d, _)| d == *n));
-            Stuck {
-                stage: stage.copied().unwrap_or("pipeline").to_string(),
-                idle_from_secs: idle.from.saturating_duration_since(started).as_secs_f64(),
-                declared_secs: idle
-                    .declared
-                    .saturating_duration_since(started)
-                    .as_secs_f64(),
-                through: stats
-                    .sample(idle.declared.saturating_duration_since(started).as_millis() as u64),
-            }
-        }),
+        stuck: idle.map(|idle| stuck(idle, &names, &drained, started, &stats)),
     };
     drop(watching);
     let otherwise = started.elapsed().as_secs_f64();
@@ -619,6 +599,43 @@ async fn run_stages(
         history,
         liveness,
     })
+}
+
+/// The run's liveness watchdog: `limit` without a move while events wait for the producer or
+/// the feed is done, counted once the schedule's last moment is over.
+fn watch(
+    limit: Duration,
+    config: &StreamRunConfig,
+    stats: &stages::Stats,
+    input: &tokio::sync::mpsc::Sender<tickflow_pipeline::producer::Outgoing>,
+) -> watchdog::Watching {
+    let quiet = Duration::try_from_secs_f64(config.faults.last_moment_secs()).unwrap_or_default();
+    watchdog::Watchdog {
+        limit,
+        quiet_from: Instant::now() + quiet,
+        stats: stats.clone(),
+        input: input.downgrade(),
+    }
+    .spawn()
+}
+
+/// Where the pipeline stopped, once the watchdog declared it `idle`: the first of the stages
+/// (`names`, in drain order) not `drained`, and what each stage had passed on by then.
+fn stuck(
+    idle: watchdog::Idle,
+    names: &[&'static str],
+    drained: &stages::Drained,
+    started: Instant,
+    stats: &stages::Stats,
+) -> Stuck {
+    let stage = names.iter().find(|n| !drained.iter().any(|(d, _)| d == *n));
+    let secs = |at: Instant| at.saturating_duration_since(started);
+    Stuck {
+        stage: stage.copied().unwrap_or("pipeline").to_string(),
+        idle_from_secs: secs(idle.from).as_secs_f64(),
+        declared_secs: secs(idle.declared).as_secs_f64(),
+        through: stats.sample(secs(idle.declared).as_millis() as u64),
+    }
 }
 
 /// The database faults of a web-sourced run: they act on the web writer's connections and

@@ -80,9 +80,11 @@ pub struct HistoryReport {
     pub duplicated: u64,
     /// Sightings nothing before them explains.
     pub from_nowhere: u64,
-    /// Events first sent to SQS before an earlier event of their partition key (what
-    /// `[expect] ordered` holds to 0).
-    pub out_of_order: u64,
+    /// Events first sent to SQS before an event of their partition key fed earlier (what
+    /// `[expect] ordered` holds to 0); `None` in a consume-only run, whose stream another
+    /// producer filled in an order tickflow does not know.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub out_of_order: Option<u64>,
     /// The first of them, a line each with the pair.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub out_of_order_examples: Vec<String>,
@@ -225,11 +227,13 @@ impl Recorder {
             routes.push(route);
         }
         let anomalies = history.check(events, |p| routes[p as usize]);
-        let inversions = self
-            .order
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .inversions();
+        // A consume-only run's stream was filled by another producer: its order is unknown.
+        let inversions = self.producing.then(|| {
+            self.order
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .inversions()
+        });
         let explained = reconciliation.missing + reconciliation.duplicated > 0
             && anomalies.lost + anomalies.duplicated > 0;
         let report = HistoryReport {
@@ -246,10 +250,10 @@ impl Recorder {
             lost: anomalies.lost,
             duplicated: anomalies.duplicated,
             from_nowhere: anomalies.from_nowhere,
-            out_of_order: inversions.count,
+            out_of_order: inversions.as_ref().map(|i| i.count),
             out_of_order_examples: inversions
-                .examples
                 .iter()
+                .flat_map(|i| &i.examples)
                 .map(|i| {
                     format!(
                         "{}: {} sent to SQS after {}, produced after it",

@@ -1,11 +1,12 @@
 //! Per-key order: whether each partition key's events went on in the producer's order.
 //!
 //! Kinesis keeps a shard's records in the order they were put, and a partition key stays on one
-//! shard until the shard is split: what it promises is per key. The feed enters each event's
-//! key by its position (the producer's order), the bridge's tap the order in which events were
-//! first sent on to SQS; an event first sent before an earlier event of its key is an
-//! inversion, reported as the pair. Six bytes per event: its key's index and its first send's
-//! rank, by position.
+//! shard until the shard is split: what it promises is per key. The feed enters each event, with
+//! its key, in the order it hands them to the producer (a web source's relay hands them in
+//! commit order, not in the order of their positions), the bridge's tap the order in which
+//! events were first sent on to SQS; an event first sent before an event of its key fed
+//! earlier is an inversion, reported as the pair. Ten bytes per event: its key's index, its
+//! first send's rank, and its place in the feed.
 
 use serde::Serialize;
 
@@ -28,6 +29,8 @@ pub struct KeyOrder {
     keys: Vec<u16>,
     /// Per position: the rank of its first send (`UNSENT`: none yet).
     ranks: Vec<u32>,
+    /// The positions in the order they were fed.
+    fed: Vec<Position>,
     /// First sends so far.
     sent: u32,
 }
@@ -37,7 +40,7 @@ pub struct KeyOrder {
 pub struct Inversion {
     /// Their partition key.
     pub key: String,
-    /// The earlier event in the producer's order, sent on later.
+    /// The event fed earlier, sent on later.
     pub earlier: Position,
     /// The later event, sent on first.
     pub later: Position,
@@ -53,8 +56,9 @@ pub struct Inversions {
 }
 
 impl KeyOrder {
-    /// Event `position` was fed with partition key `key`.
+    /// Event `position` was fed (after every event fed before) with partition key `key`.
     pub fn fed(&mut self, position: Position, key: &str) {
+        self.fed.push(position);
         let next = self.names.len();
         let index = match self.index.get(key) {
             Some(&i) => i,
@@ -87,13 +91,15 @@ impl KeyOrder {
         }
     }
 
-    /// Every event first sent before an earlier event of its key (an event never sent is left
-    /// to the history's `lost`).
+    /// Every event first sent before an event of its key fed earlier (an event never sent is
+    /// left to the history's `lost`).
     pub fn inversions(&self) -> Inversions {
         let mut found = Inversions::default();
-        // Per key: the position sent latest so far, and its rank.
+        // Per key: the event sent latest so far, and its rank.
         let mut latest: Vec<Option<(Position, u32)>> = vec![None; self.names.len()];
-        for (p, &key) in self.keys.iter().enumerate() {
+        for &position in &self.fed {
+            let p = position as usize;
+            let key = self.keys[p];
             let rank = self.ranks.get(p).copied().unwrap_or(UNSENT);
             let Some(last) = latest.get_mut(usize::from(key)) else {
                 continue;
@@ -108,11 +114,11 @@ impl KeyOrder {
                         found.examples.push(Inversion {
                             key: self.names[usize::from(key)].clone(),
                             earlier,
-                            later: p as Position,
+                            later: position,
                         });
                     }
                 }
-                _ => *last = Some((p as Position, rank)),
+                _ => *last = Some((position, rank)),
             }
         }
         found
@@ -153,6 +159,23 @@ mod tests {
                 later: 2
             }]
         );
+    }
+
+    #[test]
+    fn the_order_is_the_feed_s_not_the_positions() {
+        // A web source's relay hands events on in commit order: 1 before 0.
+        let mut order = KeyOrder::default();
+        order.fed(1, "A");
+        order.fed(0, "A");
+        order.sent([1, 0]);
+        assert_eq!(order.inversions().count, 0);
+        order.sent([]);
+        let mut swapped = KeyOrder::default();
+        swapped.fed(1, "A");
+        swapped.fed(0, "A");
+        swapped.sent([0, 1]);
+        let found = swapped.inversions();
+        assert_eq!((found.examples[0].earlier, found.examples[0].later), (1, 0));
     }
 
     #[test]

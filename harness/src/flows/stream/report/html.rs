@@ -113,14 +113,17 @@ fn history_section(history: &HistoryReport) -> String {
         .iter()
         .map(|s| (s.stage.clone(), s.events.to_string()))
         .unzip();
+    let order = history
+        .out_of_order
+        .map_or("not known".into(), |n| n.to_string());
     for (kind, n) in [
-        ("lost", history.lost),
-        ("duplicated", history.duplicated),
-        ("from nowhere", history.from_nowhere),
-        ("out of order into SQS", history.out_of_order),
+        ("lost", history.lost.to_string()),
+        ("duplicated", history.duplicated.to_string()),
+        ("from nowhere", history.from_nowhere.to_string()),
+        ("out of order into SQS", order),
     ] {
         header.push(kind.to_string());
-        row.push(n.to_string());
+        row.push(n);
     }
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
     html.push_str(&crate::render::html::table(&header, [row]));

@@ -90,10 +90,14 @@ impl StreamReport {
             .map(|s| format!("{} {}", s.stage, s.events))
             .collect();
         let _ = writeln!(out, "  {}", stages.join(", "));
+        let order = history.out_of_order.map_or_else(
+            || "not known (another producer)".to_string(),
+            |n| n.to_string(),
+        );
         let _ = writeln!(
             out,
-            "  lost {}, duplicated {}, from nowhere {}; out of their key's order into SQS {}",
-            history.lost, history.duplicated, history.from_nowhere, history.out_of_order
+            "  lost {}, duplicated {}, from nowhere {}; out of their key's order into SQS {order}",
+            history.lost, history.duplicated, history.from_nowhere
         );
         for line in history
             .examples
