@@ -979,7 +979,7 @@ async fn a_shard_split_sends_a_key_s_events_out_of_order_and_the_history_names_t
     assert!(!history.out_of_order_examples.is_empty());
     for line in &history.out_of_order_examples {
         assert!(
-            line.contains(" sent to SQS after ") && line.ends_with(", produced after it"),
+            line.contains(" sent to SQS after ") && line.ends_with(", which was fed after it"),
             "{line}"
         );
     }

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use serde::Serialize;
 
-use super::order::KeyOrder;
+use super::order::{Inversion, KeyOrder};
 use super::reconcile::{Found, Ledger, Reconciliation};
 use crate::flows::stream::faults::Fate;
 use crate::flows::stream::progress::Sample;
@@ -191,6 +191,53 @@ impl Recorder {
     ) -> (HistoryReport, Option<Failure>) {
         let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
         self.add_sinks(&mut history, found);
+        let routes = self.routes(&mut history, ledger, found);
+        let anomalies = history.check(routes.len(), |p| routes[p as usize]);
+        let explained = reconciliation.missing + reconciliation.duplicated > 0
+            && anomalies.lost + anomalies.duplicated > 0;
+        let from = usize::from(!self.producing);
+        // A consume-only run's stream was filled by another producer: its order is unknown.
+        let inversions = self.producing.then(|| {
+            self.order
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .inversions()
+        });
+        let report = HistoryReport {
+            stages: history
+                .stages()
+                .iter()
+                .enumerate()
+                .skip(from)
+                .map(|(id, stage)| StageSeen {
+                    stage: stage.name.to_string(),
+                    events: history.reached(id),
+                })
+                .collect(),
+            lost: anomalies.lost,
+            duplicated: anomalies.duplicated,
+            from_nowhere: anomalies.from_nowhere,
+            out_of_order: inversions.as_ref().map(|i| i.count),
+            out_of_order_examples: inversions
+                .iter()
+                .flat_map(|i| &i.examples)
+                .map(|i| self.inversion_line(i))
+                .collect(),
+            examples: self.lines(&history, &anomalies),
+            through: self.through(&history),
+        };
+        let failure = explained.then(|| self.failure(&anomalies, &report));
+        (report, failure)
+    }
+
+    /// The route each position the `ledger` sent must take, by its fate and where `found` has
+    /// it; sightings the history does not judge are forgotten.
+    fn routes(
+        &self,
+        history: &mut History,
+        ledger: &Ledger,
+        found: &Found,
+    ) -> Vec<&'static [StageId]> {
         let dead_lettered: std::collections::HashSet<Position> =
             history.positions_seen(DLQ).collect();
         // Positions the ledger holds (a web source may skip some: events taken by a refused
@@ -226,48 +273,17 @@ impl Recorder {
             };
             routes.push(route);
         }
-        let anomalies = history.check(events, |p| routes[p as usize]);
-        // A consume-only run's stream was filled by another producer: its order is unknown.
-        let inversions = self.producing.then(|| {
-            self.order
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .inversions()
-        });
-        let explained = reconciliation.missing + reconciliation.duplicated > 0
-            && anomalies.lost + anomalies.duplicated > 0;
-        let report = HistoryReport {
-            stages: history
-                .stages()
-                .iter()
-                .enumerate()
-                .skip(from)
-                .map(|(id, stage)| StageSeen {
-                    stage: stage.name.to_string(),
-                    events: history.reached(id),
-                })
-                .collect(),
-            lost: anomalies.lost,
-            duplicated: anomalies.duplicated,
-            from_nowhere: anomalies.from_nowhere,
-            out_of_order: inversions.as_ref().map(|i| i.count),
-            out_of_order_examples: inversions
-                .iter()
-                .flat_map(|i| &i.examples)
-                .map(|i| {
-                    format!(
-                        "{}: {} sent to SQS after {}, produced after it",
-                        i.key,
-                        event_id(self.tag, u64::from(i.earlier)),
-                        event_id(self.tag, u64::from(i.later)),
-                    )
-                })
-                .collect(),
-            examples: self.lines(&history, &anomalies),
-            through: self.through(&history),
-        };
-        let failure = explained.then(|| self.failure(&anomalies, &report));
-        (report, failure)
+        routes
+    }
+
+    /// `AMZN: <id> sent to SQS after <id>, which was fed after it`.
+    fn inversion_line(&self, inversion: &Inversion) -> String {
+        format!(
+            "{}: {} sent to SQS after {}, which was fed after it",
+            inversion.key,
+            event_id(self.tag, u64::from(inversion.earlier)),
+            event_id(self.tag, u64::from(inversion.later)),
+        )
     }
 
     /// The lake's rows (each as often as it is there, when its row was processed) and the DLQ's
