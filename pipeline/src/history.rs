@@ -1,8 +1,9 @@
 //! Taps: where a stage tells a run's history which events it saw.
 //!
 //! A stage given a [`Tap`] reports the events it handled at its point (the producer: accepted
-//! by Kinesis; the bridge: sent to SQS; the processor: received from SQS), by id, as they pass, and the harness keeps them as
-//! the run's history of every event. A stage without a tap pays nothing.
+//! by Kinesis; the bridge: sent to SQS; the processor: received from SQS), by id, as they
+//! pass, and the harness keeps them as the run's history of every event. A stage without a
+//! tap pays nothing.
 
 use uuid::Uuid;
 

@@ -264,10 +264,8 @@ impl Producer {
                 tap: tap.as_deref(),
             };
             let result = put_with_retries(&clients, &stream, batch, backoff, accepted).await;
-            if let (Ok(()), Some(chaos)) = (&result, chaos) {
-                if chaos.crash_point(Stage::Producer).await {
-                    return Err(Error::Crashed(Stage::Producer));
-                }
+            if result.is_ok() && Chaos::crash_point_of(chaos.as_deref(), Stage::Producer).await {
+                return Err(Error::Crashed(Stage::Producer));
             }
             result
         }
@@ -476,7 +474,7 @@ impl Packer {
             Err(data) => {
                 let full = aggregator
                     .finish()
-                    .map(|a| aggregated_entry(a, take(pending)));
+                    .map(|a| aggregated_entry(a, std::mem::take(pending)));
                 let _ = aggregator.try_add(&record.partition_key, data);
                 full
             }
@@ -490,7 +488,7 @@ impl Packer {
         self.aggregators
             .iter_mut()
             .zip(&mut self.pending_ids)
-            .filter_map(|(a, ids)| Some(aggregated_entry(a.finish()?, take(ids))))
+            .filter_map(|(a, ids)| Some(aggregated_entry(a.finish()?, std::mem::take(ids))))
             .collect()
     }
 }
@@ -564,7 +562,7 @@ fn seal(compression: Compression, entry: Entry) -> Vec<Entry> {
             pieces.extend(
                 aggregator
                     .finish()
-                    .map(|a| aggregated_entry(a, take(&mut ids))),
+                    .map(|a| aggregated_entry(a, std::mem::take(&mut ids))),
             );
             let _ = aggregator.try_add(&user.partition_key, data);
         }
@@ -573,7 +571,7 @@ fn seal(compression: Compression, entry: Entry) -> Vec<Entry> {
     pieces.extend(
         aggregator
             .finish()
-            .map(|a| aggregated_entry(a, take(&mut ids))),
+            .map(|a| aggregated_entry(a, std::mem::take(&mut ids))),
     );
     pieces
         .into_iter()
@@ -584,11 +582,6 @@ fn seal(compression: Compression, entry: Entry) -> Vec<Entry> {
             entry
         })
         .collect()
-}
-
-/// `ids`, leaving it empty.
-fn take(ids: &mut Vec<Uuid>) -> Vec<Uuid> {
-    std::mem::take(ids)
 }
 
 fn aggregated_entry(a: crate::kpl::Aggregated, ids: Vec<Uuid>) -> Entry {

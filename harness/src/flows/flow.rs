@@ -95,12 +95,16 @@ pub trait Flow: Sync {
     /// # Errors
     /// The first key that does not read.
     fn parse(&self, source: &str) -> Result<Box<dyn FlowFile>, toml::de::Error>;
+    /// Whether its runs keep every event's history (`[scenario] history` turns it off).
+    fn keeps_history(&self) -> bool;
 }
 
 /// A flow's part of a scenario file, as the type that reads it.
 pub trait Sections: FlowFile + DeserializeOwned + schemars::JsonSchema + Clone {
     /// Its flow's name.
     const FLOW: &'static str;
+    /// Whether its runs keep every event's history.
+    const KEEPS_HISTORY: bool = false;
 }
 
 /// The registry entry of the flow whose file `S` reads.
@@ -122,6 +126,10 @@ impl<S: Sections> Flow for Of<S> {
 
     fn parse(&self, source: &str) -> Result<Box<dyn FlowFile>, toml::de::Error> {
         Ok(Box::new(toml::from_str::<S>(source)?))
+    }
+
+    fn keeps_history(&self) -> bool {
+        S::KEEPS_HISTORY
     }
 }
 

@@ -80,15 +80,6 @@ pub fn parse(name: &str, source: &str) -> Result<ScenarioFile, Vec<ScenarioError
     let table: Written = toml::from_str(source).map_err(at_span)?;
     let located = |problems: Vec<(String, String)>| locate(name, source, problems);
     let mut problems = check_name(&head.scenario);
-    if !head.scenario.history && head.scenario.flow != "stream" {
-        problems.push((
-            "scenario.history".into(),
-            format!(
-                "the {} flow keeps no history to turn off: `history` applies to the stream flow",
-                head.scenario.flow
-            ),
-        ));
-    }
     let Some(flow) = flows::named(&head.scenario.flow) else {
         let names: Vec<&str> = flows::FLOWS.iter().map(|f| f.name()).collect();
         problems.push((
@@ -102,6 +93,21 @@ pub fn parse(name: &str, source: &str) -> Result<ScenarioFile, Vec<ScenarioError
         return Err(located(problems));
     };
     problems.extend(keys::of_other_flows(flow, &table));
+    if !head.scenario.history && !flow.keeps_history() {
+        let keeping: Vec<&str> = flows::FLOWS
+            .iter()
+            .filter(|f| f.keeps_history())
+            .map(|f| f.name())
+            .collect();
+        problems.push((
+            "scenario.history".into(),
+            format!(
+                "the {} flow keeps no history to turn off: `history` applies to the {} flow",
+                flow.name(),
+                keeping.join(", ")
+            ),
+        ));
+    }
     if !problems.is_empty() {
         return Err(located(problems));
     }

@@ -38,6 +38,14 @@ impl Verdict {
         self.failures.extend(checks.failed);
     }
 
+    /// Adds one check, which held or not.
+    pub fn add_check(&mut self, check: Failure, holds: bool) {
+        match holds {
+            true => self.held.push(check),
+            false => self.failures.push(check),
+        }
+    }
+
     /// Adds checks that did not hold.
     pub fn add_failures(&mut self, failures: impl IntoIterator<Item = Failure>) {
         self.failures.extend(failures);

@@ -222,11 +222,7 @@ impl BatchJob {
             output.write(&rows).await?;
             loader.send(Bytes::from(rows)).await?;
             summary.load_secs += loading.elapsed().as_secs_f64();
-            let crashes = match &self.chaos {
-                Some(chaos) => chaos.crash_point(Stage::Loader).await,
-                None => false,
-            };
-            if crashes {
+            if Chaos::crash_point_of(self.chaos.as_deref(), Stage::Loader).await {
                 return Err(BatchError::Crashed); // the connection drops: nothing commits
             }
             reading = Instant::now();

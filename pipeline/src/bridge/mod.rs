@@ -313,11 +313,7 @@ impl Bridge {
                 let may_crash = self.chaos.as_ref().is_some_and(|c| c.crashes(self.stage));
                 let kept = may_crash.then(|| users.clone());
                 let delivered = self.deliver(shard, records, users).await?;
-                let crashes = match &self.chaos {
-                    Some(chaos) => chaos.crash_point(self.stage).await,
-                    None => false,
-                };
-                if crashes {
+                if Chaos::crash_point_of(self.chaos.as_deref(), self.stage).await {
                     self.stats
                         .unacknowledged
                         .fetch_add(delivered, Ordering::Relaxed);

@@ -139,6 +139,15 @@ impl Chaos {
         }
     }
 
+    /// [`Chaos::crash_point`] for a stage that may run without a schedule (`None`: it never
+    /// crashes).
+    pub async fn crash_point_of(chaos: Option<&Chaos>, stage: Stage) -> bool {
+        match chaos {
+            Some(chaos) => chaos.crash_point(stage).await,
+            None => false,
+        }
+    }
+
     /// Counts a pass of `stage` through its crash point and says which fault, if any, fires
     /// there (a crash or a stall).
     fn halt(&self, stage: Stage) -> Option<FaultKind> {

@@ -371,11 +371,7 @@ async fn logs(
         return retry_later(StatusCode::SERVICE_UNAVAILABLE, reason);
     }
     shared.backlog.stored(events.len() as u64);
-    let crashes = match &shared.chaos {
-        Some(chaos) => chaos.crash_point(Stage::Web).await,
-        None => false,
-    };
-    if crashes {
+    if Chaos::crash_point_of(shared.chaos.as_deref(), Stage::Web).await {
         // Rows committed, the answer not given: the process dies here.
         tracing::warn!(request_id = %id, "the web server crashes (fault schedule)");
         shared.dead.send_replace(true);

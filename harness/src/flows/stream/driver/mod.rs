@@ -239,10 +239,7 @@ impl FinishedStream {
         report.judged.verdict.add_failures(not_read_again);
         // Liveness is of the run, not of what it left: it carries over as it was.
         let (check, holds) = report.liveness.check();
-        report
-            .judged
-            .verdict
-            .add_checks([(check, holds)].into_iter().collect());
+        report.judged.verdict.add_check(check, holds);
         verdict_before_status(&mut report, self.expect.as_ref());
         let subs = &provisioned.subscriptions;
         let status = observe::run_status(clients, &subs.run_status, 0, Duration::ZERO).await?;
@@ -340,10 +337,7 @@ async fn drive(
     };
     let mut report = assemble(config, &fed, judgement, timeline, times, figures);
     let (check, holds) = liveness.check();
-    report
-        .judged
-        .verdict
-        .add_checks([(check, holds)].into_iter().collect());
+    report.judged.verdict.add_check(check, holds);
     report.liveness = liveness;
     report.faults_fired = faults_fired;
     report.skipped_moments = skipped_moments;
@@ -759,10 +753,7 @@ fn verdict_before_status(report: &mut StreamReport, expect: &dyn Expectations) {
     report.judged.verdict.add_failures(failures);
     if !report.fault_rules.is_empty() {
         let (check, holds) = fault_rules::check(&report.fault_rules, &report.skipped_moments);
-        report
-            .judged
-            .verdict
-            .add_checks([(check, holds)].into_iter().collect());
+        report.judged.verdict.add_check(check, holds);
     }
 }
 

@@ -111,6 +111,7 @@ impl Stopped {
     pub(super) fn never() -> Self {
         Self(watch::channel(None).1)
     }
+
     /// Resolves once the pipeline is declared stuck (never, if it is not).
     pub(super) async fn wait(&mut self) -> Idle {
         loop {

@@ -1,8 +1,9 @@
 //! The stream run's history: where each event was seen, from the stages' taps and the lake.
 //!
 //! The producer reports what Kinesis accepted, the bridge what it sent to SQS and the
-//! processor what it received ([`Tap`]); the judge adds what the lake and the DLQ hold. Events are kept by their position in the generator's order
-//! (their ids are the generator's tag and the position), nine bytes per event and stage, so
+//! processor what it received ([`Tap`]); the judge adds what the lake and the DLQ hold.
+//! Events are kept by their position in the generator's order (their ids are the generator's
+//! tag and the position), nine bytes per event and stage, so
 //! only runs of generated events (the generator, and the web source's) have a history. When
 //! the lake misses or repeats events, the verdict says for each where it was last seen.
 
@@ -130,13 +131,14 @@ impl Tap for Recorder {
             Point::Received => PROCESSOR,
         };
         let at = self.ms_since_start();
+        let positions: Vec<Option<Position>> = ids.iter().map(|id| self.position(*id)).collect();
         if stage == SQS {
             let mut order = self.order.lock().unwrap_or_else(|e| e.into_inner());
-            order.sent(ids.iter().filter_map(|id| self.position(*id)));
+            order.sent(positions.iter().flatten().copied());
         }
         let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
-        for &id in ids {
-            match self.position(id) {
+        for (&id, position) in ids.iter().zip(positions) {
+            match position {
                 Some(p) => history.saw(stage, p, at),
                 None => history.saw_unknown(stage, id, at),
             }
@@ -195,7 +197,6 @@ impl Recorder {
         let anomalies = history.check(routes.len(), |p| routes[p as usize]);
         let explained = reconciliation.missing + reconciliation.duplicated > 0
             && anomalies.lost + anomalies.duplicated > 0;
-        let from = usize::from(!self.producing);
         // A consume-only run's stream was filled by another producer: its order is unknown.
         let inversions = self.producing.then(|| {
             self.order
@@ -208,7 +209,7 @@ impl Recorder {
                 .stages()
                 .iter()
                 .enumerate()
-                .skip(from)
+                .skip(self.first_stage())
                 .map(|(id, stage)| StageSeen {
                     stage: stage.name.to_string(),
                     events: history.reached(id),
@@ -247,13 +248,15 @@ impl Recorder {
             .filter_map(|id| self.position(*id))
             .max()
             .map_or(0, |p| p as usize + 1);
-        let from = usize::from(!self.producing);
+        let from = self.first_stage();
         let mut routes = Vec::with_capacity(events);
         for p in 0..events as Position {
-            let in_the_lake = found.lake.contains_key(&event_id(self.tag, u64::from(p)));
-            let route: &[StageId] = match ledger.get(&event_id(self.tag, u64::from(p))) {
+            let id = event_id(self.tag, u64::from(p));
+            let route: &[StageId] = match ledger.get(&id) {
                 Some(sent)
-                    if sent.fate == Fate::Clean && !in_the_lake && dead_lettered.contains(&p) =>
+                    if sent.fate == Fate::Clean
+                        && dead_lettered.contains(&p)
+                        && !found.lake.contains_key(&id) =>
                 {
                     &TO_THE_DLQ[from..]
                 }
@@ -274,6 +277,15 @@ impl Recorder {
             routes.push(route);
         }
         routes
+    }
+
+    /// The first stage the history sees: Kinesis, or SQS in a consume-only run (another
+    /// producer filled the stream).
+    fn first_stage(&self) -> StageId {
+        match self.producing {
+            true => KINESIS,
+            false => SQS,
+        }
     }
 
     /// `AMZN: <id> sent to SQS after <id>, which was fed after it`.

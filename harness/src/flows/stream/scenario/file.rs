@@ -50,6 +50,7 @@ pub struct StreamFile {
 
 impl Sections for StreamFile {
     const FLOW: &'static str = "stream";
+    const KEEPS_HISTORY: bool = true;
 }
 
 impl StreamFile {
