@@ -951,6 +951,45 @@ async fn a_wedged_bridge_fails_liveness_naming_the_bridge_within_the_limit() {
     assert_eq!(held.map(|f| f.actual.as_str()), Some("drained"));
 }
 
+/// A raw consumer wedged at its second batch leaves the lake whole and its own sink short:
+/// the verdict says the events the raw sink lacks were last seen in Kinesis, never in the raw
+/// sink (the history's route branches at Kinesis), and `liveness` names the raw consumer.
+#[tokio::test]
+async fn a_wedged_raw_consumer_fails_its_branch_of_the_history_and_liveness() {
+    use tickflow_harness::flows::stream::settings::Consumer;
+    let clients = clients().await;
+    let mut config = StreamRunConfig::new("e2e-wedged-raw", 2_000, 47);
+    config.pipeline.consumers = vec![Consumer::Lake, Consumer::Raw];
+    config.pipeline.liveness_secs = Some(10);
+    config.load.rate = Some(500.0);
+    config.faults.schedule = vec![FaultRule {
+        stage: Some(Stage::Raw),
+        at: vec![2],
+        ..FaultRule::new(FaultKind::Stall)
+    }];
+    let report = crate::support::run(&clients, &config).await;
+    let text = report.render_text();
+    assert_eq!(report.judged.reconciliation.missing, 0, "{text}");
+    let failures = report.judged.verdict.failures();
+    let failed = |check: &str| failures.iter().find(|f| f.check == check);
+    assert!(failed("sinks.raw").is_some(), "{text}");
+    let stuck = report.liveness.stuck.as_ref();
+    assert_eq!(
+        stuck.map(|s| s.stage.as_str()),
+        Some("raw consumer"),
+        "{text}"
+    );
+    let history = failed("history").unwrap_or_else(|| panic!("{text}"));
+    let last_seen = "last seen in Kinesis (accepted from the producer at ";
+    let said = |l: &String| l.contains(last_seen) && l.ends_with("), never in the raw sink");
+    assert!(!history.examples.is_empty(), "{history}");
+    assert!(history.examples.iter().all(said), "{history}");
+    let seen = report.judged.history.as_ref().map(|h| h.stages.clone());
+    let raw = seen.iter().flatten().find(|s| s.stage == "the raw sink");
+    let raw = raw.unwrap_or_else(|| panic!("{text}"));
+    assert!(raw.events < 2_000, "{text}");
+}
+
 /// A split sends one key's events on out of the producer's order (the producer's shard map
 /// goes stale and routes an aggregate by its first record's key, and the two children are read
 /// at once): the history counts each event sent to SQS before an earlier one of its key and

@@ -41,6 +41,11 @@ pub struct Stage {
 /// A stage's index in its history.
 pub type StageId = usize;
 
+/// The stages an event must pass: one path, in order, per branch of the flow it takes (the
+/// lake's and a sink's that reads the stream beside it); the stages the paths share are judged
+/// once. No path: an event the history does not judge.
+pub type Route<'r> = &'r [&'r [StageId]];
+
 /// An event's position in what was sent (0-based): its index in the ledger's order.
 pub type Position = u32;
 
@@ -124,8 +129,10 @@ pub enum FromNowhere {
 /// The anomalies of a history: per kind, how many and the first few.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Anomalies {
-    /// Events lost.
+    /// Events lost (an event lost on two branches of its route twice).
     pub lost: u64,
+    /// Of them, by the stage that never saw them.
+    lost_by_stage: Vec<u64>,
     /// The first lost ones.
     pub lost_examples: Vec<Lost>,
     /// (event, stage) pairs seen too often.
@@ -142,6 +149,11 @@ impl Anomalies {
     /// Whether the history is clean.
     pub fn is_empty(&self) -> bool {
         self.lost + self.duplicated + self.from_nowhere == 0
+    }
+
+    /// Events `stage` never saw, nor any stage after it on their way.
+    pub fn lost_at(&self, stage: StageId) -> u64 {
+        self.lost_by_stage.get(stage).copied().unwrap_or(0)
     }
 }
 
@@ -265,8 +277,8 @@ impl History {
     }
 
     /// The anomalies of the `events` events sent (positions `0..events`), each held to
-    /// `route(position)`: the stages it must pass, in order.
-    pub fn check<'r>(&self, events: usize, route: impl Fn(Position) -> &'r [StageId]) -> Anomalies {
+    /// `route(position)`: the paths it must take, each stage of a path in order.
+    pub fn check<'r>(&self, events: usize, route: impl Fn(Position) -> Route<'r>) -> Anomalies {
         let mut found = Anomalies::default();
         for p in 0..events.min(MAX_POSITIONS) {
             let position = p as Position;
@@ -301,39 +313,21 @@ impl History {
         found
     }
 
-    fn check_event(&self, position: Position, route: &[StageId], found: &mut Anomalies) {
+    fn check_event(&self, position: Position, route: Route<'_>, found: &mut Anomalies) {
         let p = position as usize;
         let count = |s: StageId| self.count(s, p);
-        let first_gap = route.iter().position(|&s| count(s) == 0);
-        if let Some(k) = first_gap {
-            match route[k..].iter().find(|&&s| count(s) > 0) {
-                // Seen further on: not lost, but something skipped the stage.
-                Some(&stage) => {
-                    let item = FromNowhere::Skipped {
-                        position,
-                        stage,
-                        skipped: route[k],
-                    };
-                    keep(
-                        &mut found.from_nowhere_examples,
-                        &mut found.from_nowhere,
-                        item,
-                    );
-                }
-                None => {
-                    let last_seen = k
-                        .checked_sub(1)
-                        .map(|before| (route[before], self.last_ms[route[before]][p]));
-                    let item = Lost {
-                        position,
-                        missing_at: route[k],
-                        last_seen,
-                    };
-                    keep(&mut found.lost_examples, &mut found.lost, item);
+        // Stages judged already (bits): a gap two paths share is one anomaly.
+        let (mut gaps, mut on_route) = (0u64, 0u64);
+        for path in route {
+            on_route |= path.iter().fold(0, |bits, &s| bits | 1u64 << s);
+            if let Some(k) = path.iter().position(|&s| count(s) == 0) {
+                if gaps & 1 << path[k] == 0 {
+                    gaps |= 1 << path[k];
+                    self.gap(position, route, path, k, found);
                 }
             }
         }
-        for &stage in route {
+        for stage in (0..self.stages.len()).filter(|&s| on_route & 1 << s != 0) {
             let times = count(stage);
             if self.stages[stage].times == Times::ExactlyOnce && times > 1 {
                 let item = Duplicated {
@@ -344,13 +338,61 @@ impl History {
                 keep(&mut found.duplicated_examples, &mut found.duplicated, item);
             }
         }
-        for stage in (0..self.stages.len()).filter(|s| !route.contains(s) && count(*s) > 0) {
+        for stage in (0..self.stages.len()).filter(|&s| on_route & 1 << s == 0 && count(s) > 0) {
             let item = FromNowhere::OffRoute { position, stage };
             keep(
                 &mut found.from_nowhere_examples,
                 &mut found.from_nowhere,
                 item,
             );
+        }
+    }
+
+    /// Event `position` never seen at `path[k]`, nor before it on `path`: lost there, or from
+    /// nowhere where a later stage of a path of its `route` through it saw the event.
+    fn gap(
+        &self,
+        position: Position,
+        route: Route<'_>,
+        path: &[StageId],
+        k: usize,
+        found: &mut Anomalies,
+    ) {
+        let p = position as usize;
+        let count = |s: StageId| self.count(s, p);
+        let later = route.iter().find_map(|other| {
+            let at = other.iter().position(|&s| s == path[k])?;
+            other[at..].iter().copied().find(|&s| count(s) > 0)
+        });
+        match later {
+            // Seen further on: not lost, but something skipped the stage.
+            Some(stage) => {
+                let item = FromNowhere::Skipped {
+                    position,
+                    stage,
+                    skipped: path[k],
+                };
+                keep(
+                    &mut found.from_nowhere_examples,
+                    &mut found.from_nowhere,
+                    item,
+                );
+            }
+            None => {
+                let last_seen = k
+                    .checked_sub(1)
+                    .map(|before| (path[before], self.last_ms[path[before]][p]));
+                let item = Lost {
+                    position,
+                    missing_at: path[k],
+                    last_seen,
+                };
+                if found.lost_by_stage.len() <= path[k] {
+                    found.lost_by_stage.resize(path[k] + 1, 0);
+                }
+                found.lost_by_stage[path[k]] += 1;
+                keep(&mut found.lost_examples, &mut found.lost, item);
+            }
         }
     }
 
@@ -430,8 +472,14 @@ mod tests {
     const SQS: StageId = 1;
     const LAKE: StageId = 2;
     const DLQ: StageId = 3;
-    const CLEAN: &[StageId] = &[KINESIS, SQS, LAKE];
-    const DEAD: &[StageId] = &[KINESIS, SQS, DLQ];
+    /// A sink that reads the stream beside the bridge.
+    const RAW: StageId = 4;
+    const TO_THE_LAKE: &[StageId] = &[KINESIS, SQS, LAKE];
+    const TO_THE_DLQ: &[StageId] = &[KINESIS, SQS, DLQ];
+    const TO_RAW: &[StageId] = &[KINESIS, RAW];
+    const CLEAN: Route<'static> = &[TO_THE_LAKE];
+    const DEAD: Route<'static> = &[TO_THE_DLQ];
+    const BRANCHED: Route<'static> = &[TO_THE_LAKE, TO_RAW];
 
     #[test]
     fn each_stage_keeps_when_it_first_and_last_saw_an_event() {
@@ -442,7 +490,7 @@ mod tests {
         h.saw(SQS, 3, 50);
         assert_eq!(h.first_seen_at(SQS), [100, 50], "positions 1 and 3");
         assert_eq!(h.positions_seen(SQS).collect::<Vec<_>>(), [1, 3]);
-        let found = h.check(4, |_| &[SQS]);
+        let found = h.check(4, |_| &[&[SQS]]);
         assert_eq!(found.lost, 2, "positions 0 and 2");
         let mut gone = h.clone();
         gone.forget(1);
@@ -457,6 +505,7 @@ mod tests {
             stage("SQS", "sent by the bridge", Times::AtLeastOnce),
             stage("lake", "written", Times::ExactlyOnce),
             stage("DLQ", "dead-lettered", Times::ExactlyOnce),
+            stage("raw", "stored", Times::AtLeastOnce),
         ]
     }
 
@@ -473,20 +522,20 @@ mod tests {
 
     #[test]
     fn a_clean_history_has_no_anomaly() {
-        assert!(clean(100, CLEAN).check(100, |_| CLEAN).is_empty());
+        assert!(clean(100, TO_THE_LAKE).check(100, |_| CLEAN).is_empty());
         // Seen twice where at least once is enough: still clean.
-        let mut h = clean(10, CLEAN);
+        let mut h = clean(10, TO_THE_LAKE);
         h.saw(SQS, 3, 99);
         assert!(h.check(10, |_| CLEAN).is_empty());
     }
 
     #[test]
     fn a_loss_at_each_stage_names_the_last_stage_that_saw_it() {
-        for (k, &missing) in CLEAN.iter().enumerate() {
+        for (k, &missing) in TO_THE_LAKE.iter().enumerate() {
             let mut h = History::new(stages());
             for p in 0..3 {
-                for &s in CLEAN {
-                    if !(p == 1 && CLEAN[k..].contains(&s)) {
+                for &s in TO_THE_LAKE {
+                    if !(p == 1 && TO_THE_LAKE[k..].contains(&s)) {
                         h.saw(s, p, 1_000 + s as u32);
                     }
                 }
@@ -494,7 +543,7 @@ mod tests {
             let found = h.check(3, |_| CLEAN);
             let last_seen = k
                 .checked_sub(1)
-                .map(|b| (CLEAN[b], 1_000 + CLEAN[b] as u32));
+                .map(|b| (TO_THE_LAKE[b], 1_000 + TO_THE_LAKE[b] as u32));
             assert_eq!(
                 found.lost_examples,
                 [Lost {
@@ -512,7 +561,7 @@ mod tests {
 
     #[test]
     fn a_duplicate_where_once_is_required_and_a_sighting_from_nowhere_fail() {
-        let mut h = clean(5, CLEAN);
+        let mut h = clean(5, TO_THE_LAKE);
         h.saw(LAKE, 2, 50);
         let found = h.check(5, |_| CLEAN);
         assert_eq!(
@@ -536,7 +585,7 @@ mod tests {
             }]
         );
         // Dead-lettered as well as written: off its route.
-        let mut h = clean(1, CLEAN);
+        let mut h = clean(1, TO_THE_LAKE);
         h.saw(DLQ, 0, 9);
         assert_eq!(
             h.check(1, |_| CLEAN).from_nowhere_examples,
@@ -545,7 +594,7 @@ mod tests {
                 stage: DLQ
             }]
         );
-        let mut h = clean(1, DEAD);
+        let mut h = clean(1, TO_THE_DLQ);
         let stranger = Uuid::from_u128(7);
         h.saw_unknown(LAKE, stranger, 3);
         let found = h.check(1, |_| DEAD);
@@ -560,7 +609,7 @@ mod tests {
 
     #[test]
     fn the_report_says_where_a_lost_event_was_last_seen_and_when() {
-        let mut h = clean(2, CLEAN);
+        let mut h = clean(2, TO_THE_LAKE);
         let mut lost = History::new(stages());
         lost.saw(KINESIS, 0, 5);
         lost.saw(SQS, 0, 7_113);
@@ -589,7 +638,7 @@ mod tests {
 
     #[test]
     fn a_position_past_the_events_sent_is_from_nowhere_and_a_stage_it_lacks_is_counted() {
-        let mut h = clean(2, CLEAN);
+        let mut h = clean(2, TO_THE_LAKE);
         h.saw(LAKE, 2, 0);
         h.saw(9, 0, 0);
         assert_eq!(h.out_of_range(), 1);
@@ -603,12 +652,56 @@ mod tests {
         );
     }
 
-    /// The checker's answer from plain sets: per stage, the positions seen and how often.
+    #[test]
+    fn a_branch_is_judged_on_its_own_and_a_shared_stage_once() {
+        let mut h = clean(3, TO_THE_LAKE);
+        h.saw(RAW, 0, 1);
+        h.saw(RAW, 2, 1);
+        // 1 reached the lake but not the raw sink: lost there, last seen in Kinesis.
+        let found = h.check(3, |_| BRANCHED);
+        assert_eq!(
+            found.lost_examples,
+            [Lost {
+                position: 1,
+                missing_at: RAW,
+                last_seen: Some((KINESIS, 10))
+            }]
+        );
+        // Never in Kinesis, on either branch: one loss, not two.
+        let h = History::new(stages());
+        let found = h.check(1, |_| BRANCHED);
+        assert_eq!((found.lost, found.from_nowhere), (1, 0));
+        assert_eq!(found.lost_examples[0].missing_at, KINESIS);
+        // In the raw sink though Kinesis never accepted it: from nowhere, not lost.
+        let mut h = History::new(stages());
+        h.saw(RAW, 0, 0);
+        let found = h.check(1, |_| BRANCHED);
+        assert_eq!((found.lost, found.from_nowhere), (0, 1));
+        assert_eq!(
+            found.from_nowhere_examples,
+            [FromNowhere::Skipped {
+                position: 0,
+                stage: RAW,
+                skipped: KINESIS
+            }]
+        );
+        // The raw sink off the route of a run without it.
+        let mut h = clean(1, TO_THE_LAKE);
+        h.saw(RAW, 0, 0);
+        assert_eq!(h.check(1, |_| CLEAN).from_nowhere, 1);
+    }
+
+    /// (event, stage) pairs.
+    type Pairs = HashSet<(Position, StageId)>;
+
+    /// The checker's answer from plain sets: per stage, the positions seen and how often; per
+    /// event, the first stage each path lacks (a stage once), lost unless a later stage of a
+    /// path through it saw the event.
     fn oracle(
         sightings: &[(StageId, Position)],
         events: usize,
-        route: &dyn Fn(Position) -> &'static [StageId],
-    ) -> (HashSet<Position>, HashSet<(Position, StageId)>, u64) {
+        route: &dyn Fn(Position) -> Route<'static>,
+    ) -> (Pairs, Pairs, u64) {
         let mut seen: HashMap<StageId, HashMap<Position, u32>> = HashMap::new();
         for &(s, p) in sightings {
             *seen.entry(s).or_default().entry(p).or_default() += 1;
@@ -616,22 +709,31 @@ mod tests {
         let at = |s: StageId, p: Position| seen.get(&s).and_then(|m| m.get(&p)).copied();
         let (mut lost, mut twice, mut nowhere) = (HashSet::new(), HashSet::new(), 0);
         for p in 0..events as Position {
-            let r = route(p);
-            let gap = r.iter().position(|&s| at(s, p).is_none());
-            if let Some(k) = gap {
-                if r[k..].iter().all(|&s| at(s, p).is_none()) {
-                    lost.insert(p);
-                } else {
+            let paths = route(p);
+            let gaps: HashSet<StageId> = paths
+                .iter()
+                .filter_map(|path| path.iter().copied().find(|&s| at(s, p).is_none()))
+                .collect();
+            for gap in gaps {
+                let seen_after = paths.iter().any(|path| {
+                    path.iter()
+                        .skip_while(|&&s| s != gap)
+                        .any(|&s| at(s, p).is_some())
+                });
+                if seen_after {
                     nowhere += 1;
+                } else {
+                    lost.insert((p, gap));
                 }
             }
-            for &s in r {
+            let on_route: HashSet<StageId> = paths.iter().flat_map(|p| p.iter().copied()).collect();
+            for &s in &on_route {
                 if stages()[s].times == Times::ExactlyOnce && at(s, p).unwrap_or(0) > 1 {
                     twice.insert((p, s));
                 }
             }
-            nowhere += (0..4)
-                .filter(|s| !r.contains(s) && at(*s, p).is_some())
+            nowhere += (0..stages().len())
+                .filter(|s| !on_route.contains(s) && at(*s, p).is_some())
                 .count() as u64;
         }
         (lost, twice, nowhere)
@@ -641,10 +743,10 @@ mod tests {
         #[test]
         fn the_checker_agrees_with_a_set_based_oracle(
             events in 1usize..40,
-            sightings in proptest::collection::vec((0usize..4, 0u32..40), 0..300),
-            dead in proptest::collection::vec(any::<bool>(), 40),
+            sightings in proptest::collection::vec((0usize..5, 0u32..40), 0..300),
+            routes in proptest::collection::vec(0usize..3, 40),
         ) {
-            let route = move |p: Position| if dead[p as usize] { DEAD } else { CLEAN };
+            let route = move |p: Position| [CLEAN, DEAD, BRANCHED][routes[p as usize]];
             let mut h = History::new(stages());
             let kept: Vec<(StageId, Position)> = sightings
                 .into_iter()
@@ -659,7 +761,7 @@ mod tests {
             prop_assert_eq!(found.duplicated, twice.len() as u64);
             prop_assert_eq!(found.from_nowhere, nowhere);
             for l in &found.lost_examples {
-                prop_assert!(lost.contains(&l.position));
+                prop_assert!(lost.contains(&(l.position, l.missing_at)));
             }
             for d in &found.duplicated_examples {
                 prop_assert!(twice.contains(&(d.position, d.stage)));

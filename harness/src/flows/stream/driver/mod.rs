@@ -5,6 +5,7 @@
 //! everything back and gives the verdict, the run status is announced, and the resources are torn
 //! down (or kept, to be judged again: [`FinishedStream`]).
 
+mod fan_out;
 mod feed;
 mod lake_only;
 mod moments;
@@ -38,12 +39,13 @@ use crate::flows::stream::judge::sinks;
 use crate::flows::stream::progress::{self, Sample};
 use crate::flows::stream::report::{StageStats, StageTimes, StreamReport};
 use crate::flows::stream::resources::topology::{Provisioned, Topology};
-use crate::flows::stream::settings::PipelineSettings;
+use crate::flows::stream::settings::{Consumer, PipelineSettings};
 use crate::infra::postgres::faults::{self as db_faults, DatabaseFaults};
 use crate::infra::topology::new_run_id;
 use crate::observe;
 use crate::verdict::fault_rules;
 use crate::verdict::ResourceUse;
+use fan_out::SinkReads;
 use feed::{Fed, Feed, Input};
 use moments::Moments;
 pub use source::Source;
@@ -297,10 +299,22 @@ async fn drive(
 ) -> Result<(Fed, StreamReport, bool)> {
     let provisioned = &resources.provisioned;
     let tables = resources.web_tables.as_ref();
-    let ran = Box::pin(run_stages(clients, config, provisioned, tables, started)).await?;
+    let mut ran = Box::pin(run_stages(clients, config, provisioned, tables, started)).await?;
     release_freed_memory();
     let reading = Instant::now();
+    let redelivered = std::mem::take(&mut ran.firehose_redelivered);
+    let sink_reads = SinkReads::read(
+        clients,
+        &config.pipeline,
+        provisioned,
+        &ran.figures,
+        redelivered,
+    )
+    .await?;
     let ledger = &ran.fed.ledger;
+    if let Some(history) = ran.history.as_deref() {
+        sink_reads.tell(history, ledger);
+    }
     let (settle, watch) = (observe::SETTLE, config.pipeline.watch());
     let judgement = Box::pin(invariants::judge(
         clients,
@@ -324,7 +338,7 @@ async fn drive(
         skipped_moments,
         fired_by_rule,
         fault_calls,
-        firehose_redelivered,
+        firehose_redelivered: _,
         web,
         history: _,
         liveness,
@@ -343,15 +357,7 @@ async fn drive(
     report.skipped_moments = skipped_moments;
     report.fault_rules = fault_rules::fires(&config.faults.schedule, &fired_by_rule);
     report.fault_calls = fault_calls;
-    Box::pin(judge_sinks(
-        clients,
-        config,
-        provisioned,
-        &mut report,
-        &fed.ledger,
-        firehose_redelivered,
-    ))
-    .await?;
+    Box::pin(sink_reads.judge(clients, provisioned, &mut report, &fed.ledger)).await?;
     if let (Some(front), Some(tables)) = (web, tables) {
         judge_web(&mut report, front, tables, &fed.ledger).await?;
     }
@@ -364,48 +370,6 @@ async fn drive(
     report.times.total_secs = started.elapsed().as_secs_f64();
     report.elapsed_secs = report.times.total_secs;
     Ok((fed, report, passed))
-}
-
-/// With more consumers than the lake's: each sink read back and compared, the raw and
-/// Firehose ones reconciled with the ledger.
-async fn judge_sinks(
-    clients: &Clients,
-    config: &StreamRunConfig,
-    provisioned: &Provisioned,
-    report: &mut StreamReport,
-    ledger: &Ledger,
-    firehose_redelivered: HashMap<crate::verdict::Digest, u32>,
-) -> Result<()> {
-    use crate::flows::stream::settings::Consumer;
-    let pipeline = &config.pipeline;
-    if pipeline.consumers == [Consumer::Lake] {
-        return Ok(());
-    }
-    let (res, counts) = (&provisioned.resources, report.stats.fan_out);
-    let reconciled = &report.judged.reconciliation;
-    let mut reports =
-        vec![sinks::lake(clients, &res.bucket, reconciled, report.stats.objects).await?];
-    let mut failures = Vec::new();
-    if pipeline.has(Consumer::Raw) {
-        let (raw, failed) =
-            sinks::raw(clients, &res.state_bucket, ledger, counts.raw_objects).await?;
-        reports.push(raw);
-        failures.extend(failed);
-    }
-    if pipeline.has(Consumer::Firehose) {
-        let forwarded = sinks::Forwarded {
-            calls: counts.firehose_calls,
-            redelivered: firehose_redelivered,
-            buffer_secs: pipeline.firehose_buffer_secs.max(0) as u64,
-        };
-        let (firehose, failed) =
-            sinks::firehose(clients, &res.state_bucket, ledger, forwarded).await?;
-        reports.push(firehose);
-        failures.extend(failed);
-    }
-    report.judged.verdict.add_failures(failures);
-    report.sinks = reports;
-    Ok(())
 }
 
 /// Reads the web source's tables back, adds its report and its invariants' failures to
@@ -493,7 +457,14 @@ async fn run_stages(
         .source
         .id_tag()
         .filter(|_| config.history)
-        .map(|tag| Arc::new(Recorder::new(tag, config.consume_from.is_none(), started)));
+        .map(|tag| {
+            let pipeline = &config.pipeline;
+            let recorder = Recorder::new(tag, config.consume_from.is_none(), started).with_sinks(
+                pipeline.has(Consumer::Raw),
+                pipeline.has(Consumer::Firehose),
+            );
+            Arc::new(recorder)
+        });
     let tap = history.clone().map(|h| h as Arc<dyn Tap>);
     let (mut stages, tx) = Stages::start(
         clients,

@@ -290,18 +290,18 @@ pub async fn judge(
     )?;
     lake.found.dead_letters = crate::flows::stream::judge::reconcile::dead_letters(&dlq.messages);
     let reconciliation = Reconciliation::of(ledger, &lake.found);
-    let (history, explained) = match history {
-        Some(h) => {
-            let (report, failure) = h.judge(ledger, &lake.found, &reconciliation);
-            (Some(report), failure)
-        }
-        None => (None, None),
-    };
     observe::settle(clients, &subs.new_data, lake.objects(), settle).await;
     let new_data = observe::peek_all(clients, &subs.new_data, READ_LIMIT, linger).await?;
     let new_data = S3Deliveries::of(&messages(&new_data));
     let announced = Announcements::matching(&res.bucket, &lake.found.objects, &new_data);
     lake.written_at = new_data.created_at(&res.bucket, &lake.found.objects);
+    let (history, explained) = match history {
+        Some(h) => {
+            let (report, failure) = h.judge(ledger, &lake.found, &lake.written_at, &reconciliation);
+            (Some(report), failure)
+        }
+        None => (None, None),
+    };
     let (latency, latency_over_time, latency_unknown) = latencies(ledger, &lake);
     let alert_deliveries = S3Deliveries::of(&messages(&alerts));
     let alert_objects: Vec<String> = alert_keys

@@ -67,15 +67,20 @@ pub struct SinkReport {
     pub note: Option<String>,
 }
 
-/// What a sink's objects hold.
+/// What a sink's objects hold, read back once for its reconciliation and the history.
 #[derive(Debug, Default)]
-struct SinkRead {
+pub struct SinkRead {
     sizes: Vec<u64>,
     /// Digest of each line -> times found.
     lines: HashMap<Digest, u32>,
 }
 
 impl SinkRead {
+    /// Each line's digest, and how many times the sink holds it.
+    pub fn lines(&self) -> &HashMap<Digest, u32> {
+        &self.lines
+    }
+
     fn events(&self) -> u64 {
         self.lines.values().map(|n| u64::from(*n)).sum()
     }
@@ -123,12 +128,12 @@ async fn read_lines(clients: &Clients, bucket: &str, prefix: &str) -> Result<Sin
 ///
 /// # Errors
 /// A failing S3 call.
-async fn read_firehose(
+pub async fn read_firehose(
     clients: &Clients,
     bucket: &str,
-    calls: u64,
-    buffer: Duration,
+    forwarded: &Forwarded,
 ) -> Result<SinkRead> {
+    let (calls, buffer) = (forwarded.calls, Duration::from_secs(forwarded.buffer_secs));
     let (mut read, mut seen) = (SinkRead::default(), HashSet::new());
     let mut last_new = Instant::now();
     loop {
@@ -171,20 +176,20 @@ pub async fn lake(
     })
 }
 
-/// The raw sink's figures, and the failures of its reconciliation with `ledger`.
+/// The raw consumer's objects, read back.
 ///
 /// # Errors
 /// A failing S3 call.
-pub async fn raw(
-    clients: &Clients,
-    state_bucket: &str,
-    ledger: &Ledger,
-    puts: u64,
-) -> Result<(SinkReport, Vec<Failure>)> {
-    let read = read_lines(clients, state_bucket, RAW_PREFIX).await?;
+pub async fn read_raw(clients: &Clients, state_bucket: &str) -> Result<SinkRead> {
+    read_lines(clients, state_bucket, RAW_PREFIX).await
+}
+
+/// The raw sink's figures from what was `read`, and the failures of its reconciliation with
+/// `ledger`.
+pub fn raw(read: &SinkRead, ledger: &Ledger, puts: u64) -> (SinkReport, Vec<Failure>) {
     let mut report = figures("raw", puts, &read.sizes, read.events());
     let failures = reconcile(&mut report, &read.lines, ledger, &HashMap::new());
-    Ok((report, failures))
+    (report, failures)
 }
 
 /// What the Firehose consumer did, for its sink's judgement.
@@ -199,10 +204,10 @@ pub struct Forwarded {
     pub buffer_secs: u64,
 }
 
-/// The Firehose sink's figures (waiting for its last objects), and the failures of its
-/// reconciliation with `ledger`: every record as many times as it was sent, each at most as
-/// many copies more as its batches were left unacknowledged, nothing else, and nothing in
-/// Firehose's error output.
+/// The Firehose sink's figures from what was `read`, and the failures of its reconciliation
+/// with `ledger`: every record as many times as it was sent, each at most as many copies more
+/// as its batches were left unacknowledged, nothing else, and nothing in Firehose's error
+/// output.
 ///
 /// # Errors
 /// A failing S3 call.
@@ -210,10 +215,9 @@ pub async fn firehose(
     clients: &Clients,
     state_bucket: &str,
     ledger: &Ledger,
-    forwarded: Forwarded,
+    forwarded: &Forwarded,
+    read: &SinkRead,
 ) -> Result<(SinkReport, Vec<Failure>)> {
-    let buffer = Duration::from_secs(forwarded.buffer_secs);
-    let read = read_firehose(clients, state_bucket, forwarded.calls, buffer).await?;
     let mut report = figures("firehose", forwarded.calls, &read.sizes, read.events());
     report.redelivered = forwarded.redelivered.values().map(|n| u64::from(*n)).sum();
     report.note = Some(firehose_note(&report));
