@@ -3,9 +3,12 @@
 //! A stage given a [`Tap`] reports the events it handled at its point (the producer: accepted
 //! by Kinesis; the bridge: sent to SQS; the processor: received from SQS), by id, as they
 //! pass, and the harness keeps them as the run's history of every event. A stage without a
-//! tap pays nothing.
+//! tap pays nothing. The price-file steps, whose events are objects, report the keys their
+//! notifications announced ([`ObjectTap`]).
 
 use uuid::Uuid;
+
+use crate::chaos::Stage;
 
 /// Where a stage saw events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -22,6 +25,12 @@ pub enum Point {
 pub trait Tap: Send + Sync {
     /// `ids` seen at `point`, now.
     fn saw(&self, point: Point, ids: &[Uuid]);
+}
+
+/// What a step reading S3 notifications reports the objects it was told of to.
+pub trait ObjectTap: Send + Sync {
+    /// The objects `keys` announced to `stage` in one message it received, now.
+    fn received(&self, stage: Stage, keys: &[String]);
 }
 
 /// The id a raw event record names (its `"event_uuid":"..."`), found without parsing the

@@ -144,13 +144,24 @@ async fn every_corruption_of_a_finished_batch_run_fails_its_check() {
         .unwrap();
     })
     .await;
+    // The history says where: read whole by the run (its log), one row short in the table.
     assert_eq!(
         checks,
         [
             "batch.table_rows",
             "batch.rows_per_company",
-            "batch.table_content"
+            "batch.table_content",
+            "history"
         ]
+    );
+    let report = finished.rejudge(&clients).await.unwrap();
+    let history = report.failures().iter().find(|f| f.check == "history");
+    let lines = history.map(|h| h.examples.clone()).unwrap_or_default();
+    assert!(
+        matches!(&lines[..], [line] if line.starts_with("lost 1 rows of ")
+            && line.contains(": last seen in the run's log (")
+            && line.ends_with(" rows read), 119 in the table")),
+        "{lines:?}"
     );
     db.batch_execute(&format!("INSERT INTO {TABLE} SELECT * FROM gone"))
         .await

@@ -984,7 +984,11 @@ async fn a_wedged_raw_consumer_fails_its_branch_of_the_history_and_liveness() {
     let said = |l: &String| l.contains(last_seen) && l.ends_with("), never in the raw sink");
     assert!(!history.examples.is_empty(), "{history}");
     assert!(history.examples.iter().all(said), "{history}");
-    let seen = report.judged.history.as_ref().map(|h| h.stages.clone());
+    let seen = report
+        .judged
+        .history
+        .as_ref()
+        .map(|h| h.summary.stages.clone());
     let raw = seen.iter().flatten().find(|s| s.stage == "the raw sink");
     let raw = raw.unwrap_or_else(|| panic!("{text}"));
     assert!(raw.events < 2_000, "{text}");

@@ -519,3 +519,58 @@ async fn publish_alert(clients: &Clients, topic: &str, message: String) {
         .await
         .unwrap();
 }
+
+/// A price file whose notification the ETL step loses (deleted unhandled, on purpose: `lose`)
+/// FAILs the run, and the verdict says where the file was last seen: uploaded, never received
+/// by the ETL step. The same run without the fault has every file at every stage of its path.
+#[tokio::test]
+async fn a_lost_notification_fails_the_run_saying_where_its_file_was_last_seen() {
+    use tickflow_pipeline::chaos::{FaultKind, FaultRule, Stage};
+    let clients = crate::support::clients().await;
+    let mut config = PriceFilesRunConfig {
+        name: "e2e-prices-lost".into(),
+        seed: 6,
+        settings: PriceFileSettings {
+            assets: vec![asset("ETH", 3000.0)],
+            files: 30,
+            ..PriceFileSettings::default()
+        },
+        measure_ceiling: false,
+        faults: Vec::new(),
+    };
+    let report = tickflow_harness::flows::price_files::run(&clients, &config)
+        .await
+        .unwrap();
+    let text = report.render_text();
+    assert!(report.passed(), "{text}");
+    let history = report.history.as_ref().unwrap_or_else(|| panic!("{text}"));
+    let seen: Vec<u64> = history.stages.iter().map(|s| s.events).collect();
+    // Every file uploaded, through the ETL, as CSV (none quarantined), analysed; alerts as due.
+    assert_eq!(seen[..5], [30, 30, 30, 0, 30], "{text}");
+    assert_eq!(seen[5], report.expected_alerts, "{text}");
+
+    config.faults = vec![FaultRule {
+        stage: Some(Stage::Etl),
+        at: vec![3],
+        ..FaultRule::new(FaultKind::Lose)
+    }];
+    let report = tickflow_harness::flows::price_files::run(&clients, &config)
+        .await
+        .unwrap();
+    let text = report.render_text();
+    assert!(!report.passed(), "{text}");
+    // What a user sees (`--nocapture`): the README shows it.
+    println!("{text}");
+    let failures = report.failures();
+    let history = failures.iter().find(|f| f.check == "history");
+    let history = history.unwrap_or_else(|| panic!("{text}"));
+    assert!(!history.examples.is_empty(), "{history}");
+    for line in &history.examples {
+        assert!(
+            line.starts_with(&format!("lost {}", layout::INGESTION))
+                && line.contains(": last seen in ingestion (uploaded at ")
+                && line.ends_with("), never in the ETL step"),
+            "{line}"
+        );
+    }
+}

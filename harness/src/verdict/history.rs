@@ -13,6 +13,9 @@
 //! A report lists per anomaly kind the count and the first events, with their last sighting:
 //! what a user looking for a lost event needs first.
 
+use std::fmt::Display;
+
+use serde::Serialize;
 use uuid::Uuid;
 
 /// Examples each anomaly kind keeps.
@@ -67,6 +70,106 @@ pub struct History {
     unknown: Vec<(StageId, Uuid, u32)>,
     /// Sightings of a stage it does not have or of a position past [`MAX_POSITIONS`].
     out_of_range: u64,
+}
+
+/// `ms` after a start at `started_epoch_ms`, as a UTC time of day with milliseconds: how a
+/// history's lines show a sighting's time.
+pub fn wall_clock(started_epoch_ms: i64, ms: u32) -> String {
+    let at = started_epoch_ms + i64::from(ms);
+    chrono::DateTime::from_timestamp_millis(at).map_or_else(
+        || format!("+{ms} ms"),
+        |t| t.format("%H:%M:%S%.3f").to_string(),
+    )
+}
+
+/// How many distinct events a stage saw.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StageSeen {
+    /// The stage, as the history names it.
+    pub stage: String,
+    /// Distinct events seen there.
+    pub events: u64,
+}
+
+/// A judged history as a report shows it: the distinct events each stage saw, how many of
+/// each anomaly, and the first of each with where it was last seen.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Summary {
+    /// Each stage the history judges, in the flow's order.
+    pub stages: Vec<StageSeen>,
+    /// Events a stage of their route never saw, nor any after it (an event lost on two
+    /// branches of its route counts twice).
+    pub lost: u64,
+    /// Events a stage that must see each once saw more often.
+    pub duplicated: u64,
+    /// Sightings nothing before them explains.
+    pub from_nowhere: u64,
+    /// The first events of each kind, a line each, with where each was last seen.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub examples: Vec<String>,
+}
+
+impl Summary {
+    /// `lost 0, duplicated 0, from nowhere 0`.
+    pub fn counts(&self) -> String {
+        format!(
+            "lost {}, duplicated {}, from nowhere {}",
+            self.lost, self.duplicated, self.from_nowhere
+        )
+    }
+
+    /// The report page's section: a table of the stages and the counts (with the `extra`
+    /// columns a flow adds), then the examples and the `extra_lines`, a line each.
+    pub fn html(&self, extra: &[(&str, String)], extra_lines: &[String]) -> String {
+        use crate::render::html::{escape, table};
+        let mut html = String::from("<h3>Every event's history</h3>\n");
+        let (mut header, mut row): (Vec<String>, Vec<String>) = self
+            .stages
+            .iter()
+            .map(|s| (s.stage.clone(), s.events.to_string()))
+            .unzip();
+        let counts = [
+            ("lost", self.lost.to_string()),
+            ("duplicated", self.duplicated.to_string()),
+            ("from nowhere", self.from_nowhere.to_string()),
+        ];
+        for (kind, n) in counts.into_iter().chain(extra.iter().cloned()) {
+            header.push(kind.to_string());
+            row.push(n);
+        }
+        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+        html.push_str(&table(&header, [row]));
+        let lines: Vec<&String> = self.examples.iter().chain(extra_lines).collect();
+        if !lines.is_empty() {
+            html.push_str("<ul class=\"history\">\n");
+            for line in lines {
+                html.push_str(&format!("<li><code>{}</code></li>\n", escape(line)));
+            }
+            html.push_str("</ul>\n");
+        }
+        html
+    }
+
+    /// The text report's `history` lines after its label: the stages, the counts, then each
+    /// example indented by two more, every line but the first indented by `indent`.
+    pub fn text(&self, indent: usize) -> String {
+        let pad = " ".repeat(indent);
+        let mut text = format!("{}\n{pad}{}\n", self.stages_line(), self.counts());
+        for line in &self.examples {
+            text.push_str(&format!("{pad}  {line}\n"));
+        }
+        text
+    }
+
+    /// `Kinesis 10, SQS 10`: the distinct events each stage saw.
+    pub fn stages_line(&self) -> String {
+        let stages: Vec<String> = self
+            .stages
+            .iter()
+            .map(|s| format!("{} {}", s.stage, s.events))
+            .collect();
+        stages.join(", ")
+    }
 }
 
 /// One event lost: never seen at `missing_at`, nor after it.
@@ -260,6 +363,30 @@ impl History {
         self.out_of_range
     }
 
+    /// The history as a report shows it, `found` its anomalies: the stages `shown` keeps, each
+    /// event named by `id_of` and each time by `clock` (as [`Self::render`]).
+    pub fn summary<D: Display>(
+        &self,
+        found: &Anomalies,
+        shown: impl Fn(StageId) -> bool,
+        id_of: impl Fn(Position) -> D,
+        clock: impl Fn(u32) -> String,
+    ) -> Summary {
+        Summary {
+            stages: (0..self.stages.len())
+                .filter(|&s| shown(s))
+                .map(|s| StageSeen {
+                    stage: self.stages[s].name.to_string(),
+                    events: self.reached(s),
+                })
+                .collect(),
+            lost: found.lost,
+            duplicated: found.duplicated,
+            from_nowhere: found.from_nowhere,
+            examples: self.render(found, id_of, clock),
+        }
+    }
+
     /// How many distinct events `stage` saw.
     pub fn reached(&self, stage: StageId) -> u64 {
         self.counts
@@ -399,10 +526,10 @@ impl History {
     /// The anomalies' examples, a line each, every event named by `id_of` and every time shown
     /// by `clock` (ms after the start to a wall time), e.g. `lost 1f0c...: last seen in SQS
     /// (sent by the bridge at 14:32:07.113), never in the lake`.
-    pub fn render(
+    pub fn render<D: Display>(
         &self,
         found: &Anomalies,
-        id_of: impl Fn(Position) -> Uuid,
+        id_of: impl Fn(Position) -> D,
         clock: impl Fn(u32) -> String,
     ) -> Vec<String> {
         let name = |s: StageId| self.stages[s].name;

@@ -24,7 +24,9 @@ use super::layout;
 use super::messages::{announced, each_message, PriceFileStats};
 use super::record::PriceRecord;
 use crate::aws::{AwsError, Clients};
+use crate::chaos::Stage;
 use crate::esm::{BatchResponse, Handler, HandlerError, SqsMessage};
+use crate::history::ObjectTap;
 use crate::notify::announce;
 
 /// What the analysis needs to know.
@@ -83,6 +85,7 @@ pub struct AnalysisHandler {
     /// Weighted averages read so far, by asset and market time: most predecessors were read
     /// just before and need no second `GetObject`.
     seen: Mutex<HashMap<(String, DateTime<Utc>), f64>>,
+    tap: Option<Arc<dyn ObjectTap>>,
 }
 
 impl AnalysisHandler {
@@ -99,13 +102,20 @@ impl AnalysisHandler {
             config,
             stats,
             seen: Mutex::default(),
+            tap: None,
         }
+    }
+
+    /// The same, telling `tap` each CSV record it is told of.
+    pub fn with_tap(mut self, tap: Option<Arc<dyn ObjectTap>>) -> Self {
+        self.tap = tap;
+        self
     }
 
     /// Handles one message; `Ok(false)` leaves it for redelivery.
     async fn message(&self, message: &SqsMessage) -> Result<bool, AwsError> {
         let mut done = true;
-        for key in announced(&self.stats, message) {
+        for key in announced(&self.stats, message, self.tap.as_deref(), Stage::Analysis) {
             if let Step::Held = self.analyse(&key, message.receive_count).await? {
                 done = false;
             }

@@ -15,7 +15,9 @@ use super::layout;
 use super::messages::{announced, each_message, PriceFileStats};
 use super::record::{self, MalformedKind};
 use crate::aws::{AwsError, Clients};
+use crate::chaos::Stage;
 use crate::esm::{BatchResponse, Handler, HandlerError, SqsMessage};
+use crate::history::ObjectTap;
 
 /// What a quarantine object holds.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
@@ -35,6 +37,7 @@ pub struct EtlHandler {
     clients: Clients,
     bucket: String,
     stats: Arc<PriceFileStats>,
+    tap: Option<Arc<dyn ObjectTap>>,
 }
 
 impl EtlHandler {
@@ -44,13 +47,20 @@ impl EtlHandler {
             clients,
             bucket: bucket.into(),
             stats,
+            tap: None,
         }
+    }
+
+    /// The same, telling `tap` each price file it is told of.
+    pub fn with_tap(mut self, tap: Option<Arc<dyn ObjectTap>>) -> Self {
+        self.tap = tap;
+        self
     }
 
     /// Handles one message: every price file it announces.
     async fn message(&self, message: &SqsMessage) -> Result<bool, AwsError> {
         // S3 filters on the prefix; be strict anyway.
-        for key in announced(&self.stats, message) {
+        for key in announced(&self.stats, message, self.tap.as_deref(), Stage::Etl) {
             if key.starts_with(layout::INGESTION) {
                 self.transform(&key).await?;
             }

@@ -4,7 +4,9 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::aws::AwsError;
+use crate::chaos::Stage;
 use crate::esm::{BatchResponse, SqsMessage};
+use crate::history::ObjectTap;
 use crate::s3_event::{self, Notice};
 
 /// What the two steps did, counted live (the harness waits on these and reports them).
@@ -35,14 +37,20 @@ pub struct PriceFileStats {
 }
 
 /// The keys of the objects one notification message announces, counting the set-up test events
-/// and the messages that are not S3 notifications (both steps read their queue this way).
-pub(super) fn announced(stats: &PriceFileStats, message: &SqsMessage) -> Vec<String> {
+/// and the messages that are not S3 notifications, and telling `tap` that `stage` received them
+/// (both steps read their queue this way).
+pub(super) fn announced(
+    stats: &PriceFileStats,
+    message: &SqsMessage,
+    tap: Option<&dyn ObjectTap>,
+    stage: Stage,
+) -> Vec<String> {
     let notices = s3_event::parse(&message.body);
     if notices.is_empty() {
         stats.unrecognised.fetch_add(1, Ordering::Relaxed);
         tracing::warn!(body = %message.body, "not an S3 notification; skipped");
     }
-    notices
+    let keys: Vec<String> = notices
         .into_iter()
         .filter_map(|notice| match notice {
             Notice::Test => {
@@ -51,7 +59,11 @@ pub(super) fn announced(stats: &PriceFileStats, message: &SqsMessage) -> Vec<Str
             }
             Notice::Created { key, .. } => Some(key),
         })
-        .collect()
+        .collect();
+    if let Some(tap) = tap {
+        tap.received(stage, &keys);
+    }
+    keys
 }
 
 /// Runs `step` on every message of a batch at once. The messages it did not finish

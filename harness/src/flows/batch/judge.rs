@@ -13,6 +13,7 @@ use tickflow_pipeline::batch::{layout, RunSummary, TriggerStats};
 
 use super::content::{differences, Contents, LineDigest};
 use super::generate::Expected;
+use super::history;
 use super::report::BatchReport;
 use super::topology::BatchResources;
 use crate::error::{Error, Result};
@@ -97,8 +98,23 @@ pub(super) async fn judge(
     }
     let (body, holds) = status_body_check(&status, report.run.as_ref());
     checks.record(body, holds);
-    check_output(clients, res, expected, &mut report, &mut checks).await;
+    let output = check_output(clients, res, expected, &mut report, &mut checks).await;
     report.verdict.add_checks(checks);
+    if !expected.failure {
+        let read = report.run.as_ref().map(|r| &r.per_company);
+        let stage = |name, seen, rows| history::Stage { name, seen, rows };
+        let (summary, explained) = history::judge(
+            &expected.per_company,
+            stage("the run's log", "rows read", read),
+            [
+                stage("the output object", "rows written", output.as_ref()),
+                stage("the table", "rows loaded", Some(&table)),
+            ],
+            !report.verdict.passed(),
+        );
+        report.verdict.add_failures(explained);
+        report.history = Some(summary);
+    }
     Ok(report)
 }
 
@@ -272,15 +288,20 @@ fn log_check(
 }
 
 /// The output object holds every row the table must, each as the input says; a run that must
-/// fail leaves none.
+/// fail leaves none. Its rows per company, when it could be read.
 async fn check_output(
     clients: &Clients,
     res: &BatchResources,
     expected: &Expected,
     report: &mut BatchReport,
     checks: &mut Checks,
-) {
+) -> Option<history::Rows> {
     let output = output_content(clients, &res.source_bucket).await;
+    let per_company = output.as_ref().ok().map(|o| {
+        o.iter()
+            .map(|(company, c)| (company.clone(), c.rows))
+            .collect()
+    });
     if expected.failure {
         let absent = output.is_err();
         report.output_rows = output.map_or(0, |o| o.values().map(|c| c.rows).sum());
@@ -293,7 +314,7 @@ async fn check_output(
                 false => format!("an output of {} rows", report.output_rows),
             },
         );
-        return;
+        return per_company;
     }
     report.output_rows = output
         .as_ref()
@@ -316,6 +337,7 @@ async fn check_output(
             why,
         ),
     }
+    per_company
 }
 
 /// The run logs under `Logs/` (day markers and status announcements aside), oldest first, with their keys: one per run

@@ -8,13 +8,14 @@
 //! - [`topology`]: the buckets, the trigger queue, the status topic and the schema;
 //! - [`driver`]: one run, start to finish;
 //! - `judge` and [`content`]: every row and column of the table and the output against the
-//!   input; [`report`]: what it says;
+//!   input; [`history`]: where each company's rows went missing; [`report`]: what it says;
 //! - [`ceiling`]: a plain `psql` `COPY` of the same rows.
 
 pub mod ceiling;
 pub mod content;
 pub mod driver;
 pub mod generate;
+pub mod history;
 mod judge;
 pub mod replay;
 pub mod report;

@@ -11,6 +11,7 @@ use tickflow_pipeline::batch::RunSummary;
 use crate::render::html::table;
 use crate::render::timeline::{progress_svg, Timeline};
 use crate::verdict::fault_rules::FaultsOfRun;
+use crate::verdict::history::Summary;
 use crate::verdict::{FactClass, FactRules, Report, Tally, Verdict};
 
 /// What a batch run did and whether it held.
@@ -80,6 +81,9 @@ pub struct BatchReport {
     pub faults: FaultsOfRun,
     /// Its steps' counts over the run, sampled (the report page's progress chart).
     pub timeline: Timeline,
+    /// Each company file's rows, stage by stage (absent for a run that must fail).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<Summary>,
 }
 
 impl BatchReport {
@@ -97,6 +101,9 @@ impl BatchReport {
             "  table      {} rows (expected {}), output {} rows; every row and column of both compared with the input",
             self.table_rows, self.expected_rows, self.output_rows
         );
+        if let Some(history) = &self.history {
+            let _ = write!(out, "  history    {}", history.text(13));
+        }
         let _ = writeln!(
             out,
             "  bad input  {} rows (made {}), {} files (made {})",
@@ -260,7 +267,8 @@ impl Report for BatchReport {
     }
 
     fn html_section(&self) -> String {
-        [
+        let history = self.history.as_ref().map(|h| h.html(&[], &[]));
+        let sections: String = [
             ("Rows", self.rows_table()),
             ("Triggers", self.triggers_table()),
             ("Timings", self.timings_table()),
@@ -273,7 +281,8 @@ impl Report for BatchReport {
         .iter()
         .filter(|(_, table)| !table.is_empty())
         .map(|(heading, table)| format!("<h3>{heading}</h3>\n{table}"))
-        .collect()
+        .collect();
+        sections + &history.unwrap_or_default()
     }
 }
 

@@ -13,12 +13,14 @@ use tickflow_pipeline::aws::{AwsError, Clients};
 use tickflow_pipeline::chaos::{Chaos, FaultRule, Stage};
 use tickflow_pipeline::control::Control;
 use tickflow_pipeline::esm::{EsmConfig, EventSourceMapping, Handler};
+use tickflow_pipeline::history::ObjectTap;
 use tickflow_pipeline::price_files::{
     Alert, AnalysisConfig, AnalysisHandler, EtlHandler, PriceFileStats,
 };
 use tickflow_pipeline::stages::{supervise, StageSet};
 
 use super::generate::{Outcome, PriceFile};
+use super::history::FileRecorder;
 use super::report::PriceFilesReport;
 use super::settings::PriceFileSettings;
 use super::topology::PriceFileResources;
@@ -85,7 +87,7 @@ impl FinishedPriceFiles {
             files: &self.files,
             alerts: &self.alerts,
         };
-        let judged = judge::judge(clients, &self.resources, &expected).await?;
+        let judged = judge::judge(clients, &self.resources, &expected, None).await?;
         Ok(PriceFilesReport {
             name: self.report.name.clone(),
             run_id: self.report.run_id.clone(),
@@ -153,7 +155,7 @@ impl Steps {
         clients: &Clients,
         res: &PriceFileResources,
         config: &PriceFilesRunConfig,
-        chaos: Option<&Arc<Chaos>>,
+        (chaos, tap): (Option<&Arc<Chaos>>, Arc<dyn ObjectTap>),
     ) -> Self {
         let stats = Arc::new(PriceFileStats::default());
         let restarts = Arc::new(Restarts::default());
@@ -186,7 +188,10 @@ impl Steps {
         };
         let etl = {
             let (clients, bucket, stats) = (clients.clone(), res.bucket.clone(), stats.clone());
-            move || EtlHandler::new(clients.clone(), &bucket, stats.clone())
+            let tap = tap.clone();
+            move || {
+                EtlHandler::new(clients.clone(), &bucket, stats.clone()).with_tap(Some(tap.clone()))
+            }
         };
         set.start(
             "etl",
@@ -202,6 +207,7 @@ impl Steps {
                     analysis_config.clone(),
                     stats.clone(),
                 )
+                .with_tap(Some(tap.clone()))
             }
         };
         set.start(
@@ -300,7 +306,9 @@ async fn drive(
     // The steps' calls suffer the schedule; the harness's uploads and read-back do not.
     let faults = StageFaults::new(config.seed, &config.faults);
     let stage_clients = faults.clients(clients);
-    let steps = Steps::start(&stage_clients, res, config, faults.chaos());
+    let history = Arc::new(FileRecorder::new(files, alerts));
+    let tap = history.clone() as Arc<dyn ObjectTap>;
+    let steps = Steps::start(&stage_clients, res, config, (faults.chaos(), tap));
     // Started with the faults' clock, so that the chart's markers fall where they fired.
     let uploaded = Arc::new(AtomicU64::new(0));
     let sampler = {
@@ -323,7 +331,11 @@ async fn drive(
         mut set,
     } = steps;
     let fed = async {
-        upload(clients, &res.bucket, files, config.settings.rate, &uploaded).await?;
+        let counted = Uploaded {
+            count: &uploaded,
+            history: &history,
+        };
+        upload(clients, &res.bucket, files, config.settings.rate, counted).await?;
         upload_secs = first_upload.elapsed().as_secs_f64();
         wait_until_done(&stats, files.len() as u64, records).await
     };
@@ -346,7 +358,7 @@ async fn drive(
         ceilings.push(ceiling::notified_puts(clients, ceiling_objects, UPLOADS).await?);
     }
     let expected = judge::Expected { files, alerts };
-    let mut report = judge::judge(clients, res, &expected).await?;
+    let mut report = judge::judge(clients, res, &expected, Some(&history)).await?;
     report.timeline = timeline;
     report.test_events = stats.test_events.load(Ordering::Relaxed);
     report.waits = stats.held.load(Ordering::Relaxed);
@@ -370,7 +382,7 @@ async fn upload(
     bucket: &str,
     files: &[PriceFile],
     rate: Option<f64>,
-    uploaded: &AtomicU64,
+    uploaded: Uploaded<'_>,
 ) -> Result<()> {
     use futures_util::{StreamExt, TryStreamExt};
     let started = Instant::now();
@@ -390,12 +402,20 @@ async fn upload(
                 .send()
                 .await
                 .map_err(AwsError::of("s3", "PutObject"))?;
-            uploaded.fetch_add(1, Ordering::Relaxed);
+            uploaded.count.fetch_add(1, Ordering::Relaxed);
+            uploaded.history.uploaded(i);
             Ok::<_, Error>(())
         })
         .buffer_unordered(UPLOADS)
         .try_collect::<()>()
         .await
+}
+
+/// Where an upload S3 took is counted: the progress chart's count, and the file's history.
+#[derive(Clone, Copy)]
+struct Uploaded<'a> {
+    count: &'a AtomicU64,
+    history: &'a FileRecorder,
 }
 
 /// Files transformed and records analysed so far.

@@ -16,6 +16,7 @@ use tickflow_pipeline::price_files::etl::Quarantined;
 use tickflow_pipeline::price_files::{layout, MalformedKind, PriceRecord};
 
 use super::generate::{Outcome, PriceFile};
+use super::history::FileRecorder;
 use super::report::PriceFilesReport;
 use super::topology::PriceFileResources;
 use crate::error::{Error, Result};
@@ -33,7 +34,8 @@ pub struct Expected<'a> {
     pub alerts: &'a [Alert],
 }
 
-/// Judges a price-file run named `name`.
+/// Judges a price-file run from what its resources hold, with the `history` the run recorded
+/// (none when judged again afterwards).
 ///
 /// # Errors
 /// An AWS call failing while reading back, or an object that cannot be read.
@@ -41,6 +43,7 @@ pub async fn judge(
     clients: &Clients,
     res: &PriceFileResources,
     expected: &Expected<'_>,
+    history: Option<&FileRecorder>,
 ) -> Result<PriceFilesReport> {
     let keys = clients.object_keys(&res.bucket).await?.unwrap_or_default();
     let under = |prefix: &str| -> Vec<String> {
@@ -82,6 +85,12 @@ pub async fn judge(
     let (queues, holds) = queues_check(clients, res, &mut report).await?;
     checks.record(queues, holds);
     report.verdict.add_checks(checks);
+    if let Some(history) = history {
+        let failed = !report.verdict.passed();
+        let (summary, explained) = history.judge(&csv_keys, &quarantine_keys, &alert_keys, failed);
+        report.verdict.add_failures(explained);
+        report.history = Some(summary);
+    }
     Ok(report)
 }
 

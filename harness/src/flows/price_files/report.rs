@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::render::html::table;
 use crate::render::timeline::{progress_svg, Timeline};
 use crate::verdict::fault_rules::FaultsOfRun;
+use crate::verdict::history::Summary;
 use crate::verdict::{FactClass, FactRules, Measurement, Report, Tally, Verdict};
 
 /// What a price-file run did and whether it held.
@@ -85,6 +86,9 @@ pub struct PriceFilesReport {
     pub faults: FaultsOfRun,
     /// Its steps' counts over the run, sampled (the report page's progress chart).
     pub timeline: Timeline,
+    /// Where each file was seen on its way (absent when a run is judged again afterwards).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<Summary>,
 }
 
 impl PriceFilesReport {
@@ -130,6 +134,9 @@ impl PriceFilesReport {
                 "  recovery    ETL restarted {} time(s), analysis {} time(s) after a crash",
                 self.restarts[0], self.restarts[1]
             );
+        }
+        if let Some(history) = &self.history {
+            let _ = write!(out, "  history     {}", history.text(14));
         }
         let _ = writeln!(out, "  queues      {:?} left", self.queues);
         let _ = writeln!(
@@ -265,7 +272,8 @@ impl Report for PriceFilesReport {
     }
 
     fn html_section(&self) -> String {
-        [
+        let history = self.history.as_ref().map(|h| h.html(&[], &[]));
+        let sections: String = [
             ("Files", self.files_table()),
             ("Objects", self.objects_table()),
             ("Analysis", self.analysis_table()),
@@ -279,7 +287,8 @@ impl Report for PriceFilesReport {
         .iter()
         .filter(|(_, table)| !table.is_empty())
         .map(|(heading, table)| format!("<h3>{heading}</h3>\n{table}"))
-        .collect()
+        .collect();
+        sections + &history.unwrap_or_default()
     }
 }
 

@@ -22,7 +22,7 @@ use super::order::{Inversion, KeyOrder};
 use super::reconcile::{Found, Ledger, Reconciliation, SentName};
 use crate::flows::stream::faults::Fate;
 use crate::flows::stream::progress::Sample;
-use crate::verdict::history::{Anomalies, History, Position, Stage, StageId, Times};
+use crate::verdict::history::{wall_clock, History, Position, Stage, StageId, Summary, Times};
 use crate::verdict::{Digest, Failure};
 
 /// Accepted by Kinesis.
@@ -115,14 +115,9 @@ enum Route {
 /// first of each, and the events through each stage over the run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct HistoryReport {
-    /// Each stage the history sees, in pipeline order.
-    pub stages: Vec<StageSeen>,
-    /// Events a stage of their route never saw, nor any after it.
-    pub lost: u64,
-    /// Events a stage that must see each once saw more often.
-    pub duplicated: u64,
-    /// Sightings nothing before them explains.
-    pub from_nowhere: u64,
+    /// The stages, the anomalies and their first examples.
+    #[serde(flatten)]
+    pub summary: Summary,
     /// Events first sent to SQS before an event of their partition key fed earlier (what
     /// `[expect] ordered` holds to 0); `None` in a consume-only run, whose stream another
     /// producer filled in an order tickflow does not know.
@@ -131,22 +126,10 @@ pub struct HistoryReport {
     /// The first of them, a line each with the pair.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub out_of_order_examples: Vec<String>,
-    /// The first events of each kind, a line each, with where each was last seen.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub examples: Vec<String>,
     /// Distinct events into Kinesis, SQS and the lake by each second (the report's chart:
     /// `timeline` in the JSON).
     #[serde(skip)]
     pub through: Vec<Sample>,
-}
-
-/// How many distinct events a stage saw.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct StageSeen {
-    /// The stage, as the history names it.
-    pub stage: String,
-    /// Distinct events seen there.
-    pub events: u64,
 }
 
 /// What the stages' taps report to, during a run of generated events.
@@ -291,29 +274,21 @@ impl Recorder {
                 .inversions()
         });
         let report = HistoryReport {
-            stages: history
-                .stages()
-                .iter()
-                .enumerate()
-                .filter(|(id, _)| on_a_path.contains(id))
-                .map(|(id, stage)| StageSeen {
-                    stage: stage.name.to_string(),
-                    events: history.reached(id),
-                })
-                .collect(),
-            lost: anomalies.lost,
-            duplicated: anomalies.duplicated,
-            from_nowhere: anomalies.from_nowhere,
+            summary: history.summary(
+                &anomalies,
+                |s| on_a_path.contains(&s),
+                |p| event_id(self.tag, u64::from(p)),
+                |ms| self.clock(ms),
+            ),
             out_of_order: inversions.as_ref().map(|i| i.count),
             out_of_order_examples: inversions
                 .iter()
                 .flat_map(|i| &i.examples)
                 .map(|i| self.inversion_line(i))
                 .collect(),
-            examples: self.lines(&history, &anomalies),
             through: self.through(&history),
         };
-        let failure = explained.then(|| self.failure(&anomalies, &report));
+        let failure = explained.then(|| self.failure(&report.summary));
         (report, failure)
     }
 
@@ -445,25 +420,10 @@ impl Recorder {
             .collect()
     }
 
-    fn lines(&self, history: &History, found: &Anomalies) -> Vec<String> {
-        history.render(
-            found,
-            |p| event_id(self.tag, u64::from(p)),
-            |ms| self.clock(ms),
-        )
-    }
-
-    fn failure(&self, found: &Anomalies, report: &HistoryReport) -> Failure {
+    fn failure(&self, summary: &Summary) -> Failure {
         Failure {
-            examples: report.examples.clone(),
-            ..Failure::new(
-                "history",
-                self.expected(),
-                format!(
-                    "lost {}, duplicated {}, from nowhere {}",
-                    found.lost, found.duplicated, found.from_nowhere
-                ),
-            )
+            examples: summary.examples.clone(),
+            ..Failure::new("history", self.expected(), summary.counts())
         }
     }
 
@@ -486,10 +446,6 @@ impl Recorder {
 
     /// `ms` after the start, as a UTC time of day with milliseconds.
     fn clock(&self, ms: u32) -> String {
-        let at = self.started_epoch_ms + i64::from(ms);
-        chrono::DateTime::from_timestamp_millis(at).map_or_else(
-            || format!("+{ms} ms"),
-            |t| t.format("%H:%M:%S%.3f").to_string(),
-        )
+        wall_clock(self.started_epoch_ms, ms)
     }
 }

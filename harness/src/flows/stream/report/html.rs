@@ -107,38 +107,13 @@ pub(super) fn section(r: &StreamReport) -> String {
 /// Every event's history: the distinct events each stage saw, the anomalies, and the first
 /// events of each with where they were last seen.
 fn history_section(history: &HistoryReport) -> String {
-    let mut html = String::from("<h3>Every event's history</h3>\n");
-    let (mut header, mut row): (Vec<String>, Vec<String>) = history
-        .stages
-        .iter()
-        .map(|s| (s.stage.clone(), s.events.to_string()))
-        .unzip();
     let order = history
         .out_of_order
         .map_or("not known".into(), |n| n.to_string());
-    for (kind, n) in [
-        ("lost", history.lost.to_string()),
-        ("duplicated", history.duplicated.to_string()),
-        ("from nowhere", history.from_nowhere.to_string()),
-        ("out of order into SQS", order),
-    ] {
-        header.push(kind.to_string());
-        row.push(n);
-    }
-    let header: Vec<&str> = header.iter().map(String::as_str).collect();
-    html.push_str(&crate::render::html::table(&header, [row]));
-    if !history.examples.is_empty() || !history.out_of_order_examples.is_empty() {
-        html.push_str("<ul class=\"history\">\n");
-        for line in history
-            .examples
-            .iter()
-            .chain(&history.out_of_order_examples)
-        {
-            let _ = writeln!(html, "<li><code>{}</code></li>", escape(line));
-        }
-        html.push_str("</ul>\n");
-    }
-    html
+    history.summary.html(
+        &[("out of order into SQS", order)],
+        &history.out_of_order_examples,
+    )
 }
 
 /// A lake judged alone: what it was reconciled on, what it could not show, and its partitions

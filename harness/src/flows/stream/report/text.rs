@@ -84,22 +84,18 @@ impl StreamReport {
             return;
         };
         let _ = writeln!(out, "\nhistory (distinct events seen at each stage)");
-        let stages: Vec<String> = history
-            .stages
-            .iter()
-            .map(|s| format!("{} {}", s.stage, s.events))
-            .collect();
-        let _ = writeln!(out, "  {}", stages.join(", "));
+        let _ = writeln!(out, "  {}", history.summary.stages_line());
         let order = history.out_of_order.map_or_else(
             || "not known (another producer)".to_string(),
             |n| n.to_string(),
         );
         let _ = writeln!(
             out,
-            "  lost {}, duplicated {}, from nowhere {}; out of their key's order into SQS {order}",
-            history.lost, history.duplicated, history.from_nowhere
+            "  {}; out of their key's order into SQS {order}",
+            history.summary.counts()
         );
         for line in history
+            .summary
             .examples
             .iter()
             .chain(&history.out_of_order_examples)
