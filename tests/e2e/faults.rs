@@ -891,7 +891,8 @@ async fn a_claim_whose_answer_was_lost_is_still_its_own() {
 /// A bridge wedged at its second batch (`stall`: no retry or restart lifts it) FAILs the
 /// liveness check within `liveness_secs` of the feed's end, naming the bridge, instead of
 /// waiting out the drain timeout; the safety checks FAIL apart from it (events are missing,
-/// and the history says they were last seen in Kinesis, never in SQS).
+/// and the history says they were last seen in the stream, which the judge read back, never
+/// in SQS).
 /// The same run with the bridge crashed instead of wedged drains and holds the check.
 #[tokio::test]
 async fn a_wedged_bridge_fails_liveness_naming_the_bridge_within_the_limit() {
@@ -912,6 +913,8 @@ async fn a_wedged_bridge_fails_liveness_naming_the_bridge_within_the_limit() {
     let started = std::time::Instant::now();
     let report = crate::support::run(&clients, &config).await;
     let text = report.render_text();
+    // What a user sees (`--nocapture`): the README shows it.
+    println!("{text}");
     let stuck = report
         .liveness
         .stuck
@@ -930,9 +933,16 @@ async fn a_wedged_bridge_fails_liveness_naming_the_bridge_within_the_limit() {
     assert!(report.judged.reconciliation.missing > 0, "{text}");
     let history = failures.iter().find(|f| f.check == "history");
     let history = history.unwrap_or_else(|| panic!("{text}"));
-    let last_seen = "last seen in Kinesis (accepted from the producer at ";
+    // The bridge left them behind, in the stream: the judge read it back to see.
+    let last_seen = "last seen in the stream (read back, arrived at ";
     let said = |l: &String| l.contains(last_seen) && l.ends_with("), never in SQS");
     assert!(history.examples.iter().all(said), "{history}");
+    let read = report
+        .judged
+        .history
+        .as_ref()
+        .and_then(|h| h.read_back.as_ref());
+    assert!(read.is_some_and(|r| r.complete), "{text}");
     assert!(text.contains("\nliveness\n  stuck at the bridge"), "{text}");
     // Well within the 600 s drain timeout: the run stopped waiting at the limit.
     assert!(started.elapsed().as_secs() < 120, "{:?}", started.elapsed());

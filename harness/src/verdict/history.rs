@@ -118,11 +118,12 @@ impl Summary {
         )
     }
 
-    /// The report page's section: a table of the stages and the counts (with the `extra`
-    /// columns a flow adds), then the examples and the `extra_lines`, a line each.
-    pub fn html(&self, extra: &[(&str, String)], extra_lines: &[String]) -> String {
+    /// The report page's section under `heading` (`Every file's history`): a table of the
+    /// stages and the counts (with the `extra` columns a flow adds), then the examples and the
+    /// `extra_lines`, a line each.
+    pub fn html(&self, heading: &str, extra: &[(&str, String)], extra_lines: &[String]) -> String {
         use crate::render::html::{escape, table};
-        let mut html = String::from("<h3>Every event's history</h3>\n");
+        let mut html = format!("<h3>{}</h3>\n", escape(heading));
         let (mut header, mut row): (Vec<String>, Vec<String>) = self
             .stages
             .iter()
@@ -318,6 +319,16 @@ impl History {
         }
     }
 
+    /// Forgets every sighting at `stage` (one the history does not judge after all).
+    pub fn forget_stage(&mut self, stage: StageId) {
+        if stage < self.stages.len() {
+            self.counts[stage].clear();
+            self.last_ms[stage].clear();
+            self.first_ms[stage].clear();
+        }
+        self.unknown.retain(|(s, ..)| *s != stage);
+    }
+
     /// Forgets the sightings of `position` at `stage`.
     pub fn forget_at(&mut self, stage: StageId, position: Position) {
         if let Some(count) = self
@@ -385,6 +396,18 @@ impl History {
             from_nowhere: found.from_nowhere,
             examples: self.render(found, id_of, clock),
         }
+    }
+
+    /// How many distinct events `seen` saw that `not` never did.
+    pub fn seen_but_not(&self, seen: StageId, not: StageId) -> u64 {
+        let Some(counts) = self.counts.get(seen) else {
+            return 0;
+        };
+        counts
+            .iter()
+            .enumerate()
+            .filter(|&(p, &n)| n > 0 && self.count(not, p) == 0)
+            .count() as u64
     }
 
     /// How many distinct events `stage` saw.

@@ -542,8 +542,9 @@ impl Bridge {
     }
 }
 
-/// The user records of a batch: de-aggregated and expanded, in order.
-fn user_records(records: &[Record]) -> Vec<Vec<u8>> {
+/// The user records of a batch: de-aggregated and expanded, in order (as the bridge, or a
+/// judge reading the stream back, reads them).
+pub fn user_records(records: &[Record]) -> Vec<Vec<u8>> {
     let mut users = Vec::new();
     for record in records {
         let data = compress::expand(record.data().as_ref());

@@ -267,7 +267,13 @@ impl Report for BatchReport {
     }
 
     fn html_section(&self) -> String {
-        let history = self.history.as_ref().map(|h| h.html(&[], &[]));
+        let history = self.history.as_ref().map(|h| {
+            h.html(
+                "Every row's history: each company file's rows at each stage",
+                &[],
+                &[],
+            )
+        });
         let sections: String = [
             ("Rows", self.rows_table()),
             ("Triggers", self.triggers_table()),

@@ -272,7 +272,10 @@ impl Report for PriceFilesReport {
     }
 
     fn html_section(&self) -> String {
-        let history = self.history.as_ref().map(|h| h.html(&[], &[]));
+        let history = self
+            .history
+            .as_ref()
+            .map(|h| h.html("Every file's history: files at each stage", &[], &[]));
         let sections: String = [
             ("Files", self.files_table()),
             ("Objects", self.objects_table()),

@@ -35,7 +35,7 @@ use crate::flows::stream::judge::history::Recorder;
 use crate::flows::stream::judge::invariants::{self, Judgement};
 use crate::flows::stream::judge::liveness::{Liveness, Stuck};
 use crate::flows::stream::judge::reconcile::Ledger;
-use crate::flows::stream::judge::sinks;
+use crate::flows::stream::judge::{read_back, sinks};
 use crate::flows::stream::progress::{self, Sample};
 use crate::flows::stream::report::{StageStats, StageTimes, StreamReport};
 use crate::flows::stream::resources::topology::{Provisioned, Topology};
@@ -314,6 +314,7 @@ async fn drive(
     let ledger = &ran.fed.ledger;
     if let Some(history) = ran.history.as_deref() {
         sink_reads.tell(history, ledger);
+        read_back_if_unsent(clients, &provisioned.resources.stream, history).await;
     }
     let (settle, watch) = (observe::SETTLE, config.pipeline.watch());
     let judgement = Box::pin(invariants::judge(
@@ -370,6 +371,24 @@ async fn drive(
     report.times.total_secs = started.elapsed().as_secs_f64();
     report.elapsed_secs = report.times.total_secs;
     Ok((fed, report, passed))
+}
+
+/// Reads the stream back into `history` when Kinesis accepted events the bridge never sent on
+/// (whether Kinesis still holds them is what a user looking for them asks first). A read that
+/// fails is logged and left out: the history is then judged without it.
+async fn read_back_if_unsent(clients: &Clients, stream: &str, history: &Recorder) {
+    let unsent = history.unsent();
+    if unsent == 0 {
+        return;
+    }
+    tracing::info!(
+        unsent,
+        "events accepted by Kinesis and never sent on: reading the stream back"
+    );
+    match read_back::read_back(clients, stream, history, read_back::BUDGET).await {
+        Ok(read) => tracing::info!("{}", read.describe()),
+        Err(e) => tracing::warn!(error = %e, "the stream could not be read back; not judged"),
+    }
 }
 
 /// Reads the web source's tables back, adds its report and its invariants' failures to

@@ -19,6 +19,7 @@ use uuid::Uuid;
 use serde::Serialize;
 
 use super::order::{Inversion, KeyOrder};
+use super::read_back::ReadBack;
 use super::reconcile::{Found, Ledger, Reconciliation, SentName};
 use crate::flows::stream::faults::Fate;
 use crate::flows::stream::progress::Sample;
@@ -27,28 +28,31 @@ use crate::verdict::{Digest, Failure};
 
 /// Accepted by Kinesis.
 pub const KINESIS: StageId = 0;
+/// Read back from the stream on the judge's own iterators (only when the bridge did not send
+/// on every event Kinesis accepted: [`Recorder::unsent`]).
+pub const STREAM: StageId = 1;
 /// Sent to SQS by the bridge.
-pub const SQS: StageId = 1;
+pub const SQS: StageId = 2;
 /// Received from SQS by the processor.
-pub const PROCESSOR: StageId = 2;
+pub const PROCESSOR: StageId = 3;
 /// Written to the lake.
-pub const LAKE: StageId = 3;
+pub const LAKE: StageId = 4;
 /// In a lake object whose creation S3 announced.
-pub const ANNOUNCED: StageId = 4;
+pub const ANNOUNCED: StageId = 5;
 /// Dead-lettered (a clean event riding in a message with a poison one).
-pub const DLQ: StageId = 5;
+pub const DLQ: StageId = 6;
 /// Stored by the raw consumer, which reads the stream beside the bridge.
-pub const RAW: StageId = 6;
+pub const RAW: StageId = 7;
 /// Stored by Firehose, from the Firehose consumer, which reads the stream beside the bridge.
-pub const FIREHOSE: StageId = 7;
+pub const FIREHOSE: StageId = 8;
 /// The path of an event that must end in the lake.
-const TO_THE_LAKE: &[StageId] = &[KINESIS, SQS, PROCESSOR, LAKE, ANNOUNCED];
+const TO_THE_LAKE: &[StageId] = &[KINESIS, STREAM, SQS, PROCESSOR, LAKE, ANNOUNCED];
 /// The path of a clean event the DLQ holds (its message carried a poison event).
-const TO_THE_DLQ: &[StageId] = &[KINESIS, SQS, PROCESSOR, DLQ];
+const TO_THE_DLQ: &[StageId] = &[KINESIS, STREAM, SQS, PROCESSOR, DLQ];
 /// The path to the raw sink.
-const TO_RAW: &[StageId] = &[KINESIS, RAW];
+const TO_RAW: &[StageId] = &[KINESIS, STREAM, RAW];
 /// The path to the Firehose sink.
-const TO_FIREHOSE: &[StageId] = &[KINESIS, FIREHOSE];
+const TO_FIREHOSE: &[StageId] = &[KINESIS, STREAM, FIREHOSE];
 /// Stages past the lake's reconciliation: a loss there fails a check of its own (the
 /// announcements', a sink's), which the history explains.
 const BEYOND_THE_LAKE: &[StageId] = &[ANNOUNCED, RAW, FIREHOSE];
@@ -59,6 +63,11 @@ fn stages() -> Vec<Stage> {
         Stage {
             name: "Kinesis",
             seen: "accepted from the producer",
+            times: Times::AtLeastOnce,
+        },
+        Stage {
+            name: "the stream",
+            seen: "read back, arrived",
             times: Times::AtLeastOnce,
         },
         Stage {
@@ -130,6 +139,10 @@ pub struct HistoryReport {
     /// `timeline` in the JSON).
     #[serde(skip)]
     pub through: Vec<Sample>,
+    /// How the stream was read back on the judge's own iterators (only when the bridge did not
+    /// send on every event Kinesis accepted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_back: Option<ReadBack>,
 }
 
 /// What the stages' taps report to, during a run of generated events.
@@ -148,6 +161,8 @@ pub struct Recorder {
     order: Mutex<KeyOrder>,
     /// The paths to the sinks reading the stream beside the bridge that the run has.
     sinks: Vec<&'static [StageId]>,
+    /// The stream read back whole, when it was ([`STREAM`] is on the routes then).
+    read_back: Mutex<Option<ReadBack>>,
 }
 
 impl Tap for Recorder {
@@ -187,7 +202,39 @@ impl Recorder {
             history: Mutex::new(History::new(stages())),
             order: Mutex::new(KeyOrder::default()),
             sinks: Vec::new(),
+            read_back: Mutex::new(None),
         }
+    }
+
+    /// Events Kinesis accepted that the bridge never sent to SQS: reading the stream back
+    /// tells whether Kinesis held them (none in a consume-only run, whose history starts at
+    /// SQS).
+    pub fn unsent(&self) -> u64 {
+        let history = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        history.seen_but_not(KINESIS, SQS)
+    }
+
+    /// Event `id` read back from the stream, arrived there at `arrived_ms` (epoch ms).
+    pub fn in_stream(&self, ids: impl IntoIterator<Item = (Uuid, i64)>) {
+        let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        for (id, arrived_ms) in ids {
+            let at = u32::try_from((arrived_ms - self.started_epoch_ms).max(0)).unwrap_or(u32::MAX);
+            match self.position(id) {
+                Some(p) => history.saw(STREAM, p, at),
+                None => history.saw_unknown(STREAM, id, at),
+            }
+        }
+    }
+
+    /// How the stream was read back: when `read.complete`, its sightings are judged.
+    pub fn stream_read(&self, read: ReadBack) {
+        *self.read_back.lock().unwrap_or_else(|e| e.into_inner()) = Some(read);
+    }
+
+    /// Whether the stream was read back to its end.
+    fn streamed(&self) -> bool {
+        let read = self.read_back.lock().unwrap_or_else(|e| e.into_inner());
+        read.as_ref().is_some_and(|r| r.complete)
     }
 
     /// The same, in a run whose raw consumer (`raw`) and Firehose consumer (`firehose`) read
@@ -253,10 +300,18 @@ impl Recorder {
         reconciliation: &Reconciliation,
     ) -> (HistoryReport, Option<Failure>) {
         let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        if !self.streamed() {
+            // Read back in part: not judged.
+            history.forget_stage(STREAM);
+        }
         self.add_lake(&mut history, found, announced_at);
         let routes = self.routes(&mut history, ledger, found);
         let paths = self.paths();
-        let anomalies = history.check(routes.len(), |p| &paths[routes[p as usize] as usize]);
+        let slices: Vec<Vec<&[StageId]>> = paths
+            .iter()
+            .map(|route| route.iter().map(Vec::as_slice).collect())
+            .collect();
+        let anomalies = history.check(routes.len(), |p| &slices[routes[p as usize] as usize]);
         let beyond_the_lake: u64 = BEYOND_THE_LAKE.iter().map(|&s| anomalies.lost_at(s)).sum();
         let explained = (reconciliation.missing + reconciliation.duplicated > 0
             || beyond_the_lake > 0)
@@ -287,18 +342,30 @@ impl Recorder {
                 .map(|i| self.inversion_line(i))
                 .collect(),
             through: self.through(&history),
+            read_back: self
+                .read_back
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
         };
         let failure = explained.then(|| self.failure(&report.summary));
         (report, failure)
     }
 
     /// The routes an event may take: to the lake ([`Route::Lake`]) or to the DLQ, each with the
-    /// paths to the sinks reading the stream, or none; from the first stage the history sees.
-    fn paths(&self) -> [Vec<&'static [StageId]>; 3] {
-        let from = self.first_stage();
-        let with_sinks = |main: &'static [StageId]| {
-            std::iter::once(&main[from..])
-                .chain(self.sinks.iter().map(|path| &path[from..]))
+    /// paths to the sinks reading the stream, or none; of the stages the history sees (Kinesis
+    /// when the run's producer put the events, the stream when it was read back).
+    fn paths(&self) -> [Vec<Vec<StageId>>; 3] {
+        let streamed = self.streamed();
+        let seen = |s: &&StageId| match **s {
+            KINESIS => self.producing,
+            STREAM => streamed,
+            _ => true,
+        };
+        let path = |p: &[StageId]| p.iter().filter(seen).copied().collect::<Vec<_>>();
+        let with_sinks = |main: &[StageId]| {
+            std::iter::once(path(main))
+                .chain(self.sinks.iter().map(|p| path(p)))
                 .collect()
         };
         [with_sinks(TO_THE_LAKE), with_sinks(TO_THE_DLQ), Vec::new()]
@@ -344,15 +411,6 @@ impl Recorder {
             routes.push(route);
         }
         routes
-    }
-
-    /// The first stage the history sees: Kinesis, or SQS in a consume-only run (another
-    /// producer filled the stream).
-    fn first_stage(&self) -> StageId {
-        match self.producing {
-            true => KINESIS,
-            false => SQS,
-        }
     }
 
     /// `AMZN: <id> sent to SQS after <id>, which was fed after it`.
@@ -429,9 +487,12 @@ impl Recorder {
 
     /// What the history holds every event to, in words.
     fn expected(&self) -> String {
-        let mut expected = match self.producing {
-            true => "every event accepted by Kinesis, sent to SQS by the bridge",
-            false => "every event sent to SQS by the bridge",
+        let mut expected = match (self.producing, self.streamed()) {
+            (true, true) => {
+                "every event accepted by Kinesis, in the stream, sent to SQS by the bridge"
+            }
+            (true, false) => "every event accepted by Kinesis, sent to SQS by the bridge",
+            (false, _) => "every event sent to SQS by the bridge",
         }
         .to_string();
         expected.push_str(
@@ -447,5 +508,93 @@ impl Recorder {
     /// `ms` after the start, as a UTC time of day with milliseconds.
     fn clock(&self, ms: u32) -> String {
         wall_clock(self.started_epoch_ms, ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tickflow_pipeline::history::Tap;
+
+    use super::*;
+    use crate::flows::stream::judge::reconcile::{Place, Sighting};
+
+    const TAG: [u8; 8] = *b"history1";
+
+    /// Three events: the first through to the lake, the second left in the stream by the
+    /// bridge, the third accepted by Kinesis and never in the stream.
+    fn judged(read: ReadBack) -> HistoryReport {
+        let ids: Vec<Uuid> = (0..3).map(|p| event_id(TAG, p)).collect();
+        let mut ledger = Ledger::new();
+        for id in &ids {
+            ledger.record(*id, Fate::Clean, id.as_bytes(), 1, Duration::ZERO);
+        }
+        let recorder = Recorder::new(TAG, true, Instant::now());
+        recorder.saw(Point::Accepted, &ids);
+        recorder.saw(Point::SentToSqs, &ids[..1]);
+        recorder.saw(Point::Received, &ids[..1]);
+        assert_eq!(recorder.unsent(), 2);
+        let now = chrono::Utc::now().timestamp_millis();
+        recorder.in_stream([(ids[0], now), (ids[1], now)]);
+        recorder.stream_read(read);
+        let mut found = Found::default();
+        found.lake.insert(
+            ids[0],
+            Sighting {
+                rows: 1,
+                digest: None,
+                first: Place { object: 0, line: 0 },
+                processed_ms: std::num::NonZeroI64::new(now),
+            },
+        );
+        let reconciliation = Reconciliation::of(&ledger, &found);
+        let (report, failure) = recorder.judge(&ledger, &found, &[Some(now)], &reconciliation);
+        assert!(failure.is_some(), "the lake misses two: explained");
+        report
+    }
+
+    #[test]
+    fn the_stream_read_back_tells_a_record_the_bridge_left_from_one_kinesis_lost() {
+        let report = judged(ReadBack {
+            complete: true,
+            ..ReadBack::default()
+        });
+        let lines = &report.summary.examples;
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(
+            lines[0].contains(": last seen in the stream (read back, arrived at ")
+                && lines[0].ends_with("), never in SQS"),
+            "{lines:?}"
+        );
+        assert!(
+            lines[1].contains(": last seen in Kinesis (accepted from the producer at ")
+                && lines[1].ends_with("), never in the stream"),
+            "{lines:?}"
+        );
+        let stages: Vec<&str> = report
+            .summary
+            .stages
+            .iter()
+            .map(|s| s.stage.as_str())
+            .collect();
+        assert_eq!(stages[..3], ["Kinesis", "the stream", "SQS"]);
+    }
+
+    #[test]
+    fn a_read_back_that_did_not_reach_the_end_is_not_judged() {
+        let report = judged(ReadBack::default());
+        let lines = &report.summary.examples;
+        assert!(
+            lines
+                .iter()
+                .all(|l| l.ends_with("), never in SQS") && l.contains("last seen in Kinesis")),
+            "{lines:?}"
+        );
+        assert!(report
+            .summary
+            .stages
+            .iter()
+            .all(|s| s.stage != "the stream"));
     }
 }

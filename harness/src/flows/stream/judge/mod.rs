@@ -7,6 +7,7 @@
 //! - [`sinks`]: the consumers' sinks side by side, each reconciled on its own;
 //! - [`history`]: where each event was seen (the stages' taps and the lake), which says where
 //!   a lost event was last seen;
+//! - [`read_back`]: the stream read on the judge's own iterators, when the history needs it;
 //! - [`order`]: whether each partition key's events went on in the producer's order;
 //! - [`liveness`]: whether the stages drained, or where the pipeline stopped moving;
 //! - [`fired`]: the faults that fired, as a schedule to replay (each rule able to fire and
@@ -21,5 +22,6 @@ pub mod invariants;
 pub mod lake;
 pub mod liveness;
 pub mod order;
+pub mod read_back;
 pub mod reconcile;
 pub mod sinks;

@@ -110,9 +110,14 @@ fn history_section(history: &HistoryReport) -> String {
     let order = history
         .out_of_order
         .map_or("not known".into(), |n| n.to_string());
+    let read_back = history.read_back.iter().map(|r| r.describe());
+    let lines: Vec<String> = read_back
+        .chain(history.out_of_order_examples.iter().cloned())
+        .collect();
     history.summary.html(
+        "Every event's history: distinct events at each stage",
         &[("out of order into SQS", order)],
-        &history.out_of_order_examples,
+        &lines,
     )
 }
 

@@ -94,6 +94,9 @@ impl StreamReport {
             "  {}; out of their key's order into SQS {order}",
             history.summary.counts()
         );
+        if let Some(read) = &history.read_back {
+            let _ = writeln!(out, "  {}", read.describe());
+        }
         for line in history
             .summary
             .examples
