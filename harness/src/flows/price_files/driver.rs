@@ -17,10 +17,11 @@ use tickflow_pipeline::history::ObjectTap;
 use tickflow_pipeline::price_files::{
     Alert, AnalysisConfig, AnalysisHandler, EtlHandler, PriceFileStats,
 };
-use tickflow_pipeline::stages::{supervise, StageSet};
+use tickflow_pipeline::stages::{supervise, StageError, StageSet};
 
 use super::generate::{Outcome, PriceFile};
 use super::history::FileRecorder;
+use super::liveness::{Liveness, Stuck};
 use super::report::PriceFilesReport;
 use super::settings::PriceFileSettings;
 use super::topology::PriceFileResources;
@@ -32,9 +33,6 @@ use crate::verdict::fault_rules::StageFaults;
 
 /// Uploads in flight.
 const UPLOADS: usize = 16;
-/// The run ends without its counts reached when nothing has moved for this long (the judge
-/// then says what is missing).
-const IDLE: Duration = Duration::from_secs(30);
 /// Longest a run may take (its uploads are paced to end within it).
 const RUN_LIMIT: Duration = Duration::from_secs(super::settings::MAX_UPLOAD_SECS as u64);
 /// Most objects the ceiling beside a run puts.
@@ -325,6 +323,11 @@ async fn drive(
         .filter(|f| matches!(f.outcome, Outcome::Record(_)))
         .count() as u64;
     let mut upload_secs = 0.0;
+    let delay = super::scenario::longest_delay_secs(&config.faults);
+    let mut liveness = Liveness {
+        limit_secs: config.settings.liveness(delay).as_secs_f64(),
+        stuck: None,
+    };
     let Steps {
         stats,
         restarts,
@@ -337,20 +340,46 @@ async fn drive(
         };
         upload(clients, &res.bucket, files, config.settings.rate, counted).await?;
         upload_secs = first_upload.elapsed().as_secs_f64();
-        wait_until_done(&stats, files.len() as u64, records).await
+        let owed = Owed {
+            files: files.len() as u64,
+            records,
+        };
+        wait_until_done(clients, res, (&stats, &history), owed, liveness.limit_secs).await
     };
     tokio::select! {
-        fed = fed => fed?,
+        fed = fed => liveness.stuck = fed?,
         failed = set.failure() => return Err(failed.into()),
     }
     let run_secs = first_upload.elapsed().as_secs_f64();
-    // S3 may notify late under load (a CSV written again after a lost answer is announced a
-    // second time): the steps drain once each queue's depth held still for a quiet spell, not
-    // as soon as the last record was first analysed.
-    for queue in [&res.etl_queue, &res.analysis_queue] {
-        crate::observe::settle(clients, queue, 0, QUIET_LIMIT).await;
+    if liveness.stuck.is_some() {
+        // A stuck step would not drain: the steps are stopped where they stand.
+        drop(set);
+    } else {
+        // S3 may notify late under load (a CSV written again after a lost answer is announced
+        // a second time): the steps drain once each queue's depth held still for a quiet
+        // spell, not as soon as the last record was first analysed.
+        for queue in [&res.etl_queue, &res.analysis_queue] {
+            crate::observe::settle(clients, queue, 0, QUIET_LIMIT).await;
+        }
+        // Nothing is owed now: a step still busy after the liveness limit (a batch wedged
+        // where a crash would have struck: `stall`) will not stop.
+        let limit = Duration::from_secs_f64(liveness.limit_secs).min(DRAIN_LIMIT);
+        match set.drain(limit, |_| {}).await {
+            Err(StageError::Timeout { stage, after }) => {
+                let (transformed, analysed) = history.steps_reached();
+                liveness.stuck = Some(Stuck {
+                    step: step_name(stage).to_string(),
+                    messages: 0,
+                    idle_secs: after.as_secs_f64(),
+                    transformed,
+                    analysed,
+                    files: files.len() as u64,
+                    records,
+                });
+            }
+            ended => ended?,
+        }
     }
-    set.drain(DRAIN_LIMIT, |_| {}).await?;
     let timeline = sampler.finish().await;
     // Again after the run: the emulator's pace drifts as it fills, so the run is compared
     // with both ends.
@@ -373,6 +402,9 @@ async fn drive(
     report.resources = crate::verdict::ResourceUse::now();
     report.ceilings = ceilings;
     report.faults = faults.judged(&mut report.verdict);
+    let (check, holds) = liveness.check();
+    report.verdict.add_check(check, holds);
+    report.liveness = liveness;
     Ok(report)
 }
 
@@ -418,6 +450,14 @@ struct Uploaded<'a> {
     history: &'a FileRecorder,
 }
 
+/// A step as the verdict names it (the stage set's `etl` and `analysis`).
+fn step_name(stage: &str) -> &str {
+    match stage {
+        "etl" => "ETL",
+        other => other,
+    }
+}
+
 /// Files transformed and records analysed so far.
 fn progress(stats: &PriceFileStats) -> (u64, u64) {
     (
@@ -426,25 +466,75 @@ fn progress(stats: &PriceFileStats) -> (u64, u64) {
     )
 }
 
-/// Waits until every file was transformed and every record analysed, or until nothing has
-/// moved for [`IDLE`].
-async fn wait_until_done(stats: &PriceFileStats, files: u64, records: u64) -> Result<()> {
-    let mut still = Stillness::new(IDLE);
+/// What the steps owe once every file is uploaded.
+#[derive(Debug, Clone, Copy)]
+struct Owed {
+    files: u64,
+    records: u64,
+}
+
+/// Waits until every file went through the ETL step and every record through the analysis
+/// (counts that repeats reach too) and both steps' queues are empty, or until nothing moved
+/// (the counts, and the queues once the counts are reached) for `limit_secs`: stuck when a
+/// step's queue still holds messages then (the first such step, with its counts), drained
+/// when neither does (the judge then says what is missing).
+///
+/// # Errors
+/// Neither within [`RUN_LIMIT`], or a queue's depth not read.
+async fn wait_until_done(
+    clients: &Clients,
+    res: &PriceFileResources,
+    (stats, history): (&PriceFileStats, &FileRecorder),
+    owed: Owed,
+    limit_secs: f64,
+) -> Result<Option<Stuck>> {
+    let limit = Duration::from_secs_f64(limit_secs);
+    let queues = [("ETL", &res.etl_queue), ("analysis", &res.analysis_queue)];
+    let still = std::cell::RefCell::new(Stillness::new(limit));
+    let stuck = std::cell::RefCell::new(None);
+    let (still_at, stuck_at) = (&still, &stuck);
     let what = || "the price files to be processed".to_string();
-    wait::until(what, RUN_LIMIT, Duration::from_millis(100), || {
+    wait::until(what, RUN_LIMIT, Duration::from_millis(250), || async move {
         let now = progress(stats);
-        let done = now.0 >= files && now.1 >= records;
-        let idle = !done && still.held(now);
-        if idle {
-            tracing::warn!(
-                transformed = now.0,
-                analysed = now.1,
-                files,
-                records,
-                "nothing moved for {IDLE:?}; judging what the run left"
-            );
+        let counted = now.0 >= owed.files && now.1 >= owed.records;
+        // The queues are read once the counts are reached, or to name a stuck step.
+        let mut depths = [0u64; 2];
+        if counted {
+            for (depth, (_, queue)) in depths.iter_mut().zip(&queues) {
+                *depth = crate::observe::queue_depth(clients, queue).await?.total();
+            }
+            if depths == [0, 0] {
+                return Ok(true);
+            }
         }
-        std::future::ready(Ok(done || idle))
+        if !still_at.borrow_mut().held((now, depths)) {
+            return Ok(false);
+        }
+        tracing::warn!(
+            transformed = now.0,
+            analysed = now.1,
+            files = owed.files,
+            records = owed.records,
+            "nothing moved for {limit:?}; judging what the run left"
+        );
+        if !counted {
+            for (depth, (_, queue)) in depths.iter_mut().zip(&queues) {
+                *depth = crate::observe::queue_depth(clients, queue).await?.total();
+            }
+        }
+        let first = depths.iter().zip(&queues).find(|(d, _)| **d > 0);
+        let (transformed, analysed) = history.steps_reached();
+        *stuck_at.borrow_mut() = first.map(|(&messages, (step, _))| Stuck {
+            step: step.to_string(),
+            messages,
+            idle_secs: limit_secs,
+            transformed,
+            analysed,
+            files: owed.files,
+            records: owed.records,
+        });
+        Ok(true)
     })
-    .await
+    .await?;
+    Ok(stuck.into_inner())
 }

@@ -133,6 +133,13 @@ impl FileRecorder {
         }
     }
 
+    /// Distinct files the ETL step and the analysis step received so far (a step's repeats
+    /// counted once): how far a stuck run got.
+    pub fn steps_reached(&self) -> (u64, u64) {
+        let history = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        (history.reached(ETL), history.reached(ANALYSED))
+    }
+
     fn ms_since_start(&self) -> u32 {
         u32::try_from(self.started.elapsed().as_millis()).unwrap_or(u32::MAX)
     }

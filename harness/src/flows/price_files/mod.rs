@@ -7,7 +7,8 @@
 //! - [`topology`]: the bucket, its notifications, the step queues and the alert topic;
 //! - [`driver`]: one run, start to finish;
 //! - `judge`: every prefix, the quarantine and the alerts against the generator;
-//!   [`history`]: where each file was seen on its way; [`report`]: what it says;
+//!   [`history`]: where each file was seen on its way; [`liveness`]: whether both steps
+//!   drained; [`report`]: what it says;
 //! - [`ceiling`]: `PutObject` with its notification received, in a tight loop.
 
 pub mod ceiling;
@@ -15,6 +16,7 @@ pub mod driver;
 pub mod generate;
 pub mod history;
 mod judge;
+pub mod liveness;
 pub mod report;
 pub mod scenario;
 pub mod settings;

@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use super::liveness::Liveness;
 use crate::render::html::table;
 use crate::render::timeline::{progress_svg, Timeline};
 use crate::verdict::fault_rules::FaultsOfRun;
@@ -86,6 +87,8 @@ pub struct PriceFilesReport {
     pub faults: FaultsOfRun,
     /// Its steps' counts over the run, sampled (the report page's progress chart).
     pub timeline: Timeline,
+    /// Whether both steps drained, or where they stood still.
+    pub liveness: Liveness,
     /// Where each file was seen on its way (absent when a run is judged again afterwards).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<Summary>,
@@ -139,6 +142,7 @@ impl PriceFilesReport {
             let _ = write!(out, "  history     {}", history.text(14));
         }
         let _ = writeln!(out, "  queues      {:?} left", self.queues);
+        let _ = writeln!(out, "  liveness    {}", self.liveness.check().0.actual);
         let _ = writeln!(
             out,
             "  timings     upload to last analysis {:.2}s = {:.0} files/s; everything {:.1}s",

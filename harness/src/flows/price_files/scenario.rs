@@ -93,6 +93,14 @@ impl FlowFile for PriceFilesFile {
             self.faults
                 .check("price-files", &kinds(), &Stage::PRICE_FILES, &calls()),
         );
+        let liveness = self.price_files.as_ref().and_then(|p| p.liveness_secs);
+        let delay = longest_delay_secs(&self.faults.schedule);
+        if liveness.is_some_and(|secs| f64::from(secs) <= delay) {
+            problems.push((
+                "price_files.liveness_secs".into(),
+                format!("must exceed the longest delay fault ({delay} s): the steps wait that long without being stuck"),
+            ));
+        }
         problems
     }
 
@@ -154,9 +162,23 @@ impl FlowFile for PriceFilesFile {
 }
 
 /// The fault kinds the price-file flow takes: call faults on its steps' calls, crashes of its
-/// steps, and their messages delivered again or late.
+/// steps (or a step wedged for good: `stall`), and their messages delivered again or late.
 fn kinds() -> Vec<FaultKind> {
-    [CALL_FAULTS, &[FaultKind::Crash], DELIVERY_FAULTS].concat()
+    [
+        CALL_FAULTS,
+        &[FaultKind::Crash, FaultKind::Stall],
+        DELIVERY_FAULTS,
+    ]
+    .concat()
+}
+
+/// The longest a `delay` fault of `schedule` hides a message, seconds (0 without one).
+pub fn longest_delay_secs(schedule: &[FaultRule]) -> f64 {
+    schedule
+        .iter()
+        .filter(|r| r.kind == FaultKind::Delay)
+        .map(|r| r.for_secs)
+        .fold(0.0, f64::max)
 }
 
 /// The calls the price-file steps make: what a fault rule may name.

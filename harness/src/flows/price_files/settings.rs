@@ -48,6 +48,10 @@ pub struct PriceFileSettings {
     pub shuffle: u32,
     /// Files uploaded per second of wall time; absent for as fast as possible.
     pub rate: Option<f64>,
+    /// Seconds the steps may move nothing while a step's queue still holds messages before
+    /// the run is declared stuck and FAILs `liveness` (default: 30 plus the longest `delay`
+    /// fault).
+    pub liveness_secs: Option<u32>,
 }
 
 impl Default for PriceFileSettings {
@@ -75,6 +79,7 @@ impl Default for PriceFileSettings {
             malformed: MalformedCounts::default(),
             shuffle: 8,
             rate: None,
+            liveness_secs: None,
         }
     }
 }
@@ -281,8 +286,28 @@ impl PriceFileSettings {
                 "within [1, 8] (the queue dead-letters at 10)".into(),
             );
         }
+        if self
+            .liveness_secs
+            .is_some_and(|s| s == 0 || f64::from(s) > MAX_UPLOAD_SECS)
+        {
+            bad("liveness_secs", format!("within [1, {MAX_UPLOAD_SECS}]"));
+        }
+    }
+
+    /// How long the steps may move nothing while files are owed: `liveness_secs`, or 30 s
+    /// plus the longest a `delay` fault hides a message (`longest_delay_secs`).
+    pub fn liveness(&self, longest_delay_secs: f64) -> std::time::Duration {
+        let secs = match self.liveness_secs {
+            Some(secs) => f64::from(secs),
+            None => DEFAULT_LIVENESS_SECS + longest_delay_secs,
+        };
+        std::time::Duration::from_secs_f64(secs)
     }
 }
+
+/// What `liveness_secs` is beyond the longest delay when not given: longer than either step's
+/// visibility timeout, so that a crashed step's message comes back within it.
+pub const DEFAULT_LIVENESS_SECS: f64 = 30.0;
 
 #[cfg(test)]
 mod tests {
