@@ -38,9 +38,7 @@ pub(super) async fn execute_all(
         if let Some(report) = o.report() {
             print!("{}", report.render_text());
         }
-        for f in o.failures() {
-            println!("  FAILED {f}");
-        }
+        print_failures(o.failures());
         if let Some(e) = &o.error {
             println!("  ERROR {e}");
         }
@@ -149,9 +147,7 @@ pub(super) async fn run_once(
 pub(super) fn show(report: &StreamReport, outputs: &Outputs) -> anyhow::Result<ExitCode> {
     print!("{}", report.render_text());
     outputs.write(report)?;
-    for f in report.judged.verdict.failures() {
-        println!("  FAILED {f}");
-    }
+    print_failures(report.judged.verdict.failures());
     println!("{}", report.summary_line());
     Ok(if report.judged.verdict.passed() {
         ExitCode::SUCCESS
@@ -189,5 +185,17 @@ pub(super) fn seconds(text: &str) -> Result<f64, String> {
         Err(format!(
             "must be within (0, {MAX_SECS:.0e}] seconds, got {text}"
         ))
+    }
+}
+
+/// The failed checks, the safety ones first (`FAILED`), then liveness apart from them
+/// (`STUCK`): what the run did wrong, and whether it finished, are different answers.
+pub(super) fn print_failures(failures: &[tickflow_harness::verdict::Failure]) {
+    let (liveness, safety): (Vec<_>, Vec<_>) = failures.iter().partition(|f| f.is_liveness());
+    for f in safety {
+        println!("  FAILED {f}");
+    }
+    for f in liveness {
+        println!("  STUCK {f}");
     }
 }

@@ -14,7 +14,7 @@ use tickflow_harness::infra::postgres;
 use tickflow_harness::verdict::Report as _;
 use tickflow_pipeline::batch::layout::{self, COLUMNS, TABLE};
 use tickflow_pipeline::batch::load::replace_rows;
-use tickflow_pipeline::chaos::{FaultKind, FaultRule, Service};
+use tickflow_pipeline::chaos::{FaultKind, FaultRule, Service, Stage};
 
 use crate::support::{delete, put, within};
 
@@ -123,6 +123,7 @@ async fn every_corruption_of_a_finished_batch_run_fails_its_check() {
         faults: Vec::new(),
         load_attempts: tickflow_pipeline::batch::LOAD_ATTEMPTS,
         trigger_resumes: true,
+        liveness_secs: None,
     };
     let finished = run_and_keep(&clients, url, &config).await.unwrap();
     assert!(
@@ -402,6 +403,7 @@ async fn a_commit_that_fails_leaves_no_output_behind() {
         database_url: format!("{url}{separator}options=-c%20search_path%3D{schema}"),
         load_attempts: tickflow_pipeline::batch::LOAD_ATTEMPTS,
         chaos: None,
+        progress: None,
     };
     let failed = job.run("2026-12-06").await.expect("announced");
     assert!(!failed.success, "{failed:?}");
@@ -459,6 +461,7 @@ async fn a_batch_fault_rule_that_never_fires_fails_the_run() {
         }],
         load_attempts: tickflow_pipeline::batch::LOAD_ATTEMPTS,
         trigger_resumes: true,
+        liveness_secs: None,
     };
     let report = run(&clients, url, &config).await.unwrap();
     let failed: Vec<&str> = report.failures().iter().map(|f| f.check.as_str()).collect();
@@ -488,6 +491,7 @@ async fn a_terminated_copy_fails_a_loader_that_does_not_load_again_and_not_one_t
         }],
         load_attempts,
         trigger_resumes: true,
+        liveness_secs: None,
     };
     let once = run(&clients, url, &config(1)).await.unwrap();
     let failed: Vec<&str> = once.failures().iter().map(|f| f.check.as_str()).collect();
@@ -532,6 +536,7 @@ async fn a_crashed_load_fails_a_trigger_that_does_not_resume() {
         }],
         load_attempts: tickflow_pipeline::batch::LOAD_ATTEMPTS,
         trigger_resumes: false,
+        liveness_secs: None,
     };
     let report = within(
         Duration::from_secs(300),
@@ -575,4 +580,47 @@ async fn two_sessions_creating_the_table_at_once_both_go_on() {
             .await
             .unwrap();
     }
+}
+
+/// A load wedged after its second company file went into `COPY` (`stall`: no reconnection or
+/// restart lifts it): once nothing moves for `liveness_secs`, the harness stops waiting (instead
+/// of at its 600 s limit) and FAILs `liveness` naming the batch job, with how far it got; the
+/// table holds nothing of the run (its transaction never committed).
+#[tokio::test]
+async fn a_wedged_load_fails_liveness_naming_the_batch_job_within_the_limit() {
+    let clients = crate::support::clients().await;
+    let url = &postgres::shared::shared().unwrap().url;
+    let config = BatchRunConfig {
+        name: "e2e-batch-wedged".into(),
+        seed: 9,
+        input: BatchInput::Generate(BatchSettings {
+            companies: 5,
+            days: 60,
+            ..BatchSettings::default()
+        }),
+        postgres_container: None,
+        faults: vec![FaultRule {
+            stage: Some(Stage::Loader),
+            at: vec![2],
+            ..FaultRule::new(FaultKind::Stall)
+        }],
+        load_attempts: tickflow_pipeline::batch::LOAD_ATTEMPTS,
+        trigger_resumes: true,
+        liveness_secs: Some(10.0),
+    };
+    let started = std::time::Instant::now();
+    let report = tickflow_harness::flows::batch::run(&clients, url, &config)
+        .await
+        .unwrap();
+    let text = report.render_text();
+    let failures = report.failures();
+    let liveness = failures.iter().find(|f| f.check == "liveness");
+    let liveness = liveness.unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(
+        liveness.actual,
+        "stuck at the batch job: nothing moved for 10.0 s; 2 of 5 company files sent into COPY",
+        "{text}"
+    );
+    assert_eq!(report.table_rows, 0, "{text}");
+    assert!(started.elapsed().as_secs() < 120, "{:?}", started.elapsed());
 }

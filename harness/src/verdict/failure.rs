@@ -2,6 +2,10 @@
 
 use serde::Serialize;
 
+/// The liveness check's name in every flow: whether the run finished, apart from the safety
+/// checks that say whether what it did was right.
+pub const LIVENESS: &str = "liveness";
+
 /// One failed check: an invariant of every run, or an assertion of a scenario.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Failure {
@@ -17,6 +21,11 @@ pub struct Failure {
 }
 
 impl Failure {
+    /// Whether this is the liveness check (the run did not finish), not a safety check.
+    pub fn is_liveness(&self) -> bool {
+        self.check == LIVENESS
+    }
+
     /// A failure without examples.
     pub fn new(check: &str, expected: impl Into<String>, actual: impl Into<String>) -> Self {
         Self {

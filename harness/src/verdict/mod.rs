@@ -21,7 +21,7 @@ mod resources;
 pub use checks::Checks;
 pub use digest::{digest, Digest};
 pub use facts::{FactClass, FactRules};
-pub use failure::Failure;
+pub use failure::{Failure, LIVENESS};
 pub use flow_report::FlowReport;
 pub use measurement::Measurement;
 pub use record::Verdict;

@@ -40,6 +40,9 @@ pub struct BatchJob {
     /// A fault schedule whose `crash` of stage `loader` kills the load after a company file
     /// went into `COPY` (none: it never crashes).
     pub chaos: Option<Arc<Chaos>>,
+    /// Counts each company file sent into `COPY`, loads again included: how a watcher sees a
+    /// long run move (none: not counted).
+    pub progress: Option<Arc<std::sync::atomic::AtomicU64>>,
 }
 
 /// How many times a run loads (on a new connection each time) before a lost connection fails it.
@@ -222,6 +225,9 @@ impl BatchJob {
             output.write(&rows).await?;
             loader.send(Bytes::from(rows)).await?;
             summary.load_secs += loading.elapsed().as_secs_f64();
+            if let Some(progress) = &self.progress {
+                progress.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
             if Chaos::crash_point_of(self.chaos.as_deref(), Stage::Loader).await {
                 return Err(BatchError::Crashed); // the connection drops: nothing commits
             }

@@ -12,19 +12,20 @@ use tickflow_pipeline::aws::{AwsError, Clients};
 use tickflow_pipeline::batch::{layout, BatchJob, Trigger, TriggerStats};
 use tickflow_pipeline::chaos::{Chaos, FaultKind, FaultRule, Stage};
 use tickflow_pipeline::control::Control;
-use tickflow_pipeline::stages::{supervise, StageSet};
+use tickflow_pipeline::stages::{supervise, StageError, StageSet};
 use tokio::task::JoinSet;
 
 use super::content::Contents;
 use super::generate::BatchSettings;
 use super::generate::{Expected, InputFile};
+use super::liveness::{Liveness, Stuck};
 use super::replay::ReplayDir;
 use super::report::BatchReport;
 use super::{content, generate, judge, topology};
 use crate::error::{Error, Result};
 use crate::infra::postgres::faults::{self as db_faults, DatabaseFaults};
 use crate::runtime::sampler::Sampler;
-use crate::runtime::wait;
+use crate::runtime::wait::{self, Stillness};
 use crate::verdict::fault_rules::StageFaults;
 
 /// Uploads in flight.
@@ -60,6 +61,28 @@ pub struct BatchRunConfig {
     /// Whether the trigger runs a day again when its message comes back after a crash (true;
     /// false shows what the judge makes of a trigger that does not resume).
     pub trigger_resumes: bool,
+    /// Seconds the run may move nothing before it finished (none: [`DEFAULT_LIVENESS_SECS`]
+    /// plus the longest a `db_pause` or `db_lock` lasts).
+    pub liveness_secs: Option<f64>,
+}
+
+/// How long a batch run may move nothing, beyond the database faults' holds: longer than the
+/// trigger's visibility and the loader's reconnections.
+pub const DEFAULT_LIVENESS_SECS: f64 = 60.0;
+
+impl BatchRunConfig {
+    /// How long the run may move nothing before it finished, seconds.
+    pub fn liveness_secs(&self) -> f64 {
+        self.liveness_secs.unwrap_or_else(|| {
+            let holds = self
+                .faults
+                .iter()
+                .filter(|r| matches!(r.kind, FaultKind::DbPause | FaultKind::DbLock))
+                .map(|r| r.for_secs)
+                .fold(0.0, f64::max);
+            DEFAULT_LIVENESS_SECS + holds
+        })
+    }
 }
 
 /// Where a batch run's company files come from.
@@ -204,6 +227,7 @@ async fn drive(
     let faults = StageFaults::new(config.seed, &config.faults);
     let stage_clients = faults.clients(clients);
     let loader = format!("tickflow-loader-{}", res.run_id);
+    let files_loaded = Arc::new(AtomicU64::new(0));
     let job = BatchJob {
         clients: stage_clients.clone(),
         source_bucket: res.source_bucket.clone(),
@@ -211,6 +235,7 @@ async fn drive(
         database_url: format!("{}&application_name={loader}", res.database_url),
         load_attempts: config.load_attempts,
         chaos: faults.chaos().cloned(),
+        progress: Some(files_loaded.clone()),
     };
     lockable(faults.chaos(), &res.database_url).await?;
     let database = DatabaseFaults::start(
@@ -261,11 +286,33 @@ async fn drive(
     };
     let mut set = StageSet::new();
     set.start("trigger", trigger);
-    let run_secs = tokio::select! {
-        ran = trigger_twice(clients, res, &stats) => ran?,
+    let mut liveness = Liveness {
+        limit_secs: config.liveness_secs(),
+        stuck: None,
+    };
+    let watch = Watch {
+        stats: &stats,
+        files_loaded: &files_loaded,
+        files: u64::from(expected.kept),
+        limit_secs: liveness.limit_secs,
+    };
+    let (run_secs, stuck) = tokio::select! {
+        ran = trigger_twice(clients, res, watch) => ran?,
         failed = set.failure() => return Err(failed.into()),
     };
-    set.drain(TRIGGER_DRAIN, |_| {}).await?;
+    liveness.stuck = stuck;
+    if liveness.stuck.is_some() {
+        // A stuck run would not drain: the trigger is stopped where it stands.
+        drop(set);
+    } else {
+        // The run is done: a trigger that does not stop within the limit (wedged after its
+        // run: `stall`) is stuck too.
+        let limit = Duration::from_secs_f64(liveness.limit_secs).min(TRIGGER_DRAIN);
+        match set.drain(limit, |_| {}).await {
+            Err(StageError::Timeout { .. }) => liveness.stuck = Some(watch.stuck()),
+            ended => ended?,
+        }
+    }
     database.finish().await?;
     let timeline = sampler.finish().await;
 
@@ -278,6 +325,9 @@ async fn drive(
     report.kept = expected.kept;
     report.upload_secs = upload_secs;
     report.run_secs = run_secs;
+    let (check, holds) = liveness.check();
+    report.verdict.add_check(check, holds);
+    report.liveness = liveness;
     report.trigger_restarts = restarts.load(Ordering::Relaxed);
     report.resumed_runs = stats.resumed.load(Ordering::Relaxed);
     report.elapsed_secs = started.elapsed().as_secs_f64();
@@ -315,44 +365,103 @@ async fn lockable(chaos: Option<&Arc<Chaos>>, database_url: &str) -> Result<()> 
         })
 }
 
+/// What the harness watches while the run goes on: the trigger's counts and the company files
+/// sent into `COPY` (of `files`), which must move at least every `limit_secs` until it ends.
+#[derive(Clone, Copy)]
+struct Watch<'a> {
+    stats: &'a TriggerStats,
+    files_loaded: &'a AtomicU64,
+    files: u64,
+    limit_secs: f64,
+}
+
+impl Watch<'_> {
+    /// Everything that moves while a run goes on.
+    fn moved(&self) -> [u64; 5] {
+        let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let s = self.stats;
+        [
+            n(&s.triggers),
+            n(&s.runs),
+            n(&s.resumed),
+            n(&s.runs_done),
+            n(self.files_loaded),
+        ]
+    }
+
+    /// Where the run stands still: at the trigger (no run started) or in the batch job.
+    fn stuck(&self) -> Stuck {
+        let started = self.stats.runs.load(Ordering::Relaxed) > 0;
+        Stuck {
+            stage: match started {
+                true => "the batch job",
+                false => "the trigger",
+            }
+            .to_string(),
+            files_loaded: self.files_loaded.load(Ordering::Relaxed),
+            files: self.files,
+        }
+    }
+}
+
 /// Puts `.SUCCESS`, waits for the run it starts, then puts a second one the same day and waits
-/// for it to be received (and turned down); the seconds from the first trigger to the run's end.
+/// for it to be received (and turned down); the seconds from the first trigger to the run's end,
+/// or where the run stood still (the second `.SUCCESS` is not put then).
 ///
 /// # Errors
 /// A put failing, or the run or the second trigger not coming in time.
 async fn trigger_twice(
     clients: &Clients,
     res: &topology::BatchResources,
-    stats: &TriggerStats,
-) -> Result<f64> {
+    watch: Watch<'_>,
+) -> Result<(f64, Option<Stuck>)> {
     let triggered = Instant::now();
     put_success(clients, &res.monitored_bucket, "first").await?;
-    wait_for_the_run(clients, &res.trigger_queue, stats).await?;
+    if let Some(stuck) = wait_for_the_run(clients, &res.trigger_queue, watch).await? {
+        return Ok((triggered.elapsed().as_secs_f64(), Some(stuck)));
+    }
     let run_secs = triggered.elapsed().as_secs_f64();
     put_success(clients, &res.monitored_bucket, "second").await?;
     wait_for("the second trigger", SECOND_TRIGGER_LIMIT, || {
-        stats.triggers.load(Ordering::Relaxed) >= 2
+        watch.stats.triggers.load(Ordering::Relaxed) >= 2
     })
     .await?;
-    Ok(run_secs)
+    Ok((run_secs, None))
 }
 
 /// Waits for the first trigger's run to finish, or until it cannot: the trigger turned the
 /// only `.SUCCESS` put so far down as the day's second and its queue held nothing three looks in
-/// a row (the message is gone, no run done). The judge then says what is missing, at once
-/// instead of after [`RUN_LIMIT`].
+/// a row (the message is gone, no run done; the judge then says what is missing, at once
+/// instead of after [`RUN_LIMIT`]), or nothing moved for the watch's limit (stuck: where).
 ///
 /// # Errors
 /// Neither within [`RUN_LIMIT`], or the queue's depth not read.
-async fn wait_for_the_run(clients: &Clients, queue_url: &str, stats: &TriggerStats) -> Result<()> {
+async fn wait_for_the_run(
+    clients: &Clients,
+    queue_url: &str,
+    watch: Watch<'_>,
+) -> Result<Option<Stuck>> {
+    let stats = watch.stats;
     let idle = std::cell::Cell::new(0u32);
     let idle = &idle;
+    let still = std::cell::RefCell::new(Stillness::new(Duration::from_secs_f64(watch.limit_secs)));
+    let still = &still;
+    let stuck = std::cell::RefCell::new(None);
+    let stuck_at = &stuck;
     wait::until(
         || "the batch run".to_string(),
         RUN_LIMIT,
         Duration::from_millis(250),
         move || async move {
             if stats.runs_done.load(Ordering::Relaxed) > 0 {
+                return Ok(true);
+            }
+            if still.borrow_mut().held(watch.moved()) {
+                tracing::warn!(
+                    "nothing moved for {} s: the batch run is stuck",
+                    watch.limit_secs
+                );
+                *stuck_at.borrow_mut() = Some(watch.stuck());
                 return Ok(true);
             }
             if stats.same_day.load(Ordering::Relaxed) == 0 {
@@ -370,7 +479,8 @@ async fn wait_for_the_run(clients: &Clients, queue_url: &str, stats: &TriggerSta
             Ok(idle.get() >= 3)
         },
     )
-    .await
+    .await?;
+    Ok(stuck.into_inner())
 }
 
 /// Uploads the generated files as they are made, several at once, keeping what their rows

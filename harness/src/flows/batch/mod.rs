@@ -8,7 +8,8 @@
 //! - [`topology`]: the buckets, the trigger queue, the status topic and the schema;
 //! - [`driver`]: one run, start to finish;
 //! - `judge` and [`content`]: every row and column of the table and the output against the
-//!   input; [`history`]: where each company's rows went missing; [`report`]: what it says;
+//!   input; [`history`]: where each company's rows went missing; [`liveness`]: whether the
+//!   run finished; [`report`]: what it says;
 //! - [`ceiling`]: a plain `psql` `COPY` of the same rows.
 
 pub mod ceiling;
@@ -17,6 +18,7 @@ pub mod driver;
 pub mod generate;
 pub mod history;
 mod judge;
+pub mod liveness;
 pub mod replay;
 pub mod report;
 pub mod scenario;

@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use tickflow_pipeline::batch::RunSummary;
 
+use super::liveness::Liveness;
 use crate::render::html::table;
 use crate::render::timeline::{progress_svg, Timeline};
 use crate::verdict::fault_rules::FaultsOfRun;
@@ -81,6 +82,8 @@ pub struct BatchReport {
     pub faults: FaultsOfRun,
     /// Its steps' counts over the run, sampled (the report page's progress chart).
     pub timeline: Timeline,
+    /// Whether the run finished, or where it stood still.
+    pub liveness: Liveness,
     /// Each company file's rows, stage by stage (absent for a run that must fail).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<Summary>,
@@ -104,6 +107,7 @@ impl BatchReport {
         if let Some(history) = &self.history {
             let _ = write!(out, "  history    {}", history.text(13));
         }
+        let _ = writeln!(out, "  liveness   {}", self.liveness.check().0.actual);
         let _ = writeln!(
             out,
             "  bad input  {} rows (made {}), {} files (made {})",

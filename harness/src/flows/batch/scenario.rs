@@ -182,6 +182,7 @@ impl FlowFile for BatchFile {
                 faults: self.faults.schedule.clone(),
                 load_attempts: tickflow_pipeline::batch::LOAD_ATTEMPTS,
                 trigger_resumes: true,
+                liveness_secs: None,
             };
             let mut report = run(clients, database, &config)
                 .await
@@ -195,7 +196,12 @@ impl FlowFile for BatchFile {
 /// The fault kinds the batch flow takes: call faults on its stages' calls, crashes of its
 /// stages, and PostgreSQL's.
 fn kinds() -> Vec<FaultKind> {
-    [CALL_FAULTS, &[FaultKind::Crash], DATABASE_FAULTS].concat()
+    [
+        CALL_FAULTS,
+        &[FaultKind::Crash, FaultKind::Stall],
+        DATABASE_FAULTS,
+    ]
+    .concat()
 }
 
 /// The calls the batch stages make: what a fault rule may name.

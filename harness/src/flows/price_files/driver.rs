@@ -323,7 +323,7 @@ async fn drive(
         .filter(|f| matches!(f.outcome, Outcome::Record(_)))
         .count() as u64;
     let mut upload_secs = 0.0;
-    let delay = super::scenario::longest_delay_secs(&config.faults);
+    let delay = super::liveness::longest_delay_secs(&config.faults);
     let mut liveness = Liveness {
         limit_secs: config.settings.liveness(delay).as_secs_f64(),
         stuck: None,

@@ -8,11 +8,12 @@
 //! the same limit: a step that does not (a batch wedged for good) is stuck too.
 
 use serde::Serialize;
+use tickflow_pipeline::chaos::{FaultKind, FaultRule};
 
 use crate::verdict::Failure;
 
 /// The liveness check's name in the verdict.
-pub const CHECK: &str = "liveness";
+pub const CHECK: &str = crate::verdict::LIVENESS;
 
 /// How a price-file run ended: drained, or stuck.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -42,6 +43,16 @@ pub struct Stuck {
     pub files: u64,
     /// Records among them.
     pub records: u64,
+}
+
+/// The longest a `delay` fault of `schedule` hides a message, seconds (0 without one): the
+/// steps wait that long for it without being stuck.
+pub fn longest_delay_secs(schedule: &[FaultRule]) -> f64 {
+    schedule
+        .iter()
+        .filter(|r| r.kind == FaultKind::Delay)
+        .map(|r| r.for_secs)
+        .fold(0.0, f64::max)
 }
 
 impl Liveness {

@@ -94,7 +94,7 @@ impl FlowFile for PriceFilesFile {
                 .check("price-files", &kinds(), &Stage::PRICE_FILES, &calls()),
         );
         let liveness = self.price_files.as_ref().and_then(|p| p.liveness_secs);
-        let delay = longest_delay_secs(&self.faults.schedule);
+        let delay = super::liveness::longest_delay_secs(&self.faults.schedule);
         if liveness.is_some_and(|secs| f64::from(secs) <= delay) {
             problems.push((
                 "price_files.liveness_secs".into(),
@@ -170,15 +170,6 @@ fn kinds() -> Vec<FaultKind> {
         DELIVERY_FAULTS,
     ]
     .concat()
-}
-
-/// The longest a `delay` fault of `schedule` hides a message, seconds (0 without one).
-pub fn longest_delay_secs(schedule: &[FaultRule]) -> f64 {
-    schedule
-        .iter()
-        .filter(|r| r.kind == FaultKind::Delay)
-        .map(|r| r.for_secs)
-        .fold(0.0, f64::max)
 }
 
 /// The calls the price-file steps make: what a fault rule may name.

@@ -385,8 +385,14 @@ async fn read_back_if_unsent(clients: &Clients, stream: &str, history: &Recorder
         unsent,
         "events accepted by Kinesis and never sent on: reading the stream back"
     );
-    match read_back::read_back(clients, stream, history, read_back::BUDGET).await {
-        Ok(read) => tracing::info!("{}", read.describe()),
+    let read = read_back::read_back(clients, stream, read_back::BUDGET, |ids| {
+        history.in_stream(ids);
+    });
+    match read.await {
+        Ok(read) => {
+            tracing::info!("{}", read.describe());
+            history.stream_read(read);
+        }
         Err(e) => tracing::warn!(error = %e, "the stream could not be read back; not judged"),
     }
 }

@@ -13,7 +13,7 @@ use crate::flows::stream::progress::Sample;
 use crate::verdict::Failure;
 
 /// The liveness check's name in the verdict.
-pub const CHECK: &str = "liveness";
+pub const CHECK: &str = crate::verdict::LIVENESS;
 
 /// How a run ended: drained, or stuck.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

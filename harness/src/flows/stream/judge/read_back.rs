@@ -16,7 +16,8 @@ use tickflow_pipeline::aws::{AwsError, Clients};
 use tickflow_pipeline::bridge::user_records;
 use tickflow_pipeline::history::record_id;
 
-use super::history::Recorder;
+use uuid::Uuid;
+
 use crate::error::Result;
 
 /// Longest the judge reads the stream back.
@@ -57,15 +58,16 @@ impl ReadBack {
     }
 }
 
-/// Reads `stream` back into `history`, within `budget`, and tells it how.
+/// Reads `stream` back within `budget`, telling `seen` the ids of each Kinesis record's user
+/// records with when the record arrived (epoch ms); how it went.
 ///
 /// # Errors
 /// Listing the shards or opening an iterator failing.
 pub async fn read_back(
     clients: &Clients,
     stream: &str,
-    history: &Recorder,
     budget: Duration,
+    mut seen: impl FnMut(Vec<(Uuid, i64)>),
 ) -> Result<ReadBack> {
     let started = Instant::now();
     let shards = clients.shards(stream).await?;
@@ -85,23 +87,22 @@ pub async fn read_back(
             .await
             .map_err(AwsError::of("kinesis", "GetShardIterator"))?;
         let until = started + budget;
-        if !read_shard(clients, out.shard_iterator, history, &mut read, until).await {
+        if !read_shard(clients, out.shard_iterator, &mut seen, &mut read, until).await {
             read.complete = false;
             break;
         }
     }
     read.secs = started.elapsed().as_secs_f64();
-    history.stream_read(read.clone());
     Ok(read)
 }
 
 /// Reads one shard from `iterator` to its end (a closed shard's last iterator, or an open
-/// one's empty answer at the tip), telling `history` each user record; `false` when `until`
-/// came first, or `GetRecords` kept failing.
+/// one's empty answer at the tip), telling `seen` each record's user records; `false` when
+/// `until` came first, or `GetRecords` kept failing.
 async fn read_shard(
     clients: &Clients,
     mut iterator: Option<String>,
-    history: &Recorder,
+    seen: &mut impl FnMut(Vec<(Uuid, i64)>),
     read: &mut ReadBack,
     until: Instant,
 ) -> bool {
@@ -139,11 +140,12 @@ async fn read_shard(
             let users = user_records(std::slice::from_ref(record));
             read.records += 1;
             read.user_records += users.len() as u64;
-            history.in_stream(
+            seen(
                 users
                     .iter()
                     .filter_map(|u| record_id(u))
-                    .map(|id| (id, arrived)),
+                    .map(|id| (id, arrived))
+                    .collect(),
             );
         }
         let at_the_tip = out.records().is_empty() && out.millis_behind_latest().unwrap_or(0) == 0;

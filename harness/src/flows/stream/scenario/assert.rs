@@ -289,3 +289,48 @@ impl Judge {
         self.checks.count(check, expected, actual);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flows::stream::judge::history::HistoryReport;
+
+    /// `[expect] ordered`'s failure on `report`, if any.
+    fn ordered_failure(report: &StreamReport) -> Option<Failure> {
+        let expect = Expect {
+            ordered: true,
+            ..Expect::default()
+        };
+        let failures = evaluate_data(&expect, report);
+        failures.into_iter().find(|f| f.check == "ordered")
+    }
+
+    #[test]
+    fn ordered_fails_with_the_pairs_holds_at_zero_and_is_never_held_without_the_order() {
+        let mut report = StreamReport::default();
+        let actual = |report: &StreamReport| ordered_failure(report).map(|f| f.actual);
+        assert_eq!(
+            actual(&report).as_deref(),
+            Some("no history to judge the order on")
+        );
+        let pair = "AMZN: a sent to SQS after b, which was fed after it".to_string();
+        report.judged.history = Some(HistoryReport {
+            out_of_order: Some(2),
+            out_of_order_examples: vec![pair.clone()],
+            ..HistoryReport::default()
+        });
+        let failure = ordered_failure(&report).expect("two inversions fail it");
+        assert_eq!(
+            failure.actual,
+            "2 events sent before an event of their key fed earlier"
+        );
+        assert_eq!(failure.examples, [pair]);
+        let history = report.judged.history.as_mut().expect("set above");
+        history.out_of_order = Some(0);
+        assert_eq!(ordered_failure(&report), None);
+        // A consume-only run: another producer's order is unknown, and never held.
+        let history = report.judged.history.as_mut().expect("set above");
+        history.out_of_order = None;
+        assert!(actual(&report).is_some_and(|a| a.starts_with("not judged")));
+    }
+}
