@@ -145,6 +145,28 @@ impl Clients {
         }
     }
 
+    /// An iterator at the start of `shard` of `stream` (`TRIM_HORIZON`): for a reader of
+    /// everything the shard holds (the ceiling's, `doctor`'s, the judge's read-back).
+    ///
+    /// # Errors
+    /// The `GetShardIterator` call failing.
+    pub async fn trim_horizon(
+        &self,
+        stream: &str,
+        shard: &str,
+    ) -> Result<Option<String>, AwsError> {
+        let out = self
+            .kinesis
+            .get_shard_iterator()
+            .stream_name(stream)
+            .shard_id(shard)
+            .shard_iterator_type(aws_sdk_kinesis::types::ShardIteratorType::TrimHorizon)
+            .send()
+            .await
+            .map_err(AwsError::of("kinesis", "GetShardIterator"))?;
+        Ok(out.shard_iterator)
+    }
+
     /// The `names` attributes of the queue at `url` (absent ones are missing from the map), for
     /// the bridge's message size, the topology's queue ARNs and every depth check.
     ///

@@ -9,7 +9,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use aws_sdk_kinesis::primitives::Blob;
-use aws_sdk_kinesis::types::{PutRecordsRequestEntry, ShardIteratorType};
+use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use tickflow_pipeline::aws::{AwsError, Clients};
 
 use crate::error::Result;
@@ -165,15 +165,8 @@ async fn kinesis_round_trip(clients: &Clients, p: &Provisioned, shards: usize) -
     }
     for (shard, expected) in per_shard {
         let iterator = clients
-            .kinesis
-            .get_shard_iterator()
-            .stream_name(stream)
-            .shard_id(&shard)
-            .shard_iterator_type(ShardIteratorType::TrimHorizon)
-            .send()
-            .await
-            .map_err(AwsError::of("kinesis", "GetShardIterator"))?
-            .shard_iterator
+            .trim_horizon(stream, &shard)
+            .await?
             .unwrap_or_default();
         let got = clients
             .kinesis

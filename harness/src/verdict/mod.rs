@@ -13,6 +13,7 @@ pub mod fault_rules;
 mod flow_report;
 pub mod history;
 pub mod latency;
+pub mod liveness;
 mod measurement;
 mod record;
 mod report;

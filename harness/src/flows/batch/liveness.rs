@@ -7,20 +7,8 @@
 
 use serde::Serialize;
 
-use crate::verdict::Failure;
-
-/// The liveness check's name in the verdict.
-pub const CHECK: &str = crate::verdict::LIVENESS;
-
 /// How a batch run ended: finished, or stuck.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Liveness {
-    /// How long the run may move nothing before it finished, seconds.
-    pub limit_secs: f64,
-    /// Where it stood still, when it did.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stuck: Option<Stuck>,
-}
+pub type Liveness = crate::verdict::liveness::Liveness<Stuck>;
 
 /// Where and when a batch run stood still.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -33,23 +21,19 @@ pub struct Stuck {
     pub files: u64,
 }
 
-impl Liveness {
-    /// The check: held when the run finished, failed naming where it stood still.
-    pub fn check(&self) -> (Failure, bool) {
-        let expected = format!(
-            "the run finishes, never moving nothing for {:.0} s before it does",
-            self.limit_secs
-        );
-        match &self.stuck {
-            None => (Failure::new(CHECK, expected, "finished"), true),
-            Some(s) => {
-                let actual = format!(
-                    "stuck at {}: nothing moved for {:.1} s; {} of {} company files sent into COPY",
-                    s.stage, self.limit_secs, s.files_loaded, s.files
-                );
-                (Failure::new(CHECK, expected, actual), false)
-            }
-        }
+impl crate::verdict::liveness::Stuck for Stuck {
+    const FINISHED: &'static str = "finished";
+
+    fn expected(limit_secs: f64) -> String {
+        format!("the run finishes, never moving nothing for {limit_secs:.0} s before it does")
+    }
+
+    fn describe(&self, limit_secs: f64) -> String {
+        format!(
+            "stuck at {}: nothing moved for {limit_secs:.1} s; {} of {} company files sent into \
+             COPY",
+            self.stage, self.files_loaded, self.files
+        )
     }
 }
 
@@ -63,13 +47,10 @@ mod tests {
             limit_secs: 60.0,
             stuck: None,
         };
-        assert_eq!(
-            finished.check(),
-            (
-                Failure::new(CHECK, finished.check().0.expected, "finished"),
-                true
-            )
-        );
+        let (held, holds) = finished.check();
+        assert!(holds);
+        assert_eq!(held.actual, "finished");
+        assert!(held.expected.contains("60 s"));
         let stuck = Liveness {
             stuck: Some(Stuck {
                 stage: "the batch job".into(),

@@ -10,20 +10,8 @@
 use serde::Serialize;
 use tickflow_pipeline::chaos::{FaultKind, FaultRule};
 
-use crate::verdict::Failure;
-
-/// The liveness check's name in the verdict.
-pub const CHECK: &str = crate::verdict::LIVENESS;
-
 /// How a price-file run ended: drained, or stuck.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Liveness {
-    /// How long the steps may move nothing while a queue holds messages, seconds.
-    pub limit_secs: f64,
-    /// Where they stood still, when they did.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stuck: Option<Stuck>,
-}
+pub type Liveness = crate::verdict::liveness::Liveness<Stuck>;
 
 /// Where and when the steps stood still.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -45,6 +33,32 @@ pub struct Stuck {
     pub records: u64,
 }
 
+impl crate::verdict::liveness::Stuck for Stuck {
+    const FINISHED: &'static str = "drained";
+
+    fn expected(limit_secs: f64) -> String {
+        format!(
+            "both steps drain, never moving nothing for {limit_secs:.0} s while a queue holds \
+             messages"
+        )
+    }
+
+    fn describe(&self, _: f64) -> String {
+        let why = match self.messages {
+            0 => "did not stop when asked to drain, with nothing owed".to_string(),
+            n => format!(
+                "nothing moved for {:.1} s with {n} messages in its queue",
+                self.idle_secs
+            ),
+        };
+        format!(
+            "stuck at the {} step: {why}; {} of {} files received by the ETL step, {} of {} \
+             records by the analysis step",
+            self.step, self.transformed, self.files, self.analysed, self.records
+        )
+    }
+}
+
 /// The longest a `delay` fault of `schedule` hides a message, seconds (0 without one): the
 /// steps wait that long for it without being stuck.
 pub fn longest_delay_secs(schedule: &[FaultRule]) -> f64 {
@@ -53,34 +67,6 @@ pub fn longest_delay_secs(schedule: &[FaultRule]) -> f64 {
         .filter(|r| r.kind == FaultKind::Delay)
         .map(|r| r.for_secs)
         .fold(0.0, f64::max)
-}
-
-impl Liveness {
-    /// The check: held when the steps drained, failed naming the stuck step.
-    pub fn check(&self) -> (Failure, bool) {
-        let expected = format!(
-            "both steps drain, never moving nothing for {:.0} s while a queue holds messages",
-            self.limit_secs
-        );
-        match &self.stuck {
-            None => (Failure::new(CHECK, expected, "drained"), true),
-            Some(s) => {
-                let why = match s.messages {
-                    0 => "did not stop when asked to drain, with nothing owed".to_string(),
-                    n => format!(
-                        "nothing moved for {:.1} s with {n} messages in its queue",
-                        s.idle_secs
-                    ),
-                };
-                let actual = format!(
-                    "stuck at the {} step: {why}; {} of {} files received by the ETL step, {} of \
-                     {} records by the analysis step",
-                    s.step, s.transformed, s.files, s.analysed, s.records
-                );
-                (Failure::new(CHECK, expected, actual), false)
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use aws_sdk_kinesis::primitives::Blob;
-use aws_sdk_kinesis::types::{PutRecordsRequestEntry, ShardIteratorType};
+use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use tickflow_pipeline::aws::{AwsError, Clients};
 
@@ -78,16 +78,7 @@ async fn kinesis(
 async fn kinesis_reads(clients: &Clients, stream: &str, budget: Duration) -> Result<Measurement> {
     let mut iterators = Vec::new();
     for shard in clients.shards(stream).await? {
-        let out = clients
-            .kinesis
-            .get_shard_iterator()
-            .stream_name(stream)
-            .shard_id(shard.shard_id())
-            .shard_iterator_type(ShardIteratorType::TrimHorizon)
-            .send()
-            .await
-            .map_err(AwsError::of("kinesis", "GetShardIterator"))?;
-        iterators.extend(out.shard_iterator);
+        iterators.extend(clients.trim_horizon(stream, shard.shard_id()).await?);
     }
     let mut m = Measurement {
         operation: "kinesis GetRecords 10000, all shards".into(),

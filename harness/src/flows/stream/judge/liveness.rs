@@ -10,20 +10,9 @@
 use serde::Serialize;
 
 use crate::flows::stream::progress::Sample;
-use crate::verdict::Failure;
 
-/// The liveness check's name in the verdict.
-pub const CHECK: &str = crate::verdict::LIVENESS;
-
-/// How a run ended: drained, or stuck.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Liveness {
-    /// How long the pipeline may pass nothing on while events are owed, seconds.
-    pub limit_secs: f64,
-    /// Where the pipeline stopped moving, when it did.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stuck: Option<Stuck>,
-}
+/// How a stream run ended: drained, or stuck.
+pub type Liveness = crate::verdict::liveness::Liveness<Stuck>;
 
 /// Where and when a pipeline stopped moving.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -39,25 +28,19 @@ pub struct Stuck {
     pub through: Sample,
 }
 
-impl Liveness {
-    /// The check: held when the pipeline drained, failed naming the stuck stage.
-    pub fn check(&self) -> (Failure, bool) {
-        let expected = format!(
-            "every stage drains, the pipeline never passing nothing on for {:.0} s while events \
-             are owed",
-            self.limit_secs
-        );
-        match &self.stuck {
-            None => (Failure::new(CHECK, expected, "drained"), true),
-            Some(stuck) => (Failure::new(CHECK, expected, stuck.describe()), false),
-        }
-    }
-}
+impl crate::verdict::liveness::Stuck for Stuck {
+    const FINISHED: &'static str = "drained";
 
-impl Stuck {
+    fn expected(limit_secs: f64) -> String {
+        format!(
+            "every stage drains, the pipeline never passing nothing on for {limit_secs:.0} s \
+             while events are owed"
+        )
+    }
+
     /// `stuck at the bridge: nothing moved for 20 s (from 12.3 s into the run); 4,000 events
     /// accepted by Kinesis, 1,200 sent to SQS, 1,200 written to S3`.
-    fn describe(&self) -> String {
+    fn describe(&self, _: f64) -> String {
         let t = &self.through;
         format!(
             "stuck at the {}: nothing moved for {:.1} s (from {:.1} s into the run); {} events \

@@ -10,9 +10,8 @@
 
 use std::time::{Duration, Instant};
 
-use aws_sdk_kinesis::types::ShardIteratorType;
 use serde::Serialize;
-use tickflow_pipeline::aws::{AwsError, Clients};
+use tickflow_pipeline::aws::Clients;
 use tickflow_pipeline::bridge::user_records;
 use tickflow_pipeline::history::record_id;
 
@@ -77,17 +76,9 @@ pub async fn read_back(
         ..ReadBack::default()
     };
     for shard in &shards {
-        let out = clients
-            .kinesis
-            .get_shard_iterator()
-            .stream_name(stream)
-            .shard_id(shard.shard_id())
-            .shard_iterator_type(ShardIteratorType::TrimHorizon)
-            .send()
-            .await
-            .map_err(AwsError::of("kinesis", "GetShardIterator"))?;
+        let iterator = clients.trim_horizon(stream, shard.shard_id()).await?;
         let until = started + budget;
-        if !read_shard(clients, out.shard_iterator, &mut seen, &mut read, until).await {
+        if !read_shard(clients, iterator, &mut seen, &mut read, until).await {
             read.complete = false;
             break;
         }
