@@ -214,7 +214,7 @@ impl Recorder {
         history.seen_but_not(KINESIS, SQS)
     }
 
-    /// Event `id` read back from the stream, arrived there at `arrived_ms` (epoch ms).
+    /// Events `ids` read back from the stream, each with when it arrived there (epoch ms).
     pub fn in_stream(&self, ids: impl IntoIterator<Item = (Uuid, i64)>) {
         let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
         for (id, arrived_ms) in ids {
