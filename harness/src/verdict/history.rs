@@ -72,14 +72,43 @@ pub struct History {
     out_of_range: u64,
 }
 
-/// `ms` after a start at `started_epoch_ms`, as a UTC time of day with milliseconds: how a
-/// history's lines show a sighting's time.
-pub fn wall_clock(started_epoch_ms: i64, ms: u32) -> String {
-    let at = started_epoch_ms + i64::from(ms);
-    chrono::DateTime::from_timestamp_millis(at).map_or_else(
-        || format!("+{ms} ms"),
-        |t| t.format("%H:%M:%S%.3f").to_string(),
-    )
+/// A history's clock: sightings are kept as milliseconds after it started, and shown as the
+/// time of day they were.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    started: std::time::Instant,
+    started_epoch_ms: i64,
+}
+
+impl Clock {
+    /// A clock started now.
+    pub fn start() -> Self {
+        Self {
+            started: std::time::Instant::now(),
+            started_epoch_ms: chrono::Utc::now().timestamp_millis(),
+        }
+    }
+
+    /// Now, ms after the start.
+    pub fn now_ms(&self) -> u32 {
+        u32::try_from(self.started.elapsed().as_millis()).unwrap_or(u32::MAX)
+    }
+
+    /// A wall-clock time (epoch ms, another clock's: S3's, Kinesis's), ms after the start (0
+    /// before it).
+    pub fn since_start(&self, epoch_ms: i64) -> u32 {
+        u32::try_from((epoch_ms - self.started_epoch_ms).max(0)).unwrap_or(u32::MAX)
+    }
+
+    /// `ms` after the start, as a UTC time of day with milliseconds: how a history's lines
+    /// show a sighting's time.
+    pub fn wall(&self, ms: u32) -> String {
+        let at = self.started_epoch_ms + i64::from(ms);
+        chrono::DateTime::from_timestamp_millis(at).map_or_else(
+            || format!("+{ms} ms"),
+            |t| t.format("%H:%M:%S%.3f").to_string(),
+        )
+    }
 }
 
 /// How many distinct events a stage saw.

@@ -323,6 +323,10 @@ async fn drive(
         .filter(|f| matches!(f.outcome, Outcome::Record(_)))
         .count() as u64;
     let mut upload_secs = 0.0;
+    let owed = Owed {
+        files: files.len() as u64,
+        records,
+    };
     let delay = super::liveness::longest_delay_secs(&config.faults);
     let mut liveness = Liveness {
         limit_secs: config.settings.liveness(delay).as_secs_f64(),
@@ -340,10 +344,6 @@ async fn drive(
         };
         upload(clients, &res.bucket, files, config.settings.rate, counted).await?;
         upload_secs = first_upload.elapsed().as_secs_f64();
-        let owed = Owed {
-            files: files.len() as u64,
-            records,
-        };
         wait_until_done(clients, res, (&stats, &history), owed, liveness.limit_secs).await
     };
     tokio::select! {
@@ -366,16 +366,8 @@ async fn drive(
         let limit = Duration::from_secs_f64(liveness.limit_secs).min(DRAIN_LIMIT);
         match set.drain(limit, |_| {}).await {
             Err(StageError::Timeout { stage, after }) => {
-                let (transformed, analysed) = history.steps_reached();
-                liveness.stuck = Some(Stuck {
-                    step: step_name(stage).to_string(),
-                    messages: 0,
-                    idle_secs: after.as_secs_f64(),
-                    transformed,
-                    analysed,
-                    files: files.len() as u64,
-                    records,
-                });
+                let stuck = owed.stuck(step_name(stage), 0, after.as_secs_f64(), &history);
+                liveness.stuck = Some(stuck);
             }
             ended => ended?,
         }
@@ -473,6 +465,23 @@ struct Owed {
     records: u64,
 }
 
+impl Owed {
+    /// Stuck at `step` with `messages` in its queue after `idle_secs`, as far as `history` says
+    /// the steps got.
+    fn stuck(&self, step: &str, messages: u64, idle_secs: f64, history: &FileRecorder) -> Stuck {
+        let (transformed, analysed) = history.steps_reached();
+        Stuck {
+            step: step.to_string(),
+            messages,
+            idle_secs,
+            transformed,
+            analysed,
+            files: self.files,
+            records: self.records,
+        }
+    }
+}
+
 /// Waits until every file went through the ETL step and every record through the analysis
 /// (counts that repeats reach too) and both steps' queues are empty, or until nothing moved
 /// (the counts, and the queues once the counts are reached) for `limit_secs`: stuck when a
@@ -498,11 +507,16 @@ async fn wait_until_done(
         let now = progress(stats);
         let counted = now.0 >= owed.files && now.1 >= owed.records;
         // The queues are read once the counts are reached, or to name a stuck step.
-        let mut depths = [0u64; 2];
-        if counted {
+        let read_depths = || async {
+            let mut depths = [0u64; 2];
             for (depth, (_, queue)) in depths.iter_mut().zip(&queues) {
                 *depth = crate::observe::queue_depth(clients, queue).await?.total();
             }
+            Ok::<_, Error>(depths)
+        };
+        let mut depths = [0u64; 2];
+        if counted {
+            depths = read_depths().await?;
             if depths == [0, 0] {
                 return Ok(true);
             }
@@ -518,21 +532,11 @@ async fn wait_until_done(
             "nothing moved for {limit:?}; judging what the run left"
         );
         if !counted {
-            for (depth, (_, queue)) in depths.iter_mut().zip(&queues) {
-                *depth = crate::observe::queue_depth(clients, queue).await?.total();
-            }
+            depths = read_depths().await?;
         }
         let first = depths.iter().zip(&queues).find(|(d, _)| **d > 0);
-        let (transformed, analysed) = history.steps_reached();
-        *stuck_at.borrow_mut() = first.map(|(&messages, (step, _))| Stuck {
-            step: step.to_string(),
-            messages,
-            idle_secs: limit_secs,
-            transformed,
-            analysed,
-            files: owed.files,
-            records: owed.records,
-        });
+        *stuck_at.borrow_mut() =
+            first.map(|(&messages, (step, _))| owed.stuck(step, messages, limit_secs, history));
         Ok(true)
     })
     .await?;

@@ -10,14 +10,13 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::Instant;
 
 use tickflow_pipeline::chaos::Stage as Step;
 use tickflow_pipeline::history::ObjectTap;
 use tickflow_pipeline::price_files::{layout, Alert};
 
 use super::generate::{Outcome, PriceFile};
-use crate::verdict::history::{wall_clock, History, Position, Stage, StageId, Summary, Times};
+use crate::verdict::history::{Clock, History, Position, Stage, StageId, Summary, Times};
 use crate::verdict::Failure;
 
 /// Uploaded under the ingestion prefix.
@@ -55,8 +54,7 @@ fn stages() -> Vec<Stage> {
 /// What the steps' taps and the harness's uploads report to, during a price-file run.
 #[derive(Debug)]
 pub struct FileRecorder {
-    started: Instant,
-    started_epoch_ms: i64,
+    clock: Clock,
     /// Every key a file may take (its upload, CSV, quarantine entry, alert) -> its position.
     keys: HashMap<String, Position>,
     /// Each file's key, by position.
@@ -73,7 +71,7 @@ impl ObjectTap for FileRecorder {
             Step::Analysis => ANALYSED,
             _ => return,
         };
-        let at = self.ms_since_start();
+        let at = self.clock.now_ms();
         let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
         for key in keys {
             // A key no file takes (a set-up object, another run's) is the listing's to judge.
@@ -115,8 +113,7 @@ impl FileRecorder {
             paths.push(path);
         }
         Self {
-            started: Instant::now(),
-            started_epoch_ms: chrono::Utc::now().timestamp_millis(),
+            clock: Clock::start(),
             keys,
             files: files.iter().map(|f| f.key.clone()).collect(),
             paths,
@@ -126,7 +123,7 @@ impl FileRecorder {
 
     /// S3 took the upload of file `position`, now.
     pub fn uploaded(&self, position: usize) {
-        let at = self.ms_since_start();
+        let at = self.clock.now_ms();
         if let Ok(p) = Position::try_from(position) {
             let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
             history.saw(UPLOADED, p, at);
@@ -138,10 +135,6 @@ impl FileRecorder {
     pub fn steps_reached(&self) -> (u64, u64) {
         let history = self.history.lock().unwrap_or_else(|e| e.into_inner());
         (history.reached(ETL), history.reached(ANALYSED))
-    }
-
-    fn ms_since_start(&self) -> u32 {
-        u32::try_from(self.started.elapsed().as_millis()).unwrap_or(u32::MAX)
     }
 
     /// The run's history judged from the bucket's listing (`csv`, `quarantined` and `alerts`
@@ -170,7 +163,7 @@ impl FileRecorder {
             &anomalies,
             |_| true,
             |p| self.files[p as usize].clone(),
-            |ms| self.clock(ms),
+            |ms| self.clock.wall(ms),
         );
         let failure = (failed && anomalies.lost + anomalies.duplicated > 0).then(|| Failure {
             examples: summary.examples.clone(),
@@ -182,11 +175,6 @@ impl FileRecorder {
             )
         });
         (summary, failure)
-    }
-
-    /// `ms` after the start, as a UTC time of day with milliseconds.
-    fn clock(&self, ms: u32) -> String {
-        wall_clock(self.started_epoch_ms, ms)
     }
 }
 

@@ -23,7 +23,7 @@ use super::read_back::ReadBack;
 use super::reconcile::{Found, Ledger, Reconciliation, SentName};
 use crate::flows::stream::faults::Fate;
 use crate::flows::stream::progress::Sample;
-use crate::verdict::history::{wall_clock, History, Position, Stage, StageId, Summary, Times};
+use crate::verdict::history::{Clock, History, Position, Stage, StageId, Summary, Times};
 use crate::verdict::{Digest, Failure};
 
 /// Accepted by Kinesis.
@@ -152,8 +152,7 @@ pub struct Recorder {
     /// Whether the run's producer puts the events (a consume-only run reads a stream someone
     /// else filled: its history starts at SQS).
     producing: bool,
-    started: Instant,
-    started_epoch_ms: i64,
+    clock: Clock,
     /// When the recorder started, ms after the run did (the report's clock).
     offset_ms: u64,
     history: Mutex<History>,
@@ -172,7 +171,7 @@ impl Tap for Recorder {
             Point::SentToSqs => SQS,
             Point::Received => PROCESSOR,
         };
-        let at = self.ms_since_start();
+        let at = self.clock.now_ms();
         let positions: Vec<Option<Position>> = ids.iter().map(|id| self.position(*id)).collect();
         if stage == SQS {
             let mut order = self.order.lock().unwrap_or_else(|e| e.into_inner());
@@ -197,8 +196,7 @@ impl Recorder {
             tag,
             producing,
             offset_ms: run_started.elapsed().as_millis() as u64,
-            started: Instant::now(),
-            started_epoch_ms: chrono::Utc::now().timestamp_millis(),
+            clock: Clock::start(),
             history: Mutex::new(History::new(stages())),
             order: Mutex::new(KeyOrder::default()),
             sinks: Vec::new(),
@@ -218,7 +216,7 @@ impl Recorder {
     pub fn in_stream(&self, ids: impl IntoIterator<Item = (Uuid, i64)>) {
         let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
         for (id, arrived_ms) in ids {
-            let at = u32::try_from((arrived_ms - self.started_epoch_ms).max(0)).unwrap_or(u32::MAX);
+            let at = self.clock.since_start(arrived_ms);
             match self.position(id) {
                 Some(p) => history.saw(STREAM, p, at),
                 None => history.saw_unknown(STREAM, id, at),
@@ -276,10 +274,6 @@ impl Recorder {
         }
     }
 
-    fn ms_since_start(&self) -> u32 {
-        u32::try_from(self.started.elapsed().as_millis()).unwrap_or(u32::MAX)
-    }
-
     fn position(&self, id: Uuid) -> Option<Position> {
         position_of(self.tag, id).and_then(|p| Position::try_from(p).ok())
     }
@@ -333,7 +327,7 @@ impl Recorder {
                 &anomalies,
                 |s| on_a_path.contains(&s),
                 |p| event_id(self.tag, u64::from(p)),
-                |ms| self.clock(ms),
+                |ms| self.clock.wall(ms),
             ),
             out_of_order: inversions.as_ref().map(|i| i.count),
             out_of_order_examples: inversions
@@ -427,18 +421,18 @@ impl Recorder {
     /// announcements of their objects (`announced_at`, epoch ms by object) and the DLQ's
     /// records, as sightings.
     fn add_lake(&self, history: &mut History, found: &Found, announced_at: &[Option<i64>]) {
-        let since_start =
-            |ms: i64| u32::try_from((ms - self.started_epoch_ms).max(0)).unwrap_or(u32::MAX);
         for (id, sighting) in &found.lake {
             let Some(p) = self.position(*id) else {
                 continue;
             };
-            let at = sighting.processed_ms.map_or(0, |ms| since_start(ms.get()));
+            let at = sighting
+                .processed_ms
+                .map_or(0, |ms| self.clock.since_start(ms.get()));
             for _ in 0..sighting.rows.min(255) {
                 history.saw(LAKE, p, at);
             }
             if let Some(Some(ms)) = announced_at.get(sighting.first.object as usize) {
-                history.saw(ANNOUNCED, p, since_start(*ms));
+                history.saw(ANNOUNCED, p, self.clock.since_start(*ms));
             }
         }
         for letter in &found.dead_letters {
@@ -503,11 +497,6 @@ impl Recorder {
             expected.push_str(&format!(", stored by {}", stages()[stage].name));
         }
         expected
-    }
-
-    /// `ms` after the start, as a UTC time of day with milliseconds.
-    fn clock(&self, ms: u32) -> String {
-        wall_clock(self.started_epoch_ms, ms)
     }
 }
 
