@@ -21,7 +21,8 @@
 //! 0. foundations: `utc`, `draw`, `control`, `retry`, `calls`, `compress`, `kpl`, `s3_event`,
 //!    `resources`;
 //! 1. the data: `event`, `envelope`, `source`;
-//! 2. AWS, faults and stages: `chaos`, `aws`, `error`, `stages`, `history`, `esm`, `resend`;
+//! 2. AWS, faults and stages: `chaos`, `aws`, `error`, `stages`, `history`, `esm`, `resend`,
+//!    `metrics`;
 //! 3. the outputs stages share: `lake`, `notify`;
 //! 4. the stages and pipelines, each apart from the others: `producer`, `bridge`, `processor`,
 //!    `web`, `batch`, `price_files`.
@@ -88,6 +89,7 @@ const PIPELINE: Tree = Tree {
         ("history", 2),
         ("esm", 2),
         ("resend", 2),
+        ("metrics", 2),
         ("lake", 3),
         ("notify", 3),
         ("producer", 4),

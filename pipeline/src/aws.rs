@@ -12,6 +12,7 @@ use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 use crate::calls::{CallCounter, CallStats};
 use crate::chaos::{Chaos, FaultInterceptor, FaultyHttpClient, Service};
+use crate::metrics::Metrics;
 
 /// One client per service the pipeline talks to. Cheap to clone (each is an `Arc` inside).
 #[derive(Debug, Clone)]
@@ -26,6 +27,10 @@ pub struct Clients {
     pub sns: aws_sdk_sns::Client,
     /// The fan-out consumer's delivery stream.
     pub firehose: aws_sdk_firehose::Client,
+    /// Metrics and alarms (the stages' metrics are published through it, never faulted).
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    /// Where the stages record their metrics: off unless the run asked for them.
+    pub metrics: Metrics,
     /// Attempts per service, counted by an interceptor on each client.
     pub calls: Arc<CallStats>,
     /// What the clients were built from, to build faulty ones beside them.
@@ -43,7 +48,24 @@ impl Clients {
     /// (the harness keeps the healthy ones to provision and judge). Calls are counted with
     /// these clients' counters.
     pub fn with_chaos(&self, chaos: Arc<Chaos>) -> Self {
-        Self::build(&self.config, self.calls.clone(), Some(chaos))
+        Self {
+            metrics: self.metrics.clone(),
+            ..Self::build(&self.config, self.calls.clone(), Some(chaos))
+        }
+    }
+
+    /// Whether these clients talk to AWS itself (no endpoint override), where the services
+    /// publish their own metrics.
+    pub fn on_aws(&self) -> bool {
+        self.config.endpoint_url().is_none()
+    }
+
+    /// These clients, whose stages record their metrics into `metrics`.
+    pub fn with_metrics(&self, metrics: Metrics) -> Self {
+        Self {
+            metrics,
+            ..self.clone()
+        }
     }
 
     /// [`Clients::with_chaos`] when there is a schedule, else these clients as they are.
@@ -109,6 +131,8 @@ impl Clients {
             s3: aws_sdk_s3::Client::from_conf(s3.build()),
             sns: aws_sdk_sns::Client::from_conf(sns.build()),
             firehose: aws_sdk_firehose::Client::from_conf(firehose.build()),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(config),
+            metrics: Metrics::default(),
             calls,
             config: config.clone(),
         }

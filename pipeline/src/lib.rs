@@ -31,7 +31,8 @@
 //!   in order, stopped on drop), [`history`] (taps: the events a stage saw, for the run's
 //!   history), [`retry`] (backoff and the one rule of every retry loop), [`resend`] (a batch call's refused
 //!   entries sent again),
-//!   [`aws`] (clients and their errors), [`calls`] (every call counted), [`resources`] (the
+//!   [`aws`] (clients and their errors), [`metrics`] (CloudWatch metrics named as AWS names
+//!   them, published in batches), [`calls`] (every call counted), [`resources`] (the
 //!   names a run's stages are wired to), [`utc`] (calendar arithmetic), [`error`].
 //!
 //! # Example
@@ -70,6 +71,7 @@ pub mod event;
 pub mod history;
 pub mod kpl;
 pub mod lake;
+pub mod metrics;
 pub mod notify;
 pub mod price_files;
 pub mod processor;

@@ -20,6 +20,7 @@ use crate::compress::Compression;
 use crate::error::{Error, Result};
 use crate::history::{record_id, Point, Tap};
 use crate::kpl::{Aggregator, MAX_KINESIS_RECORD, MAX_PARTITION_KEY};
+use crate::metrics::{catalogue, Metrics};
 use crate::resend::{self, Again, Tried};
 use crate::retry::Backoff;
 
@@ -262,6 +263,7 @@ impl Producer {
             let accepted = Accepted {
                 stats: &stats,
                 tap: tap.as_deref(),
+                metrics: Some((&clients.metrics, stream.as_str())),
             };
             let result = put_with_retries(&clients, &stream, batch, backoff, accepted).await;
             if result.is_ok() && Chaos::crash_point_of(chaos.as_deref(), Stage::Producer).await {
@@ -301,6 +303,8 @@ impl Producer {
 struct Accepted<'a> {
     stats: &'a ProducerStats,
     tap: Option<&'a dyn Tap>,
+    /// Where `IncomingRecords` and `IncomingBytes` go, and the stream's name.
+    metrics: Option<(&'a Metrics, &'a str)>,
 }
 
 /// Counts the entries `results` accepted (and reports their events to the tap); returns the
@@ -311,9 +315,12 @@ fn count_accepted(
     accepted: Accepted<'_>,
 ) -> Vec<Entry> {
     let (stats, mut failed) = (accepted.stats, Vec::new());
+    let (mut records, mut bytes) = (0u64, 0u64);
     for (entry, result) in batch.into_iter().zip(results) {
         match result.error_code() {
             None => {
+                records += 1;
+                bytes += entry.data.len() as u64;
                 if let Some(tap) = accepted.tap {
                     tap.saw(Point::Accepted, &entry.ids);
                 }
@@ -332,6 +339,10 @@ fn count_accepted(
                 failed.push(entry);
             }
         }
+    }
+    if let Some((metrics, stream)) = accepted.metrics {
+        metrics.record(&catalogue::INCOMING_RECORDS, stream, records as f64);
+        metrics.record(&catalogue::INCOMING_BYTES, stream, bytes as f64);
     }
     failed
 }

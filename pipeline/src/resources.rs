@@ -20,6 +20,8 @@ pub struct Resources {
     pub topics: Topics,
     /// The Firehose delivery stream the `firehose` consumer forwards to, when it runs.
     pub delivery_stream: Option<String>,
+    /// The processor's name as a function (its metrics' `FunctionName`), unique to the run.
+    pub function: String,
 }
 
 /// The three SNS topics of the pipeline.

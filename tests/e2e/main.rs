@@ -8,6 +8,7 @@ mod faults;
 mod foundation;
 mod inputs;
 mod judge;
+mod monitoring;
 mod pipeline;
 mod price_files;
 mod scenarios;

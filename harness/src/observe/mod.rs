@@ -6,8 +6,11 @@
 //! - [`queues`]: queue depths, every message of a queue read within a time bound and left as it
 //!   was, SNS deliveries, waiting for a queue to settle;
 //! - [`status`]: the run-status subjects a run announced, and whether they say its verdict;
-//! - [`announced`]: the objects a topic announced through S3's notifications, with their bodies.
+//! - [`announced`]: the objects a topic announced through S3's notifications, with their bodies;
+//! - [`alarms`]: what a run's alarms did (their history and notifications), and the wait for
+//!   them to settle.
 
+pub mod alarms;
 pub mod announced;
 pub mod queues;
 pub mod status;

@@ -4,6 +4,7 @@
 //! (held and failed), the [`Report`] each flow's report gives (with what its seed fixes:
 //! [`FactRules`] and its snapshot), what a run cost, and the ceilings runs are compared against.
 
+pub mod alarms;
 mod checks;
 mod digest;
 pub mod expect;

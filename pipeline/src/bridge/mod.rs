@@ -31,6 +31,7 @@ use crate::compress::{self, Compression};
 use crate::control::{Control, Phase};
 use crate::error::{Error, Result};
 use crate::history::{record_ids, Point, Tap};
+use crate::metrics::{self, catalogue};
 use crate::resend::{self, Tried};
 use crate::retry::{Attempts, Backoff};
 use crate::{envelope, kpl};
@@ -308,6 +309,7 @@ impl Bridge {
             let behind = out.millis_behind_latest().unwrap_or(0).max(0) as u64;
             self.stats.millis_behind.store(behind, Ordering::Relaxed);
             let records = out.records();
+            self.record_read(records);
             if let Some(last) = records.last() {
                 let users = user_records(records);
                 let may_crash = self.chaos.as_ref().is_some_and(|c| c.crashes(self.stage));
@@ -394,6 +396,23 @@ impl Bridge {
             tracing::warn!(%error, shard, "GetRecords failed; retrying");
         }
         Ok(None)
+    }
+
+    /// Records what one `GetRecords` answered, as Kinesis measures it: the records, and the
+    /// age of the last one (how long ago it arrived; 0 for an empty answer, caught up).
+    fn record_read(&self, records: &[aws_sdk_kinesis::types::Record]) {
+        let metrics = &self.clients.metrics;
+        if !metrics.is_on() {
+            return;
+        }
+        let age_ms = records
+            .last()
+            .and_then(Record::approximate_arrival_timestamp)
+            .and_then(|arrived| arrived.to_millis().ok())
+            .map_or(0, |arrived| (metrics::epoch_ms() - arrived).max(0));
+        metrics.record(&catalogue::ITERATOR_AGE, &self.stream, age_ms as f64);
+        let n = records.len() as f64;
+        metrics.record(&catalogue::GET_RECORDS_RECORDS, &self.stream, n);
     }
 
     /// Delivers one batch of `shard`'s records (`users`, de-aggregated) to the sink; returns

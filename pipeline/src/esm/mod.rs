@@ -27,6 +27,7 @@ use crate::aws::{AwsError, Clients};
 use crate::chaos::{Chaos, Stage};
 use crate::control::{Control, Phase};
 use crate::error::{Error, Result};
+use crate::metrics::catalogue;
 use crate::retry::{Attempts, Backoff};
 use response::failed_ids;
 
@@ -119,6 +120,8 @@ pub struct EventSourceMapping<H> {
     handler: Arc<H>,
     stats: Arc<EsmStats>,
     chaos: Option<(Arc<Chaos>, Stage)>,
+    /// The function's name in its metrics (`FunctionName`).
+    function: String,
 }
 
 impl<H: Handler> EventSourceMapping<H> {
@@ -136,7 +139,15 @@ impl<H: Handler> EventSourceMapping<H> {
             handler,
             stats: Arc::default(),
             chaos: None,
+            function: String::from("handler"),
         }
+    }
+
+    /// Names the function its Lambda-style metrics (`Invocations`, `Errors`, `Duration`) are
+    /// published by (`FunctionName`).
+    pub fn named(mut self, function: impl Into<String>) -> Self {
+        self.function = function.into();
+        self
     }
 
     /// Counts into `stats` (a restarted mapping keeps counting where the last one stopped).
@@ -251,6 +262,7 @@ impl<H: Handler> EventSourceMapping<H> {
             self.stats
                 .received
                 .fetch_add(batch.len() as u64, Ordering::Relaxed);
+            let invoked = std::time::Instant::now();
             let outcome = match self.config.extend_visibility {
                 None => self.handler.handle(&batch).await,
                 Some(timeout) => tokio::select! {
@@ -258,6 +270,7 @@ impl<H: Handler> EventSourceMapping<H> {
                     never = self.keep_invisible(&batch, timeout) => match never {},
                 },
             };
+            self.record_invocation(invoked.elapsed(), outcome.is_err());
             if let Err(e) = &outcome {
                 self.stats.handler_errors.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(error = %e, messages = batch.len(), "handler failed the whole batch");
@@ -278,6 +291,16 @@ impl<H: Handler> EventSourceMapping<H> {
             }
             self.delete(&done, &mut attempts).await?;
         }
+    }
+
+    /// Records one invocation as Lambda does: `Invocations`, `Errors` (1 when the handler failed
+    /// the whole batch) and `Duration`.
+    fn record_invocation(&self, took: Duration, failed: bool) {
+        let (metrics, function) = (&self.clients.metrics, self.function.as_str());
+        metrics.record(&catalogue::INVOCATIONS, function, 1.0);
+        metrics.record(&catalogue::ERRORS, function, if failed { 1.0 } else { 0.0 });
+        let ms = took.as_secs_f64() * 1_000.0;
+        metrics.record(&catalogue::DURATION, function, ms);
     }
 
     /// Receives up to `batch_size` messages: one long poll, then more short polls while the

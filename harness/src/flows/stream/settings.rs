@@ -77,6 +77,10 @@ pub struct PipelineSettings {
     /// delay, and 30 s more.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub liveness_secs: Option<u32>,
+    /// Most records each consumer's `GetRecords` asks for (Kinesis's `Limit`, 1 to 10,000;
+    /// a Lambda event source's batch size): a small one makes a consumer that fell behind
+    /// catch up over many calls, as a busy stream's does.
+    pub get_records_limit: i32,
 }
 
 /// A consumer of the stream.
@@ -155,6 +159,7 @@ impl Default for PipelineSettings {
             firehose_buffer_mb: 5,
             firehose_buffer_secs: 60,
             liveness_secs: None,
+            get_records_limit: 10_000,
         }
     }
 }
@@ -184,6 +189,11 @@ impl PipelineSettings {
                 "shards",
                 (1..=1_000).contains(&self.shards),
                 "within [1, 1000]",
+            ),
+            (
+                "get_records_limit",
+                (1..=10_000).contains(&self.get_records_limit),
+                "within [1, 10000]",
             ),
             (
                 "linger_ms",
@@ -308,6 +318,7 @@ impl PipelineSettings {
         BridgeConfig {
             max_message_bytes: self.sqs_message_bytes,
             compression: self.compression,
+            get_records_limit: self.get_records_limit,
             ..BridgeConfig::default()
         }
     }

@@ -10,8 +10,18 @@ use std::time::Duration;
 pub const DEFAULT_IMAGE: &str = "localstack/localstack:4.14.0";
 
 /// The services the pipeline and `tickflow doctor` use (`sts` and `iam` because LocalStack's
-/// Firehose needs them to write to S3).
-pub const DEFAULT_SERVICES: &[&str] = &["s3", "sqs", "sns", "kinesis", "firehose", "sts", "iam"];
+/// Firehose needs them to write to S3; `cloudwatch` for the stages' metrics and the
+/// scenarios' alarms).
+pub const DEFAULT_SERVICES: &[&str] = &[
+    "s3",
+    "sqs",
+    "sns",
+    "kinesis",
+    "firehose",
+    "sts",
+    "iam",
+    "cloudwatch",
+];
 
 /// Environment variable naming another image (`name:tag`).
 pub const ENV_IMAGE: &str = "TICKFLOW_LOCALSTACK_IMAGE";
@@ -125,7 +135,16 @@ mod tests {
         assert_eq!(config.endpoint, None);
         assert_eq!(
             config.services,
-            ["s3", "sqs", "sns", "kinesis", "firehose", "sts", "iam"]
+            [
+                "s3",
+                "sqs",
+                "sns",
+                "kinesis",
+                "firehose",
+                "sts",
+                "iam",
+                "cloudwatch"
+            ]
         );
     }
 

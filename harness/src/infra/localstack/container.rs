@@ -49,6 +49,9 @@ pub async fn start(config: &LocalStackConfig) -> Result<StartedContainer> {
         .with_env_var("SERVICES", config.services.join(","))
         .with_env_var("KINESIS_LATENCY", config.kinesis_latency_ms.to_string())
         .with_env_var("EAGER_SERVICE_LOADING", "1")
+        // The queues' depths are tickflow's to publish, at an alarm's period: LocalStack's own
+        // (every 60 s) would be a second, coarser source of the same metric.
+        .with_env_var("SQS_DISABLE_CLOUDWATCH_METRICS", "1")
         .with_startup_timeout(config.startup_timeout)
         // Publish 4566 on loopback only, at a random port: an unauthenticated AWS emulator
         // should not listen on every interface. Podman also reports an empty HostIp for

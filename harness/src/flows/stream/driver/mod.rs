@@ -5,6 +5,7 @@
 //! everything back and gives the verdict, the run status is announced, and the resources are torn
 //! down (or kept, to be judged again: [`FinishedStream`]).
 
+pub mod alarms;
 mod fan_out;
 mod feed;
 mod lake_only;
@@ -40,11 +41,13 @@ use crate::flows::stream::progress::{self, Sample};
 use crate::flows::stream::report::{StageStats, StageTimes, StreamReport};
 use crate::flows::stream::resources::topology::{Provisioned, Topology};
 use crate::flows::stream::settings::{Consumer, PipelineSettings};
+use crate::infra::alarms::AlarmSet;
 use crate::infra::postgres::faults::{self as db_faults, DatabaseFaults};
 use crate::infra::topology::new_run_id;
 use crate::observe;
 use crate::verdict::fault_rules;
 use crate::verdict::ResourceUse;
+pub use alarms::Alarms;
 use fan_out::SinkReads;
 use feed::{Fed, Feed, Input};
 use moments::Moments;
@@ -87,6 +90,9 @@ pub struct StreamRunConfig {
     /// fault of a web-sourced run pauses; `None` for a server tickflow does not own.
     #[serde(skip)]
     pub postgres_container: Option<String>,
+    /// CloudWatch alarms made with the run, and what each must do; with any, the stages
+    /// publish their metrics.
+    pub alarms: Alarms,
     /// A scenario's assertions, part of the verdict the run status announces ([`SomethingSent`]
     /// for a run set by flags).
     #[serde(skip)]
@@ -113,6 +119,7 @@ impl StreamRunConfig {
             history: true,
             container: None,
             postgres_container: None,
+            alarms: Alarms::default(),
             expect: Arc::new(SomethingSent),
         }
     }
@@ -157,6 +164,8 @@ struct RunResources {
     topology: Topology,
     provisioned: Provisioned,
     web_tables: Option<Tables>,
+    /// The scenario's alarms, their topic and its queue.
+    alarms: Option<AlarmSet>,
 }
 
 impl RunResources {
@@ -176,7 +185,16 @@ impl RunResources {
             topology,
             provisioned,
             web_tables: None,
+            alarms: None,
         };
+        let (run_id, res) = (&made.topology.run_id, &made.provisioned.resources);
+        match alarms::provision(clients, run_id, &config.alarms, res).await {
+            Ok(set) => made.alarms = set,
+            Err(e) => {
+                made.teardown(clients).await;
+                return Err(e);
+            }
+        }
         match config.source.provision(&made.topology.run_id).await {
             Ok(tables) => made.web_tables = tables,
             Err(e) => {
@@ -192,6 +210,9 @@ impl RunResources {
     async fn teardown(&self, clients: &Clients) {
         if let Some(tables) = &self.web_tables {
             tables.drop().await;
+        }
+        if let Some(alarms) = &self.alarms {
+            alarms.teardown(clients).await;
         }
         if let Err(e) = self.topology.teardown(clients, &self.provisioned).await {
             tracing::warn!(error = %e, "teardown failed; the next run is unaffected (unique names)");
@@ -233,7 +254,9 @@ impl FinishedStream {
             .iter()
             .filter(|f| {
                 let check = f.check.as_str();
-                web::judge::CHECKS.contains(&check) || sinks::CHECKS.contains(&check)
+                web::judge::CHECKS.contains(&check)
+                    || sinks::CHECKS.contains(&check)
+                    || check.starts_with("alarms.")
             })
             .cloned()
             .collect();
@@ -299,7 +322,16 @@ async fn drive(
 ) -> Result<(Fed, StreamReport, bool)> {
     let provisioned = &resources.provisioned;
     let tables = resources.web_tables.as_ref();
-    let mut ran = Box::pin(run_stages(clients, config, provisioned, tables, started)).await?;
+    let alarm_set = resources.alarms.as_ref();
+    let run_start_ms =
+        tickflow_pipeline::metrics::epoch_ms() - started.elapsed().as_millis() as i64;
+    let mut ran = Box::pin(run_stages(
+        clients,
+        config,
+        (provisioned, tables, alarm_set),
+        started,
+    ))
+    .await?;
     release_freed_memory();
     let reading = Instant::now();
     let redelivered = std::mem::take(&mut ran.firehose_redelivered);
@@ -343,6 +375,7 @@ async fn drive(
         web,
         history: _,
         liveness,
+        monitored,
     } = ran;
     // The events through each stage, from the history where there is one: distinct events,
     // where the stages' own counters count what a crash made them send again.
@@ -358,6 +391,19 @@ async fn drive(
     report.skipped_moments = skipped_moments;
     report.fault_rules = fault_rules::fires(&config.faults.schedule, &fired_by_rule);
     report.fault_calls = fault_calls;
+    if let Some(set) = alarm_set {
+        let placed = (
+            config.faults.schedule.as_slice(),
+            report.faults_fired.as_slice(),
+            report.times.stages_started_secs,
+        );
+        let judged = alarms::judge(clients, set, &config.alarms, run_start_ms, placed).await?;
+        let (mut alarms_report, failed, held) = judged;
+        (alarms_report.published, alarms_report.settle_secs) = monitored;
+        report.judged.verdict.add_failures(failed);
+        report.judged.verdict.add_held(held);
+        report.alarms = Some(alarms_report);
+    }
     Box::pin(sink_reads.judge(clients, provisioned, &mut report, &fed.ledger)).await?;
     if let (Some(front), Some(tables)) = (web, tables) {
         judge_web(&mut report, front, tables, &fed.ledger).await?;
@@ -454,14 +500,15 @@ struct Ran {
     history: Option<Arc<Recorder>>,
     /// Whether the stages drained, or where they stopped moving.
     liveness: Liveness,
+    /// What the stages' metrics publisher sent, and how long the alarms took to settle.
+    monitored: (tickflow_pipeline::metrics::Published, f64),
 }
 
 /// Starts the stages (and the faults' moments), feeds them, and drains them in order.
 async fn run_stages(
     clients: &Clients,
     config: &StreamRunConfig,
-    provisioned: &Provisioned,
-    tables: Option<&Tables>,
+    (provisioned, tables, alarm_set): (&Provisioned, Option<&Tables>, Option<&AlarmSet>),
     started: Instant,
 ) -> Result<Ran> {
     let res = &provisioned.resources;
@@ -491,8 +538,14 @@ async fn run_stages(
             Arc::new(recorder)
         });
     let tap = history.clone().map(|h| h as Arc<dyn Tap>);
+    let publishes = alarm_set.is_some() && config.alarms.publish;
+    let metrics = match publishes {
+        true => tickflow_pipeline::metrics::Metrics::on(),
+        false => tickflow_pipeline::metrics::Metrics::default(),
+    };
+    let publishing = publishes.then(|| alarms::publish(clients, res, &metrics));
     let (mut stages, tx) = Stages::start(
-        clients,
+        &clients.with_metrics(metrics.clone()),
         res,
         &config.pipeline,
         handler_faults,
@@ -542,6 +595,13 @@ async fn run_stages(
     if let Some(database) = database {
         database.finish().await?;
     }
+    let settle_secs = match alarm_set {
+        Some(set) => {
+            let _idle_on_purpose = watching.hold();
+            alarms::settle(clients, set, &config.alarms).await?
+        }
+        None => 0.0,
+    };
     let names = stages.names();
     let drained = Mutex::new(Vec::new());
     let drain = stages.drain(started, config.drain_timeout, &drained);
@@ -561,6 +621,9 @@ async fn run_stages(
         ..stages::times(&drained, otherwise)
     };
     display.drain(config.drain_timeout, |_| {}).await?;
+    if let Some(publishing) = publishing {
+        publishing.drain(config.drain_timeout, |_| {}).await?;
+    }
     let skipped_moments = match moments {
         Some(moments) => moments.finish().await?,
         None => Vec::new(),
@@ -588,6 +651,7 @@ async fn run_stages(
         web,
         history,
         liveness,
+        monitored: (metrics.published(), settle_secs),
     })
 }
 

@@ -458,6 +458,7 @@ impl Wiring {
             self.settings.esm(),
             handler.clone(),
         )
+        .named(&res.function)
         .with_stats(self.stats.esm.clone());
         if let Some(chaos) = &self.chaos {
             esm = esm.with_chaos(chaos.clone(), Stage::Processor);

@@ -4,8 +4,12 @@
 //! owed once the feed is done (or while they wait for the producer), and no idle time counts
 //! before the fault schedule's last outage is over. When nothing moved for the limit, the
 //! pipeline is declared stuck: the feed and the drain stop waiting for it
-//! ([`crate::flows::stream::judge::liveness`] says where it stopped).
+//! ([`crate::flows::stream::judge::liveness`] says where it stopped). While the run's alarms
+//! settle ([`Watching::hold`]), the pipeline owes nothing: it idles on purpose, and its idle time
+//! counts again only from the hold's end.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tickflow_pipeline::producer::Outgoing;
@@ -42,6 +46,16 @@ pub(super) struct Watchdog {
 pub(super) struct Watching {
     task: JoinHandle<()>,
     stopped: Stopped,
+    held: Arc<AtomicBool>,
+}
+
+/// No idle time counts while this lives (see [`Watching::hold`]).
+pub(super) struct Hold(Arc<AtomicBool>);
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Relaxed);
+    }
 }
 
 /// The watchdog's verdict, for whoever must stop waiting on a stuck pipeline.
@@ -52,18 +66,22 @@ impl Watchdog {
     /// Starts watching.
     pub(super) fn spawn(self) -> Watching {
         let (tx, rx) = watch::channel(None);
+        let held = Arc::new(AtomicBool::new(false));
+        let hold = held.clone();
         let task = tokio::spawn(async move {
-            let idle = self.idle().await;
+            let idle = self.idle(&hold).await;
             tx.send_replace(Some(idle));
         });
         Watching {
             task,
             stopped: Stopped(rx),
+            held,
         }
     }
 
-    /// Resolves when the pipeline has passed nothing on for the limit while events were owed.
-    async fn idle(self) -> Idle {
+    /// Resolves when the pipeline has passed nothing on for the limit while events were owed
+    /// and no hold was on.
+    async fn idle(self, held: &AtomicBool) -> Idle {
         let mut ticker = tokio::time::interval(TICK);
         let (mut last, mut moved_at) = (self.stats.moved(), Instant::now());
         let mut owed_since: Option<Instant> = None;
@@ -71,7 +89,7 @@ impl Watchdog {
             ticker.tick().await;
             let now = Instant::now();
             let moved = self.stats.moved();
-            if moved != last {
+            if moved != last || held.load(Ordering::Relaxed) {
                 (last, moved_at) = (moved, now);
             }
             let owed = self
@@ -94,6 +112,13 @@ impl Watchdog {
 }
 
 impl Watching {
+    /// Counts no idle time until the returned hold is dropped: the pipeline is left idle on
+    /// purpose (the run's alarms settling while its stages still run).
+    pub(super) fn hold(&self) -> Hold {
+        self.held.store(true, Ordering::Relaxed);
+        Hold(self.held.clone())
+    }
+
     /// The verdict, to wait on.
     pub(super) fn stopped(&self) -> Stopped {
         self.stopped.clone()
@@ -222,5 +247,22 @@ mod tests {
             .await
             .expect("declared");
         assert!(idle.declared.duration_since(started) >= Duration::from_millis(650));
+    }
+
+    #[tokio::test]
+    async fn no_idle_time_counts_while_held_and_it_counts_again_after() {
+        let stats = Stats::default();
+        let (tx, _rx) = mpsc::channel(4);
+        let watching = watch(200, &stats, &tx);
+        drop(tx);
+        let hold = watching.hold();
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert!(watching.stopped().now().is_none(), "held: not declared");
+        let released = Instant::now();
+        drop(hold);
+        let idle = tokio::time::timeout(Duration::from_secs(10), watching.stopped().wait())
+            .await
+            .expect("declared once the hold ends");
+        assert!(idle.from >= released.checked_sub(Duration::from_millis(260)).unwrap());
     }
 }

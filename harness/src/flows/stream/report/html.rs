@@ -41,7 +41,16 @@ pub(super) fn section(r: &StreamReport) -> String {
     }
     html.push_str("</table>\n");
     let offset = r.times.stages_started_secs;
-    let markers = fault_markers(&r.faults_fired, offset);
+    let mut markers = fault_markers(&r.faults_fired, offset);
+    if let Some(alarms) = &r.alarms {
+        let spans = alarms.alarm_spans(r.times.total_secs);
+        markers.extend(spans.into_iter().map(|(name, at, until)| Marker {
+            at,
+            until: Some(until),
+            label: format!("ALARM {name}"),
+        }));
+        markers.sort_by(|a, b| a.at.total_cmp(&b.at));
+    }
     // Both time charts share one axis, so that a moment lines up across them.
     let end = time_span(&r.timeline, &r.judged.latency_over_time, offset, &markers);
     let source = match &r.judged.history {
@@ -94,6 +103,9 @@ pub(super) fn section(r: &StreamReport) -> String {
             &["rule", "what", "fired"],
             crate::verdict::fault_rules::rows(&r.fault_rules),
         ));
+    }
+    if let Some(alarms) = &r.alarms {
+        html.push_str(&alarms.html());
     }
     if !r.sinks.is_empty() {
         html.push_str(&crate::flows::stream::judge::sinks::render_html(&r.sinks));

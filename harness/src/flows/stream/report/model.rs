@@ -77,6 +77,9 @@ pub struct StreamReport {
     pub consumed_from: Option<String>,
     /// Whether the stages drained, or where the pipeline stopped moving (the liveness check).
     pub liveness: crate::flows::stream::judge::liveness::Liveness,
+    /// What the scenario's alarms did, when it has any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alarms: Option<crate::verdict::alarms::AlarmsReport>,
     /// A lake judged alone: its bucket, and the checks it cannot show.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lake_only: Option<LakeOnly>,

@@ -54,6 +54,8 @@ pub const FACTS: FactRules = FactRules {
         ("web.reconnects", FactClass::Observed),
         ("web.relayed", FactClass::Observed),
         ("web.server", FactClass::Observed),
+        // When an alarm's evaluation falls is the emulator's clock.
+        ("alarms", FactClass::Observed),
     ],
     // The price watch's windows and alerts are the seed's alone when no price came late on
     // either run.
@@ -100,7 +102,26 @@ pub fn snapshot(r: &StreamReport) -> Value {
     if !r.sinks.is_empty() {
         view["sinks"] = sinks(&r.sinks);
     }
+    if let Some(alarms) = &r.alarms {
+        view["alarms_fired"] = alarms_fired(alarms);
+    }
     view
+}
+
+/// Whether each alarm reached ALARM: what the scenario fixes (when, the emulator's clock).
+fn alarms_fired(alarms: &crate::verdict::alarms::AlarmsReport) -> Value {
+    let fired: Map<String, Value> = alarms
+        .alarms
+        .iter()
+        .map(|a| {
+            let alarm = crate::verdict::alarms::State::ALARM;
+            (
+                a.name.clone(),
+                a.transitions.iter().any(|t| t.to == alarm).into(),
+            )
+        })
+        .collect();
+    fired.into()
 }
 
 /// Events per data partition (the quarantine's are wall-clock), each `null` unless `exact`.

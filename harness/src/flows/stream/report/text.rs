@@ -37,6 +37,10 @@ impl StreamReport {
         }
         self.render_history(&mut out);
         self.render_liveness(&mut out);
+        if let Some(alarms) = &self.alarms {
+            let _ = writeln!(out, "\nalarms");
+            out.push_str(&alarms.text("  "));
+        }
         self.render_queues(&mut out);
         self.render_sns(&mut out);
         self.render_latency(&mut out);

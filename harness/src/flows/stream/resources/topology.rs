@@ -188,6 +188,7 @@ impl Topology {
                     run_status,
                 },
                 delivery_stream,
+                function: self.name("processor"),
             },
             subscriptions: Subscriptions {
                 new_data: sub_new,

@@ -7,6 +7,7 @@
 use super::file::StreamFile;
 use super::sections::{SourceKind, Speed};
 use crate::flows::flow::Written;
+use crate::flows::stream::driver::alarms::ROLES;
 use crate::flows::stream::input::arrival::{LoadPlan, MAX_RATE, MIN_RATE};
 use crate::flows::stream::input::web::settings::MAX_CALLS;
 use crate::verdict::expect::glob_problem;
@@ -29,9 +30,30 @@ pub fn check(file: &StreamFile, written: &Written) -> Vec<(String, String)> {
     let longest_delay = file.faults.longest_delay_secs();
     problems.extend(file.pipeline.check_liveness(longest_delay));
     check_expect(file, &mut problems);
+    check_alarms(file, &mut problems);
     problems.extend(keys_another_section_overrides(written));
     problems.extend(ordered_without_history(file, written));
     problems
+}
+
+/// `[[alarms]]` and `[expect.alarms]`: each alarm on a metric the stream's stages publish,
+/// named once, and each expectation on a declared alarm.
+fn check_alarms(file: &StreamFile, problems: &mut Vec<(String, String)>) {
+    let mut names = std::collections::BTreeSet::new();
+    for (i, alarm) in file.alarms.iter().enumerate() {
+        problems.extend(alarm.check(i, ROLES));
+        if !names.insert(alarm.name.as_str()) {
+            problems.push((
+                format!("alarms.{i}.name"),
+                format!("{:?} names another alarm too", alarm.name),
+            ));
+        }
+    }
+    let declared: Vec<&str> = names.into_iter().collect();
+    let rules = file.faults.schedule.len();
+    for (name, expect) in &file.expect.alarms {
+        problems.extend(expect.check(name, &declared, rules));
+    }
 }
 
 /// `[expect] ordered` where no history is kept to judge it on: a replay (its ids are not

@@ -6,6 +6,9 @@
 
 use serde::Deserialize;
 
+use std::collections::BTreeMap;
+
+use crate::verdict::alarms::AlarmExpect;
 use crate::verdict::expect::{Count, Reconciled};
 
 /// `[expect]`: assertions on what the run left behind.
@@ -57,6 +60,10 @@ pub struct Expect {
     /// The web source's own assertions.
     #[serde(default)]
     pub web: WebExpect,
+    /// What each alarm of `[[alarms]]` must do, by its name; an alarm not named here must never
+    /// reach ALARM.
+    #[serde(default)]
+    pub alarms: BTreeMap<String, AlarmExpect>,
     /// Each sink's figures, with more consumers than the lake's.
     #[serde(default)]
     pub sinks: SinksExpect,
@@ -230,6 +237,7 @@ impl Default for Expect {
             busy: None,
             ordered: false,
             web: WebExpect::default(),
+            alarms: BTreeMap::new(),
             sinks: SinksExpect::default(),
         }
     }

@@ -11,12 +11,13 @@ use serde::Deserialize;
 use super::expect::Expect;
 use super::sections::{Generate, Replay, SourceKind, SourceSection, Speed, SpeedName};
 use crate::flows::flow::{RunOf, Sections};
-use crate::flows::stream::driver::{Source, StreamRunConfig};
+use crate::flows::stream::driver::{Alarms, Source, StreamRunConfig};
 use crate::flows::stream::faults::FaultSettings;
 use crate::flows::stream::input::arrival::LoadPlan;
 use crate::flows::stream::input::replay::{Pace, ReplaySpec};
 use crate::flows::stream::input::web::WebSettings;
 use crate::flows::stream::settings::PipelineSettings;
+use crate::verdict::alarms::AlarmSpec;
 
 /// A stream scenario: market data -> Kinesis -> SQS -> processor -> S3 lake -> SNS.
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
@@ -43,6 +44,10 @@ pub struct StreamFile {
     pub faults: FaultSettings,
     /// Open-model arrival rates (overrides `[generate].rate`).
     pub load: Option<LoadPlan>,
+    /// CloudWatch metric alarms on the stages' metrics, provisioned with the run; with any, the
+    /// stages publish their metrics.
+    #[serde(default)]
+    pub alarms: Vec<AlarmSpec>,
     /// What must hold afterwards.
     #[serde(default)]
     pub expect: Expect,
@@ -97,6 +102,11 @@ impl StreamFile {
             history: of.history,
             container: None,
             postgres_container: None,
+            alarms: Alarms {
+                specs: self.alarms.clone(),
+                expect: self.expect.alarms.clone(),
+                ..Alarms::default()
+            },
             expect: Arc::new(self.expect.clone()),
         })
     }
