@@ -22,6 +22,9 @@ pub struct Resources {
     pub delivery_stream: Option<String>,
     /// The processor's name as a function (its metrics' `FunctionName`), unique to the run.
     pub function: String,
+    /// The web source's name as a load balancer (its metrics' `LoadBalancer`), unique to the
+    /// run.
+    pub web: String,
 }
 
 /// The three SNS topics of the pipeline.

@@ -124,6 +124,7 @@ async fn every_corruption_of_a_finished_batch_run_fails_its_check() {
         load_attempts: tickflow_pipeline::batch::LOAD_ATTEMPTS,
         trigger_resumes: true,
         liveness_secs: None,
+        alarms: Default::default(),
     };
     let finished = run_and_keep(&clients, url, &config).await.unwrap();
     assert!(
@@ -462,6 +463,7 @@ async fn a_batch_fault_rule_that_never_fires_fails_the_run() {
         load_attempts: tickflow_pipeline::batch::LOAD_ATTEMPTS,
         trigger_resumes: true,
         liveness_secs: None,
+        alarms: Default::default(),
     };
     let report = run(&clients, url, &config).await.unwrap();
     let failed: Vec<&str> = report.failures().iter().map(|f| f.check.as_str()).collect();
@@ -492,6 +494,7 @@ async fn a_terminated_copy_fails_a_loader_that_does_not_load_again_and_not_one_t
         load_attempts,
         trigger_resumes: true,
         liveness_secs: None,
+        alarms: Default::default(),
     };
     let once = run(&clients, url, &config(1)).await.unwrap();
     let failed: Vec<&str> = once.failures().iter().map(|f| f.check.as_str()).collect();
@@ -537,6 +540,7 @@ async fn a_crashed_load_fails_a_trigger_that_does_not_resume() {
         load_attempts: tickflow_pipeline::batch::LOAD_ATTEMPTS,
         trigger_resumes: false,
         liveness_secs: None,
+        alarms: Default::default(),
     };
     let report = within(
         Duration::from_secs(300),
@@ -607,6 +611,7 @@ async fn a_wedged_load_fails_liveness_naming_the_batch_job_within_the_limit() {
         load_attempts: tickflow_pipeline::batch::LOAD_ATTEMPTS,
         trigger_resumes: true,
         liveness_secs: Some(10.0),
+        alarms: Default::default(),
     };
     let started = std::time::Instant::now();
     let report = tickflow_harness::flows::batch::run(&clients, url, &config)

@@ -152,7 +152,15 @@ async fn doctor_round_trips_every_service() {
     let services: Vec<_> = checks.iter().map(|c| c.service).collect();
     assert_eq!(
         services,
-        ["topology", "kinesis", "sqs", "s3", "sns", "topology"]
+        [
+            "topology",
+            "kinesis",
+            "sqs",
+            "s3",
+            "sns",
+            "cloudwatch",
+            "topology"
+        ]
     );
     for check in &checks {
         assert!(

@@ -73,3 +73,49 @@ async fn alarms_whose_metric_nobody_publishes_fail_naming_each() {
     }
     assert_eq!(report.judged.reconciliation.missing, 0, "{text}");
 }
+
+/// A batch run that loads: the alarm on failed runs, expected to fire, never does, and the run
+/// FAILs naming it; the quiet alarm on the trigger's errors holds.
+#[tokio::test]
+async fn a_batch_alarm_that_never_fires_fails_naming_it() {
+    use tickflow_harness::flows::batch::driver::{run, BatchInput, BatchRunConfig};
+    use tickflow_harness::flows::batch::generate::BatchSettings;
+    use tickflow_harness::verdict::alarms::Alarms;
+    let clients = clients().await;
+    let url = &tickflow_harness::infra::postgres::shared::shared()
+        .unwrap()
+        .url;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let text = std::fs::read_to_string(dir.join("monitoring-batch.toml")).unwrap();
+    let file = tickflow_harness::scenario::parse("monitoring-batch", &text).unwrap();
+    let batch: &tickflow_harness::flows::batch::scenario::BatchFile = file.get().unwrap();
+    let config = BatchRunConfig {
+        name: "e2e-batch-alarm".into(),
+        seed: 75,
+        input: BatchInput::Generate(BatchSettings {
+            companies: 4,
+            days: 60,
+            ..BatchSettings::default()
+        }),
+        postgres_container: None,
+        faults: Vec::new(),
+        load_attempts: tickflow_pipeline::batch::LOAD_ATTEMPTS,
+        trigger_resumes: true,
+        liveness_secs: None,
+        alarms: Alarms::new(&batch.alarms, &batch.expect.alarms),
+    };
+    let report = run(&clients, url, &config).await.unwrap();
+    let text = report.render_text();
+    let failures = report.failures();
+    let failed = failures.iter().find(|f| f.check == "alarms.failed-runs");
+    let failed = failed.unwrap_or_else(|| panic!("{text}"));
+    assert!(failed.actual.starts_with("never reached ALARM"), "{failed}");
+    assert!(
+        report
+            .held()
+            .iter()
+            .any(|h| h.check == "alarms.trigger-errors"),
+        "{text}"
+    );
+    assert_eq!(report.table_rows, report.expected_rows, "{text}");
+}

@@ -73,6 +73,13 @@ pub async fn check_all(clients: &Clients, topology: &Topology) -> Vec<Check> {
     .await;
     timed(
         &mut checks,
+        "cloudwatch",
+        "put a datapoint/read it back".into(),
+        cloudwatch_round_trip(clients, &p),
+    )
+    .await;
+    timed(
+        &mut checks,
         "topology",
         "teardown".into(),
         topology.teardown(clients, &p),
@@ -279,6 +286,56 @@ async fn sns_round_trip(clients: &Clients, p: &Provisioned) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// One datapoint put under `Tickflow/Doctor` (the run's stream as its dimension) and read back:
+/// what a scenario's alarms need of CloudWatch.
+async fn cloudwatch_round_trip(clients: &Clients, p: &Provisioned) -> Result<()> {
+    use aws_sdk_cloudwatch::primitives::DateTime;
+    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, Statistic};
+    let dimension = Dimension::builder()
+        .name("StreamName")
+        .value(&p.resources.stream)
+        .build();
+    let now = tickflow_pipeline::metrics::epoch_ms() / 1_000;
+    let datum = MetricDatum::builder()
+        .metric_name("DoctorRoundTrip")
+        .dimensions(dimension.clone())
+        .timestamp(DateTime::from_secs(now))
+        .value(1.0)
+        .build();
+    clients
+        .cloudwatch
+        .put_metric_data()
+        .namespace("Tickflow/Doctor")
+        .metric_data(datum)
+        .send()
+        .await
+        .map_err(AwsError::of("cloudwatch", "PutMetricData"))?;
+    for _ in 0..10 {
+        let out = clients
+            .cloudwatch
+            .get_metric_statistics()
+            .namespace("Tickflow/Doctor")
+            .metric_name("DoctorRoundTrip")
+            .dimensions(dimension.clone())
+            .start_time(DateTime::from_secs(now - 120))
+            .end_time(DateTime::from_secs(now + 120))
+            .period(60)
+            .statistics(Statistic::SampleCount)
+            .send()
+            .await
+            .map_err(AwsError::of("cloudwatch", "GetMetricStatistics"))?;
+        if !out.datapoints().is_empty() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    Err(doctor_error(
+        "cloudwatch",
+        "GetMetricStatistics",
+        "the datapoint put was not read back within 5 s",
+    ))
 }
 
 /// Receives one message, long-polling for up to ten seconds.

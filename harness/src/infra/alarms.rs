@@ -13,6 +13,10 @@ use aws_sdk_cloudwatch::types::{
     ComparisonOperator, Dimension, HistoryItemType, StateValue, Statistic,
 };
 use tickflow_pipeline::aws::{AwsError, Clients};
+use tickflow_pipeline::metrics::publish::Publisher;
+use tickflow_pipeline::metrics::queues::QueueDepths;
+use tickflow_pipeline::metrics::Metrics;
+use tickflow_pipeline::stages::StageSet;
 
 use crate::error::{Error, Result};
 use crate::infra::topology::{delete_all, ensure_queue, ensure_topic, subscribe_queue};
@@ -57,7 +61,7 @@ pub struct Change {
 
 impl AlarmSet {
     /// Makes the alarm topic, its queue and every alarm of `specs` on the run `run_id`'s
-    /// resources (`resource` resolves a role to its name). On AWS (`on_aws`), an alarm on a
+    /// resources (`resource` resolves a dimension and a role to the resource's name). On AWS (`on_aws`), an alarm on a
     /// metric tickflow publishes reads its `Tickflow/` namespace.
     ///
     /// # Errors
@@ -67,7 +71,7 @@ impl AlarmSet {
         run_id: &str,
         specs: &[AlarmSpec],
         roles: Roles<'_>,
-        resource: &(dyn Fn(&str) -> Option<String> + Sync),
+        resource: &(dyn Fn(&str, &str) -> Option<String> + Sync),
         on_aws: bool,
     ) -> Result<Self> {
         let topic_arn = ensure_topic(clients, &format!("tickflow-{run_id}-alarms")).await?;
@@ -103,7 +107,7 @@ impl AlarmSet {
         run_id: &str,
         spec: &AlarmSpec,
         roles: Roles<'_>,
-        resource: &(dyn Fn(&str) -> Option<String> + Sync),
+        resource: &(dyn Fn(&str, &str) -> Option<String> + Sync),
         on_aws: bool,
     ) -> Result<Made> {
         let unresolved = || {
@@ -114,7 +118,7 @@ impl AlarmSet {
         };
         let metric = spec.metric().ok_or_else(unresolved)?;
         let role = spec.role(roles).ok_or_else(unresolved)?;
-        let value = resource(role).ok_or_else(unresolved)?;
+        let value = resource(metric.dimension, role).ok_or_else(unresolved)?;
         let made = Made {
             name: spec.name.clone(),
             aws_name: format!("tickflow-{run_id}-{}", spec.name),
@@ -252,6 +256,37 @@ impl AlarmSet {
             tracing::warn!(%problem, "alarm topic or queue left behind");
         }
     }
+}
+
+/// The stages that feed a run's alarms while its pipeline runs: the publisher of the stages'
+/// `metrics`, and (off AWS, whose SQS publishes its own) the depths of `queues` (URLs).
+pub fn publishing(clients: &Clients, queues: &[&str], metrics: &Metrics) -> StageSet {
+    let mut set = StageSet::new();
+    let on_aws = clients.on_aws();
+    if !on_aws {
+        let queues = queues
+            .iter()
+            .filter_map(|url| Some((queue_name(url)?, url.to_string())))
+            .collect();
+        let depths = QueueDepths {
+            sqs: clients.sqs.clone(),
+            metrics: metrics.clone(),
+            queues,
+            every: Duration::from_secs(2),
+        };
+        set.start("queue depths", |control| depths.run(control));
+    }
+    let publisher = Publisher::every_second(clients.cloudwatch.clone(), metrics.clone(), on_aws);
+    set.start("metrics", |control| publisher.run(control));
+    set
+}
+
+/// A queue's name from its URL (the metric's `QueueName`).
+pub fn queue_name(url: &str) -> Option<String> {
+    url.rsplit('/')
+        .next()
+        .filter(|n| !n.is_empty())
+        .map(str::to_string)
 }
 
 /// How long to wait between two readings of the alarms' history while they settle.

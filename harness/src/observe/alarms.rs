@@ -8,11 +8,16 @@ use std::time::{Duration, Instant};
 
 use tickflow_pipeline::aws::Clients;
 
+use tickflow_pipeline::chaos::{FaultRule, Fired};
+
 use crate::error::Result;
 use crate::infra::alarms::{AlarmSet, Change, POLL};
 use crate::observe::queues::{deliveries, peek_all};
 use crate::runtime::wait::{poll, Look};
-use crate::verdict::alarms::{AlarmExpect, AlarmSeen, State, Transition};
+use crate::verdict::alarms::{
+    self, AlarmExpect, AlarmSeen, Alarms, AlarmsReport, State, Transition,
+};
+use crate::verdict::Failure;
 
 /// One notification the alarm topic delivered: the alarm (its name on the target) and the
 /// states it moved between.
@@ -163,10 +168,81 @@ pub async fn settle(
     Ok(started.elapsed())
 }
 
+/// Waits, stages running, until a run's alarms show what is expected of them: at least as long
+/// as the longest alarm takes to evaluate the run's last datapoints, at most that three times
+/// over plus the longest `within_secs` and a minute. Returns how long it waited, seconds.
+///
+/// # Errors
+/// A failing `DescribeAlarmHistory` call.
+pub async fn settle_run(clients: &Clients, set: &AlarmSet, alarms: &Alarms) -> Result<f64> {
+    let span = alarms.longest_span();
+    let at_least = Duration::from_secs_f64(span) + 2 * POLL;
+    let limit = Duration::from_secs_f64(3.0 * span + alarms.longest_within() + 60.0);
+    let waited = settle(clients, set, &alarms.expect, at_least, limit).await?;
+    Ok(waited.as_secs_f64())
+}
+
+/// Where a run's faults fired: its schedule, what fired (each `at_ms` after the stages
+/// started) and when the stages started, seconds into the run.
+pub type FaultsPlaced<'a> = (&'a [FaultRule], &'a [Fired], f64);
+
+/// Reads what a run's alarms did since `run_start_ms` (epoch) and judges it: the report's part,
+/// the failed checks and the held ones.
+///
+/// # Errors
+/// A failing CloudWatch or SQS call.
+pub async fn judge_run(
+    clients: &Clients,
+    set: &AlarmSet,
+    alarms: &Alarms,
+    run_start_ms: i64,
+    (schedule, fired, stages_secs): FaultsPlaced<'_>,
+) -> Result<(AlarmsReport, Vec<Failure>, Vec<Failure>)> {
+    let seen = read(clients, set, run_start_ms).await?;
+    let moment = |rule: usize| {
+        let rule = schedule.get(rule.checked_sub(1)?)?;
+        let first = fired.iter().find(|f| fired_by(rule, f))?;
+        Some(stages_secs + first.at_ms as f64 / 1_000.0)
+    };
+    let (failed, held) = alarms::judge(&seen, &alarms.expect, &moment);
+    let report = AlarmsReport {
+        alarms: seen,
+        ..AlarmsReport::default()
+    };
+    Ok((report, failed, held))
+}
+
+/// Whether `fired` is a firing of `rule`: its kind, and the service, operation and stage the
+/// rule names.
+fn fired_by(rule: &FaultRule, fired: &Fired) -> bool {
+    rule.kind == fired.kind
+        && rule.service.is_none_or(|s| Some(s) == fired.service)
+        && rule
+            .operation
+            .as_ref()
+            .is_none_or(|op| fired.operation.as_ref() == Some(op))
+        && rule.stage.is_none_or(|s| Some(s) == fired.stage)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::infra::alarms::Made;
+    use tickflow_pipeline::chaos::{FaultKind, Service};
+
+    #[test]
+    fn a_firing_belongs_to_the_rule_that_names_its_call() {
+        let rule: FaultRule = toml::from_str(
+            "kind = \"latency\"\nservice = \"kinesis\"\noperation = \"GetRecords\"\ncalls = [3]\nlatency_ms = 1000",
+        )
+        .unwrap();
+        let mut fired = Fired::moment(FaultKind::Latency, 500, None);
+        fired.service = Some(Service::Kinesis);
+        fired.operation = Some("GetRecords".into());
+        assert!(fired_by(&rule, &fired));
+        fired.operation = Some("PutRecords".into());
+        assert!(!fired_by(&rule, &fired));
+    }
     use State::*;
 
     fn set() -> AlarmSet {

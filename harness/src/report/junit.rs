@@ -27,22 +27,44 @@ pub fn junit(outcomes: &[Outcome]) -> String {
             escape(&o.file),
             o.elapsed_secs()
         );
-        if o.passed() {
+        let alarms = alarm_lines(o);
+        if o.passed() && alarms.is_empty() {
             xml.push_str("/>\n");
             continue;
         }
-        let mut lines: Vec<String> = o.failures().iter().map(ToString::to_string).collect();
-        lines.extend(o.error.iter().map(|e| format!("run error: {e}")));
-        let message = lines.first().cloned().unwrap_or_default();
-        let _ = writeln!(
-            xml,
-            ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>",
-            escape(&message),
-            escape(&lines.join("\n"))
-        );
+        xml.push_str(">\n");
+        if !o.passed() {
+            let mut lines: Vec<String> = o.failures().iter().map(ToString::to_string).collect();
+            lines.extend(o.error.iter().map(|e| format!("run error: {e}")));
+            let message = lines.first().cloned().unwrap_or_default();
+            let _ = writeln!(
+                xml,
+                "      <failure message=\"{}\">{}</failure>",
+                escape(&message),
+                escape(&lines.join("\n"))
+            );
+        }
+        if !alarms.is_empty() {
+            let out = escape(&alarms.join("\n"));
+            let _ = writeln!(xml, "      <system-out>{out}</system-out>");
+        }
+        xml.push_str("    </testcase>\n");
     }
     xml.push_str("  </testsuite>\n</testsuites>\n");
     xml
+}
+
+/// Each alarm's check and its transitions, held or failed: what CI shows of the alarms.
+fn alarm_lines(o: &Outcome) -> Vec<String> {
+    let Some(report) = o.report() else {
+        return Vec::new();
+    };
+    let held = report.held().iter().map(|h| (h, "held"));
+    let failed = report.failures().iter().map(|f| (f, "FAILED"));
+    held.chain(failed)
+        .filter(|(c, _)| c.check.starts_with("alarms."))
+        .map(|(c, result)| format!("{result} {}: {}", c.check, c.actual))
+        .collect()
 }
 
 /// XML's special characters escaped; control characters other than tab and line ends dropped

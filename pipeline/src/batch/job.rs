@@ -21,6 +21,7 @@ use super::load::Loader;
 use super::output::OutputUpload;
 use crate::aws::{AwsError, Clients};
 use crate::chaos::{Chaos, Stage};
+use crate::metrics::catalogue;
 use crate::notify::{announce, run_status_subject};
 
 /// Where a run reads, writes and reports.
@@ -114,6 +115,7 @@ impl BatchJob {
             }
         }
         summary.total_secs = started.elapsed().as_secs_f64();
+        self.record(&summary);
         if let Err(e) = self.write_log(&summary).await {
             tracing::warn!(error = %e, "batch run log not written");
         }
@@ -123,6 +125,16 @@ impl BatchJob {
             tracing::info!(key, "the day's status was announced before; not again");
         }
         Ok(summary)
+    }
+
+    /// Records a finished run's metrics (`Tickflow/Batch`, by the job's name: its source
+    /// bucket, unique to the run): the rows it loaded, whether it failed, how long it took.
+    fn record(&self, summary: &RunSummary) {
+        let (metrics, job) = (&self.clients.metrics, self.source_bucket.as_str());
+        metrics.record(&catalogue::ROWS_LOADED, job, summary.rows_loaded as f64);
+        let failed = if summary.success { 0.0 } else { 1.0 };
+        metrics.record(&catalogue::RUNS_FAILED, job, failed);
+        metrics.record(&catalogue::RUN_DURATION, job, summary.total_secs);
     }
 
     /// Whether `day`'s status has been announced (by an earlier delivery of its trigger whose

@@ -152,13 +152,21 @@ impl Trigger {
         };
         let (clients, queue_url) = (self.clients.clone(), self.queue_url.clone());
         let chaos = self.chaos.clone();
+        let function = function_name(&self.job.source_bucket);
         let mut mapping =
-            EventSourceMapping::new(clients, queue_url, config, Arc::new(TriggerHandler(self)));
+            EventSourceMapping::new(clients, queue_url, config, Arc::new(TriggerHandler(self)))
+                .named(function);
         if let Some(chaos) = chaos {
             mapping = mapping.with_chaos(chaos, Stage::Trigger);
         }
         mapping.run(control).await
     }
+}
+
+/// The trigger's name as a function (its metrics' `FunctionName`): its job's source bucket's,
+/// unique to the run, with `-trigger`.
+pub fn function_name(source_bucket: &str) -> String {
+    format!("{source_bucket}-trigger")
 }
 
 /// The trigger as the mapping's handler.

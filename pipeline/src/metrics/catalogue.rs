@@ -15,6 +15,8 @@ pub enum Unit {
     Bytes,
     /// Milliseconds.
     Milliseconds,
+    /// Seconds.
+    Seconds,
 }
 
 /// One metric: where it is published and by which dimension a stage tells its resource.
@@ -156,8 +158,73 @@ pub static NOT_VISIBLE: Metric = metric(
     "messages received and not yet deleted (in flight)",
 );
 
+/// Requests the web source answered (an Application Load Balancer's, by `LoadBalancer`).
+pub static REQUEST_COUNT: Metric = metric(
+    "AWS/ApplicationELB",
+    "RequestCount",
+    "LoadBalancer",
+    Unit::Count,
+    false,
+    "requests the web source answered",
+);
+/// Its 4xx answers (429 when its queue is full, 401, 400).
+pub static TARGET_4XX: Metric = metric(
+    "AWS/ApplicationELB",
+    "HTTPCode_Target_4XX_Count",
+    "LoadBalancer",
+    Unit::Count,
+    false,
+    "the web source's 4xx answers (429 when its queue is full)",
+);
+/// Its 5xx answers (503 when its database is behind or away).
+pub static TARGET_5XX: Metric = metric(
+    "AWS/ApplicationELB",
+    "HTTPCode_Target_5XX_Count",
+    "LoadBalancer",
+    Unit::Count,
+    false,
+    "the web source's 5xx answers (503 when its database is behind or away)",
+);
+/// How long each answer took, seconds.
+pub static TARGET_RESPONSE_TIME: Metric = metric(
+    "AWS/ApplicationELB",
+    "TargetResponseTime",
+    "LoadBalancer",
+    Unit::Seconds,
+    false,
+    "how long each of the web source's answers took, seconds",
+);
+
+/// Rows a batch run loaded into the table.
+pub static ROWS_LOADED: Metric = metric(
+    "Tickflow/Batch",
+    "RowsLoaded",
+    "JobName",
+    Unit::Count,
+    false,
+    "rows a batch run loaded into the table",
+);
+/// Batch runs that failed (announced `_Pipeline_Failure`).
+pub static RUNS_FAILED: Metric = metric(
+    "Tickflow/Batch",
+    "RunsFailed",
+    "JobName",
+    Unit::Count,
+    false,
+    "batch runs that failed (1) or loaded (0)",
+);
+/// How long each batch run took, seconds.
+pub static RUN_DURATION: Metric = metric(
+    "Tickflow/Batch",
+    "RunDuration",
+    "JobName",
+    Unit::Seconds,
+    false,
+    "how long each batch run took, seconds",
+);
+
 /// Every metric a stage publishes.
-pub static ALL: [&Metric; 9] = [
+pub static ALL: [&Metric; 16] = [
     &INCOMING_RECORDS,
     &INCOMING_BYTES,
     &ITERATOR_AGE,
@@ -167,6 +234,13 @@ pub static ALL: [&Metric; 9] = [
     &DURATION,
     &VISIBLE,
     &NOT_VISIBLE,
+    &REQUEST_COUNT,
+    &TARGET_4XX,
+    &TARGET_5XX,
+    &TARGET_RESPONSE_TIME,
+    &ROWS_LOADED,
+    &RUNS_FAILED,
+    &RUN_DURATION,
 ];
 
 /// The metric named `name` in `namespace`, as AWS names both.

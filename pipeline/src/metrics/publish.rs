@@ -36,6 +36,20 @@ pub struct Publisher {
 }
 
 impl Publisher {
+    /// Sends `metrics` through `cloudwatch` every second (`on_aws`: the target is AWS).
+    pub fn every_second(
+        cloudwatch: aws_sdk_cloudwatch::Client,
+        metrics: Metrics,
+        on_aws: bool,
+    ) -> Self {
+        Self {
+            cloudwatch,
+            metrics,
+            on_aws,
+            every: Duration::from_secs(1),
+        }
+    }
+
     /// Flushes every [`Publisher::every`] until drained, then once more.
     ///
     /// # Errors
@@ -120,6 +134,7 @@ fn datum(key: &Key, stats: &Stats) -> MetricDatum {
         Unit::Count => StandardUnit::Count,
         Unit::Bytes => StandardUnit::Bytes,
         Unit::Milliseconds => StandardUnit::Milliseconds,
+        Unit::Seconds => StandardUnit::Seconds,
     };
     let dimension = Dimension::builder()
         .name(metric.dimension)

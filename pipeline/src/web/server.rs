@@ -33,6 +33,7 @@ use super::store::{NotStored, Store};
 use super::tables::{LoggedRequest, MAX_URL};
 use crate::chaos::{Chaos, Stage};
 use crate::event::MarketEvent;
+use crate::metrics::{catalogue, Metrics};
 
 /// Longest a graceful stop waits for open requests before it ends them.
 const STOP_WAIT: Duration = Duration::from_secs(10);
@@ -55,6 +56,9 @@ pub struct WebConfig {
     /// The fault schedule: the server dies at its crash point (a request's rows committed,
     /// its answer not yet given) when it says so.
     pub chaos: Option<Arc<Chaos>>,
+    /// Where each answer is counted as a load balancer counts it (off unless the run asks), and
+    /// the server's name there (`LoadBalancer`).
+    pub metrics: (Metrics, String),
 }
 
 /// A request as it reached the server, before anything was done with it: what `request_log`
@@ -121,6 +125,8 @@ struct Shared {
     max_batch: usize,
     stats: Arc<WebStats>,
     chaos: Option<Arc<Chaos>>,
+    /// Where its answers are counted, and its name there.
+    metrics: (Metrics, String),
     /// Set when the server reached its crash point: from then on it answers nothing.
     dead: watch::Sender<bool>,
 }
@@ -171,6 +177,7 @@ impl WebServer {
             max_batch: config.max_batch.clamp(1, query::MAX_BATCH),
             stats,
             chaos: config.chaos.clone(),
+            metrics: config.metrics.clone(),
             dead,
         });
         let app = Router::new()
@@ -325,6 +332,7 @@ async fn handle(
     let events = response.extensions().get::<Served>().map_or(0, |s| s.0);
     let status = response.status();
     shared.stats.count(status, events);
+    record_answer(&shared.metrics, status, started.elapsed());
     shared
         .store
         .log(LoggedRequest {
@@ -339,6 +347,27 @@ async fn handle(
         })
         .await;
     response
+}
+
+/// Counts one answer as a load balancer does: the request, its class (4xx, 5xx) and how long
+/// it took.
+fn record_answer((metrics, name): &(Metrics, String), status: StatusCode, took: Duration) {
+    if !metrics.is_on() {
+        return;
+    }
+    metrics.record(&catalogue::REQUEST_COUNT, name, 1.0);
+    let class = |yes: bool| if yes { 1.0 } else { 0.0 };
+    metrics.record(
+        &catalogue::TARGET_4XX,
+        name,
+        class(status.is_client_error()),
+    );
+    metrics.record(
+        &catalogue::TARGET_5XX,
+        name,
+        class(status.is_server_error()),
+    );
+    metrics.record(&catalogue::TARGET_RESPONSE_TIME, name, took.as_secs_f64());
 }
 
 /// `GET /logs?batch=N`: the next `N` events, stored (and so bound for Kinesis), as JSON.

@@ -21,12 +21,16 @@ use super::generate::{Expected, InputFile};
 use super::liveness::{Liveness, Stuck};
 use super::replay::ReplayDir;
 use super::report::BatchReport;
-use super::{content, generate, judge, topology};
+use super::{alarms, content, generate, judge, topology};
 use crate::error::{Error, Result};
+use crate::infra::alarms::AlarmSet;
 use crate::infra::postgres::faults::{self as db_faults, DatabaseFaults};
+use crate::observe;
 use crate::runtime::sampler::Sampler;
 use crate::runtime::wait::{self, Stillness};
+use crate::verdict::alarms::Alarms;
 use crate::verdict::fault_rules::StageFaults;
+use tickflow_pipeline::metrics::Metrics;
 
 /// Uploads in flight.
 const UPLOADS: usize = 16;
@@ -64,6 +68,9 @@ pub struct BatchRunConfig {
     /// Seconds the run may move nothing before it finished (none: [`DEFAULT_LIVENESS_SECS`]
     /// plus the longest a `db_pause` or `db_lock` lasts).
     pub liveness_secs: Option<f64>,
+    /// CloudWatch alarms made with the run, and what each must do; with any, the stages
+    /// publish their metrics.
+    pub alarms: Alarms,
 }
 
 /// How long a batch run may move nothing, beyond the database faults' holds: longer than the
@@ -148,6 +155,7 @@ pub struct FinishedBatch {
     name: String,
     expected: generate::Expected,
     stats: Arc<TriggerStats>,
+    alarms: Option<AlarmSet>,
 }
 
 impl FinishedBatch {
@@ -173,6 +181,9 @@ impl FinishedBatch {
 
     /// Deletes the run's resources and schema (failures are logged).
     pub async fn teardown(self, clients: &Clients, database_url: &str) {
+        if let Some(alarms) = &self.alarms {
+            alarms.teardown(clients).await;
+        }
         topology::teardown(clients, database_url, &self.resources).await;
     }
 }
@@ -189,15 +200,26 @@ pub async fn run_and_keep(
     let started = Instant::now();
     let run_id = crate::infra::topology::new_run_id();
     let res = topology::provision(clients, database_url, &run_id).await?;
-    match drive(clients, &res, config, started).await {
+    let alarms = match alarms::provision(clients, &config.alarms, &res).await {
+        Ok(alarms) => alarms,
+        Err(e) => {
+            topology::teardown(clients, database_url, &res).await;
+            return Err(e);
+        }
+    };
+    match drive(clients, (&res, alarms.as_ref()), config, started).await {
         Ok((report, expected, stats)) => Ok(FinishedBatch {
             report,
             resources: res,
             name: config.name.clone(),
             expected,
             stats,
+            alarms,
         }),
         Err(e) => {
+            if let Some(alarms) = &alarms {
+                alarms.teardown(clients).await;
+            }
             topology::teardown(clients, database_url, &res).await;
             Err(e)
         }
@@ -214,10 +236,12 @@ const PROGRESS: [&str; 4] = [
 
 async fn drive(
     clients: &Clients,
-    res: &topology::BatchResources,
+    (res, alarm_set): (&topology::BatchResources, Option<&AlarmSet>),
     config: &BatchRunConfig,
     started: Instant,
 ) -> Result<(BatchReport, generate::Expected, Arc<TriggerStats>)> {
+    let run_start_ms =
+        tickflow_pipeline::metrics::epoch_ms() - started.elapsed().as_millis() as i64;
     let (mut expected, files) = config.input.open(config.seed)?;
     let uploading = Instant::now();
     upload(clients, &res.source_bucket, files, &mut expected.content).await?;
@@ -225,7 +249,14 @@ async fn drive(
 
     // The stages' calls suffer the schedule; the harness's uploads and read-back do not.
     let faults = StageFaults::new(config.seed, &config.faults);
-    let stage_clients = faults.clients(clients);
+    let faults_from_secs = started.elapsed().as_secs_f64();
+    let publishes = alarm_set.is_some() && config.alarms.publish;
+    let metrics = match publishes {
+        true => Metrics::on(),
+        false => Metrics::default(),
+    };
+    let publishing = publishes.then(|| alarms::publish(clients, res, &metrics));
+    let stage_clients = faults.clients(clients).with_metrics(metrics.clone());
     let loader = format!("tickflow-loader-{}", res.run_id);
     let files_loaded = Arc::new(AtomicU64::new(0));
     let job = BatchJob {
@@ -301,6 +332,10 @@ async fn drive(
         failed = set.failure() => return Err(failed.into()),
     };
     liveness.stuck = stuck;
+    let settle_secs = match (alarm_set, liveness.stuck.is_none()) {
+        (Some(set), true) => observe::alarms::settle_run(clients, set, &config.alarms).await?,
+        _ => 0.0,
+    };
     if liveness.stuck.is_some() {
         // A stuck run would not drain: the trigger is stopped where it stands.
         drop(set);
@@ -315,6 +350,9 @@ async fn drive(
     }
     database.finish().await?;
     let timeline = sampler.finish().await;
+    if let Some(publishing) = publishing {
+        publishing.drain(TRIGGER_DRAIN, |_| {}).await?;
+    }
 
     let mut report = judge::judge(clients, res, &config.name, &expected, &stats).await?;
     report.faults = faults.judged(&mut report.verdict);
@@ -328,6 +366,18 @@ async fn drive(
     let (check, holds) = liveness.check();
     report.verdict.add_check(check, holds);
     report.liveness = liveness;
+    if let Some(set) = alarm_set {
+        let fired = report.faults.fired.as_slice();
+        let placed = (config.faults.as_slice(), fired, faults_from_secs);
+        let judged =
+            observe::alarms::judge_run(clients, set, &config.alarms, run_start_ms, placed).await?;
+        let (mut alarms_report, failed, held) = judged;
+        alarms_report.published = metrics.published();
+        alarms_report.settle_secs = settle_secs;
+        report.verdict.add_failures(failed);
+        report.verdict.add_held(held);
+        report.alarms = Some(alarms_report);
+    }
     report.trigger_restarts = restarts.load(Ordering::Relaxed);
     report.resumed_runs = stats.resumed.load(Ordering::Relaxed);
     report.elapsed_secs = started.elapsed().as_secs_f64();

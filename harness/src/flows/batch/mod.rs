@@ -10,8 +10,10 @@
 //! - `judge` and [`content`]: every row and column of the table and the output against the
 //!   input; [`history`]: where each company's rows went missing; [`liveness`]: whether the
 //!   run finished; [`report`]: what it says;
-//! - [`ceiling`]: a plain `psql` `COPY` of the same rows.
+//! - [`ceiling`]: a plain `psql` `COPY` of the same rows;
+//! - [`alarms`]: what its alarms may name, and the stages that feed them.
 
+pub mod alarms;
 pub mod ceiling;
 pub mod content;
 pub mod driver;

@@ -11,6 +11,7 @@ use tickflow_pipeline::batch::RunSummary;
 use super::liveness::Liveness;
 use crate::render::html::table;
 use crate::render::timeline::{progress_svg, Timeline};
+use crate::verdict::alarms::AlarmsReport;
 use crate::verdict::fault_rules::FaultsOfRun;
 use crate::verdict::history::Summary;
 use crate::verdict::{FactClass, FactRules, Report, Tally, Verdict};
@@ -87,6 +88,9 @@ pub struct BatchReport {
     /// Each company file's rows, stage by stage (absent for a run that must fail).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<Summary>,
+    /// What the scenario's alarms did, when it has any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alarms: Option<AlarmsReport>,
 }
 
 impl BatchReport {
@@ -108,6 +112,9 @@ impl BatchReport {
             let _ = write!(out, "  history    {}", history.text(13));
         }
         let _ = writeln!(out, "  liveness   {}", self.liveness.check().0.actual);
+        if let Some(alarms) = &self.alarms {
+            let _ = write!(out, "  alarms\n{}", alarms.text("    "));
+        }
         let _ = writeln!(
             out,
             "  bad input  {} rows (made {}), {} files (made {})",
@@ -174,6 +181,8 @@ const FACTS: FactRules = FactRules {
         ("elapsed_secs", FactClass::Timing),
         ("run", FactClass::Observed),
         ("held", FactClass::Observed),
+        // When an alarm's evaluation falls is the target's clock.
+        ("alarms", FactClass::Observed),
     ],
     compared_when_both: &[],
 };
@@ -258,6 +267,9 @@ impl Report for BatchReport {
             "run_status_subjects": self.status_subjects,
         });
         self.faults.snapshot_into(&mut view);
+        if let Some(alarms) = &self.alarms {
+            view["alarms_fired"] = alarms.fired();
+        }
         view
     }
 
@@ -292,7 +304,8 @@ impl Report for BatchReport {
         .filter(|(_, table)| !table.is_empty())
         .map(|(heading, table)| format!("<h3>{heading}</h3>\n{table}"))
         .collect();
-        sections + &history.unwrap_or_default()
+        let alarms = self.alarms.as_ref().map(AlarmsReport::html);
+        sections + &history.unwrap_or_default() + &alarms.unwrap_or_default()
     }
 }
 

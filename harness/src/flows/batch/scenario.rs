@@ -4,6 +4,8 @@
 //! (`[replay]`), and states `[expect.batch]` and the run-status subject; as a
 //! [`FlowFile`] it runs the batch job into the PostgreSQL the run was given.
 
+use std::collections::BTreeMap;
+
 use futures_util::future::LocalBoxFuture;
 use serde::Deserialize;
 use tickflow_pipeline::aws::Clients;
@@ -14,6 +16,7 @@ use super::generate::BatchSettings;
 use super::report::BatchReport;
 use crate::flows::flow::{FlowFile, Infra, RunOf, Sections, Written};
 use crate::infra::postgres;
+use crate::verdict::alarms::{AlarmExpect, AlarmSpec, Alarms};
 use crate::verdict::expect::{glob_problem, Count, Reconciled};
 use crate::verdict::fault_rules::{FaultSchedule, CALL_FAULTS, DATABASE_FAULTS};
 use tickflow_pipeline::batch;
@@ -36,6 +39,10 @@ pub struct BatchFile {
     /// faulted).
     #[serde(default)]
     pub faults: FaultSchedule,
+    /// CloudWatch metric alarms on the job's, the trigger's and its queue's metrics,
+    /// provisioned with the run; with any, the stages publish their metrics.
+    #[serde(default)]
+    pub alarms: Vec<AlarmSpec>,
     /// What must hold afterwards.
     #[serde(default)]
     pub expect: BatchExpect,
@@ -62,6 +69,10 @@ pub struct BatchExpect {
     /// The run status announced.
     #[serde(default)]
     pub sns: BatchSnsExpect,
+    /// What each alarm of `[[alarms]]` must do, by its name; an alarm not named here must never
+    /// reach ALARM.
+    #[serde(default)]
+    pub alarms: BTreeMap<String, AlarmExpect>,
 }
 
 /// `[expect.batch]`.
@@ -136,6 +147,8 @@ impl FlowFile for BatchFile {
         if let Some(subject) = &self.expect.sns.run_status_subject {
             problems.extend(glob_problem("expect.sns.run_status_subject", subject));
         }
+        let alarms = Alarms::new(&self.alarms, &self.expect.alarms);
+        problems.extend(alarms.check(super::alarms::ROLES, self.faults.schedule.len()));
         problems
     }
 
@@ -183,6 +196,7 @@ impl FlowFile for BatchFile {
                 load_attempts: tickflow_pipeline::batch::LOAD_ATTEMPTS,
                 trigger_resumes: true,
                 liveness_secs: None,
+                alarms: Alarms::new(&self.alarms, &self.expect.alarms),
             };
             let mut report = run(clients, database, &config)
                 .await

@@ -6,10 +6,12 @@
 //! Every flow whose stages publish metrics reads these the same way; provisioning them and
 //! reading their history back is `infra::alarms`'s.
 
+mod config;
 mod judge;
 mod report;
 mod spec;
 
+pub use config::Alarms;
 pub use judge::{judge, AlarmExpect, AlarmSeen, FaultMoment, State, Transition, MAX_WITHIN_SECS};
 pub use report::AlarmsReport;
 pub use spec::{AlarmSpec, Comparison, MissingData, Roles, Statistic, MAX_SPAN_SECS};

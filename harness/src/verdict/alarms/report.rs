@@ -73,6 +73,20 @@ impl AlarmsReport {
         )
     }
 
+    /// Whether each alarm reached ALARM, by name: what a scenario fixes of its alarms (when,
+    /// the target's clock), for the snapshots.
+    pub fn fired(&self) -> serde_json::Value {
+        let fired: serde_json::Map<String, serde_json::Value> = self
+            .alarms
+            .iter()
+            .map(|a| {
+                let fired = a.transitions.iter().any(|t| t.to == State::ALARM);
+                (a.name.clone(), fired.into())
+            })
+            .collect();
+        fired.into()
+    }
+
     /// Each alarm's spans in ALARM, seconds since the run started (a span still open ends at
     /// `end_secs`): what the report's charts shade.
     pub fn alarm_spans(&self, end_secs: f64) -> Vec<(String, f64, f64)> {

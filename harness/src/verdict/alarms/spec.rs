@@ -242,15 +242,25 @@ impl AlarmSpec {
     }
 }
 
-/// The message for a metric the catalogue does not have: what it does have.
+/// The message for a metric the catalogue does not have: the namespace's metrics, or the
+/// namespaces.
 fn unknown_metric(namespace: &str, name: &str) -> String {
-    let known: Vec<String> = catalogue::ALL
+    let of_namespace: Vec<&str> = catalogue::ALL
         .iter()
-        .map(|m| format!("{} {}", m.namespace, m.name))
+        .filter(|m| m.namespace == namespace)
+        .map(|m| m.name)
         .collect();
+    if !of_namespace.is_empty() {
+        return format!(
+            "no stage publishes {name} in {namespace}; its metrics are: {}",
+            of_namespace.join(", ")
+        );
+    }
+    let mut namespaces: Vec<&str> = catalogue::ALL.iter().map(|m| m.namespace).collect();
+    namespaces.dedup();
     format!(
-        "no stage publishes {namespace} {name}; the metrics are: {}",
-        known.join(", ")
+        "no stage publishes into {namespace}; the namespaces are: {}",
+        namespaces.join(", ")
     )
 }
 

@@ -47,7 +47,6 @@ use crate::infra::topology::new_run_id;
 use crate::observe;
 use crate::verdict::fault_rules;
 use crate::verdict::ResourceUse;
-pub use alarms::Alarms;
 use fan_out::SinkReads;
 use feed::{Fed, Feed, Input};
 use moments::Moments;
@@ -92,7 +91,7 @@ pub struct StreamRunConfig {
     pub postgres_container: Option<String>,
     /// CloudWatch alarms made with the run, and what each must do; with any, the stages
     /// publish their metrics.
-    pub alarms: Alarms,
+    pub alarms: crate::verdict::alarms::Alarms,
     /// A scenario's assertions, part of the verdict the run status announces ([`SomethingSent`]
     /// for a run set by flags).
     #[serde(skip)]
@@ -119,7 +118,7 @@ impl StreamRunConfig {
             history: true,
             container: None,
             postgres_container: None,
-            alarms: Alarms::default(),
+            alarms: crate::verdict::alarms::Alarms::default(),
             expect: Arc::new(SomethingSent),
         }
     }
@@ -397,7 +396,8 @@ async fn drive(
             report.faults_fired.as_slice(),
             report.times.stages_started_secs,
         );
-        let judged = alarms::judge(clients, set, &config.alarms, run_start_ms, placed).await?;
+        let judged =
+            observe::alarms::judge_run(clients, set, &config.alarms, run_start_ms, placed).await?;
         let (mut alarms_report, failed, held) = judged;
         (alarms_report.published, alarms_report.settle_secs) = monitored;
         report.judged.verdict.add_failures(failed);
@@ -563,7 +563,11 @@ async fn run_stages(
         progress::report(counters, started, sampled, total, control).await;
         Ok(())
     });
-    let (input, mut front) = config.source.open(tables, chaos.clone()).await?;
+    let web_metrics = (metrics.clone(), res.web.clone());
+    let (input, mut front) = config
+        .source
+        .open(tables, (chaos.clone(), web_metrics))
+        .await?;
     // Consuming only: the ledger is entered as the producer would have sent, into nothing; the
     // producer's input closes with the feed, as in any run.
     let (tx, producer_input) = match &config.consume_from {
@@ -598,7 +602,7 @@ async fn run_stages(
     let settle_secs = match alarm_set {
         Some(set) => {
             let _idle_on_purpose = watching.hold();
-            alarms::settle(clients, set, &config.alarms).await?
+            observe::alarms::settle_run(clients, set, &config.alarms).await?
         }
         None => 0.0,
     };
@@ -732,7 +736,7 @@ pub async fn judge_lake(
         load: LoadPlan::default(),
         ..config.clone()
     };
-    let (input, _) = config.source.open(None, None).await?;
+    let (input, _) = config.source.open(None, (None, Default::default())).await?;
     let stopped = watchdog::Stopped::never();
     let mut fed = feed(&config, input)?.run(discarding(), stopped).await?;
     fed.ledger.backdate();

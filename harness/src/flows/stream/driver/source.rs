@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use tickflow_pipeline::chaos::Chaos;
+use tickflow_pipeline::metrics::Metrics;
 use tickflow_pipeline::source::{Generator, GeneratorConfig};
 
 use super::feed::Input;
@@ -60,7 +61,7 @@ impl Source {
     pub(super) async fn open(
         &self,
         tables: Option<&Tables>,
-        chaos: Option<Arc<Chaos>>,
+        faulted: (Option<Arc<Chaos>>, (Metrics, String)),
     ) -> Result<(Input, Option<WebRun>)> {
         Ok(match self {
             Source::Generate(g) => {
@@ -76,7 +77,7 @@ impl Source {
                             .into(),
                     )
                 })?;
-                let (front, queue) = WebRun::start(spec, tables, chaos).await?;
+                let (front, queue) = WebRun::start(spec, tables, faulted).await?;
                 (Input::Queue(queue), Some(front))
             }
         })

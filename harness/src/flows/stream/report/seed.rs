@@ -103,25 +103,9 @@ pub fn snapshot(r: &StreamReport) -> Value {
         view["sinks"] = sinks(&r.sinks);
     }
     if let Some(alarms) = &r.alarms {
-        view["alarms_fired"] = alarms_fired(alarms);
+        view["alarms_fired"] = alarms.fired();
     }
     view
-}
-
-/// Whether each alarm reached ALARM: what the scenario fixes (when, the emulator's clock).
-fn alarms_fired(alarms: &crate::verdict::alarms::AlarmsReport) -> Value {
-    let fired: Map<String, Value> = alarms
-        .alarms
-        .iter()
-        .map(|a| {
-            let alarm = crate::verdict::alarms::State::ALARM;
-            (
-                a.name.clone(),
-                a.transitions.iter().any(|t| t.to == alarm).into(),
-            )
-        })
-        .collect();
-    fired.into()
 }
 
 /// Events per data partition (the quarantine's are wall-clock), each `null` unless `exact`.

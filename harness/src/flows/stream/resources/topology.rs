@@ -189,6 +189,7 @@ impl Topology {
                 },
                 delivery_stream,
                 function: self.name("processor"),
+                web: self.name("web"),
             },
             subscriptions: Subscriptions {
                 new_data: sub_new,

@@ -10,6 +10,7 @@ use crate::flows::flow::Written;
 use crate::flows::stream::driver::alarms::ROLES;
 use crate::flows::stream::input::arrival::{LoadPlan, MAX_RATE, MIN_RATE};
 use crate::flows::stream::input::web::settings::MAX_CALLS;
+use crate::verdict::alarms::Alarms;
 use crate::verdict::expect::glob_problem;
 use tickflow_pipeline::chaos::Service;
 
@@ -36,23 +37,23 @@ pub fn check(file: &StreamFile, written: &Written) -> Vec<(String, String)> {
     problems
 }
 
-/// `[[alarms]]` and `[expect.alarms]`: each alarm on a metric the stream's stages publish,
-/// named once, and each expectation on a declared alarm.
+/// `[[alarms]]` and `[expect.alarms]`: each alarm on a metric the stream's stages publish
+/// (the web source's only with one), named once, and each expectation on a declared alarm.
 fn check_alarms(file: &StreamFile, problems: &mut Vec<(String, String)>) {
-    let mut names = std::collections::BTreeSet::new();
+    let alarms = Alarms::new(&file.alarms, &file.expect.alarms);
+    problems.extend(alarms.check(ROLES, file.faults.schedule.len()));
+    let web = file.source_kind() == SourceKind::Web;
     for (i, alarm) in file.alarms.iter().enumerate() {
-        problems.extend(alarm.check(i, ROLES));
-        if !names.insert(alarm.name.as_str()) {
+        if alarm
+            .metric()
+            .is_some_and(|m| m.dimension == "LoadBalancer")
+            && !web
+        {
             problems.push((
-                format!("alarms.{i}.name"),
-                format!("{:?} names another alarm too", alarm.name),
+                format!("alarms.{i}.metric"),
+                "only the web source publishes it ([source] kind = \"web\")".into(),
             ));
         }
-    }
-    let declared: Vec<&str> = names.into_iter().collect();
-    let rules = file.faults.schedule.len();
-    for (name, expect) in &file.expect.alarms {
-        problems.extend(expect.check(name, &declared, rules));
     }
 }
 

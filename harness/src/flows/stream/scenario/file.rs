@@ -11,13 +11,13 @@ use serde::Deserialize;
 use super::expect::Expect;
 use super::sections::{Generate, Replay, SourceKind, SourceSection, Speed, SpeedName};
 use crate::flows::flow::{RunOf, Sections};
-use crate::flows::stream::driver::{Alarms, Source, StreamRunConfig};
+use crate::flows::stream::driver::{Source, StreamRunConfig};
 use crate::flows::stream::faults::FaultSettings;
 use crate::flows::stream::input::arrival::LoadPlan;
 use crate::flows::stream::input::replay::{Pace, ReplaySpec};
 use crate::flows::stream::input::web::WebSettings;
 use crate::flows::stream::settings::PipelineSettings;
-use crate::verdict::alarms::AlarmSpec;
+use crate::verdict::alarms::{AlarmSpec, Alarms};
 
 /// A stream scenario: market data -> Kinesis -> SQS -> processor -> S3 lake -> SNS.
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
@@ -102,11 +102,7 @@ impl StreamFile {
             history: of.history,
             container: None,
             postgres_container: None,
-            alarms: Alarms {
-                specs: self.alarms.clone(),
-                expect: self.expect.alarms.clone(),
-                ..Alarms::default()
-            },
+            alarms: Alarms::new(&self.alarms, &self.expect.alarms),
             expect: Arc::new(self.expect.clone()),
         })
     }

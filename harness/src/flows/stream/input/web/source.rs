@@ -15,6 +15,7 @@ use serde::Serialize;
 use tickflow_pipeline::chaos::Chaos;
 use tickflow_pipeline::control::{Control, Phase};
 use tickflow_pipeline::event::MarketEvent;
+use tickflow_pipeline::metrics::Metrics;
 use tickflow_pipeline::source::{Generator, GeneratorConfig};
 use tickflow_pipeline::stages::StageSet;
 use tickflow_pipeline::web::{Backlog, Connector, Schema, Token, WebConfig, WebStats};
@@ -164,7 +165,7 @@ impl WebRun {
     pub async fn start(
         spec: &WebSpec,
         tables: &Tables,
-        chaos: Option<Arc<Chaos>>,
+        (chaos, metrics): (Option<Arc<Chaos>>, (Metrics, String)),
     ) -> Result<(Self, mpsc::Receiver<MarketEvent>)> {
         let settings = &spec.settings;
         let addr = settings
@@ -184,6 +185,7 @@ impl WebRun {
                 max_batch: settings.max_batch,
                 token: spec.token.as_deref().and_then(Token::new),
                 chaos,
+                metrics,
             },
             data: Arc::new(std::sync::Mutex::new(generator)),
             backlog: Arc::new(Backlog::new(settings.queue)),
