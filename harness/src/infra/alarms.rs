@@ -20,7 +20,7 @@ use tickflow_pipeline::stages::StageSet;
 
 use crate::error::{Error, Result};
 use crate::infra::topology::{delete_all, ensure_queue, ensure_topic, subscribe_queue};
-use crate::verdict::alarms::{AlarmSpec, Comparison, Roles, State, Statistic as Stat};
+use crate::verdict::alarms::{AlarmSpec, Alarms, Comparison, Roles, State, Statistic as Stat};
 
 /// One alarm made on the target.
 #[derive(Debug, Clone)]
@@ -60,20 +60,23 @@ pub struct Change {
 }
 
 impl AlarmSet {
-    /// Makes the alarm topic, its queue and every alarm of `specs` on the run `run_id`'s
-    /// resources (`resource` resolves a dimension and a role to the resource's name). On AWS (`on_aws`), an alarm on a
-    /// metric tickflow publishes reads its `Tickflow/` namespace.
+    /// Makes the alarm topic, its queue and every alarm of `alarms` on the run `run_id`'s
+    /// resources (`resource` resolves a dimension and a role to the resource's name), when it
+    /// has any. On AWS, an alarm on a metric tickflow publishes reads its `Tickflow/` namespace.
     ///
     /// # Errors
     /// A failing call, or a role no resource answers (validation refuses it before a run).
     pub async fn provision(
         clients: &Clients,
         run_id: &str,
-        specs: &[AlarmSpec],
+        alarms: &Alarms,
         roles: Roles<'_>,
         resource: &(dyn Fn(&str, &str) -> Option<String> + Sync),
-        on_aws: bool,
-    ) -> Result<Self> {
+    ) -> Result<Option<Self>> {
+        if !alarms.any() {
+            return Ok(None);
+        }
+        let on_aws = clients.on_aws();
         let topic_arn = ensure_topic(clients, &format!("tickflow-{run_id}-alarms")).await?;
         let queue_url =
             ensure_queue(clients, &format!("tickflow-{run_id}-sub-alarms"), vec![]).await?;
@@ -86,7 +89,7 @@ impl AlarmSet {
             set.teardown(clients).await;
             return Err(e);
         }
-        for spec in specs {
+        for spec in &alarms.specs {
             match set
                 .put(clients, run_id, spec, roles, resource, on_aws)
                 .await
@@ -98,7 +101,7 @@ impl AlarmSet {
                 }
             }
         }
-        Ok(set)
+        Ok(Some(set))
     }
 
     async fn put(

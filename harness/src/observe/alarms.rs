@@ -186,17 +186,20 @@ pub async fn settle_run(clients: &Clients, set: &AlarmSet, alarms: &Alarms) -> R
 /// started) and when the stages started, seconds into the run.
 pub type FaultsPlaced<'a> = (&'a [FaultRule], &'a [Fired], f64);
 
-/// Reads what a run's alarms did since `run_start_ms` (epoch) and judges it: the report's part,
-/// the failed checks and the held ones.
+/// What the run's stages published for its alarms, and how long the alarms took to settle.
+pub type Monitored = (tickflow_pipeline::metrics::Published, f64);
+
+/// Reads what a run's alarms did since `run_start_ms` (epoch) and judges it: the report's part
+/// (with what was `monitored`), the failed checks and the held ones.
 ///
 /// # Errors
 /// A failing CloudWatch or SQS call.
 pub async fn judge_run(
     clients: &Clients,
-    set: &AlarmSet,
-    alarms: &Alarms,
+    (set, alarms): (&AlarmSet, &Alarms),
     run_start_ms: i64,
     (schedule, fired, stages_secs): FaultsPlaced<'_>,
+    (published, settle_secs): Monitored,
 ) -> Result<(AlarmsReport, Vec<Failure>, Vec<Failure>)> {
     let seen = read(clients, set, run_start_ms).await?;
     let moment = |rule: usize| {
@@ -207,7 +210,8 @@ pub async fn judge_run(
     let (failed, held) = alarms::judge(&seen, &alarms.expect, &moment);
     let report = AlarmsReport {
         alarms: seen,
-        ..AlarmsReport::default()
+        published,
+        settle_secs,
     };
     Ok((report, failed, held))
 }

@@ -41,14 +41,8 @@ pub async fn provision(
     alarms: &Alarms,
     res: &BatchResources,
 ) -> Result<Option<AlarmSet>> {
-    if !alarms.any() {
-        return Ok(None);
-    }
     let resolve = |dimension: &str, role: &str| resource(res, dimension, role);
-    let on_aws = clients.on_aws();
-    let run = &res.run_id;
-    let set = AlarmSet::provision(clients, run, &alarms.specs, ROLES, &resolve, on_aws).await?;
-    Ok(Some(set))
+    AlarmSet::provision(clients, &res.run_id, alarms, ROLES, &resolve).await
 }
 
 /// Starts what publishes the stages' `metrics` while they run, the trigger queue's depth with

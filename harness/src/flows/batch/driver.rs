@@ -369,11 +369,10 @@ async fn drive(
     if let Some(set) = alarm_set {
         let fired = report.faults.fired.as_slice();
         let placed = (config.faults.as_slice(), fired, faults_from_secs);
+        let (alarms, monitored) = ((set, &config.alarms), (metrics.published(), settle_secs));
         let judged =
-            observe::alarms::judge_run(clients, set, &config.alarms, run_start_ms, placed).await?;
-        let (mut alarms_report, failed, held) = judged;
-        alarms_report.published = metrics.published();
-        alarms_report.settle_secs = settle_secs;
+            observe::alarms::judge_run(clients, alarms, run_start_ms, placed, monitored).await?;
+        let (alarms_report, failed, held) = judged;
         report.verdict.add_failures(failed);
         report.verdict.add_held(held);
         report.alarms = Some(alarms_report);

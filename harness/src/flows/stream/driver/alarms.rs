@@ -43,13 +43,8 @@ pub async fn provision(
     alarms: &Alarms,
     res: &Resources,
 ) -> Result<Option<AlarmSet>> {
-    if !alarms.any() {
-        return Ok(None);
-    }
     let resolve = |_: &str, role: &str| resource(res, role);
-    let on_aws = clients.on_aws();
-    let set = AlarmSet::provision(clients, run_id, &alarms.specs, ROLES, &resolve, on_aws).await?;
-    Ok(Some(set))
+    AlarmSet::provision(clients, run_id, alarms, ROLES, &resolve).await
 }
 
 /// Starts what publishes the stages' `metrics` while they run, the queues' depths with them.

@@ -396,10 +396,10 @@ async fn drive(
             report.faults_fired.as_slice(),
             report.times.stages_started_secs,
         );
+        let alarms = (set, &config.alarms);
         let judged =
-            observe::alarms::judge_run(clients, set, &config.alarms, run_start_ms, placed).await?;
-        let (mut alarms_report, failed, held) = judged;
-        (alarms_report.published, alarms_report.settle_secs) = monitored;
+            observe::alarms::judge_run(clients, alarms, run_start_ms, placed, monitored).await?;
+        let (alarms_report, failed, held) = judged;
         report.judged.verdict.add_failures(failed);
         report.judged.verdict.add_held(held);
         report.alarms = Some(alarms_report);
@@ -501,7 +501,7 @@ struct Ran {
     /// Whether the stages drained, or where they stopped moving.
     liveness: Liveness,
     /// What the stages' metrics publisher sent, and how long the alarms took to settle.
-    monitored: (tickflow_pipeline::metrics::Published, f64),
+    monitored: observe::alarms::Monitored,
 }
 
 /// Starts the stages (and the faults' moments), feeds them, and drains them in order.
@@ -599,12 +599,17 @@ async fn run_stages(
     if let Some(database) = database {
         database.finish().await?;
     }
-    let settle_secs = match alarm_set {
+    let (settle_secs, idle_secs) = match alarm_set {
         Some(set) => {
+            // Idle first (every event moved on), so that the stages' times, less the quiet
+            // time and the settle, are what they would have been without them.
+            let was_quiet = quiet(&stats, config.drain_timeout).await;
             let _idle_on_purpose = watching.hold();
-            observe::alarms::settle_run(clients, set, &config.alarms).await?
+            let settled = observe::alarms::settle_run(clients, set, &config.alarms).await?;
+            let quiet_secs = if was_quiet { QUIET.as_secs_f64() } else { 0.0 };
+            (settled, settled + quiet_secs)
         }
-        None => 0.0,
+        None => (0.0, 0.0),
     };
     let names = stages.names();
     let drained = Mutex::new(Vec::new());
@@ -623,7 +628,8 @@ async fn run_stages(
     let times = StageTimes {
         stages_started_secs,
         ..stages::times(&drained, otherwise)
-    };
+    }
+    .less_idle(idle_secs);
     display.drain(config.drain_timeout, |_| {}).await?;
     if let Some(publishing) = publishing {
         publishing.drain(config.drain_timeout, |_| {}).await?;
@@ -658,6 +664,25 @@ async fn run_stages(
         monitored: (metrics.published(), settle_secs),
     })
 }
+
+/// Waits until no stage has moved anything on for [`QUIET`], and says so; `false` once `limit`
+/// passed first (a pipeline still moving, or stuck: the watchdog's to declare).
+async fn quiet(stats: &stages::Stats, limit: Duration) -> bool {
+    let mut still = crate::runtime::wait::Stillness::new(QUIET);
+    let deadline = Instant::now() + limit;
+    loop {
+        if still.held(stats.moved()) {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// How long the stages must move nothing before the alarms settle.
+const QUIET: Duration = Duration::from_secs(2);
 
 /// The run's liveness watchdog: `limit` without a move while events wait for the producer or
 /// the feed is done, counted once the schedule's last moment is over.

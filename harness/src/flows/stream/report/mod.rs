@@ -121,6 +121,28 @@ mod tests {
     }
 
     #[test]
+    fn idle_time_before_the_drain_is_left_out_of_each_stage_s_time() {
+        let times = StageTimes {
+            stages_started_secs: 2.0,
+            produced_secs: 30.0,
+            bridged_secs: 31.0,
+            processed_secs: 32.0,
+            raw_secs: Some(31.5),
+            firehose_secs: None,
+            total_secs: 40.0,
+        };
+        let less = times.less_idle(25.0);
+        assert_eq!((less.produced_secs, less.processed_secs), (5.0, 7.0));
+        assert_eq!((less.raw_secs, less.firehose_secs), (Some(6.5), None));
+        assert_eq!(less.total_secs, 40.0, "the run's own time is kept");
+        assert_eq!(
+            times.less_idle(60.0).bridged_secs,
+            2.0,
+            "never before the stages started"
+        );
+    }
+
+    #[test]
     fn calls_since_keeps_only_the_services_called_in_between() {
         let before = [("kinesis", counts(5)), ("firehose", counts(2))];
         let after = [

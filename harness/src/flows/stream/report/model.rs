@@ -143,6 +143,22 @@ pub struct StageTimes {
     pub total_secs: f64,
 }
 
+impl StageTimes {
+    /// These times less `idle_secs` the stages idled on purpose before their drain (the
+    /// alarms settling): each stage's drain came that much later than its work.
+    pub fn less_idle(self, idle_secs: f64) -> Self {
+        let less = |secs: f64| (secs - idle_secs).max(self.stages_started_secs);
+        Self {
+            produced_secs: less(self.produced_secs),
+            bridged_secs: less(self.bridged_secs),
+            processed_secs: less(self.processed_secs),
+            raw_secs: self.raw_secs.map(less),
+            firehose_secs: self.firehose_secs.map(less),
+            ..self
+        }
+    }
+}
+
 /// Counters of every stage.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct StageStats {
