@@ -171,7 +171,7 @@ async fn doctor_round_trips_every_service() {
             check.result
         );
     }
-    assert!(doctor::render_table(&checks).contains("kinesis   put/get across 2 shards"));
+    assert!(doctor::render_table(&checks).contains("kinesis    put/get across 2 shards"));
 }
 
 #[tokio::test]

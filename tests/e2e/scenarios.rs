@@ -101,7 +101,7 @@ fn target_aws_uses_the_standard_chain_and_says_when_the_sdk_settings_override_th
             && header.ends_with("account 000000000000, region us-east-1"),
         "{stdout}"
     );
-    assert!(stdout.contains("all 6 checks passed"), "{stdout}");
+    assert!(stdout.contains("all 7 checks passed"), "{stdout}");
 }
 
 #[test]
@@ -122,7 +122,7 @@ fn target_endpoint_proves_each_service_and_says_which_endpoint_it_is() {
             "{service}: {header}"
         );
     }
-    assert!(stdout.contains("all 6 checks passed"), "{stdout}");
+    assert!(stdout.contains("all 7 checks passed"), "{stdout}");
 }
 
 #[test]

@@ -93,7 +93,7 @@ pub fn render_table(checks: &[Check]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<9} {:<44} {:<6} {:>9}",
+        "{:<10} {:<44} {:<6} {:>9}",
         "SERVICE", "CHECK", "RESULT", "LATENCY"
     );
     for c in checks {
@@ -101,11 +101,11 @@ pub fn render_table(checks: &[Check]) -> String {
         let ms = format!("{:.1} ms", c.latency.as_secs_f64() * 1e3);
         let _ = writeln!(
             out,
-            "{:<9} {:<44} {:<6} {:>9}",
+            "{:<10} {:<44} {:<6} {:>9}",
             c.service, c.check, result, ms
         );
         if let Err(e) = &c.result {
-            let _ = writeln!(out, "          -> {e}");
+            let _ = writeln!(out, "           -> {e}");
         }
     }
     out
