@@ -9,9 +9,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use aws_sdk_cloudwatch::types::{
-    ComparisonOperator, Dimension, HistoryItemType, StateValue, Statistic,
-};
+use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, HistoryItemType, Statistic};
 use tickflow_pipeline::aws::{AwsError, Clients};
 use tickflow_pipeline::metrics::publish::Publisher;
 use tickflow_pipeline::metrics::queues::QueueDepths;
@@ -365,11 +363,6 @@ fn comparison(c: Comparison) -> ComparisonOperator {
         Comparison::LessThanThreshold => ComparisonOperator::LessThanThreshold,
         Comparison::LessThanOrEqualToThreshold => ComparisonOperator::LessThanOrEqualToThreshold,
     }
-}
-
-/// The state CloudWatch reports, as the judge names it.
-pub fn state(value: &StateValue) -> Option<State> {
-    State::parse(value.as_str())
 }
 
 #[cfg(test)]

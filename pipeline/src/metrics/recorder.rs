@@ -38,6 +38,15 @@ impl Metrics {
         Self(Some(Arc::default()))
     }
 
+    /// Metrics recorded when `on`, else off (recording does nothing).
+    pub fn when(on: bool) -> Self {
+        if on {
+            Self::on()
+        } else {
+            Self::default()
+        }
+    }
+
     /// Whether anything recorded is kept.
     pub fn is_on(&self) -> bool {
         self.0.is_some()

@@ -251,10 +251,7 @@ async fn drive(
     let faults = StageFaults::new(config.seed, &config.faults);
     let faults_from_secs = started.elapsed().as_secs_f64();
     let publishes = alarm_set.is_some() && config.alarms.publish;
-    let metrics = match publishes {
-        true => Metrics::on(),
-        false => Metrics::default(),
-    };
+    let metrics = Metrics::when(publishes);
     let publishing = publishes.then(|| alarms::publish(clients, res, &metrics));
     let stage_clients = faults.clients(clients).with_metrics(metrics.clone());
     let loader = format!("tickflow-loader-{}", res.run_id);

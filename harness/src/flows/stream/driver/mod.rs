@@ -539,10 +539,7 @@ async fn run_stages(
         });
     let tap = history.clone().map(|h| h as Arc<dyn Tap>);
     let publishes = alarm_set.is_some() && config.alarms.publish;
-    let metrics = match publishes {
-        true => tickflow_pipeline::metrics::Metrics::on(),
-        false => tickflow_pipeline::metrics::Metrics::default(),
-    };
+    let metrics = tickflow_pipeline::metrics::Metrics::when(publishes);
     let publishing = publishes.then(|| alarms::publish(clients, res, &metrics));
     let (mut stages, tx) = Stages::start(
         &clients.with_metrics(metrics.clone()),
